@@ -1,0 +1,286 @@
+"""The ``graphscore`` command. Each command parses arguments, calls one public function a
+notebook could call, and writes the result; bad input becomes one line on stderr and exit code 2."""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import functools
+import shutil
+import sys
+import time
+import warnings
+from pathlib import Path
+from typing import Annotated
+
+import pandas as pd
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from graphscore.errors import GraphscoreError
+
+app = typer.Typer(no_args_is_help=True, add_completion=False,
+                  help="Relationship-aware penalty scoring: load entities, links and penalties into a "
+                       "graph store, let penalties spill over under a policy, and report why.")
+report_app = typer.Typer(no_args_is_help=True, help="Reports: spillover of one penalty or one entity.")
+app.add_typer(report_app, name="report")
+
+stderr = Console(stderr=True)
+stdout = Console()
+
+DbOption = Annotated[Path, typer.Option("--db", help="Embedded store folder (or a Neo4j bolt:// URI).")]
+PolicyOption = Annotated[Path, typer.Option("--policy", exists=True, dir_okay=False, help="Policy TOML file.")]
+AsOfOption = Annotated[dt.datetime | None, typer.Option("--as-of", formats=["%Y-%m-%d"],
+                                                        help="Date to score at (default: the policy's, else today).")]
+
+
+def _fail_cleanly(command):
+    """Bad input -> one line on stderr and exit code 2; data warnings -> lines on stderr."""
+    @functools.wraps(command)
+    def wrapper(*args, **kwargs):
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            try:
+                result = command(*args, **kwargs)
+            except (GraphscoreError, ValueError, KeyError, FileNotFoundError) as exc:
+                message = exc.args[0] if isinstance(exc, KeyError) and exc.args else exc
+                # plain echo, not rich: rich would read "[[transmit]]" in a message as markup
+                typer.echo(f"error: {message}", err=True)
+                raise typer.Exit(code=2) from None
+            finally:
+                for warning in caught:
+                    typer.echo(f"warning: {warning.message}", err=True)
+        return result
+    return wrapper
+
+
+@contextlib.contextmanager
+def _step(text: str):
+    """A spinner on stderr while a step runs, then the step's time."""
+    start = time.perf_counter()
+    with stderr.status(text):
+        yield
+    stderr.print(f"[green]✓[/green] {text} ({time.perf_counter() - start:.2f} s)")
+
+
+def _open(db: Path):
+    from graphscore.store import open_store
+
+    return open_store(db)
+
+
+def _as_of(value: dt.datetime | None) -> dt.date | None:
+    return value.date() if value else None
+
+
+def _write_table(frame: pd.DataFrame, out: Path) -> None:
+    out.parent.mkdir(parents=True, exist_ok=True)
+    if out.suffix == ".parquet":
+        frame.to_parquet(out, index=False)
+    else:
+        frame.to_csv(out, index=False)
+
+
+def _show(frame: pd.DataFrame, title: str | None = None, limit: int = 15, console: Console = stderr) -> None:
+    table = Table(title=title, title_justify="left")
+    for column in frame.columns:
+        table.add_column(str(column), overflow="fold")
+    for row in frame.head(limit).itertuples(index=False):
+        table.add_row(*[f"{v:.4g}" if isinstance(v, float) else str(v) for v in row])
+    console.print(table)
+    if len(frame) > limit:
+        console.print(f"... {len(frame) - limit} more rows")
+
+
+def _spillover(tables, policy, as_of, *, entity=None, penalty=None, change=None):
+    """Build a spillover report: of an entity's or a penalty's current penalties, or of a change."""
+    from graphscore.engine.matrix import build_projection
+    from graphscore.report.spillover import spillover_report
+    from graphscore.scoring import attribution_change
+
+    projection = build_projection(tables, policy, as_of)
+    if change is None:
+        change = attribution_change(projection, entity_id=entity, penalty_id=penalty)
+        return spillover_report(tables, projection, policy, change, baseline="without")
+    return spillover_report(tables, projection, policy, change(projection))
+
+
+@app.command()
+@_fail_cleanly
+def load(
+    paths: Annotated[list[Path], typer.Argument(exists=True, help="Folders of CSV/Parquet tables or FtM .json/.jsonl files.")],
+    db: DbOption = Path("graphscore.db"),
+) -> None:
+    """Load tables into the store: all inputs in one transaction, or nothing."""
+    from graphscore.io import read_paths
+
+    with _open(db) as store:
+        with _step(f"validated {len(paths)} input(s)"):
+            tables = read_paths(paths, known_entities=store.entity_kinds())
+        with _step("loaded into the store"):
+            summary = store.load(tables)
+    stdout.print(f"offered {summary.offered}; store now holds {summary.stored}")
+
+
+@app.command()
+@_fail_cleanly
+def score(
+    policy: PolicyOption,
+    out: Annotated[Path, typer.Option("--out", help="Scores file (.csv or .parquet).")],
+    db: DbOption = Path("graphscore.db"),
+    as_of: AsOfOption = None,
+) -> None:
+    """Score every entity under POLICY: id, name, kind, own, inherited, total; written back to the store."""
+    from graphscore.policy import load_policy
+    from graphscore.scoring import score as score_tables
+
+    rules = load_policy(policy)
+    with _open(db) as store:
+        with _step("read the store"):
+            tables = store.read_tables()
+        with _step(f"scored {len(tables.entities)} entities under {rules.name}"):
+            scores = score_tables(tables, rules, _as_of(as_of))
+        store.write_scores(scores, policy=rules.name, as_of=dt.date.fromisoformat(scores.attrs["as_of"]))
+    _write_table(scores, out)
+    for note in scores.attrs["notes"]:
+        typer.echo(f"note: {note}", err=True)
+    _show(scores.sort_values("total", ascending=False), f"top scores as of {scores.attrs['as_of']}")
+    stdout.print(f"wrote {out}")
+
+
+@app.command()
+@_fail_cleanly
+def whatif(
+    policy: PolicyOption,
+    out: Annotated[Path, typer.Option("--out", help="Output folder: changes.csv and the report files.")],
+    db: DbOption = Path("graphscore.db"),
+    penalize: Annotated[str | None, typer.Option(help="Entity id to penalise.")] = None,
+    severity: Annotated[float, typer.Option(help="Severity of the new penalty.")] = 1.0,
+    lift: Annotated[str | None, typer.Option(help="Penalty id to lift.")] = None,
+    as_of: AsOfOption = None,
+) -> None:
+    """What changes if an entity is penalised (--penalize) or a penalty lifted (--lift)."""
+    from graphscore.engine.matrix import build_projection
+    from graphscore.policy import load_policy
+    from graphscore.report.render import write_report
+    from graphscore.report.spillover import spillover_report
+    from graphscore.scoring import lift_change, penalize_change, whatif as whatif_tables
+
+    if (penalize is None) == (lift is None):
+        raise ValueError("give exactly one of --penalize or --lift.")
+    rules = load_policy(policy)
+    with _open(db) as store:
+        tables = store.read_tables()
+    with _step("computed the change"):
+        projection = build_projection(tables, rules, _as_of(as_of))
+        changes = whatif_tables(tables, rules, penalize=penalize, severity=severity, lift=lift,
+                                projection=projection)
+        change = penalize_change(projection, penalize, severity) if penalize else lift_change(projection, lift)
+        report = spillover_report(tables, projection, rules, change)
+    out.mkdir(parents=True, exist_ok=True)
+    changed = changes[changes["delta"] != 0].reindex(changes["delta"].abs().sort_values(ascending=False).index)
+    _write_table(changed[["id", "before", "after", "delta"]], out / "changes.csv")
+    paths = write_report(report, out)
+    _show(changed[["id", "name", "before", "after", "delta"]], changes.attrs["change"])
+    stdout.print(f"wrote {out / 'changes.csv'} and {', '.join(str(p) for p in paths.values())}")
+
+
+@report_app.command("spillover")
+@_fail_cleanly
+def report_spillover(
+    policy: PolicyOption,
+    out: Annotated[Path, typer.Option("--out", help="Output folder.")],
+    db: DbOption = Path("graphscore.db"),
+    entity: Annotated[str | None, typer.Option(help="Entity whose current penalties to report on.")] = None,
+    penalty: Annotated[str | None, typer.Option(help="Penalty id to report on.")] = None,
+    as_of: AsOfOption = None,
+) -> None:
+    """Spillover of one entity's penalties (--entity) or one penalty (--penalty): HTML, Markdown, JSON, PNG."""
+    from graphscore.policy import load_policy
+    from graphscore.report.render import write_report
+
+    rules = load_policy(policy)
+    with _open(db) as store:
+        tables = store.read_tables()
+    with _step("built the spillover report"):
+        report = _spillover(tables, rules, _as_of(as_of), entity=entity, penalty=penalty)
+    paths = write_report(report, out)
+    stdout.print(f"wrote {', '.join(str(p) for p in paths.values())}")
+
+
+@app.command()
+@_fail_cleanly
+def cypher(
+    query: Annotated[str, typer.Argument(help="Cypher query; values as $name with --param name=value.")],
+    db: DbOption = Path("graphscore.db"),
+    param: Annotated[list[str] | None, typer.Option(help="Query parameter as name=value (repeatable).")] = None,
+) -> None:
+    """Run a Cypher query on the store and print the result as a table."""
+    parameters = {}
+    for item in param or []:
+        name, sep, value = item.partition("=")
+        if not sep:
+            raise ValueError(f"--param {item!r} is not name=value.")
+        parameters[name] = value
+    with _open(db) as store:
+        try:
+            result = store.query(query, parameters)
+        except RuntimeError as exc:  # the database's own parse or bind error: bad input, one line
+            raise ValueError(str(exc).splitlines()[0]) from None
+    _show(result, limit=1_000, console=stdout)
+
+
+@app.command()
+@_fail_cleanly
+def demo(
+    out: Annotated[Path, typer.Option("--out", help="Output folder.")] = Path("graphscore-demo"),
+    policy: Annotated[Path | None, typer.Option(help="Policy (default: the shipped joint-punishment policy).")] = None,
+    entity: Annotated[str, typer.Option(help="Entity whose spillover to report.")] = "NK-abdzbEBkqyT29GyREbiURZ",
+    as_of: Annotated[dt.datetime, typer.Option("--as-of", formats=["%Y-%m-%d"],
+                                               help="Date to score at (fixed, so the demo is reproducible).")]
+    = dt.datetime(2024, 6, 30),
+) -> None:
+    """Build a fresh embedded store from the bundled OpenSanctions sample, score it, and report."""
+    from graphscore.bundled import POLICIES, ZALA_FTM, bundled_path
+    from graphscore.io import read_paths
+    from graphscore.policy import load_policy
+    from graphscore.report.render import write_report
+    from graphscore.scoring import score as score_tables
+    from graphscore.store.ladybug import LadybugStore
+
+    started = time.perf_counter()
+    source = bundled_path(*ZALA_FTM)
+    rules = load_policy(policy or bundled_path(*POLICIES, "joint-punishment.toml"))
+    store_path = out / "store"
+    if store_path.exists():
+        shutil.rmtree(store_path)  # "fresh": the demo never scores a store left by an earlier run
+    out.mkdir(parents=True, exist_ok=True)
+    with LadybugStore(store_path) as store:
+        with _step(f"read {source.name} (OpenSanctions, FollowTheMoney)"):
+            tables = read_paths([source])
+        with _step("loaded into LadybugDB"):
+            summary = store.load(tables)
+        with _step(f"scored under {rules.name}"):
+            tables = store.read_tables()
+            scores = score_tables(tables, rules, as_of.date())
+            store.write_scores(scores, policy=rules.name, as_of=as_of.date())
+        with _step("built the spillover report"):
+            report = _spillover(tables, rules, as_of.date(), entity=entity)
+    _write_table(scores, out / "scores.csv")
+    paths = write_report(report, out)
+    _show(scores.sort_values("total", ascending=False)[["name", "kind", "own", "inherited", "total"]],
+          f"Top scores under {rules.name} as of {scores.attrs['as_of']}", limit=10, console=stdout)
+    stdout.print(f"store: {store_path} holds {summary.stored}")
+    stdout.print(f"scores: {out / 'scores.csv'}")
+    for kind, path in paths.items():
+        stdout.print(f"{kind}: {path}")
+    stdout.print(f"done in {time.perf_counter() - started:.1f} s")
+
+
+def main() -> None:  # console-script entry point
+    app()
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,163 @@
+"""Projection of the tables onto sparse matrices: links + policy + ``as_of`` -> W, s and the id map.
+
+``W[v, u]`` is the part of entity u's penalty that reaches entity v in one step; ``s[u]`` is u's
+own penalty weight at ``as_of``. This module owns the entity id <-> row index map; engine
+functions see only ``W`` and ``s``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+import scipy as sp
+
+from graphscore.engine.timeline import active_links, penalty_weights
+from graphscore.policy import Direction, MissingShare, Normalize, Policy, Transmit
+
+__all__ = ["Projection", "build_projection", "resolve_as_of"]
+
+
+def resolve_as_of(as_of: dt.date | str | None, policy: Policy | None = None) -> pd.Timestamp:
+    """The date a score is computed at: the argument, else the policy's ``as_of``, else today.
+
+    Resolved once per run and recorded in every report manifest.
+    """
+    chosen = as_of or (policy.as_of if policy else None) or dt.date.today()
+    return pd.Timestamp(chosen).normalize()
+
+
+@dataclass(frozen=True)
+class Projection:
+    """Everything a model needs, and everything an explanation needs to name what it used.
+
+    Attributes
+    ----------
+    ids : Index
+        Entity id of each row / column of ``W``.
+    W : (n, n) csr_array
+        Transmission matrix.
+    s : (n,) ndarray
+        Own penalty weight of each entity at ``as_of``.
+    edges : DataFrame
+        One row per transmitting edge: ``u`` (from, index), ``v`` (to, index), ``weight`` (as in
+        W), the link's ``type``, ``role``, ``share``, its ``source``/``target`` ids as written,
+        ``direction`` and ``source_ref``. Several edges between one pair add up in ``W``.
+    penalties : DataFrame
+        The penalties table with ``weight`` at ``as_of`` and ``idx`` of the penalised entity.
+    as_of : Timestamp
+    notes : tuple of str
+        What the projection decided that a reader should know (e.g. links skipped for want of a share).
+    """
+
+    ids: pd.Index
+    W: sp.sparse.csr_array
+    s: np.ndarray
+    edges: pd.DataFrame
+    penalties: pd.DataFrame
+    as_of: pd.Timestamp
+    notes: tuple[str, ...] = ()
+
+    @property
+    def n(self) -> int:
+        return len(self.ids)
+
+    def index_of(self, entity_id: str) -> int:
+        """Row of ``W`` for an entity id; KeyError naming the id if unknown."""
+        try:
+            return int(self.ids.get_loc(entity_id))
+        except KeyError:
+            raise KeyError(f"unknown entity id {entity_id!r}") from None
+
+
+def _share_weights(links: pd.DataFrame, missing: MissingShare) -> tuple[pd.Series, int]:
+    """The stake each OWNS link transmits under the policy's ``missing_share``, and how many lack one."""
+    share = links["share"]
+    if missing is MissingShare.LOW:
+        share = share.fillna(links["share_low"]).fillna(0.0)
+    elif missing is MissingShare.HIGH:
+        share = share.fillna(links["share_high"]).fillna(1.0)
+    return share, int(links["share"].isna().sum())
+
+
+def _rule_edges(links: pd.DataFrame, rule: Transmit, policy: Policy, index: pd.Index,
+                notes: list[str]) -> pd.DataFrame:
+    chosen = links[links["type"] == rule.link]
+    if rule.role is not None:
+        chosen = chosen[chosen["role"] == rule.role]
+    if rule.by_share:
+        weight, missing = _share_weights(chosen, policy.missing_share)
+        if missing:
+            notes.append(f"{missing} {rule.link} link(s) active at as_of have no share: "
+                         f"missing_share = {policy.missing_share.value!r} applied")
+    else:
+        weight = pd.Series(rule.weight, index=chosen.index, dtype=float)
+    keep = weight.notna() & (weight > 0)
+    chosen, weight = chosen[keep], weight[keep]
+    source_idx = index.get_indexer(chosen["source"])
+    target_idx = index.get_indexer(chosen["target"])
+    parts = []
+    if rule.direction in (Direction.FORWARD, Direction.BOTH):
+        parts.append((source_idx, target_idx, "forward"))
+    if rule.direction in (Direction.BACKWARD, Direction.BOTH):
+        parts.append((target_idx, source_idx, "backward"))
+    edges = pd.concat([
+        pd.DataFrame({"u": u, "v": v, "weight": weight.to_numpy(), "type": chosen["type"].to_numpy(),
+                      "role": chosen["role"].to_numpy(), "share": chosen["share"].to_numpy(),
+                      "source": chosen["source"].to_numpy(), "target": chosen["target"].to_numpy(),
+                      "direction": direction, "source_ref": chosen["source_ref"].to_numpy()})
+        for u, v, direction in parts
+    ], ignore_index=True)
+    if rule.split and len(edges):
+        edges["weight"] /= edges.groupby("u")["u"].transform("size")
+    return edges
+
+
+def _normalise(edges: pd.DataFrame, how: Normalize) -> pd.DataFrame:
+    if how is Normalize.NONE or edges.empty:
+        return edges
+    by = "u" if how is Normalize.SOURCE else "v"
+    total = edges.groupby(by)["weight"].transform("sum")
+    return edges.assign(weight=edges["weight"] / total)
+
+
+def build_projection(tables, policy: Policy, as_of: dt.date | str | None = None) -> Projection:
+    """Build ``W`` and ``s`` from validated tables under a policy at a date.
+
+    Transmission rules add up: a link matched by two ``[[transmit]]`` tables transmits both weights.
+
+    Examples
+    --------
+    >>> import graphscore as gs
+    >>> tables = gs.validate(gs.Tables(
+    ...     pd.DataFrame({"id": ["c", "p"], "kind": ["company", "person"], "name": ["C", "P"]}),
+    ...     pd.DataFrame({"source": ["p"], "target": ["c"], "type": ["OFFICER_OF"],
+    ...                   "role": ["legal_representative"]}),
+    ...     pd.DataFrame({"id": ["x"], "entity": ["c"], "kind": ["fine"], "severity": [2.0],
+    ...                   "start": ["2020-01-01"]})))
+    >>> policy = gs.parse_policy('name="r"\\n[[transmit]]\\nlink="OFFICER_OF"\\ndirection="backward"\\nweight=0.5')
+    >>> p = build_projection(tables, policy, "2024-01-01")
+    >>> p.W.toarray().tolist(), p.s.tolist()
+    ([[0.0, 0.0], [0.5, 0.0]], [2.0, 0.0])
+    """
+    as_of = resolve_as_of(as_of, policy)
+    index = pd.Index(tables.entities["id"], name="id")
+    notes: list[str] = []
+    links_now = active_links(tables.links, as_of)
+    edges = [_rule_edges(links_now, rule, policy, index, notes) for rule in policy.transmit]
+    edges = [e for e in edges if not e.empty]
+    edges = _normalise(pd.concat(edges, ignore_index=True), policy.normalize) if edges else pd.DataFrame(
+        columns=["u", "v", "weight", "type", "role", "share", "source", "target", "direction", "source_ref"])
+    n = len(index)
+    W = sp.sparse.csr_array(
+        (edges["weight"].to_numpy(float), (edges["v"].to_numpy(int), edges["u"].to_numpy(int))), shape=(n, n))
+    W.sum_duplicates()
+
+    penalties = tables.penalties.assign(
+        weight=penalty_weights(tables.penalties, as_of, half_life_days=policy.half_life_days,
+                               repair=policy.repair).to_numpy(),
+        idx=index.get_indexer(tables.penalties["entity"]))
+    s = np.bincount(penalties["idx"].to_numpy(int), weights=penalties["weight"].to_numpy(float), minlength=n)
+    return Projection(index, W, s.astype(float), edges, penalties, as_of, tuple(notes))

@@ -1,0 +1,79 @@
+"""What counts at a date: links and penalties active at ``as_of``, and a penalty's weight then.
+
+A record counts at ``as_of`` when ``start <= as_of < end`` (a missing start is "since ever", a
+missing end is "still open"), as DESIGN §3 states.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from graphscore.model import load_model
+
+__all__ = ["active", "active_links", "penalty_weights"]
+
+
+def active(table: pd.DataFrame, as_of: pd.Timestamp) -> np.ndarray:
+    """Boolean mask of the rows whose ``[start, end)`` window contains ``as_of``."""
+    started = table["start"].isna() | (table["start"] <= as_of)
+    not_ended = table["end"].isna() | (as_of < table["end"])
+    return (started & not_ended).to_numpy()
+
+
+def active_links(links: pd.DataFrame, as_of: pd.Timestamp) -> pd.DataFrame:
+    """Links in force at ``as_of``, one record per relation.
+
+    Registers often keep every historical record of one relation with the original start
+    date, closing each when it is superseded (OpenSanctions' EGRUL data has Zakharov -> LLC CST
+    at 50 % until 2023-03-02, 48 % until 2023-12-21, then 51 % open, all starting 2015-11-25).
+    Such records must never be summed at one date: among the active records of one relation
+    (source, target, type and the type's ``period_key``), the one ending soonest is the one in
+    force, then the one starting latest.
+
+    Examples
+    --------
+    >>> t = pd.Timestamp
+    >>> links = pd.DataFrame({"source": ["z"] * 3, "target": ["cst"] * 3, "type": ["OWNS"] * 3,
+    ...     "role": [None] * 3, "share": [0.50, 0.48, 0.51],
+    ...     "start": [t("2015-11-25")] * 3, "end": [t("2023-03-02"), t("2023-12-21"), pd.NaT]})
+    >>> [float(active_links(links, t(d))["share"].iloc[0]) for d in ("2020-01-01", "2023-06-01", "2024-06-01")]
+    [0.5, 0.48, 0.51]
+    """
+    model = load_model()
+    now = links[active(links, as_of)]
+    if now.empty:
+        return now
+    ordered = now.assign(
+        _end=now["end"].fillna(pd.Timestamp.max.floor("D")),
+        _start=now["start"].fillna(pd.Timestamp.min.ceil("D")),
+    ).sort_values(["_end", "_start"], ascending=[True, False], kind="stable")
+    kept = []
+    for link_type, group in ordered.groupby("type", sort=False):
+        key = ["source", "target", *model.links[link_type].period_key]
+        kept.append(group.drop_duplicates(key, keep="first"))
+    return pd.concat(kept).sort_index().drop(columns=["_end", "_start"])
+
+
+def penalty_weights(penalties: pd.DataFrame, as_of: pd.Timestamp, *,
+                    half_life_days: float | None = None, repair: bool = False) -> pd.Series:
+    """Weight of each penalty at ``as_of``: ``severity * 0.5 ** (age / half_life_days)``.
+
+    Zero outside the penalty's window, and from ``repair_from`` on when ``repair`` is set
+    (credit repair: the penalty is lifted early once the minimum publication period has run).
+
+    Examples
+    --------
+    >>> p = pd.DataFrame({"severity": [2.0, 1.0], "start": pd.to_datetime(["2020-01-01", "2024-01-01"]),
+    ...                   "end": [pd.NaT, pd.NaT], "repair_from": [pd.NaT, pd.NaT]})
+    >>> penalty_weights(p, pd.Timestamp("2022-01-01"), half_life_days=731).tolist()
+    [1.0, 0.0]
+    """
+    weight = penalties["severity"].astype(float).where(active(penalties, as_of), 0.0)
+    if repair:
+        repaired = penalties["repair_from"].notna() & (penalties["repair_from"] <= as_of)
+        weight = weight.where(~repaired, 0.0)
+    if half_life_days:
+        age_days = (as_of - penalties["start"]).dt.days.clip(lower=0).fillna(0).astype(float)
+        weight = weight * 0.5 ** (age_days / half_life_days)
+    return weight

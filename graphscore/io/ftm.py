@@ -1,0 +1,528 @@
+"""Read FollowTheMoney (FtM) JSON-lines files, as OpenSanctions and Aleph export them.
+
+One FtM entity per line. People and organisations become entities; Ownership, Directorship,
+Family and Associate become links; Sanction records (and entity ``topics`` such as
+``sanction``) become penalties. How each FtM schema maps is declared in ``schema/ftm.toml``;
+FtM schema inheritance is honoured, so a PublicBody maps as the Organization it extends.
+
+Examples
+--------
+>>> import json, tempfile
+>>> from pathlib import Path
+>>> from graphscore.model import validate
+>>> lines = [
+...     {"id": "p", "schema": "Person", "properties": {"name": ["Ann"]}},
+...     {"id": "c", "schema": "Company", "properties": {"name": ["Acme"], "topics": ["sanction"]},
+...      "first_seen": "2023-04-20T10:50:14"},
+...     {"id": "o", "schema": "Ownership",
+...      "properties": {"owner": ["p"], "asset": ["c"], "percentage": ["25-50%"], "startDate": ["2019"]}},
+... ]
+>>> with tempfile.TemporaryDirectory() as folder:
+...     path = Path(folder) / "acme.ftm.json"
+...     _ = path.write_text("\\n".join(json.dumps(line) for line in lines), encoding="utf-8")
+...     tables = read_ftm(path)
+...     counts = count_schemata(path)
+>>> tables.links[["source", "target", "type", "share", "share_low", "share_high", "start"]].values.tolist()
+[['p', 'c', 'OWNS', None, 0.25, 0.5, '2019-01-01']]
+>>> tables.penalties[["id", "kind", "start", "authority"]].values.tolist()
+[['topic:sanction:c', 'sanction', '2023-04-20', 'OpenSanctions topic']]
+>>> tables.links.attrs
+{'origin': 'acme.ftm.json', 'lines': [3]}
+>>> validate(tables).counts()
+{'entities': 2, 'links': 1, 'penalties': 1}
+>>> sorted(counts.items())
+[(('Company', 'entity'), 1), (('Company', 'topic penalty'), 1), (('Ownership', 'link'), 1), (('Person', 'entity'), 1)]
+"""
+
+from __future__ import annotations
+
+import functools
+import itertools
+import json
+import re
+import tomllib
+import warnings
+from collections import Counter
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+from followthemoney import model as ftm_model
+from followthemoney.exc import FollowTheMoneyException
+from followthemoney.proxy import EntityProxy
+
+from graphscore.errors import DataIssue, InvalidData, InvalidModel
+from graphscore.model import GraphscoreWarning, Tables, load_model
+
+__all__ = ["read_ftm", "count_schemata"]
+
+MAPPING_FILE = Path(__file__).parent.parent / "schema" / "ftm.toml"
+_MAX_ISSUES = 200  # as graphscore.model.validate: enough to fix a file in one pass
+_SHOWN = 3  # locations quoted in a warning; count_schemata gives the totals
+
+# FtM dates are ISO 8601 prefixes of varying precision: "2015", "2015-11", "2015-11-25T10:00".
+_PARTIAL_DATE = re.compile(r"(\d{4})(?:-(\d{2}))?(?:-(\d{2}))?(?:[T ].*)?")
+# Register percentages as written: "51", "51%", "33,3", "25-50%", "25 - 50", "<25%", ">= 75".
+_NUMBER = r"\d+(?:[.,]\d+)?"
+_PERCENTAGE = re.compile(rf"(?P<op>[<>≤≥]=?)?\s*(?P<low>{_NUMBER})\s*%?"
+                         rf"(?:\s*[-–]\s*(?P<high>{_NUMBER})\s*%?)?")
+
+
+@dataclass(frozen=True)
+class _LinkRule:
+    schema: str
+    type: str
+    source: str
+    target: str
+    role: str
+    officer_role: bool  # map the role text onto the officer_role enum
+    share: str | None  # property holding the stake as a percentage
+
+
+@dataclass(frozen=True)
+class _PenaltyRule:
+    schema: str
+    kind: str
+    entity: str
+    start: tuple[str, ...]
+    end: tuple[str, ...]
+    authority: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class _Mapping:
+    entity_columns: dict[str, tuple[str, ...]]
+    entity_kinds: tuple[tuple[str, str], ...]  # (FtM schema, graphscore kind), first match wins
+    links: tuple[_LinkRule, ...]
+    link_start: tuple[str, ...]
+    link_end: tuple[str, ...]
+    officer_roles: tuple[tuple[tuple[str, ...], str], ...]  # (casefolded phrases, role)
+    penalties: tuple[_PenaltyRule, ...]
+    topic_penalties: tuple[tuple[str, str], ...]  # (topic, penalty kind)
+    severity: dict[str, float]
+    topic_authority: str
+
+
+@functools.cache
+def _load_mapping(path: Path = MAPPING_FILE) -> _Mapping:
+    """Read ``schema/ftm.toml`` and check each name in it against FtM and the graphscore model.
+
+    Raises
+    ------
+    InvalidModel
+        If the file names an FtM schema or property, an entity kind or column, a link type, an
+        officer role or a penalty kind (one without a severity) that does not exist.
+    """
+    raw = tomllib.loads(Path(path).read_text(encoding="utf-8"))
+    model = load_model()
+
+    def properties(schema_name: str, *names: str) -> tuple[str, ...]:
+        schema = ftm_model.get(schema_name)
+        if schema is None:
+            raise InvalidModel(f"{path}: {schema_name!r} is not a FollowTheMoney schema.")
+        if missing := [n for n in names if n not in schema.properties]:
+            raise InvalidModel(f"{path}: FtM schema {schema_name} has no properties {missing}.")
+        return names
+
+    def one_of(value: str, allowed, what: str) -> str:
+        if value not in allowed:
+            raise InvalidModel(f"{path}: {value!r} is not {what} ({', '.join(allowed)}).")
+        return value
+
+    kinds = tuple((e["schema"], one_of(e["kind"], model.enums["kind"], "an entity kind"))
+                  for e in raw["entity"])
+    entity_columns = {}
+    for column, props in raw["entity_columns"].items():
+        one_of(column, model.tables["entities"].column_names, "an entities column")
+        for schema_name, _ in kinds:
+            entity_columns[column] = properties(schema_name, *props)
+    link_start, link_end = tuple(raw["link_start"]), tuple(raw["link_end"])
+    links = []
+    for e in raw["link"]:
+        share = e.get("share")
+        properties(e["schema"], e["source"], e["target"], e["role"], *link_start, *link_end,
+                   *([share] if share else []))
+        links.append(_LinkRule(e["schema"], one_of(e["type"], list(model.links), "a link type"),
+                               e["source"], e["target"], e["role"], bool(e.get("officer_role")), share))
+    roles = model.enums["officer_role"]
+    officer_roles = tuple((tuple(m.casefold() for m in e["match"]), one_of(e["role"], roles, "an officer role"))
+                          for e in raw["officer_role"])
+    severity = {kind: float(value) for kind, value in raw["penalty_severity"].items()}
+    penalties = tuple(
+        _PenaltyRule(e["schema"], one_of(e["kind"], list(severity), "a kind in [penalty_severity]"),
+                     *properties(e["schema"], e["entity"]), properties(e["schema"], *e["start"]),
+                     properties(e["schema"], *e["end"]), properties(e["schema"], *e["authority"]))
+        for e in raw["penalty"])
+    topic_penalties = tuple((e["topic"], one_of(e["kind"], list(severity), "a kind in [penalty_severity]"))
+                            for e in raw["topic_penalty"])
+    return _Mapping(entity_columns, kinds, tuple(links), link_start, link_end, officer_roles,
+                    penalties, topic_penalties, severity, raw["topic_authority"])
+
+
+@dataclass(frozen=True)
+class _Record:
+    line: int
+    proxy: EntityProxy
+    caption: str | None  # the export's own pick among the entity's names
+    first_seen: str | None
+
+
+def _read_records(path: Path) -> list[_Record]:
+    """Parse each line into an FtM entity proxy, collecting every unreadable line."""
+    name = path.name
+    records, issues = [], []
+    offset = 0
+    with path.open("rb") as lines:  # bytes, so a bad byte can be located in the file
+        for number, raw in enumerate(lines, start=1):
+            if len(issues) >= _MAX_ISSUES:
+                break
+            where = f"{name}:{number}"
+            line_offset, offset = offset, offset + len(raw)
+            try:
+                text = raw.decode("utf-8")
+            except UnicodeDecodeError as exc:
+                issues.append(DataIssue(where, "encoding", raw[exc.start:exc.end],
+                                        f"is not UTF-8 (byte offset {line_offset + exc.start})"))
+                continue
+            text = text.removeprefix("\ufeff") if number == 1 else text
+            if not text.strip():
+                continue  # a blank line, e.g. at the end, holds no entity
+            try:
+                data = json.loads(text)
+            except json.JSONDecodeError:
+                data = None
+            if not isinstance(data, dict):
+                issues.append(DataIssue(where, "json", text.strip()[:60], "is not a JSON object"))
+                continue
+            # cleaned=True takes values as written. Re-cleaning (cleaned=False) would silently drop
+            # a date FtM cannot parse, turning a dated stake into one held "since ever"; as written,
+            # such text reaches validate(), which names its file and line.
+            try:
+                proxy = ftm_model.get_proxy(data, cleaned=True)
+            except FollowTheMoneyException:
+                issues.append(DataIssue(where, "schema", data.get("schema"), "is not a FollowTheMoney schema"))
+                continue
+            except (AttributeError, TypeError):
+                issues.append(DataIssue(where, "properties", text.strip()[:60],
+                                        "must map property names to lists of strings"))
+                continue
+            if not proxy.id:
+                issues.append(DataIssue(where, "id", proxy.id, "is required but empty"))
+                continue
+            records.append(_Record(number, proxy, data.get("caption"), data.get("first_seen")))
+    if issues:
+        raise InvalidData(issues)
+    if not records:
+        raise InvalidData(DataIssue(name, "json", None, "holds no FtM entities (empty file)"))
+    return records
+
+
+def _first(proxy: EntityProxy, props) -> str | None:
+    """First value of the first of ``props`` that has one."""
+    return next((value for prop in props for value in proxy.get(prop, quiet=True)), None)
+
+
+def _name(record: _Record) -> str | None:
+    if record.caption:
+        return record.caption
+    # proxy.caption falls back to the schema label ("Company") when the entity has no name.
+    if any(record.proxy.has(prop, quiet=True) for prop in record.proxy.schema.caption):
+        return record.proxy.caption
+    return None  # validate() reports the missing name
+
+
+def _date(values, pick=min) -> str | None:
+    """One ISO date from FtM date values; a partial date ('2019', '2019-05') is its first day.
+
+    Several values give the earliest (``pick=min``) or latest (``pick=max``). Text that is no date
+    is returned as is, so that validate() names it with its file and line.
+
+    >>> _date(["2019-05", "2018"]), _date(["2023-12-21T10:00:00"], max), _date([])
+    ('2018-01-01', '2023-12-21', None)
+    >>> _date(["2018", "31/12/2020"])
+    '31/12/2020'
+    """
+    dates = []
+    for text in values:
+        match = _PARTIAL_DATE.fullmatch(text.strip())
+        if match is None:
+            return text
+        year, month, day = match.groups()
+        dates.append(f"{year}-{month or '01'}-{day or '01'}")
+    return pick(dates) if dates else None
+
+
+def _stake(text: str) -> tuple[float | None, float | None] | None:
+    """The (low, high) bounds a percentage states, as fractions; None when unreadable.
+
+    >>> _stake("51"), _stake("25 - 50%"), _stake("<25%"), _stake(">= 75"), _stake("n/a")
+    ((0.51, 0.51), (0.25, 0.5), (None, 0.25), (0.75, None), None)
+    """
+    match = _PERCENTAGE.fullmatch(text.strip())
+    if match is None or (match["op"] and match["high"]):
+        return None
+    low = float(match["low"].replace(",", ".")) / 100
+    if match["high"]:
+        return low, float(match["high"].replace(",", ".")) / 100
+    if match["op"]:
+        return (None, low) if match["op"][0] in "<≤" else (low, None)
+    return low, low
+
+
+def _share(values) -> tuple[float | None, float | None, float | None, list[str]]:
+    """``share``, ``share_low``, ``share_high`` and the unreadable texts, from percentage values.
+
+    A stake known exactly is a share; otherwise the bounds the values state. Values that disagree
+    (two sources, 50 % and 51 %) give the range they span rather than a pick of one.
+    Out-of-range numbers pass through for validate() to report.
+
+    >>> _share(["51"]), _share(["50", "51"]), _share(["about half"])
+    ((0.51, None, None, []), (None, 0.5, 0.51, []), (None, None, None, ['about half']))
+    """
+    bounds = [(text, _stake(text)) for text in values]
+    unreadable = [text for text, bound in bounds if bound is None]
+    known = [bound for _, bound in bounds if bound is not None]
+    if not known:
+        return None, None, None, unreadable
+    lows, highs = [low for low, _ in known], [high for _, high in known]
+    low = None if None in lows else min(lows)
+    high = None if None in highs else max(highs)
+    if low is not None and low == high:
+        return low, None, None, unreadable
+    return None, low, high, unreadable
+
+
+def _officer_role(text: str, mapping: _Mapping) -> str:
+    """The officer_role a free-text role maps to: the first rule with a phrase in the text."""
+    folded = text.casefold()
+    return next((role for phrases, role in mapping.officer_roles if any(p in folded for p in phrases)), "other")
+
+
+class _Builder:
+    """Rows of the three tables from one file's records, and what became of each record."""
+
+    def __init__(self, name: str, mapping: _Mapping):
+        self.name, self.mapping, self.model = name, mapping, load_model()
+        self.rows = {table: [] for table in ("entities", "links", "penalties")}
+        self.lines = {table: [] for table in self.rows}
+        self.counts: Counter = Counter()
+        self.skipped: list[str] = []  # locations of records skipped for their ends
+        self.shareless: list[str] = []  # locations of percentages that could not be read
+        self.kinds: dict[str, str] = {}  # entity id -> kind, of the entities emitted
+        self.explicit: set[tuple[str, str]] = set()  # (entity, kind) named by a penalty record
+
+    def emit(self, table: str, record: _Record, row: dict, outcome: str) -> None:
+        self.rows[table].append(row)
+        self.lines[table].append(record.line)
+        self.counts[record.proxy.schema.name, outcome] += 1
+
+    def skip(self, record: _Record, reason: str, detail: str) -> None:
+        self.counts[record.proxy.schema.name, f"skipped: {reason}"] += 1
+        self.skipped.append(f"{self.name}:{record.line} {record.proxy.schema.name} {detail}")
+
+    def entity(self, record: _Record) -> bool:
+        proxy = record.proxy
+        kind = next((k for schema, k in self.mapping.entity_kinds if proxy.schema.is_a(schema)), None)
+        if kind is None:
+            return False
+        self.kinds[proxy.id] = kind
+        columns = {column: _first(proxy, props) for column, props in self.mapping.entity_columns.items()}
+        self.emit("entities", record, {"id": proxy.id, "kind": kind, "name": _name(record), **columns,
+                                       "source_ref": f"ftm:{proxy.id}"}, "entity")
+        return True
+
+    def links(self, record: _Record, rule: _LinkRule) -> None:
+        """One row per (source, target) pair the record names, or a counted skip."""
+        proxy, link_type = record.proxy, self.model.links[rule.type]
+        role_text = "; ".join(proxy.get(rule.role)) or None
+        role, source_ref = role_text, f"ftm:{proxy.id}"
+        if rule.officer_role and role_text:
+            role, source_ref = _officer_role(role_text, self.mapping), f"ftm:{proxy.id} ({role_text})"
+        share, share_low, share_high, unreadable = _share(proxy.get(rule.share) if rule.share else [])
+        self.shareless += [f"{self.name}:{record.line} {rule.share}={text!r}" for text in unreadable]
+        start = _date([v for p in self.mapping.link_start for v in proxy.get(p)])
+        end = _date([v for p in self.mapping.link_end for v in proxy.get(p)], max)
+        for source, target in itertools.product(proxy.get(rule.source) or [None],
+                                                proxy.get(rule.target) or [None]):
+            ends = (("source", rule.source, source, link_type.source_kinds),
+                    ("target", rule.target, target, link_type.target_kinds))
+            missing = [f"{prop}={value!r}" for _, prop, value, _ in ends if value not in self.kinds]
+            misfit = [f"{prop} {value!r} is a {self.kinds[value]}, but {rule.type} {end}s must be "
+                      f"{' or '.join(allowed)}" for end, prop, value, allowed in ends
+                      if value in self.kinds and self.kinds[value] not in allowed]
+            if missing:
+                self.skip(record, "end not among the entities", ", ".join(missing))
+            elif misfit:
+                self.skip(record, "end kind not allowed", "; ".join(misfit))
+            elif source == target:  # the model has no self-links (e.g. a company's own shares)
+                self.skip(record, "self-link", f"{rule.source} and {rule.target} are both {source!r}")
+            else:
+                self.emit("links", record, {
+                    "source": source, "target": target, "type": rule.type, "share": share,
+                    "share_low": share_low, "share_high": share_high, "role": role,
+                    "start": start, "end": end, "source_ref": source_ref}, "link")
+
+    def penalties(self, record: _Record, rule: _PenaltyRule) -> None:
+        proxy = record.proxy
+        start_prop = next((p for p in rule.start if proxy.has(p)), None)
+        end_prop = next((p for p in rule.end if proxy.has(p)), None)
+        start = _date(proxy.get(start_prop)) if start_prop else None
+        targets = proxy.get(rule.entity)
+        for entity in targets or [None]:
+            if entity not in self.kinds:
+                self.skip(record, "end not among the entities", f"{rule.entity}={entity!r}")
+                continue
+            self.explicit.add((entity, rule.kind))
+            self.emit("penalties", record, {
+                # A record naming several entities gives one penalty each, with distinct ids.
+                "id": proxy.id if len(targets) == 1 else f"{proxy.id}:{entity}",
+                "entity": entity, "kind": rule.kind, "severity": self.mapping.severity[rule.kind],
+                "start": start or _date([record.first_seen] if record.first_seen else []),
+                "end": _date(proxy.get(end_prop), max) if end_prop else None,
+                "repair_from": None, "authority": _first(proxy, rule.authority),
+                "source_ref": f"ftm:{proxy.id}"}, "penalty")
+
+    def topic_penalties(self, record: _Record) -> None:
+        """Penalties an entity's topics imply, for kinds no penalty record states for it."""
+        entity, topics = record.proxy.id, record.proxy.get("topics", quiet=True)
+        for topic, kind in self.mapping.topic_penalties:
+            if topic in topics and (entity, kind) not in self.explicit:
+                self.emit("penalties", record, {
+                    "id": f"topic:{topic}:{entity}", "entity": entity, "kind": kind,
+                    "severity": self.mapping.severity[kind],
+                    "start": _date([record.first_seen] if record.first_seen else []),
+                    "end": None, "repair_from": None, "authority": self.mapping.topic_authority,
+                    "source_ref": f"ftm:{entity} topics"}, "topic penalty")
+
+    def tables(self) -> Tables:
+        frames = {}
+        for table, rows in self.rows.items():
+            # object dtype keeps None as None: pandas 3 would store missing text as NaN.
+            frame = pd.DataFrame(rows, columns=list(self.model.tables[table].column_names), dtype=object)
+            frame.attrs.update(origin=self.name, lines=self.lines[table])
+            frames[table] = frame
+        return Tables(**frames)
+
+
+def _convert(path: Path) -> _Builder:
+    """Map every record of the file: entities first, as links and penalties may precede them."""
+    mapping = _load_mapping()
+    builder = _Builder(path.name, mapping)
+    entities, others = [], []
+    for record in _read_records(path):
+        (entities if builder.entity(record) else others).append(record)
+    for record in others:
+        schema = record.proxy.schema
+        link = next((rule for rule in mapping.links if schema.is_a(rule.schema)), None)
+        penalty = next((rule for rule in mapping.penalties if schema.is_a(rule.schema)), None)
+        if link is not None:
+            builder.links(record, link)
+        elif penalty is not None:
+            builder.penalties(record, penalty)
+        else:
+            builder.counts[schema.name, "skipped: schema not mapped"] += 1
+    for record in entities:  # after the penalty records, which decide what topics still add
+        builder.topic_penalties(record)
+    return builder
+
+
+def read_ftm(path: str | Path) -> Tables:
+    """Read an FtM JSON-lines file into raw (not yet validated) tables.
+
+    Mapping, as declared in ``schema/ftm.toml``:
+
+    - Person -> ``person``; Company -> ``company``; Organization, PublicBody and plain
+      LegalEntity -> ``organization``. ``name`` is the export's caption, ``jurisdiction`` the first
+      jurisdiction or country, ``registration_id`` the first registration number, INN or OGRN.
+    - Ownership -> ``OWNS`` owner -> asset. ``percentage`` "51" is share 0.51; a range
+      "25-50%" gives ``share_low`` / ``share_high``, "<25%" only ``share_high``; unreadable text
+      leaves the link without a share (with a warning). Several records of one owner and asset
+      stay separate rows: :func:`graphscore.engine.timeline.active_links` picks the one in force.
+    - Directorship -> ``OFFICER_OF`` director -> organization, its free-text role mapped onto
+      the officer_role enum; the original text is kept in ``source_ref``.
+    - Family -> ``FAMILY`` person -> relative, Associate -> ``ASSOCIATE`` person -> associate,
+      ``role`` = relationship.
+    - Sanction -> penalty of kind ``sanction``. ``start`` is the earliest startDate, else
+      listingDate, else the record's ``first_seen``; ``end`` the latest endDate.
+    - An entity whose ``topics`` include "sanction" or "debarment" gets a penalty of that kind,
+      starting at its ``first_seen``, unless a penalty record of that kind names it.
+
+    FtM dates may be partial ("2019", "2019-05"): each is taken as its first day (2019-01-01),
+    so a stake recorded as ending in "2023" ends on 2023-01-01. Other schemata (Address,
+    Passport, ...) are skipped, as are links whose ends are not entities of a kind the link
+    type allows; :func:`count_schemata` counts them.
+
+    Parameters
+    ----------
+    path : str or Path
+        The file, UTF-8, one JSON object per line.
+
+    Returns
+    -------
+    Tables
+        Columns exactly as ``schema/model.toml`` declares them; dates as ISO strings or None.
+        Each table's ``attrs`` hold ``origin`` (the file name) and ``lines`` (the line of each
+        row's FtM record), so that :func:`graphscore.model.validate` names file and line.
+
+    Raises
+    ------
+    InvalidData
+        If the file is empty, not UTF-8 (naming the byte offset), or has a line that is not a
+        JSON object of a known FtM schema with an id.
+
+    Warns
+    -----
+    GraphscoreWarning
+        Naming records skipped for their ends, and percentages that could not be read.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> with tempfile.TemporaryDirectory() as folder:
+    ...     path = Path(folder) / "bad.json"
+    ...     _ = path.write_text('{"id": "a", "schema": "Person"}\\nnot json\\n', encoding="utf-8")
+    ...     read_ftm(path)
+    Traceback (most recent call last):
+    ...
+    graphscore.errors.InvalidData: bad.json:2: json='not json' is not a JSON object
+    """
+    built = _convert(Path(path))
+    if built.skipped:
+        warnings.warn(f"{built.name}: skipped {len(built.skipped)} FtM records the model cannot hold: "
+                      f"{_some(built.skipped)}", GraphscoreWarning, stacklevel=2)
+    if built.shareless:
+        warnings.warn(f"{built.name}: {len(built.shareless)} percentages are no number or range; "
+                      f"their links are kept without a share: {_some(built.shareless)}",
+                      GraphscoreWarning, stacklevel=2)
+    return built.tables()
+
+
+def _some(locations: list[str]) -> str:
+    return "; ".join(locations[:_SHOWN]) + (" ..." if len(locations) > _SHOWN else "")
+
+
+def count_schemata(path: str | Path) -> Counter:
+    """What became of each FtM record of a file, as :func:`read_ftm` reads it.
+
+    Returns
+    -------
+    Counter
+        Keyed by (FtM schema, outcome); outcome is "entity", "link", "penalty", "topic penalty"
+        (penalties seeded from the entities' topics) or "skipped: <reason>". Apart from topic
+        penalties, the counts add up to the file's records (one per link or penalty row where a
+        record names several ends).
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> with tempfile.TemporaryDirectory() as folder:
+    ...     path = Path(folder) / "family.ftm.json"
+    ...     _ = path.write_text(
+    ...         '{"id": "c", "schema": "Company", "properties": {"name": ["Acme"]}}\\n'
+    ...         '{"id": "a", "schema": "Address", "properties": {"full": ["1 Main St"]}}\\n'
+    ...         '{"id": "f", "schema": "Family", "properties": {"person": ["c"], "relative": ["x"]}}\\n',
+    ...         encoding="utf-8")
+    ...     sorted(count_schemata(path).items())
+    [(('Address', 'skipped: schema not mapped'), 1), (('Company', 'entity'), 1), (('Family', 'skipped: end not among the entities'), 1)]
+    """
+    return _convert(Path(path)).counts

@@ -1,0 +1,234 @@
+"""Spillover policies: a TOML file saying which links transmit a penalty, which way, how strongly,
+and which model runs (DESIGN §5).
+
+Strings in the file are parsed once, here, into enums and checked against the data model, so a
+policy naming a link type that does not exist (``OWN``) fails when it is loaded, not mid-run.
+
+Examples
+--------
+>>> policy = parse_policy('''
+... name = "reps"
+... model = "spread"
+... damping = 0.5
+... [[transmit]]
+... link = "OFFICER_OF"
+... role = "legal_representative"
+... direction = "backward"
+... weight = 1.0
+... ''')
+>>> policy.transmit[0].direction
+<Direction.BACKWARD: 'backward'>
+>>> parse_policy('name = "x"\\n[[transmit]]\\nlink = "OWN"\\ndirection = "forward"\\nweight = 1')
+Traceback (most recent call last):
+...
+graphscore.errors.InvalidPolicy: <policy>: transmit[0].link='OWN' is not a link type (OWNS, OFFICER_OF, CONTROLS, FAMILY, ASSOCIATE)
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import tomllib
+from dataclasses import asdict, dataclass
+from enum import Enum
+from pathlib import Path
+
+from graphscore.errors import InvalidPolicy
+from graphscore.model import load_model
+
+__all__ = [
+    "Direction",
+    "ModelName",
+    "Normalize",
+    "MissingShare",
+    "Transmit",
+    "Policy",
+    "load_policy",
+    "parse_policy",
+]
+
+
+class Direction(Enum):
+    """Which way a penalty travels along a link written ``source -> target``."""
+
+    FORWARD = "forward"  # from source to target
+    BACKWARD = "backward"  # from target to source
+    BOTH = "both"
+
+
+class ModelName(Enum):
+    SPREAD = "spread"
+
+
+class Normalize(Enum):
+    """Optional rescaling of the transmission matrix W (``W[v, u]``: u's penalty reaching v)."""
+
+    NONE = "none"
+    SOURCE = "source"  # each entity's penalty is split among those it reaches: columns sum to 1
+    TARGET = "target"  # each entity receives a weighted mean of its neighbours: rows sum to 1
+
+
+class MissingShare(Enum):
+    """What a ``weight = "share"`` transmission uses when a stake is missing or a range."""
+
+    SKIP = "skip"  # the link does not transmit (and a warning counts such links)
+    LOW = "low"  # the low end of a range; a missing share counts 0
+    HIGH = "high"  # the high end of a range; a missing share counts 1
+
+
+@dataclass(frozen=True)
+class Transmit:
+    """One transmission rule: links of type ``link`` (with ``role``, if given) carry a penalty
+    in ``direction`` with ``weight``; ``weight is None`` means "the link's share"."""
+
+    link: str
+    direction: Direction
+    weight: float | None
+    role: str | None = None
+    split: bool = False  # divide the weight evenly among the entities one source reaches by this rule
+
+    @property
+    def by_share(self) -> bool:
+        return self.weight is None
+
+
+@dataclass(frozen=True)
+class Policy:
+    name: str
+    transmit: tuple[Transmit, ...]
+    model: ModelName = ModelName.SPREAD
+    damping: float = 0.6
+    as_of: dt.date | None = None
+    half_life_days: float | None = None
+    repair: bool = False
+    normalize: Normalize = Normalize.NONE
+    missing_share: MissingShare = MissingShare.SKIP
+    threshold: float = 0.1
+    description: str = ""
+
+    def to_dict(self) -> dict:
+        """Plain JSON-ready form, as recorded in report manifests."""
+        def plain(value):
+            if isinstance(value, Enum):
+                return value.value
+            if isinstance(value, dt.date):
+                return value.isoformat()
+            if isinstance(value, (list, tuple)):
+                return [plain(v) for v in value]
+            if isinstance(value, dict):
+                return {k: plain(v) for k, v in value.items()}
+            return value
+        return plain(asdict(self))
+
+    @property
+    def hash(self) -> str:
+        """SHA-256 of the policy's meaning (not its comments or layout): 16 hex digits."""
+        canonical = json.dumps(self.to_dict(), sort_keys=True, separators=(",", ":"))
+        return hashlib.sha256(canonical.encode()).hexdigest()[:16]
+
+
+_TOP_KEYS = {"name", "description", "model", "damping", "as_of", "half_life_days", "repair",
+             "normalize", "missing_share", "threshold", "transmit"}
+_TRANSMIT_KEYS = {"link", "role", "direction", "weight", "split"}
+
+
+def _enum(cls: type[Enum], value, where: str):
+    try:
+        return cls(value)
+    except ValueError:
+        allowed = ", ".join(m.value for m in cls)
+        raise InvalidPolicy(f"{where}={value!r} is not one of {allowed}") from None
+
+
+def _number(value, where: str, *, low: float, high: float | None = None, high_open: bool = False) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise InvalidPolicy(f"{where}={value!r} is not a number")
+    value = float(value)
+    too_high = high is not None and (value >= high if high_open else value > high)
+    if value < low or too_high:
+        bracket = ")" if high_open else "]"
+        raise InvalidPolicy(f"{where}={value!r} is outside [{low:g}, {'inf' if high is None else f'{high:g}'}{bracket}")
+    return value
+
+
+def _transmit(raw: dict, where: str) -> Transmit:
+    model = load_model()
+    if unknown := set(raw) - _TRANSMIT_KEYS:
+        raise InvalidPolicy(f"{where}: unknown key {sorted(unknown)[0]!r} (expected {', '.join(sorted(_TRANSMIT_KEYS))})")
+    link = raw.get("link")
+    if link not in model.links:
+        raise InvalidPolicy(f"{where}.link={link!r} is not a link type ({', '.join(model.links)})")
+    role = raw.get("role")
+    role_enum = model.links[link].role_enum
+    if role is not None and role_enum and role not in model.enums[role_enum]:
+        raise InvalidPolicy(f"{where}.role={role!r} is not one of {', '.join(model.enums[role_enum])}")
+    if "direction" not in raw:
+        raise InvalidPolicy(f"{where}: 'direction' is required (forward, backward or both)")
+    direction = _enum(Direction, raw["direction"], f"{where}.direction")
+    weight = raw.get("weight", 1.0)
+    if weight == "share":
+        if link != "OWNS":
+            raise InvalidPolicy(f"{where}.weight='share' only applies to OWNS links, not {link}")
+        weight = None
+    else:
+        weight = _number(weight, f"{where}.weight", low=0.0)
+    split = raw.get("split", False)
+    if not isinstance(split, bool):
+        raise InvalidPolicy(f"{where}.split={split!r} is not true or false")
+    return Transmit(link=link, direction=direction, weight=weight, role=role, split=split)
+
+
+def parse_policy(text: str, origin: str = "<policy>") -> Policy:
+    """Parse policy TOML text; ``origin`` names it in error messages.
+
+    Raises
+    ------
+    InvalidPolicy
+        For invalid TOML, unknown keys, link types, roles or directions, or values out of range.
+    """
+    try:
+        raw = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise InvalidPolicy(f"{origin}: not valid TOML: {exc}") from None
+    if unknown := set(raw) - _TOP_KEYS:
+        raise InvalidPolicy(f"{origin}: unknown key {sorted(unknown)[0]!r} (expected {', '.join(sorted(_TOP_KEYS))})")
+    try:
+        if not raw.get("transmit"):
+            raise InvalidPolicy("needs at least one [[transmit]] table")
+        transmit = tuple(_transmit(t, f"transmit[{i}]") for i, t in enumerate(raw["transmit"]))
+        as_of = raw.get("as_of")
+        if isinstance(as_of, str):
+            try:
+                as_of = dt.date.fromisoformat(as_of)
+            except ValueError:
+                raise InvalidPolicy(f"as_of={as_of!r} is not a date (YYYY-MM-DD)") from None
+        elif as_of is not None and not isinstance(as_of, dt.date):
+            raise InvalidPolicy(f"as_of={as_of!r} is not a date (YYYY-MM-DD)")
+        half_life = raw.get("half_life_days")
+        return Policy(
+            name=str(raw.get("name") or Path(origin).stem),
+            description=str(raw.get("description", "")),
+            transmit=transmit,
+            model=_enum(ModelName, raw.get("model", "spread"), "model"),
+            damping=_number(raw.get("damping", 0.6), "damping", low=0.0, high=1.0, high_open=True),
+            as_of=as_of,
+            half_life_days=None if half_life is None else _number(half_life, "half_life_days", low=1.0),
+            repair=bool(raw.get("repair", False)),
+            normalize=_enum(Normalize, raw.get("normalize", "none"), "normalize"),
+            missing_share=_enum(MissingShare, raw.get("missing_share", "skip"), "missing_share"),
+            threshold=_number(raw.get("threshold", 0.1), "threshold", low=0.0),
+        )
+    except InvalidPolicy as exc:
+        message = str(exc)
+        raise InvalidPolicy(message if message.startswith(origin) else f"{origin}: {message}") from None
+
+
+def load_policy(path: str | Path) -> Policy:
+    """Read a policy TOML file (see ``data/policies/`` for commented examples)."""
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise InvalidPolicy(f"{path.name}: cannot read policy: {exc}") from None
+    return parse_policy(text, origin=path.name)

@@ -1,0 +1,158 @@
+"""Spillover report: who one penalty (or one entity's penalties, or a what-if) affects, by how
+much, and through which paths (DESIGN §7).
+
+The report is data first (:class:`SpilloverReport`, DataFrames and a manifest); rendering to
+HTML, Markdown, JSON and PNG lives in :mod:`graphscore.report.render`.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from graphscore.engine.matrix import Projection
+from graphscore.engine.paths import describe_path, strongest_paths
+from graphscore.policy import Policy
+from graphscore.report.manifest import build_manifest
+from graphscore.scoring import Change, apply_change
+
+__all__ = ["SpilloverReport", "spillover_report", "format_path"]
+
+
+@dataclass
+class SpilloverReport:
+    """Everything a spillover report shows.
+
+    Attributes
+    ----------
+    title, scenario : str
+        What is reported on ("penalties of LLC CST") and the change behind it.
+    affected : DataFrame
+        One row per entity whose score changes, largest change first: ``id, name, kind,
+        own_penalised`` (has an own penalty), ``before, after, change, hops, path_strength,
+        path`` (text) and ``path_hops`` (list of hop dicts, see ``describe_path``).
+    by_kind, by_link_type, by_hop : DataFrame
+        Counts of affected entities and their summed change: by entity kind, by the link type
+        of the last hop on their strongest path (how the penalty reached them), by hop distance.
+    collateral : DataFrame
+        Entities with no own penalty that the change moves across ``threshold``.
+    manifest : dict
+        graphscore version, policy and its hash, data fingerprint, as-of date, time of writing.
+    """
+
+    title: str
+    scenario: str
+    threshold: float
+    affected: pd.DataFrame
+    by_kind: pd.DataFrame
+    by_link_type: pd.DataFrame
+    by_hop: pd.DataFrame
+    collateral: pd.DataFrame
+    manifest: dict
+    notes: list[str] = field(default_factory=list)
+
+    def summary(self) -> dict:
+        """Headline figures."""
+        affected = self.affected[self.affected["hops"] > 0]
+        return {
+            "entities_affected": int(len(affected)),
+            "total_change": float(affected["change"].sum()),
+            "max_hops": int(affected["hops"].max()) if len(affected) else 0,
+            "collateral": int(len(self.collateral)),
+        }
+
+
+def format_path(names: dict, hops: list[dict]) -> str:
+    """A path in Cypher-like arrows, links drawn the way they are written.
+
+    Examples
+    --------
+    >>> format_path({"c": "LLC CST", "z": "Zakharov"},
+    ...             [{"from": "c", "to": "z", "type": "OWNS", "role": None, "share": 0.51,
+    ...               "direction": "backward", "weight": 0.51, "links": 1}])
+    'LLC CST <-[OWNS 51%]- Zakharov'
+    """
+    if not hops:
+        return ""
+    text = names.get(hops[0]["from"], hops[0]["from"])
+    for hop in hops:
+        label = " ".join(str(x) for x in (hop["type"], hop["role"],
+                                          None if hop["share"] is None else f"{hop['share']:.0%}") if x)
+        arrow = f" -[{label}]-> " if hop["direction"] == "forward" else f" <-[{label}]- "
+        text += arrow + str(names.get(hop["to"], hop["to"]))
+    return text
+
+
+def _group(affected: pd.DataFrame, by: str) -> pd.DataFrame:
+    if affected.empty:
+        return pd.DataFrame({by: [], "entities": [], "total_change": []})
+    grouped = affected.groupby(by, dropna=False)["change"].agg(entities="size", total_change="sum")
+    return grouped.reset_index().sort_values("entities", ascending=False, kind="stable", ignore_index=True)
+
+
+def spillover_report(tables, projection: Projection, policy: Policy, change: Change, *,
+                     baseline: str = "current", title: str | None = None,
+                     threshold: float | None = None, top_paths: int = 500) -> SpilloverReport:
+    """Build the spillover report of one change to the penalties.
+
+    Parameters
+    ----------
+    tables : Tables
+        The validated tables the projection was built from (names, kinds, fingerprint).
+    projection : Projection
+        ``W``, ``s`` and the id map at the report's ``as_of``.
+    policy : Policy
+    change : Change
+        From :func:`graphscore.scoring.attribution_change` (an existing penalty's spillover,
+        with ``baseline="without"``), ``penalize_change`` or ``lift_change``.
+    threshold : float, optional
+        Collateral threshold; the policy's ``threshold`` by default.
+    top_paths : int
+        Paths are described for this many of the most affected entities (path search is cheap;
+        describing each hop is not, on very large reports).
+    """
+    threshold = policy.threshold if threshold is None else threshold
+    before, after = apply_change(projection, policy, change, baseline=baseline)
+    delta = after - before
+    scale = max(np.abs(delta).max(initial=0.0), 1e-300)
+    changed = np.flatnonzero(np.abs(delta) > 1e-12 * scale)
+    tree = strongest_paths(projection.W, change.seeds, damping=policy.damping)
+
+    entities = tables.entities.set_index("id").reindex(projection.ids)
+    s_after = projection.s if baseline == "without" else projection.s + change.delta_s
+    affected = pd.DataFrame({
+        "id": projection.ids[changed], "name": entities["name"].to_numpy()[changed],
+        "kind": entities["kind"].to_numpy()[changed], "own_penalised": s_after[changed] > 0,
+        "before": before[changed], "after": after[changed], "change": delta[changed],
+        "hops": tree.hops[changed], "path_strength": tree.strength[changed],
+    })
+    affected = affected.iloc[np.argsort(-np.abs(affected["change"].to_numpy()), kind="stable")]
+    affected = affected.reset_index(drop=True)
+    names = dict(zip(tables.entities["id"], tables.entities["name"]))
+    path_hops = [describe_path(projection, tree.path_to(projection.index_of(i))) if rank < top_paths else []
+                 for rank, i in enumerate(affected["id"])]
+    affected["path_hops"] = path_hops
+    affected["path"] = [format_path(names, hops) for hops in path_hops]
+    affected["reached_by"] = [hops[-1]["type"] if hops else ("source" if h == 0 else None)
+                              for hops, h in zip(path_hops, affected["hops"])]
+    affected["hops"] = affected["hops"].astype(int)
+
+    crosses = (((affected["before"] < threshold) & (affected["after"] >= threshold))
+               | ((affected["after"] < threshold) & (affected["before"] >= threshold)))
+    collateral = affected[crosses & ~affected["own_penalised"]].reset_index(drop=True)
+    reached = affected[affected["hops"] > 0]
+    return SpilloverReport(
+        title=title or f"Spillover: {change.label}",
+        scenario=change.label,
+        threshold=threshold,
+        affected=affected,
+        by_kind=_group(reached, "kind"),
+        by_link_type=_group(reached, "reached_by").rename(columns={"reached_by": "link_type"}),
+        by_hop=_group(reached, "hops").sort_values("hops", ignore_index=True),
+        collateral=collateral,
+        manifest=build_manifest(tables, policy, projection.as_of),
+        notes=list(projection.notes),
+    )
