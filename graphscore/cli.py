@@ -35,23 +35,28 @@ AsOfOption = Annotated[dt.datetime | None, typer.Option("--as-of", formats=["%Y-
                                                         help="Date to score at (default: the policy's, else today).")]
 
 
+def _echo_warnings(caught: list) -> None:
+    for warning in caught:
+        typer.echo(f"warning: {warning.message}", err=True)
+    caught.clear()
+
+
 def _fail_cleanly(command):
     """Bad input -> one line on stderr and exit code 2; data warnings -> lines on stderr."""
     @functools.wraps(command)
     def wrapper(*args, **kwargs):
+        # plain echo, not rich, for messages: rich would read "[[transmit]]" in one as markup
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
             try:
-                result = command(*args, **kwargs)
+                return command(*args, **kwargs)
             except (GraphscoreError, ValueError, KeyError, FileNotFoundError) as exc:
                 message = exc.args[0] if isinstance(exc, KeyError) and exc.args else exc
-                # plain echo, not rich: rich would read "[[transmit]]" in a message as markup
-                typer.echo(f"error: {message}", err=True)
+                _echo_warnings(caught)
+                typer.echo(f"error: {message}", err=True)  # the last line is the reason
                 raise typer.Exit(code=2) from None
             finally:
-                for warning in caught:
-                    typer.echo(f"warning: {warning.message}", err=True)
-        return result
+                _echo_warnings(caught)
     return wrapper
 
 
@@ -91,19 +96,6 @@ def _show(frame: pd.DataFrame, title: str | None = None, limit: int = 15, consol
     console.print(table)
     if len(frame) > limit:
         console.print(f"... {len(frame) - limit} more rows")
-
-
-def _spillover(tables, policy, as_of, *, entity=None, penalty=None, change=None):
-    """Build a spillover report: of an entity's or a penalty's current penalties, or of a change."""
-    from graphscore.engine.matrix import build_projection
-    from graphscore.report.spillover import spillover_report
-    from graphscore.scoring import attribution_change
-
-    projection = build_projection(tables, policy, as_of)
-    if change is None:
-        change = attribution_change(projection, entity_id=entity, penalty_id=penalty)
-        return spillover_report(tables, projection, policy, change, baseline="without")
-    return spillover_report(tables, projection, policy, change(projection))
 
 
 @app.command()
@@ -164,8 +156,8 @@ def whatif(
     from graphscore.engine.matrix import build_projection
     from graphscore.policy import load_policy
     from graphscore.report.render import write_report
-    from graphscore.report.spillover import spillover_report
-    from graphscore.scoring import lift_change, penalize_change, whatif as whatif_tables
+    from graphscore.report.spillover import spillover
+    from graphscore.scoring import whatif as whatif_tables
 
     if (penalize is None) == (lift is None):
         raise ValueError("give exactly one of --penalize or --lift.")
@@ -176,13 +168,13 @@ def whatif(
         projection = build_projection(tables, rules, _as_of(as_of))
         changes = whatif_tables(tables, rules, penalize=penalize, severity=severity, lift=lift,
                                 projection=projection)
-        change = penalize_change(projection, penalize, severity) if penalize else lift_change(projection, lift)
-        report = spillover_report(tables, projection, rules, change)
+        report = spillover(tables, rules, penalize=penalize, severity=severity, lift=lift,
+                           as_of=projection.as_of)
     out.mkdir(parents=True, exist_ok=True)
     changed = changes[changes["delta"] != 0].reindex(changes["delta"].abs().sort_values(ascending=False).index)
     _write_table(changed[["id", "before", "after", "delta"]], out / "changes.csv")
     paths = write_report(report, out)
-    _show(changed[["id", "name", "before", "after", "delta"]], changes.attrs["change"])
+    _show(changed[["id", "name", "before", "after", "delta"]], report.title)
     stdout.print(f"wrote {out / 'changes.csv'} and {', '.join(str(p) for p in paths.values())}")
 
 
@@ -199,12 +191,15 @@ def report_spillover(
     """Spillover of one entity's penalties (--entity) or one penalty (--penalty): HTML, Markdown, JSON, PNG."""
     from graphscore.policy import load_policy
     from graphscore.report.render import write_report
+    from graphscore.report.spillover import spillover
 
+    if (entity is None) == (penalty is None):
+        raise ValueError("give exactly one of --entity or --penalty.")
     rules = load_policy(policy)
     with _open(db) as store:
         tables = store.read_tables()
     with _step("built the spillover report"):
-        report = _spillover(tables, rules, _as_of(as_of), entity=entity, penalty=penalty)
+        report = spillover(tables, rules, entity=entity, penalty=penalty, as_of=_as_of(as_of))
     paths = write_report(report, out)
     stdout.print(f"wrote {', '.join(str(p) for p in paths.values())}")
 
@@ -236,16 +231,18 @@ def cypher(
 def demo(
     out: Annotated[Path, typer.Option("--out", help="Output folder.")] = Path("graphscore-demo"),
     policy: Annotated[Path | None, typer.Option(help="Policy (default: the shipped joint-punishment policy).")] = None,
-    entity: Annotated[str, typer.Option(help="Entity whose spillover to report.")] = "NK-abdzbEBkqyT29GyREbiURZ",
+    entity: Annotated[str, typer.Option(help="Entity whose spillover to report (default: LLC CST, "
+                                              "the maker of Zala drones).")] = "NK-abdzbEBkqyT29GyREbiURZ",
     as_of: Annotated[dt.datetime, typer.Option("--as-of", formats=["%Y-%m-%d"],
                                                help="Date to score at (fixed, so the demo is reproducible).")]
-    = dt.datetime(2024, 6, 30),
+    = dt.datetime(2022, 6, 30),
 ) -> None:
     """Build a fresh embedded store from the bundled OpenSanctions sample, score it, and report."""
     from graphscore.bundled import POLICIES, ZALA_FTM, bundled_path
     from graphscore.io import read_paths
     from graphscore.policy import load_policy
     from graphscore.report.render import write_report
+    from graphscore.report.spillover import spillover
     from graphscore.scoring import score as score_tables
     from graphscore.store.ladybug import LadybugStore
 
@@ -266,7 +263,7 @@ def demo(
             scores = score_tables(tables, rules, as_of.date())
             store.write_scores(scores, policy=rules.name, as_of=as_of.date())
         with _step("built the spillover report"):
-            report = _spillover(tables, rules, as_of.date(), entity=entity)
+            report = spillover(tables, rules, entity=entity, as_of=as_of.date())
     _write_table(scores, out / "scores.csv")
     paths = write_report(report, out)
     _show(scores.sort_values("total", ascending=False)[["name", "kind", "own", "inherited", "total"]],

@@ -33,6 +33,8 @@ class DataIssue:
     reason: str
 
     def __str__(self) -> str:
+        if self.value is None:  # a whole column or file, or an empty cell
+            return f"{self.where}: {self.field}: {self.reason}"
         return f"{self.where}: {self.field}={self.value!r} {self.reason}"
 
 

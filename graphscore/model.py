@@ -162,6 +162,7 @@ class Tables:
     entities: pd.DataFrame
     links: pd.DataFrame = field(default_factory=pd.DataFrame)
     penalties: pd.DataFrame = field(default_factory=pd.DataFrame)
+    validated: bool = False  # set by validate(): its warnings were given once already
 
     def items(self):
         return ((name, getattr(self, name)) for name in TABLE_NAMES)
@@ -174,10 +175,10 @@ class Tables:
         digest = hashlib.sha256()
         for name, df in self.items():
             columns = sorted(c for c in df.columns if not c.startswith("_"))
-            canonical = df[columns].astype(str).apply("\x1f".join, axis=1) if len(df) else pd.Series([], dtype=str)
+            rows = df[columns].to_csv(index=False, header=False, date_format="%Y-%m-%d").splitlines()
             digest.update(name.encode())
             digest.update("\x1e".join(columns).encode())
-            for row in sorted(canonical):
+            for row in sorted(rows):
                 digest.update(row.encode() + b"\n")
         return digest.hexdigest()
 
@@ -212,8 +213,7 @@ class _Issues:
         positions = np.flatnonzero(bad)[: _MAX_ISSUES - len(self.found)]
         if not len(positions):
             return
-        values = self.df[column] if values is None else values
-        values = np.asarray(values, dtype=object)
+        values = np.asarray(self.df[column] if values is None else values, dtype=object)
         for where, i in zip(_where(self.df, self.table, positions), positions):
             value = values[i]
             if isinstance(value, pd.Timestamp):
@@ -227,7 +227,7 @@ class _Issues:
 
 def _blank(series: pd.Series) -> np.ndarray:
     as_text = series.astype(str).str.strip()
-    return (series.isna() | as_text.eq("") | as_text.str.lower().isin(["nan", "none", "nat"])).to_numpy()
+    return (series.isna() | as_text.eq("")).to_numpy()
 
 
 def _coerce(df: pd.DataFrame, spec: TableSpec, model: Model, issues: _Issues) -> pd.DataFrame:
@@ -267,10 +267,10 @@ def _check_ranges(df: pd.DataFrame, spec: TableSpec, issues: _Issues) -> None:
         if col.type == "fraction":
             bad = ((values < 0) | (values > 1)).to_numpy()
             suffix = f" ({', '.join(sorted(set(df['type'][bad].dropna())))})" if "type" in df else ""
-            issues.flag(bad, col.name, f"outside [0, 1]{suffix}")
+            issues.flag(bad, col.name, f"outside [0, 1]{suffix}", values)
         elif col.type == "positive":
             issues.flag((values <= 0).to_numpy() | ~np.isfinite(values.fillna(1.0).to_numpy()),
-                        col.name, "must be > 0")
+                        col.name, "must be > 0", values)
     if spec.key:
         keys = df[spec.key]
         issues.flag((keys.notna() & keys.duplicated(keep="first")).to_numpy(), spec.key, "is a duplicate id")
@@ -380,5 +380,6 @@ def validate(tables: Tables, model: Model | None = None, *,
     all_issues += links_issues.found + penalty_issues.found
     if all_issues:
         raise InvalidData(all_issues)
-    _warn_overfull_assets(checked["links"])
-    return Tables(**checked)
+    if not tables.validated:
+        _warn_overfull_assets(checked["links"])
+    return Tables(**checked, validated=True)

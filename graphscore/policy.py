@@ -42,6 +42,7 @@ __all__ = [
     "ModelName",
     "Normalize",
     "MissingShare",
+    "Combine",
     "Transmit",
     "Policy",
     "load_policy",
@@ -67,6 +68,13 @@ class Normalize(Enum):
     NONE = "none"
     SOURCE = "source"  # each entity's penalty is split among those it reaches: columns sum to 1
     TARGET = "target"  # each entity receives a weighted mean of its neighbours: rows sum to 1
+
+
+class Combine(Enum):
+    """How an entity's several active penalties make its own weight ``s``."""
+
+    SUM = "sum"  # every listing counts (a fine and a blacklisting add up)
+    MAX = "max"  # the heaviest counts: ten regimes listing one company is one sanction, not ten
 
 
 class MissingShare(Enum):
@@ -104,6 +112,7 @@ class Policy:
     repair: bool = False
     normalize: Normalize = Normalize.NONE
     missing_share: MissingShare = MissingShare.SKIP
+    combine: Combine = Combine.SUM
     threshold: float = 0.1
     description: str = ""
 
@@ -129,7 +138,7 @@ class Policy:
 
 
 _TOP_KEYS = {"name", "description", "model", "damping", "as_of", "half_life_days", "repair",
-             "normalize", "missing_share", "threshold", "transmit"}
+             "normalize", "missing_share", "combine", "threshold", "transmit"}
 _TRANSMIT_KEYS = {"link", "role", "direction", "weight", "split"}
 
 
@@ -217,6 +226,7 @@ def parse_policy(text: str, origin: str = "<policy>") -> Policy:
             repair=bool(raw.get("repair", False)),
             normalize=_enum(Normalize, raw.get("normalize", "none"), "normalize"),
             missing_share=_enum(MissingShare, raw.get("missing_share", "skip"), "missing_share"),
+            combine=_enum(Combine, raw.get("combine", "sum"), "combine"),
             threshold=_number(raw.get("threshold", 0.1), "threshold", low=0.0),
         )
     except InvalidPolicy as exc:

@@ -28,7 +28,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from graphscore.engine.matrix import Projection, build_projection
+from graphscore.engine.matrix import Projection, build_projection, own_weights
 from graphscore.engine.spread import spread
 from graphscore.policy import ModelName, Policy
 
@@ -73,14 +73,22 @@ class Change:
     delta_s: np.ndarray
 
 
-def penalize_change(projection: Projection, entity_id: str, severity: float = 1.0) -> Change:
-    """A new penalty of ``severity`` on ``entity_id`` at ``as_of``."""
+def _change_without(projection: Projection, rows: pd.DataFrame) -> np.ndarray:
+    """How ``s`` changes when the given penalty rows are added to a world without them."""
+    rest = projection.penalties.drop(index=rows.index)
+    return projection.s - own_weights(rest, projection.n, projection.combine)
+
+
+def penalize_change(projection: Projection, entity_id: str, severity: float = 1.0, *,
+                    label: str | None = None) -> Change:
+    """A new penalty of ``severity`` on ``entity_id``, starting at ``as_of``."""
     if not severity > 0:
         raise ValueError(f"severity must be > 0, got {severity}.")
     idx = projection.index_of(entity_id)
-    delta = np.zeros(projection.n)
-    delta[idx] = severity
-    return Change(f"penalise {entity_id} (severity {severity:g})", (idx,), delta)
+    new = pd.DataFrame({"idx": [idx], "weight": [float(severity)]})
+    s_after = own_weights(pd.concat([projection.penalties[["idx", "weight"]], new]), projection.n,
+                          projection.combine)
+    return Change(label or f"penalise {entity_id} (severity {severity:g})", (idx,), s_after - projection.s)
 
 
 def _penalty_rows(projection: Projection, entity_id: str | None, penalty_id: str | None) -> pd.DataFrame:
@@ -95,32 +103,28 @@ def _penalty_rows(projection: Projection, entity_id: str | None, penalty_id: str
     return rows[rows["weight"] > 0]
 
 
-def lift_change(projection: Projection, penalty_id: str) -> Change:
-    """Lifting one penalty: its weight at ``as_of`` leaves its entity's own score."""
+def lift_change(projection: Projection, penalty_id: str, *, label: str | None = None) -> Change:
+    """Lifting one penalty at ``as_of``."""
     rows = _penalty_rows(projection, None, penalty_id)
-    delta = -np.bincount(rows["idx"].to_numpy(int), weights=rows["weight"].to_numpy(float),
-                         minlength=projection.n)
     seeds = tuple(int(i) for i in rows["idx"].unique())
-    return Change(f"lift {penalty_id}", seeds, delta)
+    return Change(label or f"lift {penalty_id}", seeds, -_change_without(projection, rows))
 
 
 def attribution_change(projection: Projection, *, entity_id: str | None = None,
-                       penalty_id: str | None = None) -> Change:
+                       penalty_id: str | None = None, label: str | None = None) -> Change:
     """The active penalties of one entity (or one penalty) added to a world without them.
 
-    ``before`` is then the world without them and ``after`` the world as it is, so the change
-    is exactly their spillover.
+    Used with ``baseline="without"``: ``before`` is then the world without them and ``after``
+    the world as it is, so the change is exactly their spillover.
     """
     if (entity_id is None) == (penalty_id is None):
         raise ValueError("give exactly one of entity_id or penalty_id.")
     rows = _penalty_rows(projection, entity_id, penalty_id)
-    delta = np.bincount(rows["idx"].to_numpy(int), weights=rows["weight"].to_numpy(float),
-                        minlength=projection.n)
     seeds = tuple(int(i) for i in rows["idx"].unique())
     if not seeds and entity_id is not None:
         seeds = (projection.index_of(entity_id),)
-    label = f"penalties of {entity_id}" if entity_id else f"penalty {penalty_id}"
-    return Change(label, seeds, delta)
+    label = label or (f"penalties of {entity_id}" if entity_id else f"penalty {penalty_id}")
+    return Change(label, seeds, _change_without(projection, rows))
 
 
 def apply_change(projection: Projection, policy: Policy, change: Change,
@@ -129,7 +133,7 @@ def apply_change(projection: Projection, policy: Policy, change: Change,
     already present (attribution: before = without it, after = as is)."""
     s_now = projection.s
     s_before, s_after = (s_now - change.delta_s, s_now) if baseline == "without" else (s_now, s_now + change.delta_s)
-    # clip float dust left by subtracting a penalty's weight from its entity's sum
+    # clip float dust left by subtracting one sum from another
     s_before, s_after = np.clip(s_before, 0, None), np.clip(s_after, 0, None)
     both = run_model(projection, policy, np.column_stack([s_before, s_after]))
     return both[:, 0], both[:, 1]

@@ -15,9 +15,9 @@ import pandas as pd
 import scipy as sp
 
 from graphscore.engine.timeline import active_links, penalty_weights
-from graphscore.policy import Direction, MissingShare, Normalize, Policy, Transmit
+from graphscore.policy import Combine, Direction, MissingShare, Normalize, Policy, Transmit
 
-__all__ = ["Projection", "build_projection", "resolve_as_of"]
+__all__ = ["Projection", "build_projection", "resolve_as_of", "own_weights"]
 
 
 def resolve_as_of(as_of: dt.date | str | None, policy: Policy | None = None) -> pd.Timestamp:
@@ -48,6 +48,8 @@ class Projection:
     penalties : DataFrame
         The penalties table with ``weight`` at ``as_of`` and ``idx`` of the penalised entity.
     as_of : Timestamp
+    combine : Combine
+        How several penalties of one entity make its ``s`` (the policy's ``combine``).
     notes : tuple of str
         What the projection decided that a reader should know (e.g. links skipped for want of a share).
     """
@@ -58,6 +60,7 @@ class Projection:
     edges: pd.DataFrame
     penalties: pd.DataFrame
     as_of: pd.Timestamp
+    combine: Combine = Combine.SUM
     notes: tuple[str, ...] = ()
 
     @property
@@ -70,6 +73,23 @@ class Projection:
             return int(self.ids.get_loc(entity_id))
         except KeyError:
             raise KeyError(f"unknown entity id {entity_id!r}") from None
+
+
+def own_weights(penalties: pd.DataFrame, n: int, combine: Combine) -> np.ndarray:
+    """Own weight ``s`` of each entity from penalties carrying ``weight`` and ``idx``.
+
+    Examples
+    --------
+    >>> p = pd.DataFrame({"idx": [0, 0, 1], "weight": [1.0, 0.5, 0.2]})
+    >>> own_weights(p, 3, Combine.SUM).tolist(), own_weights(p, 3, Combine.MAX).tolist()
+    ([1.5, 0.2, 0.0], [1.0, 0.2, 0.0])
+    """
+    idx, weight = penalties["idx"].to_numpy(int), penalties["weight"].to_numpy(float)
+    if combine is Combine.SUM:
+        return np.bincount(idx, weights=weight, minlength=n).astype(float)
+    s = np.zeros(n)
+    np.maximum.at(s, idx, weight)
+    return s
 
 
 def _share_weights(links: pd.DataFrame, missing: MissingShare) -> tuple[pd.Series, int]:
@@ -159,5 +179,5 @@ def build_projection(tables, policy: Policy, as_of: dt.date | str | None = None)
         weight=penalty_weights(tables.penalties, as_of, half_life_days=policy.half_life_days,
                                repair=policy.repair).to_numpy(),
         idx=index.get_indexer(tables.penalties["entity"]))
-    s = np.bincount(penalties["idx"].to_numpy(int), weights=penalties["weight"].to_numpy(float), minlength=n)
-    return Projection(index, W, s.astype(float), edges, penalties, as_of, tuple(notes))
+    s = own_weights(penalties, n, policy.combine)
+    return Projection(index, W, s, edges, penalties, as_of, policy.combine, tuple(notes))

@@ -30,8 +30,12 @@ Examples
 {'origin': 'acme.ftm.json', 'lines': [3]}
 >>> validate(tables).counts()
 {'entities': 2, 'links': 1, 'penalties': 1}
->>> sorted(counts.items())
-[(('Company', 'entity'), 1), (('Company', 'topic penalty'), 1), (('Ownership', 'link'), 1), (('Person', 'entity'), 1)]
+>>> for (schema, outcome), n in sorted(counts.items()):
+...     print(schema, outcome, n)
+Company entity 1
+Company topic penalty 1
+Ownership link 1
+Person entity 1
 """
 
 from __future__ import annotations
@@ -52,7 +56,7 @@ from followthemoney.exc import FollowTheMoneyException
 from followthemoney.proxy import EntityProxy
 
 from graphscore.errors import DataIssue, InvalidData, InvalidModel
-from graphscore.model import GraphscoreWarning, Tables, load_model
+from graphscore.model import TABLE_NAMES, GraphscoreWarning, Tables, load_model
 
 __all__ = ["read_ftm", "count_schemata"]
 
@@ -116,13 +120,12 @@ def _load_mapping(path: Path = MAPPING_FILE) -> _Mapping:
     raw = tomllib.loads(Path(path).read_text(encoding="utf-8"))
     model = load_model()
 
-    def properties(schema_name: str, *names: str) -> tuple[str, ...]:
+    def check_properties(schema_name: str, *names: str) -> None:
         schema = ftm_model.get(schema_name)
         if schema is None:
             raise InvalidModel(f"{path}: {schema_name!r} is not a FollowTheMoney schema.")
         if missing := [n for n in names if n not in schema.properties]:
             raise InvalidModel(f"{path}: FtM schema {schema_name} has no properties {missing}.")
-        return names
 
     def one_of(value: str, allowed, what: str) -> str:
         if value not in allowed:
@@ -135,28 +138,29 @@ def _load_mapping(path: Path = MAPPING_FILE) -> _Mapping:
     for column, props in raw["entity_columns"].items():
         one_of(column, model.tables["entities"].column_names, "an entities column")
         for schema_name, _ in kinds:
-            entity_columns[column] = properties(schema_name, *props)
+            check_properties(schema_name, *props)
+        entity_columns[column] = tuple(props)
     link_start, link_end = tuple(raw["link_start"]), tuple(raw["link_end"])
     links = []
     for e in raw["link"]:
         share = e.get("share")
-        properties(e["schema"], e["source"], e["target"], e["role"], *link_start, *link_end,
-                   *([share] if share else []))
+        check_properties(e["schema"], e["source"], e["target"], e["role"], *link_start, *link_end,
+                         *([share] if share else []))
         links.append(_LinkRule(e["schema"], one_of(e["type"], list(model.links), "a link type"),
                                e["source"], e["target"], e["role"], bool(e.get("officer_role")), share))
     roles = model.enums["officer_role"]
-    officer_roles = tuple((tuple(m.casefold() for m in e["match"]), one_of(e["role"], roles, "an officer role"))
-                          for e in raw["officer_role"])
+    officer_roles = tuple((tuple(phrase.casefold() for phrase in e["match"]),
+                           one_of(e["role"], roles, "an officer role")) for e in raw["officer_role"])
     severity = {kind: float(value) for kind, value in raw["penalty_severity"].items()}
-    penalties = tuple(
-        _PenaltyRule(e["schema"], one_of(e["kind"], list(severity), "a kind in [penalty_severity]"),
-                     *properties(e["schema"], e["entity"]), properties(e["schema"], *e["start"]),
-                     properties(e["schema"], *e["end"]), properties(e["schema"], *e["authority"]))
-        for e in raw["penalty"])
-    topic_penalties = tuple((e["topic"], one_of(e["kind"], list(severity), "a kind in [penalty_severity]"))
-                            for e in raw["topic_penalty"])
+    penalty_kinds = (list(severity), "a kind in [penalty_severity]")
+    penalties = []
+    for e in raw["penalty"]:
+        check_properties(e["schema"], e["entity"], *e["start"], *e["end"], *e["authority"])
+        penalties.append(_PenaltyRule(e["schema"], one_of(e["kind"], *penalty_kinds), e["entity"],
+                                      tuple(e["start"]), tuple(e["end"]), tuple(e["authority"])))
+    topic_penalties = tuple((e["topic"], one_of(e["kind"], *penalty_kinds)) for e in raw["topic_penalty"])
     return _Mapping(entity_columns, kinds, tuple(links), link_start, link_end, officer_roles,
-                    penalties, topic_penalties, severity, raw["topic_authority"])
+                    tuple(penalties), topic_penalties, severity, raw["topic_authority"])
 
 
 @dataclass(frozen=True)
@@ -200,7 +204,8 @@ def _read_records(path: Path) -> list[_Record]:
             try:
                 proxy = ftm_model.get_proxy(data, cleaned=True)
             except FollowTheMoneyException:
-                issues.append(DataIssue(where, "schema", data.get("schema"), "is not a FollowTheMoney schema"))
+                issues.append(DataIssue(where, "schema", data.get("schema"),
+                                        "is not a FollowTheMoney schema"))
                 continue
             except (AttributeError, TypeError):
                 issues.append(DataIssue(where, "properties", text.strip()[:60],
@@ -295,7 +300,8 @@ def _share(values) -> tuple[float | None, float | None, float | None, list[str]]
 def _officer_role(text: str, mapping: _Mapping) -> str:
     """The officer_role a free-text role maps to: the first rule with a phrase in the text."""
     folded = text.casefold()
-    return next((role for phrases, role in mapping.officer_roles if any(p in folded for p in phrases)), "other")
+    matches = (role for phrases, role in mapping.officer_roles if any(p in folded for p in phrases))
+    return next(matches, "other")
 
 
 class _Builder:
@@ -303,7 +309,7 @@ class _Builder:
 
     def __init__(self, name: str, mapping: _Mapping):
         self.name, self.mapping, self.model = name, mapping, load_model()
-        self.rows = {table: [] for table in ("entities", "links", "penalties")}
+        self.rows = {table: [] for table in TABLE_NAMES}
         self.lines = {table: [] for table in self.rows}
         self.counts: Counter = Counter()
         self.skipped: list[str] = []  # locations of records skipped for their ends
@@ -519,10 +525,16 @@ def count_schemata(path: str | Path) -> Counter:
     ...     path = Path(folder) / "family.ftm.json"
     ...     _ = path.write_text(
     ...         '{"id": "c", "schema": "Company", "properties": {"name": ["Acme"]}}\\n'
+    ...         '{"id": "p", "schema": "Person", "properties": {"name": ["Ann"]}}\\n'
     ...         '{"id": "a", "schema": "Address", "properties": {"full": ["1 Main St"]}}\\n'
-    ...         '{"id": "f", "schema": "Family", "properties": {"person": ["c"], "relative": ["x"]}}\\n',
+    ...         '{"id": "f", "schema": "Family", "properties": {"person": ["p"], "relative": ["c"]}}\\n',
     ...         encoding="utf-8")
-    ...     sorted(count_schemata(path).items())
-    [(('Address', 'skipped: schema not mapped'), 1), (('Company', 'entity'), 1), (('Family', 'skipped: end not among the entities'), 1)]
+    ...     counts = count_schemata(path)
+    >>> for (schema, outcome), n in sorted(counts.items()):
+    ...     print(schema, outcome, n)
+    Address skipped: schema not mapped 1
+    Company entity 1
+    Family skipped: end kind not allowed 1
+    Person entity 1
     """
     return _convert(Path(path)).counts

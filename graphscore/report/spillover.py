@@ -13,13 +13,13 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from graphscore.engine.matrix import Projection
+from graphscore.engine.matrix import Projection, build_projection
 from graphscore.engine.paths import describe_path, strongest_paths
 from graphscore.policy import Policy
 from graphscore.report.manifest import build_manifest
-from graphscore.scoring import Change, apply_change
+from graphscore.scoring import Change, apply_change, attribution_change, lift_change, penalize_change
 
-__all__ = ["SpilloverReport", "spillover_report", "format_path"]
+__all__ = ["SpilloverReport", "spillover", "spillover_report", "format_path"]
 
 
 @dataclass
@@ -156,3 +156,49 @@ def spillover_report(tables, projection: Projection, policy: Policy, change: Cha
         manifest=build_manifest(tables, policy, projection.as_of),
         notes=list(projection.notes),
     )
+
+
+def spillover(tables, policy: Policy, *, entity: str | None = None, penalty: str | None = None,
+              penalize: str | None = None, severity: float = 1.0, lift: str | None = None,
+              as_of: dt.date | str | None = None, threshold: float | None = None) -> SpilloverReport:
+    """The spillover report of exactly one of: an entity's active penalties (``entity``), one
+    penalty (``penalty``), a new penalty (``penalize`` with ``severity``) or a lifted one (``lift``).
+
+    Examples
+    --------
+    >>> import graphscore as gs
+    >>> tables = gs.validate(gs.Tables(
+    ...     pd.DataFrame({"id": ["c", "p"], "kind": ["company", "person"], "name": ["Co", "Pat"]}),
+    ...     pd.DataFrame({"source": ["p"], "target": ["c"], "type": ["OFFICER_OF"],
+    ...                   "role": ["legal_representative"]}),
+    ...     pd.DataFrame({"id": ["x"], "entity": ["c"], "kind": ["fine"], "severity": [1.0],
+    ...                   "start": ["2020-01-01"]})))
+    >>> policy = gs.parse_policy('name="r"\\ndamping=0.5\\n[[transmit]]\\nlink="OFFICER_OF"\\ndirection="backward"')
+    >>> report = spillover(tables, policy, penalty="x", as_of="2024-01-01")
+    >>> report.title, report.affected[["name", "change", "hops", "path"]].to_dict("records")[1]
+    ('Spillover of penalty x on Co', {'name': 'Pat', 'change': 0.5, 'hops': 1, 'path': 'Co <-[OFFICER_OF legal_representative]- Pat'})
+    """
+    chosen = [k for k, v in {"entity": entity, "penalty": penalty, "penalize": penalize, "lift": lift}.items()
+              if v is not None]
+    if len(chosen) != 1:
+        raise ValueError("give exactly one of entity, penalty, penalize or lift.")
+    projection = build_projection(tables, policy, as_of)
+    names = dict(zip(tables.entities["id"], tables.entities["name"]))
+
+    def penalised(penalty_id: str) -> str:
+        rows = tables.penalties.loc[tables.penalties["id"] == penalty_id, "entity"]
+        return names.get(rows.iloc[0], "") if len(rows) else ""
+
+    if entity is not None:
+        change = attribution_change(projection, entity_id=entity,
+                                    label=f"penalties of {names.get(entity, entity)} ({entity})")
+    elif penalty is not None:
+        change = attribution_change(projection, penalty_id=penalty, label=f"penalty {penalty} on {penalised(penalty)}")
+    elif penalize is not None:
+        change = penalize_change(projection, penalize, severity,
+                                 label=f"a new penalty (severity {severity:g}) on {names.get(penalize, penalize)}")
+    else:
+        change = lift_change(projection, lift, label=f"lifting penalty {lift} on {penalised(lift)}")
+    baseline = "without" if entity is not None or penalty is not None else "current"
+    return spillover_report(tables, projection, policy, change, baseline=baseline, threshold=threshold,
+                            title=f"Spillover of {change.label}")

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import warnings
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Protocol, runtime_checkable
@@ -17,7 +18,7 @@ import numpy as np
 import pandas as pd
 
 from graphscore.errors import StoreError
-from graphscore.model import Tables, link_keys, load_model, validate
+from graphscore.model import GraphscoreWarning, Tables, link_keys, load_model, validate
 from graphscore.store import statements
 
 __all__ = ["GraphStore", "CypherStore", "LoadSummary", "to_rows"]
@@ -110,7 +111,10 @@ class CypherStore:
             for column in df.columns:
                 if pd.api.types.is_datetime64_any_dtype(df[column]):
                     df[column] = df[column].dt.strftime("%Y-%m-%d").astype(object)
-        return validate(raw)
+        with warnings.catch_warnings():
+            # data warnings were reported when the data was loaded; repeating them on every read is noise
+            warnings.simplefilter("ignore", GraphscoreWarning)
+            return validate(raw)
 
     def entity_kinds(self) -> pd.DataFrame:
         return self._run("MATCH (e:Entity) RETURN e.id AS id, e.kind AS kind")

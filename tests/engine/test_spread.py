@@ -1,0 +1,107 @@
+"""The spread model against independent computations: a hand-worked case, a dense solve,
+and networkx's personalised PageRank on Padgett's Florentine families."""
+
+from __future__ import annotations
+
+import networkx as nx
+import numpy as np
+import pytest
+import scipy as sp
+
+import graphscore as gs
+from graphscore.engine.matrix import build_projection
+from graphscore.engine.spread import check_convergence, spectral_radius, spread
+from tests.conftest import read_padgett
+
+
+def test_hand_worked_example(hand_tables, hand_policy):
+    """x = s + 0.5 W x with W[P,C1] = W[P,C2] = 1, W[C1,P] = W[C2,P] = 0.5, W[O,C1] = 0.6:
+    x_C1 = 1 + p/4, x_C2 = p/4, p = (x_C1 + x_C2)/2 = 1/2 + p/4, so p = 2/3,
+    x_C1 = 7/6, x_C2 = 1/6, x_O = 0.5 * 0.6 * 7/6 = 0.35."""
+    scores = gs.score(hand_tables, hand_policy, as_of="2024-01-01").set_index("id")
+    np.testing.assert_allclose(scores.loc[["C1", "C2", "P", "O"], "total"], [7 / 6, 1 / 6, 2 / 3, 0.35], rtol=1e-10)
+    np.testing.assert_allclose(scores["own"] + scores["inherited"], scores["total"])
+    assert scores.loc["C1", "own"] == 1.0 and scores.loc["C1", "inherited"] == pytest.approx(1 / 6)
+
+
+@pytest.mark.parametrize("damping", [0.1, 0.5, 0.85])
+def test_spread_matches_dense_solve(damping):
+    rng = np.random.default_rng(7)
+    W = sp.sparse.random_array((60, 60), density=0.08, random_state=rng, format="csr")
+    W = W / max(W.sum(axis=0).max(), 1.0)  # columns sum to at most 1: converges for damping < 1
+    s = rng.random(60) * (rng.random(60) < 0.2)
+    expected = np.linalg.solve(np.eye(60) - damping * W.toarray(), s)
+    np.testing.assert_allclose(spread(W, s, damping=damping), expected, rtol=1e-9, atol=1e-12)
+
+
+@pytest.mark.parametrize("damping", [0.3, 0.6, 0.85])
+def test_spread_is_personalised_pagerank_on_padgett(padgett_tables, damping):
+    """(1 - d) x spread(W, s / sum s) with W column-normalised is personalised PageRank."""
+    policy = gs.parse_policy(f'name="ppr"\ndamping={damping}\nnormalize="source"\n'
+                             '[[transmit]]\nlink="ASSOCIATE"\ndirection="both"\nweight=1.0')
+    scores = gs.score(padgett_tables, policy, as_of="1434-01-01").set_index("id")
+    families, ties = read_padgett("Marital")
+    graph = nx.Graph()
+    graph.add_nodes_from(families)
+    graph.add_edges_from(ties)
+    expected = nx.pagerank(graph, alpha=damping, personalization={"Medici": 1.0, "Strozzi": 0.5},
+                           tol=1e-13, max_iter=10_000)
+    actual = (1 - damping) * scores["total"] / 1.5
+    for family in families:
+        assert actual[family] == pytest.approx(expected[family], rel=1e-7, abs=1e-12), family
+
+
+def test_zero_seeds_give_zeros_and_relabelling_permutes():
+    rng = np.random.default_rng(3)
+    W = sp.sparse.random_array((30, 30), density=0.1, random_state=rng, format="csr") * 0.2
+    assert not spread(W, np.zeros(30), damping=0.5).any()
+    s = rng.random(30)
+    order = rng.permutation(30)
+    permuted = W[order][:, order]
+    np.testing.assert_allclose(spread(permuted, s[order], damping=0.5), spread(W, s, damping=0.5)[order])
+
+
+def test_linearity_splits_by_source():
+    rng = np.random.default_rng(5)
+    W = sp.sparse.random_array((40, 40), density=0.1, random_state=rng, format="csr") * 0.2
+    s1, s2 = rng.random(40), rng.random(40)
+    np.testing.assert_allclose(spread(W, s1 + s2, damping=0.6),
+                               spread(W, s1, damping=0.6) + spread(W, s2, damping=0.6), rtol=1e-10)
+
+
+def test_divergent_policy_is_refused_with_a_way_out():
+    # a star: one person legal representative of 9 companies, weight 1 both ways; rho = 3
+    W = sp.sparse.lil_array((10, 10))
+    for company in range(1, 10):
+        W[0, company] = W[company, 0] = 1.0
+    assert spectral_radius(W.tocsr()) == pytest.approx(3.0)
+    with pytest.raises(gs.ConvergenceError, match=r"spread diverges: .* = 1\.5 >= 1; lower damping below 0\.333"):
+        spread(W.tocsr(), np.ones(10), damping=0.5)
+    assert check_convergence(W.tocsr(), 0.3) == pytest.approx(0.9)
+
+
+def test_spread_checks_its_inputs():
+    W = sp.sparse.csr_array(np.zeros((2, 2)))
+    with pytest.raises(ValueError, match="damping must be in"):
+        spread(W, np.ones(2), damping=1.0)
+    with pytest.raises(ValueError, match="non-negative"):
+        spread(W, np.array([1.0, -1.0]))
+    with pytest.raises(ValueError, match="must be square and match s"):
+        spread(W, np.ones(3))
+
+
+def test_projection_uses_links_active_at_as_of(hand_tables, hand_policy):
+    ended = hand_tables.links.copy()
+    ended.loc[ended["type"] == "OWNS", "end"] = np.datetime64("2021-01-01")
+    tables = gs.Tables(hand_tables.entities, ended, hand_tables.penalties)
+    before = build_projection(tables, hand_policy, "2020-06-01")
+    after = build_projection(tables, hand_policy, "2022-06-01")
+    o, c1 = before.index_of("O"), before.index_of("C1")
+    assert before.W[o, c1] == pytest.approx(0.6) and after.W[o, c1] == 0
+
+
+def test_split_divides_a_rule_among_recipients(hand_tables):
+    policy = gs.parse_policy('name="s"\n[[transmit]]\nlink="OFFICER_OF"\ndirection="forward"\nweight=1.0\nsplit=true')
+    projection = build_projection(hand_tables, policy, "2024-01-01")
+    p = projection.index_of("P")
+    assert projection.W[:, [p]].toarray().ravel().tolist() == [0.5, 0.5, 0.0, 0.0]

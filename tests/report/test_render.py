@@ -1,0 +1,195 @@
+"""Spillover report files from a hand-made graph, built through the public API.
+
+LLC CST is fined (severity 1). Ivan Zakharov is its legal representative and also represents a
+second company whose name carries markup, so every format must show it as text. A third
+company's fine reaches nobody: its report is empty.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from matplotlib.figure import Figure
+
+import graphscore as gs
+from graphscore.engine.matrix import build_projection
+from graphscore.report.charts import change_by_hop, change_histogram, save_charts
+from graphscore.report.render import JSON_FORMAT, to_html, to_json, to_markdown, write_report
+from graphscore.report.spillover import spillover_report
+from graphscore.scoring import attribution_change
+
+ROOT = Path(__file__).resolve().parents[2]
+AS_OF = "2021-01-01"
+HOSTILE = "<script>alert('x')</script> Trading & Co"
+PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
+
+POLICY = """
+name = "joint"
+model = "spread"
+damping = 0.5
+threshold = 0.1
+[[transmit]]
+link = "OFFICER_OF"
+role = "legal_representative"
+direction = "backward"
+weight = 1.0
+[[transmit]]
+link = "OFFICER_OF"
+role = "legal_representative"
+direction = "forward"
+weight = 1.0
+split = true
+"""
+
+REPORT_KEYS = {"format", "title", "scenario", "threshold", "manifest", "summary", "affected",
+               "collateral", "by_kind", "by_link_type", "by_hop", "notes"}
+ROW_KEYS = {"id", "name", "kind", "own_penalised", "before", "after", "change", "hops",
+            "path_strength", "path", "reached_by", "path_hops"}
+HOP_KEYS = {"from", "to", "type", "role", "share", "direction", "weight", "links"}
+
+
+def _tables(*, without_fine: bool = False) -> gs.Tables:
+    entities = pd.DataFrame({"id": ["cst", "zakharov", "other", "lonely"],
+                             "kind": ["company", "person", "company", "company"],
+                             "name": ["LLC CST", "Ivan Zakharov", HOSTILE, "Lonely Ltd"]})
+    links = pd.DataFrame({"source": ["zakharov", "zakharov"], "target": ["cst", "other"],
+                          "type": ["OFFICER_OF", "OFFICER_OF"],
+                          "role": ["legal_representative", "legal_representative"]})
+    penalties = pd.DataFrame({"id": ["fine", "lonely-fine"], "entity": ["cst", "lonely"],
+                              "kind": ["fine", "fine"], "severity": [1.0, 1.0],
+                              "start": ["2020-06-01", "2020-06-01"]})
+    if without_fine:
+        penalties = penalties[penalties["id"] != "fine"]
+    return gs.validate(gs.Tables(entities, links, penalties))
+
+
+def _report(penalty_id: str):
+    tables, policy = _tables(), gs.parse_policy(POLICY)
+    projection = build_projection(tables, policy, AS_OF)
+    change = attribution_change(projection, penalty_id=penalty_id)
+    return spillover_report(tables, projection, policy, change, baseline="without")
+
+
+@pytest.fixture(scope="module")
+def report():
+    return _report("fine")
+
+
+@pytest.fixture(scope="module")
+def empty_report():
+    return _report("lonely-fine")
+
+
+def test_json_round_trips_with_documented_keys(report):
+    data = to_json(report)
+    assert json.loads(json.dumps(data, allow_nan=False)) == data
+    assert set(data) == REPORT_KEYS and data["format"] == JSON_FORMAT
+    assert {"graphscore_version", "policy", "data_fingerprint", "data_counts", "as_of",
+            "generated_at"} <= set(data["manifest"])
+    assert data["manifest"]["policy"]["hash"] == gs.parse_policy(POLICY).hash
+    assert data["manifest"]["as_of"] == AS_OF
+    assert all(set(row) == ROW_KEYS for row in data["affected"] + data["collateral"])
+    assert all(set(hop) == HOP_KEYS for row in data["affected"] for hop in row["path_hops"])
+    assert [row["id"] for row in data["affected"]] == ["cst", "zakharov", "other"]
+    other = data["affected"][2]
+    assert other["hops"] == 2 and [hop["to"] for hop in other["path_hops"]] == ["zakharov", "other"]
+    assert data["summary"] == report.summary()
+    assert {row["hops"] for row in data["by_hop"]} == {1, 2}
+
+
+def test_affected_change_is_the_fines_spillover(report):
+    """The affected rows' changes are the scores with the fine minus the scores without it."""
+    policy = gs.parse_policy(POLICY)
+    with_fine = gs.score(_tables(), policy, as_of=AS_OF).set_index("id")["total"]
+    without = gs.score(_tables(without_fine=True), policy, as_of=AS_OF).set_index("id")["total"]
+    expected = (with_fine - without)[lambda delta: delta != 0]
+    rows = pd.DataFrame(to_json(report)["affected"]).set_index("id")
+    np.testing.assert_allclose(rows["change"].sum(), expected.sum(), rtol=1e-12)
+    np.testing.assert_allclose(rows["change"], expected.reindex(rows.index), rtol=1e-12)
+
+
+def test_html_is_self_contained_and_escapes_names(report):
+    html = to_html(report)
+    assert not re.search(r"""(src|href)\s*=\s*["']?\s*(https?:)?//""", html, flags=re.IGNORECASE)
+    assert "http://" not in html and "https://" not in html
+    images = re.findall(r'src="data:image/png;base64,([A-Za-z0-9+/=]+)"', html)
+    assert len(images) == 2
+    assert all(base64.b64decode(image).startswith(PNG_MAGIC) for image in images)
+    assert "<script" not in html
+    assert "&lt;script&gt;alert(&#39;x&#39;)&lt;/script&gt; Trading &amp; Co" in html
+    assert "Ivan Zakharov" in html and report.manifest["data_fingerprint"][:16] in html
+
+
+def test_markdown_names_the_top_entity_and_the_policy(report):
+    markdown = to_markdown(report, charts={"spillover_histogram": "spillover_histogram.png"})
+    top = report.affected[report.affected["hops"] > 0].iloc[0]
+    assert top["name"] == "Ivan Zakharov" and "Ivan Zakharov" in markdown
+    assert report.manifest["policy"]["hash"] in markdown
+    assert "![Distribution of score change](spillover_histogram.png)" in markdown
+    # Outside code spans (where raw HTML stays literal) markup from the data is backslash-escaped.
+    outside_code = re.sub(r"(`+).*?\1", "", markdown)
+    assert "\\<script\\>" in outside_code and "<script>" not in outside_code
+
+
+def test_write_report_writes_every_format(report, tmp_path):
+    paths = write_report(report, tmp_path / "out")
+    assert set(paths) == {"html", "md", "json", "spillover_histogram", "spillover_by_hop"}
+    assert [p.name for p in (paths["html"], paths["md"], paths["json"])] == ["report.html", "report.md", "report.json"]
+    assert all(path.is_file() for path in paths.values())
+    for stem in ("spillover_histogram", "spillover_by_hop"):
+        assert paths[stem].read_bytes().startswith(PNG_MAGIC)
+        assert f"]({stem}.png)" in paths["md"].read_text(encoding="utf-8")
+    assert json.loads(paths["json"].read_text(encoding="utf-8"))["title"] == report.title
+
+
+def test_write_report_rejects_an_unknown_format_and_writes_nothing(report, tmp_path):
+    with pytest.raises(ValueError, match=r"unknown report format\(s\) 'pdf'; choose from html, md, json, png"):
+        write_report(report, tmp_path / "out", formats=("html", "pdf"))
+    assert not (tmp_path / "out").exists()
+
+
+def test_write_report_some_formats(report, tmp_path):
+    paths = write_report(report, tmp_path, formats=("md",), stem="cst")
+    assert list(paths) == ["md"] and paths["md"].name == "cst.md"
+    assert "![" not in paths["md"].read_text(encoding="utf-8")  # no charts written, none linked
+
+
+def test_save_charts(report, tmp_path):
+    paths = save_charts(report, tmp_path)
+    assert {path.name for path in paths.values()} == {"spillover_histogram.png", "spillover_by_hop.png"}
+    assert all(path.read_bytes().startswith(PNG_MAGIC) for path in paths.values())
+
+
+def test_histogram_marks_the_threshold(report):
+    (ax,) = change_histogram(report).axes
+    assert [line.get_xdata()[0] for line in ax.get_lines()] == [report.threshold]
+
+
+def test_charts_leave_pyplot_alone():
+    """Rendering must not import pyplot, which registers figures and picks a global backend."""
+    code = ("import sys; from tests.report.test_render import _report; "
+            "from graphscore.report.charts import chart_pngs; chart_pngs(_report('fine')); "
+            "assert 'matplotlib.pyplot' not in sys.modules, 'pyplot imported'")
+    subprocess.run([sys.executable, "-c", code], check=True, cwd=ROOT)
+
+
+def test_an_empty_report_renders(empty_report, tmp_path):
+    assert empty_report.summary()["entities_affected"] == 0 and empty_report.by_hop.empty
+    for draw in (change_histogram, change_by_hop):
+        figure = draw(empty_report)
+        assert isinstance(figure, Figure)
+        assert "No entity affected" in [text.get_text() for text in figure.texts]
+    assert "No entity affected" in to_html(empty_report)
+    assert "No entity affected" in to_markdown(empty_report)
+    data = to_json(empty_report)
+    assert data["by_hop"] == [] and data["collateral"] == [] and [r["id"] for r in data["affected"]] == ["lonely"]
+    paths = write_report(empty_report, tmp_path)
+    assert paths["spillover_by_hop"].read_bytes().startswith(PNG_MAGIC)

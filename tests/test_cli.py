@@ -1,0 +1,127 @@
+"""The ``graphscore`` command end to end on the embedded store: demo, load, score, whatif,
+report, cypher; bad input exits non-zero with one line naming file, line and field."""
+
+from __future__ import annotations
+
+import json
+
+import pandas as pd
+import pytest
+from typer.testing import CliRunner
+
+from graphscore.cli import app
+from tests.conftest import POLICIES, ZALA
+
+runner = CliRunner()
+JOINT = str(POLICIES / "joint-punishment.toml")
+CST = "NK-abdzbEBkqyT29GyREbiURZ"  # LLC CST (Zala Aero)
+
+
+def run(*args: str):
+    return runner.invoke(app, [str(a) for a in args], catch_exceptions=False)
+
+
+@pytest.fixture(scope="module")
+def zala_db(tmp_path_factory):
+    db = tmp_path_factory.mktemp("zala") / "db"
+    result = run("load", ZALA, "--db", db)
+    assert result.exit_code == 0, result.output
+    return db
+
+
+def test_demo_end_to_end(tmp_path):
+    """The demo reports LLC CST's spillover as of 2022-06-30, when only LLC CST itself was
+    penalised in the OpenSanctions sample. Joint punishment flags its general director
+    (Abashkin), its executive (Zakharov) and two companies Zakharov then owned, none penalised
+    at that date; the sample lists three of the four (all but OOO "SPS") from 2023 on."""
+    out = tmp_path / "demo"
+    result = run("demo", "--out", out)
+    assert result.exit_code == 0, result.output
+    scores = pd.read_csv(out / "scores.csv")
+    assert list(scores.columns) == ["id", "name", "kind", "own", "inherited", "total"]
+    assert len(scores) == 17
+    assert (scores["total"] - scores["own"] - scores["inherited"]).abs().max() < 1e-12
+    report = json.loads((out / "report.json").read_text())
+    assert report["manifest"]["as_of"] == "2022-06-30"
+    assert report["manifest"]["policy"]["name"] == "joint-punishment"
+    flagged = {row["id"] for row in report["collateral"]}
+    assert flagged == {"NK-mCEmxFfuhfdjpC8gsxH74o", "NK-aU5ybkbRFJucf8YMwsJvDw",
+                       "NK-ERScv7cLkkvZ3ejz7xiToj", "NK-9Xa4Kg7Y7nfccE7VcZt6Q6"}
+    top = report["affected"][1]
+    assert top["name"] == "Абашкін Костянтин Ігорьович"
+    assert [hop["role"] for hop in top["path_hops"]] == ["legal_representative"]
+    html = (out / "report.html").read_text()
+    assert "LLC CST" in html
+    assert str(out / "report.html") in result.output
+
+
+def test_score_writes_the_promised_columns(zala_db, tmp_path):
+    out = tmp_path / "scores.csv"
+    result = run("score", "--db", zala_db, "--policy", JOINT, "--as-of", "2024-06-30", "--out", out)
+    assert result.exit_code == 0, result.output
+    scores = pd.read_csv(out).set_index("id")
+    assert list(scores.columns) == ["name", "kind", "own", "inherited", "total"]
+    # Abashkin, general director (legal representative) of LLC CST, inherits from it
+    assert scores.loc["NK-mCEmxFfuhfdjpC8gsxH74o", "inherited"] > 0
+
+
+def test_whatif_lift_reports_changes(zala_db, tmp_path):
+    scores = run("score", "--db", zala_db, "--policy", JOINT, "--as-of", "2024-06-30", "--out", tmp_path / "s.csv")
+    assert scores.exit_code == 0
+    out = tmp_path / "whatif"
+    result = run("whatif", "--db", zala_db, "--policy", JOINT, "--as-of", "2024-06-30",
+                 "--penalize", "NK-56Edov9bas9puzaChH5pBy", "--severity", "2", "--out", out)
+    assert result.exit_code == 0, result.output
+    changes = pd.read_csv(out / "changes.csv")
+    assert list(changes.columns) == ["id", "before", "after", "delta"]
+    assert changes.loc[changes["id"] == "NK-56Edov9bas9puzaChH5pBy", "delta"].item() == pytest.approx(2.0)
+    assert (out / "report.html").exists() and (out / "report.json").exists()
+
+
+def test_report_spillover_for_one_entity(zala_db, tmp_path):
+    result = run("report", "spillover", "--db", zala_db, "--policy", JOINT, "--as-of", "2024-06-30",
+                 "--entity", CST, "--out", tmp_path / "r")
+    assert result.exit_code == 0, result.output
+    assert (tmp_path / "r" / "report.md").exists()
+
+
+def test_cypher_prints_a_table(zala_db):
+    result = run("cypher", "--db", zala_db,
+                 "MATCH (p:Entity)-[r:OFFICER_OF]->(c:Entity {id: $id}) RETURN p.name AS officer, r.role AS role",
+                 "--param", f"id={CST}")
+    assert result.exit_code == 0, result.output
+    assert "legal_representative" in result.output
+
+
+@pytest.mark.parametrize("args, message", [
+    (["cypher", "MATCH (e:Entity RETURN e"], "error: Parser exception"),
+    (["whatif", "--policy", JOINT, "--out", "x", "--lift", "no-such-penalty"], "error: unknown penalty id 'no-such-penalty'"),
+    (["whatif", "--policy", JOINT, "--out", "x"], "error: give exactly one of --penalize or --lift."),
+    (["report", "spillover", "--policy", JOINT, "--out", "x", "--entity", "nobody"], "error: unknown entity id 'nobody'"),
+])
+def test_bad_commands_exit_2_with_one_line(zala_db, args, message):
+    result = runner.invoke(app, [*args[:1], *(["spillover"] if args[0] == "report" else []),
+                                 "--db", str(zala_db), *args[1 + (args[0] == "report"):]])
+    assert result.exit_code == 2
+    assert result.output.strip().splitlines()[-1].startswith(message)
+
+
+def test_bad_file_exits_2_naming_file_line_and_field(tmp_path):
+    folder = tmp_path / "bad"
+    folder.mkdir()
+    (folder / "entities.csv").write_text("id,kind,name\nc1,company,Alpha\n")
+    (folder / "links.csv").write_text("source,target,type,share\nc1,c9,OWNS,0.5\n")
+    db = tmp_path / "db"
+    result = runner.invoke(app, ["load", str(folder), "--db", str(db)])
+    assert result.exit_code == 2
+    assert result.output.strip().splitlines()[-1] == "error: links.csv:2: target='c9' is not a known entity id"
+    counts = runner.invoke(app, ["cypher", "--db", str(db), "MATCH (e:Entity) RETURN count(e) AS n"])
+    assert "0" in counts.output  # nothing was half-written
+
+
+def test_bad_policy_exits_2(zala_db, tmp_path):
+    policy = tmp_path / "bad.toml"
+    policy.write_text('name = "x"\n[[transmit]]\nlink = "OWN"\ndirection = "backward"\n')
+    result = runner.invoke(app, ["score", "--db", str(zala_db), "--policy", str(policy), "--out", str(tmp_path / "s.csv")])
+    assert result.exit_code == 2
+    assert result.output.strip().splitlines()[-1].startswith("error: bad.toml: transmit[0].link='OWN' is not a link type")

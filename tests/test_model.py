@@ -1,0 +1,100 @@
+"""The declared model and the validation of tables: every bad input names file, line and field."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+
+import graphscore as gs
+from graphscore.io import read_tables
+from graphscore.model import load_model
+from graphscore.store import statements
+from tests.conftest import DATA
+
+ENTITIES = "id,kind,name\nc1,company,Alpha Ltd\nc2,company,Beta Ltd\np1,person,Pat\n"
+LINKS = "source,target,type,share,role,start,end\np1,c1,OWNS,0.6,,2020-01-01,\np1,c2,OFFICER_OF,,legal_representative,,\n"
+PENALTIES = "id,entity,kind,severity,start,end\nf1,c1,fine,1.0,2021-01-01,\n"
+
+
+def write_folder(tmp_path, entities=ENTITIES, links=LINKS, penalties=PENALTIES):
+    tmp_path.mkdir(parents=True, exist_ok=True)
+    for name, text in (("entities", entities), ("links", links), ("penalties", penalties)):
+        if text is not None:
+            (tmp_path / f"{name}.csv").write_bytes(text.encode("utf-8") if isinstance(text, str) else text)
+    return tmp_path
+
+
+def test_model_file_loads_and_cypher_files_agree_with_it():
+    model = load_model()
+    assert set(model.links) == {"OWNS", "OFFICER_OF", "CONTROLS", "FAMILY", "ASSOCIATE"}
+    assert "legal_representative" in model.enums["officer_role"]
+    for name, text in statements.render_files(model).items():
+        assert (DATA.parent / "cypher" / name).read_text(encoding="utf-8") == text, (
+            f"cypher/{name} is stale: run python -m graphscore.store.statements cypher")
+
+
+def test_a_good_folder_validates(tmp_path):
+    tables = gs.validate(read_tables(write_folder(tmp_path)))
+    assert tables.counts() == {"entities": 3, "links": 2, "penalties": 1}
+    assert tables.links["share"].dtype == "float64"
+    assert str(tables.penalties["start"].iloc[0].date()) == "2021-01-01"
+
+
+@pytest.mark.parametrize("entities, links, penalties, message", [
+    (None, LINKS, PENALTIES, r"has no entities\.csv or entities\.parquet"),
+    (ENTITIES, LINKS.replace("p1,c2,OFFICER_OF", "p9,c2,OFFICER_OF"), PENALTIES,
+     r"^links\.csv:3: source='p9' is not a known entity id$"),
+    (ENTITIES + "c1,company,Again Ltd\n", LINKS, PENALTIES, r"^entities\.csv:5: id='c1' is a duplicate id$"),
+    (ENTITIES, LINKS.replace("0.6", "1.7"), PENALTIES, r"^links\.csv:2: share=1\.7 outside \[0, 1\] \(OWNS\)$"),
+    (ENTITIES, LINKS.replace("0.6", "-0.1"), PENALTIES, r"^links\.csv:2: share=-0\.1 outside \[0, 1\]"),
+    (ENTITIES, LINKS, PENALTIES.replace("2021-01-01", "2021-02-30"), r"^penalties\.csv:2: start='2021-02-30' is not a date"),
+    (ENTITIES, LINKS, PENALTIES.replace("2021-01-01,", "2021-01-01,2020-01-01"), r"^penalties\.csv:2: end='2020-01-01' is before start"),
+    (ENTITIES, LINKS, PENALTIES.replace("1.0", "nan"), r"^penalties\.csv:2: severity='nan' is not a number"),
+    (ENTITIES, LINKS, PENALTIES.replace("1.0", "0"), r"^penalties\.csv:2: severity=0\.0 must be > 0"),
+    ("", LINKS, PENALTIES, r"^entities\.csv: file: is empty$"),
+    ("id,kind,name\n", LINKS, PENALTIES, r"^entities\.csv: id: no entity rows"),
+    ("id,name\nc1,Alpha\n", None, None, r"^entities\.csv: kind: required column is missing"),
+    (ENTITIES, LINKS.replace("type,", "kind_of_link,"), PENALTIES, r"^links\.csv: type: required column is missing"),
+    (ENTITIES.replace("company,Beta", "firm,Beta"), LINKS, PENALTIES, r"^entities\.csv:3: kind='firm' is not one of"),
+    (ENTITIES, LINKS.replace("OFFICER_OF,,legal_representative", "OFFICER_OF,,boss"), PENALTIES,
+     r"^links\.csv:3: role='boss' is not one of .* \(OFFICER_OF\)"),
+    (ENTITIES, LINKS.replace("p1,c1,OWNS", "c1,p1,OWNS"), PENALTIES,
+     r"^links\.csv:2: target='p1' is a person, but OWNS targets must be company or organization"),
+    (ENTITIES, LINKS + LINKS.splitlines()[1] + "\n", PENALTIES, r"^links\.csv:4: source='p1' repeats a link record"),
+    (ENTITIES, LINKS.replace("p1,c1,OWNS", "c1,c1,OWNS"), PENALTIES, r"^links\.csv:2: target='c1' equals source"),
+    (ENTITIES.encode("utf-8").replace(b"Pat", b"P\xe9t"), LINKS, PENALTIES,
+     r"^entities\.csv: encoding: is not UTF-8 text \(byte 0xe9 at offset \d+\)$"),
+    (ENTITIES.replace("name", "name,colour"), LINKS, PENALTIES, r"^entities\.csv: colour: unknown column"),
+])
+def test_bad_input_is_named_by_file_line_and_field(tmp_path, entities, links, penalties, message):
+    with pytest.raises(gs.InvalidData, match=message):
+        gs.validate(read_tables(write_folder(tmp_path, entities, links, penalties)))
+
+
+def test_every_issue_is_collected_not_only_the_first(tmp_path):
+    bad = LINKS.replace("0.6", "1.7").replace("p1,c2,OFFICER_OF", "p9,c2,OFFICER_OF")
+    with pytest.raises(gs.InvalidData, match=r"\(and 1 more issue\)") as caught:
+        gs.validate(read_tables(write_folder(tmp_path, links=bad)))
+    assert [issue.where for issue in caught.value.issues] == ["links.csv:2", "links.csv:3"]
+
+
+def test_stakes_over_100_percent_warn_but_load(tmp_path):
+    links = LINKS + "c2,c1,OWNS,0.5,,2020-01-01,\n"
+    with pytest.warns(gs.GraphscoreWarning, match=r"stakes in c1 sum to 110% at 2020-01-01"):
+        gs.validate(read_tables(write_folder(tmp_path, links=links)))
+
+
+def test_validation_is_idempotent(tmp_path):
+    once = gs.validate(read_tables(write_folder(tmp_path)))
+    twice = gs.validate(once)
+    for name, df in once.items():
+        pd.testing.assert_frame_equal(df, getattr(twice, name))
+    assert once.fingerprint() == twice.fingerprint()
+
+
+def test_parquet_reads_like_csv(tmp_path):
+    csv = gs.validate(read_tables(write_folder(tmp_path / "csv")))
+    folder = tmp_path / "parquet"
+    gs.io.write_tables(csv, folder, format="parquet")
+    parquet = gs.validate(read_tables(folder))
+    assert parquet.fingerprint() == csv.fingerprint()
