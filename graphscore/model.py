@@ -186,9 +186,16 @@ class Tables:
 def link_keys(links: pd.DataFrame) -> pd.Series:
     """Identity of each link record: type, ends, role and period. A store merges on it, so
     loading the same file twice adds nothing, and a corrected share updates the record."""
-    parts = [links[c].astype(object).where(links[c].notna(), "") for c in ("type", "source", "target", "role")]
-    parts += [links[c].dt.strftime("%Y-%m-%d").astype(object).where(links[c].notna(), "") for c in ("start", "end")]
-    return pd.concat(parts, axis=1).astype(str).agg("|".join, axis=1) if len(links) else pd.Series([], dtype=object)
+    def text(column: str) -> pd.Series:
+        values = links[column]
+        if pd.api.types.is_datetime64_any_dtype(values):
+            values = values.dt.strftime("%Y-%m-%d")
+        return values.astype(object).where(values.notna(), "").astype(str)
+
+    key = text("type")
+    for column in ("source", "target", "role", "start", "end"):
+        key = key + "|" + text(column)
+    return key.astype(object)
 
 
 def _where(df: pd.DataFrame, table: str, positions) -> list[str]:
@@ -225,6 +232,13 @@ class _Issues:
         self.found.append(DataIssue(origin, column, None, reason))
 
 
+def _member(values: pd.Series, allowed) -> np.ndarray:
+    """``values.isin(allowed)`` as a hash lookup on plain objects (pandas' Arrow-string isin
+    loops in Python, which costs seconds on a million links)."""
+    return pd.Index(list(allowed) if not isinstance(allowed, pd.Index) else allowed, dtype=object) \
+        .get_indexer(values.astype(object).to_numpy()) >= 0
+
+
 def _blank(series: pd.Series) -> np.ndarray:
     as_text = series.astype(str).str.strip()
     return (series.isna() | as_text.eq("")).to_numpy()
@@ -247,14 +261,16 @@ def _coerce(df: pd.DataFrame, spec: TableSpec, model: Model, issues: _Issues) ->
             issues.flag(~blank & parsed.isna().to_numpy(), col.name, "is not a date (YYYY-MM-DD)", raw)
             out[col.name] = parsed.astype("datetime64[s]")
         else:
-            values = raw.astype(object).where(~blank, None)
-            out[col.name] = values.map(lambda v: v.strip() if isinstance(v, str) else (None if v is None else str(v)))
+            # str + strip run vectorised (Arrow); blanks go back to None, as plain objects
+            values = raw.astype(str).str.strip().astype(object)
+            values[blank] = None
+            out[col.name] = values
             if col.type.startswith("enum:"):
                 allowed = model.enums[col.type.removeprefix("enum:")]
-                issues.flag(~blank & ~out[col.name].isin(allowed).to_numpy(), col.name,
+                issues.flag(~blank & ~_member(out[col.name], allowed), col.name,
                             f"is not one of {', '.join(allowed)}", raw)
             elif col.type == "link_type":
-                issues.flag(~blank & ~out[col.name].isin(list(model.links)).to_numpy(), col.name,
+                issues.flag(~blank & ~_member(out[col.name], model.links), col.name,
                             f"is not a link type ({', '.join(model.links)})", raw)
     coerced = pd.DataFrame(out, index=range(len(df)))
     coerced.attrs.update(df.attrs)
@@ -282,8 +298,8 @@ def _check_ranges(df: pd.DataFrame, spec: TableSpec, issues: _Issues) -> None:
 
 def _check_links(links: pd.DataFrame, kinds: pd.Series, model: Model, issues: _Issues) -> None:
     for end in ("source", "target"):
-        unknown = links[end].notna() & ~links[end].isin(kinds.index)
-        issues.flag(unknown.to_numpy(), end, "is not a known entity id")
+        unknown = links[end].notna().to_numpy() & ~_member(links[end], kinds.index)
+        issues.flag(unknown, end, "is not a known entity id")
     issues.flag((links["source"] == links["target"]).to_numpy() & links["source"].notna().to_numpy(),
                 "target", "equals source (self-link)")
     source_kind = links["source"].map(kinds)
@@ -292,12 +308,12 @@ def _check_links(links: pd.DataFrame, kinds: pd.Series, model: Model, issues: _I
         of_type = (links["type"] == link.name).to_numpy()
         for end, kind, allowed in (("source", source_kind, link.source_kinds),
                                    ("target", target_kind, link.target_kinds)):
-            bad = of_type & kind.notna().to_numpy() & ~kind.isin(allowed).to_numpy()
+            bad = of_type & kind.notna().to_numpy() & ~_member(kind, allowed)
             issues.flag(bad, end, f"is a {'/'.join(sorted(set(kind[bad])))}, "
                         f"but {link.name} {end}s must be {' or '.join(allowed)}")
         if link.role_enum:
             allowed = model.enums[link.role_enum]
-            bad = of_type & links["role"].notna().to_numpy() & ~links["role"].isin(allowed).to_numpy()
+            bad = of_type & links["role"].notna().to_numpy() & ~_member(links["role"], allowed)
             issues.flag(bad, "role", f"is not one of {', '.join(allowed)} ({link.name})")
     not_owns = (links["type"] != "OWNS").to_numpy()
     for column in ("share", "share_low", "share_high"):
@@ -311,17 +327,22 @@ def _warn_overfull_assets(links: pd.DataFrame) -> None:
     """Warn where the stakes recorded in one asset add up past 100 % at some date."""
     from graphscore.engine.timeline import active_links  # timeline depends on this module
 
-    owns = links[links["type"] == "OWNS"]
-    if owns.empty:
-        return
-    dates = pd.concat([owns["start"].dropna(), pd.Series([pd.Timestamp.max.floor("D")])]).unique()
-    for date in dates:
-        active = active_links(owns, pd.Timestamp(date))
-        totals = active.groupby("target")["share"].sum()
-        for asset, total in totals[totals > 1 + 1e-9].items():
-            warnings.warn(f"{links.attrs.get('origin', 'links')}: stakes in {asset} sum to "
-                          f"{total:.0%} at {pd.Timestamp(date).date()}", GraphscoreWarning, stacklevel=3)
-            return  # one warning names the problem; a report per date would drown it
+    owns = links[(links["type"] == "OWNS") & links["share"].notna()]
+    # Only an asset whose relations' largest stakes sum past 1 can be over-full at some date;
+    # the exact check, at every date a record starts or ends, runs on those few alone.
+    bound = owns.groupby(["target", "source"])["share"].max().groupby(level="target").sum()
+    over = []
+    for asset in bound.index[bound > 1 + 1e-9]:
+        records = owns[owns["target"] == asset]
+        dates = pd.concat([records["start"], records["end"]]).dropna().unique().tolist()
+        for date in sorted([pd.Timestamp.min.ceil("D"), *dates]):
+            total = active_links(records, pd.Timestamp(date))["share"].sum()
+            if total > 1 + 1e-9:
+                over.append(f"stakes in {asset} sum to {total:.0%} at {pd.Timestamp(date).date()}")
+                break
+    if over:
+        more = f" (and {len(over) - 1} more assets)" if len(over) > 1 else ""
+        warnings.warn(f"{links.attrs.get('origin', 'links')}: {over[0]}{more}", GraphscoreWarning, stacklevel=3)
 
 
 def validate(tables: Tables, model: Model | None = None, *,
@@ -375,7 +396,7 @@ def validate(tables: Tables, model: Model | None = None, *,
     _check_links(checked["links"], kinds, model, links_issues)
     penalty_issues = _Issues(checked["penalties"], "penalties")
     penalty_issues.flag((checked["penalties"]["entity"].notna()
-                         & ~checked["penalties"]["entity"].isin(kinds.index)).to_numpy(),
+                         & ~_member(checked["penalties"]["entity"], kinds.index)),
                         "entity", "is not a known entity id")
     all_issues += links_issues.found + penalty_issues.found
     if all_issues:

@@ -33,7 +33,7 @@ from graphscore.engine.spread import spread
 from graphscore.policy import ModelName, Policy
 
 __all__ = ["score", "whatif", "run_model", "Change", "penalize_change", "lift_change", "attribution_change",
-           "apply_change"]
+           "apply_change", "own_before_after"]
 
 
 def run_model(projection: Projection, policy: Policy, s: np.ndarray | None = None) -> np.ndarray:
@@ -127,14 +127,22 @@ def attribution_change(projection: Projection, *, entity_id: str | None = None,
     return Change(label, seeds, _change_without(projection, rows))
 
 
+def own_before_after(projection: Projection, change: Change, *,
+                     baseline: str = "current") -> tuple[np.ndarray, np.ndarray]:
+    """Own-penalty vectors ``(s_before, s_after)`` of a change (see :func:`apply_change`)."""
+    if baseline not in ("current", "without"):
+        raise ValueError(f"baseline must be 'current' or 'without', got {baseline!r}.")
+    s_now = projection.s
+    s_before, s_after = (s_now - change.delta_s, s_now) if baseline == "without" else (s_now, s_now + change.delta_s)
+    # clip float dust left by subtracting one sum from another
+    return np.clip(s_before, 0, None), np.clip(s_after, 0, None)
+
+
 def apply_change(projection: Projection, policy: Policy, change: Change,
                  *, baseline: str = "current") -> tuple[np.ndarray, np.ndarray]:
     """Scores ``(before, after)`` for a change; ``baseline="without"`` takes the change as
     already present (attribution: before = without it, after = as is)."""
-    s_now = projection.s
-    s_before, s_after = (s_now - change.delta_s, s_now) if baseline == "without" else (s_now, s_now + change.delta_s)
-    # clip float dust left by subtracting one sum from another
-    s_before, s_after = np.clip(s_before, 0, None), np.clip(s_after, 0, None)
+    s_before, s_after = own_before_after(projection, change, baseline=baseline)
     both = run_model(projection, policy, np.column_stack([s_before, s_after]))
     return both[:, 0], both[:, 1]
 

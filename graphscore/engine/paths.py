@@ -16,7 +16,7 @@ import scipy as sp
 
 from graphscore.engine.matrix import Projection
 
-__all__ = ["PathTree", "strongest_paths", "describe_path"]
+__all__ = ["PathTree", "strongest_paths", "describe_path", "last_hop_types"]
 
 
 @dataclass(frozen=True)
@@ -81,3 +81,13 @@ def describe_path(projection: Projection, path: list[int]) -> list[dict]:
             "links": len(candidates),
         })
     return hops
+
+
+def last_hop_types(projection: Projection, tree: PathTree, indices: np.ndarray) -> np.ndarray:
+    """Link type of the last hop on each entity's strongest path (None at sources and unreached):
+    how the penalty reached it, for every entity at once, without describing whole paths."""
+    indices = np.asarray(indices, dtype=int)
+    strongest = (projection.edges.sort_values("weight", ascending=False, kind="stable")
+                 .drop_duplicates(["u", "v"]).set_index(["u", "v"])["type"])
+    pairs = pd.MultiIndex.from_arrays([tree.predecessor[indices], indices], names=["u", "v"])
+    return strongest.reindex(pairs).astype(object).where(lambda s: s.notna(), None).to_numpy()

@@ -14,10 +14,11 @@ import numpy as np
 import pandas as pd
 
 from graphscore.engine.matrix import Projection, build_projection
-from graphscore.engine.paths import describe_path, strongest_paths
+from graphscore.engine.paths import describe_path, last_hop_types, strongest_paths
 from graphscore.policy import Policy
 from graphscore.report.manifest import build_manifest
-from graphscore.scoring import Change, apply_change, attribution_change, lift_change, penalize_change
+from graphscore.scoring import (Change, apply_change, attribution_change, lift_change, own_before_after,
+                                penalize_change)
 
 __all__ = ["SpilloverReport", "spillover", "spillover_report", "format_path"]
 
@@ -32,8 +33,10 @@ class SpilloverReport:
         What is reported on ("penalties of LLC CST") and the change behind it.
     affected : DataFrame
         One row per entity whose score changes, largest change first: ``id, name, kind,
-        own_penalised`` (has an own penalty), ``before, after, change, hops, path_strength,
-        path`` (text) and ``path_hops`` (list of hop dicts, see ``describe_path``).
+        own_penalised`` (has an own penalty before or after the change), ``before, after,
+        change``, ``hops`` (fewest links from a source), ``path_strength`` and ``path`` (text)
+        of the *strongest* path, which may take more hops than the shortest, ``reached_by``
+        (link type of its last hop) and ``path_hops`` (list of hop dicts, see ``describe_path``).
     by_kind, by_link_type, by_hop : DataFrame
         Counts of affected entities and their summed change: by entity kind, by the link type
         of the last hop on their strongest path (how the penalty reached them), by hop distance.
@@ -122,12 +125,14 @@ def spillover_report(tables, projection: Projection, policy: Policy, change: Cha
     tree = strongest_paths(projection.W, change.seeds, damping=policy.damping)
 
     entities = tables.entities.set_index("id").reindex(projection.ids)
-    s_after = projection.s if baseline == "without" else projection.s + change.delta_s
+    s_before, s_after = own_before_after(projection, change, baseline=baseline)
     affected = pd.DataFrame({
         "id": projection.ids[changed], "name": entities["name"].to_numpy()[changed],
-        "kind": entities["kind"].to_numpy()[changed], "own_penalised": s_after[changed] > 0,
+        "kind": entities["kind"].to_numpy()[changed],
+        "own_penalised": (s_before[changed] > 0) | (s_after[changed] > 0),
         "before": before[changed], "after": after[changed], "change": delta[changed],
         "hops": tree.hops[changed], "path_strength": tree.strength[changed],
+        "reached_by": last_hop_types(projection, tree, changed),
     })
     affected = affected.iloc[np.argsort(-np.abs(affected["change"].to_numpy()), kind="stable")]
     affected = affected.reset_index(drop=True)
@@ -136,13 +141,12 @@ def spillover_report(tables, projection: Projection, policy: Policy, change: Cha
                  for rank, i in enumerate(affected["id"])]
     affected["path_hops"] = path_hops
     affected["path"] = [format_path(names, hops) for hops in path_hops]
-    affected["reached_by"] = [hops[-1]["type"] if hops else ("source" if h == 0 else None)
-                              for hops, h in zip(path_hops, affected["hops"])]
+    affected.loc[affected["hops"] == 0, "reached_by"] = "source"
     affected["hops"] = affected["hops"].astype(int)
 
     crosses = (((affected["before"] < threshold) & (affected["after"] >= threshold))
                | ((affected["after"] < threshold) & (affected["before"] >= threshold)))
-    collateral = affected[crosses & ~affected["own_penalised"]].reset_index(drop=True)
+    collateral = affected[crosses & ~affected["own_penalised"] & (affected["hops"] > 0)].reset_index(drop=True)
     reached = affected[affected["hops"] > 0]
     return SpilloverReport(
         title=title or f"Spillover: {change.label}",

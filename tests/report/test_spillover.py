@@ -1,0 +1,48 @@
+"""The spillover report's numbers on the hand-worked case of tests/engine/test_spread.py."""
+
+from __future__ import annotations
+
+import pytest
+
+from graphscore.report.spillover import spillover
+
+
+def test_spillover_of_one_penalty_is_its_whole_contribution(hand_tables, hand_policy):
+    report = spillover(hand_tables, hand_policy, penalty="F1", as_of="2024-01-01", threshold=0.2)
+    rows = report.affected.set_index("id")
+    # Without F1 nobody has a score, so the change is the hand-worked x itself.
+    assert rows["change"].to_dict() == pytest.approx({"C1": 7 / 6, "P": 2 / 3, "O": 0.35, "C2": 1 / 6})
+    assert rows["hops"].to_dict() == {"C1": 0, "P": 1, "O": 1, "C2": 2}
+    assert rows["reached_by"].to_dict() == {"C1": "source", "P": "OFFICER_OF", "O": "OWNS", "C2": "OFFICER_OF"}
+    assert rows.loc["C2", "path"] == ("Alpha Ltd <-[OFFICER_OF legal_representative]- Pat "
+                                      "-[OFFICER_OF legal_representative]-> Beta Ltd")
+    assert rows.loc["C2", "path_strength"] == pytest.approx(0.5 * 1.0 * 0.5 * 0.5)
+    assert set(report.collateral["id"]) == {"P", "O"}  # C2 stays below 0.2
+    assert report.summary() == {"entities_affected": 3, "total_change": pytest.approx(2 / 3 + 0.35 + 1 / 6),
+                                "max_hops": 2, "collateral": 2}
+    assert report.by_hop["entities"].tolist() == [2, 1]
+    assert report.manifest["as_of"] == "2024-01-01" and len(report.manifest["data_fingerprint"]) == 64
+
+
+def test_lifting_a_penalty_never_counts_its_own_entity_as_collateral(hand_tables, hand_policy):
+    report = spillover(hand_tables, hand_policy, lift="F1", as_of="2024-01-01", threshold=0.2)
+    rows = report.affected.set_index("id")
+    assert rows.loc["C1", "change"] == pytest.approx(-7 / 6)
+    assert set(report.collateral["id"]) == {"P", "O"}
+
+
+def test_a_new_penalty_reaches_through_the_shared_representative(hand_tables, hand_policy):
+    report = spillover(hand_tables, hand_policy, penalize="C2", severity=2.0, as_of="2024-01-01")
+    rows = report.affected.set_index("id")
+    # By symmetry with F1 on C1: C2 gets 2 x 7/6, P 2 x 2/3, C1 2 x 1/6; O inherits from C1.
+    assert rows.loc["C2", "change"] == pytest.approx(7 / 3)
+    assert rows.loc["P", "change"] == pytest.approx(4 / 3)
+    assert rows.loc["C1", "change"] == pytest.approx(1 / 3)
+    assert rows.loc["O", "change"] == pytest.approx(0.5 * 0.6 * 1 / 3)
+
+
+def test_exactly_one_subject(hand_tables, hand_policy):
+    with pytest.raises(ValueError, match="give exactly one of entity, penalty, penalize or lift"):
+        spillover(hand_tables, hand_policy, entity="C1", penalty="F1")
+    with pytest.raises(KeyError, match="unknown entity id 'nobody'"):
+        spillover(hand_tables, hand_policy, entity="nobody")
