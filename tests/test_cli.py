@@ -31,9 +31,10 @@ def zala_db(tmp_path_factory):
 
 def test_demo_end_to_end(tmp_path):
     """The demo reports LLC CST's spillover as of 2022-06-30, when only LLC CST itself was
-    penalised in the OpenSanctions sample. Joint punishment flags its general director
-    (Abashkin), its executive (Zakharov) and two companies Zakharov then owned, none penalised
-    at that date; the sample lists three of the four (all but OOO "SPS") from 2023 on."""
+    penalised in the OpenSanctions sample. Joint punishment reaches its general director
+    (Abashkin) and its executive (Zakharov), both pushed over the 0.1 threshold with no penalty
+    of their own at that date, and through Zakharov two companies he then owned; the sample
+    lists three of the four (all but OOO "SPS") from 2023 on."""
     out = tmp_path / "demo"
     result = run("demo", "--out", out)
     assert result.exit_code == 0, result.output
@@ -44,9 +45,11 @@ def test_demo_end_to_end(tmp_path):
     report = json.loads((out / "report.json").read_text())
     assert report["manifest"]["as_of"] == "2022-06-30"
     assert report["manifest"]["policy"]["name"] == "joint-punishment"
-    flagged = {row["id"] for row in report["collateral"]}
-    assert flagged == {"NK-mCEmxFfuhfdjpC8gsxH74o", "NK-aU5ybkbRFJucf8YMwsJvDw",
+    reached = {row["id"] for row in report["affected"] if row["hops"] > 0}
+    assert reached == {"NK-mCEmxFfuhfdjpC8gsxH74o", "NK-aU5ybkbRFJucf8YMwsJvDw",
                        "NK-ERScv7cLkkvZ3ejz7xiToj", "NK-9Xa4Kg7Y7nfccE7VcZt6Q6"}
+    flagged = {row["id"] for row in report["collateral"]}
+    assert flagged == {"NK-mCEmxFfuhfdjpC8gsxH74o", "NK-aU5ybkbRFJucf8YMwsJvDw"}
     top = report["affected"][1]
     assert top["name"] == "Абашкін Костянтин Ігорьович"
     assert [hop["role"] for hop in top["path_hops"]] == ["legal_representative"]

@@ -1,0 +1,88 @@
+"""Policies: parsing, every refusal message, and the shipped policies on real and synthetic data."""
+
+from __future__ import annotations
+
+import pytest
+
+import graphscore as gs
+from graphscore.engine.matrix import build_projection
+from graphscore.engine.spread import check_convergence
+from graphscore.io import read_paths
+from graphscore.policy import Combine, Direction, MissingShare
+from graphscore.synthetic import generate_network
+from tests.conftest import POLICIES, ZALA
+
+SHIPPED = sorted(POLICIES.glob("*.toml"))
+RULE = '[[transmit]]\nlink = "OWNS"\ndirection = "backward"\nweight = "share"\n'
+
+
+def test_shipped_policies_parse_and_say_what_they_model():
+    assert {p.stem for p in SHIPPED} >= {"joint-punishment", "diffusion"}
+    for path in SHIPPED:
+        text = path.read_text()
+        assert "What it models" in text and "What it simplifies" in text, path.name
+        policy = gs.load_policy(path)
+        assert policy.name == path.stem and policy.description
+
+
+@pytest.mark.filterwarnings("ignore::graphscore.GraphscoreWarning")
+@pytest.mark.parametrize("path", SHIPPED, ids=lambda p: p.stem)
+@pytest.mark.parametrize("data", ["zala", "synthetic-2000", "synthetic-20000"])
+def test_shipped_policies_converge(path, data):
+    tables = read_paths([ZALA]) if data == "zala" else gs.validate(
+        generate_network(int(data.split("-")[1]), seed=0))
+    policy = gs.load_policy(path)
+    projection = build_projection(tables, policy, "2024-06-30")
+    assert check_convergence(projection.W, policy.damping) < 0.95
+
+
+def test_parse_reads_every_key():
+    policy = gs.parse_policy('name = "p"\nmodel = "spread"\ndamping = 0.4\nas_of = 2024-06-30\n'
+                             'half_life_days = 365\nrepair = true\nnormalize = "source"\n'
+                             'missing_share = "high"\ncombine = "max"\nthreshold = 0.2\n' + RULE)
+    assert (policy.damping, str(policy.as_of), policy.half_life_days, policy.repair) == (0.4, "2024-06-30", 365.0, True)
+    assert policy.missing_share is MissingShare.HIGH and policy.combine is Combine.MAX
+    assert policy.transmit[0].direction is Direction.BACKWARD and policy.transmit[0].by_share
+
+
+def test_hash_ignores_comments_and_layout_but_not_meaning():
+    a = gs.parse_policy('name = "p"\n' + RULE)
+    b = gs.parse_policy('# a comment\nname   =   "p"\n\n' + RULE)
+    c = gs.parse_policy('name = "p"\ndamping = 0.5\n' + RULE)
+    assert a.hash == b.hash != c.hash
+
+
+@pytest.mark.parametrize("text, message", [
+    ('name = "p"\n', r"needs at least one \[\[transmit\]\] table"),
+    ('name = "p"\ndampin = 0.5\n' + RULE, r"unknown key 'dampin'"),
+    ('name = "p"\nmodel = "pagerank"\n' + RULE, r"model='pagerank' is not one of spread"),
+    ('name = "p"\ndamping = 1.0\n' + RULE, r"damping=1\.0 is outside \[0, 1\)"),
+    ('name = "p"\ndamping = "high"\n' + RULE, r"damping='high' is not a number"),
+    ('name = "p"\nas_of = "30/06/2024"\n' + RULE, r"as_of='30/06/2024' is not a date"),
+    ('name = "p"\nnormalize = "rows"\n' + RULE, r"normalize='rows' is not one of none, source, target"),
+    ('name = "p"\n' + RULE.replace("OWNS", "OWN"), r"transmit\[0\]\.link='OWN' is not a link type"),
+    ('name = "p"\n' + RULE.replace('"backward"', '"up"'), r"transmit\[0\]\.direction='up' is not one of"),
+    ('name = "p"\n[[transmit]]\nlink = "OWNS"\nweight = 1\n', r"transmit\[0\]: 'direction' is required"),
+    ('name = "p"\n[[transmit]]\nlink = "FAMILY"\ndirection = "both"\nweight = "share"\n',
+     r"weight='share' only applies to OWNS links, not FAMILY"),
+    ('name = "p"\n[[transmit]]\nlink = "OWNS"\ndirection = "both"\nweight = -1\n', r"weight=-1\.0 is outside"),
+    ('name = "p"\n[[transmit]]\nlink = "OFFICER_OF"\nrole = "ceo"\ndirection = "both"\n',
+     r"transmit\[0\]\.role='ceo' is not one of legal_representative"),
+    ('name = "p"\n[[transmit]]\nlink = "OWNS"\ndirection = "both"\nsplit = "yes"\n', r"split='yes' is not true or false"),
+    ('name = "p"\n[[transmit]]\nlink = "OWNS"\ndirection = "both"\ncolour = 1\n', r"transmit\[0\]: unknown key 'colour'"),
+    ('name = "p\n', r"not valid TOML"),
+])
+def test_bad_policies_are_refused_naming_the_key(text, message):
+    with pytest.raises(gs.InvalidPolicy, match=r"^bad\.toml: .*" + message):
+        gs.parse_policy(text, origin="bad.toml")
+
+
+def test_missing_share_is_never_silently_dropped(hand_tables):
+    links = hand_tables.links.copy()
+    links.loc[links["type"] == "OWNS", "share"] = float("nan")
+    tables = gs.Tables(hand_tables.entities, links, hand_tables.penalties, validated=True)
+    for missing, expected in (("skip", 0.0), ("low", 0.0), ("high", 1.0)):
+        policy = gs.parse_policy(f'name = "p"\nmissing_share = "{missing}"\n' + RULE)
+        projection = build_projection(tables, policy, "2024-01-01")
+        assert projection.W[projection.index_of("O"), projection.index_of("C1")] == expected
+        assert any("1 OWNS link(s) active at as_of have no share" in n for n in projection.notes)
