@@ -23,7 +23,7 @@ Examples
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
@@ -66,11 +66,13 @@ def score(tables, policy: Policy, as_of: dt.date | str | None = None, *,
 
 @dataclass(frozen=True)
 class Change:
-    """A change to the own-penalty vector: ``s_after = s_before + delta_s``."""
+    """A change to the own-penalty vector: ``s_after = s_before + delta_s``, and the penalty
+    rows it consists of (with their ``weight`` at ``as_of``), so a report can cite them."""
 
     label: str
     seeds: tuple[int, ...]  # indices of the entities whose own penalty changes
     delta_s: np.ndarray
+    penalties: pd.DataFrame = field(default_factory=pd.DataFrame)
 
 
 def _change_without(projection: Projection, rows: pd.DataFrame) -> np.ndarray:
@@ -85,10 +87,12 @@ def penalize_change(projection: Projection, entity_id: str, severity: float = 1.
     if not severity > 0:
         raise ValueError(f"severity must be > 0, got {severity}.")
     idx = projection.index_of(entity_id)
-    new = pd.DataFrame({"idx": [idx], "weight": [float(severity)]})
-    s_after = own_weights(pd.concat([projection.penalties[["idx", "weight"]], new]), projection.n,
-                          projection.combine)
-    return Change(label or f"penalise {entity_id} (severity {severity:g})", (idx,), s_after - projection.s)
+    new = pd.DataFrame({"id": ["what-if"], "entity": [entity_id], "kind": ["what_if"],
+                        "severity": [float(severity)], "start": [projection.as_of],
+                        "idx": [idx], "weight": [float(severity)]})
+    s_after = own_weights(pd.concat([projection.penalties[["idx", "weight"]], new[["idx", "weight"]]]),
+                          projection.n, projection.combine)
+    return Change(label or f"penalise {entity_id} (severity {severity:g})", (idx,), s_after - projection.s, new)
 
 
 def _penalty_rows(projection: Projection, entity_id: str | None, penalty_id: str | None) -> pd.DataFrame:
@@ -107,7 +111,7 @@ def lift_change(projection: Projection, penalty_id: str, *, label: str | None = 
     """Lifting one penalty at ``as_of``."""
     rows = _penalty_rows(projection, None, penalty_id)
     seeds = tuple(int(i) for i in rows["idx"].unique())
-    return Change(label or f"lift {penalty_id}", seeds, -_change_without(projection, rows))
+    return Change(label or f"lift {penalty_id}", seeds, -_change_without(projection, rows), rows)
 
 
 def attribution_change(projection: Projection, *, entity_id: str | None = None,
@@ -124,7 +128,7 @@ def attribution_change(projection: Projection, *, entity_id: str | None = None,
     if not seeds and entity_id is not None:
         seeds = (projection.index_of(entity_id),)
     label = label or (f"penalties of {entity_id}" if entity_id else f"penalty {penalty_id}")
-    return Change(label, seeds, _change_without(projection, rows))
+    return Change(label, seeds, _change_without(projection, rows), rows)
 
 
 def own_before_after(projection: Projection, change: Change, *,

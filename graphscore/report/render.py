@@ -26,6 +26,10 @@ missing or infinite values are ``null``.
     Every entity whose score changes, largest absolute change first, the sources included.
 ``collateral`` : array of entity rows
     Entities with no own penalty that the change moves across ``threshold``.
+``penalties`` : array of objects
+    The penalties behind the change: ``id``, ``entity``, ``name``, ``kind``, ``severity``,
+    ``weight`` (at ``as_of``, after decay), ``start``, ``end`` (``YYYY-MM-DD`` or ``null``),
+    ``authority``, ``source_ref``; a what-if penalty has id ``"what-if"``.
 ``by_kind``, ``by_link_type``, ``by_hop`` : arrays of objects
     ``{kind | link_type | hops, entities, total_change}`` over the entities reached;
     ``link_type`` is that of the last hop on the strongest path, ``null`` where no path was
@@ -128,6 +132,7 @@ def to_json(report: SpilloverReport) -> dict:
         "summary": _plain(report.summary()),
         "affected": _records(report.affected),
         "collateral": _records(report.collateral),
+        "penalties": _records(report.penalties),
         **{key: _records(getattr(report, key)) for key, *_ in _GROUPS},
         "notes": [str(note) for note in report.notes],
     }
@@ -172,6 +177,11 @@ def _crossing(row: Mapping) -> str:
 # ---- Markdown -----------------------------------------------------------------------------------
 
 _MD_SPECIAL = str.maketrans({c: "\\" + c for c in "\\`*_[]<>|"})
+
+
+def _date(value) -> str:
+    """An ISO date (from JSON-ready data) as its day, a dash when open."""
+    return str(value)[:10] if value else "–"
 
 
 def _md(text) -> str:
@@ -257,6 +267,12 @@ def to_markdown(report: SpilloverReport, *, top: int = 50,
             f"{_md(row['name'])} ({_number(row['change'], signed=True)})"
             for row in sources.to_dict(orient="records")))
     parts += ["## Headline figures", "\n".join(headline)]
+    if len(report.penalties):
+        parts += [f"## Penalties behind this change ({len(report.penalties)})", _md_table(
+            ["penalty", "entity", "kind", "authority", "from", "to", "weight"],
+            ([_md(row["id"]), _md(row["name"] or row["entity"]), _md(row["kind"]), _md(row["authority"] or ""),
+              _date(row["start"]), _date(row["end"]), _number(row["weight"])]
+             for row in _records(report.penalties.head(top))))]
 
     if charts:
         parts += ["## Charts", "\n\n".join(
@@ -340,6 +356,9 @@ def to_html(report: SpilloverReport, *, top: int = 200, charts: Mapping[str, byt
         fingerprint=manifest["data_fingerprint"],
         summary=report.summary(),
         sources=_records(_sources(report)),
+        penalties=[{**row, "start": _date(row["start"]), "end": _date(row["end"])}
+                   for row in _records(report.penalties.head(top))],
+        penalties_total=len(report.penalties),
         rows=_records(reached.head(top)),
         reached=len(reached),
         groups=[{"heading": heading, "label": column.replace("_", " "), "column": column,

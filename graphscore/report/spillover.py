@@ -42,6 +42,9 @@ class SpilloverReport:
         of the last hop on their strongest path (how the penalty reached them), by hop distance.
     collateral : DataFrame
         Entities with no own penalty that the change moves across ``threshold``.
+    penalties : DataFrame
+        The penalties the change consists of: ``id, entity, name, kind, severity, weight``
+        (at ``as_of``, after decay), ``start, end, authority, source_ref``.
     manifest : dict
         graphscore version, policy and its hash, data fingerprint, as-of date, time of writing.
     """
@@ -55,6 +58,7 @@ class SpilloverReport:
     by_hop: pd.DataFrame
     collateral: pd.DataFrame
     manifest: dict
+    penalties: pd.DataFrame = field(default_factory=pd.DataFrame)
     notes: list[str] = field(default_factory=list)
 
     def summary(self) -> dict:
@@ -87,6 +91,16 @@ def format_path(names: dict, hops: list[dict]) -> str:
         arrow = f" -[{label}]-> " if hop["direction"] == "forward" else f" <-[{label}]- "
         text += arrow + str(names.get(hop["to"], hop["to"]))
     return text
+
+
+_PENALTY_COLUMNS = ["id", "entity", "name", "kind", "severity", "weight", "start", "end", "authority", "source_ref"]
+
+
+def _penalty_table(rows: pd.DataFrame, names: dict) -> pd.DataFrame:
+    """The change's penalty rows as a report shows them: heaviest first, with entity names."""
+    table = rows.assign(name=rows["entity"].map(names)) if len(rows) else pd.DataFrame(columns=["entity"])
+    table = table.reindex(columns=_PENALTY_COLUMNS)
+    return table.sort_values(["weight", "id"], ascending=[False, True], ignore_index=True)
 
 
 def _group(affected: pd.DataFrame, by: str) -> pd.DataFrame:
@@ -158,6 +172,7 @@ def spillover_report(tables, projection: Projection, policy: Policy, change: Cha
         by_hop=_group(reached, "hops").sort_values("hops", ignore_index=True),
         collateral=collateral,
         manifest=build_manifest(tables, policy, projection.as_of),
+        penalties=_penalty_table(change.penalties, names),
         notes=list(projection.notes),
     )
 

@@ -50,7 +50,7 @@ split = true
 """
 
 REPORT_KEYS = {"format", "title", "scenario", "threshold", "manifest", "summary", "affected",
-               "collateral", "by_kind", "by_link_type", "by_hop", "notes"}
+               "collateral", "penalties", "by_kind", "by_link_type", "by_hop", "notes"}
 ROW_KEYS = {"id", "name", "kind", "own_penalised", "before", "after", "change", "hops",
             "path_strength", "path", "reached_by", "path_hops"}
 HOP_KEYS = {"from", "to", "type", "role", "share", "direction", "weight", "links"}

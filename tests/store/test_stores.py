@@ -107,7 +107,7 @@ def test_scores_are_written_back_for_cypher_users(store, zala):
                        "e.score_policy AS policy", {"t": 0.0}).set_index("id").sort_index()
     expected = scores[scores["total"] > 0].set_index("id").sort_index()
     assert back.index.tolist() == expected.index.tolist()
-    pd.testing.assert_series_equal(back["total"], expected["total"], check_names=False)
+    pd.testing.assert_series_equal(back["total"], expected["total"], check_names=False, check_index_type=False)
     assert back["policy"].unique().tolist() == ["joint-punishment"]
 
 
