@@ -204,26 +204,62 @@ def report_spillover(
     stdout.print(f"wrote {', '.join(str(p) for p in paths.values())}")
 
 
+def _parameter(item: str) -> tuple[str, object]:
+    """``name=value`` (text), ``name:int=value``, ``name:float=value`` or ``name:date=YYYY-MM-DD``."""
+    key, sep, value = item.partition("=")
+    name, _, kind = key.partition(":")
+    if not sep or not name:
+        raise ValueError(f"--param {item!r} is not name=value (or name:int=, name:float=, name:date=).")
+    parsers = {"": str, "str": str, "int": int, "float": float, "date": dt.date.fromisoformat}
+    if kind not in parsers:
+        raise ValueError(f"--param {item!r}: type {kind!r} is not one of int, float, date.")
+    try:
+        return name, parsers[kind](value)
+    except ValueError:
+        raise ValueError(f"--param {item!r}: {value!r} is not a {kind}.") from None
+
+
 @app.command()
 @_fail_cleanly
 def cypher(
-    query: Annotated[str, typer.Argument(help="Cypher query; values as $name with --param name=value.")],
+    query: Annotated[str | None, typer.Argument(help="Cypher query; values as $name with --param.")] = None,
+    file: Annotated[Path | None, typer.Option("--file", exists=True, dir_okay=False,
+                                              help="Read the query from a file, e.g. cypher/queries/owners.cypher.")] = None,
     db: DbOption = Path("graphscore.db"),
-    param: Annotated[list[str] | None, typer.Option(help="Query parameter as name=value (repeatable).")] = None,
+    param: Annotated[list[str] | None, typer.Option(
+        help="Query parameter: name=value (text), name:int=, name:float= or name:date= (repeatable).")] = None,
 ) -> None:
     """Run a Cypher query on the store and print the result as a table."""
-    parameters = {}
-    for item in param or []:
-        name, sep, value = item.partition("=")
-        if not sep:
-            raise ValueError(f"--param {item!r} is not name=value.")
-        parameters[name] = value
+    if (query is None) == (file is None):
+        raise ValueError("give a query or --file, not both.")
+    text = query if file is None else file.read_text(encoding="utf-8")
+    parameters = dict(_parameter(item) for item in param or [])
     with _open(db) as store:
         try:
-            result = store.query(query, parameters)
+            result = store.query(text, parameters)
         except RuntimeError as exc:  # the database's own parse or bind error: bad input, one line
             raise ValueError(str(exc).splitlines()[0]) from None
     _show(result, limit=1_000, console=stdout)
+
+
+@app.command()
+@_fail_cleanly
+def synthetic(
+    out: Annotated[Path, typer.Option("--out", help="Folder for entities.csv, links.csv, penalties.csv.")],
+    companies: Annotated[int, typer.Option(help="Number of companies.")] = 10_000,
+    seed: Annotated[int, typer.Option(help="Random seed: the same seed gives the same registry.")] = 0,
+    as_of: Annotated[dt.datetime, typer.Option("--as-of", formats=["%Y-%m-%d"],
+                                               help="Date the registry describes.")] = dt.datetime(2024, 6, 30),
+    parquet: Annotated[bool, typer.Option(help="Write Parquet instead of CSV.")] = False,
+) -> None:
+    """Write a synthetic corporate registry (see graphscore.synthetic) as tables ready for `load`."""
+    from graphscore.io import write_tables
+    from graphscore.synthetic import generate_network
+
+    with _step(f"generated {companies} companies (seed {seed})"):
+        tables = generate_network(companies, seed=seed, as_of=as_of.date().isoformat())
+    paths = write_tables(tables, out, format="parquet" if parquet else "csv")
+    stdout.print(f"{tables.counts()} -> {', '.join(str(p) for p in paths)}")
 
 
 @app.command()

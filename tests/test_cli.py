@@ -128,3 +128,21 @@ def test_bad_policy_exits_2(zala_db, tmp_path):
     result = runner.invoke(app, ["score", "--db", str(zala_db), "--policy", str(policy), "--out", str(tmp_path / "s.csv")])
     assert result.exit_code == 2
     assert result.output.strip().splitlines()[-1].startswith("error: bad.toml: transmit[0].link='OWN' is not a link type")
+
+
+def test_synthetic_then_load_then_query_from_a_file(tmp_path):
+    out = tmp_path / "registry"
+    assert run("synthetic", "--companies", "200", "--seed", "3", "--out", out).exit_code == 0
+    db = tmp_path / "db"
+    loaded = run("load", out, "--db", db)
+    assert loaded.exit_code == 0, loaded.output
+    queries = POLICIES.parent.parent / "cypher" / "queries"
+    result = run("cypher", "--db", db, "--file", queries / "owners.cypher", "--param", "id=C000150")
+    assert result.exit_code == 0, result.output
+    assert "owner" in result.output
+
+
+def test_typed_parameters_are_checked(zala_db):
+    result = runner.invoke(app, ["cypher", "--db", str(zala_db), "RETURN $d AS d", "--param", "d:date=2024-13-01"])
+    assert result.exit_code == 2
+    assert result.output.strip().splitlines()[-1] == "error: --param 'd:date=2024-13-01': '2024-13-01' is not a date."

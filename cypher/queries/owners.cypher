@@ -1,0 +1,6 @@
+// Direct owners of the entity $id with their stakes and the period of each record.
+// Parameters: $id (entity id).
+MATCH (o:Entity)-[r:OWNS]->(a:Entity {id: $id})
+RETURN o.id AS owner_id, o.name AS owner, o.kind AS kind, r.share AS share,
+       r.start_date AS start, r.end_date AS `end`
+ORDER BY r.start_date, o.name;

@@ -1,0 +1,8 @@
+// Entities within two links (any type, either direction) of $id that carry a penalty
+// active on $as_of (a date), with the penalty and the number of links between them.
+// Parameters: $id (entity id), $as_of (date).
+MATCH (e:Entity {id: $id})-[*1..2]-(n:Entity)-[:HAS_PENALTY]->(p:Penalty)
+WHERE n.id <> e.id AND p.start_date <= $as_of AND (p.end_date IS NULL OR p.end_date > $as_of)
+RETURN DISTINCT n.id AS id, n.name AS name, n.kind AS kind, p.id AS penalty, p.kind AS penalty_kind,
+       p.authority AS authority
+ORDER BY name, penalty;
