@@ -3,12 +3,8 @@
 Examples
 --------
 >>> import graphscore as gs
->>> tables = gs.validate(gs.Tables(
-...     pd.DataFrame({"id": ["c", "p"], "kind": ["company", "person"], "name": ["C", "P"]}),
-...     pd.DataFrame({"source": ["p"], "target": ["c"], "type": ["OFFICER_OF"],
-...                   "role": ["legal_representative"]}),
-...     pd.DataFrame({"id": ["x"], "entity": ["c"], "kind": ["fine"], "severity": [1.0],
-...                   "start": ["2020-01-01"]})))
+>>> from graphscore.toy import fined_company
+>>> tables = fined_company()
 >>> policy = gs.parse_policy('name="r"\\ndamping=0.5\\n[[transmit]]\\nlink="OFFICER_OF"\\ndirection="backward"')
 >>> gs.score(tables, policy, as_of="2024-01-01")[["id", "own", "inherited", "total"]]
   id  own  inherited  total

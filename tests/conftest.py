@@ -8,6 +8,7 @@ import pandas as pd
 import pytest
 
 import graphscore as gs
+from graphscore.toy import shared_representative
 
 DATA = Path(__file__).resolve().parent.parent / "data"
 ZALA = DATA / "zala" / "entities.ftm.json"
@@ -46,20 +47,8 @@ def padgett_tables() -> gs.Tables:
 
 @pytest.fixture
 def hand_tables() -> gs.Tables:
-    """The hand-worked case of tests/engine/test_spread.py::test_hand_worked_example.
-
-    C1 (fined, severity 1) and C2 share legal representative P; O owns 60 % of C1.
-    """
-    entities = pd.DataFrame({"id": ["C1", "C2", "P", "O"],
-                             "kind": ["company", "company", "person", "person"],
-                             "name": ["Alpha Ltd", "Beta Ltd", "Pat", "Olga"]})
-    links = pd.DataFrame({"source": ["P", "P", "O"], "target": ["C1", "C2", "C1"],
-                          "type": ["OFFICER_OF", "OFFICER_OF", "OWNS"],
-                          "role": ["legal_representative", "legal_representative", None],
-                          "share": [None, None, 0.6]})
-    penalties = pd.DataFrame({"id": ["F1"], "entity": ["C1"], "kind": ["fine"], "severity": [1.0],
-                              "start": ["2020-01-01"], "authority": ["Market regulator"]})
-    return gs.validate(gs.Tables(entities, links, penalties))
+    """The hand-worked case of tests/engine/test_spread.py::test_hand_worked_example."""
+    return shared_representative()
 
 
 HAND_POLICY = """

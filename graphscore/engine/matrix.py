@@ -151,16 +151,12 @@ def build_projection(tables, policy: Policy, as_of: dt.date | str | None = None)
     Examples
     --------
     >>> import graphscore as gs
-    >>> tables = gs.validate(gs.Tables(
-    ...     pd.DataFrame({"id": ["c", "p"], "kind": ["company", "person"], "name": ["C", "P"]}),
-    ...     pd.DataFrame({"source": ["p"], "target": ["c"], "type": ["OFFICER_OF"],
-    ...                   "role": ["legal_representative"]}),
-    ...     pd.DataFrame({"id": ["x"], "entity": ["c"], "kind": ["fine"], "severity": [2.0],
-    ...                   "start": ["2020-01-01"]})))
+    >>> from graphscore.toy import fined_company
+    >>> tables = fined_company()
     >>> policy = gs.parse_policy('name="r"\\n[[transmit]]\\nlink="OFFICER_OF"\\ndirection="backward"\\nweight=0.5')
     >>> p = build_projection(tables, policy, "2024-01-01")
     >>> p.W.toarray().tolist(), p.s.tolist()
-    ([[0.0, 0.0], [0.5, 0.0]], [2.0, 0.0])
+    ([[0.0, 0.0], [0.5, 0.0]], [1.0, 0.0])
     """
     as_of = resolve_as_of(as_of, policy)
     index = pd.Index(tables.entities["id"], name="id")

@@ -186,12 +186,8 @@ def spillover(tables, policy: Policy, *, entity: str | None = None, penalty: str
     Examples
     --------
     >>> import graphscore as gs
-    >>> tables = gs.validate(gs.Tables(
-    ...     pd.DataFrame({"id": ["c", "p"], "kind": ["company", "person"], "name": ["Co", "Pat"]}),
-    ...     pd.DataFrame({"source": ["p"], "target": ["c"], "type": ["OFFICER_OF"],
-    ...                   "role": ["legal_representative"]}),
-    ...     pd.DataFrame({"id": ["x"], "entity": ["c"], "kind": ["fine"], "severity": [1.0],
-    ...                   "start": ["2020-01-01"]})))
+    >>> from graphscore.toy import fined_company
+    >>> tables = fined_company()
     >>> policy = gs.parse_policy('name="r"\\ndamping=0.5\\n[[transmit]]\\nlink="OFFICER_OF"\\ndirection="backward"')
     >>> report = spillover(tables, policy, penalty="x", as_of="2024-01-01")
     >>> report.title, report.affected[["name", "change", "hops", "path"]].to_dict("records")[1]
