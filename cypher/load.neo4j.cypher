@@ -1,6 +1,6 @@
 // Generated from graphscore/schema/model.toml by graphscore.store.statements: do not edit.
 // Neo4j batched loads: $rows is a list of maps, one per table row.
-UNWIND $rows AS row MERGE (e:Entity {id: row.id}) SET e.kind = row.kind, e.name = row.name, e.jurisdiction = row.jurisdiction, e.registration_id = row.registration_id, e.source_ref = row.source_ref;
+UNWIND $rows AS row MERGE (e:Entity {id: row.id}) SET e.kind = row.kind, e.name = row.name, e.jurisdiction = row.jurisdiction, e.registration_id = row.registration_id, e.value = row.value, e.source_ref = row.source_ref;
 UNWIND $rows AS row MATCH (e:Entity {id: row.entity}) MERGE (p:Penalty {id: row.id}) SET p.kind = row.kind, p.severity = row.severity, p.start_date = row.start_date, p.end_date = row.end_date, p.repair_from = row.repair_from, p.authority = row.authority, p.source_ref = row.source_ref MERGE (e)-[:HAS_PENALTY]->(p);
 UNWIND $rows AS row MATCH (a:Entity {id: row.source}), (b:Entity {id: row.target}) MERGE (a)-[r:OWNS {key: row.key}]->(b) SET r.share = row.share, r.share_low = row.share_low, r.share_high = row.share_high, r.role = row.role, r.start_date = row.start_date, r.end_date = row.end_date, r.source_ref = row.source_ref;
 UNWIND $rows AS row MATCH (a:Entity {id: row.source}), (b:Entity {id: row.target}) MERGE (a)-[r:OFFICER_OF {key: row.key}]->(b) SET r.share = row.share, r.share_low = row.share_low, r.share_high = row.share_high, r.role = row.role, r.start_date = row.start_date, r.end_date = row.end_date, r.source_ref = row.source_ref;

@@ -6,6 +6,7 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import functools
+import json
 import shutil
 import sys
 import time
@@ -18,7 +19,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from graphscore.errors import GraphscoreError
+from graphscore.errors import GraphscoreError, InvalidData
 
 app = typer.Typer(no_args_is_help=True, add_completion=False,
                   help="Relationship-aware penalty scoring: load entities, links and penalties into a "
@@ -51,9 +52,12 @@ def _fail_cleanly(command):
             try:
                 return command(*args, **kwargs)
             except (GraphscoreError, ValueError, KeyError, FileNotFoundError) as exc:
-                message = exc.args[0] if isinstance(exc, KeyError) and exc.args else exc
                 _echo_warnings(caught)
-                typer.echo(f"error: {message}", err=True)  # the last line is the reason
+                # every issue of a bad file on its own line, so it is fixed in one pass
+                issues = exc.issues if isinstance(exc, InvalidData) else [
+                    exc.args[0] if isinstance(exc, KeyError) and exc.args else exc]
+                for issue in issues:
+                    typer.echo(f"error: {issue}", err=True)
                 raise typer.Exit(code=2) from None
             finally:
                 _echo_warnings(caught)
@@ -69,10 +73,11 @@ def _step(text: str):
     stderr.print(f"[green]✓[/green] {text} ({time.perf_counter() - start:.2f} s)")
 
 
-def _open(db: Path):
+def _open(db: Path, *, create: bool = False, read_only: bool = False):
+    """The store at ``--db``; only ``load`` creates one, so a typo never scores an empty store."""
     from graphscore.store import open_store
 
-    return open_store(db)
+    return open_store(db, create=create, read_only=read_only)
 
 
 def _as_of(value: dt.datetime | None) -> dt.date | None:
@@ -85,6 +90,18 @@ def _write_table(frame: pd.DataFrame, out: Path) -> None:
         frame.to_parquet(out, index=False)
     else:
         frame.to_csv(out, index=False)
+
+
+def _write_scores(scores: pd.DataFrame, tables, policy, out: Path) -> Path:
+    """Scores, and beside them ``<name>.manifest.json``: which policy, data and date made them."""
+    from graphscore.report.manifest import build_manifest
+
+    _write_table(scores, out)
+    manifest = build_manifest(tables, policy, pd.Timestamp(scores.attrs["as_of"]))
+    manifest["notes"] = scores.attrs["notes"]
+    path = out.with_name(out.stem + ".manifest.json")
+    path.write_text(json.dumps(manifest, indent=2, ensure_ascii=False), encoding="utf-8")
+    return path
 
 
 def _show(frame: pd.DataFrame, title: str | None = None, limit: int = 15, console: Console = stderr) -> None:
@@ -107,7 +124,7 @@ def load(
     """Load tables into the store: all inputs in one transaction, or nothing."""
     from graphscore.io import read_paths
 
-    with _open(db) as store:
+    with _open(db, create=True) as store:
         with _step(f"validated {len(paths)} input(s)"):
             tables = read_paths(paths, known_entities=store.entity_kinds())
         with _step("loaded into the store"):
@@ -133,8 +150,8 @@ def score(
             tables = store.read_tables()
         with _step(f"scored {len(tables.entities)} entities under {rules.name}"):
             scores = score_tables(tables, rules, _as_of(as_of))
-        store.write_scores(scores, policy=rules.name, as_of=dt.date.fromisoformat(scores.attrs["as_of"]))
-    _write_table(scores, out)
+        store.write_scores(scores, policy=rules, as_of=dt.date.fromisoformat(scores.attrs["as_of"]))
+    _write_scores(scores, tables, rules, out)
     for note in scores.attrs["notes"]:
         typer.echo(f"note: {note}", err=True)
     _show(scores.sort_values("total", ascending=False), f"top scores as of {scores.attrs['as_of']}")
@@ -171,7 +188,8 @@ def whatif(
         report = spillover(tables, rules, penalize=penalize, severity=severity, lift=lift,
                            as_of=projection.as_of)
     out.mkdir(parents=True, exist_ok=True)
-    changed = changes[changes["delta"] != 0].reindex(changes["delta"].abs().sort_values(ascending=False).index)
+    changed = changes[changes["delta"] != 0]
+    changed = changed.loc[changed["delta"].abs().sort_values(ascending=False).index]
     _write_table(changed[["id", "before", "after", "delta"]], out / "changes.csv")
     paths = write_report(report, out)
     _show(changed[["id", "name", "before", "after", "delta"]], report.title)
@@ -228,13 +246,15 @@ def cypher(
     db: DbOption = Path("graphscore.db"),
     param: Annotated[list[str] | None, typer.Option(
         help="Query parameter: name=value (text), name:int=, name:float= or name:date= (repeatable).")] = None,
+    write: Annotated[bool, typer.Option(help="Allow the query to change the store (it opens read-only otherwise).")]
+    = False,
 ) -> None:
     """Run a Cypher query on the store and print the result as a table."""
     if (query is None) == (file is None):
         raise ValueError("give a query or --file, not both.")
     text = query if file is None else file.read_text(encoding="utf-8")
     parameters = dict(_parameter(item) for item in param or [])
-    with _open(db) as store:
+    with _open(db, read_only=not write) as store:
         try:
             result = store.query(text, parameters)
         except RuntimeError as exc:  # the database's own parse or bind error: bad input, one line
@@ -297,10 +317,10 @@ def demo(
         with _step(f"scored under {rules.name}"):
             tables = store.read_tables()
             scores = score_tables(tables, rules, as_of.date())
-            store.write_scores(scores, policy=rules.name, as_of=as_of.date())
+            store.write_scores(scores, policy=rules, as_of=as_of.date())
         with _step("built the spillover report"):
             report = spillover(tables, rules, entity=entity, as_of=as_of.date())
-    _write_table(scores, out / "scores.csv")
+    _write_scores(scores, tables, rules, out / "scores.csv")
     paths = write_report(report, out)
     _show(scores.sort_values("total", ascending=False)[["name", "kind", "own", "inherited", "total"]],
           f"Top scores under {rules.name} as of {scores.attrs['as_of']}", limit=10, console=stdout)

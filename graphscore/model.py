@@ -184,8 +184,12 @@ class Tables:
 
 
 def link_keys(links: pd.DataFrame) -> pd.Series:
-    """Identity of each link record: type, ends, role and period. A store merges on it, so
-    loading the same file twice adds nothing, and a corrected share updates the record."""
+    """Identity of each link record: type, ends, role, start and source reference.
+
+    A store merges on it, so loading the same file twice adds nothing, and a corrected share
+    or end date updates the record instead of adding a second one. Two records of one relation
+    that start the same day (registers that keep each superseded stake with its original start)
+    are told apart by their ``source_ref``."""
     def text(column: str) -> pd.Series:
         values = links[column]
         if pd.api.types.is_datetime64_any_dtype(values):
@@ -193,7 +197,7 @@ def link_keys(links: pd.DataFrame) -> pd.Series:
         return values.astype(object).where(values.notna(), "").astype(str)
 
     key = text("type")
-    for column in ("source", "target", "role", "start", "end"):
+    for column in ("source", "target", "role", "start", "source_ref"):
         key = key + "|" + text(column)
     return key.astype(object)
 
@@ -256,8 +260,12 @@ def _coerce(df: pd.DataFrame, spec: TableSpec, model: Model, issues: _Issues) ->
             issues.flag(~blank & values.isna().to_numpy(), col.name, "is not a number", raw)
             out[col.name] = values
         elif col.type == "date":
-            text = raw.where(~blank).astype(object)
-            parsed = pd.to_datetime(text, format="%Y-%m-%d", errors="coerce")
+            if pd.api.types.is_datetime64_any_dtype(raw):
+                raw = raw.dt.strftime("%Y-%m-%d").astype(object)
+            text = raw.astype(str).str.strip().where(~blank).astype(object)
+            # ISO dates only: pandas would also take "2024-1-5"; second resolution spans years 1 to 9999
+            iso = text.str.fullmatch(r"\d{4}-\d{2}-\d{2}", na=False).to_numpy(bool)
+            parsed = pd.to_datetime(text.where(iso), format="%Y-%m-%d", errors="coerce")
             issues.flag(~blank & parsed.isna().to_numpy(), col.name, "is not a date (YYYY-MM-DD)", raw)
             out[col.name] = parsed.astype("datetime64[s]")
         else:
@@ -319,8 +327,8 @@ def _check_links(links: pd.DataFrame, kinds: pd.Series, model: Model, issues: _I
     for column in ("share", "share_low", "share_high"):
         issues.flag(not_owns & links[column].notna().to_numpy(), column, "is only allowed on OWNS links")
     issues.flag((links["share_low"] > links["share_high"]).to_numpy(), "share_low", "is above share_high")
-    issues.flag(link_keys(links).duplicated().to_numpy(), "source",
-                "repeats a link record (same type, ends, role and dates)")
+    issues.flag(link_keys(links).duplicated().to_numpy(), "start",
+                "repeats a link record (same type, ends, role, start and source_ref)")
 
 
 def _warn_overfull_assets(links: pd.DataFrame) -> None:
@@ -345,8 +353,29 @@ def _warn_overfull_assets(links: pd.DataFrame) -> None:
         warnings.warn(f"{links.attrs.get('origin', 'links')}: {over[0]}{more}", GraphscoreWarning, stacklevel=3)
 
 
+def _check_against_store(checked: dict, known_entities: pd.DataFrame | None,
+                         known_penalties: pd.DataFrame | None) -> list[DataIssue]:
+    """A reload may update names and dates, not what a record is: an entity's kind, a
+    penalty's entity. Changing those would leave stored links or edges that break the model."""
+    issues = []
+    if known_entities is not None and len(known_entities):
+        kinds = _Issues(checked["entities"], "entities")
+        stored = checked["entities"]["id"].map(known_entities.set_index("id")["kind"])
+        kinds.flag((stored.notna() & (stored != checked["entities"]["kind"])).to_numpy(), "kind",
+                   "differs from the kind stored for this id (a reload cannot change it)")
+        issues += kinds.found
+    if known_penalties is not None and len(known_penalties):
+        owners = _Issues(checked["penalties"], "penalties")
+        stored = checked["penalties"]["id"].map(known_penalties.set_index("id")["entity"])
+        owners.flag((stored.notna() & (stored != checked["penalties"]["entity"])).to_numpy(), "entity",
+                    "differs from the entity stored for this penalty id (a reload cannot move it)")
+        issues += owners.found
+    return issues
+
+
 def validate(tables: Tables, model: Model | None = None, *,
-             known_entities: pd.DataFrame | None = None) -> Tables:
+             known_entities: pd.DataFrame | None = None,
+             known_penalties: pd.DataFrame | None = None) -> Tables:
     """Check tables against the model and return them with every declared column, coerced.
 
     Parameters
@@ -356,7 +385,10 @@ def validate(tables: Tables, model: Model | None = None, *,
     model : Model, optional
         Defaults to :func:`load_model`.
     known_entities : DataFrame, optional
-        Entities already in a store (``id``, ``kind``): links and penalties may refer to them.
+        Entities already in a store (``id``, ``kind``): links and penalties may refer to them,
+        and a row may not change a stored entity's kind.
+    known_penalties : DataFrame, optional
+        Penalties already in a store (``id``, ``entity``): a row may not move one to another entity.
 
     Raises
     ------
@@ -399,6 +431,7 @@ def validate(tables: Tables, model: Model | None = None, *,
                          & ~_member(checked["penalties"]["entity"], kinds.index)),
                         "entity", "is not a known entity id")
     all_issues += links_issues.found + penalty_issues.found
+    all_issues += _check_against_store(checked, known_entities, known_penalties)
     if all_issues:
         raise InvalidData(all_issues)
     if not tables.validated:

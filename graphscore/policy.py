@@ -43,6 +43,7 @@ __all__ = [
     "Normalize",
     "MissingShare",
     "Combine",
+    "Aggregate",
     "Transmit",
     "Policy",
     "load_policy",
@@ -59,7 +60,32 @@ class Direction(Enum):
 
 
 class ModelName(Enum):
+    """The propagation model a policy runs (graphscore/engine/<model>.py)."""
+
     SPREAD = "spread"
+    HOP = "hop"
+    DEBTRANK = "debtrank"
+    CASCADE = "cascade"
+    OWNERSHIP_INTEGRATED = "ownership-integrated"
+    OWNERSHIP_OFAC = "ownership-ofac"
+    OWNERSHIP_EU = "ownership-eu"
+
+    @property
+    def is_ownership(self) -> bool:
+        """Ownership rules read OWNS and CONTROLS links by definition, not [[transmit]] tables."""
+        return self.value.startswith("ownership-")
+
+    @property
+    def is_linear(self) -> bool:
+        """Scores are linear in the own-penalty vector s (so they split exactly by source)."""
+        return self is ModelName.SPREAD
+
+
+class Aggregate(Enum):
+    """How the hop model combines contributions arriving over several paths."""
+
+    SUM = "sum"
+    MAX = "max"
 
 
 class Normalize(Enum):
@@ -83,6 +109,7 @@ class MissingShare(Enum):
     SKIP = "skip"  # the link does not transmit (and a warning counts such links)
     LOW = "low"  # the low end of a range; a missing share counts 0
     HIGH = "high"  # the high end of a range; a missing share counts 1
+    BOUNDS = "bounds"  # run both: results carry low and high columns
 
 
 @dataclass(frozen=True)
@@ -115,6 +142,28 @@ class Policy:
     combine: Combine = Combine.SUM
     threshold: float = 0.1
     description: str = ""
+    # model-specific; parse_policy refuses them under another model
+    max_hops: int = 2  # hop
+    aggregate: Aggregate = Aggregate.SUM  # hop
+    runs: int = 10_000  # cascade
+    seed: int = 0  # cascade
+    confidence: float = 0.95  # cascade
+    stake_threshold: float | None = None  # ownership-*: 0.25 integrated (UBO), 0.5 OFAC / EU
+    seed_kinds: tuple[str, ...] = ("sanction",)  # ownership-*: penalty kinds that list an entity
+    eu_inclusive: bool = False  # ownership-eu: count exactly 50 % as owned
+
+    @property
+    def path_damping(self) -> float:
+        """Attenuation per hop when weighing paths: the model's own for spread and hop; none
+        where weights are already shares, probabilities or impacts."""
+        return self.damping if self.model in (ModelName.SPREAD, ModelName.HOP) else 1.0
+
+    @property
+    def stake_limit(self) -> float:
+        """The stake threshold in force: the policy's, else the rule's customary one."""
+        if self.stake_threshold is not None:
+            return self.stake_threshold
+        return 0.25 if self.model is ModelName.OWNERSHIP_INTEGRATED else 0.5
 
     def to_dict(self) -> dict:
         """Plain JSON-ready form, as recorded in report manifests."""
@@ -139,6 +188,18 @@ class Policy:
 
 _TOP_KEYS = {"name", "description", "model", "damping", "as_of", "half_life_days", "repair",
              "normalize", "missing_share", "combine", "threshold", "transmit"}
+_OWNERSHIP = {ModelName.OWNERSHIP_INTEGRATED, ModelName.OWNERSHIP_OFAC, ModelName.OWNERSHIP_EU}
+# Keys that mean something under some models only: a key given under another is a mistake.
+_MODEL_KEYS = {
+    "max_hops": {ModelName.HOP},
+    "aggregate": {ModelName.HOP},
+    "runs": {ModelName.CASCADE},
+    "seed": {ModelName.CASCADE},
+    "confidence": {ModelName.CASCADE},
+    "stake_threshold": _OWNERSHIP,
+    "seed_kinds": _OWNERSHIP,
+    "eu_inclusive": {ModelName.OWNERSHIP_EU},
+}
 _TRANSMIT_KEYS = {"link", "role", "direction", "weight", "split"}
 
 
@@ -159,6 +220,24 @@ def _number(value, where: str, *, low: float, high: float | None = None, high_op
         bracket = ")" if high_open else "]"
         raise InvalidPolicy(f"{where}={value!r} is outside [{low:g}, {'inf' if high is None else f'{high:g}'}{bracket}")
     return value
+
+
+def _whole(value, where: str, *, low: int) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value < low:
+        raise InvalidPolicy(f"{where}={value!r} is not a whole number >= {low}")
+    return value
+
+
+def _flag(value, where: str) -> bool:
+    if not isinstance(value, bool):
+        raise InvalidPolicy(f"{where}={value!r} is not true or false")
+    return value
+
+
+def _text_list(value, where: str) -> tuple[str, ...]:
+    if not isinstance(value, list) or not value or not all(isinstance(v, str) and v for v in value):
+        raise InvalidPolicy(f"{where}={value!r} is not a list of penalty kinds")
+    return tuple(value)
 
 
 def _transmit(raw: dict, where: str) -> Transmit:
@@ -182,9 +261,7 @@ def _transmit(raw: dict, where: str) -> Transmit:
         weight = None
     else:
         weight = _number(weight, f"{where}.weight", low=0.0)
-    split = raw.get("split", False)
-    if not isinstance(split, bool):
-        raise InvalidPolicy(f"{where}.split={split!r} is not true or false")
+    split = _flag(raw.get("split", False), f"{where}.split")
     return Transmit(link=link, direction=direction, weight=weight, role=role, split=split)
 
 
@@ -200,34 +277,51 @@ def parse_policy(text: str, origin: str = "<policy>") -> Policy:
         raw = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise InvalidPolicy(f"{origin}: not valid TOML: {exc}") from None
-    if unknown := set(raw) - _TOP_KEYS:
+    if unknown := set(raw) - _TOP_KEYS - set(_MODEL_KEYS):
         raise InvalidPolicy(f"{origin}: unknown key {sorted(unknown)[0]!r} (expected {', '.join(sorted(_TOP_KEYS))})")
     try:
-        if not raw.get("transmit"):
+        model = _enum(ModelName, raw.get("model", "spread"), "model")
+        for key in sorted(set(raw) & set(_MODEL_KEYS)):
+            if model not in _MODEL_KEYS[key]:
+                models = " or ".join(sorted(f"'{m.value}'" for m in _MODEL_KEYS[key]))
+                raise InvalidPolicy(f"{key} applies to model = {models} only, not '{model.value}'")
+        if model.is_ownership and raw.get("transmit"):
+            raise InvalidPolicy(f"model '{model.value}' reads OWNS and CONTROLS links by definition; "
+                                "remove the [[transmit]] tables")
+        if not model.is_ownership and not raw.get("transmit"):
             raise InvalidPolicy("needs at least one [[transmit]] table")
-        transmit = tuple(_transmit(t, f"transmit[{i}]") for i, t in enumerate(raw["transmit"]))
+        transmit = tuple(_transmit(t, f"transmit[{i}]") for i, t in enumerate(raw.get("transmit", [])))
         as_of = raw.get("as_of")
         if isinstance(as_of, str):
             try:
                 as_of = dt.date.fromisoformat(as_of)
             except ValueError:
                 raise InvalidPolicy(f"as_of={as_of!r} is not a date (YYYY-MM-DD)") from None
-        elif as_of is not None and not isinstance(as_of, dt.date):
+        elif as_of is not None and (not isinstance(as_of, dt.date) or isinstance(as_of, dt.datetime)):
             raise InvalidPolicy(f"as_of={as_of!r} is not a date (YYYY-MM-DD)")
         half_life = raw.get("half_life_days")
         return Policy(
             name=str(raw.get("name") or Path(origin).stem),
             description=str(raw.get("description", "")),
             transmit=transmit,
-            model=_enum(ModelName, raw.get("model", "spread"), "model"),
+            model=model,
             damping=_number(raw.get("damping", 0.6), "damping", low=0.0, high=1.0, high_open=True),
             as_of=as_of,
             half_life_days=None if half_life is None else _number(half_life, "half_life_days", low=1.0),
-            repair=bool(raw.get("repair", False)),
+            repair=_flag(raw.get("repair", False), "repair"),
             normalize=_enum(Normalize, raw.get("normalize", "none"), "normalize"),
             missing_share=_enum(MissingShare, raw.get("missing_share", "skip"), "missing_share"),
             combine=_enum(Combine, raw.get("combine", "sum"), "combine"),
             threshold=_number(raw.get("threshold", 0.1), "threshold", low=0.0),
+            max_hops=_whole(raw.get("max_hops", 2), "max_hops", low=0),
+            aggregate=_enum(Aggregate, raw.get("aggregate", "sum"), "aggregate"),
+            runs=_whole(raw.get("runs", 10_000), "runs", low=1),
+            seed=_whole(raw.get("seed", 0), "seed", low=0),
+            confidence=_number(raw.get("confidence", 0.95), "confidence", low=0.5, high=1.0, high_open=True),
+            stake_threshold=None if "stake_threshold" not in raw else _number(
+                raw["stake_threshold"], "stake_threshold", low=0.0, high=1.0),
+            seed_kinds=_text_list(raw.get("seed_kinds", ["sanction"]), "seed_kinds"),
+            eu_inclusive=_flag(raw.get("eu_inclusive", False), "eu_inclusive"),
         )
     except InvalidPolicy as exc:
         message = str(exc)

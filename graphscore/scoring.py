@@ -25,19 +25,11 @@ import numpy as np
 import pandas as pd
 
 from graphscore.engine.matrix import Projection, build_projection, own_weights
-from graphscore.engine.spread import spread
-from graphscore.policy import ModelName, Policy
+from graphscore.engine.run import ModelRun, run_model
+from graphscore.policy import MissingShare, Policy
 
-__all__ = ["score", "whatif", "run_model", "Change", "penalize_change", "lift_change", "attribution_change",
+__all__ = ["score", "whatif", "Change", "penalize_change", "lift_change", "attribution_change",
            "apply_change", "own_before_after"]
-
-
-def run_model(projection: Projection, policy: Policy, s: np.ndarray | None = None) -> np.ndarray:
-    """Run the policy's model on the projection (or on another seed vector ``s``)."""
-    s = projection.s if s is None else s
-    if policy.model is ModelName.SPREAD:
-        return spread(projection.W, s, damping=policy.damping)
-    raise NotImplementedError(policy.model)  # parse_policy admits only implemented models
 
 
 def _frame(tables, projection: Projection, **columns) -> pd.DataFrame:
@@ -49,15 +41,33 @@ def _frame(tables, projection: Projection, **columns) -> pd.DataFrame:
     return frame
 
 
+def _score_columns(run: ModelRun) -> dict[str, np.ndarray]:
+    return {"own": run.own, "inherited": run.total - run.own, "total": run.total, **run.columns}
+
+
 def score(tables, policy: Policy, as_of: dt.date | str | None = None, *,
           projection: Projection | None = None) -> pd.DataFrame:
-    """Score every entity: columns ``id, name, kind, own, inherited, total`` (total = own + inherited).
+    """Score every entity under the policy's model.
 
-    ``as_of`` defaults to the policy's, then today; the date used is in ``result.attrs["as_of"]``.
+    Columns ``id, name, kind, own, inherited, total`` (total = own + inherited), then the
+    model's own columns (see :mod:`graphscore.engine.run`). With ``missing_share = "bounds"``
+    the model runs twice, stakes with no or a ranged share taken at their low and at their high
+    end: ``total`` is the low run, and ``total_low`` / ``total_high`` bracket it. The date used
+    is in ``result.attrs["as_of"]``, model-wide figures (e.g. DebtRank's ``systemic_impact``)
+    in ``result.attrs`` too.
     """
+    if policy.missing_share is MissingShare.BOUNDS and projection is None:
+        low, high = (build_projection(tables, policy, as_of, missing_share=m)
+                     for m in (MissingShare.LOW, MissingShare.HIGH))
+        run_low, run_high = run_model(low, policy), run_model(high, policy)
+        frame = _frame(tables, low, **_score_columns(run_low), total_low=run_low.total, total_high=run_high.total)
+        frame.attrs.update(run_low.attrs)
+        return frame
     projection = projection or build_projection(tables, policy, as_of)
-    total = run_model(projection, policy)
-    return _frame(tables, projection, own=projection.s, inherited=total - projection.s, total=total)
+    run = run_model(projection, policy)
+    frame = _frame(tables, projection, **_score_columns(run))
+    frame.attrs.update(run.attrs)
+    return frame
 
 
 @dataclass(frozen=True)
@@ -92,14 +102,24 @@ def penalize_change(projection: Projection, entity_id: str, severity: float = 1.
 
 
 def _penalty_rows(projection: Projection, entity_id: str | None, penalty_id: str | None) -> pd.DataFrame:
+    """The active penalty rows of one penalty id or one entity; a ValueError naming the dates
+    when there are none, so an empty report never passes for "no spillover"."""
     penalties = projection.penalties
+    day = projection.as_of.date()
     if penalty_id is not None:
         rows = penalties[penalties["id"] == penalty_id]
         if rows.empty:
             raise KeyError(f"unknown penalty id {penalty_id!r}")
+        if not (rows["weight"] > 0).any():
+            row = rows.iloc[0]
+            window = f"{row['start'].date()} to {'open' if pd.isna(row['end']) else row['end'].date()}"
+            raise ValueError(f"penalty {penalty_id!r} does not count at {day} (window {window}, "
+                             "or lifted by credit repair, or not a kind this policy reads)")
     else:
         projection.index_of(entity_id)
         rows = penalties[penalties["entity"] == entity_id]
+        if not (rows["weight"] > 0).any():
+            raise ValueError(f"entity {entity_id!r} has no penalty that counts at {day}")
     return rows[rows["weight"] > 0]
 
 
@@ -121,8 +141,6 @@ def attribution_change(projection: Projection, *, entity_id: str | None = None,
         raise ValueError("give exactly one of entity_id or penalty_id.")
     rows = _penalty_rows(projection, entity_id, penalty_id)
     seeds = tuple(int(i) for i in rows["idx"].unique())
-    if not seeds and entity_id is not None:
-        seeds = (projection.index_of(entity_id),)
     label = label or (f"penalties of {entity_id}" if entity_id else f"penalty {penalty_id}")
     return Change(label, seeds, _change_without(projection, rows), rows)
 
@@ -143,8 +161,10 @@ def apply_change(projection: Projection, policy: Policy, change: Change,
     """Scores ``(before, after)`` for a change; ``baseline="without"`` takes the change as
     already present (attribution: before = without it, after = as is)."""
     s_before, s_after = own_before_after(projection, change, baseline=baseline)
-    both = run_model(projection, policy, np.column_stack([s_before, s_after]))
-    return both[:, 0], both[:, 1]
+    if policy.model.is_linear:  # one solve for both columns
+        both = run_model(projection, policy, np.column_stack([s_before, s_after])).total
+        return both[:, 0], both[:, 1]
+    return run_model(projection, policy, s_before).total, run_model(projection, policy, s_after).total
 
 
 def whatif(tables, policy: Policy, *, penalize: str | None = None, severity: float = 1.0,
@@ -153,7 +173,8 @@ def whatif(tables, policy: Policy, *, penalize: str | None = None, severity: flo
     """Every entity's score before and after penalising one entity or lifting one penalty.
 
     Returns columns ``id, name, kind, before, after, delta``. (This recomputes the model; the
-    change under a linear model is one column of ``(I - damping W)^-1``.)
+    change under a linear model is one column of ``(I - damping W)^-1``.) Under
+    ``missing_share = "bounds"`` it uses the low end.
     """
     if (penalize is None) == (lift is None):
         raise ValueError("give exactly one of penalize or lift.")

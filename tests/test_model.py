@@ -60,11 +60,15 @@ def test_a_good_folder_validates(tmp_path):
      r"^links\.csv:3: role='boss' is not one of .* \(OFFICER_OF\)"),
     (ENTITIES, LINKS.replace("p1,c1,OWNS", "c1,p1,OWNS"), PENALTIES,
      r"^links\.csv:2: target='p1' is a person, but OWNS targets must be company or organization"),
-    (ENTITIES, LINKS + LINKS.splitlines()[1] + "\n", PENALTIES, r"^links\.csv:4: source='p1' repeats a link record"),
+    (ENTITIES, LINKS + LINKS.splitlines()[1] + "\n", PENALTIES, r"^links\.csv:4: start='2020-01-01' repeats a link record"),
     (ENTITIES, LINKS.replace("p1,c1,OWNS", "c1,c1,OWNS"), PENALTIES, r"^links\.csv:2: target='c1' equals source"),
     (ENTITIES.encode("utf-8").replace(b"Pat", b"P\xe9t"), LINKS, PENALTIES,
      r"^entities\.csv: encoding: is not UTF-8 text \(byte 0xe9 at offset \d+\)$"),
-    (ENTITIES.replace("name", "name,colour"), LINKS, PENALTIES, r"^entities\.csv: colour: unknown column"),
+    ("id,kind,name,colour\nc1,company,Alpha Ltd,red\n", None, None, r"^entities\.csv: colour: unknown column"),
+    (ENTITIES + "c3,company,Gamma,extra\n", LINKS, PENALTIES, r"^entities\.csv:5: row: has 4 fields, the header has 3$"),
+    ("id,kind,name,kind\nc1,company,A,company\n", None, None, r"^entities\.csv:1: kind: appears twice in the header$"),
+    ("\n", None, None, r"^entities\.csv: header: is missing"),
+    (ENTITIES, LINKS, PENALTIES.replace("2021-01-01", "2021-1-5"), r"^penalties\.csv:2: start='2021-1-5' is not a date"),
 ])
 def test_bad_input_is_named_by_file_line_and_field(tmp_path, entities, links, penalties, message):
     with pytest.raises(gs.InvalidData, match=message):
@@ -98,3 +102,19 @@ def test_parquet_reads_like_csv(tmp_path):
     gs.io.write_tables(csv, folder, format="parquet")
     parquet = gs.validate(read_tables(folder))
     assert parquet.fingerprint() == csv.fingerprint()
+
+
+def test_line_numbers_survive_blank_lines_and_multiline_fields(tmp_path):
+    entities = 'id,kind,name\n\nc1,company,"Alpha\nHoldings"\n\nc2,company,Beta\np1,person,Pat\n'
+    links = "source,target,type,share\n\n\np1,c1,OWNS,1.5\n"
+    with pytest.raises(gs.InvalidData, match=r"^links\.csv:4: share=1\.5"):
+        gs.validate(read_tables(write_folder(tmp_path, entities=entities, links=links, penalties=None)))
+    bad = entities.replace("c2,company,Beta", "c2,firm,Beta")
+    with pytest.raises(gs.InvalidData, match=r"^entities\.csv:6: kind='firm'"):
+        gs.validate(read_tables(write_folder(tmp_path, entities=bad, links=None, penalties=None)))
+
+
+def test_dates_far_from_today_keep_their_value(tmp_path):
+    penalties = "id,entity,kind,severity,start,end\nf1,c1,fine,1.0,0001-01-01,9999-12-31\n"
+    tables = gs.validate(read_tables(write_folder(tmp_path, penalties=penalties)))
+    assert [str(d.date()) for d in tables.penalties.loc[0, ["start", "end"]]] == ["0001-01-01", "9999-12-31"]

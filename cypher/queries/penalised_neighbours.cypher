@@ -1,7 +1,7 @@
-// Entities within two links (any type, either direction) of $id that carry a penalty
-// active on $as_of (a date), with the penalty and the number of links between them.
+// Entities within two links (ownership, office, control, family or association; either
+// direction) of $id that carry a penalty active on $as_of (a date), with the penalty.
 // Parameters: $id (entity id), $as_of (date).
-MATCH (e:Entity {id: $id})-[*1..2]-(n:Entity)-[:HAS_PENALTY]->(p:Penalty)
+MATCH (e:Entity {id: $id})-[:OWNS|OFFICER_OF|CONTROLS|FAMILY|ASSOCIATE*1..2]-(n:Entity)-[:HAS_PENALTY]->(p:Penalty)
 WHERE n.id <> e.id AND p.start_date <= $as_of AND (p.end_date IS NULL OR p.end_date > $as_of)
 RETURN DISTINCT n.id AS id, n.name AS name, n.kind AS kind, p.id AS penalty, p.kind AS penalty_kind,
        p.authority AS authority

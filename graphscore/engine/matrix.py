@@ -17,15 +17,25 @@ import scipy as sp
 from graphscore.engine.timeline import active_links, penalty_weights
 from graphscore.policy import Combine, Direction, MissingShare, Normalize, Policy, Transmit
 
-__all__ = ["Projection", "build_projection", "resolve_as_of", "own_weights"]
+__all__ = ["Projection", "build_projection", "resolve_as_of", "own_weights", "ownership_matrices"]
+
+# What ownership rules read, whatever a policy's [[transmit]] says: stakes flow owner -> asset.
+OWNERSHIP_RULES = (Transmit("OWNS", Direction.FORWARD, None), Transmit("CONTROLS", Direction.FORWARD, 1.0))
 
 
 def resolve_as_of(as_of: dt.date | str | None, policy: Policy | None = None) -> pd.Timestamp:
-    """The date a score is computed at: the argument, else the policy's ``as_of``, else today.
+    """The date a score is computed at: the argument, else the policy's ``as_of``, else today (UTC).
 
     Resolved once per run and recorded in every report manifest.
+
+    Examples
+    --------
+    >>> resolve_as_of("2024-06-30")
+    Timestamp('2024-06-30 00:00:00')
     """
-    chosen = as_of or (policy.as_of if policy else None) or dt.date.today()
+    chosen = as_of or (policy.as_of if policy else None) or dt.datetime.now(dt.timezone.utc).date()
+    if isinstance(chosen, dt.datetime):  # a time of day (and its zone) says nothing about which records hold
+        chosen = chosen.date()
     return pd.Timestamp(chosen).normalize()
 
 
@@ -50,6 +60,9 @@ class Projection:
     as_of : Timestamp
     combine : Combine
         How several penalties of one entity make its ``s`` (the policy's ``combine``).
+    values : (n,) ndarray or None
+        Economic value of each entity (the entities' ``value`` column, 0 where missing), or None
+        when no entity has one.
     notes : tuple of str
         What the projection decided that a reader should know (e.g. links skipped for want of a share).
     """
@@ -62,6 +75,7 @@ class Projection:
     as_of: pd.Timestamp
     combine: Combine = Combine.SUM
     notes: tuple[str, ...] = ()
+    values: np.ndarray | None = None  # entities' economic value, where the data gives one
 
     @property
     def n(self) -> int:
@@ -102,16 +116,18 @@ def _share_weights(links: pd.DataFrame, missing: MissingShare) -> tuple[pd.Serie
     return share, int(links["share"].isna().sum())
 
 
-def _rule_edges(links: pd.DataFrame, rule: Transmit, policy: Policy, index: pd.Index,
+def _rule_edges(links: pd.DataFrame, rule: Transmit, missing_share: MissingShare, index: pd.Index,
                 notes: list[str]) -> pd.DataFrame:
     chosen = links[links["type"] == rule.link]
     if rule.role is not None:
         chosen = chosen[chosen["role"] == rule.role]
     if rule.by_share:
-        weight, missing = _share_weights(chosen, policy.missing_share)
+        weight, missing = _share_weights(chosen, missing_share)
         if missing:
-            notes.append(f"{missing} {rule.link} link(s) active at as_of have no share: "
-                         f"missing_share = {policy.missing_share.value!r} applied")
+            unshared = chosen[chosen["share"].isna()]
+            named = ", ".join(f"{s} -> {t}" for s, t in zip(unshared["source"][:5], unshared["target"][:5]))
+            notes.append(f"{missing} {rule.link} link(s) active at as_of have no share "
+                         f"({named}{', ...' if missing > 5 else ''}): missing_share = {missing_share.value!r} applied")
     else:
         weight = pd.Series(rule.weight, index=chosen.index, dtype=float)
     keep = weight.notna() & (weight > 0)
@@ -130,9 +146,12 @@ def _rule_edges(links: pd.DataFrame, rule: Transmit, policy: Policy, index: pd.I
                       "direction": direction, "source_ref": chosen["source_ref"].to_numpy()})
         for u, v, direction in parts
     ], ignore_index=True)
+    # One rule carries a penalty across a pair once, at its strongest link: a person recorded
+    # twice as legal representative of one company is still one representative.
+    edges = edges.sort_values("weight", ascending=False, kind="stable").drop_duplicates(["u", "v"])
     if rule.split and len(edges):
-        edges["weight"] /= edges.groupby("u")["u"].transform("size")
-    return edges
+        edges["weight"] /= edges.groupby("u")["v"].transform("size")
+    return edges.sort_index()
 
 
 def _normalise(edges: pd.DataFrame, how: Normalize) -> pd.DataFrame:
@@ -143,10 +162,31 @@ def _normalise(edges: pd.DataFrame, how: Normalize) -> pd.DataFrame:
     return edges.assign(weight=edges["weight"] / total)
 
 
-def build_projection(tables, policy: Policy, as_of: dt.date | str | None = None) -> Projection:
+def ownership_matrices(projection: Projection) -> tuple[sp.sparse.csr_array, sp.sparse.csr_array]:
+    """``D[o, a]``, the direct share of asset a held by owner o, and ``C[c, a] = 1`` where c
+    CONTROLS a, from a projection built under an ownership model."""
+    n = projection.n
+    matrices = []
+    for link_type in ("OWNS", "CONTROLS"):
+        edges = projection.edges[projection.edges["type"] == link_type]
+        matrix = sp.sparse.csr_array((edges["weight"].to_numpy(float),
+                                      (edges["u"].to_numpy(int), edges["v"].to_numpy(int))), shape=(n, n))
+        matrix.sum_duplicates()
+        matrices.append(matrix)
+    D, C = matrices
+    C.data[:] = 1.0
+    return D, C
+
+
+def build_projection(tables, policy: Policy, as_of: dt.date | str | None = None, *,
+                     missing_share: MissingShare | None = None) -> Projection:
     """Build ``W`` and ``s`` from validated tables under a policy at a date.
 
-    Transmission rules add up: a link matched by two ``[[transmit]]`` tables transmits both weights.
+    Transmission rules add up: a link matched by two ``[[transmit]]`` tables transmits both
+    weights. Ownership models read OWNS (by share) and CONTROLS links owner -> asset instead,
+    and only penalties of the policy's ``seed_kinds`` list an entity. ``missing_share``
+    overrides the policy's (``"bounds"`` is two projections, one ``"low"`` and one ``"high"``:
+    see :func:`graphscore.scoring.score`).
 
     Examples
     --------
@@ -161,8 +201,13 @@ def build_projection(tables, policy: Policy, as_of: dt.date | str | None = None)
     as_of = resolve_as_of(as_of, policy)
     index = pd.Index(tables.entities["id"], name="id")
     notes: list[str] = []
+    missing_share = missing_share or policy.missing_share
+    if missing_share is MissingShare.BOUNDS:
+        notes.append("missing_share = 'bounds': this projection takes the low end")
+        missing_share = MissingShare.LOW
     links_now = active_links(tables.links, as_of)
-    edges = [_rule_edges(links_now, rule, policy, index, notes) for rule in policy.transmit]
+    rules = OWNERSHIP_RULES if policy.model.is_ownership else policy.transmit
+    edges = [_rule_edges(links_now, rule, missing_share, index, notes) for rule in rules]
     edges = [e for e in edges if not e.empty]
     edges = _normalise(pd.concat(edges, ignore_index=True), policy.normalize) if edges else pd.DataFrame(
         columns=["u", "v", "weight", "type", "role", "share", "source", "target", "direction", "source_ref"])
@@ -171,9 +216,11 @@ def build_projection(tables, policy: Policy, as_of: dt.date | str | None = None)
         (edges["weight"].to_numpy(float), (edges["v"].to_numpy(int), edges["u"].to_numpy(int))), shape=(n, n))
     W.sum_duplicates()
 
-    penalties = tables.penalties.assign(
-        weight=penalty_weights(tables.penalties, as_of, half_life_days=policy.half_life_days,
-                               repair=policy.repair).to_numpy(),
-        idx=index.get_indexer(tables.penalties["entity"]))
+    weight = penalty_weights(tables.penalties, as_of, half_life_days=policy.half_life_days, repair=policy.repair)
+    if policy.model.is_ownership:
+        weight = weight.where(tables.penalties["kind"].isin(policy.seed_kinds), 0.0)
+    penalties = tables.penalties.assign(weight=weight.to_numpy(), idx=index.get_indexer(tables.penalties["entity"]))
     s = own_weights(penalties, n, policy.combine)
-    return Projection(index, W, s, edges, penalties, as_of, policy.combine, tuple(notes))
+    values = tables.entities["value"].to_numpy(float) if "value" in tables.entities else np.full(n, np.nan)
+    values = None if np.isnan(values).all() else np.nan_to_num(values)
+    return Projection(index, W, s, edges, penalties, as_of, policy.combine, tuple(notes), values)

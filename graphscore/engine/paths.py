@@ -2,8 +2,13 @@
 
 The strength of a path is the product of ``damping * W[v, u]`` over its hops, the amount of a
 unit penalty that the path alone carries under the spread model. The strongest path is the
-shortest one under lengths ``-log(damping * W[v, u])`` (Dijkstra), which is why hops carrying
-more than the whole penalty (``damping * W > 1``) are capped at length 0.
+shortest one under lengths ``-log(damping * W[v, u])``: Dijkstra's algorithm, or Johnson's
+where a hop carries more than it receives (``damping * W > 1``, a negative length).
+
+References
+----------
+.. [1] Dijkstra, "A note on two problems in connexion with graphs", Numer. Math. 1, 1959.
+.. [2] Johnson, "Efficient algorithms for shortest paths in sparse networks", J. ACM 24, 1977.
 """
 
 from __future__ import annotations
@@ -57,12 +62,39 @@ def strongest_paths(W: sp.sparse.sparray, sources, *, damping: float) -> PathTre
     G.eliminate_zeros()
     hops = sp.sparse.csgraph.dijkstra(G, indices=sources, unweighted=True, min_only=True)
     lengths = G.copy()
-    lengths.data = np.maximum(-np.log(damping * lengths.data), 0.0)
-    # Dijkstra drops explicit zeros as "no edge": a tiny positive length keeps capped hops.
+    lengths.data = -np.log(damping * lengths.data)
+    # Dijkstra and Johnson drop explicit zeros as "no edge": a tiny length keeps such hops.
     lengths.data[lengths.data == 0] = 1e-300
-    dist, predecessor, _ = sp.sparse.csgraph.dijkstra(lengths, indices=sources, min_only=True,
-                                                      return_predecessors=True)
+    if (lengths.data >= 0).all():
+        dist, predecessor, _ = sp.sparse.csgraph.dijkstra(lengths, indices=sources, min_only=True,
+                                                          return_predecessors=True)
+    else:
+        dist, predecessor = _strongest_with_gains(lengths, sources)
     return PathTree(hops, np.exp(-dist), predecessor)
+
+
+def _strongest_with_gains(lengths: sp.sparse.csr_array, sources: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Shortest paths when some hops carry more than they receive (negative lengths):
+    Johnson's algorithm from a virtual source joined to every real one. If a cycle gains
+    (possible under the hop model, never under a convergent spread), the strongest walk is
+    unbounded; gains are then capped at zero, which names a strong path if not the strongest."""
+    n = lengths.shape[0]
+    joined = sp.sparse.block_array([[lengths, None], [None, sp.sparse.csr_array((1, 1))]], format="lil")
+    joined[n, sources] = 1e-300
+    joined = sp.sparse.csr_array(joined)
+    try:
+        dist, predecessor = sp.sparse.csgraph.shortest_path(joined, method="J", indices=[n],
+                                                            return_predecessors=True)
+    except sp.sparse.csgraph.NegativeCycleError:
+        capped = lengths.copy()
+        capped.data = np.maximum(capped.data, 1e-300)
+        dist, predecessor, _ = sp.sparse.csgraph.dijkstra(capped, indices=sources, min_only=True,
+                                                          return_predecessors=True)
+        return dist, predecessor
+    dist, predecessor = dist[0, :n], predecessor[0, :n]
+    predecessor[predecessor == n] = -9999
+    dist[sources] = 0.0
+    return dist, predecessor
 
 
 def describe_path(projection: Projection, path: list[int]) -> list[dict]:
@@ -79,6 +111,7 @@ def describe_path(projection: Projection, path: list[int]) -> list[dict]:
             "share": None if pd.isna(best["share"]) else float(best["share"]),
             "direction": best["direction"], "weight": float(best["weight"]),
             "links": len(candidates),
+            "source_ref": None if pd.isna(best["source_ref"]) else best["source_ref"],
         })
     return hops
 

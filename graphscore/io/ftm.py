@@ -198,6 +198,12 @@ def _read_records(path: Path) -> list[_Record]:
             if not isinstance(data, dict):
                 issues.append(DataIssue(where, "json", text.strip()[:60], "is not a JSON object"))
                 continue
+            properties = data.get("properties", {})
+            if not isinstance(properties, dict) or not all(isinstance(v, list) for v in properties.values()):
+                # a bare string is iterable: FtM would read "Alpha Inc" as the values "A", "l", ...
+                issues.append(DataIssue(where, "properties", text.strip()[:60],
+                                        "must map property names to lists of strings"))
+                continue
             # cleaned=True takes values as written. Re-cleaning (cleaned=False) would silently drop
             # a date FtM cannot parse, turning a dated stake into one held "since ever"; as written,
             # such text reaches validate(), which names its file and line.

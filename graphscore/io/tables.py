@@ -7,6 +7,8 @@ tables (text as read, with file and line recorded for error messages); call
 
 from __future__ import annotations
 
+import csv
+import io
 from pathlib import Path
 
 import pandas as pd
@@ -19,13 +21,48 @@ __all__ = ["read_tables", "read_table", "write_tables"]
 _SUFFIXES = (".csv", ".parquet")
 
 
+def _read_csv(path: Path) -> pd.DataFrame:
+    """CSV as text columns, each row's physical line recorded (quoted fields may span lines),
+    blank lines skipped, and a row whose field count differs from the header's refused."""
+    try:
+        # utf-8-sig: spreadsheet exports often start with a byte-order mark.
+        text = path.read_bytes().decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise InvalidData(DataIssue(path.name, "encoding", None,
+                                    f"is not UTF-8 text (byte 0x{exc.object[exc.start]:02x} "
+                                    f"at offset {exc.start})")) from None
+    reader = csv.reader(io.StringIO(text, newline=""))
+    try:
+        header = next(reader, None)
+        if not header or not any(cell.strip() for cell in header):
+            raise InvalidData(DataIssue(path.name, "header", None, "is missing: the file has no columns"))
+        header = [cell.strip() for cell in header]
+        if duplicated := sorted({c for c in header if header.count(c) > 1}):
+            raise InvalidData(DataIssue(f"{path.name}:1", duplicated[0], None, "appears twice in the header"))
+        rows, lines, line = [], [], reader.line_num + 1
+        for record in reader:
+            if any(cell.strip() for cell in record):
+                if len(record) != len(header):
+                    raise InvalidData(DataIssue(f"{path.name}:{line}", "row", None,
+                                                f"has {len(record)} fields, the header has {len(header)}"))
+                rows.append(record)
+                lines.append(line)
+            line = reader.line_num + 1
+    except csv.Error as exc:
+        raise InvalidData(DataIssue(f"{path.name}:{reader.line_num}", "csv", None, f"cannot be parsed: {exc}")) from None
+    df = pd.DataFrame(rows, columns=header, dtype=object) if rows else pd.DataFrame(columns=header, dtype=object)
+    df.attrs["lines"] = lines
+    return df
+
+
 def read_table(path: str | Path) -> pd.DataFrame:
-    """Read one CSV (UTF-8) or Parquet file as text columns, recording its name for error messages.
+    """Read one CSV (UTF-8) or Parquet file as text columns, recording its name and each row's
+    line for error messages.
 
     Raises
     ------
     InvalidData
-        If the file is empty, is not UTF-8, or cannot be parsed.
+        If the file is empty, is not UTF-8, cannot be parsed, or a row has the wrong number of fields.
     """
     path = Path(path)
     if path.stat().st_size == 0:
@@ -37,18 +74,9 @@ def read_table(path: str | Path) -> pd.DataFrame:
             if pd.api.types.is_datetime64_any_dtype(df[column]):
                 df[column] = df[column].dt.strftime("%Y-%m-%d")
         df = df.astype(object).where(df.notna(), None)
+        df.attrs["lines"] = None  # Parquet rows have no lines: validate names row i as line i + 2
     else:
-        try:
-            # utf-8-sig: spreadsheet exports often start with a byte-order mark.
-            df = pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8-sig")
-        except UnicodeDecodeError as exc:
-            raise InvalidData(DataIssue(path.name, "encoding", None,
-                                        f"is not UTF-8 text (byte 0x{exc.object[exc.start]:02x} "
-                                        f"at offset {exc.start})")) from None
-        except pd.errors.ParserError as exc:
-            raise InvalidData(DataIssue(path.name, "csv", None, f"cannot be parsed: {exc}")) from None
-        df = df.astype(object)
-    df.columns = [str(c).strip() for c in df.columns]
+        df = _read_csv(path)
     df.attrs["origin"] = path.name
     return df
 

@@ -28,8 +28,9 @@ missing or infinite values are ``null``.
     Entities with no own penalty that the change moves across ``threshold``.
 ``penalties`` : array of objects
     The penalties behind the change: ``id``, ``entity``, ``name``, ``kind``, ``severity``,
-    ``weight`` (at ``as_of``, after decay), ``start``, ``end`` (``YYYY-MM-DD`` or ``null``),
-    ``authority``, ``source_ref``; a what-if penalty has id ``"what-if"``.
+    ``weight`` (at ``as_of``, after decay), ``counted`` (boolean: under ``combine = "max"`` only
+    an entity's heaviest penalty makes its weight), ``start``, ``end`` (``YYYY-MM-DD`` or
+    ``null``), ``authority``, ``source_ref``; a what-if penalty has id ``"what-if"``.
 ``by_kind``, ``by_link_type``, ``by_hop`` : arrays of objects
     ``{kind | link_type | hops, entities, total_change}`` over the entities reached;
     ``link_type`` is that of the last hop on the strongest path, ``null`` where no path was
@@ -41,10 +42,11 @@ An entity row has ``id``, ``name``, ``kind``, ``own_penalised`` (boolean), ``bef
 ``change`` (``after - before``), ``hops`` (integer, 0 for a source), ``path_strength`` (share of a
 unit penalty the strongest path alone carries), ``path`` (the strongest path as text, ``""`` if
 not described), ``reached_by`` (link type of its last hop; ``"source"`` for a source) and
-``path_hops``: an array of ``{from, to, type, role, share, direction, weight, links}`` with
-entity ids in ``from`` / ``to``, ``direction`` ``"forward"`` when the hop follows the link as
-written and ``"backward"`` against it, ``role`` / ``share`` ``null`` when the link has none, and
-``links`` the number of links joining the pair (the strongest is named).
+``path_hops``: an array of ``{from, to, type, role, share, direction, weight, links, source_ref}``
+with entity ids in ``from`` / ``to``, ``direction`` ``"forward"`` when the hop follows the link as
+written and ``"backward"`` against it, ``role`` / ``share`` ``null`` when the link has none,
+``links`` the number of links joining the pair (the strongest is named) and ``source_ref`` where
+the named link came from.
 """
 
 from __future__ import annotations
@@ -269,9 +271,9 @@ def to_markdown(report: SpilloverReport, *, top: int = 50,
     parts += ["## Headline figures", "\n".join(headline)]
     if len(report.penalties):
         parts += [f"## Penalties behind this change ({len(report.penalties)})", _md_table(
-            ["penalty", "entity", "kind", "authority", "from", "to", "weight"],
+            ["penalty", "entity", "kind", "authority", "from", "to", "weight", "counted"],
             ([_md(row["id"]), _md(row["name"] or row["entity"]), _md(row["kind"]), _md(row["authority"] or ""),
-              _date(row["start"]), _date(row["end"]), _number(row["weight"])]
+              _date(row["start"]), _date(row["end"]), _number(row["weight"]), "yes" if row["counted"] else "no"]
              for row in _records(report.penalties.head(top))))]
 
     if charts:

@@ -15,7 +15,7 @@ import pandas as pd
 
 from graphscore.engine.matrix import Projection, build_projection
 from graphscore.engine.paths import describe_path, last_hop_types, strongest_paths
-from graphscore.policy import Policy
+from graphscore.policy import Combine, Policy
 from graphscore.report.manifest import build_manifest
 from graphscore.scoring import (Change, apply_change, attribution_change, lift_change, own_before_after,
                                 penalize_change)
@@ -44,7 +44,8 @@ class SpilloverReport:
         Entities with no own penalty that the change moves across ``threshold``.
     penalties : DataFrame
         The penalties the change consists of: ``id, entity, name, kind, severity, weight``
-        (at ``as_of``, after decay), ``start, end, authority, source_ref``.
+        (at ``as_of``, after decay), ``counted`` (whether it makes its entity's own weight:
+        under ``combine = "max"`` only the heaviest does), ``start, end, authority, source_ref``.
     manifest : dict
         graphscore version, policy and its hash, data fingerprint, as-of date, time of writing.
     """
@@ -93,12 +94,23 @@ def format_path(names: dict, hops: list[dict]) -> str:
     return text
 
 
-_PENALTY_COLUMNS = ["id", "entity", "name", "kind", "severity", "weight", "start", "end", "authority", "source_ref"]
+_PENALTY_COLUMNS = ["id", "entity", "name", "kind", "severity", "weight", "counted", "start", "end",
+                    "authority", "source_ref"]
 
 
-def _penalty_table(rows: pd.DataFrame, names: dict) -> pd.DataFrame:
-    """The change's penalty rows as a report shows them: heaviest first, with entity names."""
-    table = rows.assign(name=rows["entity"].map(names)) if len(rows) else pd.DataFrame(columns=["entity"])
+def _penalty_table(rows: pd.DataFrame, projection: Projection, names: dict) -> pd.DataFrame:
+    """The change's penalty rows as a report shows them: heaviest first, with entity names,
+    and whether each counts in its entity's own weight (under ``combine = "max"`` only the
+    heaviest of an entity's penalties does)."""
+    if rows.empty:
+        return pd.DataFrame(columns=_PENALTY_COLUMNS)
+    if projection.combine is Combine.SUM:
+        counted = rows["weight"] > 0
+    else:
+        active = projection.penalties[projection.penalties["weight"] > 0]
+        heaviest = active.sort_values(["weight", "id"], ascending=[False, True]).drop_duplicates("entity")["id"]
+        counted = rows["id"].isin(heaviest)
+    table = rows.assign(name=rows["entity"].map(names), counted=counted.to_numpy())
     table = table.reindex(columns=_PENALTY_COLUMNS)
     return table.sort_values(["weight", "id"], ascending=[False, True], ignore_index=True)
 
@@ -136,7 +148,7 @@ def spillover_report(tables, projection: Projection, policy: Policy, change: Cha
     delta = after - before
     scale = max(np.abs(delta).max(initial=0.0), 1e-300)
     changed = np.flatnonzero(np.abs(delta) > 1e-12 * scale)
-    tree = strongest_paths(projection.W, change.seeds, damping=policy.damping)
+    tree = strongest_paths(projection.W, change.seeds, damping=policy.path_damping)
 
     entities = tables.entities.set_index("id").reindex(projection.ids)
     s_before, s_after = own_before_after(projection, change, baseline=baseline)
@@ -172,7 +184,7 @@ def spillover_report(tables, projection: Projection, policy: Policy, change: Cha
         by_hop=_group(reached, "hops").sort_values("hops", ignore_index=True),
         collateral=collateral,
         manifest=build_manifest(tables, policy, projection.as_of),
-        penalties=_penalty_table(change.penalties, names),
+        penalties=_penalty_table(change.penalties, projection, names),
         notes=list(projection.notes),
     )
 

@@ -18,6 +18,7 @@ import numpy as np
 import pandas as pd
 
 from graphscore.errors import StoreError
+from graphscore.policy import Policy
 from graphscore.model import GraphscoreWarning, Tables, link_keys, load_model, validate
 from graphscore.store import statements
 
@@ -34,7 +35,7 @@ class GraphStore(Protocol):
 
     def load(self, tables: Tables) -> "LoadSummary": ...
     def read_tables(self) -> Tables: ...
-    def write_scores(self, scores: pd.DataFrame, *, policy: str, as_of: dt.date) -> int: ...
+    def write_scores(self, scores: pd.DataFrame, *, policy: Policy, as_of: dt.date) -> int: ...
     def query(self, cypher: str, parameters: dict | None = None) -> pd.DataFrame: ...
     def counts(self) -> dict[str, int]: ...
     def close(self) -> None: ...
@@ -101,11 +102,11 @@ class CypherStore:
     def read_tables(self) -> Tables:
         """The store's content as validated tables."""
         model = load_model()
-        links = [self._run(statements.read_links(t)) for t in model.links]
+        links = [self._run(statements.read_links(t, dialect=self.dialect)) for t in model.links]
         links = [df for df in links if len(df)]
-        raw = Tables(entities=self._run(statements.read_entities()),
+        raw = Tables(entities=self._run(statements.read_entities(dialect=self.dialect)),
                      links=pd.concat(links, ignore_index=True) if links else pd.DataFrame(),
-                     penalties=self._run(statements.read_penalties()))
+                     penalties=self._run(statements.read_penalties(dialect=self.dialect)))
         for _, df in raw.items():
             df.attrs["origin"] = "store"
             for column in df.columns:
@@ -134,7 +135,9 @@ class CypherStore:
         StoreError
             If the store refuses a statement; the transaction is rolled back.
         """
-        tables = validate(tables, known_entities=self.entity_kinds())
+        tables = validate(tables, known_entities=self.entity_kinds(),
+                          known_penalties=self._run("MATCH (e:Entity)-[:HAS_PENALTY]->(p:Penalty) "
+                                                    "RETURN p.id AS id, e.id AS entity"))
         links = tables.links.assign(key=link_keys(tables.links))
         try:
             with self._transaction() as run:
@@ -149,10 +152,11 @@ class CypherStore:
             raise StoreError(f"load rolled back, store unchanged: {exc}") from exc
         return LoadSummary(offered=tables.counts(), stored=self.counts())
 
-    def write_scores(self, scores: pd.DataFrame, *, policy: str, as_of: dt.date) -> int:
+    def write_scores(self, scores: pd.DataFrame, *, policy: Policy, as_of: dt.date) -> int:
         """Write ``own``, ``inherited`` and ``total`` back as Entity properties, so Cypher
-        users can query them (with the policy name and date they belong to)."""
-        rows = scores[["id", "own", "inherited", "total"]].assign(score_policy=policy, score_as_of=as_of)
+        users can query them, with the policy's name and hash and the date they belong to."""
+        rows = scores[["id", "own", "inherited", "total"]].assign(
+            score_policy=policy.name, score_policy_hash=policy.hash, score_as_of=as_of)
         with self._transaction() as run:
             for batch in _batches(to_rows(rows)):
                 run(statements.write_scores(dialect=self.dialect), {"rows": batch})

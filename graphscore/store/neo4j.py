@@ -13,6 +13,7 @@ from collections.abc import Iterator
 import neo4j
 import pandas as pd
 
+from graphscore.errors import StoreError
 from graphscore.store import statements
 from graphscore.store.base import CypherStore, Run
 
@@ -34,17 +35,23 @@ class Neo4jStore(CypherStore):
 
     dialect = "neo4j"
 
-    def __init__(self, uri: str, *, user: str = "neo4j", password: str = "", database: str | None = None):
+    def __init__(self, uri: str, *, user: str = "neo4j", password: str = "", database: str | None = None,
+                 read_only: bool = False):
         self.uri = uri
         self._driver = neo4j.GraphDatabase.driver(uri, auth=(user, password))
         self._database = database
-        self._driver.verify_connectivity()
-        with self._driver.session(database=database) as session:
-            for ddl in statements.neo4j_schema():
-                session.run(ddl.rstrip(";")).consume()
+        self._access = neo4j.READ_ACCESS if read_only else neo4j.WRITE_ACCESS
+        try:
+            self._driver.verify_connectivity()
+        except (neo4j.exceptions.Neo4jError, neo4j.exceptions.DriverError) as exc:
+            raise StoreError(f"cannot reach Neo4j at {uri}: {exc}") from None
+        if not read_only:
+            with self._driver.session(database=database) as session:
+                for ddl in statements.neo4j_schema():
+                    session.run(ddl.rstrip(";")).consume()
 
     def _run(self, query: str, parameters: dict | None = None) -> pd.DataFrame:
-        with self._driver.session(database=self._database) as session:
+        with self._driver.session(database=self._database, default_access_mode=self._access) as session:
             frame = _as_frame(session.run(query.rstrip(";"), parameters or {}))
         return frame.map(_native) if len(frame) else frame
 

@@ -50,8 +50,15 @@ def _set_clause(variable: str, columns: list[Column], dialect: str) -> str:
     return ", ".join(f"{variable}.{c.store_name} = {value(c)}" for c in columns)
 
 
-def _return_clause(variable: str, columns: list[Column]) -> str:
-    return ", ".join(f"{variable}.{c.store_name} AS `{c.name}`" for c in columns)
+def _return_clause(variable: str, columns: list[Column], dialect: str) -> str:
+    # Dates travel back as ISO text: drivers turn them into nanosecond timestamps otherwise,
+    # which cannot hold a register's "open" date 9999-12-31.
+    def value(c: Column) -> str:
+        bare = f"{variable}.{c.store_name}"
+        if c.type != "date":
+            return bare
+        return f"CAST({bare} AS STRING)" if dialect == "ladybug" else f"toString({bare})"
+    return ", ".join(f"{value(c)} AS `{c.name}`" for c in columns)
 
 
 def ladybug_schema(model: Model | None = None) -> list[str]:
@@ -104,24 +111,24 @@ def merge_links(link_type: str, model: Model | None = None, dialect: str = "lady
             f"MERGE (a)-[r:{link_type} {{key: row.key}}]->(b) SET {_set_clause('r', props, dialect)};")
 
 
-def read_entities(model: Model | None = None) -> str:
+def read_entities(model: Model | None = None, dialect: str = "ladybug") -> str:
     props = _properties((model or load_model()).tables["entities"])
-    return f"MATCH (e:Entity) RETURN {_return_clause('e', props)} ORDER BY e.id;"
+    return f"MATCH (e:Entity) RETURN {_return_clause('e', props, dialect)} ORDER BY e.id;"
 
 
-def read_penalties(model: Model | None = None) -> str:
+def read_penalties(model: Model | None = None, dialect: str = "ladybug") -> str:
     props = _properties((model or load_model()).tables["penalties"])
     return (f"MATCH (e:Entity)-[:HAS_PENALTY]->(p:Penalty) RETURN p.id AS id, e.id AS entity, "
-            f"{_return_clause('p', [c for c in props if c.name != 'id'])} ORDER BY p.id;")
+            f"{_return_clause('p', [c for c in props if c.name != 'id'], dialect)} ORDER BY p.id;")
 
 
-def read_links(link_type: str, model: Model | None = None) -> str:
+def read_links(link_type: str, model: Model | None = None, dialect: str = "ladybug") -> str:
     model = model or load_model()
     if link_type not in model.links:
         raise KeyError(f"unknown link type {link_type!r}")
     props = _properties(model.tables["links"])
     return (f"MATCH (a:Entity)-[r:{link_type}]->(b:Entity) RETURN a.id AS source, b.id AS target, "
-            f"'{link_type}' AS type, {_return_clause('r', props)} ORDER BY r.key;")
+            f"'{link_type}' AS type, {_return_clause('r', props, dialect)} ORDER BY r.key;")
 
 
 def write_scores(model: Model | None = None, dialect: str = "ladybug") -> str:
@@ -136,7 +143,9 @@ def render_files(model: Model | None = None) -> dict[str, str]:
     def loading(dialect: str) -> str:
         statements = [merge_entities(model, dialect), merge_penalties(model, dialect)]
         return "\n".join(statements + [merge_links(t, model, dialect) for t in model.links])
-    reading = [read_entities(model), read_penalties(model)] + [read_links(t, model) for t in model.links]
+    def reading(dialect: str) -> str:
+        statements = [read_entities(model, dialect), read_penalties(model, dialect)]
+        return "\n".join(statements + [read_links(t, model, dialect) for t in model.links])
     return {
         "schema.cypher": header + "// LadybugDB DDL.\n" + "\n".join(ladybug_schema(model)) + "\n",
         "schema.neo4j.cypher": header + "// Neo4j constraints and indexes.\n" + "\n".join(neo4j_schema(model)) + "\n",
@@ -144,7 +153,8 @@ def render_files(model: Model | None = None) -> dict[str, str]:
                        + loading("ladybug") + "\n",
         "load.neo4j.cypher": header + "// Neo4j batched loads: $rows is a list of maps, one per table row.\n"
                              + loading("neo4j") + "\n",
-        "read.cypher": header + "// Reading the tables back.\n" + "\n".join(reading) + "\n",
+        "read.cypher": header + "// LadybugDB: reading the tables back.\n" + reading("ladybug") + "\n",
+        "read.neo4j.cypher": header + "// Neo4j: reading the tables back.\n" + reading("neo4j") + "\n",
         "write_scores.cypher": header + write_scores(model) + "\n",
         "write_scores.neo4j.cypher": header + write_scores(model, "neo4j") + "\n",
     }

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import networkx as nx
 import numpy as np
+import pandas as pd
 import pytest
 import scipy as sp
 
@@ -103,5 +104,17 @@ def test_projection_uses_links_active_at_as_of(hand_tables, hand_policy):
 def test_split_divides_a_rule_among_recipients(hand_tables):
     policy = gs.parse_policy('name="s"\n[[transmit]]\nlink="OFFICER_OF"\ndirection="forward"\nweight=1.0\nsplit=true')
     projection = build_projection(hand_tables, policy, "2024-01-01")
+    p = projection.index_of("P")
+    assert projection.W[:, [p]].toarray().ravel().tolist() == [0.5, 0.5, 0.0, 0.0]
+
+
+def test_one_rule_crosses_a_pair_once_and_splits_by_entities(hand_tables):
+    """Pat is recorded twice at Alpha (legal representative and director) and once at Beta:
+    split among the two companies, not the three records."""
+    links = pd.concat([hand_tables.links, pd.DataFrame({"source": ["P"], "target": ["C1"], "type": ["OFFICER_OF"],
+                                                        "role": ["director"]})], ignore_index=True)
+    tables = gs.validate(gs.Tables(hand_tables.entities, links, hand_tables.penalties))
+    policy = gs.parse_policy('name="s"\n[[transmit]]\nlink="OFFICER_OF"\ndirection="forward"\nweight=1.0\nsplit=true')
+    projection = build_projection(tables, policy, "2024-01-01")
     p = projection.index_of("P")
     assert projection.W[:, [p]].toarray().ravel().tolist() == [0.5, 0.5, 0.0, 0.0]

@@ -347,3 +347,10 @@ def test_file_that_is_not_utf8(tmp_path):
     expected = rf"latin1.ftm.json:2: encoding=b'\\xe9' is not UTF-8 \(byte offset {offset}\)"
     with pytest.raises(InvalidData, match=expected):
         read_ftm(path)
+
+
+def test_a_property_given_as_a_bare_string_is_refused(tmp_path):
+    path = tmp_path / "bare.json"
+    path.write_text('{"id": "a", "schema": "Company", "properties": {"name": "Alpha Inc"}}\n')
+    with pytest.raises(InvalidData, match=r"bare\.json:1: properties=.* must map property names to lists"):
+        read_ftm(path)

@@ -53,7 +53,7 @@ REPORT_KEYS = {"format", "title", "scenario", "threshold", "manifest", "summary"
                "collateral", "penalties", "by_kind", "by_link_type", "by_hop", "notes"}
 ROW_KEYS = {"id", "name", "kind", "own_penalised", "before", "after", "change", "hops",
             "path_strength", "path", "reached_by", "path_hops"}
-HOP_KEYS = {"from", "to", "type", "role", "share", "direction", "weight", "links"}
+HOP_KEYS = {"from", "to", "type", "role", "share", "direction", "weight", "links", "source_ref"}
 
 
 def _tables(*, without_fine: bool = False) -> gs.Tables:

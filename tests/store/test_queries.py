@@ -54,7 +54,7 @@ def test_top_scores_read_what_score_wrote(zala_store):
     tables = zala_store.read_tables()
     policy = gs.load_policy(POLICIES / "joint-punishment.toml")
     scores = gs.score(tables, policy, as_of="2022-06-30")
-    zala_store.write_scores(scores, policy=policy.name, as_of=dt.date(2022, 6, 30))
+    zala_store.write_scores(scores, policy=policy, as_of=dt.date(2022, 6, 30))
     top = run(zala_store, "top_scores", limit=3)
     assert top["id"].tolist() == scores.nlargest(3, "total")["id"].tolist()
     assert set(top["policy"]) == {"joint-punishment"}

@@ -102,7 +102,7 @@ def test_scores_are_written_back_for_cypher_users(store, zala):
     tables = store.read_tables()
     policy = gs.load_policy(POLICIES / "joint-punishment.toml")
     scores = gs.score(tables, policy, as_of="2024-06-30")
-    store.write_scores(scores, policy=policy.name, as_of=dt.date(2024, 6, 30))
+    store.write_scores(scores, policy=policy, as_of=dt.date(2024, 6, 30))
     back = store.query("MATCH (e:Entity) WHERE e.total > $t RETURN e.id AS id, e.total AS total, "
                        "e.score_policy AS policy", {"t": 0.0}).set_index("id").sort_index()
     expected = scores[scores["total"] > 0].set_index("id").sort_index()
@@ -117,3 +117,59 @@ def test_query_values_travel_as_parameters(store, zala):
     result = store.query("MATCH (e:Entity) WHERE e.name = $name RETURN count(e) AS n", {"name": hostile})
     assert result["n"].tolist() == [0]
     assert store.counts()["entities"] == 17
+
+
+def small(kind="company", penalty_entity="c1", end=None, dates=("2020-01-01", None)):
+    return gs.Tables(
+        pd.DataFrame({"id": ["c1", "c2", "p1"], "kind": [kind, "company", "person"], "name": ["A", "B", "P"]}),
+        pd.DataFrame({"source": ["p1"], "target": ["c2"], "type": ["OWNS"], "share": [0.5],
+                      "start": ["2020-01-01"], "end": [end]}),
+        pd.DataFrame({"id": ["f1"], "entity": [penalty_entity], "kind": ["fine"], "severity": [1.0],
+                      "start": [dates[0]], "end": [dates[1]]}))
+
+
+def test_a_reload_cannot_change_a_kind_or_move_a_penalty(store):
+    store.load(small())
+    with pytest.raises(gs.InvalidData, match=r"entities\[0\]: kind='person' differs from the kind stored"):
+        store.load(small(kind="person"))
+    with pytest.raises(gs.InvalidData, match=r"penalties\[0\]: entity='c2' differs from the entity stored"):
+        store.load(small(penalty_entity="c2"))
+    assert store.read_tables().counts() == {"entities": 3, "links": 1, "penalties": 1}
+
+
+def test_correcting_an_end_date_updates_the_record(store):
+    store.load(small())
+    store.load(small(end="2022-01-01"))
+    links = store.read_tables().links
+    assert len(links) == 1 and str(links.loc[0, "end"].date()) == "2022-01-01"
+
+
+def test_open_ended_dates_survive_the_round_trip(store):
+    store.load(small(dates=("0001-01-01", "9999-12-31")))
+    penalty = store.read_tables().penalties.iloc[0]
+    assert (str(penalty["start"].date()), str(penalty["end"].date())) == ("0001-01-01", "9999-12-31")
+
+
+def test_store_paths_that_are_not_stores_are_refused(tmp_path):
+    with pytest.raises(gs.StoreError, match="no graphscore store at"):
+        LadybugStore(tmp_path / "typo", create=False)
+    junk = tmp_path / "junk.lbug"
+    junk.write_text("not a database")
+    with pytest.raises(gs.StoreError, match="is not a graphscore store"):
+        LadybugStore(junk)
+
+
+def test_a_store_from_another_data_model_is_refused(tmp_path):
+    with LadybugStore(tmp_path) as store:
+        store.query("MATCH (m:GraphscoreMeta) SET m.value = 'older'")
+    with pytest.raises(gs.StoreError, match="made for another version of graphscore's data model"):
+        LadybugStore(tmp_path)
+
+
+def test_read_only_stores_refuse_writes(tmp_path, zala):
+    with LadybugStore(tmp_path) as store:
+        store.load(zala)
+    with LadybugStore(tmp_path, read_only=True) as store:
+        with pytest.raises(RuntimeError, match="read.only"):
+            store.query("MATCH (e:Entity) SET e.name = 'x'")
+        assert store.counts()["entities"] == 17

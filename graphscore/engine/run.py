@@ -1,0 +1,78 @@
+"""Run a policy's model on a projection: the one place that maps ``model = ...`` to an engine function.
+
+Every model answers with a :class:`ModelRun`: a score per entity (``total``), the part of it
+that is the entity's own (``own``), model-specific columns and model-wide figures.
+
+| model | own | total | extra |
+|---|---|---|---|
+| spread, hop | own penalty weight s | exposure x | |
+| debtrank | initial distress min(1, s) | final distress h | ``systemic_impact`` (attrs) |
+| cascade | 1 for penalised entities | probability of being reached | ``total_low``, ``total_high`` |
+| ownership-* | 1 for listed entities | 1 if flagged | ``stake``, ``controlled`` (EU) |
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from graphscore.engine.hop import hop
+from graphscore.engine.matrix import Projection, ownership_matrices
+from graphscore.engine.spread import spread
+from graphscore.policy import ModelName, Policy
+
+__all__ = ["ModelRun", "run_model"]
+
+
+@dataclass(frozen=True)
+class ModelRun:
+    total: np.ndarray
+    own: np.ndarray
+    columns: dict[str, np.ndarray] = field(default_factory=dict)
+    attrs: dict = field(default_factory=dict)
+
+
+def _ownership(projection: Projection, policy: Policy, s: np.ndarray) -> ModelRun:
+    from graphscore.engine import ownership  # scipy's sparse LU: loaded only when a rule runs
+
+    D, C = ownership_matrices(projection)
+    listed = s > 0
+    limit = policy.stake_limit
+    if policy.model is ModelName.OWNERSHIP_OFAC:
+        flagged, stake = ownership.ofac_blocked(D, listed, threshold=limit)
+        return ModelRun(flagged.astype(float), listed.astype(float), {"stake": stake})
+    if policy.model is ModelName.OWNERSHIP_EU:
+        flagged, stake, controlled = ownership.eu_frozen(D, C, listed, threshold=limit,
+                                                         inclusive=policy.eu_inclusive)
+        return ModelRun(flagged.astype(float), listed.astype(float), {"stake": stake, "controlled": controlled})
+    stake = ownership.listed_stakes(D, listed)
+    flagged = listed | (stake >= limit)
+    return ModelRun(flagged.astype(float), listed.astype(float), {"stake": stake})
+
+
+def run_model(projection: Projection, policy: Policy, s: np.ndarray | None = None) -> ModelRun:
+    """Run the policy's model on the projection, or on another own-penalty vector ``s``."""
+    s = projection.s if s is None else np.asarray(s, dtype=float)
+    model = policy.model
+    if model is ModelName.SPREAD:
+        return ModelRun(spread(projection.W, s, damping=policy.damping), s)
+    if model is ModelName.HOP:
+        return ModelRun(hop(projection.W, s, damping=policy.damping, max_hops=policy.max_hops,
+                            aggregate=policy.aggregate.value), s)
+    if model is ModelName.DEBTRANK:
+        from graphscore.engine.debtrank import debtrank
+
+        # A penalty's weight is read as the fraction of an entity's standing it destroys.
+        h0 = np.clip(s, 0.0, 1.0)
+        result = debtrank(projection.W, h0, values=projection.values)
+        return ModelRun(result.h, h0, attrs={"systemic_impact": float(result.systemic_impact)})
+    if model is ModelName.CASCADE:
+        from graphscore.engine.cascade import cascade
+
+        seeds = s > 0
+        result = cascade(projection.W, seeds, runs=policy.runs, rng=np.random.default_rng(policy.seed),
+                         confidence=policy.confidence)
+        return ModelRun(result.probability, seeds.astype(float),
+                        {"total_low": result.low, "total_high": result.high})
+    return _ownership(projection, policy, s)
