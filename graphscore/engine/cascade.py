@@ -251,7 +251,7 @@ def _newly_reached(links: _Links, active: np.ndarray, frontier: np.ndarray,
     live = np.flatnonzero(_coins(key, position) < links.threshold[link])
     target = run[live] * links.n + links.target[link[live]]
     flat = active.reshape(-1)  # a view: active is C-contiguous
-    target = np.sort(target)
+    target = np.sort(target[~flat[target]])
     # Drop repeats (an entity hit by several sources at once); sorting then comparing
     # neighbours is far faster here than np.unique, which hashes in NumPy 2.
     target = target[np.r_[True, target[1:] != target[:-1]]] if target.size else target

@@ -19,7 +19,7 @@ from graphscore.engine.spread import spectral_radius
 from graphscore.errors import ConvergenceError
 
 __all__ = ["integrated_ownership", "ultimate_owners", "ownership_chains", "ofac_blocked",
-           "eu_frozen", "seed_stakes"]
+           "eu_frozen", "listed_stakes"]
 
 # Registers record stakes as decimal percentages; their sum in binary floating point can fall a
 # hair short of the threshold (0.03 + 0.29 + 0.18 == 0.49999999999999994), so rule thresholds are
@@ -512,36 +512,56 @@ def eu_frozen(D, C, seeds, *, threshold: float = 0.5,
         frozen = grown
 
 
-def seed_stakes(T, seeds) -> np.ndarray:
-    """Integrated stake held in each entity by all seeds together: the sum of the seed rows of T.
+def listed_stakes(D, listed) -> np.ndarray:
+    """Integrated stake the listed entities hold, as a group, in each entity.
 
-    Unlike the OFAC rule, stakes held through an unlisted intermediary count: a listed person
-    owning 40 % of a company that owns 75 % of C holds 30 % of C here, 0 % for OFAC. A chain from
-    one seed through another counts once for each seed on it, so the total can pass 100 % when
-    seeds own each other.
+    Chains are multiplied along their links and summed over chains, as in
+    :func:`integrated_ownership`, but each chain counts once, from the last listed owner on it:
+    a listed parent's stake through a listed subsidiary is the subsidiary's stake already. So
+    the group's stake is ``y = D_L^T 1 + D_U^T y``, where ``D_L`` keeps the rows of listed owners
+    and ``D_U`` those of unlisted ones; one sparse solve. Unlike the OFAC rule, stakes held
+    through an unlisted intermediary count: a listed person owning 40 % of a company that owns
+    75 % of C holds 30 % of C here, 0 % for OFAC.
 
     Parameters
     ----------
-    T : (n, m) sparse array or ndarray
-        Integrated ownership (:func:`integrated_ownership`), all columns or some.
-    seeds : (n,) bool ndarray
-        Listed entities.
+    D : (n, n) sparse array
+        Direct shares, ``D[o, a]`` = share of a held by o.
+    listed : (n,) bool ndarray
+        Listed (sanctioned) entities.
 
     Returns
     -------
-    (m,) ndarray
-        Summed integrated stake of the seeds in each column's entity.
+    (n,) ndarray
+        The listed group's integrated stake in each entity, at most 1 where recorded stakes in
+        each asset sum to at most 1.
 
     Raises
     ------
     ValueError
-        If ``seeds`` is not a boolean mask over the rows of ``T``.
+        If ``D`` is not a square matrix of shares or ``listed`` not a boolean mask over it.
+    ConvergenceError
+        If a cycle among unlisted owners multiplies to 100 % or more.
 
     Examples
     --------
     >>> D = sp.sparse.csr_array([[0, 0.4, 0], [0, 0, 0.75], [0, 0, 0]])  # X -40%-> M -75%-> C
-    >>> seed_stakes(integrated_ownership(D), np.array([True, False, False])).round(12).tolist()
+    >>> listed_stakes(D, np.array([True, False, False])).round(12).tolist()
     [0.0, 0.4, 0.3]
+    >>> listed_stakes(D, np.array([True, True, False])).round(12).tolist()  # M's 75 % counts once
+    [0.0, 0.4, 0.75]
+
+    References
+    ----------
+    .. [1] Brioschi, Buzzacchi, Colombo, "Risk capital financing and the separation of ownership
+       and control in business groups", J. Banking & Finance 13, 1989 (integrated ownership).
     """
-    seeds = _seed_mask(seeds, T.shape[0])
-    return np.asarray(T.T @ seeds.astype(float), dtype=float).ravel()
+    D = _shares(D)
+    listed = _seed_mask(listed, D.shape[0])
+    through = sp.sparse.csr_array(sp.sparse.diags_array((~listed).astype(float)) @ D)
+    direct = np.asarray(D.T @ listed.astype(float)).ravel()
+    if direct.max(initial=0.0) == 0:
+        return direct
+    _check_series_converges(through)
+    system = sp.sparse.csc_array(sp.sparse.eye_array(D.shape[0]) - through.T)
+    return sp.sparse.linalg.spsolve(system, direct)

@@ -16,7 +16,7 @@ import scipy as sp
 import graphscore as gs
 from graphscore.engine import ownership
 from graphscore.engine.ownership import (eu_frozen, integrated_ownership, ofac_blocked,
-                                         ownership_chains, seed_stakes, ultimate_owners)
+                                         listed_stakes, ownership_chains, ultimate_owners)
 from graphscore.engine.timeline import active_links
 from graphscore.synthetic import generate_network
 
@@ -314,17 +314,17 @@ def test_ofac_stake_through_an_unblocked_company_counts_zero():
     D = shares(3, (A_, E, 0.4), (E, F, 0.6))
     blocked, stake = ofac_blocked(D, mask(3, A_))
     assert blocked.tolist() == [True, False, False] and stake.tolist() == [0.0, 0.4, 0.0]
-    assert seed_stakes(integrated_ownership(D), mask(3, A_))[F] == pytest.approx(0.24)
+    assert listed_stakes(D, mask(3, A_))[F] == pytest.approx(0.24)
 
 
 def test_ofac_half_held_through_a_40_percent_blocked_intermediary_blocks_nothing():
     """Blocked X owns 40 % of M; M owns 50 % of Y. M is not blocked, so M's 50 % counts zero:
-    Y is not blocked, with a blocked stake of 0. seed_stakes sees X's 20 % of Y."""
+    Y is not blocked, with a blocked stake of 0. listed_stakes sees X's 20 % of Y."""
     X, M, Y = 0, 1, 2
     D = shares(3, (X, M, 0.4), (M, Y, 0.5))
     blocked, stake = ofac_blocked(D, mask(3, X))
     assert blocked.tolist() == [True, False, False] and stake[Y] == 0
-    assert seed_stakes(integrated_ownership(D, assets=[Y]), mask(3, X)).tolist() == [pytest.approx(0.2)]
+    assert listed_stakes(D, mask(3, X))[Y] == pytest.approx(0.2)
 
 
 def test_ofac_is_the_least_fixpoint():
@@ -432,18 +432,31 @@ def test_eu_checks_its_inputs():
         eu_frozen(D, shares(3), mask(2, 0))
 
 
-# --- seed stakes -------------------------------------------------------------------------------
+# --- listed stakes -----------------------------------------------------------------------------
 
 
-def test_seed_stakes_sum_the_seed_rows():
-    """Listed X and Y own 40 % and 20 % of M; M owns 50 % of Z. Together the seeds hold 0.6 of M
-    and 0.6 x 0.5 = 0.3 of Z; for OFAC, M is blocked (60 % in blocked hands) and Z through M's
-    50 %. Sparse (all columns) and dense (some columns) T give the same sums."""
+def test_listed_stakes_add_the_group_and_count_each_chain_once():
+    """Listed X and Y own 40 % and 20 % of M; M owns 50 % of Z. Together they hold 0.6 of M and
+    0.6 x 0.5 = 0.3 of Z; for OFAC, M is blocked (60 % in blocked hands) and Z through M's 50 %.
+    Listing M too, Z's stake is M's 50 % alone: X's and Y's chains through M are M's already."""
     X, Y, M, Z = 0, 1, 2, 3
     D = shares(4, (X, M, 0.4), (Y, M, 0.2), (M, Z, 0.5))
-    seeds = mask(4, X, Y)
-    np.testing.assert_allclose(seed_stakes(integrated_ownership(D), seeds), [0, 0, 0.6, 0.3])
-    np.testing.assert_allclose(seed_stakes(integrated_ownership(D, assets=[Z, M]), seeds), [0.3, 0.6])
-    assert ofac_blocked(D, seeds)[0].tolist() == [True, True, True, True]
+    np.testing.assert_allclose(listed_stakes(D, mask(4, X, Y)), [0, 0, 0.6, 0.3])
+    np.testing.assert_allclose(listed_stakes(D, mask(4, X, Y, M)), [0, 0, 0.6, 0.5])
+    assert ofac_blocked(D, mask(4, X, Y))[0].tolist() == [True, True, True, True]
     with pytest.raises(ValueError, match=r"seeds must be a boolean array of shape \(4,\), got shape \(3,\)"):
-        seed_stakes(integrated_ownership(D), mask(3, 0))
+        listed_stakes(D, mask(3, 0))
+
+
+def test_listed_stakes_agree_with_the_integrated_series_when_no_listed_entity_is_owned():
+    """When the listed owners own no listed entity, chains cannot pass through a second listed
+    one, so the group's stake is the sum of their rows of D (I - D)^-1."""
+    rng = np.random.default_rng(9)
+    n = 40
+    D = sp.sparse.random_array((n, n), density=0.08, random_state=rng, format="csr")
+    D = sp.sparse.csr_array(D / (D.sum(axis=0).max() * 1.25))
+    listed = np.zeros(n, bool)
+    listed[:5] = True
+    D = sp.sparse.csr_array(D.multiply((~listed)[None, :].astype(float)))  # nobody owns a listed entity
+    expected = np.asarray(integrated_ownership(D).T @ listed.astype(float)).ravel()
+    np.testing.assert_allclose(listed_stakes(D, listed), expected, rtol=1e-10, atol=1e-14)
