@@ -222,6 +222,52 @@ def report_spillover(
     stdout.print(f"wrote {', '.join(str(p) for p in paths.values())}")
 
 
+@app.command("ownership")
+@_fail_cleanly
+def ownership_command(
+    out: Annotated[Path, typer.Option("--out", help="Output table (.csv or .parquet).")],
+    db: DbOption = Path("graphscore.db"),
+    rule: Annotated[str | None, typer.Option(help="ofac, eu or integrated (the shipped policies "
+                                                  "ofac-50, eu-owned-controlled, beneficial-owners).")] = None,
+    compare: Annotated[bool, typer.Option(help="Write where the three rules disagree, and why.")] = False,
+    as_of: AsOfOption = None,
+) -> None:
+    """Entities an ownership rule flags beyond the listed ones (id, name, rule, stake, via), or --compare."""
+    from graphscore.report.ownership import compare_rules, flagged_entities
+
+    if compare == (rule is not None):
+        raise ValueError("give --rule ofac|eu|integrated, or --compare.")
+    with _open(db) as store:
+        tables = store.read_tables()
+    with _step("applied the ownership rule(s)"):
+        table = (compare_rules(tables, as_of=_as_of(as_of)) if compare
+                 else flagged_entities(tables, rule, as_of=_as_of(as_of)))
+    _write_table(table, out)
+    title = "where the rules disagree" if compare else f"flagged by {rule} beyond the listed entities"
+    _show(table.drop(columns=["id"]), f"{title}, as of {table.attrs['as_of']}")
+    stdout.print(f"wrote {out} ({len(table)} rows)")
+
+
+@app.command()
+@_fail_cleanly
+def ubo(
+    entity: Annotated[str, typer.Argument(help="Entity id.")],
+    db: DbOption = Path("graphscore.db"),
+    threshold: Annotated[float, typer.Option(help="Smallest integrated stake listed.")] = 0.25,
+    persons_only: Annotated[bool, typer.Option(help="Natural persons only (beneficial owners).")] = False,
+    as_of: AsOfOption = None,
+) -> None:
+    """Ultimate owners of ENTITY: integrated stakes through every chain, and the chains that carry them."""
+    from graphscore.report.ownership import ultimate_owners_table
+
+    with _open(db) as store:
+        tables = store.read_tables()
+    owners = ultimate_owners_table(tables, entity, as_of=_as_of(as_of), threshold=threshold,
+                                   persons_only=persons_only)
+    _show(owners.drop(columns=["id"]), f"owners of {entity} with {threshold:.0%} or more, as of {owners.attrs['as_of']}",
+          console=stdout)
+
+
 def _parameter(item: str) -> tuple[str, object]:
     """``name=value`` (text), ``name:int=value``, ``name:float=value`` or ``name:date=YYYY-MM-DD``."""
     key, sep, value = item.partition("=")

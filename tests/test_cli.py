@@ -146,3 +146,28 @@ def test_typed_parameters_are_checked(zala_db):
     result = runner.invoke(app, ["cypher", "--db", str(zala_db), "RETURN $d AS d", "--param", "d:date=2024-13-01"])
     assert result.exit_code == 2
     assert result.output.strip().splitlines()[-1] == "error: --param 'd:date=2024-13-01': '2024-13-01' is not a date."
+
+
+def test_ownership_rule_and_compare(zala_db, tmp_path):
+    out = tmp_path / "ofac.csv"
+    result = run("ownership", "--db", zala_db, "--rule", "ofac", "--as-of", "2023-09-30", "--out", out)
+    assert result.exit_code == 0, result.output
+    flagged = pd.read_csv(out)
+    assert flagged[["id", "rule", "stake"]].to_dict("records") == [
+        {"id": "NK-ERScv7cLkkvZ3ejz7xiToj", "rule": "ofac", "stake": 1.0}]
+    assert flagged.loc[0, "via"] == "Alexander Vyacheslavovich ZAKHAROV 100%"
+    compared = run("ownership", "--db", zala_db, "--compare", "--as-of", "2023-09-30", "--out", tmp_path / "c.csv")
+    assert compared.exit_code == 0, compared.output
+    assert list(pd.read_csv(tmp_path / "c.csv").columns)[-1] == "why"
+
+
+def test_ubo_prints_owners_and_chains(zala_db):
+    result = run("ubo", CST, "--db", zala_db, "--as-of", "2021-01-01")
+    assert result.exit_code == 0, result.output
+    assert "JSC Kalashnikov Concern" in result.output and "[49%]" in result.output
+
+
+def test_ownership_needs_a_rule_or_compare(zala_db, tmp_path):
+    result = runner.invoke(app, ["ownership", "--db", str(zala_db), "--out", str(tmp_path / "x.csv")])
+    assert result.exit_code == 2
+    assert result.output.strip().splitlines()[-1] == "error: give --rule ofac|eu|integrated, or --compare."
