@@ -99,6 +99,8 @@ def _write_scores(scores: pd.DataFrame, tables, policy, out: Path) -> Path:
     _write_table(scores, out)
     manifest = build_manifest(tables, policy, pd.Timestamp(scores.attrs["as_of"]))
     manifest["notes"] = scores.attrs["notes"]
+    # model-wide figures, e.g. DebtRank's systemic impact
+    manifest["model_figures"] = {k: v for k, v in scores.attrs.items() if k not in ("as_of", "notes")}
     path = out.with_name(out.stem + ".manifest.json")
     path.write_text(json.dumps(manifest, indent=2, ensure_ascii=False), encoding="utf-8")
     return path
@@ -154,6 +156,9 @@ def score(
     _write_scores(scores, tables, rules, out)
     for note in scores.attrs["notes"]:
         typer.echo(f"note: {note}", err=True)
+    for figure, value in scores.attrs.items():
+        if figure not in ("as_of", "notes"):
+            stdout.print(f"{figure.replace('_', ' ')}: {value:.6g}")
     _show(scores.sort_values("total", ascending=False), f"top scores as of {scores.attrs['as_of']}")
     stdout.print(f"wrote {out}")
 

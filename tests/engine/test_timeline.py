@@ -1,0 +1,53 @@
+"""What counts at a date: windows, superseded records, decay and credit repair."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+
+from graphscore.engine.timeline import active, active_links, penalty_weights
+
+t = pd.Timestamp
+
+
+def penalties(**columns) -> pd.DataFrame:
+    base = {"severity": [1.0], "start": [t("2020-01-01")], "end": [pd.NaT], "repair_from": [pd.NaT]}
+    return pd.DataFrame({**base, **columns})
+
+
+@pytest.mark.parametrize("as_of, expected", [("2019-12-31", 0.0), ("2020-01-01", 1.0), ("2022-12-31", 1.0),
+                                             ("2023-01-01", 0.0)])
+def test_a_penalty_counts_from_start_until_before_end(as_of, expected):
+    assert penalty_weights(penalties(end=[t("2023-01-01")]), t(as_of)).tolist() == [expected]
+
+
+def test_credit_repair_lifts_a_penalty_early_only_when_the_policy_says_so():
+    """A serious violation published 2020-01-01, repairable after the six-month minimum."""
+    rows = penalties(repair_from=[t("2020-07-01")])
+    assert penalty_weights(rows, t("2020-06-30"), repair=True).tolist() == [1.0]
+    assert penalty_weights(rows, t("2020-07-01"), repair=True).tolist() == [0.0]
+    assert penalty_weights(rows, t("2020-07-01"), repair=False).tolist() == [1.0]
+
+
+def test_half_life_halves_the_weight_every_period():
+    rows = penalties(severity=[0.8])
+    assert penalty_weights(rows, t("2020-01-01"), half_life_days=365).tolist() == [pytest.approx(0.8)]
+    assert penalty_weights(rows, t("2021-12-31"), half_life_days=365).tolist() == [pytest.approx(0.2)]
+
+
+def test_records_without_dates_hold_since_ever_and_for_ever():
+    rows = pd.DataFrame({"start": [pd.NaT], "end": [pd.NaT]})
+    assert active(rows, t("1900-01-01")).tolist() == [True]
+
+
+def test_overlapping_records_of_one_relation_never_add_up_but_distinct_relations_do():
+    links = pd.DataFrame({
+        "source": ["z", "z", "k", "p", "p"], "target": ["c", "c", "c", "c", "c"],
+        "type": ["OWNS", "OWNS", "OWNS", "OFFICER_OF", "OFFICER_OF"],
+        "role": [None, None, None, "director", "legal_representative"],
+        "share": [0.5, 0.48, 0.49, None, None],
+        "start": [t("2015-11-25"), t("2015-11-25"), t("2016-03-29"), t("2015-01-01"), t("2015-01-01")],
+        "end": [t("2023-03-02"), t("2023-12-21"), pd.NaT, pd.NaT, pd.NaT]})
+    now = active_links(links, t("2020-01-01"))
+    assert now.loc[now["type"] == "OWNS", "share"].tolist() == [0.5, 0.49]
+    assert now.loc[now["type"] == "OFFICER_OF", "role"].tolist() == ["director", "legal_representative"]
