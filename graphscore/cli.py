@@ -227,6 +227,38 @@ def report_spillover(
     stdout.print(f"wrote {', '.join(str(p) for p in paths.values())}")
 
 
+@app.command()
+@_fail_cleanly
+def explain(
+    entity: Annotated[str, typer.Argument(help="Entity id.")],
+    policy: PolicyOption,
+    db: DbOption = Path("graphscore.db"),
+    as_of: AsOfOption = None,
+    top: Annotated[int, typer.Option(help="Paths listed per contribution.")] = 3,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the explanation as JSON.")] = False,
+) -> None:
+    """Take ENTITY's score apart: each penalty's contribution and the paths that carry it."""
+    from graphscore.explain import explain as explain_score
+    from graphscore.policy import load_policy
+
+    rules = load_policy(policy)
+    with _open(db) as store:
+        tables = store.read_tables()
+    why = explain_score(tables, rules, entity, as_of=_as_of(as_of), top_paths=top)
+    if as_json:
+        typer.echo(json.dumps(why.to_json(), indent=2, ensure_ascii=False, default=str))
+        return
+    stdout.print(f"{why.name} ({why.entity}): score {why.total:.6g}, own {why.own:.6g}, under "
+                 f"{rules.name} as of {why.manifest['as_of']}"
+                 + ("; contributions add up to the score" if why.exact else ""))
+    table = why.table()
+    if len(table):
+        _show(table[["source_name", "contribution", "share", "strongest_path"]],
+              limit=30, console=stdout)
+    for note in why.notes:
+        typer.echo(f"note: {note}", err=True)
+
+
 @app.command("ownership")
 @_fail_cleanly
 def ownership_command(

@@ -171,3 +171,12 @@ def test_ownership_needs_a_rule_or_compare(zala_db, tmp_path):
     result = runner.invoke(app, ["ownership", "--db", str(zala_db), "--out", str(tmp_path / "x.csv")])
     assert result.exit_code == 2
     assert result.output.strip().splitlines()[-1] == "error: give --rule ofac|eu|integrated, or --compare."
+
+
+def test_explain_json_lists_contributions_that_add_up(zala_db):
+    result = run("explain", "NK-mCEmxFfuhfdjpC8gsxH74o", "--db", zala_db, "--policy", JOINT,
+                 "--as-of", "2024-06-30", "--json")
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.output[result.output.index("{"):])
+    assert {"penalty", "source", "contribution", "paths"} <= set(data["contributions"][0])
+    assert sum(c["contribution"] for c in data["contributions"]) == pytest.approx(data["total"], abs=1e-9)

@@ -8,6 +8,7 @@ functions see only ``W`` and ``s``.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from dataclasses import dataclass
 
 import numpy as np
@@ -80,6 +81,14 @@ class Projection:
     @property
     def n(self) -> int:
         return len(self.ids)
+
+    @functools.cached_property
+    def strongest_edges(self) -> pd.DataFrame:
+        """The strongest edge between each ordered pair, indexed by ``(u, v)``, with ``links``:
+        how many edges join the pair. Paths name this edge for each hop."""
+        edges = self.edges.assign(links=self.edges.groupby(["u", "v"])["u"].transform("size"))
+        strongest = edges.sort_values("weight", ascending=False, kind="stable").drop_duplicates(["u", "v"])
+        return strongest.set_index(["u", "v"]).sort_index()
 
     def index_of(self, entity_id: str) -> int:
         """Row of ``W`` for an entity id; KeyError naming the id if unknown."""

@@ -99,18 +99,17 @@ def _strongest_with_gains(lengths: sp.sparse.csr_array, sources: np.ndarray) -> 
 
 def describe_path(projection: Projection, path: list[int]) -> list[dict]:
     """Each hop of a path as a dict: from / to ids, the link (type, role, share, written
-    direction) and the hop's weight. Where several links join one pair, the strongest is named."""
+    direction, source reference) and the hop's weight. Where several links join one pair, the
+    strongest is named and ``links`` says how many there are."""
     hops = []
-    edges = projection.edges
     for u, v in zip(path, path[1:]):
-        candidates = edges[(edges["u"] == u) & (edges["v"] == v)]
-        best = candidates.loc[candidates["weight"].idxmax()]
+        best = projection.strongest_edges.loc[(u, v)]
         hops.append({
             "from": projection.ids[u], "to": projection.ids[v], "type": best["type"],
             "role": None if pd.isna(best["role"]) else best["role"],
             "share": None if pd.isna(best["share"]) else float(best["share"]),
             "direction": best["direction"], "weight": float(best["weight"]),
-            "links": len(candidates),
+            "links": int(best["links"]),
             "source_ref": None if pd.isna(best["source_ref"]) else best["source_ref"],
         })
     return hops
@@ -120,7 +119,6 @@ def last_hop_types(projection: Projection, tree: PathTree, indices: np.ndarray) 
     """Link type of the last hop on each entity's strongest path (None at sources and unreached):
     how the penalty reached it, for every entity at once, without describing whole paths."""
     indices = np.asarray(indices, dtype=int)
-    strongest = (projection.edges.sort_values("weight", ascending=False, kind="stable")
-                 .drop_duplicates(["u", "v"]).set_index(["u", "v"])["type"])
     pairs = pd.MultiIndex.from_arrays([tree.predecessor[indices], indices], names=["u", "v"])
-    return strongest.reindex(pairs).astype(object).where(lambda s: s.notna(), None).to_numpy()
+    types = projection.strongest_edges["type"].reindex(pairs)
+    return types.astype(object).where(types.notna(), None).to_numpy()

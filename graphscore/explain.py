@@ -1,0 +1,240 @@
+"""Why an entity scores what it does: its score split by source penalty, and the paths that carry
+each part.
+
+Under a linear model (``spread``; ``hop`` with ``aggregate = "sum"``) an entity's score is
+``x[v] = sum_u G[v, u] s[u]`` with ``G = (I - damping W)^-1`` (or the series cut at
+``max_hops``), so one solve with ``W`` transposed gives row ``G[v, :]`` and the score splits
+*exactly* into one contribution per penalised entity, and further per penalty (by weight under
+``combine = "sum"``; to the heaviest, the only one counted, under ``"max"``). Each contribution
+is the sum, over every walk from the source, of the source's weight times the product of
+``damping * W`` along the walk; the strongest simple paths are listed with the share of the
+contribution they carry. Under ``hop`` with ``aggregate = "max"`` the score *is* one path's
+strength: the deciding path is given.
+
+Examples
+--------
+>>> import graphscore as gs
+>>> from graphscore.toy import shared_representative
+>>> policy = gs.parse_policy('name="r"\\ndamping=0.5\\n[[transmit]]\\nlink="OFFICER_OF"\\n'
+...                          'direction="both"\\nweight=1.0')
+>>> why = explain(shared_representative(), policy, "C2", as_of="2024-01-01")
+>>> [(c["penalty"], c["source"], round(c["contribution"], 4)) for c in why.contributions]
+[('F1', 'C1', 0.5)]
+>>> why.contributions[0]["paths"][0]["text"]
+'Alpha Ltd <-[OFFICER_OF legal_representative]- Pat -[OFFICER_OF legal_representative]-> Beta Ltd'
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import itertools
+from dataclasses import dataclass, field
+
+import networkx as nx
+import numpy as np
+import pandas as pd
+import scipy as sp
+
+from graphscore.engine.hop import hop
+from graphscore.engine.matrix import Projection, build_projection
+from graphscore.engine.paths import describe_path, strongest_paths
+from graphscore.engine.run import run_model
+from graphscore.engine.spread import spread
+from graphscore.policy import Aggregate, Combine, ModelName, Policy
+from graphscore.report.manifest import build_manifest
+from graphscore.report.spillover import format_path
+
+__all__ = ["Explanation", "explain", "influence_row"]
+
+_PATH_CANDIDATES = 50  # simple paths examined per contribution when hop lengths cannot order them
+_WEAKEST = np.log(1e4)  # paths weaker than 1/10,000 of the strongest are not searched
+_TRACED_SOURCES = 25  # contributions whose paths are traced, largest first
+
+
+@dataclass
+class Explanation:
+    """An entity's score taken apart.
+
+    Attributes
+    ----------
+    entity, name : str
+    own, total : float
+        The entity's own weight and its score.
+    contributions : list of dict
+        One per penalty that reaches the entity, largest first: ``penalty`` (id), ``source``
+        (entity id), ``source_name``, ``kind``, ``authority``, ``contribution``, ``share`` (of
+        the score), ``paths`` (the strongest paths, each ``{"hops", "value", "share", "text"}``:
+        ``value`` is what the path alone carries, ``share`` its part of the contribution) and
+        ``paths_share`` (the part of the contribution the listed paths carry together; None
+        where paths were not traced, beyond the largest contributions).
+    exact : bool
+        True when the contributions sum to the score (linear models).
+    manifest : dict
+    """
+
+    entity: str
+    name: str
+    own: float
+    total: float
+    contributions: list[dict]
+    exact: bool
+    manifest: dict
+    notes: list[str] = field(default_factory=list)
+
+    def table(self) -> pd.DataFrame:
+        """The contributions as a table, one row per penalty, with the strongest path as text."""
+        return pd.DataFrame([{**{k: v for k, v in c.items() if k != "paths"},
+                              "strongest_path": c["paths"][0]["text"] if c["paths"] else ""}
+                             for c in self.contributions])
+
+    def to_json(self) -> dict:
+        return {"format": "graphscore.explanation/1", "entity": self.entity, "name": self.name,
+                "own": self.own, "total": self.total, "exact": self.exact,
+                "contributions": self.contributions, "notes": self.notes, "manifest": self.manifest}
+
+
+def influence_row(projection: Projection, policy: Policy, idx: int) -> np.ndarray:
+    """Row ``idx`` of the model's linear map: ``G[idx, u]`` is what one unit of own weight at u
+    adds to the score of ``idx`` (one solve with W transposed).
+
+    Examples
+    --------
+    >>> import graphscore as gs
+    >>> from graphscore.toy import fined_company
+    >>> policy = gs.parse_policy('name="r"\\ndamping=0.5\\n[[transmit]]\\nlink="OFFICER_OF"\\ndirection="backward"')
+    >>> p = build_projection(fined_company(), policy, "2024-01-01")
+    >>> influence_row(p, policy, p.index_of("p")).tolist()
+    [0.5, 1.0]
+    """
+    unit = np.zeros(projection.n)
+    unit[idx] = 1.0
+    if policy.model is ModelName.SPREAD:
+        return spread(projection.W.T, unit, damping=policy.damping, tol=1e-14)
+    if policy.model is ModelName.HOP and policy.aggregate is Aggregate.SUM:
+        return hop(projection.W.T, unit, damping=policy.damping, max_hops=policy.max_hops)
+    raise ValueError(f"model {policy.model.value!r} is not linear: its scores do not split by source.")
+
+
+def _strongest_simple_paths(projection: Projection, source: int, target: int, damping: float,
+                            top: int, max_hops: int | None) -> list[tuple[list[int], float]]:
+    """Up to ``top`` simple paths source -> target by product of ``damping * W``, strongest first.
+
+    Yen's k-shortest-paths (networkx) on lengths ``-log(damping * W)``, run only on the entities
+    that lie on some path within ``_WEAKEST`` of the strongest one: on a registry of thousands a
+    penalty reaches most entities, but few lie on its strong paths to one of them.
+    """
+    A = sp.sparse.csr_array(projection.W.T, dtype=float)  # A[u, v]: edge u -> v
+    A.eliminate_zeros()
+    lengths = A.copy()
+    lengths.data = -np.log(damping * lengths.data)
+    gains = (lengths.data < 0).any()
+    if gains:  # a hop carrying more than it receives: no pruning bound, fall back to reachability
+        ahead = sp.sparse.csgraph.breadth_first_order(A, source, return_predecessors=False)
+        behind = sp.sparse.csgraph.breadth_first_order(sp.sparse.csr_array(A.T), target, return_predecessors=False)
+        region = np.intersect1d(ahead, behind)
+    else:
+        lengths.data[lengths.data == 0] = 1e-300  # csgraph reads explicit zeros as "no edge"
+        from_source = sp.sparse.csgraph.dijkstra(lengths, indices=source)
+        to_target = sp.sparse.csgraph.dijkstra(sp.sparse.csr_array(lengths.T), indices=target)
+        through = from_source + to_target
+        region = np.flatnonzero(through <= through[target] + _WEAKEST)
+    if target not in region or source not in region:
+        return []
+    sub = A[region][:, region].tocoo()
+    graph = nx.DiGraph()
+    for i, j, w in zip(sub.row, sub.col, sub.data):
+        strength = float(damping * w)
+        # Yen's search needs non-negative lengths: shift each hop when some hop gains
+        graph.add_edge(int(region[i]), int(region[j]), strength=strength, length=-np.log(strength))
+    if gains:
+        shift = -min(d["length"] for *_, d in graph.edges(data=True))
+        for *_, d in graph.edges(data=True):
+            d["length"] += shift
+    found = []
+    # without gains, Yen's order is the strength order: the first `top` paths are the strongest
+    for path in itertools.islice(nx.shortest_simple_paths(graph, source, target, weight="length"),
+                                 _PATH_CANDIDATES if gains else None):
+        if max_hops is not None and len(path) - 1 > max_hops:
+            continue
+        found.append((path, float(np.prod([graph[u][v]["strength"] for u, v in zip(path, path[1:])]))))
+        if not gains and len(found) == top:
+            break
+    return sorted(found, key=lambda item: -item[1])[:top]
+
+
+def _penalty_shares(projection: Projection, source: int) -> list[tuple[pd.Series, float]]:
+    """How a source's own weight splits among its penalties: by weight under sum, all to the
+    heaviest under max."""
+    rows = projection.penalties[(projection.penalties["idx"] == source) & (projection.penalties["weight"] > 0)]
+    rows = rows.sort_values(["weight", "id"], ascending=[False, True])
+    if projection.combine is Combine.MAX:
+        return [(rows.iloc[0], 1.0)]
+    return [(row, row["weight"] / rows["weight"].sum()) for _, row in rows.iterrows()]
+
+
+def explain(tables, policy: Policy, entity_id: str, *, as_of: dt.date | str | None = None,
+            top_paths: int = 3, projection: Projection | None = None) -> Explanation:
+    """Take an entity's score apart by source penalty and path (see the module docstring).
+
+    Raises
+    ------
+    ValueError
+        For models whose scores neither split by source nor follow one path (debtrank, cascade,
+        ownership rules: see ``graphscore ownership`` and ``graphscore ubo`` for those).
+    KeyError
+        For an unknown entity id.
+    """
+    projection = projection or build_projection(tables, policy, as_of)
+    v = projection.index_of(entity_id)
+    names = dict(zip(tables.entities["id"], tables.entities["name"]))
+    total = float(run_model(projection, policy).total[v])
+    linear = policy.model is ModelName.SPREAD or (policy.model is ModelName.HOP and policy.aggregate is Aggregate.SUM)
+    if linear:
+        gain = influence_row(projection, policy, v)
+        by_source = gain * projection.s
+    elif policy.model is ModelName.HOP:
+        # the score is the strongest single source-and-path: find it among all penalised entities
+        by_source = np.zeros(projection.n)
+        for u in np.flatnonzero(projection.s > 0):
+            tree = strongest_paths(projection.W, [u], damping=policy.damping)
+            if tree.hops[v] <= policy.max_hops:
+                by_source[u] = projection.s[u] * tree.strength[v]
+        by_source[by_source < by_source.max(initial=0.0)] = 0.0
+    else:
+        raise ValueError(f"explain takes scores apart under spread and hop; model {policy.model.value!r} "
+                         "does not split by source (see graphscore ownership / ubo for ownership rules).")
+    contributions = []
+    max_hops = policy.max_hops if policy.model is ModelName.HOP else None
+    sources = np.flatnonzero(by_source > 1e-15 * max(total, 1e-300))
+    traced = set(sources[np.argsort(-by_source[sources])][:_TRACED_SOURCES].tolist())
+    for u in sources:
+        # the entity's own weight is the empty path; the rest of its own contribution returns around cycles
+        if u == v:
+            paths = [([int(u)], 1.0)]
+        elif u in traced:
+            paths = _strongest_simple_paths(projection, int(u), v, policy.damping, top_paths, max_hops)
+        else:
+            paths = []
+        described = [(describe_path(projection, path), value) for path, value in paths]
+        for row, part in _penalty_shares(projection, int(u)):
+            amount = float(by_source[u] * part)
+            listed = [{"hops": hops, "value": float(projection.s[u] * part * value),
+                       "share": float(projection.s[u] * value / by_source[u]) if linear else 1.0,
+                       "text": format_path(names, hops) or "own penalty"}
+                      for hops, value in described]
+            contributions.append({
+                "penalty": row["id"], "source": projection.ids[u], "source_name": names.get(projection.ids[u]),
+                "kind": row["kind"], "authority": None if pd.isna(row["authority"]) else row["authority"],
+                "contribution": amount, "share": amount / total if total else 0.0,
+                "paths": listed,
+                "paths_share": float(sum(p["share"] for p in listed)) if u == v or u in traced else None,
+            })
+    contributions.sort(key=lambda c: -c["contribution"])
+    notes = list(projection.notes)
+    if len(sources) > _TRACED_SOURCES:
+        notes.append(f"paths traced for the {_TRACED_SOURCES} largest of {len(sources)} contributions")
+    if not linear:
+        notes.append("hop with aggregate = 'max': the score is the strongest single path, given as the deciding one")
+    return Explanation(entity=entity_id, name=names.get(entity_id, entity_id), own=float(projection.s[v]),
+                       total=total, contributions=contributions, exact=linear,
+                       manifest=build_manifest(tables, policy, projection.as_of), notes=notes)

@@ -1,0 +1,84 @@
+"""Explanations: contributions add up to the score, and paths carry what they say they carry."""
+
+from __future__ import annotations
+
+import json
+import warnings
+
+import numpy as np
+import pytest
+
+import graphscore as gs
+from graphscore.engine.matrix import build_projection
+from graphscore.explain import explain
+from graphscore.io import read_paths
+from graphscore.synthetic import generate_network
+from tests.conftest import HAND_POLICY, POLICIES, ZALA
+
+pytestmark = pytest.mark.filterwarnings("ignore::graphscore.GraphscoreWarning")
+
+
+def test_hand_worked_contributions_and_paths(hand_tables, hand_policy):
+    """x_O = 0.35 comes wholly from F1 on C1. Its one path C1 -> O carries 0.5 x 0.6 x s_C1 = 0.3;
+    the rest (0.05) returns to C1 around the cycle C1 -> P -> C1 first, so the path's share is 6/7."""
+    why = explain(hand_tables, hand_policy, "O", as_of="2024-01-01")
+    assert why.total == pytest.approx(0.35) and why.exact
+    (only,) = why.contributions
+    assert (only["penalty"], only["source"], only["authority"]) == ("F1", "C1", "Market regulator")
+    assert only["contribution"] == pytest.approx(0.35)
+    assert only["paths"][0]["text"] == "Alpha Ltd <-[OWNS 60%]- Olga"
+    assert only["paths"][0]["value"] == pytest.approx(0.3)
+    assert only["paths_share"] == pytest.approx(6 / 7)
+
+
+def test_the_penalised_entity_explains_its_own_weight(hand_tables, hand_policy):
+    why = explain(hand_tables, hand_policy, "C1", as_of="2024-01-01")
+    (own,) = why.contributions
+    assert own["contribution"] == pytest.approx(7 / 6)
+    assert own["paths"][0]["text"] == "own penalty" and own["paths_share"] == pytest.approx(6 / 7)
+
+
+@pytest.mark.parametrize("policy_file, as_of", [("diffusion.toml", "2024-06-30"), ("joint-punishment.toml", "2024-06-30")])
+def test_contributions_sum_to_the_score_on_a_registry(policy_file, as_of):
+    tables = gs.validate(generate_network(1500, seed=2))
+    policy = gs.load_policy(POLICIES / policy_file)
+    projection = build_projection(tables, policy, as_of)
+    scores = gs.score(tables, policy, projection=projection).set_index("id")
+    rng = np.random.default_rng(0)
+    reached = scores.index[scores["inherited"] > 0]
+    for entity in rng.choice(reached, size=5, replace=False):
+        why = explain(tables, policy, entity, projection=projection, top_paths=2)
+        assert sum(c["contribution"] for c in why.contributions) == pytest.approx(scores.loc[entity, "total"], abs=1e-9)
+        for contribution in why.contributions:
+            if contribution["paths_share"] is None:  # beyond the traced largest contributions
+                continue
+            assert 0 < contribution["paths_share"] <= 1 + 1e-9
+            assert sum(p["value"] for p in contribution["paths"]) <= contribution["contribution"] * (1 + 1e-9)
+
+
+def test_zala_contributions_name_penalties_and_sum_exactly():
+    tables = read_paths([ZALA])
+    why = explain(tables, gs.load_policy(POLICIES / "joint-punishment.toml"), "NK-mCEmxFfuhfdjpC8gsxH74o",
+                  as_of="2024-06-30")
+    assert sum(c["contribution"] for c in why.contributions) == pytest.approx(why.total, abs=1e-9)
+    cst = next(c for c in why.contributions if c["source"] == "NK-abdzbEBkqyT29GyREbiURZ")
+    assert cst["paths"][0]["hops"][0]["role"] == "legal_representative"
+    data = json.loads(json.dumps(why.to_json()))
+    assert {"penalty", "source", "contribution", "paths"} <= set(data["contributions"][0])
+
+
+def test_hop_sum_splits_exactly_and_hop_max_names_the_deciding_path(hand_tables):
+    base = HAND_POLICY.replace('model = "spread"', 'model = "hop"\nmax_hops = 2')
+    summed = explain(hand_tables, gs.parse_policy(base), "C2", as_of="2024-01-01")
+    assert summed.exact and sum(c["contribution"] for c in summed.contributions) == pytest.approx(summed.total)
+    maxed = explain(hand_tables, gs.parse_policy(base.replace("max_hops = 2", 'max_hops = 2\naggregate = "max"')),
+                    "C2", as_of="2024-01-01")
+    (decider,) = maxed.contributions
+    assert not maxed.exact and decider["contribution"] == pytest.approx(maxed.total) == pytest.approx(0.125)
+    assert decider["paths"][0]["text"].startswith("Alpha Ltd <-[OFFICER_OF legal_representative]- Pat")
+
+
+def test_models_that_do_not_split_are_refused(hand_tables):
+    policy = gs.load_policy(POLICIES / "ofac-50.toml")
+    with pytest.raises(ValueError, match="model 'ownership-ofac' does not split by source"):
+        explain(hand_tables, policy, "C1", as_of="2024-01-01")
