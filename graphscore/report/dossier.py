@@ -1,0 +1,183 @@
+"""Dossier: everything about one entity an investigator asks first (DESIGN §7).
+
+Own penalties with their windows and authorities; inherited exposure by source penalty with the
+paths that carry it; direct and ultimate owners; officers, and the other companies each of them
+serves (linked enterprises); what the entity itself holds or runs; and a picture of its
+neighbourhood. Data first (:class:`Dossier`); rendering is in :mod:`graphscore.report.render`.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+
+import networkx as nx
+import numpy as np
+import pandas as pd
+from matplotlib.figure import Figure
+
+from graphscore.engine.matrix import build_projection
+from graphscore.engine.timeline import active, active_links
+from graphscore.explain import explain
+from graphscore.policy import Policy
+from graphscore.report.manifest import build_manifest
+from graphscore.report.ownership import ultimate_owners_table
+
+__all__ = ["Dossier", "dossier", "neighbourhood_figure"]
+
+
+@dataclass
+class Dossier:
+    """One entity's file.
+
+    Attributes
+    ----------
+    entity : dict
+        The entity's row (id, kind, name, jurisdiction, registration_id, source_ref).
+    score : dict
+        ``own``, ``inherited``, ``total`` under the policy at ``as_of``.
+    penalties : DataFrame
+        Every penalty of the entity, ``active`` at ``as_of`` or not, newest first.
+    exposure : DataFrame
+        Inherited exposure by source penalty (contribution, share of the score, strongest path);
+        empty with a note under models whose scores do not split by source.
+    owners, ultimate_owners : DataFrame
+        Direct owners at ``as_of`` (share, period); owners with an integrated stake of 25 % or more
+        with the chains carrying it.
+    officers : DataFrame
+        Officers at ``as_of`` with their role and ``other_companies``: the other entities each
+        serves (the linked enterprises).
+    holdings : DataFrame
+        What the entity owns, runs or controls at ``as_of``.
+    manifest : dict
+    """
+
+    entity: dict
+    score: dict
+    penalties: pd.DataFrame
+    exposure: pd.DataFrame
+    owners: pd.DataFrame
+    ultimate_owners: pd.DataFrame
+    officers: pd.DataFrame
+    holdings: pd.DataFrame
+    manifest: dict
+    neighbourhood: nx.DiGraph = field(repr=False, default_factory=nx.DiGraph)
+    notes: list[str] = field(default_factory=list)
+
+
+def _date(value) -> str | None:
+    return None if pd.isna(value) else value.date().isoformat()
+
+
+def _neighbourhood(tables, links_now: pd.DataFrame, entity_id: str, radius: int, penalised: set) -> nx.DiGraph:
+    graph = nx.MultiDiGraph()
+    for row in links_now.itertuples(index=False):
+        graph.add_edge(row.source, row.target, type=row.type, role=row.role, share=row.share)
+    if entity_id not in graph:
+        graph.add_node(entity_id)
+    ego = nx.ego_graph(graph.to_undirected(as_view=True), entity_id, radius=radius)
+    sub = nx.DiGraph(graph.subgraph(ego.nodes))
+    names = dict(zip(tables.entities["id"], tables.entities["name"]))
+    kinds = dict(zip(tables.entities["id"], tables.entities["kind"]))
+    for node in sub.nodes:
+        sub.nodes[node].update(name=names.get(node, node), kind=kinds.get(node), penalised=node in penalised)
+    return sub
+
+
+def dossier(tables, policy: Policy, entity_id: str, *, as_of: dt.date | str | None = None,
+            radius: int = 2, top_paths: int = 2) -> Dossier:
+    """Assemble the dossier of ``entity_id`` under ``policy`` at ``as_of``.
+
+    Examples
+    --------
+    >>> import graphscore as gs
+    >>> from graphscore.toy import shared_representative
+    >>> policy = gs.parse_policy('name="r"\\ndamping=0.5\\n[[transmit]]\\nlink="OFFICER_OF"\\ndirection="both"')
+    >>> d = dossier(shared_representative(), policy, "C2", as_of="2024-01-01")
+    >>> d.officers[["name", "role", "other_companies"]].to_dict("records")
+    [{'name': 'Pat', 'role': 'legal_representative', 'other_companies': 'Alpha Ltd'}]
+    >>> round(d.score["inherited"], 3), d.exposure["source_name"].tolist()
+    (0.5, ['Alpha Ltd'])
+    """
+    projection = build_projection(tables, policy, as_of)
+    idx = projection.index_of(entity_id)
+    day = projection.as_of
+    entities = tables.entities.set_index("id")
+    names = entities["name"].to_dict()
+    notes = list(projection.notes)
+
+    penalties = tables.penalties[tables.penalties["entity"] == entity_id].assign(
+        active=lambda p: active(p, day)).sort_values("start", ascending=False, ignore_index=True)
+    links_now = active_links(tables.links, day)
+
+    try:
+        why = explain(tables, policy, entity_id, projection=projection, top_paths=top_paths)
+        exposure = why.table()
+        exposure = exposure[exposure["source"] != entity_id].reset_index(drop=True) if len(exposure) else exposure
+        total = why.total
+    except ValueError as exc:  # models whose scores do not split by source
+        from graphscore.engine.run import run_model
+
+        exposure, total = pd.DataFrame(), float(run_model(projection, policy).total[idx])
+        notes.append(str(exc))
+
+    owns = links_now[links_now["type"] == "OWNS"]
+    owners = owns[owns["target"] == entity_id].assign(name=lambda d: d["source"].map(names))
+    owners = owners[["source", "name", "share", "start", "end", "source_ref"]].rename(columns={"source": "id"})
+    ultimate = ultimate_owners_table(tables, entity_id, as_of=day)
+
+    offices = links_now[links_now["type"] == "OFFICER_OF"]
+    officers = offices[offices["target"] == entity_id]
+    officers = pd.DataFrame({
+        "id": officers["source"].to_numpy(), "name": officers["source"].map(names).to_numpy(),
+        "role": officers["role"].to_numpy(),
+        "other_companies": [", ".join(sorted(names.get(c, c) for c in set(offices.loc[offices["source"] == person, "target"])
+                                             if c != entity_id))
+                            for person in officers["source"]],
+    })
+    held = links_now[(links_now["source"] == entity_id) & links_now["type"].isin(["OWNS", "OFFICER_OF", "CONTROLS"])]
+    holdings = pd.DataFrame({"id": held["target"].to_numpy(), "name": held["target"].map(names).to_numpy(),
+                             "type": held["type"].to_numpy(), "role": held["role"].to_numpy(),
+                             "share": held["share"].to_numpy()})
+
+    penalised = set(projection.ids[projection.s > 0])
+    return Dossier(
+        entity={"id": entity_id, **{k: (None if pd.isna(v) else v) for k, v in entities.loc[entity_id].items()}},
+        score={"own": float(projection.s[idx]), "inherited": total - float(projection.s[idx]), "total": total},
+        penalties=penalties.assign(start=penalties["start"].map(_date), end=penalties["end"].map(_date),
+                                   repair_from=penalties["repair_from"].map(_date)),
+        exposure=exposure, owners=owners.assign(start=owners["start"].map(_date), end=owners["end"].map(_date)),
+        ultimate_owners=ultimate, officers=officers, holdings=holdings,
+        manifest=build_manifest(tables, policy, day),
+        neighbourhood=_neighbourhood(tables, links_now, entity_id, radius, penalised),
+        notes=notes,
+    )
+
+
+def neighbourhood_figure(report: Dossier) -> Figure:
+    """The entity's neighbourhood (links in force at ``as_of``, ``radius`` hops): penalised
+    entities in red, the entity itself outlined, companies as squares and people as circles."""
+    graph = report.neighbourhood
+    fig = Figure(figsize=(8, 6), layout="constrained")
+    ax = fig.subplots()
+    ax.set_axis_off()
+    center = report.entity["id"]
+    ax.set_title(f"Neighbourhood of {report.entity['name']} ({graph.number_of_nodes()} entities)")
+    if graph.number_of_nodes() == 0:
+        return fig
+    # a deterministic layout: the same data draws the same picture
+    position = nx.kamada_kawai_layout(graph.to_undirected()) if graph.number_of_nodes() > 1 else {center: (0, 0)}
+    for kind, marker in (("company", "s"), ("organization", "D"), ("person", "o")):
+        nodes = [n for n, d in graph.nodes(data=True) if d.get("kind") == kind]
+        if nodes:
+            nx.draw_networkx_nodes(graph, position, nodelist=nodes, node_shape=marker, ax=ax, node_size=260,
+                                   node_color=["#c0392b" if graph.nodes[n]["penalised"] else "#95a5a6" for n in nodes],
+                                   edgecolors=["#000000" if n == center else "#ffffff" for n in nodes],
+                                   linewidths=[2.5 if n == center else 0.8 for n in nodes])
+    nx.draw_networkx_edges(graph, position, ax=ax, arrows=True, arrowsize=10, edge_color="#7f8c8d", width=0.8)
+    edge_labels = {(u, v): d["type"] + (f" {d['share']:.0%}" if pd.notna(d.get("share")) else "")
+                   for u, v, d in graph.edges(data=True)}
+    nx.draw_networkx_edge_labels(graph, position, edge_labels=edge_labels, ax=ax, font_size=6)
+    labels = {n: (d["name"] if len(d["name"]) <= 28 else d["name"][:26] + "…") for n, d in graph.nodes(data=True)}
+    nx.draw_networkx_labels(graph, position, labels=labels, ax=ax, font_size=7)
+    return fig
