@@ -259,6 +259,38 @@ def explain(
         typer.echo(f"note: {note}", err=True)
 
 
+@app.command()
+@_fail_cleanly
+def compare(
+    policy: Annotated[list[Path], typer.Option("--policy", exists=True, dir_okay=False,
+                                               help="Policy TOML file; give two or more, or one with --sweep.")],
+    out: Annotated[Path, typer.Option("--out", help="Output folder for the report files.")],
+    db: DbOption = Path("graphscore.db"),
+    sweep: Annotated[str | None, typer.Option(help="Parameter sweep of the one policy, e.g. damping=0.1,0.3,0.5.")]
+    = None,
+    threshold: Annotated[float | None, typer.Option(help="Collateral threshold (default: each policy's).")] = None,
+    as_of: AsOfOption = None,
+) -> None:
+    """Compare policies (or one policy's parameter sweep): rank correlation, top movers, collateral impact."""
+    from graphscore.policy import load_policy
+    from graphscore.report.compare import compare_policies, parse_sweep, sweep as sweep_policy
+    from graphscore.report.render import write_report
+
+    if sweep is not None and len(policy) != 1:
+        raise ValueError("--sweep varies one policy: give exactly one --policy.")
+    if sweep is None and len(policy) < 2:
+        raise ValueError("give two or more --policy files, or one with --sweep.")
+    policies = [load_policy(path) for path in policy]
+    with _open(db) as store:
+        tables = store.read_tables()
+    with _step("scored every variant"):
+        report = (sweep_policy(tables, policies[0], *parse_sweep(sweep), as_of=_as_of(as_of), threshold=threshold)
+                  if sweep else compare_policies(tables, policies, as_of=_as_of(as_of), threshold=threshold))
+    paths = write_report(report, out)
+    _show(report.variants[["label", "status", "reached", "collateral", "mean_inherited"]], "variants", console=stdout)
+    stdout.print(f"wrote {', '.join(str(p) for p in paths.values())}")
+
+
 @app.command("ownership")
 @_fail_cleanly
 def ownership_command(

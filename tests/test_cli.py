@@ -180,3 +180,23 @@ def test_explain_json_lists_contributions_that_add_up(zala_db):
     data = json.loads(result.output[result.output.index("{"):])
     assert {"penalty", "source", "contribution", "paths"} <= set(data["contributions"][0])
     assert sum(c["contribution"] for c in data["contributions"]) == pytest.approx(data["total"], abs=1e-9)
+
+
+def test_compare_two_policies_and_a_sweep(zala_db, tmp_path):
+    diffusion = str(POLICIES / "diffusion.toml")
+    result = run("compare", "--db", zala_db, "--policy", JOINT, "--policy", diffusion, "--as-of", "2022-06-30",
+                 "--out", tmp_path / "two")
+    assert result.exit_code == 0, result.output
+    report = json.loads((tmp_path / "two" / "report.json").read_text())
+    assert report["format"] == "graphscore.compare/1" and len(report["variants"]) == 2
+    swept = run("compare", "--db", zala_db, "--policy", JOINT, "--sweep", "damping=0.1,0.3", "--as-of", "2022-06-30",
+                "--out", tmp_path / "sweep")
+    assert swept.exit_code == 0, swept.output
+    assert [v["label"] for v in json.loads((tmp_path / "sweep" / "report.json").read_text())["variants"]] == [
+        "damping=0.1", "damping=0.3"]
+
+
+def test_compare_needs_two_policies_or_a_sweep(zala_db, tmp_path):
+    result = runner.invoke(app, ["compare", "--db", str(zala_db), "--policy", JOINT, "--out", str(tmp_path / "x")])
+    assert result.exit_code == 2
+    assert result.output.strip().splitlines()[-1] == "error: give two or more --policy files, or one with --sweep."

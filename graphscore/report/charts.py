@@ -1,4 +1,6 @@
-"""Charts of a spillover report (DESIGN §7): how large the changes are, and how far they reach.
+"""Charts of the reports (DESIGN §7). Spillover: how large the changes are, and how far they
+reach. Compare: how one variant's scores sit against another's, and, for a sweep, how collateral
+grows with the parameter.
 
 Figures are built as :class:`matplotlib.figure.Figure` objects on an Agg canvas, never through
 ``pyplot``: pyplot keeps a global figure registry and picks a backend from the environment, and a
@@ -11,14 +13,19 @@ import io
 import math
 from pathlib import Path
 
+import numbers
+
 import numpy as np
+from matplotlib import colormaps
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
 
+from graphscore.report.compare import CompareReport
 from graphscore.report.spillover import SpilloverReport
 
-__all__ = ["DPI", "change_histogram", "change_by_hop", "chart_pngs", "save_charts"]
+__all__ = ["DPI", "CHART_TITLES", "change_histogram", "change_by_hop", "score_scatter", "sweep_lines",
+           "chart_pngs", "save_charts"]
 
 DPI = 110
 
@@ -27,8 +34,18 @@ _MIN_BINS, _MAX_BINS = 10, 60
 # A long tail (a few strong changes, many faint ones) hides in a linear count axis; switch to a
 # log axis once the fullest bin holds this many times the emptiest non-empty one.
 _LOG_COUNT_RATIO = 20
+# Scores spanning more than this factor (positive ones) go on log-log axes: penalty spillover
+# fades geometrically with the hops, and a linear scatter crushes everything beyond the first.
+_LOG_SCORE_RATIO = 100
 _BAR_COLOR = "#3b6ea8"
 _THRESHOLD_COLOR = "#c0392b"
+_FAILED_COLOR = "#c0392b"
+
+# Figure stem -> caption: the file names save_charts writes and the reports' captions.
+CHART_TITLES = {"spillover_histogram": "Distribution of score change",
+                "spillover_by_hop": "Spillover by hop distance",
+                "compare_scatter": "Scores: baseline against each variant",
+                "compare_sweep": "Collateral and mean inherited score along the sweep"}
 
 
 def _figure(width: float, height: float) -> Figure:
@@ -37,12 +54,18 @@ def _figure(width: float, height: float) -> Figure:
     return fig
 
 
-def _nothing_affected(fig: Figure, title: str) -> Figure:
+def _message(fig: Figure, title: str, message: str, detail: str) -> Figure:
     fig.suptitle(title)
-    fig.text(0.5, 0.5, "No entity affected", ha="center", va="center", fontsize=14, color="#555555")
-    fig.text(0.5, 0.38, "the change reaches no entity beyond the one(s) it applies to",
-             ha="center", va="center", fontsize=9, color="#777777")
+    fig.text(0.5, 0.5, message, ha="center", va="center", fontsize=14, color="#555555")
+    fig.text(0.5, 0.38, detail, ha="center", va="center", fontsize=9, color="#777777")
     return fig
+
+
+def _nothing_affected(fig: Figure, title: str) -> Figure:
+    return _message(fig, title, "No entity affected", "the change reaches no entity beyond the one(s) it applies to")
+
+
+# ---- spillover ----------------------------------------------------------------------------------
 
 
 def change_histogram(report: SpilloverReport) -> Figure:
@@ -126,24 +149,142 @@ def change_by_hop(report: SpilloverReport) -> Figure:
     return fig
 
 
-# File stem -> figure: the names save_charts writes and the Markdown and HTML reports refer to.
-_CHARTS = {"spillover_histogram": change_histogram, "spillover_by_hop": change_by_hop}
+# ---- compare ------------------------------------------------------------------------------------
+
+def _variant_colors(count: int) -> list:
+    if count == 1:
+        return [_BAR_COLOR]
+    return [colormaps["viridis"](i / max(count - 1, 1) * 0.9) for i in range(count)]
 
 
-def chart_pngs(report: SpilloverReport, *, dpi: int = DPI) -> dict[str, bytes]:
-    """Every chart of the report as PNG bytes, keyed by file stem (``spillover_histogram``,
-    ``spillover_by_hop``), for writing to files or embedding in a page."""
+def score_scatter(report: CompareReport) -> Figure:
+    """Each entity's ``total`` under the baseline (x) against its ``total`` under every other
+    scored variant (y, one colour per variant), with the line ``y = x``.
+
+    Parameters
+    ----------
+    report : CompareReport
+
+    Returns
+    -------
+    Figure
+        Entities with a zero total under both variants of a pair are left out. The axes are
+        log-log when the positive totals span more than a factor of 100; a point with a zero on
+        either axis cannot be drawn there, and the title says how many were left out. A figure
+        saying why when fewer than two variants scored or no entity has a score.
+    """
+    title = CHART_TITLES["compare_scatter"]
+    fig = _figure(7.0, 5.5)
+    scored = report.scored
+    if len(scored) < 2:
+        return _message(fig, title, "Nothing to compare", "fewer than two variants scored")
+    wide = report.wide("total")
+    baseline, others = scored[0], scored[1:]
+    x_all = wide[baseline].to_numpy(float)
+    pairs = []
+    for label in others:
+        y_all = wide[label].to_numpy(float)
+        keep = (x_all != 0) | (y_all != 0)
+        pairs.append((label, x_all[keep], y_all[keep]))
+    values = np.concatenate([np.concatenate([x, y]) for _, x, y in pairs])
+    if values.size == 0:
+        return _message(fig, title, "No entity has a score", "under any of the variants compared")
+    positive = values[values > 0]
+    log = positive.size > 0 and positive.max() >= _LOG_SCORE_RATIO * positive.min()
+
+    ax = fig.add_subplot()
+    hidden = 0
+    size = 18 if values.size < 4_000 else 5  # thousands of points: small ones show density, not a blot
+    for (label, x, y), color in zip(pairs, _variant_colors(len(pairs))):
+        if log:
+            drawable = (x > 0) & (y > 0)
+            hidden += int((~drawable).sum())
+            x, y = x[drawable], y[drawable]
+        ax.scatter(x, y, s=size, alpha=0.7, color=color, edgecolors="none", label=label)
+    low, high = (positive.min(), positive.max()) if log else (min(values.min(), 0.0), values.max())
+    ax.plot([low, high], [low, high], color="#777777", linestyle="--", linewidth=1, label="y = x")
+    if log:
+        ax.set_xscale("log")
+        ax.set_yscale("log")
+    ax.set_xlabel(f"total under {baseline}" + (" (log scale)" if log else ""))
+    ax.set_ylabel((f"total under {others[0]}" if len(others) == 1 else "total under the variant")
+                  + (" (log scale)" if log else ""))
+    ax.legend(loc="best", fontsize=8)
+    ax.set_title(title + (f"\n({hidden} point(s) with a zero score not drawn on log axes)" if hidden else ""),
+                 fontsize=11)
+    ax.spines[["top", "right"]].set_visible(False)
+    return fig
+
+
+def sweep_lines(report: CompareReport) -> Figure:
+    """Collateral count and mean inherited score against the swept parameter's value.
+
+    Parameters
+    ----------
+    report : CompareReport
+        From :func:`~graphscore.report.compare.sweep`.
+
+    Returns
+    -------
+    Figure
+        Two line charts side by side over the parameter's values (evenly spaced and named when
+        they are not numbers); a value whose variant failed is a red cross on the axis. A figure
+        saying why when the report is not a sweep.
+    """
+    title = CHART_TITLES["compare_sweep"]
+    fig = _figure(9.0, 4.0)
+    if report.parameter is None:
+        return _message(fig, title, "Not a sweep", "the report compares policies, not values of one parameter")
+    variants = report.variants
+    raw = variants["value"].tolist()
+    numeric = all(isinstance(v, numbers.Real) and not isinstance(v, bool) for v in raw)
+    x = np.array(raw, dtype=float) if numeric else np.arange(len(raw), dtype=float)
+    ok = (variants["status"] == "ok").to_numpy()
+    left, right = fig.subplots(1, 2, sharex=True)
+    for ax, column, label in ((left, "collateral", "collateral entities"),
+                              (right, "mean_inherited", "mean inherited score")):
+        ax.plot(x[ok], variants.loc[ok, column].to_numpy(float), marker="o", color=_BAR_COLOR)
+        if (~ok).any():
+            ax.plot(x[~ok], np.zeros((~ok).sum()), linestyle="none", marker="x", markersize=9,
+                    color=_FAILED_COLOR, clip_on=False, label="failed")
+            ax.legend(loc="best", fontsize=8)
+        ax.set_title(label)
+        ax.set_xlabel(report.parameter)
+        ax.set_ylim(bottom=0)
+        if column == "collateral":
+            ax.yaxis.set_major_locator(MaxNLocator(integer=True))
+        if not numeric:
+            ax.set_xticks(x, [str(v) for v in raw])
+        ax.spines[["top", "right"]].set_visible(False)
+    fig.suptitle(title)
+    return fig
+
+
+# ---- files --------------------------------------------------------------------------------------
+
+def _drawings(report) -> dict:
+    """File stem -> figure of each chart the report has."""
+    if isinstance(report, SpilloverReport):
+        return {"spillover_histogram": change_histogram, "spillover_by_hop": change_by_hop}
+    if isinstance(report, CompareReport):
+        return {"compare_scatter": score_scatter, **({"compare_sweep": sweep_lines} if report.parameter else {})}
+    raise TypeError(f"no charts for a {type(report).__name__}; expected a SpilloverReport or CompareReport.")
+
+
+def chart_pngs(report: SpilloverReport | CompareReport, *, dpi: int = DPI) -> dict[str, bytes]:
+    """Every chart of the report as PNG bytes, keyed by file stem, for writing to files or
+    embedding in a page: ``spillover_histogram`` and ``spillover_by_hop`` for a spillover
+    report; ``compare_scatter``, and ``compare_sweep`` for a sweep, for a compare report."""
     pngs = {}
-    for stem, draw in _CHARTS.items():
+    for stem, draw in _drawings(report).items():
         buffer = io.BytesIO()
         draw(report).savefig(buffer, format="png", dpi=dpi)
         pngs[stem] = buffer.getvalue()
     return pngs
 
 
-def save_charts(report: SpilloverReport, folder: str | Path, *, dpi: int = DPI) -> dict[str, Path]:
-    """Write ``spillover_histogram.png`` and ``spillover_by_hop.png`` into ``folder`` (created if
-    missing).
+def save_charts(report: SpilloverReport | CompareReport, folder: str | Path, *, dpi: int = DPI) -> dict[str, Path]:
+    """Write each chart of :func:`chart_pngs` as ``<stem>.png`` into ``folder`` (created if missing).
 
     Returns
     -------

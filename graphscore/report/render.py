@@ -1,15 +1,23 @@
-"""A spillover report as files: JSON, Markdown, self-contained HTML and PNG charts (DESIGN §7).
+"""Reports as files: JSON, Markdown, self-contained HTML and PNG charts (DESIGN §7).
 
 :func:`write_report` writes them all; :func:`to_json`, :func:`to_markdown` and :func:`to_html`
-return each one for a notebook or another tool.
+return each one for a notebook or another tool. Each takes a
+:class:`~graphscore.report.spillover.SpilloverReport` or a
+:class:`~graphscore.report.compare.CompareReport` and hands it to the module that renders that
+kind (:mod:`~graphscore.report.render_spillover`, :mod:`~graphscore.report.render_compare`);
+both share one look (``templates/base.html.j2``) and one manifest.
 
 JSON layout
 -----------
 ``to_json(report)`` returns, and ``report.json`` holds, one object. Numbers are JSON numbers,
-missing or infinite values are ``null``.
+missing or infinite values are ``null``. Its ``format`` names the layout; the number changes
+when a key changes meaning or goes.
+
+Spillover report
+~~~~~~~~~~~~~~~~
 
 ``format``
-    ``"graphscore.spillover/1"``; the number changes when a key below changes meaning or goes.
+    ``"graphscore.spillover/1"``.
 ``title``, ``scenario`` : string
     What is reported on, and the change behind the numbers.
 ``threshold`` : number
@@ -47,77 +55,104 @@ with entity ids in ``from`` / ``to``, ``direction`` ``"forward"`` when the hop f
 written and ``"backward"`` against it, ``role`` / ``share`` ``null`` when the link has none,
 ``links`` the number of links joining the pair (the strongest is named) and ``source_ref`` where
 the named link came from.
+
+Compare report
+~~~~~~~~~~~~~~
+
+Variants are the policies compared, or the values of a sweep, in the order given; every table
+names a variant by its ``label``. Every variant is scored on the same data at the same date.
+
+``format``
+    ``"graphscore.compare/1"``.
+``title`` : string
+``parameter`` : string or ``null``
+    The policy field a sweep varies (e.g. ``"damping"``); ``null`` when policies are compared.
+``threshold`` : number or ``null``
+    The collateral threshold given for every variant; ``null`` when each uses its policy's
+    (``variants[].threshold`` holds the one used).
+``baseline`` : string or ``null``
+    Label of the variant movers are measured against: the first that scored.
+``manifest`` : object
+    What the variants share: ``graphscore_version``, ``data_fingerprint``, ``data_counts``,
+    ``as_of``, ``generated_at`` (as in a spillover manifest), and ``policies``: an array of
+    ``{label, name, hash, model}``, one per variant.
+``manifests`` : array of objects
+    One per variant, in the order of ``variants``, each laid out as a spillover report's
+    ``manifest`` (with the full policy ``definition``).
+``summary`` : object
+    ``variants``, ``failed`` (counts), ``entities``, ``spearman_min`` and ``kendall_min`` (lowest
+    over the pairs, scope ``"all"``; ``null`` without a scored pair), ``collateral_min`` and
+    ``collateral_max`` (over the scored variants), as ``CompareReport.summary()``.
+``variants`` : array of objects
+    ``label``, ``policy`` (name), ``hash``, ``model``, ``value`` (of the swept parameter, an
+    enum as its text; ``null`` when comparing policies), ``status`` (``"ok"`` or ``"failed"``),
+    ``error`` (the failure's message, ``null`` if it scored), ``threshold``, ``penalised``
+    (entities with an own penalty), ``reached`` (entities without one whose inherited score is
+    above zero), ``total_own``, ``total_inherited``, ``mean_inherited`` (over all entities),
+    ``collateral`` (count); the figures are ``null`` for a failed variant.
+``scores`` : array of objects
+    One per scored variant and entity: ``variant``, ``id``, ``name``, ``kind``, ``own``,
+    ``inherited``, ``total``, ``rank`` (of ``total``, 1 the highest, ties share the best rank)
+    and ``hops`` (links to the nearest entity with an own penalty under that variant, over every
+    link active at ``as_of`` taken undirected; ``null`` when none is reachable).
+``correlations`` : array of objects
+    One per pair of scored variants and scope: ``a``, ``b`` (labels), ``scope`` (``"all"``
+    entities, or ``"nonzero"``: those with a non-zero ``total`` under ``a`` or ``b``),
+    ``entities`` (how many were compared), ``spearman``, ``kendall_tau_b`` (``null`` where
+    undefined).
+``rank_movers``, ``score_movers`` : arrays of objects
+    Per scored variant after the baseline, the entities whose rank (resp. total) moves most:
+    ``baseline``, ``variant``, ``id``, ``name``, ``kind``, ``baseline_score``,
+    ``variant_score``, ``change`` (variant minus baseline), ``baseline_rank``,
+    ``variant_rank``, ``rank_change`` (baseline rank minus variant rank: positive climbs
+    towards rank 1). Entities that do not move are absent.
+``collateral`` : array of objects
+    Per scored variant, the entities with no own penalty whose ``total`` is at least the
+    threshold: ``variant``, ``id``, ``name``, ``kind``, ``own``, ``inherited``, ``total``, ``hops``.
+``collateral_by_kind``, ``collateral_by_hop`` : arrays of objects
+    ``{variant, kind | hops, entities}``: the collateral counted by entity kind (every kind in
+    the data) and by hop distance (every distance any variant's collateral has), zeros included.
+``notes`` : array of strings
+    What the projections decided that a reader should know, prefixed with the variants a note
+    concerns when not all.
 """
+
 
 from __future__ import annotations
 
-import base64
-import datetime as dt
-import functools
 import json
-import math
-import re
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 
-import jinja2
-import numpy as np
-import pandas as pd
-
+from graphscore.report import render_compare, render_spillover
 from graphscore.report.charts import chart_pngs
+from graphscore.report.compare import CompareReport
 from graphscore.report.spillover import SpilloverReport
 
-__all__ = ["JSON_FORMAT", "FORMATS", "to_json", "to_markdown", "to_html", "write_report"]
+__all__ = ["JSON_FORMAT", "COMPARE_JSON_FORMAT", "FORMATS", "to_json", "to_markdown", "to_html", "write_report"]
 
-JSON_FORMAT = "graphscore.spillover/1"
+JSON_FORMAT = render_spillover.JSON_FORMAT
+COMPARE_JSON_FORMAT = render_compare.JSON_FORMAT
 FORMATS = ("html", "md", "json", "png")
 
-_CHART_TITLES = {"spillover_histogram": "Distribution of score change",
-                 "spillover_by_hop": "Spillover by hop distance"}
-# Report attribute, its key column, heading, and the column its rows are sorted on (spillover._group).
-_GROUPS = (("by_kind", "kind", "By entity kind", "entities"),
-           ("by_link_type", "link_type", "By link type (last hop of the strongest path)", "entities"),
-           ("by_hop", "hops", "By hop distance", "hops"))
+Report = SpilloverReport | CompareReport
 
 
-# ---- JSON ---------------------------------------------------------------------------------------
-
-def _plain(value):
-    """``value`` with only JSON types left: numpy scalars and arrays become Python ones, NaN,
-    infinities and missing values ``None``, dates ISO strings.
-
-    Examples
-    --------
-    >>> _plain({"a": np.float64("nan"), "b": [np.int64(2), float("inf")], "c": pd.NaT, 1: True})
-    {'a': None, 'b': [2, None], 'c': None, '1': True}
-    """
-    if isinstance(value, Mapping):
-        return {str(key): _plain(item) for key, item in value.items()}
-    if isinstance(value, (list, tuple, np.ndarray)):
-        return [_plain(item) for item in value]
-    if isinstance(value, np.generic):
-        value = value.item()
-    if value is None or isinstance(value, (bool, int, str)):
-        return value
-    if isinstance(value, float):
-        return value if math.isfinite(value) else None
-    if value is pd.NaT or value is pd.NA:
-        return None
-    if isinstance(value, dt.date):  # datetime and Timestamp too
-        return value.isoformat()
-    raise TypeError(f"cannot write a {type(value).__name__} to JSON: {value!r}")
+def _renderer(report: Report):
+    """The module that renders this kind of report."""
+    if isinstance(report, SpilloverReport):
+        return render_spillover
+    if isinstance(report, CompareReport):
+        return render_compare
+    raise TypeError(f"cannot render a {type(report).__name__}; expected a SpilloverReport or CompareReport.")
 
 
-def _records(frame: pd.DataFrame) -> list[dict]:
-    return _plain(frame.to_dict(orient="records"))
-
-
-def to_json(report: SpilloverReport) -> dict:
-    """The report as JSON-ready data (layout in the module docstring).
+def to_json(report: Report) -> dict:
+    """The report as JSON-ready data (layouts in the module docstring).
 
     Parameters
     ----------
-    report : SpilloverReport
+    report : SpilloverReport or CompareReport
 
     Returns
     -------
@@ -125,116 +160,18 @@ def to_json(report: SpilloverReport) -> dict:
         Only ``dict``, ``list``, ``str``, ``int``, ``float``, ``bool`` and ``None``, so
         ``json.dumps(..., allow_nan=False)`` accepts it.
     """
-    return {
-        "format": JSON_FORMAT,
-        "title": report.title,
-        "scenario": report.scenario,
-        "threshold": _plain(report.threshold),
-        "manifest": _plain(report.manifest),
-        "summary": _plain(report.summary()),
-        "affected": _records(report.affected),
-        "collateral": _records(report.collateral),
-        "penalties": _records(report.penalties),
-        **{key: _records(getattr(report, key)) for key, *_ in _GROUPS},
-        "notes": [str(note) for note in report.notes],
-    }
+    return _renderer(report).to_json(report)
 
 
-# ---- shared by Markdown and HTML --------------------------------------------------------------
-
-def _number(value, *, signed: bool = False) -> str:
-    """Four significant digits, a dash when missing.
-
-    Examples
-    --------
-    >>> _number(0.117739), _number(0.117739, signed=True), _number(None), _number(float("nan"))
-    ('0.1177', '+0.1177', '—', '—')
-    """
-    if value is None or not math.isfinite(value):
-        return "—"
-    if value == 0:
-        return "0"  # not "+0"
-    return f"{value:+.4g}" if signed else f"{value:.4g}"
-
-
-def _check_top(top: int) -> None:
-    if top < 0:
-        raise ValueError(f"top must be >= 0, got {top}.")
-
-
-def _reached(report: SpilloverReport) -> pd.DataFrame:
-    # The sources' own change is the penalty itself; the tables rank who else it reaches,
-    # as summary() counts them.
-    return report.affected[report.affected["hops"] > 0]
-
-
-def _sources(report: SpilloverReport) -> pd.DataFrame:
-    return report.affected[report.affected["hops"] == 0]
-
-
-def _crossing(row: Mapping) -> str:
-    return "rises above" if row["after"] >= row["before"] else "falls below"
-
-
-# ---- Markdown -----------------------------------------------------------------------------------
-
-_MD_SPECIAL = str.maketrans({c: "\\" + c for c in "\\`*_[]<>|"})
-
-
-def _date(value) -> str:
-    """An ISO date (from JSON-ready data) as its day, a dash when open."""
-    return str(value)[:10] if value else "–"
-
-
-def _md(text) -> str:
-    r"""Data text made inert in Markdown: punctuation that would format, link, open raw HTML or
-    split a table cell is backslash-escaped (CommonMark escapes any ASCII punctuation).
-
-    Examples
-    --------
-    >>> print(_md("A|B <script>"))
-    A\|B \<script\>
-    """
-    if text is None or (isinstance(text, float) and math.isnan(text)):
-        return "—"
-    return " ".join(str(text).split()).translate(_MD_SPECIAL)
-
-
-def _md_code(text) -> str:
-    """Text as a Markdown code span (raw HTML stays literal inside one), fenced with more
-    backticks than it contains; ``|`` is still escaped because GFM splits table cells first."""
-    text = " ".join(str(text or "").split())
-    if not text:
-        return ""
-    fence = "`" * (1 + max(map(len, re.findall("`+", text)), default=0))
-    text = text.replace("|", "\\|")
-    return f"{fence} {text} {fence}"
-
-
-def _md_table(header: Iterable[str], rows: Iterable[Iterable[str]]) -> str:
-    header = list(header)
-    lines = ["| " + " | ".join(header) + " |", "|" + "|".join("---" for _ in header) + "|"]
-    lines += ["| " + " | ".join(row) + " |" for row in rows]
-    return "\n".join(lines)
-
-
-def _md_entities(frame: pd.DataFrame) -> str:
-    return _md_table(["#", "Name", "Kind", "Change", "Hops", "Path"], (
-        [str(rank), _md(row["name"]), _md(row["kind"]), _number(row["change"], signed=True),
-         str(row["hops"]), _md_code(row["path"])]
-        for rank, row in enumerate(frame.to_dict(orient="records"), start=1)))
-
-
-def to_markdown(report: SpilloverReport, *, top: int = 50,
-                charts: Mapping[str, str | Path] | None = None) -> str:
+def to_markdown(report: Report, *, top: int = 50, charts: Mapping[str, str | Path] | None = None) -> str:
     """The report as Markdown (GitHub-flavoured tables).
 
     Parameters
     ----------
-    report : SpilloverReport
+    report : SpilloverReport or CompareReport
     top : int
-        Rows shown in the table of most affected entities and in the collateral list; the
-        JSON has them all.
+        Rows listed in the longest tables (most affected entities and collateral of a spillover
+        report, collateral per variant of a compare report); the JSON has them all.
     charts : mapping of str to path, optional
         Chart images to link, keyed by stem as :func:`~graphscore.report.charts.save_charts`
         returns them; relative paths are written as given, so pass them relative to the
@@ -244,96 +181,18 @@ def to_markdown(report: SpilloverReport, *, top: int = 50,
     -------
     str
     """
-    _check_top(top)
-    manifest, summary = report.manifest, report.summary()
-    policy = manifest["policy"]
-    counts = manifest.get("data_counts", {})
-    parts = [f"# {_md(report.title)}", f"**Scenario:** {_md(report.scenario)}"]
-    parts.append(_md_table(["Manifest", ""], [
-        ["graphscore version", _md(manifest["graphscore_version"])],
-        ["policy", f"{_md(policy['name'])} ({_md(policy['model'])}), hash `{policy['hash']}`"],
-        ["data fingerprint", f"`{manifest['data_fingerprint']}`"],
-        ["data", ", ".join(f"{n} {_md(table)}" for table, n in counts.items())],
-        ["as of", _md(manifest["as_of"])],
-        ["generated at", _md(manifest["generated_at"])],
-    ]))
-
-    sources = _sources(report)
-    headline = [f"- Entities reached: **{summary['entities_affected']}**",
-                f"- Total change in their scores: **{_number(summary['total_change'], signed=True)}**",
-                f"- Furthest reach: **{summary['max_hops']}** hop(s)",
-                f"- Collateral (no own penalty, moved across the threshold {_number(report.threshold)}):"
-                f" **{summary['collateral']}**"]
-    if len(sources):
-        headline.append("- Source(s): " + ", ".join(
-            f"{_md(row['name'])} ({_number(row['change'], signed=True)})"
-            for row in sources.to_dict(orient="records")))
-    parts += ["## Headline figures", "\n".join(headline)]
-    if len(report.penalties):
-        parts += [f"## Penalties behind this change ({len(report.penalties)})", _md_table(
-            ["penalty", "entity", "kind", "authority", "from", "to", "weight", "counted"],
-            ([_md(row["id"]), _md(row["name"] or row["entity"]), _md(row["kind"]), _md(row["authority"] or ""),
-              _date(row["start"]), _date(row["end"]), _number(row["weight"]), "yes" if row["counted"] else "no"]
-             for row in _records(report.penalties.head(top))))]
-
-    if charts:
-        parts += ["## Charts", "\n\n".join(
-            f"![{_CHART_TITLES.get(stem, stem)}]({Path(path).as_posix()})" for stem, path in charts.items())]
-
-    reached = _reached(report)
-    if len(reached):
-        parts += [f"## Most affected (top {min(top, len(reached))} of {len(reached)})",
-                  _md_entities(reached.head(top))]
-    else:
-        parts += ["## Most affected", "No entity affected: the change reaches no entity beyond its source."]
-
-    for key, column, heading, _ in _GROUPS:
-        group = getattr(report, key)
-        if len(group):
-            rows = ([_md(row[column]) if row[column] is not None else "not traced", str(row["entities"]),
-                     _number(row["total_change"], signed=True)] for row in _records(group))
-            parts += [f"## {heading}", _md_table([column.replace("_", " "), "entities", "total change"], rows)]
-
-    collateral = report.collateral
-    parts.append(f"## Collateral ({len(collateral)})")
-    if len(collateral):
-        parts.append("\n".join(
-            f"- {_md(row['name'])} ({_md(row['kind'])}): {_number(row['before'])} → "
-            f"{_number(row['after'])}, {_crossing(row)} {_number(report.threshold)}; "
-            f"{row['hops']} hop(s){': ' + _md_code(row['path']) if row['path'] else ''}"
-            for row in collateral.head(top).to_dict(orient="records")))
-        if len(collateral) > top:
-            parts.append(f"… and {len(collateral) - top} more in the JSON report.")
-    else:
-        parts.append("No entity without an own penalty crosses the threshold.")
-
-    if report.notes:
-        parts += ["## Notes", "\n".join(f"- {_md(note)}" for note in report.notes)]
-    return "\n\n".join(parts) + "\n"
+    return _renderer(report).to_markdown(report, top=top, charts=charts)
 
 
-# ---- HTML ---------------------------------------------------------------------------------------
-
-@functools.cache
-def _environment() -> jinja2.Environment:
-    # Names, paths and notes come from the data: autoescape keeps them text, never markup.
-    env = jinja2.Environment(loader=jinja2.PackageLoader("graphscore.report", "templates"),
-                             autoescape=True, trim_blocks=True, lstrip_blocks=True,
-                             undefined=jinja2.StrictUndefined)
-    env.filters["number"] = _number
-    env.filters["signed"] = functools.partial(_number, signed=True)
-    return env
-
-
-def to_html(report: SpilloverReport, *, top: int = 200, charts: Mapping[str, bytes] | None = None) -> str:
+def to_html(report: Report, *, top: int = 200, charts: Mapping[str, bytes] | None = None) -> str:
     """The report as one self-contained HTML page: inline CSS, charts as ``data:`` URIs, no
     script, font or stylesheet fetched from anywhere, so it opens offline.
 
     Parameters
     ----------
-    report : SpilloverReport
+    report : SpilloverReport or CompareReport
     top : int
-        Rows shown in the table of most affected entities and in the collateral table.
+        Rows listed in the longest tables, as for :func:`to_markdown`.
     charts : mapping of str to bytes, optional
         PNG bytes by stem, as :func:`~graphscore.report.charts.chart_pngs` returns them;
         drawn from the report when not given.
@@ -342,51 +201,25 @@ def to_html(report: SpilloverReport, *, top: int = 200, charts: Mapping[str, byt
     -------
     str
     """
-    _check_top(top)
-    charts = chart_pngs(report) if charts is None else charts
-    manifest = report.manifest
-    reached = _reached(report)
-    collateral = _records(report.collateral.head(top))
-    for row in collateral:
-        row["crossing"] = _crossing(row)
-    return _environment().get_template("spillover.html.j2").render(
-        title=report.title,
-        scenario=report.scenario,
-        threshold=report.threshold,
-        manifest=manifest,
-        policy=manifest["policy"],
-        fingerprint=manifest["data_fingerprint"],
-        summary=report.summary(),
-        sources=_records(_sources(report)),
-        penalties=[{**row, "start": _date(row["start"]), "end": _date(row["end"])}
-                   for row in _records(report.penalties.head(top))],
-        penalties_total=len(report.penalties),
-        rows=_records(reached.head(top)),
-        reached=len(reached),
-        groups=[{"heading": heading, "label": column.replace("_", " "), "column": column,
-                 "sorted_on": sorted_on, "rows": _records(getattr(report, key))}
-                for key, column, heading, sorted_on in _GROUPS],
-        collateral=collateral,
-        collateral_total=len(report.collateral),
-        notes=[str(note) for note in report.notes],
-        charts=[(_CHART_TITLES.get(stem, stem), "data:image/png;base64," + base64.b64encode(png).decode("ascii"))
-                for stem, png in charts.items()],
-    )
+    return _renderer(report).to_html(report, top=top, charts=charts)
 
 
 # ---- files --------------------------------------------------------------------------------------
 
-def write_report(report: SpilloverReport, out_dir: str | Path, *, formats: Iterable[str] = FORMATS,
+def write_report(report: Report, out_dir: str | Path, *, formats: Iterable[str] = FORMATS,
                  stem: str = "report") -> dict[str, Path]:
     """Write the report into ``out_dir`` (created if missing).
 
     Parameters
     ----------
-    report : SpilloverReport
+    report : SpilloverReport or CompareReport
     out_dir : str or Path
     formats : iterable of str
         Any of ``"html"``, ``"md"``, ``"json"`` (``<stem>.html``, ``.md``, ``.json``) and
-        ``"png"`` (``spillover_histogram.png``, ``spillover_by_hop.png``, linked from the Markdown).
+        ``"png"`` (each chart of :func:`~graphscore.report.charts.chart_pngs` as ``<chart>.png``,
+        linked from the Markdown: ``spillover_histogram.png`` and ``spillover_by_hop.png`` for a
+        spillover report, ``compare_scatter.png`` and, for a sweep, ``compare_sweep.png`` for a
+        compare report).
     stem : str
         File name of the HTML, Markdown and JSON files, without suffix.
 

@@ -1,0 +1,162 @@
+"""How report values are written, whatever the report: JSON-ready values, numbers as text,
+Markdown that data cannot break, and the Jinja environment every HTML template renders in.
+
+Shared by :mod:`~graphscore.report.render_spillover` and :mod:`~graphscore.report.render_compare`,
+so the reports look alike and escape alike.
+"""
+
+from __future__ import annotations
+
+import base64
+import datetime as dt
+import functools
+import math
+import re
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+
+import jinja2
+import numpy as np
+import pandas as pd
+
+from graphscore.report.charts import CHART_TITLES
+
+__all__ = ["plain", "records", "number", "check_top", "day", "md", "md_code", "md_table", "md_manifest",
+           "md_charts", "environment", "png_uri"]
+
+
+# ---- JSON ---------------------------------------------------------------------------------------
+
+def plain(value):
+    """``value`` with only JSON types left: numpy scalars and arrays become Python ones, NaN,
+    infinities and missing values ``None``, dates ISO strings.
+
+    Examples
+    --------
+    >>> plain({"a": np.float64("nan"), "b": [np.int64(2), float("inf")], "c": pd.NaT, 1: True})
+    {'a': None, 'b': [2, None], 'c': None, '1': True}
+    """
+    if isinstance(value, Mapping):
+        return {str(key): plain(item) for key, item in value.items()}
+    if isinstance(value, (list, tuple, np.ndarray)):
+        return [plain(item) for item in value]
+    if isinstance(value, np.generic):
+        value = value.item()
+    if value is None or isinstance(value, (bool, int, str)):
+        return value
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if value is pd.NaT or value is pd.NA:
+        return None
+    if isinstance(value, dt.date):  # datetime and Timestamp too
+        return value.isoformat()
+    raise TypeError(f"cannot write a {type(value).__name__} to JSON: {value!r}")
+
+
+def records(frame: pd.DataFrame) -> list[dict]:
+    """A table as JSON-ready rows."""
+    return plain(frame.to_dict(orient="records"))
+
+
+# ---- text ---------------------------------------------------------------------------------------
+
+def number(value, *, signed: bool = False) -> str:
+    """Four significant digits, a dash when missing.
+
+    Examples
+    --------
+    >>> number(0.117739), number(0.117739, signed=True), number(None), number(float("nan"))
+    ('0.1177', '+0.1177', '—', '—')
+    """
+    if value is None or value is pd.NA or not math.isfinite(value):
+        return "—"
+    if value == 0:
+        return "0"  # not "+0"
+    return f"{value:+.4g}" if signed else f"{value:.4g}"
+
+
+def check_top(top: int) -> None:
+    if top < 0:
+        raise ValueError(f"top must be >= 0, got {top}.")
+
+
+def day(value) -> str:
+    """An ISO date (from JSON-ready data) as its day, a dash when open."""
+    return str(value)[:10] if value else "–"
+
+
+# ---- Markdown -----------------------------------------------------------------------------------
+
+_MD_SPECIAL = str.maketrans({c: "\\" + c for c in "\\`*_[]<>|"})
+
+
+def md(text) -> str:
+    r"""Data text made inert in Markdown: punctuation that would format, link, open raw HTML or
+    split a table cell is backslash-escaped (CommonMark escapes any ASCII punctuation).
+
+    Examples
+    --------
+    >>> print(md("A|B <script>"))
+    A\|B \<script\>
+    """
+    if text is None or text is pd.NA or (isinstance(text, float) and math.isnan(text)):
+        return "—"
+    return " ".join(str(text).split()).translate(_MD_SPECIAL)
+
+
+def md_code(text) -> str:
+    """Text as a Markdown code span (raw HTML stays literal inside one), fenced with more
+    backticks than it contains; ``|`` is still escaped because GFM splits table cells first."""
+    text = " ".join(str(text or "").split())
+    if not text:
+        return ""
+    fence = "`" * (1 + max(map(len, re.findall("`+", text)), default=0))
+    text = text.replace("|", "\\|")
+    return f"{fence} {text} {fence}"
+
+
+def md_table(header: Iterable[str], rows: Iterable[Iterable[str]]) -> str:
+    """A GitHub-flavoured table; cells must already be escaped."""
+    header = list(header)
+    lines = ["| " + " | ".join(header) + " |", "|" + "|".join("---" for _ in header) + "|"]
+    lines += ["| " + " | ".join(row) + " |" for row in rows]
+    return "\n".join(lines)
+
+
+def md_manifest(manifest: Mapping, policies: Iterable[Mapping]) -> str:
+    """The manifest box of every report as a Markdown table: one row per policy, labelled when
+    the report compares several (``label`` key), then the data and dates they share."""
+    counts = manifest.get("data_counts", {})
+    rows = [["graphscore version", md(manifest["graphscore_version"])]]
+    for policy in policies:
+        name = f"{md(policy['label'])}: " if policy.get("label") else ""
+        rows.append(["policy", f"{name}{md(policy['name'])} ({md(policy['model'])}), hash `{policy['hash']}`"])
+    rows += [["data fingerprint", f"`{manifest['data_fingerprint']}`"],
+             ["data", ", ".join(f"{n} {md(table)}" for table, n in counts.items())],
+             ["as of", md(manifest["as_of"])],
+             ["generated at", md(manifest["generated_at"])]]
+    return md_table(["Manifest", ""], rows)
+
+
+def md_charts(charts: Mapping[str, str | Path]) -> str:
+    """Image links to chart files, captioned with their titles; paths are written as given."""
+    return "\n\n".join(f"![{CHART_TITLES.get(stem, stem)}]({Path(path).as_posix()})" for stem, path in charts.items())
+
+
+# ---- HTML ---------------------------------------------------------------------------------------
+
+@functools.cache
+def environment() -> jinja2.Environment:
+    """The Jinja environment of ``report/templates`` (``base.html.j2`` and the pages extending it)."""
+    # Names, paths and notes come from the data: autoescape keeps them text, never markup.
+    env = jinja2.Environment(loader=jinja2.PackageLoader("graphscore.report", "templates"),
+                             autoescape=True, trim_blocks=True, lstrip_blocks=True,
+                             undefined=jinja2.StrictUndefined)
+    env.filters["number"] = number
+    env.filters["signed"] = functools.partial(number, signed=True)
+    return env
+
+
+def png_uri(png: bytes) -> str:
+    """PNG bytes as a ``data:`` URI, so a page shows the image without fetching it."""
+    return "data:image/png;base64," + base64.b64encode(png).decode("ascii")

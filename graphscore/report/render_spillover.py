@@ -1,0 +1,206 @@
+"""Spillover report as JSON-ready data, Markdown and HTML (layout in :mod:`graphscore.report.render`).
+
+Call these through :func:`graphscore.report.render.to_json`, ``to_markdown``, ``to_html`` and
+``write_report``, which dispatch on the report's type.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+
+import pandas as pd
+
+from graphscore.report.charts import CHART_TITLES, chart_pngs
+from graphscore.report.markup import (check_top, day, environment, md, md_charts, md_code, md_manifest, md_table,
+                                      number, plain, png_uri, records)
+from graphscore.report.spillover import SpilloverReport
+
+__all__ = ["JSON_FORMAT", "to_json", "to_markdown", "to_html"]
+
+JSON_FORMAT = "graphscore.spillover/1"
+
+# Report attribute, its key column, heading, and the column its rows are sorted on (spillover._group).
+_GROUPS = (("by_kind", "kind", "By entity kind", "entities"),
+           ("by_link_type", "link_type", "By link type (last hop of the strongest path)", "entities"),
+           ("by_hop", "hops", "By hop distance", "hops"))
+
+
+def to_json(report: SpilloverReport) -> dict:
+    """The report as JSON-ready data (layout in :mod:`graphscore.report.render`).
+
+    Parameters
+    ----------
+    report : SpilloverReport
+
+    Returns
+    -------
+    dict
+        Only ``dict``, ``list``, ``str``, ``int``, ``float``, ``bool`` and ``None``, so
+        ``json.dumps(..., allow_nan=False)`` accepts it.
+    """
+    return {
+        "format": JSON_FORMAT,
+        "title": report.title,
+        "scenario": report.scenario,
+        "threshold": plain(report.threshold),
+        "manifest": plain(report.manifest),
+        "summary": plain(report.summary()),
+        "affected": records(report.affected),
+        "collateral": records(report.collateral),
+        "penalties": records(report.penalties),
+        **{key: records(getattr(report, key)) for key, *_ in _GROUPS},
+        "notes": [str(note) for note in report.notes],
+    }
+
+
+# ---- shared by Markdown and HTML --------------------------------------------------------------
+
+def _reached(report: SpilloverReport) -> pd.DataFrame:
+    # The sources' own change is the penalty itself; the tables rank who else it reaches,
+    # as summary() counts them.
+    return report.affected[report.affected["hops"] > 0]
+
+
+def _sources(report: SpilloverReport) -> pd.DataFrame:
+    return report.affected[report.affected["hops"] == 0]
+
+
+def _crossing(row: Mapping) -> str:
+    return "rises above" if row["after"] >= row["before"] else "falls below"
+
+
+# ---- Markdown -----------------------------------------------------------------------------------
+
+def _md_entities(frame: pd.DataFrame) -> str:
+    return md_table(["#", "Name", "Kind", "Change", "Hops", "Path"], (
+        [str(rank), md(row["name"]), md(row["kind"]), number(row["change"], signed=True),
+         str(row["hops"]), md_code(row["path"])]
+        for rank, row in enumerate(frame.to_dict(orient="records"), start=1)))
+
+
+def to_markdown(report: SpilloverReport, *, top: int = 50,
+                charts: Mapping[str, str | Path] | None = None) -> str:
+    """The report as Markdown (GitHub-flavoured tables).
+
+    Parameters
+    ----------
+    report : SpilloverReport
+    top : int
+        Rows shown in the table of most affected entities and in the collateral list; the
+        JSON has them all.
+    charts : mapping of str to path, optional
+        Chart images to link, keyed by stem as :func:`~graphscore.report.charts.save_charts`
+        returns them; relative paths are written as given, so pass them relative to the
+        Markdown file.
+
+    Returns
+    -------
+    str
+    """
+    check_top(top)
+    manifest, summary = report.manifest, report.summary()
+    parts = [f"# {md(report.title)}", f"**Scenario:** {md(report.scenario)}",
+             md_manifest(manifest, [manifest["policy"]])]
+
+    sources = _sources(report)
+    headline = [f"- Entities reached: **{summary['entities_affected']}**",
+                f"- Total change in their scores: **{number(summary['total_change'], signed=True)}**",
+                f"- Furthest reach: **{summary['max_hops']}** hop(s)",
+                f"- Collateral (no own penalty, moved across the threshold {number(report.threshold)}):"
+                f" **{summary['collateral']}**"]
+    if len(sources):
+        headline.append("- Source(s): " + ", ".join(
+            f"{md(row['name'])} ({number(row['change'], signed=True)})"
+            for row in sources.to_dict(orient="records")))
+    parts += ["## Headline figures", "\n".join(headline)]
+    if len(report.penalties):
+        parts += [f"## Penalties behind this change ({len(report.penalties)})", md_table(
+            ["penalty", "entity", "kind", "authority", "from", "to", "weight", "counted"],
+            ([md(row["id"]), md(row["name"] or row["entity"]), md(row["kind"]), md(row["authority"] or ""),
+              day(row["start"]), day(row["end"]), number(row["weight"]), "yes" if row["counted"] else "no"]
+             for row in records(report.penalties.head(top))))]
+
+    if charts:
+        parts += ["## Charts", md_charts(charts)]
+
+    reached = _reached(report)
+    if len(reached):
+        parts += [f"## Most affected (top {min(top, len(reached))} of {len(reached)})",
+                  _md_entities(reached.head(top))]
+    else:
+        parts += ["## Most affected", "No entity affected: the change reaches no entity beyond its source."]
+
+    for key, column, heading, _ in _GROUPS:
+        group = getattr(report, key)
+        if len(group):
+            rows = ([md(row[column]) if row[column] is not None else "not traced", str(row["entities"]),
+                     number(row["total_change"], signed=True)] for row in records(group))
+            parts += [f"## {heading}", md_table([column.replace("_", " "), "entities", "total change"], rows)]
+
+    collateral = report.collateral
+    parts.append(f"## Collateral ({len(collateral)})")
+    if len(collateral):
+        parts.append("\n".join(
+            f"- {md(row['name'])} ({md(row['kind'])}): {number(row['before'])} → "
+            f"{number(row['after'])}, {_crossing(row)} {number(report.threshold)}; "
+            f"{row['hops']} hop(s){': ' + md_code(row['path']) if row['path'] else ''}"
+            for row in collateral.head(top).to_dict(orient="records")))
+        if len(collateral) > top:
+            parts.append(f"… and {len(collateral) - top} more in the JSON report.")
+    else:
+        parts.append("No entity without an own penalty crosses the threshold.")
+
+    if report.notes:
+        parts += ["## Notes", "\n".join(f"- {md(note)}" for note in report.notes)]
+    return "\n\n".join(parts) + "\n"
+
+
+# ---- HTML ---------------------------------------------------------------------------------------
+
+def to_html(report: SpilloverReport, *, top: int = 200, charts: Mapping[str, bytes] | None = None) -> str:
+    """The report as one self-contained HTML page: inline CSS, charts as ``data:`` URIs, no
+    script, font or stylesheet fetched from anywhere, so it opens offline.
+
+    Parameters
+    ----------
+    report : SpilloverReport
+    top : int
+        Rows shown in the table of most affected entities and in the collateral table.
+    charts : mapping of str to bytes, optional
+        PNG bytes by stem, as :func:`~graphscore.report.charts.chart_pngs` returns them;
+        drawn from the report when not given.
+
+    Returns
+    -------
+    str
+    """
+    check_top(top)
+    charts = chart_pngs(report) if charts is None else charts
+    manifest = report.manifest
+    reached = _reached(report)
+    collateral = records(report.collateral.head(top))
+    for row in collateral:
+        row["crossing"] = _crossing(row)
+    return environment().get_template("spillover.html.j2").render(
+        title=report.title,
+        scenario=report.scenario,
+        threshold=report.threshold,
+        manifest=manifest,
+        policies=[manifest["policy"]],
+        summary=report.summary(),
+        sources=records(_sources(report)),
+        penalties=[{**row, "start": day(row["start"]), "end": day(row["end"])}
+                   for row in records(report.penalties.head(top))],
+        penalties_total=len(report.penalties),
+        rows=records(reached.head(top)),
+        reached=len(reached),
+        groups=[{"heading": heading, "label": column.replace("_", " "), "column": column,
+                 "sorted_on": sorted_on, "rows": records(getattr(report, key))}
+                for key, column, heading, sorted_on in _GROUPS],
+        collateral=collateral,
+        collateral_total=len(report.collateral),
+        notes=[str(note) for note in report.notes],
+        charts=[(CHART_TITLES.get(stem, stem), png_uri(png)) for stem, png in charts.items()],
+    )
+
