@@ -83,6 +83,11 @@ class Projection:
         return len(self.ids)
 
     @functools.cached_property
+    def W_by_source(self) -> sp.sparse.csc_array:
+        """``W`` in compressed columns: column u lists whom u's penalty reaches, as forward push reads it."""
+        return sp.sparse.csc_array(self.W)
+
+    @functools.cached_property
     def strongest_edges(self) -> pd.DataFrame:
         """The strongest edge between each ordered pair, indexed by ``(u, v)``, with ``links``:
         how many edges join the pair. Paths name this edge for each hop."""

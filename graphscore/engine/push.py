@@ -126,7 +126,7 @@ def push_column(W: sp.sparse.sparray, source: int, amount: float = 1.0, *, dampi
     once with vectorised numpy, rather than one at a time from a queue in a Python loop. A
     round pushes somewhat more often than a queue would (a residual arriving mid-round waits
     for the next round), but the queue pays Python's overhead on every link it follows: on
-    registries of 20,000 and 100,000 companies the rounds ran 2 to 20 times faster
+    registries of 20,000 and 100,000 companies the rounds ran 2 to 22 times faster
     (benchmarks/whatif.py, column queue/push), the gap widest on large regions.
 
     *Locality.* The cost follows the region the change reaches above ``tol``, not the
