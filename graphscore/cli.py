@@ -24,7 +24,7 @@ from graphscore.errors import GraphscoreError, InvalidData
 app = typer.Typer(no_args_is_help=True, add_completion=False,
                   help="Relationship-aware penalty scoring: load entities, links and penalties into a "
                        "graph store, let penalties spill over under a policy, and report why.")
-report_app = typer.Typer(no_args_is_help=True, help="Reports: spillover of one penalty or one entity.")
+report_app = typer.Typer(no_args_is_help=True, help="Reports: spillover of a penalty or an entity; an entity's dossier.")
 app.add_typer(report_app, name="report")
 
 stderr = Console(stderr=True)
@@ -350,6 +350,29 @@ def _parameter(item: str) -> tuple[str, object]:
         return name, parsers[kind](value)
     except ValueError:
         raise ValueError(f"--param {item!r}: {value!r} is not a {kind}.") from None
+
+
+@report_app.command("dossier")
+@_fail_cleanly
+def report_dossier(
+    entity: Annotated[str, typer.Argument(help="Entity id.")],
+    policy: PolicyOption,
+    out: Annotated[Path, typer.Option("--out", help="Output folder.")],
+    db: DbOption = Path("graphscore.db"),
+    as_of: AsOfOption = None,
+) -> None:
+    """Dossier of ENTITY: own penalties, inherited exposure with paths, owners, officers, neighbourhood."""
+    from graphscore.policy import load_policy
+    from graphscore.report.dossier import dossier
+    from graphscore.report.render import write_report
+
+    rules = load_policy(policy)
+    with _open(db) as store:
+        tables = store.read_tables()
+    with _step("assembled the dossier"):
+        report = dossier(tables, rules, entity, as_of=_as_of(as_of))
+    paths = write_report(report, out)
+    stdout.print(f"wrote {', '.join(str(p) for p in paths.values())}")
 
 
 @app.command()
