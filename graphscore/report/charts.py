@@ -1,6 +1,7 @@
 """Charts of the reports (DESIGN §7). Spillover: how large the changes are, and how far they
 reach. Compare: how one variant's scores sit against another's, and, for a sweep, how collateral
-grows with the parameter.
+grows with the parameter. Dossier: the entity's neighbourhood, who is penalised in it and through
+which links.
 
 Figures are built as :class:`matplotlib.figure.Figure` objects on an Agg canvas, never through
 ``pyplot``: pyplot keeps a global figure registry and picks a backend from the environment, and a
@@ -11,21 +12,26 @@ from __future__ import annotations
 
 import io
 import math
+import numbers
+import textwrap
 from pathlib import Path
 
-import numbers
-
+import networkx as nx
 import numpy as np
 from matplotlib import colormaps
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
+from matplotlib.lines import Line2D
+from matplotlib.patches import FancyArrowPatch
 from matplotlib.ticker import MaxNLocator
 
+from graphscore.model import load_model
 from graphscore.report.compare import CompareReport
+from graphscore.report.dossier import Dossier
 from graphscore.report.spillover import SpilloverReport
 
 __all__ = ["DPI", "CHART_TITLES", "change_histogram", "change_by_hop", "score_scatter", "sweep_lines",
-           "chart_pngs", "save_charts"]
+           "neighbourhood_map", "chart_pngs", "save_charts"]
 
 DPI = 110
 
@@ -45,7 +51,8 @@ _FAILED_COLOR = "#c0392b"
 CHART_TITLES = {"spillover_histogram": "Distribution of score change",
                 "spillover_by_hop": "Spillover by hop distance",
                 "compare_scatter": "Scores: baseline against each variant",
-                "compare_sweep": "Collateral and mean inherited score along the sweep"}
+                "compare_sweep": "Collateral and mean inherited score along the sweep",
+                "dossier_neighbourhood": "Neighbourhood: links in force at the as-of date"}
 
 
 def _figure(width: float, height: float) -> Figure:
@@ -260,6 +267,149 @@ def sweep_lines(report: CompareReport) -> Figure:
     return fig
 
 
+# ---- dossier ------------------------------------------------------------------------------------
+
+_PENALISED_COLOR = "#c0392b"
+_UNPENALISED_COLOR = "#aab4be"
+_MARKERS = {"company": "s", "organization": "D", "person": "o"}  # any other kind: a triangle
+# Beyond this many entities the picture names only the entity, its direct neighbours and the
+# penalised; beyond this many links it stops labelling them: past that, labels hide the graph.
+_LABEL_ALL_NODES, _LABEL_ALL_LINKS = 40, 40
+# Kamada-Kawai draws small neighbourhoods well but costs O(n^2) memory and more in time.
+_KAMADA_KAWAI_MAX = 150
+
+
+# tab10 without its red, which marks the penalised entities.
+_LINK_PALETTE = ("#1f77b4", "#ff7f0e", "#2ca02c", "#9467bd", "#8c564b", "#e377c2", "#17becf", "#bcbd22", "#7f7f7f")
+
+
+def _link_colors() -> dict[str, str]:
+    """A colour per link type of the data model, in its declared order (a new type gets one)."""
+    return {name: _LINK_PALETTE[i % len(_LINK_PALETTE)] for i, name in enumerate(load_model().links)}
+
+
+def _link_label(data: dict, roles: set[str]) -> str:
+    """``OWNS 50%``, ``OFFICER_OF legal_representative``; a role only where the model declares
+    roles for the type (a FAMILY link's free-text role would crowd the picture)."""
+    label = data["type"]
+    share = data.get("share")
+    if share is not None and not (isinstance(share, float) and math.isnan(share)):
+        label += f" {share:.0%}"
+    if data["type"] in roles and data.get("role"):
+        label += f"\n{data['role']}"
+    return label
+
+
+def _node_label(name: str) -> str:
+    lines = textwrap.wrap(str(name), width=24, max_lines=2, placeholder="…")
+    return "\n".join(lines) or str(name)
+
+
+def neighbourhood_map(report: Dossier) -> Figure:
+    """The entity's neighbourhood: entities within the dossier's radius over links in force at
+    its ``as_of``, as ``report.neighbourhood`` holds them.
+
+    Parameters
+    ----------
+    report : Dossier
+
+    Returns
+    -------
+    Figure
+        Entities penalised at ``as_of`` in red, others grey; companies as squares, people as
+        circles, organisations as diamonds; the entity itself larger and outlined in black.
+        One arrow per link (source to target as written, parallel links bowed apart), coloured
+        by link type and labelled with its share or officer role. A deterministic layout: the
+        same data draws the same picture. A figure saying so when the entity has no link.
+    """
+    graph = report.neighbourhood
+    center = report.entity["id"]
+    fig = _figure(10.0, 7.0)
+    title = "Neighbourhood of " + textwrap.shorten(str(report.entity["name"]), width=48, placeholder="…")
+    if graph.number_of_edges() == 0:
+        return _message(fig, title, "No link in force", f"the entity has no link at {report.manifest['as_of']}")
+    ax = fig.add_subplot()
+    ax.set_axis_off()
+    ax.set_aspect("equal", adjustable="datalim")
+    penalised = sum(1 for _, data in graph.nodes(data=True) if data.get("penalised"))
+    # two short lines: one long one runs off the figure, the legend taking the right of it
+    ax.set_title(f"{title}\n{graph.number_of_nodes()} entities, {graph.number_of_edges()} links, "
+                 f"{penalised} penalised at {report.manifest['as_of']}", fontsize=12)
+
+    simple = nx.Graph(graph.to_undirected(as_view=True))
+    if simple.number_of_nodes() <= _KAMADA_KAWAI_MAX:
+        position = nx.kamada_kawai_layout(simple)
+    else:
+        position = nx.spring_layout(simple, seed=0)
+    position = {node: np.asarray(xy, dtype=float) for node, xy in position.items()}
+
+    colors = _link_colors()
+    roles = {name for name, link in load_model().links.items() if link.role_enum}
+    label_links = graph.number_of_edges() <= _LABEL_ALL_LINKS
+    # Links joining one pair, either way, bow apart so none hides another.
+    pairs: dict[frozenset, int] = {}
+    for u, v in graph.edges():
+        pairs[frozenset((u, v))] = pairs.get(frozenset((u, v)), 0) + 1
+    seen: dict[frozenset, int] = {}
+    for u, v, data in sorted(graph.edges(data=True), key=lambda e: (str(e[0]), str(e[1]), str(e[2]["type"]))):
+        pair = frozenset((u, v))
+        k, count = seen.get(pair, 0), pairs[pair]
+        seen[pair] = k + 1
+        # arc3's bend is relative to the arrow's direction: flip it for links drawn the other way
+        rad = 0.0 if count == 1 else (k - (count - 1) / 2) * 0.35
+        if count > 1 and str(u) > str(v):
+            rad = -rad
+        start, end = position[u], position[v]
+        color = colors.get(data["type"], "#7f8c8d")
+        ax.add_patch(FancyArrowPatch(start, end, arrowstyle="-|>", mutation_scale=11, color=color, linewidth=1.1,
+                                     shrinkA=9, shrinkB=11, connectionstyle=f"arc3,rad={rad}", zorder=1))
+        if label_links:
+            # On the curve a little past its middle: entity names sit under the nodes, and a link's
+            # label at the middle of a short link runs into its source's name.
+            delta = end - start
+            control = (start + end) / 2 + rad * np.array([delta[1], -delta[0]])
+            t = 0.58
+            middle = (1 - t) ** 2 * start + 2 * t * (1 - t) * control + t ** 2 * end
+            ax.text(*middle, _link_label(data, roles), fontsize=7.5, color=color, ha="center", va="center",
+                    zorder=3, linespacing=1.0,
+                    bbox={"boxstyle": "round,pad=0.15", "facecolor": "white", "edgecolor": "none", "alpha": 0.85})
+
+    nodes = list(graph.nodes(data=True))
+    for kind in dict.fromkeys(data.get("kind") for _, data in nodes):
+        chosen = [(node, data) for node, data in nodes if data.get("kind") == kind]
+        xy = np.array([position[node] for node, _ in chosen])
+        ax.scatter(xy[:, 0], xy[:, 1], marker=_MARKERS.get(kind, "^"), zorder=2,
+                   s=[420 if node == center else 170 for node, _ in chosen],
+                   c=[_PENALISED_COLOR if data.get("penalised") else _UNPENALISED_COLOR for _, data in chosen],
+                   edgecolors=["#000000" if node == center else "#ffffff" for node, _ in chosen],
+                   linewidths=[2.5 if node == center else 0.8 for node, _ in chosen])
+    named = (set(graph.nodes) if graph.number_of_nodes() <= _LABEL_ALL_NODES else
+             {center, *graph.predecessors(center), *graph.successors(center)}
+             | {node for node, data in nodes if data.get("penalised")})
+    for node, data in nodes:
+        if node in named:
+            ax.annotate(_node_label(data.get("name") or node), position[node], xytext=(0, -13 if node != center else -16),
+                        textcoords="offset points", ha="center", va="top", zorder=4, linespacing=1.0,
+                        fontsize=10 if node == center else 8.5, fontweight="bold" if node == center else "normal",
+                        bbox={"boxstyle": "round,pad=0.1", "facecolor": "white", "edgecolor": "none", "alpha": 0.7})
+
+    kinds = [kind for kind in dict.fromkeys(data.get("kind") for _, data in nodes)]
+    handles = [Line2D([], [], linestyle="none", marker=_MARKERS.get(kind, "^"), markersize=8,
+                      markerfacecolor=_UNPENALISED_COLOR, markeredgecolor="#ffffff", label=str(kind)) for kind in kinds]
+    handles += [Line2D([], [], linestyle="none", marker="o", markersize=8, markerfacecolor=_PENALISED_COLOR,
+                       markeredgecolor="#ffffff", label=f"penalised at {report.manifest['as_of']}"),
+                Line2D([], [], linestyle="none", marker="o", markersize=9, markerfacecolor="#ffffff",
+                       markeredgecolor="#000000", markeredgewidth=2.5, label="this entity")]
+    types = sorted({data["type"] for _, _, data in graph.edges(data=True)}, key=list(colors).index)
+    handles += [Line2D([], [], color=colors.get(name, "#7f8c8d"), linewidth=1.5, label=name) for name in types]
+    ax.legend(handles=handles, loc="upper left", bbox_to_anchor=(1.0, 1.0), fontsize=9, frameon=False)
+    if not label_links or len(named) < graph.number_of_nodes():
+        ax.text(0.0, -0.02, "Labels thinned: the JSON report lists every entity and link.", transform=ax.transAxes,
+                fontsize=7, color="#777777", va="top")
+    ax.margins(0.12)
+    return fig
+
+
 # ---- files --------------------------------------------------------------------------------------
 
 def _drawings(report) -> dict:
@@ -268,13 +418,16 @@ def _drawings(report) -> dict:
         return {"spillover_histogram": change_histogram, "spillover_by_hop": change_by_hop}
     if isinstance(report, CompareReport):
         return {"compare_scatter": score_scatter, **({"compare_sweep": sweep_lines} if report.parameter else {})}
-    raise TypeError(f"no charts for a {type(report).__name__}; expected a SpilloverReport or CompareReport.")
+    if isinstance(report, Dossier):
+        return {"dossier_neighbourhood": neighbourhood_map}
+    raise TypeError(f"no charts for a {type(report).__name__}; expected a SpilloverReport, CompareReport or Dossier.")
 
 
-def chart_pngs(report: SpilloverReport | CompareReport, *, dpi: int = DPI) -> dict[str, bytes]:
+def chart_pngs(report: SpilloverReport | CompareReport | Dossier, *, dpi: int = DPI) -> dict[str, bytes]:
     """Every chart of the report as PNG bytes, keyed by file stem, for writing to files or
     embedding in a page: ``spillover_histogram`` and ``spillover_by_hop`` for a spillover
-    report; ``compare_scatter``, and ``compare_sweep`` for a sweep, for a compare report."""
+    report; ``compare_scatter``, and ``compare_sweep`` for a sweep, for a compare report;
+    ``dossier_neighbourhood`` for a dossier."""
     pngs = {}
     for stem, draw in _drawings(report).items():
         buffer = io.BytesIO()
@@ -283,7 +436,7 @@ def chart_pngs(report: SpilloverReport | CompareReport, *, dpi: int = DPI) -> di
     return pngs
 
 
-def save_charts(report: SpilloverReport | CompareReport, folder: str | Path, *, dpi: int = DPI) -> dict[str, Path]:
+def save_charts(report: SpilloverReport | CompareReport | Dossier, folder: str | Path, *, dpi: int = DPI) -> dict[str, Path]:
     """Write each chart of :func:`chart_pngs` as ``<stem>.png`` into ``folder`` (created if missing).
 
     Returns

@@ -50,6 +50,11 @@ class Dossier:
     holdings : DataFrame
         What the entity owns, runs or controls at ``as_of``.
     manifest : dict
+    neighbourhood : MultiDiGraph
+        Entities within ``radius`` links of the entity (links in force at ``as_of``, either way),
+        nodes with ``name``, ``kind``, ``penalised``; one edge per link, with ``type``, ``role``,
+        ``share``.
+    notes : list of str
     """
 
     entity: dict
@@ -61,7 +66,7 @@ class Dossier:
     officers: pd.DataFrame
     holdings: pd.DataFrame
     manifest: dict
-    neighbourhood: nx.DiGraph = field(repr=False, default_factory=nx.DiGraph)
+    neighbourhood: nx.MultiDiGraph = field(repr=False, default_factory=nx.MultiDiGraph)
     notes: list[str] = field(default_factory=list)
 
 
@@ -69,14 +74,17 @@ def _date(value) -> str | None:
     return None if pd.isna(value) else value.date().isoformat()
 
 
-def _neighbourhood(tables, links_now: pd.DataFrame, entity_id: str, radius: int, penalised: set) -> nx.DiGraph:
+def _neighbourhood(tables, links_now: pd.DataFrame, entity_id: str, radius: int,
+                   penalised: set) -> nx.MultiDiGraph:
+    # A multigraph: one pair often has several links at once (Zakharov owns 50 % of LLC CST and
+    # is its executive), and a DiGraph would keep only the last one read.
     graph = nx.MultiDiGraph()
     for row in links_now.itertuples(index=False):
         graph.add_edge(row.source, row.target, type=row.type, role=row.role, share=row.share)
     if entity_id not in graph:
         graph.add_node(entity_id)
     ego = nx.ego_graph(graph.to_undirected(as_view=True), entity_id, radius=radius)
-    sub = nx.DiGraph(graph.subgraph(ego.nodes))
+    sub = nx.MultiDiGraph(graph.subgraph(ego.nodes))
     names = dict(zip(tables.entities["id"], tables.entities["name"]))
     kinds = dict(zip(tables.entities["id"], tables.entities["kind"]))
     for node in sub.nodes:
@@ -156,28 +164,9 @@ def dossier(tables, policy: Policy, entity_id: str, *, as_of: dt.date | str | No
 
 def neighbourhood_figure(report: Dossier) -> Figure:
     """The entity's neighbourhood (links in force at ``as_of``, ``radius`` hops): penalised
-    entities in red, the entity itself outlined, companies as squares and people as circles."""
-    graph = report.neighbourhood
-    fig = Figure(figsize=(8, 6), layout="constrained")
-    ax = fig.subplots()
-    ax.set_axis_off()
-    center = report.entity["id"]
-    ax.set_title(f"Neighbourhood of {report.entity['name']} ({graph.number_of_nodes()} entities)")
-    if graph.number_of_nodes() == 0:
-        return fig
-    # a deterministic layout: the same data draws the same picture
-    position = nx.kamada_kawai_layout(graph.to_undirected()) if graph.number_of_nodes() > 1 else {center: (0, 0)}
-    for kind, marker in (("company", "s"), ("organization", "D"), ("person", "o")):
-        nodes = [n for n, d in graph.nodes(data=True) if d.get("kind") == kind]
-        if nodes:
-            nx.draw_networkx_nodes(graph, position, nodelist=nodes, node_shape=marker, ax=ax, node_size=260,
-                                   node_color=["#c0392b" if graph.nodes[n]["penalised"] else "#95a5a6" for n in nodes],
-                                   edgecolors=["#000000" if n == center else "#ffffff" for n in nodes],
-                                   linewidths=[2.5 if n == center else 0.8 for n in nodes])
-    nx.draw_networkx_edges(graph, position, ax=ax, arrows=True, arrowsize=10, edge_color="#7f8c8d", width=0.8)
-    edge_labels = {(u, v): d["type"] + (f" {d['share']:.0%}" if pd.notna(d.get("share")) else "")
-                   for u, v, d in graph.edges(data=True)}
-    nx.draw_networkx_edge_labels(graph, position, edge_labels=edge_labels, ax=ax, font_size=6)
-    labels = {n: (d["name"] if len(d["name"]) <= 28 else d["name"][:26] + "…") for n, d in graph.nodes(data=True)}
-    nx.draw_networkx_labels(graph, position, labels=labels, ax=ax, font_size=7)
-    return fig
+    entities in red, the entity itself outlined, companies as squares and people as circles;
+    drawn by :func:`graphscore.report.charts.neighbourhood_map`."""
+    # Imported here: charts imports this module to know a Dossier when it picks its charts.
+    from graphscore.report.charts import neighbourhood_map
+
+    return neighbourhood_map(report)

@@ -1,8 +1,8 @@
 """How report values are written, whatever the report: JSON-ready values, numbers as text,
 Markdown that data cannot break, and the Jinja environment every HTML template renders in.
 
-Shared by :mod:`~graphscore.report.render_spillover` and :mod:`~graphscore.report.render_compare`,
-so the reports look alike and escape alike.
+Shared by :mod:`~graphscore.report.render_spillover`, :mod:`~graphscore.report.render_compare`
+and :mod:`~graphscore.report.render_dossier`, so the reports look alike and escape alike.
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ import pandas as pd
 
 from graphscore.report.charts import CHART_TITLES
 
-__all__ = ["plain", "records", "number", "check_top", "day", "md", "md_code", "md_table", "md_manifest",
+__all__ = ["plain", "records", "number", "percent", "check_top", "day", "md", "md_code", "md_table", "md_manifest",
            "md_charts", "environment", "png_uri"]
 
 
@@ -73,6 +73,20 @@ def number(value, *, signed: bool = False) -> str:
     if value == 0:
         return "0"  # not "+0"
     return f"{value:+.4g}" if signed else f"{value:.4g}"
+
+
+def percent(value) -> str:
+    """A fraction as a percentage: whole when it is one, else to one decimal; a dash when missing.
+
+    Examples
+    --------
+    >>> percent(0.5), percent(0.0125), percent(1 / 3), percent(None)
+    ('50%', '1.2%', '33.3%', '—')
+    """
+    if value is None or value is pd.NA or not math.isfinite(value):
+        return "—"
+    whole = round(value * 100)
+    return f"{whole}%" if abs(value * 100 - whole) < 1e-9 else f"{value:.1%}"
 
 
 def check_top(top: int) -> None:
@@ -154,6 +168,7 @@ def environment() -> jinja2.Environment:
                              undefined=jinja2.StrictUndefined)
     env.filters["number"] = number
     env.filters["signed"] = functools.partial(number, signed=True)
+    env.filters["percent"] = percent
     return env
 
 

@@ -2,10 +2,11 @@
 
 :func:`write_report` writes them all; :func:`to_json`, :func:`to_markdown` and :func:`to_html`
 return each one for a notebook or another tool. Each takes a
-:class:`~graphscore.report.spillover.SpilloverReport` or a
-:class:`~graphscore.report.compare.CompareReport` and hands it to the module that renders that
-kind (:mod:`~graphscore.report.render_spillover`, :mod:`~graphscore.report.render_compare`);
-both share one look (``templates/base.html.j2``) and one manifest.
+:class:`~graphscore.report.spillover.SpilloverReport`, a
+:class:`~graphscore.report.compare.CompareReport` or a :class:`~graphscore.report.dossier.Dossier`
+and hands it to the module that renders that kind (:mod:`~graphscore.report.render_spillover`,
+:mod:`~graphscore.report.render_compare`, :mod:`~graphscore.report.render_dossier`); all share
+one look (``templates/base.html.j2``) and one manifest.
 
 JSON layout
 -----------
@@ -115,6 +116,56 @@ names a variant by its ``label``. Every variant is scored on the same data at th
 ``notes`` : array of strings
     What the projections decided that a reader should know, prefixed with the variants a note
     concerns when not all.
+
+Dossier report
+~~~~~~~~~~~~~~
+
+Everything about one entity under one policy at one date (links and penalties in force then).
+Dates are ``YYYY-MM-DD``, shares and stakes fractions in [0, 1], ``null`` where not recorded.
+
+``format``
+    ``"graphscore.dossier/1"``.
+``title`` : string
+    ``"Dossier: "`` and the entity's name.
+``entity`` : object
+    The entity's row: ``id``, ``kind``, ``name``, ``jurisdiction``, ``registration_id``,
+    ``value``, ``source_ref`` (every column of the entities table).
+``score`` : object
+    ``own``, ``inherited``, ``total`` (``own + inherited``) under the policy at ``as_of``, and
+    ``own_returned``: the part of ``inherited`` that is the entity's own penalties coming back
+    to it around cycles of links (what ``exposure`` leaves unlisted); ``null`` under models
+    whose scores do not split by source.
+``manifest`` : object
+    As a spillover report's.
+``penalties`` : array of objects
+    Every penalty of the entity, in force or not: ``id``, ``entity``, ``kind``, ``severity``,
+    ``start``, ``end``, ``repair_from``, ``authority``, ``source_ref``, ``active`` (boolean: its
+    window holds ``as_of``); active ones first, then newest first.
+``exposure`` : array of objects
+    Inherited exposure by source penalty, largest first: ``penalty`` (id), ``source`` (entity
+    id), ``source_name``, ``kind``, ``authority``, ``contribution`` (to the total), ``share``
+    (of the total), ``paths_share`` (of the contribution, carried by the listed paths; ``null``
+    where not traced), ``strongest_path`` (as text). Empty under models whose scores do not
+    split by source (a note says so).
+``owners`` : array of objects
+    Direct owners at ``as_of``, largest stake first: ``id``, ``name``, ``share``, ``start``,
+    ``end``, ``source_ref``.
+``ultimate_owners`` : array of objects
+    Owners with an integrated stake of 25 % or more, largest first: ``id``, ``name``, ``kind``,
+    ``stake``, ``chains`` (the chains carrying most of it, as text, ``"; "``-separated).
+``officers`` : array of objects
+    Officers at ``as_of``: ``id``, ``name``, ``role``, ``other_companies`` (names of the other
+    entities the officer serves, the linked enterprises, ``", "``-separated; ``""`` if none).
+``holdings`` : array of objects
+    What the entity owns, runs or controls at ``as_of``: ``id``, ``name``, ``type`` (link type),
+    ``role``, ``share``.
+``neighbourhood`` : object
+    The entities within the dossier's radius over links in force at ``as_of`` (either way), as
+    drawn in ``dossier_neighbourhood.png``: ``entities``, an array of ``{id, name, kind,
+    penalised}`` (``penalised``: own weight above zero at ``as_of``), and ``links``, an array of
+    ``{source, target, type, role, share}``, one per link.
+``notes`` : array of strings
+    What the projection decided that a reader should know.
 """
 
 
@@ -124,18 +175,21 @@ import json
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 
-from graphscore.report import render_compare, render_spillover
+from graphscore.report import render_compare, render_dossier, render_spillover
 from graphscore.report.charts import chart_pngs
 from graphscore.report.compare import CompareReport
+from graphscore.report.dossier import Dossier
 from graphscore.report.spillover import SpilloverReport
 
-__all__ = ["JSON_FORMAT", "COMPARE_JSON_FORMAT", "FORMATS", "to_json", "to_markdown", "to_html", "write_report"]
+__all__ = ["JSON_FORMAT", "COMPARE_JSON_FORMAT", "DOSSIER_JSON_FORMAT", "FORMATS", "to_json", "to_markdown",
+           "to_html", "write_report"]
 
 JSON_FORMAT = render_spillover.JSON_FORMAT
 COMPARE_JSON_FORMAT = render_compare.JSON_FORMAT
+DOSSIER_JSON_FORMAT = render_dossier.JSON_FORMAT
 FORMATS = ("html", "md", "json", "png")
 
-Report = SpilloverReport | CompareReport
+Report = SpilloverReport | CompareReport | Dossier
 
 
 def _renderer(report: Report):
@@ -144,7 +198,10 @@ def _renderer(report: Report):
         return render_spillover
     if isinstance(report, CompareReport):
         return render_compare
-    raise TypeError(f"cannot render a {type(report).__name__}; expected a SpilloverReport or CompareReport.")
+    if isinstance(report, Dossier):
+        return render_dossier
+    raise TypeError(f"cannot render a {type(report).__name__}; expected a SpilloverReport, CompareReport "
+                    "or Dossier.")
 
 
 def to_json(report: Report) -> dict:
@@ -152,7 +209,7 @@ def to_json(report: Report) -> dict:
 
     Parameters
     ----------
-    report : SpilloverReport or CompareReport
+    report : SpilloverReport, CompareReport or Dossier
 
     Returns
     -------
@@ -168,10 +225,11 @@ def to_markdown(report: Report, *, top: int = 50, charts: Mapping[str, str | Pat
 
     Parameters
     ----------
-    report : SpilloverReport or CompareReport
+    report : SpilloverReport, CompareReport or Dossier
     top : int
         Rows listed in the longest tables (most affected entities and collateral of a spillover
-        report, collateral per variant of a compare report); the JSON has them all.
+        report, collateral per variant of a compare report, every table of a dossier); the JSON
+        has them all.
     charts : mapping of str to path, optional
         Chart images to link, keyed by stem as :func:`~graphscore.report.charts.save_charts`
         returns them; relative paths are written as given, so pass them relative to the
@@ -190,7 +248,7 @@ def to_html(report: Report, *, top: int = 200, charts: Mapping[str, bytes] | Non
 
     Parameters
     ----------
-    report : SpilloverReport or CompareReport
+    report : SpilloverReport, CompareReport or Dossier
     top : int
         Rows listed in the longest tables, as for :func:`to_markdown`.
     charts : mapping of str to bytes, optional
@@ -212,14 +270,14 @@ def write_report(report: Report, out_dir: str | Path, *, formats: Iterable[str] 
 
     Parameters
     ----------
-    report : SpilloverReport or CompareReport
+    report : SpilloverReport, CompareReport or Dossier
     out_dir : str or Path
     formats : iterable of str
         Any of ``"html"``, ``"md"``, ``"json"`` (``<stem>.html``, ``.md``, ``.json``) and
         ``"png"`` (each chart of :func:`~graphscore.report.charts.chart_pngs` as ``<chart>.png``,
         linked from the Markdown: ``spillover_histogram.png`` and ``spillover_by_hop.png`` for a
         spillover report, ``compare_scatter.png`` and, for a sweep, ``compare_sweep.png`` for a
-        compare report).
+        compare report, ``dossier_neighbourhood.png`` for a dossier).
     stem : str
         File name of the HTML, Markdown and JSON files, without suffix.
 
