@@ -172,6 +172,31 @@ def _penalty_shares(projection: Projection, source: int) -> list[tuple[pd.Series
     return [(row, row["weight"] / rows["weight"].sum()) for _, row in rows.iterrows()]
 
 
+def _explain_ownership(tables, policy: Policy, projection: Projection, entity_id: str, total: float,
+                       names: dict) -> Explanation:
+    """Under an ownership rule the deciding chain is the explanation: the listed or flagged owners
+    whose stakes the rule added up, or the CONTROLS link (see graphscore.report.ownership)."""
+    from graphscore.report.ownership import flagged_entities
+
+    rule = {ModelName.OWNERSHIP_OFAC: "ofac", ModelName.OWNERSHIP_EU: "eu"}.get(policy.model, "integrated")
+    own = float(projection.s[projection.index_of(entity_id)] > 0)
+    flagged = flagged_entities(tables, rule, as_of=projection.as_of, policy=policy).set_index("id")
+    contributions = []
+    if entity_id in flagged.index:
+        row = flagged.loc[entity_id]
+        contributions.append({"penalty": None, "source": None, "source_name": None, "kind": rule,
+                              "authority": None, "contribution": total, "share": 1.0,
+                              "stake": float(row["stake"]), "paths": [{"hops": [], "value": total, "share": 1.0,
+                                                                       "text": row["via"]}],
+                              "paths_share": 1.0})
+    notes = list(projection.notes)
+    if own:
+        notes.append("the entity is listed itself")
+    return Explanation(entity=entity_id, name=names.get(entity_id, entity_id), own=own, total=total,
+                       contributions=contributions, exact=False,
+                       manifest=build_manifest(tables, policy, projection.as_of), notes=notes)
+
+
 def explain(tables, policy: Policy, entity_id: str, *, as_of: dt.date | str | None = None,
             top_paths: int = 3, projection: Projection | None = None) -> Explanation:
     """Take an entity's score apart by source penalty and path (see the module docstring).
@@ -179,8 +204,8 @@ def explain(tables, policy: Policy, entity_id: str, *, as_of: dt.date | str | No
     Raises
     ------
     ValueError
-        For models whose scores neither split by source nor follow one path (debtrank, cascade,
-        ownership rules: see ``graphscore ownership`` and ``graphscore ubo`` for those).
+        For models whose scores neither split by source nor follow one path or chain (debtrank,
+        cascade).
     KeyError
         For an unknown entity id.
     """
@@ -200,9 +225,11 @@ def explain(tables, policy: Policy, entity_id: str, *, as_of: dt.date | str | No
             if tree.hops[v] <= policy.max_hops:
                 by_source[u] = projection.s[u] * tree.strength[v]
         by_source[by_source < by_source.max(initial=0.0)] = 0.0
+    elif policy.model.is_ownership:
+        return _explain_ownership(tables, policy, projection, entity_id, total, names)
     else:
-        raise ValueError(f"explain takes scores apart under spread and hop; model {policy.model.value!r} "
-                         "does not split by source (see graphscore ownership / ubo for ownership rules).")
+        raise ValueError(f"explain takes scores apart under spread, hop and the ownership rules; model "
+                         f"{policy.model.value!r} does not split by source.")
     contributions = []
     max_hops = policy.max_hops if policy.model is ModelName.HOP else None
     sources = np.flatnonzero(by_source > 1e-15 * max(total, 1e-300))

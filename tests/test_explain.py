@@ -79,6 +79,15 @@ def test_hop_sum_splits_exactly_and_hop_max_names_the_deciding_path(hand_tables)
 
 
 def test_models_that_do_not_split_are_refused(hand_tables):
-    policy = gs.load_policy(POLICIES / "ofac-50.toml")
-    with pytest.raises(ValueError, match="model 'ownership-ofac' does not split by source"):
+    policy = gs.load_policy(POLICIES / "debtrank.toml")
+    with pytest.raises(ValueError, match="model 'debtrank' does not split by source"):
         explain(hand_tables, policy, "C1", as_of="2024-01-01")
+
+
+def test_ownership_rules_give_the_deciding_chain():
+    """Zakharov, listed from 2023-07-01, held 100 % of RTC on 2023-09-30: OFAC blocks RTC through him."""
+    why = explain(read_paths([ZALA]), gs.load_policy(POLICIES / "ofac-50.toml"), "NK-ERScv7cLkkvZ3ejz7xiToj",
+                  as_of="2023-09-30")
+    (decider,) = why.contributions
+    assert why.total == 1.0 and decider["stake"] == 1.0
+    assert decider["paths"][0]["text"] == "Alexander Vyacheslavovich ZAKHAROV 100%"
