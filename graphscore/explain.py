@@ -46,9 +46,9 @@ from graphscore.report.spillover import format_path
 
 __all__ = ["Explanation", "explain", "influence_row"]
 
-_PATH_CANDIDATES = 50  # simple paths examined per contribution when hop lengths cannot order them
 _WEAKEST = np.log(1e4)  # paths weaker than 1/10,000 of the strongest are not searched
 _TRACED_SOURCES = 25  # contributions whose paths are traced, largest first
+_REGION = 200  # entities searched for a contribution's strongest paths
 
 
 @dataclass
@@ -115,51 +115,60 @@ def influence_row(projection: Projection, policy: Policy, idx: int) -> np.ndarra
     raise ValueError(f"model {policy.model.value!r} is not linear: its scores do not split by source.")
 
 
-def _strongest_simple_paths(projection: Projection, source: int, target: int, damping: float,
-                            top: int, max_hops: int | None) -> list[tuple[list[int], float]]:
-    """Up to ``top`` simple paths source -> target by product of ``damping * W``, strongest first.
-
-    Yen's k-shortest-paths (networkx) on lengths ``-log(damping * W)``, run only on the entities
-    that lie on some path within ``_WEAKEST`` of the strongest one: on a registry of thousands a
-    penalty reaches most entities, but few lie on its strong paths to one of them.
-    """
-    A = sp.sparse.csr_array(projection.W.T, dtype=float)  # A[u, v]: edge u -> v
-    A.eliminate_zeros()
+def _nonnegative_lengths(A: sp.sparse.csr_array, damping: float) -> sp.sparse.csr_array:
+    """Hop lengths ``-log(damping * W)``, made non-negative without changing which path between
+    two entities is shorter: Johnson's reweighting ``l(u, v) + h(u) - h(v)`` with potentials
+    ``h`` from Bellman-Ford. A hop that carries more than it receives has a negative length; if
+    such hops close a cycle that gains, walks are unbounded and the gains are capped at zero."""
     lengths = A.copy()
     lengths.data = -np.log(damping * lengths.data)
-    gains = (lengths.data < 0).any()
-    if gains:  # a hop carrying more than it receives: no pruning bound, fall back to reachability
-        ahead = sp.sparse.csgraph.breadth_first_order(A, source, return_predecessors=False)
-        behind = sp.sparse.csgraph.breadth_first_order(sp.sparse.csr_array(A.T), target, return_predecessors=False)
-        region = np.intersect1d(ahead, behind)
-    else:
-        lengths.data[lengths.data == 0] = 1e-300  # csgraph reads explicit zeros as "no edge"
-        from_source = sp.sparse.csgraph.dijkstra(lengths, indices=source)
-        to_target = sp.sparse.csgraph.dijkstra(sp.sparse.csr_array(lengths.T), indices=target)
-        through = from_source + to_target
-        region = np.flatnonzero(through <= through[target] + _WEAKEST)
-    if target not in region or source not in region:
+    if (lengths.data < 0).any():
+        n = A.shape[0]
+        # a virtual source one zero-length hop from every entity
+        joined = sp.sparse.block_array([[lengths, sp.sparse.csr_array((n, 1))],
+                                        [sp.sparse.csr_array(np.full((1, n), 1e-300)), sp.sparse.csr_array((1, 1))]],
+                                       format="csr")
+        try:
+            potential = sp.sparse.csgraph.shortest_path(joined, method="BF", indices=n)[:n]
+            coo = lengths.tocoo()
+            lengths = sp.sparse.csr_array((np.maximum(coo.data + potential[coo.row] - potential[coo.col], 0.0),
+                                           (coo.row, coo.col)), shape=lengths.shape)
+        except sp.sparse.csgraph.NegativeCycleError:
+            lengths.data = np.maximum(lengths.data, 0.0)
+    lengths.data[lengths.data == 0] = 1e-300  # csgraph reads explicit zeros as "no edge"
+    return lengths
+
+
+def _strongest_simple_paths(A: sp.sparse.csr_array, lengths: sp.sparse.csr_array, source: int, target: int,
+                            damping: float, top: int, max_hops: int | None) -> list[tuple[list[int], float]]:
+    """Up to ``top`` simple paths source -> target by product of ``damping * W``, strongest first.
+
+    Yen's k-shortest-paths (networkx) on ``lengths`` (``_nonnegative_lengths`` of ``A``, the
+    edges u -> v), run only on the entities closest to the strongest path: on a registry of
+    thousands a penalty reaches most entities, but few lie on its strong paths to one of them.
+    """
+    from_source = sp.sparse.csgraph.dijkstra(lengths, indices=source)
+    to_target = sp.sparse.csgraph.dijkstra(sp.sparse.csr_array(lengths.T), indices=target)
+    through = from_source + to_target
+    if not np.isfinite(through[target]):
         return []
-    sub = A[region][:, region].tocoo()
+    region = np.flatnonzero(through <= through[target] + _WEAKEST)
+    # every entity of a path lies within its length, so the entities closest to the strongest
+    # path hold the strongest paths: keep those, and Yen's search stays small
+    region = region[np.argsort(through[region], kind="stable")[:_REGION]]
+    sub_lengths, sub_strength = lengths[region][:, region].tocoo(), A[region][:, region].tocsr()
     graph = nx.DiGraph()
-    for i, j, w in zip(sub.row, sub.col, sub.data):
-        strength = float(damping * w)
-        # Yen's search needs non-negative lengths: shift each hop when some hop gains
-        graph.add_edge(int(region[i]), int(region[j]), strength=strength, length=-np.log(strength))
-    if gains:
-        shift = -min(d["length"] for *_, d in graph.edges(data=True))
-        for *_, d in graph.edges(data=True):
-            d["length"] += shift
+    for i, j, length in zip(sub_lengths.row, sub_lengths.col, sub_lengths.data):
+        graph.add_edge(int(region[i]), int(region[j]), length=float(length),
+                       strength=float(damping * sub_strength[i, j]))
     found = []
-    # without gains, Yen's order is the strength order: the first `top` paths are the strongest
-    for path in itertools.islice(nx.shortest_simple_paths(graph, source, target, weight="length"),
-                                 _PATH_CANDIDATES if gains else None):
+    for path in nx.shortest_simple_paths(graph, source, target, weight="length"):
         if max_hops is not None and len(path) - 1 > max_hops:
             continue
         found.append((path, float(np.prod([graph[u][v]["strength"] for u, v in zip(path, path[1:])]))))
-        if not gains and len(found) == top:
+        if len(found) == top:
             break
-    return sorted(found, key=lambda item: -item[1])[:top]
+    return found
 
 
 def _penalty_shares(projection: Projection, source: int) -> list[tuple[pd.Series, float]]:
@@ -233,13 +242,16 @@ def explain(tables, policy: Policy, entity_id: str, *, as_of: dt.date | str | No
     contributions = []
     max_hops = policy.max_hops if policy.model is ModelName.HOP else None
     sources = np.flatnonzero(by_source > 1e-15 * max(total, 1e-300))
+    A = sp.sparse.csr_array(projection.W.T, dtype=float)  # A[u, v]: the edge u -> v
+    A.eliminate_zeros()
+    lengths = _nonnegative_lengths(A, policy.damping)
     traced = set(sources[np.argsort(-by_source[sources])][:_TRACED_SOURCES].tolist())
     for u in sources:
         # the entity's own weight is the empty path; the rest of its own contribution returns around cycles
         if u == v:
             paths = [([int(u)], 1.0)]
         elif u in traced:
-            paths = _strongest_simple_paths(projection, int(u), v, policy.damping, top_paths, max_hops)
+            paths = _strongest_simple_paths(A, lengths, int(u), v, policy.damping, top_paths, max_hops)
         else:
             paths = []
         described = [(describe_path(projection, path), value) for path, value in paths]
