@@ -25,6 +25,7 @@ import graphscore as gs
 from graphscore.engine.matrix import build_projection
 from graphscore.engine.spread import spread
 from graphscore.synthetic import generate_network
+from ratio_table import print_table  # benchmarks/ is the script's folder, so on sys.path
 
 POLICY = Path(__file__).resolve().parent.parent / "data" / "policies" / "diffusion.toml"
 NETWORKX_LIMIT = 20_000  # networkx's pure-Python PageRank takes minutes beyond this
@@ -89,13 +90,7 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=3)
     args = parser.parse_args()
     rows = [measure(n, args.repeat) for n in args.sizes]
-    columns = list(rows[0])
-    cell = lambda v: "-" if v is None else (f"{v:.3g}" if isinstance(v, float) else str(v))  # noqa: E731
-    widths = [max(len(c), *(len(cell(r[c])) for r in rows)) for c in columns]
-    print(" | ".join(c.rjust(w) for c, w in zip(columns, widths)))
-    print("-+-".join("-" * w for w in widths))
-    for row in rows:
-        print(" | ".join(cell(row[c]).rjust(w) for c, w in zip(columns, widths)))
+    print_table(rows)
 
 
 if __name__ == "__main__":

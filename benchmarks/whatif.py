@@ -42,6 +42,7 @@ from graphscore.engine.matrix import build_projection
 from graphscore.engine.push import error_bound, push_column
 from graphscore.engine.spread import spread
 from graphscore.synthetic import generate_network
+from ratio_table import print_table  # benchmarks/ is the script's folder, so on sys.path
 
 POLICIES = Path(__file__).resolve().parent.parent / "data" / "policies"
 QUEUE_SOURCES = 5
@@ -157,13 +158,7 @@ def main() -> None:
             tables = gs.validate(generate_network(n_companies, seed=0))
         for policy_name in args.policies:
             rows += measure(tables, policy_name, n_companies, args)
-    columns = list(rows[0])
-    cell = lambda v: "-" if v is None else (f"{v:.3g}" if isinstance(v, float) else str(v))  # noqa: E731
-    widths = [max(len(c), *(len(cell(r[c])) for r in rows)) for c in columns]
-    print(" | ".join(c.rjust(w) for c, w in zip(columns, widths)))
-    print("-+-".join("-" * w for w in widths))
-    for row in rows:
-        print(" | ".join(cell(row[c]).rjust(w) for c, w in zip(columns, widths)))
+    print_table(rows)
 
 
 if __name__ == "__main__":

@@ -80,6 +80,12 @@ def _open(db: Path, *, create: bool = False, read_only: bool = False):
     return open_store(db, create=create, read_only=read_only)
 
 
+def _read(db: Path):
+    """The store's tables, validated; the store is closed again at once."""
+    with _open(db) as store:
+        return store.read_tables()
+
+
 def _as_of(value: dt.datetime | None) -> dt.date | None:
     return value.date() if value else None
 
@@ -184,14 +190,13 @@ def whatif(
     if (penalize is None) == (lift is None):
         raise ValueError("give exactly one of --penalize or --lift.")
     rules = load_policy(policy)
-    with _open(db) as store:
-        tables = store.read_tables()
+    tables = _read(db)
     with _step("computed the change"):
         projection = build_projection(tables, rules, _as_of(as_of))
         changes = whatif_tables(tables, rules, penalize=penalize, severity=severity, lift=lift,
                                 projection=projection)
         report = spillover(tables, rules, penalize=penalize, severity=severity, lift=lift,
-                           as_of=projection.as_of)
+                           projection=projection)
     out.mkdir(parents=True, exist_ok=True)
     changed = changes[changes["delta"] != 0]
     changed = changed.loc[changed["delta"].abs().sort_values(ascending=False).index]
@@ -219,8 +224,7 @@ def report_spillover(
     if (entity is None) == (penalty is None):
         raise ValueError("give exactly one of --entity or --penalty.")
     rules = load_policy(policy)
-    with _open(db) as store:
-        tables = store.read_tables()
+    tables = _read(db)
     with _step("built the spillover report"):
         report = spillover(tables, rules, entity=entity, penalty=penalty, as_of=_as_of(as_of))
     paths = write_report(report, out)
@@ -242,8 +246,7 @@ def explain(
     from graphscore.policy import load_policy
 
     rules = load_policy(policy)
-    with _open(db) as store:
-        tables = store.read_tables()
+    tables = _read(db)
     why = explain_score(tables, rules, entity, as_of=_as_of(as_of), top_paths=top)
     if as_json:
         typer.echo(json.dumps(why.to_json(), indent=2, ensure_ascii=False, default=str))
@@ -281,8 +284,7 @@ def compare(
     if sweep is None and len(policy) < 2:
         raise ValueError("give two or more --policy files, or one with --sweep.")
     policies = [load_policy(path) for path in policy]
-    with _open(db) as store:
-        tables = store.read_tables()
+    tables = _read(db)
     with _step("scored every variant"):
         report = (sweep_policy(tables, policies[0], *parse_sweep(sweep), as_of=_as_of(as_of), threshold=threshold)
                   if sweep else compare_policies(tables, policies, as_of=_as_of(as_of), threshold=threshold))
@@ -306,8 +308,7 @@ def ownership_command(
 
     if compare == (rule is not None):
         raise ValueError("give --rule ofac|eu|integrated, or --compare.")
-    with _open(db) as store:
-        tables = store.read_tables()
+    tables = _read(db)
     with _step("applied the ownership rule(s)"):
         table = (compare_rules(tables, as_of=_as_of(as_of)) if compare
                  else flagged_entities(tables, rule, as_of=_as_of(as_of)))
@@ -329,8 +330,7 @@ def ubo(
     """Ultimate owners of ENTITY: integrated stakes through every chain, and the chains that carry them."""
     from graphscore.report.ownership import ultimate_owners_table
 
-    with _open(db) as store:
-        tables = store.read_tables()
+    tables = _read(db)
     owners = ultimate_owners_table(tables, entity, as_of=_as_of(as_of), threshold=threshold,
                                    persons_only=persons_only)
     _show(owners.drop(columns=["id"]), f"owners of {entity} with {threshold:.0%} or more, as of {owners.attrs['as_of']}",
@@ -367,8 +367,7 @@ def report_dossier(
     from graphscore.report.render import write_report
 
     rules = load_policy(policy)
-    with _open(db) as store:
-        tables = store.read_tables()
+    tables = _read(db)
     with _step("assembled the dossier"):
         report = dossier(tables, rules, entity, as_of=_as_of(as_of))
     paths = write_report(report, out)

@@ -191,9 +191,11 @@ def spillover_report(tables, projection: Projection, policy: Policy, change: Cha
 
 def spillover(tables, policy: Policy, *, entity: str | None = None, penalty: str | None = None,
               penalize: str | None = None, severity: float = 1.0, lift: str | None = None,
-              as_of: dt.date | str | None = None, threshold: float | None = None) -> SpilloverReport:
+              as_of: dt.date | str | None = None, threshold: float | None = None,
+              projection: Projection | None = None) -> SpilloverReport:
     """The spillover report of exactly one of: an entity's active penalties (``entity``), one
     penalty (``penalty``), a new penalty (``penalize`` with ``severity``) or a lifted one (``lift``).
+    A ``projection`` already built for the tables and policy is reused (its ``as_of`` wins).
 
     Examples
     --------
@@ -209,7 +211,7 @@ def spillover(tables, policy: Policy, *, entity: str | None = None, penalty: str
               if v is not None]
     if len(chosen) != 1:
         raise ValueError("give exactly one of entity, penalty, penalize or lift.")
-    projection = build_projection(tables, policy, as_of)
+    projection = projection or build_projection(tables, policy, as_of)
     names = dict(zip(tables.entities["id"], tables.entities["name"]))
 
     def penalised(penalty_id: str) -> str:
