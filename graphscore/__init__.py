@@ -10,13 +10,14 @@ DataFrames in, DataFrames out::
 Nothing is read or connected at import.
 """
 
+from graphscore.analysis.scores import score
+from graphscore.analysis.whatif import whatif
 from graphscore.engine.matrix import Projection, build_projection
 from graphscore.errors import (ConvergenceError, DataIssue, GraphscoreError, InvalidData,
                                InvalidModel, InvalidPolicy, StoreError)
 from graphscore.io import read_path
 from graphscore.model import GraphscoreWarning, Tables, load_model, validate
 from graphscore.policy import Policy, load_policy, parse_policy
-from graphscore.scoring import score, whatif
 
 __version__ = "0.1.0"
 

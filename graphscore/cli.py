@@ -100,7 +100,7 @@ def _write_table(frame: pd.DataFrame, out: Path) -> None:
 
 def _write_scores(scores: pd.DataFrame, tables, policy, out: Path) -> Path:
     """Scores, and beside them ``<name>.manifest.json``: which policy, data and date made them."""
-    from graphscore.report.manifest import build_manifest
+    from graphscore.analysis.manifest import build_manifest
 
     _write_table(scores, out)
     manifest = build_manifest(tables, policy, pd.Timestamp(scores.attrs["as_of"]))
@@ -149,8 +149,8 @@ def score(
     as_of: AsOfOption = None,
 ) -> None:
     """Score every entity under POLICY: id, name, kind, own, inherited, total; written back to the store."""
+    from graphscore.analysis.scores import score as score_tables
     from graphscore.policy import load_policy
-    from graphscore.scoring import score as score_tables
 
     rules = load_policy(policy)
     with _open(db) as store:
@@ -181,11 +181,11 @@ def whatif(
     as_of: AsOfOption = None,
 ) -> None:
     """What changes if an entity is penalised (--penalize) or a penalty lifted (--lift)."""
+    from graphscore.analysis.spillover import spillover
+    from graphscore.analysis.whatif import whatif as whatif_tables
     from graphscore.engine.matrix import build_projection
     from graphscore.policy import load_policy
     from graphscore.report.render import write_report
-    from graphscore.report.spillover import spillover
-    from graphscore.scoring import whatif as whatif_tables
 
     if (penalize is None) == (lift is None):
         raise ValueError("give exactly one of --penalize or --lift.")
@@ -217,9 +217,9 @@ def report_spillover(
     as_of: AsOfOption = None,
 ) -> None:
     """Spillover of one entity's penalties (--entity) or one penalty (--penalty): HTML, Markdown, JSON, PNG."""
+    from graphscore.analysis.spillover import spillover
     from graphscore.policy import load_policy
     from graphscore.report.render import write_report
-    from graphscore.report.spillover import spillover
 
     if (entity is None) == (penalty is None):
         raise ValueError("give exactly one of --entity or --penalty.")
@@ -242,7 +242,7 @@ def explain(
     as_json: Annotated[bool, typer.Option("--json", help="Print the explanation as JSON.")] = False,
 ) -> None:
     """Take ENTITY's score apart: each penalty's contribution and the paths that carry it."""
-    from graphscore.explain import explain as explain_score
+    from graphscore.analysis.explain import explain as explain_score
     from graphscore.policy import load_policy
 
     rules = load_policy(policy)
@@ -275,8 +275,8 @@ def compare(
     as_of: AsOfOption = None,
 ) -> None:
     """Compare policies (or one policy's parameter sweep): rank correlation, top movers, collateral impact."""
+    from graphscore.analysis.compare import compare_policies, parse_sweep, sweep as sweep_policy
     from graphscore.policy import load_policy
-    from graphscore.report.compare import compare_policies, parse_sweep, sweep as sweep_policy
     from graphscore.report.render import write_report
 
     if sweep is not None and len(policy) != 1:
@@ -304,7 +304,7 @@ def ownership_command(
     as_of: AsOfOption = None,
 ) -> None:
     """Entities an ownership rule flags beyond the listed ones (id, name, rule, stake, via), or --compare."""
-    from graphscore.report.ownership import compare_rules, flagged_entities
+    from graphscore.analysis.ownership import compare_rules, flagged_entities
 
     if compare == (rule is not None):
         raise ValueError("give --rule ofac|eu|integrated, or --compare.")
@@ -328,7 +328,7 @@ def ubo(
     as_of: AsOfOption = None,
 ) -> None:
     """Ultimate owners of ENTITY: integrated stakes through every chain, and the chains that carry them."""
-    from graphscore.report.ownership import ultimate_owners_table
+    from graphscore.analysis.ownership import ultimate_owners_table
 
     tables = _read(db)
     owners = ultimate_owners_table(tables, entity, as_of=_as_of(as_of), threshold=threshold,
@@ -362,8 +362,8 @@ def report_dossier(
     as_of: AsOfOption = None,
 ) -> None:
     """Dossier of ENTITY: own penalties, inherited exposure with paths, owners, officers, neighbourhood."""
+    from graphscore.analysis.dossier import dossier
     from graphscore.policy import load_policy
-    from graphscore.report.dossier import dossier
     from graphscore.report.render import write_report
 
     rules = load_policy(policy)
@@ -431,12 +431,12 @@ def demo(
     = dt.datetime(2022, 6, 30),
 ) -> None:
     """Build a fresh embedded store from the bundled OpenSanctions sample, score it, and report."""
+    from graphscore.analysis.scores import score as score_tables
+    from graphscore.analysis.spillover import spillover
     from graphscore.bundled import POLICIES, ZALA_FTM, bundled_path
     from graphscore.io import read_paths
     from graphscore.policy import load_policy
     from graphscore.report.render import write_report
-    from graphscore.report.spillover import spillover
-    from graphscore.scoring import score as score_tables
     from graphscore.store.ladybug import LadybugStore
 
     started = time.perf_counter()

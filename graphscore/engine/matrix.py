@@ -200,7 +200,7 @@ def build_projection(tables, policy: Policy, as_of: dt.date | str | None = None,
     weights. Ownership models read OWNS (by share) and CONTROLS links owner -> asset instead,
     and only penalties of the policy's ``seed_kinds`` list an entity. ``missing_share``
     overrides the policy's (``"bounds"`` is two projections, one ``"low"`` and one ``"high"``:
-    see :func:`graphscore.scoring.score`).
+    see :func:`graphscore.analysis.scores.score`).
 
     Examples
     --------

@@ -1,4 +1,5 @@
-"""Which way a penalty travelled: hop distance and the strongest path from a set of sources.
+"""Which way a penalty travelled: hop distance and the strongest path from a set of sources,
+and each path's hops described (``describe_path``) and written out (``format_path``).
 
 The strength of a path is the product of ``damping * W[v, u]`` over its hops, the amount of a
 unit penalty that the path alone carries under the spread model. The strongest path is the
@@ -21,7 +22,7 @@ import scipy as sp
 
 from graphscore.engine.matrix import Projection
 
-__all__ = ["PathTree", "strongest_paths", "describe_path", "last_hop_types"]
+__all__ = ["PathTree", "strongest_paths", "describe_path", "format_path", "last_hop_types"]
 
 
 @dataclass(frozen=True)
@@ -113,6 +114,28 @@ def describe_path(projection: Projection, path: list[int]) -> list[dict]:
             "source_ref": None if pd.isna(best["source_ref"]) else best["source_ref"],
         })
     return hops
+
+
+def format_path(names: dict, hops: list[dict]) -> str:
+    """A path in Cypher-like arrows, links drawn the way they are written: the hops of
+    :func:`describe_path`, entities by name (by id where ``names`` has none).
+
+    Examples
+    --------
+    >>> format_path({"c": "LLC CST", "z": "Zakharov"},
+    ...             [{"from": "c", "to": "z", "type": "OWNS", "role": None, "share": 0.51,
+    ...               "direction": "backward", "weight": 0.51, "links": 1}])
+    'LLC CST <-[OWNS 51%]- Zakharov'
+    """
+    if not hops:
+        return ""
+    text = names.get(hops[0]["from"], hops[0]["from"])
+    for hop in hops:
+        label = " ".join(str(x) for x in (hop["type"], hop["role"],
+                                          None if hop["share"] is None else f"{hop['share']:.0%}") if x)
+        arrow = f" -[{label}]-> " if hop["direction"] == "forward" else f" <-[{label}]- "
+        text += arrow + str(names.get(hop["to"], hop["to"]))
+    return text
 
 
 def last_hop_types(projection: Projection, tree: PathTree, indices: np.ndarray) -> np.ndarray:

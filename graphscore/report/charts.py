@@ -25,10 +25,10 @@ from matplotlib.lines import Line2D
 from matplotlib.patches import FancyArrowPatch
 from matplotlib.ticker import MaxNLocator
 
+from graphscore.analysis.compare import CompareReport
+from graphscore.analysis.dossier import Dossier
+from graphscore.analysis.spillover import SpilloverReport
 from graphscore.model import load_model
-from graphscore.report.compare import CompareReport
-from graphscore.report.dossier import Dossier
-from graphscore.report.spillover import SpilloverReport
 
 __all__ = ["DPI", "CHART_TITLES", "change_histogram", "change_by_hop", "score_scatter", "sweep_lines",
            "neighbourhood_map", "chart_pngs", "save_charts"]
@@ -229,7 +229,7 @@ def sweep_lines(report: CompareReport) -> Figure:
     Parameters
     ----------
     report : CompareReport
-        From :func:`~graphscore.report.compare.sweep`.
+        From :func:`~graphscore.analysis.compare.sweep`.
 
     Returns
     -------

@@ -2,8 +2,8 @@
 
 :func:`write_report` writes them all; :func:`to_json`, :func:`to_markdown` and :func:`to_html`
 return each one for a notebook or another tool. Each takes a
-:class:`~graphscore.report.spillover.SpilloverReport`, a
-:class:`~graphscore.report.compare.CompareReport` or a :class:`~graphscore.report.dossier.Dossier`
+:class:`~graphscore.analysis.spillover.SpilloverReport`, a
+:class:`~graphscore.analysis.compare.CompareReport` or a :class:`~graphscore.analysis.dossier.Dossier`
 and hands it to the module that renders that kind (:mod:`~graphscore.report.render_spillover`,
 :mod:`~graphscore.report.render_compare`, :mod:`~graphscore.report.render_dossier`); all share
 one look (``templates/base.html.j2``) and one manifest.
@@ -175,11 +175,11 @@ import json
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 
+from graphscore.analysis.compare import CompareReport
+from graphscore.analysis.dossier import Dossier
+from graphscore.analysis.spillover import SpilloverReport
 from graphscore.report import render_compare, render_dossier, render_spillover
 from graphscore.report.charts import chart_pngs
-from graphscore.report.compare import CompareReport
-from graphscore.report.dossier import Dossier
-from graphscore.report.spillover import SpilloverReport
 
 __all__ = ["JSON_FORMAT", "COMPARE_JSON_FORMAT", "DOSSIER_JSON_FORMAT", "FORMATS", "to_json", "to_markdown",
            "to_html", "write_report"]

@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pandas as pd
 
+from graphscore.analysis.compare import CompareReport
 from graphscore.report.charts import CHART_TITLES, chart_pngs
-from graphscore.report.compare import CompareReport
 from graphscore.report.markup import (check_top, environment, md, md_charts, md_manifest, md_table, number, plain,
                                       png_uri, records)
 

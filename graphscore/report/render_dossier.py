@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pandas as pd
 
+from graphscore.analysis.dossier import Dossier
 from graphscore.report.charts import CHART_TITLES, chart_pngs
-from graphscore.report.dossier import Dossier
 from graphscore.report.markup import (check_top, day, environment, md, md_charts, md_code, md_manifest, md_table,
                                       number, percent, plain, png_uri, records)
 
@@ -34,7 +34,7 @@ def _own_returned(report: Dossier) -> float | None:
     around cycles of links (company -> its representative -> the company); None where the
     model's scores do not split by source.
 
-    Under a linear model the score splits exactly by source (:mod:`graphscore.explain`), and the
+    Under a linear model the score splits exactly by source (:mod:`graphscore.analysis.explain`), and the
     dossier lists every source but the entity itself, so what the listed contributions leave
     of the inherited score is the entity's own contribution beyond its own weight.
     """

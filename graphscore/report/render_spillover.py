@@ -11,10 +11,10 @@ from pathlib import Path
 
 import pandas as pd
 
+from graphscore.analysis.spillover import SpilloverReport
 from graphscore.report.charts import CHART_TITLES, chart_pngs
 from graphscore.report.markup import (check_top, day, environment, md, md_charts, md_code, md_manifest, md_table,
                                       number, plain, png_uri, records)
-from graphscore.report.spillover import SpilloverReport
 
 __all__ = ["JSON_FORMAT", "to_json", "to_markdown", "to_html"]
 

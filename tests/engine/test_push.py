@@ -12,12 +12,12 @@ import pytest
 import scipy as sp
 
 import graphscore as gs
+from graphscore.analysis.whatif import apply_change, penalize_change
 from graphscore.engine.matrix import build_projection
 from graphscore.engine.push import LocalChange, error_bound, local_change, push_column
 from graphscore.engine.spread import spread
 from graphscore.errors import ConvergenceError
 from graphscore.io import read_paths
-from graphscore.scoring import apply_change, penalize_change
 from graphscore.synthetic import generate_network
 from tests.conftest import POLICIES, ZALA
 

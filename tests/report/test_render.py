@@ -20,11 +20,12 @@ import pytest
 from matplotlib.figure import Figure
 
 import graphscore as gs
+from graphscore.analysis.spillover import spillover_report
+from graphscore.analysis.whatif import attribution_change
 from graphscore.engine.matrix import build_projection
 from graphscore.report.charts import change_by_hop, change_histogram, save_charts
+from graphscore.report import render
 from graphscore.report.render import JSON_FORMAT, to_html, to_json, to_markdown, write_report
-from graphscore.report.spillover import spillover_report
-from graphscore.scoring import attribution_change
 
 ROOT = Path(__file__).resolve().parents[2]
 AS_OF = "2021-01-01"
@@ -54,6 +55,14 @@ REPORT_KEYS = {"format", "title", "scenario", "threshold", "manifest", "summary"
 ROW_KEYS = {"id", "name", "kind", "own_penalised", "before", "after", "change", "hops",
             "path_strength", "path", "reached_by", "path_hops"}
 HOP_KEYS = {"from", "to", "type", "role", "share", "direction", "weight", "links", "source_ref"}
+
+
+def _documented_keys(section: str) -> set[str]:
+    """Top-level keys the render module docstring lists under one report's heading."""
+    text = render.__doc__.split(section, 1)[1]
+    text = re.split(r"\n\w[\w ]+ report\n~+", text)[0]
+    terms = [line for line in text.splitlines() if re.fullmatch(r"``\w+``(, ``\w+``)*( : .*)?", line)]
+    return {key for line in terms for key in re.findall(r"``(\w+)``", line.split(" : ")[0])}
 
 
 def _tables(*, without_fine: bool = False) -> gs.Tables:
@@ -105,6 +114,10 @@ def test_json_round_trips_with_documented_keys(report):
     assert {row["hops"] for row in data["by_hop"]} == {1, 2}
 
 
+def test_spillover_layout_is_documented():
+    assert _documented_keys("Spillover report") == REPORT_KEYS
+
+
 def test_affected_change_is_the_fines_spillover(report):
     """The affected rows' changes are the scores with the fine minus the scores without it."""
     policy = gs.parse_policy(POLICY)
@@ -112,7 +125,7 @@ def test_affected_change_is_the_fines_spillover(report):
     without = gs.score(_tables(without_fine=True), policy, as_of=AS_OF).set_index("id")["total"]
     expected = (with_fine - without)[lambda delta: delta != 0]
     rows = pd.DataFrame(to_json(report)["affected"]).set_index("id")
-    np.testing.assert_allclose(rows["change"].sum(), expected.sum(), rtol=0, atol=1e-6)  # the change comes by forward push (scoring.PUSH_TOL)
+    np.testing.assert_allclose(rows["change"].sum(), expected.sum(), rtol=0, atol=1e-6)  # the change comes by forward push (whatif.PUSH_TOL)
     np.testing.assert_allclose(rows["change"], expected.reindex(rows.index), rtol=0, atol=1e-6)
 
 

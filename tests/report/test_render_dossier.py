@@ -1,4 +1,4 @@
-"""Dossier files: LLC CST (OpenSanctions sample) as of 2023-01-31, as tests/report/test_dossier.py
+"""Dossier files: LLC CST (OpenSanctions sample) as of 2023-01-31, as tests/analysis/test_dossier.py
 builds it, and small hand-made registers for what real data does not show.
 
 On that date only LLC CST itself is penalised in its neighbourhood (two sanctions in force, 27
@@ -22,14 +22,14 @@ import pytest
 from matplotlib.patches import FancyArrowPatch
 
 import graphscore as gs
+from graphscore.analysis.dossier import dossier
 from graphscore.io import read_paths
 from graphscore.report.charts import chart_pngs, neighbourhood_map
-from graphscore.report.dossier import dossier
 from graphscore.report.markup import md
 from graphscore.report.render import DOSSIER_JSON_FORMAT, to_html, to_json, to_markdown, write_report
 from graphscore.toy import fined_company, shared_representative
 from tests.conftest import POLICIES, ZALA
-from tests.report.test_compare import _documented_keys
+from tests.report.test_render import _documented_keys
 
 ROOT = Path(__file__).resolve().parents[2]
 CST = "NK-abdzbEBkqyT29GyREbiURZ"
@@ -146,6 +146,7 @@ def test_neighbourhood_keeps_every_link_of_a_pair(cst):
     assert between == [("OFFICER_OF", "executive", None), ("OWNS", None, 0.5)]
     assert len(links) == cst.neighbourhood.number_of_edges() == 12
     (ax,) = neighbourhood_map(cst).axes
+    assert ax.get_title().startswith("Neighbourhood of LLC CST")
     assert sum(isinstance(patch, FancyArrowPatch) for patch in ax.patches) == 12
 
 
@@ -236,7 +237,7 @@ def test_write_report_writes_the_four_files(cst, tmp_path):
 def test_the_picture_leaves_pyplot_alone():
     """networkx's drawing helpers import pyplot; the neighbourhood is drawn without them."""
     code = ("import sys; import graphscore as gs; from graphscore.toy import shared_representative; "
-            "from graphscore.report.dossier import dossier; from graphscore.report.charts import chart_pngs; "
+            "from graphscore.analysis.dossier import dossier; from graphscore.report.charts import chart_pngs; "
             f"chart_pngs(dossier(shared_representative(), gs.parse_policy({BOTH_WAYS!r}), 'C2', as_of='2024-01-01')); "
             "assert 'matplotlib.pyplot' not in sys.modules, 'pyplot imported'")
     subprocess.run([sys.executable, "-c", code], check=True, cwd=ROOT)

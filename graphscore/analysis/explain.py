@@ -35,14 +35,14 @@ import numpy as np
 import pandas as pd
 import scipy as sp
 
+from graphscore.analysis.manifest import build_manifest
+from graphscore.analysis.ownership import flagged_entities
 from graphscore.engine.hop import hop
 from graphscore.engine.matrix import Projection, build_projection
-from graphscore.engine.paths import describe_path, strongest_paths
+from graphscore.engine.paths import describe_path, format_path, strongest_paths
 from graphscore.engine.run import run_model
 from graphscore.engine.spread import spread
 from graphscore.policy import Aggregate, Combine, ModelName, Policy
-from graphscore.report.manifest import build_manifest
-from graphscore.report.spillover import format_path
 
 __all__ = ["Explanation", "explain", "influence_row"]
 
@@ -184,9 +184,7 @@ def _penalty_shares(projection: Projection, source: int) -> list[tuple[pd.Series
 def _explain_ownership(tables, policy: Policy, projection: Projection, entity_id: str, total: float,
                        names: dict) -> Explanation:
     """Under an ownership rule the deciding chain is the explanation: the listed or flagged owners
-    whose stakes the rule added up, or the CONTROLS link (see graphscore.report.ownership)."""
-    from graphscore.report.ownership import flagged_entities
-
+    whose stakes the rule added up, or the CONTROLS link (see :mod:`graphscore.analysis.ownership`)."""
     rule = {ModelName.OWNERSHIP_OFAC: "ofac", ModelName.OWNERSHIP_EU: "eu"}.get(policy.model, "integrated")
     own = float(projection.s[projection.index_of(entity_id)] > 0)
     flagged = flagged_entities(tables, rule, as_of=projection.as_of, policy=policy).set_index("id")

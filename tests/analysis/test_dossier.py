@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 import graphscore as gs
+from graphscore.analysis.dossier import dossier
 from graphscore.io import read_paths
-from graphscore.report.dossier import dossier, neighbourhood_figure
 from tests.conftest import POLICIES, ZALA
 
 CST = "NK-abdzbEBkqyT29GyREbiURZ"
@@ -40,7 +40,5 @@ def test_penalties_with_windows_and_authorities(cst):
     assert cst.score["total"] == pytest.approx(cst.score["own"] + cst.score["inherited"])
 
 
-def test_neighbourhood_picture(cst):
+def test_neighbourhood_within_two_links(cst):
     assert CST in cst.neighbourhood and cst.neighbourhood.number_of_nodes() == 11
-    figure = neighbourhood_figure(cst)
-    assert figure.axes[0].get_title().startswith("Neighbourhood of LLC CST")

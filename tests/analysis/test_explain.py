@@ -9,8 +9,8 @@ import numpy as np
 import pytest
 
 import graphscore as gs
+from graphscore.analysis.explain import explain
 from graphscore.engine.matrix import build_projection
-from graphscore.explain import explain
 from graphscore.io import read_paths
 from graphscore.synthetic import generate_network
 from tests.conftest import HAND_POLICY, POLICIES, ZALA

@@ -43,12 +43,12 @@ import numpy as np
 import pandas as pd
 import scipy as sp
 
+from graphscore.analysis.manifest import build_manifest
+from graphscore.analysis.scores import score
 from graphscore.engine.matrix import resolve_as_of
 from graphscore.engine.timeline import active_links
 from graphscore.errors import GraphscoreError
 from graphscore.policy import Policy
-from graphscore.report.manifest import build_manifest
-from graphscore.scoring import score
 
 __all__ = ["CompareReport", "compare_policies", "sweep", "parse_sweep", "link_graph", "hop_distances"]
 
@@ -126,7 +126,7 @@ class CompareReport:
         What every variant shares: ``graphscore_version``, ``data_fingerprint``, ``data_counts``,
         ``as_of``, ``generated_at``, and ``policies``: ``label, name, hash, model`` of each variant.
     manifests : list of dict
-        One :func:`~graphscore.report.manifest.build_manifest` per variant, in the order of
+        One :func:`~graphscore.analysis.manifest.build_manifest` per variant, in the order of
         ``variants`` (failed variants too): the full policy definition and its hash.
     notes : list of str
         What the projections decided that a reader should know, and which variants it concerns.

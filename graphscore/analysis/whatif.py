@@ -1,16 +1,15 @@
-"""Scores and what-ifs as DataFrames: the public face of the engine.
+"""What-ifs: add or lift a penalty and see every score change (DESIGN §6).
+
+A :class:`Change` is a change to the own-penalty vector ``s``; :func:`apply_change` gives the
+scores before and after it, locally by forward push under the spread model. The spillover report
+(:mod:`graphscore.analysis.spillover`) is built on the same changes.
 
 Examples
 --------
 >>> import graphscore as gs
 >>> from graphscore.toy import fined_company
->>> tables = fined_company()
 >>> policy = gs.parse_policy('name="r"\\ndamping=0.5\\n[[transmit]]\\nlink="OFFICER_OF"\\ndirection="backward"')
->>> gs.score(tables, policy, as_of="2024-01-01")[["id", "own", "inherited", "total"]]
-  id  own  inherited  total
-0  c  1.0        0.0    1.0
-1  p  0.0        0.5    0.5
->>> gs.whatif(tables, policy, lift="x", as_of="2024-01-01")[["id", "before", "after", "delta"]]
+>>> gs.whatif(fined_company(), policy, lift="x", as_of="2024-01-01")[["id", "before", "after", "delta"]]
   id  before  after  delta
 0  c     1.0    0.0   -1.0
 1  p     0.5    0.0   -0.5
@@ -24,10 +23,11 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
+from graphscore.analysis.scores import entity_frame
 from graphscore.engine.matrix import Projection, build_projection, own_weights
 from graphscore.engine.push import local_change
-from graphscore.engine.run import ModelRun, run_model
-from graphscore.policy import MissingShare, ModelName, Policy
+from graphscore.engine.run import run_model
+from graphscore.policy import ModelName, Policy
 
 # Forward push stops below this residual per unit of changed penalty. Registries are one giant
 # component with cycles: the tighter the tolerance, the more of it a push reaches (at 1e-10,
@@ -35,46 +35,8 @@ from graphscore.policy import MissingShare, ModelName, Policy
 # stays far below what a report prints (4 significant digits).
 PUSH_TOL = 1e-9
 
-__all__ = ["score", "whatif", "Change", "penalize_change", "lift_change", "attribution_change",
+__all__ = ["whatif", "Change", "penalize_change", "lift_change", "attribution_change",
            "apply_change", "own_before_after"]
-
-
-def _frame(tables, projection: Projection, **columns) -> pd.DataFrame:
-    entities = tables.entities.set_index("id").reindex(projection.ids)
-    frame = pd.DataFrame({"id": projection.ids, "name": entities["name"].to_numpy(),
-                          "kind": entities["kind"].to_numpy(), **columns})
-    frame.attrs["as_of"] = projection.as_of.date().isoformat()
-    frame.attrs["notes"] = list(projection.notes)
-    return frame
-
-
-def _score_columns(run: ModelRun) -> dict[str, np.ndarray]:
-    return {"own": run.own, "inherited": run.total - run.own, "total": run.total, **run.columns}
-
-
-def score(tables, policy: Policy, as_of: dt.date | str | None = None, *,
-          projection: Projection | None = None) -> pd.DataFrame:
-    """Score every entity under the policy's model.
-
-    Columns ``id, name, kind, own, inherited, total`` (total = own + inherited), then the
-    model's own columns (see :mod:`graphscore.engine.run`). With ``missing_share = "bounds"``
-    the model runs twice, stakes with no or a ranged share taken at their low and at their high
-    end: ``total`` is the low run, and ``total_low`` / ``total_high`` bracket it. The date used
-    is in ``result.attrs["as_of"]``, model-wide figures (e.g. DebtRank's ``systemic_impact``)
-    in ``result.attrs`` too.
-    """
-    if policy.missing_share is MissingShare.BOUNDS and projection is None:
-        low, high = (build_projection(tables, policy, as_of, missing_share=m)
-                     for m in (MissingShare.LOW, MissingShare.HIGH))
-        run_low, run_high = run_model(low, policy), run_model(high, policy)
-        frame = _frame(tables, low, **_score_columns(run_low), total_low=run_low.total, total_high=run_high.total)
-        frame.attrs.update(run_low.attrs)
-        return frame
-    projection = projection or build_projection(tables, policy, as_of)
-    run = run_model(projection, policy)
-    frame = _frame(tables, projection, **_score_columns(run))
-    frame.attrs.update(run.attrs)
-    return frame
 
 
 @dataclass(frozen=True)
@@ -204,6 +166,6 @@ def whatif(tables, policy: Policy, *, penalize: str | None = None, severity: flo
     projection = projection or build_projection(tables, policy, as_of)
     change = penalize_change(projection, penalize, severity) if penalize else lift_change(projection, lift)
     before, after = apply_change(projection, policy, change)
-    frame = _frame(tables, projection, before=before, after=after, delta=after - before)
+    frame = entity_frame(tables, projection, before=before, after=after, delta=after - before)
     frame.attrs["change"] = change.label
     return frame

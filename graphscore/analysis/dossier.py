@@ -2,8 +2,9 @@
 
 Own penalties with their windows and authorities; inherited exposure by source penalty with the
 paths that carry it; direct and ultimate owners; officers, and the other companies each of them
-serves (linked enterprises); what the entity itself holds or runs; and a picture of its
-neighbourhood. Data first (:class:`Dossier`); rendering is in :mod:`graphscore.report.render`.
+serves (linked enterprises); what the entity itself holds or runs; and its neighbourhood, as a
+graph. Data only (:class:`Dossier`): rendering, the picture of the neighbourhood included, is in
+:mod:`graphscore.report.render` and :mod:`graphscore.report.charts`.
 """
 
 from __future__ import annotations
@@ -14,16 +15,16 @@ from dataclasses import dataclass, field
 import networkx as nx
 import numpy as np
 import pandas as pd
-from matplotlib.figure import Figure
 
+from graphscore.analysis.explain import explain
+from graphscore.analysis.manifest import build_manifest
+from graphscore.analysis.ownership import ultimate_owners_table
 from graphscore.engine.matrix import build_projection
+from graphscore.engine.run import run_model
 from graphscore.engine.timeline import active, active_links
-from graphscore.explain import explain
 from graphscore.policy import Policy
-from graphscore.report.manifest import build_manifest
-from graphscore.report.ownership import ultimate_owners_table
 
-__all__ = ["Dossier", "dossier", "neighbourhood_figure"]
+__all__ = ["Dossier", "dossier"]
 
 
 @dataclass
@@ -124,8 +125,6 @@ def dossier(tables, policy: Policy, entity_id: str, *, as_of: dt.date | str | No
         exposure = exposure[exposure["source"] != entity_id].reset_index(drop=True) if len(exposure) else exposure
         total = why.total
     except ValueError as exc:  # models whose scores do not split by source
-        from graphscore.engine.run import run_model
-
         exposure, total = pd.DataFrame(), float(run_model(projection, policy).total[idx])
         notes.append(str(exc))
 
@@ -161,12 +160,3 @@ def dossier(tables, policy: Policy, entity_id: str, *, as_of: dt.date | str | No
         notes=notes,
     )
 
-
-def neighbourhood_figure(report: Dossier) -> Figure:
-    """The entity's neighbourhood (links in force at ``as_of``, ``radius`` hops): penalised
-    entities in red, the entity itself outlined, companies as squares and people as circles;
-    drawn by :func:`graphscore.report.charts.neighbourhood_map`."""
-    # Imported here: charts imports this module to know a Dossier when it picks its charts.
-    from graphscore.report.charts import neighbourhood_map
-
-    return neighbourhood_map(report)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from graphscore.report.spillover import spillover
+from graphscore.analysis.spillover import spillover
 
 
 def test_spillover_of_one_penalty_is_its_whole_contribution(hand_tables, hand_policy):

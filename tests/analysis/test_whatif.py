@@ -6,9 +6,9 @@ import numpy as np
 import pytest
 
 import graphscore as gs
+from graphscore.analysis.whatif import apply_change, attribution_change, lift_change, penalize_change
 from graphscore.engine.matrix import build_projection
 from graphscore.io import read_paths
-from graphscore.scoring import apply_change, attribution_change, lift_change, penalize_change
 from graphscore.synthetic import generate_network
 from tests.conftest import POLICIES, ZALA
 

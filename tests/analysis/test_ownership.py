@@ -6,7 +6,7 @@ import pandas as pd
 import pytest
 
 import graphscore as gs
-from graphscore.report.ownership import compare_rules, flagged_entities, rule_policy, ultimate_owners_table
+from graphscore.analysis.ownership import compare_rules, flagged_entities, rule_policy, ultimate_owners_table
 
 
 @pytest.fixture

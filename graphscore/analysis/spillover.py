@@ -13,14 +13,14 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
+from graphscore.analysis.manifest import build_manifest
+from graphscore.analysis.whatif import (Change, apply_change, attribution_change, lift_change, own_before_after,
+                                        penalize_change)
 from graphscore.engine.matrix import Projection, build_projection
-from graphscore.engine.paths import describe_path, last_hop_types, strongest_paths
+from graphscore.engine.paths import describe_path, format_path, last_hop_types, strongest_paths
 from graphscore.policy import Combine, Policy
-from graphscore.report.manifest import build_manifest
-from graphscore.scoring import (Change, apply_change, attribution_change, lift_change, own_before_after,
-                                penalize_change)
 
-__all__ = ["SpilloverReport", "spillover", "spillover_report", "format_path"]
+__all__ = ["SpilloverReport", "spillover", "spillover_report"]
 
 
 @dataclass
@@ -73,27 +73,6 @@ class SpilloverReport:
         }
 
 
-def format_path(names: dict, hops: list[dict]) -> str:
-    """A path in Cypher-like arrows, links drawn the way they are written.
-
-    Examples
-    --------
-    >>> format_path({"c": "LLC CST", "z": "Zakharov"},
-    ...             [{"from": "c", "to": "z", "type": "OWNS", "role": None, "share": 0.51,
-    ...               "direction": "backward", "weight": 0.51, "links": 1}])
-    'LLC CST <-[OWNS 51%]- Zakharov'
-    """
-    if not hops:
-        return ""
-    text = names.get(hops[0]["from"], hops[0]["from"])
-    for hop in hops:
-        label = " ".join(str(x) for x in (hop["type"], hop["role"],
-                                          None if hop["share"] is None else f"{hop['share']:.0%}") if x)
-        arrow = f" -[{label}]-> " if hop["direction"] == "forward" else f" <-[{label}]- "
-        text += arrow + str(names.get(hop["to"], hop["to"]))
-    return text
-
-
 _PENALTY_COLUMNS = ["id", "entity", "name", "kind", "severity", "weight", "counted", "start", "end",
                     "authority", "source_ref"]
 
@@ -135,7 +114,7 @@ def spillover_report(tables, projection: Projection, policy: Policy, change: Cha
         ``W``, ``s`` and the id map at the report's ``as_of``.
     policy : Policy
     change : Change
-        From :func:`graphscore.scoring.attribution_change` (an existing penalty's spillover,
+        From :func:`graphscore.analysis.whatif.attribution_change` (an existing penalty's spillover,
         with ``baseline="without"``), ``penalize_change`` or ``lift_change``.
     threshold : float, optional
         Collateral threshold; the policy's ``threshold`` by default.
