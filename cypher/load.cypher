@@ -1,9 +1,18 @@
 // Generated from graphscore/schema/model.toml by graphscore.store.statements: do not edit.
-// LadybugDB batched loads: $rows is a list of maps, one per table row.
-UNWIND $rows AS row MERGE (e:Entity {id: row.id}) SET e.kind = CAST(row.kind AS STRING), e.name = CAST(row.name AS STRING), e.jurisdiction = CAST(row.jurisdiction AS STRING), e.registration_id = CAST(row.registration_id AS STRING), e.value = CAST(row.value AS DOUBLE), e.source_ref = CAST(row.source_ref AS STRING);
-UNWIND $rows AS row MATCH (e:Entity {id: row.entity}) MERGE (p:Penalty {id: row.id}) SET p.kind = CAST(row.kind AS STRING), p.severity = CAST(row.severity AS DOUBLE), p.start_date = CAST(row.start_date AS DATE), p.end_date = CAST(row.end_date AS DATE), p.repair_from = CAST(row.repair_from AS DATE), p.authority = CAST(row.authority AS STRING), p.source_ref = CAST(row.source_ref AS STRING) MERGE (e)-[:HAS_PENALTY]->(p);
-UNWIND $rows AS row MATCH (a:Entity {id: row.source}), (b:Entity {id: row.target}) MERGE (a)-[r:OWNS {key: row.key}]->(b) SET r.share = CAST(row.share AS DOUBLE), r.share_low = CAST(row.share_low AS DOUBLE), r.share_high = CAST(row.share_high AS DOUBLE), r.role = CAST(row.role AS STRING), r.start_date = CAST(row.start_date AS DATE), r.end_date = CAST(row.end_date AS DATE), r.source_ref = CAST(row.source_ref AS STRING);
-UNWIND $rows AS row MATCH (a:Entity {id: row.source}), (b:Entity {id: row.target}) MERGE (a)-[r:OFFICER_OF {key: row.key}]->(b) SET r.share = CAST(row.share AS DOUBLE), r.share_low = CAST(row.share_low AS DOUBLE), r.share_high = CAST(row.share_high AS DOUBLE), r.role = CAST(row.role AS STRING), r.start_date = CAST(row.start_date AS DATE), r.end_date = CAST(row.end_date AS DATE), r.source_ref = CAST(row.source_ref AS STRING);
-UNWIND $rows AS row MATCH (a:Entity {id: row.source}), (b:Entity {id: row.target}) MERGE (a)-[r:CONTROLS {key: row.key}]->(b) SET r.share = CAST(row.share AS DOUBLE), r.share_low = CAST(row.share_low AS DOUBLE), r.share_high = CAST(row.share_high AS DOUBLE), r.role = CAST(row.role AS STRING), r.start_date = CAST(row.start_date AS DATE), r.end_date = CAST(row.end_date AS DATE), r.source_ref = CAST(row.source_ref AS STRING);
-UNWIND $rows AS row MATCH (a:Entity {id: row.source}), (b:Entity {id: row.target}) MERGE (a)-[r:FAMILY {key: row.key}]->(b) SET r.share = CAST(row.share AS DOUBLE), r.share_low = CAST(row.share_low AS DOUBLE), r.share_high = CAST(row.share_high AS DOUBLE), r.role = CAST(row.role AS STRING), r.start_date = CAST(row.start_date AS DATE), r.end_date = CAST(row.end_date AS DATE), r.source_ref = CAST(row.source_ref AS STRING);
-UNWIND $rows AS row MATCH (a:Entity {id: row.source}), (b:Entity {id: row.target}) MERGE (a)-[r:ASSOCIATE {key: row.key}]->(b) SET r.share = CAST(row.share AS DOUBLE), r.share_low = CAST(row.share_low AS DOUBLE), r.share_high = CAST(row.share_high AS DOUBLE), r.role = CAST(row.role AS STRING), r.start_date = CAST(row.start_date AS DATE), r.end_date = CAST(row.end_date AS DATE), r.source_ref = CAST(row.source_ref AS STRING);
+// LadybugDB bulk loads: $rows is an Arrow table; changed links are deleted by key,
+// then copied in again with the new rows.
+COPY Entity(id, kind, name, jurisdiction, registration_id, value, source_ref) FROM $rows;
+COPY Penalty(id, kind, severity, start_date, end_date, repair_from, authority, source_ref) FROM $rows;
+COPY HAS_PENALTY FROM $edges;
+LOAD FROM $rows MATCH (n:Entity {id: v_id}) SET n.kind = v_kind, n.name = v_name, n.jurisdiction = v_jurisdiction, n.registration_id = v_registration_id, n.value = v_value, n.source_ref = v_source_ref;
+LOAD FROM $rows MATCH (n:Penalty {id: v_id}) SET n.kind = v_kind, n.severity = v_severity, n.start_date = v_start_date, n.end_date = v_end_date, n.repair_from = v_repair_from, n.authority = v_authority, n.source_ref = v_source_ref;
+UNWIND $keys AS k MATCH ()-[r:OWNS]->() WHERE r.key = k DELETE r;
+COPY OWNS(key, share, share_low, share_high, role, start_date, end_date, source_ref) FROM $rows;
+UNWIND $keys AS k MATCH ()-[r:OFFICER_OF]->() WHERE r.key = k DELETE r;
+COPY OFFICER_OF(key, share, share_low, share_high, role, start_date, end_date, source_ref) FROM $rows;
+UNWIND $keys AS k MATCH ()-[r:CONTROLS]->() WHERE r.key = k DELETE r;
+COPY CONTROLS(key, share, share_low, share_high, role, start_date, end_date, source_ref) FROM $rows;
+UNWIND $keys AS k MATCH ()-[r:FAMILY]->() WHERE r.key = k DELETE r;
+COPY FAMILY(key, share, share_low, share_high, role, start_date, end_date, source_ref) FROM $rows;
+UNWIND $keys AS k MATCH ()-[r:ASSOCIATE]->() WHERE r.key = k DELETE r;
+COPY ASSOCIATE(key, share, share_low, share_high, role, start_date, end_date, source_ref) FROM $rows;

@@ -1,2 +1,2 @@
 // Generated from graphscore/schema/model.toml by graphscore.store.statements: do not edit.
-UNWIND $rows AS row MATCH (e:Entity {id: row.id}) SET e.own = CAST(row.own AS DOUBLE), e.inherited = CAST(row.inherited AS DOUBLE), e.total = CAST(row.total AS DOUBLE), e.score_policy = CAST(row.score_policy AS STRING), e.score_policy_hash = CAST(row.score_policy_hash AS STRING), e.score_as_of = CAST(row.score_as_of AS DATE);
+LOAD FROM $rows MATCH (n:Entity {id: v_id}) SET n.own = v_own, n.inherited = v_inherited, n.total = v_total, n.score_policy = v_score_policy, n.score_policy_hash = v_score_policy_hash, n.score_as_of = v_score_as_of;

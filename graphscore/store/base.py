@@ -11,7 +11,7 @@ import contextlib
 import datetime as dt
 import warnings
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Protocol, runtime_checkable
 
 import numpy as np
@@ -19,8 +19,9 @@ import pandas as pd
 
 from graphscore.errors import StoreError
 from graphscore.policy import Policy
-from graphscore.model import GraphscoreWarning, Tables, link_keys, load_model, validate
+from graphscore.model import TABLE_NAMES, GraphscoreWarning, Tables, empty_table, load_model, validate
 from graphscore.store import statements
+from graphscore.store.plan import LoadPlan, plan_load
 
 __all__ = ["GraphStore", "CypherStore", "LoadSummary", "to_rows"]
 
@@ -43,10 +44,11 @@ class GraphStore(Protocol):
 
 @dataclass(frozen=True)
 class LoadSummary:
-    """Rows offered per table, and the store's counts after the load."""
+    """Rows offered per table, what the load wrote of them, and the store's counts after it."""
 
     offered: dict[str, int]
     stored: dict[str, int]
+    written: dict[str, dict[str, int]] = field(default_factory=dict)  # per table: new, changed, unchanged
 
 
 def _plain(value):
@@ -99,14 +101,24 @@ class CypherStore:
                 "links": links,
                 "penalties": count("MATCH (p:Penalty) RETURN count(p)")}
 
-    def read_tables(self) -> Tables:
-        """The store's content as validated tables."""
+    def _read_raw(self) -> Tables:
+        """The store's content as raw tables, links with the ``key`` they are stored under."""
         model = load_model()
         links = [self._run(statements.read_links(t, dialect=self.dialect)) for t in model.links]
         links = [df for df in links if len(df)]
-        raw = Tables(entities=self._run(statements.read_entities(dialect=self.dialect)),
-                     links=pd.concat(links, ignore_index=True) if links else pd.DataFrame(),
-                     penalties=self._run(statements.read_penalties(dialect=self.dialect)))
+        return Tables(entities=self._run(statements.read_entities(dialect=self.dialect)),
+                      links=pd.concat(links, ignore_index=True) if links else pd.DataFrame(),
+                      penalties=self._run(statements.read_penalties(dialect=self.dialect)))
+
+    def read_tables(self) -> Tables:
+        """The store's content as validated tables."""
+        tables, _ = self._read_validated()
+        return tables
+
+    def _read_validated(self) -> tuple[Tables, pd.Series]:
+        """Validated tables, and the key each link row is stored under."""
+        raw = self._read_raw()
+        keys = raw.links.pop("key") if "key" in raw.links else pd.Series([], dtype=object)
         for _, df in raw.items():
             df.attrs["origin"] = "store"
             for column in df.columns:
@@ -115,18 +127,29 @@ class CypherStore:
         with warnings.catch_warnings():
             # data warnings were reported when the data was loaded; repeating them on every read is noise
             warnings.simplefilter("ignore", GraphscoreWarning)
-            return validate(raw)
+            return validate(raw), keys
+
+    def _stored_for_load(self) -> Tables:
+        """What a load compares its rows with: the stored tables, links with their ``key``."""
+        if not self.counts()["entities"]:
+            empty = {name: empty_table(name) for name in TABLE_NAMES}
+            return Tables(**empty, validated=True)
+        tables, keys = self._read_validated()
+        tables.links["key"] = keys.to_numpy(dtype=object)
+        return tables
 
     def entity_kinds(self) -> pd.DataFrame:
         return self._run("MATCH (e:Entity) RETURN e.id AS id, e.kind AS kind")
 
     # -- writing -----------------------------------------------------------------------------
     def load(self, tables: Tables) -> LoadSummary:
-        """Validate and load tables in one transaction: all rows or none.
+        """Validate tables and write what they change, in one transaction: all rows or none.
 
-        Loading is idempotent: entities and penalties merge on ``id``, links on their record
-        key (type, ends, role, dates), so the same input twice leaves the same content.
-        Links and penalties may refer to entities already in the store.
+        Rows are compared by key with what the store holds (:mod:`graphscore.store.plan`):
+        new rows are written in bulk, stored rows whose values differ are updated, the rest
+        is left alone, so the same input twice writes nothing. Entities and penalties are
+        keyed on ``id``, links on their record key (type, ends, role, start, source
+        reference). Links and penalties may refer to entities already in the store.
 
         Raises
         ------
@@ -135,22 +158,28 @@ class CypherStore:
         StoreError
             If the store refuses a statement; the transaction is rolled back.
         """
-        tables = validate(tables, known_entities=self.entity_kinds(),
-                          known_penalties=self._run("MATCH (e:Entity)-[:HAS_PENALTY]->(p:Penalty) "
-                                                    "RETURN p.id AS id, e.id AS entity"))
-        links = tables.links.assign(key=link_keys(tables.links))
-        try:
-            with self._transaction() as run:
-                for batch in _batches(to_rows(tables.entities)):
-                    run(statements.merge_entities(dialect=self.dialect), {"rows": batch})
-                for batch in _batches(to_rows(tables.penalties)):
-                    run(statements.merge_penalties(dialect=self.dialect), {"rows": batch})
-                for link_type, group in links.groupby("type", sort=True):
-                    for batch in _batches(to_rows(group.drop(columns=["type"]))):
-                        run(statements.merge_links(link_type, dialect=self.dialect), {"rows": batch})
-        except Exception as exc:  # a driver error of any kind: the transaction was rolled back
-            raise StoreError(f"load rolled back, store unchanged: {exc}") from exc
-        return LoadSummary(offered=tables.counts(), stored=self.counts())
+        stored = self._stored_for_load()
+        tables = validate(tables, known_entities=stored.entities[["id", "kind"]],
+                          known_penalties=stored.penalties[["id", "entity"]])
+        plan = plan_load(tables, stored)
+        if plan.writes:
+            try:
+                self._write(plan)
+            except Exception as exc:  # a driver error of any kind: the transaction was rolled back
+                raise StoreError(f"load rolled back, store unchanged: {exc}") from exc
+        return LoadSummary(offered=tables.counts(), stored=self.counts(), written=plan.summary())
+
+    def _write(self, plan: LoadPlan) -> None:
+        """Write a load plan in one transaction: new and changed rows merged by key."""
+        with self._transaction() as run:
+            for batch in _batches(to_rows(pd.concat([plan.entities.new, plan.entities.changed]))):
+                run(statements.merge_entities(), {"rows": batch})
+            for batch in _batches(to_rows(pd.concat([plan.penalties.new, plan.penalties.changed]))):
+                run(statements.merge_penalties(), {"rows": batch})
+            links = pd.concat([plan.links.new, plan.links.changed])
+            for link_type, group in links.groupby("type", sort=True):
+                for batch in _batches(to_rows(group.drop(columns=["type"]))):
+                    run(statements.merge_links(link_type), {"rows": batch})
 
     def write_scores(self, scores: pd.DataFrame, *, policy: Policy, as_of: dt.date) -> int:
         """Write ``own``, ``inherited`` and ``total`` back as Entity properties, so Cypher

@@ -17,6 +17,12 @@ from graphscore.model import Column, Model, TableSpec, load_model
 __all__ = [
     "ladybug_schema",
     "neo4j_schema",
+    "copy_columns",
+    "copy_entities",
+    "copy_penalties",
+    "copy_links",
+    "delete_links",
+    "update_nodes",
     "merge_entities",
     "merge_penalties",
     "merge_links",
@@ -40,14 +46,9 @@ def _properties(spec: TableSpec, *, skip: tuple[str, ...] = ()) -> list[Column]:
     return [c for c in spec.columns if c.type not in ("ref", "link_type") and c.name not in skip]
 
 
-def _set_clause(variable: str, columns: list[Column], dialect: str) -> str:
-    # Parameter maps use store names too: ``row.end`` would not parse. LadybugDB types a
-    # parameter column from its values, so a batch where a column is all null arrives as
-    # STRING: the cast states the declared type. Neo4j is schema-free and needs none.
-    def value(c: Column) -> str:
-        bare = f"row.{c.store_name}"
-        return f"CAST({bare} AS {_ladybug_type(c)})" if dialect == "ladybug" else bare
-    return ", ".join(f"{variable}.{c.store_name} = {value(c)}" for c in columns)
+def _set_clause(variable: str, columns: list[Column]) -> str:
+    # Parameter maps use store names too: ``row.end`` would not parse.
+    return ", ".join(f"{variable}.{c.store_name} = row.{c.store_name}" for c in columns)
 
 
 def _return_clause(variable: str, columns: list[Column], dialect: str) -> str:
@@ -90,25 +91,83 @@ def neo4j_schema(model: Model | None = None) -> list[str]:
     return statements
 
 
-def merge_entities(model: Model | None = None, dialect: str = "ladybug") -> str:
+# Neo4j loads rows with batched UNWIND ... MERGE. LadybugDB takes the bulk statements above:
+# its MERGE of a keyed relationship followed by SET corrupts relationships when repeated
+# (tests/store/ladybug_merge_set_bug.py).
+
+def merge_entities(model: Model | None = None) -> str:
     props = _properties((model or load_model()).tables["entities"], skip=("id",))
-    return f"UNWIND $rows AS row MERGE (e:Entity {{id: row.id}}) SET {_set_clause('e', props, dialect)};"
+    return f"UNWIND $rows AS row MERGE (e:Entity {{id: row.id}}) SET {_set_clause('e', props)};"
 
 
-def merge_penalties(model: Model | None = None, dialect: str = "ladybug") -> str:
+def merge_penalties(model: Model | None = None) -> str:
     props = _properties((model or load_model()).tables["penalties"], skip=("id",))
     return ("UNWIND $rows AS row MATCH (e:Entity {id: row.entity}) "
-            f"MERGE (p:Penalty {{id: row.id}}) SET {_set_clause('p', props, dialect)} "
+            f"MERGE (p:Penalty {{id: row.id}}) SET {_set_clause('p', props)} "
             "MERGE (e)-[:HAS_PENALTY]->(p);")
 
 
-def merge_links(link_type: str, model: Model | None = None, dialect: str = "ladybug") -> str:
+def merge_links(link_type: str, model: Model | None = None) -> str:
     model = model or load_model()
     if link_type not in model.links:  # the one name spliced into Cypher: only model names pass
         raise KeyError(f"unknown link type {link_type!r}")
     props = _properties(model.tables["links"])
     return ("UNWIND $rows AS row MATCH (a:Entity {id: row.source}), (b:Entity {id: row.target}) "
-            f"MERGE (a)-[r:{link_type} {{key: row.key}}]->(b) SET {_set_clause('r', props, dialect)};")
+            f"MERGE (a)-[r:{link_type} {{key: row.key}}]->(b) SET {_set_clause('r', props)};")
+
+
+LINK_KEY = Column("key", "string")  # stored on every link: the record key it is merged on
+
+
+def copy_columns(table: str, model: Model | None = None) -> list[Column]:
+    """The columns a bulk copy of ``table`` lists, in order: the key (``id``, or a link's
+    ``key`` after its two ends), then the stored properties."""
+    spec = (model or load_model()).tables[table]
+    first = LINK_KEY if table == "links" else next(c for c in spec.columns if c.name == "id")
+    return [first, *_properties(spec, skip=("id",))]
+
+
+def _listed(columns: list[Column]) -> str:
+    return ", ".join(c.store_name for c in columns)
+
+
+def copy_entities(model: Model | None = None) -> str:
+    """LadybugDB bulk insert of new entities from an Arrow table ``$rows`` (columns as :func:`copy_columns`)."""
+    return f"COPY Entity({_listed(copy_columns('entities', model))}) FROM $rows;"
+
+
+def copy_penalties(model: Model | None = None) -> list[str]:
+    """LadybugDB bulk insert of new penalties, then of the edges from their entities
+    (``$edges``: entity id, penalty id)."""
+    return [f"COPY Penalty({_listed(copy_columns('penalties', model))}) FROM $rows;",
+            "COPY HAS_PENALTY FROM $edges;"]
+
+
+def copy_links(link_type: str, model: Model | None = None) -> str:
+    """LadybugDB bulk insert of links of one type: ``$rows`` holds source id, target id, then
+    the columns of :func:`copy_columns`."""
+    model = model or load_model()
+    if link_type not in model.links:
+        raise KeyError(f"unknown link type {link_type!r}")
+    return f"COPY {link_type}({_listed(copy_columns('links', model))}) FROM $rows;"
+
+
+def delete_links(link_type: str, model: Model | None = None) -> str:
+    """LadybugDB: remove the link records whose stored key is in ``$keys`` (before their
+    corrected rows are copied in: an update without ``MERGE ... SET`` on relationships)."""
+    model = model or load_model()
+    if link_type not in model.links:
+        raise KeyError(f"unknown link type {link_type!r}")
+    return f"UNWIND $keys AS k MATCH ()-[r:{link_type}]->() WHERE r.key = k DELETE r;"
+
+
+def update_nodes(label: str, columns: list[Column]) -> str:
+    """LadybugDB bulk update from an Arrow table ``$rows``: ``id`` then ``columns``, each
+    column named ``v_<store name>`` (bare names such as ``value`` would read as keywords)."""
+    if label not in ("Entity", "Penalty"):  # labels are spliced: only the model's two node labels pass
+        raise KeyError(f"unknown node label {label!r}")
+    assignments = ", ".join(f"n.{c.store_name} = v_{c.store_name}" for c in columns)
+    return f"LOAD FROM $rows MATCH (n:{label} {{id: v_id}}) SET {assignments};"
 
 
 def read_entities(model: Model | None = None, dialect: str = "ladybug") -> str:
@@ -128,31 +187,39 @@ def read_links(link_type: str, model: Model | None = None, dialect: str = "ladyb
         raise KeyError(f"unknown link type {link_type!r}")
     props = _properties(model.tables["links"])
     return (f"MATCH (a:Entity)-[r:{link_type}]->(b:Entity) RETURN a.id AS source, b.id AS target, "
-            f"'{link_type}' AS type, {_return_clause('r', props, dialect)} ORDER BY r.key;")
+            f"'{link_type}' AS type, {_return_clause('r', props, dialect)}, r.key AS key ORDER BY r.key;")
 
 
 def write_scores(model: Model | None = None, dialect: str = "ladybug") -> str:
     columns = list((model or load_model()).scores.columns)
-    return f"UNWIND $rows AS row MATCH (e:Entity {{id: row.id}}) SET {_set_clause('e', columns, dialect)};"
+    if dialect == "ladybug":
+        return update_nodes("Entity", columns)
+    return f"UNWIND $rows AS row MATCH (e:Entity {{id: row.id}}) SET {_set_clause('e', columns)};"
 
 
 def render_files(model: Model | None = None) -> dict[str, str]:
     """The text of each generated file in ``cypher/``, by file name."""
     model = model or load_model()
     header = "// Generated from graphscore/schema/model.toml by graphscore.store.statements: do not edit.\n"
-    def loading(dialect: str) -> str:
-        statements = [merge_entities(model, dialect), merge_penalties(model, dialect)]
-        return "\n".join(statements + [merge_links(t, model, dialect) for t in model.links])
+    def bulk_loading() -> str:
+        statements = [copy_entities(model), *copy_penalties(model),
+                      update_nodes("Entity", copy_columns("entities", model)[1:]),
+                      update_nodes("Penalty", copy_columns("penalties", model)[1:])]
+        statements += [s for t in model.links for s in (delete_links(t, model), copy_links(t, model))]
+        return "\n".join(statements)
+    def merging() -> str:
+        statements = [merge_entities(model), merge_penalties(model)]
+        return "\n".join(statements + [merge_links(t, model) for t in model.links])
     def reading(dialect: str) -> str:
         statements = [read_entities(model, dialect), read_penalties(model, dialect)]
         return "\n".join(statements + [read_links(t, model, dialect) for t in model.links])
     return {
         "schema.cypher": header + "// LadybugDB DDL.\n" + "\n".join(ladybug_schema(model)) + "\n",
         "schema.neo4j.cypher": header + "// Neo4j constraints and indexes.\n" + "\n".join(neo4j_schema(model)) + "\n",
-        "load.cypher": header + "// LadybugDB batched loads: $rows is a list of maps, one per table row.\n"
-                       + loading("ladybug") + "\n",
+        "load.cypher": header + "// LadybugDB bulk loads: $rows is an Arrow table; changed links are deleted by key,\n"
+                       "// then copied in again with the new rows.\n" + bulk_loading() + "\n",
         "load.neo4j.cypher": header + "// Neo4j batched loads: $rows is a list of maps, one per table row.\n"
-                             + loading("neo4j") + "\n",
+                             + merging() + "\n",
         "read.cypher": header + "// LadybugDB: reading the tables back.\n" + reading("ladybug") + "\n",
         "read.neo4j.cypher": header + "// Neo4j: reading the tables back.\n" + reading("neo4j") + "\n",
         "write_scores.cypher": header + write_scores(model) + "\n",

@@ -1,0 +1,31 @@
+"""LadybugDB behaviours graphscore works around, each as a minimal script for an upstream report.
+
+pyproject pins the ladybug version these were found in. Each test asserts the faulty
+behaviour, so that when an upgrade fixes it the test fails and says which workaround to drop.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import ladybug
+import pyarrow as pa
+
+HERE = Path(__file__).parent
+
+
+def test_query_as_arrow_returns_nulls_as_zero_empty_and_epoch(tmp_path):
+    """``Connection.query_as_arrow`` fills null DOUBLE, STRING and DATE values with 0, "" and
+    1970-01-01; ``execute(...).get_as_arrow()`` keeps them null. graphscore reads with the
+    latter (``LadybugStore._read_raw``)."""
+    conn = ladybug.Connection(ladybug.Database(str(tmp_path / "g.lbug")))
+    conn.execute("CREATE NODE TABLE E(id STRING PRIMARY KEY, x DOUBLE, s STRING, d DATE)")
+    conn.execute("COPY E(id) FROM $rows", {"rows": pa.table({"id": ["a"]})})
+    query = "MATCH (e:E) RETURN e.x AS x, e.s AS s, e.d AS d"
+    kept = conn.execute(query).get_as_arrow().to_pylist()
+    lost = conn.query_as_arrow(query, 1_000).get_as_arrow().to_pylist()
+    assert kept == [{"x": None, "s": None, "d": None}]
+    assert lost[0]["x"] == 0 and lost[0]["s"] == "" and str(lost[0]["d"]) == "1970-01-01", (
+        f"ladybug {ladybug.__version__} keeps nulls in query_as_arrow now: it may replace execute().get_as_arrow()")
