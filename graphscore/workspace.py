@@ -1,0 +1,111 @@
+"""The workspace: one set of tables, and what is computed from them once and then reused.
+
+Every command, report and notebook cell goes through a :class:`Workspace`. It holds validated
+tables and caches, per (policy hash, as-of), the projection (``W``, ``s`` and the id map) and
+the baseline run of the policy's model, so a dossier, an explanation and a what-if on the same
+data and policy build the projection once. Opened on a store (:func:`open_workspace`), the
+cache also lives on disk beside it, keyed by the data fingerprint the store recorded at its
+last load: a second command on the same store and policy starts from it, and any load makes
+it stale.
+
+Examples
+--------
+>>> import graphscore as gs
+>>> from graphscore.toy import fined_company
+>>> ws = Workspace(fined_company())
+>>> policy = gs.parse_policy('name="r"\\ndamping=0.5\\n[[transmit]]\\nlink="OFFICER_OF"\\ndirection="backward"')
+>>> ws.projection(policy, "2024-01-01") is ws.projection(policy, "2024-01-01")
+True
+>>> ws.baseline(policy, "2024-01-01").total.tolist()
+[1.0, 0.5]
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import functools
+
+import pandas as pd
+
+from graphscore.engine.matrix import Projection, build_projection, resolve_as_of
+from graphscore.engine.run import ModelRun, run_model
+from graphscore.engine.timeline import active_links
+from graphscore.model import Tables, validate
+from graphscore.policy import MissingShare, Policy
+
+__all__ = ["Workspace", "as_workspace"]
+
+AsOf = dt.date | str | None
+
+
+class Workspace:
+    """Validated tables and the projections and model runs computed from them.
+
+    Parameters
+    ----------
+    tables : Tables
+        Validated or raw tables (raw ones are validated here).
+    fingerprint : str, optional
+        The data fingerprint, when the source already knows it (a store records it at load);
+        computed from the tables otherwise.
+    """
+
+    def __init__(self, tables: Tables, *, fingerprint: str | None = None):
+        self.tables = tables if tables.validated else validate(tables)
+        self._fingerprint = fingerprint
+        self._projections: dict[tuple, Projection] = {}
+        self._runs: dict[tuple, ModelRun] = {}
+        self._links_at: dict[pd.Timestamp, pd.DataFrame] = {}
+
+    @property
+    def fingerprint(self) -> str:
+        """SHA-256 of the tables' content, row order ignored (:meth:`Tables.fingerprint`)."""
+        if self._fingerprint is None:
+            self._fingerprint = self.tables.fingerprint()
+        return self._fingerprint
+
+    @functools.cached_property
+    def names(self) -> pd.Series:
+        """Entity names by id."""
+        return pd.Series(self.tables.entities["name"].to_numpy(), index=pd.Index(self.tables.entities["id"]))
+
+    def _key(self, policy: Policy, as_of: AsOf, missing_share: MissingShare | None) -> tuple:
+        return (policy.hash, resolve_as_of(as_of, policy), missing_share)
+
+    def projection(self, policy: Policy, as_of: AsOf = None, *,
+                   missing_share: MissingShare | None = None) -> Projection:
+        """``W``, ``s`` and the id map under ``policy`` at ``as_of`` (built once, then reused)."""
+        key = self._key(policy, as_of, missing_share)
+        if key not in self._projections:
+            self._projections[key] = self._build(policy, key[1], missing_share)
+        return self._projections[key]
+
+    def _build(self, policy: Policy, as_of: pd.Timestamp, missing_share: MissingShare | None) -> Projection:
+        return build_projection(self.tables, policy, as_of, missing_share=missing_share)
+
+    def baseline(self, policy: Policy, as_of: AsOf = None, *,
+                 missing_share: MissingShare | None = None) -> ModelRun:
+        """The policy's model run on the data as it is (computed once, then reused)."""
+        key = self._key(policy, as_of, missing_share)
+        if key not in self._runs:
+            self._runs[key] = self._run(policy, self.projection(policy, as_of, missing_share=missing_share))
+        return self._runs[key]
+
+    def _run(self, policy: Policy, projection: Projection) -> ModelRun:
+        return run_model(projection, policy)
+
+    def links_at(self, as_of: AsOf, policy: Policy | None = None) -> pd.DataFrame:
+        """Links in force at ``as_of``, one record per relation (:func:`active_links`)."""
+        day = resolve_as_of(as_of, policy)
+        if day not in self._links_at:
+            self._links_at[day] = active_links(self.tables.links, day)
+        return self._links_at[day]
+
+    def __repr__(self) -> str:
+        counts = ", ".join(f"{n} {name}" for name, n in self.tables.counts().items())
+        return f"Workspace({counts}; {len(self._projections)} projection(s) cached)"
+
+
+def as_workspace(source: Tables | Workspace) -> Workspace:
+    """The workspace of ``source``: itself, or a new one over plain tables."""
+    return source if isinstance(source, Workspace) else Workspace(source)
