@@ -21,7 +21,7 @@ from graphscore.errors import StoreError
 from graphscore.policy import Policy
 from graphscore.model import TABLE_NAMES, GraphscoreWarning, Tables, empty_table, load_model, validate
 from graphscore.store import statements
-from graphscore.store.plan import LoadPlan, plan_load
+from graphscore.store.plan import LoadPlan, canonical_order, plan_load
 
 __all__ = ["GraphStore", "CypherStore", "LoadSummary", "to_rows"]
 
@@ -49,6 +49,8 @@ class LoadSummary:
     offered: dict[str, int]
     stored: dict[str, int]
     written: dict[str, dict[str, int]] = field(default_factory=dict)  # per table: new, changed, unchanged
+    tables: Tables | None = field(default=None, repr=False)  # the store's whole content after the load
+    fingerprint: str | None = None  # of that content, as recorded in the store
 
 
 def _plain(value):
@@ -72,6 +74,12 @@ def to_rows(df: pd.DataFrame) -> list[dict]:
 def _batches(rows: list[dict]) -> Iterator[list[dict]]:
     for start in range(0, len(rows), BATCH_ROWS):
         yield rows[start:start + BATCH_ROWS]
+
+
+def record_fingerprint(run: Run, fingerprint: str) -> None:
+    """Record the content's fingerprint, inside the transaction that made the content."""
+    run(statements.DELETE_META, {"key": "data_fingerprint"})
+    run(statements.CREATE_META, {"key": "data_fingerprint", "value": fingerprint})
 
 
 class CypherStore:
@@ -111,12 +119,12 @@ class CypherStore:
                       penalties=self._run(statements.read_penalties(dialect=self.dialect)))
 
     def read_tables(self) -> Tables:
-        """The store's content as validated tables."""
-        tables, _ = self._read_validated()
-        return tables
+        """The store's content as validated tables, in :func:`~graphscore.store.plan.canonical_order`."""
+        tables = self._read_validated()
+        return Tables(tables.entities, tables.links.drop(columns="key"), tables.penalties, validated=True)
 
-    def _read_validated(self) -> tuple[Tables, pd.Series]:
-        """Validated tables, and the key each link row is stored under."""
+    def _read_validated(self) -> Tables:
+        """Validated tables in canonical order, links with the ``key`` they are stored under."""
         raw = self._read_raw()
         keys = raw.links.pop("key") if "key" in raw.links else pd.Series([], dtype=object)
         for _, df in raw.items():
@@ -127,16 +135,27 @@ class CypherStore:
         with warnings.catch_warnings():
             # data warnings were reported when the data was loaded; repeating them on every read is noise
             warnings.simplefilter("ignore", GraphscoreWarning)
-            return validate(raw), keys
+            tables = validate(raw)
+        tables.links["key"] = keys.to_numpy(dtype=object)
+        return canonical_order(tables)
 
     def _stored_for_load(self) -> Tables:
         """What a load compares its rows with: the stored tables, links with their ``key``."""
         if not self.counts()["entities"]:
             empty = {name: empty_table(name) for name in TABLE_NAMES}
+            empty["links"]["key"] = pd.Series(dtype=object)
             return Tables(**empty, validated=True)
-        tables, keys = self._read_validated()
-        tables.links["key"] = keys.to_numpy(dtype=object)
-        return tables
+        return self._read_validated()
+
+    def data_fingerprint(self) -> str | None:
+        """The fingerprint of the content, as the last load recorded it (None: not recorded,
+        e.g. after a ``cypher --write``): caches of derived results are keyed on it."""
+        found = self._run(statements.READ_META, {"key": "data_fingerprint"})
+        return None if found.empty else str(found.iloc[0, 0])
+
+    def forget_fingerprint(self) -> None:
+        """Drop the recorded fingerprint: after a change outside :meth:`load`, no cache is trusted."""
+        self._run(statements.DELETE_META, {"key": "data_fingerprint"})
 
     def entity_kinds(self) -> pd.DataFrame:
         return self._run("MATCH (e:Entity) RETURN e.id AS id, e.kind AS kind")
@@ -162,15 +181,20 @@ class CypherStore:
         tables = validate(tables, known_entities=stored.entities[["id", "kind"]],
                           known_penalties=stored.penalties[["id", "entity"]])
         plan = plan_load(tables, stored)
-        if plan.writes:
+        content = plan.apply(stored)
+        content.links.pop("key")
+        fingerprint = content.fingerprint()
+        if plan.writes or self.data_fingerprint() != fingerprint:
             try:
-                self._write(plan)
+                self._write(plan, fingerprint)
             except Exception as exc:  # a driver error of any kind: the transaction was rolled back
                 raise StoreError(f"load rolled back, store unchanged: {exc}") from exc
-        return LoadSummary(offered=tables.counts(), stored=self.counts(), written=plan.summary())
+        return LoadSummary(offered=tables.counts(), stored=self.counts(), written=plan.summary(),
+                           tables=content, fingerprint=fingerprint)
 
-    def _write(self, plan: LoadPlan) -> None:
-        """Write a load plan in one transaction: new and changed rows merged by key."""
+    def _write(self, plan: LoadPlan, fingerprint: str) -> None:
+        """Write a load plan and the content's new fingerprint in one transaction: new and
+        changed rows merged by key."""
         with self._transaction() as run:
             for batch in _batches(to_rows(pd.concat([plan.entities.new, plan.entities.changed]))):
                 run(statements.merge_entities(), {"rows": batch})
@@ -180,6 +204,7 @@ class CypherStore:
             for link_type, group in links.groupby("type", sort=True):
                 for batch in _batches(to_rows(group.drop(columns=["type"]))):
                     run(statements.merge_links(link_type), {"rows": batch})
+            record_fingerprint(run, fingerprint)
 
     def write_scores(self, scores: pd.DataFrame, *, policy: Policy, as_of: dt.date) -> int:
         """Write ``own``, ``inherited`` and ``total`` back as Entity properties, so Cypher

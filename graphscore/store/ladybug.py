@@ -16,7 +16,7 @@ from graphscore.errors import StoreError
 from graphscore.model import Column, Tables, link_keys, load_model
 from graphscore.policy import Policy
 from graphscore.store import statements
-from graphscore.store.base import CypherStore, Run
+from graphscore.store.base import CypherStore, Run, record_fingerprint
 from graphscore.store.plan import LoadPlan
 
 __all__ = ["LadybugStore"]
@@ -131,7 +131,7 @@ class LadybugStore(CypherStore):
                       links=pd.concat(links, ignore_index=True) if links else pd.DataFrame(),
                       penalties=read(statements.read_penalties()))
 
-    def _write(self, plan: LoadPlan) -> None:
+    def _write(self, plan: LoadPlan, fingerprint: str) -> None:
         """New rows by bulk ``COPY``; changed entities and penalties updated in bulk by id;
         changed links deleted by key and copied in again with the new ones. No
         ``MERGE ... SET`` on relationships: LadybugDB corrupts them when it is repeated."""
@@ -160,6 +160,7 @@ class LadybugStore(CypherStore):
                 rows = pd.concat([links.new[links.new["type"] == link_type], changed])
                 if len(rows):
                     run(statements.copy_links(link_type, model), {"rows": _arrow(rows, ends + link_columns)})
+            record_fingerprint(run, fingerprint)
 
     def write_scores(self, scores: pd.DataFrame, *, policy: Policy, as_of: dt.date) -> int:
         columns = list(load_model().scores.columns)

@@ -22,9 +22,9 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from graphscore.model import Tables, link_keys
+from graphscore.model import Tables, link_keys, load_model
 
-__all__ = ["TableChanges", "LoadPlan", "diff_rows", "plan_load"]
+__all__ = ["TableChanges", "LoadPlan", "diff_rows", "plan_load", "canonical_order"]
 
 
 @dataclass(frozen=True)
@@ -54,6 +54,18 @@ class LoadPlan:
     @property
     def writes(self) -> int:
         return sum(changes.writes for _, changes in self.items())
+
+    def apply(self, stored: Tables) -> Tables:
+        """The store's tables after this plan is written to a store holding ``stored``
+        (validated tables, links with their ``key``), in :func:`canonical_order`."""
+        def merged(before: pd.DataFrame, changes: TableChanges, key: str) -> pd.DataFrame:
+            kept = before[~before[key].isin(changes.changed[key])]
+            parts = [df for df in (kept, changes.changed, changes.new) if len(df)]
+            return pd.concat(parts, ignore_index=True) if parts else before.iloc[:0]
+        return canonical_order(Tables(entities=merged(stored.entities, self.entities, "id"),
+                                      links=merged(stored.links, self.links, "key"),
+                                      penalties=merged(stored.penalties, self.penalties, "id"),
+                                      validated=True))
 
     def summary(self) -> dict[str, dict[str, int]]:
         """``{table: {"new": n, "changed": n, "unchanged": n}}``, for the load's report."""
@@ -97,3 +109,17 @@ def plan_load(incoming: Tables, stored: Tables) -> LoadPlan:
         penalties=diff_rows(incoming.penalties, stored.penalties[incoming.penalties.columns], key="id"),
         links=diff_rows(links, stored_links[links.columns], key="key"),
     )
+
+
+def canonical_order(tables: Tables) -> Tables:
+    """Rows in one order whatever path the tables took (read back, or merged by a load):
+    entities and penalties by id, links by type in model order, then key. Rows index the
+    projection, so equal content gives equal results, byte for byte. Links keep ``key``."""
+    links = tables.links if "key" in tables.links else tables.links.assign(key=link_keys(tables.links))
+    type_rank = {name: rank for rank, name in enumerate(load_model().links)}
+    return Tables(
+        entities=tables.entities.sort_values("id", ignore_index=True),
+        links=links.assign(_rank=links["type"].map(type_rank)).sort_values(["_rank", "key"], ignore_index=True)
+                   .drop(columns="_rank"),
+        penalties=tables.penalties.sort_values("id", ignore_index=True),
+        validated=tables.validated)

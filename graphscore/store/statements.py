@@ -170,15 +170,21 @@ def update_nodes(label: str, columns: list[Column]) -> str:
     return f"LOAD FROM $rows MATCH (n:{label} {{id: v_id}}) SET {assignments};"
 
 
+# Facts about the store itself (GraphscoreMeta nodes: key, value), e.g. the data fingerprint.
+READ_META = "MATCH (m:GraphscoreMeta {key: $key}) RETURN m.value AS value;"
+DELETE_META = "MATCH (m:GraphscoreMeta {key: $key}) DELETE m;"
+CREATE_META = "CREATE (:GraphscoreMeta {key: $key, value: $value});"
+
+
 def read_entities(model: Model | None = None, dialect: str = "ladybug") -> str:
     props = _properties((model or load_model()).tables["entities"])
-    return f"MATCH (e:Entity) RETURN {_return_clause('e', props, dialect)} ORDER BY e.id;"
+    return f"MATCH (e:Entity) RETURN {_return_clause('e', props, dialect)};"
 
 
 def read_penalties(model: Model | None = None, dialect: str = "ladybug") -> str:
     props = _properties((model or load_model()).tables["penalties"])
     return (f"MATCH (e:Entity)-[:HAS_PENALTY]->(p:Penalty) RETURN p.id AS id, e.id AS entity, "
-            f"{_return_clause('p', [c for c in props if c.name != 'id'], dialect)} ORDER BY p.id;")
+            f"{_return_clause('p', [c for c in props if c.name != 'id'], dialect)};")
 
 
 def read_links(link_type: str, model: Model | None = None, dialect: str = "ladybug") -> str:
@@ -187,7 +193,7 @@ def read_links(link_type: str, model: Model | None = None, dialect: str = "ladyb
         raise KeyError(f"unknown link type {link_type!r}")
     props = _properties(model.tables["links"])
     return (f"MATCH (a:Entity)-[r:{link_type}]->(b:Entity) RETURN a.id AS source, b.id AS target, "
-            f"'{link_type}' AS type, {_return_clause('r', props, dialect)}, r.key AS key ORDER BY r.key;")
+            f"'{link_type}' AS type, {_return_clause('r', props, dialect)}, r.key AS key;")
 
 
 def write_scores(model: Model | None = None, dialect: str = "ladybug") -> str:

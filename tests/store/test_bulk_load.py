@@ -100,3 +100,19 @@ def test_diff_treats_two_missing_values_as_equal():
     incoming = pd.DataFrame({"id": ["a", "b"], "share": [np.nan, np.nan]})
     changes = diff_rows(incoming, stored, key="id")
     assert changes.changed["id"].tolist() == ["b"] and changes.unchanged == 1 and changes.new.empty
+
+
+def test_a_load_reports_the_content_it_leaves_and_records_its_fingerprint(tmp_path, registry):
+    part = gs.Tables(registry.entities, registry.links.iloc[: len(registry.links) // 2], registry.penalties)
+    with LadybugStore(tmp_path / "db") as store:
+        assert store.data_fingerprint() is None
+        store.load(part)
+        summary = store.load(registry)
+        back = store.read_tables()
+        for name, df in back.items():  # same rows in the same order: the projection's index
+            pd.testing.assert_frame_equal(getattr(summary.tables, name), df, obj=name)
+        assert summary.fingerprint == back.fingerprint() == store.data_fingerprint()
+        store.forget_fingerprint()
+        assert store.data_fingerprint() is None
+        assert store.load(registry).written["links"]["new"] == 0  # re-records it, writes no rows
+        assert store.data_fingerprint() == summary.fingerprint
