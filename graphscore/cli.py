@@ -34,6 +34,10 @@ DbOption = Annotated[Path, typer.Option("--db", help="Embedded store folder (or 
 PolicyOption = Annotated[Path, typer.Option("--policy", exists=True, dir_okay=False, help="Policy TOML file.")]
 AsOfOption = Annotated[dt.datetime | None, typer.Option("--as-of", formats=["%Y-%m-%d"],
                                                         help="Date to score at (default: the policy's, else today).")]
+QuietOption = Annotated[bool, typer.Option("--quiet", "-q", help="No progress output on stderr.")]
+WaitOption = Annotated[float, typer.Option("--wait", min=0, help="Seconds to wait while another process "
+                                                                 "writes to the store.")]
+DEFAULT_WAIT = 180.0  # a load of 10^7 links takes minutes: wait for it rather than fail at once
 
 
 def _echo_warnings(caught: list) -> None:
@@ -73,11 +77,17 @@ def _step(text: str):
     stderr.print(f"[green]✓[/green] {text} ({time.perf_counter() - start:.2f} s)")
 
 
-def _open(db: Path, *, create: bool = False, read_only: bool = False):
+def _open(db: Path, *, create: bool = False, read_only: bool = False, wait: float = 0.0):
     """The store at ``--db``; only ``load`` creates one, so a typo never scores an empty store."""
     from graphscore.store import open_store
 
-    return open_store(db, create=create, read_only=read_only)
+    return open_store(db, create=create, read_only=read_only, wait=wait)
+
+
+def _progress(quiet: bool):
+    from graphscore.progress import TerminalProgress
+
+    return TerminalProgress(stderr, quiet=quiet)
 
 
 def _read(db: Path):
@@ -128,16 +138,32 @@ def _show(frame: pd.DataFrame, title: str | None = None, limit: int = 15, consol
 def load(
     paths: Annotated[list[Path], typer.Argument(exists=True, help="Folders of CSV/Parquet tables or FtM .json/.jsonl files.")],
     db: DbOption = Path("graphscore.db"),
+    wait: WaitOption = DEFAULT_WAIT,
+    quiet: QuietOption = False,
 ) -> None:
-    """Load tables into the store: all inputs in one transaction, or nothing."""
-    from graphscore.io import read_paths
+    """Load tables into the store: all inputs in one transaction, or nothing.
 
-    with _open(db, create=True) as store:
-        with _step(f"validated {len(paths)} input(s)"):
+    New rows are copied in bulk; rows already stored are compared by key and only the changed
+    ones rewritten, so loading the same input twice writes nothing."""
+    from graphscore.cache import DiskCache
+    from graphscore.io import read_paths
+    from graphscore.workspace import cache_folder
+
+    progress = _progress(quiet)
+    with _open(db, create=True, wait=wait) as store:
+        with progress.step(f"reading and validating {len(paths)} input(s)", f"read and validated {len(paths)} input(s)"):
             tables = read_paths(paths, known_entities=store.entity_kinds())
-        with _step("loaded into the store"):
-            summary = store.load(tables)
-    stdout.print(f"offered {summary.offered}; store now holds {summary.stored}")
+        folder = cache_folder(store)
+        recorded = store.data_fingerprint()
+        stored = DiskCache(folder, recorded).load_tables() if folder is not None and recorded else None
+        summary = store.load(tables, stored=stored, progress=progress)
+    if folder is not None:  # the next command starts from these tables, not from a read-back
+        cache = DiskCache(folder, summary.fingerprint)
+        cache.prune()
+        cache.save_tables(summary.tables)
+    written = ", ".join(f"{name} {w['new']:,} new, {w['changed']:,} changed, {w['unchanged']:,} unchanged"
+                        for name, w in summary.written.items())
+    stdout.print(f"{written}; store now holds {summary.stored}")
 
 
 @app.command()
@@ -391,11 +417,13 @@ def cypher(
         raise ValueError("give a query or --file, not both.")
     text = query if file is None else file.read_text(encoding="utf-8")
     parameters = dict(_parameter(item) for item in param or [])
-    with _open(db, read_only=not write) as store:
+    with _open(db, read_only=not write, wait=DEFAULT_WAIT if write else 0.0) as store:
         try:
             result = store.query(text, parameters)
         except RuntimeError as exc:  # the database's own parse or bind error: bad input, one line
             raise ValueError(str(exc).splitlines()[0]) from None
+        if write:  # the content may have changed outside a load: cached results no longer hold
+            store.forget_fingerprint()
     _show(result, limit=1_000, console=stdout)
 
 

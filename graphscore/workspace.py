@@ -24,16 +24,18 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
+from pathlib import Path
 
 import pandas as pd
 
+from graphscore.cache import DiskCache
 from graphscore.engine.matrix import Projection, build_projection, resolve_as_of
 from graphscore.engine.run import ModelRun, run_model
 from graphscore.engine.timeline import active_links
 from graphscore.model import Tables, validate
 from graphscore.policy import MissingShare, Policy
 
-__all__ = ["Workspace", "as_workspace"]
+__all__ = ["Workspace", "as_workspace", "open_workspace", "cache_folder"]
 
 AsOf = dt.date | str | None
 
@@ -48,11 +50,14 @@ class Workspace:
     fingerprint : str, optional
         The data fingerprint, when the source already knows it (a store records it at load);
         computed from the tables otherwise.
+    cache : DiskCache, optional
+        Where projections and baseline runs of this content are kept between processes.
     """
 
-    def __init__(self, tables: Tables, *, fingerprint: str | None = None):
+    def __init__(self, tables: Tables, *, fingerprint: str | None = None, cache: DiskCache | None = None):
         self.tables = tables if tables.validated else validate(tables)
         self._fingerprint = fingerprint
+        self.cache = cache
         self._projections: dict[tuple, Projection] = {}
         self._runs: dict[tuple, ModelRun] = {}
         self._links_at: dict[pd.Timestamp, pd.DataFrame] = {}
@@ -81,18 +86,30 @@ class Workspace:
         return self._projections[key]
 
     def _build(self, policy: Policy, as_of: pd.Timestamp, missing_share: MissingShare | None) -> Projection:
-        return build_projection(self.tables, policy, as_of, missing_share=missing_share)
+        cached = self.cache and self.cache.load_projection(policy, as_of, missing_share)
+        if cached:
+            return cached
+        projection = build_projection(self.tables, policy, as_of, missing_share=missing_share)
+        if self.cache:
+            self.cache.save_projection(policy, missing_share, projection)
+        return projection
 
     def baseline(self, policy: Policy, as_of: AsOf = None, *,
                  missing_share: MissingShare | None = None) -> ModelRun:
         """The policy's model run on the data as it is (computed once, then reused)."""
         key = self._key(policy, as_of, missing_share)
         if key not in self._runs:
-            self._runs[key] = self._run(policy, self.projection(policy, as_of, missing_share=missing_share))
+            self._runs[key] = self._run(policy, key[1], missing_share)
         return self._runs[key]
 
-    def _run(self, policy: Policy, projection: Projection) -> ModelRun:
-        return run_model(projection, policy)
+    def _run(self, policy: Policy, as_of: pd.Timestamp, missing_share: MissingShare | None) -> ModelRun:
+        cached = self.cache and self.cache.load_run(policy, as_of, missing_share)
+        if cached:
+            return cached
+        run = run_model(self.projection(policy, as_of, missing_share=missing_share), policy)
+        if self.cache:
+            self.cache.save_run(policy, as_of, missing_share, run)
+        return run
 
     def links_at(self, as_of: AsOf, policy: Policy | None = None) -> pd.DataFrame:
         """Links in force at ``as_of``, one record per relation (:func:`active_links`)."""
@@ -109,3 +126,35 @@ class Workspace:
 def as_workspace(source: Tables | Workspace) -> Workspace:
     """The workspace of ``source``: itself, or a new one over plain tables."""
     return source if isinstance(source, Workspace) else Workspace(source)
+
+
+def cache_folder(store) -> Path | None:
+    """Where the disk cache of an embedded store lives (``graph.cache`` beside ``graph.lbug``);
+    None for a server store, whose clients may not share a disk."""
+    path = getattr(store, "path", None)
+    return path.with_suffix(".cache") if path is not None else None
+
+
+def open_workspace(db: str | Path, *, wait: float = 0.0) -> Workspace:
+    """The workspace of a store: its tables (from the disk cache when it holds this content,
+    else read back from the store) and the cached projections and runs.
+
+    Parameters
+    ----------
+    db : str or Path
+        An embedded store folder, or a Neo4j URI (see :func:`graphscore.store.open_store`).
+    wait : float
+        Seconds to wait for a store another process holds (see :class:`LadybugStore`).
+    """
+    from graphscore.store import open_store
+
+    with open_store(db, read_only=True, wait=wait) as store:
+        fingerprint = store.data_fingerprint()
+        folder = cache_folder(store)
+        cache = DiskCache(folder, fingerprint) if folder is not None and fingerprint else None
+        tables = cache.load_tables() if cache else None
+        if tables is None:
+            tables = store.read_tables()
+            if cache:
+                cache.save_tables(tables)
+    return Workspace(tables, fingerprint=fingerprint, cache=cache)

@@ -19,9 +19,10 @@ import pandas as pd
 
 from graphscore.errors import StoreError
 from graphscore.policy import Policy
+from graphscore.progress import SILENT, Advance, Progress
 from graphscore.model import TABLE_NAMES, GraphscoreWarning, Tables, empty_table, load_model, validate
 from graphscore.store import statements
-from graphscore.store.plan import LoadPlan, canonical_order, plan_load
+from graphscore.store.plan import LoadPlan, canonical_order, plan_load, with_link_keys
 
 __all__ = ["GraphStore", "CypherStore", "LoadSummary", "to_rows"]
 
@@ -161,7 +162,7 @@ class CypherStore:
         return self._run("MATCH (e:Entity) RETURN e.id AS id, e.kind AS kind")
 
     # -- writing -----------------------------------------------------------------------------
-    def load(self, tables: Tables) -> LoadSummary:
+    def load(self, tables: Tables, *, stored: Tables | None = None, progress: Progress = SILENT) -> LoadSummary:
         """Validate tables and write what they change, in one transaction: all rows or none.
 
         Rows are compared by key with what the store holds (:mod:`graphscore.store.plan`):
@@ -170,6 +171,14 @@ class CypherStore:
         keyed on ``id``, links on their record key (type, ends, role, start, source
         reference). Links and penalties may refer to entities already in the store.
 
+        Parameters
+        ----------
+        tables : Tables
+        stored : Tables, optional
+            The store's content, when the caller holds it already (the disk cache of the
+            fingerprint :meth:`data_fingerprint` reports); read back otherwise.
+        progress : Progress
+
         Raises
         ------
         InvalidData
@@ -177,33 +186,42 @@ class CypherStore:
         StoreError
             If the store refuses a statement; the transaction is rolled back.
         """
-        stored = self._stored_for_load()
-        tables = validate(tables, known_entities=stored.entities[["id", "kind"]],
-                          known_penalties=stored.penalties[["id", "entity"]])
-        plan = plan_load(tables, stored)
-        content = plan.apply(stored)
-        content.links.pop("key")
-        fingerprint = content.fingerprint()
+        with progress.step("reading what the store holds", "read what the store holds"):
+            stored = self._stored_for_load() if stored is None else with_link_keys(stored)
+        with progress.step("checking the input against the store", "checked the input against the store",
+                           total=sum(tables.counts().values())) as advance:
+            tables = validate(tables, known_entities=stored.entities[["id", "kind"]],
+                              known_penalties=stored.penalties[["id", "entity"]])
+            plan = plan_load(tables, stored)
+            content = plan.apply(stored)
+            content.links.pop("key")
+            fingerprint = content.fingerprint()
+            advance(sum(tables.counts().values()))
         if plan.writes or self.data_fingerprint() != fingerprint:
             try:
-                self._write(plan, fingerprint)
+                with progress.step("writing new and changed rows", "wrote new and changed rows",
+                                   total=plan.writes) as advance:
+                    self._write(plan, fingerprint, advance)
             except Exception as exc:  # a driver error of any kind: the transaction was rolled back
                 raise StoreError(f"load rolled back, store unchanged: {exc}") from exc
         return LoadSummary(offered=tables.counts(), stored=self.counts(), written=plan.summary(),
                            tables=content, fingerprint=fingerprint)
 
-    def _write(self, plan: LoadPlan, fingerprint: str) -> None:
+    def _write(self, plan: LoadPlan, fingerprint: str, advance: Advance) -> None:
         """Write a load plan and the content's new fingerprint in one transaction: new and
-        changed rows merged by key."""
+        changed rows merged by key; ``advance(n)`` after every ``n`` rows written."""
         with self._transaction() as run:
             for batch in _batches(to_rows(pd.concat([plan.entities.new, plan.entities.changed]))):
                 run(statements.merge_entities(), {"rows": batch})
+                advance(len(batch))
             for batch in _batches(to_rows(pd.concat([plan.penalties.new, plan.penalties.changed]))):
                 run(statements.merge_penalties(), {"rows": batch})
+                advance(len(batch))
             links = pd.concat([plan.links.new, plan.links.changed])
             for link_type, group in links.groupby("type", sort=True):
                 for batch in _batches(to_rows(group.drop(columns=["type"]))):
                     run(statements.merge_links(link_type), {"rows": batch})
+                    advance(len(batch))
             record_fingerprint(run, fingerprint)
 
     def write_scores(self, scores: pd.DataFrame, *, policy: Policy, as_of: dt.date) -> int:

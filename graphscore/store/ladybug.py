@@ -5,6 +5,8 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import hashlib
+import re
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -15,6 +17,7 @@ import pyarrow as pa
 from graphscore.errors import StoreError
 from graphscore.model import Column, Tables, link_keys, load_model
 from graphscore.policy import Policy
+from graphscore.progress import Advance
 from graphscore.store import statements
 from graphscore.store.base import CypherStore, Run, record_fingerprint
 from graphscore.store.plan import LoadPlan
@@ -22,6 +25,7 @@ from graphscore.store.plan import LoadPlan
 __all__ = ["LadybugStore"]
 
 DATABASE_FILE = "graph.lbug"
+_LOCK_HELD = re.compile(r"Could not set lock on file.*Lock is held by PID (\d+)")
 ARROW_CHUNK_ROWS = 1_000_000  # rows per Arrow batch read back: few batches, bounded memory per batch
 
 
@@ -62,12 +66,16 @@ class LadybugStore(CypherStore):
     create : bool
         Create the store when it does not exist; when false, a missing store is a StoreError
         (a typo in ``--db`` must not score an empty new store).
+    wait : float
+        Seconds to wait, retrying, while another process holds the store for writing (one
+        writer at a time; readers run side by side with it and with each other).
 
     Raises
     ------
     StoreError
         If the path is not a LadybugDB database, or one made by another version of the data
-        model (``schema/model.toml``), whose tables LadybugDB cannot alter in place.
+        model (``schema/model.toml``), whose tables LadybugDB cannot alter in place; or if
+        another process still holds it for writing after ``wait`` seconds.
 
     Examples
     --------
@@ -78,7 +86,7 @@ class LadybugStore(CypherStore):
     >>> store.close()
     """
 
-    def __init__(self, path: str | Path, *, read_only: bool = False, create: bool = True):
+    def __init__(self, path: str | Path, *, read_only: bool = False, create: bool = True, wait: float = 0.0):
         path = Path(path)
         if path.suffix != ".lbug":
             path = path / DATABASE_FILE
@@ -91,12 +99,26 @@ class LadybugStore(CypherStore):
             except OSError as exc:
                 raise StoreError(f"cannot create a store at {path.parent}: {exc}") from None
         self.path = path
-        try:
-            self._db = ladybug.Database(str(path), read_only=read_only)
-            self._conn = ladybug.Connection(self._db)
-        except RuntimeError as exc:
-            raise StoreError(f"{path} is not a graphscore store: {str(exc).splitlines()[0]}") from None
+        self._db = self._open(path, read_only, wait)
+        self._conn = ladybug.Connection(self._db)
         self._check_schema(read_only)
+
+    @staticmethod
+    def _open(path: Path, read_only: bool, wait: float) -> ladybug.Database:
+        deadline = time.monotonic() + wait
+        while True:
+            try:
+                return ladybug.Database(str(path), read_only=read_only)
+            except RuntimeError as exc:
+                message = str(exc).splitlines()[0]
+                holder = _LOCK_HELD.search(message)
+                if holder is None:
+                    raise StoreError(f"{path} is not a graphscore store: {message}") from None
+                if time.monotonic() >= deadline:
+                    raise StoreError(f"the store at {path.parent} is locked by another process writing to it "
+                                     f"(PID {holder.group(1)}); waited {wait:g} s: try again when it is done, "
+                                     "or wait longer with --wait SECONDS") from None
+                time.sleep(min(0.5, max(0.0, deadline - time.monotonic())))
 
     def _check_schema(self, read_only: bool) -> None:
         expected = _schema_hash()
@@ -131,7 +153,7 @@ class LadybugStore(CypherStore):
                       links=pd.concat(links, ignore_index=True) if links else pd.DataFrame(),
                       penalties=read(statements.read_penalties()))
 
-    def _write(self, plan: LoadPlan, fingerprint: str) -> None:
+    def _write(self, plan: LoadPlan, fingerprint: str, advance: Advance) -> None:
         """New rows by bulk ``COPY``; changed entities and penalties updated in bulk by id;
         changed links deleted by key and copied in again with the new ones. No
         ``MERGE ... SET`` on relationships: LadybugDB corrupts them when it is repeated."""
@@ -143,16 +165,20 @@ class LadybugStore(CypherStore):
         with self._transaction() as run:
             if len(entities.new):
                 run(statements.copy_entities(model), {"rows": _arrow(entities.new, entity_columns)})
+                advance(len(entities.new))
             if len(entities.changed):
                 run(statements.update_nodes("Entity", entity_columns[1:]),
                     {"rows": _arrow(entities.changed, entity_columns, prefix="v_")})
+                advance(len(entities.changed))
             if len(penalties.new):
                 copy_rows, copy_edges = statements.copy_penalties(model)
                 run(copy_rows, {"rows": _arrow(penalties.new, penalty_columns)})
                 run(copy_edges, {"edges": _arrow(penalties.new, [Column("entity", "ref"), penalty_columns[0]])})
+                advance(len(penalties.new))
             if len(penalties.changed):
                 run(statements.update_nodes("Penalty", penalty_columns[1:]),
                     {"rows": _arrow(penalties.changed, penalty_columns, prefix="v_")})
+                advance(len(penalties.changed))
             for link_type in model.links:
                 changed = links.changed[links.changed["type"] == link_type]
                 if len(changed):
@@ -160,6 +186,7 @@ class LadybugStore(CypherStore):
                 rows = pd.concat([links.new[links.new["type"] == link_type], changed])
                 if len(rows):
                     run(statements.copy_links(link_type, model), {"rows": _arrow(rows, ends + link_columns)})
+                    advance(len(rows))
             record_fingerprint(run, fingerprint)
 
     def write_scores(self, scores: pd.DataFrame, *, policy: Policy, as_of: dt.date) -> int:

@@ -24,7 +24,7 @@ import pandas as pd
 
 from graphscore.model import Tables, link_keys, load_model
 
-__all__ = ["TableChanges", "LoadPlan", "diff_rows", "plan_load", "canonical_order"]
+__all__ = ["TableChanges", "LoadPlan", "diff_rows", "plan_load", "canonical_order", "with_link_keys"]
 
 
 @dataclass(frozen=True)
@@ -102,20 +102,27 @@ def plan_load(incoming: Tables, stored: Tables) -> LoadPlan:
 
     ``stored.links`` carries the ``key`` each link record was stored under.
     """
-    links = incoming.links.assign(key=link_keys(incoming.links))
-    stored_links = stored.links if "key" in stored.links else stored.links.assign(key=link_keys(stored.links))
+    links = with_link_keys(incoming).links
     return LoadPlan(
         entities=diff_rows(incoming.entities, stored.entities[incoming.entities.columns], key="id"),
         penalties=diff_rows(incoming.penalties, stored.penalties[incoming.penalties.columns], key="id"),
-        links=diff_rows(links, stored_links[links.columns], key="key"),
+        links=diff_rows(links, stored.links[links.columns], key="key"),
     )
+
+
+def with_link_keys(tables: Tables) -> Tables:
+    """The tables with each link's record ``key`` (kept when present)."""
+    if "key" in tables.links:
+        return tables
+    return Tables(tables.entities, tables.links.assign(key=link_keys(tables.links)), tables.penalties,
+                  validated=tables.validated)
 
 
 def canonical_order(tables: Tables) -> Tables:
     """Rows in one order whatever path the tables took (read back, or merged by a load):
     entities and penalties by id, links by type in model order, then key. Rows index the
     projection, so equal content gives equal results, byte for byte. Links keep ``key``."""
-    links = tables.links if "key" in tables.links else tables.links.assign(key=link_keys(tables.links))
+    links = with_link_keys(tables).links
     type_rank = {name: rank for rank, name in enumerate(load_model().links)}
     return Tables(
         entities=tables.entities.sort_values("id", ignore_index=True),

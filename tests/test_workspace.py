@@ -1,0 +1,125 @@
+"""The workspace: projections and baseline runs computed once, kept on disk beside the store
+for the next command, and never trusted after the store's content changed."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+from typer.testing import CliRunner
+
+import graphscore as gs
+import graphscore.workspace as workspace_module
+from graphscore.cli import app
+from graphscore.store.ladybug import LadybugStore
+from graphscore.synthetic import generate_network
+from graphscore.workspace import Workspace, cache_folder, open_workspace
+from tests.conftest import POLICIES, ZALA
+
+pytestmark = pytest.mark.filterwarnings("ignore::graphscore.GraphscoreWarning")
+JOINT = gs.load_policy(POLICIES / "joint-punishment.toml")
+runner = CliRunner()
+
+
+def run(*args) -> str:
+    result = runner.invoke(app, [str(a) for a in args], catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    return result.output
+
+
+@pytest.fixture
+def counted(monkeypatch) -> dict:
+    """Count the real builds and model runs the workspace makes."""
+    calls = {"build": 0, "run": 0}
+    build, run_model = workspace_module.build_projection, workspace_module.run_model
+
+    def counting_build(*args, **kwargs):
+        calls["build"] += 1
+        return build(*args, **kwargs)
+
+    def counting_run(*args, **kwargs):
+        calls["run"] += 1
+        return run_model(*args, **kwargs)
+    monkeypatch.setattr(workspace_module, "build_projection", counting_build)
+    monkeypatch.setattr(workspace_module, "run_model", counting_run)
+    return calls
+
+
+def test_a_second_command_starts_from_the_disk_cache(tmp_path, counted):
+    db = tmp_path / "db"
+    run("load", ZALA, "--db", db)
+    first = open_workspace(db)
+    scores = first.baseline(JOINT, "2022-06-30").total
+    assert counted == {"build": 1, "run": 1}
+    second = open_workspace(db)  # a new process would see exactly this
+    np.testing.assert_array_equal(second.baseline(JOINT, "2022-06-30").total, scores)
+    projection = second.projection(JOINT, "2022-06-30")
+    assert counted == {"build": 1, "run": 1}
+    fresh = gs.build_projection(second.tables, JOINT, "2022-06-30")
+    assert (projection.W != fresh.W).nnz == 0 and np.array_equal(projection.s, fresh.s)
+    pd.testing.assert_frame_equal(projection.edges, fresh.edges)
+    pd.testing.assert_frame_equal(projection.penalties, fresh.penalties)
+    for name, df in second.tables.items():
+        pd.testing.assert_frame_equal(df, getattr(first.tables, name), obj=name)
+
+
+def test_a_load_makes_the_cache_stale(tmp_path, counted):
+    db = tmp_path / "db"
+    registry = gs.validate(generate_network(300, seed=5))
+    half = gs.Tables(registry.entities, registry.links.iloc[:400], registry.penalties)
+    with LadybugStore(db) as store:
+        store.load(half)
+    before = open_workspace(db).baseline(JOINT, "2024-06-30").total
+    with LadybugStore(db) as store:
+        store.load(registry)
+    after = open_workspace(db)
+    assert after.fingerprint == registry.fingerprint()
+    expected = gs.score(registry, JOINT, "2024-06-30").set_index("id")["total"]  # rows in the input's order
+    np.testing.assert_allclose(after.baseline(JOINT, "2024-06-30").total,
+                               expected.reindex(after.tables.entities["id"]).to_numpy(), rtol=1e-9)
+    assert counted == {"build": 2, "run": 2}
+    assert not np.allclose(before, after.baseline(JOINT, "2024-06-30").total)
+
+
+def test_a_cypher_write_makes_the_cache_untrusted(tmp_path):
+    db = tmp_path / "db"
+    run("load", ZALA, "--db", db)
+    assert open_workspace(db).cache is not None
+    run("cypher", "MATCH (e:Entity {id: $id}) SET e.name = 'Renamed'", "--param", "id=NK-abdzbEBkqyT29GyREbiURZ",
+        "--db", db, "--write")
+    ws = open_workspace(db)
+    assert ws.cache is None
+    assert "Renamed" in set(ws.tables.entities["name"])
+
+
+def test_a_reload_through_the_cli_writes_nothing(tmp_path):
+    db = tmp_path / "db"
+    run("load", ZALA, "--db", db)
+    output = run("load", ZALA, "--db", db)
+    assert "entities 0 new, 0 changed, 17 unchanged" in output
+    assert "links 0 new, 0 changed, 21 unchanged" in output
+    with LadybugStore(db, read_only=True) as store:
+        assert [p.name for p in cache_folder(store).iterdir()] == [store.data_fingerprint()]
+
+
+def test_an_unwritable_cache_only_costs_time(tmp_path):
+    db = tmp_path / "db"
+    run("load", ZALA, "--db", db)
+    with LadybugStore(db, read_only=True) as store:
+        folder = cache_folder(store)
+    for path in sorted(folder.rglob("*"), reverse=True):
+        path.unlink() if path.is_file() else path.rmdir()
+    folder.chmod(0o500)
+    try:
+        ws = open_workspace(db)
+        assert ws.baseline(JOINT, "2022-06-30").total.max() > 0
+    finally:
+        folder.chmod(0o700)
+
+
+def test_a_workspace_over_plain_tables_caches_in_memory(hand_tables, hand_policy, counted):
+    ws = Workspace(hand_tables)
+    assert ws.projection(hand_policy, "2024-01-01") is ws.projection(hand_policy, "2024-01-01")
+    ws.baseline(hand_policy, "2024-01-01")
+    ws.baseline(hand_policy, "2024-01-01")
+    assert counted == {"build": 1, "run": 1} and ws.cache is None
