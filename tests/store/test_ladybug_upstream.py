@@ -29,3 +29,16 @@ def test_query_as_arrow_returns_nulls_as_zero_empty_and_epoch(tmp_path):
     assert kept == [{"x": None, "s": None, "d": None}]
     assert lost[0]["x"] == 0 and lost[0]["s"] == "" and str(lost[0]["d"]) == "1970-01-01", (
         f"ladybug {ladybug.__version__} keeps nulls in query_as_arrow now: it may replace execute().get_as_arrow()")
+
+
+def test_merge_then_set_on_checkpointed_relationships_corrupts_them():
+    """The script an upstream report carries (its docstring says what each flag shows):
+    re-running ``MERGE (a)-[r:R {key: ...}]->(b) SET r.v = ...`` over checkpointed relationships
+    scrambles them. graphscore's loads never run it on LadybugDB: new links are copied in,
+    changed ones deleted by key and copied again (``tests/store/test_bulk_load.py``)."""
+    script = str(HERE / "ladybug_merge_set_bug.py")
+    corrupted = subprocess.run([sys.executable, script], capture_output=True, text=True, timeout=300)
+    assert corrupted.returncode == 1, (
+        f"ladybug {ladybug.__version__} no longer corrupts re-merged relationships:\n{corrupted.stdout}")
+    merge_only = subprocess.run([sys.executable, script, "--no-set"], capture_output=True, text=True, timeout=300)
+    assert merge_only.returncode == 0, merge_only.stdout
