@@ -34,6 +34,7 @@ from graphscore.engine.run import ModelRun, run_model
 from graphscore.engine.timeline import active_links
 from graphscore.model import Tables, validate
 from graphscore.policy import MissingShare, Policy
+from graphscore.progress import SILENT, Progress
 
 __all__ = ["Workspace", "as_workspace", "open_workspace", "cache_folder"]
 
@@ -52,12 +53,16 @@ class Workspace:
         computed from the tables otherwise.
     cache : DiskCache, optional
         Where projections and baseline runs of this content are kept between processes.
+    progress : Progress
+        Where the steps that take seconds (projecting, solving) report.
     """
 
-    def __init__(self, tables: Tables, *, fingerprint: str | None = None, cache: DiskCache | None = None):
+    def __init__(self, tables: Tables, *, fingerprint: str | None = None, cache: DiskCache | None = None,
+                 progress: Progress = SILENT):
         self.tables = tables if tables.validated else validate(tables)
         self._fingerprint = fingerprint
         self.cache = cache
+        self.progress = progress
         self._projections: dict[tuple, Projection] = {}
         self._runs: dict[tuple, ModelRun] = {}
         self._links_at: dict[pd.Timestamp, pd.DataFrame] = {}
@@ -89,7 +94,9 @@ class Workspace:
         cached = self.cache and self.cache.load_projection(policy, as_of, missing_share)
         if cached:
             return cached
-        projection = build_projection(self.tables, policy, as_of, missing_share=missing_share)
+        with self.progress.step(f"projecting {len(self.tables.links):,} links under {policy.name}",
+                                f"projected the links under {policy.name}"):
+            projection = build_projection(self.tables, policy, as_of, missing_share=missing_share)
         if self.cache:
             self.cache.save_projection(policy, missing_share, projection)
         return projection
@@ -106,7 +113,10 @@ class Workspace:
         cached = self.cache and self.cache.load_run(policy, as_of, missing_share)
         if cached:
             return cached
-        run = run_model(self.projection(policy, as_of, missing_share=missing_share), policy)
+        projection = self.projection(policy, as_of, missing_share=missing_share)
+        with self.progress.step(f"running {policy.model.value} on {projection.n:,} entities",
+                                f"ran {policy.model.value} on {projection.n:,} entities"):
+            run = run_model(projection, policy)
         if self.cache:
             self.cache.save_run(policy, as_of, missing_share, run)
         return run
@@ -135,7 +145,7 @@ def cache_folder(store) -> Path | None:
     return path.with_suffix(".cache") if path is not None else None
 
 
-def open_workspace(db: str | Path, *, wait: float = 0.0) -> Workspace:
+def open_workspace(db: str | Path, *, wait: float = 0.0, progress: Progress = SILENT) -> Workspace:
     """The workspace of a store: its tables (from the disk cache when it holds this content,
     else read back from the store) and the cached projections and runs.
 
@@ -145,6 +155,8 @@ def open_workspace(db: str | Path, *, wait: float = 0.0) -> Workspace:
         An embedded store folder, or a Neo4j URI (see :func:`graphscore.store.open_store`).
     wait : float
         Seconds to wait for a store another process holds (see :class:`LadybugStore`).
+    progress : Progress
+        Where reading the store and the workspace's own long steps report.
     """
     from graphscore.store import open_store
 
@@ -152,9 +164,10 @@ def open_workspace(db: str | Path, *, wait: float = 0.0) -> Workspace:
         fingerprint = store.data_fingerprint()
         folder = cache_folder(store)
         cache = DiskCache(folder, fingerprint) if folder is not None and fingerprint else None
-        tables = cache.load_tables() if cache else None
-        if tables is None:
-            tables = store.read_tables()
-            if cache:
-                cache.save_tables(tables)
-    return Workspace(tables, fingerprint=fingerprint, cache=cache)
+        with progress.step("reading the store's tables", "read the store's tables"):
+            tables = cache.load_tables() if cache else None
+            if tables is None:
+                tables = store.read_tables()
+                if cache:
+                    cache.save_tables(tables)
+    return Workspace(tables, fingerprint=fingerprint, cache=cache, progress=progress)
