@@ -1,0 +1,72 @@
+"""One writer at a time: a second writer waits (``--wait``) and then proceeds, or fails saying
+who holds the store; readers run beside the writer."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import time
+
+import pytest
+from typer.testing import CliRunner
+
+import graphscore as gs
+from graphscore.cli import app
+from graphscore.store.ladybug import LadybugStore
+from tests.conftest import ZALA
+
+HOLD = """
+import sys, time
+from graphscore.store.ladybug import LadybugStore
+store = LadybugStore(sys.argv[1])
+print("holding", flush=True)
+time.sleep(float(sys.argv[2]))
+store.close()
+"""
+
+
+@pytest.fixture
+def zala_db(tmp_path):
+    db = tmp_path / "db"
+    assert CliRunner().invoke(app, ["load", str(ZALA), "--db", str(db)]).exit_code == 0
+    return db
+
+
+def hold(db, seconds: float) -> subprocess.Popen:
+    """Another process holding the store for writing, for ``seconds``."""
+    holder = subprocess.Popen([sys.executable, "-c", HOLD, str(db), str(seconds)], stdout=subprocess.PIPE, text=True)
+    assert holder.stdout.readline().strip() == "holding"
+    return holder
+
+
+def test_a_second_writer_fails_naming_the_lock_after_waiting(zala_db):
+    holder = hold(zala_db, 30)
+    try:
+        started = time.monotonic()
+        with pytest.raises(gs.StoreError, match=rf"locked by another process writing to it \(PID {holder.pid}\); "
+                                                r"waited 1 s"):
+            LadybugStore(zala_db, wait=1)
+        assert time.monotonic() - started >= 1
+        result = CliRunner().invoke(app, ["load", str(ZALA), "--db", str(zala_db), "--wait", "0"])
+        assert result.exit_code == 2
+        assert result.output.strip().splitlines()[-1].startswith("error: the store at ")
+    finally:
+        holder.kill()
+        holder.wait()
+
+
+def test_a_waiting_writer_proceeds_when_the_lock_is_released(zala_db):
+    holder = hold(zala_db, 2)
+    with LadybugStore(zala_db, wait=60) as store:
+        assert store.counts()["entities"] == 17
+    holder.wait()
+
+
+def test_readers_run_beside_a_writer(zala_db):
+    holder = hold(zala_db, 30)
+    try:
+        with LadybugStore(zala_db, read_only=True) as store:
+            assert store.read_tables().counts() == {"entities": 17, "links": 21, "penalties": 61}
+    finally:
+        holder.kill()
+        holder.wait()
