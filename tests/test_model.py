@@ -118,3 +118,22 @@ def test_dates_far_from_today_keep_their_value(tmp_path):
     penalties = "id,entity,kind,severity,start,end\nf1,c1,fine,1.0,0001-01-01,9999-12-31\n"
     tables = gs.validate(read_tables(write_folder(tmp_path, penalties=penalties)))
     assert [str(d.date()) for d in tables.penalties.loc[0, ["start", "end"]]] == ["0001-01-01", "9999-12-31"]
+
+
+def test_line_numbers_follow_rows_through_a_filter(tmp_path):
+    links = "source,target,type,share\n\np1,c1,OWNS,0.5\n\np1,c2,OWNS,1.5\n"
+    raw = read_tables(write_folder(tmp_path, links=links, penalties=None))
+    assert list(raw.links.attrs["lines"]) == [3, 5]
+    copied = raw.links.copy(deep=True)
+    assert copied.attrs["lines"] is raw.links.attrs["lines"]  # shared, not deep-copied
+    raw.links = raw.links[raw.links["target"] == "c2"]
+    with pytest.raises(gs.InvalidData, match=r"^links\.csv:5: share=1\.5 outside"):
+        gs.validate(raw)
+
+
+def test_a_frame_whose_index_was_reset_is_named_by_row_not_a_wrong_line(tmp_path):
+    links = "source,target,type,share\n\np1,c1,OWNS,0.5\n\np1,c2,OWNS,1.5\n"
+    raw = read_tables(write_folder(tmp_path, links=links, penalties=None))
+    raw.links = raw.links[raw.links["target"] == "c2"].reset_index(drop=True)
+    with pytest.raises(gs.InvalidData, match=r"^links\.csv\[0\]: share=1\.5 outside"):
+        gs.validate(raw)

@@ -14,7 +14,7 @@ from pathlib import Path
 import pandas as pd
 
 from graphscore.errors import DataIssue, InvalidData
-from graphscore.model import TABLE_NAMES, Tables
+from graphscore.model import TABLE_NAMES, LineNumbers, Tables
 
 __all__ = ["read_tables", "read_table", "write_tables"]
 
@@ -51,7 +51,7 @@ def _read_csv(path: Path) -> pd.DataFrame:
     except csv.Error as exc:
         raise InvalidData(DataIssue(f"{path.name}:{reader.line_num}", "csv", None, f"cannot be parsed: {exc}")) from None
     df = pd.DataFrame(rows, columns=header, dtype=object) if rows else pd.DataFrame(columns=header, dtype=object)
-    df.attrs["lines"] = lines
+    df.attrs["lines"] = LineNumbers(lines)
     return df
 
 
@@ -123,6 +123,7 @@ def write_tables(tables: Tables, folder: str | Path, *, format: str = "csv") -> 
     written = []
     for name, df in tables.items():
         out = df.copy()
+        out.attrs.clear()  # where the rows were read from says nothing about the written file
         for column in out.columns:
             if pd.api.types.is_datetime64_any_dtype(out[column]):
                 out[column] = out[column].dt.strftime("%Y-%m-%d")
