@@ -194,7 +194,19 @@ def link_keys(links: pd.DataFrame) -> pd.Series:
     A store merges on it, so loading the same file twice adds nothing, and a corrected share
     or end date updates the record instead of adding a second one. Two records of one relation
     that start the same day (registers that keep each superseded stake with its original start)
-    are told apart by their ``source_ref``."""
+    are told apart by their ``source_ref``.
+
+    Each field is written as its length, a colon and its text, and a missing field as ``-``,
+    so no text can pass for a field boundary: a role ``sibling|2020-01-01`` without a start is
+    another key than a role ``sibling`` starting on 2020-01-01.
+
+    Examples
+    --------
+    >>> links = pd.DataFrame({"type": ["OWNS"], "source": ["p1"], "target": ["c1"], "role": [None],
+    ...                       "start": pd.to_datetime(["2020-01-01"]), "source_ref": [None]})
+    >>> link_keys(links).tolist()
+    ['4:OWNS2:p12:c1-10:2020-01-01-']
+    """
     start = links["start"]
     start = start.to_numpy("datetime64[s]") if pd.api.types.is_datetime64_any_dtype(start) else _text(start)
     keys = _link_key_text(*(_text(links[column]) for column in ("type", "source", "target", "role")),
@@ -207,9 +219,13 @@ def _link_key_text(link_type: pa.Array, source: pa.Array, target: pa.Array, role
     """Link keys from the columns' text (null where blank) and ``start`` as datetime64 or text."""
     if isinstance(start, np.ndarray):
         start = pc.cast(pc.cast(pa.array(start, type=pa.timestamp("s")), pa.date32()), pa.string())
-    fields = [pc.fill_null(f.cast(pa.large_string()), "")
-              for f in (link_type, source, target, role, start, source_ref)]
-    return pc.binary_join_element_wise(*fields, pa.scalar("|", pa.large_string()))
+    def field(text: pa.Array) -> pa.Array:
+        text = text.cast(pa.large_string())
+        length = pc.utf8_length(text).cast(pa.large_string())
+        return pc.fill_null(pc.binary_join_element_wise(length, text, pa.scalar(":", pa.large_string())), "-")
+
+    fields = [field(f) for f in (link_type, source, target, role, start, source_ref)]
+    return pc.binary_join_element_wise(*fields, pa.scalar("", pa.large_string()))
 
 
 class LineNumbers(Sequence):
