@@ -605,10 +605,29 @@ def _check_links(columns: dict, texts: dict, rows: dict, entities: _Entities, mo
         issues.flag(not_owns & ~np.isnan(columns[column]), column, "is only allowed on OWNS links")
     issues.flag(columns["share_low"] > columns["share_high"], "share_low", "is above share_high")
     if not issues.full:
-        keys = _link_key_text(texts["type"], texts["source"], texts["target"], texts["role"],
-                              columns["start"], texts["source_ref"])
-        issues.flag(_duplicated(keys), "start",
+        issues.flag(_repeated_records(columns, texts, rows, type_codes), "start",
                     "repeats a link record (same type, ends, role, start and source_ref)")
+
+
+def _repeated_records(columns: dict, texts: dict, rows: dict, type_codes: np.ndarray) -> np.ndarray:
+    """Where a link's key (:func:`link_keys`) is that of an earlier link.
+
+    Only links of one type between the same entities starting the same day can share a key,
+    so keys are built and compared for those few alone, found by hashing four integers."""
+    mixed = np.zeros(len(type_codes), dtype=np.uint64)
+    for i, part in enumerate((type_codes, rows["source"], rows["target"], columns["start"].view(np.int64))):
+        # multiplying by distinct odd constants (splitmix64's) keeps equal tuples equal, mixes the rest
+        mixed ^= part.astype(np.uint64) * np.uint64((0x9E3779B97F4A7C15, 0xBF58476D1CE4E5B9,
+                                                     0x94D049BB133111EB, 0xD6E8FEB86659FD93)[i])
+        mixed = (mixed << np.uint64(13)) | (mixed >> np.uint64(51))
+    candidates = np.flatnonzero(pd.Series(mixed).duplicated(keep=False).to_numpy())
+    repeated = np.zeros(len(type_codes), dtype=bool)
+    if len(candidates):
+        at = pa.array(candidates)
+        keys = _link_key_text(*(texts[c].take(at) for c in ("type", "source", "target", "role")),
+                              columns["start"][candidates], texts["source_ref"].take(at))
+        repeated[candidates] = _duplicated(keys)
+    return repeated
 
 
 def _warn_overfull_assets(links: pd.DataFrame, source: np.ndarray, target: np.ndarray) -> None:
