@@ -401,9 +401,10 @@ def _is_nested(array: pa.Array) -> bool:
     return pa.types.is_nested(array.type)
 
 
-def _text(raw: pd.Series) -> pa.Array:
-    """A column as trimmed text, null where blank (missing, empty or whitespace)."""
-    array = _arrow(raw)
+def _text(raw: pd.Series, array: pa.Array | None = None) -> pa.Array:
+    """A column as trimmed text, null where blank (missing, empty or whitespace); ``array``
+    is ``_arrow(raw)`` when the caller has it already."""
+    array = _arrow(raw) if array is None else array
     if array is not None and pa.types.is_null(array.type):
         return pa.nulls(len(raw), pa.string())
     if array is None or not (_is_text(array) or pa.types.is_integer(array.type)):
@@ -417,9 +418,8 @@ def _text(raw: pd.Series) -> pa.Array:
     return pc.if_else(pc.equal(pc.utf8_length(trimmed), 0), pa.scalar(None, trimmed.type), trimmed)
 
 
-def _numbers(raw: pd.Series, blank: np.ndarray, text: pa.Array) -> np.ndarray:
-    """Float64 values, NaN where blank or not a number."""
-    array = _arrow(raw)
+def _numbers(array: pa.Array | None, blank: np.ndarray, text: pa.Array) -> np.ndarray:
+    """Float64 values, NaN where blank or not a number (``array``: the raw column in Arrow)."""
     if array is not None and (pa.types.is_floating(array.type) or pa.types.is_integer(array.type)):
         values = array.cast(pa.float64()).to_numpy(zero_copy_only=False)
     else:
@@ -434,10 +434,10 @@ def _numbers(raw: pd.Series, blank: np.ndarray, text: pa.Array) -> np.ndarray:
     return values
 
 
-def _dates(raw: pd.Series, text: pa.Array) -> tuple[np.ndarray, np.ndarray]:
+def _dates(raw: pd.Series, array: pa.Array | None, text: pa.Array) -> tuple[np.ndarray, np.ndarray]:
     """Day-resolution datetime64[s] values and where a non-blank cell is not an ISO date."""
     if pd.api.types.is_datetime64_any_dtype(raw) and getattr(raw.dt, "tz", None) is None:
-        days = pc.cast(_arrow(raw), pa.date32(), safe=False)
+        days = pc.cast(array, pa.date32(), safe=False)
         parsed = pc.cast(days, pa.timestamp("s"))
         return parsed.to_numpy(zero_copy_only=False).astype("datetime64[s]"), np.zeros(len(raw), bool)
     # ISO dates only: Arrow would also take "2024-1-5" and roll "2021-02-30" over to March,
@@ -473,17 +473,17 @@ def _coerce(df: pd.DataFrame, spec: TableSpec, model: Model, issues: _Issues) ->
         if array is not None and _is_nested(array):
             issues.flag(pc.is_valid(array), col.name, "is a list; a cell holds one value", array)
             array, raw = None, pd.Series([None] * len(df), dtype=object)
-        text = _text(raw)
+        text = _text(raw, array)
         texts[col.name] = text
         blank = _mask(pc.is_null(text))
         if col.required:
             issues.flag(blank, col.name, "is required but empty", raw)
         if col.type in ("fraction", "positive"):
-            values = _numbers(raw, blank, text)
+            values = _numbers(array, blank, text)
             issues.flag(~blank & np.isnan(values), col.name, "is not a number", raw)
             out[col.name] = values
         elif col.type == "date":
-            values, bad = _dates(raw, text)
+            values, bad = _dates(raw, array, text)
             issues.flag(bad, col.name, "is not a date (YYYY-MM-DD)", raw)
             out[col.name] = values
         elif col.type.startswith("enum:"):
