@@ -19,15 +19,19 @@ graphscore.errors.InvalidData: links[0]: share=1.7 outside [0, 1] (OWNS)
 
 from __future__ import annotations
 
+import datetime as dt
 import functools
 import hashlib
 import tomllib
 import warnings
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from graphscore.errors import DataIssue, InvalidData, InvalidModel
 
@@ -42,6 +46,7 @@ __all__ = [
     "validate",
     "empty_table",
     "link_keys",
+    "LineNumbers",
 ]
 
 SCHEMA_FILE = Path(__file__).parent / "schema" / "model.toml"
@@ -189,45 +194,172 @@ def link_keys(links: pd.DataFrame) -> pd.Series:
     A store merges on it, so loading the same file twice adds nothing, and a corrected share
     or end date updates the record instead of adding a second one. Two records of one relation
     that start the same day (registers that keep each superseded stake with its original start)
-    are told apart by their ``source_ref``."""
-    def text(column: str) -> pd.Series:
-        values = links[column]
-        if pd.api.types.is_datetime64_any_dtype(values):
-            values = values.dt.strftime("%Y-%m-%d")
-        return values.astype(object).where(values.notna(), "").astype(str)
+    are told apart by their ``source_ref``.
 
-    key = text("type")
-    for column in ("source", "target", "role", "start", "source_ref"):
-        key = key + "|" + text(column)
-    return key.astype(object)
+    Each field is written as its length, a colon and its text, and a missing field as ``-``,
+    so no text can pass for a field boundary: a role ``sibling|2020-01-01`` without a start is
+    another key than a role ``sibling`` starting on 2020-01-01.
+
+    Examples
+    --------
+    >>> links = pd.DataFrame({"type": ["OWNS"], "source": ["p1"], "target": ["c1"], "role": [None],
+    ...                       "start": pd.to_datetime(["2020-01-01"]), "source_ref": [None]})
+    >>> link_keys(links).tolist()
+    ['4:OWNS2:p12:c1-10:2020-01-01-']
+    """
+    start = links["start"]
+    start = start.to_numpy("datetime64[s]") if pd.api.types.is_datetime64_any_dtype(start) else _text(start)
+    keys = _link_key_text(*(_text(links[column]) for column in ("type", "source", "target", "role")),
+                          start, _text(links["source_ref"]))
+    return pd.Series(_objects(keys), index=links.index, dtype=object)
+
+
+def _link_key_text(link_type: pa.Array, source: pa.Array, target: pa.Array, role: pa.Array,
+                   start, source_ref: pa.Array) -> pa.Array:
+    """Link keys from the columns' text (null where blank) and ``start`` as datetime64 or text."""
+    if isinstance(start, np.ndarray):
+        start = pc.cast(pc.cast(pa.array(start, type=pa.timestamp("s")), pa.date32()), pa.string())
+    def field(text: pa.Array) -> pa.Array:
+        text = text.cast(pa.large_string())
+        length = pc.utf8_length(text).cast(pa.large_string())
+        return pc.fill_null(pc.binary_join_element_wise(length, text, pa.scalar(":", pa.large_string())), "-")
+
+    fields = [field(f) for f in (link_type, source, target, role, start, source_ref)]
+    return pc.binary_join_element_wise(*fields, pa.scalar("", pa.large_string()))
+
+
+class LineNumbers(Sequence):
+    """The line in its file of each row a reader returned, for error messages.
+
+    Readers keep it in ``DataFrame.attrs["lines"]``. pandas deep-copies ``attrs`` into every
+    frame it derives (each filter, each column added), which for a list of ten million lines
+    costs more than the work itself; this object is immutable and shared instead. Rows are
+    found by index label, so a frame filtered from the reader's still names its rows' lines.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> df = pd.DataFrame({"id": ["a", "b", "c"]})
+    >>> df.attrs["lines"] = LineNumbers([2, 5, 6])
+    >>> LineNumbers.of(df[df["id"] != "b"]).tolist()
+    [2, 6]
+    """
+
+    __slots__ = ("_lines",)
+
+    def __init__(self, lines):
+        lines = lines if isinstance(lines, range) else np.array(lines, dtype=np.int64)
+        if isinstance(lines, np.ndarray):
+            lines.flags.writeable = False
+        self._lines = lines
+
+    @classmethod
+    def consecutive(cls, n: int, first: int = 2) -> LineNumbers:
+        """Row i on line ``first + i`` (Parquet names row i as line i + 2), without an array."""
+        return cls(range(first, first + n))
+
+    @staticmethod
+    def of(df: pd.DataFrame) -> np.ndarray | None:
+        """The line of each row of ``df``, in order; None when ``df.attrs`` has none, or when
+        the index no longer names the reader's rows (it was reset or concatenated)."""
+        lines = df.attrs.get("lines")
+        if lines is None:
+            return None
+        lines = lines if isinstance(lines, LineNumbers) else LineNumbers(lines)
+        index = df.index
+        if isinstance(index, pd.RangeIndex) and index.start == 0 and index.step == 1:
+            # as read, or reset after filtering: only the first case keeps its lines
+            return lines.take(np.arange(len(df))) if len(index) == len(lines) else None
+        if not pd.api.types.is_integer_dtype(index) or not index.is_unique:
+            return None
+        labels = index.to_numpy()
+        if len(labels) and (labels.min() < 0 or labels.max() >= len(lines)):
+            return None
+        return lines.take(labels)
+
+    def take(self, positions: np.ndarray) -> np.ndarray:
+        if isinstance(self._lines, range):
+            return self._lines.start + np.asarray(positions, dtype=np.int64) * self._lines.step
+        return self._lines[positions]
+
+    def __len__(self) -> int:
+        return len(self._lines)
+
+    def __getitem__(self, i):
+        if isinstance(i, slice):
+            return LineNumbers(self._lines[i])
+        return int(self._lines[i])
+
+    def __iter__(self):
+        return (int(line) for line in self._lines)
+
+    def __eq__(self, other) -> bool:
+        if isinstance(other, LineNumbers):
+            return len(self) == len(other) and bool(np.array_equal(self.take(np.arange(len(self))),
+                                                                   other.take(np.arange(len(other)))))
+        return isinstance(other, Sequence) and list(self) == list(other)
+
+    __hash__ = None
+
+    def __repr__(self) -> str:
+        if len(self) <= 10:
+            return repr(list(self))
+        return f"LineNumbers([{self[0]}, {self[1]}, ..., {self[-1]}], {len(self)} rows)"
+
+    def __reduce__(self):
+        return LineNumbers, (self._lines,)
+
+    def __copy__(self) -> LineNumbers:
+        return self
+
+    def __deepcopy__(self, memo) -> LineNumbers:
+        return self  # immutable: shared by every frame pandas derives
 
 
 def _where(df: pd.DataFrame, table: str, positions) -> list[str]:
     """File and line of each row, as readers recorded them in ``df.attrs``."""
     origin = df.attrs.get("origin")
-    lines = df.attrs.get("lines")
     if origin is None:
         return [f"{table}[{i}]" for i in positions]
+    lines = df.attrs.get("lines")
     if lines is None:
         return [f"{origin}:{i + 2}" for i in positions]  # line 1 is the header
+    lines = LineNumbers.of(df)
+    if lines is None:  # the index no longer names the file's rows
+        return [f"{origin}[{i}]" for i in positions]
     return [f"{origin}:{lines[i]}" for i in positions]
 
 
 class _Issues:
-    """Collects issues for one table; each call flags the rows where ``bad`` is true."""
+    """Collects issues for one table; each call flags the rows where ``bad`` is true.
+
+    ``values`` (default: the table's column) are looked up only at the flagged rows, so a
+    check costs the same whether a column holds Python objects, NumPy or Arrow data."""
 
     def __init__(self, df: pd.DataFrame, table: str):
         self.df, self.table, self.found = df, table, []
 
-    def flag(self, bad, column: str, reason: str, values=None) -> None:
-        bad = np.asarray(bad, dtype=bool)
-        positions = np.flatnonzero(bad)[: _MAX_ISSUES - len(self.found)]
+    @property
+    def full(self) -> bool:
+        return len(self.found) >= _MAX_ISSUES
+
+    def flag(self, bad, column: str, reason, values=None) -> None:
+        """``reason`` is a string, or a function of the flagged positions giving one (so a
+        message listing the bad rows' kinds is only built when there are some)."""
+        if self.full:
+            return
+        bad = _mask(bad)
+        positions = np.flatnonzero(bad)
         if not len(positions):
             return
-        values = np.asarray(self.df[column] if values is None else values, dtype=object)
-        for where, i in zip(_where(self.df, self.table, positions), positions):
-            value = values[i]
-            if isinstance(value, pd.Timestamp):
+        if callable(reason):
+            reason = reason(bad)
+        positions = positions[: _MAX_ISSUES - len(self.found)]
+        for where, value in zip(_where(self.df, self.table, positions),
+                                _values_at(self.df[column] if values is None else values, positions)):
+            if isinstance(value, np.datetime64):
+                value = pd.Timestamp(value)
+            if isinstance(value, dt.datetime):
                 value = value.date().isoformat()
             self.found.append(DataIssue(where, column, value, reason))
 
@@ -236,111 +368,283 @@ class _Issues:
         self.found.append(DataIssue(origin, column, None, reason))
 
 
-def _member(values: pd.Series, allowed) -> np.ndarray:
-    """``values.isin(allowed)`` as a hash lookup on plain objects (pandas' Arrow-string isin
-    loops in Python, which costs seconds on a million links)."""
-    return pd.Index(list(allowed) if not isinstance(allowed, pd.Index) else allowed, dtype=object) \
-        .get_indexer(values.astype(object).to_numpy()) >= 0
+def _mask(bad) -> np.ndarray:
+    """A boolean NumPy mask from NumPy, pandas or Arrow (where null counts as false)."""
+    if isinstance(bad, (pa.Array, pa.ChunkedArray)):
+        return pc.fill_null(bad, False).to_numpy(zero_copy_only=False)
+    return np.asarray(bad, dtype=bool)
 
 
-def _blank(series: pd.Series) -> np.ndarray:
-    as_text = series.astype(str).str.strip()
-    return (series.isna() | as_text.eq("")).to_numpy()
+def _values_at(values, positions: np.ndarray) -> list:
+    if isinstance(values, (pa.Array, pa.ChunkedArray)):
+        return values.take(pa.array(positions)).to_pylist()
+    if isinstance(values, pd.Series):
+        return list(np.asarray(values.iloc[positions], dtype=object))
+    return list(np.asarray(values, dtype=object)[positions])
 
 
-def _coerce(df: pd.DataFrame, spec: TableSpec, model: Model, issues: _Issues) -> pd.DataFrame:
-    out = {}
+def _arrow(series: pd.Series) -> pa.Array | None:
+    """A column as one Arrow array (no copy where pandas holds Arrow data already); None
+    for Python objects of mixed types."""
+    try:
+        array = pa.array(series, from_pandas=True)
+    except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError):
+        return None
+    return array.combine_chunks() if isinstance(array, pa.ChunkedArray) else array
+
+
+def _is_text(array: pa.Array) -> bool:
+    return pa.types.is_string(array.type) or pa.types.is_large_string(array.type)
+
+
+def _is_nested(array: pa.Array) -> bool:
+    return pa.types.is_nested(array.type)
+
+
+def _text(raw: pd.Series, array: pa.Array | None = None) -> pa.Array:
+    """A column as trimmed text, null where blank (missing, empty or whitespace); ``array``
+    is ``_arrow(raw)`` when the caller has it already."""
+    array = _arrow(raw) if array is None else array
+    if array is not None and pa.types.is_null(array.type):
+        return pa.nulls(len(raw), pa.string())
+    if array is None or not (_is_text(array) or pa.types.is_integer(array.type)):
+        # Python objects, floats, booleans: the text pandas gives them, as before
+        missing = raw.isna().to_numpy()
+        rendered = raw.astype(object).where(~missing, None).map(str, na_action="ignore")
+        array = pa.array(rendered.to_numpy(dtype=object), type=pa.string(), from_pandas=True)
+    elif not _is_text(array):
+        array = array.cast(pa.string())
+    trimmed = pc.utf8_trim_whitespace(array)
+    return pc.if_else(pc.equal(pc.utf8_length(trimmed), 0), pa.scalar(None, trimmed.type), trimmed)
+
+
+def _numbers(array: pa.Array | None, blank: np.ndarray, text: pa.Array) -> np.ndarray:
+    """Float64 values, NaN where blank or not a number (``array``: the raw column in Arrow)."""
+    if array is not None and (pa.types.is_floating(array.type) or pa.types.is_integer(array.type)):
+        values = array.cast(pa.float64()).to_numpy(zero_copy_only=False)
+    else:
+        try:
+            values = text.cast(pa.float64()).to_numpy(zero_copy_only=False)
+        except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+            # some cell is not a number: pandas names it NaN, and the caller flags it
+            values = pd.to_numeric(pd.Series(text.to_numpy(zero_copy_only=False), dtype=object),
+                                   errors="coerce").to_numpy(dtype="float64")
+    values = np.array(values, dtype="float64")
+    values[blank] = np.nan
+    return values
+
+
+def _dates(raw: pd.Series, array: pa.Array | None, text: pa.Array) -> tuple[np.ndarray, np.ndarray]:
+    """Day-resolution datetime64[s] values and where a non-blank cell is not an ISO date."""
+    if pd.api.types.is_datetime64_any_dtype(raw) and getattr(raw.dt, "tz", None) is None:
+        days = pc.cast(array, pa.date32(), safe=False)
+        parsed = pc.cast(days, pa.timestamp("s"))
+        return parsed.to_numpy(zero_copy_only=False).astype("datetime64[s]"), np.zeros(len(raw), bool)
+    # ISO dates only: Arrow would also take "2024-1-5" and roll "2021-02-30" over to March,
+    # so a date must match the pattern and print back as written; seconds span years 1 to 9999.
+    iso = pc.match_substring_regex(text, r"^\d{4}-\d{2}-\d{2}$")
+    candidates = pc.if_else(iso, text, pa.scalar(None, text.type))
+    parsed = pc.strptime(candidates, format="%Y-%m-%d", unit="s", error_is_null=True)
+    parsed = pc.if_else(pc.equal(pc.cast(pc.cast(parsed, pa.date32()), pa.string()), candidates),
+                        parsed, pa.scalar(None, parsed.type))
+    bad = pc.and_(pc.is_valid(text), pc.is_null(parsed))
+    return parsed.to_numpy(zero_copy_only=False).astype("datetime64[s]"), _mask(bad)
+
+
+def _objects(text: pa.Array) -> np.ndarray:
+    return text.to_numpy(zero_copy_only=False).astype(object, copy=False)
+
+
+def _coded(text: pa.Array, allowed) -> tuple[np.ndarray, np.ndarray]:
+    """Values as shared Python strings from ``allowed``, and where a cell is outside it."""
+    allowed = list(allowed)
+    codes = pc.index_in(text, value_set=pa.array(allowed, type=pa.string()))
+    outside = _mask(pc.and_(pc.is_valid(text), pc.is_null(codes)))
+    table = np.array([*allowed, None], dtype=object)
+    return table[pc.fill_null(codes, len(allowed)).to_numpy(zero_copy_only=False)], outside
+
+
+def _coerce(df: pd.DataFrame, spec: TableSpec, model: Model, issues: _Issues) -> tuple[pd.DataFrame, dict]:
+    """The declared columns, coerced, and their text as Arrow arrays (for the checks that follow)."""
+    out, texts = {}, {}
     for col in spec.columns:
         raw = df[col.name] if col.name in df.columns else pd.Series([None] * len(df), dtype=object)
-        blank = _blank(raw)
+        array = _arrow(raw)
+        if array is not None and _is_nested(array):
+            issues.flag(pc.is_valid(array), col.name, "is a list; a cell holds one value", array)
+            array, raw = None, pd.Series([None] * len(df), dtype=object)
+        text = _text(raw, array)
+        texts[col.name] = text
+        blank = _mask(pc.is_null(text))
         if col.required:
             issues.flag(blank, col.name, "is required but empty", raw)
         if col.type in ("fraction", "positive"):
-            values = pd.to_numeric(raw.where(~blank), errors="coerce").astype("float64")
-            issues.flag(~blank & values.isna().to_numpy(), col.name, "is not a number", raw)
+            values = _numbers(array, blank, text)
+            issues.flag(~blank & np.isnan(values), col.name, "is not a number", raw)
             out[col.name] = values
         elif col.type == "date":
-            if pd.api.types.is_datetime64_any_dtype(raw):
-                raw = raw.dt.strftime("%Y-%m-%d").astype(object)
-            text = raw.astype(str).str.strip().where(~blank).astype(object)
-            # ISO dates only: pandas would also take "2024-1-5"; second resolution spans years 1 to 9999
-            iso = text.str.fullmatch(r"\d{4}-\d{2}-\d{2}", na=False).to_numpy(bool)
-            parsed = pd.to_datetime(text.where(iso), format="%Y-%m-%d", errors="coerce")
-            issues.flag(~blank & parsed.isna().to_numpy(), col.name, "is not a date (YYYY-MM-DD)", raw)
-            out[col.name] = parsed.astype("datetime64[s]")
-        else:
-            # str + strip run vectorised (Arrow); blanks go back to None, as plain objects
-            values = raw.astype(str).str.strip().astype(object)
-            values[blank] = None
+            values, bad = _dates(raw, array, text)
+            issues.flag(bad, col.name, "is not a date (YYYY-MM-DD)", raw)
             out[col.name] = values
-            if col.type.startswith("enum:"):
-                allowed = model.enums[col.type.removeprefix("enum:")]
-                issues.flag(~blank & ~_member(out[col.name], allowed), col.name,
-                            f"is not one of {', '.join(allowed)}", raw)
-            elif col.type == "link_type":
-                issues.flag(~blank & ~_member(out[col.name], model.links), col.name,
-                            f"is not a link type ({', '.join(model.links)})", raw)
-    coerced = pd.DataFrame(out, index=range(len(df)))
-    coerced.attrs.update(df.attrs)
-    return coerced
+        elif col.type.startswith("enum:"):
+            allowed = model.enums[col.type.removeprefix("enum:")]
+            out[col.name], outside = _coded(text, allowed)
+            issues.flag(outside, col.name, f"is not one of {', '.join(allowed)}", raw)
+        elif col.type == "link_type":
+            out[col.name], outside = _coded(text, model.links)
+            issues.flag(outside, col.name, f"is not a link type ({', '.join(model.links)})", raw)
+        elif col.type == "ref":
+            out[col.name] = None  # filled by _check_refs from the entity ids it looks them up in
+        else:
+            out[col.name] = _objects(text)
+    return out, texts
 
 
-def _check_ranges(df: pd.DataFrame, spec: TableSpec, issues: _Issues) -> None:
+def _frame(columns: dict, spec: TableSpec, attrs: dict, lines: np.ndarray | None) -> pd.DataFrame:
+    n = len(next(iter(columns.values())))
+    frame = pd.DataFrame({c.name: pd.Series(columns[c.name], dtype=c.dtype, copy=False) for c in spec.columns},
+                         index=pd.RangeIndex(n))
+    frame.attrs.update(attrs)
+    if lines is not None:
+        frame.attrs["lines"] = LineNumbers(lines)
+    return frame
+
+
+def _duplicated(text: pa.Array) -> np.ndarray:
+    """True for each non-null value seen in an earlier row, hashing each value once.
+
+    Dictionary codes are numbered in order of first appearance, so a row holds a value's
+    first occurrence exactly where its code exceeds every code before it."""
+    codes = pc.fill_null(pc.dictionary_encode(text).indices, -1).to_numpy(zero_copy_only=False)
+    seen = np.maximum.accumulate(codes) if len(codes) else codes
+    first = np.empty(len(codes), dtype=bool)
+    first[:1] = True
+    first[1:] = seen[1:] > seen[:-1]
+    first &= codes >= 0
+    return ~first & (codes >= 0)
+
+
+def _check_ranges(columns: dict, texts: dict, spec: TableSpec, issues: _Issues) -> None:
     for col in spec.columns:
-        values = df[col.name]
+        values = columns[col.name]
         if col.type == "fraction":
-            bad = ((values < 0) | (values > 1)).to_numpy()
-            suffix = f" ({', '.join(sorted(set(df['type'][bad].dropna())))})" if "type" in df else ""
-            issues.flag(bad, col.name, f"outside [0, 1]{suffix}", values)
+            bad = (values < 0) | (values > 1)
+
+            def outside(bad):
+                if "type" not in columns:
+                    return "outside [0, 1]"
+                return f"outside [0, 1] ({', '.join(sorted({t for t in columns['type'][bad] if t is not None}))})"
+            issues.flag(bad, col.name, outside, values)
         elif col.type == "positive":
-            issues.flag((values <= 0).to_numpy() | ~np.isfinite(values.fillna(1.0).to_numpy()),
-                        col.name, "must be > 0", values)
+            issues.flag((values <= 0) | np.isinf(values), col.name, "must be > 0", values)
     if spec.key:
-        keys = df[spec.key]
-        issues.flag((keys.notna() & keys.duplicated(keep="first")).to_numpy(), spec.key, "is a duplicate id")
-    if "start" in df and "end" in df:
-        issues.flag((df["end"] < df["start"]).to_numpy(), "end", "is before start")
-    if "repair_from" in df:
-        issues.flag((df["repair_from"] < df["start"]).to_numpy(), "repair_from", "is before start")
+        issues.flag(_duplicated(texts[spec.key]), spec.key, "is a duplicate id")
+    if "start" in columns and "end" in columns:
+        issues.flag(columns["end"] < columns["start"], "end", "is before start")
+    if "repair_from" in columns:
+        issues.flag(columns["repair_from"] < columns["start"], "repair_from", "is before start")
 
 
-def _check_links(links: pd.DataFrame, kinds: pd.Series, model: Model, issues: _Issues) -> None:
+class _Entities:
+    """Entity ids hashed once, for every lookup of links' ends and penalties' entities."""
+
+    def __init__(self, columns: dict, texts: dict, known: pd.DataFrame | None):
+        ids, objects, kinds = texts["id"], columns["id"], columns["kind"]
+        if known is not None and len(known):
+            # ids of this input come first: the first match wins, so its kinds override the store's
+            ids = pa.concat_arrays([ids.cast(pa.large_string()), _text(known["id"]).cast(pa.large_string())])
+            objects = np.concatenate([objects, known["id"].to_numpy(dtype=object)])
+            kinds = np.concatenate([kinds, known["kind"].to_numpy(dtype=object)])
+        self.ids, self.objects, self.kinds = ids, objects, kinds
+        codes, self.kind_values = pd.factorize(pd.Series(kinds, dtype=object))
+        self.kind_codes = np.append(codes, -1)  # row -1: an unknown id has no kind
+
+    def find(self, *texts: pa.Array) -> list[np.ndarray]:
+        """Row of each value among the entities (-1 where unknown or blank), one lookup for all."""
+        probe = pa.chunked_array([t.cast(self.ids.type) for t in texts], type=self.ids.type)
+        rows = pc.fill_null(pc.index_in(probe, value_set=self.ids, skip_nulls=True), -1)
+        rows = rows.to_numpy().astype(np.int64, copy=False) if len(probe) else np.zeros(0, np.int64)
+        return np.split(rows, np.cumsum([len(t) for t in texts])[:-1])
+
+    def values(self, rows: np.ndarray, text: pa.Array) -> np.ndarray:
+        """The ids as shared Python strings (the text itself where an id is unknown)."""
+        found = self.objects[rows] if len(self.objects) else np.full(len(rows), None, dtype=object)
+        return found if (rows >= 0).all() else np.where(rows >= 0, found, _objects(text))
+
+
+def _check_links(columns: dict, texts: dict, rows: dict, entities: _Entities, model: Model,
+                 issues: _Issues) -> None:
     for end in ("source", "target"):
-        unknown = links[end].notna().to_numpy() & ~_member(links[end], kinds.index)
-        issues.flag(unknown, end, "is not a known entity id")
-    issues.flag((links["source"] == links["target"]).to_numpy() & links["source"].notna().to_numpy(),
-                "target", "equals source (self-link)")
-    source_kind = links["source"].map(kinds)
-    target_kind = links["target"].map(kinds)
-    for link in model.links.values():
-        of_type = (links["type"] == link.name).to_numpy()
-        for end, kind, allowed in (("source", source_kind, link.source_kinds),
-                                   ("target", target_kind, link.target_kinds)):
-            bad = of_type & kind.notna().to_numpy() & ~_member(kind, allowed)
-            issues.flag(bad, end, f"is a {'/'.join(sorted(set(kind[bad])))}, "
-                        f"but {link.name} {end}s must be {' or '.join(allowed)}")
+        issues.flag(pc.is_valid(texts[end]).to_numpy(zero_copy_only=False) & (rows[end] < 0),
+                    end, "is not a known entity id")
+    same = pc.equal(texts["source"], texts["target"])
+    issues.flag(same, "target", "equals source (self-link)")
+    names = list(model.links)
+    type_codes = pc.fill_null(pc.index_in(texts["type"], value_set=pa.array(names)), -1).to_numpy()
+    end_kinds = {end: entities.kind_codes[rows[end]] for end in ("source", "target")}
+    for code, link in enumerate(model.links.values()):
+        of_type = type_codes == code
+        if not of_type.any():
+            continue
+        for end, allowed in (("source", link.source_kinds), ("target", link.target_kinds)):
+            kind = end_kinds[end]
+            permitted = np.append(np.isin(entities.kind_values.to_numpy(dtype=object), allowed), True)
+            bad = of_type & (kind >= 0) & ~permitted[kind]
+
+            def reason(bad, end=end, allowed=allowed, link=link):
+                found = entities.kinds[rows[end][bad]]
+                return f"is a {'/'.join(sorted(set(found)))}, but {link.name} {end}s must be {' or '.join(allowed)}"
+            issues.flag(bad, end, reason)
         if link.role_enum:
             allowed = model.enums[link.role_enum]
-            bad = of_type & links["role"].notna().to_numpy() & ~_member(links["role"], allowed)
-            issues.flag(bad, "role", f"is not one of {', '.join(allowed)} ({link.name})")
-    not_owns = (links["type"] != "OWNS").to_numpy()
+            bad = pc.invert(pc.is_in(texts["role"], value_set=pa.array(allowed, type=pa.string())))
+            issues.flag(of_type & _mask(pc.and_(pc.is_valid(texts["role"]), bad)),
+                        "role", f"is not one of {', '.join(allowed)} ({link.name})")
+    not_owns = type_codes != names.index("OWNS")
     for column in ("share", "share_low", "share_high"):
-        issues.flag(not_owns & links[column].notna().to_numpy(), column, "is only allowed on OWNS links")
-    issues.flag((links["share_low"] > links["share_high"]).to_numpy(), "share_low", "is above share_high")
-    issues.flag(link_keys(links).duplicated().to_numpy(), "start",
-                "repeats a link record (same type, ends, role, start and source_ref)")
+        issues.flag(not_owns & ~np.isnan(columns[column]), column, "is only allowed on OWNS links")
+    issues.flag(columns["share_low"] > columns["share_high"], "share_low", "is above share_high")
+    if not issues.full:
+        issues.flag(_repeated_records(columns, texts, rows, type_codes), "start",
+                    "repeats a link record (same type, ends, role, start and source_ref)")
 
 
-def _warn_overfull_assets(links: pd.DataFrame) -> None:
-    """Warn where the stakes recorded in one asset add up past 100 % at some date."""
+def _repeated_records(columns: dict, texts: dict, rows: dict, type_codes: np.ndarray) -> np.ndarray:
+    """Where a link's key (:func:`link_keys`) is that of an earlier link.
+
+    Only links of one type between the same entities starting the same day can share a key,
+    so keys are built and compared for those few alone, found by hashing four integers."""
+    mixed = np.zeros(len(type_codes), dtype=np.uint64)
+    for i, part in enumerate((type_codes, rows["source"], rows["target"], columns["start"].view(np.int64))):
+        # multiplying by distinct odd constants (splitmix64's) keeps equal tuples equal, mixes the rest
+        mixed ^= part.astype(np.uint64) * np.uint64((0x9E3779B97F4A7C15, 0xBF58476D1CE4E5B9,
+                                                     0x94D049BB133111EB, 0xD6E8FEB86659FD93)[i])
+        mixed = (mixed << np.uint64(13)) | (mixed >> np.uint64(51))
+    candidates = np.flatnonzero(pd.Series(mixed).duplicated(keep=False).to_numpy())
+    repeated = np.zeros(len(type_codes), dtype=bool)
+    if len(candidates):
+        at = pa.array(candidates)
+        keys = _link_key_text(*(texts[c].take(at) for c in ("type", "source", "target", "role")),
+                              columns["start"][candidates], texts["source_ref"].take(at))
+        repeated[candidates] = _duplicated(keys)
+    return repeated
+
+
+def _warn_overfull_assets(links: pd.DataFrame, source: np.ndarray, target: np.ndarray) -> None:
+    """Warn where the stakes recorded in one asset add up past 100 % at some date.
+
+    ``source`` and ``target`` are the ends' entity rows, so grouping hashes integers, not ids."""
     from graphscore.engine.timeline import active_links  # timeline depends on this module
 
-    owns = links[(links["type"] == "OWNS") & links["share"].notna()]
+    owns = ((links["type"] == "OWNS").to_numpy() & links["share"].notna().to_numpy())
     # Only an asset whose relations' largest stakes sum past 1 can be over-full at some date;
     # the exact check, at every date a record starts or ends, runs on those few alone.
-    bound = owns.groupby(["target", "source"])["share"].max().groupby(level="target").sum()
+    largest = pd.Series(links["share"].to_numpy()[owns]).groupby([target[owns], source[owns]]).max()
+    bound = largest.groupby(level=0).sum()
+    assets = pd.unique(links["target"].to_numpy()[owns][np.isin(target[owns], bound.index[bound > 1 + 1e-9])])
+    owns = links[owns]
     over = []
-    for asset in bound.index[bound > 1 + 1e-9]:
+    for asset in sorted(assets):
         records = owns[owns["target"] == asset]
         dates = pd.concat([records["start"], records["end"]]).dropna().unique().tolist()
         for date in sorted([pd.Timestamp.min.ceil("D"), *dates]):
@@ -396,13 +700,13 @@ def validate(tables: Tables, model: Model | None = None, *,
         Listing every bad cell: file, line, field, value and reason.
     """
     model = model or load_model()
-    checked, all_issues = {}, []
+    parts, all_issues = {}, []
     for name, df in tables.items():
         spec = model.tables[name]
         issues = _Issues(df, name)
         if df is None or (len(df.columns) == 0 and name != "entities"):
-            checked[name] = empty_table(name, model)
-            continue
+            df = empty_table(name, model)
+            issues = _Issues(df, name)
         if len(df) == 0 and name == "entities":
             issues.whole_table("id", "no entity rows")
         for col in spec.columns:
@@ -413,27 +717,34 @@ def validate(tables: Tables, model: Model | None = None, *,
                 issues.whole_table(str(col), f"unknown column (expected: {', '.join(spec.column_names)})")
         if issues.found:
             all_issues += issues.found
-            checked[name] = empty_table(name, model)
-            continue
-        coerced = _coerce(df.reset_index(drop=True), spec, model, issues)
-        _check_ranges(coerced, spec, issues)
-        checked[name] = coerced
+            df = empty_table(name, model)
+            issues = _Issues(df, name)
+        columns, texts = _coerce(df, spec, model, issues)
+        _check_ranges(columns, texts, spec, issues)
+        # rows keep their lines; a frame whose index no longer names its rows keeps the
+        # unusable lines too, so that every message names the row by position instead
+        parts[name] = columns, texts, issues, dict(df.attrs), LineNumbers.of(df)
         all_issues += issues.found
 
-    kinds = checked["entities"].dropna(subset=["id"]).drop_duplicates("id").set_index("id")["kind"]
-    if known_entities is not None and len(known_entities):
-        known = known_entities.set_index("id")["kind"]
-        kinds = pd.concat([known[~known.index.isin(kinds.index)], kinds])
+    entities = _Entities(*parts["entities"][:2], known_entities)
+    links, link_texts, _, link_attrs, link_lines = parts["links"]
+    penalties, penalty_texts, _, penalty_attrs, penalty_lines = parts["penalties"]
+    source, target, owner = entities.find(link_texts["source"], link_texts["target"], penalty_texts["entity"])
+    links["source"] = entities.values(source, link_texts["source"])
+    links["target"] = entities.values(target, link_texts["target"])
+    penalties["entity"] = entities.values(owner, penalty_texts["entity"])
+    checked = {name: _frame(parts[name][0], model.tables[name], parts[name][3], parts[name][4])
+               for name in TABLE_NAMES}
+
     links_issues = _Issues(checked["links"], "links")
-    _check_links(checked["links"], kinds, model, links_issues)
+    _check_links(links, link_texts, {"source": source, "target": target}, entities, model, links_issues)
     penalty_issues = _Issues(checked["penalties"], "penalties")
-    penalty_issues.flag((checked["penalties"]["entity"].notna()
-                         & ~_member(checked["penalties"]["entity"], kinds.index)),
+    penalty_issues.flag(pc.is_valid(penalty_texts["entity"]).to_numpy(zero_copy_only=False) & (owner < 0),
                         "entity", "is not a known entity id")
     all_issues += links_issues.found + penalty_issues.found
     all_issues += _check_against_store(checked, known_entities, known_penalties)
     if all_issues:
         raise InvalidData(all_issues)
     if not tables.validated:
-        _warn_overfull_assets(checked["links"])
+        _warn_overfull_assets(checked["links"], source, target)
     return Tables(**checked, validated=True)

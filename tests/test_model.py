@@ -7,7 +7,7 @@ import pytest
 
 import graphscore as gs
 from graphscore.io import read_tables
-from graphscore.model import load_model
+from graphscore.model import link_keys, load_model
 from graphscore.store import statements
 from tests.conftest import DATA
 
@@ -118,3 +118,48 @@ def test_dates_far_from_today_keep_their_value(tmp_path):
     penalties = "id,entity,kind,severity,start,end\nf1,c1,fine,1.0,0001-01-01,9999-12-31\n"
     tables = gs.validate(read_tables(write_folder(tmp_path, penalties=penalties)))
     assert [str(d.date()) for d in tables.penalties.loc[0, ["start", "end"]]] == ["0001-01-01", "9999-12-31"]
+
+
+def test_line_numbers_follow_rows_through_a_filter(tmp_path):
+    links = "source,target,type,share\n\np1,c1,OWNS,0.5\n\np1,c2,OWNS,1.5\n"
+    raw = read_tables(write_folder(tmp_path, links=links, penalties=None))
+    assert list(raw.links.attrs["lines"]) == [3, 5]
+    copied = raw.links.copy(deep=True)
+    assert copied.attrs["lines"] is raw.links.attrs["lines"]  # shared, not deep-copied
+    raw.links = raw.links[raw.links["target"] == "c2"]
+    with pytest.raises(gs.InvalidData, match=r"^links\.csv:5: share=1\.5 outside"):
+        gs.validate(raw)
+
+
+def test_a_frame_whose_index_was_reset_is_named_by_row_not_a_wrong_line(tmp_path):
+    links = "source,target,type,share\n\np1,c1,OWNS,0.5\n\np1,c2,OWNS,1.5\n"
+    raw = read_tables(write_folder(tmp_path, links=links, penalties=None))
+    raw.links = raw.links[raw.links["target"] == "c2"].reset_index(drop=True)
+    with pytest.raises(gs.InvalidData, match=r"^links\.csv\[0\]: share=1\.5 outside"):
+        gs.validate(raw)
+
+
+def test_link_keys_cannot_be_forged_by_a_separator_in_a_field():
+    # Fields joined with "|" made these one key: role "sibling|2020-01-01" with no start, and
+    # role "sibling" from 2020-01-01 with source_ref "|".
+    links = pd.DataFrame({"type": ["FAMILY", "FAMILY"], "source": ["p1", "p1"], "target": ["p2", "p2"],
+                          "role": ["sibling|2020-01-01", "sibling"],
+                          "start": pd.to_datetime([None, "2020-01-01"]).astype("datetime64[s]"),
+                          "source_ref": [None, "|"]})
+    keys = link_keys(links)
+    assert keys.tolist() == ["6:FAMILY2:p12:p218:sibling|2020-01-01--", "6:FAMILY2:p12:p27:sibling10:2020-01-011:|"]
+    assert keys.is_unique
+
+
+def test_link_keys_read_blank_text_as_missing_as_validation_does():
+    links = pd.DataFrame({"type": ["OWNS"] * 2, "source": ["a"] * 2, "target": ["b"] * 2, "role": [None, ""],
+                          "start": pd.to_datetime([None, None]), "source_ref": [None] * 2})
+    assert link_keys(links).tolist() == ["4:OWNS1:a1:b---", "4:OWNS1:a1:b---"]
+
+
+def test_links_differing_only_across_a_separator_are_two_records(tmp_path):
+    entities = "id,kind,name\np1,person,Pat\np2,person,Sam\n"
+    links = ("source,target,type,role,start,source_ref\n"
+             "p1,p2,FAMILY,sibling|2020-01-01,,\np1,p2,FAMILY,sibling,2020-01-01,|\n")
+    tables = gs.validate(read_tables(write_folder(tmp_path, entities=entities, links=links, penalties=None)))
+    assert tables.counts()["links"] == 2

@@ -11,18 +11,116 @@ import csv
 import io
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.csv as pacsv
+import pyarrow.parquet as pq
 
 from graphscore.errors import DataIssue, InvalidData
-from graphscore.model import TABLE_NAMES, Tables
+from graphscore.model import TABLE_NAMES, LineNumbers, Tables
 
 __all__ = ["read_tables", "read_table", "write_tables"]
 
 _SUFFIXES = (".csv", ".parquet")
 
 
+_BOM = b"\xef\xbb\xbf"
+_CHUNK = 1 << 26  # bytes scanned for line ends at a time: bounds the scan's temporary arrays
+
+
 def _read_csv(path: Path) -> pd.DataFrame:
-    """CSV as text columns, each row's physical line recorded (quoted fields may span lines),
+    """CSV as text columns, each row's physical line recorded, blank lines skipped, and a row
+    whose field count differs from the header's refused.
+
+    pyarrow parses the file (memory-mapped, on every core) and NumPy finds its line ends. That
+    gives each row's line as long as one line holds one row: the number of rows pyarrow returns
+    is compared with the number of non-empty lines, and any difference (a quoted field spanning
+    lines), any row pyarrow refuses, a bare carriage return, a quote in the header or text
+    that is not UTF-8 sends the file to :func:`_read_csv_exact`, which reads it row by row and
+    says precisely what is wrong."""
+    with pa.memory_map(str(path)) as source:
+        data = source.read_buffer()
+    table = _read_csv_fast(path, data)
+    return _read_csv_exact(path) if table is None else table
+
+
+def _line_ends(data: pa.Buffer, start: int) -> tuple[np.ndarray, bool]:
+    """Offsets of each ``\n`` at or after ``start``, and whether every ``\r`` precedes one."""
+    raw = np.frombuffer(data, dtype=np.uint8)
+    ends, bare_return = [], False
+    for lo in range(start, len(raw), _CHUNK):
+        chunk = raw[lo:lo + _CHUNK + 1]  # one byte more: a "\r" at the edge sees its "\n"
+        newlines = np.flatnonzero(chunk[:_CHUNK] == 10)
+        ends.append(newlines + lo)
+        following = np.flatnonzero(chunk[:_CHUNK] == 13) + 1
+        if len(following):
+            bare_return |= bool(following[-1] >= len(chunk) or (chunk[following] != 10).any())
+    return (np.concatenate(ends) if ends else np.zeros(0, np.int64)), bare_return
+
+
+def _read_csv_fast(path: Path, data: pa.Buffer) -> pd.DataFrame | None:
+    """The fast path of :func:`_read_csv`; None where only the exact reader can tell the lines."""
+    start = len(_BOM) if bytes(data[:3]) == _BOM else 0
+    ends, bare_return = _line_ends(data, start)
+    if bare_return:
+        return None
+    size = data.size
+    if len(ends) == 0 or ends[-1] != size - 1:  # the last line has no line end
+        ends = np.append(ends, size)
+    starts = np.concatenate([[start], ends[:-1] + 1])
+    raw = np.frombuffer(data, dtype=np.uint8)
+    lengths = ends - starts
+    lengths -= (lengths > 0) & (raw[np.maximum(ends - 1, 0)] == 13)  # "\r\n" ends a line too
+    header_bytes = bytes(data[starts[0]:starts[0] + lengths[0]])
+    if b'"' in header_bytes:
+        return None
+    try:
+        header = next(csv.reader([header_bytes.decode("utf-8")]), [])
+    except UnicodeDecodeError:
+        return None
+    if not header or not any(cell.strip() for cell in header):
+        raise InvalidData(DataIssue(path.name, "header", None, "is missing: the file has no columns"))
+    header = [cell.strip() for cell in header]
+    if duplicated := sorted({c for c in header if header.count(c) > 1}):
+        raise InvalidData(DataIssue(f"{path.name}:1", duplicated[0], None, "appears twice in the header"))
+    lines = np.flatnonzero(lengths[1:] > 0) + 2  # physical line of each non-empty line after the header
+    if not len(lines):
+        return _frame(pa.table({c: pa.array([], pa.string()) for c in header}), lines)
+    refused = []
+    try:
+        table = pacsv.read_csv(
+            pa.BufferReader(data.slice(int(starts[1]))),
+            read_options=pacsv.ReadOptions(column_names=header, block_size=1 << 24),
+            parse_options=pacsv.ParseOptions(invalid_row_handler=lambda row: refused.append(row) or "skip"),
+            convert_options=pacsv.ConvertOptions(column_types={c: pa.string() for c in header},
+                                                 strings_can_be_null=False, quoted_strings_can_be_null=False))
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+        return None  # not UTF-8, or a quote pyarrow cannot close without crossing lines
+    if refused or table.num_rows != len(lines):
+        return None
+    # A row of empty cells (",,") is blank, as a line holding nothing is.
+    blank = None
+    for column in table.columns:
+        empty = pc.equal(pc.utf8_length(pc.utf8_trim_whitespace(column)), 0)
+        blank = empty if blank is None else pc.and_(blank, empty)
+        if not pc.any(blank).as_py():
+            break
+    else:
+        keep = pc.invert(blank)
+        table, lines = table.filter(keep), lines[pc.fill_null(keep, True).to_numpy(zero_copy_only=False)]
+    return _frame(table, lines)
+
+
+def _frame(table: pa.Table, lines: np.ndarray) -> pd.DataFrame:
+    df = table.to_pandas()
+    df.attrs["lines"] = LineNumbers(lines)
+    return df
+
+
+def _read_csv_exact(path: Path) -> pd.DataFrame:
+    """CSV as text columns, parsed row by row in Python: each row's physical line recorded (quoted fields may span lines),
     blank lines skipped, and a row whose field count differs from the header's refused."""
     try:
         # utf-8-sig: spreadsheet exports often start with a byte-order mark.
@@ -51,7 +149,7 @@ def _read_csv(path: Path) -> pd.DataFrame:
     except csv.Error as exc:
         raise InvalidData(DataIssue(f"{path.name}:{reader.line_num}", "csv", None, f"cannot be parsed: {exc}")) from None
     df = pd.DataFrame(rows, columns=header, dtype=object) if rows else pd.DataFrame(columns=header, dtype=object)
-    df.attrs["lines"] = lines
+    df.attrs["lines"] = LineNumbers(lines)
     return df
 
 
@@ -68,13 +166,13 @@ def read_table(path: str | Path) -> pd.DataFrame:
     if path.stat().st_size == 0:
         raise InvalidData(DataIssue(path.name, "file", None, "is empty"))
     if path.suffix == ".parquet":
-        # Parquet carries types; render them as the text a CSV would hold so one validator serves both.
-        df = pd.read_parquet(path)
-        for column in df.columns:
-            if pd.api.types.is_datetime64_any_dtype(df[column]):
-                df[column] = df[column].dt.strftime("%Y-%m-%d")
-        df = df.astype(object).where(df.notna(), None)
-        df.attrs["lines"] = None  # Parquet rows have no lines: validate names row i as line i + 2
+        # Parquet carries types: validate reads numbers and dates as such, text as text.
+        table = pq.read_table(path)
+        for i, column in enumerate(table.columns):
+            if pa.types.is_date(column.type):
+                table = table.set_column(i, table.field(i), pc.cast(column, pa.timestamp("s")))
+        df = table.to_pandas()
+        df.attrs["lines"] = LineNumbers.consecutive(len(df))  # rows have no lines: row i is "line" i + 2
     else:
         df = _read_csv(path)
     df.attrs["origin"] = path.name
@@ -123,6 +221,7 @@ def write_tables(tables: Tables, folder: str | Path, *, format: str = "csv") -> 
     written = []
     for name, df in tables.items():
         out = df.copy()
+        out.attrs.clear()  # where the rows were read from says nothing about the written file
         for column in out.columns:
             if pd.api.types.is_datetime64_any_dtype(out[column]):
                 out[column] = out[column].dt.strftime("%Y-%m-%d")
