@@ -37,7 +37,9 @@ __all__ = ["DiskCache"]
 def _write_frame(frame: pd.DataFrame, path: Path) -> None:
     """A frame as Parquet, and beside it the dtype of each column (Parquet reads text back as
     Arrow-backed strings, where validated tables hold Python objects)."""
-    frame.to_parquet(path, index=False)
+    bare = frame.copy(deep=False)
+    bare.attrs = {}  # readers' file and line records are for error messages, not for the cache
+    bare.to_parquet(path, index=False)
     dtypes = {str(column): str(dtype) for column, dtype in frame.dtypes.items()}
     path.with_suffix(".dtypes.json").write_text(json.dumps(dtypes), encoding="utf-8")
 

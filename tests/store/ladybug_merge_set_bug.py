@@ -24,48 +24,54 @@ Exit status: 1 when corruption is found, 0 otherwise.
 import argparse, random, shutil, tempfile
 import ladybug
 
-ap = argparse.ArgumentParser()
-for flag in ("--no-set", "--no-checkpoint", "--reopen", "--transaction"):
-    ap.add_argument(flag, action="store_true")
-ap.add_argument("--batch", type=int, default=0); ap.add_argument("--runs", type=int, default=2)
-args = ap.parse_args()
-COMPANIES, PERSONS, RELS = 3000, 1635, 8000
-rnd = random.Random(1)
-rows = [{"a": COMPANIES + rnd.randrange(PERSONS), "b": i % COMPANIES, "key": f"k{i}", "v": 1.0}
-        for i in range(RELS)]
-query = ("UNWIND $rows AS row MATCH (a:N {id: row.a}), (b:N {id: row.b}) "
-         "MERGE (a)-[r:R {key: row.key}]->(b)" + ("" if args.no_set else " SET r.v = row.v"))
 
-folder = tempfile.mkdtemp()
-def connect():
-    db = ladybug.Database(f"{folder}/db.lbug"); conn = ladybug.Connection(db)
-    if not args.reopen:
-        conn.execute("CALL auto_checkpoint=false")  # checkpoint only where this script says
-    return db, conn
-db, conn = connect()
-conn.execute("CREATE NODE TABLE N(id INT64 PRIMARY KEY)")
-conn.execute("CREATE REL TABLE R(FROM N TO N, key STRING, v DOUBLE)")
-conn.execute("UNWIND range(0, $n - 1) AS i CREATE (:N {id: i})", {"n": COMPANIES + PERSONS})
-size = args.batch or len(rows)
-for run in range(args.runs):
-    if args.transaction: conn.execute("BEGIN TRANSACTION")
-    for start in range(0, len(rows), size):
-        conn.execute(query, {"rows": rows[start:start + size]})
-    if args.transaction: conn.execute("COMMIT")
-    if args.reopen:
-        conn.close(); db.close(); db, conn = connect()
-    elif not args.no_checkpoint:
-        conn.execute("CHECKPOINT")
+def main() -> int:
+    ap = argparse.ArgumentParser()
+    for flag in ("--no-set", "--no-checkpoint", "--reopen", "--transaction"):
+        ap.add_argument(flag, action="store_true")
+    ap.add_argument("--batch", type=int, default=0); ap.add_argument("--runs", type=int, default=2)
+    args = ap.parse_args()
+    COMPANIES, PERSONS, RELS = 3000, 1635, 8000
+    rnd = random.Random(1)
+    rows = [{"a": COMPANIES + rnd.randrange(PERSONS), "b": i % COMPANIES, "key": f"k{i}", "v": 1.0}
+            for i in range(RELS)]
+    query = ("UNWIND $rows AS row MATCH (a:N {id: row.a}), (b:N {id: row.b}) "
+             "MERGE (a)-[r:R {key: row.key}]->(b)" + ("" if args.no_set else " SET r.v = row.v"))
 
-expected = {(r["a"], r["b"], r["key"]) for r in rows}
-def read(q): return [tuple(t) for t in conn.execute(q).get_all()]
-forward = read("MATCH (a:N)-[r:R]->(b:N) RETURN a.id, b.id, r.key")
-backward = read("MATCH (b:N)<-[r:R]-(a:N) RETURN a.id, b.id, r.key")
-for name, stored in (("forward ", forward), ("backward", backward)):
-    wrong = [t for t in stored if t not in expected]
-    print(f"ladybug {ladybug.__version__}, {name}: {len(rows)} input rows, {len(stored)} stored, "
-          f"{len(set(stored))} distinct, {len(wrong)} match no input row {wrong[:2]}")
-conn.close(); db.close(); shutil.rmtree(folder)
-bad = any(len(stored) != len(expected) or set(stored) != expected for stored in (forward, backward))
-print("CORRUPTED" if bad else "OK")
-raise SystemExit(1 if bad else 0)
+    folder = tempfile.mkdtemp()
+    def connect():
+        db = ladybug.Database(f"{folder}/db.lbug"); conn = ladybug.Connection(db)
+        if not args.reopen:
+            conn.execute("CALL auto_checkpoint=false")  # checkpoint only where this script says
+        return db, conn
+    db, conn = connect()
+    conn.execute("CREATE NODE TABLE N(id INT64 PRIMARY KEY)")
+    conn.execute("CREATE REL TABLE R(FROM N TO N, key STRING, v DOUBLE)")
+    conn.execute("UNWIND range(0, $n - 1) AS i CREATE (:N {id: i})", {"n": COMPANIES + PERSONS})
+    size = args.batch or len(rows)
+    for run in range(args.runs):
+        if args.transaction: conn.execute("BEGIN TRANSACTION")
+        for start in range(0, len(rows), size):
+            conn.execute(query, {"rows": rows[start:start + size]})
+        if args.transaction: conn.execute("COMMIT")
+        if args.reopen:
+            conn.close(); db.close(); db, conn = connect()
+        elif not args.no_checkpoint:
+            conn.execute("CHECKPOINT")
+
+    expected = {(r["a"], r["b"], r["key"]) for r in rows}
+    def read(q): return [tuple(t) for t in conn.execute(q).get_all()]
+    forward = read("MATCH (a:N)-[r:R]->(b:N) RETURN a.id, b.id, r.key")
+    backward = read("MATCH (b:N)<-[r:R]-(a:N) RETURN a.id, b.id, r.key")
+    for name, stored in (("forward ", forward), ("backward", backward)):
+        wrong = [t for t in stored if t not in expected]
+        print(f"ladybug {ladybug.__version__}, {name}: {len(rows)} input rows, {len(stored)} stored, "
+              f"{len(set(stored))} distinct, {len(wrong)} match no input row {wrong[:2]}")
+    conn.close(); db.close(); shutil.rmtree(folder)
+    bad = any(len(stored) != len(expected) or set(stored) != expected for stored in (forward, backward))
+    print("CORRUPTED" if bad else "OK")
+    return 1 if bad else 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
