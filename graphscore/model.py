@@ -46,6 +46,7 @@ __all__ = [
     "validate",
     "empty_table",
     "link_keys",
+    "check_against_store",
     "LineNumbers",
 ]
 
@@ -176,15 +177,20 @@ class Tables:
         return {name: len(df) for name, df in self.items()}
 
     def fingerprint(self) -> str:
-        """SHA-256 over the tables' content, independent of row order: names the data a score used."""
+        """SHA-256 over the tables' content, independent of row order: names the data a score used.
+
+        Each row is hashed to 64 bits (pandas' vectorised row hash, over the columns in name
+        order); the digest covers each table's name, its column names and its sorted row
+        hashes, so it costs a sort, not a text rendering, of a registry.
+        """
         digest = hashlib.sha256()
         for name, df in self.items():
             columns = sorted(c for c in df.columns if not c.startswith("_"))
-            rows = df[columns].to_csv(index=False, header=False, date_format="%Y-%m-%d").splitlines()
             digest.update(name.encode())
             digest.update("\x1e".join(columns).encode())
-            for row in sorted(rows):
-                digest.update(row.encode() + b"\n")
+            if len(df) and columns:
+                rows = pd.util.hash_pandas_object(df[columns], index=False).to_numpy()
+                digest.update(np.sort(rows).tobytes())
         return digest.hexdigest()
 
 
@@ -655,6 +661,20 @@ def _warn_overfull_assets(links: pd.DataFrame, source: np.ndarray, target: np.nd
     if over:
         more = f" (and {len(over) - 1} more assets)" if len(over) > 1 else ""
         warnings.warn(f"{links.attrs.get('origin', 'links')}: {over[0]}{more}", GraphscoreWarning, stacklevel=3)
+
+
+def check_against_store(tables: Tables, *, known_entities: pd.DataFrame | None = None,
+                        known_penalties: pd.DataFrame | None = None) -> None:
+    """For tables :func:`validate` passed already: the rules a store adds, and nothing else
+    again (an entity keeps its kind, a penalty its entity).
+
+    Raises
+    ------
+    InvalidData
+        Naming each row that would change a stored record's kind or entity.
+    """
+    if issues := _check_against_store(dict(tables.items()), known_entities, known_penalties):
+        raise InvalidData(issues)
 
 
 def _check_against_store(checked: dict, known_entities: pd.DataFrame | None,

@@ -20,7 +20,8 @@ import pandas as pd
 from graphscore.errors import StoreError
 from graphscore.policy import Policy
 from graphscore.progress import SILENT, Advance, Progress
-from graphscore.model import TABLE_NAMES, GraphscoreWarning, Tables, empty_table, load_model, validate
+from graphscore.model import (TABLE_NAMES, GraphscoreWarning, Tables, check_against_store, empty_table, load_model,
+                              validate)
 from graphscore.store import statements
 from graphscore.store.plan import LoadPlan, canonical_order, plan_load, with_link_keys
 
@@ -163,7 +164,8 @@ class CypherStore:
 
     # -- writing -----------------------------------------------------------------------------
     def load(self, tables: Tables, *, stored: Tables | None = None, progress: Progress = SILENT) -> LoadSummary:
-        """Validate tables and write what they change, in one transaction: all rows or none.
+        """Validate tables (unless validated already) and write what they change, in one
+        transaction: all rows or none.
 
         Rows are compared by key with what the store holds (:mod:`graphscore.store.plan`):
         new rows are written in bulk, stored rows whose values differ are updated, the rest
@@ -190,8 +192,12 @@ class CypherStore:
             stored = self._stored_for_load() if stored is None else with_link_keys(stored)
         with progress.step("checking the input against the store", "checked the input against the store",
                            total=sum(tables.counts().values())) as advance:
-            tables = validate(tables, known_entities=stored.entities[["id", "kind"]],
-                              known_penalties=stored.penalties[["id", "entity"]])
+            known = {"known_entities": stored.entities[["id", "kind"]],
+                     "known_penalties": stored.penalties[["id", "entity"]]}
+            if tables.validated:  # e.g. by read_paths, against the store's entities: not again
+                check_against_store(tables, **known)
+            else:
+                tables = validate(tables, **known)
             plan = plan_load(tables, stored)
             content = plan.apply(stored)
             content.links.pop("key")

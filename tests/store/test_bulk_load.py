@@ -125,3 +125,15 @@ def test_a_load_reports_the_content_it_leaves_and_records_its_fingerprint(tmp_pa
         assert store.data_fingerprint() is None
         assert store.load(registry).written["links"]["new"] == 0  # re-records it, writes no rows
         assert store.data_fingerprint() == summary.fingerprint
+
+
+def test_validated_tables_still_may_not_change_what_a_stored_record_is(tmp_path, registry):
+    person = registry.entities.index[registry.entities["kind"] == "person"][0]
+    changed = registry.entities.copy()
+    changed.loc[person, "kind"] = "company"
+    renamed = gs.validate(gs.Tables(changed.iloc[[person]], registry.links.iloc[:0], registry.penalties.iloc[:0]))
+    with LadybugStore(tmp_path / "db") as store:
+        store.load(registry)
+        with pytest.raises(gs.InvalidData, match="kind='company' differs from the kind stored for this id"):
+            store.load(renamed)
+        assert store.data_fingerprint() == registry.fingerprint()
