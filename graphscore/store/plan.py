@@ -76,7 +76,10 @@ class LoadPlan:
 def _same(incoming: pd.Series, stored: pd.Series) -> np.ndarray:
     """Equal, or both missing (a missing share stays missing: that is no change)."""
     both_missing = incoming.isna().to_numpy() & stored.isna().to_numpy()
-    equal = (incoming.to_numpy(dtype=object) == stored.to_numpy(dtype=object))
+    if incoming.dtype == stored.dtype and incoming.dtype.kind in "biufM":  # numbers, dates: compared as such
+        equal = incoming.to_numpy() == stored.to_numpy()
+    else:
+        equal = incoming.to_numpy(dtype=object) == stored.to_numpy(dtype=object)
     return both_missing | equal.astype(bool)
 
 
