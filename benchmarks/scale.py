@@ -1,0 +1,514 @@
+"""Benchmark: graphscore end to end on synthetic registries of 10^5 to 10^7 links, against LadybugDB's own COPY.
+
+    python benchmarks/scale.py [--sizes 20000 200000 2000000] [--explain-max 20000] [--profile PHASE ...] [--huge]
+
+``--sizes`` counts companies: :func:`graphscore.synthetic.generate_network` makes about five
+links per company, so the default sizes give about 10^5, 10^6 and 10^7 links. Each size runs
+in its own subprocess, so its peak resident memory is its own. Per size, one row of:
+
+- ``generate s``: :func:`generate_network` (seed 0);
+- ``parquet+validate s``: :func:`graphscore.io.write_tables` as Parquet, :func:`graphscore.io.read_path`
+  and :func:`graphscore.validate` of what was read;
+- ``load s`` and ``load links/s``: ``LadybugStore(path).load(tables)`` into a new store (the
+  keyed diff, the fingerprint of the content and the bulk COPY statements, in one transaction);
+- ``COPY s`` and ``COPY links/s``: the reference, LadybugDB's own bulk COPY of the same
+  validated tables into a new database: the schema DDL of
+  :func:`graphscore.store.statements.ladybug_schema` and the COPY statements of that module, in
+  one transaction. The Arrow tables are built beforehand, as the store builds them (its
+  ``_arrow`` and link keys); ``to Arrow s`` is that preparation, which ``load s`` includes;
+- ``load/COPY``: what the store's load costs over the bare engine; the figure to quote;
+- ``reload s``: the same input again, after reopening the store and reading what it holds from
+  the disk cache, as ``graphscore load`` does; the benchmark asserts it writes nothing;
+- ``read-back s``: ``store.read_tables()``;
+- ``open ws s``: :func:`graphscore.workspace.open_workspace` from the disk cache the load primed;
+- ``project s`` and ``score s``: ``ws.projection`` and ``ws.baseline`` under
+  ``data/policies/joint-punishment.toml`` at 2024-06-30, first calls (they include writing the
+  projection and the run to the disk cache, as a first command on a store does);
+- ``explain s``, ``dossier s``, ``whatif s``: the median, over three entities (the penalised
+  company with the largest own weight, the entity with the most links, a random person;
+  ties go to the lowest id), of the *second* call through the workspace: what an analyst
+  pays once the projection is built;
+- ``peak GB``: the subprocess's peak resident memory, and ``peak at``, the phase that set it.
+
+Checks (assertions): the store holds as many rows as the input; reloading writes nothing; for
+registries of up to 20,000 companies the fingerprint of the read-back equals the input's (it
+formats every row as text, which is slow beyond).
+
+``--profile PHASE ...`` runs those phases under cProfile and prints their top entries on stderr.
+``--huge`` runs 10^8 links (20,000,000 companies) end to end, generate -> load -> score ->
+what-if, printing times and peak memory; it first estimates its peak as ten times that of the
+10^7 row (run now unless an earlier run recorded it) and refuses when that passes
+``HUGE_LIMIT_GB``. Ratios, not absolute times, are the figures to quote: this machine is shared
+and noisy.
+"""
+
+from __future__ import annotations
+
+import argparse
+import cProfile
+import contextlib
+import gc
+import inspect
+import io
+import json
+import os
+import platform
+import pstats
+import re
+import resource
+import shlex
+import shutil
+import signal
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import warnings
+from pathlib import Path
+
+import ladybug
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+
+import graphscore as gs
+from graphscore.analysis.dossier import dossier
+from graphscore.analysis.explain import explain
+from graphscore.analysis.whatif import whatif
+from graphscore.cache import DiskCache
+from graphscore.io import read_path, write_tables
+from graphscore.model import Column, load_model
+from graphscore.store import statements
+from graphscore.store.ladybug import LadybugStore
+from graphscore.store.plan import with_link_keys
+from graphscore.synthetic import generate_network
+from graphscore.workspace import Workspace, cache_folder, open_workspace
+from ratio_table import print_table  # benchmarks/ is the script's folder, so on sys.path
+
+try:  # the store's own conversion, so the reference copies byte for byte what the store would
+    from graphscore.store.ladybug import _arrow
+except ImportError:  # pragma: no cover - a renamed helper: a minimal conversion of the same types
+    def _arrow(frame: pd.DataFrame, columns: list[Column], *, prefix: str = "") -> pa.Table:
+        arrays = []
+        for column in columns:
+            values = frame[column.name]
+            if pd.api.types.is_datetime64_any_dtype(values):
+                arrays.append(pa.array(values.to_numpy(dtype="datetime64[s]"), from_pandas=True).cast(pa.date32()))
+            elif pd.api.types.is_float_dtype(values):
+                arrays.append(pa.array(values.to_numpy(), from_pandas=True))
+            else:
+                arrays.append(pa.array(values.to_numpy(dtype=object), type=pa.string(), from_pandas=True))
+        return pa.table(arrays, names=[prefix + c.store_name for c in columns])
+
+
+POLICY = Path(__file__).resolve().parent.parent / "data" / "policies" / "joint-punishment.toml"
+AS_OF = "2024-06-30"
+DEFAULT_SIZES = [20_000, 200_000, 2_000_000]  # companies: about 10^5, 10^6 and 10^7 links
+HUGE_COMPANIES = 20_000_000  # about 10^8 links
+HUGE_LIMIT_GB = 20.0  # the machine has 24 GB, shared with other engineers' test runs
+FINGERPRINT_LIMIT = 20_000  # companies: beyond, fingerprinting the read-back takes minutes
+# explain (and dossier, which calls it) makes hop lengths non-negative by Johnson's reweighting,
+# a Bellman-Ford pass over the whole graph per call: about 25 s a call at 20,000 companies and
+# O(entities x links) beyond, so hours per call at 200,000. Measured up to this size only.
+EXPLAIN_MAX = 20_000
+RECORD = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "graphscore" / "scale-bench.json"
+STOP_GRACE = 10.0  # seconds between SIGTERM and SIGKILL of a child stopped for time or memory
+MAX_RSS_GB = 18.0  # a size is stopped beyond this: the OOM killer would pick among everyone's processes
+RESULT_MARK = "SCALE-RESULT "  # prefixes the child's one line of JSON on stdout
+PHASE_START = re.compile(r"^  (?P<phase>[^:]+) \.\.\.$")
+PHASE_DONE = re.compile(r"^  (?P<phase>[^:]+): (?P<seconds>[0-9.]+) s, peak [0-9.]+ GB$")
+LINKS = re.compile(r"^  links: (?P<links>[0-9]+)$")
+
+
+class Phases:
+    """Times each phase, notes which one set the peak resident memory, and profiles those named."""
+
+    def __init__(self, profile: list[str]):
+        self.seconds: dict[str, float] = {}
+        self.profile = profile
+        self.peak_phase = "start"
+        self._peak = _peak_gb()
+
+    @contextlib.contextmanager
+    def __call__(self, name: str):
+        gc.collect()  # garbage of the phase before must not be billed to this one
+        print(f"  {name} ...", file=sys.stderr, flush=True)
+        profiler = cProfile.Profile() if name in self.profile else None
+        start = time.perf_counter()
+        if profiler:
+            profiler.enable()
+        finished = False
+        try:
+            yield
+            finished = True
+        finally:
+            if profiler:
+                profiler.disable()
+            seconds = time.perf_counter() - start
+            if _peak_gb() > self._peak:
+                self._peak, self.peak_phase = _peak_gb(), name
+            if finished:  # an interrupted phase has no time: the table shows "-"
+                self.seconds[name] = seconds
+                print(f"  {name}: {seconds:.2f} s, peak {self._peak:.2f} GB", file=sys.stderr, flush=True)
+            else:
+                print(f"  {name}: interrupted after {seconds:.2f} s, peak {self._peak:.2f} GB", file=sys.stderr, flush=True)
+            if profiler:
+                out = io.StringIO()
+                out.write(f"cProfile of {name}:\n")
+                stats = pstats.Stats(profiler, stream=out).strip_dirs()
+                stats.sort_stats("cumulative").print_stats(25)
+                stats.sort_stats("tottime").print_stats(15)
+                print(out.getvalue(), file=sys.stderr, flush=True)
+
+
+def _peak_gb() -> float:
+    """This process's peak resident memory (Linux reports ``ru_maxrss`` in KiB)."""
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20
+
+
+def call_with_workspace(function, ws: Workspace, policy: gs.Policy, *args, **kwargs):
+    """Call an analysis with the workspace when it takes one as first argument, else with the
+    workspace's tables and (where accepted) its cached projection: the analyses are moving from
+    ``(tables, policy, ..., projection=)`` to ``(workspace, policy, ...)``."""
+    parameters = inspect.signature(function).parameters
+    first = next(iter(parameters.values()))
+    if "Workspace" in str(first.annotation) or first.name in ("ws", "workspace"):
+        return function(ws, policy, *args, as_of=AS_OF, **kwargs)
+    if "projection" in parameters:
+        kwargs["projection"] = ws.projection(policy, AS_OF)
+    return function(ws.tables, policy, *args, as_of=AS_OF, **kwargs)
+
+
+def second_call(run) -> float:
+    """Seconds of the second call of ``run``: the first fills the workspace's caches."""
+    run()
+    start = time.perf_counter()
+    run()
+    return time.perf_counter() - start
+
+
+def pick_entities(ws: Workspace, policy: gs.Policy, seed: int = 0) -> dict[str, str]:
+    """Three entities to analyse, chosen from the data alone so every run picks the same."""
+    projection = ws.projection(policy, AS_OF)
+    entities = ws.tables.entities
+    own = pd.Series(projection.s, index=projection.ids)
+    companies = set(entities.loc[entities["kind"] == "company", "id"])
+    penalised = own[(own > 0) & own.index.isin(companies)]
+    penalised = penalised[penalised == penalised.max()]
+    degree = pd.concat([ws.tables.links["source"], ws.tables.links["target"]]).value_counts()
+    busiest = degree[degree == degree.max()]
+    persons = np.sort(entities.loc[entities["kind"] == "person", "id"].to_numpy(dtype=object))
+    return {"penalised company": min(penalised.index), "most links": min(busiest.index),
+            "random person": str(np.random.default_rng(seed).choice(persons))}
+
+
+def copy_reference(tables: gs.Tables, folder: Path, phases: Phases) -> None:
+    """LadybugDB's own bulk COPY of validated tables into a new database: the store's DDL and
+    COPY statements in one transaction, from Arrow tables built as the store builds them."""
+    model = load_model()
+    entity_columns, penalty_columns, link_columns = (
+        statements.copy_columns(table, model) for table in ("entities", "penalties", "links"))
+    ends = [Column("source", "ref"), Column("target", "ref")]
+    with phases("to Arrow"):
+        links = with_link_keys(tables).links
+        arrow = [(statements.copy_entities(model), {"rows": _arrow(tables.entities, entity_columns)})]
+        copy_rows, copy_edges = statements.copy_penalties(model)
+        arrow.append((copy_rows, {"rows": _arrow(tables.penalties, penalty_columns)}))
+        arrow.append((copy_edges, {"edges": _arrow(tables.penalties, [Column("entity", "ref"), penalty_columns[0]])}))
+        for link_type in model.links:
+            rows = links[links["type"] == link_type]
+            if len(rows):
+                arrow.append((statements.copy_links(link_type, model), {"rows": _arrow(rows, ends + link_columns)}))
+        del links
+    folder.mkdir(parents=True)
+    database = ladybug.Database(str(folder / "graph.lbug"))
+    connection = ladybug.Connection(database)
+    try:
+        with phases("COPY"):
+            connection.execute("BEGIN TRANSACTION")
+            for ddl in statements.ladybug_schema(model):
+                connection.execute(ddl)
+            for statement, parameters in arrow:
+                connection.execute(statement, parameters)
+            connection.execute("COMMIT")
+        stored = connection.execute("MATCH ()-[r]->() RETURN count(r)").get_as_df().iloc[0, 0]
+        assert stored == len(tables.links) + len(tables.penalties), (stored, tables.counts())
+    finally:
+        connection.close()
+        database.close()
+
+
+def measure(n_companies: int, folder: Path, profile: list[str], explain_max: int) -> dict:
+    """Every phase of one registry size, in this process: what :func:`table_row` makes its row of."""
+    phases = Phases(profile)
+    policy = gs.load_policy(POLICY)
+    with phases("generate"):
+        generated = generate_network(n_companies, seed=0)
+    with phases("parquet+validate"):
+        write_tables(generated, folder / "input", format="parquet")
+        del generated
+        tables = gs.validate(read_path(folder / "input"))
+    counts = tables.counts()
+    print(f"  links: {counts['links']}", file=sys.stderr, flush=True)
+
+    copy_reference(tables, folder / "copy", phases)
+    shutil.rmtree(folder / "copy")
+
+    store_path = folder / "store"
+    with phases("load"):
+        with LadybugStore(store_path) as store:
+            summary = store.load(tables)
+            recorded = store.data_fingerprint()
+    assert summary.stored == counts, f"stored {summary.stored}, input {counts}"
+    assert recorded == summary.fingerprint
+    with phases("prime cache"):  # what `graphscore load` does after a load
+        with LadybugStore(store_path) as store:
+            cache = DiskCache(cache_folder(store), summary.fingerprint)
+        cache.save_tables(summary.tables)
+    del summary
+
+    with phases("reload"):  # as `graphscore load` does it: reopen, stored side from the disk cache
+        with LadybugStore(store_path) as store:
+            stored = DiskCache(cache_folder(store), store.data_fingerprint()).load_tables()
+            again = store.load(tables, stored=stored)
+        del stored
+    new_or_changed = {name: w["new"] + w["changed"] for name, w in again.written.items()}
+    assert not any(new_or_changed.values()), f"reload wrote {again.written}"
+    assert again.fingerprint == recorded
+    del again
+
+    with phases("read-back"):
+        with LadybugStore(store_path, read_only=True) as store:
+            read_back = store.read_tables()
+    assert read_back.counts() == counts, f"read back {read_back.counts()}, input {counts}"
+    if n_companies <= FINGERPRINT_LIMIT:
+        assert read_back.fingerprint() == tables.fingerprint(), "read-back differs from the input"
+    del read_back, tables
+
+    with phases("open ws"):
+        ws = open_workspace(store_path)
+    with phases("project"):
+        ws.projection(policy, AS_OF)
+    with phases("score"):
+        ws.baseline(policy, AS_OF)
+
+    picked = pick_entities(ws, policy)
+    print(f"  entities: {picked}", file=sys.stderr, flush=True)
+    analyses = {
+        "explain": lambda entity: call_with_workspace(explain, ws, policy, entity),
+        "dossier": lambda entity: call_with_workspace(dossier, ws, policy, entity),
+        "whatif": lambda entity: call_with_workspace(whatif, ws, policy, penalize=entity),
+    }
+    if n_companies > explain_max:
+        del analyses["explain"], analyses["dossier"]
+    medians = dict.fromkeys(["explain", "dossier", "whatif"])
+    for name, analysis in analyses.items():
+        times = []
+        with phases(name):
+            for entity in picked.values():
+                times.append(second_call(lambda: analysis(entity)))
+        medians[name] = statistics.median(times)
+
+    return {"links": counts["links"], "seconds": phases.seconds, "medians": medians, "peak_at": phases.peak_phase}
+
+
+def table_row(n_companies: int, facts: dict, peak_gb: float) -> dict:
+    """The row of one size from what its run measured; phases it did not reach are None."""
+    seconds, medians, links = facts["seconds"], facts.get("medians", {}), facts.get("links")
+    time_of = seconds.get
+    rate = lambda phase: links / seconds[phase] if links and phase in seconds else None  # noqa: E731
+    return {
+        "companies": n_companies, "links": links,
+        "generate s": time_of("generate"), "parquet+validate s": time_of("parquet+validate"),
+        "load s": time_of("load"), "load links/s": rate("load"),
+        "to Arrow s": time_of("to Arrow"), "COPY s": time_of("COPY"), "COPY links/s": rate("COPY"),
+        "load/COPY": seconds["load"] / seconds["COPY"] if "load" in seconds and "COPY" in seconds else None,
+        "reload s": time_of("reload"), "read-back s": time_of("read-back"),
+        "open ws s": time_of("open ws"), "project s": time_of("project"), "score s": time_of("score"),
+        "explain s": medians.get("explain"), "dossier s": medians.get("dossier"), "whatif s": medians.get("whatif"),
+        "peak GB": peak_gb, "peak at": facts["peak_at"],
+    }
+
+
+def measure_huge(n_companies: int, folder: Path, profile: list[str], explain_max: int) -> dict:
+    """10^8 links end to end: generate -> load -> score -> what-if, nothing else kept in memory."""
+    phases = Phases(profile)
+    policy = gs.load_policy(POLICY)
+    with phases("generate"):
+        generated = generate_network(n_companies, seed=0)
+    with phases("load"):
+        with LadybugStore(folder / "store") as store:
+            summary = store.load(generated)
+        del generated
+    ws = Workspace(summary.tables, fingerprint=summary.fingerprint)
+    links = summary.stored["links"]
+    print(f"  links: {links}", file=sys.stderr, flush=True)
+    del summary
+    with phases("score"):
+        ws.baseline(policy, AS_OF)
+    with phases("whatif"):
+        entity = pick_entities(ws, policy)["penalised company"]
+        call_with_workspace(whatif, ws, policy, penalize=entity)
+    return {"links": links, "seconds": phases.seconds, "peak_at": phases.peak_phase}
+
+
+def huge_row(n_companies: int, facts: dict, peak_gb: float) -> dict:
+    seconds, links = facts["seconds"], facts.get("links")
+    return {"companies": n_companies, "links": links, "generate s": seconds.get("generate"),
+            "load s": seconds.get("load"),
+            "load links/s": links / seconds["load"] if links and "load" in seconds else None,
+            "score s": seconds.get("score"), "whatif s": seconds.get("whatif"),
+            "peak GB": peak_gb, "peak at": facts["peak_at"]}
+
+
+def run_child(n_companies: int, args, *, huge: bool = False) -> dict:
+    """Measure one size in a subprocess and return its row: the child's own peak memory
+    (``ru_maxrss`` from ``wait4``), stopped, with the phases it finished, when its resident
+    memory passes ``--max-rss`` or its time ``--timeout``."""
+    command = [sys.executable, __file__, "--child", str(n_companies), "--explain-max", str(args.explain_max)]
+    if huge:
+        command.append("--huge")
+    if args.profile:
+        command += ["--profile", *args.profile]
+    print(f"{n_companies:,} companies:", file=sys.stderr, flush=True)
+    # The folder is made and removed here: a child stopped by SIGKILL cannot clean up.
+    with tempfile.TemporaryDirectory(prefix="graphscore-scale-", dir=args.tmp) as folder:
+        return _follow_child(n_companies, [*command, "--workdir", folder], args, huge)
+
+
+def _follow_child(n_companies: int, command: list[str], args, huge: bool) -> dict:
+    child = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    facts = {"seconds": {}, "peak_at": "start"}
+    result, current = [], ["start"]
+
+    def follow() -> None:  # echo the child's progress, and note what it finished
+        for line in child.stderr:
+            sys.stderr.write(line)
+            if found := PHASE_DONE.match(line):
+                facts["seconds"][found["phase"]] = float(found["seconds"])
+            elif found := PHASE_START.match(line):
+                current[0] = found["phase"]
+            elif found := LINKS.match(line):
+                facts["links"] = int(found["links"])
+    threads = [threading.Thread(target=follow, daemon=True),
+               threading.Thread(target=lambda: result.extend(child.stdout), daemon=True)]
+    for thread in threads:
+        thread.start()
+    started, stopped, stopped_at = time.monotonic(), None, None
+    try:
+        while True:  # wait4, not Popen.wait: it reports the child's own peak memory
+            pid, status, usage = os.wait4(child.pid, os.WNOHANG)
+            if pid:
+                break
+            if stopped is None and _rss_gb(child.pid) > args.max_rss:
+                stopped = f"stopped in {current[0]}: over {args.max_rss:g} GB"
+            elif stopped is None and args.timeout and time.monotonic() - started > args.timeout:
+                stopped = f"stopped in {current[0]}: over {args.timeout:g} s"
+            if stopped:  # only the child this function started, by its own handle
+                if stopped_at is None:
+                    child.terminate()  # SIGTERM: a profiled phase prints its profile so far
+                    stopped_at = time.monotonic()
+                elif time.monotonic() - stopped_at > STOP_GRACE:
+                    child.kill()
+            time.sleep(0.5)
+    except BaseException:  # interrupted ourselves: leave no child running
+        child.kill()
+        child.wait()
+        raise
+    child.returncode = os.waitstatus_to_exitcode(status)
+    for thread in threads:
+        thread.join()
+    peak = usage.ru_maxrss / 2**20  # KiB on Linux
+    if stopped:
+        print(f"  {stopped}", file=sys.stderr, flush=True)
+        facts["peak_at"] = stopped
+    elif child.returncode:
+        sys.exit(f"the run of {n_companies:,} companies failed (exit code {child.returncode}); see above")
+    else:
+        facts = json.loads(next(line for line in result if line.startswith(RESULT_MARK)).removeprefix(RESULT_MARK))
+    row = (huge_row if huge else table_row)(n_companies, facts, peak)
+    if not huge:
+        with contextlib.suppress(OSError, ValueError):  # best effort: only --huge reads it
+            record = json.loads(RECORD.read_text()) if RECORD.exists() else {}
+            record[str(n_companies)] = row
+            RECORD.parent.mkdir(parents=True, exist_ok=True)
+            RECORD.write_text(json.dumps(record, indent=1))
+    return row
+
+
+def _rss_gb(pid: int) -> float:
+    """Resident memory of a running process, from /proc (0 once it has gone)."""
+    with contextlib.suppress(OSError, StopIteration):
+        with open(f"/proc/{pid}/status") as status:
+            line = next(line for line in status if line.startswith("VmRSS:"))
+        return int(line.split()[1]) / 2**20
+    return 0.0
+
+
+def huge_estimate_gb(args) -> tuple[float, bool]:
+    """Peak memory expected at 10^8 links: ten times the 10^7 row's (recorded, or run now), and
+    whether that row finished (if not, its peak is a lower bound)."""
+    size = DEFAULT_SIZES[-1]
+    row = None
+    with contextlib.suppress(OSError, ValueError):
+        row = json.loads(RECORD.read_text()).get(str(size))
+        if row:
+            print(f"10^7 row recorded in {RECORD}: peak {row['peak GB']:.2f} GB ({row['peak at']})", file=sys.stderr)
+    if not row:
+        row = run_child(size, args)
+        print_table([row])
+    return 10 * row["peak GB"], not row["peak at"].startswith("stopped")
+
+
+def machine_line(command: list[str]) -> str:
+    ram = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
+    return (f"command: python {shlex.join(command)}; machine: {os.cpu_count()} cores, {ram:.0f} GB RAM, "
+            f"{platform.system()} {platform.machine()}; ladybug {ladybug.__version__}, pyarrow {pa.__version__}, "
+            f"pandas {pd.__version__}, Python {platform.python_version()}")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sizes", type=int, nargs="+", default=DEFAULT_SIZES, help="companies per registry")
+    parser.add_argument("--huge", action="store_true", help="10^8 links end to end (checks memory first)")
+    parser.add_argument("--profile", metavar="PHASE", nargs="+", default=[],
+                        help="run these phases under cProfile (e.g. load reload), top entries on stderr")
+    parser.add_argument("--explain-max", type=int, default=EXPLAIN_MAX, metavar="COMPANIES",
+                        help=f"largest registry to run explain and dossier on (default {EXPLAIN_MAX:,})")
+    parser.add_argument("--max-rss", type=float, default=MAX_RSS_GB, metavar="GB",
+                        help=f"stop a size whose resident memory passes this (default {MAX_RSS_GB:g})")
+    parser.add_argument("--timeout", type=float, metavar="SECONDS", help="stop a size that runs longer")
+    parser.add_argument("--tmp", type=Path, help="folder for the stores and files (default: the system's)")
+    parser.add_argument("--child", type=int, help=argparse.SUPPRESS)
+    parser.add_argument("--workdir", type=Path, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+
+    if args.child:
+        def stop(signum, frame):  # raised between bytecodes, so the phase's profile is printed
+            raise KeyboardInterrupt("stopped by the parent (time or memory limit)")
+        signal.signal(signal.SIGTERM, stop)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", gs.GraphscoreWarning)  # the generator's data warnings are expected
+            facts = (measure_huge if args.huge else measure)(args.child, args.workdir, args.profile, args.explain_max)
+        print(RESULT_MARK + json.dumps(facts), flush=True)
+        return
+
+    def interrupt(signum, frame):  # SIGTERM as Ctrl-C: run_child then stops its child too
+        raise KeyboardInterrupt
+    signal.signal(signal.SIGTERM, interrupt)
+    if args.huge:
+        estimate, finished = huge_estimate_gb(args)
+        if estimate > HUGE_LIMIT_GB or not finished:
+            sys.exit(f"--huge refused: 10^8 links would peak at {'about' if finished else 'more than'} "
+                     f"{estimate:.0f} GB (ten times the 10^7 row's peak{'' if finished else ', which was stopped'}), "
+                     f"over the {HUGE_LIMIT_GB:.0f} GB this machine can give it")
+        print_table([run_child(HUGE_COMPANIES, args, huge=True)])
+    else:
+        print_table([run_child(n, args) for n in args.sizes])
+    print(machine_line(sys.argv))
+
+
+if __name__ == "__main__":
+    main()
