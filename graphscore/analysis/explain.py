@@ -38,11 +38,12 @@ import scipy as sp
 from graphscore.analysis.manifest import build_manifest
 from graphscore.analysis.ownership import flagged_entities
 from graphscore.engine.hop import hop
-from graphscore.engine.matrix import Projection, build_projection
+from graphscore.engine.matrix import Projection
 from graphscore.engine.paths import describe_path, format_path, strongest_paths
-from graphscore.engine.run import run_model
 from graphscore.engine.spread import spread
+from graphscore.model import Tables
 from graphscore.policy import Aggregate, Combine, ModelName, Policy
+from graphscore.workspace import Workspace, as_workspace
 
 __all__ = ["Explanation", "explain", "influence_row"]
 
@@ -102,7 +103,7 @@ def influence_row(projection: Projection, policy: Policy, idx: int) -> np.ndarra
     >>> import graphscore as gs
     >>> from graphscore.toy import fined_company
     >>> policy = gs.parse_policy('name="r"\\ndamping=0.5\\n[[transmit]]\\nlink="OFFICER_OF"\\ndirection="backward"')
-    >>> p = build_projection(fined_company(), policy, "2024-01-01")
+    >>> p = gs.build_projection(fined_company(), policy, "2024-01-01")
     >>> influence_row(p, policy, p.index_of("p")).tolist()
     [0.5, 1.0]
     """
@@ -181,13 +182,12 @@ def _penalty_shares(projection: Projection, source: int) -> list[tuple[pd.Series
     return [(row, row["weight"] / rows["weight"].sum()) for _, row in rows.iterrows()]
 
 
-def _explain_ownership(tables, policy: Policy, projection: Projection, entity_id: str, total: float,
-                       names: dict) -> Explanation:
+def _explain_ownership(ws: Workspace, policy: Policy, projection: Projection, entity_id: str, total: float) -> Explanation:
     """Under an ownership rule the deciding chain is the explanation: the listed or flagged owners
     whose stakes the rule added up, or the CONTROLS link (see :mod:`graphscore.analysis.ownership`)."""
     rule = {ModelName.OWNERSHIP_OFAC: "ofac", ModelName.OWNERSHIP_EU: "eu"}.get(policy.model, "integrated")
     own = float(projection.s[projection.index_of(entity_id)] > 0)
-    flagged = flagged_entities(tables, rule, as_of=projection.as_of, policy=policy).set_index("id")
+    flagged = flagged_entities(ws, rule, as_of=projection.as_of, policy=policy, entity_ids=[entity_id]).set_index("id")
     contributions = []
     if entity_id in flagged.index:
         row = flagged.loc[entity_id]
@@ -199,14 +199,17 @@ def _explain_ownership(tables, policy: Policy, projection: Projection, entity_id
     notes = list(projection.notes)
     if own:
         notes.append("the entity is listed itself")
-    return Explanation(entity=entity_id, name=names.get(entity_id, entity_id), own=own, total=total,
+    return Explanation(entity=entity_id, name=ws.names.get(entity_id, entity_id), own=own, total=total,
                        contributions=contributions, exact=False,
-                       manifest=build_manifest(tables, policy, projection.as_of), notes=notes)
+                       manifest=build_manifest(ws, policy, projection.as_of), notes=notes)
 
 
-def explain(tables, policy: Policy, entity_id: str, *, as_of: dt.date | str | None = None,
-            top_paths: int = 3, projection: Projection | None = None) -> Explanation:
+def explain(source: Tables | Workspace, policy: Policy, entity_id: str, *, as_of: dt.date | str | None = None,
+            top_paths: int = 3) -> Explanation:
     """Take an entity's score apart by source penalty and path (see the module docstring).
+
+    ``source`` is validated tables or a :class:`~graphscore.workspace.Workspace`, whose
+    projection and baseline run under the policy at ``as_of`` are reused.
 
     Raises
     ------
@@ -216,10 +219,11 @@ def explain(tables, policy: Policy, entity_id: str, *, as_of: dt.date | str | No
     KeyError
         For an unknown entity id.
     """
-    projection = projection or build_projection(tables, policy, as_of)
+    ws = as_workspace(source)
+    projection = ws.projection(policy, as_of)
     v = projection.index_of(entity_id)
-    names = dict(zip(tables.entities["id"], tables.entities["name"]))
-    total = float(run_model(projection, policy).total[v])
+    names = ws.names
+    total = float(ws.baseline(policy, as_of).total[v])
     linear = policy.model is ModelName.SPREAD or (policy.model is ModelName.HOP and policy.aggregate is Aggregate.SUM)
     if linear:
         gain = influence_row(projection, policy, v)
@@ -233,7 +237,7 @@ def explain(tables, policy: Policy, entity_id: str, *, as_of: dt.date | str | No
                 by_source[u] = projection.s[u] * tree.strength[v]
         by_source[by_source < by_source.max(initial=0.0)] = 0.0
     elif policy.model.is_ownership:
-        return _explain_ownership(tables, policy, projection, entity_id, total, names)
+        return _explain_ownership(ws, policy, projection, entity_id, total)
     else:
         raise ValueError(f"explain takes scores apart under spread, hop and the ownership rules; model "
                          f"{policy.model.value!r} does not split by source.")
@@ -274,4 +278,4 @@ def explain(tables, policy: Policy, entity_id: str, *, as_of: dt.date | str | No
         notes.append("hop with aggregate = 'max': the score is the strongest single path, given as the deciding one")
     return Explanation(entity=entity_id, name=names.get(entity_id, entity_id), own=float(projection.s[v]),
                        total=total, contributions=contributions, exact=linear,
-                       manifest=build_manifest(tables, policy, projection.as_of), notes=notes)
+                       manifest=build_manifest(ws, policy, projection.as_of), notes=notes)

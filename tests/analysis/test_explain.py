@@ -10,9 +10,9 @@ import pytest
 
 import graphscore as gs
 from graphscore.analysis.explain import explain
-from graphscore.engine.matrix import build_projection
 from graphscore.io import read_paths
 from graphscore.synthetic import generate_network
+from graphscore.workspace import Workspace
 from tests.conftest import HAND_POLICY, POLICIES, ZALA
 
 pytestmark = pytest.mark.filterwarnings("ignore::graphscore.GraphscoreWarning")
@@ -42,12 +42,12 @@ def test_the_penalised_entity_explains_its_own_weight(hand_tables, hand_policy):
 def test_contributions_sum_to_the_score_on_a_registry(policy_file, as_of):
     tables = gs.validate(generate_network(1500, seed=2))
     policy = gs.load_policy(POLICIES / policy_file)
-    projection = build_projection(tables, policy, as_of)
-    scores = gs.score(tables, policy, projection=projection).set_index("id")
+    workspace = Workspace(tables)
+    scores = gs.score(workspace, policy, as_of).set_index("id")
     rng = np.random.default_rng(0)
     reached = scores.index[scores["inherited"] > 0]
     for entity in rng.choice(reached, size=5, replace=False):
-        why = explain(tables, policy, entity, projection=projection, top_paths=2)
+        why = explain(workspace, policy, entity, as_of=as_of, top_paths=2)
         assert sum(c["contribution"] for c in why.contributions) == pytest.approx(scores.loc[entity, "total"], abs=1e-9)
         for contribution in why.contributions:
             if contribution["paths_share"] is None:  # beyond the traced largest contributions
