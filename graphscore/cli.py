@@ -209,20 +209,20 @@ def whatif(
     """What changes if an entity is penalised (--penalize) or a penalty lifted (--lift)."""
     from graphscore.analysis.spillover import spillover
     from graphscore.analysis.whatif import whatif as whatif_tables
-    from graphscore.engine.matrix import build_projection
     from graphscore.policy import load_policy
     from graphscore.report.render import write_report
+    from graphscore.workspace import Workspace
 
     if (penalize is None) == (lift is None):
         raise ValueError("give exactly one of --penalize or --lift.")
     rules = load_policy(policy)
     tables = _read(db)
     with _step("computed the change"):
-        projection = build_projection(tables, rules, _as_of(as_of))
-        changes = whatif_tables(tables, rules, penalize=penalize, severity=severity, lift=lift,
-                                projection=projection)
-        report = spillover(tables, rules, penalize=penalize, severity=severity, lift=lift,
-                           projection=projection)
+        workspace = Workspace(tables)  # one projection and baseline run for both
+        changes = whatif_tables(workspace, rules, penalize=penalize, severity=severity, lift=lift,
+                                as_of=_as_of(as_of))
+        report = spillover(workspace, rules, penalize=penalize, severity=severity, lift=lift,
+                           as_of=_as_of(as_of))
     out.mkdir(parents=True, exist_ok=True)
     changed = changes[changes["delta"] != 0]
     changed = changed.loc[changed["delta"].abs().sort_values(ascending=False).index]

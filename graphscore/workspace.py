@@ -26,6 +26,7 @@ import datetime as dt
 import functools
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from graphscore.cache import DiskCache
@@ -66,6 +67,7 @@ class Workspace:
         self._projections: dict[tuple, Projection] = {}
         self._runs: dict[tuple, ModelRun] = {}
         self._links_at: dict[pd.Timestamp, pd.DataFrame] = {}
+        self._link_index: dict[pd.Timestamp, tuple[pd.Index, np.ndarray, np.ndarray]] = {}
 
     @property
     def fingerprint(self) -> str:
@@ -78,6 +80,11 @@ class Workspace:
     def names(self) -> pd.Series:
         """Entity names by id."""
         return pd.Series(self.tables.entities["name"].to_numpy(), index=pd.Index(self.tables.entities["id"]))
+
+    @functools.cached_property
+    def entities(self) -> pd.DataFrame:
+        """The entities table indexed by id, for lookups of a few rows."""
+        return self.tables.entities.set_index("id")
 
     def _key(self, policy: Policy, as_of: AsOf, missing_share: MissingShare | None) -> tuple:
         return (policy.hash, resolve_as_of(as_of, policy), missing_share)
@@ -127,6 +134,24 @@ class Workspace:
         if day not in self._links_at:
             self._links_at[day] = active_links(self.tables.links, day)
         return self._links_at[day]
+
+    def links_touching(self, entity_ids, as_of: AsOf, policy: Policy | None = None) -> pd.DataFrame:
+        """Links in force at ``as_of`` with a source or target among ``entity_ids``, in
+        :meth:`links_at` order: a lookup in an index built once per date, so that a question
+        about one entity costs what its links cost, not what the register does."""
+        day = resolve_as_of(as_of, policy)
+        links = self.links_at(day)
+        if day not in self._link_index:
+            # each end of each link, grouped by entity: the rows of entity k are rows[starts[k]:starts[k + 1]]
+            codes, ends = pd.factorize(np.concatenate([links["source"].to_numpy(object), links["target"].to_numpy(object)]))
+            order = np.argsort(codes, kind="stable")
+            starts = np.concatenate([[0], np.cumsum(np.bincount(codes, minlength=len(ends)))])
+            self._link_index[day] = (pd.Index(ends), starts, order % max(len(links), 1))
+        ends, starts, rows = self._link_index[day]
+        found = ends.get_indexer(pd.Index(list(entity_ids), dtype=object))
+        found = found[found >= 0]
+        chosen = np.unique(np.concatenate([rows[starts[k]:starts[k + 1]] for k in found])) if found.size else []
+        return links.iloc[chosen]
 
     def __repr__(self) -> str:
         counts = ", ".join(f"{n} {name}" for name, n in self.tables.counts().items())

@@ -11,5 +11,7 @@
   ultimate owners;
 - :mod:`~graphscore.analysis.manifest`: the provenance every result carries.
 
-Data flows one way: engine -> analysis -> report / cli; nothing here imports :mod:`graphscore.report`.
+Data flows one way: engine -> workspace -> analysis -> report / cli; every function here takes
+tables or a :class:`~graphscore.workspace.Workspace` and gets projections and baseline runs from
+it, and nothing here imports :mod:`graphscore.report`.
 """

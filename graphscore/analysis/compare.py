@@ -33,7 +33,6 @@ import dataclasses
 import datetime as dt
 import itertools
 import math
-import types
 import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -46,9 +45,10 @@ import scipy as sp
 from graphscore.analysis.manifest import build_manifest
 from graphscore.analysis.scores import score
 from graphscore.engine.matrix import resolve_as_of
-from graphscore.engine.timeline import active_links
 from graphscore.errors import GraphscoreError
+from graphscore.model import Tables
 from graphscore.policy import Policy
+from graphscore.workspace import Workspace, as_workspace
 
 __all__ = ["CompareReport", "compare_policies", "sweep", "parse_sweep", "link_graph", "hop_distances"]
 
@@ -201,9 +201,11 @@ class CompareReport:
 
 # ---- structure ----------------------------------------------------------------------------------
 
-def link_graph(tables, as_of: dt.date | str | pd.Timestamp) -> sp.sparse.csr_array:
+def link_graph(source: Tables | Workspace, as_of: dt.date | str | pd.Timestamp) -> sp.sparse.csr_array:
     """Adjacency of the register at ``as_of``: ``A[i, j] = 1`` where a link of any type joins
     entities ``i`` and ``j`` (rows in ``tables.entities`` order), whichever way it is written.
+    ``source`` is validated tables or a :class:`~graphscore.workspace.Workspace` (whose links
+    in force at ``as_of`` are reused).
 
     Examples
     --------
@@ -211,8 +213,9 @@ def link_graph(tables, as_of: dt.date | str | pd.Timestamp) -> sp.sparse.csr_arr
     >>> link_graph(shared_representative(), "2024-01-01").toarray().astype(int).tolist()
     [[0, 0, 1, 1], [0, 0, 1, 0], [1, 1, 0, 0], [1, 0, 0, 0]]
     """
-    links = active_links(tables.links, resolve_as_of(as_of))
-    index = pd.Index(tables.entities["id"])
+    ws = as_workspace(source)
+    links = ws.links_at(resolve_as_of(as_of))
+    index = ws.entities.index
     n = len(index)
     source, target = index.get_indexer(links["source"]), index.get_indexer(links["target"])
     rows, cols = np.concatenate([source, target]), np.concatenate([target, source])
@@ -339,7 +342,7 @@ def _notes(by_note: dict[str, list[str]], scored: list[str]) -> list[str]:
     return [note if labels == scored else f"{', '.join(labels)}: {note}" for note, labels in by_note.items()]
 
 
-def _compare(tables, variants: list[_Variant], *, as_of, threshold: float | None, parameter: str | None,
+def _compare(ws: Workspace, variants: list[_Variant], *, as_of, threshold: float | None, parameter: str | None,
              title: str, top: int, notes: list[str]) -> CompareReport:
     if len(variants) < 2:
         raise ValueError(f"a comparison needs at least two variants, got {len(variants)}.")
@@ -358,11 +361,8 @@ def _compare(tables, variants: list[_Variant], *, as_of, threshold: float | None
             notes.append(f"{variant.label}: the policy's as_of {variant.policy.as_of.isoformat()} is not used; "
                          f"every variant is scored as of {as_of.date().isoformat()}")
     generated_at = dt.datetime.now(dt.timezone.utc)
-    # The fingerprint hashes every row of every table: compute it once for all the manifests.
-    shared = types.SimpleNamespace(fingerprint=lambda fingerprint=tables.fingerprint(): fingerprint,
-                                   counts=lambda counts=tables.counts(): counts)
-    manifests = [build_manifest(shared, variant.policy, as_of, generated_at=generated_at) for variant in variants]
-    adjacency = link_graph(tables, as_of)
+    manifests = [build_manifest(ws, variant.policy, as_of, generated_at=generated_at) for variant in variants]
+    adjacency = link_graph(ws, as_of)
 
     rows, frames, by_note = [], [], {}
     for variant in variants:
@@ -372,7 +372,7 @@ def _compare(tables, variants: list[_Variant], *, as_of, threshold: float | None
                "value": variant.value.value if isinstance(variant.value, Enum) else variant.value,
                "threshold": used}
         try:
-            frame = score(tables, policy, as_of)
+            frame = score(ws, policy, as_of)
         except (GraphscoreError, ValueError) as exc:  # e.g. a spread that diverges at this damping
             rows.append({**row, "status": FAILED, "error": str(exc)})
             continue
@@ -410,7 +410,7 @@ def _compare(tables, variants: list[_Variant], *, as_of, threshold: float | None
                   .sort_values(["total", "id"], ascending=[False, True], kind="stable")
                   .sort_values("variant", key=lambda column: column.map(labels.index), kind="stable")
                   .reset_index(drop=True))
-    kinds = sorted(tables.entities["kind"].dropna().unique())
+    kinds = sorted(ws.tables.entities["kind"].dropna().unique())
     hop_values = sorted(collateral["hops"].dropna().unique().tolist())
     if collateral["hops"].isna().any():
         hop_values.append(pd.NA)
@@ -428,15 +428,16 @@ def _compare(tables, variants: list[_Variant], *, as_of, threshold: float | None
         manifest=manifest, manifests=manifests, notes=notes + _notes(by_note, scored))
 
 
-def compare_policies(tables, policies: Sequence[Policy], *, as_of: dt.date | str | None = None,
-                     threshold: float | None = None, labels: Sequence[str] | None = None,
-                     top: int = 10) -> CompareReport:
+def compare_policies(source: Tables | Workspace, policies: Sequence[Policy], *,
+                     as_of: dt.date | str | None = None, threshold: float | None = None,
+                     labels: Sequence[str] | None = None, top: int = 10) -> CompareReport:
     """Score the same tables under two or more policies and compare the results.
 
     Parameters
     ----------
-    tables : Tables
-        Validated tables.
+    source : Tables or Workspace
+        Validated tables, or a workspace over them (whose projections and baseline runs are
+        reused, and keep those of every variant afterwards).
     policies : sequence of Policy
         At least two; the first is the baseline movers are measured against.
     as_of : date or str, optional
@@ -486,7 +487,7 @@ def compare_policies(tables, policies: Sequence[Policy], *, as_of: dt.date | str
     elif len(labels) != len(policies):
         raise ValueError(f"give one label per policy: {len(labels)} label(s) for {len(policies)} policies.")
     variants = [_Variant(str(label), policy) for label, policy in zip(labels, policies)]
-    return _compare(tables, variants, as_of=as_of, threshold=threshold, parameter=None,
+    return _compare(as_workspace(source), variants, as_of=as_of, threshold=threshold, parameter=None,
                     title="Compare " + " vs ".join(variant.label for variant in variants), top=top, notes=[])
 
 
@@ -554,8 +555,8 @@ def _show(value) -> str:
     return str(value)
 
 
-def sweep(tables, policy: Policy, parameter: str, values: Sequence, *, as_of: dt.date | str | None = None,
-          threshold: float | None = None, top: int = 10) -> CompareReport:
+def sweep(source: Tables | Workspace, policy: Policy, parameter: str, values: Sequence, *,
+          as_of: dt.date | str | None = None, threshold: float | None = None, top: int = 10) -> CompareReport:
     """Score the tables under variants of one policy that differ in one parameter.
 
     Each variant is ``dataclasses.replace(policy, **{parameter: value})``, labelled
@@ -563,7 +564,8 @@ def sweep(tables, policy: Policy, parameter: str, values: Sequence, *, as_of: dt
 
     Parameters
     ----------
-    tables : Tables
+    source : Tables or Workspace
+        As for :func:`compare_policies`.
     policy : Policy
     parameter : str
         A field of :class:`~graphscore.policy.Policy` (``damping``, ``max_hops``,
@@ -593,5 +595,5 @@ def sweep(tables, policy: Policy, parameter: str, values: Sequence, *, as_of: dt
     values = [_coerce(policy, parameter, value) for value in values]
     variants = [_Variant(f"{parameter}={_show(value)}", dataclasses.replace(policy, **{parameter: value}), value)
                 for value in values]
-    return _compare(tables, variants, as_of=as_of, threshold=threshold, parameter=parameter,
+    return _compare(as_workspace(source), variants, as_of=as_of, threshold=threshold, parameter=parameter,
                     title=f"Sweep of {parameter} under {policy.name}", top=top, notes=[])

@@ -19,10 +19,10 @@ import pandas as pd
 from graphscore.analysis.explain import explain
 from graphscore.analysis.manifest import build_manifest
 from graphscore.analysis.ownership import ultimate_owners_table
-from graphscore.engine.matrix import build_projection
-from graphscore.engine.run import run_model
-from graphscore.engine.timeline import active, active_links
+from graphscore.engine.timeline import active
+from graphscore.model import Tables
 from graphscore.policy import Policy
+from graphscore.workspace import Workspace, as_workspace
 
 __all__ = ["Dossier", "dossier"]
 
@@ -75,27 +75,43 @@ def _date(value) -> str | None:
     return None if pd.isna(value) else value.date().isoformat()
 
 
-def _neighbourhood(tables, links_now: pd.DataFrame, entity_id: str, radius: int,
-                   penalised: set) -> nx.MultiDiGraph:
+def _neighbourhood(ws: Workspace, day: pd.Timestamp, entity_id: str, radius: int,
+                   penalised) -> nx.MultiDiGraph:
+    """Entities within ``radius`` links of the entity, either way, and every link among them:
+    breadth first over the workspace's links by entity, so the cost follows the neighbourhood.
+    The entity is the first node, the others follow in the order of the links that join them.
+
+    (The graph of all links cut to the ego graph, as this was drawn before, gave the same nodes
+    and edges, edge keys included, in an order that followed string hashing.)
+    """
+    seen, frontier = {entity_id}, {entity_id}
+    for _ in range(radius):
+        reached = ws.links_touching(frontier, day)
+        frontier = (set(reached["source"]) | set(reached["target"])) - seen
+        if not frontier:
+            break
+        seen |= frontier
+    touching = ws.links_touching(seen, day)
+    among = touching[touching["source"].isin(seen) & touching["target"].isin(seen)]
     # A multigraph: one pair often has several links at once (Zakharov owns 50 % of LLC CST and
     # is its executive), and a DiGraph would keep only the last one read.
-    graph = nx.MultiDiGraph()
-    for row in links_now.itertuples(index=False):
-        graph.add_edge(row.source, row.target, type=row.type, role=row.role, share=row.share)
-    if entity_id not in graph:
-        graph.add_node(entity_id)
-    ego = nx.ego_graph(graph.to_undirected(as_view=True), entity_id, radius=radius)
-    sub = nx.MultiDiGraph(graph.subgraph(ego.nodes))
-    names = dict(zip(tables.entities["id"], tables.entities["name"]))
-    kinds = dict(zip(tables.entities["id"], tables.entities["kind"]))
+    sub = nx.MultiDiGraph()
+    sub.add_node(entity_id)
+    for row in among.itertuples(index=False):
+        sub.add_edge(row.source, row.target, type=row.type, role=row.role, share=row.share)
+    kinds = ws.entities["kind"]
     for node in sub.nodes:
-        sub.nodes[node].update(name=names.get(node, node), kind=kinds.get(node), penalised=node in penalised)
+        sub.nodes[node].update(name=ws.names.get(node, node), kind=kinds.get(node), penalised=penalised(node))
     return sub
 
 
-def dossier(tables, policy: Policy, entity_id: str, *, as_of: dt.date | str | None = None,
+def dossier(source: Tables | Workspace, policy: Policy, entity_id: str, *, as_of: dt.date | str | None = None,
             radius: int = 2, top_paths: int = 2) -> Dossier:
     """Assemble the dossier of ``entity_id`` under ``policy`` at ``as_of``.
+
+    ``source`` is validated tables or a :class:`~graphscore.workspace.Workspace`: the
+    projection and baseline run under the policy (and the ownership projection behind the
+    ultimate owners) come from it, and the entity's links are looked up, not searched for.
 
     Examples
     --------
@@ -108,33 +124,35 @@ def dossier(tables, policy: Policy, entity_id: str, *, as_of: dt.date | str | No
     >>> round(d.score["inherited"], 3), d.exposure["source_name"].tolist()
     (0.5, ['Alpha Ltd'])
     """
-    projection = build_projection(tables, policy, as_of)
+    ws = as_workspace(source)
+    projection = ws.projection(policy, as_of)
     idx = projection.index_of(entity_id)
     day = projection.as_of
-    entities = tables.entities.set_index("id")
-    names = entities["name"].to_dict()
+    names = ws.names
     notes = list(projection.notes)
 
-    penalties = tables.penalties[tables.penalties["entity"] == entity_id].assign(
+    penalties = ws.tables.penalties
+    penalties = penalties[penalties["entity"] == entity_id].assign(
         active=lambda p: active(p, day)).sort_values("start", ascending=False, ignore_index=True)
-    links_now = active_links(tables.links, day)
+    around = ws.links_touching([entity_id], day)
 
     try:
-        why = explain(tables, policy, entity_id, projection=projection, top_paths=top_paths)
+        why = explain(ws, policy, entity_id, as_of=day, top_paths=top_paths)
         exposure = why.table()
         exposure = exposure[exposure["source"] != entity_id].reset_index(drop=True) if len(exposure) else exposure
         total = why.total
     except ValueError as exc:  # models whose scores do not split by source
-        exposure, total = pd.DataFrame(), float(run_model(projection, policy).total[idx])
+        exposure, total = pd.DataFrame(), float(ws.baseline(policy, day).total[idx])
         notes.append(str(exc))
 
-    owns = links_now[links_now["type"] == "OWNS"]
+    owns = around[around["type"] == "OWNS"]
     owners = owns[owns["target"] == entity_id].assign(name=lambda d: d["source"].map(names))
     owners = owners[["source", "name", "share", "start", "end", "source_ref"]].rename(columns={"source": "id"})
-    ultimate = ultimate_owners_table(tables, entity_id, as_of=day)
+    ultimate = ultimate_owners_table(ws, entity_id, as_of=day)
 
-    offices = links_now[links_now["type"] == "OFFICER_OF"]
-    officers = offices[offices["target"] == entity_id]
+    officers = around[(around["type"] == "OFFICER_OF") & (around["target"] == entity_id)]
+    offices = ws.links_touching(set(officers["source"]), day)
+    offices = offices[offices["type"] == "OFFICER_OF"]
     officers = pd.DataFrame({
         "id": officers["source"].to_numpy(), "name": officers["source"].map(names).to_numpy(),
         "role": officers["role"].to_numpy(),
@@ -142,21 +160,23 @@ def dossier(tables, policy: Policy, entity_id: str, *, as_of: dt.date | str | No
                                              if c != entity_id))
                             for person in officers["source"]],
     })
-    held = links_now[(links_now["source"] == entity_id) & links_now["type"].isin(["OWNS", "OFFICER_OF", "CONTROLS"])]
+    held = around[(around["source"] == entity_id) & around["type"].isin(["OWNS", "OFFICER_OF", "CONTROLS"])]
     holdings = pd.DataFrame({"id": held["target"].to_numpy(), "name": held["target"].map(names).to_numpy(),
                              "type": held["type"].to_numpy(), "role": held["role"].to_numpy(),
                              "share": held["share"].to_numpy()})
 
-    penalised = set(projection.ids[projection.s > 0])
+    def penalised(node: str) -> bool:
+        row = projection.ids.get_indexer([node])[0]
+        return bool(row >= 0 and projection.s[row] > 0)
+
     return Dossier(
-        entity={"id": entity_id, **{k: (None if pd.isna(v) else v) for k, v in entities.loc[entity_id].items()}},
+        entity={"id": entity_id, **{k: (None if pd.isna(v) else v) for k, v in ws.entities.loc[entity_id].items()}},
         score={"own": float(projection.s[idx]), "inherited": total - float(projection.s[idx]), "total": total},
         penalties=penalties.assign(start=penalties["start"].map(_date), end=penalties["end"].map(_date),
                                    repair_from=penalties["repair_from"].map(_date)),
         exposure=exposure, owners=owners.assign(start=owners["start"].map(_date), end=owners["end"].map(_date)),
         ultimate_owners=ultimate, officers=officers, holdings=holdings,
-        manifest=build_manifest(tables, policy, day),
-        neighbourhood=_neighbourhood(tables, links_now, entity_id, radius, penalised),
+        manifest=build_manifest(ws, policy, day),
+        neighbourhood=_neighbourhood(ws, day, entity_id, radius, penalised),
         notes=notes,
     )
-

@@ -26,6 +26,7 @@ Examples
 
 from __future__ import annotations
 
+import collections
 import datetime as dt
 import itertools
 from dataclasses import dataclass, field
@@ -38,11 +39,12 @@ import scipy as sp
 from graphscore.analysis.manifest import build_manifest
 from graphscore.analysis.ownership import flagged_entities
 from graphscore.engine.hop import hop
-from graphscore.engine.matrix import Projection, build_projection
+from graphscore.engine.matrix import Projection
 from graphscore.engine.paths import describe_path, format_path, strongest_paths
-from graphscore.engine.run import run_model
 from graphscore.engine.spread import spread
+from graphscore.model import Tables
 from graphscore.policy import Aggregate, Combine, ModelName, Policy
+from graphscore.workspace import Workspace, as_workspace
 
 __all__ = ["Explanation", "explain", "influence_row"]
 
@@ -93,23 +95,24 @@ class Explanation:
                 "contributions": self.contributions, "notes": self.notes, "manifest": self.manifest}
 
 
-def influence_row(projection: Projection, policy: Policy, idx: int) -> np.ndarray:
+def influence_row(projection: Projection, policy: Policy, idx: int, *, check: bool = True) -> np.ndarray:
     """Row ``idx`` of the model's linear map: ``G[idx, u]`` is what one unit of own weight at u
-    adds to the score of ``idx`` (one solve with W transposed).
+    adds to the score of ``idx`` (one solve with W transposed). ``check=False`` skips spread's
+    convergence check, for a projection the policy's model has already run on.
 
     Examples
     --------
     >>> import graphscore as gs
     >>> from graphscore.toy import fined_company
     >>> policy = gs.parse_policy('name="r"\\ndamping=0.5\\n[[transmit]]\\nlink="OFFICER_OF"\\ndirection="backward"')
-    >>> p = build_projection(fined_company(), policy, "2024-01-01")
+    >>> p = gs.build_projection(fined_company(), policy, "2024-01-01")
     >>> influence_row(p, policy, p.index_of("p")).tolist()
     [0.5, 1.0]
     """
     unit = np.zeros(projection.n)
     unit[idx] = 1.0
     if policy.model is ModelName.SPREAD:
-        return spread(projection.W.T, unit, damping=policy.damping, tol=1e-14)
+        return spread(projection.W.T, unit, damping=policy.damping, tol=1e-14, check=check)
     if policy.model is ModelName.HOP and policy.aggregate is Aggregate.SUM:
         return hop(projection.W.T, unit, damping=policy.damping, max_hops=policy.max_hops)
     raise ValueError(f"model {policy.model.value!r} is not linear: its scores do not split by source.")
@@ -123,13 +126,8 @@ def _nonnegative_lengths(A: sp.sparse.csr_array, damping: float) -> sp.sparse.cs
     lengths = A.copy()
     lengths.data = -np.log(damping * lengths.data)
     if (lengths.data < 0).any():
-        n = A.shape[0]
-        # a virtual source one zero-length hop from every entity
-        joined = sp.sparse.block_array([[lengths, sp.sparse.csr_array((n, 1))],
-                                        [sp.sparse.csr_array(np.full((1, n), 1e-300)), sp.sparse.csr_array((1, 1))]],
-                                       format="csr")
         try:
-            potential = sp.sparse.csgraph.shortest_path(joined, method="BF", indices=n)[:n]
+            potential = _potentials(lengths)
             coo = lengths.tocoo()
             lengths = sp.sparse.csr_array((np.maximum(coo.data + potential[coo.row] - potential[coo.col], 0.0),
                                            (coo.row, coo.col)), shape=lengths.shape)
@@ -139,16 +137,55 @@ def _nonnegative_lengths(A: sp.sparse.csr_array, damping: float) -> sp.sparse.cs
     return lengths
 
 
+def _potentials(lengths: sp.sparse.csr_array) -> np.ndarray:
+    """Johnson's potentials: shortest distances from a virtual source one ``1e-300`` hop from every
+    entity (explicit zeros are no hop, as csgraph reads them).
+
+    The distances Bellman-Ford gives, by a label-correcting search (queue-based Bellman-Ford)
+    started at the tails of the negative hops: every other entity keeps ``1e-300``, so only the
+    entities a gaining hop improves are visited, where Bellman-Ford over the whole graph makes
+    up to n passes over every link (hours on a register of a million links). Raises
+    NegativeCycleError when a cycle gains (a best walk longer than the entities it visits).
+    """
+    n = lengths.shape[0]
+    indptr, indices, data = lengths.indptr, lengths.indices, lengths.data
+    potential = np.full(n, 1e-300)
+    steps = np.zeros(n, dtype=np.int64)
+    tails = np.unique(np.repeat(np.arange(n), np.diff(indptr))[data < 0])
+    queue, queued, visited = collections.deque(tails.tolist()), set(tails.tolist()), set(tails.tolist())
+    while queue:
+        u = queue.popleft()
+        queued.discard(u)
+        hops = slice(indptr[u], indptr[u + 1])
+        heads, candidate = indices[hops], potential[u] + data[hops]
+        better = (candidate < potential[heads]) & (data[hops] != 0)
+        for v, value in zip(heads[better].tolist(), candidate[better].tolist()):
+            potential[v], steps[v] = value, steps[u] + 1
+            visited.add(v)
+            if steps[v] > len(visited):
+                raise sp.sparse.csgraph.NegativeCycleError("a cycle of hops gains")
+            if v not in queued:
+                queue.append(v)
+                queued.add(v)
+    return potential
+
+
 def _strongest_simple_paths(A: sp.sparse.csr_array, lengths: sp.sparse.csr_array, source: int, target: int,
-                            damping: float, top: int, max_hops: int | None) -> list[tuple[list[int], float]]:
+                            damping: float, top: int, max_hops: int | None,
+                            to_target: np.ndarray) -> list[tuple[list[int], float]]:
     """Up to ``top`` simple paths source -> target by product of ``damping * W``, strongest first.
 
     Yen's k-shortest-paths (networkx) on ``lengths`` (``_nonnegative_lengths`` of ``A``, the
     edges u -> v), run only on the entities closest to the strongest path: on a registry of
     thousands a penalty reaches most entities, but few lie on its strong paths to one of them.
+    ``to_target`` is every entity's distance to the target (one search serves every source).
     """
-    from_source = sp.sparse.csgraph.dijkstra(lengths, indices=source)
-    to_target = sp.sparse.csgraph.dijkstra(sp.sparse.csr_array(lengths.T), indices=target)
+    if not np.isfinite(to_target[source]):
+        return []
+    # Only entities within the strongest path's length plus _WEAKEST of the source can lie in the
+    # region (lengths are non-negative): searching no further finds the same region, locally.
+    limit = (to_target[source] + _WEAKEST) * (1 + 1e-9) + 1e-9
+    from_source = sp.sparse.csgraph.dijkstra(lengths, indices=source, limit=limit)
     through = from_source + to_target
     if not np.isfinite(through[target]):
         return []
@@ -171,23 +208,32 @@ def _strongest_simple_paths(A: sp.sparse.csr_array, lengths: sp.sparse.csr_array
     return found
 
 
-def _penalty_shares(projection: Projection, source: int) -> list[tuple[pd.Series, float]]:
-    """How a source's own weight splits among its penalties: by weight under sum, all to the
-    heaviest under max."""
-    rows = projection.penalties[(projection.penalties["idx"] == source) & (projection.penalties["weight"] > 0)]
-    rows = rows.sort_values(["weight", "id"], ascending=[False, True])
+def _penalties_by_source(projection: Projection, sources: np.ndarray) -> dict[int, list[dict]]:
+    """The penalties with weight of each source, heaviest first (then by id): one sort for all."""
+    penalties = projection.penalties
+    chosen = penalties[penalties["idx"].isin(sources) & (penalties["weight"] > 0)]
+    chosen = chosen.sort_values(["weight", "id"], ascending=[False, True])
+    by_source = collections.defaultdict(list)
+    for row in chosen[["idx", "id", "kind", "authority", "weight"]].to_dict("records"):
+        by_source[row["idx"]].append(row)
+    return by_source
+
+
+def _penalty_shares(projection: Projection, rows: list[dict]) -> list[tuple[dict, float]]:
+    """How a source's own weight splits among its penalties (``rows``, heaviest first): by
+    weight under sum, all to the heaviest under max."""
     if projection.combine is Combine.MAX:
-        return [(rows.iloc[0], 1.0)]
-    return [(row, row["weight"] / rows["weight"].sum()) for _, row in rows.iterrows()]
+        return [(rows[0], 1.0)]
+    total = np.array([row["weight"] for row in rows]).sum()
+    return [(row, row["weight"] / total) for row in rows]
 
 
-def _explain_ownership(tables, policy: Policy, projection: Projection, entity_id: str, total: float,
-                       names: dict) -> Explanation:
+def _explain_ownership(ws: Workspace, policy: Policy, projection: Projection, entity_id: str, total: float) -> Explanation:
     """Under an ownership rule the deciding chain is the explanation: the listed or flagged owners
     whose stakes the rule added up, or the CONTROLS link (see :mod:`graphscore.analysis.ownership`)."""
     rule = {ModelName.OWNERSHIP_OFAC: "ofac", ModelName.OWNERSHIP_EU: "eu"}.get(policy.model, "integrated")
     own = float(projection.s[projection.index_of(entity_id)] > 0)
-    flagged = flagged_entities(tables, rule, as_of=projection.as_of, policy=policy).set_index("id")
+    flagged = flagged_entities(ws, rule, as_of=projection.as_of, policy=policy, entity_ids=[entity_id]).set_index("id")
     contributions = []
     if entity_id in flagged.index:
         row = flagged.loc[entity_id]
@@ -199,14 +245,17 @@ def _explain_ownership(tables, policy: Policy, projection: Projection, entity_id
     notes = list(projection.notes)
     if own:
         notes.append("the entity is listed itself")
-    return Explanation(entity=entity_id, name=names.get(entity_id, entity_id), own=own, total=total,
+    return Explanation(entity=entity_id, name=ws.names.get(entity_id, entity_id), own=own, total=total,
                        contributions=contributions, exact=False,
-                       manifest=build_manifest(tables, policy, projection.as_of), notes=notes)
+                       manifest=build_manifest(ws, policy, projection.as_of), notes=notes)
 
 
-def explain(tables, policy: Policy, entity_id: str, *, as_of: dt.date | str | None = None,
-            top_paths: int = 3, projection: Projection | None = None) -> Explanation:
+def explain(source: Tables | Workspace, policy: Policy, entity_id: str, *, as_of: dt.date | str | None = None,
+            top_paths: int = 3) -> Explanation:
     """Take an entity's score apart by source penalty and path (see the module docstring).
+
+    ``source`` is validated tables or a :class:`~graphscore.workspace.Workspace`, whose
+    projection and baseline run under the policy at ``as_of`` are reused.
 
     Raises
     ------
@@ -216,13 +265,15 @@ def explain(tables, policy: Policy, entity_id: str, *, as_of: dt.date | str | No
     KeyError
         For an unknown entity id.
     """
-    projection = projection or build_projection(tables, policy, as_of)
+    ws = as_workspace(source)
+    projection = ws.projection(policy, as_of)
     v = projection.index_of(entity_id)
-    names = dict(zip(tables.entities["id"], tables.entities["name"]))
-    total = float(run_model(projection, policy).total[v])
+    names = ws.names
+    total = float(ws.baseline(policy, as_of).total[v])
     linear = policy.model is ModelName.SPREAD or (policy.model is ModelName.HOP and policy.aggregate is Aggregate.SUM)
     if linear:
-        gain = influence_row(projection, policy, v)
+        # the baseline above ran the spread on this W: its convergence is checked
+        gain = influence_row(projection, policy, v, check=False)
         by_source = gain * projection.s
     elif policy.model is ModelName.HOP:
         # the score is the strongest single source-and-path: find it among all penalised entities
@@ -233,7 +284,7 @@ def explain(tables, policy: Policy, entity_id: str, *, as_of: dt.date | str | No
                 by_source[u] = projection.s[u] * tree.strength[v]
         by_source[by_source < by_source.max(initial=0.0)] = 0.0
     elif policy.model.is_ownership:
-        return _explain_ownership(tables, policy, projection, entity_id, total, names)
+        return _explain_ownership(ws, policy, projection, entity_id, total)
     else:
         raise ValueError(f"explain takes scores apart under spread, hop and the ownership rules; model "
                          f"{policy.model.value!r} does not split by source.")
@@ -244,16 +295,18 @@ def explain(tables, policy: Policy, entity_id: str, *, as_of: dt.date | str | No
     A.eliminate_zeros()
     lengths = _nonnegative_lengths(A, policy.damping)
     traced = set(sources[np.argsort(-by_source[sources])][:_TRACED_SOURCES].tolist())
+    to_target = sp.sparse.csgraph.dijkstra(sp.sparse.csr_array(lengths.T), indices=v) if traced - {v} else None
+    rows_of = _penalties_by_source(projection, sources)
     for u in sources:
         # the entity's own weight is the empty path; the rest of its own contribution returns around cycles
         if u == v:
             paths = [([int(u)], 1.0)]
         elif u in traced:
-            paths = _strongest_simple_paths(A, lengths, int(u), v, policy.damping, top_paths, max_hops)
+            paths = _strongest_simple_paths(A, lengths, int(u), v, policy.damping, top_paths, max_hops, to_target)
         else:
             paths = []
         described = [(describe_path(projection, path), value) for path, value in paths]
-        for row, part in _penalty_shares(projection, int(u)):
+        for row, part in _penalty_shares(projection, rows_of[u]):
             amount = float(by_source[u] * part)
             listed = [{"hops": hops, "value": float(projection.s[u] * part * value),
                        "share": float(projection.s[u] * value / by_source[u]) if linear else 1.0,
@@ -274,4 +327,4 @@ def explain(tables, policy: Policy, entity_id: str, *, as_of: dt.date | str | No
         notes.append("hop with aggregate = 'max': the score is the strongest single path, given as the deciding one")
     return Explanation(entity=entity_id, name=names.get(entity_id, entity_id), own=float(projection.s[v]),
                        total=total, contributions=contributions, exact=linear,
-                       manifest=build_manifest(tables, policy, projection.as_of), notes=notes)
+                       manifest=build_manifest(ws, policy, projection.as_of), notes=notes)

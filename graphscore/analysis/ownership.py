@@ -23,6 +23,7 @@ Listed Xavier holds 30 % of Target directly and 49 % of Mid, which holds 70 % of
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterable
 from dataclasses import replace
 
 import numpy as np
@@ -30,9 +31,11 @@ import pandas as pd
 
 from graphscore.bundled import POLICIES, bundled_path
 from graphscore.engine import ownership
-from graphscore.engine.matrix import Projection, build_projection, ownership_matrices
+from graphscore.engine.matrix import Projection, ownership_matrices
 from graphscore.engine.run import run_model
+from graphscore.model import Tables
 from graphscore.policy import ModelName, Policy, load_policy
+from graphscore.workspace import Workspace, as_workspace
 
 __all__ = ["RULES", "rule_policy", "flagged_entities", "compare_rules", "ultimate_owners_table"]
 
@@ -72,27 +75,46 @@ def _strongest_chains(D, listed: np.ndarray, asset: int, names, top: int = 2) ->
     return "; ".join(f"{_chain_text(chain, D, names)} ({_percent(product)})" for chain, product in chains[:top])
 
 
-def _projection(tables, policy: Policy, as_of) -> tuple[Projection, object, object, np.ndarray]:
-    projection = build_projection(tables, policy, as_of)
+class _Names:
+    """Entity names by row of a projection, looked up as they are needed: one answer names a
+    few entities, and should not pay for naming the register."""
+
+    def __init__(self, ws: Workspace, projection: Projection):
+        self._names, self._ids = ws.names, projection.ids
+
+    def __getitem__(self, idx: int):
+        return self._names[self._ids[idx]]
+
+
+def _projection(ws: Workspace, policy: Policy, as_of) -> tuple[Projection, object, object, np.ndarray]:
+    projection = ws.projection(policy, as_of)
     D, C = ownership_matrices(projection)
     return projection, D, C, projection.s > 0
 
 
-def flagged_entities(tables, rule: str, *, as_of: dt.date | str | None = None,
-                     policy: Policy | None = None) -> pd.DataFrame:
+def flagged_entities(source: Tables | Workspace, rule: str, *, as_of: dt.date | str | None = None,
+                     policy: Policy | None = None, entity_ids: Iterable[str] | None = None) -> pd.DataFrame:
     """Entities a rule flags beyond the listed ones: ``id, name, rule, stake, via``.
 
     ``stake`` is what the rule adds up (OFAC and EU: direct stakes of blocked or frozen owners;
     integrated: the listed group's stake through any chains), ``via`` the owners or chains
-    that carry it (or the CONTROLS link, under the EU rule).
+    that carry it (or the CONTROLS link, under the EU rule). ``source`` is validated tables or a
+    :class:`~graphscore.workspace.Workspace`; ``entity_ids`` limits the table to those entities
+    (the rows are those of the whole table, found without tracing every other one).
     """
+    ws = as_workspace(source)
     policy = policy or rule_policy(rule)
-    projection, D, C, listed = _projection(tables, policy, as_of)
-    run = run_model(projection, policy)
-    names = dict(enumerate(tables.entities.set_index("id").reindex(projection.ids)["name"]))
+    projection, D, C, listed = _projection(ws, policy, as_of)
+    run = ws.baseline(policy, as_of)
+    names = _Names(ws, projection)
     flagged = run.total > 0
+    chosen = flagged & ~listed
+    if entity_ids is not None:
+        only = np.zeros(projection.n, dtype=bool)
+        only[[projection.index_of(entity_id) for entity_id in entity_ids]] = True
+        chosen &= only
     rows = []
-    for idx in np.flatnonzero(flagged & ~listed):
+    for idx in np.flatnonzero(chosen):
         if policy.model is ModelName.OWNERSHIP_INTEGRATED:
             via = _strongest_chains(D, listed, int(idx), names)
         elif run.columns.get("controlled", np.zeros(len(flagged), bool))[idx]:
@@ -107,19 +129,22 @@ def flagged_entities(tables, rule: str, *, as_of: dt.date | str | None = None,
     return frame.sort_values(["stake", "name"], ascending=[False, True], ignore_index=True)
 
 
-def compare_rules(tables, *, as_of: dt.date | str | None = None) -> pd.DataFrame:
+def compare_rules(source: Tables | Workspace, *, as_of: dt.date | str | None = None) -> pd.DataFrame:
     """Where the OFAC, EU and integrated readings disagree, and why.
 
     One row per entity that one rule flags and another does not: ``id, name, ofac, eu,
     integrated`` (flags), ``ofac_stake, eu_stake, integrated_stake`` and ``why``. The integrated
     reading is compared at OFAC's 50 %, so that only the way stakes are counted differs.
     """
+    ws = as_workspace(source)
     ofac_policy, eu_policy = rule_policy("ofac"), rule_policy("eu")
     integrated_policy = replace(rule_policy("integrated"), stake_threshold=0.5)
-    projection, D, C, listed = _projection(tables, ofac_policy, as_of)
-    ofac_run, eu_run = run_model(projection, ofac_policy), run_model(projection, eu_policy)
-    integrated_run = run_model(projection, integrated_policy)
-    names = dict(enumerate(tables.entities.set_index("id").reindex(projection.ids)["name"]))
+    projection, D, C, listed = _projection(ws, ofac_policy, as_of)
+    # All three rules read OFAC's projection (one list of owners, one set of stakes), so that
+    # only the rule differs: the EU and integrated runs are not those policies' own baselines.
+    ofac_run = ws.baseline(ofac_policy, as_of)
+    eu_run, integrated_run = run_model(projection, eu_policy), run_model(projection, integrated_policy)
+    names = _Names(ws, projection)
     flags = np.column_stack([ofac_run.total, eu_run.total, integrated_run.total]) > 0
     rows = []
     for idx in np.flatnonzero(flags.any(axis=1) & ~flags.all(axis=1) & ~listed):
@@ -149,18 +174,25 @@ def compare_rules(tables, *, as_of: dt.date | str | None = None) -> pd.DataFrame
     return frame
 
 
-def ultimate_owners_table(tables, entity_id: str, *, as_of: dt.date | str | None = None,
+def ultimate_owners_table(source: Tables | Workspace, entity_id: str, *, as_of: dt.date | str | None = None,
                           threshold: float = 0.25, persons_only: bool = False) -> pd.DataFrame:
     """Owners of ``entity_id`` with an integrated stake of ``threshold`` or more:
-    ``id, name, kind, stake, chains`` (the chains carrying most of each stake), largest first."""
+    ``id, name, kind, stake, chains`` (the chains carrying most of each stake), largest first.
+    ``source`` is validated tables or a :class:`~graphscore.workspace.Workspace`."""
+    ws = as_workspace(source)
     policy = rule_policy("integrated")
-    projection, D, _, _ = _projection(tables, policy, as_of)
+    projection, D, _, _ = _projection(ws, policy, as_of)
     asset = projection.index_of(entity_id)
-    kinds = tables.entities.set_index("id").reindex(projection.ids)["kind"].to_numpy()
-    names = dict(enumerate(tables.entities.set_index("id").reindex(projection.ids)["name"]))
-    owners = ownership.ultimate_owners(D, asset, threshold=threshold,
-                                       owners_mask=(kinds == "person") if persons_only else None)
-    rows = [{"id": projection.ids[o], "name": names[o], "kind": kinds[o], "stake": stake,
+    names = _Names(ws, projection)
+    entities = ws.entities
+    if persons_only:
+        kinds = entities["kind"].to_numpy() if entities.index.equals(projection.ids) else \
+            entities["kind"].reindex(projection.ids).to_numpy()
+        mask = kinds == "person"
+    else:
+        mask = None
+    owners = ownership.ultimate_owners(D, asset, threshold=threshold, owners_mask=mask)
+    rows = [{"id": projection.ids[o], "name": names[o], "kind": entities["kind"].get(projection.ids[o]), "stake": stake,
              "chains": "; ".join(f"{_chain_text(chain, D, names)} ({_percent(product)})"
                                  for chain, product in ownership.ownership_chains(D, o, asset, top=3))}
             for o, stake in owners]

@@ -19,17 +19,21 @@ import datetime as dt
 import numpy as np
 import pandas as pd
 
-from graphscore.engine.matrix import Projection, build_projection
-from graphscore.engine.run import ModelRun, run_model
+from graphscore.engine.matrix import Projection
+from graphscore.engine.run import ModelRun
+from graphscore.model import Tables
 from graphscore.policy import MissingShare, Policy
+from graphscore.workspace import Workspace, as_workspace
 
 __all__ = ["score", "entity_frame"]
 
 
-def entity_frame(tables, projection: Projection, **columns) -> pd.DataFrame:
+def entity_frame(source: Tables | Workspace, projection: Projection, **columns) -> pd.DataFrame:
     """One row per entity of the projection, in its index order: ``id, name, kind`` and the given
     columns; the date in ``attrs["as_of"]``, the projection's notes in ``attrs["notes"]``."""
-    entities = tables.entities.set_index("id").reindex(projection.ids)
+    entities = as_workspace(source).entities
+    if not entities.index.equals(projection.ids):  # a projection's rows are the entities' rows, in order
+        entities = entities.reindex(projection.ids)
     frame = pd.DataFrame({"id": projection.ids, "name": entities["name"].to_numpy(),
                           "kind": entities["kind"].to_numpy(), **columns})
     frame.attrs["as_of"] = projection.as_of.date().isoformat()
@@ -41,8 +45,7 @@ def _score_columns(run: ModelRun) -> dict[str, np.ndarray]:
     return {"own": run.own, "inherited": run.total - run.own, "total": run.total, **run.columns}
 
 
-def score(tables, policy: Policy, as_of: dt.date | str | None = None, *,
-          projection: Projection | None = None) -> pd.DataFrame:
+def score(source: Tables | Workspace, policy: Policy, as_of: dt.date | str | None = None) -> pd.DataFrame:
     """Score every entity under the policy's model.
 
     Columns ``id, name, kind, own, inherited, total`` (total = own + inherited), then the
@@ -50,17 +53,18 @@ def score(tables, policy: Policy, as_of: dt.date | str | None = None, *,
     the model runs twice, stakes with no or a ranged share taken at their low and at their high
     end: ``total`` is the low run, and ``total_low`` / ``total_high`` bracket it. The date used
     is in ``result.attrs["as_of"]``, model-wide figures (e.g. DebtRank's ``systemic_impact``)
-    in ``result.attrs`` too.
+    in ``result.attrs`` too. ``source`` is validated tables or a
+    :class:`~graphscore.workspace.Workspace`, whose projections and runs are reused.
     """
-    if policy.missing_share is MissingShare.BOUNDS and projection is None:
-        low, high = (build_projection(tables, policy, as_of, missing_share=m)
-                     for m in (MissingShare.LOW, MissingShare.HIGH))
-        run_low, run_high = run_model(low, policy), run_model(high, policy)
-        frame = entity_frame(tables, low, **_score_columns(run_low), total_low=run_low.total, total_high=run_high.total)
+    ws = as_workspace(source)
+    if policy.missing_share is MissingShare.BOUNDS:
+        low, run_low, run_high = (ws.projection(policy, as_of, missing_share=MissingShare.LOW),
+                                  *(ws.baseline(policy, as_of, missing_share=m)
+                                    for m in (MissingShare.LOW, MissingShare.HIGH)))
+        frame = entity_frame(ws, low, **_score_columns(run_low), total_low=run_low.total, total_high=run_high.total)
         frame.attrs.update(run_low.attrs)
         return frame
-    projection = projection or build_projection(tables, policy, as_of)
-    run = run_model(projection, policy)
-    frame = entity_frame(tables, projection, **_score_columns(run))
+    projection, run = ws.projection(policy, as_of), ws.baseline(policy, as_of)
+    frame = entity_frame(ws, projection, **_score_columns(run))
     frame.attrs.update(run.attrs)
     return frame

@@ -16,9 +16,11 @@ import pandas as pd
 from graphscore.analysis.manifest import build_manifest
 from graphscore.analysis.whatif import (Change, apply_change, attribution_change, lift_change, own_before_after,
                                         penalize_change)
-from graphscore.engine.matrix import Projection, build_projection
+from graphscore.engine.matrix import Projection
 from graphscore.engine.paths import describe_path, format_path, last_hop_types, strongest_paths
+from graphscore.model import Tables
 from graphscore.policy import Combine, Policy
+from graphscore.workspace import Workspace, as_workspace
 
 __all__ = ["SpilloverReport", "spillover", "spillover_report"]
 
@@ -77,7 +79,7 @@ _PENALTY_COLUMNS = ["id", "entity", "name", "kind", "severity", "weight", "count
                     "authority", "source_ref"]
 
 
-def _penalty_table(rows: pd.DataFrame, projection: Projection, names: dict) -> pd.DataFrame:
+def _penalty_table(rows: pd.DataFrame, projection: Projection, names: pd.Series) -> pd.DataFrame:
     """The change's penalty rows as a report shows them: heaviest first, with entity names,
     and whether each counts in its entity's own weight (under ``combine = "max"`` only the
     heaviest of an entity's penalties does)."""
@@ -101,39 +103,41 @@ def _group(affected: pd.DataFrame, by: str) -> pd.DataFrame:
     return grouped.reset_index().sort_values("entities", ascending=False, kind="stable", ignore_index=True)
 
 
-def spillover_report(tables, projection: Projection, policy: Policy, change: Change, *,
+def spillover_report(source: Tables | Workspace, policy: Policy, change: Change, *,
                      baseline: str = "current", title: str | None = None,
                      threshold: float | None = None, top_paths: int = 500) -> SpilloverReport:
     """Build the spillover report of one change to the penalties.
 
     Parameters
     ----------
-    tables : Tables
-        The validated tables the projection was built from (names, kinds, fingerprint).
-    projection : Projection
-        ``W``, ``s`` and the id map at the report's ``as_of``.
+    source : Tables or Workspace
+        Validated tables, or the workspace holding them (names, kinds, fingerprint, and the
+        projection and baseline run under ``policy`` at the change's ``as_of``).
     policy : Policy
     change : Change
         From :func:`graphscore.analysis.whatif.attribution_change` (an existing penalty's spillover,
-        with ``baseline="without"``), ``penalize_change`` or ``lift_change``.
+        with ``baseline="without"``), ``penalize_change`` or ``lift_change``, made on the
+        workspace's projection under ``policy``.
     threshold : float, optional
         Collateral threshold; the policy's ``threshold`` by default.
     top_paths : int
         Paths are described for this many of the most affected entities (path search is cheap;
         describing each hop is not, on very large reports).
     """
+    ws = as_workspace(source)
+    projection = ws.projection(policy, change.as_of)
     threshold = policy.threshold if threshold is None else threshold
-    before, after = apply_change(projection, policy, change, baseline=baseline)
+    before, after = apply_change(ws, policy, change, baseline=baseline)
     delta = after - before
     scale = max(np.abs(delta).max(initial=0.0), 1e-300)
     changed = np.flatnonzero(np.abs(delta) > 1e-12 * scale)
     tree = strongest_paths(projection.W, change.seeds, damping=policy.path_damping)
 
-    entities = tables.entities.set_index("id").reindex(projection.ids)
+    entities = ws.entities.reindex(projection.ids[changed])
     s_before, s_after = own_before_after(projection, change, baseline=baseline)
     affected = pd.DataFrame({
-        "id": projection.ids[changed], "name": entities["name"].to_numpy()[changed],
-        "kind": entities["kind"].to_numpy()[changed],
+        "id": projection.ids[changed], "name": entities["name"].to_numpy(),
+        "kind": entities["kind"].to_numpy(),
         "own_penalised": (s_before[changed] > 0) | (s_after[changed] > 0),
         "before": before[changed], "after": after[changed], "change": delta[changed],
         "hops": tree.hops[changed], "path_strength": tree.strength[changed],
@@ -141,7 +145,7 @@ def spillover_report(tables, projection: Projection, policy: Policy, change: Cha
     })
     affected = affected.iloc[np.argsort(-np.abs(affected["change"].to_numpy()), kind="stable")]
     affected = affected.reset_index(drop=True)
-    names = dict(zip(tables.entities["id"], tables.entities["name"]))
+    names = ws.names
     path_hops = [describe_path(projection, tree.path_to(projection.index_of(i))) if rank < top_paths else []
                  for rank, i in enumerate(affected["id"])]
     affected["path_hops"] = path_hops
@@ -162,19 +166,20 @@ def spillover_report(tables, projection: Projection, policy: Policy, change: Cha
         by_link_type=_group(reached, "reached_by").rename(columns={"reached_by": "link_type"}),
         by_hop=_group(reached, "hops").sort_values("hops", ignore_index=True),
         collateral=collateral,
-        manifest=build_manifest(tables, policy, projection.as_of),
+        manifest=build_manifest(ws, policy, projection.as_of),
         penalties=_penalty_table(change.penalties, projection, names),
         notes=list(projection.notes),
     )
 
 
-def spillover(tables, policy: Policy, *, entity: str | None = None, penalty: str | None = None,
-              penalize: str | None = None, severity: float = 1.0, lift: str | None = None,
-              as_of: dt.date | str | None = None, threshold: float | None = None,
-              projection: Projection | None = None) -> SpilloverReport:
+def spillover(source: Tables | Workspace, policy: Policy, *, entity: str | None = None,
+              penalty: str | None = None, penalize: str | None = None, severity: float = 1.0,
+              lift: str | None = None, as_of: dt.date | str | None = None,
+              threshold: float | None = None) -> SpilloverReport:
     """The spillover report of exactly one of: an entity's active penalties (``entity``), one
     penalty (``penalty``), a new penalty (``penalize`` with ``severity``) or a lifted one (``lift``).
-    A ``projection`` already built for the tables and policy is reused (its ``as_of`` wins).
+    ``source`` is validated tables or a :class:`~graphscore.workspace.Workspace`, whose
+    projection and baseline run under the policy at ``as_of`` are reused.
 
     Examples
     --------
@@ -190,11 +195,12 @@ def spillover(tables, policy: Policy, *, entity: str | None = None, penalty: str
               if v is not None]
     if len(chosen) != 1:
         raise ValueError("give exactly one of entity, penalty, penalize or lift.")
-    projection = projection or build_projection(tables, policy, as_of)
-    names = dict(zip(tables.entities["id"], tables.entities["name"]))
+    ws = as_workspace(source)
+    projection = ws.projection(policy, as_of)
+    names = ws.names
 
     def penalised(penalty_id: str) -> str:
-        rows = tables.penalties.loc[tables.penalties["id"] == penalty_id, "entity"]
+        rows = projection.penalties.loc[projection.penalties["id"] == penalty_id, "entity"]
         return names.get(rows.iloc[0], "") if len(rows) else ""
 
     if entity is not None:
@@ -208,5 +214,5 @@ def spillover(tables, policy: Policy, *, entity: str | None = None, penalty: str
     else:
         change = lift_change(projection, lift, label=f"lifting penalty {lift} on {penalised(lift)}")
     baseline = "without" if entity is not None or penalty is not None else "current"
-    return spillover_report(tables, projection, policy, change, baseline=baseline, threshold=threshold,
+    return spillover_report(ws, policy, change, baseline=baseline, threshold=threshold,
                             title=f"Spillover of {change.label}")

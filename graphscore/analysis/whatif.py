@@ -24,10 +24,12 @@ import numpy as np
 import pandas as pd
 
 from graphscore.analysis.scores import entity_frame
-from graphscore.engine.matrix import Projection, build_projection, own_weights
+from graphscore.engine.matrix import Projection, own_weights
 from graphscore.engine.push import local_change
 from graphscore.engine.run import run_model
+from graphscore.model import Tables
 from graphscore.policy import ModelName, Policy
+from graphscore.workspace import Workspace, as_workspace
 
 # Forward push stops below this residual per unit of changed penalty. Registries are one giant
 # component with cycles: the tighter the tolerance, the more of it a push reaches (at 1e-10,
@@ -42,12 +44,15 @@ __all__ = ["whatif", "Change", "penalize_change", "lift_change", "attribution_ch
 @dataclass(frozen=True)
 class Change:
     """A change to the own-penalty vector: ``s_after = s_before + delta_s``, and the penalty
-    rows it consists of (with their ``weight`` at ``as_of``), so a report can cite them."""
+    rows it consists of (with their ``weight`` at ``as_of``), so a report can cite them.
+    ``as_of`` is the date of the projection the change was made on: :func:`apply_change`
+    takes that projection from the workspace."""
 
     label: str
     seeds: tuple[int, ...]  # indices of the entities whose own penalty changes
     delta_s: np.ndarray
     penalties: pd.DataFrame = field(default_factory=pd.DataFrame)
+    as_of: pd.Timestamp | None = None
 
 
 def _change_without(projection: Projection, rows: pd.DataFrame) -> np.ndarray:
@@ -67,7 +72,8 @@ def penalize_change(projection: Projection, entity_id: str, severity: float = 1.
                         "idx": [idx], "weight": [float(severity)]})
     s_after = own_weights(pd.concat([projection.penalties[["idx", "weight"]], new[["idx", "weight"]]]),
                           projection.n, projection.combine)
-    return Change(label or f"penalise {entity_id} (severity {severity:g})", (idx,), s_after - projection.s, new)
+    return Change(label or f"penalise {entity_id} (severity {severity:g})", (idx,), s_after - projection.s, new,
+                  projection.as_of)
 
 
 def _penalty_rows(projection: Projection, entity_id: str | None, penalty_id: str | None) -> pd.DataFrame:
@@ -96,7 +102,7 @@ def lift_change(projection: Projection, penalty_id: str, *, label: str | None = 
     """Lifting one penalty at ``as_of``."""
     rows = _penalty_rows(projection, None, penalty_id)
     seeds = tuple(int(i) for i in rows["idx"].unique())
-    return Change(label or f"lift {penalty_id}", seeds, -_change_without(projection, rows), rows)
+    return Change(label or f"lift {penalty_id}", seeds, -_change_without(projection, rows), rows, projection.as_of)
 
 
 def attribution_change(projection: Projection, *, entity_id: str | None = None,
@@ -111,7 +117,7 @@ def attribution_change(projection: Projection, *, entity_id: str | None = None,
     rows = _penalty_rows(projection, entity_id, penalty_id)
     seeds = tuple(int(i) for i in rows["idx"].unique())
     label = label or (f"penalties of {entity_id}" if entity_id else f"penalty {penalty_id}")
-    return Change(label, seeds, _change_without(projection, rows), rows)
+    return Change(label, seeds, _change_without(projection, rows), rows, projection.as_of)
 
 
 def own_before_after(projection: Projection, change: Change, *,
@@ -125,21 +131,29 @@ def own_before_after(projection: Projection, change: Change, *,
     return np.clip(s_before, 0, None), np.clip(s_after, 0, None)
 
 
-def apply_change(projection: Projection, policy: Policy, change: Change, *, baseline: str = "current",
+def apply_change(source: Tables | Workspace, policy: Policy, change: Change, *, baseline: str = "current",
                  method: str = "auto") -> tuple[np.ndarray, np.ndarray]:
     """Scores ``(before, after)`` for a change; ``baseline="without"`` takes the change as
     already present (attribution: before = without it, after = as is).
 
-    Under the spread model the change is local: one column of ``(I - damping W)^-1`` per
-    changed entity, computed by forward push (:mod:`graphscore.engine.push`, Andersen, Chung &
-    Lang 2006) at a cost that follows the region it reaches, to within ``PUSH_TOL`` of a full
-    solve per unit of changed penalty. ``method="solve"`` recomputes instead (any model).
+    The change applies to the workspace's projection under ``policy`` at ``change.as_of``
+    (the one it was made on). Under the spread model the change is local: one column of
+    ``(I - damping W)^-1`` per changed entity, computed by forward push
+    (:mod:`graphscore.engine.push`, Andersen, Chung & Lang 2006) at a cost that follows the
+    region it reaches, to within ``PUSH_TOL`` of a full solve per unit of changed penalty,
+    added to the workspace's baseline run (solved once per policy and date).
+    ``method="solve"`` recomputes instead (any model).
     """
     if method not in ("auto", "solve"):
         raise ValueError(f"method must be 'auto' or 'solve', got {method!r}.")
+    ws = as_workspace(source)
+    projection = ws.projection(policy, change.as_of)
     s_before, s_after = own_before_after(projection, change, baseline=baseline)
     if policy.model is ModelName.SPREAD and method == "auto":
-        base = run_model(projection, policy, s_after if baseline == "without" else s_before).total
+        s_base = s_after if baseline == "without" else s_before
+        # the data as it is: the baseline run, unless clipping float dust moved s
+        base = (ws.baseline(policy, change.as_of) if np.array_equal(s_base, projection.s)
+                else run_model(projection, policy, s_base)).total
         changed = np.flatnonzero(s_after - s_before)
         local = local_change(projection.W_by_source, {int(i): float(s_after[i] - s_before[i]) for i in changed},
                              damping=policy.damping, tol=PUSH_TOL)
@@ -152,20 +166,21 @@ def apply_change(projection: Projection, policy: Policy, change: Change, *, base
     return run_model(projection, policy, s_before).total, run_model(projection, policy, s_after).total
 
 
-def whatif(tables, policy: Policy, *, penalize: str | None = None, severity: float = 1.0,
-           lift: str | None = None, as_of: dt.date | str | None = None,
-           projection: Projection | None = None) -> pd.DataFrame:
+def whatif(source: Tables | Workspace, policy: Policy, *, penalize: str | None = None, severity: float = 1.0,
+           lift: str | None = None, as_of: dt.date | str | None = None) -> pd.DataFrame:
     """Every entity's score before and after penalising one entity or lifting one penalty.
 
     Returns columns ``id, name, kind, before, after, delta``. (This recomputes the model; the
     change under a linear model is one column of ``(I - damping W)^-1``.) Under
-    ``missing_share = "bounds"`` it uses the low end.
+    ``missing_share = "bounds"`` it uses the low end. ``source`` is validated tables or a
+    :class:`~graphscore.workspace.Workspace`, whose projection and baseline run are reused.
     """
     if (penalize is None) == (lift is None):
         raise ValueError("give exactly one of penalize or lift.")
-    projection = projection or build_projection(tables, policy, as_of)
+    ws = as_workspace(source)
+    projection = ws.projection(policy, as_of)
     change = penalize_change(projection, penalize, severity) if penalize else lift_change(projection, lift)
-    before, after = apply_change(projection, policy, change)
-    frame = entity_frame(tables, projection, before=before, after=after, delta=after - before)
+    before, after = apply_change(ws, policy, change)
+    frame = entity_frame(ws, projection, before=before, after=after, delta=after - before)
     frame.attrs["change"] = change.label
     return frame

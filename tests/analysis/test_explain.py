@@ -10,9 +10,9 @@ import pytest
 
 import graphscore as gs
 from graphscore.analysis.explain import explain
-from graphscore.engine.matrix import build_projection
 from graphscore.io import read_paths
 from graphscore.synthetic import generate_network
+from graphscore.workspace import Workspace
 from tests.conftest import HAND_POLICY, POLICIES, ZALA
 
 pytestmark = pytest.mark.filterwarnings("ignore::graphscore.GraphscoreWarning")
@@ -42,12 +42,12 @@ def test_the_penalised_entity_explains_its_own_weight(hand_tables, hand_policy):
 def test_contributions_sum_to_the_score_on_a_registry(policy_file, as_of):
     tables = gs.validate(generate_network(1500, seed=2))
     policy = gs.load_policy(POLICIES / policy_file)
-    projection = build_projection(tables, policy, as_of)
-    scores = gs.score(tables, policy, projection=projection).set_index("id")
+    workspace = Workspace(tables)
+    scores = gs.score(workspace, policy, as_of).set_index("id")
     rng = np.random.default_rng(0)
     reached = scores.index[scores["inherited"] > 0]
     for entity in rng.choice(reached, size=5, replace=False):
-        why = explain(tables, policy, entity, projection=projection, top_paths=2)
+        why = explain(workspace, policy, entity, as_of=as_of, top_paths=2)
         assert sum(c["contribution"] for c in why.contributions) == pytest.approx(scores.loc[entity, "total"], abs=1e-9)
         for contribution in why.contributions:
             if contribution["paths_share"] is None:  # beyond the traced largest contributions
@@ -91,3 +91,26 @@ def test_ownership_rules_give_the_deciding_chain():
     (decider,) = why.contributions
     assert why.total == 1.0 and decider["stake"] == 1.0
     assert decider["paths"][0]["text"] == "Alexander Vyacheslavovich ZAKHAROV 100%"
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_potentials_are_bellman_fords(seed):
+    """The label-correcting potentials equal scipy's Bellman-Ford from a virtual source one 1e-300
+    hop from every entity (as explain computed them before), on graphs with gaining hops."""
+    import scipy as sp
+
+    from graphscore.analysis.explain import _potentials
+
+    rng = np.random.default_rng(seed)
+    n = 60
+    dag = sp.sparse.random_array((n, n), density=0.08, rng=rng, format="coo")
+    keep = dag.row < dag.col  # acyclic, so no cycle gains, and a few hops gain
+    lengths = sp.sparse.csr_array((rng.uniform(-0.5, 2.0, keep.sum()), (dag.row[keep], dag.col[keep])), shape=(n, n))
+    joined = sp.sparse.block_array([[lengths, sp.sparse.csr_array((n, 1))],
+                                    [sp.sparse.csr_array(np.full((1, n), 1e-300)), sp.sparse.csr_array((1, 1))]],
+                                   format="csr")
+    expected = sp.sparse.csgraph.shortest_path(joined, method="BF", indices=n)[:n]
+    np.testing.assert_allclose(_potentials(lengths), expected, rtol=1e-12, atol=0)
+    cycle = sp.sparse.csr_array(([-1.0, 0.5], ([0, 1], [1, 0])), shape=(2, 2))
+    with pytest.raises(sp.sparse.csgraph.NegativeCycleError):
+        _potentials(cycle)

@@ -19,6 +19,7 @@ from graphscore.engine.spread import spread
 from graphscore.errors import ConvergenceError
 from graphscore.io import read_paths
 from graphscore.synthetic import generate_network
+from graphscore.workspace import Workspace
 from tests.conftest import POLICIES, ZALA
 
 # spread stops when its last term is below tol * max|x|. At 1e-14 what it leaves out is below
@@ -193,10 +194,11 @@ def test_local_change_is_the_sum_of_columns(diffusion):
 def test_reproduces_whatif_on_the_register(register):
     """The change a what-if computes by two full solves, from the changed own penalties alone."""
     policy = gs.load_policy(POLICIES / "diffusion.toml")
-    projection = build_projection(register, policy, "2024-06-30")
+    workspace = Workspace(register)
+    projection = workspace.projection(policy, "2024-06-30")
     entity = projection.penalties.loc[projection.penalties["weight"] > 0, "entity"].iloc[0]
     what_if = penalize_change(projection, entity, 2.0)
-    before, after = apply_change(projection, policy, what_if, method="solve")
+    before, after = apply_change(workspace, policy, what_if, method="solve")
     delta_s = what_if.delta_s
     change = local_change(projection.W, {int(i): delta_s[i] for i in np.flatnonzero(delta_s)},
                           damping=policy.damping)

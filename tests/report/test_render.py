@@ -22,7 +22,7 @@ from matplotlib.figure import Figure
 import graphscore as gs
 from graphscore.analysis.spillover import spillover_report
 from graphscore.analysis.whatif import attribution_change
-from graphscore.engine.matrix import build_projection
+from graphscore.workspace import Workspace
 from graphscore.report.charts import change_by_hop, change_histogram, save_charts
 from graphscore.report import render
 from graphscore.report.render import JSON_FORMAT, to_html, to_json, to_markdown, write_report
@@ -82,9 +82,9 @@ def _tables(*, without_fine: bool = False) -> gs.Tables:
 
 def _report(penalty_id: str):
     tables, policy = _tables(), gs.parse_policy(POLICY)
-    projection = build_projection(tables, policy, AS_OF)
-    change = attribution_change(projection, penalty_id=penalty_id)
-    return spillover_report(tables, projection, policy, change, baseline="without")
+    workspace = Workspace(tables)
+    change = attribution_change(workspace.projection(policy, AS_OF), penalty_id=penalty_id)
+    return spillover_report(workspace, policy, change, baseline="without")
 
 
 @pytest.fixture(scope="module")
