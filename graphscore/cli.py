@@ -3,7 +3,6 @@ notebook could call, and writes the result; bad input becomes one line on stderr
 
 from __future__ import annotations
 
-import contextlib
 import datetime as dt
 import functools
 import json
@@ -68,15 +67,6 @@ def _fail_cleanly(command):
     return wrapper
 
 
-@contextlib.contextmanager
-def _step(text: str):
-    """A spinner on stderr while a step runs, then the step's time."""
-    start = time.perf_counter()
-    with stderr.status(text):
-        yield
-    stderr.print(f"[green]✓[/green] {text} ({time.perf_counter() - start:.2f} s)")
-
-
 def _open(db: Path, *, create: bool = False, read_only: bool = False, wait: float = 0.0):
     """The store at ``--db``; only ``load`` creates one, so a typo never scores an empty store."""
     from graphscore.store import open_store
@@ -90,10 +80,11 @@ def _progress(quiet: bool):
     return TerminalProgress(stderr, quiet=quiet)
 
 
-def _read(db: Path):
-    """The store's tables, validated; the store is closed again at once."""
-    with _open(db) as store:
-        return store.read_tables()
+def _workspace(db: Path, quiet: bool):
+    """The store's workspace: its tables and cached projections (the store is closed at once)."""
+    from graphscore.workspace import open_workspace
+
+    return open_workspace(db, progress=_progress(quiet))
 
 
 def _as_of(value: dt.datetime | None) -> dt.date | None:
@@ -108,12 +99,12 @@ def _write_table(frame: pd.DataFrame, out: Path) -> None:
         frame.to_csv(out, index=False)
 
 
-def _write_scores(scores: pd.DataFrame, tables, policy, out: Path) -> Path:
+def _write_scores(scores: pd.DataFrame, source, policy, out: Path) -> Path:
     """Scores, and beside them ``<name>.manifest.json``: which policy, data and date made them."""
     from graphscore.analysis.manifest import build_manifest
 
     _write_table(scores, out)
-    manifest = build_manifest(tables, policy, pd.Timestamp(scores.attrs["as_of"]))
+    manifest = build_manifest(source, policy, pd.Timestamp(scores.attrs["as_of"]))
     manifest["notes"] = scores.attrs["notes"]
     # model-wide figures, e.g. DebtRank's systemic impact
     manifest["model_figures"] = {k: v for k, v in scores.attrs.items() if k not in ("as_of", "notes")}
@@ -173,19 +164,20 @@ def score(
     out: Annotated[Path, typer.Option("--out", help="Scores file (.csv or .parquet).")],
     db: DbOption = Path("graphscore.db"),
     as_of: AsOfOption = None,
+    wait: WaitOption = DEFAULT_WAIT,
+    quiet: QuietOption = False,
 ) -> None:
     """Score every entity under POLICY: id, name, kind, own, inherited, total; written back to the store."""
     from graphscore.analysis.scores import score as score_tables
     from graphscore.policy import load_policy
 
     rules = load_policy(policy)
-    with _open(db) as store:
-        with _step("read the store"):
-            tables = store.read_tables()
-        with _step(f"scored {len(tables.entities)} entities under {rules.name}"):
-            scores = score_tables(tables, rules, _as_of(as_of))
-        store.write_scores(scores, policy=rules, as_of=dt.date.fromisoformat(scores.attrs["as_of"]))
-    _write_scores(scores, tables, rules, out)
+    workspace = _workspace(db, quiet)
+    scores = score_tables(workspace, rules, _as_of(as_of))
+    _write_scores(scores, workspace, rules, out)  # the files first: a full disk must not leave the store ahead
+    with _open(db, wait=wait) as store, _progress(quiet).step(
+            "writing the scores back to the store", "wrote the scores back to the store", total=len(scores)) as advance:
+        advance(store.write_scores(scores, policy=rules, as_of=dt.date.fromisoformat(scores.attrs["as_of"])))
     for note in scores.attrs["notes"]:
         typer.echo(f"note: {note}", err=True)
     for figure, value in scores.attrs.items():
@@ -205,20 +197,19 @@ def whatif(
     severity: Annotated[float, typer.Option(help="Severity of the new penalty.")] = 1.0,
     lift: Annotated[str | None, typer.Option(help="Penalty id to lift.")] = None,
     as_of: AsOfOption = None,
+    quiet: QuietOption = False,
 ) -> None:
     """What changes if an entity is penalised (--penalize) or a penalty lifted (--lift)."""
     from graphscore.analysis.spillover import spillover
     from graphscore.analysis.whatif import whatif as whatif_tables
     from graphscore.policy import load_policy
     from graphscore.report.render import write_report
-    from graphscore.workspace import Workspace
 
     if (penalize is None) == (lift is None):
         raise ValueError("give exactly one of --penalize or --lift.")
     rules = load_policy(policy)
-    tables = _read(db)
-    with _step("computed the change"):
-        workspace = Workspace(tables)  # one projection and baseline run for both
+    workspace = _workspace(db, quiet)
+    with _progress(quiet).step("computing the change", "computed the change"):
         changes = whatif_tables(workspace, rules, penalize=penalize, severity=severity, lift=lift,
                                 as_of=_as_of(as_of))
         report = spillover(workspace, rules, penalize=penalize, severity=severity, lift=lift,
@@ -241,6 +232,7 @@ def report_spillover(
     entity: Annotated[str | None, typer.Option(help="Entity whose current penalties to report on.")] = None,
     penalty: Annotated[str | None, typer.Option(help="Penalty id to report on.")] = None,
     as_of: AsOfOption = None,
+    quiet: QuietOption = False,
 ) -> None:
     """Spillover of one entity's penalties (--entity) or one penalty (--penalty): HTML, Markdown, JSON, PNG."""
     from graphscore.analysis.spillover import spillover
@@ -250,9 +242,9 @@ def report_spillover(
     if (entity is None) == (penalty is None):
         raise ValueError("give exactly one of --entity or --penalty.")
     rules = load_policy(policy)
-    tables = _read(db)
-    with _step("built the spillover report"):
-        report = spillover(tables, rules, entity=entity, penalty=penalty, as_of=_as_of(as_of))
+    workspace = _workspace(db, quiet)
+    with _progress(quiet).step("building the spillover report", "built the spillover report"):
+        report = spillover(workspace, rules, entity=entity, penalty=penalty, as_of=_as_of(as_of))
     paths = write_report(report, out)
     stdout.print(f"wrote {', '.join(str(p) for p in paths.values())}")
 
@@ -266,14 +258,16 @@ def explain(
     as_of: AsOfOption = None,
     top: Annotated[int, typer.Option(help="Paths listed per contribution.")] = 3,
     as_json: Annotated[bool, typer.Option("--json", help="Print the explanation as JSON.")] = False,
+    quiet: QuietOption = False,
 ) -> None:
     """Take ENTITY's score apart: each penalty's contribution and the paths that carry it."""
     from graphscore.analysis.explain import explain as explain_score
     from graphscore.policy import load_policy
 
     rules = load_policy(policy)
-    tables = _read(db)
-    why = explain_score(tables, rules, entity, as_of=_as_of(as_of), top_paths=top)
+    workspace = _workspace(db, quiet)
+    with _progress(quiet).step(f"explaining {entity}", f"explained {entity}"):
+        why = explain_score(workspace, rules, entity, as_of=_as_of(as_of), top_paths=top)
     if as_json:
         typer.echo(json.dumps(why.to_json(), indent=2, ensure_ascii=False, default=str))
         return
@@ -299,6 +293,7 @@ def compare(
     = None,
     threshold: Annotated[float | None, typer.Option(help="Collateral threshold (default: each policy's).")] = None,
     as_of: AsOfOption = None,
+    quiet: QuietOption = False,
 ) -> None:
     """Compare policies (or one policy's parameter sweep): rank correlation, top movers, collateral impact."""
     from graphscore.analysis.compare import compare_policies, parse_sweep, sweep as sweep_policy
@@ -310,10 +305,10 @@ def compare(
     if sweep is None and len(policy) < 2:
         raise ValueError("give two or more --policy files, or one with --sweep.")
     policies = [load_policy(path) for path in policy]
-    tables = _read(db)
-    with _step("scored every variant"):
-        report = (sweep_policy(tables, policies[0], *parse_sweep(sweep), as_of=_as_of(as_of), threshold=threshold)
-                  if sweep else compare_policies(tables, policies, as_of=_as_of(as_of), threshold=threshold))
+    workspace = _workspace(db, quiet)
+    with _progress(quiet).step("scoring every variant", "scored every variant"):
+        report = (sweep_policy(workspace, policies[0], *parse_sweep(sweep), as_of=_as_of(as_of), threshold=threshold)
+                  if sweep else compare_policies(workspace, policies, as_of=_as_of(as_of), threshold=threshold))
     paths = write_report(report, out)
     _show(report.variants[["label", "status", "reached", "collateral", "mean_inherited"]], "variants", console=stdout)
     stdout.print(f"wrote {', '.join(str(p) for p in paths.values())}")
@@ -328,16 +323,17 @@ def ownership_command(
                                                   "ofac-50, eu-owned-controlled, beneficial-owners).")] = None,
     compare: Annotated[bool, typer.Option(help="Write where the three rules disagree, and why.")] = False,
     as_of: AsOfOption = None,
+    quiet: QuietOption = False,
 ) -> None:
     """Entities an ownership rule flags beyond the listed ones (id, name, rule, stake, via), or --compare."""
     from graphscore.analysis.ownership import compare_rules, flagged_entities
 
     if compare == (rule is not None):
         raise ValueError("give --rule ofac|eu|integrated, or --compare.")
-    tables = _read(db)
-    with _step("applied the ownership rule(s)"):
-        table = (compare_rules(tables, as_of=_as_of(as_of)) if compare
-                 else flagged_entities(tables, rule, as_of=_as_of(as_of)))
+    workspace = _workspace(db, quiet)
+    with _progress(quiet).step("applying the ownership rule(s)", "applied the ownership rule(s)"):
+        table = (compare_rules(workspace, as_of=_as_of(as_of)) if compare
+                 else flagged_entities(workspace, rule, as_of=_as_of(as_of)))
     _write_table(table, out)
     title = "where the rules disagree" if compare else f"flagged by {rule} beyond the listed entities"
     _show(table.drop(columns=["id"]), f"{title}, as of {table.attrs['as_of']}")
@@ -352,12 +348,13 @@ def ubo(
     threshold: Annotated[float, typer.Option(help="Smallest integrated stake listed.")] = 0.25,
     persons_only: Annotated[bool, typer.Option(help="Natural persons only (beneficial owners).")] = False,
     as_of: AsOfOption = None,
+    quiet: QuietOption = False,
 ) -> None:
     """Ultimate owners of ENTITY: integrated stakes through every chain, and the chains that carry them."""
     from graphscore.analysis.ownership import ultimate_owners_table
 
-    tables = _read(db)
-    owners = ultimate_owners_table(tables, entity, as_of=_as_of(as_of), threshold=threshold,
+    workspace = _workspace(db, quiet)
+    owners = ultimate_owners_table(workspace, entity, as_of=_as_of(as_of), threshold=threshold,
                                    persons_only=persons_only)
     _show(owners.drop(columns=["id"]), f"owners of {entity} with {threshold:.0%} or more, as of {owners.attrs['as_of']}",
           console=stdout)
@@ -386,6 +383,7 @@ def report_dossier(
     out: Annotated[Path, typer.Option("--out", help="Output folder.")],
     db: DbOption = Path("graphscore.db"),
     as_of: AsOfOption = None,
+    quiet: QuietOption = False,
 ) -> None:
     """Dossier of ENTITY: own penalties, inherited exposure with paths, owners, officers, neighbourhood."""
     from graphscore.analysis.dossier import dossier
@@ -393,9 +391,9 @@ def report_dossier(
     from graphscore.report.render import write_report
 
     rules = load_policy(policy)
-    tables = _read(db)
-    with _step("assembled the dossier"):
-        report = dossier(tables, rules, entity, as_of=_as_of(as_of))
+    workspace = _workspace(db, quiet)
+    with _progress(quiet).step("assembling the dossier", "assembled the dossier"):
+        report = dossier(workspace, rules, entity, as_of=_as_of(as_of))
     paths = write_report(report, out)
     stdout.print(f"wrote {', '.join(str(p) for p in paths.values())}")
 
@@ -441,7 +439,8 @@ def synthetic(
     from graphscore.io import write_tables
     from graphscore.synthetic import generate_network
 
-    with _step(f"generated {companies} companies (seed {seed})"):
+    with _progress(False).step(f"generating {companies} companies (seed {seed})",
+                               f"generated {companies} companies (seed {seed})"):
         tables = generate_network(companies, seed=seed, as_of=as_of.date().isoformat())
     paths = write_tables(tables, out, format="parquet" if parquet else "csv")
     stdout.print(f"{tables.counts()} -> {', '.join(str(p) for p in paths)}")
@@ -457,6 +456,7 @@ def demo(
     as_of: Annotated[dt.datetime, typer.Option("--as-of", formats=["%Y-%m-%d"],
                                                help="Date to score at (fixed, so the demo is reproducible).")]
     = dt.datetime(2022, 6, 30),
+    quiet: QuietOption = False,
 ) -> None:
     """Build a fresh embedded store from the bundled OpenSanctions sample, score it, and report."""
     from graphscore.analysis.scores import score as score_tables
@@ -465,7 +465,9 @@ def demo(
     from graphscore.io import read_paths
     from graphscore.policy import load_policy
     from graphscore.report.render import write_report
+    from graphscore.cache import DiskCache
     from graphscore.store.ladybug import LadybugStore
+    from graphscore.workspace import Workspace, cache_folder
 
     started = time.perf_counter()
     source = bundled_path(*ZALA_FTM)
@@ -474,18 +476,19 @@ def demo(
     if store_path.exists():
         shutil.rmtree(store_path)  # "fresh": the demo never scores a store left by an earlier run
     out.mkdir(parents=True, exist_ok=True)
+    progress = _progress(quiet)
     with LadybugStore(store_path) as store:
-        with _step(f"read {source.name} (OpenSanctions, FollowTheMoney)"):
+        with progress.step(f"reading {source.name} (OpenSanctions, FollowTheMoney)",
+                           f"read {source.name} (OpenSanctions, FollowTheMoney)"):
             tables = read_paths([source])
-        with _step("loaded into LadybugDB"):
-            summary = store.load(tables)
-        with _step(f"scored under {rules.name}"):
-            tables = store.read_tables()
-            scores = score_tables(tables, rules, as_of.date())
-            store.write_scores(scores, policy=rules, as_of=as_of.date())
-        with _step("built the spillover report"):
-            report = spillover(tables, rules, entity=entity, as_of=as_of.date())
-    _write_scores(scores, tables, rules, out / "scores.csv")
+        summary = store.load(tables, progress=progress)
+        workspace = Workspace(summary.tables, fingerprint=summary.fingerprint, progress=progress,
+                              cache=DiskCache(cache_folder(store), summary.fingerprint))
+        scores = score_tables(workspace, rules, as_of.date())
+        store.write_scores(scores, policy=rules, as_of=as_of.date())
+    with progress.step("building the spillover report", "built the spillover report"):
+        report = spillover(workspace, rules, entity=entity, as_of=as_of.date())
+    _write_scores(scores, workspace, rules, out / "scores.csv")
     paths = write_report(report, out)
     _show(scores.sort_values("total", ascending=False)[["name", "kind", "own", "inherited", "total"]],
           f"Top scores under {rules.name} as of {scores.attrs['as_of']}", limit=10, console=stdout)

@@ -126,3 +126,16 @@ def test_a_workspace_over_plain_tables_caches_in_memory(hand_tables, hand_policy
     ws.baseline(hand_policy, "2024-01-01")
     ws.baseline(hand_policy, "2024-01-01")
     assert counted == {"build": 1, "run": 1} and ws.cache is None
+
+
+def test_commands_after_score_start_from_its_projection_and_run(tmp_path, counted):
+    db, joint = tmp_path / "db", POLICIES / "joint-punishment.toml"
+    run("load", ZALA, "--db", db)
+    run("score", "--db", db, "--policy", joint, "--as-of", "2022-06-30", "--out", tmp_path / "scores.csv")
+    assert counted == {"build": 1, "run": 1}
+    run("explain", "NK-abdzbEBkqyT29GyREbiURZ", "--db", db, "--policy", joint, "--as-of", "2022-06-30")
+    run("report", "dossier", "NK-abdzbEBkqyT29GyREbiURZ", "--db", db, "--policy", joint, "--as-of", "2022-06-30",
+        "--out", tmp_path / "dossier")
+    run("whatif", "--db", db, "--policy", joint, "--as-of", "2022-06-30", "--penalize", "NK-mCEmxFfuhfdjpC8gsxH74o",
+        "--out", tmp_path / "whatif")
+    assert counted["run"] == 1 and counted["build"] == 2  # + the dossier's ultimate owners (beneficial-owners)
