@@ -7,6 +7,11 @@ DataFrames in, DataFrames out::
     policy = gs.load_policy("data/policies/joint-punishment.toml")
     scores = gs.score(tables, policy, as_of="2024-06-30")
 
+or on a store, whose workspace keeps projections and baseline runs on disk between sessions::
+
+    ws = gs.open("graphscore.db")
+    scores = gs.score(ws, policy, as_of="2024-06-30")
+
 Nothing is read or connected at import.
 """
 
@@ -18,6 +23,7 @@ from graphscore.errors import (ConvergenceError, DataIssue, GraphscoreError, Inv
 from graphscore.io import read_path
 from graphscore.model import GraphscoreWarning, Tables, load_model, validate
 from graphscore.policy import Policy, load_policy, parse_policy
+from graphscore.workspace import Workspace, open_workspace as open  # noqa: A004 (gs.open(db), like io.open)
 
 __version__ = "0.1.0"
 
@@ -33,9 +39,11 @@ __all__ = [
     "Projection",
     "StoreError",
     "Tables",
+    "Workspace",
     "build_projection",
     "load_model",
     "load_policy",
+    "open",
     "parse_policy",
     "read_path",
     "score",
