@@ -226,8 +226,10 @@ def build_projection(tables, policy: Policy, as_of: dt.date | str | None = None,
     edges = _normalise(pd.concat(edges, ignore_index=True), policy.normalize) if edges else pd.DataFrame(
         columns=["u", "v", "weight", "type", "role", "share", "source", "target", "direction", "source_ref"])
     n = len(index)
-    W = sp.sparse.csr_array(
-        (edges["weight"].to_numpy(float), (edges["v"].to_numpy(int), edges["u"].to_numpy(int))), shape=(n, n))
+    # int32 indices while the entities fit (2^31): half the index bytes a solve streams per step
+    index_type = np.int32 if n < 2**31 else np.int64
+    W = sp.sparse.csr_array((edges["weight"].to_numpy(float), (edges["v"].to_numpy(index_type),
+                                                                edges["u"].to_numpy(index_type))), shape=(n, n))
     W.sum_duplicates()
 
     weight = penalty_weights(tables.penalties, as_of, half_life_days=policy.half_life_days, repair=policy.repair)
