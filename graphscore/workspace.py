@@ -98,8 +98,8 @@ class Workspace:
         return self._projections[key]
 
     def _build(self, policy: Policy, as_of: pd.Timestamp, missing_share: MissingShare | None) -> Projection:
-        cached = self.cache and self.cache.load_projection(policy, as_of, missing_share)
-        if cached:
+        cached = self.cache.load_projection(policy, as_of, missing_share) if self.cache else None
+        if cached is not None:
             return cached
         with self.progress.step(f"projecting {len(self.tables.links):,} links under {policy.name}",
                                 f"projected the links under {policy.name}"):
@@ -117,8 +117,8 @@ class Workspace:
         return self._runs[key]
 
     def _run(self, policy: Policy, as_of: pd.Timestamp, missing_share: MissingShare | None) -> ModelRun:
-        cached = self.cache and self.cache.load_run(policy, as_of, missing_share)
-        if cached:
+        cached = self.cache.load_run(policy, as_of, missing_share) if self.cache else None
+        if cached is not None:
             return cached
         projection = self.projection(policy, as_of, missing_share=missing_share)
         with self.progress.step(f"running {policy.model.value} on {projection.n:,} entities",
