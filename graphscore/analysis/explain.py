@@ -40,7 +40,7 @@ from graphscore.analysis.manifest import build_manifest
 from graphscore.analysis.ownership import flagged_entities
 from graphscore.engine.hop import hop
 from graphscore.engine.matrix import Projection
-from graphscore.engine.paths import describe_path, format_path, strongest_paths
+from graphscore.engine.paths import describe_path, format_path, johnson_potentials, strongest_paths
 from graphscore.engine.spread import spread
 from graphscore.model import Tables
 from graphscore.policy import Aggregate, Combine, ModelName, Policy
@@ -127,7 +127,7 @@ def _nonnegative_lengths(A: sp.sparse.csr_array, damping: float) -> sp.sparse.cs
     lengths.data = -np.log(damping * lengths.data)
     if (lengths.data < 0).any():
         try:
-            potential = _potentials(lengths)
+            potential = johnson_potentials(lengths)
             coo = lengths.tocoo()
             lengths = sp.sparse.csr_array((np.maximum(coo.data + potential[coo.row] - potential[coo.col], 0.0),
                                            (coo.row, coo.col)), shape=lengths.shape)
@@ -135,39 +135,6 @@ def _nonnegative_lengths(A: sp.sparse.csr_array, damping: float) -> sp.sparse.cs
             lengths.data = np.maximum(lengths.data, 0.0)
     lengths.data[lengths.data == 0] = 1e-300  # csgraph reads explicit zeros as "no edge"
     return lengths
-
-
-def _potentials(lengths: sp.sparse.csr_array) -> np.ndarray:
-    """Johnson's potentials: shortest distances from a virtual source one ``1e-300`` hop from every
-    entity (explicit zeros are no hop, as csgraph reads them).
-
-    The distances Bellman-Ford gives, by a label-correcting search (queue-based Bellman-Ford)
-    started at the tails of the negative hops: every other entity keeps ``1e-300``, so only the
-    entities a gaining hop improves are visited, where Bellman-Ford over the whole graph makes
-    up to n passes over every link (hours on a register of a million links). Raises
-    NegativeCycleError when a cycle gains (a best walk longer than the entities it visits).
-    """
-    n = lengths.shape[0]
-    indptr, indices, data = lengths.indptr, lengths.indices, lengths.data
-    potential = np.full(n, 1e-300)
-    steps = np.zeros(n, dtype=np.int64)
-    tails = np.unique(np.repeat(np.arange(n), np.diff(indptr))[data < 0])
-    queue, queued, visited = collections.deque(tails.tolist()), set(tails.tolist()), set(tails.tolist())
-    while queue:
-        u = queue.popleft()
-        queued.discard(u)
-        hops = slice(indptr[u], indptr[u + 1])
-        heads, candidate = indices[hops], potential[u] + data[hops]
-        better = (candidate < potential[heads]) & (data[hops] != 0)
-        for v, value in zip(heads[better].tolist(), candidate[better].tolist()):
-            potential[v], steps[v] = value, steps[u] + 1
-            visited.add(v)
-            if steps[v] > len(visited):
-                raise sp.sparse.csgraph.NegativeCycleError("a cycle of hops gains")
-            if v not in queued:
-                queue.append(v)
-                queued.add(v)
-    return potential
 
 
 def _strongest_simple_paths(A: sp.sparse.csr_array, lengths: sp.sparse.csr_array, source: int, target: int,
@@ -279,7 +246,7 @@ def explain(source: Tables | Workspace, policy: Policy, entity_id: str, *, as_of
         # the score is the strongest single source-and-path: find it among all penalised entities
         by_source = np.zeros(projection.n)
         for u in np.flatnonzero(projection.s > 0):
-            tree = strongest_paths(projection.W, [u], damping=policy.damping)
+            tree = strongest_paths(projection.W, [u], damping=policy.damping, targets=[v])
             if tree.hops[v] <= policy.max_hops:
                 by_source[u] = projection.s[u] * tree.strength[v]
         by_source[by_source < by_source.max(initial=0.0)] = 0.0

@@ -131,7 +131,8 @@ def spillover_report(source: Tables | Workspace, policy: Policy, change: Change,
     delta = after - before
     scale = max(np.abs(delta).max(initial=0.0), 1e-300)
     changed = np.flatnonzero(np.abs(delta) > 1e-12 * scale)
-    tree = strongest_paths(projection.W, change.seeds, damping=policy.path_damping)
+    # the paths the report shows lead to the entities the change reaches: search no further
+    tree = strongest_paths(projection.W, change.seeds, damping=policy.path_damping, targets=changed)
 
     entities = ws.entities.reindex(projection.ids[changed])
     s_before, s_after = own_before_after(projection, change, baseline=baseline)
