@@ -40,7 +40,8 @@ from graphscore.analysis.manifest import build_manifest
 from graphscore.analysis.ownership import flagged_entities
 from graphscore.engine.hop import hop
 from graphscore.engine.matrix import Projection
-from graphscore.engine.paths import describe_path, format_path, johnson_potentials, strongest_paths
+from graphscore.engine.paths import (describe_path, distances_within, format_path, johnson_potentials,
+                                    strongest_paths)
 from graphscore.engine.spread import spread
 from graphscore.model import Tables
 from graphscore.policy import Aggregate, Combine, ModelName, Policy
@@ -152,7 +153,9 @@ def _strongest_simple_paths(A: sp.sparse.csr_array, lengths: sp.sparse.csr_array
     # Only entities within the strongest path's length plus _WEAKEST of the source can lie in the
     # region (lengths are non-negative): searching no further finds the same region, locally.
     limit = (to_target[source] + _WEAKEST) * (1 + 1e-9) + 1e-9
-    from_source = sp.sparse.csgraph.dijkstra(lengths, indices=source, limit=limit)
+    # and only entities whose distance to the target leaves room: the region is a few dozen of the
+    # hundreds of thousands within the limit (the margin covers rounding of the two searches)
+    from_source = distances_within(lengths, source, limit=limit, to_target=to_target, cutoff=limit * (1 + 1e-6))
     through = from_source + to_target
     if not np.isfinite(through[target]):
         return []

@@ -11,7 +11,7 @@ import pytest
 import scipy as sp
 
 import graphscore as gs
-from graphscore.engine.paths import PathTree, johnson_potentials, strongest_paths
+from graphscore.engine.paths import PathTree, distances_within, johnson_potentials, strongest_paths
 from graphscore.synthetic import generate_network
 
 POLICIES = Path(__file__).resolve().parents[2] / "data" / "policies"
@@ -159,3 +159,25 @@ def test_a_gaining_cycle_caps_gains_as_before():
     tree = strongest_paths(W, [0], damping=0.5, targets=[2])
     assert tree.path_to(2) == expected.path_to(2) == [0, 1, 2]
     assert tree.strength[2] == expected.strength[2]
+
+
+def test_distances_within_the_ellipse_are_scipys(registry_projection):
+    """Bit for bit scipy's limited Dijkstra at every entity whose distance from the source plus
+    distance to the target fits the cut-off (explain's search region), and no entity beyond it."""
+    projection, policy = registry_projection
+    lengths = sp.sparse.csr_array(projection.W.T, dtype=float)
+    lengths.eliminate_zeros()
+    lengths.data = np.maximum(-np.log(policy.damping * lengths.data), 1e-300)
+    reached = 0
+    for source, target in [(0, 7), (11, 4000), (2500, 30)]:
+        to_target = sp.sparse.csgraph.dijkstra(sp.sparse.csr_array(lengths.T), indices=target)
+        if not np.isfinite(to_target[source]):
+            continue
+        limit = to_target[source] + 9.0
+        expected = sp.sparse.csgraph.dijkstra(lengths, indices=source, limit=limit)
+        actual = distances_within(lengths, source, limit=limit, to_target=to_target, cutoff=limit * (1 + 1e-6))
+        inside = expected + to_target <= limit
+        np.testing.assert_array_equal(actual[inside], expected[inside])
+        assert (actual[~inside] + to_target[~inside] > limit).all()
+        reached += inside.sum()
+    assert reached > 20
