@@ -25,7 +25,7 @@ import scipy as sp
 
 from graphscore.engine.matrix import Projection
 
-__all__ = ["PathTree", "strongest_paths", "settle", "distances_within", "johnson_potentials", "describe_path", "format_path", "last_hop_types"]
+__all__ = ["PathTree", "strongest_paths", "settle", "distances_within", "johnson_potentials", "describe_path", "describe_paths", "format_path", "last_hop_types"]
 
 
 @dataclass(frozen=True)
@@ -276,18 +276,34 @@ def describe_path(projection: Projection, path: list[int]) -> list[dict]:
     """Each hop of a path as a dict: from / to ids, the link (type, role, share, written
     direction, source reference) and the hop's weight. Where several links join one pair, the
     strongest is named and ``links`` says how many there are."""
-    hops = []
-    for u, v in zip(path, path[1:]):
-        best = projection.strongest_edges.loc[(u, v)]
-        hops.append({
-            "from": projection.ids[u], "to": projection.ids[v], "type": best["type"],
-            "role": None if pd.isna(best["role"]) else best["role"],
-            "share": None if pd.isna(best["share"]) else float(best["share"]),
-            "direction": best["direction"], "weight": float(best["weight"]),
-            "links": int(best["links"]),
-            "source_ref": None if pd.isna(best["source_ref"]) else best["source_ref"],
-        })
-    return hops
+    return describe_paths(projection, [path])[0]
+
+
+def describe_paths(projection: Projection, paths: list[list[int]]) -> list[list[dict]]:
+    """:func:`describe_path` of each path, with the links of all their hops looked up at once
+    (one lookup per hop took a quarter of a second for a report's 500 paths)."""
+    pairs = [(u, v) for path in paths for u, v in zip(path, path[1:])]
+    edges = projection.strongest_edges
+    rows = edges.index.get_indexer(pd.MultiIndex.from_tuples(pairs, names=edges.index.names)) if pairs else np.array([], int)
+    if (rows < 0).any():
+        raise KeyError(pairs[int(np.flatnonzero(rows < 0)[0])])
+    chosen = edges.iloc[rows]
+    columns = {name: chosen[name].to_numpy(dtype=object)
+               for name in ("type", "role", "share", "direction", "weight", "links", "source_ref")}
+    hops = [{
+        "from": projection.ids[u], "to": projection.ids[v], "type": columns["type"][k],
+        "role": None if pd.isna(columns["role"][k]) else columns["role"][k],
+        "share": None if pd.isna(columns["share"][k]) else float(columns["share"][k]),
+        "direction": columns["direction"][k], "weight": float(columns["weight"][k]),
+        "links": int(columns["links"][k]),
+        "source_ref": None if pd.isna(columns["source_ref"][k]) else columns["source_ref"][k],
+    } for k, (u, v) in enumerate(pairs)]
+    described, start = [], 0
+    for path in paths:
+        count = max(len(path) - 1, 0)
+        described.append(hops[start:start + count])
+        start += count
+    return described
 
 
 def format_path(names: dict, hops: list[dict]) -> str:

@@ -7,11 +7,12 @@ from pathlib import Path
 
 import networkx as nx
 import numpy as np
+import pandas as pd
 import pytest
 import scipy as sp
 
 import graphscore as gs
-from graphscore.engine.paths import PathTree, distances_within, johnson_potentials, strongest_paths
+from graphscore.engine.paths import PathTree, describe_paths, distances_within, johnson_potentials, strongest_paths
 from graphscore.synthetic import generate_network
 
 POLICIES = Path(__file__).resolve().parents[2] / "data" / "policies"
@@ -181,3 +182,21 @@ def test_distances_within_the_ellipse_are_scipys(registry_projection):
         assert (actual[~inside] + to_target[~inside] > limit).all()
         reached += inside.sum()
     assert reached > 20
+
+
+def test_describe_paths_names_each_hops_strongest_link(registry_projection):
+    """All hops looked up at once give what one lookup of ``strongest_edges`` per hop gives."""
+    projection, policy = registry_projection
+    tree = strongest_paths(projection.W, np.flatnonzero(projection.s > 0), damping=policy.damping)
+    paths = [tree.path_to(v) for v in range(0, projection.n, 7)]
+    described = describe_paths(projection, paths)
+    for path, hops in zip(paths, described):
+        assert len(hops) == max(len(path) - 1, 0)
+        for (u, v), hop in zip(zip(path, path[1:]), hops):
+            best = projection.strongest_edges.loc[(u, v)]
+            assert (hop["from"], hop["to"], hop["type"], hop["direction"], hop["links"]) == (
+                projection.ids[u], projection.ids[v], best["type"], best["direction"], int(best["links"]))
+            assert hop["weight"] == float(best["weight"]) and type(hop["weight"]) is float
+            assert hop["share"] == (None if pd.isna(best["share"]) else float(best["share"]))
+            assert hop["role"] == (None if pd.isna(best["role"]) else best["role"])
+    assert sum(len(hops) for hops in described) > 1000
