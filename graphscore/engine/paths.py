@@ -4,7 +4,11 @@ and each path's hops described (``describe_path``) and written out (``format_pat
 The strength of a path is the product of ``damping * W[v, u]`` over its hops, the amount of a
 unit penalty that the path alone carries under the spread model. The strongest path is the
 shortest one under lengths ``-log(damping * W[v, u])``: Dijkstra's algorithm, or Johnson's
-where a hop carries more than it receives (``damping * W > 1``, a negative length).
+where a hop carries more than it receives (``damping * W > 1``, a negative length). Johnson's
+potentials come from a search that starts only at the gaining hops (:func:`johnson_potentials`),
+and the searches stop once the entities asked about are settled (:func:`settle`,
+:func:`distances_within`), so a question about part of a register costs what that part costs;
+``tests/engine/test_paths.py`` checks every number against scipy's whole-graph searches.
 
 References
 ----------
