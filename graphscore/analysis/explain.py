@@ -40,7 +40,8 @@ from graphscore.analysis.manifest import build_manifest
 from graphscore.analysis.ownership import flagged_entities
 from graphscore.engine.hop import hop
 from graphscore.engine.matrix import Projection
-from graphscore.engine.paths import describe_path, format_path, strongest_paths
+from graphscore.engine.paths import (describe_path, distances_within, format_path, johnson_potentials,
+                                    strongest_paths)
 from graphscore.engine.spread import spread
 from graphscore.model import Tables
 from graphscore.policy import Aggregate, Combine, ModelName, Policy
@@ -112,7 +113,12 @@ def influence_row(projection: Projection, policy: Policy, idx: int, *, check: bo
     unit = np.zeros(projection.n)
     unit[idx] = 1.0
     if policy.model is ModelName.SPREAD:
-        return spread(projection.W.T, unit, damping=policy.damping, tol=1e-14, check=check)
+        # W's compressed columns, cached on the projection, are W.T's compressed rows: the same
+        # arrays converting W.T to CSR would build again, a pass over every link each call
+        by_source = projection.W_by_source
+        transposed = sp.sparse.csr_array((by_source.data, by_source.indices, by_source.indptr),
+                                         shape=by_source.shape[::-1])
+        return spread(transposed, unit, damping=policy.damping, tol=1e-14, check=check)
     if policy.model is ModelName.HOP and policy.aggregate is Aggregate.SUM:
         return hop(projection.W.T, unit, damping=policy.damping, max_hops=policy.max_hops)
     raise ValueError(f"model {policy.model.value!r} is not linear: its scores do not split by source.")
@@ -127,7 +133,7 @@ def _nonnegative_lengths(A: sp.sparse.csr_array, damping: float) -> sp.sparse.cs
     lengths.data = -np.log(damping * lengths.data)
     if (lengths.data < 0).any():
         try:
-            potential = _potentials(lengths)
+            potential = johnson_potentials(lengths)
             coo = lengths.tocoo()
             lengths = sp.sparse.csr_array((np.maximum(coo.data + potential[coo.row] - potential[coo.col], 0.0),
                                            (coo.row, coo.col)), shape=lengths.shape)
@@ -135,39 +141,6 @@ def _nonnegative_lengths(A: sp.sparse.csr_array, damping: float) -> sp.sparse.cs
             lengths.data = np.maximum(lengths.data, 0.0)
     lengths.data[lengths.data == 0] = 1e-300  # csgraph reads explicit zeros as "no edge"
     return lengths
-
-
-def _potentials(lengths: sp.sparse.csr_array) -> np.ndarray:
-    """Johnson's potentials: shortest distances from a virtual source one ``1e-300`` hop from every
-    entity (explicit zeros are no hop, as csgraph reads them).
-
-    The distances Bellman-Ford gives, by a label-correcting search (queue-based Bellman-Ford)
-    started at the tails of the negative hops: every other entity keeps ``1e-300``, so only the
-    entities a gaining hop improves are visited, where Bellman-Ford over the whole graph makes
-    up to n passes over every link (hours on a register of a million links). Raises
-    NegativeCycleError when a cycle gains (a best walk longer than the entities it visits).
-    """
-    n = lengths.shape[0]
-    indptr, indices, data = lengths.indptr, lengths.indices, lengths.data
-    potential = np.full(n, 1e-300)
-    steps = np.zeros(n, dtype=np.int64)
-    tails = np.unique(np.repeat(np.arange(n), np.diff(indptr))[data < 0])
-    queue, queued, visited = collections.deque(tails.tolist()), set(tails.tolist()), set(tails.tolist())
-    while queue:
-        u = queue.popleft()
-        queued.discard(u)
-        hops = slice(indptr[u], indptr[u + 1])
-        heads, candidate = indices[hops], potential[u] + data[hops]
-        better = (candidate < potential[heads]) & (data[hops] != 0)
-        for v, value in zip(heads[better].tolist(), candidate[better].tolist()):
-            potential[v], steps[v] = value, steps[u] + 1
-            visited.add(v)
-            if steps[v] > len(visited):
-                raise sp.sparse.csgraph.NegativeCycleError("a cycle of hops gains")
-            if v not in queued:
-                queue.append(v)
-                queued.add(v)
-    return potential
 
 
 def _strongest_simple_paths(A: sp.sparse.csr_array, lengths: sp.sparse.csr_array, source: int, target: int,
@@ -185,7 +158,9 @@ def _strongest_simple_paths(A: sp.sparse.csr_array, lengths: sp.sparse.csr_array
     # Only entities within the strongest path's length plus _WEAKEST of the source can lie in the
     # region (lengths are non-negative): searching no further finds the same region, locally.
     limit = (to_target[source] + _WEAKEST) * (1 + 1e-9) + 1e-9
-    from_source = sp.sparse.csgraph.dijkstra(lengths, indices=source, limit=limit)
+    # and only entities whose distance to the target leaves room: the region is a few dozen of the
+    # hundreds of thousands within the limit (the margin covers rounding of the two searches)
+    from_source = distances_within(lengths, source, limit=limit, to_target=to_target, cutoff=limit * (1 + 1e-6))
     through = from_source + to_target
     if not np.isfinite(through[target]):
         return []
@@ -193,11 +168,12 @@ def _strongest_simple_paths(A: sp.sparse.csr_array, lengths: sp.sparse.csr_array
     # every entity of a path lies within its length, so the entities closest to the strongest
     # path hold the strongest paths: keep those, and Yen's search stays small
     region = region[np.argsort(through[region], kind="stable")[:_REGION]]
-    sub_lengths, sub_strength = lengths[region][:, region].tocoo(), A[region][:, region].tocsr()
+    sub_lengths = lengths[region][:, region].tocoo()
+    # each hop's strength read for all hops at once (one sparse lookup per hop took 0.3 s a call)
+    sub_strength = damping * A[region][:, region].tocsr()[sub_lengths.row, sub_lengths.col]
     graph = nx.DiGraph()
-    for i, j, length in zip(sub_lengths.row, sub_lengths.col, sub_lengths.data):
-        graph.add_edge(int(region[i]), int(region[j]), length=float(length),
-                       strength=float(damping * sub_strength[i, j]))
+    for i, j, length, strength in zip(sub_lengths.row, sub_lengths.col, sub_lengths.data, sub_strength):
+        graph.add_edge(int(region[i]), int(region[j]), length=float(length), strength=float(strength))
     found = []
     for path in nx.shortest_simple_paths(graph, source, target, weight="length"):
         if max_hops is not None and len(path) - 1 > max_hops:
@@ -279,7 +255,7 @@ def explain(source: Tables | Workspace, policy: Policy, entity_id: str, *, as_of
         # the score is the strongest single source-and-path: find it among all penalised entities
         by_source = np.zeros(projection.n)
         for u in np.flatnonzero(projection.s > 0):
-            tree = strongest_paths(projection.W, [u], damping=policy.damping)
+            tree = strongest_paths(projection.W, [u], damping=policy.damping, targets=[v])
             if tree.hops[v] <= policy.max_hops:
                 by_source[u] = projection.s[u] * tree.strength[v]
         by_source[by_source < by_source.max(initial=0.0)] = 0.0

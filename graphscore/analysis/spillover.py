@@ -17,7 +17,7 @@ from graphscore.analysis.manifest import build_manifest
 from graphscore.analysis.whatif import (Change, apply_change, attribution_change, lift_change, own_before_after,
                                         penalize_change)
 from graphscore.engine.matrix import Projection
-from graphscore.engine.paths import describe_path, format_path, last_hop_types, strongest_paths
+from graphscore.engine.paths import describe_paths, format_path, last_hop_types, strongest_paths
 from graphscore.model import Tables
 from graphscore.policy import Combine, Policy
 from graphscore.workspace import Workspace, as_workspace
@@ -131,7 +131,8 @@ def spillover_report(source: Tables | Workspace, policy: Policy, change: Change,
     delta = after - before
     scale = max(np.abs(delta).max(initial=0.0), 1e-300)
     changed = np.flatnonzero(np.abs(delta) > 1e-12 * scale)
-    tree = strongest_paths(projection.W, change.seeds, damping=policy.path_damping)
+    # the paths the report shows lead to the entities the change reaches: search no further
+    tree = strongest_paths(projection.W, change.seeds, damping=policy.path_damping, targets=changed)
 
     entities = ws.entities.reindex(projection.ids[changed])
     s_before, s_after = own_before_after(projection, change, baseline=baseline)
@@ -146,10 +147,11 @@ def spillover_report(source: Tables | Workspace, policy: Policy, change: Change,
     affected = affected.iloc[np.argsort(-np.abs(affected["change"].to_numpy()), kind="stable")]
     affected = affected.reset_index(drop=True)
     names = ws.names
-    path_hops = [describe_path(projection, tree.path_to(projection.index_of(i))) if rank < top_paths else []
-                 for rank, i in enumerate(affected["id"])]
-    affected["path_hops"] = path_hops
-    affected["path"] = [format_path(names, hops) for hops in path_hops]
+    described = describe_paths(projection, [tree.path_to(projection.index_of(i))
+                                            for i in affected["id"].iloc[:top_paths]])
+    rest = len(affected) - len(described)
+    affected["path_hops"] = described + [[] for _ in range(rest)]
+    affected["path"] = [format_path(names, hops) for hops in described] + [format_path(names, [])] * rest
     affected.loc[affected["hops"] == 0, "reached_by"] = "source"
     affected["hops"] = affected["hops"].astype(int)
 

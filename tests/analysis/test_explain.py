@@ -91,26 +91,3 @@ def test_ownership_rules_give_the_deciding_chain():
     (decider,) = why.contributions
     assert why.total == 1.0 and decider["stake"] == 1.0
     assert decider["paths"][0]["text"] == "Alexander Vyacheslavovich ZAKHAROV 100%"
-
-
-@pytest.mark.parametrize("seed", range(5))
-def test_potentials_are_bellman_fords(seed):
-    """The label-correcting potentials equal scipy's Bellman-Ford from a virtual source one 1e-300
-    hop from every entity (as explain computed them before), on graphs with gaining hops."""
-    import scipy as sp
-
-    from graphscore.analysis.explain import _potentials
-
-    rng = np.random.default_rng(seed)
-    n = 60
-    dag = sp.sparse.random_array((n, n), density=0.08, rng=rng, format="coo")
-    keep = dag.row < dag.col  # acyclic, so no cycle gains, and a few hops gain
-    lengths = sp.sparse.csr_array((rng.uniform(-0.5, 2.0, keep.sum()), (dag.row[keep], dag.col[keep])), shape=(n, n))
-    joined = sp.sparse.block_array([[lengths, sp.sparse.csr_array((n, 1))],
-                                    [sp.sparse.csr_array(np.full((1, n), 1e-300)), sp.sparse.csr_array((1, 1))]],
-                                   format="csr")
-    expected = sp.sparse.csgraph.shortest_path(joined, method="BF", indices=n)[:n]
-    np.testing.assert_allclose(_potentials(lengths), expected, rtol=1e-12, atol=0)
-    cycle = sp.sparse.csr_array(([-1.0, 0.5], ([0, 1], [1, 0])), shape=(2, 2))
-    with pytest.raises(sp.sparse.csgraph.NegativeCycleError):
-        _potentials(cycle)

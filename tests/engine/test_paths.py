@@ -1,13 +1,21 @@
-"""Strongest paths against brute force over all simple paths (networkx)."""
+"""Strongest paths against brute force over all simple paths (networkx), and against scipy's
+Johnson over the whole graph (the search strongest_paths made before it stopped at its targets)."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import networkx as nx
 import numpy as np
+import pandas as pd
 import pytest
 import scipy as sp
 
-from graphscore.engine.paths import strongest_paths
+import graphscore as gs
+from graphscore.engine.paths import PathTree, describe_paths, distances_within, johnson_potentials, strongest_paths
+from graphscore.synthetic import generate_network
+
+POLICIES = Path(__file__).resolve().parents[2] / "data" / "policies"
 
 
 def brute_force(W: np.ndarray, source: int, damping: float) -> dict[int, tuple[float, list[int]]]:
@@ -49,3 +57,146 @@ def test_unreachable_entities_have_no_path():
     W = sp.sparse.csr_array(np.array([[0, 0], [0, 0]], dtype=float))
     tree = strongest_paths(W, [0], damping=0.5)
     assert tree.path_to(1) == [] and np.isinf(tree.hops[1])
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_potentials_are_bellman_fords(seed):
+    """The label-correcting potentials equal scipy's Bellman-Ford from a virtual source one 1e-300
+    hop from every entity (as explain computed them before), on graphs with gaining hops."""
+    rng = np.random.default_rng(seed)
+    n = 60
+    dag = sp.sparse.random_array((n, n), density=0.08, rng=rng, format="coo")
+    keep = dag.row < dag.col  # acyclic, so no cycle gains, and a few hops gain
+    lengths = sp.sparse.csr_array((rng.uniform(-0.5, 2.0, keep.sum()), (dag.row[keep], dag.col[keep])), shape=(n, n))
+    joined = sp.sparse.block_array([[lengths, sp.sparse.csr_array((n, 1))],
+                                    [sp.sparse.csr_array(np.full((1, n), 1e-300)), sp.sparse.csr_array((1, 1))]],
+                                   format="csr")
+    expected = sp.sparse.csgraph.shortest_path(joined, method="BF", indices=n)[:n]
+    np.testing.assert_allclose(johnson_potentials(lengths), expected, rtol=1e-12, atol=0)
+    cycle = sp.sparse.csr_array(([-1.0, 0.5], ([0, 1], [1, 0])), shape=(2, 2))
+    with pytest.raises(sp.sparse.csgraph.NegativeCycleError):
+        johnson_potentials(cycle)
+
+
+def scipy_strongest_paths(W: sp.sparse.sparray, sources, *, damping: float) -> PathTree:
+    """strongest_paths as it was before its searches stopped at their targets: scipy's Dijkstra
+    over the whole graph, and scipy's Johnson (Bellman-Ford over every link, n times) from a
+    virtual source where a hop gains. The reference the local search must agree with."""
+    sources = np.asarray(sorted(set(int(i) for i in sources)), dtype=int)
+    n = W.shape[0]
+    G = sp.sparse.csr_array(W.T, dtype=float)
+    G.eliminate_zeros()
+    hops = sp.sparse.csgraph.dijkstra(G, indices=sources, unweighted=True, min_only=True)
+    lengths = G.copy()
+    lengths.data = -np.log(damping * lengths.data)
+    lengths.data[lengths.data == 0] = 1e-300
+    if (lengths.data >= 0).all():
+        dist, predecessor, _ = sp.sparse.csgraph.dijkstra(lengths, indices=sources, min_only=True,
+                                                          return_predecessors=True)
+        return PathTree(hops, np.exp(-dist), predecessor)
+    joined = sp.sparse.block_array([[lengths, None], [None, sp.sparse.csr_array((1, 1))]], format="lil")
+    joined[n, sources] = 1e-300
+    joined = sp.sparse.csr_array(joined)
+    try:
+        dist, predecessor = sp.sparse.csgraph.shortest_path(joined, method="J", indices=[n],
+                                                            return_predecessors=True)
+    except sp.sparse.csgraph.NegativeCycleError:
+        capped = lengths.copy()
+        capped.data = np.maximum(capped.data, 1e-300)
+        dist, predecessor, _ = sp.sparse.csgraph.dijkstra(capped, indices=sources, min_only=True,
+                                                          return_predecessors=True)
+        return PathTree(hops, np.exp(-dist), predecessor)
+    dist, predecessor = dist[0, :n], predecessor[0, :n]
+    predecessor[predecessor == n] = -9999
+    dist[sources] = 0.0
+    return PathTree(hops, np.exp(-dist), predecessor)
+
+
+@pytest.fixture(scope="module")
+def registry_projection():
+    """3,000 companies (4,830 entities, 14,525 hops) under joint-punishment: 17 hops carry more
+    than they receive (damping x W > 1), where one person holds several roles at a company."""
+    policy = gs.load_policy(POLICIES / "joint-punishment.toml")
+    projection = gs.build_projection(gs.validate(generate_network(3000, seed=1)), policy, "2024-06-30")
+    assert (policy.damping * projection.W.data > 1).sum() == 17
+    return projection, policy
+
+
+@pytest.mark.parametrize("case", ["one penalised", "every penalised", "person", "no gains"])
+def test_local_search_is_scipys_johnson(registry_projection, case):
+    """Bit for bit the whole-graph search's hops, strengths and predecessors: everywhere without
+    targets, and with targets at each target and along its path."""
+    projection, policy = registry_projection
+    W, damping = projection.W, policy.damping
+    penalised = np.flatnonzero(projection.s > 0)
+    sources = {"one penalised": penalised[:1], "every penalised": penalised,
+               "person": [projection.index_of(next(i for i in projection.ids if i.startswith("P")))],
+               "no gains": penalised[:3]}[case]
+    if case == "no gains":  # every hop at most what it receives: plain Dijkstra, no Johnson
+        W = W.copy()
+        W.data = np.minimum(W.data, 1 / damping)
+    expected = scipy_strongest_paths(W, sources, damping=damping)
+    whole = strongest_paths(W, sources, damping=damping)
+    np.testing.assert_array_equal(whole.hops, expected.hops)
+    np.testing.assert_array_equal(whole.strength, expected.strength)
+    np.testing.assert_array_equal(whole.predecessor, expected.predecessor)
+    if case == "every penalised":  # the strongest paths take gaining hops
+        on_paths = np.flatnonzero(expected.predecessor >= 0)
+        assert (damping * W[on_paths, expected.predecessor[on_paths]] > 1).sum() == 15
+    reached = np.flatnonzero(expected.strength > 0)
+    rng = np.random.default_rng(0)
+    for targets in (reached[expected.strength[reached] > 1e-3], rng.choice(reached, min(20, reached.size), replace=False)):
+        local = strongest_paths(W, sources, damping=damping, targets=targets)
+        np.testing.assert_array_equal(local.hops[targets], expected.hops[targets])
+        np.testing.assert_array_equal(local.strength[targets], expected.strength[targets])
+        for v in targets:
+            assert local.path_to(v) == expected.path_to(v)
+
+
+def test_a_gaining_cycle_caps_gains_as_before():
+    """0 -> 1 -> 0 gains (0.5 x 4 x 0.5 x 4 = 4): both searches fall back to capped lengths."""
+    W = sp.sparse.csr_array(np.array([[0, 4.0, 0], [4.0, 0, 0], [0, 1.0, 0]]))
+    expected = scipy_strongest_paths(W, [0], damping=0.5)
+    tree = strongest_paths(W, [0], damping=0.5, targets=[2])
+    assert tree.path_to(2) == expected.path_to(2) == [0, 1, 2]
+    assert tree.strength[2] == expected.strength[2]
+
+
+def test_distances_within_the_ellipse_are_scipys(registry_projection):
+    """Bit for bit scipy's limited Dijkstra at every entity whose distance from the source plus
+    distance to the target fits the cut-off (explain's search region), and no entity beyond it."""
+    projection, policy = registry_projection
+    lengths = sp.sparse.csr_array(projection.W.T, dtype=float)
+    lengths.eliminate_zeros()
+    lengths.data = np.maximum(-np.log(policy.damping * lengths.data), 1e-300)
+    reached = 0
+    for source, target in [(0, 7), (11, 4000), (2500, 30)]:
+        to_target = sp.sparse.csgraph.dijkstra(sp.sparse.csr_array(lengths.T), indices=target)
+        if not np.isfinite(to_target[source]):
+            continue
+        limit = to_target[source] + 9.0
+        expected = sp.sparse.csgraph.dijkstra(lengths, indices=source, limit=limit)
+        actual = distances_within(lengths, source, limit=limit, to_target=to_target, cutoff=limit * (1 + 1e-6))
+        inside = expected + to_target <= limit
+        np.testing.assert_array_equal(actual[inside], expected[inside])
+        assert (actual[~inside] + to_target[~inside] > limit).all()
+        reached += inside.sum()
+    assert reached > 20
+
+
+def test_describe_paths_names_each_hops_strongest_link(registry_projection):
+    """All hops looked up at once give what one lookup of ``strongest_edges`` per hop gives."""
+    projection, policy = registry_projection
+    tree = strongest_paths(projection.W, np.flatnonzero(projection.s > 0), damping=policy.damping)
+    paths = [tree.path_to(v) for v in range(0, projection.n, 7)]
+    described = describe_paths(projection, paths)
+    for path, hops in zip(paths, described):
+        assert len(hops) == max(len(path) - 1, 0)
+        for (u, v), hop in zip(zip(path, path[1:]), hops):
+            best = projection.strongest_edges.loc[(u, v)]
+            assert (hop["from"], hop["to"], hop["type"], hop["direction"], hop["links"]) == (
+                projection.ids[u], projection.ids[v], best["type"], best["direction"], int(best["links"]))
+            assert hop["weight"] == float(best["weight"]) and type(hop["weight"]) is float
+            assert hop["share"] == (None if pd.isna(best["share"]) else float(best["share"]))
+            assert hop["role"] == (None if pd.isna(best["role"]) else best["role"])
+    assert sum(len(hops) for hops in described) > 1000
