@@ -141,13 +141,21 @@ def load(
     from graphscore.workspace import cache_folder
 
     progress = _progress(quiet)
-    with _open(db, create=True, wait=wait) as store:
+    store = _open(db, create=True, wait=wait)
+    try:
         with progress.step(f"reading and validating {len(paths)} input(s)", f"read and validated {len(paths)} input(s)"):
             tables = read_paths(paths, known_entities=store.entity_kinds())
         folder = cache_folder(store)
         recorded = store.data_fingerprint()
         stored = DiskCache(folder, recorded).load_tables() if folder is not None and recorded else None
         summary = store.load(tables, stored=stored, progress=progress)
+    except BaseException:
+        if getattr(store, "created", False):  # a failed first load leaves no empty store behind
+            store.discard()
+        else:
+            store.close()
+        raise
+    store.close()
     if folder is not None:  # the next command starts from these tables, not from a read-back
         cache = DiskCache(folder, summary.fingerprint)
         cache.prune()

@@ -200,3 +200,18 @@ def test_compare_needs_two_policies_or_a_sweep(zala_db, tmp_path):
     result = runner.invoke(app, ["compare", "--db", str(zala_db), "--policy", JOINT, "--out", str(tmp_path / "x")])
     assert result.exit_code == 2
     assert result.output.strip().splitlines()[-1] == "error: give two or more --policy files, or one with --sweep."
+
+
+def test_a_failed_first_load_leaves_no_empty_store(tmp_path):
+    tables = tmp_path / "tables"
+    tables.mkdir()
+    (tables / "entities.csv").write_text("id,kind,name\na,company,A\n")
+    (tables / "links.csv").write_text("source,target,type,share\na,zz,OWNS,0.5\n")
+    result = run("load", tables, "--db", tmp_path / "new" / "db")
+    assert result.exit_code == 2
+    assert "links.csv:2: target='zz' is not a known entity id" in result.output
+    assert not (tmp_path / "new").exists()
+    existing = tmp_path / "existing"
+    assert run("load", ZALA, "--db", existing).exit_code == 0
+    assert run("load", tables, "--db", existing).exit_code == 2
+    assert (existing / "graph.lbug").exists()  # a store that was there stays, unchanged

@@ -6,6 +6,7 @@ import contextlib
 import datetime as dt
 import hashlib
 import re
+import shutil
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -93,7 +94,11 @@ class LadybugStore(CypherStore):
         if not path.exists() and (read_only or not create):
             raise StoreError(f"no graphscore store at {path.parent if path.name == DATABASE_FILE else path}: "
                              "load data first (graphscore load PATH --db DIR)")
-        if not path.exists():
+        self.created = not path.exists()  # this object makes the store: discard() may remove it
+        # the outermost folder this object makes, so discard() removes no folder it did not make
+        missing = [folder for folder in (path.parent, *path.parent.parents) if not folder.exists()]
+        self._made_from = missing[-1] if missing else None
+        if self.created:
             try:
                 path.parent.mkdir(parents=True, exist_ok=True)
             except OSError as exc:
@@ -211,6 +216,24 @@ class LadybugStore(CypherStore):
     def close(self) -> None:
         self._conn.close()
         self._db.close()
+
+    def discard(self) -> None:
+        """Close and remove a store this object created (after a failed first load, so no
+        empty store is left behind): its files, and its folder when this object made it."""
+        if not self.created:
+            raise StoreError(f"{self.path} existed before: it is not discarded")
+        self.close()
+        for leftover in self.path.parent.glob(self.path.name + "*"):  # the database, its WAL and locks
+            leftover.unlink(missing_ok=True)
+        shutil.rmtree(self.path.with_suffix(".cache"), ignore_errors=True)
+        if self._made_from is not None:
+            folder = self.path.parent
+            while True:
+                with contextlib.suppress(OSError):
+                    folder.rmdir()  # only ever an empty folder
+                if folder == self._made_from:
+                    break
+                folder = folder.parent
 
     def __enter__(self) -> "LadybugStore":
         return self
