@@ -67,7 +67,6 @@ class Workspace:
         self._projections: dict[tuple, Projection] = {}
         self._runs: dict[tuple, ModelRun] = {}
         self._links_at: dict[pd.Timestamp, pd.DataFrame] = {}
-        self._link_index: dict[pd.Timestamp, tuple[pd.Index, np.ndarray, np.ndarray]] = {}
 
     @property
     def fingerprint(self) -> str:
@@ -137,21 +136,25 @@ class Workspace:
 
     def links_touching(self, entity_ids, as_of: AsOf, policy: Policy | None = None) -> pd.DataFrame:
         """Links in force at ``as_of`` with a source or target among ``entity_ids``, in
-        :meth:`links_at` order: a lookup in an index built once per date, so that a question
-        about one entity costs what its links cost, not what the register does."""
-        day = resolve_as_of(as_of, policy)
-        links = self.links_at(day)
-        if day not in self._link_index:
-            # each end of each link, grouped by entity: the rows of entity k are rows[starts[k]:starts[k + 1]]
-            codes, ends = pd.factorize(np.concatenate([links["source"].to_numpy(object), links["target"].to_numpy(object)]))
-            order = np.argsort(codes, kind="stable")
-            starts = np.concatenate([[0], np.cumsum(np.bincount(codes, minlength=len(ends)))])
-            self._link_index[day] = (pd.Index(ends), starts, order % max(len(links), 1))
-        ends, starts, rows = self._link_index[day]
+        :meth:`links_at` order. The records of the entities are found in an index of all links
+        by end, built once, and only they are dated: a question about one entity costs what its
+        links cost, not what the register does. (Every record of a relation shares its ends, so
+        which record is in force is decided exactly as over the whole table.)"""
+        ends, starts, rows = self._links_by_end
         found = ends.get_indexer(pd.Index(list(entity_ids), dtype=object))
         found = found[found >= 0]
         chosen = np.unique(np.concatenate([rows[starts[k]:starts[k + 1]] for k in found])) if found.size else []
-        return links.iloc[chosen]
+        return active_links(self.tables.links.iloc[chosen], resolve_as_of(as_of, policy))
+
+    @functools.cached_property
+    def _links_by_end(self) -> tuple[pd.Index, np.ndarray, np.ndarray]:
+        """Each end of each link, grouped by entity: the rows of entity k are
+        ``rows[starts[k]:starts[k + 1]]`` (positions in ``tables.links``)."""
+        links = self.tables.links
+        codes, ends = pd.factorize(np.concatenate([links["source"].to_numpy(object), links["target"].to_numpy(object)]))
+        order = np.argsort(codes, kind="stable")
+        starts = np.concatenate([[0], np.cumsum(np.bincount(codes, minlength=len(ends)))])
+        return pd.Index(ends), starts, order % max(len(links), 1)
 
     def __repr__(self) -> str:
         counts = ", ".join(f"{n} {name}" for name, n in self.tables.counts().items())
