@@ -143,11 +143,12 @@ def load(
     progress = _progress(quiet)
     store = _open(db, create=True, wait=wait)
     try:
-        with progress.step(f"reading and validating {len(paths)} input(s)", f"read and validated {len(paths)} input(s)"):
-            tables = read_paths(paths, known_entities=store.entity_kinds())
         folder = cache_folder(store)
         recorded = store.data_fingerprint()
         stored = DiskCache(folder, recorded).load_tables() if folder is not None and recorded else None
+        known = stored.entities[["id", "kind"]] if stored is not None else store.entity_kinds()
+        with progress.step(f"reading and validating {len(paths)} input(s)", f"read and validated {len(paths)} input(s)"):
+            tables = read_paths(paths, known_entities=known)
         summary = store.load(tables, stored=stored, progress=progress)
     except BaseException:
         if getattr(store, "created", False):  # a failed first load leaves no empty store behind
