@@ -75,10 +75,10 @@ class Workspace:
             self._fingerprint = self.tables.fingerprint()
         return self._fingerprint
 
-    @functools.cached_property
+    @property
     def names(self) -> pd.Series:
-        """Entity names by id."""
-        return pd.Series(self.tables.entities["name"].to_numpy(), index=pd.Index(self.tables.entities["id"]))
+        """Entity names by id (a column of :attr:`entities`, which indexes the ids once)."""
+        return self.entities["name"]
 
     @functools.cached_property
     def entities(self) -> pd.DataFrame:
