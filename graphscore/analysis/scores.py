@@ -6,10 +6,10 @@ Examples
 >>> import graphscore as gs
 >>> from graphscore.toy import fined_company
 >>> policy = gs.parse_policy('name="r"\\ndamping=0.5\\n[[transmit]]\\nlink="OFFICER_OF"\\ndirection="backward"')
->>> gs.score(fined_company(), policy, as_of="2024-01-01")[["id", "own", "inherited", "total"]]
-  id  own  inherited  total
-0  c  1.0        0.0    1.0
-1  p  0.0        0.5    0.5
+>>> gs.score(fined_company(), policy, as_of="2024-01-01")[["id", "own", "echo", "inherited", "total"]]
+  id  own  echo  inherited  total
+0  c  1.0   0.0        0.0    1.0
+1  p  0.0   0.0        0.5    0.5
 """
 
 from __future__ import annotations
@@ -42,14 +42,25 @@ def entity_frame(source: Tables | Workspace, projection: Projection, **columns) 
 
 
 def _score_columns(run: ModelRun) -> dict[str, np.ndarray]:
-    return {"own": run.own, "inherited": run.total - run.own, "total": run.total, **run.columns}
+    # echo: the own penalty returning around cycles (graphscore.engine.echo); zero where the
+    # model cannot return it (debtrank, cascade, ownership rules)
+    columns = dict(run.columns)
+    echo = columns.pop("echo", np.zeros_like(run.total))
+    # the solve and the echo each stop within 1e-12 of their series: an entity no one else
+    # reaches would show an inherited -1e-13; it is zero, and the echo all of the rest
+    inherited = np.maximum(run.total - run.own - echo, 0.0)
+    return {"own": run.own, "echo": run.total - run.own - inherited, "inherited": inherited, "total": run.total,
+            **columns}
 
 
 def score(source: Tables | Workspace, policy: Policy, as_of: dt.date | str | None = None) -> pd.DataFrame:
     """Score every entity under the policy's model.
 
-    Columns ``id, name, kind, own, inherited, total`` (total = own + inherited), then the
-    model's own columns (see :mod:`graphscore.engine.run`). With ``missing_share = "bounds"``
+    Columns ``id, name, kind, own, echo, inherited, total`` (total = own + echo + inherited),
+    then the model's own columns (see :mod:`graphscore.engine.run`). ``echo`` is the entity's
+    own penalty returning to it around cycles of links, ``inherited`` what reaches it from
+    other entities' penalties (:mod:`graphscore.engine.echo` derives both; collateral counts
+    and thresholds read ``inherited``). With ``missing_share = "bounds"``
     the model runs twice, stakes with no or a ranged share taken at their low and at their high
     end: ``total`` is the low run, and ``total_low`` / ``total_high`` bracket it. The date used
     is in ``result.attrs["as_of"]``, model-wide figures (e.g. DebtRank's ``systemic_impact``)
