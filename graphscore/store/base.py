@@ -231,9 +231,9 @@ class CypherStore:
             record_fingerprint(run, fingerprint)
 
     def write_scores(self, scores: pd.DataFrame, *, policy: Policy, as_of: dt.date) -> int:
-        """Write ``own``, ``inherited`` and ``total`` back as Entity properties, so Cypher
+        """Write ``own``, ``echo``, ``inherited`` and ``total`` back as Entity properties, so Cypher
         users can query them, with the policy's name and hash and the date they belong to."""
-        rows = scores[["id", "own", "inherited", "total"]].assign(
+        rows = scores[["id", "own", "echo", "inherited", "total"]].assign(
             score_policy=policy.name, score_policy_hash=policy.hash, score_as_of=as_of)
         with self._transaction() as run:
             for batch in _batches(to_rows(rows)):
