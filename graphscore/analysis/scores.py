@@ -14,18 +14,19 @@ Examples
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 
 import numpy as np
 import pandas as pd
 
-from graphscore.engine.matrix import Projection
-from graphscore.engine.run import ModelRun
+from graphscore.engine.matrix import Projection, build_projection
+from graphscore.engine.run import ModelRun, run_model
 from graphscore.model import Tables
 from graphscore.policy import MissingShare, Policy
 from graphscore.workspace import Workspace, as_workspace
 
-__all__ = ["score", "entity_frame"]
+__all__ = ["score", "entity_frame", "rescore_penalties"]
 
 
 def entity_frame(source: Tables | Workspace, projection: Projection, **columns) -> pd.DataFrame:
@@ -79,3 +80,23 @@ def score(source: Tables | Workspace, policy: Policy, as_of: dt.date | str | Non
     frame = entity_frame(ws, projection, **_score_columns(run))
     frame.attrs.update(run.attrs)
     return frame
+
+
+def rescore_penalties(source: Tables | Workspace, policy: Policy, as_of: dt.date | str | None,
+                      penalties: pd.DataFrame) -> np.ndarray:
+    """Scores under the policy with the penalties table replaced by ``penalties``: the projection
+    is built again and the model run on it. A what-if under ``link_time = "at_penalty"`` takes
+    this way, since each penalty travels over the links of its own start date, which a change to
+    the own-weight vector alone does not say (:mod:`graphscore.engine.layers`).
+
+    Examples
+    --------
+    >>> import graphscore as gs
+    >>> from graphscore.toy import fined_company
+    >>> policy = gs.parse_policy('name="r"\\nlink_time="at_penalty"\\n[[transmit]]\\nlink="OFFICER_OF"\\ndirection="backward"')
+    >>> rescore_penalties(fined_company(), policy, "2024-01-01", fined_company().penalties.iloc[:0]).tolist()
+    [0.0, 0.0]
+    """
+    tables = as_workspace(source).tables
+    changed = dataclasses.replace(tables, penalties=penalties.reset_index(drop=True))
+    return run_model(build_projection(changed, policy, as_of), policy).total
