@@ -23,6 +23,7 @@ from graphscore.progress import SILENT, Advance, Progress
 from graphscore.model import (TABLE_NAMES, GraphscoreWarning, Tables, check_against_store, empty_table, load_model,
                               validate)
 from graphscore.store import statements
+from graphscore.store.parameters import check_parameters
 from graphscore.store.plan import LoadPlan, canonical_order, plan_load, with_link_keys
 
 __all__ = ["GraphStore", "CypherStore", "LoadSummary", "to_rows"]
@@ -100,7 +101,11 @@ class CypherStore:
 
     # -- reading -----------------------------------------------------------------------------
     def query(self, cypher: str, parameters: dict | None = None) -> pd.DataFrame:
-        """Run a Cypher query (values as ``$parameters``) and return the result as a table."""
+        """Run a Cypher query (values as ``$parameters``) and return the result as a table.
+
+        A ``$parameter`` the query names and ``parameters`` lacks is a ValueError, never an
+        empty result."""
+        check_parameters(cypher, parameters or {})
         return self._run(cypher, parameters or {})
 
     def counts(self) -> dict[str, int]:
