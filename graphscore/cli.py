@@ -409,6 +409,38 @@ def report_dossier(
 
 @app.command()
 @_fail_cleanly
+def trace(
+    start: Annotated[str, typer.Argument(help="Entity id at one end.")],
+    end: Annotated[str, typer.Argument(help="Entity id at the other end.")],
+    db: DbOption = Path("graphscore.db"),
+    as_of: AsOfOption = None,
+    max_links: Annotated[int, typer.Option(help="Longest chain searched.")] = 6,
+    limit: Annotated[int, typer.Option(help="Most chains listed.")] = 10,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the chains as JSON.")] = False,
+    quiet: QuietOption = False,
+) -> None:
+    """How START and END are connected: every shortest chain of links between them, any type,
+    either direction, each step with the records joining it (links of any date unless --as-of)."""
+    from graphscore.analysis.trace import trace as trace_connections
+
+    workspace = _workspace(db, quiet)
+    found = trace_connections(workspace, start, end, as_of=_as_of(as_of), max_links=max_links, limit=limit)
+    if as_json:
+        typer.echo(json.dumps(found.to_json(), indent=2, ensure_ascii=False, default=str))
+        return
+    if found.length is not None:
+        typer.echo(f"{found.chains} shortest chain(s) of {found.length} link(s) between {start} and {end}, "
+                   f"links {'in force on ' + found.as_of if found.as_of else 'of any date'}:")
+    for number, chain in found.steps.groupby("chain", sort=True):
+        typer.echo(f"chain {number + 1}\n  {chain['from_name'].iloc[0]} ({chain['from_id'].iloc[0]})")
+        for step in chain.itertuples(index=False):
+            typer.echo(f"    {step.links}\n  {step.to_name} ({step.to_id})")
+    for note in found.notes:
+        typer.echo(f"note: {note}", err=True)
+
+
+@app.command()
+@_fail_cleanly
 def cypher(
     query: Annotated[str | None, typer.Argument(help="Cypher query; values as $name with --param.")] = None,
     file: Annotated[Path | None, typer.Option("--file", exists=True, dir_okay=False,
