@@ -42,6 +42,8 @@ def active_links(links: pd.DataFrame, as_of: pd.Timestamp) -> pd.DataFrame:
     """
     model = load_model()
     rows = np.flatnonzero(active(links, as_of))
+    if rows.size == 0:
+        return links.iloc[rows]
     # Only the columns that decide are taken here; the whole rows once, at the end. One integer
     # per relation (type, both ends, and the type's period_key where it has one), not the
     # strings: a register has millions of rows.

@@ -79,3 +79,10 @@ def test_active_links_keeps_one_record_per_relation_as_a_plain_loop_does(seed):
                         for i, s, e in zip(live.index, live["start"], live["end"])]
                 expected.append(min(rank)[2])
     assert active_links(links, as_of).index.tolist() == sorted(expected)
+
+
+def test_no_link_in_force_is_an_empty_table_with_the_columns():
+    links = pd.DataFrame({"source": ["a"], "target": ["x"], "type": ["OWNS"], "role": [None],
+                          "start": [pd.Timestamp("2030-01-01")], "end": [pd.NaT]})
+    assert active_links(links, pd.Timestamp("2020-01-01")).columns.tolist() == links.columns.tolist()
+    assert active_links(links.iloc[:0], pd.Timestamp("2020-01-01")).empty
