@@ -16,10 +16,21 @@ FTM_SUFFIXES = (".json", ".jsonl", ".ftm")
 
 
 def read_path(path: str | Path) -> Tables:
-    """Read a folder of CSV/Parquet tables or a FollowTheMoney JSON-lines file (raw, unvalidated)."""
+    """Read a folder of CSV/Parquet tables, a FollowTheMoney JSON-lines file, or BODS 0.4
+    statements (a file, or a folder of them), raw and unvalidated.
+
+    A ``.json`` / ``.jsonl`` file is BODS when it is a JSON array or its first object has a
+    ``statementId`` (:func:`graphscore.io.bods.is_bods`), FollowTheMoney otherwise; a folder
+    without ``entities.csv`` / ``.parquet`` whose first JSON file is BODS is one BODS package.
+    """
+    from graphscore.io.bods import is_bods, read_bods
+
     path = Path(path)
     if path.is_dir():
-        return read_tables(path)
+        has_tables = any((path / f"entities{suffix}").exists() for suffix in (".csv", ".parquet"))
+        return read_bods(path) if not has_tables and is_bods(path) else read_tables(path)
+    if is_bods(path):
+        return read_bods(path)
     if path.suffix in FTM_SUFFIXES:
         from graphscore.io.ftm import read_ftm  # followthemoney is slow to import: only when needed
 
@@ -27,7 +38,7 @@ def read_path(path: str | Path) -> Tables:
     if not path.exists():
         raise InvalidData(DataIssue(str(path), "path", None, "does not exist"))
     raise InvalidData(DataIssue(path.name, "path", None,
-                                "is neither a folder of tables nor a FollowTheMoney .json/.jsonl file"))
+                                "is neither a folder of tables nor a FollowTheMoney or BODS .json/.jsonl file"))
 
 
 def read_paths(paths, *, known_entities: pd.DataFrame | None = None) -> Tables:
