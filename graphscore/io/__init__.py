@@ -10,7 +10,8 @@ import pandas as pd
 
 from graphscore.model import TABLE_NAMES, Tables, validate
 
-__all__ = ["read_path", "read_paths", "read_tables", "read_table", "write_tables"]
+__all__ = ["read_path", "read_paths", "read_tables", "read_table", "write_tables", "export", "check_export_format",
+           "EXPORT_FORMATS"]
 
 FTM_SUFFIXES = (".json", ".jsonl", ".ftm")
 
@@ -57,3 +58,39 @@ def read_paths(paths, *, known_entities: pd.DataFrame | None = None) -> Tables:
         return parts[0]
     combined = {name: pd.concat([getattr(t, name) for t in parts], ignore_index=True) for name in TABLE_NAMES}
     return validate(Tables(**combined), known_entities=known_entities)
+
+
+# format -> (module, function, what it writes); each imported only when asked for
+EXPORT_FORMATS = {
+    "graphml": ("graphscore.io.graphml", "write_graphml", "a GraphML file (Gephi, yEd, networkx)"),
+    "neo4j-csv": ("graphscore.io.neo4j_csv", "write_neo4j_csv",
+                  "a folder of CSV files and import.sh for neo4j-admin database import"),
+    "ftm": ("graphscore.io.ftm_out", "write_ftm", "a FollowTheMoney JSON-lines file"),
+}
+
+
+def check_export_format(format: str) -> None:
+    """Raise ValueError naming the formats when ``format`` is none of them."""
+    if format not in EXPORT_FORMATS:
+        raise ValueError(f"--format {format!r} is not one of {', '.join(EXPORT_FORMATS)}.")
+
+
+def export(tables: Tables, format: str, path: str | Path) -> Path:
+    """Write validated ``tables`` in an exchange format: ``graphml``, ``neo4j-csv`` or ``ftm``.
+
+    Returns the file written (for ``neo4j-csv``, the folder).
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> tables = validate(Tables(pd.DataFrame({"id": ["p"], "kind": ["person"], "name": ["Ann"]})))
+    >>> with tempfile.TemporaryDirectory() as folder:
+    ...     export(tables, "ftm", f"{folder}/ann.ftm.json").read_text()
+    '{"id": "p", "schema": "Person", "caption": "Ann", "properties": {"name": ["Ann"]}}\\n'
+    """
+    import importlib
+
+    check_export_format(format)
+    module, function, _ = EXPORT_FORMATS[format]
+    written = getattr(importlib.import_module(module), function)(tables, path)
+    return Path(path) if isinstance(written, dict) else written
