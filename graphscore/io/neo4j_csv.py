@@ -162,8 +162,9 @@ def write_neo4j_csv(tables: Tables, folder: str | Path) -> dict[str, Path]:
         "# Import these files into a new Neo4j 5 database (default: neo4j), from NEO4J_HOME, database stopped.\n"
         "# Written by graphscore export --format neo4j-csv. Then run cypher/schema.neo4j.cypher for the\n"
         "# constraints and indexes graphscore's Neo4j store uses.\n"
+        # the database before the file options: they take several values, and would take it as a file
         f'cd "$(dirname "$0")" && exec "${{NEO4J_HOME:?set NEO4J_HOME}}/bin/neo4j-admin" database import full '
-        + " ".join(shlex.quote(o) for o in options) + ' "${1:-neo4j}"\n', encoding="utf-8")
+        '"${1:-neo4j}" ' + " ".join(shlex.quote(o) for o in options) + "\n", encoding="utf-8")
     script.chmod(0o755)
     paths["script"] = script
     return paths

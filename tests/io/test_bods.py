@@ -21,6 +21,7 @@ from graphscore.errors import InvalidData
 from graphscore.io import read_path
 from graphscore.io.bods import MAPPING_FILE, is_bods, read_bods
 from graphscore.model import GraphscoreWarning, validate
+from graphscore.workspace import open_workspace
 
 PUBLICATION = {"publicationDate": "2024-03-01", "bodsVersion": "0.4",
                "publisher": {"name": "graphscore tests"}}
@@ -343,6 +344,8 @@ def test_load_command_reads_bods(tmp_path, package_path):
     result = CliRunner().invoke(app, ["load", str(package_path), "--db", str(tmp_path / "db"), "-q"])
     assert result.exit_code == 0, result.output
     assert "links 8 new" in result.output
+    stored = open_workspace(tmp_path / "db").tables.links.set_index("source_ref")  # the range, as stored
+    assert stored.loc[f"bods:{sid('s-r1')}#interests/0", ["share_low", "share_high"]].tolist() == [0.25, 0.5]
     bad = write(tmp_path, [package()[6]], "dangling.json")
     result = CliRunner().invoke(app, ["load", str(bad), "--db", str(tmp_path / "db"), "-q"])
     assert result.exit_code == 2
