@@ -430,7 +430,9 @@ def read_bods(path: str | Path) -> Tables:
         Columns exactly as ``schema/model.toml`` declares them, dates as ISO text; each table's
         ``attrs`` hold ``origin`` and ``lines`` (the line each row's statement starts on), so that
         :func:`graphscore.model.validate` names file and line. For a folder, ``origin`` is the
-        folder and rows are named by position.
+        folder's name and rows are numbered as in one table; the reader names file and line
+        itself for everything it checks (all that validate checks of a BODS input but a clash
+        with a store's records).
 
     Raises
     ------
