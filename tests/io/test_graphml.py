@@ -136,3 +136,16 @@ def test_refusals(tmp_path):
         {"id": ["x"], "entity": ["penalty:x"], "kind": ["fine"], "severity": [1.0], "start": ["2020-01-01"]})))
     with pytest.raises(ValueError, match="entity id 'penalty:x' looks like a penalty node id"):
         write_graphml(clash, tmp_path / "x.graphml")
+
+
+def test_igraph_reads_it_too(zala, tmp_path):
+    # a second, independent reader (igraph's, on libxml2): the same nodes, edges and typed values
+    import igraph as ig
+
+    graph = ig.Graph.Read_GraphML(str(write_graphml(zala, tmp_path / "zala.graphml")))
+    assert (graph.vcount(), graph.ecount()) == (17 + 61, 21 + 61)
+    cst = graph.vs.find(id="NK-abdzbEBkqyT29GyREbiURZ")
+    assert (cst["kind"], cst["node_type"]) == ("company", "entity")
+    stake = graph.es.find(source_ref="ftm:ru-dfe0a021cb69f99e198bb8cbbcb93e81130b32a7")
+    assert (graph.vs[stake.source]["id"], stake["share"], stake["start"]) == (
+        "NK-aU5ybkbRFJucf8YMwsJvDw", 0.51, "2015-11-25")
