@@ -280,8 +280,10 @@ def _entity_row(s: _Statement, mapping: _Mapping, issues: _Issues) -> dict | Non
         name = details.get("name")
         jurisdiction = (details.get("jurisdiction") or {}).get("code")
         identifiers = [i for i in details.get("identifiers") or [] if isinstance(i, dict) and i.get("id")]
-        registration = (f"{identifiers[0]['scheme']}-{identifiers[0]['id']}" if identifiers
-                        and identifiers[0].get("scheme") else identifiers[0]["id"] if identifiers else None)
+        registration = None
+        if identifiers:  # org-id.guide's form: the register's scheme, then its id
+            first = identifiers[0]
+            registration = f"{first['scheme']}-{first['id']}" if first.get("scheme") else first["id"]
     else:
         kind = "person"
         names = [n for n in details.get("names") or [] if isinstance(n, dict)]

@@ -149,7 +149,8 @@ def ftm_entities(tables: Tables) -> list[dict]:
     link_ids = _unique_ids(links["source_ref"], link_keys(links))
     for link_id, row in zip(link_ids, links.to_dict("records")):
         rule = rules.get(row["type"])
-        schema, source, target, role_prop = (rule.schema, rule.source, rule.target, rule.role) if rule else CONTROLS_SCHEMA[:4]
+        schema, source, target, role_prop = ((rule.schema, rule.source, rule.target, rule.role) if rule
+                                             else CONTROLS_SCHEMA[:4])
         role = row["role"] if isinstance(row["role"], str) else None
         if rule is None:
             role = CONTROLS_SCHEMA[4] + (f": {role}" if role else "")
@@ -163,7 +164,7 @@ def ftm_entities(tables: Tables) -> list[dict]:
             props[rule.share] = share
         records.append({"id": link_id, "schema": schema, "properties": _properties(**props)})
 
-    sanction = next(rule for rule in mapping.penalties)
+    sanction = mapping.penalties[0]  # the one penalty schema FtM has
     listed = penalties[~topic]
     refs = [m["id"] if isinstance(r, str) and (m := _FTM_REF.fullmatch(r)) else None for r in listed["source_ref"]]
     # a Sanction naming several entities was read as one penalty each: written as one record again
