@@ -21,7 +21,8 @@ the written file with :func:`graphscore.io.ftm.read_ftm` gives the same tables b
 
 Ids are kept: FtM-read records keep their FtM ids, and any other id that is a valid FtM entity id
 (letters, digits, ``.`` and ``-``) is used as is; other ids are replaced by ``gs-`` and the SHA-1
-of the id, as FtM's own ``make_id`` hashes keys. Dates are ISO days (a partial FtM date, read as
+of the id, as FtM's own ``make_id`` hashes keys, and so is the id of a link or penalty that an
+entity already holds (graphscore keeps their ids apart, FtM has one space). Dates are ISO days (a partial FtM date, read as
 its first day, is written as that day). Not kept, as FtM has no property for them: penalty
 ``severity`` and ``repair_from``, entity ``value``, and the FtM schema of an organisation read
 from a PublicBody or LegalEntity (written as Organization).
@@ -178,6 +179,14 @@ def ftm_entities(tables: Tables) -> list[dict]:
                "provisions": None if row["kind"] == sanction.kind else row["kind"]})})
         group["properties"].setdefault(sanction.entity, []).append(entity_id[row["entity"]])
     records += groups.values()
+    # graphscore keeps entity, link and penalty ids apart, FtM has one space: a link or penalty
+    # whose id an earlier record holds gets one of its own (only entities are referred to, and
+    # they come first, so no reference changes)
+    seen: set[str] = set()
+    for record in records:
+        if record["id"] in seen:
+            record["id"] = _ftm_id(f"{record['schema']}:{record['id']}")
+        seen.add(record["id"])
     return records
 
 

@@ -191,3 +191,16 @@ def test_controls_and_ids_ftm_cannot_hold(tmp_path):
         path = write_ftm(tables, tmp_path / "controls.ftm.json")
     assert_valid_ftm(path)
     assert count_schemata(path)[("UnknownLink", "skipped: schema not mapped")] == 1
+
+
+def test_penalty_id_equal_to_an_entity_id(tmp_path):
+    # graphscore keeps penalty ids apart from entity ids; FtM has one space of ids
+    entities = pd.DataFrame({"id": ["acme"], "kind": ["company"], "name": ["Acme"]})
+    penalties = pd.DataFrame({"id": ["acme"], "entity": ["acme"], "kind": ["fine"], "severity": [2.0],
+                              "start": ["2020-01-01"]})
+    path = write_ftm(validate(Tables(entities, pd.DataFrame(), penalties)), tmp_path / "acme.ftm.json")
+    assert_valid_ftm(path)
+    records = [json.loads(line) for line in path.read_text().splitlines()]
+    assert [(r["id"], r["schema"]) for r in records] == [
+        ("acme", "Company"), ("gs-" + hashlib.sha1(b"Sanction:acme").hexdigest(), "Sanction")]
+    assert records[1]["properties"] == {"entity": ["acme"], "startDate": ["2020-01-01"], "provisions": ["fine"]}
