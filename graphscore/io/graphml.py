@@ -36,19 +36,39 @@ Examples
 
 from __future__ import annotations
 
+import re
+import warnings
 from pathlib import Path
 
 import networkx as nx
 import pandas as pd
 
-from graphscore.model import Tables, link_keys, load_model
+from graphscore.model import GraphscoreWarning, Tables, link_keys, load_model
 
 __all__ = ["write_graphml", "to_networkx", "PENALTY_PREFIX"]
 
 PENALTY_PREFIX = "penalty:"  # penalty node ids: a penalty may share its id with an entity
 
 
-def _records(frame: pd.DataFrame, table: str, skip: tuple[str, ...]) -> list[dict]:
+# Characters XML 1.0 cannot carry (https://www.w3.org/TR/xml/#charsets): a file holding one is
+# not well-formed, and no reader opens it.
+_NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
+
+
+def _xml_text(series: pd.Series, table: str, column: str, replaced: list[str]) -> pd.Series:
+    """Text with each character XML cannot carry replaced by U+FFFD, noting where in ``replaced``;
+    in an id, which must stay distinct, such a character is refused."""
+    bad = series.astype(object).map(lambda v: isinstance(v, str) and _NOT_XML.search(v) is not None)
+    if not bad.any():
+        return series
+    where = f"{table}[{int(bad.to_numpy().argmax())}].{column}"
+    if column in ("id", "source", "target", "entity"):
+        raise ValueError(f"{where} holds a character XML cannot carry; GraphML cannot name it.")
+    replaced.append(where)
+    return series.astype(object).map(lambda v: _NOT_XML.sub("\ufffd", v) if isinstance(v, str) else v)
+
+
+def _records(frame: pd.DataFrame, table: str, skip: tuple[str, ...], replaced: list[str]) -> list[dict]:
     """Each row's declared columns, missing values left out, dates as ISO text, numbers as floats."""
     columns = [c for c in load_model().tables[table].columns if c.name not in skip]
     values = {}
@@ -56,6 +76,8 @@ def _records(frame: pd.DataFrame, table: str, skip: tuple[str, ...]) -> list[dic
         series = frame[c.name]
         if c.type == "date":
             series = series.dt.strftime("%Y-%m-%d")
+        elif c.dtype == "object":
+            series = _xml_text(series, table, c.name, replaced)
         values[c.name] = series.astype(object).where(series.notna(), None).tolist()
     floats = {c.name for c in columns if c.dtype == "float64"}
     return [{name: (float(v) if name in floats else v) for name, v in zip(values, row) if v is not None}
@@ -70,16 +92,20 @@ def to_networkx(tables: Tables) -> nx.MultiDiGraph:
     """
     if not tables.validated:
         raise ValueError("GraphML export takes validated tables: call graphscore.validate first.")
-    graph = nx.MultiDiGraph()
+    graph, replaced = nx.MultiDiGraph(), []
+    for table, frame in tables.items():
+        for column in ("id", "source", "target", "entity"):
+            if column in frame.columns:
+                _xml_text(frame[column], table, column, replaced)
     ids = tables.entities["id"].tolist()
-    for entity_id, attributes in zip(ids, _records(tables.entities, "entities", ("id",))):
+    for entity_id, attributes in zip(ids, _records(tables.entities, "entities", ("id",), replaced)):
         graph.add_node(entity_id, node_type="entity", label=attributes["name"], **attributes)
     penalty_nodes = [PENALTY_PREFIX + p for p in tables.penalties["id"]]
     if clash := set(penalty_nodes) & set(ids):
         raise ValueError(f"entity id {sorted(clash)[0]!r} looks like a penalty node id; GraphML needs "
                          "node ids that tell them apart.")
     for node, entity, penalty_id, attributes in zip(penalty_nodes, tables.penalties["entity"], tables.penalties["id"],
-                                                    _records(tables.penalties, "penalties", ("id", "entity"))):
+                                                    _records(tables.penalties, "penalties", ("id", "entity"), replaced)):
         # "penalty_id", not "id": Gephi keeps "id" for the node id itself
         graph.add_node(node, node_type="penalty", label=f"{attributes['kind']} {penalty_id}",
                        penalty_id=penalty_id, **attributes)
@@ -88,8 +114,13 @@ def to_networkx(tables: Tables) -> nx.MultiDiGraph:
     links = tables.links
     graph.add_edges_from(
         (source, target, key, {"label": attributes["type"], **attributes, "key": key})
-        for source, target, key, attributes in zip(links["source"], links["target"], link_keys(links),
-                                                   _records(links, "links", ("source", "target"))))
+        # the key holds the role and source_ref: text the warning below covers
+        for source, target, key, attributes in zip(links["source"], links["target"],
+                                                   link_keys(links).str.replace(_NOT_XML, "\ufffd", regex=True),
+                                                   _records(links, "links", ("source", "target"), replaced)))
+    if replaced:
+        warnings.warn(f"GraphML: characters XML cannot carry were replaced by U+FFFD in {len(replaced)} "
+                      f"column(s): {', '.join(replaced[:3])}", GraphscoreWarning, stacklevel=2)
     return graph
 
 
@@ -99,8 +130,13 @@ def write_graphml(tables: Tables, path: str | Path) -> Path:
     Raises
     ------
     ValueError
-        If the tables are not validated, or an entity id starts with ``penalty:`` and so could
-        be taken for a penalty node.
+        If the tables are not validated, an entity id starts with ``penalty:`` and so could be
+        taken for a penalty node, or an id holds a character XML cannot carry (a control character).
+
+    Warns
+    -----
+    GraphscoreWarning
+        Where other text holds such characters: they are written as U+FFFD.
     """
     graph = to_networkx(tables)
     path = Path(path)

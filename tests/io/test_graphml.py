@@ -11,7 +11,7 @@ import pytest
 
 from graphscore.io.ftm import read_ftm
 from graphscore.io.graphml import write_graphml
-from graphscore.model import Tables, validate
+from graphscore.model import GraphscoreWarning, Tables, validate
 from graphscore.synthetic import generate_network
 
 ZALA = Path(__file__).parents[2] / "data" / "zala" / "entities.ftm.json"
@@ -149,3 +149,18 @@ def test_igraph_reads_it_too(zala, tmp_path):
     stake = graph.es.find(source_ref="ftm:ru-dfe0a021cb69f99e198bb8cbbcb93e81130b32a7")
     assert (graph.vs[stake.source]["id"], stake["share"], stake["start"]) == (
         "NK-aU5ybkbRFJucf8YMwsJvDw", 0.51, "2015-11-25")
+
+
+def test_characters_xml_cannot_carry(tmp_path):
+    entities = pd.DataFrame({"id": ["a", "b"], "kind": ["person", "person"], "name": ["Tab\x0bbed", "Plain"]})
+    links = pd.DataFrame({"source": ["a"], "target": ["b"], "type": ["FAMILY"], "role": ["cou\x1fsin"]})
+    tables = validate(Tables(entities, links))
+    with pytest.warns(GraphscoreWarning, match=r"replaced by U\+FFFD in 2 column\(s\): entities\[0\].name, "
+                                               r"links\[0\].role"):
+        path = write_graphml(tables, tmp_path / "control.graphml")
+    graph = nx.read_graphml(path, force_multigraph=True)
+    assert graph.nodes["a"]["name"] == "Tab\ufffdbed"
+    assert [d["role"] for _, _, d in graph.edges(data=True)] == ["cou\ufffdsin"]
+    bad_id = validate(Tables(pd.DataFrame({"id": ["x\x01"], "kind": ["person"], "name": ["X"]})))
+    with pytest.raises(ValueError, match=r"entities\[0\].id holds a character XML cannot carry"):
+        write_graphml(bad_id, tmp_path / "bad.graphml")
