@@ -14,7 +14,9 @@ declared in ``schema/bods.toml``.
 - each interest of a relationship -> one link interested party -> subject: a shareholding is
   ``OWNS`` with its percentage as a fraction: ``share`` when exact, else ``share_low`` /
   ``share_high`` from ``minimum`` (or ``exclusiveMinimum``) and ``maximum`` (or
-  ``exclusiveMaximum``), a range kept as a range. ``startDate`` / ``endDate`` give the link's
+  ``exclusiveMaximum``), a range kept as a range (an exclusive bound becomes the closed range's
+  end: "more than 50 %" gives ``share_low`` 0.5, which a rule testing "more than 50 %" on the
+  low end does not count). ``startDate`` / ``endDate`` give the link's
   dates; ``source_ref`` is ``bods:<statementId>#interests/<i>``.
 - the latest statement of each record (by ``statementDate``, then order in the input) is the one
   used; a ``closed`` relationship ends on its statement date where its interests give no end.
