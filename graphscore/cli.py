@@ -127,7 +127,8 @@ def _show(frame: pd.DataFrame, title: str | None = None, limit: int = 15, consol
 @app.command()
 @_fail_cleanly
 def load(
-    paths: Annotated[list[Path], typer.Argument(exists=True, help="Folders of CSV/Parquet tables or FtM .json/.jsonl files.")],
+    paths: Annotated[list[Path], typer.Argument(exists=True, help="Folders of CSV/Parquet tables, FtM .json/.jsonl "
+                                                                  "files, or BODS 0.4 statements (file or folder).")],
     db: DbOption = Path("graphscore.db"),
     wait: WaitOption = DEFAULT_WAIT,
     quiet: QuietOption = False,
@@ -367,6 +368,26 @@ def ubo(
                                    persons_only=persons_only)
     _show(owners.drop(columns=["id"]), f"owners of {entity} with {threshold:.0%} or more, as of {owners.attrs['as_of']}",
           console=stdout)
+
+
+@app.command()
+@_fail_cleanly
+def export(
+    format: Annotated[str, typer.Option("--format", help="graphml (Gephi, networkx), neo4j-csv (a folder for "
+                                                         "neo4j-admin database import) or ftm (FollowTheMoney JSON lines).")],
+    out: Annotated[Path, typer.Option("--out", help="Output file (graphml, ftm) or folder (neo4j-csv).")],
+    db: DbOption = Path("graphscore.db"),
+    quiet: QuietOption = False,
+) -> None:
+    """Export the store's entities, links and penalties in an exchange format."""
+    from graphscore.io import EXPORT_FORMATS, check_export_format, export as export_tables
+
+    check_export_format(format)  # before the store is read
+    workspace = _workspace(db, quiet)
+    with _progress(quiet).step(f"writing {format}", f"wrote {format}"):
+        path = export_tables(workspace.tables, format, out)
+    counts = ", ".join(f"{n:,} {name}" for name, n in workspace.tables.counts().items())
+    stdout.print(f"wrote {path} ({EXPORT_FORMATS[format][2]}: {counts})", soft_wrap=True)
 
 
 def _parameter(item: str) -> tuple[str, object]:
