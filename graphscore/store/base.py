@@ -208,6 +208,8 @@ class CypherStore:
                 with progress.step("writing new and changed rows", "wrote new and changed rows",
                                    total=plan.writes) as advance:
                     self._write(plan, fingerprint, advance)
+            except StoreError:  # says itself what became of the store
+                raise
             except Exception as exc:  # a driver error of any kind: the transaction was rolled back
                 raise StoreError(f"load rolled back, store unchanged: {exc}") from exc
         return LoadSummary(offered=tables.counts(), stored=self.counts(), written=plan.summary(),

@@ -42,3 +42,14 @@ def test_merge_then_set_on_checkpointed_relationships_corrupts_them():
         f"ladybug {ladybug.__version__} no longer corrupts re-merged relationships:\n{corrupted.stdout}")
     merge_only = subprocess.run([sys.executable, script, "--no-set"], capture_output=True, text=True, timeout=300)
     assert merge_only.returncode == 0, merge_only.stdout
+
+
+def test_a_kill_while_a_copy_is_checkpointed_keeps_half_the_transaction():
+    """The script of an upstream report: a transaction holding a bulk ``COPY`` and a logged
+    ``CREATE``, killed while its commit is checkpointed, reopens with the CREATE and without
+    the copied rows. graphscore loads into a copy of the store and renames it over the store
+    (``LadybugStore._on_a_copy``; ``tests/store/test_crash.py`` kills a load at each phase)."""
+    script = str(HERE / "ladybug_copy_crash_bug.py")
+    half = subprocess.run([sys.executable, script], capture_output=True, text=True, timeout=300)
+    assert half.returncode == 1, (
+        f"ladybug {ladybug.__version__} no longer loses copied rows of a committed transaction:\n{half.stdout}")
