@@ -23,6 +23,7 @@ from graphscore.progress import SILENT, Advance, Progress
 from graphscore.model import (TABLE_NAMES, GraphscoreWarning, Tables, check_against_store, empty_table, load_model,
                               validate)
 from graphscore.store import statements
+from graphscore.store.guard import check_read_only
 from graphscore.store.plan import LoadPlan, canonical_order, plan_load, with_link_keys
 
 __all__ = ["GraphStore", "CypherStore", "LoadSummary", "to_rows"]
@@ -100,7 +101,13 @@ class CypherStore:
 
     # -- reading -----------------------------------------------------------------------------
     def query(self, cypher: str, parameters: dict | None = None) -> pd.DataFrame:
-        """Run a Cypher query (values as ``$parameters``) and return the result as a table."""
+        """Run a Cypher query (values as ``$parameters``) and return the result as a table.
+
+        On a store opened read-only, a query that would do more than read the graph (write or
+        read files, fetch URLs, load extensions, change settings) is refused first
+        (:func:`~graphscore.store.guard.check_read_only`)."""
+        if getattr(self, "read_only", False):
+            check_read_only(cypher)
         return self._run(cypher, parameters or {})
 
     def counts(self) -> dict[str, int]:

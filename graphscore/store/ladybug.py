@@ -128,6 +128,7 @@ class LadybugStore(CypherStore):
             except OSError as exc:
                 raise StoreError(f"cannot create a store at {path.parent}: {exc}") from None
         self.path = path
+        self.read_only = read_only
         self._wait = wait
         self._db = self._open(read_only, wait)
         self._conn = ladybug.Connection(self._db)
