@@ -52,7 +52,7 @@ def test_read_only_cypher_refuses_procedures_that_do_more_than_describe(zala_db)
     "MATCH (e:Entity {name: 'COPY TO x'}) RETURN e.id AS copy_id, e.name AS `set`",
     "MATCH (e:Entity) WHERE e.kind = $load RETURN count(e) AS n // DELETE in a comment",
     "CALL show_tables() RETURN name",
-    "MATCH (e:Entity)-[r:OWNS]->(c:Entity) RETURN r.start AS `create`, c.id AS id LIMIT 1",
+    "MATCH (e:Entity)-[r:OWNS]->(c:Entity) RETURN r.share AS `create`, c.id AS id LIMIT 1",
 ])
 def test_read_only_cypher_runs_reading_queries(zala_db, query):
     result = runner.invoke(app, ["cypher", "--db", str(zala_db), query, "--param", "load=company"])
