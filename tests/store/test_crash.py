@@ -28,6 +28,7 @@ from graphscore.io import read_paths, write_tables
 from graphscore.store.ladybug import LadybugStore
 from graphscore.synthetic import generate_network
 from tests.conftest import ZALA
+from tests.small_fs import SMALL_FS, in_small_filesystem
 
 pytestmark = pytest.mark.filterwarnings("ignore::graphscore.GraphscoreWarning")
 
@@ -228,28 +229,6 @@ def test_a_store_reopened_after_a_rollback_takes_writes_again(tmp_path, stores):
     assert content(db) == after
 
 
-def _small_filesystem_works() -> bool:
-    if shutil.which("unshare") is None:
-        return False
-    probe = subprocess.run(["unshare", "-rm", "sh", "-c", "mount -t tmpfs -o size=1m tmpfs /mnt"],
-                           capture_output=True)
-    return probe.returncode == 0
-
-
-SMALL_FS = _small_filesystem_works()
-
-
-def in_small_filesystem(size: str, start: Path, steps: str) -> subprocess.CompletedProcess:
-    """Run shell ``steps`` with ``$DB``, a copy of the store ``start`` on a tmpfs of ``size``,
-    in a private user and mount namespace (no root needed; it vanishes with the process)."""
-    script = (f'mkdir -p "$ROOT" && mount -t tmpfs -o size={size} tmpfs "$ROOT" && cp -r "$START" "$DB" && '
-              + steps)
-    env = {**os.environ, "ROOT": "/mnt", "DB": "/mnt/db", "START": str(start)}
-    return subprocess.run(["unshare", "-rm", "sh", "-c", script], capture_output=True, text=True, env=env,
-                          cwd=REPO, timeout=180)
-
-
-REPO = Path(__file__).resolve().parents[2]
 CHECK = (f'"{sys.executable}" -c "from tests.store.test_crash import content; '
          'print(content(\'/mnt/db\', read_only=False))"')
 
