@@ -363,8 +363,10 @@ class _Issues:
         positions = positions[: _MAX_ISSUES - len(self.found)]
         for where, value in zip(_where(self.df, self.table, positions),
                                 _values_at(self.df[column] if values is None else values, positions)):
-            if isinstance(value, np.datetime64):
-                value = pd.Timestamp(value)
+            if isinstance(value, pd.Timestamp):
+                value = value.to_datetime64()
+            if isinstance(value, np.datetime64):  # as text: Python's dates cannot hold year 0 or 10000
+                value = str(np.datetime_as_string(value, unit="D"))
             if isinstance(value, dt.datetime):
                 value = value.date().isoformat()
             self.found.append(DataIssue(where, column, value, reason))
@@ -440,6 +442,9 @@ def _numbers(array: pa.Array | None, blank: np.ndarray, text: pa.Array) -> np.nd
     return values
 
 
+_FIRST_DAY, _LAST_DAY = np.datetime64("0001-01-01", "s"), np.datetime64("9999-12-31", "s")
+
+
 def _dates(raw: pd.Series, array: pa.Array | None, text: pa.Array) -> tuple[np.ndarray, np.ndarray]:
     """Day-resolution datetime64[s] values and where a non-blank cell is not an ISO date."""
     if pd.api.types.is_datetime64_any_dtype(raw) and getattr(raw.dt, "tz", None) is None:
@@ -491,7 +496,11 @@ def _coerce(df: pd.DataFrame, spec: TableSpec, model: Model, issues: _Issues) ->
         elif col.type == "date":
             values, bad = _dates(raw, array, text)
             issues.flag(bad, col.name, "is not a date (YYYY-MM-DD)", raw)
-            out[col.name] = values
+            # Python's dates, which every reader and store goes through, start in year 1: a year
+            # 0000 that Arrow parses would fail later, in the store, with no file or line.
+            outside = (values < _FIRST_DAY) | (values > _LAST_DAY)
+            issues.flag(outside, col.name, "is outside the dates a store holds (0001-01-01 to 9999-12-31)", raw)
+            out[col.name] = np.where(outside, np.datetime64("NaT"), values)
         elif col.type.startswith("enum:"):
             allowed = model.enums[col.type.removeprefix("enum:")]
             out[col.name], outside = _coded(text, allowed)
@@ -611,7 +620,9 @@ def _check_links(columns: dict, texts: dict, rows: dict, entities: _Entities, mo
         issues.flag(not_owns & ~np.isnan(columns[column]), column, "is only allowed on OWNS links")
     issues.flag(columns["share_low"] > columns["share_high"], "share_low", "is above share_high")
     if not issues.full:
-        issues.flag(_repeated_records(columns, texts, rows, type_codes), "start",
+        # a start that is not a date was reported already: it makes no key to compare
+        unreadable = np.isnat(columns["start"]) & _mask(pc.is_valid(texts["start"]))
+        issues.flag(_repeated_records(columns, texts, rows, type_codes) & ~unreadable, "start",
                     "repeats a link record (same type, ends, role, start and source_ref)")
 
 
