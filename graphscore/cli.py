@@ -61,6 +61,9 @@ def _fail_cleanly(command):
                     exc.args[0] if isinstance(exc, KeyError) and exc.args else _os_error(exc)]
                 for issue in issues:
                     typer.echo(f"error: {issue}", err=True)
+                if getattr(exc, "unlisted", 0):
+                    typer.echo(f"error: {exc.unlisted:,} more issue{'s' * (exc.unlisted > 1)} of the same kinds "
+                               "not listed", err=True)
                 raise typer.Exit(code=2) from None
             finally:
                 _echo_warnings(caught)

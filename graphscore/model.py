@@ -54,6 +54,9 @@ SCHEMA_FILE = Path(__file__).parent / "schema" / "model.toml"
 TABLE_NAMES = ("entities", "links", "penalties")
 _COLUMN_TYPES = {"string", "number", "fraction", "positive", "date", "ref", "link_type"}
 _MAX_ISSUES = 200  # enough to fix a file in one pass without flooding a terminal
+# The longest text a cell may hold, whatever the format it came in (CSV, Parquet, FtM): a name
+# or an id of a megabyte is a mistake or an attack, and it would ride along in every report.
+MAX_TEXT = 1 << 16
 
 
 class GraphscoreWarning(UserWarning):
@@ -344,6 +347,7 @@ class _Issues:
 
     def __init__(self, df: pd.DataFrame, table: str):
         self.df, self.table, self.found = df, table, []
+        self.unlisted = 0  # issues found past the first _MAX_ISSUES: counted, not listed
 
     @property
     def full(self) -> bool:
@@ -352,15 +356,17 @@ class _Issues:
     def flag(self, bad, column: str, reason, values=None) -> None:
         """``reason`` is a string, or a function of the flagged positions giving one (so a
         message listing the bad rows' kinds is only built when there are some)."""
-        if self.full:
-            return
         bad = _mask(bad)
         positions = np.flatnonzero(bad)
         if not len(positions):
             return
+        listed = positions[: max(0, _MAX_ISSUES - len(self.found))]
+        self.unlisted += len(positions) - len(listed)
+        if not len(listed):
+            return
         if callable(reason):
             reason = reason(bad)
-        positions = positions[: _MAX_ISSUES - len(self.found)]
+        positions = listed
         for where, value in zip(_where(self.df, self.table, positions),
                                 _values_at(self.df[column] if values is None else values, positions)):
             if isinstance(value, pd.Timestamp):
@@ -485,6 +491,10 @@ def _coerce(df: pd.DataFrame, spec: TableSpec, model: Model, issues: _Issues) ->
             issues.flag(pc.is_valid(array), col.name, "is a list; a cell holds one value", array)
             array, raw = None, pd.Series([None] * len(df), dtype=object)
         text = _text(raw, array)
+        long = pc.greater(pc.utf8_length(text), MAX_TEXT)
+        if pc.any(long).as_py():  # named by its first 40 characters: the message stays one line
+            issues.flag(long, col.name, f"is longer than {MAX_TEXT:,} characters (its start is shown)",
+                        pc.utf8_slice_codeunits(text, 0, 40))
         texts[col.name] = text
         blank = _mask(pc.is_null(text))
         if col.required:
@@ -731,7 +741,7 @@ def validate(tables: Tables, model: Model | None = None, *,
         Listing every bad cell: file, line, field, value and reason.
     """
     model = model or load_model()
-    parts, all_issues = {}, []
+    parts, all_issues, unlisted = {}, [], 0
     for name, df in tables.items():
         spec = model.tables[name]
         issues = _Issues(df, name)
@@ -756,6 +766,7 @@ def validate(tables: Tables, model: Model | None = None, *,
         # unusable lines too, so that every message names the row by position instead
         parts[name] = columns, texts, issues, dict(df.attrs), LineNumbers.of(df)
         all_issues += issues.found
+        unlisted += issues.unlisted
 
     entities = _Entities(*parts["entities"][:2], known_entities)
     links, link_texts, _, link_attrs, link_lines = parts["links"]
@@ -773,9 +784,10 @@ def validate(tables: Tables, model: Model | None = None, *,
     penalty_issues.flag(pc.is_valid(penalty_texts["entity"]).to_numpy(zero_copy_only=False) & (owner < 0),
                         "entity", "is not a known entity id")
     all_issues += links_issues.found + penalty_issues.found
+    unlisted += links_issues.unlisted + penalty_issues.unlisted
     all_issues += _check_against_store(checked, known_entities, known_penalties)
     if all_issues:
-        raise InvalidData(all_issues)
+        raise InvalidData(all_issues, unlisted=unlisted)
     if not tables.validated:
         _warn_overfull_assets(checked["links"], source, target)
     return Tables(**checked, validated=True)

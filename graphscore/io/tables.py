@@ -131,6 +131,9 @@ def _read_csv_exact(path: Path) -> pd.DataFrame:
         raise InvalidData(DataIssue(path.name, "encoding", None,
                                     f"is not UTF-8 text (byte 0x{exc.object[exc.start]:02x} "
                                     f"at offset {exc.start})")) from None
+    # Python's csv refuses fields over 131,072 characters by default; validate() applies one
+    # limit (model.MAX_TEXT) to every format, so this reader must not apply a second.
+    csv.field_size_limit(max(csv.field_size_limit(), len(text) + 1))
     reader = csv.reader(io.StringIO(text, newline=""))
     try:
         header = next(reader, None)
