@@ -52,3 +52,14 @@ def test_where_over_two_matches_lets_excluded_relationships_through():
     found = subprocess.run([sys.executable, script], capture_output=True, text=True, timeout=300)
     assert found.returncode == 1, (
         f"ladybug {ladybug.__version__} filters two-hop relationships right now:\n{found.stdout}")
+
+
+def test_a_kill_while_a_copy_is_checkpointed_keeps_half_the_transaction():
+    """The script of an upstream report: a transaction holding a bulk ``COPY`` and a logged
+    ``CREATE``, killed while its commit is checkpointed, reopens with the CREATE and without
+    the copied rows. graphscore loads into a copy of the store and renames it over the store
+    (``LadybugStore._on_a_copy``; ``tests/store/test_crash.py`` kills a load at each phase)."""
+    script = str(HERE / "ladybug_copy_crash_bug.py")
+    half = subprocess.run([sys.executable, script], capture_output=True, text=True, timeout=300)
+    assert half.returncode == 1, (
+        f"ladybug {ladybug.__version__} no longer loses copied rows of a committed transaction:\n{half.stdout}")
