@@ -83,8 +83,8 @@ class Neo4jStore(CypherStore):
     read_only : bool
         Every statement runs in read access mode: the server refuses writes.
     create : bool
-        When false, a database that holds no graphscore data is an error (a wrong URI must
-        not score an empty database).
+        When false, and when ``read_only``, a database that holds no graphscore data is an
+        error (a wrong URI must not score an empty database).
 
     Raises
     ------
@@ -116,7 +116,7 @@ class Neo4jStore(CypherStore):
         if not read_only:
             for ddl in statements.neo4j_schema():  # constraints before any row: MERGE and MATCH by id use them
                 self._run(ddl)
-        if not create and self._run(statements.ANY_GRAPHSCORE_NODE).empty:
+        if (read_only or not create) and self._run(statements.ANY_GRAPHSCORE_NODE).empty:
             self.close()
             raise StoreError(f"the Neo4j database at {self.uri} holds no graphscore data: "
                              "load data first (graphscore load PATH --db URI)")
