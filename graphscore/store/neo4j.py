@@ -18,11 +18,13 @@ reads them from the environment; no message this module raises contains them.
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 from urllib.parse import urlsplit
 
 import neo4j
 import neo4j.exceptions
+import numpy as np
 import pandas as pd
 
 from graphscore.errors import StoreError
@@ -41,12 +43,18 @@ _REASON = re.compile(r"\(reason (.+)\)\s*$")
 
 
 def _frame(result: neo4j.Result) -> pd.DataFrame:
-    """A result as a table; Neo4j temporal values as Python ones, as the embedded store gives them."""
+    """A result as a table typed as the embedded store types it: Neo4j temporal values as
+    Python ones, and dates as ``datetime64[us]`` (which, unlike nanoseconds, holds 9999-12-31)."""
     frame = pd.DataFrame(result.values(), columns=result.keys())
     for column in frame.columns:
         present = frame[column].dropna()
-        if len(present) and hasattr(present.iloc[0], "to_native"):
-            frame[column] = frame[column].map(lambda v: v.to_native() if hasattr(v, "to_native") else v)
+        if not len(present) or not hasattr(present.iloc[0], "to_native"):
+            continue
+        native = frame[column].map(lambda v: v.to_native() if hasattr(v, "to_native") else v)
+        if all(type(v) is dt.date for v in native.dropna()):
+            native = pd.Series(np.array([np.datetime64(v, "D") if v is not None else np.datetime64("NaT")
+                                         for v in native]).astype("datetime64[us]"), index=frame.index)
+        frame[column] = native
     return frame
 
 
