@@ -11,7 +11,7 @@ import pandas as pd
 
 from graphscore.model import load_model
 
-__all__ = ["active", "active_links", "penalty_weights"]
+__all__ = ["active", "active_links", "stake_bounds", "penalty_weights"]
 
 
 def active(table: pd.DataFrame, as_of: pd.Timestamp) -> np.ndarray:
@@ -53,6 +53,28 @@ def active_links(links: pd.DataFrame, as_of: pd.Timestamp) -> pd.DataFrame:
         key = ["source", "target", *model.links[link_type].period_key]
         kept.append(group.drop_duplicates(key, keep="first"))
     return pd.concat(kept).sort_index().drop(columns=["_end", "_start"])
+
+
+def stake_bounds(owns: pd.DataFrame) -> tuple[pd.Series, pd.Series]:
+    """Low and high end of each stake among the ``OWNS`` links in force at one date.
+
+    A recorded ``share`` is both ends. A range gives ``share_low`` and ``share_high``; a stake
+    with no share is at least 0 and at most what the other owners' recorded stakes leave:
+    ``min(1, 1 - sum of the others' low ends in that asset)``, never 1 beside a recorded 80 %
+    holder. A range is cut to that room as well (never below its own low end).
+
+    Examples
+    --------
+    >>> owns = pd.DataFrame({"target": ["c", "c", "c", "d"], "share": [0.8, None, None, None],
+    ...                      "share_low": [None, None, 0.05, 0.5], "share_high": [None, None, 0.4, 0.75]})
+    >>> [b.round(2).tolist() for b in stake_bounds(owns)]
+    [[0.8, 0.0, 0.05, 0.5], [0.8, 0.15, 0.2, 0.75]]
+    """
+    low = owns["share"].fillna(owns["share_low"]).fillna(0.0).astype(float)
+    others = low.groupby(owns["target"]).transform("sum") - low
+    room = (1.0 - others).clip(lower=0.0, upper=1.0)
+    upper = owns["share_high"].fillna(1.0).astype(float).clip(upper=room).clip(lower=low)
+    return low, owns["share"].fillna(upper).astype(float)
 
 
 def penalty_weights(penalties: pd.DataFrame, as_of: pd.Timestamp, *,
