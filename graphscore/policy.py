@@ -191,10 +191,12 @@ class Policy:
 
     def lists(self, penalties) -> "pd.Series":
         """Which penalties list an entity under an ownership rule: one of ``seed_kinds``, and of
-        ``regimes`` where the policy names some (a rule starts from its own regime's listings)."""
+        ``regimes`` where the policy names some (a rule starts from its own regime's listings).
+        A penalty with no recorded regime counts under every rule, as it did before penalties
+        carried one: an unknown regime is not a reason to ignore a sanction."""
         chosen = penalties["kind"].isin(self.seed_kinds)
         if self.regimes is not None:
-            chosen &= penalties["regime"].isin(self.regimes)
+            chosen &= penalties["regime"].isin(self.regimes) | penalties["regime"].isna()
         return chosen
 
     def to_dict(self) -> dict:

@@ -164,13 +164,22 @@ def test_ownership_rule_and_compare(zala_db, tmp_path):
 def test_ubo_prints_owners_and_chains(zala_db):
     result = run("ubo", CST, "--db", zala_db, "--as-of", "2021-01-01")
     assert result.exit_code == 0, result.output
-    assert "JSC Kalashnikov Concern" in result.output and "[49%]" in result.output
+    assert "Kalashnikov" in result.output and "[49%]" in result.output and "flagged" in result.output
+
+
+def test_ubo_prints_the_notes_on_links_without_a_share(zala_db):
+    """Zakharov held Zala Aero from 2024-03-22 with no recorded percentage: a band, and a note."""
+    result = run("ubo", "NK-cPks3aTbes8k4aCerfBAzN", "--db", zala_db, "--as-of", "2024-04-30")
+    assert result.exit_code == 0, result.output
+    assert "possible" in result.output and "[0-100%]" in result.output
+    assert "note: Alexander Vyacheslavovich ZAKHAROV -> " in result.output
+    assert "no recorded share, taken as 0-100%" in " ".join(result.output.split())
 
 
 def test_ownership_needs_a_rule_or_compare(zala_db, tmp_path):
     result = runner.invoke(app, ["ownership", "--db", str(zala_db), "--out", str(tmp_path / "x.csv")])
     assert result.exit_code == 2
-    assert result.output.strip().splitlines()[-1] == "error: give --rule ofac|eu|integrated, or --compare."
+    assert result.output.strip().splitlines()[-1] == "error: give --rule ofac|eu|uk|integrated, or --compare."
 
 
 def test_explain_json_lists_contributions_that_add_up(zala_db):

@@ -19,7 +19,8 @@ from graphscore.engine.spread import spectral_radius
 from graphscore.errors import ConvergenceError
 
 __all__ = ["integrated_ownership", "ultimate_owners", "ownership_chains", "ofac_blocked",
-           "ofac_review", "eu_frozen", "eu_review", "uk_designated", "listed_stakes", "reaches"]
+           "ofac_review", "eu_frozen", "eu_review", "uk_designated", "listed_stakes", "owner_stakes",
+           "reaches"]
 
 # Registers record stakes as decimal percentages; their sum in binary floating point, or a
 # solve, can fall a hair short of the threshold (0.03 + 0.29 + 0.18 == 0.49999999999999994), so
@@ -354,7 +355,7 @@ def ultimate_owners(D, asset: int, *, threshold: float = 0.25,
     allowed = np.ones(n, dtype=bool) if owners_mask is None else np.asarray(owners_mask)
     if allowed.shape != (n,) or allowed.dtype != bool:
         raise ValueError(f"owners_mask must be a boolean array of shape ({n},).")
-    stake = _stakes_in(D, asset)
+    stake = owner_stakes(D, asset)
     chosen = allowed & reaches(stake, threshold)
     chosen[asset] = False
     found = np.flatnonzero(chosen)
@@ -697,9 +698,27 @@ def listed_stakes(D, listed) -> np.ndarray:
     return stake
 
 
-def _stakes_in(D: sp.sparse.csr_array, asset: int) -> np.ndarray:
-    """Every entity's integrated stake in ``asset``, corrected for cycles: one column solve where
-    the series over the asset's owners converges, else each owner's own least solution."""
+def owner_stakes(D, asset: int) -> np.ndarray:
+    """Every entity's integrated stake in ``asset``, corrected for cycles, as
+    :func:`integrated_ownership` gives it: one column solve where the series over the asset's
+    owners converges; where a cycle of whole stakes leaves it without a sum (unknown stakes read
+    at their upper bound), each owner's least solution capped at 100 %, as :func:`listed_stakes`
+    gives it for that owner alone.
+
+    Examples
+    --------
+    A and B own each other wholly (shares unknown, read at 100 %): the series has no sum, but
+    A's one walk to B carries 100 %, and B holds itself wholly through the round B A B:
+
+    >>> owner_stakes(sp.sparse.csr_array([[0, 1.0], [1.0, 0]]), 1).tolist()
+    [1.0, 1.0]
+
+    References
+    ----------
+    .. [1] Vitali, Glattfelder, Battiston (2011), as in :func:`integrated_ownership`.
+    """
+    D = _shares(D)
+    asset = _index(asset, D.shape[0], "asset")
     owners = np.flatnonzero(_ancestors(D, np.array([asset])))
     stake = np.zeros(D.shape[0])
     if owners.size == 0:
