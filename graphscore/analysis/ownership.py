@@ -194,8 +194,8 @@ def _regime_notes(ws: Workspace, policy: Policy, projection: Projection) -> list
     counted = (projection.penalties["weight"] > 0) & penalties["regime"].isna().to_numpy()
     if not counted.any():
         return []
-    return [f"{int(counted.sum())} active listing(s) have no recorded regime: counted as listings under "
-            f"{', '.join(policy.regimes)} as under every rule"]
+    return [f"{int(counted.sum())} active listing(s) have no recorded regime: counted under this rule "
+            f"(regimes {', '.join(policy.regimes)}), as under every rule"]
 
 
 def _direct_holders(reading: _Reading, flagged: np.ndarray, asset: int, names) -> str:
