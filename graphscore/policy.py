@@ -152,6 +152,7 @@ class Policy:
     as_of: dt.date | None = None
     half_life_days: float | None = None
     repair: bool = False
+    period_days: float | None = None  # a penalty with no recorded end lasts this long from its start
     normalize: Normalize = Normalize.NONE
     missing_share: MissingShare = MissingShare.SKIP
     combine: Combine = Combine.SUM
@@ -220,7 +221,7 @@ class Policy:
         return hashlib.sha256(canonical.encode()).hexdigest()[:16]
 
 
-_TOP_KEYS = {"name", "description", "model", "damping", "as_of", "half_life_days", "repair",
+_TOP_KEYS = {"name", "description", "model", "damping", "as_of", "half_life_days", "repair", "period_days",
              "normalize", "missing_share", "combine", "threshold", "transmit"}
 _OWNERSHIP = {ModelName.OWNERSHIP_INTEGRATED, ModelName.OWNERSHIP_OFAC, ModelName.OWNERSHIP_EU,
               ModelName.OWNERSHIP_UK}
@@ -350,10 +351,12 @@ def parse_policy(text: str, origin: str = "<policy>") -> Policy:
             description=str(raw.get("description", "")),
             transmit=transmit,
             model=model,
-            damping=_number(raw.get("damping", 0.6), "damping", low=0.0, high=1.0, high_open=True),
+            # The hop series is finite: a categorical rule may carry a penalty undamped.
+            damping=_number(raw.get("damping", 0.6), "damping", low=0.0, high=1.0, high_open=model is not ModelName.HOP),
             as_of=as_of,
             half_life_days=None if half_life is None else _number(half_life, "half_life_days", low=1.0),
             repair=_flag(raw.get("repair", False), "repair"),
+            period_days=None if "period_days" not in raw else _number(raw["period_days"], "period_days", low=1.0),
             normalize=_enum(Normalize, raw.get("normalize", "none"), "normalize"),
             missing_share=missing_share,
             combine=_enum(Combine, raw.get("combine", "sum"), "combine"),

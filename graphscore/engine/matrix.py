@@ -231,7 +231,8 @@ def build_projection(tables, policy: Policy, as_of: dt.date | str | None = None,
                                                                 edges["u"].to_numpy(index_type))), shape=(n, n))
     W.sum_duplicates()
 
-    weight = penalty_weights(tables.penalties, as_of, half_life_days=policy.half_life_days, repair=policy.repair)
+    weight = penalty_weights(tables.penalties, as_of, half_life_days=policy.half_life_days, repair=policy.repair,
+                             period_days=policy.period_days)
     if policy.model.is_ownership:
         weight = weight.where(policy.lists(tables.penalties), 0.0)
     penalties = tables.penalties.assign(weight=weight.to_numpy(), idx=index.get_indexer(tables.penalties["entity"]))

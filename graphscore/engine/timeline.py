@@ -78,11 +78,14 @@ def stake_bounds(owns: pd.DataFrame) -> tuple[pd.Series, pd.Series]:
 
 
 def penalty_weights(penalties: pd.DataFrame, as_of: pd.Timestamp, *,
-                    half_life_days: float | None = None, repair: bool = False) -> pd.Series:
+                    half_life_days: float | None = None, repair: bool = False,
+                    period_days: float | None = None) -> pd.Series:
     """Weight of each penalty at ``as_of``: ``severity * 0.5 ** (age / half_life_days)``.
 
     Zero outside the penalty's window, and from ``repair_from`` on when ``repair`` is set
-    (credit repair: the penalty is lifted early once the minimum publication period has run).
+    (credit repair, or removal from a list on performance: the penalty is lifted early).
+    ``period_days`` gives a penalty with no recorded ``end`` a fixed term from its ``start``
+    (a listing that lasts two years unless extended: an extension is a recorded ``end``).
 
     Examples
     --------
@@ -90,8 +93,15 @@ def penalty_weights(penalties: pd.DataFrame, as_of: pd.Timestamp, *,
     ...                   "end": [pd.NaT, pd.NaT], "repair_from": [pd.NaT, pd.NaT]})
     >>> penalty_weights(p, pd.Timestamp("2022-01-01"), half_life_days=731).tolist()
     [1.0, 0.0]
+    >>> penalty_weights(p, pd.Timestamp("2022-01-01"), period_days=730).tolist()  # on/off: over after two years
+    [0.0, 0.0]
+    >>> penalty_weights(p, pd.Timestamp("2021-12-30"), period_days=730).tolist()
+    [2.0, 0.0]
     """
-    weight = penalties["severity"].astype(float).where(active(penalties, as_of), 0.0)
+    window = penalties
+    if period_days is not None:
+        window = penalties.assign(end=penalties["end"].fillna(penalties["start"] + pd.Timedelta(days=period_days)))
+    weight = penalties["severity"].astype(float).where(active(window, as_of), 0.0)
     if repair:
         repaired = penalties["repair_from"].notna() & (penalties["repair_from"] <= as_of)
         weight = weight.where(~repaired, 0.0)
