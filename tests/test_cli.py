@@ -165,6 +165,17 @@ def test_ownership_rule_and_compare(zala_db, tmp_path):
     assert list(pd.read_csv(tmp_path / "c.csv").columns)[-1] == "why"
 
 
+def test_ownership_uk_rule_and_the_thresholds_of_compare(zala_db, tmp_path):
+    result = run("ownership", "--db", zala_db, "--rule", "uk", "--as-of", "2024-06-30", "--out", tmp_path / "uk.csv")
+    assert result.exit_code == 0, result.output
+    assert "note: threshold, uk: more than 50% held by one designated person, or control" in result.output
+    assert list(pd.read_csv(tmp_path / "uk.csv").columns) == ["id", "name", "rule", "status", "stake", "stake_low",
+                                                              "stake_high", "via"]
+    compared = run("ownership", "--db", zala_db, "--compare", "--as-of", "2024-06-30", "--out", tmp_path / "c.csv")
+    assert "note: threshold, integrated: 50% or more through any chains" in compared.output
+    assert "note: threshold, eu: more than 50% in aggregate, or control" in compared.output
+
+
 def test_ubo_prints_owners_and_chains(zala_db):
     result = run("ubo", CST, "--db", zala_db, "--as-of", "2021-01-01")
     assert result.exit_code == 0, result.output

@@ -481,7 +481,8 @@ def ofac_blocked(D, seeds, *, threshold: float = 0.5) -> tuple[np.ndarray, np.nd
     Each round is one sparse product; the blocked set only grows, so it settles after at most
     as many rounds as the longest chain of newly blocked entities. Starting from the seeds gives
     the least fixpoint: two companies owning each other blocked only if something outside the
-    pair blocks one of them.
+    pair blocks one of them. Where a cycle makes a larger blocked set consistent too,
+    :func:`ofac_review` names the entities concerned.
 
     Examples
     --------
@@ -536,8 +537,8 @@ def eu_frozen(D, C, seeds, *, threshold: float = 0.5,
     inclusive : bool
         False: ownership is *more than* ``threshold`` (the EU Best Practices of 2022, "more
         than 50 % of the proprietary rights"). True: ``threshold`` or more (the Best Practices
-        as updated on 3 July 2024, aligned on OFAC's "50 % or more"; also how DESIGN §6
-        states the rule).
+        as updated on 3 July 2024, aligned on OFAC's "50 % or more"). A policy picks the
+        reading in force at its ``as_of`` (:meth:`graphscore.policy.Policy.eu_inclusive_at`).
 
     Returns
     -------
@@ -557,11 +558,13 @@ def eu_frozen(D, C, seeds, *, threshold: float = 0.5,
 
     Notes
     -----
-    The default follows the text cited below, which defines ownership as "more than 50 %";
-    exactly 50 % then is not ownership. Since the Council's update of 3 July 2024 the Best
-    Practices read "50 % or more", as does OFAC, so for dates from then on ``inclusive=True``
-    is the current reading. Holdings of several listed persons are aggregated, as the
-    Commission's FAQs have long read the rule and the 2024 update states outright.
+    The default follows the 2022 text, which defines ownership as "more than 50 %"; exactly
+    50 % then is not ownership. Since the Council's update of 3 July 2024 the Best Practices
+    read "50 % or more", as does OFAC, so for dates from then on ``inclusive=True`` is the
+    reading in force. Holdings of several listed persons are aggregated, as the Commission's
+    FAQs have long read the rule and the 2024 update states outright. The rule is applied from
+    the listed entities up (the least fixpoint); :func:`eu_review` finds the entities a cycle
+    could freeze too.
 
     Examples
     --------

@@ -191,3 +191,24 @@ def test_ultimate_owners_with_their_chains(register):
 def test_unknown_rule_is_refused():
     with pytest.raises(ValueError, match="rule must be one of ofac, eu, uk, integrated, got 'un'"):
         rule_policy("un")
+
+
+def test_a_cycle_with_two_consistent_answers_is_reported_for_review():
+    """X (OFAC-listed) owns 40 % of A, A owns 100 % of B, B owns 10 % of A: blocking nothing
+    but X is consistent, and so is blocking A (40 % + 10 %) and B (100 %). Both rows say
+    "review", with the stakes of the least answer; the integrated reading has one answer
+    (X's 40 % of A through chains: 0.4 / (1 - 0.1) = 44.4 % of A and of B)."""
+    entities = pd.DataFrame({"id": ["X", "A", "B"], "kind": ["person", "company", "company"],
+                             "name": ["Xavier", "Alpha", "Bravo"]})
+    links = pd.DataFrame({"source": ["X", "A", "B"], "target": ["A", "B", "A"], "type": "OWNS",
+                          "share": [0.4, 1.0, 0.1]})
+    penalties = pd.DataFrame({"id": ["s"], "entity": ["X"], "kind": ["sanction"], "severity": [1.0],
+                              "start": ["2020-01-01"], "regime": ["us-ofac"]})
+    tables = gs.validate(gs.Tables(entities, links, penalties))
+    ofac = flagged_entities(tables, "ofac", as_of="2024-01-01").set_index("name")
+    assert ofac["status"].to_dict() == {"Alpha": "review", "Bravo": "review"}
+    assert ofac.loc["Alpha", "stake"] == pytest.approx(0.4) and ofac.loc["Bravo", "stake"] == 0
+    assert ofac.loc["Alpha", "via"] == "Xavier 40% + Bravo 10%"
+    integrated = flagged_entities(tables, "integrated", as_of="2024-01-01").set_index("name")
+    assert integrated["stake"].to_dict() == pytest.approx({"Alpha": 0.4 / 0.9, "Bravo": 0.4 / 0.9})
+    assert (integrated["status"] == "flagged").all()
