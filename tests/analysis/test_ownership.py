@@ -212,3 +212,28 @@ def test_a_cycle_with_two_consistent_answers_is_reported_for_review():
     integrated = flagged_entities(tables, "integrated", as_of="2024-01-01").set_index("name")
     assert integrated["stake"].to_dict() == pytest.approx({"Alpha": 0.4 / 0.9, "Bravo": 0.4 / 0.9})
     assert (integrated["status"] == "flagged").all()
+
+
+def test_mutual_holdings_without_shares_do_not_make_a_run_diverge():
+    """A and B hold each other, C and D too, no share recorded. L (listed) holds a recorded 30 %
+    of A, so B's stake in A is at most 70 %, A's in B at most 100 %; C and D have no other owner,
+    so each stake is at most 100 % and the cycle C <-> D multiplies to 1 at the high end.
+    Low end: L holds 30 % of A, nothing of B. High end: y_A = 0.3 + 0.7 y_B, y_B = y_A, so
+    y_A = y_B = 100 %. A is flagged (30 % >= 25 %), B possible; C and D, held by no listed
+    owner, are not flagged and do not stop the run; C's owners: D, 0-100 %, possible."""
+    entities = pd.DataFrame({"id": ["L", "A", "B", "C", "D"], "kind": ["person"] + ["company"] * 4,
+                             "name": ["Lev", "Alpha", "Bravo", "Charlie", "Delta"]})
+    links = pd.DataFrame({"source": ["L", "A", "B", "C", "D"], "target": ["A", "B", "A", "D", "C"],
+                          "type": "OWNS", "share": [0.3, None, None, None, None]})
+    penalties = pd.DataFrame({"id": ["s"], "entity": ["L"], "kind": ["sanction"], "severity": [1.0],
+                              "start": ["2020-01-01"]})
+    tables = gs.validate(gs.Tables(entities, links, penalties))
+    scores = gs.score(tables, rule_policy("integrated"), as_of="2024-01-01").set_index("name")
+    assert scores.loc[["Alpha", "Bravo", "Charlie", "Delta"], "total_low"].tolist() == [1.0, 0.0, 0.0, 0.0]
+    assert scores.loc[["Alpha", "Bravo", "Charlie", "Delta"], "total_high"].tolist() == [1.0, 1.0, 0.0, 0.0]
+    flagged = flagged_entities(tables, "integrated", as_of="2024-01-01").set_index("name")
+    assert flagged["status"].to_dict() == {"Alpha": "flagged", "Bravo": "possible"}
+    assert flagged.loc["Alpha", ["stake_low", "stake_high"]].tolist() == pytest.approx([0.3, 1.0])
+    owners = ultimate_owners_table(tables, "C", as_of="2024-01-01")
+    assert owners[["name", "status", "stake_low", "stake_high"]].to_dict("records") == [
+        {"name": "Delta", "status": "possible", "stake_low": 0.0, "stake_high": 1.0}]
