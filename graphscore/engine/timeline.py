@@ -97,6 +97,13 @@ def penalty_weights(penalties: pd.DataFrame, as_of: pd.Timestamp, *,
     [0.0, 0.0]
     >>> penalty_weights(p, pd.Timestamp("2021-12-30"), period_days=730).tolist()
     [2.0, 0.0]
+
+    References
+    ----------
+    .. [1] Supreme People's Court of the PRC, Several Provisions on Publishing the List of
+       Dishonest Judgment Debtors (Fa Shi [2017] No. 7), art. 2 (a listing lasts two years,
+       extendable by one to three) and art. 10 (deletion once the debtor performs): the fixed
+       term ``period_days`` and ``repair_from``.
     """
     window = penalties
     if period_days is not None:
