@@ -342,25 +342,33 @@ def compare(
 def ownership_command(
     out: Annotated[Path, typer.Option("--out", help="Output table (.csv or .parquet).")],
     db: DbOption = "graphscore.db",
-    rule: Annotated[str | None, typer.Option(help="ofac, eu or integrated (the shipped policies "
-                                                  "ofac-50, eu-owned-controlled, beneficial-owners).")] = None,
-    compare: Annotated[bool, typer.Option(help="Write where the three rules disagree, and why.")] = False,
+    rule: Annotated[str | None, typer.Option(help="ofac, eu, uk or integrated (the shipped policies ofac-50, "
+                                                  "eu-owned-controlled, uk-owned-controlled, beneficial-owners).")] = None,
+    compare: Annotated[bool, typer.Option(help="Write where the rules disagree, and why.")] = False,
     as_of: AsOfOption = None,
     quiet: QuietOption = False,
 ) -> None:
-    """Entities an ownership rule flags beyond the listed ones (id, name, rule, stake, via), or --compare."""
+    """Entities an ownership rule flags beyond the listed ones (id, name, rule, status, stake bands, via), or --compare."""
     from graphscore.analysis.ownership import compare_rules, flagged_entities
 
     if compare == (rule is not None):
-        raise ValueError("give --rule ofac|eu|integrated, or --compare.")
+        raise ValueError("give --rule ofac|eu|uk|integrated, or --compare.")
     workspace = _workspace(db, quiet)
     with _progress(quiet).step("applying the ownership rule(s)", "applied the ownership rule(s)"):
         table = (compare_rules(workspace, as_of=_as_of(as_of)) if compare
                  else flagged_entities(workspace, rule, as_of=_as_of(as_of)))
     _write_table(table, out)
     title = "where the rules disagree" if compare else f"flagged by {rule} beyond the listed entities"
-    _show(table.drop(columns=["id"]), f"{title}, as of {table.attrs['as_of']}")
+    _show(table.drop(columns=["id", "thresholds"], errors="ignore"), f"{title}, as of {table.attrs['as_of']}")
+    thresholds = table.attrs["thresholds"] if compare else {rule: table.attrs["threshold"]}
+    _notes([f"threshold, {name}: {text}" for name, text in thresholds.items()] + table.attrs["notes"])
     stdout.print(f"wrote {out} ({len(table)} rows)")
+
+
+def _notes(notes: list[str]) -> None:
+    """What a table's numbers rest on (thresholds, links without a share), one line each."""
+    for note in notes:
+        stdout.print(f"note: {note}", markup=False, highlight=False)
 
 
 @app.command()
@@ -379,8 +387,10 @@ def ubo(
     workspace = _workspace(db, quiet)
     owners = ultimate_owners_table(workspace, entity, as_of=_as_of(as_of), threshold=threshold,
                                    persons_only=persons_only)
-    _show(owners.drop(columns=["id"]), f"owners of {entity} with {threshold:.0%} or more, as of {owners.attrs['as_of']}",
+    # A band is shown by its two ends, never as one number.
+    _show(owners.drop(columns=["id", "kind", "stake"]), f"owners of {entity} with {threshold:.0%} or more, as of {owners.attrs['as_of']}",
           console=stdout)
+    _notes(owners.attrs["notes"])
 
 
 @app.command()

@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 import scipy as sp
 
-from graphscore.engine.timeline import active_links, penalty_weights
+from graphscore.engine.timeline import active_links, penalty_weights, stake_bounds
 from graphscore.policy import Combine, Direction, MissingShare, Normalize, Policy, Transmit
 
 __all__ = ["Projection", "build_projection", "resolve_as_of", "own_weights", "ownership_matrices"]
@@ -123,10 +123,9 @@ def own_weights(penalties: pd.DataFrame, n: int, combine: Combine) -> np.ndarray
 def _share_weights(links: pd.DataFrame, missing: MissingShare) -> tuple[pd.Series, int]:
     """The stake each OWNS link transmits under the policy's ``missing_share``, and how many lack one."""
     share = links["share"]
-    if missing is MissingShare.LOW:
-        share = share.fillna(links["share_low"]).fillna(0.0)
-    elif missing is MissingShare.HIGH:
-        share = share.fillna(links["share_high"]).fillna(1.0)
+    if missing in (MissingShare.LOW, MissingShare.HIGH):
+        low, high = stake_bounds(links)
+        share = low if missing is MissingShare.LOW else high
     return share, int(links["share"].isna().sum())
 
 
@@ -232,9 +231,10 @@ def build_projection(tables, policy: Policy, as_of: dt.date | str | None = None,
                                                                 edges["u"].to_numpy(index_type))), shape=(n, n))
     W.sum_duplicates()
 
-    weight = penalty_weights(tables.penalties, as_of, half_life_days=policy.half_life_days, repair=policy.repair)
+    weight = penalty_weights(tables.penalties, as_of, half_life_days=policy.half_life_days, repair=policy.repair,
+                             period_days=policy.period_days)
     if policy.model.is_ownership:
-        weight = weight.where(tables.penalties["kind"].isin(policy.seed_kinds), 0.0)
+        weight = weight.where(policy.lists(tables.penalties), 0.0)
     penalties = tables.penalties.assign(weight=weight.to_numpy(), idx=index.get_indexer(tables.penalties["entity"]))
     s = own_weights(penalties, n, policy.combine)
     values = tables.entities["value"].to_numpy(float) if "value" in tables.entities else np.full(n, np.nan)
