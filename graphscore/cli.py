@@ -190,7 +190,7 @@ def score(
     wait: WaitOption = DEFAULT_WAIT,
     quiet: QuietOption = False,
 ) -> None:
-    """Score every entity under POLICY: id, name, kind, own, inherited, total; written back to the store."""
+    """Score every entity under POLICY: id, name, kind, own, echo, inherited, total; written back to the store."""
     from graphscore.analysis.scores import score as score_tables
     from graphscore.policy import load_policy
 
@@ -575,7 +575,7 @@ def demo(
         report = spillover(workspace, rules, entity=entity, as_of=as_of.date())
     _write_scores(scores, workspace, rules, out / "scores.csv")
     paths = write_report(report, out)
-    _show(scores.sort_values("total", ascending=False)[["name", "kind", "own", "inherited", "total"]],
+    _show(scores.sort_values("total", ascending=False)[["name", "kind", "own", "echo", "inherited", "total"]],
           f"Top scores under {rules.name} as of {scores.attrs['as_of']}", limit=10, console=stdout)
     stdout.print(f"store: {store_path} holds {summary.stored}")
     stdout.print(f"scores: {out / 'scores.csv'}")

@@ -47,6 +47,8 @@ __all__ = [
     "Aggregate",
     "Variant",
     "EU_INCLUSIVE_FROM",
+    "Parallel",
+    "LinkTime",
     "Transmit",
     "Policy",
     "load_policy",
@@ -102,6 +104,26 @@ class Aggregate(Enum):
 
     SUM = "sum"
     MAX = "max"
+
+
+class Parallel(Enum):
+    """How several links between one ordered pair of entities make one entry ``W[v, u]``.
+
+    Two links join u to v when, for example, a person is both the legal representative and the
+    owner of a company, or when a ``direction = "both"`` rule meets a cross-holding (A owns 30 %
+    of B, B owns 60 % of A: A reaches B through both stakes).
+    """
+
+    SUM = "sum"  # weights add up: linear diffusion, where every link is a channel of its own
+    MAX = "max"  # the strongest link alone: a restriction reaches a person once (strongest-link rules)
+    NOISY_OR = "noisy_or"  # one independent coin per link: 1 - prod(1 - w) (Kempe, Kleinberg & Tardos 2003)
+
+
+class LinkTime(Enum):
+    """Which links carry a penalty: those in force at ``as_of``, or those in force when it started."""
+
+    AS_OF = "as_of"
+    AT_PENALTY = "at_penalty"  # a director who joined after the listing is not tainted by it
 
 
 class Normalize(Enum):
@@ -165,11 +187,18 @@ class Policy:
     runs: int = 10_000  # cascade
     seed: int = 0  # cascade
     confidence: float = 0.95  # cascade
+    # spread, hop, debtrank, cascade: None takes the model's customary rule (see Policy.__post_init__)
+    parallel: Parallel | None = None
+    link_time: LinkTime = LinkTime.AS_OF  # spread, hop
     stake_threshold: float | None = None  # ownership-*: 0.25 integrated (UBO), 0.5 OFAC / EU
     seed_kinds: tuple[str, ...] = ("sanction",)  # ownership-*: penalty kinds that list an entity
     regimes: tuple[str, ...] | None = None  # ownership-*: penalty regimes that list (None: any)
     eu_inclusive: bool | None = None  # ownership-eu: count exactly 50 % as owned (None: by as_of)
     variant: Variant = Variant.ORIGINAL  # debtrank
+
+    def __post_init__(self):
+        if self.parallel is None and not self.model.is_ownership:
+            object.__setattr__(self, "parallel", default_parallel(self.model, self.aggregate))
 
     @property
     def path_damping(self) -> float:
@@ -222,6 +251,23 @@ class Policy:
         return hashlib.sha256(canonical.encode()).hexdigest()[:16]
 
 
+def default_parallel(model: ModelName, aggregate: Aggregate) -> Parallel:
+    """The customary rule for several links between one pair (issue 9.1): strongest link where
+    the model keeps the strongest path, one independent coin per link in the independent
+    cascade, a sum in the linear and distress models.
+
+    Examples
+    --------
+    >>> default_parallel(ModelName.HOP, Aggregate.MAX).value, default_parallel(ModelName.CASCADE, Aggregate.SUM).value
+    ('max', 'noisy_or')
+    """
+    if model is ModelName.CASCADE:
+        return Parallel.NOISY_OR
+    if model is ModelName.HOP and aggregate is Aggregate.MAX:
+        return Parallel.MAX
+    return Parallel.SUM
+
+
 _TOP_KEYS = {"name", "description", "model", "damping", "as_of", "half_life_days", "repair", "period_days",
              "normalize", "missing_share", "combine", "threshold", "transmit"}
 _OWNERSHIP = {ModelName.OWNERSHIP_INTEGRATED, ModelName.OWNERSHIP_OFAC, ModelName.OWNERSHIP_EU,
@@ -233,6 +279,9 @@ _MODEL_KEYS = {
     "runs": {ModelName.CASCADE},
     "seed": {ModelName.CASCADE},
     "confidence": {ModelName.CASCADE},
+    "parallel": {ModelName.SPREAD, ModelName.HOP, ModelName.DEBTRANK, ModelName.CASCADE},
+    # Only where a score is a sum or a maximum over penalties can each penalty travel its own links.
+    "link_time": {ModelName.SPREAD, ModelName.HOP},
     "stake_threshold": _OWNERSHIP,
     "seed_kinds": _OWNERSHIP,
     "regimes": _OWNERSHIP,
@@ -365,6 +414,13 @@ def parse_policy(text: str, origin: str = "<policy>") -> Policy:
             raise InvalidPolicy("missing_share = 'bounds' needs a model whose scores grow with the stakes; "
                                 "DebtRank's variant 'original' does not (each entity passes distress on once), "
                                 "so its low and high runs are no bounds: use variant = 'differential'")
+        parallel = None if "parallel" not in raw else _enum(Parallel, raw["parallel"], "parallel")
+        if parallel is Parallel.NOISY_OR:
+            # noisy-or reads each link's weight as a probability of passing the penalty on
+            for i, rule in enumerate(transmit):
+                if rule.weight is not None and rule.weight > 1:
+                    raise InvalidPolicy(f"transmit[{i}].weight={rule.weight!r} is above 1, but parallel = "
+                                        "'noisy_or' reads weights as probabilities; use parallel = 'sum' or 'max'")
         return Policy(
             name=str(raw.get("name") or Path(origin).stem),
             description=str(raw.get("description", "")),
@@ -387,6 +443,8 @@ def parse_policy(text: str, origin: str = "<policy>") -> Policy:
                         why="more runs would take hours and narrow the 95 % interval below +-0.001"),
             seed=_whole(raw.get("seed", 0), "seed", low=0),
             confidence=_number(raw.get("confidence", 0.95), "confidence", low=0.5, high=1.0, high_open=True),
+            parallel=parallel,
+            link_time=_enum(LinkTime, raw.get("link_time", "as_of"), "link_time"),
             stake_threshold=None if "stake_threshold" not in raw else _number(
                 raw["stake_threshold"], "stake_threshold", low=0.0, high=1.0),
             seed_kinds=_text_list(raw.get("seed_kinds", ["sanction"]), "seed_kinds"),

@@ -225,6 +225,6 @@ class CypherStore:
         raise NotImplementedError
 
     def write_scores(self, scores: pd.DataFrame, *, policy: Policy, as_of: dt.date) -> int:
-        """Write ``own``, ``inherited`` and ``total`` back as Entity properties, so Cypher
+        """Write ``own``, ``echo``, ``inherited`` and ``total`` back as Entity properties, so Cypher
         users can query them, with the policy's name and hash and the date they belong to."""
         raise NotImplementedError
