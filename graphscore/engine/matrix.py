@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 import scipy as sp
 
-from graphscore.engine.timeline import active_links, penalty_weights
+from graphscore.engine.timeline import active_links, penalty_weights, stake_bounds
 from graphscore.policy import Combine, Direction, LinkTime, MissingShare, Normalize, Parallel, Policy, Transmit
 
 __all__ = ["Projection", "build_projection", "resolve_as_of", "own_weights", "ownership_matrices", "combine_parallel"]
@@ -136,10 +136,9 @@ def own_weights(penalties: pd.DataFrame, n: int, combine: Combine) -> np.ndarray
 def _share_weights(links: pd.DataFrame, missing: MissingShare) -> tuple[pd.Series, int]:
     """The stake each OWNS link transmits under the policy's ``missing_share``, and how many lack one."""
     share = links["share"]
-    if missing is MissingShare.LOW:
-        share = share.fillna(links["share_low"]).fillna(0.0)
-    elif missing is MissingShare.HIGH:
-        share = share.fillna(links["share_high"]).fillna(1.0)
+    if missing in (MissingShare.LOW, MissingShare.HIGH):
+        low, high = stake_bounds(links)
+        share = low if missing is MissingShare.LOW else high
     return share, int(links["share"].isna().sum())
 
 
@@ -341,9 +340,10 @@ def build_projection(tables, policy: Policy, as_of: dt.date | str | None = None,
     W, edges = _matrix(_edges(active_links(tables.links, as_of), policy, missing_share, index, notes), n,
                        parallel, policy.normalize)
 
-    weight = penalty_weights(tables.penalties, as_of, half_life_days=policy.half_life_days, repair=policy.repair)
+    weight = penalty_weights(tables.penalties, as_of, half_life_days=policy.half_life_days, repair=policy.repair,
+                             period_days=policy.period_days)
     if policy.model.is_ownership:
-        weight = weight.where(tables.penalties["kind"].isin(policy.seed_kinds), 0.0)
+        weight = weight.where(policy.lists(tables.penalties), 0.0)
     penalties = tables.penalties.assign(weight=weight.to_numpy(), idx=index.get_indexer(tables.penalties["entity"]))
     s = own_weights(penalties, n, policy.combine)
     values = tables.entities["value"].to_numpy(float) if "value" in tables.entities else np.full(n, np.nan)

@@ -8,7 +8,7 @@ that is the entity's own (``own``), model-specific columns and model-wide figure
 | spread, hop | own penalty weight s | exposure x | |
 | debtrank | initial distress min(1, s) | final distress h | ``systemic_impact`` (attrs) |
 | cascade | 1 for penalised entities | probability of being reached | ``total_low``, ``total_high`` |
-| ownership-* | 1 for listed entities | 1 if flagged | ``stake``, ``controlled`` (EU) |
+| ownership-* | 1 for listed entities | 1 if flagged | ``stake``; ``controlled`` (EU, UK); ``review`` (OFAC, EU) |
 """
 
 from __future__ import annotations
@@ -42,13 +42,19 @@ def _ownership(projection: Projection, policy: Policy, s: np.ndarray) -> ModelRu
     limit = policy.stake_limit
     if policy.model is ModelName.OWNERSHIP_OFAC:
         flagged, stake = ownership.ofac_blocked(D, listed, threshold=limit)
-        return ModelRun(flagged.astype(float), listed.astype(float), {"stake": stake})
+        review = ownership.ofac_review(D, listed, threshold=limit)
+        return ModelRun(flagged.astype(float), listed.astype(float), {"stake": stake, "review": review})
     if policy.model is ModelName.OWNERSHIP_EU:
-        flagged, stake, controlled = ownership.eu_frozen(D, C, listed, threshold=limit,
-                                                         inclusive=policy.eu_inclusive)
+        inclusive = policy.eu_inclusive_at(projection.as_of.date())
+        flagged, stake, controlled = ownership.eu_frozen(D, C, listed, threshold=limit, inclusive=inclusive)
+        review = ownership.eu_review(D, C, listed, threshold=limit, inclusive=inclusive)
+        return ModelRun(flagged.astype(float), listed.astype(float),
+                        {"stake": stake, "controlled": controlled, "review": review}, {"eu_inclusive": inclusive})
+    if policy.model is ModelName.OWNERSHIP_UK:
+        flagged, stake, controlled = ownership.uk_designated(D, C, listed, threshold=limit)
         return ModelRun(flagged.astype(float), listed.astype(float), {"stake": stake, "controlled": controlled})
     stake = ownership.listed_stakes(D, listed)
-    flagged = listed | (stake >= limit)
+    flagged = listed | ownership.reaches(stake, limit)
     return ModelRun(flagged.astype(float), listed.astype(float), {"stake": stake})
 
 
@@ -68,7 +74,7 @@ def run_model(projection: Projection, policy: Policy, s: np.ndarray | None = Non
 
         # A penalty's weight is read as the fraction of an entity's standing it destroys.
         h0 = np.clip(s, 0.0, 1.0)
-        result = debtrank(projection.W, h0, values=projection.values)
+        result = debtrank(projection.W, h0, values=projection.values, variant=policy.variant.value)
         return ModelRun(result.h, h0, attrs={"systemic_impact": float(result.systemic_impact)})
     if model is ModelName.CASCADE:
         from graphscore.engine.cascade import cascade

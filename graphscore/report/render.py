@@ -139,7 +139,7 @@ Dates are ``YYYY-MM-DD``, shares and stakes fractions in [0, 1], ``null`` where 
     As a spillover report's.
 ``penalties`` : array of objects
     Every penalty of the entity, in force or not: ``id``, ``entity``, ``kind``, ``severity``,
-    ``start``, ``end``, ``repair_from``, ``authority``, ``source_ref``, ``active`` (boolean: its
+    ``start``, ``end``, ``repair_from``, ``authority``, ``regime``, ``source_ref``, ``active`` (boolean: its
     window holds ``as_of``); active ones first, then newest first.
 ``exposure`` : array of objects
     Inherited exposure by source penalty, largest first: ``penalty`` (id), ``source`` (entity
@@ -151,8 +151,10 @@ Dates are ``YYYY-MM-DD``, shares and stakes fractions in [0, 1], ``null`` where 
     Direct owners at ``as_of``, largest stake first: ``id``, ``name``, ``share``, ``start``,
     ``end``, ``source_ref``.
 ``ultimate_owners`` : array of objects
-    Owners with an integrated stake of 25 % or more, largest first: ``id``, ``name``, ``kind``,
-    ``stake``, ``chains`` (the chains carrying most of it, as text, ``"; "``-separated).
+    Owners with an integrated stake of 25 % or more (at least at the high end of the stake bands),
+    largest first: ``id``, ``name``, ``kind``, ``status`` (``flagged``, or ``possible`` where only
+    the high end reaches 25 %), ``stake`` (``null`` for a band), ``stake_low``, ``stake_high``,
+    ``chains`` (the chains carrying most of it, as text, ``"; "``-separated).
 ``officers`` : array of objects
     Officers at ``as_of``: ``id``, ``name``, ``role``, ``other_companies`` (names of the other
     entities the officer serves, the linked enterprises, ``", "``-separated; ``""`` if none).

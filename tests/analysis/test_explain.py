@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import warnings
 
@@ -86,9 +87,11 @@ def test_models_that_do_not_split_are_refused(hand_tables):
 
 
 def test_ownership_rules_give_the_deciding_chain():
-    """Zakharov, listed from 2023-07-01, held 100 % of RTC on 2023-09-30: OFAC blocks RTC through him."""
-    why = explain(read_paths([ZALA]), gs.load_policy(POLICIES / "ofac-50.toml"), "NK-ERScv7cLkkvZ3ejz7xiToj",
-                  as_of="2023-09-30")
+    """Zakharov, listed by Ukraine's NSDC from 2023-07-01, held 100 % of RTC on 2023-09-30 (his
+    stake ended 2023-10-22, before OFAC listed him on 2023-11-02): the 50 % rule, started from
+    that regime's listings, blocks RTC through him."""
+    policy = dataclasses.replace(gs.load_policy(POLICIES / "ofac-50.toml"), regimes=("ua",))
+    why = explain(read_paths([ZALA]), policy, "NK-ERScv7cLkkvZ3ejz7xiToj", as_of="2023-09-30")
     (decider,) = why.contributions
     assert why.total == 1.0 and decider["stake"] == 1.0
     assert decider["paths"][0]["text"] == "Alexander Vyacheslavovich ZAKHAROV 100%"

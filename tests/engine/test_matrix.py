@@ -35,14 +35,33 @@ def cross_holding() -> gs.Tables:
         pd.DataFrame({"id": ["x"], "entity": ["A"], "kind": ["fine"], "severity": [1.0], "start": ["2020-01-01"]})))
 
 
+# The issue's case: hop, strongest link, damping 0.9, two hops, a legal representative reached
+# both ways and an owner's stake carrying its penalty to what it owns.
+CATEGORICAL = """
+name = "categorical"
+model = "hop"
+aggregate = "max"
+max_hops = 2
+damping = 0.9
+{parallel}
+[[transmit]]
+link = "OFFICER_OF"
+role = "legal_representative"
+direction = "both"
+weight = 1.0
+[[transmit]]
+link = "OWNS"
+direction = "forward"
+weight = "share"
+"""
+
+
 def _categorical(parallel: str | None = None) -> gs.Policy:
-    text = (POLICIES / "joint-punishment-categorical.toml").read_text()
-    assert 'parallel = "max"' in text
-    return gs.parse_policy(text.replace('parallel = "max"', f'parallel = "{parallel}"') if parallel else text)
+    return gs.parse_policy(CATEGORICAL.format(parallel=f'parallel = "{parallel}"' if parallel else ""))
 
 
 def test_strongest_link_is_the_default_under_hop_max():
-    """Issue 9.1: joint-punishment-categorical (hop, max, damping 0.9, two hops). Pat reaches Co
+    """Issue 9.1: hop, max, damping 0.9, two hops (as joint-punishment-categorical was). Pat reaches Co
     by two links of weight 1 (legal representative, 100 % stake). The strongest link alone:
     Co = 0.9 x 1 = 0.9, and Pat = max(1, 0.9 x 1 x 0.9 x 1 = 0.81) = 1."""
     policy = _categorical()

@@ -43,12 +43,12 @@ BOTH_WAYS = 'name="both"\ndamping=0.5\n[[transmit]]\nlink="OFFICER_OF"\ndirectio
 pytestmark = pytest.mark.filterwarnings("ignore::graphscore.GraphscoreWarning")
 
 ROW_KEYS = {
-    "penalties": {"id", "entity", "kind", "severity", "start", "end", "repair_from", "authority", "source_ref",
+    "penalties": {"id", "entity", "kind", "severity", "start", "end", "repair_from", "authority", "regime", "source_ref",
                   "active"},
     "exposure": {"penalty", "source", "source_name", "kind", "authority", "contribution", "share", "paths_share",
                  "strongest_path"},
     "owners": {"id", "name", "share", "start", "end", "source_ref"},
-    "ultimate_owners": {"id", "name", "kind", "stake", "chains"},
+    "ultimate_owners": {"id", "name", "kind", "status", "stake", "stake_low", "stake_high", "chains"},
     "officers": {"id", "name", "role", "other_companies"},
     "holdings": {"id", "name", "type", "role", "share"},
 }
