@@ -37,8 +37,8 @@ def cross_holding() -> gs.Tables:
 
 def _categorical(parallel: str | None = None) -> gs.Policy:
     text = (POLICIES / "joint-punishment-categorical.toml").read_text()
-    # top-level keys go before the first [[transmit]] table
-    return gs.parse_policy(text.replace('model = "hop"', f'model = "hop"\nparallel = "{parallel}"') if parallel else text)
+    assert 'parallel = "max"' in text
+    return gs.parse_policy(text.replace('parallel = "max"', f'parallel = "{parallel}"') if parallel else text)
 
 
 def test_strongest_link_is_the_default_under_hop_max():
