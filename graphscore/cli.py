@@ -29,7 +29,10 @@ app.add_typer(report_app, name="report")
 stderr = Console(stderr=True)
 stdout = Console()
 
-DbOption = Annotated[Path, typer.Option("--db", help="Embedded store folder (or a Neo4j bolt:// URI).")]
+# text, not a Path: a Path would turn bolt://host into the folder bolt:/host
+DbOption = Annotated[str, typer.Option("--db", help="Embedded store folder, or a Neo4j URI (bolt://HOST:PORT, "
+                                                    "neo4j://...; credentials from GRAPHSCORE_NEO4J_USER and "
+                                                    "GRAPHSCORE_NEO4J_PASSWORD).")]
 PolicyOption = Annotated[Path, typer.Option("--policy", exists=True, dir_okay=False, help="Policy TOML file.")]
 AsOfOption = Annotated[dt.datetime | None, typer.Option("--as-of", formats=["%Y-%m-%d"],
                                                         help="Date to score at (default: the policy's, else today).")]
@@ -54,20 +57,30 @@ def _fail_cleanly(command):
             warnings.simplefilter("always")
             try:
                 return command(*args, **kwargs)
-            except (GraphscoreError, ValueError, KeyError, FileNotFoundError) as exc:
+            except (GraphscoreError, ValueError, KeyError, OSError) as exc:
                 _echo_warnings(caught)
                 # every issue of a bad file on its own line, so it is fixed in one pass
                 issues = exc.issues if isinstance(exc, InvalidData) else [
-                    exc.args[0] if isinstance(exc, KeyError) and exc.args else exc]
+                    exc.args[0] if isinstance(exc, KeyError) and exc.args else _os_error(exc)]
                 for issue in issues:
                     typer.echo(f"error: {issue}", err=True)
+                if getattr(exc, "unlisted", 0):
+                    typer.echo(f"error: {exc.unlisted:,} more issue{'s' * (exc.unlisted > 1)} of the same kinds "
+                               "not listed", err=True)
                 raise typer.Exit(code=2) from None
             finally:
                 _echo_warnings(caught)
     return wrapper
 
 
-def _open(db: Path, *, create: bool = False, read_only: bool = False, wait: float = 0.0):
+def _os_error(exc: Exception) -> object:
+    """An OSError as one line: what failed, on which file (a full disk, a read-only folder)."""
+    if not isinstance(exc, OSError) or exc.strerror is None:
+        return exc
+    return f"{exc.filename}: {exc.strerror}" if exc.filename else exc.strerror
+
+
+def _open(db: str, *, create: bool = False, read_only: bool = False, wait: float = 0.0):
     """The store at ``--db``; only ``load`` creates one, so a typo never scores an empty store."""
     from graphscore.store import open_store
 
@@ -80,7 +93,7 @@ def _progress(quiet: bool):
     return TerminalProgress(stderr, quiet=quiet)
 
 
-def _workspace(db: Path, quiet: bool):
+def _workspace(db: str, quiet: bool):
     """The store's workspace: its tables and cached projections (the store is closed at once)."""
     from graphscore.workspace import open_workspace
 
@@ -92,11 +105,9 @@ def _as_of(value: dt.datetime | None) -> dt.date | None:
 
 
 def _write_table(frame: pd.DataFrame, out: Path) -> None:
-    out.parent.mkdir(parents=True, exist_ok=True)
-    if out.suffix == ".parquet":
-        frame.to_parquet(out, index=False)
-    else:
-        frame.to_csv(out, index=False)
+    from graphscore.io.tables import write_table
+
+    write_table(frame, out)
 
 
 def _write_scores(scores: pd.DataFrame, source, policy, out: Path) -> Path:
@@ -108,9 +119,11 @@ def _write_scores(scores: pd.DataFrame, source, policy, out: Path) -> Path:
     manifest["notes"] = scores.attrs["notes"]
     # model-wide figures, e.g. DebtRank's systemic impact
     manifest["model_figures"] = {k: v for k, v in scores.attrs.items() if k not in ("as_of", "notes")}
-    path = out.with_name(out.stem + ".manifest.json")
-    path.write_text(json.dumps(manifest, indent=2, ensure_ascii=False), encoding="utf-8")
-    return path
+    from graphscore.io.tables import write_atomically
+
+    text = json.dumps(manifest, indent=2, ensure_ascii=False, allow_nan=False)
+    return write_atomically(out.with_name(out.stem + ".manifest.json"),
+                            lambda target: target.write_text(text, encoding="utf-8"))
 
 
 def _show(frame: pd.DataFrame, title: str | None = None, limit: int = 15, console: Console = stderr) -> None:
@@ -127,8 +140,9 @@ def _show(frame: pd.DataFrame, title: str | None = None, limit: int = 15, consol
 @app.command()
 @_fail_cleanly
 def load(
-    paths: Annotated[list[Path], typer.Argument(exists=True, help="Folders of CSV/Parquet tables or FtM .json/.jsonl files.")],
-    db: DbOption = Path("graphscore.db"),
+    paths: Annotated[list[Path], typer.Argument(exists=True, help="Folders of CSV/Parquet tables, FtM .json/.jsonl "
+                                                                  "files, or BODS 0.4 statements (file or folder).")],
+    db: DbOption = "graphscore.db",
     wait: WaitOption = DEFAULT_WAIT,
     quiet: QuietOption = False,
 ) -> None:
@@ -171,12 +185,12 @@ def load(
 def score(
     policy: PolicyOption,
     out: Annotated[Path, typer.Option("--out", help="Scores file (.csv or .parquet).")],
-    db: DbOption = Path("graphscore.db"),
+    db: DbOption = "graphscore.db",
     as_of: AsOfOption = None,
     wait: WaitOption = DEFAULT_WAIT,
     quiet: QuietOption = False,
 ) -> None:
-    """Score every entity under POLICY: id, name, kind, own, inherited, total; written back to the store."""
+    """Score every entity under POLICY: id, name, kind, own, echo, inherited, total; written back to the store."""
     from graphscore.analysis.scores import score as score_tables
     from graphscore.policy import load_policy
 
@@ -201,7 +215,7 @@ def score(
 def whatif(
     policy: PolicyOption,
     out: Annotated[Path, typer.Option("--out", help="Output folder: changes.csv and the report files.")],
-    db: DbOption = Path("graphscore.db"),
+    db: DbOption = "graphscore.db",
     penalize: Annotated[str | None, typer.Option(help="Entity id to penalise.")] = None,
     severity: Annotated[float, typer.Option(help="Severity of the new penalty.")] = 1.0,
     lift: Annotated[str | None, typer.Option(help="Penalty id to lift.")] = None,
@@ -237,7 +251,7 @@ def whatif(
 def report_spillover(
     policy: PolicyOption,
     out: Annotated[Path, typer.Option("--out", help="Output folder.")],
-    db: DbOption = Path("graphscore.db"),
+    db: DbOption = "graphscore.db",
     entity: Annotated[str | None, typer.Option(help="Entity whose current penalties to report on.")] = None,
     penalty: Annotated[str | None, typer.Option(help="Penalty id to report on.")] = None,
     as_of: AsOfOption = None,
@@ -263,7 +277,7 @@ def report_spillover(
 def explain(
     entity: Annotated[str, typer.Argument(help="Entity id.")],
     policy: PolicyOption,
-    db: DbOption = Path("graphscore.db"),
+    db: DbOption = "graphscore.db",
     as_of: AsOfOption = None,
     top: Annotated[int, typer.Option(help="Paths listed per contribution.")] = 3,
     as_json: Annotated[bool, typer.Option("--json", help="Print the explanation as JSON.")] = False,
@@ -297,7 +311,7 @@ def compare(
     policy: Annotated[list[Path], typer.Option("--policy", exists=True, dir_okay=False,
                                                help="Policy TOML file; give two or more, or one with --sweep.")],
     out: Annotated[Path, typer.Option("--out", help="Output folder for the report files.")],
-    db: DbOption = Path("graphscore.db"),
+    db: DbOption = "graphscore.db",
     sweep: Annotated[str | None, typer.Option(help="Parameter sweep of the one policy, e.g. damping=0.1,0.3,0.5.")]
     = None,
     threshold: Annotated[float | None, typer.Option(help="Collateral threshold (default: each policy's).")] = None,
@@ -327,7 +341,7 @@ def compare(
 @_fail_cleanly
 def ownership_command(
     out: Annotated[Path, typer.Option("--out", help="Output table (.csv or .parquet).")],
-    db: DbOption = Path("graphscore.db"),
+    db: DbOption = "graphscore.db",
     rule: Annotated[str | None, typer.Option(help="ofac, eu, uk or integrated (the shipped policies ofac-50, "
                                                   "eu-owned-controlled, uk-owned-controlled, beneficial-owners).")] = None,
     compare: Annotated[bool, typer.Option(help="Write where the rules disagree, and why.")] = False,
@@ -361,7 +375,7 @@ def _notes(notes: list[str]) -> None:
 @_fail_cleanly
 def ubo(
     entity: Annotated[str, typer.Argument(help="Entity id.")],
-    db: DbOption = Path("graphscore.db"),
+    db: DbOption = "graphscore.db",
     threshold: Annotated[float, typer.Option(help="Smallest integrated stake listed.")] = 0.25,
     persons_only: Annotated[bool, typer.Option(help="Natural persons only (beneficial owners).")] = False,
     as_of: AsOfOption = None,
@@ -377,6 +391,26 @@ def ubo(
     _show(owners.drop(columns=["id", "kind", "stake"]), f"owners of {entity} with {threshold:.0%} or more, as of {owners.attrs['as_of']}",
           console=stdout)
     _notes(owners.attrs["notes"])
+
+
+@app.command()
+@_fail_cleanly
+def export(
+    format: Annotated[str, typer.Option("--format", help="graphml (Gephi, networkx), neo4j-csv (a folder for "
+                                                         "neo4j-admin database import) or ftm (FollowTheMoney JSON lines).")],
+    out: Annotated[Path, typer.Option("--out", help="Output file (graphml, ftm) or folder (neo4j-csv).")],
+    db: DbOption = "graphscore.db",
+    quiet: QuietOption = False,
+) -> None:
+    """Export the store's entities, links and penalties in an exchange format."""
+    from graphscore.io import EXPORT_FORMATS, check_export_format, export as export_tables
+
+    check_export_format(format)  # before the store is read
+    workspace = _workspace(db, quiet)
+    with _progress(quiet).step(f"writing {format}", f"wrote {format}"):
+        path = export_tables(workspace.tables, format, out)
+    counts = ", ".join(f"{n:,} {name}" for name, n in workspace.tables.counts().items())
+    stdout.print(f"wrote {path} ({EXPORT_FORMATS[format][2]}: {counts})", soft_wrap=True)
 
 
 def _parameter(item: str) -> tuple[str, object]:
@@ -400,7 +434,7 @@ def report_dossier(
     entity: Annotated[str, typer.Argument(help="Entity id.")],
     policy: PolicyOption,
     out: Annotated[Path, typer.Option("--out", help="Output folder.")],
-    db: DbOption = Path("graphscore.db"),
+    db: DbOption = "graphscore.db",
     as_of: AsOfOption = None,
     quiet: QuietOption = False,
 ) -> None:
@@ -419,11 +453,43 @@ def report_dossier(
 
 @app.command()
 @_fail_cleanly
+def trace(
+    start: Annotated[str, typer.Argument(help="Entity id at one end.")],
+    end: Annotated[str, typer.Argument(help="Entity id at the other end.")],
+    db: DbOption = "graphscore.db",
+    as_of: AsOfOption = None,
+    max_links: Annotated[int, typer.Option(help="Longest chain searched.")] = 6,
+    limit: Annotated[int, typer.Option(help="Most chains listed.")] = 10,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the chains as JSON.")] = False,
+    quiet: QuietOption = False,
+) -> None:
+    """How START and END are connected: every shortest chain of links between them, any type,
+    either direction, each step with the records joining it (links of any date unless --as-of)."""
+    from graphscore.analysis.trace import trace as trace_connections
+
+    workspace = _workspace(db, quiet)
+    found = trace_connections(workspace, start, end, as_of=_as_of(as_of), max_links=max_links, limit=limit)
+    if as_json:
+        typer.echo(json.dumps(found.to_json(), indent=2, ensure_ascii=False, default=str))
+        return
+    if found.length is not None:
+        typer.echo(f"{found.chains} shortest chain(s) of {found.length} link(s) between {start} and {end}, "
+                   f"links {'in force on ' + found.as_of if found.as_of else 'of any date'}:")
+    for number, chain in found.steps.groupby("chain", sort=True):
+        typer.echo(f"chain {number + 1}\n  {chain['from_name'].iloc[0]} ({chain['from_id'].iloc[0]})")
+        for step in chain.itertuples(index=False):
+            typer.echo(f"    {step.links}\n  {step.to_name} ({step.to_id})")
+    for note in found.notes:
+        typer.echo(f"note: {note}", err=True)
+
+
+@app.command()
+@_fail_cleanly
 def cypher(
     query: Annotated[str | None, typer.Argument(help="Cypher query; values as $name with --param.")] = None,
     file: Annotated[Path | None, typer.Option("--file", exists=True, dir_okay=False,
                                               help="Read the query from a file, e.g. cypher/queries/owners.cypher.")] = None,
-    db: DbOption = Path("graphscore.db"),
+    db: DbOption = "graphscore.db",
     param: Annotated[list[str] | None, typer.Option(
         help="Query parameter: name=value (text), name:int=, name:float= or name:date= (repeatable).")] = None,
     write: Annotated[bool, typer.Option(help="Allow the query to change the store (it opens read-only otherwise).")]
@@ -509,7 +575,7 @@ def demo(
         report = spillover(workspace, rules, entity=entity, as_of=as_of.date())
     _write_scores(scores, workspace, rules, out / "scores.csv")
     paths = write_report(report, out)
-    _show(scores.sort_values("total", ascending=False)[["name", "kind", "own", "inherited", "total"]],
+    _show(scores.sort_values("total", ascending=False)[["name", "kind", "own", "echo", "inherited", "total"]],
           f"Top scores under {rules.name} as of {scores.attrs['as_of']}", limit=10, console=stdout)
     stdout.print(f"store: {store_path} holds {summary.stored}")
     stdout.print(f"scores: {out / 'scores.csv'}")

@@ -29,6 +29,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
+import math
 import tomllib
 from dataclasses import asdict, dataclass
 from enum import Enum
@@ -46,6 +47,8 @@ __all__ = [
     "Aggregate",
     "Variant",
     "EU_INCLUSIVE_FROM",
+    "Parallel",
+    "LinkTime",
     "Transmit",
     "Policy",
     "load_policy",
@@ -101,6 +104,26 @@ class Aggregate(Enum):
 
     SUM = "sum"
     MAX = "max"
+
+
+class Parallel(Enum):
+    """How several links between one ordered pair of entities make one entry ``W[v, u]``.
+
+    Two links join u to v when, for example, a person is both the legal representative and the
+    owner of a company, or when a ``direction = "both"`` rule meets a cross-holding (A owns 30 %
+    of B, B owns 60 % of A: A reaches B through both stakes).
+    """
+
+    SUM = "sum"  # weights add up: linear diffusion, where every link is a channel of its own
+    MAX = "max"  # the strongest link alone: a restriction reaches a person once (strongest-link rules)
+    NOISY_OR = "noisy_or"  # one independent coin per link: 1 - prod(1 - w) (Kempe, Kleinberg & Tardos 2003)
+
+
+class LinkTime(Enum):
+    """Which links carry a penalty: those in force at ``as_of``, or those in force when it started."""
+
+    AS_OF = "as_of"
+    AT_PENALTY = "at_penalty"  # a director who joined after the listing is not tainted by it
 
 
 class Normalize(Enum):
@@ -164,11 +187,18 @@ class Policy:
     runs: int = 10_000  # cascade
     seed: int = 0  # cascade
     confidence: float = 0.95  # cascade
+    # spread, hop, debtrank, cascade: None takes the model's customary rule (see Policy.__post_init__)
+    parallel: Parallel | None = None
+    link_time: LinkTime = LinkTime.AS_OF  # spread, hop
     stake_threshold: float | None = None  # ownership-*: 0.25 integrated (UBO), 0.5 OFAC / EU
     seed_kinds: tuple[str, ...] = ("sanction",)  # ownership-*: penalty kinds that list an entity
     regimes: tuple[str, ...] | None = None  # ownership-*: penalty regimes that list (None: any)
     eu_inclusive: bool | None = None  # ownership-eu: count exactly 50 % as owned (None: by as_of)
     variant: Variant = Variant.ORIGINAL  # debtrank
+
+    def __post_init__(self):
+        if self.parallel is None and not self.model.is_ownership:
+            object.__setattr__(self, "parallel", default_parallel(self.model, self.aggregate))
 
     @property
     def path_damping(self) -> float:
@@ -221,6 +251,23 @@ class Policy:
         return hashlib.sha256(canonical.encode()).hexdigest()[:16]
 
 
+def default_parallel(model: ModelName, aggregate: Aggregate) -> Parallel:
+    """The customary rule for several links between one pair (issue 9.1): strongest link where
+    the model keeps the strongest path, one independent coin per link in the independent
+    cascade, a sum in the linear and distress models.
+
+    Examples
+    --------
+    >>> default_parallel(ModelName.HOP, Aggregate.MAX).value, default_parallel(ModelName.CASCADE, Aggregate.SUM).value
+    ('max', 'noisy_or')
+    """
+    if model is ModelName.CASCADE:
+        return Parallel.NOISY_OR
+    if model is ModelName.HOP and aggregate is Aggregate.MAX:
+        return Parallel.MAX
+    return Parallel.SUM
+
+
 _TOP_KEYS = {"name", "description", "model", "damping", "as_of", "half_life_days", "repair", "period_days",
              "normalize", "missing_share", "combine", "threshold", "transmit"}
 _OWNERSHIP = {ModelName.OWNERSHIP_INTEGRATED, ModelName.OWNERSHIP_OFAC, ModelName.OWNERSHIP_EU,
@@ -232,6 +279,9 @@ _MODEL_KEYS = {
     "runs": {ModelName.CASCADE},
     "seed": {ModelName.CASCADE},
     "confidence": {ModelName.CASCADE},
+    "parallel": {ModelName.SPREAD, ModelName.HOP, ModelName.DEBTRANK, ModelName.CASCADE},
+    # Only where a score is a sum or a maximum over penalties can each penalty travel its own links.
+    "link_time": {ModelName.SPREAD, ModelName.HOP},
     "stake_threshold": _OWNERSHIP,
     "seed_kinds": _OWNERSHIP,
     "regimes": _OWNERSHIP,
@@ -244,7 +294,7 @@ _TRANSMIT_KEYS = {"link", "role", "direction", "weight", "split"}
 def _enum(cls: type[Enum], value, where: str):
     try:
         return cls(value)
-    except ValueError:
+    except (ValueError, TypeError):  # TypeError: a list or table where a name belongs
         allowed = ", ".join(m.value for m in cls)
         raise InvalidPolicy(f"{where}={value!r} is not one of {allowed}") from None
 
@@ -253,6 +303,8 @@ def _number(value, where: str, *, low: float, high: float | None = None, high_op
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         raise InvalidPolicy(f"{where}={value!r} is not a number")
     value = float(value)
+    if not math.isfinite(value):  # nan would transmit nothing, or write NaN scores; inf has no meaning here
+        raise InvalidPolicy(f"{where}={value!r} is not a finite number")
     too_high = high is not None and (value >= high if high_open else value > high)
     if value < low or too_high:
         bracket = ")" if high_open else "]"
@@ -260,10 +312,17 @@ def _number(value, where: str, *, low: float, high: float | None = None, high_op
     return value
 
 
-def _whole(value, where: str, *, low: int) -> int:
+def _whole(value, where: str, *, low: int, high: int | None = None, why: str = "") -> int:
     if isinstance(value, bool) or not isinstance(value, int) or value < low:
         raise InvalidPolicy(f"{where}={value!r} is not a whole number >= {low}")
+    if high is not None and value > high:
+        raise InvalidPolicy(f"{where}={value:,} is more than {high:,}: {why}")
     return value
+
+
+# Bounds on the work a policy asks for, so that a typo cannot run for hours.
+MAX_HOPS = 1_000  # damping^1000 of a penalty is nothing (0.99^1000 < 5e-5); use model = "spread" for the limit
+MAX_RUNS = 1_000_000  # the 95 % interval of a probability is then narrower than +-0.001
 
 
 def _flag(value, where: str) -> bool:
@@ -280,13 +339,18 @@ def _text_list(value, where: str) -> tuple[str, ...]:
 
 def _transmit(raw: dict, where: str) -> Transmit:
     model = load_model()
+    if not isinstance(raw, dict):
+        raise InvalidPolicy(f"{where}={raw!r} is not a table: write each rule as [[transmit]] "
+                            "followed by link = ..., direction = ..., weight = ...")
     if unknown := set(raw) - _TRANSMIT_KEYS:
         raise InvalidPolicy(f"{where}: unknown key {sorted(unknown)[0]!r} (expected {', '.join(sorted(_TRANSMIT_KEYS))})")
     link = raw.get("link")
-    if link not in model.links:
+    if not isinstance(link, str) or link not in model.links:
         raise InvalidPolicy(f"{where}.link={link!r} is not a link type ({', '.join(model.links)})")
     role = raw.get("role")
     role_enum = model.links[link].role_enum
+    if role is not None and not isinstance(role, str):
+        raise InvalidPolicy(f"{where}.role={role!r} is not a role name")
     if role is not None and role_enum and role not in model.enums[role_enum]:
         raise InvalidPolicy(f"{where}.role={role!r} is not one of {', '.join(model.enums[role_enum])}")
     if "direction" not in raw:
@@ -328,7 +392,11 @@ def parse_policy(text: str, origin: str = "<policy>") -> Policy:
                                 "remove the [[transmit]] tables")
         if not model.is_ownership and not raw.get("transmit"):
             raise InvalidPolicy("needs at least one [[transmit]] table")
-        transmit = tuple(_transmit(t, f"transmit[{i}]") for i, t in enumerate(raw.get("transmit", [])))
+        rules = raw.get("transmit", [])
+        if not isinstance(rules, list):
+            raise InvalidPolicy(f"transmit={rules!r} is not a list of tables: write each rule as [[transmit]] "
+                                "followed by link = ..., direction = ..., weight = ...")
+        transmit = tuple(_transmit(t, f"transmit[{i}]") for i, t in enumerate(rules))
         as_of = raw.get("as_of")
         if isinstance(as_of, str):
             try:
@@ -346,6 +414,13 @@ def parse_policy(text: str, origin: str = "<policy>") -> Policy:
             raise InvalidPolicy("missing_share = 'bounds' needs a model whose scores grow with the stakes; "
                                 "DebtRank's variant 'original' does not (each entity passes distress on once), "
                                 "so its low and high runs are no bounds: use variant = 'differential'")
+        parallel = None if "parallel" not in raw else _enum(Parallel, raw["parallel"], "parallel")
+        if parallel is Parallel.NOISY_OR:
+            # noisy-or reads each link's weight as a probability of passing the penalty on
+            for i, rule in enumerate(transmit):
+                if rule.weight is not None and rule.weight > 1:
+                    raise InvalidPolicy(f"transmit[{i}].weight={rule.weight!r} is above 1, but parallel = "
+                                        "'noisy_or' reads weights as probabilities; use parallel = 'sum' or 'max'")
         return Policy(
             name=str(raw.get("name") or Path(origin).stem),
             description=str(raw.get("description", "")),
@@ -361,11 +436,15 @@ def parse_policy(text: str, origin: str = "<policy>") -> Policy:
             missing_share=missing_share,
             combine=_enum(Combine, raw.get("combine", "sum"), "combine"),
             threshold=_number(raw.get("threshold", 0.1), "threshold", low=0.0),
-            max_hops=_whole(raw.get("max_hops", 2), "max_hops", low=0),
+            max_hops=_whole(raw.get("max_hops", 2), "max_hops", low=0, high=MAX_HOPS,
+                            why='paths that long carry nothing measurable; use model = "spread" for the whole series'),
             aggregate=_enum(Aggregate, raw.get("aggregate", "sum"), "aggregate"),
-            runs=_whole(raw.get("runs", 10_000), "runs", low=1),
+            runs=_whole(raw.get("runs", 10_000), "runs", low=1, high=MAX_RUNS,
+                        why="more runs would take hours and narrow the 95 % interval below +-0.001"),
             seed=_whole(raw.get("seed", 0), "seed", low=0),
             confidence=_number(raw.get("confidence", 0.95), "confidence", low=0.5, high=1.0, high_open=True),
+            parallel=parallel,
+            link_time=_enum(LinkTime, raw.get("link_time", "as_of"), "link_time"),
             stake_threshold=None if "stake_threshold" not in raw else _number(
                 raw["stake_threshold"], "stake_threshold", low=0.0, high=1.0),
             seed_kinds=_text_list(raw.get("seed_kinds", ["sanction"]), "seed_kinds"),

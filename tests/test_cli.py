@@ -39,9 +39,9 @@ def test_demo_end_to_end(tmp_path):
     result = run("demo", "--out", out)
     assert result.exit_code == 0, result.output
     scores = pd.read_csv(out / "scores.csv")
-    assert list(scores.columns) == ["id", "name", "kind", "own", "inherited", "total"]
+    assert list(scores.columns) == ["id", "name", "kind", "own", "echo", "inherited", "total"]
     assert len(scores) == 17
-    assert (scores["total"] - scores["own"] - scores["inherited"]).abs().max() < 1e-12
+    assert (scores["total"] - scores["own"] - scores["echo"] - scores["inherited"]).abs().max() < 1e-12
     report = json.loads((out / "report.json").read_text())
     assert report["manifest"]["as_of"] == "2022-06-30"
     assert report["manifest"]["policy"]["name"] == "joint-punishment"
@@ -63,7 +63,7 @@ def test_score_writes_the_promised_columns(zala_db, tmp_path):
     result = run("score", "--db", zala_db, "--policy", JOINT, "--as-of", "2024-06-30", "--out", out)
     assert result.exit_code == 0, result.output
     scores = pd.read_csv(out).set_index("id")
-    assert list(scores.columns) == ["name", "kind", "own", "inherited", "total"]
+    assert list(scores.columns) == ["name", "kind", "own", "echo", "inherited", "total"]
     # Abashkin, general director (legal representative) of LLC CST, inherits from it
     assert scores.loc["NK-mCEmxFfuhfdjpC8gsxH74o", "inherited"] > 0
 
