@@ -60,7 +60,7 @@ import pandas as pd
 from followthemoney import model as ftm_model
 from followthemoney.types import registry
 
-from graphscore.io.ftm import _load_mapping
+from graphscore.io.ftm import _load_mapping, regime_country
 from graphscore.model import GraphscoreWarning, Tables, link_keys
 
 __all__ = ["ftm_entities", "write_ftm"]
@@ -176,6 +176,8 @@ def ftm_entities(tables: Tables) -> list[dict]:
         group = groups.setdefault(record_id, {"id": record_id, "schema": sanction.schema, "properties": _properties(
             **{sanction.entity: [], sanction.start[0]: _day(row["start"]), sanction.end[0]: _day(row["end"]),
                sanction.authority[0]: row["authority"],
+               # the regime comes back from the authority, else from the country (io/ftm.py)
+               "country": regime_country(row.get("regime")),
                "provisions": None if row["kind"] == sanction.kind else row["kind"]})})
         group["properties"].setdefault(sanction.entity, []).append(entity_id[row["entity"]])
     records += groups.values()
