@@ -350,3 +350,14 @@ def test_load_command_reads_bods(tmp_path, package_path):
     result = CliRunner().invoke(app, ["load", str(bad), "--db", str(tmp_path / "db"), "-q"])
     assert result.exit_code == 2
     assert f"error: dangling.json:2 (statement {sid('s-r1')}): recordDetails.subject='rec-acme' is not the recordId" in result.output
+
+
+def test_load_command_reads_a_bods_folder(tmp_path):
+    folder = tmp_path / "package"
+    folder.mkdir()
+    write(folder, package()[:6], "a-parties.json")
+    write(folder, package()[6:], "b-relationships.jsonl", lines=True)
+    result = CliRunner().invoke(app, ["load", str(folder), "--db", str(tmp_path / "db"), "-q"])
+    assert result.exit_code == 0, result.output
+    assert "entities 6 new" in result.output and "links 8 new" in result.output
+    assert "warning: package: 1 relationships name no one to link to" in result.output
