@@ -54,17 +54,27 @@ def _fail_cleanly(command):
             warnings.simplefilter("always")
             try:
                 return command(*args, **kwargs)
-            except (GraphscoreError, ValueError, KeyError, FileNotFoundError) as exc:
+            except (GraphscoreError, ValueError, KeyError, OSError) as exc:
                 _echo_warnings(caught)
                 # every issue of a bad file on its own line, so it is fixed in one pass
                 issues = exc.issues if isinstance(exc, InvalidData) else [
-                    exc.args[0] if isinstance(exc, KeyError) and exc.args else exc]
+                    exc.args[0] if isinstance(exc, KeyError) and exc.args else _os_error(exc)]
                 for issue in issues:
                     typer.echo(f"error: {issue}", err=True)
+                if getattr(exc, "unlisted", 0):
+                    typer.echo(f"error: {exc.unlisted:,} more issue{'s' * (exc.unlisted > 1)} of the same kinds "
+                               "not listed", err=True)
                 raise typer.Exit(code=2) from None
             finally:
                 _echo_warnings(caught)
     return wrapper
+
+
+def _os_error(exc: Exception) -> object:
+    """An OSError as one line: what failed, on which file (a full disk, a read-only folder)."""
+    if not isinstance(exc, OSError) or exc.strerror is None:
+        return exc
+    return f"{exc.filename}: {exc.strerror}" if exc.filename else exc.strerror
 
 
 def _open(db: Path, *, create: bool = False, read_only: bool = False, wait: float = 0.0):
@@ -92,11 +102,9 @@ def _as_of(value: dt.datetime | None) -> dt.date | None:
 
 
 def _write_table(frame: pd.DataFrame, out: Path) -> None:
-    out.parent.mkdir(parents=True, exist_ok=True)
-    if out.suffix == ".parquet":
-        frame.to_parquet(out, index=False)
-    else:
-        frame.to_csv(out, index=False)
+    from graphscore.io.tables import write_table
+
+    write_table(frame, out)
 
 
 def _write_scores(scores: pd.DataFrame, source, policy, out: Path) -> Path:
@@ -108,9 +116,11 @@ def _write_scores(scores: pd.DataFrame, source, policy, out: Path) -> Path:
     manifest["notes"] = scores.attrs["notes"]
     # model-wide figures, e.g. DebtRank's systemic impact
     manifest["model_figures"] = {k: v for k, v in scores.attrs.items() if k not in ("as_of", "notes")}
-    path = out.with_name(out.stem + ".manifest.json")
-    path.write_text(json.dumps(manifest, indent=2, ensure_ascii=False), encoding="utf-8")
-    return path
+    from graphscore.io.tables import write_atomically
+
+    text = json.dumps(manifest, indent=2, ensure_ascii=False, allow_nan=False)
+    return write_atomically(out.with_name(out.stem + ".manifest.json"),
+                            lambda target: target.write_text(text, encoding="utf-8"))
 
 
 def _show(frame: pd.DataFrame, title: str | None = None, limit: int = 15, console: Console = stderr) -> None:
@@ -426,6 +436,38 @@ def report_dossier(
         report = dossier(workspace, rules, entity, as_of=_as_of(as_of))
     paths = write_report(report, out)
     stdout.print(f"wrote {', '.join(str(p) for p in paths.values())}")
+
+
+@app.command()
+@_fail_cleanly
+def trace(
+    start: Annotated[str, typer.Argument(help="Entity id at one end.")],
+    end: Annotated[str, typer.Argument(help="Entity id at the other end.")],
+    db: DbOption = Path("graphscore.db"),
+    as_of: AsOfOption = None,
+    max_links: Annotated[int, typer.Option(help="Longest chain searched.")] = 6,
+    limit: Annotated[int, typer.Option(help="Most chains listed.")] = 10,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the chains as JSON.")] = False,
+    quiet: QuietOption = False,
+) -> None:
+    """How START and END are connected: every shortest chain of links between them, any type,
+    either direction, each step with the records joining it (links of any date unless --as-of)."""
+    from graphscore.analysis.trace import trace as trace_connections
+
+    workspace = _workspace(db, quiet)
+    found = trace_connections(workspace, start, end, as_of=_as_of(as_of), max_links=max_links, limit=limit)
+    if as_json:
+        typer.echo(json.dumps(found.to_json(), indent=2, ensure_ascii=False, default=str))
+        return
+    if found.length is not None:
+        typer.echo(f"{found.chains} shortest chain(s) of {found.length} link(s) between {start} and {end}, "
+                   f"links {'in force on ' + found.as_of if found.as_of else 'of any date'}:")
+    for number, chain in found.steps.groupby("chain", sort=True):
+        typer.echo(f"chain {number + 1}\n  {chain['from_name'].iloc[0]} ({chain['from_id'].iloc[0]})")
+        for step in chain.itertuples(index=False):
+            typer.echo(f"    {step.links}\n  {step.to_name} ({step.to_id})")
+    for note in found.notes:
+        typer.echo(f"note: {note}", err=True)
 
 
 @app.command()

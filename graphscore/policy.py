@@ -29,6 +29,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
+import math
 import tomllib
 from dataclasses import asdict, dataclass
 from enum import Enum
@@ -206,7 +207,7 @@ _TRANSMIT_KEYS = {"link", "role", "direction", "weight", "split"}
 def _enum(cls: type[Enum], value, where: str):
     try:
         return cls(value)
-    except ValueError:
+    except (ValueError, TypeError):  # TypeError: a list or table where a name belongs
         allowed = ", ".join(m.value for m in cls)
         raise InvalidPolicy(f"{where}={value!r} is not one of {allowed}") from None
 
@@ -215,6 +216,8 @@ def _number(value, where: str, *, low: float, high: float | None = None, high_op
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         raise InvalidPolicy(f"{where}={value!r} is not a number")
     value = float(value)
+    if not math.isfinite(value):  # nan would transmit nothing, or write NaN scores; inf has no meaning here
+        raise InvalidPolicy(f"{where}={value!r} is not a finite number")
     too_high = high is not None and (value >= high if high_open else value > high)
     if value < low or too_high:
         bracket = ")" if high_open else "]"
@@ -222,10 +225,17 @@ def _number(value, where: str, *, low: float, high: float | None = None, high_op
     return value
 
 
-def _whole(value, where: str, *, low: int) -> int:
+def _whole(value, where: str, *, low: int, high: int | None = None, why: str = "") -> int:
     if isinstance(value, bool) or not isinstance(value, int) or value < low:
         raise InvalidPolicy(f"{where}={value!r} is not a whole number >= {low}")
+    if high is not None and value > high:
+        raise InvalidPolicy(f"{where}={value:,} is more than {high:,}: {why}")
     return value
+
+
+# Bounds on the work a policy asks for, so that a typo cannot run for hours.
+MAX_HOPS = 1_000  # damping^1000 of a penalty is nothing (0.99^1000 < 5e-5); use model = "spread" for the limit
+MAX_RUNS = 1_000_000  # the 95 % interval of a probability is then narrower than +-0.001
 
 
 def _flag(value, where: str) -> bool:
@@ -242,13 +252,18 @@ def _text_list(value, where: str) -> tuple[str, ...]:
 
 def _transmit(raw: dict, where: str) -> Transmit:
     model = load_model()
+    if not isinstance(raw, dict):
+        raise InvalidPolicy(f"{where}={raw!r} is not a table: write each rule as [[transmit]] "
+                            "followed by link = ..., direction = ..., weight = ...")
     if unknown := set(raw) - _TRANSMIT_KEYS:
         raise InvalidPolicy(f"{where}: unknown key {sorted(unknown)[0]!r} (expected {', '.join(sorted(_TRANSMIT_KEYS))})")
     link = raw.get("link")
-    if link not in model.links:
+    if not isinstance(link, str) or link not in model.links:
         raise InvalidPolicy(f"{where}.link={link!r} is not a link type ({', '.join(model.links)})")
     role = raw.get("role")
     role_enum = model.links[link].role_enum
+    if role is not None and not isinstance(role, str):
+        raise InvalidPolicy(f"{where}.role={role!r} is not a role name")
     if role is not None and role_enum and role not in model.enums[role_enum]:
         raise InvalidPolicy(f"{where}.role={role!r} is not one of {', '.join(model.enums[role_enum])}")
     if "direction" not in raw:
@@ -290,7 +305,11 @@ def parse_policy(text: str, origin: str = "<policy>") -> Policy:
                                 "remove the [[transmit]] tables")
         if not model.is_ownership and not raw.get("transmit"):
             raise InvalidPolicy("needs at least one [[transmit]] table")
-        transmit = tuple(_transmit(t, f"transmit[{i}]") for i, t in enumerate(raw.get("transmit", [])))
+        rules = raw.get("transmit", [])
+        if not isinstance(rules, list):
+            raise InvalidPolicy(f"transmit={rules!r} is not a list of tables: write each rule as [[transmit]] "
+                                "followed by link = ..., direction = ..., weight = ...")
+        transmit = tuple(_transmit(t, f"transmit[{i}]") for i, t in enumerate(rules))
         as_of = raw.get("as_of")
         if isinstance(as_of, str):
             try:
@@ -313,9 +332,11 @@ def parse_policy(text: str, origin: str = "<policy>") -> Policy:
             missing_share=_enum(MissingShare, raw.get("missing_share", "skip"), "missing_share"),
             combine=_enum(Combine, raw.get("combine", "sum"), "combine"),
             threshold=_number(raw.get("threshold", 0.1), "threshold", low=0.0),
-            max_hops=_whole(raw.get("max_hops", 2), "max_hops", low=0),
+            max_hops=_whole(raw.get("max_hops", 2), "max_hops", low=0, high=MAX_HOPS,
+                            why='paths that long carry nothing measurable; use model = "spread" for the whole series'),
             aggregate=_enum(Aggregate, raw.get("aggregate", "sum"), "aggregate"),
-            runs=_whole(raw.get("runs", 10_000), "runs", low=1),
+            runs=_whole(raw.get("runs", 10_000), "runs", low=1, high=MAX_RUNS,
+                        why="more runs would take hours and narrow the 95 % interval below +-0.001"),
             seed=_whole(raw.get("seed", 0), "seed", low=0),
             confidence=_number(raw.get("confidence", 0.95), "confidence", low=0.5, high=1.0, high_open=True),
             stake_threshold=None if "stake_threshold" not in raw else _number(

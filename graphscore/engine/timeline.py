@@ -41,18 +41,35 @@ def active_links(links: pd.DataFrame, as_of: pd.Timestamp) -> pd.DataFrame:
     [0.5, 0.48, 0.51]
     """
     model = load_model()
-    now = links[active(links, as_of)]
-    if now.empty:
-        return now
-    ordered = now.assign(
-        _end=now["end"].fillna(pd.Timestamp.max.floor("D")),
-        _start=now["start"].fillna(pd.Timestamp.min.ceil("D")),
-    ).sort_values(["_end", "_start"], ascending=[True, False], kind="stable")
-    kept = []
-    for link_type, group in ordered.groupby("type", sort=False):
-        key = ["source", "target", *model.links[link_type].period_key]
-        kept.append(group.drop_duplicates(key, keep="first"))
-    return pd.concat(kept).sort_index().drop(columns=["_end", "_start"])
+    rows = np.flatnonzero(active(links, as_of))
+    if rows.size == 0:
+        return links.iloc[rows]
+    # Only the columns that decide are taken here; the whole rows once, at the end. One integer
+    # per relation (type, both ends, and the type's period_key where it has one), not the
+    # strings: a register has millions of rows.
+    now = links[["type", "source", "target", "role", "start", "end"]].iloc[rows]
+    type_code, types = pd.factorize(now["type"])
+    keyed_by_role = np.isin(type_code, [k for k, name in enumerate(types) if "role" in model.links[name].period_key])
+    relation = _combine(type_code, pd.factorize(now["source"])[0], pd.factorize(now["target"])[0],
+                        np.where(keyed_by_role, pd.factorize(now["role"])[0], -1))
+    # among the records of one relation: the one ending soonest, then the one starting latest
+    end = now["end"].to_numpy("datetime64[ns]").astype(np.int64)
+    end[now["end"].isna().to_numpy()] = np.iinfo(np.int64).max
+    start = now["start"].to_numpy("datetime64[ns]").astype(np.int64)
+    start[now["start"].isna().to_numpy()] = np.iinfo(np.int64).min + 1  # negated below
+    order = np.lexsort((-start, end, relation))  # stable: ties keep table order
+    first = np.ones(order.size, dtype=bool)
+    first[1:] = relation[order][1:] != relation[order][:-1]
+    return links.iloc[rows[np.sort(order[first])]]
+
+
+def _combine(*codes: np.ndarray) -> np.ndarray:
+    """One int64 code per distinct tuple of the given integer codes (-1 allowed)."""
+    key = np.zeros(len(codes[0]), dtype=np.int64)
+    for code in codes:
+        code = np.asarray(code, dtype=np.int64) + 1
+        key = pd.factorize(key * (int(code.max()) + 1) + code)[0].astype(np.int64)
+    return key
 
 
 def penalty_weights(penalties: pd.DataFrame, as_of: pd.Timestamp, *,

@@ -198,6 +198,9 @@ def _read_records(path: Path) -> list[_Record]:
             if not isinstance(data, dict):
                 issues.append(DataIssue(where, "json", text.strip()[:60], "is not a JSON object"))
                 continue
+            if "\\u" in text and (surrogate := _lone_surrogate(data)):
+                issues.append(DataIssue(where, *surrogate, "holds a lone surrogate: it is not Unicode text"))
+                continue
             properties = data.get("properties", {})
             if not isinstance(properties, dict) or not all(isinstance(v, list) for v in properties.values()):
                 # a bare string is iterable: FtM would read "Alpha Inc" as the values "A", "l", ...
@@ -436,6 +439,26 @@ def _convert(path: Path) -> _Builder:
     for record in entities:  # after the penalty records, which decide what topics still add
         builder.topic_penalties(record)
     return builder
+
+
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def _lone_surrogate(value, field: str = "json") -> tuple[str, str] | None:
+    """The first field holding a lone surrogate (a JSON escape such as ``\\ud800`` that no
+    UTF-8 text can hold), and its value with the surrogate escaped; None if there is none."""
+    if isinstance(value, str):
+        if _SURROGATE.search(value):
+            return field, value.encode("utf-8", "backslashreplace").decode("utf-8")[:60]
+        return None
+    items = value.items() if isinstance(value, dict) else enumerate(value) if isinstance(value, list) else ()
+    for key, item in items:
+        name = field if isinstance(key, int) else (key if field in ("json", "properties") else f"{field}.{key}")
+        if isinstance(key, str) and _SURROGATE.search(key):
+            return "json", key.encode("utf-8", "backslashreplace").decode("utf-8")[:60]
+        if found := _lone_surrogate(item, name):
+            return found
+    return None
 
 
 def read_ftm(path: str | Path) -> Tables:
