@@ -29,8 +29,6 @@ from graphscore.store.plan import LoadPlan, canonical_order, plan_load, with_lin
 
 __all__ = ["GraphStore", "CypherStore", "LoadSummary", "to_rows"]
 
-BATCH_ROWS = 5_000  # rows per UNWIND: large enough to amortise a round trip, small enough for Bolt
-
 Run = Callable[[str, dict | None], pd.DataFrame]
 
 
@@ -73,11 +71,6 @@ def to_rows(df: pd.DataFrame) -> list[dict]:
     renames = {c.name: c.store_name for spec in load_model().tables.values() for c in spec.columns}
     columns = [renames.get(c, c) for c in df.columns]
     return [{c: _plain(v) for c, v in zip(columns, values)} for values in df.itertuples(index=False, name=None)]
-
-
-def _batches(rows: list[dict]) -> Iterator[list[dict]]:
-    for start in range(0, len(rows), BATCH_ROWS):
-        yield rows[start:start + BATCH_ROWS]
 
 
 def record_fingerprint(run: Run, fingerprint: str) -> None:
@@ -226,28 +219,12 @@ class CypherStore:
                            tables=content, fingerprint=fingerprint)
 
     def _write(self, plan: LoadPlan, fingerprint: str, advance: Advance) -> None:
-        """Write a load plan and the content's new fingerprint in one transaction: new and
-        changed rows merged by key; ``advance(n)`` after every ``n`` rows written."""
-        with self._transaction() as run:
-            for batch in _batches(to_rows(pd.concat([plan.entities.new, plan.entities.changed]))):
-                run(statements.merge_entities(), {"rows": batch})
-                advance(len(batch))
-            for batch in _batches(to_rows(pd.concat([plan.penalties.new, plan.penalties.changed]))):
-                run(statements.merge_penalties(), {"rows": batch})
-                advance(len(batch))
-            links = pd.concat([plan.links.new, plan.links.changed])
-            for link_type, group in links.groupby("type", sort=True):
-                for batch in _batches(to_rows(group.drop(columns=["type"]))):
-                    run(statements.merge_links(link_type), {"rows": batch})
-                    advance(len(batch))
-            record_fingerprint(run, fingerprint)
+        """Write a load plan and the content's new fingerprint in one transaction: new rows
+        added, changed rows rewritten by key; ``advance(n)`` after every ``n`` rows written.
+        Each backend writes in its own bulk path."""
+        raise NotImplementedError
 
     def write_scores(self, scores: pd.DataFrame, *, policy: Policy, as_of: dt.date) -> int:
-        """Write ``own``, ``inherited`` and ``total`` back as Entity properties, so Cypher
+        """Write ``own``, ``echo``, ``inherited`` and ``total`` back as Entity properties, so Cypher
         users can query them, with the policy's name and hash and the date they belong to."""
-        rows = scores[["id", "own", "inherited", "total"]].assign(
-            score_policy=policy.name, score_policy_hash=policy.hash, score_as_of=as_of)
-        with self._transaction() as run:
-            for batch in _batches(to_rows(rows)):
-                run(statements.write_scores(dialect=self.dialect), {"rows": batch})
-        return len(rows)
+        raise NotImplementedError
