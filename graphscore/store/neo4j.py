@@ -43,9 +43,13 @@ _REASON = re.compile(r"\(reason (.+)\)\s*$")
 
 
 def _frame(result: neo4j.Result) -> pd.DataFrame:
-    """A result as a table typed as the embedded store types it: Neo4j temporal values as
-    Python ones, and dates as ``datetime64[us]`` (which, unlike nanoseconds, holds 9999-12-31)."""
-    frame = pd.DataFrame(result.values(), columns=result.keys())
+    """A result as a table typed as the embedded store types it (:func:`_typed`)."""
+    return _typed(pd.DataFrame(result.values(), columns=result.keys()))
+
+
+def _typed(frame: pd.DataFrame) -> pd.DataFrame:
+    """Neo4j temporal values as Python ones, and dates as ``datetime64[us]`` (which, unlike
+    nanoseconds, holds 9999-12-31), as the embedded store returns them."""
     for column in frame.columns:
         present = frame[column].dropna()
         if not len(present) or not hasattr(present.iloc[0], "to_native"):
@@ -140,6 +144,16 @@ class Neo4jStore(CypherStore):
     def _run(self, query: str, parameters: dict | None = None) -> pd.DataFrame:
         with self._session() as session:
             return _frame(session.run(query.rstrip().rstrip(";"), parameters or {}))
+
+    def _read_table(self, query: str) -> pd.DataFrame:
+        """The rows of ``query`` as one list of lists in one record: the driver decodes that in
+        bulk, where a record per row costs a message each (2 to 3 times slower at 10^5 rows)."""
+        query = query.rstrip().rstrip(";")
+        with self._session() as session:
+            columns = session.run(f"{query} LIMIT 0").keys()
+            listed = ", ".join(f"`{name}`" for name in columns)  # the query's own aliases, from the model
+            rows = session.run(f"CALL {{ {query} }} RETURN collect([{listed}]) AS rows").single()[0]
+        return _typed(pd.DataFrame(rows, columns=columns))
 
     def query(self, cypher: str, parameters: dict | None = None) -> pd.DataFrame:
         """Run a Cypher query (values as ``$parameters``) and return the result as a table.
