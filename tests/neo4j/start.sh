@@ -9,6 +9,8 @@
 # starts a fresh, empty database under $GRAPHSCORE_NEO4J_STATE (default tests/neo4j/target/run),
 # waits until Bolt accepts connections, and prints bolt://127.0.0.1:PORT on stdout, nothing else.
 # GRAPHSCORE_NEO4J_HEAP sets the JVM heap (default 1g); the page cache is 256 MB.
+# GRAPHSCORE_NEO4J_TX_MAX_MB bounds one transaction's memory (default 192, 0: no bound beyond
+# Neo4j's own 70 % of the heap); a test meets that bound on purpose. Benchmarks set it to 0.
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 state="${GRAPHSCORE_NEO4J_STATE:-$here/target/run}"
