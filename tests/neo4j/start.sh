@@ -17,7 +17,8 @@ state="${GRAPHSCORE_NEO4J_STATE:-$here/target/run}"
 heap="${GRAPHSCORE_NEO4J_HEAP:-1g}"
 timeout="${GRAPHSCORE_NEO4J_START_TIMEOUT:-300}"
 
-if [ "${#GRAPHSCORE_NEO4J_PASSWORD}" -lt 8 ]; then
+password="${GRAPHSCORE_NEO4J_PASSWORD:-}"
+if [ "${#password}" -lt 8 ]; then
     echo "start.sh: set GRAPHSCORE_NEO4J_PASSWORD (8 characters or more) first" >&2
     exit 2
 fi
