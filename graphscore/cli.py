@@ -57,17 +57,27 @@ def _fail_cleanly(command):
             warnings.simplefilter("always")
             try:
                 return command(*args, **kwargs)
-            except (GraphscoreError, ValueError, KeyError, FileNotFoundError) as exc:
+            except (GraphscoreError, ValueError, KeyError, OSError) as exc:
                 _echo_warnings(caught)
                 # every issue of a bad file on its own line, so it is fixed in one pass
                 issues = exc.issues if isinstance(exc, InvalidData) else [
-                    exc.args[0] if isinstance(exc, KeyError) and exc.args else exc]
+                    exc.args[0] if isinstance(exc, KeyError) and exc.args else _os_error(exc)]
                 for issue in issues:
                     typer.echo(f"error: {issue}", err=True)
+                if getattr(exc, "unlisted", 0):
+                    typer.echo(f"error: {exc.unlisted:,} more issue{'s' * (exc.unlisted > 1)} of the same kinds "
+                               "not listed", err=True)
                 raise typer.Exit(code=2) from None
             finally:
                 _echo_warnings(caught)
     return wrapper
+
+
+def _os_error(exc: Exception) -> object:
+    """An OSError as one line: what failed, on which file (a full disk, a read-only folder)."""
+    if not isinstance(exc, OSError) or exc.strerror is None:
+        return exc
+    return f"{exc.filename}: {exc.strerror}" if exc.filename else exc.strerror
 
 
 def _open(db: str, *, create: bool = False, read_only: bool = False, wait: float = 0.0):
@@ -95,11 +105,9 @@ def _as_of(value: dt.datetime | None) -> dt.date | None:
 
 
 def _write_table(frame: pd.DataFrame, out: Path) -> None:
-    out.parent.mkdir(parents=True, exist_ok=True)
-    if out.suffix == ".parquet":
-        frame.to_parquet(out, index=False)
-    else:
-        frame.to_csv(out, index=False)
+    from graphscore.io.tables import write_table
+
+    write_table(frame, out)
 
 
 def _write_scores(scores: pd.DataFrame, source, policy, out: Path) -> Path:
@@ -111,9 +119,11 @@ def _write_scores(scores: pd.DataFrame, source, policy, out: Path) -> Path:
     manifest["notes"] = scores.attrs["notes"]
     # model-wide figures, e.g. DebtRank's systemic impact
     manifest["model_figures"] = {k: v for k, v in scores.attrs.items() if k not in ("as_of", "notes")}
-    path = out.with_name(out.stem + ".manifest.json")
-    path.write_text(json.dumps(manifest, indent=2, ensure_ascii=False), encoding="utf-8")
-    return path
+    from graphscore.io.tables import write_atomically
+
+    text = json.dumps(manifest, indent=2, ensure_ascii=False, allow_nan=False)
+    return write_atomically(out.with_name(out.stem + ".manifest.json"),
+                            lambda target: target.write_text(text, encoding="utf-8"))
 
 
 def _show(frame: pd.DataFrame, title: str | None = None, limit: int = 15, console: Console = stderr) -> None:
@@ -130,7 +140,8 @@ def _show(frame: pd.DataFrame, title: str | None = None, limit: int = 15, consol
 @app.command()
 @_fail_cleanly
 def load(
-    paths: Annotated[list[Path], typer.Argument(exists=True, help="Folders of CSV/Parquet tables or FtM .json/.jsonl files.")],
+    paths: Annotated[list[Path], typer.Argument(exists=True, help="Folders of CSV/Parquet tables, FtM .json/.jsonl "
+                                                                  "files, or BODS 0.4 statements (file or folder).")],
     db: DbOption = "graphscore.db",
     wait: WaitOption = DEFAULT_WAIT,
     quiet: QuietOption = False,
@@ -179,7 +190,7 @@ def score(
     wait: WaitOption = DEFAULT_WAIT,
     quiet: QuietOption = False,
 ) -> None:
-    """Score every entity under POLICY: id, name, kind, own, inherited, total; written back to the store."""
+    """Score every entity under POLICY: id, name, kind, own, echo, inherited, total; written back to the store."""
     from graphscore.analysis.scores import score as score_tables
     from graphscore.policy import load_policy
 
@@ -331,25 +342,33 @@ def compare(
 def ownership_command(
     out: Annotated[Path, typer.Option("--out", help="Output table (.csv or .parquet).")],
     db: DbOption = "graphscore.db",
-    rule: Annotated[str | None, typer.Option(help="ofac, eu or integrated (the shipped policies "
-                                                  "ofac-50, eu-owned-controlled, beneficial-owners).")] = None,
-    compare: Annotated[bool, typer.Option(help="Write where the three rules disagree, and why.")] = False,
+    rule: Annotated[str | None, typer.Option(help="ofac, eu, uk or integrated (the shipped policies ofac-50, "
+                                                  "eu-owned-controlled, uk-owned-controlled, beneficial-owners).")] = None,
+    compare: Annotated[bool, typer.Option(help="Write where the rules disagree, and why.")] = False,
     as_of: AsOfOption = None,
     quiet: QuietOption = False,
 ) -> None:
-    """Entities an ownership rule flags beyond the listed ones (id, name, rule, stake, via), or --compare."""
+    """Entities an ownership rule flags beyond the listed ones (id, name, rule, status, stake bands, via), or --compare."""
     from graphscore.analysis.ownership import compare_rules, flagged_entities
 
     if compare == (rule is not None):
-        raise ValueError("give --rule ofac|eu|integrated, or --compare.")
+        raise ValueError("give --rule ofac|eu|uk|integrated, or --compare.")
     workspace = _workspace(db, quiet)
     with _progress(quiet).step("applying the ownership rule(s)", "applied the ownership rule(s)"):
         table = (compare_rules(workspace, as_of=_as_of(as_of)) if compare
                  else flagged_entities(workspace, rule, as_of=_as_of(as_of)))
     _write_table(table, out)
     title = "where the rules disagree" if compare else f"flagged by {rule} beyond the listed entities"
-    _show(table.drop(columns=["id"]), f"{title}, as of {table.attrs['as_of']}")
+    _show(table.drop(columns=["id", "thresholds"], errors="ignore"), f"{title}, as of {table.attrs['as_of']}")
+    thresholds = table.attrs["thresholds"] if compare else {rule: table.attrs["threshold"]}
+    _notes([f"threshold, {name}: {text}" for name, text in thresholds.items()] + table.attrs["notes"])
     stdout.print(f"wrote {out} ({len(table)} rows)")
+
+
+def _notes(notes: list[str]) -> None:
+    """What a table's numbers rest on (thresholds, links without a share), one line each."""
+    for note in notes:
+        stdout.print(f"note: {note}", markup=False, highlight=False)
 
 
 @app.command()
@@ -368,8 +387,30 @@ def ubo(
     workspace = _workspace(db, quiet)
     owners = ultimate_owners_table(workspace, entity, as_of=_as_of(as_of), threshold=threshold,
                                    persons_only=persons_only)
-    _show(owners.drop(columns=["id"]), f"owners of {entity} with {threshold:.0%} or more, as of {owners.attrs['as_of']}",
+    # A band is shown by its two ends, never as one number.
+    _show(owners.drop(columns=["id", "kind", "stake"]), f"owners of {entity} with {threshold:.0%} or more, as of {owners.attrs['as_of']}",
           console=stdout)
+    _notes(owners.attrs["notes"])
+
+
+@app.command()
+@_fail_cleanly
+def export(
+    format: Annotated[str, typer.Option("--format", help="graphml (Gephi, networkx), neo4j-csv (a folder for "
+                                                         "neo4j-admin database import) or ftm (FollowTheMoney JSON lines).")],
+    out: Annotated[Path, typer.Option("--out", help="Output file (graphml, ftm) or folder (neo4j-csv).")],
+    db: DbOption = "graphscore.db",
+    quiet: QuietOption = False,
+) -> None:
+    """Export the store's entities, links and penalties in an exchange format."""
+    from graphscore.io import EXPORT_FORMATS, check_export_format, export as export_tables
+
+    check_export_format(format)  # before the store is read
+    workspace = _workspace(db, quiet)
+    with _progress(quiet).step(f"writing {format}", f"wrote {format}"):
+        path = export_tables(workspace.tables, format, out)
+    counts = ", ".join(f"{n:,} {name}" for name, n in workspace.tables.counts().items())
+    stdout.print(f"wrote {path} ({EXPORT_FORMATS[format][2]}: {counts})", soft_wrap=True)
 
 
 def _parameter(item: str) -> tuple[str, object]:
@@ -408,6 +449,38 @@ def report_dossier(
         report = dossier(workspace, rules, entity, as_of=_as_of(as_of))
     paths = write_report(report, out)
     stdout.print(f"wrote {', '.join(str(p) for p in paths.values())}")
+
+
+@app.command()
+@_fail_cleanly
+def trace(
+    start: Annotated[str, typer.Argument(help="Entity id at one end.")],
+    end: Annotated[str, typer.Argument(help="Entity id at the other end.")],
+    db: DbOption = "graphscore.db",
+    as_of: AsOfOption = None,
+    max_links: Annotated[int, typer.Option(help="Longest chain searched.")] = 6,
+    limit: Annotated[int, typer.Option(help="Most chains listed.")] = 10,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the chains as JSON.")] = False,
+    quiet: QuietOption = False,
+) -> None:
+    """How START and END are connected: every shortest chain of links between them, any type,
+    either direction, each step with the records joining it (links of any date unless --as-of)."""
+    from graphscore.analysis.trace import trace as trace_connections
+
+    workspace = _workspace(db, quiet)
+    found = trace_connections(workspace, start, end, as_of=_as_of(as_of), max_links=max_links, limit=limit)
+    if as_json:
+        typer.echo(json.dumps(found.to_json(), indent=2, ensure_ascii=False, default=str))
+        return
+    if found.length is not None:
+        typer.echo(f"{found.chains} shortest chain(s) of {found.length} link(s) between {start} and {end}, "
+                   f"links {'in force on ' + found.as_of if found.as_of else 'of any date'}:")
+    for number, chain in found.steps.groupby("chain", sort=True):
+        typer.echo(f"chain {number + 1}\n  {chain['from_name'].iloc[0]} ({chain['from_id'].iloc[0]})")
+        for step in chain.itertuples(index=False):
+            typer.echo(f"    {step.links}\n  {step.to_name} ({step.to_id})")
+    for note in found.notes:
+        typer.echo(f"note: {note}", err=True)
 
 
 @app.command()
@@ -502,7 +575,7 @@ def demo(
         report = spillover(workspace, rules, entity=entity, as_of=as_of.date())
     _write_scores(scores, workspace, rules, out / "scores.csv")
     paths = write_report(report, out)
-    _show(scores.sort_values("total", ascending=False)[["name", "kind", "own", "inherited", "total"]],
+    _show(scores.sort_values("total", ascending=False)[["name", "kind", "own", "echo", "inherited", "total"]],
           f"Top scores under {rules.name} as of {scores.attrs['as_of']}", limit=10, console=stdout)
     stdout.print(f"store: {store_path} holds {summary.stored}")
     stdout.print(f"scores: {out / 'scores.csv'}")

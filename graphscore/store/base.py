@@ -22,6 +22,8 @@ from graphscore.progress import SILENT, Advance, Progress
 from graphscore.model import (TABLE_NAMES, GraphscoreWarning, Tables, check_against_store, empty_table, load_model,
                               validate)
 from graphscore.store import statements
+from graphscore.store.guard import check_read_only
+from graphscore.store.parameters import check_parameters
 from graphscore.store.plan import LoadPlan, canonical_order, plan_load, with_link_keys
 
 __all__ = ["GraphStore", "CypherStore", "LoadSummary", "to_rows"]
@@ -96,7 +98,15 @@ class CypherStore:
 
     # -- reading -----------------------------------------------------------------------------
     def query(self, cypher: str, parameters: dict | None = None) -> pd.DataFrame:
-        """Run a Cypher query (values as ``$parameters``) and return the result as a table."""
+        """Run a Cypher query (values as ``$parameters``) and return the result as a table.
+
+        A ``$parameter`` the query names and ``parameters`` lacks is a ValueError, never an
+        empty result. On a store opened read-only, a query that would do more than read the
+        graph (write or read files, fetch URLs, load extensions, change settings) is refused
+        first (:func:`~graphscore.store.guard.check_read_only`)."""
+        if getattr(self, "read_only", False):
+            check_read_only(cypher)
+        check_parameters(cypher, parameters or {})
         return self._run(cypher, parameters or {})
 
     def counts(self) -> dict[str, int]:
@@ -208,6 +218,8 @@ class CypherStore:
                 with progress.step("writing new and changed rows", "wrote new and changed rows",
                                    total=plan.writes) as advance:
                     self._write(plan, fingerprint, advance)
+            except StoreError:  # says itself what became of the store
+                raise
             except Exception as exc:  # a driver error of any kind: the transaction was rolled back
                 raise StoreError(f"load rolled back, store unchanged: {exc}") from exc
         return LoadSummary(offered=tables.counts(), stored=self.counts(), written=plan.summary(),
@@ -220,6 +232,6 @@ class CypherStore:
         raise NotImplementedError
 
     def write_scores(self, scores: pd.DataFrame, *, policy: Policy, as_of: dt.date) -> int:
-        """Write ``own``, ``inherited`` and ``total`` back as Entity properties, so Cypher
+        """Write ``own``, ``echo``, ``inherited`` and ``total`` back as Entity properties, so Cypher
         users can query them, with the policy's name and hash and the date they belong to."""
         raise NotImplementedError

@@ -224,7 +224,7 @@ class Neo4jStore(CypherStore):
         self._write_in_one_transaction(work)
 
     def write_scores(self, scores: pd.DataFrame, *, policy: Policy, as_of) -> int:
-        rows = to_rows(scores[["id", "own", "inherited", "total"]].assign(
+        rows = to_rows(scores[["id", "own", "echo", "inherited", "total"]].assign(
             score_policy=policy.name, score_policy_hash=policy.hash, score_as_of=as_of))
         query = statements.write_scores(dialect=self.dialect)
 
