@@ -10,7 +10,6 @@ a warning saying so.
 
 from __future__ import annotations
 
-import os
 import shutil
 import signal
 import subprocess
