@@ -353,7 +353,7 @@ class LadybugStore(CypherStore):
 
     def write_scores(self, scores: pd.DataFrame, *, policy: Policy, as_of: dt.date) -> int:
         columns = list(load_model().scores.columns)
-        rows = scores[["id", "own", "inherited", "total"]].assign(
+        rows = scores[["id", "own", "echo", "inherited", "total"]].assign(
             score_policy=policy.name, score_policy_hash=policy.hash, score_as_of=pd.Timestamp(as_of))
         table = _arrow(rows, [Column("id", "string"), *columns], prefix="v_")
         self._check_space(table.nbytes)
