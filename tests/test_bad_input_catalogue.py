@@ -191,7 +191,7 @@ EXPECTED = {
  'penalties: moved to another entity': ["error: penalties.csv:2: entity='c2' differs from the entity stored for this penalty id (a reload cannot move it)"],
  'penalties: missing severity column': ['error: penalties.csv: severity: required column is missing'],
  'ftm: not json': ["error: in.json:1: json='not json' is not a JSON object"],
- 'ftm: json array': ["error: in.json:1: json='[1, 2]' is not a JSON object"],
+ 'ftm: json array': ["error: in.json:1: statement='1' is not a JSON object", "error: in.json:1: statement='2' is not a JSON object"],
  'ftm: unknown schema': ["error: in.json:1: schema='Spaceship' is not a FollowTheMoney schema"],
  'ftm: properties not lists': ['error: in.json:1: properties=\'{"id": "a", "schema": "Company", "properties": {"name": "Alp\' must map property names to lists of strings'],
  'ftm: empty id': ['error: in.json:1: id: is required but empty'],
