@@ -508,6 +508,43 @@ def demo(
     stdout.print(f"done in {time.perf_counter() - started:.1f} s")
 
 
+@app.command()
+@_fail_cleanly
+def serve(
+    db: DbOption = Path("graphscore.db"),
+    policy: Annotated[list[Path] | None, typer.Option("--policy", exists=True, dir_okay=False,
+                                                      help="Policy TOML file (repeatable; default: the shipped ones).")]
+    = None,
+    host: Annotated[str, typer.Option(help="Address to listen on; other than loopback, a token is required.")]
+    = "127.0.0.1",
+    port: Annotated[int, typer.Option(min=0, max=65535, help="Port (0: any free one).")] = 8000,
+    quiet: QuietOption = False,
+) -> None:
+    """Local web application: search, dossiers, the network, as-of dates and what-ifs (read-only)."""
+    import secrets
+    import socket
+
+    import uvicorn
+
+    from graphscore.bundled import POLICIES, bundled_path
+    from graphscore.policy import load_policy
+    from graphscore.serve import is_loopback
+    from graphscore.serve.app import create_app
+
+    paths = policy or sorted(bundled_path(*POLICIES).glob("*.toml"), key=lambda p: p.stem != "joint-punishment")
+    token = None if is_loopback(host) else secrets.token_urlsafe(18)
+    web = create_app(_workspace(db, quiet), [load_policy(path) for path in paths], token=token)
+    # bound here, so the address printed is the one listening (port 0 gets a free one)
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind((host, port))
+    shown = f"[{host}]" if family == socket.AF_INET6 else host
+    stdout.print(f"graphscore serve: http://{shown}:{sock.getsockname()[1]}/" + (f"?token={token}" if token else "")
+                 + "  (Ctrl-C stops)", soft_wrap=True)
+    uvicorn.Server(uvicorn.Config(web, log_level="warning")).run(sockets=[sock])
+
+
 def main() -> None:  # console-script entry point
     app()
 
