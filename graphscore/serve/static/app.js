@@ -5,7 +5,7 @@
 const $ = (id) => document.getElementById(id);
 const state = {
   info: null, entity: null, expanded: new Set(), whatif: null, showWhatif: true,
-  hiddenTypes: new Set(), pathEdges: new Set(),
+  hiddenTypes: new Set(), pathEdges: new Set(), generation: 0,
 };
 const TYPE_COLOURS = { OWNS: "#4e79a7", OFFICER_OF: "#59a14f", CONTROLS: "#b07aa1", FAMILY: "#e15759",
                        ASSOCIATE: "#9c755f" };
@@ -113,21 +113,17 @@ function addMore(center, hidden) {
   cy.add({ group: "nodes", classes: "more", data: { id, label: `+${hidden.count} more (${types})`, owner: center } });
   cy.add({ group: "edges", data: { id: `${id}|edge`, source: center, target: id, colour: "#c2c8d0", label: "" } });
 }
-function placeAround(center, nodes) {
-  const c = cy.getElementById(center).position();
-  nodes.forEach((n, i) => {
-    const angle = (2 * Math.PI * i) / Math.max(nodes.length, 1);
-    n.position({ x: c.x + 160 * Math.cos(angle), y: c.y + 160 * Math.sin(angle) });
-  });
-}
 function layout(fit = true) {
-  const l = cy.elements(":visible").layout({ name: "cose", animate: false, randomize: false, fit,
-                                             nodeRepulsion: () => 9000, idealEdgeLength: () => 110,
-                                             numIter: 600, padding: 30 });
-  l.run();
+  // rings by distance from the opened entity, each neighbour's own neighbours beside it: no
+  // overlaps, and the same picture for the same view (a force layout moved it at every expand)
+  const center = state.entity ? cy.getElementById(state.entity.id) : cy.nodes().first();
+  cy.elements().not(".filtered").layout({ name: "breadthfirst", circle: true, roots: center, directed: false,
+                                          spacingFactor: 1.1, avoidOverlap: true, animate: false, fit,
+                                          padding: 30 }).run();
   // a handful of nodes fitted to the screen would be drawn huge
   if (fit && cy.zoom() > 1.3) { cy.zoom(1.3); cy.center(); }
 }
+
 function applyFilters() {
   cy.edges().forEach((e) => e.toggleClass("filtered", state.hiddenTypes.has(e.data("type"))));
   const center = state.entity && state.entity.id;
@@ -138,7 +134,9 @@ function applyFilters() {
   updateStatus();
 }
 function updateStatus() {
-  const nodes = cy.nodes(":visible").not(".more").length, links = cy.edges(":visible").length;
+  // counted by class, not ":visible", which follows the style a frame later
+  const nodes = cy.nodes().not(".more, .filtered").length;
+  const links = cy.edges().not(".filtered").filter((e) => !e.target().hasClass("more")).length;
   const status = $("status");
   status.dataset.nodes = nodes;
   status.dataset.links = links;
@@ -148,22 +146,25 @@ function updateStatus() {
 }
 
 async function expand(id) {
+  const generation = state.generation;
   const data = await api(`/api/neighbours/${encodeURIComponent(id)}?${params()}`);
+  if (generation !== state.generation || cy.getElementById(id).empty()) return;
   const added = addRows(data.nodes);
-  placeAround(id, added);
   addLinks(data.links);
   addMore(id, data.hidden);
   state.expanded.add(id);
   if (state.whatif) await refreshWhatif();
   restyle();
   applyFilters();
-  if (added.length) layout(false);
+  if (added.length) layout(true);
 }
 
 // ---- opening an entity -------------------------------------------------------------------------
 async function openEntity(id, { keepExpanded = false } = {}) {
   const previous = keepExpanded ? [...state.expanded] : [];
+  const generation = ++state.generation;
   const data = await api(`/api/entity/${encodeURIComponent(id)}?${params()}`);
+  if (generation !== state.generation) return;  // a later date, policy or entity was asked for
   const d = data.dossier;
   state.entity = { id, name: d.entity.name || id, dossier: d };
   state.asOf = d.manifest.as_of;
@@ -182,8 +183,6 @@ async function openEntity(id, { keepExpanded = false } = {}) {
   if (state.whatif) await refreshWhatif();
   restyle();
   applyFilters();
-  cy.layout({ name: "concentric", concentric: (n) => (n.id() === id ? 10 : 1), levelWidth: () => 1,
-              minNodeSpacing: 40, animate: false }).run();
   layout(true);
   renderPanel();
   history.replaceState(null, "", `?${new URLSearchParams({ entity: id, policy: $("policy").value, as_of: state.asOf })}`);
@@ -313,12 +312,11 @@ cy.on("tap", "node", (ev) => {
   const id = node.hasClass("more") ? node.data("owner") : node.id();
   if (node.hasClass("more")) {
     api(`/api/neighbours/${encodeURIComponent(id)}?${params({ limit: 5000 })}`).then((data) => {
-      const added = addRows(data.nodes);
-      placeAround(id, added);
+      addRows(data.nodes);
       addLinks(data.links);
       node.connectedEdges().remove();
       node.remove();
-      restyle(); applyFilters(); layout(false);
+      restyle(); applyFilters(); layout(true);
     }).catch(showError);
   } else if (!state.expanded.has(id)) expand(id).catch(showError);
 });
