@@ -88,7 +88,9 @@ def _penalty_table(rows: pd.DataFrame, projection: Projection, names: pd.Series)
     if projection.combine is Combine.SUM:
         counted = rows["weight"] > 0
     else:
-        active = projection.penalties[projection.penalties["weight"] > 0]
+        # a what-if's own penalty is not in the projection: it competes with the entity's others
+        active = pd.concat([projection.penalties, rows[~rows["id"].isin(projection.penalties["id"])]])
+        active = active[active["weight"] > 0]
         heaviest = active.sort_values(["weight", "id"], ascending=[False, True]).drop_duplicates("entity")["id"]
         counted = rows["id"].isin(heaviest)
     table = rows.assign(name=rows["entity"].map(names), counted=counted.to_numpy())
