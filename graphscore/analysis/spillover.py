@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
+from graphscore.analysis.display import Networked
 from graphscore.analysis.manifest import build_manifest
 from graphscore.analysis.whatif import (Change, apply_change, attribution_change, lift_change, own_before_after,
                                         penalize_change)
@@ -26,7 +27,7 @@ __all__ = ["SpilloverReport", "spillover", "spillover_report"]
 
 
 @dataclass
-class SpilloverReport:
+class SpilloverReport(Networked):
     """Everything a spillover report shows.
 
     Attributes
@@ -51,6 +52,8 @@ class SpilloverReport:
     manifest : dict
         graphscore version, policy and its hash, data fingerprint, as-of date, time of writing.
     """
+
+    _principal = "affected"  # to_pandas() and the notebook view (graphscore.analysis.display)
 
     title: str
     scenario: str
