@@ -10,7 +10,8 @@ policy, and its ``as_of`` or today):
 - ``GET /api/info``: data counts and fingerprint, the policies, link types and entity kinds;
 - ``GET /api/search?q=``: entities whose name or id matches, with kind, jurisdiction, score;
 - ``GET /api/entity/{id}``: the dossier (:func:`graphscore.analysis.dossier.dossier`, laid out
-  as its JSON report), its neighbourhood and the paths carrying its score;
+  as its JSON report) and its neighbourhood;
+- ``GET /api/paths/{id}``: the entities and links on the paths that carry its score;
 - ``GET /api/neighbours/{id}``: one entity's neighbours, for expanding a node;
 - ``POST /api/whatif``: lift a penalty, lift all of an entity's, or add one, and the scores
   before and after (nothing is written);
@@ -212,24 +213,32 @@ def create_app(ws: Workspace, policies: list[Policy], *, token: str | None = Non
             return {"query": q, "policy": rules.name, "as_of": resolve_as_of(as_of, rules).date().isoformat(),
                     "results": entity_rows(ws, scores, ids)}
 
-    @app.get("/api/entity/{entity_id}", summary="An entity's dossier, neighbourhood and score paths")
-    def entity(entity_id: str, policy: str | None = PolicyQuery, as_of: dt.date | None = AsOfQuery,
-               top_paths: int = Query(2, ge=1, le=10)) -> dict:
+    @app.get("/api/entity/{entity_id}", summary="An entity's dossier and neighbourhood")
+    def entity(entity_id: str, policy: str | None = PolicyQuery, as_of: dt.date | None = AsOfQuery) -> dict:
         rules = state.policy(policy)
         day = resolve_as_of(as_of, rules)
         with state.lock:
             if entity_id not in ws.entities.index:
                 raise KeyError(f"unknown entity id {entity_id!r}")
             scores = state.scores_at(rules, day)
-            report = to_json(dossier(ws, rules, entity_id, as_of=day, radius=1, top_paths=top_paths))
+            report = to_json(dossier(ws, rules, entity_id, as_of=day, radius=1))
             report.pop("neighbourhood")  # drawn from "graph" below, summarised around hubs
+            return {"dossier": report, "graph": neighbourhood(ws, scores, entity_id, day)}
+
+    # Apart from the dossier, so the page draws the entity first: tracing paths costs as much again.
+    @app.get("/api/paths/{entity_id}", summary="The entities and links on the paths that carry an entity's score")
+    def paths(entity_id: str, policy: str | None = PolicyQuery, as_of: dt.date | None = AsOfQuery,
+              top_paths: int = Query(2, ge=1, le=10, description="Paths per contribution.")) -> dict:
+        rules = state.policy(policy)
+        day = resolve_as_of(as_of, rules)
+        with state.lock:
+            scores = state.scores_at(rules, day)
             try:
                 contributions = explain(ws, rules, entity_id, as_of=day, top_paths=top_paths).contributions
             except ValueError:  # models whose scores do not split by source: the dossier notes it
                 contributions = []
             on_path, links = path_links(ws, contributions, day)
-            return {"dossier": report, "graph": neighbourhood(ws, scores, entity_id, day),
-                    "paths": {"nodes": entity_rows(ws, scores, on_path), "links": links}}
+            return {"nodes": entity_rows(ws, scores, on_path), "links": links}
 
     @app.get("/api/neighbours/{entity_id}", summary="An entity's neighbours at a date, for expanding a node")
     def neighbours(entity_id: str, policy: str | None = PolicyQuery, as_of: dt.date | None = AsOfQuery,

@@ -27,7 +27,7 @@ def _ids(served, q, **params):
 
 def test_openapi_documents_every_route(zala):
     schema = zala.client.get("/openapi.json").json()
-    assert set(schema["paths"]) >= {"/api/info", "/api/search", "/api/entity/{entity_id}",
+    assert set(schema["paths"]) >= {"/api/info", "/api/search", "/api/entity/{entity_id}", "/api/paths/{entity_id}",
                                     "/api/neighbours/{entity_id}", "/api/whatif",
                                     "/api/report/dossier/{entity_id}.html", "/api/report/whatif.html"}
     assert "requestBody" in schema["paths"]["/api/whatif"]["post"]
@@ -90,9 +90,16 @@ def test_entity_view_holds_the_dossier(zala, zala_db, policies):
     assert {n["id"] for n in graph["nodes"]} == {CST, ZAKHAROV, ABASHKIN, "NK-nR5AXM9AVPq4pQaSPSaVam"}
     labels = {(link["source"], link["label"]) for link in graph["links"]}
     assert (ZAKHAROV, "OWNS 51%") in labels and (ABASHKIN, "OFFICER_OF legal_representative") in labels
-    # the paths that carry the score: every hop of the exposure's paths is a drawn link
-    assert body["paths"]["links"] and all({link["source"], link["target"]} <= {n["id"] for n in body["paths"]["nodes"]}
-                                          for link in body["paths"]["links"])
+
+
+def test_paths_carry_the_score(zala, zala_db, policies):
+    paths = zala.client.get(f"/api/paths/{ABASHKIN}", params={"as_of": "2022-06-30"}).json()
+    # in mid-2022 only LLC CST was sanctioned: its legal representative's score came from it alone
+    assert {n["id"] for n in paths["nodes"]} == {CST, ABASHKIN}
+    assert [(link["source"], link["target"], link["label"]) for link in paths["links"]] == [
+        (ABASHKIN, CST, "OFFICER_OF legal_representative")]
+    ofac = zala.client.get(f"/api/paths/{ABASHKIN}", params={"as_of": "2022-06-30", "policy": "ofac-50"})
+    assert ofac.status_code == 200 and ofac.json()["links"] == []
 
 
 def test_as_of_moves_links_penalties_and_scores(zala):

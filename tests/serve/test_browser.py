@@ -81,6 +81,7 @@ def _open_cst(page) -> None:
     assert "LLC CST" in page.inner_text("#results")
     page.click(f"#results li[data-id='{CST}']")
     page.wait_for_function("document.getElementById('entity-name')?.textContent === 'LLC CST'")
+    page.wait_for_selector("#status[data-paths]")  # the paths carrying the score, drawn second
 
 
 def test_search_open_expand_lift(page, tmp_path):
@@ -89,6 +90,9 @@ def test_search_open_expand_lift(page, tmp_path):
     status = page.locator("#status")
     before = int(status.get_attribute("data-nodes"))
     assert before == 4 and int(status.get_attribute("data-links")) >= 3
+    # LLC CST's score comes from its owners' and officers' sanctions: those links are highlighted
+    highlighted = page.evaluate("() => cy.edges('.path').map(e => e.source().id()).sort()")
+    assert set(highlighted) == {ZAKHAROV, ABASHKIN, "NK-nR5AXM9AVPq4pQaSPSaVam"}
     share, colours = _drawn_pixels(page)
     assert share > 0.01 and colours >= 3, (share, colours)
 

@@ -172,12 +172,8 @@ async function openEntity(id, { keepExpanded = false } = {}) {
   cy.elements().remove();
   state.expanded = new Set([id]);
   addRows(data.graph.nodes);
-  addRows(data.paths.nodes);
   addLinks(data.graph.links);
-  addLinks(data.paths.links);
   addMore(id, data.graph.hidden);
-  state.pathEdges = new Set(data.paths.links.map((l) => l.id));
-  cy.edges().forEach((e) => e.toggleClass("path", state.pathEdges.has(e.id())));
   cy.getElementById(id).addClass("center");
   for (const other of previous) if (other !== id && cy.getElementById(other).nonempty()) await expand(other);
   if (state.whatif) await refreshWhatif();
@@ -185,7 +181,23 @@ async function openEntity(id, { keepExpanded = false } = {}) {
   applyFilters();
   layout(true);
   renderPanel();
+  showPaths(id, generation).catch(showError);
   history.replaceState(null, "", `?${new URLSearchParams({ entity: id, policy: $("policy").value, as_of: state.asOf })}`);
+}
+
+async function showPaths(id, generation) {
+  // drawn after the entity: tracing them costs as much as the dossier
+  const data = await api(`/api/paths/${encodeURIComponent(id)}?${params()}`);
+  if (generation !== state.generation) return;
+  const added = addRows(data.nodes);
+  addLinks(data.links);
+  state.pathEdges = new Set(data.links.map((l) => l.id));
+  cy.edges().forEach((e) => e.toggleClass("path", state.pathEdges.has(e.id())));
+  if (state.whatif && added.length) await refreshWhatif();
+  restyle();
+  applyFilters();
+  if (added.length) layout(true);
+  $("status").dataset.paths = data.links.length;
 }
 
 function table(rows, columns) {
