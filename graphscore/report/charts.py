@@ -10,15 +10,17 @@ library that renders reports on a server or in a notebook should change neither.
 
 from __future__ import annotations
 
+import functools
 import io
 import math
 import numbers
 import textwrap
 from pathlib import Path
 
+import matplotlib
 import networkx as nx
 import numpy as np
-from matplotlib import colormaps
+from matplotlib import colormaps, font_manager
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
@@ -55,6 +57,38 @@ CHART_TITLES = {"spillover_histogram": "Distribution of score change",
                 "dossier_neighbourhood": "Neighbourhood: links in force at the as-of date"}
 
 
+# Names come in every script. DejaVu Sans, matplotlib's default, has Latin, Greek and Cyrillic but
+# no Chinese, Japanese or Korean: without a fallback those names draw as empty boxes.
+_CJK_FAMILIES = ("Noto Sans CJK SC", "Noto Sans CJK JP", "WenQuanYi Micro Hei", "WenQuanYi Zen Hei",
+                 "Droid Sans Fallback")
+
+
+@functools.cache
+def _font_families() -> tuple[str, ...]:
+    """The fonts charts draw with: DejaVu Sans, then the installed CJK fallbacks above.
+
+    matplotlib lists the system's fonts once, in a cache on disk, so a font installed after
+    that is missing from its list: the CJK fonts are then looked up in the system's font
+    folders and added.
+    """
+    known = {font.name for font in font_manager.fontManager.ttflist}
+    if not known.intersection(_CJK_FAMILIES):
+        for path in font_manager.findSystemFonts():
+            if any(mark in Path(path).name.lower() for mark in ("cjk", "wqy", "droidsansfallback")):
+                font_manager.fontManager.addfont(path)
+        known = {font.name for font in font_manager.fontManager.ttflist}
+    return ("DejaVu Sans", *(family for family in _CJK_FAMILIES if family in known))
+
+
+def _any_script(draw):
+    """Build the figure with the fallback fonts: a text takes its fonts when it is made."""
+    @functools.wraps(draw)
+    def wrapper(*args, **kwargs):
+        with matplotlib.rc_context({"font.family": list(_font_families())}):
+            return draw(*args, **kwargs)
+    return wrapper
+
+
 def _figure(width: float, height: float) -> Figure:
     fig = Figure(figsize=(width, height), layout="constrained")
     FigureCanvasAgg(fig)  # attaches itself as fig.canvas: PNG output without a global backend
@@ -75,6 +109,7 @@ def _nothing_affected(fig: Figure, title: str) -> Figure:
 # ---- spillover ----------------------------------------------------------------------------------
 
 
+@_any_script
 def change_histogram(report: SpilloverReport) -> Figure:
     """Distribution of the score change over the entities the change reaches (``hops > 0``).
 
@@ -120,6 +155,7 @@ def change_histogram(report: SpilloverReport) -> Figure:
     return fig
 
 
+@_any_script
 def change_by_hop(report: SpilloverReport) -> Figure:
     """Entities reached and their summed score change at each hop distance, from ``report.by_hop``.
 
@@ -164,6 +200,7 @@ def _variant_colors(count: int) -> list:
     return [colormaps["viridis"](i / max(count - 1, 1) * 0.9) for i in range(count)]
 
 
+@_any_script
 def score_scatter(report: CompareReport) -> Figure:
     """Each entity's ``total`` under the baseline (x) against its ``total`` under every other
     scored variant (y, one colour per variant), with the line ``y = x``.
@@ -223,6 +260,7 @@ def score_scatter(report: CompareReport) -> Figure:
     return fig
 
 
+@_any_script
 def sweep_lines(report: CompareReport) -> Figure:
     """Collateral count and mean inherited score against the swept parameter's value.
 
@@ -305,6 +343,7 @@ def _node_label(name: str) -> str:
     return "\n".join(lines) or str(name)
 
 
+@_any_script
 def neighbourhood_map(report: Dossier) -> Figure:
     """The entity's neighbourhood: entities within the dossier's radius over links in force at
     its ``as_of``, as ``report.neighbourhood`` holds them.
@@ -431,7 +470,8 @@ def chart_pngs(report: SpilloverReport | CompareReport | Dossier, *, dpi: int = 
     pngs = {}
     for stem, draw in _drawings(report).items():
         buffer = io.BytesIO()
-        draw(report).savefig(buffer, format="png", dpi=dpi)
+        with matplotlib.rc_context({"font.family": list(_font_families())}):  # tick labels are made while saving
+            draw(report).savefig(buffer, format="png", dpi=dpi)
         pngs[stem] = buffer.getvalue()
     return pngs
 
