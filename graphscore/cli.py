@@ -583,7 +583,10 @@ def serve(
 
     paths = policy or sorted(bundled_path(*POLICIES).glob("*.toml"), key=lambda p: p.stem != "joint-punishment")
     token = None if is_loopback(host) else secrets.token_urlsafe(18)
-    web = create_app(_workspace(db, quiet), [load_policy(path) for path in paths], token=token)
+    rules = [load_policy(path) for path in paths]
+    workspace = _workspace(db, quiet)
+    workspace.baseline(rules[0])  # before listening: the first search must not wait for a projection
+    web = create_app(workspace, rules, token=token)
     # bound here, so the address printed is the one listening (port 0 gets a free one)
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
     sock = socket.socket(family, socket.SOCK_STREAM)

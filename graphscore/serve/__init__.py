@@ -3,7 +3,7 @@
 Search entities by name in any script, open one (its dossier and its network), expand the
 network node by node, move the as-of date, switch policies, lift or add a penalty and watch the
 scores and colours change, export the view. The JSON API is in :mod:`graphscore.serve.app`,
-the page in ``static/`` (with the bundled Cytoscape.js, see ``static/vendor/README.md``).
+the page in ``static/`` (with the bundled Cytoscape.js, see ``../report/vendor/README.md``).
 
 Built on FastAPI and uvicorn; read-only towards the store.
 """

@@ -52,6 +52,8 @@ from graphscore.workspace import Workspace
 __all__ = ["create_app", "TOKEN_COOKIE"]
 
 STATIC = Path(__file__).resolve().parent / "static"
+# the network library is the reports' too (graphscore.report.interactive): one bundled copy
+VENDOR = Path(__file__).resolve().parent.parent / "report" / "vendor"
 TOKEN_COOKIE = "graphscore_token"
 
 
@@ -187,6 +189,7 @@ def create_app(ws: Workspace, policies: list[Policy], *, token: str | None = Non
     def page():
         return FileResponse(STATIC / "index.html")
 
+    app.mount("/static/vendor", StaticFiles(directory=VENDOR), name="vendor")
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
 
     @app.get("/api/info", summary="Data, policies, link types and entity kinds")

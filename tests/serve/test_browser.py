@@ -9,43 +9,16 @@ from __future__ import annotations
 
 import io
 import json
-import os
-import shutil
 
 import numpy as np
 import pytest
 from PIL import Image
 
+from tests.chromium import browser  # noqa: F401 (the fixture)
+
 from .test_api import ABASHKIN, CST, ZAKHAROV
 
 ZALA_AS_OF = "2024-06-30"
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-
-
-def _missing() -> str | None:
-    if not os.path.exists(CHROMIUM):
-        return "Debian's chromium is not installed (apt-get install chromium)"
-    try:
-        import playwright.sync_api  # noqa: F401
-    except ImportError:
-        return "Python playwright is not installed (pip install playwright)"
-    return None
-
-
-@pytest.fixture(scope="module")
-def browser():
-    reason = _missing()
-    if reason:
-        if os.environ.get("CI") == "true":
-            pytest.fail(f"browser tests cannot run in CI: {reason}")
-        pytest.skip(reason)
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        # --no-sandbox: CI and these machines run as root, where Chromium's sandbox refuses to start
-        chromium = p.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
-        yield chromium
-        chromium.close()
 
 
 @pytest.fixture

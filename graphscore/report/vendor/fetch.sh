@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Re-fetch the bundled network library from the npm registry with npm itself (never a CDN):
-#   bash graphscore/serve/static/vendor/fetch.sh [VERSION]
+#   bash graphscore/report/vendor/fetch.sh [VERSION]
 # It replaces cytoscape.min.js and LICENSE.cytoscape here and prints the tarball's integrity.
 set -euo pipefail
 version="${1:-3.34.4}"
