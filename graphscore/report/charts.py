@@ -33,7 +33,7 @@ from graphscore.analysis.spillover import SpilloverReport
 from graphscore.model import load_model
 
 __all__ = ["DPI", "CHART_TITLES", "change_histogram", "change_by_hop", "score_scatter", "sweep_lines",
-           "neighbourhood_map", "chart_pngs", "save_charts"]
+           "neighbourhood_map", "summarise_neighbourhood", "chart_pngs", "save_charts"]
 
 DPI = 110
 
@@ -325,7 +325,7 @@ _LEAVES_KEPT = 5
 _DRAWN_MAX, _PATHS_KEPT = 120, 12
 
 
-def _summarised(graph: nx.MultiDiGraph, center) -> tuple[nx.MultiDiGraph, str]:
+def summarise_neighbourhood(graph: nx.MultiDiGraph, center) -> tuple[nx.MultiDiGraph, str]:
     """What the picture draws of a neighbourhood, and a note saying how it was cut ("" if not).
 
     A small one is drawn whole, large groups of unpenalised leaves merged into one node "+N"
@@ -423,7 +423,7 @@ def neighbourhood_map(report: Dossier) -> Figure:
         same data draws the same picture. A figure saying so when the entity has no link.
     """
     center = report.entity["id"]
-    graph, summary = _summarised(report.neighbourhood, center)
+    graph, summary = summarise_neighbourhood(report.neighbourhood, center)
     fig = _figure(10.0, 7.0)
     title = "Neighbourhood of " + textwrap.shorten(str(report.entity["name"]), width=48, placeholder="…")
     if graph.number_of_edges() == 0:

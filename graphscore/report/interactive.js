@@ -54,7 +54,7 @@
   const COLOURS = { own: "#d62728", inherited: "#ff9f1c", none: "#9aa5b1" };
   const TYPES = { OWNS: "#4e79a7", OFFICER_OF: "#59a14f", CONTROLS: "#b07aa1", FAMILY: "#e15759", ASSOCIATE: "#9c755f" };
   const max = Math.max(1e-12, ...data.nodes.map((n) => n.value || 0));
-  const label = (l) => [l.type, l.role && l.type !== "FAMILY" ? l.role : null,
+  const label = (l) => [l.type + (l.count ? ` ×${l.count}` : ""), l.role && l.type !== "FAMILY" ? l.role : null,
                         l.share === null || l.share === undefined ? null : `${Math.round(100 * l.share)}%`]
     .filter(Boolean).join(" ");
   const cy = cytoscape({

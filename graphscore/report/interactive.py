@@ -17,6 +17,7 @@ from pathlib import Path
 from graphscore.analysis.compare import CompareReport
 from graphscore.analysis.dossier import Dossier
 from graphscore.analysis.spillover import SpilloverReport
+from graphscore.report.charts import summarise_neighbourhood
 
 __all__ = ["network_data", "add_interactivity"]
 
@@ -31,16 +32,17 @@ def _number(value) -> float | None:
 
 
 def _links(graph) -> list[dict]:
-    return [{"source": u, "target": v, "type": d.get("type"), "role": d.get("role"), "share": _number(d.get("share"))}
-            for u, v, d in graph.edges(data=True)]
+    return [{"source": u, "target": v, "type": d.get("type"), "role": d.get("role"), "share": _number(d.get("share")),
+             **({"count": d["count"]} if d.get("count") else {})} for u, v, d in graph.edges(data=True)]
 
 
 def network_data(report) -> dict | None:
     """Nodes and links of the report's network view, or None for a report without one (compare).
 
-    A dossier draws its neighbourhood (``category`` ``"own"`` for entities penalised at the
-    date); a spillover report the :data:`NODES_DRAWN` entities it changes most and the strongest
-    paths to them (``"own"`` for the entities whose own penalty changes, ``"inherited"`` for
+    A dossier draws its neighbourhood as its picture does (``category`` ``"own"`` for entities
+    penalised at the date; see :func:`~graphscore.report.charts.summarise_neighbourhood`); a
+    spillover report the :data:`NODES_DRAWN` entities it changes most and the strongest paths to
+    them (``"own"`` for the entities whose own penalty changes, ``"inherited"`` for
     the others; ``value`` is the size of the change).
 
     Examples
@@ -56,12 +58,14 @@ def network_data(report) -> dict | None:
     if isinstance(report, CompareReport):
         return None
     if isinstance(report, Dossier):
-        graph, center = report.neighbourhood, report.entity["id"]
+        center = report.entity["id"]
+        graph, summary = summarise_neighbourhood(report.neighbourhood, center)  # as the picture draws it
         nodes = [{"id": n, "name": d.get("name") or n, "kind": d.get("kind"),
                   "category": "own" if d.get("penalised") else "none", "value": 1.0}
                  for n, d in graph.nodes(data=True)]
-        return {"center": center, "nodes": nodes, "links": _links(graph), "total": len(nodes),
-                "caption": f"Links in force at {report.manifest['as_of']}; red: penalised at that date."}
+        return {"center": center, "nodes": nodes, "links": _links(graph), "total": report.neighbourhood.number_of_nodes(),
+                "caption": f"Links in force at {report.manifest['as_of']}; red: penalised at that date."
+                           + (f" {summary[0].upper()}{summary[1:]}." if summary else "")}
     if isinstance(report, SpilloverReport):
         affected = report.affected
         top = affected.reindex(affected["change"].abs().sort_values(ascending=False).index).head(NODES_DRAWN)
