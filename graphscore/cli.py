@@ -307,13 +307,12 @@ def explain(
     if as_json:
         typer.echo(json.dumps(why.to_json(), indent=2, ensure_ascii=False, default=str))
         return
-    stdout.print(f"{why.name} ({why.entity}): score {why.total:.6g}, own {why.own:.6g}, under "
+    stdout.print(f"{why.name} ({why.entity}): score {_cell(why.total)}, own {_cell(why.own)}, under "
                  f"{rules.name} as of {why.manifest['as_of']}"
                  + ("; contributions add up to the score" if why.exact else ""))
     table = why.table()
-    if len(table):
-        _show(table[["source_name", "contribution", "share", "strongest_path"]],
-              limit=30, console=stdout)
+    _show(table.reindex(columns=["source_name", "contribution", "share", "strongest_path"]), "contributions",
+          limit=30, console=stdout)
     for note in why.notes:
         typer.echo(f"note: {note}", err=True)
 
