@@ -30,7 +30,10 @@ app.add_typer(report_app, name="report")
 stderr = Console(stderr=True, width=None if sys.stderr.isatty() else 200)
 stdout = Console(width=None if sys.stdout.isatty() else 200)
 
-DbOption = Annotated[Path, typer.Option("--db", help="Embedded store folder (or a Neo4j bolt:// URI).")]
+# text, not a Path: a Path would turn bolt://host into the folder bolt:/host
+DbOption = Annotated[str, typer.Option("--db", help="Embedded store folder, or a Neo4j URI (bolt://HOST:PORT, "
+                                                    "neo4j://...; credentials from GRAPHSCORE_NEO4J_USER and "
+                                                    "GRAPHSCORE_NEO4J_PASSWORD).")]
 PolicyOption = Annotated[Path, typer.Option("--policy", exists=True, dir_okay=False, help="Policy TOML file.")]
 AsOfOption = Annotated[dt.datetime | None, typer.Option("--as-of", formats=["%Y-%m-%d"],
                                                         help="Date to score at (default: the policy's, else today).")]
@@ -55,20 +58,30 @@ def _fail_cleanly(command):
             warnings.simplefilter("always")
             try:
                 return command(*args, **kwargs)
-            except (GraphscoreError, ValueError, KeyError, FileNotFoundError) as exc:
+            except (GraphscoreError, ValueError, KeyError, OSError) as exc:
                 _echo_warnings(caught)
                 # every issue of a bad file on its own line, so it is fixed in one pass
                 issues = exc.issues if isinstance(exc, InvalidData) else [
-                    exc.args[0] if isinstance(exc, KeyError) and exc.args else exc]
+                    exc.args[0] if isinstance(exc, KeyError) and exc.args else _os_error(exc)]
                 for issue in issues:
                     typer.echo(f"error: {issue}", err=True)
+                if getattr(exc, "unlisted", 0):
+                    typer.echo(f"error: {exc.unlisted:,} more issue{'s' * (exc.unlisted > 1)} of the same kinds "
+                               "not listed", err=True)
                 raise typer.Exit(code=2) from None
             finally:
                 _echo_warnings(caught)
     return wrapper
 
 
-def _open(db: Path, *, create: bool = False, read_only: bool = False, wait: float = 0.0):
+def _os_error(exc: Exception) -> object:
+    """An OSError as one line: what failed, on which file (a full disk, a read-only folder)."""
+    if not isinstance(exc, OSError) or exc.strerror is None:
+        return exc
+    return f"{exc.filename}: {exc.strerror}" if exc.filename else exc.strerror
+
+
+def _open(db: str, *, create: bool = False, read_only: bool = False, wait: float = 0.0):
     """The store at ``--db``; only ``load`` creates one, so a typo never scores an empty store."""
     from graphscore.store import open_store
 
@@ -81,7 +94,7 @@ def _progress(quiet: bool):
     return TerminalProgress(stderr, quiet=quiet)
 
 
-def _workspace(db: Path, quiet: bool):
+def _workspace(db: str, quiet: bool):
     """The store's workspace: its tables and cached projections (the store is closed at once)."""
     from graphscore.workspace import open_workspace
 
@@ -93,11 +106,9 @@ def _as_of(value: dt.datetime | None) -> dt.date | None:
 
 
 def _write_table(frame: pd.DataFrame, out: Path) -> None:
-    out.parent.mkdir(parents=True, exist_ok=True)
-    if out.suffix == ".parquet":
-        frame.to_parquet(out, index=False)
-    else:
-        frame.to_csv(out, index=False)
+    from graphscore.io.tables import write_table
+
+    write_table(frame, out)
 
 
 def _write_scores(scores: pd.DataFrame, source, policy, out: Path) -> Path:
@@ -109,9 +120,11 @@ def _write_scores(scores: pd.DataFrame, source, policy, out: Path) -> Path:
     manifest["notes"] = scores.attrs["notes"]
     # model-wide figures, e.g. DebtRank's systemic impact
     manifest["model_figures"] = {k: v for k, v in scores.attrs.items() if k not in ("as_of", "notes")}
-    path = out.with_name(out.stem + ".manifest.json")
-    path.write_text(json.dumps(manifest, indent=2, ensure_ascii=False), encoding="utf-8")
-    return path
+    from graphscore.io.tables import write_atomically
+
+    text = json.dumps(manifest, indent=2, ensure_ascii=False, allow_nan=False)
+    return write_atomically(out.with_name(out.stem + ".manifest.json"),
+                            lambda target: target.write_text(text, encoding="utf-8"))
 
 
 def _cell(value) -> str:
@@ -146,8 +159,9 @@ def _show(frame: pd.DataFrame, title: str | None = None, limit: int = 15, consol
 @app.command()
 @_fail_cleanly
 def load(
-    paths: Annotated[list[Path], typer.Argument(exists=True, help="Folders of CSV/Parquet tables or FtM .json/.jsonl files.")],
-    db: DbOption = Path("graphscore.db"),
+    paths: Annotated[list[Path], typer.Argument(exists=True, help="Folders of CSV/Parquet tables, FtM .json/.jsonl "
+                                                                  "files, or BODS 0.4 statements (file or folder).")],
+    db: DbOption = "graphscore.db",
     wait: WaitOption = DEFAULT_WAIT,
     quiet: QuietOption = False,
 ) -> None:
@@ -191,13 +205,13 @@ def score(
     policy: PolicyOption,
     out: Annotated[Path | None, typer.Option("--out", help="Scores file (.csv or .parquet); without it, "
                                                           "the top of the table is printed.")] = None,
-    db: DbOption = Path("graphscore.db"),
+    db: DbOption = "graphscore.db",
     as_of: AsOfOption = None,
     top: Annotated[int, typer.Option(help="Rows printed.")] = 15,
     wait: WaitOption = DEFAULT_WAIT,
     quiet: QuietOption = False,
 ) -> None:
-    """Score every entity under POLICY: id, name, kind, own, inherited, total; written back to the store."""
+    """Score every entity under POLICY: id, name, kind, own, echo, inherited, total; written back to the store."""
     from graphscore.analysis.scores import score as score_tables
     from graphscore.policy import load_policy
 
@@ -225,7 +239,7 @@ def score(
 def whatif(
     policy: PolicyOption,
     out: Annotated[Path, typer.Option("--out", help="Output folder: changes.csv and the report files.")],
-    db: DbOption = Path("graphscore.db"),
+    db: DbOption = "graphscore.db",
     penalize: Annotated[str | None, typer.Option(help="Entity id to penalise.")] = None,
     severity: Annotated[float, typer.Option(help="Severity of the new penalty.")] = 1.0,
     lift: Annotated[str | None, typer.Option(help="Penalty id to lift.")] = None,
@@ -264,7 +278,7 @@ def whatif(
 def report_spillover(
     policy: PolicyOption,
     out: Annotated[Path, typer.Option("--out", help="Output folder.")],
-    db: DbOption = Path("graphscore.db"),
+    db: DbOption = "graphscore.db",
     entity: Annotated[str | None, typer.Option(help="Entity whose current penalties to report on.")] = None,
     penalty: Annotated[str | None, typer.Option(help="Penalty id to report on.")] = None,
     as_of: AsOfOption = None,
@@ -290,7 +304,7 @@ def report_spillover(
 def explain(
     entity: Annotated[str, typer.Argument(help="Entity id.")],
     policy: PolicyOption,
-    db: DbOption = Path("graphscore.db"),
+    db: DbOption = "graphscore.db",
     as_of: AsOfOption = None,
     top: Annotated[int, typer.Option(help="Paths listed per contribution.")] = 3,
     as_json: Annotated[bool, typer.Option("--json", help="Print the explanation as JSON.")] = False,
@@ -323,7 +337,7 @@ def compare(
     policy: Annotated[list[Path], typer.Option("--policy", exists=True, dir_okay=False,
                                                help="Policy TOML file; give two or more, or one with --sweep.")],
     out: Annotated[Path, typer.Option("--out", help="Output folder for the report files.")],
-    db: DbOption = Path("graphscore.db"),
+    db: DbOption = "graphscore.db",
     sweep: Annotated[str | None, typer.Option(help="Parameter sweep of the one policy, e.g. damping=0.1,0.3,0.5.")]
     = None,
     threshold: Annotated[float | None, typer.Option(help="Collateral threshold (default: each policy's).")] = None,
@@ -358,33 +372,41 @@ def compare(
 @_fail_cleanly
 def ownership_command(
     out: Annotated[Path, typer.Option("--out", help="Output table (.csv or .parquet).")],
-    db: DbOption = Path("graphscore.db"),
-    rule: Annotated[str | None, typer.Option(help="ofac, eu or integrated (the shipped policies "
-                                                  "ofac-50, eu-owned-controlled, beneficial-owners).")] = None,
-    compare: Annotated[bool, typer.Option(help="Write where the three rules disagree, and why.")] = False,
+    db: DbOption = "graphscore.db",
+    rule: Annotated[str | None, typer.Option(help="ofac, eu, uk or integrated (the shipped policies ofac-50, "
+                                                  "eu-owned-controlled, uk-owned-controlled, beneficial-owners).")] = None,
+    compare: Annotated[bool, typer.Option(help="Write where the rules disagree, and why.")] = False,
     as_of: AsOfOption = None,
     quiet: QuietOption = False,
 ) -> None:
-    """Entities an ownership rule flags beyond the listed ones (id, name, rule, stake, via), or --compare."""
+    """Entities an ownership rule flags beyond the listed ones (id, name, rule, status, stake bands, via), or --compare."""
     from graphscore.analysis.ownership import compare_rules, flagged_entities
 
     if compare == (rule is not None):
-        raise ValueError("give --rule ofac|eu|integrated, or --compare.")
+        raise ValueError("give --rule ofac|eu|uk|integrated, or --compare.")
     workspace = _workspace(db, quiet)
     with _progress(quiet).step("applying the ownership rule(s)", "applied the ownership rule(s)"):
         table = (compare_rules(workspace, as_of=_as_of(as_of)) if compare
                  else flagged_entities(workspace, rule, as_of=_as_of(as_of)))
     _write_table(table, out)
     title = "where the rules disagree" if compare else f"flagged by {rule} beyond the listed entities"
-    _show(table.drop(columns=["id"]), f"{title}, as of {table.attrs['as_of']}")
+    _show(table.drop(columns=["id", "thresholds"], errors="ignore"), f"{title}, as of {table.attrs['as_of']}")
+    thresholds = table.attrs["thresholds"] if compare else {rule: table.attrs["threshold"]}
+    _notes([f"threshold, {name}: {text}" for name, text in thresholds.items()] + table.attrs["notes"])
     stdout.print(f"wrote {out} ({len(table)} rows)")
+
+
+def _notes(notes: list[str]) -> None:
+    """What a table's numbers rest on (thresholds, links without a share), one line each."""
+    for note in notes:
+        stdout.print(f"note: {note}", markup=False, highlight=False)
 
 
 @app.command()
 @_fail_cleanly
 def find(
     name: Annotated[str, typer.Argument(help="Part of a name (any script; case and accents ignored) or an id.")],
-    db: DbOption = Path("graphscore.db"),
+    db: DbOption = "graphscore.db",
     limit: Annotated[int, typer.Option(help="Entities listed.")] = 20,
     quiet: QuietOption = False,
 ) -> None:
@@ -402,7 +424,7 @@ def find(
 @_fail_cleanly
 def ubo(
     entity: Annotated[str, typer.Argument(help="Entity id.")],
-    db: DbOption = Path("graphscore.db"),
+    db: DbOption = "graphscore.db",
     threshold: Annotated[float, typer.Option(help="Smallest integrated stake listed.")] = 0.25,
     persons_only: Annotated[bool, typer.Option(help="Natural persons only (beneficial owners).")] = False,
     as_of: AsOfOption = None,
@@ -414,8 +436,30 @@ def ubo(
     workspace = _workspace(db, quiet)
     owners = ultimate_owners_table(workspace, entity, as_of=_as_of(as_of), threshold=threshold,
                                    persons_only=persons_only)
-    _show(owners.drop(columns=["id"]), f"owners of {entity} with {threshold:.0%} or more, as of {owners.attrs['as_of']}",
+    # A band is shown by its two ends, never as one number.
+    _show(owners.drop(columns=["id", "kind", "stake"]), f"owners of {entity} with {threshold:.0%} or more, as of {owners.attrs['as_of']}",
           console=stdout)
+    _notes(owners.attrs["notes"])
+
+
+@app.command()
+@_fail_cleanly
+def export(
+    format: Annotated[str, typer.Option("--format", help="graphml (Gephi, networkx), neo4j-csv (a folder for "
+                                                         "neo4j-admin database import) or ftm (FollowTheMoney JSON lines).")],
+    out: Annotated[Path, typer.Option("--out", help="Output file (graphml, ftm) or folder (neo4j-csv).")],
+    db: DbOption = "graphscore.db",
+    quiet: QuietOption = False,
+) -> None:
+    """Export the store's entities, links and penalties in an exchange format."""
+    from graphscore.io import EXPORT_FORMATS, check_export_format, export as export_tables
+
+    check_export_format(format)  # before the store is read
+    workspace = _workspace(db, quiet)
+    with _progress(quiet).step(f"writing {format}", f"wrote {format}"):
+        path = export_tables(workspace.tables, format, out)
+    counts = ", ".join(f"{n:,} {name}" for name, n in workspace.tables.counts().items())
+    stdout.print(f"wrote {path} ({EXPORT_FORMATS[format][2]}: {counts})", soft_wrap=True)
 
 
 def _parameter(item: str) -> tuple[str, object]:
@@ -439,7 +483,7 @@ def report_dossier(
     entity: Annotated[str, typer.Argument(help="Entity id.")],
     policy: PolicyOption,
     out: Annotated[Path, typer.Option("--out", help="Output folder.")],
-    db: DbOption = Path("graphscore.db"),
+    db: DbOption = "graphscore.db",
     as_of: AsOfOption = None,
     quiet: QuietOption = False,
 ) -> None:
@@ -458,11 +502,43 @@ def report_dossier(
 
 @app.command()
 @_fail_cleanly
+def trace(
+    start: Annotated[str, typer.Argument(help="Entity id at one end.")],
+    end: Annotated[str, typer.Argument(help="Entity id at the other end.")],
+    db: DbOption = "graphscore.db",
+    as_of: AsOfOption = None,
+    max_links: Annotated[int, typer.Option(help="Longest chain searched.")] = 6,
+    limit: Annotated[int, typer.Option(help="Most chains listed.")] = 10,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the chains as JSON.")] = False,
+    quiet: QuietOption = False,
+) -> None:
+    """How START and END are connected: every shortest chain of links between them, any type,
+    either direction, each step with the records joining it (links of any date unless --as-of)."""
+    from graphscore.analysis.trace import trace as trace_connections
+
+    workspace = _workspace(db, quiet)
+    found = trace_connections(workspace, start, end, as_of=_as_of(as_of), max_links=max_links, limit=limit)
+    if as_json:
+        typer.echo(json.dumps(found.to_json(), indent=2, ensure_ascii=False, default=str))
+        return
+    if found.length is not None:
+        typer.echo(f"{found.chains} shortest chain(s) of {found.length} link(s) between {start} and {end}, "
+                   f"links {'in force on ' + found.as_of if found.as_of else 'of any date'}:")
+    for number, chain in found.steps.groupby("chain", sort=True):
+        typer.echo(f"chain {number + 1}\n  {chain['from_name'].iloc[0]} ({chain['from_id'].iloc[0]})")
+        for step in chain.itertuples(index=False):
+            typer.echo(f"    {step.links}\n  {step.to_name} ({step.to_id})")
+    for note in found.notes:
+        typer.echo(f"note: {note}", err=True)
+
+
+@app.command()
+@_fail_cleanly
 def cypher(
     query: Annotated[str | None, typer.Argument(help="Cypher query; values as $name with --param.")] = None,
     file: Annotated[Path | None, typer.Option("--file", exists=True, dir_okay=False,
                                               help="Read the query from a file, e.g. cypher/queries/owners.cypher.")] = None,
-    db: DbOption = Path("graphscore.db"),
+    db: DbOption = "graphscore.db",
     param: Annotated[list[str] | None, typer.Option(
         help="Query parameter: name=value (text), name:int=, name:float= or name:date= (repeatable).")] = None,
     write: Annotated[bool, typer.Option(help="Allow the query to change the store (it opens read-only otherwise).")]
@@ -548,7 +624,7 @@ def demo(
         report = spillover(workspace, rules, entity=entity, as_of=as_of.date())
     _write_scores(scores, workspace, rules, out / "scores.csv")
     paths = write_report(report, out)
-    _show(scores.sort_values("total", ascending=False)[["name", "kind", "own", "inherited", "total"]],
+    _show(scores.sort_values("total", ascending=False)[["name", "kind", "own", "echo", "inherited", "total"]],
           f"Top scores under {rules.name} as of {scores.attrs['as_of']}", limit=10, console=stdout)
     stdout.print(f"store: {store_path} holds {summary.stored}")
     stdout.print(f"scores: {out / 'scores.csv'}")
@@ -560,7 +636,7 @@ def demo(
 @app.command()
 @_fail_cleanly
 def serve(
-    db: DbOption = Path("graphscore.db"),
+    db: DbOption = "graphscore.db",
     policy: Annotated[list[Path] | None, typer.Option("--policy", exists=True, dir_okay=False,
                                                       help="Policy TOML file (repeatable; default: the shipped ones).")]
     = None,

@@ -140,21 +140,32 @@ class Workspace:
         by end, built once, and only they are dated: a question about one entity costs what its
         links cost, not what the register does. (Every record of a relation shares its ends, so
         which record is in force is decided exactly as over the whole table.)"""
+        return active_links(self.records_touching(entity_ids), resolve_as_of(as_of, policy))
+
+    def records_touching(self, entity_ids) -> pd.DataFrame:
+        """Every link record, of any date, with a source or target among ``entity_ids``, in
+        table order (found in an index of all links by end, built once)."""
         ends, starts, rows = self._links_by_end
         found = ends.get_indexer(pd.Index(list(entity_ids), dtype=object))
         found = found[found >= 0]
         chosen = np.unique(np.concatenate([rows[starts[k]:starts[k + 1]] for k in found])) if found.size else []
-        return active_links(self.tables.links.iloc[chosen], resolve_as_of(as_of, policy))
+        return self.tables.links.iloc[chosen]
+
+    @functools.cached_property
+    def link_ends(self) -> tuple[np.ndarray, np.ndarray]:
+        """Row in :attr:`entities` of each link's source and of its target, in ``tables.links``
+        order: the links as integers, for searches over the whole register."""
+        index, links = self.entities.index, self.tables.links
+        return index.get_indexer(links["source"]), index.get_indexer(links["target"])
 
     @functools.cached_property
     def _links_by_end(self) -> tuple[pd.Index, np.ndarray, np.ndarray]:
-        """Each end of each link, grouped by entity: the rows of entity k are
-        ``rows[starts[k]:starts[k + 1]]`` (positions in ``tables.links``)."""
-        links = self.tables.links
-        codes, ends = pd.factorize(np.concatenate([links["source"].to_numpy(object), links["target"].to_numpy(object)]))
+        """Each end of each link, grouped by entity: the rows of the entity at position k of
+        :attr:`entities` are ``rows[starts[k]:starts[k + 1]]`` (positions in ``tables.links``)."""
+        codes = np.concatenate(self.link_ends)
         order = np.argsort(codes, kind="stable")
-        starts = np.concatenate([[0], np.cumsum(np.bincount(codes, minlength=len(ends)))])
-        return pd.Index(ends), starts, order % max(len(links), 1)
+        starts = np.concatenate([[0], np.cumsum(np.bincount(codes, minlength=len(self.entities)))])
+        return self.entities.index, starts, order % max(len(self.tables.links), 1)
 
     def __repr__(self) -> str:
         counts = ", ".join(f"{n} {name}" for name, n in self.tables.counts().items())

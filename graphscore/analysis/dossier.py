@@ -20,6 +20,7 @@ from graphscore.analysis.display import Networked
 from graphscore.analysis.explain import explain
 from graphscore.analysis.manifest import build_manifest
 from graphscore.analysis.ownership import ultimate_owners_table
+from graphscore.engine.run import ModelRun
 from graphscore.engine.timeline import active
 from graphscore.model import Tables
 from graphscore.policy import Policy
@@ -37,7 +38,8 @@ class Dossier(Networked):
     entity : dict
         The entity's row (id, kind, name, jurisdiction, registration_id, source_ref).
     score : dict
-        ``own``, ``inherited``, ``total`` under the policy at ``as_of``.
+        ``own``, ``echo``, ``inherited``, ``total`` under the policy at ``as_of``, split as the
+        score table splits them (``echo``: its own penalty returning around cycles).
     penalties : DataFrame
         Every penalty of the entity, ``active`` at ``as_of`` or not, newest first.
     exposure : DataFrame
@@ -121,6 +123,14 @@ def _lookup(values: pd.Series, keys: list, *, default) -> list:
     return [value if row >= 0 else default for row, value in zip(rows.tolist(), found.tolist())]
 
 
+def _score(run: ModelRun, idx: int, total: float) -> dict:
+    """own, echo, inherited and total of one entity, split as :func:`graphscore.score` splits them."""
+    own = float(run.own[idx])
+    echo = float(run.columns["echo"][idx]) if "echo" in run.columns else 0.0
+    inherited = max(total - own - echo, 0.0)
+    return {"own": own, "echo": total - own - inherited, "inherited": inherited, "total": total}
+
+
 _MISSING = object()  # an id without a name is drawn by its id
 
 
@@ -190,7 +200,7 @@ def dossier(source: Tables | Workspace, policy: Policy, entity_id: str, *, as_of
 
     return Dossier(
         entity={"id": entity_id, **{k: (None if pd.isna(v) else v) for k, v in ws.entities.loc[entity_id].items()}},
-        score={"own": float(projection.s[idx]), "inherited": total - float(projection.s[idx]), "total": total},
+        score=_score(ws.baseline(policy, day), idx, total),
         penalties=penalties.assign(start=penalties["start"].map(_date), end=penalties["end"].map(_date),
                                    repair_from=penalties["repair_from"].map(_date)),
         exposure=exposure, owners=owners.assign(start=owners["start"].map(_date), end=owners["end"].map(_date)),

@@ -7,11 +7,13 @@ HTML, Markdown, JSON and PNG lives in :mod:`graphscore.report.render`.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
+import scipy as sp
 
 from graphscore.analysis.display import Networked
 from graphscore.analysis.manifest import build_manifest
@@ -101,6 +103,24 @@ def _penalty_table(rows: pd.DataFrame, projection: Projection, names: pd.Series)
     return table.sort_values(["weight", "id"], ascending=[False, True], ignore_index=True)
 
 
+def _path_projection(projection: Projection, change: Change) -> Projection:
+    """The links a change's paths run over: the projection's own, or under ``link_time =
+    "at_penalty"`` those in force when the change's penalties started (the layers holding them;
+    a new penalty starts at ``as_of``, over the projection's own links)."""
+    ids = set(change.penalties["id"])
+    layers = [layer for layer in projection.layers if layer.penalties["id"].isin(ids).any()]
+    if not layers:
+        return projection
+    if len(layers) == 1:
+        return layers[0]
+    W = layers[0].W
+    for layer in layers[1:]:
+        W = W.maximum(layer.W)
+    edges = pd.concat([layer.edges for layer in layers], ignore_index=True).drop_duplicates(
+        ["u", "v", "source", "target", "type", "role", "direction"])
+    return dataclasses.replace(layers[0], W=sp.sparse.csr_array(W), edges=edges, links_at=None)
+
+
 def _group(affected: pd.DataFrame, by: str) -> pd.DataFrame:
     if affected.empty:
         return pd.DataFrame({by: [], "entities": [], "total_change": []})
@@ -131,6 +151,8 @@ def spillover_report(source: Tables | Workspace, policy: Policy, change: Change,
     """
     ws = as_workspace(source)
     projection = ws.projection(policy, change.as_of)
+    scored = projection  # the projection whose s the report reads
+    projection = _path_projection(projection, change)
     threshold = policy.threshold if threshold is None else threshold
     before, after = apply_change(ws, policy, change, baseline=baseline)
     delta = after - before
@@ -140,7 +162,7 @@ def spillover_report(source: Tables | Workspace, policy: Policy, change: Change,
     tree = strongest_paths(projection.W, change.seeds, damping=policy.path_damping, targets=changed)
 
     entities = ws.entities.reindex(projection.ids[changed])
-    s_before, s_after = own_before_after(projection, change, baseline=baseline)
+    s_before, s_after = own_before_after(scored, change, baseline=baseline)
     affected = pd.DataFrame({
         "id": projection.ids[changed], "name": entities["name"].to_numpy(),
         "kind": entities["kind"].to_numpy(),
@@ -173,9 +195,9 @@ def spillover_report(source: Tables | Workspace, policy: Policy, change: Change,
         by_link_type=_group(reached, "reached_by").rename(columns={"reached_by": "link_type"}),
         by_hop=_group(reached, "hops").sort_values("hops", ignore_index=True),
         collateral=collateral,
-        manifest=build_manifest(ws, policy, projection.as_of),
-        penalties=_penalty_table(change.penalties, projection, names),
-        notes=list(projection.notes),
+        manifest=build_manifest(ws, policy, scored.as_of),
+        penalties=_penalty_table(change.penalties, scored, names),
+        notes=list(scored.notes),
     )
 
 

@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from graphscore.analysis.scores import entity_frame
+from graphscore.analysis.scores import entity_frame, rescore_penalties
 from graphscore.engine.matrix import Projection, own_weights
 from graphscore.engine.push import local_change
 from graphscore.engine.run import run_model
@@ -148,6 +148,8 @@ def apply_change(source: Tables | Workspace, policy: Policy, change: Change, *, 
         raise ValueError(f"method must be 'auto' or 'solve', got {method!r}.")
     ws = as_workspace(source)
     projection = ws.projection(policy, change.as_of)
+    if projection.layers:  # link_time = "at_penalty": the penalties, not s, say which links carry them
+        return _layered_before_after(ws, policy, change, baseline)
     s_before, s_after = own_before_after(projection, change, baseline=baseline)
     if policy.model is ModelName.SPREAD and method == "auto":
         s_base = s_after if baseline == "without" else s_before
@@ -164,6 +166,20 @@ def apply_change(source: Tables | Workspace, policy: Policy, change: Change, *, 
         both = run_model(projection, policy, np.column_stack([s_before, s_after])).total
         return both[:, 0], both[:, 1]
     return run_model(projection, policy, s_before).total, run_model(projection, policy, s_after).total
+
+
+def _layered_before_after(ws: Workspace, policy: Policy, change: Change, baseline: str) -> tuple[np.ndarray, np.ndarray]:
+    """Scores before and after a change under ``link_time = "at_penalty"``, recomputed from the
+    penalties table with the change's rows taken out (a lift, or the world without them) or
+    added (a new penalty, starting at ``as_of``)."""
+    current = ws.tables.penalties
+    existing = current["id"].isin(change.penalties["id"])
+    now = ws.baseline(policy, change.as_of).total
+    if baseline == "without" or existing.any():
+        without = rescore_penalties(ws, policy, change.as_of, current[~existing])
+        return (without, now) if baseline == "without" else (now, without)
+    added = change.penalties.reindex(columns=current.columns).astype(current.dtypes.to_dict(), errors="ignore")
+    return now, rescore_penalties(ws, policy, change.as_of, pd.concat([current, added], ignore_index=True))
 
 
 def whatif(source: Tables | Workspace, policy: Policy, *, penalize: str | None = None, severity: float = 1.0,

@@ -5,10 +5,10 @@ that is the entity's own (``own``), model-specific columns and model-wide figure
 
 | model | own | total | extra |
 |---|---|---|---|
-| spread, hop | own penalty weight s | exposure x | |
+| spread, hop | own penalty weight s | exposure x | ``echo`` (own penalty returning, :mod:`graphscore.engine.echo`) |
 | debtrank | initial distress min(1, s) | final distress h | ``systemic_impact`` (attrs) |
 | cascade | 1 for penalised entities | probability of being reached | ``total_low``, ``total_high`` |
-| ownership-* | 1 for listed entities | 1 if flagged | ``stake``, ``controlled`` (EU) |
+| ownership-* | 1 for listed entities | 1 if flagged | ``stake``; ``controlled`` (EU, UK); ``review`` (OFAC, EU) |
 """
 
 from __future__ import annotations
@@ -17,7 +17,9 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from graphscore.engine.echo import echo
 from graphscore.engine.hop import hop
+from graphscore.engine.layers import run_layers
 from graphscore.engine.matrix import Projection, ownership_matrices
 from graphscore.engine.spread import spread
 from graphscore.policy import ModelName, Policy
@@ -41,31 +43,44 @@ def _ownership(projection: Projection, policy: Policy, s: np.ndarray) -> ModelRu
     limit = policy.stake_limit
     if policy.model is ModelName.OWNERSHIP_OFAC:
         flagged, stake = ownership.ofac_blocked(D, listed, threshold=limit)
-        return ModelRun(flagged.astype(float), listed.astype(float), {"stake": stake})
+        review = ownership.ofac_review(D, listed, threshold=limit)
+        return ModelRun(flagged.astype(float), listed.astype(float), {"stake": stake, "review": review})
     if policy.model is ModelName.OWNERSHIP_EU:
-        flagged, stake, controlled = ownership.eu_frozen(D, C, listed, threshold=limit,
-                                                         inclusive=policy.eu_inclusive)
+        inclusive = policy.eu_inclusive_at(projection.as_of.date())
+        flagged, stake, controlled = ownership.eu_frozen(D, C, listed, threshold=limit, inclusive=inclusive)
+        review = ownership.eu_review(D, C, listed, threshold=limit, inclusive=inclusive)
+        return ModelRun(flagged.astype(float), listed.astype(float),
+                        {"stake": stake, "controlled": controlled, "review": review}, {"eu_inclusive": inclusive})
+    if policy.model is ModelName.OWNERSHIP_UK:
+        flagged, stake, controlled = ownership.uk_designated(D, C, listed, threshold=limit)
         return ModelRun(flagged.astype(float), listed.astype(float), {"stake": stake, "controlled": controlled})
     stake = ownership.listed_stakes(D, listed)
-    flagged = listed | (stake >= limit)
+    flagged = listed | ownership.reaches(stake, limit)
     return ModelRun(flagged.astype(float), listed.astype(float), {"stake": stake})
 
 
 def run_model(projection: Projection, policy: Policy, s: np.ndarray | None = None) -> ModelRun:
-    """Run the policy's model on the projection, or on another own-penalty vector ``s``."""
+    """Run the policy's model on the projection, or on another own-penalty vector ``s``
+    (the ``echo`` column only on the projection's own)."""
+    if projection.layers:  # link_time = "at_penalty": each penalty over the links of its start date
+        return run_layers(projection, policy, s, run_model)
+    baseline = s is None
     s = projection.s if s is None else np.asarray(s, dtype=float)
     model = policy.model
-    if model is ModelName.SPREAD:
-        return ModelRun(spread(projection.W, s, damping=policy.damping), s)
-    if model is ModelName.HOP:
-        return ModelRun(hop(projection.W, s, damping=policy.damping, max_hops=policy.max_hops,
-                            aggregate=policy.aggregate.value), s)
+    if model in (ModelName.SPREAD, ModelName.HOP):
+        hops = policy.max_hops if model is ModelName.HOP else None
+        aggregate = policy.aggregate.value if model is ModelName.HOP else "sum"
+        total = (spread(projection.W, s, damping=policy.damping) if model is ModelName.SPREAD else
+                 hop(projection.W, s, damping=policy.damping, max_hops=hops, aggregate=aggregate))
+        returned = {"echo": echo(projection.W, s, damping=policy.damping, max_hops=hops,
+                                 aggregate=aggregate)} if baseline else {}
+        return ModelRun(total, s, returned)
     if model is ModelName.DEBTRANK:
         from graphscore.engine.debtrank import debtrank
 
         # A penalty's weight is read as the fraction of an entity's standing it destroys.
         h0 = np.clip(s, 0.0, 1.0)
-        result = debtrank(projection.W, h0, values=projection.values)
+        result = debtrank(projection.W, h0, values=projection.values, variant=policy.variant.value)
         return ModelRun(result.h, h0, attrs={"systemic_impact": float(result.systemic_impact)})
     if model is ModelName.CASCADE:
         from graphscore.engine.cascade import cascade

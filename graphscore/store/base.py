@@ -23,11 +23,11 @@ from graphscore.progress import SILENT, Advance, Progress
 from graphscore.model import (TABLE_NAMES, GraphscoreWarning, Tables, check_against_store, empty_table, load_model,
                               validate)
 from graphscore.store import statements
+from graphscore.store.guard import check_read_only
+from graphscore.store.parameters import check_parameters
 from graphscore.store.plan import LoadPlan, canonical_order, plan_load, with_link_keys
 
 __all__ = ["GraphStore", "CypherStore", "LoadSummary", "to_rows"]
-
-BATCH_ROWS = 5_000  # rows per UNWIND: large enough to amortise a round trip, small enough for Bolt
 
 Run = Callable[[str, dict | None], pd.DataFrame]
 
@@ -73,11 +73,6 @@ def to_rows(df: pd.DataFrame) -> list[dict]:
     return [{c: _plain(v) for c, v in zip(columns, values)} for values in df.itertuples(index=False, name=None)]
 
 
-def _batches(rows: list[dict]) -> Iterator[list[dict]]:
-    for start in range(0, len(rows), BATCH_ROWS):
-        yield rows[start:start + BATCH_ROWS]
-
-
 def record_fingerprint(run: Run, fingerprint: str) -> None:
     """Record the content's fingerprint, inside the transaction that made the content."""
     run(statements.DELETE_META, {"key": "data_fingerprint"})
@@ -100,7 +95,15 @@ class CypherStore:
 
     # -- reading -----------------------------------------------------------------------------
     def query(self, cypher: str, parameters: dict | None = None) -> pd.DataFrame:
-        """Run a Cypher query (values as ``$parameters``) and return the result as a table."""
+        """Run a Cypher query (values as ``$parameters``) and return the result as a table.
+
+        A ``$parameter`` the query names and ``parameters`` lacks is a ValueError, never an
+        empty result. On a store opened read-only, a query that would do more than read the
+        graph (write or read files, fetch URLs, load extensions, change settings) is refused
+        first (:func:`~graphscore.store.guard.check_read_only`)."""
+        if getattr(self, "read_only", False):
+            check_read_only(cypher)
+        check_parameters(cypher, parameters or {})
         return self._run(cypher, parameters or {})
 
     def counts(self) -> dict[str, int]:
@@ -208,34 +211,20 @@ class CypherStore:
                 with progress.step("writing new and changed rows", "wrote new and changed rows",
                                    total=plan.writes) as advance:
                     self._write(plan, fingerprint, advance)
+            except StoreError:  # says itself what became of the store
+                raise
             except Exception as exc:  # a driver error of any kind: the transaction was rolled back
                 raise StoreError(f"load rolled back, store unchanged: {exc}") from exc
         return LoadSummary(offered=tables.counts(), stored=self.counts(), written=plan.summary(),
                            tables=content, fingerprint=fingerprint)
 
     def _write(self, plan: LoadPlan, fingerprint: str, advance: Advance) -> None:
-        """Write a load plan and the content's new fingerprint in one transaction: new and
-        changed rows merged by key; ``advance(n)`` after every ``n`` rows written."""
-        with self._transaction() as run:
-            for batch in _batches(to_rows(pd.concat([plan.entities.new, plan.entities.changed]))):
-                run(statements.merge_entities(), {"rows": batch})
-                advance(len(batch))
-            for batch in _batches(to_rows(pd.concat([plan.penalties.new, plan.penalties.changed]))):
-                run(statements.merge_penalties(), {"rows": batch})
-                advance(len(batch))
-            links = pd.concat([plan.links.new, plan.links.changed])
-            for link_type, group in links.groupby("type", sort=True):
-                for batch in _batches(to_rows(group.drop(columns=["type"]))):
-                    run(statements.merge_links(link_type), {"rows": batch})
-                    advance(len(batch))
-            record_fingerprint(run, fingerprint)
+        """Write a load plan and the content's new fingerprint in one transaction: new rows
+        added, changed rows rewritten by key; ``advance(n)`` after every ``n`` rows written.
+        Each backend writes in its own bulk path."""
+        raise NotImplementedError
 
     def write_scores(self, scores: pd.DataFrame, *, policy: Policy, as_of: dt.date) -> int:
-        """Write ``own``, ``inherited`` and ``total`` back as Entity properties, so Cypher
+        """Write ``own``, ``echo``, ``inherited`` and ``total`` back as Entity properties, so Cypher
         users can query them, with the policy's name and hash and the date they belong to."""
-        rows = scores[["id", "own", "inherited", "total"]].assign(
-            score_policy=policy.name, score_policy_hash=policy.hash, score_as_of=as_of)
-        with self._transaction() as run:
-            for batch in _batches(to_rows(rows)):
-                run(statements.write_scores(dialect=self.dialect), {"rows": batch})
-        return len(rows)
+        raise NotImplementedError

@@ -55,7 +55,7 @@ REPORT_KEYS = {"format", "title", "scenario", "threshold", "manifest", "summary"
                "collateral", "penalties", "by_kind", "by_link_type", "by_hop", "notes"}
 ROW_KEYS = {"id", "name", "kind", "own_penalised", "before", "after", "change", "hops",
             "path_strength", "path", "reached_by", "path_hops"}
-HOP_KEYS = {"from", "to", "type", "role", "share", "direction", "weight", "links", "source_ref"}
+HOP_KEYS = {"from", "to", "type", "role", "share", "direction", "weight", "links", "pair_weight", "source_ref"}
 
 
 def _documented_keys(section: str) -> set[str]:

@@ -16,7 +16,7 @@ from tests.report.test_render import PNG_MAGIC, _documented_keys
 ROW_KEYS = {
     "variants": {"label", "policy", "hash", "model", "value", "status", "error", "threshold", "penalised",
                  "reached", "total_own", "total_inherited", "mean_inherited", "collateral"},
-    "scores": {"variant", "id", "name", "kind", "own", "inherited", "total", "rank", "hops"},
+    "scores": {"variant", "id", "name", "kind", "own", "echo", "inherited", "total", "rank", "hops"},
     "correlations": {"a", "b", "scope", "entities", "spearman", "kendall_tau_b"},
     "rank_movers": {"baseline", "variant", "id", "name", "kind", "baseline_score", "variant_score", "change",
                     "baseline_rank", "variant_rank", "rank_change"},
