@@ -18,6 +18,7 @@ from graphscore.analysis.compare import CompareReport
 from graphscore.analysis.dossier import Dossier
 from graphscore.analysis.spillover import SpilloverReport
 from graphscore.report.charts import summarise_neighbourhood
+from graphscore.report.markup import shown
 
 __all__ = ["network_data", "add_interactivity"]
 
@@ -60,7 +61,7 @@ def network_data(report) -> dict | None:
     if isinstance(report, Dossier):
         center = report.entity["id"]
         graph, summary = summarise_neighbourhood(report.neighbourhood, center)  # as the picture draws it
-        nodes = [{"id": n, "name": d.get("name") or n, "kind": d.get("kind"),
+        nodes = [{"id": n, "name": shown(d.get("name") or n), "kind": d.get("kind"),
                   "category": "own" if d.get("penalised") else "none", "value": 1.0}
                  for n, d in graph.nodes(data=True)]
         return {"center": center, "nodes": nodes, "links": _links(graph), "total": report.neighbourhood.number_of_nodes(),
@@ -75,7 +76,7 @@ def network_data(report) -> dict | None:
         graph = report.to_networkx().subgraph(keep)
         own = dict(zip(affected["id"], affected["own_penalised"]))
         sources = affected.loc[affected["hops"] == 0, "id"]
-        nodes = [{"id": n, "name": d.get("name") or n, "kind": d.get("kind"),
+        nodes = [{"id": n, "name": shown(d.get("name") or n), "kind": d.get("kind"),
                   "category": "own" if own.get(n) else ("inherited" if d.get("change") else "none"),
                   "value": abs(_number(d.get("change")) or 0.0), "change": _number(d.get("change")),
                   "before": _number(d.get("before")), "after": _number(d.get("after"))}
@@ -100,8 +101,9 @@ def add_interactivity(html: str, report) -> str:
     if data is not None and data["links"]:
         shown = len(data["nodes"])
         count = f"{shown} entities" + (f" of {data['total']}" if data["total"] > shown else "")
-        # no "<" inside the script: a name holding "</script>" or "<!--" cannot end or bend it
-        payload = json.dumps(data, ensure_ascii=False, allow_nan=False).replace("<", "\\u003c")
+        # no "<" inside the script: a name holding "</script>" or "<!--" cannot end or bend it;
+        # ASCII only, so no control character reaches the page raw (an id, a role)
+        payload = json.dumps(data, ensure_ascii=True, allow_nan=False).replace("<", "\\u003c")
         section = (f'<h2>Network <span class="muted">({count}, {len(data["links"])} links)</span></h2>\n'
                    f'<section aria-label="Network" class="gs-network"><div class="gs-controls"></div>'
                    f'<div id="gs-network" style="height:560px;border:1px solid var(--line)"></div>'
