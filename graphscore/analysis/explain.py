@@ -42,6 +42,8 @@ from graphscore.engine.hop import hop
 from graphscore.engine.matrix import Projection
 from graphscore.engine.paths import (describe_path, distances_within, format_path, johnson_potentials,
                                     strongest_paths)
+from graphscore.engine.push import influence
+from graphscore.engine.run import contraction_of
 from graphscore.engine.spread import spread
 from graphscore.model import Tables
 from graphscore.policy import Aggregate, Combine, ModelName, Policy
@@ -96,10 +98,9 @@ class Explanation:
                 "contributions": self.contributions, "notes": self.notes, "manifest": self.manifest}
 
 
-def influence_row(projection: Projection, policy: Policy, idx: int, *, check: bool = True) -> np.ndarray:
+def influence_row(projection: Projection, policy: Policy, idx: int) -> np.ndarray:
     """Row ``idx`` of the model's linear map: ``G[idx, u]`` is what one unit of own weight at u
-    adds to the score of ``idx`` (one solve with W transposed). ``check=False`` skips spread's
-    convergence check, for a projection the policy's model has already run on.
+    adds to the score of ``idx`` (one solve with W transposed, over the whole graph).
 
     Examples
     --------
@@ -118,7 +119,8 @@ def influence_row(projection: Projection, policy: Policy, idx: int, *, check: bo
         by_source = projection.W_by_source
         transposed = sp.sparse.csr_array((by_source.data, by_source.indices, by_source.indptr),
                                          shape=by_source.shape[::-1])
-        return spread(transposed, unit, damping=policy.damping, tol=1e-14, check=check)
+        return spread(transposed, unit, damping=policy.damping, tol=1e-14,
+                      certificate=contraction_of(projection, policy.damping, transposed=True))
     if policy.model is ModelName.HOP and policy.aggregate is Aggregate.SUM:
         return hop(projection.W.T, unit, damping=policy.damping, max_hops=policy.max_hops)
     raise ValueError(f"model {policy.model.value!r} is not linear: its scores do not split by source.")
@@ -245,12 +247,16 @@ def explain(source: Tables | Workspace, policy: Policy, entity_id: str, *, as_of
     projection = ws.projection(policy, as_of)
     v = projection.index_of(entity_id)
     names = ws.names
-    total = float(ws.baseline(policy, as_of).total[v])
+    scores = ws.baseline(policy, as_of).total
+    total = float(scores[v])
     linear = policy.model is ModelName.SPREAD or (policy.model is ModelName.HOP and policy.aggregate is Aggregate.SUM)
-    if linear:
-        # the baseline above ran the spread on this W: its convergence is checked
-        gain = influence_row(projection, policy, v, check=False)
-        by_source = gain * projection.s
+    pushed = influence(projection.W, v, damping=policy.damping, scores=scores, own=projection.s,
+                       budget=10 * projection.W.nnz) if policy.model is ModelName.SPREAD else None
+    if pushed is not None and pushed.complete:  # the row by reverse push, only as far as this score needs
+        by_source = np.zeros(projection.n)
+        by_source[pushed.indices] = pushed.values * projection.s[pushed.indices]
+    elif linear:
+        by_source = influence_row(projection, policy, v) * projection.s
     elif policy.model is ModelName.HOP:
         # the score is the strongest single source-and-path: find it among all penalised entities
         by_source = np.zeros(projection.n)
@@ -301,6 +307,9 @@ def explain(source: Tables | Workspace, policy: Policy, entity_id: str, *, as_of
         notes.append(f"paths traced for the {_TRACED_SOURCES} largest of {len(sources)} contributions")
     if not linear:
         notes.append("hop with aggregate = 'max': the score is the strongest single path, given as the deciding one")
+    if pushed is not None and pushed.complete and pushed.unattributed > 0:
+        notes.append(f"contributions computed by reverse push: {pushed.unattributed:.2g} of the score is left "
+                     "unattributed (each contribution is short by at most that)")
     return Explanation(entity=entity_id, name=names.get(entity_id, entity_id), own=float(projection.s[v]),
                        total=total, contributions=contributions, exact=linear,
                        manifest=build_manifest(ws, policy, projection.as_of), notes=notes)
