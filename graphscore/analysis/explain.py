@@ -251,7 +251,7 @@ def explain(source: Tables | Workspace, policy: Policy, entity_id: str, *, as_of
     total = float(scores[v])
     linear = policy.model is ModelName.SPREAD or (policy.model is ModelName.HOP and policy.aggregate is Aggregate.SUM)
     pushed = influence(projection.W, v, damping=policy.damping, scores=scores, own=projection.s,
-                       budget=10 * projection.W.nnz) if policy.model is ModelName.SPREAD else None
+                       budget=3 * projection.W.nnz) if policy.model is ModelName.SPREAD else None
     if pushed is not None and pushed.complete:  # the row by reverse push, only as far as this score needs
         by_source = np.zeros(projection.n)
         by_source[pushed.indices] = pushed.values * projection.s[pushed.indices]

@@ -5,14 +5,11 @@ from __future__ import annotations
 import numbers
 from dataclasses import dataclass
 
+import numba
 import numpy as np
 import scipy as sp
 
 __all__ = ["CascadeResult", "cascade", "wilson_interval"]
-
-# Memory bounds: one call needs about 100 MB beyond its input, whatever the graph or runs.
-_ACTIVE_BYTES = 64 * 2**20  # the (runs in a chunk) x n boolean "is active" matrix
-_PAIRS_PER_BATCH = 2**18  # (run, out-link) coins flipped at once; ~40 bytes each, larger is no faster
 
 # SplitMix64 (Steele, Lea & Flood 2014): the stream's i-th output is a fixed mix of
 # seed + i * gamma, so any output can be computed directly from its position i.
@@ -56,10 +53,10 @@ def cascade(W: sp.sparse.sparray, seeds: np.ndarray, *, runs: int = 10_000, rng:
     ``min(1, W[v, u])``, independently, and the active set is everything reachable from the
     seeds along live links: each run samples one such live-edge world.
 
-    Many runs are simulated at once: a chunk of runs shares one boolean (runs x n) matrix,
-    and each step draws coins only for the out-links of entities that became active in the
-    step before, across all runs of the chunk, so the work is proportional to the cascades'
-    size, not to ``runs x links x steps``.
+    Each run is a breadth-first search from the seeds in a compiled kernel (numba), flipping a
+    coin only for the out-links of entities it activates, so the work is proportional to the
+    cascades' size, not to ``runs x links x steps``; blocks of runs go to the cores in parallel,
+    each with its own work arrays (about 13 bytes an entity).
 
     Parameters
     ----------
@@ -135,12 +132,10 @@ def cascade(W: sp.sparse.sparray, seeds: np.ndarray, *, runs: int = 10_000, rng:
     seed_idx = _seed_indices(seeds, links.n)
     key = rng.integers(0, 2**64, dtype=np.uint64)
 
-    n = links.n
-    counts = np.zeros(n, dtype=np.int64)
-    chunk = max(1, min(runs, _ACTIVE_BYTES // max(n, 1)))
-    for first in range(0, runs, chunk):
-        run_ids = np.arange(first, min(first + chunk, runs), dtype=np.uint64)
-        counts += _simulate_chunk(links, seed_idx, run_ids, key, max_steps)
+    blocks = _block_count(runs)
+    bounds = np.linspace(0, runs, blocks + 1).astype(np.int64)
+    counts = _simulate(links.indptr, links.target, links.threshold, seed_idx.astype(np.int64), bounds, key,
+                       np.int64(-1 if max_steps is None else max_steps), links.n).sum(axis=0, dtype=np.int64)
     low, high = wilson_interval(counts, runs, confidence)
     return CascadeResult(probability=counts / runs, low=low, high=high, runs=int(runs),
                          confidence=float(confidence))
@@ -196,7 +191,7 @@ def _out_links(W: sp.sparse.sparray) -> _Links:
     # A coin c uniform on {0, ..., 2^53 - 1} is below ceil(p 2^53) with probability exactly
     # p rounded up to the next multiple of 2^-53 (p = 1: always live).
     threshold = np.ceil(np.minimum(links.data, 1.0) * 2.0**53).astype(np.uint64)
-    return _Links(links.indptr.astype(np.int64), links.indices.astype(np.int64), threshold)
+    return _Links(links.indptr.astype(np.int64), links.indices.astype(np.int32), threshold)
 
 
 def _seed_indices(seeds: np.ndarray, n: int) -> np.ndarray:
@@ -213,63 +208,63 @@ def _seed_indices(seeds: np.ndarray, n: int) -> np.ndarray:
     return np.unique(seeds)
 
 
-def _simulate_chunk(links: _Links, seed_idx: np.ndarray, run_ids: np.ndarray,
-                    key: np.uint64, max_steps: int | None) -> np.ndarray:
-    """How many of the runs ``run_ids`` end with each entity active."""
-    active = np.zeros((run_ids.size, links.n), dtype=bool)
-    active[:, seed_idx] = True
-    # The frontier is the (run, entity) pairs activated at the previous step, as flat indices.
-    frontier = np.flatnonzero(active)
-    steps = 0
-    while frontier.size and (max_steps is None or steps < max_steps):
-        frontier = np.concatenate([_newly_reached(links, active, part, run_ids, key)
-                                   for part in _batches(links, frontier)])
-        steps += 1
-    return active.sum(axis=0)
+def _block_count(runs: int) -> int:
+    """Blocks of runs simulated in parallel: two per thread, so a slow block does not hold a core idle."""
+    return max(1, min(runs, 2 * numba.get_num_threads()))
 
 
-def _batches(links: _Links, frontier: np.ndarray) -> list[np.ndarray]:
-    """Split the frontier so that each part has about ``_PAIRS_PER_BATCH`` out-links to try."""
-    ends = np.cumsum(np.diff(links.indptr)[frontier % links.n])
-    cuts = np.searchsorted(ends, np.arange(_PAIRS_PER_BATCH, ends[-1], _PAIRS_PER_BATCH), side="right")
-    return np.split(frontier, cuts)
+@numba.njit(cache=True, nogil=True, parallel=True, error_model="numpy")
+def _simulate(indptr, target, threshold, seeds, bounds, key, max_steps, n):  # pragma: no cover - compiled
+    """Runs ``bounds[b]:bounds[b + 1]`` of block b, blocks in parallel; returns per block how
+    many of its runs end with each entity active."""
+    blocks = bounds.shape[0] - 1
+    counts = np.zeros((blocks, n), dtype=np.int32)  # runs < 2^31
+    links = np.uint64(target.shape[0])
+    for b in numba.prange(blocks):
+        # one byte an entity, cleared after each run through the queue of those it activated:
+        # small enough to stay in cache, where the search reads it once a link
+        active = np.zeros(n, dtype=np.bool_)
+        queue = np.empty(n, dtype=np.int64)
+        for run in range(bounds[b], bounds[b + 1]):
+            size = 0
+            for k in range(seeds.shape[0]):
+                v = seeds[k]
+                if not active[v]:
+                    active[v] = True
+                    queue[size] = v
+                    size += 1
+            head = 0
+            level_end = size
+            steps = 0
+            base = np.uint64(run) * links
+            while head < size:
+                if head == level_end:  # every entity of the previous step has had its chance
+                    steps += 1
+                    level_end = size
+                if max_steps >= 0 and steps >= max_steps:
+                    break
+                u = queue[head]
+                head += 1
+                for e in range(indptr[u], indptr[u + 1]):
+                    v = target[e]
+                    if active[v]:
+                        continue
+                    if _coin(key, base + np.uint64(e)) < threshold[e]:
+                        active[v] = True
+                        queue[size] = v
+                        size += 1
+            for k in range(size):
+                counts[b, queue[k]] += 1
+                active[queue[k]] = False
+    return counts
 
 
-def _newly_reached(links: _Links, active: np.ndarray, frontier: np.ndarray,
-                   run_ids: np.ndarray, key: np.uint64) -> np.ndarray:
-    """Flip the coins of the frontier's out-links, mark the entities they newly activate
-    in ``active`` (in place), and return those as flat (run, entity) indices."""
-    run, source = np.divmod(frontier, links.n)
-    out_degree = links.indptr[source + 1] - links.indptr[source]
-    # Every out-link of every frontier pair: its number in CSC order, and its run.
-    link = np.repeat(links.indptr[source] - np.cumsum(out_degree) + out_degree, out_degree)
-    link += np.arange(link.size)
-    run = np.repeat(run, out_degree)
-    position = run_ids[run]
-    position *= np.uint64(links.target.size)
-    position += link.astype(np.uint64)
-    live = np.flatnonzero(_coins(key, position) < links.threshold[link])
-    target = run[live] * links.n + links.target[link[live]]
-    flat = active.reshape(-1)  # a view: active is C-contiguous
-    target = np.sort(target[~flat[target]])
-    # Drop repeats (an entity hit by several sources at once); sorting then comparing
-    # neighbours is far faster here than np.unique, which hashes in NumPy 2.
-    target = target[np.r_[True, target[1:] != target[:-1]]] if target.size else target
-    flat[target] = True
-    return target
-
-
-def _coins(key: np.uint64, position: np.ndarray) -> np.ndarray:
-    """The ``position + 1``-th outputs of the SplitMix64 stream seeded with ``key``, cut to
-    their top 53 bits (uniform on 0 .. 2^53 - 1). Overwrites ``position``."""
-    z = position
-    z += np.uint64(1)
-    z *= _GAMMA
-    z += key
-    z ^= z >> np.uint64(30)
-    z *= _MIX1
-    z ^= z >> np.uint64(27)
-    z *= _MIX2
-    z ^= z >> np.uint64(31)
-    z >>= np.uint64(11)
-    return z
+@numba.njit(cache=True, nogil=True, inline="always")
+def _coin(key, position):  # pragma: no cover - compiled
+    """The ``position + 1``-th output of the SplitMix64 stream seeded with ``key``, cut to its
+    top 53 bits (uniform on 0 .. 2^53 - 1)."""
+    z = (position + np.uint64(1)) * _GAMMA + key
+    z = (z ^ (z >> np.uint64(30))) * _MIX1
+    z = (z ^ (z >> np.uint64(27))) * _MIX2
+    z = z ^ (z >> np.uint64(31))
+    return z >> np.uint64(11)

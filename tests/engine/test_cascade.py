@@ -104,14 +104,13 @@ def test_same_seed_reproduces_and_another_seed_differs():
     assert (first.probability != other.probability).any()
 
 
-def test_chunking_does_not_change_the_numbers(monkeypatch):
-    """Each run's coins are fixed by (rng, run, link), so tiny chunks and batches agree."""
+def test_blocks_of_runs_do_not_change_the_numbers(monkeypatch):
+    """Each run's coins are fixed by (rng, run, link), so any split of the runs among cores agrees."""
     rng = np.random.default_rng(8)
     W = sp.sparse.random_array((60, 60), density=0.08, random_state=rng, format="csr")
     seeds = np.array([0, 5, 9])
     expected = cascade(W, seeds, runs=2_000, rng=np.random.default_rng(3))
-    monkeypatch.setattr(cascade_module, "_ACTIVE_BYTES", 60 * 7)  # 7 runs per chunk
-    monkeypatch.setattr(cascade_module, "_PAIRS_PER_BATCH", 5)
+    monkeypatch.setattr(cascade_module, "_block_count", lambda runs: 7)
     np.testing.assert_array_equal(cascade(W, seeds, runs=2_000, rng=np.random.default_rng(3)).probability,
                                   expected.probability)
 
