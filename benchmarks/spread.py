@@ -87,7 +87,7 @@ def measure(tables, policy_name: str, repeat: int, bytes_per_second: float, arpa
     iterations = scipy_loop(W, s, damping, SCORE_TOL)[1]
     reference = scipy_loop(W, s, damping, 1e-15)[0]
     spmv = best_of(max(repeat, 20), lambda: W @ s)
-    sweep_x, weights = s.copy(), certificate.weights
+    sweep_x, weights = s.copy(), 1 / certificate.weights
     sweep = best_of(max(repeat, 20), lambda: spread_module._sweep(W.indptr, W.indices, W.data, damping, s,
                                                                     sweep_x, weights))
     slack = certificate.rate / (1 - certificate.rate)

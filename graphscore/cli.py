@@ -229,6 +229,8 @@ def whatif(
     _write_table(changed[["id", "before", "after", "delta"]], out / "changes.csv")
     paths = write_report(report, out)
     _show(changed[["id", "name", "before", "after", "delta"]], report.title)
+    for note in changes.attrs["notes"]:  # how the change was computed, and its proven error bound
+        typer.echo(f"note: {note}", err=True)
     stdout.print(f"wrote {out / 'changes.csv'} and {', '.join(str(p) for p in paths.values())}")
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numbers
+import threading
 from dataclasses import dataclass
 
 import numba
@@ -134,8 +135,9 @@ def cascade(W: sp.sparse.sparray, seeds: np.ndarray, *, runs: int = 10_000, rng:
 
     blocks = _block_count(runs)
     bounds = np.linspace(0, runs, blocks + 1).astype(np.int64)
-    counts = _simulate(links.indptr, links.target, links.threshold, seed_idx.astype(np.int64), bounds, key,
-                       np.int64(-1 if max_steps is None else max_steps), links.n).sum(axis=0, dtype=np.int64)
+    with _PARALLEL:
+        counts = _simulate(links.indptr, links.target, links.threshold, seed_idx.astype(np.int64), bounds, key,
+                           np.int64(-1 if max_steps is None else max_steps), links.n).sum(axis=0, dtype=np.int64)
     low, high = wilson_interval(counts, runs, confidence)
     return CascadeResult(probability=counts / runs, low=low, high=high, runs=int(runs),
                          confidence=float(confidence))
@@ -206,6 +208,11 @@ def _seed_indices(seeds: np.ndarray, n: int) -> np.ndarray:
     if ((seeds < 0) | (seeds >= n)).any():
         raise ValueError(f"seed indices must lie in [0, {n}).")
     return np.unique(seeds)
+
+
+# numba's fallback threading layer (workqueue, where neither OpenMP nor TBB is installed) must
+# not be entered by two threads at once, as a web server's request threads would: one at a time.
+_PARALLEL = threading.Lock()
 
 
 def _block_count(runs: int) -> int:

@@ -117,10 +117,10 @@ def _power_step(indptr, indices, data, damping, v, out):  # pragma: no cover - c
 
 
 @numba.njit(cache=True, nogil=True, error_model="numpy")
-def _sweep(indptr, indices, data, damping, s, x, weights):  # pragma: no cover - compiled
+def _sweep(indptr, indices, data, damping, s, x, inverse_weights):  # pragma: no cover - compiled
     """One Gauss-Seidel sweep of ``x = s + damping W x`` in place, rows in order, each row
     reading the entries already updated in this sweep. Returns ``max_i |change_i| / weights_i``
-    and ``max_i |x_i|``."""
+    (given ``1 / weights``: a product per row, not a division) and ``max_i |x_i|``."""
     change = 0.0
     top = 0.0
     start = np.int64(indptr[0])
@@ -131,7 +131,7 @@ def _sweep(indptr, indices, data, damping, s, x, weights):  # pragma: no cover -
             acc += data[p] * x[np.int64(indices[p])]
         start = end
         new = s[i] + damping * acc
-        change = max(change, abs(new - x[i]) / weights[i])
+        change = max(change, abs(new - x[i]) * inverse_weights[i])
         top = max(top, abs(new))
         x[i] = new
     return change, top
@@ -327,8 +327,9 @@ def _solve(rows: sp.sparse.csr_array, s: np.ndarray, damping: float, tol: float,
     if not x.any():
         return x
     slack = certificate.rate / (1 - certificate.rate)
+    inverse_weights = 1 / certificate.weights
     for _ in range(max_iter):
-        change, top = _sweep(rows.indptr, rows.indices, rows.data, damping, s, x, certificate.weights)
+        change, top = _sweep(rows.indptr, rows.indices, rows.data, damping, s, x, inverse_weights)
         if slack * change <= max(tol * top, atol):
             return x
     raise ConvergenceError(f"spread did not converge in {max_iter} sweeps (contraction rate "
