@@ -237,11 +237,11 @@ def apply_change(source: Tables | Workspace, policy: Policy, change: Change, *, 
 
 
 def whatif(source: Tables | Workspace, policy: Policy, *, penalize: str | None = None, severity: float = 1.0,
-           lift: str | None = None, as_of: dt.date | str | None = None) -> pd.DataFrame:
+           lift: str | None = None, as_of: dt.date | str | None = None, accuracy: float = ACCURACY) -> pd.DataFrame:
     """Every entity's score before and after penalising one entity or lifting one penalty.
 
     Returns columns ``id, name, kind, before, after, delta``; ``attrs["notes"]`` says how the
-    change was computed and its proven error bound (``attrs["error"]``, see
+    change was computed and its proven error bound (``attrs["error"]``; ``accuracy`` as in
     :func:`change_scores`). Under
     ``missing_share = "bounds"`` it uses the low end. ``source`` is validated tables or a
     :class:`~graphscore.workspace.Workspace`, whose projection and baseline run are reused.
@@ -251,7 +251,7 @@ def whatif(source: Tables | Workspace, policy: Policy, *, penalize: str | None =
     ws = as_workspace(source)
     projection = ws.projection(policy, as_of)
     change = penalize_change(projection, penalize, severity) if penalize else lift_change(projection, lift)
-    result = change_scores(ws, policy, change)
+    result = change_scores(ws, policy, change, accuracy=accuracy)
     frame = entity_frame(ws, projection, before=result.before, after=result.after, delta=result.after - result.before)
     frame.attrs["change"] = change.label
     frame.attrs["notes"] = frame.attrs["notes"] + [result.note]
