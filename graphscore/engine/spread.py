@@ -56,11 +56,6 @@ class Contraction:
     weights: np.ndarray
     steps: int = 0
 
-    def error_bound(self, residual_norm: float) -> float:
-        """Largest error at any entity, from ``||r||_v`` of the remainder ``r`` of
-        ``(I - damping W)^-1 r`` that a method left out: ``||r||_v / (1 - rate)``."""
-        return residual_norm / (1 - self.rate)
-
 
 def spectral_radius(W: sp.sparse.sparray) -> float:
     """Largest absolute eigenvalue of ``W`` (the Perron root, for a non-negative W).
