@@ -16,6 +16,7 @@ import networkx as nx
 import numpy as np
 import pandas as pd
 
+from graphscore.analysis.display import Networked
 from graphscore.analysis.explain import explain
 from graphscore.analysis.manifest import build_manifest
 from graphscore.analysis.ownership import ultimate_owners_table
@@ -30,7 +31,7 @@ __all__ = ["Dossier", "dossier"]
 
 
 @dataclass
-class Dossier:
+class Dossier(Networked):
     """One entity's file.
 
     Attributes
@@ -60,6 +61,8 @@ class Dossier:
         ``share``.
     notes : list of str
     """
+
+    _principal = "exposure"  # to_pandas() and the notebook view (graphscore.analysis.display)
 
     entity: dict
     score: dict
