@@ -487,8 +487,13 @@ def _coerce(df: pd.DataFrame, spec: TableSpec, model: Model, issues: _Issues) ->
     for col in spec.columns:
         raw = df[col.name] if col.name in df.columns else pd.Series([None] * len(df), dtype=object)
         array = _arrow(raw)
+        refused = None  # a column whose cells are not single values: flagged once, then read as empty
         if array is not None and _is_nested(array):
-            issues.flag(pc.is_valid(array), col.name, "is a list; a cell holds one value", array)
+            refused = "is a list; a cell holds one value"
+        elif array is not None and (pa.types.is_binary(array.type) or pa.types.is_large_binary(array.type)):
+            refused = "is binary data, not text (store it as a UTF-8 string column)"
+        if refused:
+            issues.flag(pc.is_valid(array), col.name, refused, array)
             array, raw = None, pd.Series([None] * len(df), dtype=object)
         text = _text(raw, array)
         long = pc.greater(pc.utf8_length(text), MAX_TEXT)
@@ -497,7 +502,7 @@ def _coerce(df: pd.DataFrame, spec: TableSpec, model: Model, issues: _Issues) ->
                         pc.utf8_slice_codeunits(text, 0, 40))
         texts[col.name] = text
         blank = _mask(pc.is_null(text))
-        if col.required:
+        if col.required and not refused:
             issues.flag(blank, col.name, "is required but empty", raw)
         if col.type in ("fraction", "positive"):
             values = _numbers(array, blank, text)
@@ -625,7 +630,8 @@ def _check_links(columns: dict, texts: dict, rows: dict, entities: _Entities, mo
             bad = pc.invert(pc.is_in(texts["role"], value_set=pa.array(allowed, type=pa.string())))
             issues.flag(of_type & _mask(pc.and_(pc.is_valid(texts["role"]), bad)),
                         "role", f"is not one of {', '.join(allowed)} ({link.name})")
-    not_owns = type_codes != names.index("OWNS")
+    # a link whose type is not known was reported already: its share says nothing more
+    not_owns = (type_codes != names.index("OWNS")) & (type_codes >= 0)
     for column in ("share", "share_low", "share_high"):
         issues.flag(not_owns & ~np.isnan(columns[column]), column, "is only allowed on OWNS links")
     issues.flag(columns["share_low"] > columns["share_high"], "share_low", "is above share_high")

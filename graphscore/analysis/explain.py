@@ -36,6 +36,7 @@ import numpy as np
 import pandas as pd
 import scipy as sp
 
+from graphscore.analysis.display import Tabular
 from graphscore.analysis.manifest import build_manifest
 from graphscore.analysis.ownership import flagged_entities
 from graphscore.engine.hop import hop
@@ -55,7 +56,7 @@ _REGION = 200  # entities searched for a contribution's strongest paths
 
 
 @dataclass
-class Explanation:
+class Explanation(Tabular):
     """An entity's score taken apart.
 
     Attributes
@@ -74,6 +75,8 @@ class Explanation:
         True when the contributions sum to the score (linear models).
     manifest : dict
     """
+
+    _principal = "table"  # to_pandas() and the notebook view (graphscore.analysis.display)
 
     entity: str
     name: str

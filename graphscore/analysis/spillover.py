@@ -15,6 +15,7 @@ import numpy as np
 import pandas as pd
 import scipy as sp
 
+from graphscore.analysis.display import Networked
 from graphscore.analysis.manifest import build_manifest
 from graphscore.analysis.whatif import (Change, apply_change, attribution_change, lift_change, own_before_after,
                                         penalize_change)
@@ -28,7 +29,7 @@ __all__ = ["SpilloverReport", "spillover", "spillover_report"]
 
 
 @dataclass
-class SpilloverReport:
+class SpilloverReport(Networked):
     """Everything a spillover report shows.
 
     Attributes
@@ -53,6 +54,8 @@ class SpilloverReport:
     manifest : dict
         graphscore version, policy and its hash, data fingerprint, as-of date, time of writing.
     """
+
+    _principal = "affected"  # to_pandas() and the notebook view (graphscore.analysis.display)
 
     title: str
     scenario: str
@@ -90,7 +93,9 @@ def _penalty_table(rows: pd.DataFrame, projection: Projection, names: pd.Series)
     if projection.combine is Combine.SUM:
         counted = rows["weight"] > 0
     else:
-        active = projection.penalties[projection.penalties["weight"] > 0]
+        # a what-if's own penalty is not in the projection: it competes with the entity's others
+        active = pd.concat([projection.penalties, rows[~rows["id"].isin(projection.penalties["id"])]])
+        active = active[active["weight"] > 0]
         heaviest = active.sort_values(["weight", "id"], ascending=[False, True]).drop_duplicates("entity")["id"]
         counted = rows["id"].isin(heaviest)
     table = rows.assign(name=rows["entity"].map(names), counted=counted.to_numpy())

@@ -172,7 +172,11 @@ def read_table(path: str | Path) -> pd.DataFrame:
         raise InvalidData(DataIssue(path.name, "file", None, "is empty"))
     if path.suffix == ".parquet":
         # Parquet carries types: validate reads numbers and dates as such, text as text.
-        table = pq.read_table(path)
+        try:
+            table = pq.read_table(path)
+        except (pa.ArrowInvalid, OSError) as exc:
+            reason = str(exc).splitlines()[0].removeprefix(f"Could not open Parquet input source '{path}': ")
+            raise InvalidData(DataIssue(path.name, "file", None, f"is not a readable Parquet file ({reason})")) from None
         for i, column in enumerate(table.columns):
             if pa.types.is_date(column.type):
                 table = table.set_column(i, table.field(i), pc.cast(column, pa.timestamp("s")))

@@ -340,9 +340,10 @@ class LadybugStore(CypherStore):
         _sync(copy)
         os.replace(copy, self.path)
         _sync(self.path.parent)
-        # The open database is the replaced file's: from here on, the new one's.
+        # The open database is the replaced file's: from here on, the new one's. The write is
+        # done; should another writer take the lock in between, wait for it rather than fail.
         self.close()
-        self._db = self._open(read_only=False, wait=self._wait)
+        self._db = self._open(read_only=False, wait=max(self._wait, 60.0))
         self._conn = ladybug.Connection(self._db)
 
     def _remove_copies(self) -> None:

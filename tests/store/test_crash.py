@@ -10,7 +10,7 @@ a warning saying so.
 
 from __future__ import annotations
 
-import os
+import resource
 import shutil
 import signal
 import subprocess
@@ -77,7 +77,7 @@ CHILD = textwrap.dedent("""
     store = LadybugStore(db)
     if mode == "scores":
         ids = store.query("MATCH (e:Entity) RETURN e.id AS id")["id"]
-        scores = pd.DataFrame({"id": ids, "own": 1.0, "inherited": 0.5, "total": 1.5})
+        scores = pd.DataFrame({"id": ids, "own": 1.0, "echo": 0.0, "inherited": 0.5, "total": 1.5})
         policy = gs.parse_policy('name = "crash"\\n[[transmit]]\\nlink = "OWNS"\\ndirection = "backward"\\nweight = "share"')
         store.write_scores(scores, policy=policy, as_of=dt.date(2024, 6, 30))
     else:
@@ -128,7 +128,7 @@ def score_rows(store: LadybugStore):
     import pandas as pd
 
     ids = store.query("MATCH (e:Entity) RETURN e.id AS id")["id"]
-    return (pd.DataFrame({"id": ids, "own": 1.0, "inherited": 0.5, "total": 1.5}),)
+    return (pd.DataFrame({"id": ids, "own": 1.0, "echo": 0.0, "inherited": 0.5, "total": 1.5}),)
 
 
 def content(db: Path, *, read_only: bool = True) -> tuple[str, str | None, frozenset]:
@@ -171,18 +171,20 @@ def run_child(db: Path, mode: str, phase: str, source: Path | None, **popen) -> 
     return subprocess.CompletedProcess(args, child.returncode, out, err)
 
 
+# "either": phases seen in the files from outside, where the kill may land a moment later than
+# seen; what is asserted then is what matters, the whole write or none of it.
 @pytest.mark.parametrize("mode, phase, outcome", [
     ("load", "statement", "before"),
     ("load", "commit", "before"),
-    ("load", "checkpoint", "before"),
-    ("load", "shadow", "before"),
+    ("load", "checkpoint", "either"),
+    ("load", "shadow", "either"),
     ("load", "switch", "before"),
     ("load", "switched", "after"),
-    ("reload", "log", "before"),
-    ("reload", "checkpoint", "before"),
+    ("reload", "log", "either"),
+    ("reload", "checkpoint", "either"),
     ("reload", "switched", "after"),
     ("scores", "statement", "before"),
-    ("scores", "log", "rolled back"),
+    ("scores", "log", "either"),
     ("scores", "checkpoint", "either"),
     ("scores", "shadow", "either"),
     ("scores", "committed", "after"),
@@ -193,10 +195,6 @@ def test_a_write_killed_at_any_phase_leaves_the_store_before_or_after_it(tmp_pat
     shutil.copytree(start, db)
     child = run_child(db, mode, phase, source)
     assert child.returncode == -signal.SIGKILL, f"not killed at {phase}: {child.stdout}{child.stderr}"
-    torn = (db / "graph.lbug.wal").exists() and outcome == "rolled back"
-    if torn:  # a reader sees the committed content and leaves the log as it is
-        assert content(db) == before
-        assert (db / "graph.lbug.wal").stat().st_size > 0
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         found = content(db, read_only=False)
@@ -206,20 +204,47 @@ def test_a_write_killed_at_any_phase_leaves_the_store_before_or_after_it(tmp_pat
         assert found == before
     elif outcome == "after":
         assert found == after
-    elif outcome == "rolled back":
+    if rolled_back:  # the kill cut the log: what it held never committed
         assert found == before
-        assert rolled_back and rolled_back[0].startswith(f"the last write to the store at {db} was interrupted "
-                                                         "before it committed")
-        assert (db / "graph.lbug.wal.rolled-back").stat().st_size > 0
     assert content(db) == found  # and it stays so: the next opening finds the same
     assert not list(db.glob("graph.lbug.next*"))  # a killed load's copy is gone
+
+
+def tear_the_log(db: Path) -> subprocess.CompletedProcess:
+    """A score write-back whose log cannot be written past 1 MiB (a file-size limit: writes past
+    it fail with EFBIG, as they would with ENOSPC on a full disk): LadybugDB 0.22 aborts the
+    process in the middle of its log, every time, which leaves the log cut."""
+    def limit_file_size():
+        signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # a write past the limit then fails with EFBIG
+        resource.setrlimit(resource.RLIMIT_FSIZE, (1 << 20, 1 << 20))
+
+    child = run_child(db, "scores", "disk", None, preexec_fn=limit_file_size)
+    assert child.returncode == -signal.SIGABRT and "finished" not in child.stdout, child.stderr
+    assert (db / "graph.lbug.wal").stat().st_size > 0
+    return child
+
+
+def test_a_cut_log_is_rolled_back_by_the_next_writer_with_a_warning(tmp_path, stores):
+    start, _, before, _ = stores["scores"]
+    db = tmp_path / "db"
+    shutil.copytree(start, db)
+    tear_the_log(db)
+    assert content(db) == before  # a reader sees the committed content and leaves the log alone
+    assert (db / "graph.lbug.wal").stat().st_size > 0
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        assert content(db, read_only=False) == before
+    assert [str(w.message) for w in caught if "rolled back" in str(w.message)] == [
+        f"the last write to the store at {db} was interrupted before it committed (its process was killed, or "
+        "the disk filled): it was rolled back; the log as it was is kept in graph.lbug.wal.rolled-back"]
+    assert (db / "graph.lbug.wal.rolled-back").stat().st_size > 0
 
 
 def test_a_store_reopened_after_a_rollback_takes_writes_again(tmp_path, stores):
     start, _, before, after = stores["scores"]
     db = tmp_path / "db"
     shutil.copytree(start, db)
-    assert run_child(db, "scores", "log", None).returncode == -signal.SIGKILL
+    tear_the_log(db)
     result = CliRunner().invoke(app, ["load", str(ZALA), "--db", str(db)])
     assert result.exit_code == 0, result.output
     assert "warning: the last write to the store at" in result.output
@@ -280,16 +305,7 @@ def test_a_disk_that_fills_while_the_log_is_written_leaves_a_store_that_opens(tm
         assert repr(before) in out, result.stdout + result.stderr
         assert "graph.lbug.wal.rolled-back" in out or "graph.lbug.wal" not in out
     else:
-        import resource
-
         db = tmp_path / "db"
         shutil.copytree(start, db)
-        limit = 1 << 20
-
-        def limit_file_size():
-            signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # a write past the limit then fails with EFBIG
-            resource.setrlimit(resource.RLIMIT_FSIZE, (limit, limit))
-
-        child = run_child(db, "scores", "disk", None, preexec_fn=limit_file_size)
-        assert child.returncode != 0 and "finished" not in child.stdout
+        tear_the_log(db)
         assert content(db, read_only=False) == before

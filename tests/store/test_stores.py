@@ -170,6 +170,6 @@ def test_read_only_stores_refuse_writes(tmp_path, zala):
     with LadybugStore(tmp_path) as store:
         store.load(zala)
     with LadybugStore(tmp_path, read_only=True) as store:
-        with pytest.raises(RuntimeError, match="read.only"):
+        with pytest.raises(gs.StoreError, match="read-only query refused: SET changes the store"):
             store.query("MATCH (e:Entity) SET e.name = 'x'")
         assert store.counts()["entities"] == 17
