@@ -270,6 +270,8 @@ def whatif(
     if changed.empty and penalize and rules.combine.value == "max":
         typer.echo(f"note: under combine = \"max\" only an entity's heaviest penalty counts, and {penalize} "
                    f"has one at least as heavy as severity {severity:g} in force", err=True)
+    for note in changes.attrs["notes"]:  # how the change was computed, and its proven error bound
+        typer.echo(f"note: {note}", err=True)
     stdout.print(f"wrote {out / 'changes.csv'} and {', '.join(str(p) for p in paths.values())}")
 
 

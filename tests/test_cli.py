@@ -79,6 +79,9 @@ def test_whatif_lift_reports_changes(zala_db, tmp_path):
     assert list(changes.columns) == ["id", "before", "after", "delta"]
     assert changes.loc[changes["id"] == "NK-56Edov9bas9puzaChH5pBy", "delta"].item() == pytest.approx(2.0)
     assert (out / "report.html").exists() and (out / "report.json").exists()
+    # the proven error bound of the change, in the terminal and in the report
+    assert "note: the change was computed locally by forward push" in result.output
+    assert "of exact (proven bound" in (out / "report.md").read_text()
 
 
 def test_report_spillover_for_one_entity(zala_db, tmp_path):

@@ -17,7 +17,7 @@ import scipy as sp
 
 from graphscore.analysis.display import Networked
 from graphscore.analysis.manifest import build_manifest
-from graphscore.analysis.whatif import (Change, apply_change, attribution_change, lift_change, own_before_after,
+from graphscore.analysis.whatif import (Change, attribution_change, change_scores, lift_change, own_before_after,
                                         penalize_change)
 from graphscore.engine.matrix import Projection
 from graphscore.engine.paths import describe_paths, format_path, last_hop_types, strongest_paths
@@ -154,7 +154,8 @@ def spillover_report(source: Tables | Workspace, policy: Policy, change: Change,
     scored = projection  # the projection whose s the report reads
     projection = _path_projection(projection, change)
     threshold = policy.threshold if threshold is None else threshold
-    before, after = apply_change(ws, policy, change, baseline=baseline)
+    scores = change_scores(ws, policy, change, baseline=baseline)
+    before, after = scores.before, scores.after
     delta = after - before
     scale = max(np.abs(delta).max(initial=0.0), 1e-300)
     changed = np.flatnonzero(np.abs(delta) > 1e-12 * scale)
@@ -197,7 +198,7 @@ def spillover_report(source: Tables | Workspace, policy: Policy, change: Change,
         collateral=collateral,
         manifest=build_manifest(ws, policy, scored.as_of),
         penalties=_penalty_table(change.penalties, scored, names),
-        notes=list(scored.notes),
+        notes=list(scored.notes) + [scores.note],
     )
 
 

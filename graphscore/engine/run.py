@@ -20,10 +20,15 @@ import numpy as np
 from graphscore.engine.hop import hop
 from graphscore.engine.layers import run_layers
 from graphscore.engine.matrix import Projection, ownership_matrices
-from graphscore.engine.spread import spread
+from graphscore.engine.spread import Contraction, contraction, spread
 from graphscore.policy import ModelName, Policy
 
-__all__ = ["ModelRun", "run_model"]
+__all__ = ["ModelRun", "run_model", "contraction_of", "SCORE_TOL"]
+
+# Spread scores are solved until every one is provably within SCORE_TOL x the largest score of
+# the exact solution: the 6 significant digits the command line prints of the largest are exact,
+# and reports print 4.
+SCORE_TOL = 1e-10
 
 
 @dataclass(frozen=True)
@@ -58,6 +63,16 @@ def _ownership(projection: Projection, policy: Policy, s: np.ndarray) -> ModelRu
     return ModelRun(flagged.astype(float), listed.astype(float), {"stake": stake})
 
 
+def contraction_of(projection: Projection, damping: float, *, transposed: bool = False) -> Contraction:
+    """Spread's convergence certificate for the projection's ``W`` (or ``W.T``) at ``damping``,
+    computed once per projection (:func:`graphscore.engine.spread.contraction`)."""
+    key = ("contraction", float(damping), transposed)
+    if key not in projection.derived:
+        W = projection.W_by_source.T if transposed else projection.W  # W.T's rows are W's columns
+        projection.derived[key] = contraction(W, damping)
+    return projection.derived[key]
+
+
 def run_model(projection: Projection, policy: Policy, s: np.ndarray | None = None) -> ModelRun:
     """Run the policy's model on the projection, or on another own-penalty vector ``s``."""
     if projection.layers:  # link_time = "at_penalty": each penalty over the links of its start date
@@ -65,7 +80,8 @@ def run_model(projection: Projection, policy: Policy, s: np.ndarray | None = Non
     s = projection.s if s is None else np.asarray(s, dtype=float)
     model = policy.model
     if model is ModelName.SPREAD:
-        return ModelRun(spread(projection.W, s, damping=policy.damping), s)
+        return ModelRun(spread(projection.W, s, damping=policy.damping, tol=SCORE_TOL,
+                               certificate=contraction_of(projection, policy.damping)), s)
     if model is ModelName.HOP:
         return ModelRun(hop(projection.W, s, damping=policy.damping, max_hops=policy.max_hops,
                             aggregate=policy.aggregate.value), s)
