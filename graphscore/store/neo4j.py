@@ -177,15 +177,16 @@ class Neo4jStore(CypherStore):
             raise StoreError(f"Neo4j: {_one_line(exc)}") from None
 
     # -- writing -------------------------------------------------------------------------------
-    def _write_in_one_transaction(self, work) -> None:
+    def _write_in_one_transaction(self, work, what: str = "write") -> None:
         """Run ``work(run)`` as one transaction function: retried whole on transient errors,
-        rolled back on any other; the server's refusal becomes one line."""
+        rolled back on any other; the server's refusal becomes one line saying so."""
         def transaction(tx: neo4j.ManagedTransaction) -> None:
             try:
                 work(lambda query, parameters=None: _frame(tx.run(query.rstrip(";"), parameters or {})))
             except neo4j.exceptions.TransientError as exc:
                 if exc.code in _MEMORY_LIMITS:  # not retried: StoreError is no driver error
-                    raise StoreError(f"too large for one transaction on this server ({_one_line(exc)}): give "
+                    raise StoreError(f"{what} rolled back, store unchanged: too large for one transaction on this "
+                                     f"server ({_one_line(exc)}): give "
                                      "it more transaction memory (db.memory.transaction.max, "
                                      "dbms.memory.transaction.total.max, heap) or load the input in parts") from None
                 raise
@@ -193,7 +194,7 @@ class Neo4jStore(CypherStore):
             with self._session(neo4j.WRITE_ACCESS) as session:
                 session.execute_write(transaction)
         except neo4j.exceptions.Neo4jError as exc:
-            raise StoreError(f"Neo4j: {_one_line(exc)}") from None
+            raise StoreError(f"{what} rolled back, store unchanged: Neo4j: {_one_line(exc)}") from None
 
     def _write(self, plan: LoadPlan, fingerprint: str, advance: Advance) -> None:
         """New rows created, changed rows merged by key, and the fingerprint: one transaction.
@@ -216,12 +217,13 @@ class Neo4jStore(CypherStore):
                     batch = rows[start:start + BATCH_ROWS]
                     written = int(run(query, {"rows": batch}).iloc[0, 0])
                     if written != len(batch):
-                        raise StoreError(f"{len(batch) - written} of {len(batch)} rows found no stored "
+                        raise StoreError(f"load rolled back, store unchanged: {len(batch) - written} of "
+                                         f"{len(batch)} rows found no stored "
                                          f"entity to attach to: {query.split(' RETURN')[0]}")
                     advance(len(batch))
             record_fingerprint(run, fingerprint)
 
-        self._write_in_one_transaction(work)
+        self._write_in_one_transaction(work, "load")
 
     def write_scores(self, scores: pd.DataFrame, *, policy: Policy, as_of) -> int:
         rows = to_rows(scores[["id", "own", "echo", "inherited", "total"]].assign(
@@ -232,7 +234,7 @@ class Neo4jStore(CypherStore):
             for start in range(0, len(rows), BATCH_ROWS):
                 run(query, {"rows": rows[start:start + BATCH_ROWS]})
 
-        self._write_in_one_transaction(work)
+        self._write_in_one_transaction(work, "score write-back")
         return len(rows)
 
     def close(self) -> None:
