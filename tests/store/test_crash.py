@@ -77,7 +77,7 @@ CHILD = textwrap.dedent("""
     store = LadybugStore(db)
     if mode == "scores":
         ids = store.query("MATCH (e:Entity) RETURN e.id AS id")["id"]
-        scores = pd.DataFrame({"id": ids, "own": 1.0, "inherited": 0.5, "total": 1.5})
+        scores = pd.DataFrame({"id": ids, "own": 1.0, "echo": 0.0, "inherited": 0.5, "total": 1.5})
         policy = gs.parse_policy('name = "crash"\\n[[transmit]]\\nlink = "OWNS"\\ndirection = "backward"\\nweight = "share"')
         store.write_scores(scores, policy=policy, as_of=dt.date(2024, 6, 30))
     else:
@@ -128,7 +128,7 @@ def score_rows(store: LadybugStore):
     import pandas as pd
 
     ids = store.query("MATCH (e:Entity) RETURN e.id AS id")["id"]
-    return (pd.DataFrame({"id": ids, "own": 1.0, "inherited": 0.5, "total": 1.5}),)
+    return (pd.DataFrame({"id": ids, "own": 1.0, "echo": 0.0, "inherited": 0.5, "total": 1.5}),)
 
 
 def content(db: Path, *, read_only: bool = True) -> tuple[str, str | None, frozenset]:
