@@ -7,7 +7,7 @@ it). Layout, under the cache folder::
 
     <fingerprint>/tables/{entities,links,penalties}.parquet       validated tables
     <fingerprint>/<policy hash>-<as-of>-<missing share>/          one projection and its baseline
-        arrays.npz  edges.parquet  penalties.parquet  ids.parquet  facts.json  run.npz  run.json
+        arrays.npz  edges.parquet  penalties.parquet  ids.parquet  facts.json  run/  echo/
         layer-<k>/                                                 link_time = "at_penalty": one per layer
 
 Writing is best effort: a read-only or full disk only means the next command computes again.
@@ -149,6 +149,14 @@ class DiskCache:
         def write(folder: Path) -> None:
             _write_projection(folder, projection, {"policy": policy.name, "policy_hash": policy.hash})
         self._publish(self._folder(policy, projection.as_of, missing_share), write)
+
+    def load_echo(self, policy: Policy, as_of: pd.Timestamp, missing_share: MissingShare | None) -> np.ndarray | None:
+        path = self._folder(policy, as_of, missing_share) / "echo" / "echo.npy"
+        return np.load(path) if path.exists() else None
+
+    def save_echo(self, policy: Policy, as_of: pd.Timestamp, missing_share: MissingShare | None,
+                  echo: np.ndarray) -> None:
+        self._publish(self._folder(policy, as_of, missing_share) / "echo", lambda folder: np.save(folder / "echo.npy", echo))
 
     def load_run(self, policy: Policy, as_of: pd.Timestamp, missing_share: MissingShare | None) -> ModelRun | None:
         folder = self._folder(policy, as_of, missing_share) / "run"

@@ -26,8 +26,9 @@ app = typer.Typer(no_args_is_help=True, add_completion=False,
 report_app = typer.Typer(no_args_is_help=True, help="Reports: spillover of a penalty or an entity; an entity's dossier.")
 app.add_typer(report_app, name="report")
 
-stderr = Console(stderr=True)
-stdout = Console()
+# Piped output (a file, a test, a notebook) gets room for a whole table instead of rich's 80 columns.
+stderr = Console(stderr=True, width=None if sys.stderr.isatty() else 200)
+stdout = Console(width=None if sys.stdout.isatty() else 200)
 
 # text, not a Path: a Path would turn bolt://host into the folder bolt:/host
 DbOption = Annotated[str, typer.Option("--db", help="Embedded store folder, or a Neo4j URI (bolt://HOST:PORT, "
@@ -126,12 +127,30 @@ def _write_scores(scores: pd.DataFrame, source, policy, out: Path) -> Path:
                             lambda target: target.write_text(text, encoding="utf-8"))
 
 
+def _cell(value) -> str:
+    from graphscore.report.markup import number
+
+    return number(value) if isinstance(value, float) or value is None or value is pd.NA else str(value)
+
+
 def _show(frame: pd.DataFrame, title: str | None = None, limit: int = 15, console: Console = stderr) -> None:
+    """A table with ids and numbers whole on one line and long names wrapped between words,
+    never folded into unreadable columns; "none" for an empty one."""
+    if frame.empty:
+        console.print(f"{title}: none" if title else "none")
+        return
     table = Table(title=title, title_justify="left")
+    shown = frame.head(limit)
     for column in frame.columns:
-        table.add_column(str(column), overflow="fold")
-    for row in frame.head(limit).itertuples(index=False):
-        table.add_row(*[f"{v:.4g}" if isinstance(v, float) else str(v) for v in row])
+        texts = shown[column].map(_cell)
+        widest = int(max(texts.str.len().max(), len(str(column))))
+        numeric = pd.api.types.is_numeric_dtype(frame[column])
+        if numeric or widest <= 26:  # ids, numbers, kinds: whole, on one line
+            table.add_column(str(column), no_wrap=True, min_width=widest, justify="right" if numeric else "left")
+        else:  # names and paths: wrapped between words on a narrow terminal, never inside one
+            table.add_column(str(column), overflow="ellipsis", max_width=48)
+    for row in shown.itertuples(index=False):
+        table.add_row(*[_cell(v) for v in row])
     console.print(table)
     if len(frame) > limit:
         console.print(f"... {len(frame) - limit} more rows")
@@ -184,9 +203,11 @@ def load(
 @_fail_cleanly
 def score(
     policy: PolicyOption,
-    out: Annotated[Path, typer.Option("--out", help="Scores file (.csv or .parquet).")],
+    out: Annotated[Path | None, typer.Option("--out", help="Scores file (.csv or .parquet); without it, "
+                                                          "the top of the table is printed.")] = None,
     db: DbOption = "graphscore.db",
     as_of: AsOfOption = None,
+    top: Annotated[int, typer.Option(help="Rows printed.")] = 15,
     wait: WaitOption = DEFAULT_WAIT,
     quiet: QuietOption = False,
 ) -> None:
@@ -197,7 +218,8 @@ def score(
     rules = load_policy(policy)
     workspace = _workspace(db, quiet)
     scores = score_tables(workspace, rules, _as_of(as_of))
-    _write_scores(scores, workspace, rules, out)  # the files first: a full disk must not leave the store ahead
+    if out is not None:
+        _write_scores(scores, workspace, rules, out)  # the files first: a full disk must not leave the store ahead
     with _open(db, wait=wait) as store, _progress(quiet).step(
             "writing the scores back to the store", "wrote the scores back to the store", total=len(scores)) as advance:
         advance(store.write_scores(scores, policy=rules, as_of=dt.date.fromisoformat(scores.attrs["as_of"])))
@@ -206,8 +228,10 @@ def score(
     for figure, value in scores.attrs.items():
         if figure not in ("as_of", "notes"):
             stdout.print(f"{figure.replace('_', ' ')}: {value:.6g}")
-    _show(scores.sort_values("total", ascending=False), f"top scores as of {scores.attrs['as_of']}")
-    stdout.print(f"wrote {out}")
+    _show(scores.sort_values("total", ascending=False), f"top scores under {rules.name} as of {scores.attrs['as_of']}",
+          limit=top, console=stderr if out else stdout)
+    if out is not None:
+        stdout.print(f"wrote {out}")
 
 
 @app.command()
@@ -243,6 +267,11 @@ def whatif(
     _write_table(changed[["id", "before", "after", "delta"]], out / "changes.csv")
     paths = write_report(report, out)
     _show(changed[["id", "name", "before", "after", "delta"]], report.title)
+    if changed.empty and penalize and rules.combine.value == "max":
+        typer.echo(f"note: under combine = \"max\" only an entity's heaviest penalty counts, and {penalize} "
+                   f"has one at least as heavy as severity {severity:g} in force", err=True)
+    for note in changes.attrs["notes"]:  # how the change was computed, and its proven error bound
+        typer.echo(f"note: {note}", err=True)
     stdout.print(f"wrote {out / 'changes.csv'} and {', '.join(str(p) for p in paths.values())}")
 
 
@@ -294,13 +323,12 @@ def explain(
     if as_json:
         typer.echo(json.dumps(why.to_json(), indent=2, ensure_ascii=False, default=str))
         return
-    stdout.print(f"{why.name} ({why.entity}): score {why.total:.6g}, own {why.own:.6g}, under "
+    stdout.print(f"{why.name} ({why.entity}): score {_cell(why.total)}, own {_cell(why.own)}, under "
                  f"{rules.name} as of {why.manifest['as_of']}"
                  + ("; contributions add up to the score" if why.exact else ""))
     table = why.table()
-    if len(table):
-        _show(table[["source_name", "contribution", "share", "strongest_path"]],
-              limit=30, console=stdout)
+    _show(table.reindex(columns=["source_name", "contribution", "share", "strongest_path"]), "contributions",
+          limit=30, console=stdout)
     for note in why.notes:
         typer.echo(f"note: {note}", err=True)
 
@@ -335,6 +363,11 @@ def compare(
     paths = write_report(report, out)
     _show(report.variants[["label", "status", "reached", "collateral", "mean_inherited"]], "variants", console=stdout)
     stdout.print(f"wrote {', '.join(str(p) for p in paths.values())}")
+    failed = report.variants[report.variants["status"] != "ok"]
+    for label, error in zip(failed["label"], failed["error"]):
+        typer.echo(f"error: variant {label} failed: {error}", err=True)
+    if len(failed):
+        raise typer.Exit(code=1)
 
 
 @app.command("ownership")
@@ -369,6 +402,24 @@ def _notes(notes: list[str]) -> None:
     """What a table's numbers rest on (thresholds, links without a share), one line each."""
     for note in notes:
         stdout.print(f"note: {note}", markup=False, highlight=False)
+
+
+@app.command()
+@_fail_cleanly
+def find(
+    name: Annotated[str, typer.Argument(help="Part of a name (any script; case and accents ignored) or an id.")],
+    db: DbOption = "graphscore.db",
+    limit: Annotated[int, typer.Option(help="Entities listed.")] = 20,
+    quiet: QuietOption = False,
+) -> None:
+    """Entities whose name or id matches NAME, with their ids: best matches first."""
+    from graphscore.serve.search import NameIndex
+
+    workspace = _workspace(db, quiet)
+    ids = NameIndex(workspace.entities).search(name, limit)
+    columns = [c for c in ("name", "kind", "jurisdiction") if c in workspace.entities.columns]
+    found = workspace.entities.loc[ids, columns].reset_index()
+    _show(found, f"entities matching {name!r}", limit=limit, console=stdout)
 
 
 @app.command()
@@ -582,6 +633,46 @@ def demo(
     for kind, path in paths.items():
         stdout.print(f"{kind}: {path}")
     stdout.print(f"done in {time.perf_counter() - started:.1f} s")
+
+
+@app.command()
+@_fail_cleanly
+def serve(
+    db: DbOption = "graphscore.db",
+    policy: Annotated[list[Path] | None, typer.Option("--policy", exists=True, dir_okay=False,
+                                                      help="Policy TOML file (repeatable; default: the shipped ones).")]
+    = None,
+    host: Annotated[str, typer.Option(help="Address to listen on; other than loopback, a token is required.")]
+    = "127.0.0.1",
+    port: Annotated[int, typer.Option(min=0, max=65535, help="Port (0: any free one).")] = 8000,
+    quiet: QuietOption = False,
+) -> None:
+    """Local web application: search, dossiers, the network, as-of dates and what-ifs (read-only)."""
+    import secrets
+    import socket
+
+    import uvicorn
+
+    from graphscore.bundled import POLICIES, bundled_path
+    from graphscore.policy import load_policy
+    from graphscore.serve import is_loopback
+    from graphscore.serve.app import create_app
+
+    paths = policy or sorted(bundled_path(*POLICIES).glob("*.toml"), key=lambda p: p.stem != "joint-punishment")
+    token = None if is_loopback(host) else secrets.token_urlsafe(18)
+    rules = [load_policy(path) for path in paths]
+    workspace = _workspace(db, quiet)
+    workspace.baseline(rules[0])  # before listening: the first search must not wait for a projection
+    web = create_app(workspace, rules, token=token)
+    # bound here, so the address printed is the one listening (port 0 gets a free one)
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind((host, port))
+    shown = f"[{host}]" if family == socket.AF_INET6 else host
+    stdout.print(f"graphscore serve: http://{shown}:{sock.getsockname()[1]}/" + (f"?token={token}" if token else "")
+                 + "  (Ctrl-C stops)", soft_wrap=True)
+    uvicorn.Server(uvicorn.Config(web, log_level="warning")).run(sockets=[sock])
 
 
 def main() -> None:  # console-script entry point

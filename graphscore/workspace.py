@@ -30,6 +30,7 @@ import numpy as np
 import pandas as pd
 
 from graphscore.cache import DiskCache
+from graphscore.engine.echo import model_echo
 from graphscore.engine.matrix import Projection, build_projection, resolve_as_of
 from graphscore.engine.run import ModelRun, run_model
 from graphscore.engine.timeline import active_links
@@ -66,6 +67,7 @@ class Workspace:
         self.progress = progress
         self._projections: dict[tuple, Projection] = {}
         self._runs: dict[tuple, ModelRun] = {}
+        self._echoes: dict[tuple, np.ndarray] = {}
         self._links_at: dict[pd.Timestamp, pd.DataFrame] = {}
 
     @property
@@ -126,6 +128,24 @@ class Workspace:
         if self.cache:
             self.cache.save_run(policy, as_of, missing_share, run)
         return run
+
+    def echo(self, policy: Policy, as_of: AsOf = None, *, missing_share: MissingShare | None = None) -> np.ndarray:
+        """Each entity's own penalty returning to it around cycles under the policy's model
+        (:func:`graphscore.engine.echo.model_echo`): computed once, then reused, and apart from
+        the baseline run, since it costs about one solve per penalised entity on a cycle and a
+        what-if or an explanation never needs it."""
+        key = self._key(policy, as_of, missing_share)
+        if key not in self._echoes:
+            cached = self.cache.load_echo(policy, key[1], missing_share) if self.cache else None
+            if cached is None:
+                projection = self.projection(policy, key[1], missing_share=missing_share)
+                with self.progress.step(f"finding own penalties returning around cycles under {policy.name}",
+                                        f"found the own penalties returning under {policy.name}"):
+                    cached = model_echo(projection, policy)
+                if self.cache:
+                    self.cache.save_echo(policy, key[1], missing_share, cached)
+            self._echoes[key] = cached
+        return self._echoes[key]
 
     def links_at(self, as_of: AsOf, policy: Policy | None = None) -> pd.DataFrame:
         """Links in force at ``as_of``, one record per relation (:func:`active_links`)."""

@@ -79,6 +79,9 @@ def test_whatif_lift_reports_changes(zala_db, tmp_path):
     assert list(changes.columns) == ["id", "before", "after", "delta"]
     assert changes.loc[changes["id"] == "NK-56Edov9bas9puzaChH5pBy", "delta"].item() == pytest.approx(2.0)
     assert (out / "report.html").exists() and (out / "report.json").exists()
+    # the proven error bound of the change, in the terminal and in the report
+    assert "note: the change was computed locally by forward push" in result.output
+    assert "of exact (proven bound" in (out / "report.md").read_text()
 
 
 def test_report_spillover_for_one_entity(zala_db, tmp_path):
@@ -239,3 +242,48 @@ def test_a_failed_first_load_leaves_no_empty_store(tmp_path):
     assert run("load", ZALA, "--db", existing).exit_code == 0
     assert run("load", tables, "--db", existing).exit_code == 2
     assert (existing / "graph.lbug").exists()  # a store that was there stays, unchanged
+
+
+# ---- the command line a person expects (issue 11, part 6) -----------------------------------------
+
+def test_python_m_graphscore():
+    import subprocess
+    import sys
+
+    result = subprocess.run([sys.executable, "-m", "graphscore", "--help"], capture_output=True, text=True,
+                            timeout=120)
+    assert result.returncode == 0 and "find" in result.stdout and "serve" in result.stdout
+
+
+def test_find_lists_ids_or_none(zala_db):
+    result = run("find", "ZAKHAROV alexander", "--db", zala_db, "-q")
+    assert result.exit_code == 0, result.output
+    assert "NK-aU5ybkbRFJucf8YMwsJvDw" in result.output and "Alexander Vyacheslavovich ZAKHAROV" in result.output
+    assert "NK-mCEmxFfuhfdjpC8gsxH74o" in run("find", "абашкін", "--db", zala_db, "-q").output
+    nothing = run("find", "no such entity", "--db", zala_db, "-q")
+    assert nothing.exit_code == 0 and nothing.output.strip().endswith("none")
+
+
+def test_score_without_out_prints_the_top_on_one_line_each(zala_db):
+    result = run("score", "--db", zala_db, "--policy", JOINT, "--as-of", "2024-06-30", "--top", "3", "-q")
+    assert result.exit_code == 0, result.output
+    rows = [line for line in result.output.splitlines() if CST in line]
+    assert len(rows) == 1 and "LLC CST" in rows[0]  # id and name whole, on the same line
+    assert "14 more rows" in result.output and "wrote" not in result.output
+
+
+def test_whatif_penalize_counts_its_own_penalty(zala_db, tmp_path):
+    result = run("whatif", "--db", zala_db, "--policy", JOINT, "--penalize", CST, "--severity", "2",
+                 "--as-of", "2024-06-30", "--out", tmp_path, "-q")
+    assert result.exit_code == 0, result.output
+    penalties = json.loads((tmp_path / "report.json").read_text())["penalties"]
+    assert [(p["id"], p["counted"]) for p in penalties] == [("what-if", True)]
+    assert "| what-if | LLC CST | what\\_if |  | 2024-06-30 | – | 2 | yes |" in (tmp_path / "report.md").read_text()
+
+
+def test_compare_failed_variant_says_why_and_exits_nonzero(zala_db, tmp_path):
+    result = run("compare", "--db", zala_db, "--policy", JOINT, "--sweep", "damping=0.3,0.99",
+                 "--as-of", "2024-06-30", "--out", tmp_path, "-q")
+    assert result.exit_code == 1
+    assert "error: variant damping=0.99 failed: spread diverges" in result.output
+    assert (tmp_path / "report.html").exists()  # the variants that scored are still reported

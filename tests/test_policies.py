@@ -48,7 +48,8 @@ def test_shipped_policies_score(path, data, datasets):
     scores = gs.score(datasets[data], policy, as_of="2024-06-30")
     assert len(scores) == len(datasets[data].entities)
     assert np.isfinite(scores["total"]).all() and (scores["total"] >= -1e-12).all()
-    np.testing.assert_allclose(scores["own"] + scores["inherited"], scores["total"])
+    np.testing.assert_allclose(scores["own"] + scores["echo"] + scores["inherited"], scores["total"])
+    assert (scores["echo"] >= 0).all() and (scores["inherited"] >= 0).all()
     if data.startswith("synthetic"):  # in the Zala sample nearly everyone is listed by 2024
         assert (scores["inherited"] > 0).any(), "a shipped policy should let something spill over"
 

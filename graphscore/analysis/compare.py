@@ -42,6 +42,7 @@ import numpy as np
 import pandas as pd
 import scipy as sp
 
+from graphscore.analysis.display import Tabular
 from graphscore.analysis.manifest import build_manifest
 from graphscore.analysis.scores import score
 from graphscore.engine.matrix import resolve_as_of
@@ -72,7 +73,7 @@ _COLLATERAL_COLUMNS = ["variant", "id", "name", "kind", "own", "inherited", "tot
 
 
 @dataclass
-class CompareReport:
+class CompareReport(Tabular):
     """Everything a compare report shows; every table is a DataFrame.
 
     Variants are the policies compared, in the order given (for a sweep: one per value). The
@@ -140,6 +141,8 @@ class CompareReport:
     It places collateral in the register (how far from a penalised entity it sits), not along
     the rule's own paths, so variants are measured on one ruler. ``<NA>`` when unreachable.
     """
+
+    _principal = "variants"  # to_pandas() and the notebook view (graphscore.analysis.display)
 
     title: str
     parameter: str | None

@@ -16,10 +16,12 @@ import networkx as nx
 import numpy as np
 import pandas as pd
 
+from graphscore.analysis.display import Networked
 from graphscore.analysis.explain import explain
 from graphscore.analysis.manifest import build_manifest
 from graphscore.analysis.ownership import ultimate_owners_table
-from graphscore.engine.run import ModelRun
+from graphscore.analysis.scores import split_score
+from graphscore.engine.echo import model_echo
 from graphscore.engine.timeline import active
 from graphscore.model import Tables
 from graphscore.policy import Policy
@@ -29,7 +31,7 @@ __all__ = ["Dossier", "dossier"]
 
 
 @dataclass
-class Dossier:
+class Dossier(Networked):
     """One entity's file.
 
     Attributes
@@ -59,6 +61,8 @@ class Dossier:
         ``share``.
     notes : list of str
     """
+
+    _principal = "exposure"  # to_pandas() and the notebook view (graphscore.analysis.display)
 
     entity: dict
     score: dict
@@ -118,14 +122,6 @@ def _lookup(values: pd.Series, keys: list, *, default) -> list:
         return [default] * len(keys)
     found = values.to_numpy(dtype=object)[np.maximum(rows, 0)]
     return [value if row >= 0 else default for row, value in zip(rows.tolist(), found.tolist())]
-
-
-def _score(run: ModelRun, idx: int, total: float) -> dict:
-    """own, echo, inherited and total of one entity, split as :func:`graphscore.score` splits them."""
-    own = float(run.own[idx])
-    echo = float(run.columns["echo"][idx]) if "echo" in run.columns else 0.0
-    inherited = max(total - own - echo, 0.0)
-    return {"own": own, "echo": total - own - inherited, "inherited": inherited, "total": total}
 
 
 _MISSING = object()  # an id without a name is drawn by its id
@@ -197,7 +193,10 @@ def dossier(source: Tables | Workspace, policy: Policy, entity_id: str, *, as_of
 
     return Dossier(
         entity={"id": entity_id, **{k: (None if pd.isna(v) else v) for k, v in ws.entities.loc[entity_id].items()}},
-        score=_score(ws.baseline(policy, day), idx, total),
+        score={key: float(values[0]) for key, values in split_score(
+            # its own echo alone: one column, where the score table's costs one per penalised entity
+            ws.baseline(policy, day).own[idx:idx + 1], model_echo(projection, policy, [idx])[idx:idx + 1],
+            np.array([total])).items()},
         penalties=penalties.assign(start=penalties["start"].map(_date), end=penalties["end"].map(_date),
                                    repair_from=penalties["repair_from"].map(_date)),
         exposure=exposure, owners=owners.assign(start=owners["start"].map(_date), end=owners["end"].map(_date)),

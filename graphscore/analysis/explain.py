@@ -36,12 +36,15 @@ import numpy as np
 import pandas as pd
 import scipy as sp
 
+from graphscore.analysis.display import Tabular
 from graphscore.analysis.manifest import build_manifest
 from graphscore.analysis.ownership import flagged_entities
 from graphscore.engine.hop import hop
 from graphscore.engine.matrix import Projection
 from graphscore.engine.paths import (HopWalks, describe_path, distances_within, format_path, johnson_potentials,
                                     strongest_walks_to)
+from graphscore.engine.push import influence
+from graphscore.engine.run import contraction_of
 from graphscore.engine.spread import spread
 from graphscore.model import Tables
 from graphscore.policy import Aggregate, Combine, ModelName, Policy
@@ -55,7 +58,7 @@ _REGION = 200  # entities searched for a contribution's strongest paths
 
 
 @dataclass
-class Explanation:
+class Explanation(Tabular):
     """An entity's score taken apart.
 
     Attributes
@@ -74,6 +77,8 @@ class Explanation:
         True when the contributions sum to the score (linear models).
     manifest : dict
     """
+
+    _principal = "table"  # to_pandas() and the notebook view (graphscore.analysis.display)
 
     entity: str
     name: str
@@ -96,10 +101,9 @@ class Explanation:
                 "contributions": self.contributions, "notes": self.notes, "manifest": self.manifest}
 
 
-def influence_row(projection: Projection, policy: Policy, idx: int, *, check: bool = True) -> np.ndarray:
+def influence_row(projection: Projection, policy: Policy, idx: int) -> np.ndarray:
     """Row ``idx`` of the model's linear map: ``G[idx, u]`` is what one unit of own weight at u
-    adds to the score of ``idx`` (one solve with W transposed). ``check=False`` skips spread's
-    convergence check, for a projection the policy's model has already run on.
+    adds to the score of ``idx`` (one solve with W transposed, over the whole graph).
 
     Examples
     --------
@@ -118,7 +122,8 @@ def influence_row(projection: Projection, policy: Policy, idx: int, *, check: bo
         by_source = projection.W_by_source
         transposed = sp.sparse.csr_array((by_source.data, by_source.indices, by_source.indptr),
                                          shape=by_source.shape[::-1])
-        return spread(transposed, unit, damping=policy.damping, tol=1e-14, check=check)
+        return spread(transposed, unit, damping=policy.damping, tol=1e-14,
+                      certificate=contraction_of(projection, policy.damping, transposed=True))
     if policy.model is ModelName.HOP and policy.aggregate is Aggregate.SUM:
         return hop(projection.W.T, unit, damping=policy.damping, max_hops=policy.max_hops)
     raise ValueError(f"model {policy.model.value!r} is not linear: its scores do not split by source.")
@@ -245,7 +250,8 @@ def explain(source: Tables | Workspace, policy: Policy, entity_id: str, *, as_of
     projection = ws.projection(policy, as_of)
     v = projection.index_of(entity_id)
     names = ws.names
-    total = float(ws.baseline(policy, as_of).total[v])
+    scores = ws.baseline(policy, as_of).total
+    total = float(scores[v])
     if policy.model.is_ownership:
         return _explain_ownership(ws, policy, projection, entity_id, total)
     linear = policy.model is ModelName.SPREAD or (policy.model is ModelName.HOP and policy.aggregate is Aggregate.SUM)
@@ -254,9 +260,18 @@ def explain(source: Tables | Workspace, policy: Policy, entity_id: str, *, as_of
                          f"{policy.model.value!r} does not split by source.")
     # under link_time = "at_penalty" each layer's penalties travel its own links (Projection.layers)
     layers = projection.layers or (projection,)
+    pushed = None
     if linear:
-        # the baseline above ran the model on these W: their convergence is checked
-        by_layer = [influence_row(layer, policy, v, check=False) * layer.s for layer in layers]
+        if policy.model is ModelName.SPREAD and not projection.layers:
+            # the row by reverse push, only as far as this score needs; a solve where it spreads wide
+            pushed = influence(projection.W, v, damping=policy.damping, scores=scores, own=projection.s,
+                               budget=3 * projection.W.nnz)
+        if pushed is not None and pushed.complete:
+            row = np.zeros(projection.n)
+            row[pushed.indices] = pushed.values
+            by_layer = [row * projection.s]
+        else:
+            by_layer = [influence_row(layer, policy, v) * layer.s for layer in layers]
         walks = [None] * len(layers)
     else:
         # the score is the strongest single source-and-walk of at most max_hops links (issue 9.2):
@@ -283,6 +298,9 @@ def explain(source: Tables | Workspace, policy: Policy, entity_id: str, *, as_of
     if not linear:
         notes.append(f"hop with aggregate = 'max': the score is the strongest single walk of at most "
                      f"{policy.max_hops} links, given as the deciding one")
+    if pushed is not None and pushed.complete and pushed.unattributed > 0:
+        notes.append(f"contributions computed by reverse push: {pushed.unattributed:.2g} of the score is left "
+                     "unattributed (each contribution is short by at most that)")
     return Explanation(entity=entity_id, name=names.get(entity_id, entity_id), own=float(projection.s[v]),
                        total=total, contributions=contributions, exact=linear,
                        manifest=build_manifest(ws, policy, projection.as_of), notes=notes)

@@ -270,7 +270,12 @@ def flagged_entities(source: Tables | Workspace, rule: str, *, as_of: dt.date | 
     return frame
 
 
-def _eu_versus_ofac(idx: int, ofac: ModelRun, eu: ModelRun, eu_words: str, D, names, seen: set[int]) -> str:
+def _regime_words(policy: Policy) -> str:
+    return f"regimes {', '.join(policy.regimes)}" if policy.regimes else "any regime"
+
+
+def _eu_versus_ofac(idx: int, ofac: ModelRun, eu: ModelRun, listed: dict, eu_words: str, D, names,
+                    seen: set[int]) -> str:
     """Why OFAC and the EU disagree on ``idx`` when no control link decides it: the root of the
     disagreement, followed up through the owners the two readings treat differently."""
     seen = seen | {idx}
@@ -282,54 +287,76 @@ def _eu_versus_ofac(idx: int, ofac: ModelRun, eu: ModelRun, eu_words: str, D, na
         return (f"{names[idx]}: exactly {_percent(stake)} held by blocked owners; OFAC blocks at 50% or more, "
                 f"the EU reading in force ({eu_words}) {'does' if eu.total[idx] > 0 else 'does not'}")
     share, owner = max(differing)
-    if eu.columns["controlled"][owner] and eu.total[owner] > 0 and not ofac.total[owner] > 0:
+    if listed["ofac"][owner] != listed["eu"][owner]:
+        root = f"{names[owner]} is listed under {'OFAC' if listed['ofac'][owner] else 'the EU'}'s regime only"
+    elif eu.columns["controlled"][owner] and eu.total[owner] > 0 and not ofac.total[owner] > 0:
         root = f"{names[owner]} is controlled by a listed or frozen party (CONTROLS): frozen under the EU reading, not blocked by OFAC"
     elif owner in seen:
         root = f"{names[owner]} is in an ownership cycle with {names[idx]}"
     else:
-        root = _eu_versus_ofac(owner, ofac, eu, eu_words, D, names, seen)
+        root = _eu_versus_ofac(owner, ofac, eu, listed, eu_words, D, names, seen)
     frozen, blocked = eu.total[owner] > 0, ofac.total[owner] > 0
     return (f"{names[owner]} ({_percent(share)} of {names[idx]}) is {'blocked' if blocked else 'not blocked'} by OFAC "
             f"and {'frozen' if frozen else 'not frozen'} under the EU reading, because {root}")
 
 
+def _listing_differences(idx: int, rule: str, listed: dict, policies: dict, D, names) -> str:
+    """Owners up the chains into ``idx`` that one rule counts as listed and OFAC does not, or
+    the reverse: each rule starts from its own regime's listings."""
+    above = ownership._ancestors(D, np.array([idx]))
+    parts = []
+    for first, second in ((rule, "ofac"), ("ofac", rule)):
+        only = np.flatnonzero(above & listed[first] & ~listed[second])
+        if only.size:
+            shown = ", ".join(names[int(o)] for o in only[:3]) + (", ..." if only.size > 3 else "")
+            parts.append(f"{shown} listed under {_LABEL[first]} ({_regime_words(policies[first])}), "
+                         f"not under {_LABEL[second]} ({_regime_words(policies[second])})")
+    return "; ".join(parts)
+
+
 def compare_rules(source: Tables | Workspace, *, as_of: dt.date | str | None = None) -> pd.DataFrame:
     """Where the OFAC, EU, UK and integrated readings disagree, and why.
 
-    One row per entity that one rule flags and another does not (at the low end of every stake
-    band, i.e. on the recorded stakes): ``id, name, ofac, eu, uk, integrated`` (flags),
-    ``ofac_stake, eu_stake, uk_stake, integrated_stake``, ``thresholds`` (the threshold each
-    column applies, the same on every row) and ``why``. A disagreement that comes through an
-    intermediate owner is explained through it: B, wholly owned by A, is blocked by OFAC and
-    not frozen under the strict EU reading because A is, A being held exactly 50 % by a listed
-    owner. The integrated reading is compared at OFAC's 50 %, not its own 25 %, so that only
-    the way stakes are counted differs; ``thresholds`` says so. ``attrs["thresholds"]`` maps
-    each column to its threshold.
+    One row per entity, listed under none of the rules, that one rule flags and another does
+    not (at the low end of every stake band, i.e. on the recorded stakes): ``id, name, ofac,
+    eu, uk, integrated`` (flags), ``ofac_stake, eu_stake, uk_stake, integrated_stake``,
+    ``thresholds`` (the threshold each column applies, the same on every row) and ``why``.
+    Each rule starts from its own regime's listings, so a disagreement can come from who is
+    listed as well as from how stakes are counted; ``why`` says which. A disagreement that comes
+    through an intermediate owner is explained through it: B, wholly owned by A, is blocked by
+    OFAC and not frozen under the strict EU reading because A is, A being held exactly 50 % by
+    a listed owner. The integrated reading is compared at OFAC's 50 %, not its own 25 %, so
+    that only the way stakes are counted differs; ``thresholds`` says so. ``attrs["thresholds"]``
+    maps each column to its threshold.
     """
     ws = as_workspace(source)
-    ofac_policy, eu_policy, uk_policy = rule_policy("ofac"), rule_policy("eu"), rule_policy("uk")
-    integrated_policy = replace(rule_policy("integrated"), stake_threshold=0.5)
-    projection = ws.projection(ofac_policy, as_of)
+    policies = {"ofac": rule_policy("ofac"), "eu": rule_policy("eu"), "uk": rule_policy("uk"),
+                "integrated": replace(rule_policy("integrated"), stake_threshold=0.5)}
+    projections = {rule: ws.projection(policies[rule] if rule != "integrated" else rule_policy("integrated"), as_of)
+                   for rule in policies}
+    projection = projections["ofac"]
+    # One register, so one D for every rule (the stakes at the low end); the listings differ.
     D, _ = ownership_matrices(projection)
-    listed = projection.s > 0
+    listed = {rule: p.s > 0 for rule, p in projections.items()}
     day = projection.as_of.date()
-    # Every rule reads OFAC's projection (one list of owners, one set of stakes), so that only
-    # the rule differs: the other runs are not those policies' own baselines.
-    ofac_run = ws.baseline(ofac_policy, as_of)
-    eu_run, uk_run, integrated_run = (run_model(projection, p) for p in (eu_policy, uk_policy, integrated_policy))
-    runs = {"ofac": ofac_run, "eu": eu_run, "uk": uk_run, "integrated": integrated_run}
-    thresholds = {rule: rule_threshold(p, day) for rule, p in
-                  (("ofac", ofac_policy), ("eu", eu_policy), ("uk", uk_policy), ("integrated", integrated_policy))}
+    runs = {rule: ws.baseline(policies[rule], as_of) for rule in ("ofac", "eu", "uk")}
+    runs["integrated"] = run_model(projections["integrated"], policies["integrated"])
+    thresholds = {rule: rule_threshold(p, day) for rule, p in policies.items()}
     thresholds_text = "; ".join(f"{_LABEL[rule]}: {text}" for rule, text in thresholds.items())
-    eu_words = "50% or more" if eu_policy.eu_inclusive_at(day) else "more than 50%"
+    eu_words = "50% or more" if policies["eu"].eu_inclusive_at(day) else "more than 50%"
     names = _Names(ws, projection)
     flags = np.column_stack([run.total for run in runs.values()]) > 0
+    listed_anywhere = np.logical_or.reduce(list(listed.values()))
+    ofac_run, eu_run, uk_run, integrated_run = (runs[rule] for rule in ("ofac", "eu", "uk", "integrated"))
     rows = []
-    for idx in np.flatnonzero(flags.any(axis=1) & ~flags.all(axis=1) & ~listed):
+    for idx in np.flatnonzero(flags.any(axis=1) & ~flags.all(axis=1) & ~listed_anywhere):
         idx = int(idx)
         flag = dict(zip(runs, flags[idx]))
         stake = {rule: float(run.columns["stake"][idx]) for rule, run in runs.items()}
         reasons = []
+        for rule in ("integrated", "eu", "uk"):
+            if flag[rule] != flag["ofac"] and (differences := _listing_differences(idx, rule, listed, policies, D, names)):
+                reasons.append(f"{_LABEL[rule]} vs OFAC, listings: {differences}")
         if flag["integrated"] != flag["ofac"]:
             owners = D[:, [idx]].tocoo()
             carriers = sorted(((float(w), int(o)) for o, w in zip(owners.row, owners.data)
@@ -342,7 +369,7 @@ def compare_rules(source: Tables | Workspace, *, as_of: dt.date | str | None = N
             if eu_run.columns["controlled"][idx]:
                 reasons.append("EU: controlled by a listed or frozen party (CONTROLS); OFAC does not block on control")
             else:
-                reasons.append("EU vs OFAC: " + _eu_versus_ofac(idx, ofac_run, eu_run, eu_words, D, names, set()))
+                reasons.append("EU vs OFAC: " + _eu_versus_ofac(idx, ofac_run, eu_run, listed, eu_words, D, names, set()))
         if flag["uk"] != flag["ofac"]:
             if uk_run.columns["controlled"][idx] and flag["uk"]:
                 reasons.append("UK: controlled by a designated person (CONTROLS); OFAC does not block on control")

@@ -20,13 +20,13 @@ import datetime as dt
 import numpy as np
 import pandas as pd
 
-from graphscore.engine.matrix import Projection, build_projection
-from graphscore.engine.run import ModelRun, run_model
+from graphscore.engine.matrix import Projection
+from graphscore.engine.run import ModelRun
 from graphscore.model import Tables
 from graphscore.policy import MissingShare, Policy
 from graphscore.workspace import Workspace, as_workspace
 
-__all__ = ["score", "entity_frame", "rescore_penalties"]
+__all__ = ["score", "entity_frame", "split_score", "rescore_penalties"]
 
 
 def entity_frame(source: Tables | Workspace, projection: Projection, **columns) -> pd.DataFrame:
@@ -42,16 +42,25 @@ def entity_frame(source: Tables | Workspace, projection: Projection, **columns) 
     return frame
 
 
-def _score_columns(run: ModelRun) -> dict[str, np.ndarray]:
+def split_score(own: np.ndarray, echo: np.ndarray, total: np.ndarray) -> dict[str, np.ndarray]:
+    """``own``, ``echo``, ``inherited`` and ``total``, adding up exactly.
+
+    The solve and the echo each stop within a tolerance of their series: an entity no one else
+    reaches could show an inherited of -1e-13. It is zero, and the echo all of the rest.
+
+    Examples
+    --------
+    >>> split_score(np.array([1.0]), np.array([0.25 + 1e-13]), np.array([1.25]))["inherited"].tolist()
+    [0.0]
+    """
+    inherited = np.maximum(total - own - echo, 0.0)
+    return {"own": own, "echo": total - own - inherited, "inherited": inherited, "total": total}
+
+
+def _score_columns(run: ModelRun, echo: np.ndarray) -> dict[str, np.ndarray]:
     # echo: the own penalty returning around cycles (graphscore.engine.echo); zero where the
     # model cannot return it (debtrank, cascade, ownership rules)
-    columns = dict(run.columns)
-    echo = columns.pop("echo", np.zeros_like(run.total))
-    # the solve and the echo each stop within 1e-12 of their series: an entity no one else
-    # reaches would show an inherited -1e-13; it is zero, and the echo all of the rest
-    inherited = np.maximum(run.total - run.own - echo, 0.0)
-    return {"own": run.own, "echo": run.total - run.own - inherited, "inherited": inherited, "total": run.total,
-            **columns}
+    return {**split_score(run.own, echo, run.total), **run.columns}
 
 
 def score(source: Tables | Workspace, policy: Policy, as_of: dt.date | str | None = None) -> pd.DataFrame:
@@ -73,19 +82,21 @@ def score(source: Tables | Workspace, policy: Policy, as_of: dt.date | str | Non
         low, run_low, run_high = (ws.projection(policy, as_of, missing_share=MissingShare.LOW),
                                   *(ws.baseline(policy, as_of, missing_share=m)
                                     for m in (MissingShare.LOW, MissingShare.HIGH)))
-        frame = entity_frame(ws, low, **_score_columns(run_low), total_low=run_low.total, total_high=run_high.total)
+        echo = ws.echo(policy, as_of, missing_share=MissingShare.LOW)
+        frame = entity_frame(ws, low, **_score_columns(run_low, echo), total_low=run_low.total,
+                             total_high=run_high.total)
         frame.attrs.update(run_low.attrs)
         return frame
     projection, run = ws.projection(policy, as_of), ws.baseline(policy, as_of)
-    frame = entity_frame(ws, projection, **_score_columns(run))
+    frame = entity_frame(ws, projection, **_score_columns(run, ws.echo(policy, as_of)))
     frame.attrs.update(run.attrs)
     return frame
 
 
 def rescore_penalties(source: Tables | Workspace, policy: Policy, as_of: dt.date | str | None,
                       penalties: pd.DataFrame) -> np.ndarray:
-    """Scores under the policy with the penalties table replaced by ``penalties``: the projection
-    is built again and the model run on it. A what-if under ``link_time = "at_penalty"`` takes
+    """Scores under the policy with the penalties table replaced by ``penalties``: the model's
+    baseline in a workspace over the changed tables. A what-if under ``link_time = "at_penalty"`` takes
     this way, since each penalty travels over the links of its own start date, which a change to
     the own-weight vector alone does not say (:mod:`graphscore.engine.layers`).
 
@@ -99,4 +110,4 @@ def rescore_penalties(source: Tables | Workspace, policy: Policy, as_of: dt.date
     """
     tables = as_workspace(source).tables
     changed = dataclasses.replace(tables, penalties=penalties.reset_index(drop=True))
-    return run_model(build_projection(changed, policy, as_of), policy).total
+    return Workspace(changed).baseline(policy, as_of).total

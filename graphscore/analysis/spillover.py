@@ -15,8 +15,9 @@ import numpy as np
 import pandas as pd
 import scipy as sp
 
+from graphscore.analysis.display import Networked
 from graphscore.analysis.manifest import build_manifest
-from graphscore.analysis.whatif import (Change, apply_change, attribution_change, lift_change, own_before_after,
+from graphscore.analysis.whatif import (Change, attribution_change, change_scores, lift_change, own_before_after,
                                         penalize_change)
 from graphscore.engine.matrix import Projection
 from graphscore.engine.paths import describe_paths, format_path, last_hop_types, strongest_paths
@@ -28,7 +29,7 @@ __all__ = ["SpilloverReport", "spillover", "spillover_report"]
 
 
 @dataclass
-class SpilloverReport:
+class SpilloverReport(Networked):
     """Everything a spillover report shows.
 
     Attributes
@@ -53,6 +54,8 @@ class SpilloverReport:
     manifest : dict
         graphscore version, policy and its hash, data fingerprint, as-of date, time of writing.
     """
+
+    _principal = "affected"  # to_pandas() and the notebook view (graphscore.analysis.display)
 
     title: str
     scenario: str
@@ -90,7 +93,9 @@ def _penalty_table(rows: pd.DataFrame, projection: Projection, names: pd.Series)
     if projection.combine is Combine.SUM:
         counted = rows["weight"] > 0
     else:
-        active = projection.penalties[projection.penalties["weight"] > 0]
+        # a what-if's own penalty is not in the projection: it competes with the entity's others
+        active = pd.concat([projection.penalties, rows[~rows["id"].isin(projection.penalties["id"])]])
+        active = active[active["weight"] > 0]
         heaviest = active.sort_values(["weight", "id"], ascending=[False, True]).drop_duplicates("entity")["id"]
         counted = rows["id"].isin(heaviest)
     table = rows.assign(name=rows["entity"].map(names), counted=counted.to_numpy())
@@ -149,7 +154,8 @@ def spillover_report(source: Tables | Workspace, policy: Policy, change: Change,
     scored = projection  # the projection whose s the report reads
     projection = _path_projection(projection, change)
     threshold = policy.threshold if threshold is None else threshold
-    before, after = apply_change(ws, policy, change, baseline=baseline)
+    scores = change_scores(ws, policy, change, baseline=baseline)
+    before, after = scores.before, scores.after
     delta = after - before
     scale = max(np.abs(delta).max(initial=0.0), 1e-300)
     changed = np.flatnonzero(np.abs(delta) > 1e-12 * scale)
@@ -192,7 +198,7 @@ def spillover_report(source: Tables | Workspace, policy: Policy, change: Change,
         collateral=collateral,
         manifest=build_manifest(ws, policy, scored.as_of),
         penalties=_penalty_table(change.penalties, scored, names),
-        notes=list(scored.notes),
+        notes=list(scored.notes) + [scores.note],
     )
 
 

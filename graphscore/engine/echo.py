@@ -42,19 +42,23 @@ from __future__ import annotations
 import numpy as np
 import scipy as sp
 
+from graphscore.engine.matrix import Projection
 from graphscore.errors import ConvergenceError
+from graphscore.policy import Aggregate, ModelName, Policy
 
-__all__ = ["echo", "closed_walks"]
+__all__ = ["echo", "closed_walks", "model_echo"]
 
 _BLOCK_ENTRIES = 2**24  # dense entries of one block of columns (128 MB)
 _MAX_ITER = 10_000  # as spread's
 
 
 def closed_walks(W: sp.sparse.sparray, sources, *, damping: float, max_hops: int | None = None,
-                 aggregate: str = "sum", tol: float = 1e-14) -> np.ndarray:
+                 aggregate: str = "sum", tol: float = 1e-12) -> np.ndarray:
     """For each of ``sources``, the closed walks of one link or more back to it, weighted by the
     product of ``damping * W`` along them: summed (``G[v, v] - 1`` when ``max_hops`` is None,
-    cut at ``max_hops`` links otherwise), or the strongest (``aggregate = "max"``).
+    cut at ``max_hops`` links otherwise), or the strongest (``aggregate = "max"``). The infinite
+    sum stops, as :func:`graphscore.engine.spread.spread` does, once a further step adds at most
+    ``tol`` per unit of penalty anywhere.
 
     Examples
     --------
@@ -108,7 +112,9 @@ def closed_walks(W: sp.sparse.sparray, sources, *, damping: float, max_hops: int
             else:
                 Y = A @ Y
                 found += Y[rows, cols]
-            if not Y.any() or (max_hops is None and np.abs(Y).max() <= tol):
+            # W is non-negative (policy weights and shares), so the largest entry is the norm
+            largest = Y.max(initial=0.0)
+            if largest == 0 or (max_hops is None and largest <= tol):
                 break
         else:
             if max_hops is None:
@@ -118,10 +124,11 @@ def closed_walks(W: sp.sparse.sparray, sources, *, damping: float, max_hops: int
 
 
 def echo(W: sp.sparse.sparray, s: np.ndarray, *, damping: float, max_hops: int | None = None,
-         aggregate: str = "sum") -> np.ndarray:
+         aggregate: str = "sum", entities=None) -> np.ndarray:
     """Each entity's own penalty returning to it (see the module docstring): ``s[v] (G[v, v] - 1)``
     under spread (``max_hops`` None), the same cut at ``max_hops`` links under hop with
     ``aggregate = "sum"``, and ``s[v] max(0, c[v] - 1)`` under hop with ``aggregate = "max"``.
+    ``entities`` (indices) limits the work to them: the others' echo is left at zero.
 
     Examples
     --------
@@ -135,7 +142,39 @@ def echo(W: sp.sparse.sparray, s: np.ndarray, *, damping: float, max_hops: int |
     s = np.asarray(s, dtype=float)
     out = np.zeros_like(s)
     penalised = np.flatnonzero(s > 0)
+    if entities is not None:
+        penalised = np.intersect1d(penalised, np.asarray(entities, dtype=np.int64))
     walks = closed_walks(W, penalised, damping=damping, max_hops=max_hops, aggregate=aggregate)
     returned = np.maximum(walks - 1.0, 0.0) if aggregate == "max" else walks
     out[penalised] = s[penalised] * returned
     return out
+
+
+def model_echo(projection: Projection, policy: Policy, entities=None) -> np.ndarray:
+    """The echo of every entity under the policy's model on the projection: :func:`echo` under
+    spread and hop, zero under the models that cannot return a penalty (see the module
+    docstring). Under ``link_time = "at_penalty"`` each layer's penalties return over its own
+    links (:mod:`graphscore.engine.layers`): the layers' echoes add up, and under hop with
+    ``aggregate = "max"`` the echo is what the strongest own return adds to ``s``.
+    ``entities`` limits the work to them, as :func:`echo`'s does (a dossier needs one).
+
+    Examples
+    --------
+    >>> import graphscore as gs
+    >>> from graphscore.toy import fined_company
+    >>> policy = gs.parse_policy('name="r"\\ndamping=0.5\\n[[transmit]]\\nlink="OFFICER_OF"\\ndirection="both"')
+    >>> model_echo(gs.build_projection(fined_company(), policy, "2024-01-01"), policy).round(6).tolist()
+    [0.333333, 0.0]
+    """
+    if policy.model not in (ModelName.SPREAD, ModelName.HOP):
+        return np.zeros(projection.n)
+    maxed = policy.model is ModelName.HOP and policy.aggregate is Aggregate.MAX
+    options = {"damping": policy.damping, "max_hops": policy.max_hops if policy.model is ModelName.HOP else None,
+               "aggregate": "max" if maxed else "sum", "entities": entities}
+    if not projection.layers:
+        return echo(projection.W, projection.s, **options)
+    echoes = [echo(layer.W, layer.s, **options) for layer in projection.layers]
+    if not maxed:
+        return np.sum(echoes, axis=0)
+    returned = np.max([layer.s + e for layer, e in zip(projection.layers, echoes)], axis=0)
+    return np.maximum(returned - projection.s, 0.0)

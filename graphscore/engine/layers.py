@@ -48,13 +48,9 @@ def run_layers(projection: Projection, policy: Policy, s: np.ndarray | None, run
                          "links of its start date; a bare own-weight vector does not say when each started.")
     if policy.model not in (ModelName.SPREAD, ModelName.HOP):
         raise ValueError(f"link_time = 'at_penalty' applies to spread and hop, not {policy.model.value!r}.")
-    runs = [run(layer, policy) for layer in projection.layers]
-    if not runs:
-        zero = np.zeros(projection.n)
-        return ModelRun(zero, projection.s, {"echo": zero.copy()})
+    totals = [run(layer, policy).total for layer in projection.layers]
+    if not totals:
+        return ModelRun(np.zeros(projection.n), projection.s)
     if policy.model is ModelName.HOP and policy.aggregate is Aggregate.MAX:
-        total = np.maximum(projection.s, np.max([r.total for r in runs], axis=0))
-        returned = np.max([r.own + r.columns["echo"] for r in runs], axis=0)
-        return ModelRun(total, projection.s, {"echo": np.maximum(returned - projection.s, 0.0)})
-    return ModelRun(np.sum([r.total for r in runs], axis=0), projection.s,
-                    {"echo": np.sum([r.columns["echo"] for r in runs], axis=0)})
+        return ModelRun(np.maximum(projection.s, np.max(totals, axis=0)), projection.s)
+    return ModelRun(np.sum(totals, axis=0), projection.s)

@@ -101,6 +101,12 @@ class Projection:
         return sp.sparse.csc_array(self.W)
 
     @functools.cached_property
+    def derived(self) -> dict:
+        """What engine functions derive from ``W`` once and reuse, by key (e.g. spread's
+        convergence certificate per damping: :func:`graphscore.engine.run.contraction_of`)."""
+        return {}
+
+    @functools.cached_property
     def strongest_edges(self) -> pd.DataFrame:
         """The strongest edge between each ordered pair, indexed by ``(u, v)``, with ``links``:
         how many edges join the pair. Paths name this edge for each hop."""

@@ -5,7 +5,7 @@ that is the entity's own (``own``), model-specific columns and model-wide figure
 
 | model | own | total | extra |
 |---|---|---|---|
-| spread, hop | own penalty weight s | exposure x | ``echo`` (own penalty returning, :mod:`graphscore.engine.echo`) |
+| spread, hop | own penalty weight s | exposure x | |
 | debtrank | initial distress min(1, s) | final distress h | ``systemic_impact`` (attrs) |
 | cascade | 1 for penalised entities | probability of being reached | ``total_low``, ``total_high`` |
 | ownership-* | 1 for listed entities | 1 if flagged | ``stake``; ``controlled`` (EU, UK); ``review`` (OFAC, EU) |
@@ -17,14 +17,18 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from graphscore.engine.echo import echo
 from graphscore.engine.hop import hop
 from graphscore.engine.layers import run_layers
 from graphscore.engine.matrix import Projection, ownership_matrices
-from graphscore.engine.spread import spread
+from graphscore.engine.spread import Contraction, contraction, spread
 from graphscore.policy import ModelName, Policy
 
-__all__ = ["ModelRun", "run_model"]
+__all__ = ["ModelRun", "run_model", "contraction_of", "SCORE_TOL"]
+
+# Spread scores are solved until every one is provably within SCORE_TOL x the largest score of
+# the exact solution: the 6 significant digits the command line prints of the largest are exact,
+# and reports print 4.
+SCORE_TOL = 1e-10
 
 
 @dataclass(frozen=True)
@@ -59,22 +63,28 @@ def _ownership(projection: Projection, policy: Policy, s: np.ndarray) -> ModelRu
     return ModelRun(flagged.astype(float), listed.astype(float), {"stake": stake})
 
 
+def contraction_of(projection: Projection, damping: float, *, transposed: bool = False) -> Contraction:
+    """Spread's convergence certificate for the projection's ``W`` (or ``W.T``) at ``damping``,
+    computed once per projection (:func:`graphscore.engine.spread.contraction`)."""
+    key = ("contraction", float(damping), transposed)
+    if key not in projection.derived:
+        W = projection.W_by_source.T if transposed else projection.W  # W.T's rows are W's columns
+        projection.derived[key] = contraction(W, damping)
+    return projection.derived[key]
+
+
 def run_model(projection: Projection, policy: Policy, s: np.ndarray | None = None) -> ModelRun:
-    """Run the policy's model on the projection, or on another own-penalty vector ``s``
-    (the ``echo`` column only on the projection's own)."""
+    """Run the policy's model on the projection, or on another own-penalty vector ``s``."""
     if projection.layers:  # link_time = "at_penalty": each penalty over the links of its start date
         return run_layers(projection, policy, s, run_model)
-    baseline = s is None
     s = projection.s if s is None else np.asarray(s, dtype=float)
     model = policy.model
-    if model in (ModelName.SPREAD, ModelName.HOP):
-        hops = policy.max_hops if model is ModelName.HOP else None
-        aggregate = policy.aggregate.value if model is ModelName.HOP else "sum"
-        total = (spread(projection.W, s, damping=policy.damping) if model is ModelName.SPREAD else
-                 hop(projection.W, s, damping=policy.damping, max_hops=hops, aggregate=aggregate))
-        returned = {"echo": echo(projection.W, s, damping=policy.damping, max_hops=hops,
-                                 aggregate=aggregate)} if baseline else {}
-        return ModelRun(total, s, returned)
+    if model is ModelName.SPREAD:
+        return ModelRun(spread(projection.W, s, damping=policy.damping, tol=SCORE_TOL,
+                               certificate=contraction_of(projection, policy.damping)), s)
+    if model is ModelName.HOP:
+        return ModelRun(hop(projection.W, s, damping=policy.damping, max_hops=policy.max_hops,
+                            aggregate=policy.aggregate.value), s)
     if model is ModelName.DEBTRANK:
         from graphscore.engine.debtrank import debtrank
 

@@ -18,8 +18,12 @@ declared in ``schema/bods.toml``.
   end: "more than 50 %" gives ``share_low`` 0.5, which a rule testing "more than 50 %" on the
   low end does not count). ``startDate`` / ``endDate`` give the link's
   dates; ``source_ref`` is ``bods:<statementId>#interests/<i>``.
-- the latest statement of each record (by ``statementDate``, then order in the input) is the one
-  used; a ``closed`` relationship ends on its statement date where its interests give no end.
+- an entity or person is its latest statement (by ``statementDate``, then order in the input).
+  A relationship is its whole series of statements, each holding for its part of the record's
+  history (:func:`_series_periods`), so that a stake raised from 50 % to 100 % is 50 % until the
+  change and 100 % after it; a ``closed`` relationship ends on its statement date where its
+  interests give no end. An interest without a ``type`` (the schema allows it) is an
+  ``unknownInterest``.
 
 The result holds every declared column and passes :func:`graphscore.model.validate`; BODS has
 no penalties, so that table is empty.
@@ -352,8 +356,10 @@ def _percent_text(low: float | None, high: float | None) -> str:
 
 
 def _link_rows(s: _Statement, mapping: _Mapping, records: dict[str, _Statement], kinds: dict[str, str],
-               issues: _Issues, unspecified: list[str]) -> list[dict]:
-    details = s.details
+               issues: _Issues, unspecified: list[str], period: tuple[str | None, str | None]) -> list[dict]:
+    """The links of one relationship statement, each held within ``period`` (from, until): the
+    part of the record's series this statement speaks for (see :func:`_series_periods`)."""
+    details, model = s.details, load_model()
     ends = {}
     for field, allowed in (("subject", ("entity",)), ("interestedParty", ("entity", "person"))):
         value = details.get(field)
@@ -384,15 +390,16 @@ def _link_rows(s: _Statement, mapping: _Mapping, records: dict[str, _Statement],
     rows = []
     base = {"source": ends["interestedParty"], "target": ends["subject"], "share": None,
             "share_low": None, "share_high": None, "start": None, "end": closed_on}
-    if not interests and not refused:
+    if not interests:
         link, role = mapping.no_interest
-        return [{**base, "type": link, "role": role, "source_ref": f"bods:{s.data['statementId']}"}]
-    for i, interest in enumerate(interests):
+        rows = [{**base, "type": link, "role": role, "source_ref": f"bods:{s.data['statementId']}"}]
+    for i, interest in enumerate(interests or []):
         where = f"recordDetails.interests[{i}]"
         if not isinstance(interest, dict):
             issues.add(s, where, None, "is not an object")
             continue
-        code = interest.get("type")
+        # the schema leaves an interest's type optional: one without is an interest of unknown type
+        code = interest.get("type", mapping.no_interest[1])
         if code not in mapping.interests:
             issues.add(s, f"{where}.type", code, "is not a BODS 0.4 interest type (codelist interestType)")
             continue
@@ -404,7 +411,7 @@ def _link_rows(s: _Statement, mapping: _Mapping, records: dict[str, _Statement],
             role = None if link == "OWNS" else code
         if link != "OWNS":
             stake = (share, share) if share is not None else (low, high)
-            if stake != (None, None):
+            if stake != (None, None) and not model.links[link].role_enum:  # an enum role stays bare
                 role = f"{role} {_percent_text(*stake)}"
             share = low = high = None
         start = _date(s, f"{where}.startDate", interest.get("startDate"), issues)
@@ -414,7 +421,37 @@ def _link_rows(s: _Statement, mapping: _Mapping, records: dict[str, _Statement],
         rows.append({**base, "type": link, "share": share, "share_low": low, "share_high": high,
                      "role": role, "start": start, "end": end,
                      "source_ref": f"bods:{s.data['statementId']}#interests/{i}"})
-    return [] if refused else rows
+    since, until = period
+    for row in rows:
+        if since and (row["start"] is None or row["start"] < since):
+            row["start"] = since
+        if until and (row["end"] is None or row["end"] > until):
+            row["end"] = until
+    # a row whose interest ended before this statement's part of the series holds nothing
+    return [] if refused else [row for row in rows if not (row["start"] and row["end"] and row["end"] <= row["start"])]
+
+
+def _series_periods(series: list[_Statement]) -> list[tuple[str | None, str | None]]:
+    """The part of a relationship record's history each of its statements speaks for.
+
+    Statements of one record are ordered by ``statementDate``. A later statement takes over
+    from the one before on the earliest ``startDate`` or ``endDate`` it gives that is after the
+    earlier statement's date (registers that date the change, e.g. 40 % from 2021-09-24 stated
+    on 2021-09-25, or a stake ended on 2023-05-01 and closed the next day), else on its own
+    ``statementDate`` (registers that keep the stake's first start and restate it, e.g. 100 %
+    from 2019-09-11 stated on 2022-01-21). The first statement speaks from its interests'
+    starts, the last until their ends.
+    """
+    def day(statement: _Statement) -> str:
+        return str(statement.data.get("statementDate") or "")[:10]
+
+    changes = []
+    for before, after in zip(series, series[1:]):
+        stated = [i.get(field) for i in after.details.get("interests") or [] for field in ("startDate", "endDate")
+                  if isinstance(i, dict) and isinstance(i.get(field), str)]
+        later = [start for start in stated if start > day(before)]
+        changes.append(min(later) if later else day(after) or None)
+    return list(zip([None, *changes], [*changes, None]))
 
 
 def read_bods(path: str | Path) -> Tables:
@@ -449,7 +486,7 @@ def read_bods(path: str | Path) -> Tables:
     Warns
     -----
     GraphscoreWarning
-        Naming the relationships whose subject or interested party is an Unspecified Record
+        Naming the relationship statements whose subject or interested party is an Unspecified Record
         (a declared-unknown owner): they hold no link, since there is no one to link to.
 
     Examples
@@ -493,15 +530,20 @@ def read_bods(path: str | Path) -> Tables:
             rows["entities"].append(row)
             lines["entities"].append(s.line)
     unspecified: list[str] = []
-    for s in records.values():
+    series: dict[str, list[_Statement]] = {}
+    for s in statements:
         if s.data["recordType"] == "relationship":
-            for row in _link_rows(s, mapping, records, kinds, issues, unspecified):
+            series.setdefault(s.data["recordId"], []).append(s)
+    for record in series.values():
+        record.sort(key=lambda s: (str(s.data.get("statementDate") or ""), s.order))
+        for s, period in zip(record, _series_periods(record)):
+            for row in _link_rows(s, mapping, records, kinds, issues, unspecified, period):
                 rows["links"].append(row)
                 lines["links"].append(s.line)
     if issues:
         raise InvalidData(issues)
     if unspecified:
-        warnings.warn(f"{path.name}: {len(unspecified)} relationships name no one to link to: "
+        warnings.warn(f"{path.name}: {len(unspecified)} relationship statements name no one to link to: "
                       + "; ".join(unspecified[:3]) + (" ..." if len(unspecified) > 3 else ""),
                       GraphscoreWarning, stacklevel=2)
     model = load_model()

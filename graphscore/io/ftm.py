@@ -58,7 +58,7 @@ from followthemoney.proxy import EntityProxy
 from graphscore.errors import DataIssue, InvalidData, InvalidModel
 from graphscore.model import TABLE_NAMES, GraphscoreWarning, Tables, load_model
 
-__all__ = ["read_ftm", "count_schemata"]
+__all__ = ["read_ftm", "count_schemata", "regime_country"]
 
 MAPPING_FILE = Path(__file__).parent.parent / "schema" / "ftm.toml"
 _MAX_ISSUES = 200  # as graphscore.model.validate: enough to fix a file in one pass
@@ -174,6 +174,25 @@ def _load_mapping(path: Path = MAPPING_FILE) -> _Mapping:
     return _Mapping(entity_columns, kinds, tuple(links), link_start, link_end, officer_roles,
                     tuple(penalties), topic_penalties, severity, raw["topic_authority"], classes,
                     dict(raw["penalty_regime_by_country"]))
+
+
+def regime_country(regime) -> str | None:
+    """The ``country`` a Sanction record is written with so that reading it back gives ``regime``
+    again, where the authority text does not: the country the regime was read from (``uk`` is
+    written ``gb``), or None for a regime no country stands for (``us-ofac``, ``us-bis``, ...).
+
+    Examples
+    --------
+    >>> regime_country("uk"), regime_country("nz"), regime_country("us-ofac"), regime_country(None)
+    ('gb', 'nz', None, None)
+    """
+    if not isinstance(regime, str):
+        return None
+    by_country = _load_mapping().regime_by_country
+    back = [country for country, name in by_country.items() if name == regime]
+    if back:
+        return back[0]
+    return regime if len(regime) == 2 and regime.isalpha() and regime not in by_country else None
 
 
 @dataclass(frozen=True)

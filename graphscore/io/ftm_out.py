@@ -15,7 +15,9 @@ the written file with :func:`graphscore.io.ftm.read_ftm` gives the same tables b
   schema for, becomes an ``UnknownLink`` (``subject`` -> ``object``, role ``controls``), which
   the reader does not map back.
 - a penalty read from an FtM Sanction becomes that Sanction again (one record naming all the
-  entities it named), with ``startDate``, ``endDate`` and ``authority``; a penalty seeded from an
+  entities it named), with ``startDate``, ``endDate`` and ``authority``, and what the reader
+  needs to give it its kind and regime again: the regime's phrase as ``program`` (``ofac``)
+  where the authority does not name it, else the regime as ``country`` (``ch``); a penalty seeded from an
   entity's ``topics`` becomes that topic again, with the entity's ``first_seen`` its start; any
   other penalty becomes a Sanction whose ``provisions`` name the penalty kind.
 
@@ -60,7 +62,7 @@ import pandas as pd
 from followthemoney import model as ftm_model
 from followthemoney.types import registry
 
-from graphscore.io.ftm import _load_mapping
+from graphscore.io.ftm import _Builder, _load_mapping
 from graphscore.model import GraphscoreWarning, Tables, link_keys
 
 __all__ = ["ftm_entities", "write_ftm"]
@@ -120,6 +122,31 @@ def _unique_ids(refs: pd.Series, fallback: pd.Series) -> list[str]:
             for i, f in zip(ids, fallback)]
 
 
+def _classified(properties: dict, row: dict, mapping) -> dict:
+    """A Sanction's properties, with what the reader needs to give the penalty its kind and
+    regime again (``[[penalty_class]]`` in ``schema/ftm.toml``): the regime's own phrase as the
+    ``program`` where the authority text does not name it, else the regime as the ``country``.
+    A kind and regime no FtM text can give (a penalty kind of graphscore's own with a regime)
+    keep the kind in ``provisions`` only."""
+    sanction = mapping.penalties[0]
+    wanted = (row["kind"], row.get("regime"))
+
+    def reads_as(candidate: dict) -> tuple[str, str | None]:
+        proxy = ftm_model.get_proxy({"id": "x", "schema": sanction.schema, "properties": candidate}, cleaned=False)
+        return _Builder("", mapping).classify(proxy, sanction)
+
+    if reads_as(properties) == wanted or wanted[1] is None:
+        return properties
+    for rule in mapping.penalty_classes:
+        if (rule.regime, rule.kind or sanction.kind) == (wanted[1], wanted[0]):
+            candidate = {**properties, "program": [rule.match[0]]}
+            if reads_as(candidate) == wanted:
+                return candidate
+    countries = {regime: country for country, regime in mapping.regime_by_country.items()}
+    candidate = {**properties, "country": [countries.get(wanted[1], wanted[1])]}
+    return candidate if reads_as(candidate) == wanted else properties
+
+
 def ftm_entities(tables: Tables) -> list[dict]:
     """The FtM entities (as JSON-ready dicts) of validated ``tables``; see the module docstring."""
     if not tables.validated:
@@ -173,10 +200,11 @@ def ftm_entities(tables: Tables) -> list[dict]:
     for ref, row in zip(refs, listed.to_dict("records")):
         from_ftm = ref is not None and row["id"] in (ref, f"{ref}:{row['entity']}")
         record_id = ref if from_ftm and registry.entity.validate(ref) else _ftm_id(row["id"])
-        group = groups.setdefault(record_id, {"id": record_id, "schema": sanction.schema, "properties": _properties(
-            **{sanction.entity: [], sanction.start[0]: _day(row["start"]), sanction.end[0]: _day(row["end"]),
-               sanction.authority[0]: row["authority"],
-               "provisions": None if row["kind"] == sanction.kind else row["kind"]})})
+        properties = _properties(**{
+            sanction.entity: [], sanction.start[0]: _day(row["start"]), sanction.end[0]: _day(row["end"]),
+            sanction.authority[0]: row["authority"], "provisions": None if row["kind"] == sanction.kind else row["kind"]})
+        group = groups.setdefault(record_id, {"id": record_id, "schema": sanction.schema,
+                                              "properties": _classified(properties, row, mapping)})
         group["properties"].setdefault(sanction.entity, []).append(entity_id[row["entity"]])
     records += groups.values()
     # graphscore keeps entity, link and penalty ids apart, FtM has one space: a link or penalty

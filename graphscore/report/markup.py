@@ -60,17 +60,24 @@ def records(frame: pd.DataFrame) -> list[dict]:
 
 # ---- text ---------------------------------------------------------------------------------------
 
+# Below this a number is solver residue, not a result: the local what-if is exact to 1e-9 per
+# unit of penalty (graphscore.analysis.whatif.PUSH_TOL), and iterative solves stop near it.
+RESOLUTION = 1e-9
+
+
 def number(value, *, signed: bool = False) -> str:
-    """Four significant digits, a dash when missing.
+    """Four significant digits, a dash when missing, 0 below :data:`RESOLUTION`.
 
     Examples
     --------
     >>> number(0.117739), number(0.117739, signed=True), number(None), number(float("nan"))
     ('0.1177', '+0.1177', '—', '—')
+    >>> number(8.07e-11), number(-3e-12, signed=True)
+    ('0', '0')
     """
     if value is None or value is pd.NA or not math.isfinite(value):
         return "—"
-    if value == 0:
+    if abs(value) < RESOLUTION:
         return "0"  # not "+0"
     return f"{value:+.4g}" if signed else f"{value:.4g}"
 

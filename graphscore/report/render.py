@@ -182,6 +182,7 @@ from graphscore.analysis.dossier import Dossier
 from graphscore.analysis.spillover import SpilloverReport
 from graphscore.report import render_compare, render_dossier, render_spillover
 from graphscore.report.charts import chart_pngs
+from graphscore.report.interactive import add_interactivity
 
 __all__ = ["JSON_FORMAT", "COMPARE_JSON_FORMAT", "DOSSIER_JSON_FORMAT", "FORMATS", "to_json", "to_markdown",
            "to_html", "write_report"]
@@ -245,8 +246,9 @@ def to_markdown(report: Report, *, top: int = 50, charts: Mapping[str, str | Pat
 
 
 def to_html(report: Report, *, top: int = 200, charts: Mapping[str, bytes] | None = None) -> str:
-    """The report as one self-contained HTML page: inline CSS, charts as ``data:`` URIs, no
-    script, font or stylesheet fetched from anywhere, so it opens offline.
+    """The report as one self-contained HTML page: inline CSS, charts as ``data:`` URIs, tables
+    that sort and filter and a network to explore (:mod:`graphscore.report.interactive`, its
+    scripts inlined); no script, font or stylesheet fetched from anywhere, so it opens offline.
 
     Parameters
     ----------
@@ -261,7 +263,7 @@ def to_html(report: Report, *, top: int = 200, charts: Mapping[str, bytes] | Non
     -------
     str
     """
-    return _renderer(report).to_html(report, top=top, charts=charts)
+    return add_interactivity(_renderer(report).to_html(report, top=top, charts=charts), report)
 
 
 # ---- files --------------------------------------------------------------------------------------

@@ -83,15 +83,14 @@ def ladybug_schema(model: Model | None = None) -> list[str]:
 
 
 def neo4j_schema(model: Model | None = None) -> list[str]:
-    """Constraints and indexes for Neo4j (schema-free otherwise)."""
-    model = model or load_model()
-    statements = [
+    """Uniqueness constraints for Neo4j (schema-free otherwise), created before any row is
+    written: every CREATE, MERGE and MATCH of a load finds its entities and penalties by id
+    through them. Links get no index on their key: a changed link is merged from its two ends,
+    and an index would only add work to every commit of a load."""
+    return [
         "CREATE CONSTRAINT entity_id IF NOT EXISTS FOR (e:Entity) REQUIRE e.id IS UNIQUE;",
         "CREATE CONSTRAINT penalty_id IF NOT EXISTS FOR (p:Penalty) REQUIRE p.id IS UNIQUE;",
     ]
-    statements += [f"CREATE INDEX {name.lower()}_key IF NOT EXISTS FOR ()-[r:{name}]-() ON (r.key);"
-                   for name in model.links]
-    return statements
 
 
 # Neo4j loads rows with batched UNWIND: CREATE for rows the load's keyed diff found new, MERGE
@@ -258,7 +257,7 @@ def render_files(model: Model | None = None) -> dict[str, str]:
         return "\n".join(statements + [read_links(t, model, dialect) for t in model.links])
     return {
         "schema.cypher": header + "// LadybugDB DDL.\n" + "\n".join(ladybug_schema(model)) + "\n",
-        "schema.neo4j.cypher": header + "// Neo4j constraints and indexes.\n" + "\n".join(neo4j_schema(model)) + "\n",
+        "schema.neo4j.cypher": header + "// Neo4j uniqueness constraints.\n" + "\n".join(neo4j_schema()) + "\n",
         "load.cypher": header + "// LadybugDB bulk loads: $rows is an Arrow table; changed links are deleted by key,\n"
                        "// then copied in again with the new rows.\n" + bulk_loading() + "\n",
         "load.neo4j.cypher": header + "// Neo4j batched loads: $rows is a list of maps, one per table row; CREATE for rows\n"

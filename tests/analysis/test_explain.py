@@ -86,12 +86,21 @@ def test_models_that_do_not_split_are_refused(hand_tables):
 
 
 def test_ownership_rules_give_the_deciding_chain():
-    """Zakharov, listed from 2023-07-01, held 100 % of RTC on 2023-09-30: OFAC blocks RTC through him."""
-    why = explain(read_paths([ZALA]), gs.load_policy(POLICIES / "ofac-50.toml"), "NK-ERScv7cLkkvZ3ejz7xiToj",
+    """On 2023-09-30 OFAC blocks LLC CST through JSC Kalashnikov Concern's 49 % and
+    TransKomplektHolding's 2 % (sanctions with no recorded regime count under every rule).
+    Zakharov, listed from 2023-07-01 by Ukraine only, held 100 % of RTC: the integrated
+    reading, which takes any regime's listing, flags RTC through him (OFAC does not)."""
+    tables = read_paths([ZALA])
+    why = explain(tables, gs.load_policy(POLICIES / "ofac-50.toml"), "NK-abdzbEBkqyT29GyREbiURZ", as_of="2023-09-30")
+    (decider,) = why.contributions
+    assert why.total == 1.0 and decider["stake"] == pytest.approx(0.51)
+    assert decider["paths"][0]["text"] == 'JSC Kalashnikov Concern 49% + Акціонерне товариство "ТрансКомплектХолдинг" 2%'
+    why = explain(tables, gs.load_policy(POLICIES / "beneficial-owners.toml"), "NK-ERScv7cLkkvZ3ejz7xiToj",
                   as_of="2023-09-30")
     (decider,) = why.contributions
     assert why.total == 1.0 and decider["stake"] == 1.0
-    assert decider["paths"][0]["text"] == "Alexander Vyacheslavovich ZAKHAROV 100%"
+    assert decider["paths"][0]["text"] == ('Alexander Vyacheslavovich ZAKHAROV -> [100%] '
+                                           'Товариство з обмеженою відповідальністю "РТЦ" (100%)')
 
 
 def chain_and_shortcut() -> gs.Tables:

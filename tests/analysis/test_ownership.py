@@ -237,3 +237,22 @@ def test_mutual_holdings_without_shares_do_not_make_a_run_diverge():
     owners = ultimate_owners_table(tables, "C", as_of="2024-01-01")
     assert owners[["name", "status", "stake_low", "stake_high"]].to_dict("records") == [
         {"name": "Delta", "status": "possible", "stake_low": 0.0, "stake_high": 1.0}]
+
+
+def test_compare_says_when_the_rules_start_from_different_listings():
+    """Xavier is listed by the EU only and holds 60 % of Alpha, which holds 100 % of Bravo: the EU
+    freezes both, OFAC blocks neither, and the reason is the listing, not the counting."""
+    entities = pd.DataFrame({"id": ["X", "A", "B"], "kind": ["person", "company", "company"],
+                             "name": ["Xavier", "Alpha", "Bravo"]})
+    links = pd.DataFrame({"source": ["X", "A"], "target": ["A", "B"], "type": "OWNS", "share": [0.6, 1.0]})
+    penalties = pd.DataFrame({"id": ["s"], "entity": ["X"], "kind": ["sanction"], "severity": [1.0],
+                              "start": ["2020-01-01"], "regime": ["eu"]})
+    rows = compare_rules(gs.validate(gs.Tables(entities, links, penalties)), as_of="2024-01-01").set_index("name")
+    assert rows[["ofac", "eu", "uk", "integrated"]].loc["Bravo"].tolist() == [False, True, False, True]
+    why = rows.loc["Bravo", "why"]
+    assert why.startswith("integrated vs OFAC, listings: Xavier listed under integrated (any regime), "
+                          "not under OFAC (regimes us-ofac); EU vs OFAC, listings: Xavier listed under EU "
+                          "(regimes eu), not under OFAC (regimes us-ofac)")
+    assert ("EU vs OFAC: Alpha (100% of Bravo) is not blocked by OFAC and frozen under the EU reading, because "
+            "Xavier (60% of Alpha) is not blocked by OFAC and frozen under the EU reading, because Xavier is "
+            "listed under the EU's regime only") in why

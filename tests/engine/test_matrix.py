@@ -35,14 +35,35 @@ def cross_holding() -> gs.Tables:
         pd.DataFrame({"id": ["x"], "entity": ["A"], "kind": ["fine"], "severity": [1.0], "start": ["2020-01-01"]})))
 
 
+# The reading of joint punishment the issue tried (hop, max, damping 0.9, two hops, the owner's
+# stake standing in for control), which the shipped joint-punishment-categorical policy had
+# before it followed the law's one step in full (data/policies/joint-punishment-categorical.toml).
+CATEGORICAL = """
+name = "joint-punishment-categorical-as-in-the-issue"
+model = "hop"
+max_hops = 2
+aggregate = "max"
+damping = 0.9
+[[transmit]]
+link = "OFFICER_OF"
+role = "legal_representative"
+direction = "both"
+weight = 1.0
+[[transmit]]
+link = "OWNS"
+direction = "forward"
+weight = "share"
+"""
+
+
 def _categorical(parallel: str | None = None) -> gs.Policy:
-    text = (POLICIES / "joint-punishment-categorical.toml").read_text()
     # top-level keys go before the first [[transmit]] table
-    return gs.parse_policy(text.replace('model = "hop"', f'model = "hop"\nparallel = "{parallel}"') if parallel else text)
+    return gs.parse_policy(CATEGORICAL.replace('model = "hop"', f'model = "hop"\nparallel = "{parallel}"')
+                           if parallel else CATEGORICAL)
 
 
 def test_strongest_link_is_the_default_under_hop_max():
-    """Issue 9.1: joint-punishment-categorical (hop, max, damping 0.9, two hops). Pat reaches Co
+    """Issue 9.1: joint punishment read as hop, max, damping 0.9, two hops. Pat reaches Co
     by two links of weight 1 (legal representative, 100 % stake). The strongest link alone:
     Co = 0.9 x 1 = 0.9, and Pat = max(1, 0.9 x 1 x 0.9 x 1 = 0.81) = 1."""
     policy = _categorical()

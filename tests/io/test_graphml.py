@@ -74,9 +74,13 @@ def check_keys(path: Path) -> dict:
         elements = root.findall(f"g:graph/g:{domain}", NS)
         assert len({e.get("id") for e in elements}) == len(elements), f"{domain} ids repeat"
         for element in elements:
+            values = {}
             for data in element.findall("g:data", NS):
                 assert keys[data.get("key")][0] == domain
                 assert data.text, "a missing value is an absent <data>, never an empty one"
+                values[keys[data.get("key")][1]] = data.text
+            if domain == "edge":  # the edge type Gephi's importer reads
+                assert element.get("label") == values["type"]
     return types
 
 

@@ -24,6 +24,12 @@ import org.neo4j.kernel.internal.GraphDatabaseAPI;
  * (bolt://127.0.0.1:PORT) is written to URI_FILE. Runs until SIGTERM, then shuts down cleanly.
  */
 public final class Launcher {
+    /** Bytes one transaction may use: GRAPHSCORE_NEO4J_TX_MAX_MB, default 192; 0 means no limit. */
+    private static long transactionMax() {
+        String mb = System.getenv().getOrDefault("GRAPHSCORE_NEO4J_TX_MAX_MB", "192");
+        return Long.parseLong(mb) * 1024 * 1024;
+    }
+
     public static void main(String[] args) throws Exception {
         if (args.length != 3) {
             System.err.println("usage: Launcher HOME_DIR PLUGIN_DIR URI_FILE");
@@ -46,6 +52,8 @@ public final class Launcher {
                 // GDS reaches into the kernel: its procedures must run unrestricted
                 .setConfig(GraphDatabaseSettings.procedure_unrestricted, List.of("gds.*"))
                 .setConfig(GraphDatabaseSettings.pagecache_memory, 256L * 1024 * 1024)
+                // a bound on one transaction's memory, so a test can meet the limit with little data
+                .setConfig(GraphDatabaseSettings.memory_transaction_max_size, transactionMax())
                 .build();
         Runtime.getRuntime().addShutdownHook(new Thread(dbms::shutdown));
         GraphDatabaseAPI system = (GraphDatabaseAPI) dbms.database(GraphDatabaseSettings.SYSTEM_DATABASE_NAME);
