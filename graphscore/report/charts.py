@@ -325,6 +325,15 @@ _LEAVES_KEPT = 5
 _DRAWN_MAX, _PATHS_KEPT = 120, 12
 
 
+def induced(graph: nx.MultiDiGraph, keep: set) -> nx.MultiDiGraph:
+    """The subgraph on ``keep``, its nodes and links in ``graph``'s order. (``graph.subgraph``
+    lists nodes in the order of the set, which follows string hashing: PYTHONHASHSEED would
+    move the picture and the interactive view.)"""
+    sub = graph.copy()
+    sub.remove_nodes_from([node for node in graph if node not in keep])
+    return sub
+
+
 def summarise_neighbourhood(graph: nx.MultiDiGraph, center) -> tuple[nx.MultiDiGraph, str]:
     """What the picture draws of a neighbourhood, and a note saying how it was cut ("" if not).
 
@@ -345,7 +354,7 @@ def summarise_neighbourhood(graph: nx.MultiDiGraph, center) -> tuple[nx.MultiDiG
                        key=lambda n: (len(paths[n]), str(n)))[:_PATHS_KEPT]
     keep = {center}.union(*(paths[n] for n in penalised))
     direct = [n for n in undirected.neighbors(center) if n not in keep]
-    grouped, merged = _merge(graph.subgraph(keep | set(direct)), direct, hub=center)
+    grouped, merged = _merge(induced(graph, keep | set(direct)), direct, hub=center)
     left_out = graph.number_of_nodes() - len(keep) - len(direct)
     return grouped, (f"summarised: the paths to the {len(penalised)} nearest penalised entities, "
                      f"{merged} direct neighbours drawn as groups (+N), {left_out} entities further out left out")
