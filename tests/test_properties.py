@@ -100,7 +100,7 @@ def test_every_shipped_policy_scores_a_random_register_within_bounds(tables, pol
     assert len(scores) == len(tables.entities)
     values = scores[["own", "inherited", "total"]].to_numpy(dtype=float)
     assert np.isfinite(values).all() and (values >= -1e-12).all()
-    np.testing.assert_allclose(scores["total"], scores["own"] + scores["inherited"], atol=1e-9)
+    np.testing.assert_allclose(scores["total"], scores["own"] + scores["echo"] + scores["inherited"], atol=1e-9)
 
 
 @SETTINGS

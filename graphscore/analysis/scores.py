@@ -59,7 +59,7 @@ def split_score(own: np.ndarray, echo: np.ndarray, total: np.ndarray) -> dict[st
 
 def _score_columns(run: ModelRun, echo: np.ndarray) -> dict[str, np.ndarray]:
     # echo: the own penalty returning around cycles (graphscore.engine.echo); zero where the
-    # model cannot return it (debtrank, cascade, ownership rules)
+    # model cannot return it (cascade, ownership rules) or does not split by source (debtrank)
     return {**split_score(run.own, echo, run.total), **run.columns}
 
 

@@ -185,7 +185,11 @@ def change_scores(source: Tables | Workspace, policy: Policy, change: Change, *,
     ws = as_workspace(source)
     projection = ws.projection(policy, change.as_of)
     if projection.layers:  # link_time = "at_penalty": the penalties, not s, say which links carry them
-        return _layered_before_after(ws, policy, change, baseline)
+        before, after = _layered_before_after(ws, policy, change, baseline)
+        reached = int(np.count_nonzero(after - before))
+        return ChangedScores(before, after, "recompute", 0.0, reached,
+                             f"the model was run with and without the change, each penalty over the links in force "
+                             f"when it started ({reached:,} entities move)")
     s_before, s_after = own_before_after(projection, change, baseline=baseline)
     if policy.model is ModelName.SPREAD and method == "auto":
         s_base = s_after if baseline == "without" else s_before

@@ -18,9 +18,11 @@ walk having at most ``max_hops`` links. The entity's own penalty reaches it as `
 empty walk) and as ``s[v] * c[v]``, ``c[v]`` its strongest closed walk; it can exceed ``s[v]``
 only where a cycle carries more than it receives (weights above 1, e.g. several links summed).
 So ``echo = max(s[v], s[v] c[v]) - s[v]`` and ``inherited = total - own - echo``: what other
-entities' penalties add beyond what its own already gives it. DebtRank passes each entity's
-distress on once (Battiston et al. 2012), so nothing returns; the cascade and the ownership
-rules cap a penalised entity at 1, its own: their echo is zero.
+entities' penalties add beyond what its own already gives it. The cascade and the ownership
+rules score a penalised entity 1, its own, so nothing can return: their echo is zero. DebtRank
+is not additive over sources (distress is capped at 1, and an entity that has passed its
+distress on still receives), so its score does not split into own, echo and inherited: its
+echo column is zero and all of ``total - own`` is shown as inherited, a known simplification.
 
 Cost. Only walks inside one strongly connected component return, so ``G[v, v]`` is computed on
 ``W`` restricted to v's component, for the penalised entities on a cycle only, one column each

@@ -325,12 +325,23 @@ _LEAVES_KEPT = 5
 _DRAWN_MAX, _PATHS_KEPT = 120, 12
 
 
-def induced(graph: nx.MultiDiGraph, keep: set) -> nx.MultiDiGraph:
-    """The subgraph on ``keep``, its nodes and links in ``graph``'s order. (``graph.subgraph``
-    lists nodes in the order of the set, which follows string hashing: PYTHONHASHSEED would
-    move the picture and the interactive view.)"""
-    sub = graph.copy()
-    sub.remove_nodes_from([node for node in graph if node not in keep])
+def ordered_subgraph(graph: nx.MultiDiGraph, nodes) -> nx.MultiDiGraph:
+    """The subgraph on ``nodes`` as a graph of its own, nodes and links in ``graph``'s order.
+
+    networkx's subgraph views list a small node set in the set's order, which follows Python's
+    string hashing (``PYTHONHASHSEED``): pictures and report bytes would change from run to run.
+
+    Examples
+    --------
+    >>> g = nx.MultiDiGraph([("a", "b"), ("b", "c"), ("c", "d")])
+    >>> list(ordered_subgraph(g, {"d", "b", "c"}).edges())
+    [('b', 'c'), ('c', 'd')]
+    """
+    chosen = set(nodes)
+    sub = nx.MultiDiGraph()
+    sub.graph.update(graph.graph)
+    sub.add_nodes_from((n, d) for n, d in graph.nodes(data=True) if n in chosen)
+    sub.add_edges_from((u, v, k, d) for u, v, k, d in graph.edges(keys=True, data=True) if u in chosen and v in chosen)
     return sub
 
 
@@ -354,7 +365,7 @@ def summarise_neighbourhood(graph: nx.MultiDiGraph, center) -> tuple[nx.MultiDiG
                        key=lambda n: (len(paths[n]), str(n)))[:_PATHS_KEPT]
     keep = {center}.union(*(paths[n] for n in penalised))
     direct = [n for n in undirected.neighbors(center) if n not in keep]
-    grouped, merged = _merge(induced(graph, keep | set(direct)), direct, hub=center)
+    grouped, merged = _merge(ordered_subgraph(graph, keep | set(direct)), direct, hub=center)
     left_out = graph.number_of_nodes() - len(keep) - len(direct)
     return grouped, (f"summarised: the paths to the {len(penalised)} nearest penalised entities, "
                      f"{merged} direct neighbours drawn as groups (+N), {left_out} entities further out left out")
