@@ -31,7 +31,9 @@ __all__ = ["LadybugStore"]
 DATABASE_FILE = "graph.lbug"
 _LOCK_HELD = re.compile(r"Could not set lock on file.*Lock is held by PID (\d+)")
 # LadybugDB 0.22's messages for the states a store can be left in (tests/store/test_crash.py makes each)
-_TORN_LOG = "the WAL file is corrupted"  # the log ends in a transaction that never committed
+# the log ends in a transaction that never committed: cut mid-page (a checksum fails) or at a
+# page boundary (the reader runs past the end of the log)
+_TORN_LOG = re.compile(r"the WAL file is corrupted|Reading past the end of the file \S+\.wal ")
 _READ_ONLY_FS = "Read-only file system"
 _DISK_FULL = "No space left on device"
 _CHECKPOINT_PENDING = "checkpoint recovery is pending"
@@ -154,7 +156,7 @@ class LadybugStore(CypherStore):
                 message = str(exc).splitlines()[0]
                 holder = _LOCK_HELD.search(message)
                 if holder is None:
-                    if _TORN_LOG in message and not read_only:
+                    if _TORN_LOG.search(message) and not read_only:
                         return self._roll_back_torn_log()
                     raise StoreError(self._explain(message, read_only)) from None
                 if time.monotonic() >= deadline:
@@ -176,7 +178,7 @@ class LadybugStore(CypherStore):
             return (f"cannot read the store at {folder} yet: a writer is checkpointing it, or a checkpoint was "
                     "interrupted; try again when no command writes to it (a writing command such as "
                     "graphscore load finishes an interrupted checkpoint)")
-        if _TORN_LOG in message:
+        if _TORN_LOG.search(message):
             return (f"the store at {folder} has a corrupt write-ahead log ({self.path.name}.wal) that could not be "
                     f"rolled back: {message}")
         return f"{self.path} is not a graphscore store: {message}"
