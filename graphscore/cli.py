@@ -18,6 +18,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from graphscore.engine.budget import allow_long_runs
 from graphscore.errors import GraphscoreError, InvalidData
 
 app = typer.Typer(no_args_is_help=True, add_completion=False,
@@ -38,6 +39,9 @@ PolicyOption = Annotated[Path, typer.Option("--policy", exists=True, dir_okay=Fa
 AsOfOption = Annotated[dt.datetime | None, typer.Option("--as-of", formats=["%Y-%m-%d"],
                                                         help="Date to score at (default: the policy's, else today).")]
 QuietOption = Annotated[bool, typer.Option("--quiet", "-q", help="No progress output on stderr.")]
+# Read by _fail_cleanly, which runs the command with long model runs allowed (engine/budget.py).
+ForceOption = Annotated[bool, typer.Option("--force", help="Run a model even where it is estimated to take "
+                                                           "more than an hour on this graph.")]
 WaitOption = Annotated[float, typer.Option("--wait", min=0, help="Seconds to wait while another process "
                                                                  "writes to the store.")]
 DEFAULT_WAIT = 180.0  # a load of 10^7 links takes minutes: wait for it rather than fail at once
@@ -57,7 +61,8 @@ def _fail_cleanly(command):
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
             try:
-                return command(*args, **kwargs)
+                with allow_long_runs(kwargs.get("force", False)):
+                    return command(*args, **kwargs)
             except (GraphscoreError, ValueError, KeyError, OSError) as exc:
                 _echo_warnings(caught)
                 # every issue of a bad file on its own line, so it is fixed in one pass
@@ -210,6 +215,7 @@ def score(
     top: Annotated[int, typer.Option(help="Rows printed.")] = 15,
     wait: WaitOption = DEFAULT_WAIT,
     quiet: QuietOption = False,
+    force: ForceOption = False,
 ) -> None:
     """Score every entity under POLICY: id, name, kind, own, echo, inherited, total; written back to the store."""
     from graphscore.analysis.scores import score as score_tables
@@ -245,6 +251,7 @@ def whatif(
     lift: Annotated[str | None, typer.Option(help="Penalty id to lift.")] = None,
     as_of: AsOfOption = None,
     quiet: QuietOption = False,
+    force: ForceOption = False,
 ) -> None:
     """What changes if an entity is penalised (--penalize) or a penalty lifted (--lift)."""
     from graphscore.analysis.spillover import spillover
@@ -285,6 +292,7 @@ def report_spillover(
     penalty: Annotated[str | None, typer.Option(help="Penalty id to report on.")] = None,
     as_of: AsOfOption = None,
     quiet: QuietOption = False,
+    force: ForceOption = False,
 ) -> None:
     """Spillover of one entity's penalties (--entity) or one penalty (--penalty): HTML, Markdown, JSON, PNG."""
     from graphscore.analysis.spillover import spillover
@@ -345,6 +353,7 @@ def compare(
     threshold: Annotated[float | None, typer.Option(help="Collateral threshold (default: each policy's).")] = None,
     as_of: AsOfOption = None,
     quiet: QuietOption = False,
+    force: ForceOption = False,
 ) -> None:
     """Compare policies (or one policy's parameter sweep): rank correlation, top movers, collateral impact."""
     from graphscore.analysis.compare import compare_policies, parse_sweep, sweep as sweep_policy
@@ -488,6 +497,7 @@ def report_dossier(
     db: DbOption = "graphscore.db",
     as_of: AsOfOption = None,
     quiet: QuietOption = False,
+    force: ForceOption = False,
 ) -> None:
     """Dossier of ENTITY: own penalties, inherited exposure with paths, owners, officers, neighbourhood."""
     from graphscore.analysis.dossier import dossier

@@ -11,6 +11,7 @@ __all__ = [
     "InvalidPolicy",
     "ConvergenceError",
     "StoreError",
+    "TooMuchWork",
     "DataIssue",
 ]
 
@@ -64,3 +65,8 @@ class ConvergenceError(GraphscoreError):
 
 class StoreError(GraphscoreError):
     """The graph store refused an operation; the store is left as it was."""
+
+
+class TooMuchWork(GraphscoreError, ValueError):
+    """A model run estimated to take more than an hour on the graph at hand, refused before it
+    starts (:mod:`graphscore.engine.budget`)."""

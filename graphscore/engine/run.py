@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from graphscore.engine.budget import check_work
 from graphscore.engine.hop import hop
 from graphscore.engine.layers import run_layers
 from graphscore.engine.matrix import Projection, ownership_matrices
@@ -79,6 +80,7 @@ def run_model(projection: Projection, policy: Policy, s: np.ndarray | None = Non
         return run_layers(projection, policy, s, run_model)
     s = projection.s if s is None else np.asarray(s, dtype=float)
     model = policy.model
+    check_work(policy, projection.W.nnz)  # refuse what would run for hours, before it starts
     if model is ModelName.SPREAD:
         return ModelRun(spread(projection.W, s, damping=policy.damping, tol=SCORE_TOL,
                                certificate=contraction_of(projection, policy.damping)), s)
