@@ -42,6 +42,7 @@ from graphscore.bundled import POLICIES, bundled_path
 from graphscore.engine.matrix import build_projection
 from graphscore.engine.spread import spread
 from graphscore.synthetic import generate_network
+from ratio_table import print_markdown
 
 AS_OF = "2024-06-30"
 BATCH = 10_000
@@ -115,10 +116,7 @@ def main() -> None:
     with neo4j.GraphDatabase.driver(uri, auth=auth, notifications_min_severity="OFF") as driver, \
             driver.session() as session:
         rows = [measure(size, session) for size in args.sizes]
-    print("| " + " | ".join(rows[0]) + " |")
-    print("|" + "---|" * len(rows[0]))
-    for row in rows:
-        print("| " + " | ".join(row.values()) + " |")
+    print_markdown(rows)
 
 
 if __name__ == "__main__":

@@ -30,6 +30,7 @@ import warnings
 
 import graphscore as gs
 from graphscore.store import open_store
+from ratio_table import print_markdown
 from graphscore.store.ladybug import LadybugStore
 from graphscore.synthetic import generate_network
 
@@ -69,10 +70,7 @@ def main() -> None:
     if not uri:
         parser.error("set GRAPHSCORE_NEO4J_URI (and GRAPHSCORE_NEO4J_PASSWORD) to a Neo4j this may wipe")
     rows = [measure(size, uri) for size in args.sizes]
-    print("| " + " | ".join(rows[0]) + " |")
-    print("|" + "---|" * len(rows[0]))
-    for row in rows:
-        print("| " + " | ".join(row.values()) + " |")
+    print_markdown(rows)
 
 
 if __name__ == "__main__":
