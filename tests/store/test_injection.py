@@ -9,7 +9,6 @@ import pytest
 
 import graphscore as gs
 from graphscore.io import read_paths
-from graphscore.store.ladybug import LadybugStore
 from tests.conftest import ZALA
 
 pytestmark = pytest.mark.filterwarnings("ignore::graphscore.GraphscoreWarning")
@@ -24,15 +23,6 @@ HOSTILE = [
     "O'Brien & \"Sons\" `Ltd` {Holdings}",
     "';DROP TABLE Entity;--",
 ]
-
-
-@pytest.fixture(params=["ladybug", pytest.param("neo4j", marks=pytest.mark.neo4j)])
-def store(request, tmp_path):
-    if request.param == "ladybug":
-        with LadybugStore(tmp_path / "db") as store:
-            yield store
-        return
-    yield request.getfixturevalue("neo4j_store")
 
 
 def hostile_tables() -> gs.Tables:

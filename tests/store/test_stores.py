@@ -26,15 +26,6 @@ def zala() -> gs.Tables:
     return read_paths([ZALA])
 
 
-@pytest.fixture(params=["ladybug", pytest.param("neo4j", marks=pytest.mark.neo4j)])
-def store(request, tmp_path):
-    if request.param == "ladybug":
-        with LadybugStore(tmp_path / "db") as store:
-            yield store
-        return
-    yield request.getfixturevalue("neo4j_store")
-
-
 def test_load_reads_back_the_same_tables(store, zala):
     store.load(zala)
     back = store.read_tables()
