@@ -7,7 +7,7 @@ it). Layout, under the cache folder::
 
     <fingerprint>/tables/{entities,links,penalties}.parquet       validated tables
     <fingerprint>/<policy hash>-<as-of>-<missing share>/          one projection and its baseline
-        arrays.npz  edges.parquet  penalties.parquet  ids.parquet  facts.json  run/  echo/
+        arrays.npz  penalties.parquet  ids.parquet  facts.json  run/  echo/
         layer-<k>/                                                 link_time = "at_penalty": one per layer
 
 Writing is best effort: a read-only or full disk only means the next command computes again.
@@ -27,7 +27,7 @@ import numpy as np
 import pandas as pd
 import scipy as sp
 
-from graphscore.engine.matrix import Projection
+from graphscore.engine.matrix import LinkSource, Projection, link_source
 from graphscore.engine.run import ModelRun
 from graphscore.model import TABLE_NAMES, Tables
 from graphscore.policy import Combine, MissingShare, Policy
@@ -66,7 +66,6 @@ def _write_projection(folder: Path, projection: Projection, about: dict) -> None
         arrays["values"] = projection.values
     np.savez(folder / "arrays.npz", **arrays)
     _write_frame(pd.DataFrame({"id": projection.ids}), folder / "ids.parquet")
-    _write_frame(projection.edges, folder / "edges.parquet")
     _write_frame(projection.penalties, folder / "penalties.parquet")
     facts = {"as_of": projection.as_of.isoformat(), "combine": projection.combine.value,
              "notes": list(projection.notes), "layers": len(projection.layers),
@@ -77,7 +76,9 @@ def _write_projection(folder: Path, projection: Projection, about: dict) -> None
     (folder / "facts.json").write_text(json.dumps(facts), encoding="utf-8")
 
 
-def _read_projection(folder: Path) -> Projection:
+def _read_projection(folder: Path, source: LinkSource) -> Projection:
+    """The projection :func:`_write_projection` wrote; its edges come from ``source`` (the
+    workspace's links under the same policy), as a fresh projection's do."""
     facts = json.loads((folder / "facts.json").read_text(encoding="utf-8"))
     with np.load(folder / "arrays.npz") as arrays:
         W = sp.sparse.csr_array((arrays["data"], arrays["indices"], arrays["indptr"]),
@@ -85,9 +86,10 @@ def _read_projection(folder: Path) -> Projection:
         s = arrays["s"]
         values = arrays["values"] if "values" in arrays else None
     ids = pd.Index(_read_frame(folder / "ids.parquet")["id"], name="id")
-    layers = tuple(_read_projection(folder / f"layer-{k}") for k in range(facts.get("layers", 0)))
     links_at = None if facts.get("links_at") is None else pd.Timestamp(facts["links_at"])
-    return Projection(ids, W, s, _read_frame(folder / "edges.parquet"), _read_frame(folder / "penalties.parquet"),
+    source = source.at(links_at if links_at is not None else pd.Timestamp(facts["as_of"]))
+    layers = tuple(_read_projection(folder / f"layer-{k}", source) for k in range(facts.get("layers", 0)))
+    return Projection(ids, W, s, source, _read_frame(folder / "penalties.parquet"),
                       pd.Timestamp(facts["as_of"]), Combine(facts["combine"]), tuple(facts["notes"]), values,
                       links_at, layers)
 
@@ -138,12 +140,13 @@ class DiskCache:
     def _folder(self, policy: Policy, as_of: pd.Timestamp, missing_share: MissingShare | None) -> Path:
         return self.root / f"{policy.hash[:16]}-{as_of.date().isoformat()}-{missing_share.value if missing_share else 'policy'}"
 
-    def load_projection(self, policy: Policy, as_of: pd.Timestamp,
-                        missing_share: MissingShare | None) -> Projection | None:
+    def load_projection(self, policy: Policy, as_of: pd.Timestamp, missing_share: MissingShare | None,
+                        tables: Tables) -> Projection | None:
+        """The projection of ``tables`` (this content) under ``policy`` at ``as_of``, if kept."""
         folder = self._folder(policy, as_of, missing_share)
         if not (folder / "facts.json").exists():
             return None
-        return _read_projection(folder)
+        return _read_projection(folder, link_source(tables, policy, as_of, missing_share))
 
     def save_projection(self, policy: Policy, missing_share: MissingShare | None, projection: Projection) -> None:
         def write(folder: Path) -> None:

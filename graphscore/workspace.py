@@ -99,7 +99,7 @@ class Workspace:
         return self._projections[key]
 
     def _build(self, policy: Policy, as_of: pd.Timestamp, missing_share: MissingShare | None) -> Projection:
-        cached = self.cache.load_projection(policy, as_of, missing_share) if self.cache else None
+        cached = self.cache.load_projection(policy, as_of, missing_share, self.tables) if self.cache else None
         if cached is not None:
             return cached
         with self.progress.step(f"projecting {len(self.tables.links):,} links under {policy.name}",

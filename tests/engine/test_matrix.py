@@ -105,7 +105,7 @@ def test_a_cross_holding_keeps_both_stakes(parallel, expected):
                              '[[transmit]]\nlink="OWNS"\ndirection="both"\nweight="share"\n')
     projection = build_projection(cross_holding(), policy, AS_OF)
     assert projection.W.toarray().tolist() == [[0.0, pytest.approx(expected)], [pytest.approx(expected), 0.0]]
-    edges = projection.edges.sort_values(["u", "v", "direction"])
+    edges = projection.edges_touching().sort_values(["u", "v", "direction"])
     assert edges[["u", "v", "direction", "weight"]].values.tolist() == [
         [0, 1, "backward", 0.6], [0, 1, "forward", 0.3], [1, 0, "backward", 0.3], [1, 0, "forward", 0.6]]
     assert edges["pair_weight"].tolist() == [pytest.approx(expected)] * 4
@@ -132,7 +132,7 @@ def test_one_rule_crosses_a_pair_once_per_written_direction():
         pd.DataFrame({"id": ["x"], "entity": ["C"], "kind": ["fine"], "severity": [1.0], "start": ["2020-01-01"]})))
     policy = gs.parse_policy('name="x"\n[[transmit]]\nlink="OFFICER_OF"\ndirection="backward"\nweight=0.5\n')
     projection = build_projection(tables, policy, AS_OF)
-    assert projection.W.toarray().tolist() == [[0.0, 0.5], [0.0, 0.0]] and len(projection.edges) == 1  # W[P, C]
+    assert projection.W.toarray().tolist() == [[0.0, 0.5], [0.0, 0.0]] and len(projection.edges_touching()) == 1  # W[P, C]
 
 
 def test_normalisation_applies_to_the_combined_pairs():
