@@ -10,11 +10,7 @@ Two compiled kernels do the work, both a single pass over ``W`` in compressed ro
 - :func:`spread` solves by Gauss-Seidel sweeps and stops when the certificate *proves* every
   entry within ``tol * max|x|`` of the exact solution, not when a step merely looks small.
 
-A sweep reads ``W`` once in order and ``x`` wherever the links point. Where the entities are
-numbered with no regard to who is linked to whom (a register sorted by id), those reads land
-all over ``x``; :func:`locality_order` finds, once per projection, a breadth-first numbering
-in which linked entities sit close together, and :func:`spread` sweeps a renumbered copy of
-``W`` in it (``order``). There is no float32 path: weights and sums are float64 throughout.
+Weights and sums are float64 throughout (there is no float32 path), over int32 indices.
 """
 
 from __future__ import annotations
@@ -28,15 +24,12 @@ import scipy as sp
 
 from graphscore.errors import ConvergenceError
 
-__all__ = ["Contraction", "contraction", "spread", "spectral_radius", "check_convergence", "locality_order"]
+__all__ = ["Contraction", "contraction", "spread", "spectral_radius", "check_convergence"]
 
 _DENSE_LIMIT = 400  # below this size a dense eigenvalue solve is cheaper than ARPACK
 _MIN_STEPS = 2
 _MAX_STEPS = 200  # steps before an uncertified case goes to the eigenvalue solve
 _STALL = 1e-4  # relative change of the bound per step below which the steps have stalled
-# Renumbering pays only where x outgrows the caches close to a core (2 MiB of L2 here: 2^18
-# float64 entries); below that every read of x is a near hit whatever the order.
-_ORDER_MIN = 1 << 17
 
 
 @dataclass(frozen=True)
@@ -141,102 +134,6 @@ def _sweep(indptr, indices, data, damping, s, x, inverse_weights):  # pragma: no
     return change, top
 
 
-@numba.njit(cache=True, nogil=True)
-def _breadth_first(indptr, indices):  # pragma: no cover - compiled
-    """Entities in breadth-first order over the links (either way), each component from its
-    lowest-numbered entity."""
-    n = indptr.shape[0] - 1
-    order = np.empty(n, dtype=np.int64)
-    seen = np.zeros(n, dtype=np.bool_)
-    head = tail = 0
-    for root in range(n):
-        if seen[root]:
-            continue
-        seen[root] = True
-        order[tail] = root
-        tail += 1
-        while head < tail:
-            u = order[head]
-            head += 1
-            for p in range(np.int64(indptr[u]), np.int64(indptr[u + 1])):
-                v = np.int64(indices[p])
-                if not seen[v]:
-                    seen[v] = True
-                    order[tail] = v
-                    tail += 1
-    return order
-
-
-@numba.njit(cache=True, nogil=True)
-def _spread_bits(indptr, indices, rank):  # pragma: no cover - compiled
-    """Mean over the entries of W of log2(1 + |row - column|) once the entities are numbered
-    by ``rank``: how far apart in x a sweep's reads are, on the scale of the memory hierarchy
-    (a cache line, a page, a cache), where one more bit is twice the distance."""
-    bits = 0.0
-    for i in range(indptr.shape[0] - 1):
-        for p in range(np.int64(indptr[i]), np.int64(indptr[i + 1])):
-            bits += np.log2(1.0 + abs(rank[i] - rank[np.int64(indices[p])]))
-    return bits / max(indices.shape[0], 1)
-
-
-@numba.njit(cache=True, nogil=True)
-def _renumber(indptr, indices, data, order, rank):  # pragma: no cover - compiled
-    """``W`` with row and column ``order[r]`` moved to ``r`` (``rank`` the inverse of ``order``)."""
-    n = order.shape[0]
-    new_indptr = np.empty(n + 1, dtype=indptr.dtype)
-    new_indptr[0] = 0
-    for r in range(n):
-        i = order[r]
-        new_indptr[r + 1] = new_indptr[r] + (indptr[i + 1] - indptr[i])
-    new_indices = np.empty_like(indices)
-    new_data = np.empty_like(data)
-    for r in range(n):
-        i = order[r]
-        q = np.int64(new_indptr[r])
-        for p in range(np.int64(indptr[i]), np.int64(indptr[i + 1])):
-            new_indices[q] = rank[np.int64(indices[p])]
-            new_data[q] = data[p]
-            q += 1
-    return new_indptr, new_indices, new_data
-
-
-def locality_order(W: sp.sparse.sparray, *, minimum: int = _ORDER_MIN) -> np.ndarray | None:
-    """A numbering of the entities in which linked ones sit close together, for :func:`spread`'s
-    ``order``; None where the present one is as good or ``W`` is too small to gain.
-
-    Breadth-first over the links either way (Cuthill-McKee without the degree sort, which cost
-    more than it gained here), kept only where it brings the entries of ``W`` at least twice as
-    close to their row, on a log scale, as the given numbering does.
-
-    Examples
-    --------
-    A chain 0 - 1 - ... - 9 numbered at random comes back as a chain:
-
-    >>> rank = np.random.default_rng(0).permutation(10)
-    >>> W = sp.sparse.csr_array((np.ones(9), (rank[1:], rank[:-1])), shape=(10, 10))
-    >>> order = locality_order(W, minimum=0)
-    >>> np.abs(np.diff(np.argsort(order)[rank])).tolist()
-    [1, 1, 1, 1, 1, 1, 1, 1, 1]
-
-    References
-    ----------
-    .. [1] Cuthill, McKee, "Reducing the bandwidth of sparse symmetric matrices", Proc. 24th
-       ACM National Conference, 1969.
-    """
-    rows = _rows(W)
-    n = rows.shape[0]
-    if n < max(minimum, 2):
-        return None
-    pattern = abs(rows) + abs(rows).T
-    pattern = sp.sparse.csr_array(pattern)
-    order = _breadth_first(pattern.indptr, pattern.indices)
-    rank = np.empty(n, dtype=np.int64)
-    rank[order] = np.arange(n)
-    if _spread_bits(rows.indptr, rows.indices, rank) > _spread_bits(rows.indptr, rows.indices, np.arange(n)) - 1:
-        return None
-    return order
-
-
 def contraction(W: sp.sparse.sparray, damping: float) -> Contraction:
     """Prove that ``x = s + damping W x`` converges: a :class:`Contraction` certificate.
 
@@ -338,7 +235,7 @@ def check_convergence(W: sp.sparse.sparray, damping: float) -> float:
 
 def spread(W: sp.sparse.sparray, s: np.ndarray, *, damping: float = 0.6,
            tol: float = 1e-12, atol: float = 0.0, max_iter: int = 10_000,
-           certificate: Contraction | None = None, order: np.ndarray | None = None) -> np.ndarray:
+           certificate: Contraction | None = None) -> np.ndarray:
     """Linear penalty spread: the solution x of ``x = s + damping * W @ x``.
 
     Equivalently ``x = sum_k (damping W)^k s``: each hop along a transmitting link multiplies a
@@ -415,19 +312,10 @@ def spread(W: sp.sparse.sparray, s: np.ndarray, *, damping: float = 0.6,
         raise ValueError(f"damping must be in [0, 1), got {damping}.")
     rows = _rows(W)
     certificate = certificate if certificate is not None else contraction(rows, damping)
-    if order is not None:  # rows in the sweep's order; _sweep reads only the arrays, in any column order
-        rank = np.empty(order.size, dtype=np.int64)
-        rank[order] = np.arange(order.size)
-        indptr, indices, data = _renumber(rows.indptr, rows.indices, rows.data, order, rank)
-        rows = sp.sparse.csr_array((data, indices, indptr), shape=rows.shape)
-        certificate = Contraction(certificate.rate, certificate.weights[order], certificate.steps)
-        s = s[order]
     if s.ndim == 2:
-        x = np.column_stack([_solve(rows, np.ascontiguousarray(s[:, k]), damping, tol, atol, max_iter, certificate)
-                             for k in range(s.shape[1])]) if s.shape[1] else s.copy()
-    else:
-        x = _solve(rows, s, damping, tol, atol, max_iter, certificate)
-    return x if order is None else x[rank]
+        return np.column_stack([_solve(rows, np.ascontiguousarray(s[:, k]), damping, tol, atol, max_iter, certificate)
+                                for k in range(s.shape[1])]) if s.shape[1] else s.copy()
+    return _solve(rows, s, damping, tol, atol, max_iter, certificate)
 
 
 def _solve(rows: sp.sparse.csr_array, s: np.ndarray, damping: float, tol: float, atol: float, max_iter: int,
