@@ -24,6 +24,10 @@ in its own subprocess, so its peak resident memory is its own. Per size, one row
 - ``project s`` and ``score s``: ``ws.projection`` and ``ws.baseline`` under
   ``data/policies/joint-punishment.toml`` at 2024-06-30, first calls (they include writing the
   projection and the run to the disk cache, as a first command on a store does);
+- ``proj B/link``: bytes a projection holds per link beyond the tables (``W``'s three arrays,
+  ``s``, the penalties frame it adds two columns to), and ``codes B/link``, the links' ends as
+  entity rows (:func:`graphscore.engine.matrix.link_ends`), held once per links table and
+  shared by every projection and the workspace;
 - ``explain s``, ``dossier s``, ``whatif s``: the median, over three entities (the penalised
   company with the largest own weight, the entity with the most links, a random person;
   ties go to the lowest id), of the *second* call through the workspace: what an analyst
@@ -76,6 +80,7 @@ from graphscore.analysis.dossier import dossier
 from graphscore.analysis.explain import explain
 from graphscore.analysis.whatif import whatif
 from graphscore.cache import DiskCache
+from graphscore.engine.matrix import link_ends
 from graphscore.io import read_path, write_tables
 from graphscore.model import Column, load_model
 from graphscore.store import statements
@@ -273,7 +278,10 @@ def measure(n_companies: int, folder: Path, profile: list[str], explain_max: int
     with phases("open ws"):
         ws = open_workspace(store_path)
     with phases("project"):
-        ws.projection(policy, AS_OF)
+        projection = ws.projection(policy, AS_OF)
+    held = held_bytes(projection)
+    codes = sum(ends.nbytes for ends in link_ends(ws.tables.links, ws.tables.entities))
+    del projection
     with phases("score"):
         ws.baseline(policy, AS_OF)
 
@@ -294,7 +302,15 @@ def measure(n_companies: int, folder: Path, profile: list[str], explain_max: int
                 times.append(second_call(lambda: analysis(entity)))
         medians[name] = statistics.median(times)
 
-    return {"links": counts["links"], "seconds": phases.seconds, "medians": medians, "peak_at": phases.peak_phase}
+    return {"links": counts["links"], "seconds": phases.seconds, "medians": medians, "peak_at": phases.peak_phase,
+            "held": held, "codes": codes}
+
+
+def held_bytes(projection) -> int:
+    """Bytes of what a projection holds beyond the tables it was built from."""
+    W = projection.W
+    arrays = [W.data, W.indices, W.indptr, projection.s] + ([projection.values] if projection.values is not None else [])
+    return sum(a.nbytes for a in arrays) + int(projection.penalties.memory_usage(index=True, deep=False).sum())
 
 
 def table_row(n_companies: int, facts: dict, peak_gb: float) -> dict:
@@ -310,6 +326,8 @@ def table_row(n_companies: int, facts: dict, peak_gb: float) -> dict:
         "load/COPY": seconds["load"] / seconds["COPY"] if "load" in seconds and "COPY" in seconds else None,
         "reload s": time_of("reload"), "read-back s": time_of("read-back"),
         "open ws s": time_of("open ws"), "project s": time_of("project"), "score s": time_of("score"),
+        "proj B/link": facts["held"] / links if links and "held" in facts else None,
+        "codes B/link": facts["codes"] / links if links and "codes" in facts else None,
         "explain s": medians.get("explain"), "dossier s": medians.get("dossier"), "whatif s": medians.get("whatif"),
         "peak GB": peak_gb, "peak at": facts["peak_at"],
     }

@@ -31,7 +31,7 @@ import pandas as pd
 
 from graphscore.cache import DiskCache
 from graphscore.engine.echo import model_echo
-from graphscore.engine.matrix import Projection, build_projection, resolve_as_of
+from graphscore.engine.matrix import Projection, build_projection, link_ends, resolve_as_of
 from graphscore.engine.run import ModelRun, run_model
 from graphscore.engine.timeline import active_links
 from graphscore.model import Tables, validate
@@ -171,12 +171,12 @@ class Workspace:
         chosen = np.unique(np.concatenate([rows[starts[k]:starts[k + 1]] for k in found])) if found.size else []
         return self.tables.links.iloc[chosen]
 
-    @functools.cached_property
+    @property
     def link_ends(self) -> tuple[np.ndarray, np.ndarray]:
         """Row in :attr:`entities` of each link's source and of its target, in ``tables.links``
-        order: the links as integers, for searches over the whole register."""
-        index, links = self.entities.index, self.tables.links
-        return index.get_indexer(links["source"]), index.get_indexer(links["target"])
+        order: the links as integers, for searches over the whole register (int32, found once
+        per links table and shared with the projections: :func:`graphscore.engine.matrix.link_ends`)."""
+        return link_ends(self.tables.links, self.tables.entities)
 
     @functools.cached_property
     def _links_by_end(self) -> tuple[pd.Index, np.ndarray, np.ndarray]:

@@ -203,11 +203,17 @@ def link_ends(links: pd.DataFrame, entities: pd.DataFrame) -> tuple[np.ndarray, 
     key = (id(links), id(entities))
     if key not in _ENDS:
         ids = _arrow_text(entities["id"])
-        _ENDS[key] = tuple(pc.index_in(_arrow_text(links[end]), value_set=ids).fill_null(-1)
-                           .to_numpy(zero_copy_only=False).astype(np.int32, copy=False) for end in ("source", "target"))
+        _ENDS[key] = (_positions(links["source"], ids), _positions(links["target"], ids))
         weakref.finalize(links, _ENDS.pop, key, None)
         weakref.finalize(entities, _ENDS.pop, key, None)
     return _ENDS[key]
+
+
+def _positions(values: pd.Series, ids: pa.Array) -> np.ndarray:
+    """Position of each value among ``ids`` (int32, -1 where absent), by Arrow's hash lookup:
+    no hash table is left behind on an Index (pandas keeps one, 25 bytes an entity)."""
+    found = pc.index_in(_arrow_text(values), value_set=ids).fill_null(-1)
+    return found.to_numpy(zero_copy_only=False).astype(np.int32, copy=False)
 
 
 def _arrow_text(column: pd.Series) -> pa.Array:
@@ -544,7 +550,8 @@ def build_projection(tables, policy: Policy, as_of: dt.date | str | None = None,
                              period_days=policy.period_days)
     if policy.model.is_ownership:
         weight = weight.where(policy.lists(tables.penalties), 0.0)
-    penalties = tables.penalties.assign(weight=weight.to_numpy(), idx=index.get_indexer(tables.penalties["entity"]))
+    idx = _positions(tables.penalties["entity"], _arrow_text(tables.entities["id"])).astype(np.int64)
+    penalties = tables.penalties.assign(weight=weight.to_numpy(), idx=idx)
     s = own_weights(penalties, n, policy.combine)
     values = tables.entities["value"].to_numpy(float) if "value" in tables.entities else np.full(n, np.nan)
     values = None if np.isnan(values).all() else np.nan_to_num(values)
