@@ -155,7 +155,9 @@ class Projection:
         normalisation), ``pair_weight`` (the entry of ``W`` its pair makes: the links between
         one ordered pair combined under the policy's ``parallel``), the link's ``type``,
         ``role``, ``share``, its ``source``/``target`` ids as written, ``direction``,
-        ``source_ref`` and ``row``, its position in the links table.
+        ``source_ref``, ``row`` (its position in the links table), ``rule`` (the position of
+        the rule that made it) and ``date`` (of the source's dates, the first it is found at).
+        In the order the projection made them: by date, rule, direction (forward first), row.
 
         Every edge of a pair with an end among ``entities`` is there, with the weights the
         whole projection gives it: the links of those entities decide them (a rule's ``split``
@@ -163,17 +165,52 @@ class Projection:
         target's pairs, a missing stake is bounded by the other owners of its asset)."""
         return _edge_table(self.source, self.n, entities)
 
-    def strongest_edges(self, pairs: list[tuple[int, int]] | pd.MultiIndex) -> pd.DataFrame:
-        """The strongest edge of each ordered pair ``(u, v)`` given, indexed by ``(u, v)`` in the
-        order given (NaN rows for a pair no edge joins), with ``links``: how many edges join
-        the pair. Paths name this edge for each hop."""
-        pairs = pd.MultiIndex.from_tuples(list(pairs), names=["u", "v"]) if not isinstance(pairs, pd.MultiIndex) else pairs
-        ends = np.unique(np.concatenate([pairs.get_level_values(0), pairs.get_level_values(1)]).astype(np.int64))
+    def strongest_edges(self, u: np.ndarray, v: np.ndarray) -> dict[str, np.ndarray]:
+        """The strongest edge of each ordered pair ``(u[k], v[k])``, as columns of
+        :meth:`edges_touching` (ties to the edge the projection made first) plus ``links``, how
+        many edges join the pair, and ``found``, False where none does (the other columns are
+        then meaningless). Paths name this edge for each hop."""
+        u, v = np.asarray(u, dtype=np.int64), np.asarray(v, dtype=np.int64)
+        ends = np.unique(np.concatenate([u, v]))
         ends = ends[ends >= 0]  # a source or an unreached entity has no predecessor (a negative one)
-        edges = self.edges_touching(ends)
-        edges = edges.assign(links=edges.groupby(["u", "v"])["u"].transform("size"))
-        strongest = edges.sort_values("weight", ascending=False, kind="stable").drop_duplicates(["u", "v"])
-        return strongest.set_index(["u", "v"]).reindex(pairs)
+        keys, columns = self._strongest_of(ends)
+        wanted = u * max(self.n, 1) + v
+        at = np.minimum(np.searchsorted(keys, wanted), max(keys.size - 1, 0))
+        found = (keys[at] == wanted) & (u >= 0) & (v >= 0) if keys.size else np.zeros(wanted.size, dtype=bool)
+        return {**{name: column[at] if keys.size else np.full(wanted.size, None, dtype=object)
+                   for name, column in columns.items()}, "found": found}
+
+    def _strongest_of(self, entities: np.ndarray) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+        """The strongest edge of every pair with an end among ``entities`` (and of the pairs of
+        entities asked about before): the pairs' keys ``u * n + v``, sorted, and the columns.
+        Found once per entity and kept: an explanation asks about one path at a time, and
+        paths share entities."""
+        known, table, strongest = self.derived.get("edges") or (np.zeros(self.n, dtype=bool), None, None)
+        missing = entities[~known[entities]]
+        if missing.size or strongest is None:
+            found = self.edges_touching(missing)
+            table = found if table is None else pd.concat([table, found], ignore_index=True)
+            # the projection's order: by date, rule, direction (forward first), row
+            order = np.lexsort((table["row"].to_numpy(), table["direction"].to_numpy() != "forward",
+                                table["rule"].to_numpy(), table["date"].to_numpy()))
+            table = table.iloc[order].drop_duplicates(["u", "v", "row", "direction", "rule", "date"], ignore_index=True)
+            if len(self.source.dates) > 1:  # a union of layers' links: each as the first layer has it
+                table = table.drop_duplicates(["u", "v", "source", "target", "type", "role", "direction"],
+                                              ignore_index=True)
+            key = table["u"].to_numpy(np.int64) * max(self.n, 1) + table["v"].to_numpy(np.int64)
+            by_pair = np.lexsort((-table["weight"].to_numpy(float), key))  # strongest first, ties kept in order
+            ordered = key[by_pair]
+            first = np.ones(ordered.size, dtype=bool)
+            first[1:] = ordered[1:] != ordered[:-1]
+            starts = np.flatnonzero(first)
+            chosen = by_pair[starts]
+            columns = {name: table[name].to_numpy(dtype=object if table[name].dtype != float else float)[chosen]
+                       for name in table.columns if name not in ("u", "v")}
+            columns["links"] = np.diff(np.append(starts, ordered.size))
+            strongest = (ordered[starts], columns)
+            known[missing] = True
+            self.derived["edges"] = (known, table, strongest)
+        return strongest
 
     def index_of(self, entity_id: str) -> int:
         """Row of ``W`` for an entity id; KeyError naming the id if unknown."""
@@ -240,13 +277,15 @@ def own_weights(penalties: pd.DataFrame, n: int, combine: Combine) -> np.ndarray
     return s
 
 
-def _share_weights(links: pd.DataFrame, missing: MissingShare) -> tuple[np.ndarray, int]:
-    """The stake each OWNS link transmits under the policy's ``missing_share``, and how many lack one."""
-    share = links["share"]
+def _share_weights(links: pd.DataFrame, rows: np.ndarray, missing: MissingShare) -> tuple[np.ndarray, int]:
+    """The stake each OWNS link at ``rows`` transmits under the policy's ``missing_share``, and
+    how many lack one."""
+    share = links["share"].to_numpy(float)[rows]
     if missing in (MissingShare.LOW, MissingShare.HIGH):
-        low, high = stake_bounds(links)
-        share = low if missing is MissingShare.LOW else high
-    return share.to_numpy(float), int(links["share"].isna().sum())
+        owns = pd.DataFrame({name: links[name].to_numpy()[rows] for name in ("target", "share", "share_low", "share_high")})
+        low, high = stake_bounds(owns)
+        return (low if missing is MissingShare.LOW else high).to_numpy(float), int(np.isnan(share).sum())
+    return share, int(np.isnan(share).sum())
 
 
 _EDGE_COLUMNS = ["u", "v", "weight", "type", "role", "share", "source", "target", "direction", "source_ref"]
@@ -294,7 +333,7 @@ def _rule_edges(source: LinkSource, rows: np.ndarray, codes: LinkCodes, rule: Tr
         mask &= codes.role == _code(codes.roles, rule.role)
     chosen = rows[mask]
     if rule.by_share:
-        weight, missing = _share_weights(links.iloc[chosen], source.missing_share)
+        weight, missing = _share_weights(links, chosen, source.missing_share)
         if missing:
             unshared = chosen[links["share"].to_numpy()[chosen] != links["share"].to_numpy()[chosen]][:5]
             named = ", ".join(f"{s} -> {t}" for s, t in zip(links["source"].to_numpy()[unshared],
@@ -408,16 +447,20 @@ def _matrix(pair_u: np.ndarray, pair_v: np.ndarray, pair_weight: np.ndarray, n: 
     return W
 
 
-def _edges_at(source: LinkSource, date: pd.Timestamp, n: int, notes: list[str], rows: np.ndarray | None = None) -> _Edges:
-    """Every edge the rules make of the links in force at ``date`` (among ``rows``, when given)."""
+def _edges_at(source: LinkSource, date: pd.Timestamp, n: int, notes: list[str], rows: np.ndarray | None = None
+              ) -> tuple[_Edges, np.ndarray]:
+    """Every edge the rules make of the links in force at ``date`` (among ``rows``, when
+    given), and the position of the rule that made each."""
     links, ends = source.links, link_ends(source.links, source.entities)
-    if rows is not None:
-        links, ends = links.iloc[rows], (ends[0][rows], ends[1][rows])
+    if rows is not None:  # only the columns that decide, as plain arrays: a few links, asked often
+        links = pd.DataFrame({name: links[name].to_numpy()[rows] for name in ("type", "role", "start", "end")})
+        ends = (ends[0][rows], ends[1][rows])
     codes = LinkCodes.of(links, ends)
     active = active_rows(links, date, codes)
     codes = codes.take(active)
     active = active if rows is None else rows[active]
-    return _Edges.concat([_rule_edges(source, active, codes, rule, n, notes) for rule in source.rules])
+    parts = [_rule_edges(source, active, codes, rule, n, notes) for rule in source.rules]
+    return _Edges.concat(parts), np.repeat(np.arange(len(parts)), [part.u.size for part in parts])
 
 
 def _edge_table(source: LinkSource, n: int, entities: np.ndarray | None) -> pd.DataFrame:
@@ -430,8 +473,8 @@ def _edge_table(source: LinkSource, n: int, entities: np.ndarray | None) -> pd.D
         rows = np.flatnonzero(chosen[ends[0]] | chosen[ends[1]])
     tables = []
     links = source.links
-    for date in source.dates:
-        edges = _edges_at(source, date, n, [], rows)
+    for number, date in enumerate(source.dates):
+        edges, rule = _edges_at(source, date, n, [], rows)
         _, _, pair_weight, weight, pair_of = _pairs(edges, n, source.parallel, source.normalize)
         # only the pairs with an end among the entities are whole: the others are left out
         mine = slice(None) if entities is None else chosen[edges.u] | chosen[edges.v]
@@ -441,7 +484,8 @@ def _edge_table(source: LinkSource, n: int, entities: np.ndarray | None) -> pd.D
             **{name: links[name].to_numpy()[row] for name in ("type", "role", "share", "source", "target")},
             "direction": np.where(edges.forward[mine], "forward", "backward").astype(object),
             "source_ref": links["source_ref"].to_numpy()[row] if "source_ref" in links else None,
-            "pair_weight": pair_weight[pair_of[mine]], "row": row.astype(np.int64)}))
+            "pair_weight": pair_weight[pair_of[mine]], "row": row.astype(np.int64),
+            "rule": rule[mine], "date": number}))
     table = pd.concat(tables, ignore_index=True) if len(tables) > 1 else tables[0]
     if len(tables) > 1:  # a union of layers' links: each edge once, as the first layer has it
         table = table.drop_duplicates(["u", "v", "source", "target", "type", "role", "direction"], ignore_index=True)
@@ -478,7 +522,7 @@ def link_source(tables, policy: Policy, date: pd.Timestamp, missing_share: Missi
 
 def _project(source: LinkSource, n: int, notes: list[str]) -> sp.sparse.csr_array:
     """``W`` of the links in force at the source's date."""
-    edges = _edges_at(source, source.dates[0], n, notes)
+    edges, _ = _edges_at(source, source.dates[0], n, notes)
     pair_u, pair_v, pair_weight, _, _ = _pairs(edges, n, source.parallel, source.normalize)
     return _matrix(pair_u, pair_v, pair_weight, n)
 
