@@ -160,9 +160,10 @@ class Projection:
         In the order the projection made them: by date, rule, direction (forward first), row.
 
         Every edge of a pair with an end among ``entities`` is there, with the weights the
-        whole projection gives it: the links of those entities decide them (a rule's ``split``
-        counts the entities one source reaches, ``normalize`` sums over one source's or one
-        target's pairs, a missing stake is bounded by the other owners of its asset)."""
+        whole projection gives it, made from the links of those entities and of as many rings
+        of neighbours as the policy's weights depend on (a rule's ``split`` counts the entities
+        one source reaches, a missing stake is bounded by the other owners of its asset,
+        ``normalize`` sums over one source's or one target's pairs)."""
         return _edge_table(self.source, self.n, entities)
 
     def strongest_edges(self, u: np.ndarray, v: np.ndarray) -> dict[str, np.ndarray]:
@@ -286,9 +287,6 @@ def _share_weights(links: pd.DataFrame, rows: np.ndarray, missing: MissingShare)
         low, high = stake_bounds(owns)
         return (low if missing is MissingShare.LOW else high).to_numpy(float), int(np.isnan(share).sum())
     return share, int(np.isnan(share).sum())
-
-
-_EDGE_COLUMNS = ["u", "v", "weight", "type", "role", "share", "source", "target", "direction", "source_ref"]
 
 
 @dataclass(frozen=True)
@@ -463,6 +461,18 @@ def _edges_at(source: LinkSource, date: pd.Timestamp, n: int, notes: list[str], 
     return _Edges.concat(parts), np.repeat(np.arange(len(parts)), [part.u.size for part in parts])
 
 
+def _rings(source: LinkSource) -> int:
+    """How many rings of links around an edge's ends decide its weight, beyond its own links.
+
+    An edge's own links decide it under a fixed weight. A rule's ``split`` counts whom its
+    source reaches (the source's links) and a bounded missing stake reads the other owners of
+    its asset (the asset's links): one ring, since the edge's far end may be outside the
+    entities asked about. ``normalize`` sums the pairs of the edge's source or target, each
+    decided as above: one ring more."""
+    bounds = source.missing_share in (MissingShare.LOW, MissingShare.HIGH) and any(r.by_share for r in source.rules)
+    return int(bounds or any(rule.split for rule in source.rules)) + int(source.normalize is not Normalize.NONE)
+
+
 def _edge_table(source: LinkSource, n: int, entities: np.ndarray | None) -> pd.DataFrame:
     """:meth:`Projection.edges_touching`: the edges found again from the links of ``entities``."""
     rows = None
@@ -470,7 +480,14 @@ def _edge_table(source: LinkSource, n: int, entities: np.ndarray | None) -> pd.D
         ends = link_ends(source.links, source.entities)
         chosen = np.zeros(n, dtype=bool)
         chosen[np.asarray(entities, dtype=np.int64)] = True
-        rows = np.flatnonzero(chosen[ends[0]] | chosen[ends[1]])
+        # The links that decide these edges' weights: their own, and as many rings of links
+        # around them as the weights depend on (see _rings).
+        reached = chosen.copy()
+        for _ in range(_rings(source)):
+            touching = reached[ends[0]] | reached[ends[1]]
+            reached[ends[0][touching]] = True
+            reached[ends[1][touching]] = True
+        rows = np.flatnonzero(reached[ends[0]] | reached[ends[1]])
     tables = []
     links = source.links
     for number, date in enumerate(source.dates):
