@@ -182,14 +182,16 @@ class Projection:
                    for name, column in columns.items()}, "found": found}
 
     def _strongest_of(self, entities: np.ndarray) -> tuple[np.ndarray, dict[str, np.ndarray]]:
-        """The strongest edge of every pair with an end among ``entities`` (and of the pairs of
-        entities asked about before): the pairs' keys ``u * n + v``, sorted, and the columns.
+        """The strongest edge of every pair of entities asked about, these and those before:
+        the pairs' keys ``u * n + v``, sorted, and the columns.
         Found once per entity and kept: an explanation asks about one path at a time, and
         paths share entities."""
         known, table, strongest = self.derived.get("edges") or (np.zeros(self.n, dtype=bool), None, None)
         missing = entities[~known[entities]]
         if missing.size or strongest is None:
-            found = self.edges_touching(missing)
+            known[missing] = True
+            # the pairs between entities asked about, new ones: an end among those asked now
+            found = _edge_table(self.source, self.n, missing, known)
             table = found if table is None else pd.concat([table, found], ignore_index=True)
             # the projection's order: by date, rule, direction (forward first), row
             order = np.lexsort((table["row"].to_numpy(), table["direction"].to_numpy() != "forward",
@@ -209,7 +211,6 @@ class Projection:
                        for name in table.columns if name not in ("u", "v")}
             columns["links"] = np.diff(np.append(starts, ordered.size))
             strongest = (ordered[starts], columns)
-            known[missing] = True
             self.derived["edges"] = (known, table, strongest)
         return strongest
 
@@ -333,7 +334,7 @@ def _rule_edges(source: LinkSource, rows: np.ndarray, codes: LinkCodes, rule: Tr
     if rule.by_share:
         weight, missing = _share_weights(links, chosen, source.missing_share)
         if missing:
-            unshared = chosen[links["share"].to_numpy()[chosen] != links["share"].to_numpy()[chosen]][:5]
+            unshared = chosen[np.isnan(links["share"].to_numpy(float)[chosen])][:5]
             named = ", ".join(f"{s} -> {t}" for s, t in zip(links["source"].to_numpy()[unshared],
                                                              links["target"].to_numpy()[unshared]))
             notes.append(f"{missing} {rule.link} link(s) active at as_of have no share "
@@ -461,29 +462,39 @@ def _edges_at(source: LinkSource, date: pd.Timestamp, n: int, notes: list[str], 
     return _Edges.concat(parts), np.repeat(np.arange(len(parts)), [part.u.size for part in parts])
 
 
-def _rings(source: LinkSource) -> int:
+def _rings(source: LinkSource, *, both_ends: bool = False) -> int:
     """How many rings of links around an edge's ends decide its weight, beyond its own links.
 
     An edge's own links decide it under a fixed weight. A rule's ``split`` counts whom its
     source reaches (the source's links) and a bounded missing stake reads the other owners of
     its asset (the asset's links): one ring, since the edge's far end may be outside the
     entities asked about. ``normalize`` sums the pairs of the edge's source or target, each
-    decided as above: one ring more."""
+    decided as above: one ring more. With ``both_ends``, for edges whose two ends' links are
+    all read anyway, only the pairs a normalisation sums need their far ends' links."""
     bounds = source.missing_share in (MissingShare.LOW, MissingShare.HIGH) and any(r.by_share for r in source.rules)
-    return int(bounds or any(rule.split for rule in source.rules)) + int(source.normalize is not Normalize.NONE)
+    local = int(bounds or any(rule.split for rule in source.rules))
+    normalized = int(source.normalize is not Normalize.NONE)
+    return normalized * local if both_ends else local + normalized
 
 
-def _edge_table(source: LinkSource, n: int, entities: np.ndarray | None) -> pd.DataFrame:
-    """:meth:`Projection.edges_touching`: the edges found again from the links of ``entities``."""
+def _edge_table(source: LinkSource, n: int, entities: np.ndarray | None, among: np.ndarray | None = None
+                ) -> pd.DataFrame:
+    """:meth:`Projection.edges_touching`: the edges found again from the links of ``entities``
+    (all when None); with ``among`` (a mask of entities, ``entities`` among them), only the
+    edges from or to ``entities`` whose other end is in ``among``."""
     rows = None
     if entities is not None:
         ends = link_ends(source.links, source.entities)
         chosen = np.zeros(n, dtype=bool)
         chosen[np.asarray(entities, dtype=np.int64)] = True
+        reached = chosen.copy()
+        if among is not None:  # the other ends' links decide too: read those of the other ends wanted
+            touching = chosen[ends[0]] | chosen[ends[1]]
+            reached[ends[0][touching][among[ends[0][touching]]]] = True
+            reached[ends[1][touching][among[ends[1][touching]]]] = True
         # The links that decide these edges' weights: their own, and as many rings of links
         # around them as the weights depend on (see _rings).
-        reached = chosen.copy()
-        for _ in range(_rings(source)):
+        for _ in range(_rings(source, both_ends=among is not None)):
             touching = reached[ends[0]] | reached[ends[1]]
             reached[ends[0][touching]] = True
             reached[ends[1][touching]] = True
@@ -495,6 +506,8 @@ def _edge_table(source: LinkSource, n: int, entities: np.ndarray | None) -> pd.D
         _, _, pair_weight, weight, pair_of = _pairs(edges, n, source.parallel, source.normalize)
         # only the pairs with an end among the entities are whole: the others are left out
         mine = slice(None) if entities is None else chosen[edges.u] | chosen[edges.v]
+        if among is not None:
+            mine &= among[edges.u] & among[edges.v]
         row = edges.row[mine]
         tables.append(pd.DataFrame({
             "u": edges.u[mine].astype(np.int64), "v": edges.v[mine].astype(np.int64), "weight": weight[mine],

@@ -201,3 +201,13 @@ def test_edges_found_from_a_few_entities_are_the_projections_own(small_registry,
         local = projection.edges_touching(entities)
         expected = whole[whole["u"].isin(entities) | whole["v"].isin(entities)].reset_index(drop=True)
         pd.testing.assert_frame_equal(local, expected)
+    # the strongest edge of pairs asked a few at a time, as paths ask, against the whole table's
+    counted = whole.assign(links=whole.groupby(["u", "v"])["u"].transform("size"))
+    strongest = counted.sort_values("weight", ascending=False, kind="stable").drop_duplicates(["u", "v"])
+    for chunk in np.array_split(rng.permutation(len(strongest))[:60], 6):
+        asked = strongest.iloc[chunk]
+        found = projection.strongest_edges(asked["u"].to_numpy(), asked["v"].to_numpy())
+        assert found["found"].all()
+        for name in ("weight", "pair_weight", "links", "row", "direction", "type"):
+            assert found[name].tolist() == asked[name].tolist(), name
+    assert not projection.strongest_edges(np.array([-9999, 0]), np.array([0, 0]))["found"].any()
