@@ -1,5 +1,6 @@
-"""What-if by forward push, and explanation by reverse push: one column or one row of
-``(I - damping W)^-1``, computed where it is large rather than over the whole graph.
+"""What-if by forward push, explanation by reverse push, and the score table's echo by both:
+one column, one row or diagonal entries of ``(I - damping W)^-1``, computed where they are
+large rather than over the whole graph.
 
 The spread model is linear, ``x = (I - damping W)^-1 s``, so adding ``amount`` to ``s[u]``
 changes ``x`` by ``amount`` times column u of ``(I - damping W)^-1`` (forward push, from the

@@ -155,3 +155,12 @@ def test_an_entity_no_other_penalty_reaches_inherits_nothing():
     scores = gs.score(fined_company(), policy, as_of="2024-01-01").set_index("id")
     company = scores.loc[scores["own"] > 0].iloc[0]
     assert company["inherited"] == 0.0 and company["echo"] == pytest.approx(1 / 3, abs=1e-9)  # the solve's accuracy
+
+
+def test_a_divergent_spread_has_no_echo():
+    """Two entities reaching each other with weight 2 at damping 0.6: the series diverges."""
+    from graphscore.errors import ConvergenceError
+
+    W = sp.sparse.csr_array([[0.0, 2.0], [2.0, 0.0]])
+    with pytest.raises(ConvergenceError, match="spread diverges"):
+        closed_walks(W, [0], damping=0.6)
