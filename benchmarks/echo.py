@@ -17,7 +17,7 @@ Measured (2 cores shared with other sessions; joint-punishment, 2024-06-30):
 | companies | links | penalised (on a cycle) | echo/solve |
 |---|---|---|---|
 | 20,000 | 100,770 | 394 (386) | 1.1 |
-| 200,000 | 1,011,785 | 4,041 (3,962) | 7.0 |
+| 200,000 | 1,011,785 | 4,041 (3,962) | 6.6 |
 
 The code before the pushes (blocked dense iterations to 1e-12, one column per penalised entity),
 run by this script, gave 42.5 for the first; on the second ``graphscore score`` was still in the
