@@ -159,6 +159,8 @@ class Neo4jStore(CypherStore):
     one_transaction_rows, stage_rows : int
         A load writing more rows than ``one_transaction_rows`` is staged, in transactions of
         ``stage_rows`` rows (module docstring).
+    batch_rows : int
+        Rows per ``UNWIND`` statement of a load (and no more than ``stage_rows``).
 
     Raises
     ------
@@ -171,9 +173,9 @@ class Neo4jStore(CypherStore):
 
     def __init__(self, uri: str, *, auth: tuple[str, str] | None = None, database: str | None = None,
                  read_only: bool = False, create: bool = True, one_transaction_rows: int = ONE_TRANSACTION_ROWS,
-                 stage_rows: int = STAGE_ROWS):
+                 stage_rows: int = STAGE_ROWS, batch_rows: int = BATCH_ROWS):
         self.uri = _safe_uri(uri)
-        self.one_transaction_rows, self.stage_rows = one_transaction_rows, stage_rows
+        self.one_transaction_rows, self.stage_rows, self.batch_rows = one_transaction_rows, stage_rows, batch_rows
         self._database = database
         self._access = neo4j.READ_ACCESS if read_only else neo4j.WRITE_ACCESS
         try:
@@ -296,11 +298,11 @@ class Neo4jStore(CypherStore):
         steps = [(query, frame) for query, frame in first + last if len(frame)]
         return steps if not staged else ([(q, f) for q, f in first if len(f)], [(q, f) for q, f in last if len(f)])
 
-    @staticmethod
-    def _write_steps(run, steps, advance: Advance, fingerprint: str | None = None, *, batch: int = BATCH_ROWS) -> None:
-        """Each statement over its rows, ``batch`` rows an ``UNWIND``. Each returns how many
+    def _write_steps(self, run, steps, advance: Advance, fingerprint: str | None = None) -> None:
+        """Each statement over its rows, ``batch_rows`` rows an ``UNWIND``. Each returns how many
         rows it wrote; a shortfall (a row whose entity the server cannot find) aborts the load
         rather than dropping the row. Then the fingerprint, when given."""
+        batch = min(self.batch_rows, self.stage_rows)
         for query, frame in steps:
             rows = to_rows(frame.drop(columns=["type"], errors="ignore"))
             for start in range(0, len(rows), batch):
@@ -335,7 +337,7 @@ class Neo4jStore(CypherStore):
                     if moved != len(table.new):
                         raise StoreError(f"load rolled back, store unchanged: {len(table.new)} {kind} rows were "
                                          f"staged and {moved} found when publishing (another process changed them)")
-                self._write_steps(run, published, advance, fingerprint, batch=min(BATCH_ROWS, self.stage_rows))
+                self._write_steps(run, published, advance, fingerprint)
                 if int(run(_RELEASE, {"load": load}).iloc[0, 0]) != 1:
                     raise StoreError("load rolled back, store unchanged: its staging record was removed "
                                      "by another process while it was staged")
@@ -346,7 +348,7 @@ class Neo4jStore(CypherStore):
 
     def _stage(self, run, load: str, steps, advance: Advance) -> None:
         """One staging transaction: its rows, and the heartbeat of a claim still held."""
-        self._write_steps(run, steps, advance, batch=min(BATCH_ROWS, self.stage_rows))
+        self._write_steps(run, steps, advance)
         if int(run(_HEARTBEAT, {"load": load}).iloc[0, 0]) != 1:
             raise StoreError("load rolled back, store unchanged: its staging record was removed "
                              "by another process while it was staged")
@@ -400,8 +402,15 @@ class Neo4jStore(CypherStore):
         removed = 0
         for label in (_STAGED["Penalty"], _STAGED["Entity"]):
             found = int(self._run(f"MATCH (n:{label}) RETURN count(n) AS n").iloc[0, 0])  # a count, not a scan
-            if found:  # in transactions of their own: a killed load of 10^6 links leaves more than one holds
-                self._run(f"MATCH (n:{label}) CALL {{ WITH n DETACH DELETE n }} IN TRANSACTIONS OF 10000 ROWS")
+            # in transactions of their own: a killed load of 10^6 links leaves more than one holds; a
+            # deletion holds the node's properties in transaction memory, so large ones go fewer at a time
+            for rows in (10_000, 100, 1) if found else ():
+                try:
+                    self._run(f"MATCH (n:{label}) CALL {{ WITH n DETACH DELETE n }} IN TRANSACTIONS OF {rows} ROWS")
+                    break
+                except neo4j.exceptions.TransientError as exc:
+                    if exc.code not in _MEMORY_LIMITS or rows == 1:
+                        raise
             removed += found
         self._run("MATCH (m:GraphscoreMeta {key: 'staging'}) DELETE m")  # last: a kill before it retries all
         return removed
