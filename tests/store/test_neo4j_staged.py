@@ -15,8 +15,10 @@ import sys
 import warnings
 
 import pytest
+from typer.testing import CliRunner
 
 import graphscore as gs
+from graphscore.cli import app
 from graphscore.model import link_keys
 from graphscore.progress import Progress
 from graphscore.store import open_store
@@ -189,15 +191,19 @@ with open_store(sys.argv[1]) as store:
 """
 
 
-def test_a_staged_load_killed_midway_is_unseen_and_cleared_by_the_next_load(neo4j_store, neo4j_uri, registry):
-    """A process SIGKILLed while staging leaves staged nodes and its claim, which no reader
-    sees; the next load finds the claim's process gone, removes them and stores its input."""
-    store = neo4j_store
-    base = part_of(registry, drop_entities=40, drop_links=10)
-    store.load(base)
+# The README's command to remove a killed staged load's leftovers by hand.
+CLEAR_STAGING = ("MATCH (n) WHERE n:GraphscoreStagedEntity OR n:GraphscoreStagedPenalty "
+                 "OR (n:GraphscoreMeta AND n.key = 'staging') "
+                 "CALL { WITH n DETACH DELETE n } IN TRANSACTIONS OF 10000 ROWS")
+
+
+def killed_while_staging(store, uri: str, registry: gs.Tables) -> str:
+    """Store part of the registry, then SIGKILL a process staging the whole of it: staged
+    nodes and the claim stay behind, which no reader sees. The stored fingerprint."""
+    store.load(part_of(registry, drop_entities=40, drop_links=10))
     before = store.read_tables().fingerprint()
     root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-    loader = subprocess.Popen([sys.executable, "-c", KILLED_LOAD, neo4j_uri], stdout=subprocess.PIPE,
+    loader = subprocess.Popen([sys.executable, "-c", KILLED_LOAD, uri], stdout=subprocess.PIPE,
                               env={**os.environ, "PYTHONPATH": root + os.pathsep + os.environ.get("PYTHONPATH", "")},
                               cwd=root, text=True)
     try:
@@ -207,10 +213,24 @@ def test_a_staged_load_killed_midway_is_unseen_and_cleared_by_the_next_load(neo4
         loader.wait()
     assert leftovers(store) > 1  # staged nodes and the claim
     assert store.read_tables().fingerprint() == before
-    summary = staged(store).load(registry)
+    return before
+
+
+def test_a_staged_load_killed_midway_is_unseen_and_cleared_by_the_next_load(neo4j_store, neo4j_uri, registry):
+    """The next load finds the claim's process gone, removes what it staged and stores its input."""
+    killed_while_staging(neo4j_store, neo4j_uri, registry)
+    summary = staged(neo4j_store).load(registry)
     assert summary.written["entities"]["new"] == 40
-    assert leftovers(store) == 0
-    assert_store_holds(store, registry)
+    assert leftovers(neo4j_store) == 0
+    assert_store_holds(neo4j_store, registry)
+
+
+def test_a_killed_staged_load_is_cleared_by_the_readmes_command(neo4j_store, neo4j_uri, registry):
+    before = killed_while_staging(neo4j_store, neo4j_uri, registry)
+    result = CliRunner().invoke(app, ["cypher", "--write", "--db", neo4j_uri, CLEAR_STAGING], catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    assert leftovers(neo4j_store) == 0
+    assert neo4j_store.read_tables().fingerprint() == before
 
 
 def test_a_live_claim_refuses_a_second_staged_load(neo4j_store, registry):
