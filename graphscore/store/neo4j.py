@@ -3,8 +3,9 @@
 The reading Cypher is the embedded store's (``graphscore.store.statements``, Neo4j rendering);
 a load writes the keyed diff of :mod:`graphscore.store.plan` with batched ``UNWIND $rows``:
 rows known to be new are ``CREATE``\\ d (no lookup per row), changed rows are ``MERGE``\\ d by
-key and their properties ``SET``. Uniqueness constraints on the entity and penalty ids (and
-indexes on link keys) are created before anything is written, when the store is opened.
+key and their properties ``SET``. Uniqueness constraints on the entity and penalty ids (and on
+``GraphscoreMeta`` keys, and an index on staged entities' ids) are created before anything is
+written, when the store is opened (:func:`graphscore.store.statements.neo4j_schema`).
 
 **One transaction.** A load of up to ``one_transaction_rows`` rows to write (new and changed;
 200,000 by default) is one transaction, run as a driver *transaction function*: on a
@@ -26,8 +27,9 @@ publishes it:
    new penalties as ``:GraphscoreStagedPenalty`` nodes (with their ``HAS_PENALTY`` edge), and
    new links with at least one new end as relationships to and from those nodes. Every
    reading statement names ``:Entity`` and ``:Penalty`` on both ends of what it reads, so
-   none of this is seen: not by ``read_tables``, ``counts``, scores, reports or the queries
-   in ``cypher/queries/`` that name their nodes' labels.
+   none of this is seen by ``read_tables``, ``counts``, scores or reports. A query that
+   leaves a node unlabelled may see it: ``cypher/queries/shortest_connection.cypher`` could
+   find a path through staged nodes while a staged load runs.
 3. *Publish*, one transaction: the staged nodes are relabelled ``:Entity`` / ``:Penalty`` (the
    uniqueness constraints are checked then), the rest of the plan is written (changed rows,
    and new links between two entities already published), the data fingerprint is recorded
