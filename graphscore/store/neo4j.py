@@ -8,10 +8,10 @@ key and their properties ``SET``. Uniqueness constraints on the entity and penal
 written, when the store is opened (:func:`graphscore.store.statements.neo4j_schema`).
 
 **One transaction.** A load of up to ``one_transaction_rows`` rows to write (new and changed;
-200,000 by default) is one transaction, run as a driver *transaction function*: on a
-transient error (a deadlock, a lock timeout, a leader switch in a cluster) the driver rolls it
-back and runs it again from the start, for up to ``max_transaction_retry_time`` (30 s); any
-other error rolls it back and nothing is written. One transaction needs the server to hold all
+200,000 by default) is one transaction: on a transient error (a deadlock, a lock timeout, a
+leader switch in a cluster) it is rolled back and run again from the start, for up to 30 s,
+as the driver's transaction functions do; any other error rolls it back and nothing is
+written. One transaction needs the server to hold all
 its changes in memory; when the server refuses it for that (its transaction memory limit), the
 load is run again staged, below.
 
@@ -22,8 +22,8 @@ publishes it:
 1. *Claim.* The load creates the record ``(:GraphscoreMeta {key: 'staging'})`` with a load id,
    the host name, the process id and a heartbeat. The uniqueness constraint on
    ``GraphscoreMeta.key`` lets one staged load claim it at a time; another is refused.
-2. *Stage*, in transactions of ``stage_rows`` rows (50,000), each retried on transient errors
-   and renewing the heartbeat: new entities are created as ``:GraphscoreStagedEntity`` nodes,
+2. *Stage*, in transactions of ``stage_rows`` rows (50,000; halved whenever the server refuses
+   one for its memory limit), each retried on transient errors and renewing the heartbeat: new entities are created as ``:GraphscoreStagedEntity`` nodes,
    new penalties as ``:GraphscoreStagedPenalty`` nodes (with their ``HAS_PENALTY`` edge), and
    new links with at least one new end as relationships to and from those nodes. Every
    reading statement names ``:Entity`` and ``:Penalty`` on both ends of what it reads, so
@@ -54,8 +54,10 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import os
+import random
 import re
 import socket
+import time
 import uuid
 from urllib.parse import urlsplit
 
@@ -81,6 +83,7 @@ logging.getLogger("neo4j").addHandler(logging.NullHandler())
 BATCH_ROWS = 5_000  # rows per UNWIND: large enough to amortise a round trip, small enough for Bolt
 ONE_TRANSACTION_ROWS = 200_000  # rows to write above which a load is staged (module docstring)
 STAGE_ROWS = 50_000  # rows per staging transaction
+RETRY_SECONDS = 30.0  # how long a transaction is run again on transient errors (the driver's default)
 STALE_SECONDS = 600  # a staging heartbeat this old, from another host, marks a dead load
 _STAGED = statements.STAGED
 # Transient by the server's classification, but a retry of the same writes needs the same memory.
@@ -238,23 +241,33 @@ class Neo4jStore(CypherStore):
 
     # -- writing -------------------------------------------------------------------------------
     def _write_in_one_transaction(self, work, what: str = "write") -> None:
-        """Run ``work(run)`` as one transaction function: retried whole on transient errors,
-        rolled back on any other; the server's refusal becomes one line saying so."""
-        def transaction(tx: neo4j.ManagedTransaction) -> None:
+        """Run ``work(run)`` in one transaction and commit it: run again whole on transient
+        errors for up to ``RETRY_SECONDS``, as the driver's transaction functions do, rolled
+        back on any other; the server's refusal becomes one line saying so.
+
+        Not the driver's ``execute_write``: the server may refuse a transaction for its memory
+        limit at commit, and the driver would retry that (a *transient* error) for 30 s, though
+        the same writes need the same memory. Here it stops at the first such refusal."""
+        delay = 0.5
+        deadline = time.monotonic() + RETRY_SECONDS
+        while True:
             try:
-                work(lambda query, parameters=None: _frame(tx.run(query.rstrip(";"), parameters or {})))
-            except neo4j.exceptions.TransientError as exc:
-                if exc.code in _MEMORY_LIMITS:  # not retried: StoreError is no driver error
+                with self._session(neo4j.WRITE_ACCESS) as session, session.begin_transaction() as tx:
+                    work(lambda query, parameters=None: _frame(tx.run(query.rstrip(";"), parameters or {})))
+                    tx.commit()
+                return
+            except (neo4j.exceptions.Neo4jError, neo4j.exceptions.DriverError) as exc:
+                if getattr(exc, "code", None) in _MEMORY_LIMITS:
                     raise _TooLarge(f"{what} rolled back, store unchanged: too large for one transaction on this "
-                                     f"server ({_one_line(exc)}): give "
-                                     "it more transaction memory (db.memory.transaction.max, "
-                                     "dbms.memory.transaction.total.max, heap) or load the input in parts") from None
-                raise
-        try:
-            with self._session(neo4j.WRITE_ACCESS) as session:
-                session.execute_write(transaction)
-        except neo4j.exceptions.Neo4jError as exc:
-            raise StoreError(f"{what} rolled back, store unchanged: Neo4j: {_one_line(exc)}") from None
+                                    f"server ({_one_line(exc)}): give "
+                                    "it more transaction memory (db.memory.transaction.max, "
+                                    "dbms.memory.transaction.total.max, heap) or load the input in parts") from None
+                if not exc.is_retryable() or time.monotonic() + delay > deadline:
+                    if isinstance(exc, neo4j.exceptions.Neo4jError):
+                        raise StoreError(f"{what} rolled back, store unchanged: Neo4j: {_one_line(exc)}") from None
+                    raise
+            time.sleep(delay * random.uniform(0.8, 1.2))  # jittered: two writers in a deadlock part ways
+            delay *= 2
 
     def _write(self, plan: LoadPlan, fingerprint: str, advance: Advance) -> None:
         """New rows created, changed rows merged by key, and the fingerprint: in one transaction,
@@ -325,12 +338,21 @@ class Neo4jStore(CypherStore):
         load = uuid.uuid4().hex
         staged, published = self._steps(plan, staged=True)
         self._claim_staging(load)
+        size = self.stage_rows
         try:
             for query, frame in staged:
-                for start in range(0, len(frame), self.stage_rows):
-                    part = [(query, frame.iloc[start:start + self.stage_rows])]
-                    self._write_in_one_transaction(
-                        lambda run, part=part: self._stage(run, load, part, advance), "load")
+                start = 0
+                while start < len(frame):
+                    part = [(query, frame.iloc[start:start + size])]
+                    try:
+                        self._write_in_one_transaction(lambda run, part=part: self._stage(run, load, part, advance),
+                                                       "load")
+                    except _TooLarge:
+                        if size == 1:
+                            raise
+                        size //= 2  # rolled back by the server: the same rows again, fewer a transaction
+                        continue
+                    start += len(part[0][1])
 
             def publish(run) -> None:
                 for kind, table in (("Entity", plan.entities), ("Penalty", plan.penalties)):
