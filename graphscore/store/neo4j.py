@@ -23,9 +23,10 @@ publishes it:
    the host name, the process id and a heartbeat. The uniqueness constraint on
    ``GraphscoreMeta.key`` lets one staged load claim it at a time; another is refused.
 2. *Stage*, in transactions of ``stage_rows`` rows (50,000; halved whenever the server refuses
-   one for its memory limit), each retried on transient errors and renewing the heartbeat: new entities are created as ``:GraphscoreStagedEntity`` nodes,
-   new penalties as ``:GraphscoreStagedPenalty`` nodes (with their ``HAS_PENALTY`` edge), and
-   new links with at least one new end as relationships to and from those nodes. Every
+   one for its memory limit), each retried on transient errors and renewing the heartbeat:
+   new entities are created as ``:GraphscoreStagedEntity`` nodes, new penalties as
+   ``:GraphscoreStagedPenalty`` nodes (with their ``HAS_PENALTY`` edge), and new links with
+   at least one new end as relationships to and from those nodes. Every
    reading statement names ``:Entity`` and ``:Penalty`` on both ends of what it reads, so
    none of this is seen by ``read_tables``, ``counts``, scores or reports. A query that
    leaves a node unlabelled may see it: ``cypher/queries/shortest_connection.cypher`` could
@@ -86,6 +87,7 @@ STAGE_ROWS = 50_000  # rows per staging transaction
 RETRY_SECONDS = 30.0  # how long a transaction is run again on transient errors (the driver's default)
 STALE_SECONDS = 600  # a staging heartbeat this old, from another host, marks a dead load
 _STAGED = statements.STAGED
+Step = tuple[str, pd.DataFrame]  # a statement and the rows it writes
 # Transient by the server's classification, but a retry of the same writes needs the same memory.
 _MEMORY_LIMITS = {"Neo.TransientError.General.MemoryPoolOutOfMemoryError",
                   "Neo.TransientError.General.TransactionMemoryLimit"}
@@ -275,7 +277,8 @@ class Neo4jStore(CypherStore):
         one transaction for its size (module docstring)."""
         self._clear_dead_staging()
         if plan.writes <= self.one_transaction_rows:
-            steps = self._steps(plan, staged=False)
+            first, last = self._steps(plan, staged=False)
+            steps = first + last
             try:
                 self._write_in_one_transaction(lambda run: self._write_steps(run, steps, advance, fingerprint), "load")
                 return
@@ -284,9 +287,10 @@ class Neo4jStore(CypherStore):
         self._write_staged(plan, fingerprint, advance)
 
     @staticmethod
-    def _steps(plan: LoadPlan, *, staged: bool) -> list[tuple[str, pd.DataFrame]]:
-        """The statements of a load and the rows each writes. With ``staged``, two lists: what
-        is written under the staging labels, and what the publishing transaction writes."""
+    def _steps(plan: LoadPlan, *, staged: bool) -> tuple[list[Step], list[Step]]:
+        """The statements of a load and the rows each writes, in two lists: new rows, then changed
+        rows and links between stored entities. With ``staged``, the first list is what is
+        written under the staging labels, the second what the publishing transaction writes."""
         model = load_model()
         entities, penalties, links = plan.entities, plan.penalties, plan.links
         new_ids = set(entities.new["id"]) if staged else set()
@@ -310,8 +314,7 @@ class Neo4jStore(CypherStore):
                     (statements.create_links(link_type, model, source_label=label(ends[0]),
                                              target_label=label(ends[1])), rows))
             last.append((statements.merge_links(link_type, model), links.changed[links.changed["type"] == link_type]))
-        steps = [(query, frame) for query, frame in first + last if len(frame)]
-        return steps if not staged else ([(q, f) for q, f in first if len(f)], [(q, f) for q, f in last if len(f)])
+        return [(q, f) for q, f in first if len(f)], [(q, f) for q, f in last if len(f)]
 
     def _write_steps(self, run, steps, advance: Advance, fingerprint: str | None = None) -> None:
         """Each statement over its rows, ``batch_rows`` rows an ``UNWIND``. Each returns how many

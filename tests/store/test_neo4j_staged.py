@@ -248,9 +248,10 @@ def test_a_live_claim_refuses_a_second_staged_load(neo4j_store, registry):
 
 def test_a_load_the_server_finds_too_large_for_one_transaction_is_staged(neo4j_store, registry):
     """The test server bounds one transaction (tests/neo4j/start.sh, 192 MiB). Names of 512 KiB
-    make the registry's entities alone outweigh it: the one transaction is refused, and the
-    same load, staged in transactions of 64 rows (32 MiB), stores it; its claim on staging
-    is seen from inside the load."""
+    make the registry's entities alone outweigh it: the one transaction is refused, and so is
+    the first staging transaction, which holds every entity; staged in transactions halved until
+    the server holds them, the same load is stored. Its claim on staging is seen from inside
+    the load."""
     from tests.store.test_neo4j_load import transaction_limit_mib
 
     limit = transaction_limit_mib(neo4j_store)
@@ -261,7 +262,7 @@ def test_a_load_the_server_finds_too_large_for_one_transaction_is_staged(neo4j_s
     assert len(entities) * 2**19 > limit * 2**20
     heavy = gs.Tables(entities, registry.links, registry.penalties, validated=True)
     try:
-        neo4j_store.stage_rows = neo4j_store.batch_rows = 64  # and statements of 32 MiB
+        neo4j_store.stage_rows, neo4j_store.batch_rows = 484, 64  # statements of 32 MiB
         claims = []
         neo4j_store.load(heavy, progress=AfterEachBatch(lambda: claims.append(leftovers(neo4j_store))))
         assert claims[0] == 0 and claims[-1] >= 1  # first in one transaction, then staged
