@@ -1,6 +1,6 @@
 // Generated from graphscore/schema/model.toml by graphscore.store.statements: do not edit.
 // Neo4j: reading the tables back.
-MATCH (e:Entity) RETURN e.id AS `id`, e.kind AS `kind`, e.name AS `name`, e.jurisdiction AS `jurisdiction`, e.registration_id AS `registration_id`, e.value AS `value`, e.source_ref AS `source_ref`;
+MATCH (e:Entity) RETURN e.id AS `id`, e.kind AS `kind`, e.name AS `name`, e.jurisdiction AS `jurisdiction`, e.registration_id AS `registration_id`, e.address AS `address`, e.value AS `value`, e.source_ref AS `source_ref`;
 MATCH (e:Entity)-[:HAS_PENALTY]->(p:Penalty) RETURN p.id AS id, e.id AS entity, p.kind AS `kind`, p.severity AS `severity`, toString(p.start_date) AS `start`, toString(p.end_date) AS `end`, toString(p.repair_from) AS `repair_from`, p.authority AS `authority`, p.regime AS `regime`, p.source_ref AS `source_ref`;
 MATCH (a:Entity)-[r:OWNS]->(b:Entity) RETURN a.id AS source, b.id AS target, 'OWNS' AS type, r.share AS `share`, r.share_low AS `share_low`, r.share_high AS `share_high`, r.role AS `role`, toString(r.start_date) AS `start`, toString(r.end_date) AS `end`, r.source_ref AS `source_ref`, r.key AS key;
 MATCH (a:Entity)-[r:OFFICER_OF]->(b:Entity) RETURN a.id AS source, b.id AS target, 'OFFICER_OF' AS type, r.share AS `share`, r.share_low AS `share_low`, r.share_high AS `share_high`, r.role AS `role`, toString(r.start_date) AS `start`, toString(r.end_date) AS `end`, r.source_ref AS `source_ref`, r.key AS key;

@@ -2,3 +2,4 @@
 // Neo4j uniqueness constraints.
 CREATE CONSTRAINT entity_id IF NOT EXISTS FOR (e:Entity) REQUIRE e.id IS UNIQUE;
 CREATE CONSTRAINT penalty_id IF NOT EXISTS FOR (p:Penalty) REQUIRE p.id IS UNIQUE;
+CREATE CONSTRAINT score_record_key IF NOT EXISTS FOR (s:ScoreRecord) REQUIRE s.key IS UNIQUE;

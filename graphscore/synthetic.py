@@ -57,6 +57,16 @@ _SECTORS = np.array(["Trading", "Technology", "Logistics", "Investment", "Holdin
                      "Construction", "Real Estate", "Mining", "Textile", "Pharmaceutical",
                      "Energy", "Food", "Shipping", "Financial Services", "Electronics",
                      "Chemical", "Consulting", "Agriculture", "Auto Parts", "Media"], dtype=object)
+_STREETS = np.array(["Zhongshan", "Renmin", "Jiefang", "Nanjing", "Huaihai", "Queen's", "Harbour",
+                     "Victoria", "Market", "Church", "Main", "Park", "Garden", "Station"], dtype=object)
+# Companies registered at a shared address: the office of a registered agent or company
+# secretary, which offshore (BVI, Cayman) and Hong Kong registers show for thousands of
+# companies at once. A register writes such an address in several ways, so a shared address
+# comes in case and punctuation variants: the comparison has to normalise it. (Not in spacing:
+# FtM collapses runs of spaces, and the synthetic registry round-trips through FtM unchanged.)
+_SHARED_ADDRESS_FRACTION = 0.3  # of companies
+_SHARED_ADDRESSES_PER_COMPANY = 0.02
+_AGENT_TAIL = 1.5
 _FUNDS = np.array(["Pension Fund", "Sovereign Wealth Fund", "Investment Authority",
                    "Capital Fund"], dtype=object)
 _PINYIN_FAMILY = np.array(["Wang", "Li", "Zhang", "Liu", "Chen", "Yang", "Huang", "Zhao", "Wu",
@@ -178,7 +188,7 @@ def generate_network(
     Returns
     -------
     Tables
-        ``entities`` (id, kind, name, jurisdiction), ``links`` (source, target, type, share,
+        ``entities`` (id, kind, name, jurisdiction, address), ``links`` (source, target, type, share,
         role, start, end) and ``penalties`` (id, entity, kind, severity, start, end,
         repair_from, authority), with dates as ISO strings or None, ready for
         :func:`graphscore.model.validate`. Ids are ``C000001`` (companies), ``P000001``
@@ -226,7 +236,9 @@ def generate_network(
     k = max(1, round(organization_fraction * n))
     today = int(np.datetime64(as_of, "D").astype(np.int64))
 
-    ids, entities = _entities(n, m, k, rng)
+    # addresses from a stream of their own (spawning leaves rng's stream as it was): the
+    # network drawn for a seed did not change when addresses were added
+    ids, entities = _entities(n, m, k, rng, address_rng=rng.spawn(1)[0])
     # Ages follow an exponential (mean 10 years) truncated at 50 years, drawn by inverse CDF:
     # registers are dominated by young companies. Every company is at least 30 days old, so
     # later appointments, stake changes and penalties have room before as_of. Sorting makes
@@ -282,8 +294,10 @@ def _draw(weights: np.ndarray, size: int, rng: np.random.Generator) -> np.ndarra
     return rng.choice(weights.size, size=size, p=weights / weights.sum())
 
 
-def _entities(n: int, m: int, k: int, rng: np.random.Generator) -> tuple[np.ndarray, pd.DataFrame]:
-    """Ids (companies, then persons, then organisations: the index used everywhere) and rows."""
+def _entities(n: int, m: int, k: int, rng: np.random.Generator,
+              address_rng: np.random.Generator) -> tuple[np.ndarray, pd.DataFrame]:
+    """Ids (companies, then persons, then organisations: the index used everywhere) and rows;
+    companies have an address (:func:`_addresses`), drawn from ``address_rng``."""
     ids = np.concatenate([[f"C{i:06d}" for i in range(1, n + 1)],
                           [f"P{i:06d}" for i in range(1, m + 1)],
                           [f"O{i:06d}" for i in range(1, k + 1)]]).astype(object)
@@ -316,7 +330,29 @@ def _entities(n: int, m: int, k: int, rng: np.random.Generator) -> tuple[np.ndar
         brand[organizations] + " " + pick(_FUNDS, k))
 
     kind = np.repeat(np.array(["company", "person", "organization"], dtype=object), [n, m, k])
-    return ids, _frame({"id": ids, "kind": kind, "name": names, "jurisdiction": jurisdiction})
+    address = np.full(size, None, dtype=object)
+    address[companies] = _addresses(n, address_rng)
+    return ids, _frame({"id": ids, "kind": kind, "name": names, "jurisdiction": jurisdiction, "address": address})
+
+
+def _addresses(n: int, rng: np.random.Generator) -> np.ndarray:
+    """Registered addresses of ``n`` companies: each its own, except for a fraction registered
+    at one of a few shared agents' addresses (picked with Pareto weights, so one agent serves
+    many), each written in one of four variants of case and punctuation."""
+    def street(size: int) -> np.ndarray:
+        number = rng.integers(1, 500, size=size).astype(str).astype(object)
+        return (number + " " + _STREETS[rng.integers(_STREETS.size, size=size)] + " Road, "
+                + _CITIES[rng.integers(_CITIES.size, size=size)])
+    own = street(n)
+    agents = street(max(1, round(_SHARED_ADDRESSES_PER_COMPANY * n)))
+    at_agent = rng.random(n) < _SHARED_ADDRESS_FRACTION
+    agent = agents[_draw(_heavy_tailed_weights(agents.size, _AGENT_TAIL, rng), int(at_agent.sum()), rng)]
+    variant = rng.integers(4, size=agent.size)
+    written = np.where(variant == 1, np.char.upper(agent.astype(str)).astype(object), agent)
+    written = np.where(variant == 2, np.char.replace(agent.astype(str), ", ", " ").astype(object), written)
+    written = np.where(variant == 3, np.char.replace(agent.astype(str), " Road", " Road.").astype(object), written)
+    own[at_agent] = written
+    return own
 
 
 def _ownership(n: int, m: int, k: int, founded: np.ndarray, today: int, rng: np.random.Generator,

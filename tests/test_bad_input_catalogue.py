@@ -128,7 +128,7 @@ EXPECTED = {
  'entities: duplicate column': ['error: entities.csv:1: name: appears twice in the header'],
  'entities: missing id column': ['error: entities.csv: id: required column is missing'],
  'entities: missing kind column': ['error: entities.csv: kind: required column is missing'],
- 'entities: unknown column': ['error: entities.csv: colour: unknown column (expected: id, kind, name, jurisdiction, registration_id, value, source_ref)'],
+ 'entities: unknown column': ['error: entities.csv: colour: unknown column (expected: id, kind, name, jurisdiction, registration_id, address, value, source_ref)'],
  'entities: empty id': ["error: entities.csv:5: id='' is required but empty"],
  'entities: duplicate id': ["error: entities.csv:5: id='c1' is a duplicate id"],
  'entities: unknown kind': ["error: entities.csv:5: kind='planet' is not one of company, person, organization"],
