@@ -16,3 +16,5 @@ UNWIND $keys AS k MATCH ()-[r:FAMILY]->() WHERE r.key = k DELETE r;
 COPY FAMILY(key, share, share_low, share_high, role, start_date, end_date, source_ref) FROM $rows;
 UNWIND $keys AS k MATCH ()-[r:ASSOCIATE]->() WHERE r.key = k DELETE r;
 COPY ASSOCIATE(key, share, share_low, share_high, role, start_date, end_date, source_ref) FROM $rows;
+UNWIND $keys AS k MATCH ()-[r:AGENT_OF]->() WHERE r.key = k DELETE r;
+COPY AGENT_OF(key, share, share_low, share_high, role, start_date, end_date, source_ref) FROM $rows;

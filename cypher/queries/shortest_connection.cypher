@@ -2,6 +2,7 @@
 // of any date, at most 4 links long: one row per entity along the path, in path order, with
 // the path's length. No rows: the two are not connected within 4 links.
 // Parameters: $from (entity id), $to (entity id).
+// Example: graphscore cypher --db DIR --file cypher/queries/shortest_connection.cypher --param from=C000001 --param to=C000042
 MATCH p = (a:Entity {id: $from})-[*1..4]-(b:Entity {id: $to})
 WITH p, length(p) AS links ORDER BY links LIMIT 1
 UNWIND nodes(p) AS n

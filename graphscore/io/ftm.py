@@ -1,7 +1,7 @@
 """Read FollowTheMoney (FtM) JSON-lines files, as OpenSanctions and Aleph export them.
 
 One FtM entity per line. People and organisations become entities; Ownership, Directorship,
-Family and Associate become links; Sanction records (and entity ``topics`` such as
+Representation, Family and Associate become links; Sanction records (and entity ``topics`` such as
 ``sanction``) become penalties. How each FtM schema maps is declared in ``schema/ftm.toml``;
 FtM schema inheritance is honoured, so a PublicBody maps as the Organization it extends.
 
@@ -532,6 +532,7 @@ def read_ftm(path: str | Path) -> Tables:
       stay separate rows: :func:`graphscore.engine.timeline.active_links` picks the one in force.
     - Directorship -> ``OFFICER_OF`` director -> organization, its free-text role mapped onto
       the officer_role enum; the original text is kept in ``source_ref``.
+    - Representation -> ``AGENT_OF`` agent -> client (a registered agent, an intermediary).
     - Family -> ``FAMILY`` person -> relative, Associate -> ``ASSOCIATE`` person -> associate,
       ``role`` = relationship.
     - Sanction -> penalty of kind ``sanction``. ``start`` is the earliest startDate, else

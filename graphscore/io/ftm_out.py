@@ -9,7 +9,7 @@ the written file with :func:`graphscore.io.ftm.read_ftm` gives the same tables b
   -> ``jurisdiction``, ``registration_id`` -> ``registrationNumber``, ``address`` -> ``address``,
   which FtM cleans: a run of spaces becomes one, a line break ", ").
 - a link becomes its type's FtM schema (OWNS -> Ownership, OFFICER_OF -> Directorship, FAMILY ->
-  Family, ASSOCIATE -> Associate) with ``startDate`` / ``endDate``. A share is written as the
+  Family, ASSOCIATE -> Associate, AGENT_OF -> Representation) with ``startDate`` / ``endDate``. A share is written as the
   ``percentage`` it was read from: ``51``, a range ``25-50``, or one bound ``>=25`` / ``<=50``.
   An officer's role is the register's own text where the record came from FtM (kept in its
   ``source_ref``), else the role's words (``legal representative``). CONTROLS, which FtM has no

@@ -209,7 +209,7 @@ def test_awkward_text_and_missing_values(tmp_path):
 
 
 def test_synthetic_round_trip(tmp_path):
-    tables = validate(generate_network(300, seed=4, as_of="2024-06-30"))
+    tables = validate(generate_network(300, seed=4, as_of="2024-06-30", registered_agents=True))
     write_neo4j_csv(tables, tmp_path)
     back, _ = tables_from_import(*read_import(tmp_path))
     assert_same(tables, back)

@@ -20,7 +20,7 @@ QUERIES = DATA.parent / "cypher" / "queries"
 
 @pytest.fixture(scope="module")
 def registry() -> gs.Tables:
-    tables = gs.validate(generate_network(300, seed=4))
+    tables = gs.validate(generate_network(300, seed=4, registered_agents=True))
     policy = gs.load_policy(DATA / "policies" / "joint-punishment.toml")
     # two dates, so that the score history has something to compare (score_rose_since)
     scores = {as_of: gs.score(tables, policy, as_of=as_of.isoformat())

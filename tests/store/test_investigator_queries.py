@@ -1,17 +1,21 @@
-"""The investigator queries over addresses and the score history, on both stores (the
+"""The investigator queries over addresses, agents and the score history, on both stores (the
 ``store`` fixture: LadybugDB, and a live Neo4j when GRAPHSCORE_NEO4J_URI is set), against
-expected rows worked out by hand."""
+expected rows worked out by hand; and the examples every query's header gives."""
 
 from __future__ import annotations
 
 import datetime as dt
+import re
+import shlex
 
 import pandas as pd
 import pytest
 
 import graphscore as gs
 from graphscore.io import read_paths
-from tests.conftest import DATA, ZALA
+from graphscore.model import load_model
+from graphscore.synthetic import generate_network
+from tests.conftest import DATA, POLICIES, ZALA
 
 QUERIES = DATA.parent / "cypher" / "queries"
 POLICY = gs.parse_policy('name = "hand"\n[[transmit]]\nlink = "OWNS"\ndirection = "backward"\nweight = "share"')
@@ -23,10 +27,11 @@ def run(store, name: str, **parameters) -> pd.DataFrame:
     return store.query((QUERIES / f"{name}.cypher").read_text(), parameters)
 
 
-def entities(addresses: dict[str, str | None]) -> gs.Tables:
+def entities(addresses: dict[str, str | None], links: pd.DataFrame | None = None) -> gs.Tables:
     frame = pd.DataFrame({"id": list(addresses), "kind": "company", "name": list(addresses),
                           "address": list(addresses.values())})
-    return gs.validate(gs.Tables(frame, pd.DataFrame(columns=["source", "target", "type"]), NO_PENALTIES))
+    links = pd.DataFrame(columns=["source", "target", "type"]) if links is None else links
+    return gs.validate(gs.Tables(frame, links, NO_PENALTIES))
 
 
 def test_shared_address_normalises_case_punctuation_and_spaces(store):
@@ -113,3 +118,62 @@ def test_a_score_write_that_fails_leaves_no_record(store, monkeypatch):
         store.write_scores(scores({"A": 2, "B": 2}), policy=POLICY, as_of=dt.date(2024, 6, 30))
     assert store.query("MATCH (s:ScoreRecord) RETURN s.total AS total")["total"].tolist() == [1.0, 1.0]
     assert store.query("MATCH (e:Entity) RETURN e.total AS total")["total"].tolist() == [1.0, 1.0]
+
+
+def test_shared_agent(store):
+    # K acts for A, B and (until 2024) C; L is A's company secretary and D's; M acts for E alone
+    links = pd.DataFrame({
+        "source": ["K", "K", "K", "L", "L", "M"], "target": ["A", "B", "C", "A", "D", "E"], "type": "AGENT_OF",
+        "role": ["registered_agent", "registered_agent", "registered_agent", "company_secretary",
+                 "company_secretary", "registered_agent"],
+        "start": [None, "2020-01-01", None, None, None, None], "end": [None, None, "2024-01-01", None, None, None]})
+    store.load(entities(dict.fromkeys("ABCDEKLM"), links))
+    found = run(store, "shared_agent", id="A", as_of=dt.date(2024, 6, 30))
+    assert found[["agent_id", "role_here", "client_id", "role_there"]].values.tolist() == [
+        ["K", "registered_agent", "B", "registered_agent"], ["L", "company_secretary", "D", "company_secretary"]]
+    earlier = run(store, "shared_agent", id="A", as_of=dt.date(2019, 6, 30))  # B not yet a client, C still one
+    assert earlier[["agent_id", "client_id"]].values.tolist() == [["K", "C"], ["L", "D"]]
+    assert run(store, "shared_agent", id="E", as_of=dt.date(2024, 6, 30)).empty
+
+
+def test_near_active_penalty_names_every_link_type():
+    # the query tells link types apart with one EXISTS per type and names the last one in its ELSE:
+    # a link type added to the model and not to the query would be reported as that last type
+    text = (QUERIES / "near_active_penalty.cypher").read_text()
+    for link_type in load_model().links:
+        assert f"THEN '{link_type}'" in text or f"ELSE '{link_type}'" in text, link_type
+
+
+@pytest.fixture(scope="module")
+def example_store(tmp_path_factory):
+    """A synthetic registry with agents, scored on two dates under joint-punishment, in an embedded store."""
+    from graphscore.store.ladybug import LadybugStore
+
+    folder = tmp_path_factory.mktemp("examples")
+    tables = gs.validate(generate_network(300, seed=4, registered_agents=True))
+    policy = gs.load_policy(POLICIES / "joint-punishment.toml")
+    with LadybugStore(folder) as store:
+        store.load(tables)
+        for as_of in ("2023-06-30", "2024-06-30"):
+            store.write_scores(gs.score(tables, policy, as_of=as_of), policy=policy, as_of=dt.date.fromisoformat(as_of))
+    return folder
+
+
+@pytest.mark.parametrize("path", sorted(QUERIES.glob("*.cypher")), ids=lambda p: p.stem)
+def test_every_query_header_gives_an_example_that_runs(example_store, path):
+    from typer.testing import CliRunner
+
+    from graphscore.cli import app
+
+    header = [line for line in path.read_text().splitlines() if line.startswith("//")]
+    examples = [line.removeprefix("// Example: ") for line in header if line.startswith("// Example: ")]
+    assert len(examples) == 1, f"{path.name}: one '// Example:' line in the header"
+    words = shlex.split(examples[0])
+    assert words[:2] == ["graphscore", "cypher"] and words[words.index("--file") + 1] == f"cypher/queries/{path.name}"
+    given = {word.split("=")[0].split(":")[0] for word in words[1:] if "=" in word}
+    documented = re.search(r"^// Parameters: (.*)$", path.read_text(), re.MULTILINE).group(1)
+    assert given == set(re.findall(r"\$(\w+)", documented))
+    arguments = [str(example_store) if w == "DIR" else str(QUERIES / path.name) if w.endswith(path.name) else w
+                 for w in words[2:]]
+    result = CliRunner().invoke(app, ["cypher", *arguments])
+    assert result.exit_code == 0, result.output
