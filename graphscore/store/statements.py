@@ -262,16 +262,17 @@ def write_score_records(model: Model | None = None, dialect: str = "ladybug") ->
     """Statements replacing the score records of ``$rows`` (``id``, then the columns of
     :func:`score_record_columns`; on LadybugDB an Arrow table with each name prefixed ``v_``).
 
-    LadybugDB: the records with those keys deleted, then created again with their HAS_SCORE
-    link (no ``MERGE ... SET``: tests/store/ladybug_merge_set_bug.py). Neo4j: merged by key.
+    LadybugDB: the records with those keys deleted, then created again from their entity
+    (no ``MERGE ... SET``: tests/store/ladybug_merge_set_bug.py; and node and link in one
+    CREATE, found by the entity's primary key: matching the new record by its key as well
+    makes LadybugDB 0.22 plan a cross product of all entities and all records, which took
+    16 s and 7 GB for 3,220 entities). Neo4j: merged by key.
     """
     columns = score_record_columns(model)
     if dialect == "ladybug":
         values = ", ".join(f"{c.store_name}: v_{c.store_name}" for c in columns)
         return ["LOAD FROM $rows MATCH (s:ScoreRecord {key: v_key}) DETACH DELETE s;",
-                f"LOAD FROM $rows CREATE (s:ScoreRecord {{{values}}});",
-                "LOAD FROM $rows MATCH (e:Entity {id: v_id}), (s:ScoreRecord {key: v_key}) "
-                "CREATE (e)-[:HAS_SCORE]->(s);"]
+                f"LOAD FROM $rows MATCH (e:Entity {{id: v_id}}) CREATE (e)-[:HAS_SCORE]->(s:ScoreRecord {{{values}}});"]
     return ["UNWIND $rows AS row MATCH (e:Entity {id: row.id}) MERGE (s:ScoreRecord {key: row.key}) "
             f"SET {_set_clause('s', columns[1:])} MERGE (e)-[:HAS_SCORE]->(s);"]
 

@@ -177,3 +177,22 @@ def test_every_query_header_gives_an_example_that_runs(example_store, path):
                  for w in words[2:]]
     result = CliRunner().invoke(app, ["cypher", *arguments])
     assert result.exit_code == 0, result.output
+
+
+def test_score_records_are_written_by_key_lookups_not_a_cross_product(tmp_path):
+    # LadybugDB 0.22 planned "MATCH (e:Entity {id: v_id}), (s:ScoreRecord {key: v_key})" as a
+    # cross product of every entity and every record: 16 s and 7 GB for 3,220 entities
+    import pyarrow as pa
+
+    from graphscore.model import Column
+    from graphscore.store import statements
+    from graphscore.store.ladybug import LadybugStore
+
+    with LadybugStore(tmp_path) as store:
+        store.load(entities(dict.fromkeys("AB")))
+        rows = pa.table({f"v_{c.store_name}": pa.array([None, None], type=pa.string() if c.type == "string" else
+                                                        pa.date32() if c.type == "date" else pa.float64())
+                         for c in [Column("id", "string"), *statements.score_record_columns()]})
+        for query in statements.write_score_records():
+            plan = store._conn.execute("EXPLAIN " + query, {"rows": rows}).get_as_df().iloc[0, 0]
+            assert "CROSS_PRODUCT" not in plan and "PRIMARY_KEY_LOOKUP" in plan, query
