@@ -262,11 +262,12 @@ def write_score_records(model: Model | None = None, dialect: str = "ladybug") ->
     """Statements replacing the score records of ``$rows`` (``id``, then the columns of
     :func:`score_record_columns`; on LadybugDB an Arrow table with each name prefixed ``v_``).
 
-    LadybugDB: the records with those keys deleted, then created again from their entity
-    (no ``MERGE ... SET``: tests/store/ladybug_merge_set_bug.py; and node and link in one
-    CREATE, found by the entity's primary key: matching the new record by its key as well
-    makes LadybugDB 0.22 plan a cross product of all entities and all records, which took
-    16 s and 7 GB for 3,220 entities). Neo4j: merged by key.
+    LadybugDB: the records with those keys deleted, then created again from their entity,
+    node and link in one CREATE: no ``MERGE ... SET``, which corrupts relationships
+    (tests/store/ladybug_merge_set_bug.py), and no MATCH of the entity and the new record by
+    its key, which LadybugDB 0.22 plans as a cross product of all entities and all records
+    (16 s and 7 GB for 3,220 entities). Neo4j: merged by key (deleting and creating again, as
+    on LadybugDB, took 3 times as long to write a date again: 19 s for 9,660 entities).
     """
     columns = score_record_columns(model)
     if dialect == "ladybug":
