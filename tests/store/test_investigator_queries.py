@@ -18,6 +18,7 @@ from graphscore.synthetic import generate_network
 from tests.conftest import DATA, POLICIES, ZALA
 
 QUERIES = DATA.parent / "cypher" / "queries"
+pytestmark = pytest.mark.filterwarnings("ignore::graphscore.GraphscoreWarning")
 POLICY = gs.parse_policy('name = "hand"\n[[transmit]]\nlink = "OWNS"\ndirection = "backward"\nweight = "share"')
 OTHER = gs.parse_policy('name = "other"\n[[transmit]]\nlink = "OWNS"\ndirection = "backward"\nweight = 1.0')
 NO_PENALTIES = pd.DataFrame(columns=["id", "entity", "kind", "severity", "start"])
@@ -196,3 +197,16 @@ def test_score_records_are_written_by_key_lookups_not_a_cross_product(tmp_path):
         for query in statements.write_score_records():
             plan = store._conn.execute("EXPLAIN " + query, {"rows": rows}).get_as_df().iloc[0, 0]
             assert "CROSS_PRODUCT" not in plan and "PRIMARY_KEY_LOOKUP" in plan, query
+
+
+@pytest.mark.parametrize("path", sorted(QUERIES.glob("*.cypher")), ids=lambda p: p.stem)
+def test_a_missing_parameter_is_an_error_naming_it_on_both_stores(store, path):
+    text = path.read_text()
+    documented = re.search(r"^// Parameters: (.*)$", text, re.MULTILINE).group(1)
+    names = re.findall(r"\$(\w+)", documented)
+    assert names, f"{path.name}: every library query is parameterised"
+    from graphscore.errors import StoreError
+
+    with pytest.raises((ValueError, StoreError)) as raised:  # LadybugDB: before it runs; Neo4j: the server
+        store.query(text, {})
+    assert all(name in str(raised.value) for name in names), str(raised.value)
