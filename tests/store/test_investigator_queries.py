@@ -106,6 +106,16 @@ def test_writing_the_same_policy_and_date_again_replaces_its_records(store):
     assert store.counts() == {"entities": 2, "links": 0, "penalties": 0}
 
 
+def test_loading_again_after_a_write_back_writes_nothing_and_keeps_the_history(store):
+    tables = entities({"A": "1 Main St", "B": None})
+    store.load(tables)
+    store.write_scores(scores({"A": 1, "B": 2}), policy=POLICY, as_of=dt.date(2024, 1, 1))
+    summary = store.load(tables)
+    assert {name: (w["new"], w["changed"]) for name, w in summary.written.items()} == {
+        "entities": (0, 0), "links": (0, 0), "penalties": (0, 0)}
+    assert store.query("MATCH (:Entity)-[:HAS_SCORE]->(s:ScoreRecord) RETURN count(s) AS n")["n"].tolist() == [2]
+
+
 def test_a_score_write_that_fails_leaves_no_record(store, monkeypatch):
     from graphscore.store import statements
 
