@@ -28,6 +28,8 @@ in its own subprocess, so its peak resident memory is its own. Per size, one row
   ``s``, the penalties frame it adds two columns to), and ``codes B/link``, the links' ends as
   entity rows (:func:`graphscore.engine.matrix.link_ends`), held once per links table and
   shared by every projection and the workspace;
+- ``echo s``: ``ws.echo``, the score table's echo column (:mod:`graphscore.engine.echo`),
+  first call, after the run: what ``graphscore score`` adds to ``score s``;
 - ``explain s``, ``dossier s``, ``whatif s``: the median, over three entities (the penalised
   company with the largest own weight, the entity with the most links, a random person;
   ties go to the lowest id), of the *second* call through the workspace: what an analyst
@@ -284,6 +286,8 @@ def measure(n_companies: int, folder: Path, profile: list[str], explain_max: int
     del projection
     with phases("score"):
         ws.baseline(policy, AS_OF)
+    with phases("echo"):
+        ws.echo(policy, AS_OF)
 
     picked = pick_entities(ws, policy)
     print(f"  entities: {picked}", file=sys.stderr, flush=True)
@@ -328,7 +332,7 @@ def table_row(n_companies: int, facts: dict, peak_gb: float) -> dict:
         "open ws s": time_of("open ws"), "project s": time_of("project"), "score s": time_of("score"),
         "proj B/link": facts["held"] / links if links and "held" in facts else None,
         "codes B/link": facts["codes"] / links if links and "codes" in facts else None,
-        "explain s": medians.get("explain"), "dossier s": medians.get("dossier"), "whatif s": medians.get("whatif"),
+        "echo s": time_of("echo"), "explain s": medians.get("explain"), "dossier s": medians.get("dossier"), "whatif s": medians.get("whatif"),
         "peak GB": peak_gb, "peak at": facts["peak_at"],
     }
 

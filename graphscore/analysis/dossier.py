@@ -37,7 +37,7 @@ class Dossier(Networked):
     Attributes
     ----------
     entity : dict
-        The entity's row (id, kind, name, jurisdiction, registration_id, source_ref).
+        The entity's row (id, kind, name, jurisdiction, registration_id, address, source_ref).
     score : dict
         ``own``, ``echo``, ``inherited``, ``total`` under the policy at ``as_of``, split as the
         score table splits them (``echo``: its own penalty returning around cycles).

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import json
 import warnings
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -26,7 +27,7 @@ from graphscore.store.guard import check_read_only
 from graphscore.store.parameters import check_parameters
 from graphscore.store.plan import LoadPlan, canonical_order, plan_load, with_link_keys
 
-__all__ = ["GraphStore", "CypherStore", "LoadSummary", "to_rows"]
+__all__ = ["GraphStore", "CypherStore", "LoadSummary", "to_rows", "score_rows"]
 
 Run = Callable[[str, dict | None], pd.DataFrame]
 
@@ -74,6 +75,33 @@ def to_rows(df: pd.DataFrame) -> list[dict]:
     # column by column, not cell by cell: a load of 10^6 links binds some 10^7 values
     plain = pd.DataFrame({renames.get(c, c): _plain(df[c]) for c in df.columns}, index=df.index)
     return plain.to_dict("records")
+
+
+def score_rows(scores: pd.DataFrame, *, policy: Policy, as_of: dt.date,
+               written_at: dt.datetime | None = None) -> pd.DataFrame:
+    """What a score write-back writes, one row per entity: ``id``, the score columns of the
+    model (the policy's name and hash, ``as_of``) and, for the entity's score history, the
+    record ``key`` and ``written_at`` (ISO 8601 UTC; default now).
+
+    The key names the policy, the date and the entity, so that writing a policy's scores for
+    the same date again replaces those records rather than adding to them. The JSON list that
+    starts it ends where the entity id begins: no two (policy, date, id) give one key.
+
+    Examples
+    --------
+    >>> from graphscore.policy import parse_policy
+    >>> policy = parse_policy('name = "p"\\n[[transmit]]\\nlink = "OWNS"\\ndirection = "backward"\\nweight = 1.0')
+    >>> rows = score_rows(pd.DataFrame({"id": ["a"], "own": [1.0], "echo": [0.0], "inherited": [0.5], "total": [1.5]}),
+    ...                   policy=policy, as_of=dt.date(2024, 6, 30), written_at=dt.datetime(2026, 11, 27, 12, tzinfo=dt.UTC))
+    >>> rows[["key", "score_as_of", "written_at"]].values.tolist()
+    [['["p", "2024-06-30"]a', Timestamp('2024-06-30 00:00:00'), '2026-11-27T12:00:00Z']]
+    """
+    written_at = written_at or dt.datetime.now(dt.UTC)
+    prefix = json.dumps([policy.name, as_of.isoformat()], ensure_ascii=False)
+    rows = scores[["id", "own", "echo", "inherited", "total"]].assign(
+        score_policy=policy.name, score_policy_hash=policy.hash, score_as_of=pd.Timestamp(as_of))
+    return rows.assign(key=prefix + rows["id"].astype(str),
+                       written_at=written_at.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ"))
 
 
 def record_fingerprint(run: Run, fingerprint: str) -> None:
@@ -233,5 +261,8 @@ class CypherStore:
 
     def write_scores(self, scores: pd.DataFrame, *, policy: Policy, as_of: dt.date) -> int:
         """Write ``own``, ``echo``, ``inherited`` and ``total`` back as Entity properties, so Cypher
-        users can query them, with the policy's name and hash and the date they belong to."""
+        users can query them, with the policy's name and hash and the date they belong to; and
+        keep them as the entity's ScoreRecord for (policy name, ``as_of``), replacing an earlier
+        write of the same policy and date, so that scores can be compared over time. One
+        transaction: all of it or none. Returns the number of entities written."""
         raise NotImplementedError

@@ -23,7 +23,7 @@ from graphscore.model import Column, GraphscoreWarning, Tables, link_keys, load_
 from graphscore.policy import Policy
 from graphscore.progress import Advance
 from graphscore.store import statements
-from graphscore.store.base import CypherStore, Run, record_fingerprint
+from graphscore.store.base import CypherStore, Run, record_fingerprint, score_rows
 from graphscore.store.plan import LoadPlan
 
 __all__ = ["LadybugStore"]
@@ -354,13 +354,17 @@ class LadybugStore(CypherStore):
             leftover.unlink(missing_ok=True)
 
     def write_scores(self, scores: pd.DataFrame, *, policy: Policy, as_of: dt.date) -> int:
-        columns = list(load_model().scores.columns)
-        rows = scores[["id", "own", "echo", "inherited", "total"]].assign(
-            score_policy=policy.name, score_policy_hash=policy.hash, score_as_of=pd.Timestamp(as_of))
-        table = _arrow(rows, [Column("id", "string"), *columns], prefix="v_")
-        self._check_space(table.nbytes)
+        # Row by row through the write-ahead log (LOAD FROM), not COPY: a COPY bypasses the
+        # log (see _on_a_copy), and this write stays in one ordinary transaction.
+        rows = score_rows(scores, policy=policy, as_of=as_of)
+        entity_id = Column("id", "string")
+        properties = _arrow(rows, [entity_id, *load_model().scores.columns], prefix="v_")
+        records = _arrow(rows, [entity_id, *statements.score_record_columns()], prefix="v_")
+        self._check_space(properties.nbytes + records.nbytes)
         with self._transaction() as run:
-            run(statements.write_scores(), {"rows": table})
+            run(statements.write_scores(), {"rows": properties})
+            for query in statements.write_score_records():
+                run(query, {"rows": records})
         return len(rows)
 
     @contextlib.contextmanager
