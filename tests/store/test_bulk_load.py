@@ -93,6 +93,14 @@ def test_a_reload_with_corrections_updates_those_records_only(tmp_path, registry
         assert_store_holds(store, corrected)
 
 
+def test_a_load_in_many_statements_stores_the_registry_exactly(tmp_path, registry, monkeypatch):
+    monkeypatch.setattr("graphscore.store.ladybug.LOAD_CHUNK_ROWS", 997)  # a prime: chunks cut mid-type
+    with LadybugStore(tmp_path / "db") as store:
+        written = store.load(registry).written
+        assert written["links"]["new"] == len(registry.links) > 10 * 997
+        assert_store_holds(store, registry)
+
+
 def test_new_links_may_join_entities_stored_earlier(tmp_path, registry):
     entities = registry.entities
     first = gs.Tables(entities, registry.links.iloc[:0], registry.penalties.iloc[:0])
