@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from typing import Protocol, runtime_checkable
 
 import pandas as pd
+import pyarrow as pa
 
 from graphscore.errors import StoreError
 from graphscore.policy import Policy
@@ -216,6 +217,9 @@ class CypherStore:
             # recorded with the content, and dropped by any other write): not hashed again
             fingerprint = recorded if recorded is not None and not plan.writes else content.fingerprint()
             advance(sum(tables.counts().values()))
+        # Arrow's allocator (mimalloc) keeps what the keys, sorts and diff freed; given back, the
+        # write's own memory comes from it instead of adding to it (0.17 GB per 10^6 links)
+        pa.default_memory_pool().release_unused()
         if plan.writes or recorded != fingerprint:
             try:
                 with progress.step("writing new and changed rows", "wrote new and changed rows",
@@ -225,6 +229,7 @@ class CypherStore:
                 raise
             except Exception as exc:  # a driver error of any kind: the transaction was rolled back
                 raise StoreError(f"load rolled back, store unchanged: {exc}") from exc
+            pa.default_memory_pool().release_unused()  # the Arrow tables the write copied from
         return LoadSummary(offered=tables.counts(), stored=self.counts(), written=plan.summary(),
                            tables=content, fingerprint=fingerprint)
 
