@@ -53,9 +53,12 @@ def _sync(path: Path) -> None:
         os.fsync(descriptor)
     finally:
         os.close(descriptor)
-# A load's statements on the copy of the store: rows per statement (each its own transaction)
-# and LadybugDB's buffer pool, which must hold one statement's pages (a 10^6-row link COPY ran
-# in 0.5 GB; 250,000-row ones in a 512 MiB pool; a 256 MiB pool fails or crashes).
+
+
+# A load on the copy of the store: rows per transaction, and LadybugDB's buffer pool, which
+# must hold one transaction's pages (a whole 10^6-link load in one transaction ran in a 1 GiB
+# pool, ran out of a 512 MiB one and crashed the process in 256 MiB; 250,000-row transactions
+# ran in 512 MiB).
 LOAD_CHUNK_ROWS = 1_000_000
 LOAD_BUFFER_POOL = 2 << 30
 ARROW_CHUNK_ROWS = 1_000_000  # rows per Arrow batch read back: few batches, bounded memory per batch
@@ -85,6 +88,25 @@ def _schema_hash() -> str:
                            "start": [None], "source_ref": [None]})
     text = "\n".join([*statements.ladybug_schema(), *link_keys(sample)])
     return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+class _Transactions:
+    """A runner of statements on one connection, in transactions: the first statement after a
+    ``commit()`` begins the next one."""
+
+    def __init__(self, connection: ladybug.Connection):
+        self._connection, self._open = connection, False
+
+    def __call__(self, query: str, parameters: dict | None = None) -> pd.DataFrame:
+        if not self._open:
+            self._connection.execute("BEGIN TRANSACTION")
+            self._open = True
+        return self._connection.execute(query, parameters or {}).get_as_df()
+
+    def commit(self) -> None:
+        if self._open:
+            self._connection.execute("COMMIT")
+            self._open = False
 
 
 class LadybugStore(CypherStore):
@@ -297,17 +319,23 @@ class LadybugStore(CypherStore):
         self._check_space(sum(v.nbytes for _, parameters, _ in steps for v in parameters.values()
                               if isinstance(v, pa.Table)), copy=True)
         with self._on_a_copy() as run:
+            room = LOAD_CHUNK_ROWS  # rows the open transaction takes before it commits
             for query, parameters, rows in steps:
                 (name, values), = parameters.items()
-                for start in range(0, len(values), LOAD_CHUNK_ROWS):
-                    chunk = values[start:start + LOAD_CHUNK_ROWS]
+                start = 0
+                while start < len(values):
+                    chunk = values[start:start + room]
                     run(query, {name: chunk})
+                    start, room = start + len(chunk), room - len(chunk)
                     if rows:
                         advance(len(chunk))
+                    if not room:
+                        run.commit()
+                        room = LOAD_CHUNK_ROWS
             record_fingerprint(run, fingerprint)
 
     @contextlib.contextmanager
-    def _on_a_copy(self) -> Iterator[Run]:
+    def _on_a_copy(self) -> Iterator["_Transactions"]:
         """Transactions on a copy of the store, which then replaces the store in one rename.
 
         LadybugDB 0.22 writes ``COPY``'d rows straight to the database file and checkpoints
@@ -321,11 +349,11 @@ class LadybugStore(CypherStore):
         after leaves the whole load. The store stays open (locked) throughout, so no other
         writer starts in between; readers keep the content they opened.
 
-        As the rename makes the write all-or-nothing, each statement the runner is given commits
-        on its own, in the copy: LadybugDB holds a transaction's pages in its buffer pool until
-        it commits (a 10^6-link load in one transaction took 0.9 GB of it, 10^7 would take
-        some 9 GB), so a load in statements of at most ``LOAD_CHUNK_ROWS`` rows runs in the
-        bounded pool ``LOAD_BUFFER_POOL`` whatever its size.
+        As the rename makes the write all-or-nothing, the write may commit in the copy as often
+        as it likes (the runner's ``commit()``): LadybugDB holds a transaction's pages in its
+        buffer pool until it commits (a 10^6-link load in one transaction took 0.9 GB of it,
+        10^7 would take some 9 GB), so a load committing every ``LOAD_CHUNK_ROWS`` rows runs in
+        the bounded pool ``LOAD_BUFFER_POOL`` whatever its size.
         """
         self._conn.execute("CHECKPOINT")  # the file alone now holds every committed transaction
         copy = self.path.with_name(self.path.name + NEXT_SUFFIX)
@@ -337,13 +365,10 @@ class LadybugStore(CypherStore):
         except (OSError, RuntimeError) as exc:
             self._remove_copies()
             raise StoreError(f"cannot copy the store at {self._folder} to write to it: {exc}") from None
-        def run(query: str, parameters: dict | None = None) -> pd.DataFrame:
-            connection.execute("BEGIN TRANSACTION")
-            result = connection.execute(query, parameters or {}).get_as_df()
-            connection.execute("COMMIT")
-            return result
         try:
+            run = _Transactions(connection)
             yield run
+            run.commit()
         except BaseException:
             connection.close()
             database.close()
