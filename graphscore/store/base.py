@@ -175,8 +175,8 @@ class CypherStore:
 
     # -- writing -----------------------------------------------------------------------------
     def load(self, tables: Tables, *, stored: Tables | None = None, progress: Progress = SILENT) -> LoadSummary:
-        """Validate tables (unless validated already) and write what they change, in one
-        transaction: all rows or none.
+        """Validate tables (unless validated already) and write what they change: all rows or
+        none (one transaction, or, on the embedded store, a copy renamed over it).
 
         Rows are compared by key with what the store holds (:mod:`graphscore.store.plan`):
         new rows are written in bulk, stored rows whose values differ are updated, the rest
@@ -234,7 +234,7 @@ class CypherStore:
                            tables=content, fingerprint=fingerprint)
 
     def _write(self, plan: LoadPlan, fingerprint: str, advance: Advance) -> None:
-        """Write a load plan and the content's new fingerprint in one transaction: new rows
+        """Write a load plan and the content's new fingerprint, all or nothing: new rows
         added, changed rows rewritten by key; ``advance(n)`` after every ``n`` rows written.
         Each backend writes in its own bulk path."""
         raise NotImplementedError
