@@ -351,11 +351,9 @@ def describe_paths(projection: Projection, paths: list[list[int]]) -> list[list[
     """:func:`describe_path` of each path, with the links of all their hops looked up at once
     (one lookup per hop took a quarter of a second for a report's 500 paths)."""
     pairs = [(u, v) for path in paths for u, v in zip(path, path[1:])]
-    edges = projection.strongest_edges
-    rows = edges.index.get_indexer(pd.MultiIndex.from_tuples(pairs, names=edges.index.names)) if pairs else np.array([], int)
-    if (rows < 0).any():
-        raise KeyError(pairs[int(np.flatnonzero(rows < 0)[0])])
-    chosen = edges.iloc[rows]
+    chosen = projection.strongest_edges(pairs)
+    if chosen["type"].isna().any():
+        raise KeyError(pairs[int(np.flatnonzero(chosen["type"].isna().to_numpy())[0])])
     columns = {name: chosen[name].to_numpy(dtype=object)
                for name in ("type", "role", "share", "direction", "weight", "pair_weight", "links", "source_ref")}
     hops = [{
@@ -401,5 +399,5 @@ def last_hop_types(projection: Projection, tree: PathTree, indices: np.ndarray) 
     how the penalty reached it, for every entity at once, without describing whole paths."""
     indices = np.asarray(indices, dtype=int)
     pairs = pd.MultiIndex.from_arrays([tree.predecessor[indices], indices], names=["u", "v"])
-    types = projection.strongest_edges["type"].reindex(pairs)
+    types = projection.strongest_edges(pairs)["type"]
     return types.astype(object).where(types.notna(), None).to_numpy()
