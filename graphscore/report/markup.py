@@ -41,6 +41,11 @@ def plain(value):
     >>> plain({"a": np.float64("nan"), "b": [np.int64(2), float("inf")], "c": pd.NaT, 1: True})
     {'a': None, 'b': [2, None], 'c': None, '1': True}
     """
+    kind = type(value)  # the plain types first, by identity: a report of 3 x 10^5 rows is millions of values
+    if value is None or kind is str or kind is int or kind is bool:
+        return value
+    if kind is float:
+        return value if math.isfinite(value) else None
     if isinstance(value, Mapping):
         return {str(key): plain(item) for key, item in value.items()}
     if isinstance(value, (list, tuple, np.ndarray)):
