@@ -184,3 +184,16 @@ def test_register_wide_facts_are_worked_out_once_per_content(tmp_path):
     assert first.remembered("answer", lambda: calls.append(1) or [42, "x"]) == [42, "x"]
     assert open_workspace(db).remembered("answer", lambda: calls.append(1) or None) == [42, "x"]
     assert calls == [1]
+
+
+def test_a_what_if_rescored_on_changed_penalties_works_on_tables_from_the_cache(tmp_path):
+    from graphscore.analysis.scores import rescore_penalties
+
+    db = tmp_path / "db"
+    run("load", ZALA, "--db", db)
+    policy = gs.parse_policy('name="r"\nlink_time="at_penalty"\n[[transmit]]\nlink="OWNS"\ndirection="backward"')
+    stored, tables = open_workspace(db), open_workspace(db).tables
+    plain = gs.Workspace(gs.Tables(tables.entities, tables.links, tables.penalties, validated=True))
+    penalties = stored.tables.penalties.iloc[:1]
+    np.testing.assert_array_equal(rescore_penalties(stored, policy, "2022-06-30", penalties),
+                                  rescore_penalties(plain, policy, "2022-06-30", penalties))
