@@ -41,7 +41,7 @@ from graphscore.analysis.manifest import build_manifest
 from graphscore.analysis.ownership import flagged_entities
 from graphscore.engine.hop import hop
 from graphscore.engine.matrix import Projection
-from graphscore.engine.paths import (HopWalks, describe_path, distances_within, format_path, johnson_potentials,
+from graphscore.engine.paths import (HopWalks, describe_paths, distances_within, format_path, johnson_potentials,
                                     strongest_walks_to)
 from graphscore.engine.push import influence
 from graphscore.engine.run import contraction_of
@@ -318,7 +318,7 @@ def _layer_contributions(projection: Projection, policy: Policy, v: int, total: 
         lengths = _nonnegative_lengths(A, policy.damping)
         to_target = sp.sparse.csgraph.dijkstra(sp.sparse.csr_array(lengths.T), indices=v) if traced - {v} else None
     rows_of = _penalties_by_source(projection, sources)
-    contributions = []
+    paths_of = {}
     for u in sources:
         if not linear:
             # the deciding walk; for the entity itself its own weight (the empty walk) or its
@@ -333,7 +333,12 @@ def _layer_contributions(projection: Projection, policy: Policy, v: int, total: 
                                             policy.max_hops if policy.model is ModelName.HOP else None, to_target)
         else:
             paths = []
-        described = [(describe_path(projection, path), value) for path, value in paths]
+        paths_of[u] = paths
+    # the hops of every path looked up at once: one lookup per source took 6 s on 10^6 links
+    hops_of = iter(describe_paths(projection, [path for paths in paths_of.values() for path, _ in paths]))
+    contributions = []
+    for u, paths in paths_of.items():
+        described = [(next(hops_of), value) for _, value in paths]
         for row, part in _penalty_shares(projection, rows_of[u]):
             amount = float(by_source[u] * part)
             listed = [{"hops": hops, "value": float(projection.s[u] * part * value),
