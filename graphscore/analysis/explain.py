@@ -179,14 +179,16 @@ def _strongest_simple_paths(A: sp.sparse.csr_array, lengths: sp.sparse.csr_array
     graph = nx.DiGraph()
     for i, j, length, strength in zip(sub_lengths.row, sub_lengths.col, sub_lengths.data, sub_strength):
         graph.add_edge(int(region[i]), int(region[j]), length=float(length), strength=float(strength))
-    found = []
-    for path in nx.shortest_simple_paths(graph, source, target, weight="length"):
-        if max_hops is not None and len(path) - 1 > max_hops:
-            continue
-        found.append((path, float(np.prod([graph[u][v]["strength"] for u, v in zip(path, path[1:])]))))
-        if len(found) == top:
-            break
-    return found
+    def strength(path: list[int]) -> float:
+        return float(np.prod([graph[u][v]["strength"] for u, v in zip(path, path[1:])]))
+    if max_hops is not None:
+        # Every simple path of at most max_hops links in the region, strongest first: Yen's search
+        # in order of length, skipping the longer ones, enumerates every longer simple path of the
+        # region first when the strongest paths are long (minutes under hop with max_hops = 3).
+        paths = nx.all_simple_paths(graph, source, target, cutoff=max_hops)
+        return sorted(((path, strength(path)) for path in paths), key=lambda found: -found[1])[:top]
+    return [(path, strength(path)) for path in itertools.islice(
+        nx.shortest_simple_paths(graph, source, target, weight="length"), top)]
 
 
 def _penalties_by_source(projection: Projection, sources: np.ndarray) -> dict[int, list[dict]]:
