@@ -207,6 +207,59 @@ def test_joint_punishment_sums_paths_of_up_to_two_links_in_full():
     assert scores["inherited"].to_dict() == pytest.approx({"A": 0.1225, "B": 0.1225, "C": 0.245, "R": 0.70, "X": 0})
 
 
+# data/policies/joint-punishment.toml's rules, restated: (link, role, direction, weight)
+JOINT_RULES = [("OFFICER_OF", "legal_representative", "backward", 1.0), ("OFFICER_OF", "actual_controller", "backward", 1.0),
+               ("OFFICER_OF", "director", "backward", 0.5), ("OFFICER_OF", "executive", "backward", 0.5),
+               ("OFFICER_OF", "legal_representative", "forward", 1.0), ("OFFICER_OF", "actual_controller", "forward", 1.0),
+               ("CONTROLS", None, "both", 0.5), ("OWNS", None, "forward", "share")]
+
+
+def walks_of_two_links(tables: gs.Tables, as_of: str, damping: float = 0.35) -> pd.DataFrame:
+    """own, echo and inherited by enumerating every walk of one and two links on a networkx
+    multigraph (parallel links count apart, so they add up), the rules applied by hand to the
+    records in force (one per relation: graphscore.engine.timeline.active_links), own weights by
+    hand (two-year half-life, performance ends a listing, an entity's heaviest listing counts)."""
+    import networkx as nx
+
+    from graphscore.engine.timeline import active_links
+
+    day = pd.Timestamp(as_of)
+    graph = nx.MultiDiGraph()
+    graph.add_nodes_from(tables.entities["id"])
+    for link in active_links(tables.links, day).itertuples():
+        for link_type, role, direction, weight in JOINT_RULES:
+            if link.type == link_type and role in (None, link.role):
+                weight = link.share if weight == "share" else weight
+                if pd.notna(weight):  # missing_share = "skip"
+                    if direction in ("forward", "both"):
+                        graph.add_edge(link.source, link.target, weight=weight)
+                    if direction in ("backward", "both"):
+                        graph.add_edge(link.target, link.source, weight=weight)
+    penalties = tables.penalties
+    listed = (penalties["start"] <= day) & ~(penalties["end"] <= day) & ~(penalties["repair_from"] <= day)
+    weights = (penalties["severity"] * 0.5 ** ((day - penalties["start"]).dt.days / 730))[listed]
+    own = weights.groupby(penalties.loc[listed, "entity"]).max()
+    rows = pd.DataFrame(0.0, index=list(graph.nodes), columns=["own", "echo", "inherited"])
+    rows.loc[own.index, "own"] = own
+    for source, weight in own.items():
+        for _, first, a in graph.out_edges(source, data="weight"):
+            rows.loc[first, "echo" if first == source else "inherited"] += weight * damping * a
+            for _, second, b in graph.out_edges(first, data="weight"):
+                rows.loc[second, "echo" if second == source else "inherited"] += weight * damping ** 2 * a * b
+    return rows
+
+
+@pytest.mark.parametrize("as_of", ["2022-06-30", "2023-01-31", "2024-06-30"])
+def test_joint_punishment_on_the_sample_is_every_walk_of_two_links(datasets, as_of):
+    """The shipped policy on the OpenSanctions sample against walk enumeration (above)."""
+    expected = walks_of_two_links(datasets["zala"], as_of)
+    assert (expected["inherited"] > 0).sum() >= 3 and (expected["echo"] > 0).any()
+    scores = gs.score(datasets["zala"], gs.load_policy(POLICIES / "joint-punishment.toml"), as_of=as_of)
+    scores = scores.set_index("id").loc[expected.index]
+    for column in ("own", "echo", "inherited"):
+        np.testing.assert_allclose(scores[column], expected[column], rtol=1e-12, atol=1e-15, err_msg=column)
+
+
 @pytest.mark.filterwarnings("ignore::graphscore.GraphscoreWarning")
 def test_joint_punishment_without_split_would_diverge_as_a_spread():
     """Why the shipped reading is a hop model: with every person -> company rule in full, the
