@@ -12,9 +12,9 @@ import pandas as pd
 import pytest
 
 import graphscore as gs
-from graphscore.engine.matrix import build_projection
 from graphscore.bundled import POLICIES as BUNDLED_POLICIES
 from graphscore.bundled import bundled_path
+from graphscore.engine.matrix import build_projection
 from graphscore.engine.spread import check_convergence, spectral_radius
 from graphscore.errors import ConvergenceError
 from graphscore.io import read_paths
@@ -272,6 +272,8 @@ def test_joint_punishment_without_split_would_diverge_as_a_spread():
     with pytest.raises(ConvergenceError, match=r"spread diverges: damping x spectral radius of W = 0\.35 x 8\.69"):
         gs.score(tables, dataclasses.replace(policy, model=ModelName.SPREAD), as_of="2024-06-30")
     assert np.isfinite(gs.score(tables, policy, as_of="2024-06-30")["total"]).all()
+    text = (POLICIES / "joint-punishment.toml").read_text()  # and the file says so, and why
+    assert "research alternative" in text and "art. 178" in text and "8.69 on a graphscore.synthetic" in text
 
 
 def test_hash_ignores_comments_and_layout_but_not_meaning():
