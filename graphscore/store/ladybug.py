@@ -23,8 +23,9 @@ from graphscore.model import Column, GraphscoreWarning, Tables, link_keys, load_
 from graphscore.policy import Policy
 from graphscore.progress import Advance
 from graphscore.store import statements
-from graphscore.store.base import CypherStore, Run, record_fingerprint, score_rows
+from graphscore.store.base import CypherStore, Run, record_fingerprint
 from graphscore.store.plan import LoadPlan
+from graphscore.store.writeback import VALUES
 
 __all__ = ["LadybugStore"]
 
@@ -272,10 +273,7 @@ class LadybugStore(CypherStore):
         return self._conn.execute(query, parameters or {}).get_as_df()
 
     def _read_raw(self) -> Tables:
-        # Arrow from the engine, no Python rows. Not Connection.query_as_arrow: in ladybug
-        # 0.22 it returns nulls as 0, "" and 1970-01-01 (tests/store/test_ladybug_upstream.py).
-        def read(query: str) -> pd.DataFrame:
-            return self._conn.execute(query).get_as_arrow(ARROW_CHUNK_ROWS).to_pandas()
+        read = self._read_table
         model = load_model()
         links = [read(statements.read_links(t)) for t in model.links]
         links = [df for df in links if len(df)]
@@ -397,18 +395,33 @@ class LadybugStore(CypherStore):
             leftover.unlink(missing_ok=True)
 
     def write_scores(self, scores: pd.DataFrame, *, policy: Policy, as_of: dt.date) -> int:
-        # Row by row through the write-ahead log (LOAD FROM), not COPY: a COPY bypasses the
-        # log (see _on_a_copy), and this write stays in one ordinary transaction.
-        rows = score_rows(scores, policy=policy, as_of=as_of)
-        entity_id = Column("id", "string")
-        properties = _arrow(rows, [entity_id, *load_model().scores.columns], prefix="v_")
-        records = _arrow(rows, [entity_id, *statements.score_record_columns()], prefix="v_")
-        self._check_space(properties.nbytes + records.nbytes)
+        # What is stored is read before the transaction: the store is locked for writing by
+        # this process alone, so nothing changes it in between.
+        plan = self._plan_scores(scores, policy=policy, as_of=as_of, read=self._read_table)
+        if plan.run is None:
+            return 0  # the store holds these scores already: no transaction at all
+        model = load_model()
+        key, entity_id = statements.LINK_KEY, Column("id", "string")
+        values = [c for c in model.scores.columns if c.name in VALUES]
+        # Statement by statement through the write-ahead log (LOAD FROM), not COPY: a COPY
+        # bypasses the log (see _on_a_copy), and this write stays in one ordinary transaction.
+        # In this order, each only when it has rows: the run last, as the Neo4j store writes it.
+        steps = [(statements.write_scores(), plan.properties, [entity_id, *model.scores.columns]),
+                 (statements.delete_score_records(), plan.removed, [key]),
+                 (statements.update_score_records(), plan.changed, [key, *values]),
+                 (statements.create_score_records(), plan.new, [entity_id, *statements.score_record_columns()])]
+        tables = [(query, _arrow(rows, columns, prefix="v_")) for query, rows, columns in steps if len(rows)]
+        self._check_space(sum(table.nbytes for _, table in tables))
         with self._transaction() as run:
-            run(statements.write_scores(), {"rows": properties})
-            for query in statements.write_score_records():
-                run(query, {"rows": records})
-        return len(rows)
+            for query, table in tables:
+                run(query, {"rows": table})
+            run(statements.write_score_run(), plan.run)
+        return plan.entities
+
+    def _read_table(self, query: str, parameters: dict | None = None) -> pd.DataFrame:
+        # Arrow from the engine, no Python rows. Not Connection.query_as_arrow: in ladybug
+        # 0.22 it returns nulls as 0, "" and 1970-01-01 (tests/store/test_ladybug_upstream.py).
+        return self._conn.execute(query, parameters or {}).get_as_arrow(ARROW_CHUNK_ROWS).to_pandas()
 
     @contextlib.contextmanager
     def _transaction(self) -> Iterator[Run]:
