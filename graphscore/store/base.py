@@ -254,7 +254,7 @@ class CypherStore:
 
     def _plan_scores(self, scores: pd.DataFrame, *, policy: Policy, as_of: dt.date, read: Run) -> ScorePlan:
         """What writing ``scores`` changes, from what ``read`` (query, parameters -> table) finds stored."""
-        run = read(statements.read_score_run(dialect=self.dialect), {"key": run_key(policy, as_of)})
+        run = read(statements.read_score_run(dialect=self.dialect), {"key": run_key(policy.name, as_of)})
         records = read(statements.read_score_records(dialect=self.dialect), {"policy": policy.name, "as_of": as_of})
         return plan_scores(scores, policy=policy, as_of=as_of, stored_records=records,
                            stored_properties=read(statements.read_score_properties(dialect=self.dialect), {}),

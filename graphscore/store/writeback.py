@@ -27,18 +27,16 @@ __all__ = ["ScorePlan", "plan_scores", "run_key"]
 VALUES = ["own", "echo", "inherited", "total"]  # a score is zero when all four are
 
 
-def run_key(policy: Policy, as_of: dt.date) -> str:
+def run_key(policy_name: str, as_of: dt.date) -> str:
     """The key of a policy's run for one as-of date, and the start of its records' keys (each
     followed by the entity id). A JSON list, so no two (policy, date, id) give one key.
 
     Examples
     --------
-    >>> from graphscore.policy import parse_policy
-    >>> run_key(parse_policy('name = "p"\\n[[transmit]]\\nlink = "OWNS"\\ndirection = "backward"\\nweight = 1.0'),
-    ...         dt.date(2024, 6, 30))
+    >>> run_key("p", dt.date(2024, 6, 30))
     '["p", "2024-06-30"]'
     """
-    return json.dumps([policy.name, as_of.isoformat()], ensure_ascii=False)
+    return json.dumps([policy_name, as_of.isoformat()], ensure_ascii=False)
 
 
 @dataclass(frozen=True)
@@ -104,7 +102,7 @@ def plan_scores(scores: pd.DataFrame, *, policy: Policy, as_of: dt.date, stored_
     """
     model = load_model()
     columns = [c.store_name for c in model.scores.columns]
-    key = run_key(policy, as_of)
+    key = run_key(policy.name, as_of)
     scored = scores[["id", *VALUES]]
     # NaN != 0: a score that is not a number is kept, never taken for a zero
     nonzero = scored[(scored[VALUES].to_numpy() != 0).any(axis=1)]
