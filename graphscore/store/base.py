@@ -252,6 +252,24 @@ class CypherStore:
         changed."""
         raise NotImplementedError
 
+    def _upgrade_score_history(self, run: Run) -> bool:
+        """Bring records an earlier graphscore wrote (up to commit e3e045c: a ScoreRecord per
+        entity and run, zeros included, each with the policy's hash and ``written_at``) to
+        today's history: a ScoreRun per (policy, as-of date) made from its records, zero
+        records and zero score properties removed. The backend then drops the two per-record
+        properties. Returns whether there was anything to upgrade."""
+        runs = run(statements.EARLIER_SCORE_RUNS, {})
+        for policy, as_of, policy_hash, written_at, entities in runs.itertuples(index=False):
+            as_of = pd.Timestamp(as_of).date()
+            run(statements.write_score_run(), {"key": run_key(policy, as_of), "score_policy": policy,
+                                               "score_policy_hash": policy_hash, "score_as_of": as_of,
+                                               "written_at": written_at, "entities": int(entities)})
+        if runs.empty:
+            return False
+        run(statements.delete_zero_score_records(), {})
+        run(statements.clear_zero_score_properties(), {})
+        return True
+
     def _plan_scores(self, scores: pd.DataFrame, *, policy: Policy, as_of: dt.date, read: Run) -> ScorePlan:
         """What writing ``scores`` changes, from what ``read`` (query, parameters -> table) finds stored."""
         run = read(statements.read_score_run(dialect=self.dialect), {"key": run_key(policy.name, as_of)})

@@ -25,7 +25,7 @@ from graphscore.progress import Advance
 from graphscore.store import statements
 from graphscore.store.base import CypherStore, Run, record_fingerprint
 from graphscore.store.plan import LoadPlan
-from graphscore.store.writeback import VALUES, run_key
+from graphscore.store.writeback import VALUES
 
 __all__ = ["LadybugStore"]
 
@@ -46,7 +46,7 @@ SPACE_FACTOR = 4
 SPACE_MARGIN = 32 << 20
 NEXT_SUFFIX = ".next"  # a load's copy of the database file, renamed over it once written
 # The schema hash of stores made before the score history had runs (graphscore up to commit
-# e3e045c): opened for writing, they are upgraded in place (LadybugStore._upgrade_score_history).
+# e3e045c): opened for writing, they are upgraded in place (LadybugStore._upgrade_schema).
 _BEFORE_SCORE_RUNS = "7362829415ec5cc5"
 
 
@@ -274,32 +274,20 @@ class LadybugStore(CypherStore):
                               "the next write to it (graphscore load or score) upgrades it; until then "
                               "score_rose_since cannot run on it", GraphscoreWarning, stacklevel=3)
             else:
-                self._upgrade_score_history(expected)
+                self._upgrade_schema(expected)
             return
         if found.empty or found.iloc[0, 0] != expected:
             raise StoreError(f"the store at {self.path} was made for another version of graphscore's data model "
                              "(schema/model.toml); load the data into a new --db")
 
-    def _upgrade_score_history(self, schema: str) -> None:
-        """Bring a store whose score history an earlier graphscore wrote (a ScoreRecord per
-        entity and run, zeros included, each with the policy's hash and ``written_at``) to
-        today's (:mod:`graphscore.store.writeback`): a ScoreRun per (policy, as-of date) made
-        from its records, zero records and zero score properties removed, the two per-record
-        columns dropped. One transaction, DDL included: a kill leaves the store as it was."""
-        zero = lambda variable: " AND ".join(f"{variable}.{v} = 0" for v in VALUES)  # noqa: E731
+    def _upgrade_schema(self, schema: str) -> None:
+        """A store made before the score history had runs, to today's schema: the ScoreRun table
+        created, the history upgraded (:meth:`_upgrade_score_history`), the two per-record
+        columns dropped; in one transaction, DDL included (LadybugDB logs DDL as any statement)."""
         with self._transaction() as run:
             for ddl in statements.ladybug_schema():  # IF NOT EXISTS: only the ScoreRun table is new
                 run(ddl)
-            runs = run("MATCH (s:ScoreRecord) RETURN s.score_policy AS policy, s.score_as_of AS as_of, "
-                       "max(s.score_policy_hash) AS hash, max(s.written_at) AS written_at, count(*) AS entities")
-            for policy, as_of, policy_hash, written_at, entities in runs.itertuples(index=False):
-                as_of = pd.Timestamp(as_of).date()
-                run(statements.write_score_run(), {"key": run_key(policy, as_of), "score_policy": policy,
-                                                   "score_policy_hash": policy_hash, "score_as_of": as_of,
-                                                   "written_at": written_at, "entities": int(entities)})
-            run(f"MATCH (s:ScoreRecord) WHERE {zero('s')} DETACH DELETE s")
-            cleared = ", ".join(f"e.{c.store_name} = NULL" for c in load_model().scores.columns)
-            run(f"MATCH (e:Entity) WHERE {zero('e')} SET {cleared}")
+            self._upgrade_score_history(run)
             for column in ("score_policy_hash", "written_at"):  # kept on the run now
                 run(f"ALTER TABLE ScoreRecord DROP {column}")
             run("MATCH (m:GraphscoreMeta {key: 'schema'}) SET m.value = $hash", {"hash": schema})

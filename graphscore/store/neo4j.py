@@ -446,6 +446,10 @@ class Neo4jStore(CypherStore):
         plans = []
 
         def work(run) -> None:
+            # Neo4j has no schema to say which graphscore wrote the history: records with
+            # written_at are an earlier one's, upgraded first (the properties they lose last)
+            if self._upgrade_score_history(run):
+                run("MATCH (s:ScoreRecord) WHERE s.written_at IS NOT NULL REMOVE s.written_at, s.score_policy_hash")
             # read inside the transaction (and again when it is retried): another writer may
             # have changed the scores since
             plan = self._plan_scores(scores, policy=policy, as_of=as_of, read=run)

@@ -42,6 +42,8 @@ __all__ = [
     "update_score_records",
     "delete_score_records",
     "write_score_run",
+    "delete_zero_score_records",
+    "clear_zero_score_properties",
     "render_files",
 ]
 
@@ -360,6 +362,29 @@ def write_score_run(model: Model | None = None) -> str:
     columns = score_run_columns(model)
     return (f"MERGE (r:ScoreRun {{key: $key}}) "
             f"SET {', '.join(f'r.{c.store_name} = ${c.store_name}' for c in columns[1:])};")
+
+
+# The history as graphscore wrote it up to commit e3e045c: a ScoreRecord per entity and run,
+# zeros included, each with the policy's hash and written_at, and no runs. Stores holding such
+# records are upgraded (graphscore.store.base.CypherStore._upgrade_score_history).
+EARLIER_SCORE_RUNS = ("MATCH (s:ScoreRecord) WHERE s.written_at IS NOT NULL RETURN s.score_policy AS policy, "
+                      "s.score_as_of AS as_of, max(s.score_policy_hash) AS hash, max(s.written_at) AS written_at, "
+                      "count(*) AS entities;")
+
+
+def _all_zero(variable: str, model: Model | None) -> str:
+    return " AND ".join(f"{variable}.{c.store_name} = 0" for c in _score_values(model))
+
+
+def delete_zero_score_records(model: Model | None = None) -> str:
+    """Remove the records of zero scores an earlier graphscore wrote (none reads as zero now)."""
+    return f"MATCH (s:ScoreRecord) WHERE {_all_zero('s', model)} DETACH DELETE s;"
+
+
+def clear_zero_score_properties(model: Model | None = None) -> str:
+    """Remove the score properties of entities whose last written score was zero."""
+    cleared = ", ".join(f"e.{c.store_name} = NULL" for c in (model or load_model()).scores.columns)
+    return f"MATCH (e:Entity) WHERE {_all_zero('e', model)} SET {cleared};"
 
 
 def render_files(model: Model | None = None) -> dict[str, str]:

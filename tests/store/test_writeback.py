@@ -140,42 +140,65 @@ def test_the_plan_by_hand():
     assert more.rows == 1 and more.run["entities"] == 4
 
 
+# The history as graphscore up to e3e045c wrote it: no runs, a record per entity and date,
+# zeros included, each with the policy's hash and written_at; the Entity properties of the last.
+EARLIER = ((DAY, "2024-01-02T00:00:00Z", {"A": 0.0, "B": 1.0, "C": 0.0}),
+           (LATER, "2024-07-01T00:00:00Z", {"A": 2.0, "B": 1.0, "C": 0.0}))
+
+
+def write_earlier_history(run) -> None:
+    for as_of, written_at, values in EARLIER:
+        for entity, total in values.items():
+            run("MATCH (e:Entity {id: $id}) SET e.own = $t, e.echo = 0.0, e.inherited = 0.0, e.total = $t, "
+                "e.score_policy = 'hand', e.score_policy_hash = $h, e.score_as_of = $d "
+                "CREATE (e)-[:HAS_SCORE]->(:ScoreRecord {key: $key, own: $t, echo: 0.0, inherited: 0.0, total: $t, "
+                "score_policy: 'hand', score_policy_hash: $h, score_as_of: $d, written_at: $w})",
+                {"id": entity, "t": total, "h": POLICY.hash, "d": as_of, "w": written_at,
+                 "key": f'["hand", "{as_of}"]{entity}'})
+
+
+def assert_upgraded(store) -> None:
+    assert totals(store) == {"properties": {"A": 2.0, "B": 1.0}, "2024-01-01": {"B": 1.0},
+                             "2024-06-30": {"A": 2.0, "B": 1.0}}
+    assert held(store)["runs"] == [
+        ('["hand", "2024-01-01"]', "hand", POLICY.hash, "2024-01-01 00:00:00", "2024-01-02T00:00:00Z", "3"),
+        ('["hand", "2024-06-30"]', "hand", POLICY.hash, "2024-06-30 00:00:00", "2024-07-01T00:00:00Z", "3")]
+    found = store.query((QUERIES / "score_rose_since.cypher").read_text(), {"policy": "hand", "since": DAY})
+    assert found[["id", "total_before", "rise"]].values.tolist() == [["A", 0.0, 2.0]]
+
+
 def test_a_store_with_the_earlier_score_history_is_upgraded_when_opened_for_writing(tmp_path):
     import graphscore.store.ladybug as ladybug_store
 
     frame = pd.DataFrame({"id": list("ABC"), "kind": "company", "name": list("ABC")})
     with LadybugStore(tmp_path) as store:
         store.load(gs.validate(gs.Tables(frame, pd.DataFrame(columns=["source", "target", "type"]), NO_PENALTIES)))
-        # the history as graphscore up to e3e045c wrote it: no runs, a record per entity and
-        # date, zeros included, each with the policy's hash and written_at
-        run = store._conn.execute
+        run = store._conn.execute  # the earlier schema: no ScoreRun table, two more record columns
         run("DROP TABLE ScoreRun")
         run("ALTER TABLE ScoreRecord ADD score_policy_hash STRING")
         run("ALTER TABLE ScoreRecord ADD written_at STRING")
-        for as_of, written_at, values in ((DAY, "2024-01-02T00:00:00Z", {"A": 0.0, "B": 1.0, "C": 0.0}),
-                                          (LATER, "2024-07-01T00:00:00Z", {"A": 2.0, "B": 1.0, "C": 0.0})):
-            for entity, total in values.items():
-                run("MATCH (e:Entity {id: $id}) SET e.own = $t, e.echo = 0.0, e.inherited = 0.0, e.total = $t, "
-                    "e.score_policy = 'hand', e.score_policy_hash = $h, e.score_as_of = $d "
-                    "CREATE (e)-[:HAS_SCORE]->(:ScoreRecord {key: $key, own: $t, echo: 0.0, inherited: 0.0, total: $t, "
-                    "score_policy: 'hand', score_policy_hash: $h, score_as_of: $d, written_at: $w})",
-                    {"id": entity, "t": total, "h": POLICY.hash, "d": as_of, "w": written_at,
-                     "key": f'["hand", "{as_of}"]{entity}'})
+        write_earlier_history(run)
         run("MATCH (m:GraphscoreMeta {key: 'schema'}) SET m.value = $h", {"h": ladybug_store._BEFORE_SCORE_RUNS})
     with pytest.warns(gs.GraphscoreWarning, match="keeps its score history as an earlier graphscore did"):
         with LadybugStore(tmp_path, read_only=True) as store:
             assert store.counts()["entities"] == 3  # everything but the history reads as before
     with LadybugStore(tmp_path) as store:  # opened for writing: upgraded
-        assert totals(store) == {"properties": {"A": 2.0, "B": 1.0}, "2024-01-01": {"B": 1.0},
-                                 "2024-06-30": {"A": 2.0, "B": 1.0}}
-        assert held(store)["runs"] == [
-            ('["hand", "2024-01-01"]', "hand", POLICY.hash, "2024-01-01 00:00:00", "2024-01-02T00:00:00Z", "3"),
-            ('["hand", "2024-06-30"]', "hand", POLICY.hash, "2024-06-30 00:00:00", "2024-07-01T00:00:00Z", "3")]
+        assert_upgraded(store)
         with pytest.raises(RuntimeError, match="written_at"):  # kept on the run, no longer on each record
             store.query("MATCH (s:ScoreRecord) RETURN s.written_at")
-        found = store.query((QUERIES / "score_rose_since.cypher").read_text(), {"policy": "hand", "since": DAY})
-        assert found[["id", "total_before", "rise"]].values.tolist() == [["A", 0.0, 2.0]]
         # the same scores written again: the upgraded history holds them already
         assert store.write_scores(scores({"A": 2, "B": 1, "C": 0}), policy=POLICY, as_of=LATER) == 0
     with LadybugStore(tmp_path, read_only=True) as store:  # and it stays upgraded
         assert len(held(store)["runs"]) == 2
+
+
+@pytest.mark.neo4j
+def test_a_neo4j_history_written_earlier_is_upgraded_by_the_next_write(neo4j_store):
+    frame = pd.DataFrame({"id": list("ABC"), "kind": "company", "name": list("ABC")})
+    neo4j_store.load(gs.validate(gs.Tables(frame, pd.DataFrame(columns=["source", "target", "type"]), NO_PENALTIES)))
+    write_earlier_history(neo4j_store.query)
+    # the same scores as the latest date: the upgrade is all the write changes
+    assert neo4j_store.write_scores(scores({"A": 2, "B": 1, "C": 0}), policy=POLICY, as_of=LATER) == 0
+    assert_upgraded(neo4j_store)
+    assert neo4j_store.query("MATCH (s:ScoreRecord) WHERE s.written_at IS NOT NULL OR s.score_policy_hash IS NOT NULL "
+                             "RETURN count(s) AS n")["n"].tolist() == [0]
