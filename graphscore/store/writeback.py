@@ -17,6 +17,8 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from graphscore.model import load_model
 from graphscore.policy import Policy
@@ -61,6 +63,14 @@ class ScorePlan:
         prefix = len(self.run["key"]) if self.run else 0
         records = pd.concat([self.removed["key"], self.changed["key"], self.new["key"]]).str[prefix:]
         return len(set(self.properties["id"]).union(records))
+
+
+def _isin(values: pd.Series, others: pd.Series) -> np.ndarray:
+    """Per value: whether it is among ``others``; by Arrow's hash join, where pandas' ``isin``
+    on Arrow-backed strings goes row by row in Python (12 s for 3 x 320,000 keys)."""
+    def arrow(series: pd.Series) -> pa.Array:
+        return pa.array(series.to_numpy(dtype=object), type=pa.string(), from_pandas=True)
+    return pc.is_in(arrow(values), value_set=arrow(others)).to_numpy(zero_copy_only=False)
 
 
 def _differs(target: pd.DataFrame, stored: pd.DataFrame, key: str, columns: list[str]) -> np.ndarray:
@@ -109,7 +119,7 @@ def plan_scores(scores: pd.DataFrame, *, policy: Policy, as_of: dt.date, stored_
     on_entity = nonzero.assign(score_policy=policy.name, score_policy_hash=policy.hash, score_as_of=as_of.isoformat())
     stored_properties = stored_properties.reindex(columns=["id", *columns])
     changed = on_entity[_differs(on_entity, stored_properties, "id", columns)]
-    cleared = stored_properties.loc[~stored_properties["id"].isin(nonzero["id"]), ["id"]].reindex(columns=["id", *columns])
+    cleared = stored_properties.loc[~_isin(stored_properties["id"], nonzero["id"]), ["id"]].reindex(columns=["id", *columns])
     # (concatenated only when both have rows: pandas warns of empty frames in a concat)
     properties = (pd.concat([changed, cleared], ignore_index=True) if len(changed) and len(cleared)
                   else changed if len(changed) else cleared).reset_index(drop=True)
@@ -117,11 +127,11 @@ def plan_scores(scores: pd.DataFrame, *, policy: Policy, as_of: dt.date, stored_
 
     records = nonzero.assign(key=key + nonzero["id"].astype(str))
     stored_records = stored_records.reindex(columns=["key", *VALUES])
-    stored = records["key"].isin(stored_records["key"]).to_numpy()
+    stored = _isin(records["key"], stored_records["key"])
     differ = _differs(records, stored_records, "key", VALUES)
     record_columns = [c.store_name for c in score_record_columns()]
     new = records[~stored].assign(score_policy=policy.name, score_as_of=pd.Timestamp(as_of))
-    plan = dict(properties=properties, removed=stored_records.loc[~stored_records["key"].isin(records["key"]), ["key"]],
+    plan = dict(properties=properties, removed=stored_records.loc[~_isin(stored_records["key"], records["key"]), ["key"]],
                 changed=records.loc[stored & differ, ["key", *VALUES]], new=new[["id", *record_columns]])
     run = {"key": key, "score_policy": policy.name, "score_policy_hash": policy.hash, "score_as_of": as_of,
            "written_at": (written_at or dt.datetime.now(dt.UTC)).astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
