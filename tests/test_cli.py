@@ -69,7 +69,7 @@ def test_score_writes_the_promised_columns(zala_db, tmp_path):
 
 
 @pytest.mark.parametrize("policy, note, bound", [
-    (JOINT, "note: the model was run with and without the change", None),  # hop: two products with W
+    (JOINT, "note: the model was run on the entities within 2 links downstream of the change", None),  # hop: local, exact
     (str(POLICIES / "diffusion.toml"), "note: the change was computed locally by forward push", "of exact (proven bound"),
 ], ids=["hop", "spread"])
 def test_whatif_lift_reports_changes(zala_db, tmp_path, policy, note, bound):

@@ -24,6 +24,7 @@ import numpy as np
 import pandas as pd
 
 from graphscore.analysis.scores import entity_frame, rescore_penalties
+from graphscore.engine.hop import hop_change
 from graphscore.engine.matrix import Projection, own_weights
 from graphscore.engine.push import local_change
 from graphscore.engine.run import SCORE_TOL, contraction_of, run_model
@@ -145,10 +146,12 @@ class ChangedScores:
     before, after : (n,) ndarray
     method : str
         ``"push"`` (local, :func:`graphscore.engine.push.local_change`), ``"solve"`` (the
-        change solved over the whole graph) or ``"recompute"`` (the model run with and without it).
+        change solved over the whole graph), ``"local"`` (the hop model run where the change
+        can reach, :func:`graphscore.engine.hop.hop_change`) or ``"recompute"`` (the model run
+        with and without it).
     error : float
-        Proven bound on the error of ``after - before`` at any entity (0 for ``recompute``,
-        whose two runs carry the model's own accuracy).
+        Proven bound on the error of ``after - before`` at any entity (0 for ``local`` and
+        ``recompute``, which carry the model's own accuracy).
     reached : int
         Entities whose score the change moves.
     note : str
@@ -176,8 +179,9 @@ def change_scores(source: Tables | Workspace, policy: Policy, change: Change, *,
     and cached with the store). The change at every entity is within ``accuracy`` times the
     changed penalty of the exact one. Where the change reaches most of the graph the push gives
     up and the change is solved over the whole graph to the same accuracy, and the note says so.
-    Under the other models the model runs on the changed penalties, and the unchanged side is the
-    workspace's baseline run. ``method="solve"`` runs the spread on both penalty vectors instead.
+    Under the hop model only the entities within ``max_hops`` links downstream of the change can
+    move, and the model is run there alone (exact). Under the other models the model runs on the
+    changed penalties, and the unchanged side is the workspace's baseline run. ``method="solve"`` runs the spread on both penalty vectors instead.
     """
     if method not in ("auto", "solve"):
         raise ValueError(f"method must be 'auto' or 'solve', got {method!r}.")
@@ -225,6 +229,19 @@ def change_scores(source: Tables | Workspace, policy: Policy, change: Change, *,
                  f"scores within {SCORE_TOL:g} x the largest)")
         before, after = (base - delta, base) if baseline == "without" else (base, base + delta)
         return ChangedScores(before, after, how, float(error), reached, note)
+    if policy.model is ModelName.HOP and method == "auto":
+        # a hop score reads penalties at most max_hops links upstream, so only entities that
+        # close downstream of the change move: worked out there, exactly, beside the baseline
+        s_base, s_other = (s_after, s_before) if baseline == "without" else (s_before, s_after)
+        base = (ws.baseline(policy, change.as_of) if np.array_equal(s_base, projection.s)
+                else run_model(projection, policy, s_base)).total
+        other = hop_change(projection.W, s_base, s_other, base, damping=policy.damping, max_hops=policy.max_hops,
+                           aggregate=policy.aggregate.value, by_source=projection.W_by_source)
+        before, after = (other, base) if baseline == "without" else (base, other)
+        reached = int(np.count_nonzero(after - before))
+        return ChangedScores(before, after, "local", 0.0, reached,
+                             f"the model was run on the entities within {policy.max_hops} links downstream of the "
+                             f"change, the only ones it can move ({reached:,} do); exact")
     if policy.model.is_linear:  # one solve for both columns
         both = run_model(projection, policy, np.column_stack([s_before, s_after])).total
         before, after = both[:, 0], both[:, 1]

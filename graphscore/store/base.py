@@ -200,6 +200,16 @@ class CypherStore:
         StoreError
             If the store refuses a statement; the transaction is rolled back.
         """
+        recorded = self.data_fingerprint()
+        if recorded is not None and tables.validated and tables.fingerprint() == recorded:
+            # the store holds exactly these rows (it recorded their fingerprint with them): the
+            # same registry loaded again is neither compared row by row nor read back
+            counts = tables.counts()
+            if stored is None:
+                stored = canonical_order(tables)
+                stored.links.pop("key")
+            return LoadSummary(offered=counts, stored=self.counts(), tables=stored, fingerprint=recorded,
+                               written={name: {"new": 0, "changed": 0, "unchanged": n} for name, n in counts.items()})
         with progress.step("reading what the store holds", "read what the store holds"):
             stored = self._stored_for_load() if stored is None else with_link_keys(stored)
         with progress.step("checking the input against the store", "checked the input against the store",
@@ -213,7 +223,6 @@ class CypherStore:
             plan = plan_load(tables, stored)
             content = plan.apply(stored)
             content.links.pop("key")
-            recorded = self.data_fingerprint()
             # a load that writes nothing leaves the content the recorded fingerprint names (it is
             # recorded with the content, and dropped by any other write): not hashed again
             fingerprint = recorded if recorded is not None and not plan.writes else content.fingerprint()

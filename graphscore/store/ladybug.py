@@ -61,11 +61,12 @@ def _sync(path: Path) -> None:
 
 # A load on the copy of the store: rows per transaction, and LadybugDB's buffer pool, which
 # must hold one transaction's pages (a whole 10^6-link load in one transaction ran in a 1 GiB
-# pool, ran out of a 512 MiB one and crashed the process in 256 MiB). Each commit costs: COPYing
-# a 3x10^6-link registry took 24 s of CPU in one transaction per table, 25 s in transactions of
-# 2x10^6 rows (4 GiB pool) and 34 s in ones of 10^6, for the same peak (+1.4 GB).
-LOAD_CHUNK_ROWS = 2_000_000
-LOAD_BUFFER_POOL = 4 << 30
+# pool, ran out of a 512 MiB one and crashed the process in 256 MiB). Each commit checkpoints,
+# and a checkpoint costs more the more the database holds: a 10^7-link registry (13.5x10^6
+# rows) took 71 s of commits in transactions of 2x10^6 rows (4 GiB pool), 23 s in one
+# transaction (12 GiB pool, +5.7 GB resident) and 33 s in two of 8x10^6 (8 GiB pool, +3.6 GB).
+LOAD_CHUNK_ROWS = 8_000_000
+LOAD_BUFFER_POOL = 8 << 30
 ARROW_CHUNK_ROWS = 1_000_000  # rows per Arrow batch read back: few batches, bounded memory per batch
 
 
