@@ -53,6 +53,7 @@ from graphscore.workspace import Workspace, as_workspace
 __all__ = ["Explanation", "explain", "influence_row"]
 
 _WEAKEST = np.log(1e4)  # paths weaker than 1/10,000 of the strongest are not searched
+_LAST_LIMIT = 1024.0  # past this, distances to the target are searched without a limit
 _TRACED_SOURCES = 25  # contributions whose paths are traced, largest first
 _REGION = 200  # entities searched for a contribution's strongest paths
 
@@ -148,6 +149,57 @@ def _nonnegative_lengths(A: sp.sparse.csr_array, damping: float) -> sp.sparse.cs
     return lengths
 
 
+def _search_bounds(distance: float) -> tuple[float, float]:
+    """How far the search for the strongest paths from a source ``distance`` away from the
+    target looks: only entities within the strongest path's length plus ``_WEAKEST`` of the
+    source can lie in the region (lengths are non-negative), so searching no further finds the
+    same region, locally (``limit``); and only entities whose distance to the target leaves
+    room (``cutoff``: the region is a few dozen of the hundreds of thousands within the limit;
+    the margin covers rounding of the two searches)."""
+    limit = (distance + _WEAKEST) * (1 + 1e-9) + 1e-9
+    return limit, limit * (1 + 1e-6)
+
+
+def _distances_to(reverse_lengths: sp.sparse.csr_array, target: int, sources: list[int]) -> np.ndarray:
+    """Every entity's distance to ``target`` (``reverse_lengths`` is the transpose of the hop
+    lengths), as far as the searches from ``sources`` read it: the unlimited search's distances,
+    bit for bit, at every entity within the largest ``cutoff`` of :func:`_search_bounds` over
+    the sources, and ``inf`` beyond, where those searches never look (an entity farther from the
+    target than the cutoff fails its test whatever its distance).
+
+    Dijkstra's search with a distance limit, raised until it holds that cutoff (scipy's search
+    pops entities in order of distance, so the ones within a limit are settled by the same sums
+    as without one; see :func:`graphscore.engine.paths.settle`): on a register of 10^6 links the
+    whole search took a second, and most entities lie beyond the cutoff."""
+    limit = 2 * _WEAKEST
+    while True:
+        dist = sp.sparse.csgraph.dijkstra(reverse_lengths, indices=target, limit=limit)
+        far = dist[sources]
+        if limit == np.inf:
+            return dist
+        if np.isfinite(far).all():
+            needed = _search_bounds(far.max())[1]
+            if needed <= limit:
+                return dist
+            limit = needed
+        else:  # some source lies beyond the limit: search farther, unlimited past any path's length
+            limit = 2 * limit if limit < _LAST_LIMIT else np.inf
+
+
+def _path_lengths(projection: Projection, damping: float) -> tuple[sp.sparse.csr_array, ...]:
+    """``A`` (``A[u, v]``: the edge u -> v, ``W`` transposed without stored zeros), its hop
+    lengths (:func:`_nonnegative_lengths`) and their transpose, made once per projection and
+    damping and kept with the projection: each is a pass over every link, where one entity's
+    paths read a few hundred of them."""
+    key = ("path lengths", float(damping))
+    if key not in projection.derived:
+        A = sp.sparse.csr_array(projection.W.T, dtype=float)
+        A.eliminate_zeros()
+        lengths = _nonnegative_lengths(A, damping)
+        projection.derived[key] = (A, lengths, sp.sparse.csr_array(lengths.T))
+    return projection.derived[key]
+
+
 def _strongest_simple_paths(A: sp.sparse.csr_array, lengths: sp.sparse.csr_array, source: int, target: int,
                             damping: float, top: int, max_hops: int | None,
                             to_target: np.ndarray) -> list[tuple[list[int], float]]:
@@ -160,12 +212,8 @@ def _strongest_simple_paths(A: sp.sparse.csr_array, lengths: sp.sparse.csr_array
     """
     if not np.isfinite(to_target[source]):
         return []
-    # Only entities within the strongest path's length plus _WEAKEST of the source can lie in the
-    # region (lengths are non-negative): searching no further finds the same region, locally.
-    limit = (to_target[source] + _WEAKEST) * (1 + 1e-9) + 1e-9
-    # and only entities whose distance to the target leaves room: the region is a few dozen of the
-    # hundreds of thousands within the limit (the margin covers rounding of the two searches)
-    from_source = distances_within(lengths, source, limit=limit, to_target=to_target, cutoff=limit * (1 + 1e-6))
+    limit, cutoff = _search_bounds(to_target[source])
+    from_source = distances_within(lengths, source, limit=limit, to_target=to_target, cutoff=cutoff)
     through = from_source + to_target
     if not np.isfinite(through[target]):
         return []
@@ -315,10 +363,9 @@ def _layer_contributions(projection: Projection, policy: Policy, v: int, total: 
     sources = np.flatnonzero(by_source > 1e-15 * max(total, 1e-300))
     traced = set(sources[np.argsort(-by_source[sources])][:_TRACED_SOURCES].tolist())
     if linear:
-        A = sp.sparse.csr_array(projection.W.T, dtype=float)  # A[u, v]: the edge u -> v
-        A.eliminate_zeros()
-        lengths = _nonnegative_lengths(A, policy.damping)
-        to_target = sp.sparse.csgraph.dijkstra(sp.sparse.csr_array(lengths.T), indices=v) if traced - {v} else None
+        A, lengths, reverse_lengths = _path_lengths(projection, policy.damping)  # A[u, v]: the edge u -> v
+        far = sorted(traced - {v})
+        to_target = _distances_to(reverse_lengths, v, far) if far else None
     rows_of = _penalties_by_source(projection, sources)
     paths_of = {}
     for u in sources:
