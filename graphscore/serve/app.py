@@ -13,8 +13,11 @@ policy, and its ``as_of`` or today):
   as its JSON report) and its neighbourhood;
 - ``GET /api/paths/{id}``: the entities and links on the paths that carry its score;
 - ``GET /api/neighbours/{id}``: one entity's neighbours, for expanding a node;
-- ``POST /api/whatif``: lift a penalty, lift all of an entity's, or add one, and the scores
-  before and after (nothing is written);
+- ``POST /api/whatif``: lift a penalty, lift all of an entity's, or add one: how many scores
+  change, a page of the largest changes (``top`` from ``offset``: every change, page by page),
+  the scores of the entities asked about, and how the change was computed (``method``, its
+  proven ``error`` bound and a ``note``: local push, or a solve where it reaches most of the
+  graph); nothing is written;
 - ``GET /api/report/dossier/{id}.html`` and ``GET /api/report/whatif.html``: the matching
   report files (:mod:`graphscore.report.render`).
 """
@@ -39,7 +42,7 @@ from graphscore.analysis.dossier import dossier
 from graphscore.analysis.explain import Explanation, explain
 from graphscore.analysis.scores import score
 from graphscore.analysis.spillover import spillover, spillover_report
-from graphscore.analysis.whatif import (Change, apply_change, attribution_change, lift_change, own_before_after,
+from graphscore.analysis.whatif import (Change, attribution_change, change_scores, lift_change, own_before_after,
                                         penalize_change)
 from graphscore.engine.matrix import resolve_as_of
 from graphscore.errors import GraphscoreError
@@ -111,7 +114,9 @@ class WhatIf(BaseModel):
     severity: float = Field(1.0, gt=0, description="Severity of the new penalty.")
     ids: list[str] = Field(default_factory=list, description="Entities whose scores to return in any case "
                                                              "(those on screen).")
-    top: int = Field(50, ge=0, le=10_000, description="Largest changes listed.")
+    top: int = Field(50, ge=0, le=10_000, description="Largest changes listed (a page of them).")
+    offset: int = Field(0, ge=0, description="Changes skipped before the page, largest first: pages through "
+                                             "every change.")
 
 
 def _change(state: _State, policy: Policy, request: WhatIf) -> Change:
@@ -276,8 +281,9 @@ def create_app(ws: Workspace, policies: list[Policy], *, token: str | None = Non
         with state.lock:
             change = _change(state, rules, request)
             projection = ws.projection(rules, change.as_of)
-            before, after = apply_change(ws, rules, change)
+            result = change_scores(ws, rules, change)
             own_before, own_after = own_before_after(projection, change)
+        before, after = result.before, result.after
         delta = after - before
 
         def figures(k: int) -> dict:
@@ -285,7 +291,7 @@ def create_app(ws: Workspace, policies: list[Policy], *, token: str | None = Non
                           "own_before": own_before[k], "own_after": own_after[k]})
 
         changed = np.flatnonzero(delta)
-        top = changed[np.argsort(-np.abs(delta[changed]), kind="stable")[:request.top]]
+        top = changed[np.argsort(-np.abs(delta[changed]), kind="stable")[request.offset:request.offset + request.top]]
         rows = entity_rows(ws, pd.DataFrame(index=projection.ids[top], columns=["own", "inherited", "total"]),
                            projection.ids[top].tolist())
         for row, k in zip(rows, top):
@@ -294,7 +300,8 @@ def create_app(ws: Workspace, policies: list[Policy], *, token: str | None = Non
                 row.pop(key)
         asked = projection.ids.get_indexer(request.ids)
         return {"label": change.label, "policy": rules.name, "as_of": change.as_of.date().isoformat(),
-                "changed": int(len(changed)), "top": rows,
+                "method": result.method, "error": result.error, "note": result.note,
+                "changed": int(len(changed)), "offset": request.offset, "top": rows,
                 "penalties": clean(change.penalties[["id", "entity", "kind", "severity"]].to_dict("records")),
                 "scores": {i: figures(k) for i, k in zip(request.ids, asked) if k >= 0}}
 

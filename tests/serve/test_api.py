@@ -165,6 +165,36 @@ def test_whatif_penalize_and_lift_entity(zala, zala_db, policies):
     assert refused.status_code == 400 and "exactly one" in refused.json()["detail"]
 
 
+def test_whatif_pages_through_every_change_and_says_how_it_was_computed(registry, registry_db, policies):
+    """Pages of the largest changes, ``offset`` after ``offset``, hold every changed entity once,
+    largest first, with the figures the analysis gives; the answer says how the change was
+    computed and its proven bound, as the analysis does."""
+    ws = gs.open(registry_db)
+    projection = ws.projection(policies[0], "2024-06-30")
+    entity = projection.penalties.loc[projection.penalties["weight"] > 0, "entity"].iloc[0]
+    expected = whatif(ws, policies[0], penalize=entity, severity=3, as_of="2024-06-30").set_index("id")
+    request = {"penalize": entity, "severity": 3, "as_of": "2024-06-30", "top": 7}
+    pages, offset = [], 0
+    while True:
+        body = registry.client.post("/api/whatif", json={**request, "offset": offset}).json()
+        assert body["offset"] == offset and body["changed"] == int((expected["delta"] != 0).sum()) > 14
+        if not body["top"]:
+            break
+        pages.append(body["top"])
+        offset += 7
+    assert [len(page) for page in pages[:-1]] == [7] * (len(pages) - 1)
+    rows = [row for page in pages for row in page]
+    assert len({row["id"] for row in rows}) == len(rows) == body["changed"]
+    assert [abs(row["delta"]) for row in rows] == sorted((abs(row["delta"]) for row in rows), reverse=True)
+    for row in rows:
+        assert row["after"] == pytest.approx(expected.loc[row["id"], "after"], abs=1e-12)
+        assert row["delta"] == pytest.approx(expected.loc[row["id"], "delta"], abs=1e-12)
+    assert body["method"] in ("push", "solve") and body["error"] == expected.attrs["error"] <= 1e-6 * 3
+    assert body["note"] == expected.attrs["notes"][-1] and "within" in body["note"]
+    refused = registry.client.post("/api/whatif", json={**request, "offset": -1})
+    assert refused.status_code == 422
+
+
 def test_policy_switch_same_entity(zala, zala_db, policies):
     views = {p.name: zala.client.get(f"/api/entity/{ZAKHAROV}", params={"policy": p.name, "as_of": ZALA_AS_OF}).json()
              for p in policies}

@@ -262,7 +262,7 @@ function renderPanel() {
 // ---- what-if -----------------------------------------------------------------------------------
 async function refreshWhatif() {
   const request = { ...state.whatif.request, policy: $("policy").value, as_of: $("asof").value || null,
-                    ids: cy.nodes().not(".more").map((n) => n.id()) };
+                    ids: cy.nodes().not(".more").map((n) => n.id()), top: 3 };  // the summary names three
   const data = await api("/api/whatif", { method: "POST", headers: { "content-type": "application/json" },
                                           body: JSON.stringify(request) });
   state.whatif = { request: state.whatif.request, ...data };
@@ -277,6 +277,7 @@ async function runWhatif(request) {
   $("whatif-label").textContent = w.label;
   $("whatif-summary").textContent = `${w.changed} entities change; largest: ` +
     w.top.slice(0, 3).map((r) => `${r.name} ${fmt(r.before)} → ${fmt(r.after)}`).join("; ");
+  $("whatif-note").textContent = w.note;  // how it was computed: local push or a solve, and its bound
   $("whatif-report").href = `/api/report/whatif.html?${params(Object.fromEntries(
     Object.entries(request).filter(([, v]) => v !== undefined && v !== null)))}`;
   restyle();
