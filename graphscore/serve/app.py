@@ -42,8 +42,8 @@ from graphscore.analysis.dossier import dossier
 from graphscore.analysis.explain import Explanation, explain
 from graphscore.analysis.scores import score
 from graphscore.analysis.spillover import spillover, spillover_report
-from graphscore.analysis.whatif import (Change, attribution_change, change_scores, lift_change, own_before_after,
-                                        penalize_change)
+from graphscore.analysis.whatif import (Change, ChangedScores, attribution_change, change_scores, lift_change,
+                                        own_before_after, penalize_change)
 from graphscore.engine.matrix import resolve_as_of
 from graphscore.errors import GraphscoreError
 from graphscore.policy import Policy
@@ -60,6 +60,18 @@ VENDOR = Path(__file__).resolve().parent.parent / "report" / "vendor"
 TOKEN_COOKIE = "graphscore_token"
 PATHS_PER_CONTRIBUTION = 2  # the dossier's and the paths view's: one explanation serves both
 EXPLANATIONS_KEPT = 32  # entities whose explanation is kept (a few hundred kB each)
+# What-ifs whose scores are kept (one score vector each): the page asks for the same what-if
+# again whenever the entities on screen change (a node expanded, one opened).
+CHANGES_KEPT = 8
+
+
+def _kept(cache: dict, key, limit: int, compute):
+    """``cache[key]``, computed on first use and kept among the ``limit`` last computed."""
+    if key not in cache:
+        if len(cache) >= limit:
+            del cache[next(iter(cache))]
+        cache[key] = compute()
+    return cache[key]
 
 
 @dataclass
@@ -72,6 +84,7 @@ class _State:
     scores: dict[tuple, pd.DataFrame] = field(default_factory=dict)
     index: NameIndex | None = None
     explained: dict[tuple, Explanation] = field(default_factory=dict)
+    changes: dict[tuple, tuple[Change, ChangedScores, np.ndarray]] = field(default_factory=dict)
 
     def policy(self, name: str | None) -> Policy:
         if name is None:
@@ -90,12 +103,21 @@ class _State:
     def explanation(self, policy: Policy, day: pd.Timestamp, entity_id: str, top_paths: int) -> Explanation:
         """The entity's explanation, kept for the few entities last opened: the page asks for
         the dossier and then for the paths, and both rest on the same explanation."""
-        key = (policy.hash, day, entity_id, top_paths)
-        if key not in self.explained:
-            if len(self.explained) >= EXPLANATIONS_KEPT:
-                del self.explained[next(iter(self.explained))]
-            self.explained[key] = explain(self.ws, policy, entity_id, as_of=day, top_paths=top_paths)
-        return self.explained[key]
+        return _kept(self.explained, (policy.hash, day, entity_id, top_paths), EXPLANATIONS_KEPT,
+                     lambda: explain(self.ws, policy, entity_id, as_of=day, top_paths=top_paths))
+
+    def changed(self, policy: Policy, request: WhatIf) -> tuple[Change, ChangedScores, np.ndarray]:
+        """A what-if's change, the scores before and after it, and the entities it moves,
+        largest change first: computed once for the few what-ifs last asked."""
+        def compute():
+            change = _change(self, policy, request)
+            result = change_scores(self.ws, policy, change)
+            delta = result.after - result.before
+            moved = np.flatnonzero(delta)
+            return change, result, moved[np.argsort(-np.abs(delta[moved]), kind="stable")]
+        key = (policy.hash, resolve_as_of(request.as_of, policy), request.lift, request.lift_entity, request.penalize,
+               request.severity if request.penalize is not None else None)
+        return _kept(self.changes, key, CHANGES_KEPT, compute)
 
     def names(self) -> NameIndex:
         if self.index is None:
@@ -279,9 +301,8 @@ def create_app(ws: Workspace, policies: list[Policy], *, token: str | None = Non
     def whatif(request: WhatIf) -> dict:
         rules = state.policy(request.policy)
         with state.lock:
-            change = _change(state, rules, request)
+            change, result, moved = state.changed(rules, request)
             projection = ws.projection(rules, change.as_of)
-            result = change_scores(ws, rules, change)
             own_before, own_after = own_before_after(projection, change)
         before, after = result.before, result.after
         delta = after - before
@@ -290,8 +311,7 @@ def create_app(ws: Workspace, policies: list[Policy], *, token: str | None = Non
             return clean({"before": before[k], "after": after[k], "delta": delta[k],
                           "own_before": own_before[k], "own_after": own_after[k]})
 
-        changed = np.flatnonzero(delta)
-        top = changed[np.argsort(-np.abs(delta[changed]), kind="stable")[request.offset:request.offset + request.top]]
+        top = moved[request.offset:request.offset + request.top]
         rows = entity_rows(ws, pd.DataFrame(index=projection.ids[top], columns=["own", "inherited", "total"]),
                            projection.ids[top].tolist())
         for row, k in zip(rows, top):
@@ -301,7 +321,7 @@ def create_app(ws: Workspace, policies: list[Policy], *, token: str | None = Non
         asked = projection.ids.get_indexer(request.ids)
         return {"label": change.label, "policy": rules.name, "as_of": change.as_of.date().isoformat(),
                 "method": result.method, "error": result.error, "note": result.note,
-                "changed": int(len(changed)), "offset": request.offset, "top": rows,
+                "changed": int(len(moved)), "offset": request.offset, "top": rows,
                 "penalties": clean(change.penalties[["id", "entity", "kind", "severity"]].to_dict("records")),
                 "scores": {i: figures(k) for i, k in zip(request.ids, asked) if k >= 0}}
 

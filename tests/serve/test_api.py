@@ -193,6 +193,11 @@ def test_whatif_pages_through_every_change_and_says_how_it_was_computed(registry
     assert body["note"] == expected.attrs["notes"][-1] and "within" in body["note"]
     refused = registry.client.post("/api/whatif", json={**request, "offset": -1})
     assert refused.status_code == 422
+    # kept for the page's next request, but per what-if: another severity is another change
+    heavier = registry.client.post("/api/whatif", json={**request, "severity": 6, "ids": [entity]}).json()
+    expected = whatif(ws, policies[0], penalize=entity, severity=6, as_of="2024-06-30").set_index("id")
+    assert heavier["scores"][entity]["delta"] == pytest.approx(expected.loc[entity, "delta"], abs=1e-12)
+    assert heavier["scores"][entity]["delta"] > next(row["delta"] for row in rows if row["id"] == entity)
 
 
 def test_policy_switch_same_entity(zala, zala_db, policies):
