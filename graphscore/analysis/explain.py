@@ -50,7 +50,7 @@ from graphscore.model import Tables
 from graphscore.policy import Aggregate, Combine, ModelName, Policy
 from graphscore.workspace import Workspace, as_workspace
 
-__all__ = ["Explanation", "explain", "influence_row"]
+__all__ = ["Explanation", "explain", "influence_row", "prepare_explain"]
 
 _WEAKEST = np.log(1e4)  # paths weaker than 1/10,000 of the strongest are not searched
 _LAST_LIMIT = 1024.0  # past this, distances to the target are searched without a limit
@@ -354,6 +354,30 @@ def explain(source: Tables | Workspace, policy: Policy, entity_id: str, *, as_of
     return Explanation(entity=entity_id, name=names.get(entity_id, entity_id), own=float(projection.s[v]),
                        total=total, contributions=contributions, exact=linear,
                        manifest=build_manifest(ws, policy, projection.as_of), notes=notes)
+
+
+def prepare_explain(source: Tables | Workspace, policy: Policy, as_of: dt.date | str | None = None) -> None:
+    """Work out once what explaining any entity under ``policy`` at ``as_of`` reads about the
+    whole register: the baseline run, and the hop lengths its paths are searched over (kept with
+    the workspace's projection), so that the first explanation costs what the next ones do.
+    A server does this before it listens.
+
+    Examples
+    --------
+    >>> import graphscore as gs
+    >>> from graphscore.toy import fined_company
+    >>> ws = gs.Workspace(fined_company())
+    >>> policy = gs.parse_policy('name="r"\\ndamping=0.5\\n[[transmit]]\\nlink="OFFICER_OF"\\ndirection="backward"')
+    >>> prepare_explain(ws, policy, "2024-01-01")
+    >>> ("path lengths", 0.5) in ws.projection(policy, "2024-01-01").derived
+    True
+    """
+    ws = as_workspace(source)
+    projection = ws.projection(policy, as_of)
+    ws.baseline(policy, as_of)
+    if policy.model is ModelName.SPREAD or (policy.model is ModelName.HOP and policy.aggregate is Aggregate.SUM):
+        for layer in projection.layers or (projection,):
+            _path_lengths(layer, policy.damping)
 
 
 def _layer_contributions(projection: Projection, policy: Policy, v: int, total: float, by_source: np.ndarray,

@@ -49,7 +49,7 @@ from graphscore.policy import MissingShare, ModelName, Policy, load_policy
 from graphscore.workspace import Workspace, as_workspace
 
 __all__ = ["RULES", "rule_policy", "rule_threshold", "flagged_entities", "compare_rules",
-           "ultimate_owners_table"]
+           "ultimate_owners_table", "prepare_owners"]
 
 # The shipped policy that states each rule, its sources and its simplifications.
 RULES = {"ofac": "ofac-50.toml", "eu": "eu-owned-controlled.toml", "uk": "uk-owned-controlled.toml",
@@ -454,3 +454,24 @@ def ultimate_owners_table(source: Tables | Workspace, entity_id: str, *, as_of: 
     frame.attrs["as_of"] = projection.as_of.date().isoformat()
     frame.attrs["notes"] = _unshared_notes(ws, projection)
     return frame
+
+
+def prepare_owners(source: Tables | Workspace, *, as_of: dt.date | str | None = None) -> None:
+    """Work out once what :func:`ultimate_owners_table` reads about the whole register at
+    ``as_of``: the ownership projections at both ends of the stake bands, their matrices by
+    asset and the notes on links without a share (kept with the workspace), so that the first
+    table costs what the next ones do. A server does this before it listens.
+
+    Examples
+    --------
+    >>> from graphscore.toy import fined_company
+    >>> ws = Workspace(fined_company())
+    >>> prepare_owners(ws, as_of="2024-01-01")
+    >>> "ownership matrix by asset" in ws.projection(rule_policy("integrated"), "2024-01-01").derived
+    True
+    """
+    ws = as_workspace(source)
+    reading = _read(ws, rule_policy("integrated"), as_of, runs=False)
+    for projection in {id(p): p for p in (reading.projection, reading.high_projection)}.values():
+        _by_asset(projection)
+    _unshared_notes(ws, reading.projection)

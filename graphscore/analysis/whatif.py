@@ -43,7 +43,7 @@ ACCURACY = 1e-6
 _PUSH_BUDGET_SWEEPS = 10
 
 __all__ = ["whatif", "Change", "ChangedScores", "penalize_change", "lift_change", "attribution_change",
-           "apply_change", "change_scores", "own_before_after", "ACCURACY"]
+           "apply_change", "change_scores", "own_before_after", "prepare_whatif", "ACCURACY"]
 
 
 @dataclass(frozen=True)
@@ -232,6 +232,30 @@ def change_scores(source: Tables | Workspace, policy: Policy, change: Change, *,
     reached = int(np.count_nonzero(after - before))
     return ChangedScores(before, after, "recompute", 0.0, reached,
                          f"the model was run with and without the change ({reached:,} entities move)")
+
+
+def prepare_whatif(source: Tables | Workspace, policy: Policy, as_of: dt.date | str | None = None) -> None:
+    """Work out once what every what-if under ``policy`` at ``as_of`` reads about the whole
+    register: the baseline run and, under spread, ``W`` by source and its convergence
+    certificate (kept with the workspace's projection), so that the first what-if costs what
+    the next ones do. A server does this before it listens.
+
+    Examples
+    --------
+    >>> import graphscore as gs
+    >>> from graphscore.toy import fined_company
+    >>> ws = gs.Workspace(fined_company())
+    >>> policy = gs.parse_policy('name="r"\\ndamping=0.5\\n[[transmit]]\\nlink="OFFICER_OF"\\ndirection="backward"')
+    >>> prepare_whatif(ws, policy, "2024-01-01")
+    >>> ("contraction", 0.5, False) in ws.projection(policy, "2024-01-01").derived
+    True
+    """
+    ws = as_workspace(source)
+    projection = ws.projection(policy, as_of)
+    ws.baseline(policy, as_of)
+    if policy.model is ModelName.SPREAD and not projection.layers:
+        _ = projection.W_by_source  # made on first use and kept with the projection
+        contraction_of(projection, policy.damping)
 
 
 def apply_change(source: Tables | Workspace, policy: Policy, change: Change, *, baseline: str = "current",

@@ -38,12 +38,12 @@ from fastapi.staticfiles import StaticFiles
 from pydantic import BaseModel, Field
 
 import graphscore
-from graphscore.analysis.dossier import dossier
+from graphscore.analysis.dossier import dossier, prepare_dossier
 from graphscore.analysis.explain import Explanation, explain
 from graphscore.analysis.scores import score
 from graphscore.analysis.spillover import spillover, spillover_report
 from graphscore.analysis.whatif import (Change, ChangedScores, attribution_change, change_scores, lift_change,
-                                        own_before_after, penalize_change)
+                                        own_before_after, penalize_change, prepare_whatif)
 from graphscore.engine.matrix import resolve_as_of
 from graphscore.errors import GraphscoreError
 from graphscore.policy import Policy
@@ -119,6 +119,16 @@ class _State:
                request.severity if request.penalize is not None else None)
         return _kept(self.changes, key, CHANGES_KEPT, compute)
 
+    def prepare(self, policy: Policy, as_of=None) -> None:
+        """Work out what the first search, entity view and what-if under ``policy`` at
+        ``as_of`` would otherwise wait for: the scores, the name index and what every dossier
+        and what-if reads about the whole register."""
+        day = resolve_as_of(as_of, policy)
+        self.scores_at(policy, day)
+        self.names()
+        prepare_dossier(self.ws, policy, as_of=day)
+        prepare_whatif(self.ws, policy, day)
+
     def names(self) -> NameIndex:
         if self.index is None:
             self.index = NameIndex(self.ws.entities)
@@ -173,7 +183,7 @@ def _check_token(expected: str):
     return middleware
 
 
-def create_app(ws: Workspace, policies: list[Policy], *, token: str | None = None) -> FastAPI:
+def create_app(ws: Workspace, policies: list[Policy], *, token: str | None = None, prepare: bool = False) -> FastAPI:
     """The application over ``ws`` with the given policies (the first is the default).
 
     Parameters
@@ -185,6 +195,10 @@ def create_app(ws: Workspace, policies: list[Policy], *, token: str | None = Non
     token : str, optional
         When given, every request must carry it (``?token=``, the ``X-Graphscore-Token`` header
         or the cookie the first ``?token=`` request sets).
+    prepare : bool
+        Work out, before returning, what the first requests under the first policy at its
+        date would wait for (its scores and name index, what every dossier and what-if reads
+        about the whole register), so that they answer as fast as the next ones.
 
     Examples
     --------
@@ -204,6 +218,8 @@ def create_app(ws: Workspace, policies: list[Policy], *, token: str | None = Non
             raise ValueError(f"two policies are named {policy.name!r}; names select them, so they must differ.")
         by_name[policy.name] = policy
     state = _State(ws, by_name)
+    if prepare:
+        state.prepare(policies[0])
     app = FastAPI(title="graphscore", version=graphscore.__version__,
                   description="Penalty spillover over entity graphs: search, dossiers, neighbourhoods, "
                               "what-ifs. Read-only: nothing is written to the store.")

@@ -10,6 +10,7 @@ import pytest
 import graphscore as gs
 from graphscore.analysis.dossier import dossier
 from graphscore.analysis.whatif import whatif
+from graphscore.serve.app import create_app
 from graphscore.report.render import to_json
 
 from .conftest import RENAMED, ZALA_AS_OF
@@ -198,6 +199,33 @@ def test_whatif_pages_through_every_change_and_says_how_it_was_computed(registry
     expected = whatif(ws, policies[0], penalize=entity, severity=6, as_of="2024-06-30").set_index("id")
     assert heavier["scores"][entity]["delta"] == pytest.approx(expected.loc[entity, "delta"], abs=1e-12)
     assert heavier["scores"][entity]["delta"] > next(row["delta"] for row in rows if row["id"] == entity)
+
+
+def test_a_prepared_server_answers_as_an_unprepared_one(registry_db, policies):
+    """Preparing (what ``graphscore serve`` does before it listens) computes the first policy's
+    scores, name index and what every dossier and what-if reads about the register ahead of the
+    first request, and changes no answer."""
+    from .conftest import Served
+
+    prepared_ws, plain_ws = gs.open(registry_db), gs.open(registry_db)
+    prepared, plain = (Served(create_app(ws, policies, prepare=flag)) for ws, flag in ((prepared_ws, True),
+                                                                                      (plain_ws, False)))
+    try:
+        assert "; 0 projection(s) cached" in repr(plain_ws) and "; 0 projection(s)" not in repr(prepared_ws)
+        hits = prepared.client.get("/api/search", params={"q": "zoe muller"}).json()["results"]
+        assert hits and hits == plain.client.get("/api/search", params={"q": "zoe muller"}).json()["results"]
+        scores = gs.score(plain_ws, policies[0])
+        penalised = scores[scores["own"] > 0]
+        entity = penalised.loc[penalised["inherited"].idxmax(), "id"]  # one of its penalties to lift, exposure too
+        views = [served.client.get(f"/api/entity/{entity}").json() for served in (prepared, plain)]
+        for view in views:
+            view["dossier"]["manifest"].pop("generated_at")
+        assert views[0] == views[1] and views[0]["dossier"]["exposure"]
+        changes = [served.client.post("/api/whatif", json={"lift_entity": entity, "ids": [entity]}).json()
+                   for served in (prepared, plain)]
+        assert changes[0] == changes[1] and changes[0]["changed"] > 0
+    finally:
+        prepared.stop(), plain.stop()
 
 
 def test_policy_switch_same_entity(zala, zala_db, policies):
