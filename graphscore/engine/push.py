@@ -593,7 +593,7 @@ def return_bound(W: sp.sparse.sparray, *, damping: float, certificate: Contracti
 
 
 def push_diagonal(W: sp.sparse.sparray, sources, *, damping: float, tol: float = 1e-6,
-                  bound: ReturnBound | None = None) -> Diagonal:
+                  bound: ReturnBound | None = None, rows: sp.sparse.csr_array | None = None) -> Diagonal:
     """``G[v, v]`` for each of ``sources``, ``G = (I - damping W)^-1``, within ``tol`` (proven),
     at a cost that follows what each entity's closed walks reach, both cores working.
 
@@ -627,6 +627,9 @@ def push_diagonal(W: sp.sparse.sparray, sources, *, damping: float, tol: float =
     bound : ReturnBound, optional
         :func:`return_bound` of W at ``damping``, or of a matrix at least W entrywise (its
         arrays taken at W's entities); computed here when None.
+    rows : csr_array, optional
+        W in compressed rows, where the caller keeps it (the backward push reads it); converted
+        here when None, a pass over every link.
 
     Returns
     -------
@@ -652,7 +655,10 @@ def push_diagonal(W: sp.sparse.sparray, sources, *, damping: float, tol: float =
     """
     _check_tuning(damping, tol)
     columns = _as_csc(W)
-    rows = sp.sparse.csr_array(columns)
+    rows = rows if rows is not None else sp.sparse.csr_array(columns)
+    if rows.shape != columns.shape or rows.nnz != columns.nnz:
+        raise ValueError(f"rows must be W in compressed rows: shape {rows.shape} and {rows.nnz} links against "
+                         f"W's {columns.shape} and {columns.nnz}.")
     n = columns.shape[0]
     sources = np.asarray(sources, dtype=np.int64)
     if sources.size and (sources.min() < 0 or sources.max() >= n):

@@ -135,6 +135,11 @@ def test_diagonal_matches_dense_inverse_on_random_graphs(damping):
     exact = np.diag(np.linalg.inv(np.eye(80) - damping * W.toarray()))
     for tol in (1e-3, 1e-9):
         _check_diagonal(push_diagonal(W, np.arange(80), damping=damping, tol=tol), exact, tol)
+    # W's compressed rows, where the caller keeps them, give the same values
+    given = push_diagonal(W, np.arange(80), damping=damping, rows=sp.sparse.csr_array(W))
+    np.testing.assert_array_equal(given.values, push_diagonal(W, np.arange(80), damping=damping).values)
+    with pytest.raises(ValueError, match="rows must be W in compressed rows"):
+        push_diagonal(W, [0], damping=damping, rows=sp.sparse.csr_array(W[:, :79]))
 
 
 @pytest.mark.parametrize("policy", ["diffusion", "joint"])
