@@ -262,6 +262,20 @@ def test_a_push_over_budget_says_so(diffusion):
     assert not change.complete and change.error == math.inf and change.links > 5
 
 
+def test_a_push_past_its_reach_says_so(diffusion):
+    """A push that has pushed more entities than its reach gives up; with a reach beyond the
+    entities it pushes, it is the push without one, value for value."""
+    W, s, damping = diffusion
+    source = penalised_sources(W, s)[-1]
+    whole = push_column(W, source, damping=damping, tol=1e-6)
+    assert whole.complete and whole.indices.size > 20
+    cut = push_column(W, source, damping=damping, tol=1e-6, reach=10)
+    assert not cut.complete and cut.error == math.inf and cut.links < whole.links
+    same = push_column(W, source, damping=damping, tol=1e-6, reach=W.shape[0])
+    np.testing.assert_array_equal(same.values, whole.values)
+    assert same.complete and same.links == whole.links
+
+
 def test_divergent_push_raises():
     cycle = sp.sparse.csc_array([[0.0, 3.0], [3.0, 0.0]])  # damping * rho = 0.9 * 3 > 1
     with pytest.raises(ConvergenceError, match=r"spread diverges"):
