@@ -27,7 +27,7 @@ from graphscore.model import Tables
 from graphscore.policy import Policy
 from graphscore.workspace import Workspace, as_workspace
 
-__all__ = ["Dossier", "dossier", "prepare_dossier"]
+__all__ = ["Dossier", "dossier", "exposure_table", "prepare_dossier"]
 
 
 @dataclass
@@ -75,6 +75,13 @@ class Dossier(Networked):
     manifest: dict
     neighbourhood: nx.MultiDiGraph = field(repr=False, default_factory=nx.MultiDiGraph)
     notes: list[str] = field(default_factory=list)
+
+
+def exposure_table(explanation: Explanation) -> pd.DataFrame:
+    """A dossier's inherited exposure: the explanation's contributions from other entities'
+    penalties (its own, and its echo, are the score's other parts), largest first."""
+    exposure = explanation.table()
+    return exposure[exposure["source"] != explanation.entity].reset_index(drop=True) if len(exposure) else exposure
 
 
 def _date(value) -> str | None:
@@ -163,8 +170,7 @@ def dossier(source: Tables | Workspace, policy: Policy, entity_id: str, *, as_of
 
     try:
         why = explanation or explain(ws, policy, entity_id, as_of=day, top_paths=top_paths)
-        exposure = why.table()
-        exposure = exposure[exposure["source"] != entity_id].reset_index(drop=True) if len(exposure) else exposure
+        exposure = exposure_table(why)
         total = why.total
     except ValueError as exc:  # models whose scores do not split by source
         exposure, total = pd.DataFrame(), float(ws.baseline(policy, day).total[idx])

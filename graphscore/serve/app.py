@@ -10,7 +10,9 @@ policy, and its ``as_of`` or today):
 - ``GET /api/info``: data counts and fingerprint, the policies, link types and entity kinds;
 - ``GET /api/search?q=``: entities whose name or id matches, with kind, jurisdiction, score;
 - ``GET /api/entity/{id}``: the dossier (:func:`graphscore.analysis.dossier.dossier`, laid out
-  as its JSON report) and its neighbourhood;
+  as its JSON report, its exposure cut to the largest ``exposure`` rows with
+  ``exposure_count`` saying how many there are) and its neighbourhood;
+- ``GET /api/exposure/{id}``: the entity's exposure rows page by page (``offset``, ``limit``);
 - ``GET /api/paths/{id}``: the entities and links on the paths that carry its score;
 - ``GET /api/neighbours/{id}``: one entity's neighbours, for expanding a node;
 - ``POST /api/whatif``: lift a penalty, lift all of an entity's, or add one: how many scores
@@ -38,7 +40,7 @@ from fastapi.staticfiles import StaticFiles
 from pydantic import BaseModel, Field
 
 import graphscore
-from graphscore.analysis.dossier import dossier, prepare_dossier
+from graphscore.analysis.dossier import dossier, exposure_table, prepare_dossier
 from graphscore.analysis.explain import Explanation, explain
 from graphscore.analysis.scores import score
 from graphscore.analysis.spillover import spillover, spillover_report
@@ -47,6 +49,7 @@ from graphscore.analysis.whatif import (Change, ChangedScores, attribution_chang
 from graphscore.engine.matrix import resolve_as_of
 from graphscore.errors import GraphscoreError
 from graphscore.policy import Policy
+from graphscore.report.markup import records
 from graphscore.report.render import to_html, to_json
 from graphscore.serve.search import NameIndex
 from graphscore.serve.views import clean, entity_rows, neighbourhood, path_links
@@ -60,6 +63,9 @@ VENDOR = Path(__file__).resolve().parent.parent / "report" / "vendor"
 TOKEN_COOKIE = "graphscore_token"
 PATHS_PER_CONTRIBUTION = 2  # the dossier's and the paths view's: one explanation serves both
 EXPLANATIONS_KEPT = 32  # entities whose explanation is kept (a few hundred kB each)
+# Exposure rows an entity view lists, largest first (the rest by /api/exposure): at 10^6 links
+# thousands of penalties reach one entity, a megabyte of JSON and a table no one reads.
+EXPOSURE_SHOWN = 50
 # What-ifs whose scores are kept (one score vector each): the page asks for the same what-if
 # again whenever the entities on screen change (a node expanded, one opened).
 CHANGES_KEPT = 8
@@ -273,7 +279,9 @@ def create_app(ws: Workspace, policies: list[Policy], *, token: str | None = Non
                     "results": entity_rows(ws, scores, ids)}
 
     @app.get("/api/entity/{entity_id}", summary="An entity's dossier and neighbourhood")
-    def entity(entity_id: str, policy: str | None = PolicyQuery, as_of: dt.date | None = AsOfQuery) -> dict:
+    def entity(entity_id: str, policy: str | None = PolicyQuery, as_of: dt.date | None = AsOfQuery,
+               exposure: int = Query(EXPOSURE_SHOWN, ge=0, description="Exposure rows listed, largest first "
+                                                                       "(all of them: /api/exposure).")) -> dict:
         rules = state.policy(policy)
         day = resolve_as_of(as_of, rules)
         with state.lock:
@@ -284,10 +292,26 @@ def create_app(ws: Workspace, policies: list[Policy], *, token: str | None = Non
                 why = state.explanation(rules, day, entity_id, PATHS_PER_CONTRIBUTION)
             except ValueError:  # models whose scores do not split by source: the dossier notes it
                 why = None
-            report = to_json(dossier(ws, rules, entity_id, as_of=day, radius=1, top_paths=PATHS_PER_CONTRIBUTION,
-                                     explanation=why))
+            found = dossier(ws, rules, entity_id, as_of=day, radius=1, top_paths=PATHS_PER_CONTRIBUTION,
+                            explanation=why)
+            count = len(found.exposure)
+            found.exposure = found.exposure.head(exposure)
+            report = to_json(found)
             report.pop("neighbourhood")  # drawn from "graph" below, summarised around hubs
+            report["exposure_count"] = count
             return {"dossier": report, "graph": neighbourhood(ws, scores, entity_id, day)}
+
+    @app.get("/api/exposure/{entity_id}", summary="An entity's inherited exposure by source, page by page")
+    def exposure(entity_id: str, policy: str | None = PolicyQuery, as_of: dt.date | None = AsOfQuery,
+                 offset: int = Query(0, ge=0), limit: int = Query(200, ge=1, le=10_000)) -> dict:
+        rules = state.policy(policy)
+        day = resolve_as_of(as_of, rules)
+        with state.lock:
+            if entity_id not in ws.entities.index:
+                raise KeyError(f"unknown entity id {entity_id!r}")
+            table = exposure_table(state.explanation(rules, day, entity_id, PATHS_PER_CONTRIBUTION))
+            return {"entity": entity_id, "count": len(table), "offset": offset,
+                    "rows": records(table.iloc[offset:offset + limit])}
 
     # Apart from the dossier, so the page draws the entity first: tracing paths costs as much again.
     @app.get("/api/paths/{entity_id}", summary="The entities and links on the paths that carry an entity's score")

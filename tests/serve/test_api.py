@@ -93,6 +93,29 @@ def test_entity_view_holds_the_dossier(zala, zala_db, policies):
     assert (ZAKHAROV, "OWNS 51%") in labels and (ABASHKIN, "OFFICER_OF legal_representative") in labels
 
 
+def test_entity_view_lists_the_largest_exposure_and_pages_through_the_rest(registry, registry_db, policies):
+    """The view lists the largest exposure rows and says how many there are; /api/exposure
+    gives all of them, page by page, as the dossier has them."""
+    ws = gs.open(registry_db)
+    scores = gs.score(ws, policies[0], "2024-06-30")
+    entity = scores.loc[scores["inherited"].idxmax(), "id"]
+    expected = to_json(dossier(ws, policies[0], entity, as_of="2024-06-30", radius=1))["exposure"]
+    assert len(expected) > 5
+    view = registry.client.get(f"/api/entity/{entity}", params={"as_of": "2024-06-30", "exposure": 3}).json()
+    assert view["dossier"]["exposure"] == expected[:3] and view["dossier"]["exposure_count"] == len(expected)
+    rows, offset = [], 0
+    while True:
+        page = registry.client.get(f"/api/exposure/{entity}", params={"as_of": "2024-06-30", "offset": offset,
+                                                                     "limit": 2}).json()
+        assert page["count"] == len(expected) and page["offset"] == offset
+        if not page["rows"]:
+            break
+        rows += page["rows"]
+        offset += 2
+    assert rows == expected
+    assert registry.client.get("/api/exposure/nobody").status_code == 404
+
+
 def test_paths_carry_the_score(zala, zala_db, policies):
     paths = zala.client.get(f"/api/paths/{ABASHKIN}", params={"as_of": "2022-06-30"}).json()
     # in mid-2022 only LLC CST was sanctioned: its legal representative's score came from it alone
