@@ -90,7 +90,7 @@ class _State:
     scores: dict[tuple, pd.DataFrame] = field(default_factory=dict)
     index: NameIndex | None = None
     explained: dict[tuple, Explanation] = field(default_factory=dict)
-    changes: dict[tuple, tuple[Change, ChangedScores, np.ndarray]] = field(default_factory=dict)
+    changes: dict[tuple, tuple[Change, ChangedScores, np.ndarray, np.ndarray]] = field(default_factory=dict)
 
     def policy(self, name: str | None) -> Policy:
         if name is None:
@@ -112,15 +112,15 @@ class _State:
         return _kept(self.explained, (policy.hash, day, entity_id, top_paths), EXPLANATIONS_KEPT,
                      lambda: explain(self.ws, policy, entity_id, as_of=day, top_paths=top_paths))
 
-    def changed(self, policy: Policy, request: WhatIf) -> tuple[Change, ChangedScores, np.ndarray]:
-        """A what-if's change, the scores before and after it, and the entities it moves,
-        largest change first: computed once for the few what-ifs last asked."""
+    def changed(self, policy: Policy, request: WhatIf) -> tuple[Change, ChangedScores, np.ndarray, np.ndarray]:
+        """A what-if's change, the scores before and after it, the entities it moves and by how
+        much: computed once for the few what-ifs last asked."""
         def compute():
             change = _change(self, policy, request)
             result = change_scores(self.ws, policy, change)
             delta = result.after - result.before
             moved = np.flatnonzero(delta)
-            return change, result, moved[np.argsort(-np.abs(delta[moved]), kind="stable")]
+            return change, result, moved, np.abs(delta[moved])
         key = (policy.hash, resolve_as_of(request.as_of, policy), request.lift, request.lift_entity, request.penalize,
                request.severity if request.penalize is not None else None)
         return _kept(self.changes, key, CHANGES_KEPT, compute)
@@ -155,6 +155,27 @@ class WhatIf(BaseModel):
     top: int = Field(50, ge=0, le=10_000, description="Largest changes listed (a page of them).")
     offset: int = Field(0, ge=0, description="Changes skipped before the page, largest first: pages through "
                                              "every change.")
+
+
+def _largest_first(items: np.ndarray, size: np.ndarray, offset: int, count: int) -> np.ndarray:
+    """``items[offset:offset + count]`` once ordered by ``size``, largest first, ties in their
+    order: as a stable sort of all of them gives them, from a partition and a sort of the few
+    that can be among the first ``offset + count`` (a page of a what-if that moves 300,000
+    scores, where sorting them all took a tenth of a second).
+
+    Examples
+    --------
+    >>> _largest_first(np.array([10, 11, 12, 13, 14]), np.array([1.0, 5.0, 2.0, 5.0, 3.0]), 1, 2).tolist()
+    [13, 14]
+    """
+    wanted = offset + count
+    if count == 0:
+        return items[:0]
+    if wanted < items.size:
+        least = np.partition(size, items.size - wanted)[items.size - wanted]  # the wanted-th largest
+        chosen = size >= least
+        items, size = items[chosen], size[chosen]
+    return items[np.argsort(-size, kind="stable")][offset:wanted]
 
 
 def _change(state: _State, policy: Policy, request: WhatIf) -> Change:
@@ -341,7 +362,7 @@ def create_app(ws: Workspace, policies: list[Policy], *, token: str | None = Non
     def whatif(request: WhatIf) -> dict:
         rules = state.policy(request.policy)
         with state.lock:
-            change, result, moved = state.changed(rules, request)
+            change, result, moved, size = state.changed(rules, request)
             projection = ws.projection(rules, change.as_of)
             own_before, own_after = own_before_after(projection, change)
         before, after = result.before, result.after
@@ -351,7 +372,7 @@ def create_app(ws: Workspace, policies: list[Policy], *, token: str | None = Non
             return clean({"before": before[k], "after": after[k], "delta": delta[k],
                           "own_before": own_before[k], "own_after": own_after[k]})
 
-        top = moved[request.offset:request.offset + request.top]
+        top = _largest_first(moved, size, request.offset, request.top)
         rows = entity_rows(ws, pd.DataFrame(index=projection.ids[top], columns=["own", "inherited", "total"]),
                            projection.ids[top].tolist())
         for row, k in zip(rows, top):
