@@ -219,9 +219,9 @@ def dossier(source: Tables | Workspace, policy: Policy, entity_id: str, *, as_of
 def prepare_dossier(source: Tables | Workspace, policy: Policy, *, as_of: dt.date | str | None = None) -> None:
     """Work out once what every dossier under ``policy`` at ``as_of`` reads about the whole
     register (:func:`~graphscore.analysis.explain.prepare_explain`,
-    :func:`~graphscore.analysis.ownership.prepare_owners`, and the bound on own penalties
-    returning around cycles, one solve), kept with the workspace, so that the first dossier
-    costs what the next ones do. A server does this before it listens.
+    :func:`~graphscore.analysis.ownership.prepare_owners`, the bound on own penalties
+    returning around cycles, one solve, and the index of links by entity), kept with the
+    workspace, so that the first dossier costs what the next ones do. A server does this before it listens.
 
     Examples
     --------
@@ -238,4 +238,5 @@ def prepare_dossier(source: Tables | Workspace, policy: Policy, *, as_of: dt.dat
     prepare_owners(ws, as_of=as_of)
     # the echo of no entity: what model_echo keeps with the projection for every entity's, and nothing more
     model_echo(ws.projection(policy, as_of), policy, [])
-    ws.entities
+    # the links of no entity: the workspace's index of links by entity, built on first use
+    ws.links_touching([], as_of, policy)

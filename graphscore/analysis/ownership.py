@@ -459,8 +459,8 @@ def ultimate_owners_table(source: Tables | Workspace, entity_id: str, *, as_of: 
 def prepare_owners(source: Tables | Workspace, *, as_of: dt.date | str | None = None) -> None:
     """Work out once what :func:`ultimate_owners_table` reads about the whole register at
     ``as_of``: the ownership projections at both ends of the stake bands, their matrices by
-    asset and the notes on links without a share (kept with the workspace), so that the first
-    table costs what the next ones do. A server does this before it listens.
+    asset, the table of their ids and the notes on links without a share (kept with the
+    workspace), so that the first table costs what the next ones do. A server does this before it listens.
 
     Examples
     --------
@@ -474,4 +474,6 @@ def prepare_owners(source: Tables | Workspace, *, as_of: dt.date | str | None = 
     reading = _read(ws, rule_policy("integrated"), as_of, runs=False)
     for projection in {id(p): p for p in (reading.projection, reading.high_projection)}.values():
         _by_asset(projection)
+    if reading.projection.n:  # pandas makes an index's table of ids on its first lookup
+        reading.projection.index_of(reading.projection.ids[0])
     _unshared_notes(ws, reading.projection)
