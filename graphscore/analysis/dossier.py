@@ -236,7 +236,9 @@ def prepare_dossier(source: Tables | Workspace, policy: Policy, *, as_of: dt.dat
     ws = as_workspace(source)
     prepare_explain(ws, policy, as_of)
     prepare_owners(ws, as_of=as_of)
-    # the echo of no entity: what model_echo keeps with the projection for every entity's, and nothing more
-    model_echo(ws.projection(policy, as_of), policy, [])
+    # one entity's echo: what model_echo keeps with the projection for every entity's, and its
+    # compiled pushes loaded (tenths of a second on their first call in a process)
+    projection = ws.projection(policy, as_of)
+    model_echo(projection, policy, np.flatnonzero(projection.s > 0)[:1])
     # the links of no entity: the workspace's index of links by entity, built on first use
     ws.links_touching([], as_of, policy)

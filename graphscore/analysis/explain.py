@@ -369,8 +369,9 @@ def explain(source: Tables | Workspace, policy: Policy, entity_id: str, *, as_of
 def prepare_explain(source: Tables | Workspace, policy: Policy, as_of: dt.date | str | None = None) -> None:
     """Work out once what explaining any entity under ``policy`` at ``as_of`` reads about the
     whole register: the baseline run, and the hop lengths its paths are searched over (kept with
-    the workspace's projection, and the projection's table of ids), so that the first
-    explanation costs what the next ones do. A server does this before it listens.
+    the workspace's projection, and the projection's table of ids) and the compiled searches
+    loaded, so that the first explanation costs what the next ones do. A server does this
+    before it listens.
 
     Examples
     --------
@@ -389,7 +390,14 @@ def prepare_explain(source: Tables | Workspace, policy: Policy, as_of: dt.date |
         projection.index_of(projection.ids[0])
     if policy.model is ModelName.SPREAD or (policy.model is ModelName.HOP and policy.aggregate is Aggregate.SUM):
         for layer in projection.layers or (projection,):
-            _path_lengths(layer, policy.damping)
+            _, lengths, _ = _path_lengths(layer, policy.damping)
+            if layer.n:
+                # the compiled searches load on their first call in a process (tenths of a second):
+                # a search that stops at once
+                distances_within(lengths, 0, limit=0.0, to_target=np.zeros(layer.n), cutoff=0.0)
+    if policy.model is ModelName.SPREAD and not projection.layers and projection.n:
+        influence(projection.W, 0, damping=policy.damping, scores=ws.baseline(policy, as_of).total, own=projection.s,
+                  budget=0)  # likewise the reverse push
 
 
 def _layer_contributions(projection: Projection, policy: Policy, v: int, total: float, by_source: np.ndarray,

@@ -245,8 +245,8 @@ def change_scores(source: Tables | Workspace, policy: Policy, change: Change, *,
 def prepare_whatif(source: Tables | Workspace, policy: Policy, as_of: dt.date | str | None = None) -> None:
     """Work out once what every what-if under ``policy`` at ``as_of`` reads about the whole
     register: the baseline run and, under spread, ``W`` by source and its convergence
-    certificate (kept with the workspace's projection), so that the first what-if costs what
-    the next ones do. A server does this before it listens.
+    certificate (kept with the workspace's projection) and the compiled push and solve loaded,
+    so that the first what-if costs what the next ones do. A server does this before it listens.
 
     Examples
     --------
@@ -261,9 +261,13 @@ def prepare_whatif(source: Tables | Workspace, policy: Policy, as_of: dt.date | 
     ws = as_workspace(source)
     projection = ws.projection(policy, as_of)
     ws.baseline(policy, as_of)
-    if policy.model is ModelName.SPREAD and not projection.layers:
-        _ = projection.W_by_source  # made on first use and kept with the projection
-        contraction_of(projection, policy.damping)
+    if policy.model is ModelName.SPREAD and not projection.layers and projection.n:
+        certificate = contraction_of(projection, policy.damping)
+        # The push's and the solve's compiled loops load on their first call in a process (a few
+        # tenths of a second): a push that stops at once, and a solve to a loose tolerance.
+        local_change(projection.W_by_source, {0: 1.0}, damping=policy.damping, tol=ACCURACY, certificate=certificate,
+                     budget=0)
+        spread(projection.W, np.eye(1, projection.n).ravel(), damping=policy.damping, tol=0.5, certificate=certificate)
 
 
 def apply_change(source: Tables | Workspace, policy: Policy, change: Change, *, baseline: str = "current",
