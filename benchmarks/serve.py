@@ -12,7 +12,9 @@ neighbours), and the what-ifs lifting all of its penalties and adding one. It pr
 per request with the median of the first calls (an entity opened, or a what-if asked, for the
 first time: what the server keeps between requests does not help it), the median of all calls
 and the largest time, and the load average beside them: the machine these numbers come from
-is shared, so say which load they were taken under.
+is shared, so say which load they were taken under. Beside each wall time, the CPU time the
+server process spent on the call (user and system, from ``/proc``), which other jobs on the
+machine do not inflate.
 """
 
 from __future__ import annotations
@@ -35,12 +37,19 @@ AS_OF = "2024-06-30"
 POLICY = Path(__file__).resolve().parent.parent / "data" / "policies" / "joint-punishment.toml"
 
 
-def _timed(call, repeat: int = 3) -> list[float]:
+def _cpu(pid: int) -> float:
+    """CPU seconds (user and system) process ``pid`` has used so far, from /proc."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def _timed(call, pid: int, repeat: int = 3) -> list[tuple[float, float]]:
+    """Wall and server CPU seconds of ``repeat`` calls."""
     times = []
     for _ in range(repeat):
-        started = time.perf_counter()
+        cpu, started = _cpu(pid), time.perf_counter()
         response = call()
-        times.append(time.perf_counter() - started)
+        times.append((time.perf_counter() - started, _cpu(pid) - cpu))
         response.raise_for_status()
     return times
 
@@ -68,7 +77,7 @@ def run(size: int, entities: int, policy_path: Path) -> None:
             projection = gs.Workspace(tables).projection(policy, AS_OF)
             counted = projection.penalties[projection.penalties["weight"] > 0]["entity"].value_counts()
             chosen = counted[counted == 1].index[:entities].tolist()
-            rows: dict[str, list[list[float]]] = {}
+            rows: dict[str, list[list[tuple[float, float]]]] = {}
             for entity in chosen:
                 name = tables.entities.set_index("id").loc[entity, "name"]
                 day = {"as_of": AS_OF}
@@ -82,18 +91,20 @@ def run(size: int, entities: int, policy_path: Path) -> None:
                     ("what-if: add a penalty", lambda: client.post(
                         "/api/whatif", json={"penalize": entity, "severity": 5, "ids": [entity], **day})),
                 ]:
-                    rows.setdefault(label, []).append(_timed(call))
+                    rows.setdefault(label, []).append(_timed(call, server.pid))
         finally:
             server.terminate()
             server.wait(timeout=60)
         load = os.getloadavg()[0]
         print(f"\n{size:,} companies, {len(tables.links):,} links, policy {policy.name} ({policy.model.value}; "
               f"load average {load:.1f} on {os.cpu_count()} cores); serve ready after {ready:.1f} s")
-        print(f"{'request':32} {'first s':>9} {'median s':>9} {'max s':>9}")
+        print(f"{'request':32} {'first s':>9} {'(cpu)':>7} {'median s':>9} {'(cpu)':>7} {'max s':>9}")
         for label, calls in rows.items():
+            first = [times[0] for times in calls]
             every = [t for times in calls for t in times]
-            print(f"{label:32} {statistics.median(times[0] for times in calls):9.3f} "
-                  f"{statistics.median(every):9.3f} {max(every):9.3f}")
+            print(f"{label:32} {statistics.median(w for w, _ in first):9.3f} {statistics.median(c for _, c in first):7.2f} "
+                  f"{statistics.median(w for w, _ in every):9.3f} {statistics.median(c for _, c in every):7.2f} "
+                  f"{max(w for w, _ in every):9.3f}")
 
 
 if __name__ == "__main__":
