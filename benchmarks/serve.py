@@ -60,15 +60,17 @@ def run(size: int, entities: int, policy_path: Path) -> None:
         tables = generate_network(size, seed=3, as_of=AS_OF)
         gs.io.write_tables(tables, folder / "tables", format="parquet")
         db = folder / "db"
+        # run from the registry's folder: `python -m` looks in the working directory first, and a
+        # checkout there would be served instead of the graphscore PYTHONPATH names
         subprocess.run([sys.executable, "-m", "graphscore", "load", str(folder / "tables"), "--db", str(db), "-q"],
-                       check=True, stdout=subprocess.DEVNULL)
+                       check=True, stdout=subprocess.DEVNULL, cwd=folder)
         # the policy at the requests' date: what the server prepares before it listens is what they ask for
         policy_file = folder / policy_path.name
         policy_file.write_text(f'as_of = "{AS_OF}"\n' + policy_path.read_text(encoding="utf-8"), encoding="utf-8")
         started = time.perf_counter()
         server = subprocess.Popen([sys.executable, "-m", "graphscore", "serve", "--db", str(db), "--port", "0", "-q",
                                    "--policy", str(policy_file)],
-                                  stdout=subprocess.PIPE, text=True, env={**os.environ, "COLUMNS": "200"})
+                                  stdout=subprocess.PIPE, text=True, env={**os.environ, "COLUMNS": "200"}, cwd=folder)
         try:
             address = server.stdout.readline().split()[2]
             ready = time.perf_counter() - started
