@@ -22,7 +22,7 @@ in its own subprocess, so its peak resident memory is its own. Per size, one row
 - ``read-back s``: ``store.read_tables()``;
 - ``open ws s``: :func:`graphscore.workspace.open_workspace` from the disk cache the load primed;
 - ``project s`` and ``score s``: ``ws.projection`` and ``ws.baseline`` under
-  ``data/policies/joint-punishment.toml`` at 2024-06-30, first calls (they include writing the
+  ``data/policies/diffusion.toml`` at 2024-06-30, first calls (they include writing the
   projection and the run to the disk cache, as a first command on a store does);
 - ``proj B/link``: bytes a projection holds per link beyond the tables (``W``'s three arrays,
   ``s``, the penalties frame it adds two columns to), and ``codes B/link``, the links' ends as
@@ -113,7 +113,9 @@ except ImportError:  # pragma: no cover - a renamed helper: a minimal conversion
         return pa.table(arrays, names=[prefix + c.store_name for c in columns])
 
 
-POLICY = Path(__file__).resolve().parent.parent / "data" / "policies" / "joint-punishment.toml"
+# a spread policy: the table's score, explain and what-if columns time the spread engine (its solve,
+# reverse and forward push); joint-punishment is a hop model, two products with W
+POLICY = Path(__file__).resolve().parent.parent / "data" / "policies" / "diffusion.toml"
 AS_OF = "2024-06-30"
 DEFAULT_SIZES = [20_000, 200_000, 2_000_000]  # companies: about 10^5, 10^6 and 10^7 links
 HUGE_COMPANIES = 20_000_000  # about 10^8 links

@@ -228,7 +228,8 @@ def score(
         _write_scores(scores, workspace, rules, out)  # the files first: a full disk must not leave the store ahead
     with _open(db, wait=wait) as store, _progress(quiet).step(
             "writing the scores back to the store", "wrote the scores back to the store", total=len(scores)) as advance:
-        advance(store.write_scores(scores, policy=rules, as_of=dt.date.fromisoformat(scores.attrs["as_of"])))
+        store.write_scores(scores, policy=rules, as_of=dt.date.fromisoformat(scores.attrs["as_of"]))
+        advance(len(scores))  # the store holds every score now, though it wrote only those that changed
     for note in scores.attrs["notes"]:
         typer.echo(f"note: {note}", err=True)
     for figure, value in scores.attrs.items():

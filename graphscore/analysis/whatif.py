@@ -152,7 +152,7 @@ class ChangedScores:
     before, after : (n,) ndarray
     method : str
         ``"push"`` (local, :func:`graphscore.engine.push.local_change`), ``"solve"`` (the
-        change solved over the whole graph) or ``"recompute"`` (the model run twice).
+        change solved over the whole graph) or ``"recompute"`` (the model run with and without it).
     error : float
         Proven bound on the error of ``after - before`` at any entity (0 for ``recompute``,
         whose two runs carry the model's own accuracy).
@@ -183,7 +183,8 @@ def change_scores(source: Tables | Workspace, policy: Policy, change: Change, *,
     and cached with the store). The change at every entity is within ``accuracy`` times the
     changed penalty of the exact one. Where the change reaches most of the graph the push gives
     up and the change is solved over the whole graph to the same accuracy, and the note says so.
-    ``method="solve"`` runs the model on both penalty vectors instead (any model).
+    Under the other models the model runs on the changed penalties, and the unchanged side is the
+    workspace's baseline run. ``method="solve"`` runs the spread on both penalty vectors instead.
     """
     if method not in ("auto", "solve"):
         raise ValueError(f"method must be 'auto' or 'solve', got {method!r}.")
@@ -235,8 +236,9 @@ def change_scores(source: Tables | Workspace, policy: Policy, change: Change, *,
     if policy.model.is_linear:  # one solve for both columns
         both = run_model(projection, policy, np.column_stack([s_before, s_after])).total
         before, after = both[:, 0], both[:, 1]
-    else:
-        before, after = run_model(projection, policy, s_before).total, run_model(projection, policy, s_after).total
+    else:  # the side that is the data as it is was run once already, for the workspace
+        before, after = (ws.baseline(policy, change.as_of).total if np.array_equal(s, projection.s)
+                         else run_model(projection, policy, s).total for s in (s_before, s_after))
     reached = int(np.count_nonzero(after - before))
     return ChangedScores(before, after, "recompute", 0.0, reached,
                          f"the model was run with and without the change ({reached:,} entities move)")

@@ -429,9 +429,10 @@ def _pairs(edges: _Edges, n: int, parallel: Parallel, normalize: Normalize
     if normalize is not Normalize.NONE and pair_weight.size:
         # normalised after combining: under max or noisy_or the links of a pair are one channel
         by = pair_u if normalize is Normalize.SOURCE else pair_v
-        scale = 1.0 / np.bincount(by, weights=pair_weight, minlength=n)[by]
-        pair_weight = pair_weight * scale
-        weight = weight * scale[pair_of]
+        # divided, not multiplied by a reciprocal: 1 / 5e-324 (a subnormal stake) is inf
+        total = np.bincount(by, weights=pair_weight, minlength=n)[by]
+        pair_weight = pair_weight / total
+        weight = weight / total[pair_of]
     return pair_u, pair_v, pair_weight, weight, pair_of
 
 
