@@ -97,16 +97,17 @@ def test_entity_view_lists_the_largest_exposure_and_pages_through_the_rest(regis
     """The view lists the largest exposure rows and says how many there are; /api/exposure
     gives all of them, page by page, as the dossier has them."""
     ws = gs.open(registry_db)
-    scores = gs.score(ws, policies[0], "2024-06-30")
+    policy = policies[1]  # diffusion: penalties reach far, so many sources reach one entity
+    scores = gs.score(ws, policy, "2024-06-30")
     entity = scores.loc[scores["inherited"].idxmax(), "id"]
-    expected = to_json(dossier(ws, policies[0], entity, as_of="2024-06-30", radius=1))["exposure"]
+    expected = to_json(dossier(ws, policy, entity, as_of="2024-06-30", radius=1))["exposure"]
     assert len(expected) > 5
-    view = registry.client.get(f"/api/entity/{entity}", params={"as_of": "2024-06-30", "exposure": 3}).json()
+    day = {"as_of": "2024-06-30", "policy": policy.name}
+    view = registry.client.get(f"/api/entity/{entity}", params={**day, "exposure": 3}).json()
     assert view["dossier"]["exposure"] == expected[:3] and view["dossier"]["exposure_count"] == len(expected)
     rows, offset = [], 0
     while True:
-        page = registry.client.get(f"/api/exposure/{entity}", params={"as_of": "2024-06-30", "offset": offset,
-                                                                     "limit": 2}).json()
+        page = registry.client.get(f"/api/exposure/{entity}", params={**day, "offset": offset, "limit": 2}).json()
         assert page["count"] == len(expected) and page["offset"] == offset
         if not page["rows"]:
             break
@@ -194,10 +195,11 @@ def test_whatif_pages_through_every_change_and_says_how_it_was_computed(registry
     largest first, with the figures the analysis gives; the answer says how the change was
     computed and its proven bound, as the analysis does."""
     ws = gs.open(registry_db)
-    projection = ws.projection(policies[0], "2024-06-30")
+    policy = policies[1]  # diffusion: a spread, whose what-if is a push or a solve
+    projection = ws.projection(policy, "2024-06-30")
     entity = projection.penalties.loc[projection.penalties["weight"] > 0, "entity"].iloc[0]
-    expected = whatif(ws, policies[0], penalize=entity, severity=3, as_of="2024-06-30").set_index("id")
-    request = {"penalize": entity, "severity": 3, "as_of": "2024-06-30", "top": 7}
+    expected = whatif(ws, policy, penalize=entity, severity=3, as_of="2024-06-30").set_index("id")
+    request = {"penalize": entity, "severity": 3, "as_of": "2024-06-30", "top": 7, "policy": policy.name}
     pages, offset = [], 0
     while True:
         body = registry.client.post("/api/whatif", json={**request, "offset": offset}).json()
@@ -219,7 +221,7 @@ def test_whatif_pages_through_every_change_and_says_how_it_was_computed(registry
     assert refused.status_code == 422
     # kept for the page's next request, but per what-if: another severity is another change
     heavier = registry.client.post("/api/whatif", json={**request, "severity": 6, "ids": [entity]}).json()
-    expected = whatif(ws, policies[0], penalize=entity, severity=6, as_of="2024-06-30").set_index("id")
+    expected = whatif(ws, policy, penalize=entity, severity=6, as_of="2024-06-30").set_index("id")
     assert heavier["scores"][entity]["delta"] == pytest.approx(expected.loc[entity, "delta"], abs=1e-12)
     assert heavier["scores"][entity]["delta"] > next(row["delta"] for row in rows if row["id"] == entity)
 
@@ -243,7 +245,7 @@ def test_a_prepared_server_answers_as_an_unprepared_one(registry_db, policies):
         views = [served.client.get(f"/api/entity/{entity}").json() for served in (prepared, plain)]
         for view in views:
             view["dossier"]["manifest"].pop("generated_at")
-        assert views[0] == views[1] and views[0]["dossier"]["exposure"]
+        assert views[0] == views[1] and views[0]["dossier"]["score"]["total"] > 0 and len(views[0]["graph"]["nodes"]) > 1
         changes = [served.client.post("/api/whatif", json={"lift_entity": entity, "ids": [entity]}).json()
                    for served in (prepared, plain)]
         assert changes[0] == changes[1] and changes[0]["changed"] > 0
