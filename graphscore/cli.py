@@ -673,8 +673,8 @@ def serve(
     token = None if is_loopback(host) else secrets.token_urlsafe(18)
     rules = [load_policy(path) for path in paths]
     workspace = _workspace(db, quiet)
-    workspace.baseline(rules[0])  # before listening: the first search must not wait for a projection
-    web = create_app(workspace, rules, token=token)
+    # prepared before listening: the first search, entity or what-if must not wait for the register's work
+    web = create_app(workspace, rules, token=token, prepare=True)
     # bound here, so the address printed is the one listening (port 0 gets a free one)
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
     sock = socket.socket(family, socket.SOCK_STREAM)

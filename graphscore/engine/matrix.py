@@ -524,20 +524,30 @@ def _edge_table(source: LinkSource, n: int, entities: np.ndarray | None, among: 
 
 
 def ownership_matrices(projection: Projection) -> tuple[sp.sparse.csr_array, sp.sparse.csr_array]:
-    """``D[o, a]``, the direct share of asset a held by owner o, and ``C[c, a] = 1`` where c
-    CONTROLS a, from a projection built under an ownership model."""
-    n = projection.n
-    edges = projection.edges_touching()
-    matrices = []
-    for link_type in ("OWNS", "CONTROLS"):
-        chosen = edges[edges["type"] == link_type]
-        matrix = sp.sparse.csr_array((chosen["weight"].to_numpy(float),
-                                      (chosen["u"].to_numpy(int), chosen["v"].to_numpy(int))), shape=(n, n))
-        matrix.sum_duplicates()
-        matrices.append(matrix)
-    D, C = matrices
-    C.data[:] = 1.0
-    return D, C
+    """``D[o, a]``, the direct share of asset a held by owner o (no stored zeros), and
+    ``C[c, a] = 1`` where c CONTROLS a, from a projection built under an ownership model.
+
+    Made once per projection and kept with it (:attr:`Projection.derived`): they come from
+    every edge of the register, a table of its links, and one ultimate-owners question needs
+    a few of their entries. Shared by every caller, so not to be modified in place: stored
+    zeros are dropped here, so the ownership engine's check of its input (which drops them in
+    place) finds nothing to change."""
+    key = "ownership matrices"
+    if key not in projection.derived:
+        n = projection.n
+        edges = projection.edges_touching()
+        matrices = []
+        for link_type in ("OWNS", "CONTROLS"):
+            chosen = edges[edges["type"] == link_type]
+            matrix = sp.sparse.csr_array((chosen["weight"].to_numpy(float),
+                                          (chosen["u"].to_numpy(int), chosen["v"].to_numpy(int))), shape=(n, n))
+            matrix.sum_duplicates()
+            matrices.append(matrix)
+        D, C = matrices
+        C.data[:] = 1.0
+        D.eliminate_zeros()
+        projection.derived[key] = (D, C)
+    return projection.derived[key]
 
 
 def link_source(tables, policy: Policy, date: pd.Timestamp, missing_share: MissingShare | None = None) -> LinkSource:

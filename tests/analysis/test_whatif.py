@@ -35,14 +35,17 @@ def test_push_agrees_with_a_full_solve_on_a_registry(policy_path):
     penalised = tables.penalties.loc[projection.penalties["weight"] > 0, "id"].to_numpy()
     changes = [penalize_change(projection, entity, 1.0) for entity in rng.choice(projection.ids, size=3)]
     changes += [lift_change(projection, penalty) for penalty in rng.choice(penalised, size=3)]
+    pushed = 0
     for change in changes:
         full = apply_change(workspace, policy, change, method="solve")
-        for accuracy in (1e-3, 1e-6):  # at 1e-3 the push stays local; at 1e-6 it may give way to the solve
+        for accuracy in (1e-3, 1e-6):  # at 1e-3 the push mostly stays local; at 1e-6 it may give way to the solve
             local = change_scores(workspace, policy, change, accuracy=accuracy)
-            assert local.method == "push" or accuracy < 1e-3
+            pushed += local.method == "push" and accuracy == 1e-3
+            assert local.method == "push" or "reaches most of the graph" in local.note
             assert local.error <= accuracy * np.abs(change.delta_s).sum()
             assert f"within {local.error:.2g}" in local.note
             assert_within_the_stated_bound(local, full)
+    assert pushed >= 4
 
 
 def test_a_change_that_reaches_most_of_the_graph_is_solved_and_says_so():

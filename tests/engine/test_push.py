@@ -137,6 +137,11 @@ def test_diagonal_matches_dense_inverse_on_random_graphs(damping):
     exact = np.diag(np.linalg.inv(np.eye(80) - damping * W.toarray()))
     for tol in (1e-3, 1e-9):
         _check_diagonal(push_diagonal(W, np.arange(80), damping=damping, tol=tol), exact, tol)
+    # W's compressed rows, where the caller keeps them, give the same values
+    given = push_diagonal(W, np.arange(80), damping=damping, rows=sp.sparse.csr_array(W))
+    np.testing.assert_array_equal(given.values, push_diagonal(W, np.arange(80), damping=damping).values)
+    with pytest.raises(ValueError, match="rows must be W in compressed rows"):
+        push_diagonal(W, [0], damping=damping, rows=sp.sparse.csr_array(W[:, :79]))
 
 
 @pytest.mark.parametrize("policy", ["diffusion", "joint"])
@@ -257,6 +262,20 @@ def test_a_push_over_budget_says_so(diffusion):
     source = penalised_sources(W, s)[-1]
     change = push_column(W, source, damping=damping, budget=5)
     assert not change.complete and change.error == math.inf and change.links > 5
+
+
+def test_a_push_past_its_reach_says_so(diffusion):
+    """A push that has pushed more entities than its reach gives up; with a reach beyond the
+    entities it pushes, it is the push without one, value for value."""
+    W, s, damping = diffusion
+    source = penalised_sources(W, s)[-1]
+    whole = push_column(W, source, damping=damping, tol=1e-6)
+    assert whole.complete and whole.indices.size > 20
+    cut = push_column(W, source, damping=damping, tol=1e-6, reach=10)
+    assert not cut.complete and cut.error == math.inf and cut.links < whole.links
+    same = push_column(W, source, damping=damping, tol=1e-6, reach=W.shape[0])
+    np.testing.assert_array_equal(same.values, whole.values)
+    assert same.complete and same.links == whole.links
 
 
 def test_divergent_push_raises():
