@@ -13,6 +13,7 @@ import warnings
 from pathlib import Path
 from typing import Annotated
 
+import click
 import pandas as pd
 import typer
 from rich.console import Console
@@ -175,12 +176,21 @@ def score(
     as_of: AsOfOption = None,
     wait: WaitOption = DEFAULT_WAIT,
     quiet: QuietOption = False,
+    engine: Annotated[str, typer.Option(click_type=click.Choice(["memory", "spark"]),
+                                        help="memory (the store's workspace) or spark (Parquet tables in, Parquet out).")]
+    = "memory",
+    spark_master: Annotated[str, typer.Option(help="Spark master URL, with --engine spark.")] = "local[2]",
+    input_folder: Annotated[Path | None, typer.Option("--input", exists=True, file_okay=False,
+                                                      help="Folder of Parquet tables, with --engine spark.")] = None,
 ) -> None:
-    """Score every entity under POLICY: id, name, kind, own, inherited, total; written back to the store."""
+    """Score every entity under POLICY: id, name, kind, own, inherited, total; written back to the store
+    (or, with --engine spark, read from --input Parquet tables and written as a Parquet folder)."""
     from graphscore.analysis.scores import score as score_tables
     from graphscore.policy import load_policy
 
     rules = load_policy(policy)
+    if engine == "spark":
+        return _score_on_spark(rules, input_folder, out, spark_master, _as_of(as_of))
     workspace = _workspace(db, quiet)
     scores = score_tables(workspace, rules, _as_of(as_of))
     _write_scores(scores, workspace, rules, out)  # the files first: a full disk must not leave the store ahead
@@ -193,6 +203,21 @@ def score(
         if figure not in ("as_of", "notes"):
             stdout.print(f"{figure.replace('_', ' ')}: {value:.6g}")
     _show(scores.sort_values("total", ascending=False), f"top scores as of {scores.attrs['as_of']}")
+    stdout.print(f"wrote {out}")
+
+
+def _score_on_spark(rules, input_folder: Path | None, out: Path, master: str, as_of: dt.date | None) -> None:
+    from graphscore.spark import score_parquet
+
+    if input_folder is None:
+        raise ValueError("--engine spark reads Parquet tables: give --input FOLDER.")
+    result = score_parquet(input_folder, rules, out, master=master, as_of=as_of)
+    for note in result.notes:
+        typer.echo(f"note: {note}", err=True)
+    for figure, value in result.figures.items():
+        stdout.print(f"{figure.replace('_', ' ')}: {'none' if value is None else f'{value:.6g}'}")
+    top = result.frame.orderBy(result.frame["total"].desc(), "id").limit(15).toArrow().to_pandas()
+    _show(top, f"top scores as of {result.as_of} (spark)")
     stdout.print(f"wrote {out}")
 
 

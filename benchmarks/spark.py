@@ -1,0 +1,131 @@
+"""Benchmark: the Spark engine on local[2] beside the in-memory engine, on synthetic registries.
+
+    python benchmarks/spark.py [--sizes 20000 200000] [--master local[2]] [--hops 5]
+
+``--sizes`` counts companies (about five links each: 20,000 -> 10^5 links). Each size runs in
+its own subprocess, so its peak memory is its own. Per size and engine, under
+``data/policies/joint-punishment.toml`` (spread) at 2024-06-30:
+
+- ``read s``: the Parquet tables read (in-memory: :func:`graphscore.io.read_path` and
+  :func:`graphscore.validate`; Spark: :func:`graphscore.spark.read_parquet_tables` with its checks);
+- ``project s``: the projection (Spark: active links, rules, weights, computed and cached);
+- ``per hop s``: one hop of the series, the median of ``--hops`` hops of ``hop`` with
+  ``aggregate = "sum"`` (scipy: one sparse product; Spark: a join, a groupBy and a checkpoint);
+- ``score s``: the whole spread (Spark: the convergence certificate and the iterations);
+- ``total s``: read + project + score;
+- ``peak GB``: peak resident memory of the Python process, and for Spark of its driver JVM
+  (in local mode the driver runs the executors too);
+- ``max |diff|``: largest difference between the two engines' totals (must be below 1e-9).
+
+Times are of one run on a shared machine: quote the Spark/in-memory ratios from one run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import resource
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+POLICY = ROOT / "data" / "policies" / "joint-punishment.toml"
+AS_OF = "2024-06-30"
+
+
+def _peak_gb(pid: int | None = None) -> float:
+    if pid is None:
+        return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 2**20
+    return float("nan")
+
+
+def _timed(function, *args, **kwargs):
+    started = time.perf_counter()
+    result = function(*args, **kwargs)
+    return result, time.perf_counter() - started
+
+
+def run_size(companies: int, master: str, hops: int) -> list[dict]:
+    import numpy as np
+    import scipy as sp
+
+    import graphscore as gs
+    from graphscore.engine.run import run_model
+    from graphscore.io import write_tables
+    from graphscore.synthetic import generate_network
+    from graphscore.spark import build_projection, local_session, read_parquet_tables, score
+    from graphscore.spark.linear import hop
+    from graphscore.spark.run import run_model as spark_run
+
+    policy = gs.load_policy(POLICY)
+    folder = Path(tempfile.mkdtemp(prefix="gs-spark-bench-"))
+    write_tables(generate_network(companies, seed=0, as_of=AS_OF), folder, format="parquet")
+
+    tables, read_memory = _timed(lambda: gs.validate(gs.read_path(folder)))
+    projection, project_memory = _timed(gs.build_projection, tables, policy, AS_OF)
+    run, score_memory = _timed(run_model, projection, policy)
+    W = sp.sparse.csr_array(projection.W)
+    products = []
+    x = projection.s.copy()
+    for _ in range(hops):
+        _, seconds = _timed(lambda: W @ x)
+        products.append(seconds)
+    memory_row = {"links": len(tables.links), "engine": "memory", "read s": read_memory,
+                  "project s": project_memory, "per hop s": statistics.median(products), "score s": score_memory,
+                  "total s": read_memory + project_memory + score_memory, "peak GB": _peak_gb(),
+                  "max |diff|": None}
+    expected = dict(zip(projection.ids, run.total))
+    del tables, projection, W
+
+    spark = local_session(master)
+    jvm_pid = spark.sparkContext._jvm.java.lang.ProcessHandle.current().pid()
+    spark_tables, read_spark = _timed(read_parquet_tables, spark, folder)
+    # the checks run here; the projection below reads the typed tables again from Parquet
+    spark_projection, project_spark = _timed(build_projection, spark_tables, policy, AS_OF)
+    started = time.perf_counter()
+    hop(spark_projection.W, spark_projection.seeds, damping=policy.damping, max_hops=hops).count()
+    per_hop = (time.perf_counter() - started) / hops
+    (frame, _), score_spark = _timed(lambda: (lambda f: (f[0].localCheckpoint(eager=True), f[1]))(
+        spark_run(spark_projection, policy)))
+    totals = frame.select("id", "total").toArrow().to_pandas()
+    diff = float(np.abs(totals["total"].to_numpy() - totals["id"].map(expected).to_numpy()).max())
+    spark_row = {"links": memory_row["links"], "engine": f"spark {master}", "read s": read_spark,
+                 "project s": project_spark, "per hop s": per_hop, "score s": score_spark,
+                 "total s": read_spark + project_spark + score_spark,
+                 "peak GB": f"{_peak_gb():.2f} + JVM {_peak_gb(jvm_pid):.2f}", "max |diff|": diff}
+    spark.stop()
+    assert diff < 1e-9, f"the engines differ by {diff}"
+    return [memory_row, spark_row]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sizes", type=int, nargs="+", default=[20_000, 200_000])
+    parser.add_argument("--master", default="local[2]")
+    parser.add_argument("--hops", type=int, default=5)
+    parser.add_argument("--one", type=int, help=argparse.SUPPRESS)  # a size, in this process
+    args = parser.parse_args()
+    if args.one:
+        print(json.dumps(run_size(args.one, args.master, args.hops)))
+        return
+    from benchmarks.ratio_table import print_table
+
+    rows = []
+    for companies in args.sizes:
+        done = subprocess.run([sys.executable, __file__, "--one", str(companies), "--master", args.master,
+                               "--hops", str(args.hops)], capture_output=True, text=True, check=True)
+        rows.extend(json.loads(done.stdout.strip().splitlines()[-1]))
+        print(f"done {companies} companies", file=sys.stderr)
+    print_table(rows)
+
+
+if __name__ == "__main__":
+    main()
