@@ -1,10 +1,11 @@
 """Benchmark: the Spark engine on local[2] beside the in-memory engine, on synthetic registries.
 
-    python benchmarks/spark.py [--sizes 20000 200000] [--master local[2]] [--hops 5]
+    python benchmarks/spark.py [--sizes 20000 200000] [--master local[2]] [--hops 5] [--policy FILE]
 
 ``--sizes`` counts companies (about five links each: 20,000 -> 10^5 links). Each size runs in
 its own subprocess, so its peak memory is its own. Per size and engine, under
-``data/policies/joint-punishment.toml`` (spread) at 2024-06-30:
+``data/policies/diffusion.toml`` (spread, normalised by source: no eigenvalue check, about 60
+steps) or ``--policy``, at 2024-06-30:
 
 - ``read s``: the Parquet tables read (in-memory: :func:`graphscore.io.read_path` and
   :func:`graphscore.validate`; Spark: :func:`graphscore.spark.read_parquet_tables` with its checks);
@@ -34,7 +35,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
-POLICY = ROOT / "data" / "policies" / "joint-punishment.toml"
+POLICY = ROOT / "data" / "policies" / "diffusion.toml"
 AS_OF = "2024-06-30"
 
 
@@ -53,7 +54,7 @@ def _timed(function, *args, **kwargs):
     return result, time.perf_counter() - started
 
 
-def run_size(companies: int, master: str, hops: int) -> list[dict]:
+def run_size(companies: int, master: str, hops: int, policy_path: str) -> list[dict]:
     import numpy as np
     import scipy as sp
 
@@ -65,7 +66,7 @@ def run_size(companies: int, master: str, hops: int) -> list[dict]:
     from graphscore.spark.linear import hop
     from graphscore.spark.run import run_model as spark_run
 
-    policy = gs.load_policy(POLICY)
+    policy = gs.load_policy(policy_path)
     folder = Path(tempfile.mkdtemp(prefix="gs-spark-bench-"))
     write_tables(generate_network(companies, seed=0, as_of=AS_OF), folder, format="parquet")
 
@@ -111,17 +112,18 @@ def main() -> None:
     parser.add_argument("--sizes", type=int, nargs="+", default=[20_000, 200_000])
     parser.add_argument("--master", default="local[2]")
     parser.add_argument("--hops", type=int, default=5)
+    parser.add_argument("--policy", default=str(POLICY))
     parser.add_argument("--one", type=int, help=argparse.SUPPRESS)  # a size, in this process
     args = parser.parse_args()
     if args.one:
-        print(json.dumps(run_size(args.one, args.master, args.hops)))
+        print(json.dumps(run_size(args.one, args.master, args.hops, args.policy)))
         return
     from benchmarks.ratio_table import print_table
 
     rows = []
     for companies in args.sizes:
         done = subprocess.run([sys.executable, __file__, "--one", str(companies), "--master", args.master,
-                               "--hops", str(args.hops)], capture_output=True, text=True, check=True)
+                               "--hops", str(args.hops), "--policy", args.policy], capture_output=True, text=True, check=True)
         rows.extend(json.loads(done.stdout.strip().splitlines()[-1]))
         print(f"done {companies} companies", file=sys.stderr)
     print_table(rows)

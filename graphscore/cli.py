@@ -4,6 +4,7 @@ notebook could call, and writes the result; bad input becomes one line on stderr
 from __future__ import annotations
 
 import datetime as dt
+import enum
 import functools
 import json
 import shutil
@@ -13,7 +14,6 @@ import warnings
 from pathlib import Path
 from typing import Annotated
 
-import click
 import pandas as pd
 import typer
 from rich.console import Console
@@ -37,7 +37,8 @@ AsOfOption = Annotated[dt.datetime | None, typer.Option("--as-of", formats=["%Y-
 QuietOption = Annotated[bool, typer.Option("--quiet", "-q", help="No progress output on stderr.")]
 WaitOption = Annotated[float, typer.Option("--wait", min=0, help="Seconds to wait while another process "
                                                                  "writes to the store.")]
-DEFAULT_WAIT = 180.0  # a load of 10^7 links takes minutes: wait for it rather than fail at once
+DEFAULT_WAIT = 180.0
+Engine = enum.Enum("Engine", {"MEMORY": "memory", "SPARK": "spark"}, type=str)  # score --engine  # a load of 10^7 links takes minutes: wait for it rather than fail at once
 
 
 def _echo_warnings(caught: list) -> None:
@@ -176,9 +177,8 @@ def score(
     as_of: AsOfOption = None,
     wait: WaitOption = DEFAULT_WAIT,
     quiet: QuietOption = False,
-    engine: Annotated[str, typer.Option(click_type=click.Choice(["memory", "spark"]),
-                                        help="memory (the store's workspace) or spark (Parquet tables in, Parquet out).")]
-    = "memory",
+    engine: Annotated[Engine, typer.Option(help="memory (the store's workspace) or spark (Parquet tables in, "
+                                                 "Parquet out).")] = "memory",
     spark_master: Annotated[str, typer.Option(help="Spark master URL, with --engine spark.")] = "local[2]",
     input_folder: Annotated[Path | None, typer.Option("--input", exists=True, file_okay=False,
                                                       help="Folder of Parquet tables, with --engine spark.")] = None,
@@ -189,7 +189,7 @@ def score(
     from graphscore.policy import load_policy
 
     rules = load_policy(policy)
-    if engine == "spark":
+    if engine is Engine.SPARK:
         return _score_on_spark(rules, input_folder, out, spark_master, _as_of(as_of))
     workspace = _workspace(db, quiet)
     scores = score_tables(workspace, rules, _as_of(as_of))
