@@ -115,7 +115,7 @@ def _parse_dates(frame, name: str, origin: str, issues: list[DataIssue]):
     for column in [c for c, t in types.items() if t == "date" and c in frame.columns]:
         if dict(frame.dtypes)[column] != "string":
             continue
-        parsed = F.try_to_date(F.col(f"`{column}`"), F.lit("yyyy-MM-dd"))
+        parsed = F.try_to_date(F.col(f"`{column}`"), "yyyy-MM-dd")
         bad = F.col(f"`{column}`").isNotNull() & (F.trim(F.col(f"`{column}`")) != "") & parsed.isNull()
         if frame.filter(bad).limit(1).count():
             row = _first_bad_row(frame, bad)
