@@ -220,7 +220,7 @@ def contributions(policy: Policy, entities, links=None, penalties=None, *, entit
     >>> tables = from_tables(spark, gs.validate(shared_representative()))  # doctest: +SKIP
     >>> policy = gs.parse_policy('name="r"\\ndamping=0.5\\n[[transmit]]\\nlink="OFFICER_OF"\\ndirection="both"')
     >>> why = contributions(policy, tables, entity_ids=["C2"], as_of="2024-01-01")  # doctest: +SKIP
-    >>> [(r.penalty, r.source, r.contribution) for r in why.collect()]  # doctest: +SKIP
+    >>> [(r.penalty, r.source, round(r.contribution, 12)) for r in why.collect()]  # doctest: +SKIP
     [('F1', 'C1', 0.5)]
     """
     linear_model = policy.model is ModelName.SPREAD or (policy.model is ModelName.HOP and policy.aggregate is Aggregate.SUM)
