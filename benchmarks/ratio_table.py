@@ -15,3 +15,11 @@ def print_table(rows: list[dict]) -> None:
     print("-+-".join("-" * w for w in widths))
     for row in rows:
         print(" | ".join(cell(row[c]).rjust(w) for c, w in zip(columns, widths)))
+
+
+def print_markdown(rows: list[dict]) -> None:
+    """The rows as a Markdown table (cells already formatted), for pasting into the README."""
+    print("| " + " | ".join(rows[0]) + " |")
+    print("|" + "---|" * len(rows[0]))
+    for row in rows:
+        print("| " + " | ".join(row.values()) + " |")

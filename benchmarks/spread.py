@@ -1,13 +1,27 @@
-"""Benchmark: the spread model on synthetic registries, against bare kernels measured in the same run.
+"""Benchmark: the spread solve on synthetic registries, as ratios to bare kernels measured in the same run.
 
-    python benchmarks/spread.py [--sizes 2000 20000 100000] [--repeat 3]
+    python benchmarks/spread.py [--sizes 20000 200000] [--repeat 3]
 
-For each size it prints: the graph, the time to project tables onto W, and the spread solve
-expressed as a multiple of one bare scipy sparse matrix-vector product (SpMV) on the same W,
-and against igraph's and networkx's personalised PageRank on the same graph (the diffusion
-policy's column-normalised W makes ``(1 - damping) * spread`` exactly that PageRank; the
-benchmark checks the numbers agree before timing them). Ratios, not absolute times, are the
-figures to quote: this machine is shared and noisy.
+For each registry size (companies; about 5 links each) and shipped spread policy it prints:
+
+- ``check/solve``: the convergence check (:func:`graphscore.engine.spread.contraction`, a few
+  power steps) as a share of the whole solve, and ``ARPACK/solve``, the eigenvalue solve it
+  replaced (only where the cheap norms fail, as under joint-punishment; sizes up to
+  ``--arpack-max``);
+- ``gs/scipy``: the whole solve (check included, every score within 1e-10 x the largest,
+  proven) against a bare scipy loop ``term = damping * (W @ term); x += term`` on the same W,
+  stopped when a term falls below 1e-10 x max x (no guarantee);
+- ``sweeps``/``iters``: Gauss-Seidel sweeps against the loop's iterations;
+- ``sweep/SpMV`` and ``sweep/stream``: one sweep against one bare scipy SpMV and against the
+  streaming bound, the time to read W (12 bytes a link: int32 index, float64 weight) and
+  the vectors once (36 bytes an entity) at the memory bandwidth measured in the same run;
+- ``igraph/gs`` and ``networkx/gs``: igraph's personalised PageRank (PRPACK) and networkx's on
+  the diffusion operator (column-stochastic W: ``(1 - damping) x spread`` is that PageRank;
+  igraph cannot express joint-punishment's W), after checking the numbers agree;
+- ``err/bound``: the largest error against a float64 reference (the loop run to 1e-15) over
+  the largest score, against the stated accuracy 1e-10.
+
+Ratios from one run are the figures to quote: the machine is shared and absolute times vary.
 """
 
 from __future__ import annotations
@@ -20,15 +34,18 @@ from pathlib import Path
 import igraph as ig
 import networkx as nx
 import numpy as np
+import scipy as sp
 
 import graphscore as gs
+from graphscore.engine import spread as spread_module
 from graphscore.engine.matrix import build_projection
-from graphscore.engine.spread import spread
+from graphscore.engine.run import SCORE_TOL
+from graphscore.engine.spread import contraction, spectral_radius, spread
 from graphscore.synthetic import generate_network
 from ratio_table import print_table  # benchmarks/ is the script's folder, so on sys.path
 
-POLICY = Path(__file__).resolve().parent.parent / "data" / "policies" / "diffusion.toml"
-NETWORKX_LIMIT = 20_000  # networkx's pure-Python PageRank takes minutes beyond this
+POLICIES = Path(__file__).resolve().parent.parent / "data" / "policies"
+NETWORKX_LIMIT = 40_000  # entities; networkx's pure-Python PageRank takes minutes beyond this
 
 
 def best_of(repeat: int, run) -> float:
@@ -41,55 +58,92 @@ def best_of(repeat: int, run) -> float:
     return min(times)
 
 
-def measure(n_companies: int, repeat: int) -> dict:
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", gs.GraphscoreWarning)
-        tables = gs.validate(generate_network(n_companies, seed=0))
-    policy = gs.load_policy(POLICY)
-    projection_time = best_of(1, lambda: build_projection(tables, policy, "2024-06-30"))
+def bandwidth() -> float:
+    """Bytes per second numpy reads from memory (sum of 400 MB), best of five."""
+    block = np.ones(50_000_000)
+    return block.nbytes / best_of(5, block.sum)
+
+
+def scipy_loop(W, s, damping: float, tol: float) -> tuple[np.ndarray, int]:
+    x, term = s.copy(), s.copy()
+    for iteration in range(1, 100_000):
+        term = damping * (W @ term)
+        x += term
+        if np.abs(term).max() <= tol * x.max():
+            return x, iteration
+    raise RuntimeError("no convergence")
+
+
+def measure(tables, policy_name: str, repeat: int, bytes_per_second: float, arpack_max: int) -> dict:
+    policy = gs.load_policy(POLICIES / f"{policy_name}.toml")
     projection = build_projection(tables, policy, "2024-06-30")
     W, s, damping = projection.W, projection.s, policy.damping
-
+    n = W.shape[0]
+    certificate = contraction(W, damping)
+    check = best_of(repeat, lambda: contraction(W, damping))
+    solve = best_of(repeat, lambda: spread(W, s, damping=damping, tol=SCORE_TOL))
+    x = spread(W, s, damping=damping, tol=SCORE_TOL, certificate=certificate)
+    loop = best_of(repeat, lambda: scipy_loop(W, s, damping, SCORE_TOL))
+    iterations = scipy_loop(W, s, damping, SCORE_TOL)[1]
+    reference = scipy_loop(W, s, damping, 1e-15)[0]
     spmv = best_of(max(repeat, 20), lambda: W @ s)
-    ours = best_of(repeat, lambda: spread(W, s, damping=damping))
-    x = spread(W, s, damping=damping)
+    sweep_x, weights = s.copy(), 1 / certificate.weights
+    sweep = best_of(max(repeat, 20), lambda: spread_module._sweep(W.indptr, W.indices, W.data, damping, s,
+                                                                    sweep_x, weights))
+    slack = certificate.rate / (1 - certificate.rate)
+    sweeps, probe = 0, s.copy()
+    while True:  # count the sweeps spread takes
+        sweeps += 1
+        change, top = spread_module._sweep(W.indptr, W.indices, W.data, damping, s, probe, weights)
+        if slack * change <= SCORE_TOL * top:
+            break
+    stream = (12 * W.nnz + 36 * n) / bytes_per_second
+    norms_fail = damping * min(abs(W).sum(axis=0).max(), abs(W).sum(axis=1).max()) >= 1
+    arpack = (best_of(1, lambda: spectral_radius(W)) if norms_fail and W.nnz <= arpack_max else None)
 
-    # igraph / networkx read edges u -> v with weight W[v, u]; personalisation = s / sum(s).
-    coo = W.tocoo()
-    edges = list(zip(coo.col.tolist(), coo.row.tolist()))
-    graph = ig.Graph(n=W.shape[0], edges=edges, directed=True)
-    graph.es["weight"] = coo.data.tolist()
-    reset = (s / s.sum()).tolist()
-    igraph_pr = lambda: graph.personalized_pagerank(damping=damping, weights="weight", reset=reset,  # noqa: E731
-                                                    implementation="prpack")
-    igraph_time = best_of(repeat, igraph_pr)
-    expected = np.asarray(igraph_pr())
-    # nodes with no out-edge are dangling for PageRank (it re-injects their mass), not for spread;
-    # compare where the two definitions coincide: graphs or parts without dangling mass.
-    dangling_mass = float(s[np.asarray(abs(W).sum(axis=0)).ravel() == 0].sum())
-    agree = np.allclose((1 - damping) * x / s.sum(), expected, rtol=1e-6, atol=1e-9) if dangling_mass == 0 else None
-
-    nx_time = None
-    if n_companies <= NETWORKX_LIMIT:
-        digraph = nx.DiGraph()
-        digraph.add_nodes_from(range(W.shape[0]))
-        digraph.add_weighted_edges_from((u, v, w) for u, v, w in zip(coo.col, coo.row, coo.data))
-        personalization = {i: float(v) for i, v in enumerate(s) if v > 0}
-        nx_time = best_of(1, lambda: nx.pagerank(digraph, alpha=damping, personalization=personalization,
-                                                 tol=1e-10, max_iter=1000))
-    return {"companies": n_companies, "entities": W.shape[0], "nnz(W)": W.nnz,
-            "project s": projection_time, "SpMV ms": spmv * 1e3, "spread ms": ours * 1e3,
-            "spread/SpMV": ours / spmv, "igraph/spread": igraph_time / ours,
-            "networkx/spread": None if nx_time is None else nx_time / ours,
-            "= PageRank": agree}
+    igraph_ratio = networkx_ratio = None
+    if policy_name == "diffusion":
+        coo = W.tocoo()
+        graph = ig.Graph(n=n, edges=list(zip(coo.col.tolist(), coo.row.tolist())), directed=True)
+        graph.es["weight"] = coo.data.tolist()
+        reset = (s / s.sum()).tolist()
+        pagerank = lambda: graph.personalized_pagerank(damping=damping, weights="weight", reset=reset,  # noqa: E731
+                                                       implementation="prpack")
+        dangling = float(s[np.asarray(abs(W).sum(axis=0)).ravel() == 0].sum())
+        if dangling == 0:  # PageRank re-injects dangling mass, spread does not: compare only where they agree
+            assert np.allclose((1 - damping) * x / s.sum(), np.asarray(pagerank()), rtol=1e-6, atol=1e-9)
+        igraph_ratio = best_of(repeat, pagerank) / solve
+        if n <= NETWORKX_LIMIT:  # entities
+            digraph = nx.DiGraph()
+            digraph.add_nodes_from(range(n))
+            digraph.add_weighted_edges_from(zip(coo.col.tolist(), coo.row.tolist(), coo.data.tolist()))
+            personalization = {i: float(v) for i, v in enumerate(s) if v > 0}
+            networkx_ratio = best_of(1, lambda: nx.pagerank(digraph, alpha=damping, personalization=personalization,
+                                                            tol=1e-10, max_iter=1000)) / solve
+    return {"policy": policy_name, "entities": n, "links": W.nnz, "rate": certificate.rate,
+            "solve ms": solve * 1e3, "check/solve": check / solve,
+            "ARPACK/solve": None if arpack is None else arpack / solve,
+            "gs/scipy": solve / loop, "sweeps": sweeps, "iters": iterations,
+            "sweep/SpMV": sweep / spmv, "sweep/stream": sweep / stream,
+            "igraph/gs": igraph_ratio, "networkx/gs": networkx_ratio,
+            "err/bound": float(np.abs(x - reference).max() / reference.max() / SCORE_TOL)}
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--sizes", type=int, nargs="+", default=[2_000, 20_000, 100_000])
+    parser.add_argument("--sizes", type=int, nargs="+", default=[20_000, 200_000], help="companies per registry")
     parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--arpack-max", type=int, default=2_000_000, help="largest W (links) to time ARPACK on")
     args = parser.parse_args()
-    rows = [measure(n, args.repeat) for n in args.sizes]
+    bytes_per_second = bandwidth()
+    print(f"memory read bandwidth: {bytes_per_second / 1e9:.1f} GB/s")
+    rows = []
+    for size in args.sizes:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", gs.GraphscoreWarning)
+            tables = gs.validate(generate_network(size, seed=0))
+        for policy_name in ("joint-punishment", "diffusion"):
+            rows.append(measure(tables, policy_name, args.repeat, bytes_per_second, args.arpack_max))
     print_table(rows)
 
 

@@ -1,28 +1,27 @@
-"""Benchmark: what-if by forward push against a full spread solve, on synthetic registries.
+"""Benchmark: what-if by forward push and explain by reverse push, against full solves, on synthetic registries.
 
-    python benchmarks/whatif.py [--sizes 20000 100000] [--sources 20] [--tols 1e-10 1e-6 1e-4]
+    python benchmarks/whatif.py [--sizes 20000 200000] [--sources 10] [--accuracies 1e-3 1e-4 1e-6]
 
-For each registry size and shipped spread policy it draws penalised entities at random and
-lifts each one's penalty (``amount = -s[u]``). Per source and tolerance it times
-:func:`graphscore.engine.push.push_column` and one :func:`graphscore.engine.spread.spread`
-solve of the same change, and prints, over the sources:
+For each registry size (companies) and shipped spread policy it draws penalised entities at
+random. Per accuracy (the change at every entity within ``accuracy`` x the lifted penalty,
+proven) it lifts each one's penalty by :func:`graphscore.engine.push.push_column` and prints,
+over the sources:
 
-- ``push/spread``: median and largest ratio of the push time to the spread time;
-- ``push/iter``: the same against spread's Neumann iteration alone, without the convergence
-  check (a spectral radius when the cheap norm test fails, as it does under
-  joint-punishment): the fair baseline when one checked W serves many what-ifs;
-- ``touched/n``: median and largest share of the entities the push reached;
-- ``max|err|``: largest error against the full solve at any entity, and ``L1 bound``, the
-  largest :func:`graphscore.engine.push.error_bound` (``inf`` where W's column sums exceed
-  1 / damping and no cheap bound exists);
-- ``queue/push``: a one-entity-at-a-time Python queue push (the textbook loop) against the
-  vectorised rounds of push_column, on the first few sources (skipped at tol 1e-10, where it
-  takes seconds per source).
+- ``push/solve``: median and largest ratio of the push time to one full recompute (a spread
+  solve of the new penalties with the projection's certificate already computed, as a
+  workspace holds it);
+- ``reached``: median and largest share of the entities the push reached;
+- ``err/acc``: largest error at any entity, against a float64 reference solve, over the
+  accuracy promised (at most 1 if the bound holds), and ``bound/acc``, the largest bound the
+  push reported over the accuracy;
+- ``gave up``: pushes that ran past the budget :func:`graphscore.analysis.whatif.change_scores`
+  gives them (ten sweeps' worth of links), where a what-if solves instead.
 
-Per registry, ``iter/spread`` is the share of a spread call spent iterating (the rest is its
-convergence check) and ``CSC/spread`` the one-off cost of converting W to CSC, which
-push_column does per call unless given a CSC array (the timed pushes are). Ratios, not
-absolute times, are the figures to quote: this machine is shared and noisy.
+Then, per registry, ``explain``: reverse push (:func:`graphscore.engine.push.influence`) for
+the highest-scored entities against a transposed solve (the row of the inverse over the whole
+graph), median ratio, and the largest share of a score left unattributed over its stated
+bound (1e-6).
+Ratios from one run are the figures to quote: the machine is shared and absolute times vary.
 """
 
 from __future__ import annotations
@@ -31,133 +30,98 @@ import argparse
 import statistics
 import time
 import warnings
-from collections import deque
 from pathlib import Path
 
 import numpy as np
 import scipy as sp
 
 import graphscore as gs
+from graphscore.analysis.whatif import _PUSH_BUDGET_SWEEPS
 from graphscore.engine.matrix import build_projection
-from graphscore.engine.push import error_bound, push_column
-from graphscore.engine.spread import spread
+from graphscore.engine.push import influence, push_column
+from graphscore.engine.run import SCORE_TOL
+from graphscore.engine.spread import contraction, spread
 from graphscore.synthetic import generate_network
 from ratio_table import print_table  # benchmarks/ is the script's folder, so on sys.path
 
 POLICIES = Path(__file__).resolve().parent.parent / "data" / "policies"
-QUEUE_SOURCES = 5
 
 
-def best_of(repeat: int, run):
-    """Fastest of ``repeat`` runs in seconds, and the last result: the least disturbed by other load."""
-    times = []
-    for _ in range(repeat):
-        start = time.perf_counter()
-        result = run()
-        times.append(time.perf_counter() - start)
-    return min(times), result
+def timed(run):
+    start = time.perf_counter()
+    result = run()
+    return time.perf_counter() - start, result
 
 
-def queue_push(W: sp.sparse.csc_array, source: int, amount: float, damping: float, tol: float) -> dict:
-    """Forward push as in Andersen, Chung & Lang: one entity at a time from a FIFO queue."""
-    indptr, indices, data = W.indptr, W.indices, W.data
-    threshold = tol * abs(amount)
-    p, r = {}, {source: amount}
-    queue, queued = deque([source]), {source}
-    while queue:
-        v = queue.popleft()
-        queued.discard(v)
-        pushed = r[v]
-        p[v] = p.get(v, 0.0) + pushed
-        r[v] = 0.0
-        start, end = indptr[v], indptr[v + 1]
-        for w, weight in zip(indices[start:end].tolist(), data[start:end].tolist()):
-            r[w] = r.get(w, 0.0) + damping * weight * pushed
-            if abs(r[w]) > threshold and w not in queued:
-                queue.append(w)
-                queued.add(w)
-    return {v: p.get(v, 0.0) + r.get(v, 0.0) for v in r.keys() | p.keys()}
-
-
-def iterate(W: sp.sparse.csr_array, s: np.ndarray, damping: float, tol: float = 1e-12) -> np.ndarray:
-    """The Neumann iteration inside spread, without its convergence check or iteration cap."""
-    x, term = s.copy(), s.copy()
-    while True:
-        term = damping * (W @ term)
-        x += term
-        change = np.abs(term).max(initial=0.0)
-        if change <= tol * max(np.abs(x).max(initial=0.0), 1.0) or change == 0:
-            return x
-
-
-def measure(tables, policy_name: str, n_companies: int, args) -> list[dict]:
+def measure(tables, policy_name: str, size: int, sources: int, accuracies: list[float]) -> list[dict]:
     policy = gs.load_policy(POLICIES / f"{policy_name}.toml")
     projection = build_projection(tables, policy, "2024-06-30")
     W, s, damping = projection.W, projection.s, policy.damping
+    by_source = projection.W_by_source
     n = W.shape[0]
-    csc_time, csc = best_of(args.repeat, lambda: sp.sparse.csc_array(W))
-
-    rng = np.random.default_rng(args.seed)
-    sources = rng.choice(np.flatnonzero(s > 0), size=args.sources, replace=False)
-    per_tol = {tol: {"ratio": [], "iter": [], "touched": [], "err": [], "bound": [], "queue": []}
-               for tol in args.tols}
-    spread_times, iterate_times = [], []
-    for i, source in enumerate(sources.tolist()):
-        amount = -float(s[source])  # lift the penalty
-        seeds = np.zeros(n)
-        seeds[source] = -amount  # spread takes non-negative s: solve for |amount| and flip
-        spread_time, x = best_of(1, lambda: spread(W, seeds, damping=damping))
-        iterate_time, _ = best_of(1, lambda: iterate(W, seeds, damping))
-        exact = -x
-        spread_times.append(spread_time)
-        iterate_times.append(iterate_time)
-        for tol in args.tols:
-            push_time, change = best_of(args.repeat,
-                                        lambda: push_column(csc, source, amount, damping=damping, tol=tol))
-            estimate = np.zeros(n)
-            estimate[change.indices] = change.values
-            row = per_tol[tol]
-            row["ratio"].append(push_time / spread_time)
-            row["iter"].append(push_time / iterate_time)
-            row["touched"].append(change.indices.size / n)
-            row["err"].append(float(np.abs(estimate - exact).max()))
-            row["bound"].append(error_bound(csc, change, damping=damping))
-            if tol >= 1e-6 and i < QUEUE_SOURCES:
-                queue_time, _ = best_of(1, lambda: queue_push(csc, source, amount, damping, tol))
-                row["queue"].append(queue_time / push_time)
-    spread_median = statistics.median(spread_times)
+    certificate = contraction(W, damping)
+    chosen = np.random.default_rng(0).choice(np.flatnonzero(s > 0), size=sources, replace=False)
+    solve_time, x = timed(lambda: spread(W, s, damping=damping, tol=SCORE_TOL, certificate=certificate))
     rows = []
-    for tol, row in per_tol.items():
-        rows.append({
-            "companies": n_companies, "policy": policy_name, "entities": n, "nnz(W)": W.nnz,
-            "iter/spread": statistics.median(iterate_times) / spread_median,
-            "CSC/spread": csc_time / spread_median,
-            "tol": f"{tol:g}",
-            "push/spread med": statistics.median(row["ratio"]), "push/spread max": max(row["ratio"]),
-            "push/iter med": statistics.median(row["iter"]),
-            "touched/n med": statistics.median(row["touched"]), "touched/n max": max(row["touched"]),
-            "max|err|": max(row["err"]), "L1 bound": max(row["bound"]),
-            "queue/push": statistics.median(row["queue"]) if row["queue"] else None,
-        })
+    budget = _PUSH_BUDGET_SWEEPS * W.nnz
+    exact = {}
+    for u in chosen:  # the float64 reference change of each lift
+        unit = np.zeros(n)
+        unit[u] = s[u]
+        exact[int(u)] = -spread(W, unit, damping=damping, tol=1e-15, certificate=certificate)
+    for accuracy in accuracies:
+        ratios, reached, errors, bounds, gave_up = [], [], [], [], 0
+        for u in exact:
+            push_time, change = timed(lambda: push_column(by_source, u, -float(s[u]), damping=damping,
+                                                          tol=accuracy, certificate=certificate))
+            got = np.zeros(n)
+            got[change.indices] = change.values
+            ratios.append(push_time / solve_time)
+            reached.append(change.indices.size / n)
+            errors.append(np.abs(got - exact[u]).max() / (accuracy * s[u]))
+            bounds.append(change.error / (accuracy * s[u]))
+            gave_up += change.links > budget
+        rows.append({"companies": size, "policy": policy_name, "links": W.nnz, "accuracy": accuracy,
+                     "push/solve median": statistics.median(ratios), "max": max(ratios),
+                     "reached median": statistics.median(reached), "max ": max(reached),
+                     "err/acc": max(errors), "bound/acc": max(bounds), "gave up": f"{gave_up}/{sources}"})
+    # explain: the highest scores, by reverse push against a transposed solve
+    rows_T = sp.sparse.csr_array((by_source.data, by_source.indices, by_source.indptr), shape=W.shape)
+    certificate_T = contraction(rows_T, damping)
+    ratios, left = [], []
+    for target in np.argsort(-x)[:sources]:
+        target = int(target)
+        push_time, row = timed(lambda: influence(W, target, damping=damping, scores=x, own=s))
+        unit = np.zeros(n)
+        unit[target] = 1.0
+        solve_T, _ = timed(lambda: spread(rows_T, unit, damping=damping, tol=1e-10, certificate=certificate_T))
+        ratios.append(push_time / solve_T)
+        left.append(row.unattributed / x[target])
+    rows.append({"companies": size, "policy": policy_name, "links": W.nnz, "accuracy": "explain",
+                 "push/solve median": statistics.median(ratios), "max": max(ratios),
+                 "reached median": None, "max ": None, "err/acc": max(left) / 1e-6, "bound/acc": 1.0,
+                 "gave up": "-"})
     return rows
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--sizes", type=int, nargs="+", default=[20_000, 100_000])
-    parser.add_argument("--policies", nargs="+", default=["diffusion", "joint-punishment"])
-    parser.add_argument("--sources", type=int, default=20)
-    parser.add_argument("--tols", type=float, nargs="+", default=[1e-10, 1e-6, 1e-4])
-    parser.add_argument("--repeat", type=int, default=3)
-    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--sizes", type=int, nargs="+", default=[20_000, 200_000], help="companies per registry")
+    parser.add_argument("--sources", type=int, default=10)
+    parser.add_argument("--accuracies", type=float, nargs="+", default=[1e-3, 1e-4, 1e-6])
     args = parser.parse_args()
+    # compile (or load from numba's cache) every kernel once, outside the timings
+    tiny = sp.sparse.csr_array(([0.5], ([1], [0])), shape=(2, 2))
+    push_column(tiny, 0, damping=0.5)
+    influence(tiny, 1, damping=0.5, scores=np.array([1.0, 0.5]), own=np.array([1.0, 0.0]))
+    spread(tiny, np.array([1.0, 0.0]), damping=0.5)
     rows = []
-    for n_companies in args.sizes:
+    for size in args.sizes:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", gs.GraphscoreWarning)
-            tables = gs.validate(generate_network(n_companies, seed=0))
-        for policy_name in args.policies:
-            rows += measure(tables, policy_name, n_companies, args)
+            tables = gs.validate(generate_network(size, seed=0))
+        for policy_name in ("joint-punishment", "diffusion"):
+            rows += measure(tables, policy_name, size, args.sources, args.accuracies)
     print_table(rows)
 
 

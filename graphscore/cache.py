@@ -7,7 +7,8 @@ it). Layout, under the cache folder::
 
     <fingerprint>/tables/{entities,links,penalties}.parquet       validated tables
     <fingerprint>/<policy hash>-<as-of>-<missing share>/          one projection and its baseline
-        arrays.npz  edges.parquet  penalties.parquet  ids.parquet  facts.json  run.npz  run.json
+        arrays.npz  edges.parquet  penalties.parquet  ids.parquet  facts.json  run/  echo/
+        layer-<k>/                                                 link_time = "at_penalty": one per layer
 
 Writing is best effort: a read-only or full disk only means the next command computes again.
 Files are written to a temporary folder and renamed into place, so a reader never sees half a
@@ -53,6 +54,42 @@ def _read_frame(path: Path) -> pd.DataFrame:
         elif str(frame[column].dtype) != dtype:
             frame[column] = frame[column].astype(dtype)
     return frame
+
+
+def _write_projection(folder: Path, projection: Projection, about: dict) -> None:
+    """A projection's arrays, tables and facts in ``folder``; its layers (link_time =
+    "at_penalty") each in ``folder/layer-<k>``."""
+    W = projection.W
+    arrays = {"data": W.data, "indices": W.indices, "indptr": W.indptr, "shape": np.array(W.shape),
+              "s": projection.s}
+    if projection.values is not None:
+        arrays["values"] = projection.values
+    np.savez(folder / "arrays.npz", **arrays)
+    _write_frame(pd.DataFrame({"id": projection.ids}), folder / "ids.parquet")
+    _write_frame(projection.edges, folder / "edges.parquet")
+    _write_frame(projection.penalties, folder / "penalties.parquet")
+    facts = {"as_of": projection.as_of.isoformat(), "combine": projection.combine.value,
+             "notes": list(projection.notes), "layers": len(projection.layers),
+             "links_at": None if projection.links_at is None else projection.links_at.isoformat(), **about}
+    for k, layer in enumerate(projection.layers):
+        (folder / f"layer-{k}").mkdir()
+        _write_projection(folder / f"layer-{k}", layer, about)
+    (folder / "facts.json").write_text(json.dumps(facts), encoding="utf-8")
+
+
+def _read_projection(folder: Path) -> Projection:
+    facts = json.loads((folder / "facts.json").read_text(encoding="utf-8"))
+    with np.load(folder / "arrays.npz") as arrays:
+        W = sp.sparse.csr_array((arrays["data"], arrays["indices"], arrays["indptr"]),
+                                shape=tuple(arrays["shape"]))
+        s = arrays["s"]
+        values = arrays["values"] if "values" in arrays else None
+    ids = pd.Index(_read_frame(folder / "ids.parquet")["id"], name="id")
+    layers = tuple(_read_projection(folder / f"layer-{k}") for k in range(facts.get("layers", 0)))
+    links_at = None if facts.get("links_at") is None else pd.Timestamp(facts["links_at"])
+    return Projection(ids, W, s, _read_frame(folder / "edges.parquet"), _read_frame(folder / "penalties.parquet"),
+                      pd.Timestamp(facts["as_of"]), Combine(facts["combine"]), tuple(facts["notes"]), values,
+                      links_at, layers)
 
 
 class DiskCache:
@@ -106,31 +143,20 @@ class DiskCache:
         folder = self._folder(policy, as_of, missing_share)
         if not (folder / "facts.json").exists():
             return None
-        facts = json.loads((folder / "facts.json").read_text(encoding="utf-8"))
-        with np.load(folder / "arrays.npz") as arrays:
-            W = sp.sparse.csr_array((arrays["data"], arrays["indices"], arrays["indptr"]),
-                                    shape=tuple(arrays["shape"]))
-            s = arrays["s"]
-            values = arrays["values"] if "values" in arrays else None
-        ids = pd.Index(_read_frame(folder / "ids.parquet")["id"], name="id")
-        return Projection(ids, W, s, _read_frame(folder / "edges.parquet"), _read_frame(folder / "penalties.parquet"),
-                          pd.Timestamp(facts["as_of"]), Combine(facts["combine"]), tuple(facts["notes"]), values)
+        return _read_projection(folder)
 
     def save_projection(self, policy: Policy, missing_share: MissingShare | None, projection: Projection) -> None:
         def write(folder: Path) -> None:
-            W = projection.W
-            arrays = {"data": W.data, "indices": W.indices, "indptr": W.indptr, "shape": np.array(W.shape),
-                      "s": projection.s}
-            if projection.values is not None:
-                arrays["values"] = projection.values
-            np.savez(folder / "arrays.npz", **arrays)
-            _write_frame(pd.DataFrame({"id": projection.ids}), folder / "ids.parquet")
-            _write_frame(projection.edges, folder / "edges.parquet")
-            _write_frame(projection.penalties, folder / "penalties.parquet")
-            facts = {"as_of": projection.as_of.isoformat(), "combine": projection.combine.value,
-                     "notes": list(projection.notes), "policy": policy.name, "policy_hash": policy.hash}
-            (folder / "facts.json").write_text(json.dumps(facts), encoding="utf-8")
+            _write_projection(folder, projection, {"policy": policy.name, "policy_hash": policy.hash})
         self._publish(self._folder(policy, projection.as_of, missing_share), write)
+
+    def load_echo(self, policy: Policy, as_of: pd.Timestamp, missing_share: MissingShare | None) -> np.ndarray | None:
+        path = self._folder(policy, as_of, missing_share) / "echo" / "echo.npy"
+        return np.load(path) if path.exists() else None
+
+    def save_echo(self, policy: Policy, as_of: pd.Timestamp, missing_share: MissingShare | None,
+                  echo: np.ndarray) -> None:
+        self._publish(self._folder(policy, as_of, missing_share) / "echo", lambda folder: np.save(folder / "echo.npy", echo))
 
     def load_run(self, policy: Policy, as_of: pd.Timestamp, missing_share: MissingShare | None) -> ModelRun | None:
         folder = self._folder(policy, as_of, missing_share) / "run"

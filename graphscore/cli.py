@@ -19,6 +19,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from graphscore.engine.budget import allow_long_runs
 from graphscore.errors import GraphscoreError, InvalidData
 
 app = typer.Typer(no_args_is_help=True, add_completion=False,
@@ -27,18 +28,25 @@ app = typer.Typer(no_args_is_help=True, add_completion=False,
 report_app = typer.Typer(no_args_is_help=True, help="Reports: spillover of a penalty or an entity; an entity's dossier.")
 app.add_typer(report_app, name="report")
 
-stderr = Console(stderr=True)
-stdout = Console()
+# Piped output (a file, a test, a notebook) gets room for a whole table instead of rich's 80 columns.
+stderr = Console(stderr=True, width=None if sys.stderr.isatty() else 200)
+stdout = Console(width=None if sys.stdout.isatty() else 200)
 
-DbOption = Annotated[Path, typer.Option("--db", help="Embedded store folder (or a Neo4j bolt:// URI).")]
+# text, not a Path: a Path would turn bolt://host into the folder bolt:/host
+DbOption = Annotated[str, typer.Option("--db", help="Embedded store folder, or a Neo4j URI (bolt://HOST:PORT, "
+                                                    "neo4j://...; credentials from GRAPHSCORE_NEO4J_USER and "
+                                                    "GRAPHSCORE_NEO4J_PASSWORD).")]
 PolicyOption = Annotated[Path, typer.Option("--policy", exists=True, dir_okay=False, help="Policy TOML file.")]
 AsOfOption = Annotated[dt.datetime | None, typer.Option("--as-of", formats=["%Y-%m-%d"],
                                                         help="Date to score at (default: the policy's, else today).")]
 QuietOption = Annotated[bool, typer.Option("--quiet", "-q", help="No progress output on stderr.")]
+# Read by _fail_cleanly, which runs the command with long model runs allowed (engine/budget.py).
+ForceOption = Annotated[bool, typer.Option("--force", help="Run a model even where it is estimated to take "
+                                                           "more than an hour on this graph.")]
 WaitOption = Annotated[float, typer.Option("--wait", min=0, help="Seconds to wait while another process "
                                                                  "writes to the store.")]
-DEFAULT_WAIT = 180.0
-Engine = enum.Enum("Engine", {"MEMORY": "memory", "SPARK": "spark"}, type=str)  # score --engine  # a load of 10^7 links takes minutes: wait for it rather than fail at once
+DEFAULT_WAIT = 180.0  # a load of 10^7 links takes minutes: wait for it rather than fail at once
+Engine = enum.Enum("Engine", {"MEMORY": "memory", "SPARK": "spark"}, type=str)  # score --engine
 
 
 def _echo_warnings(caught: list) -> None:
@@ -55,21 +63,32 @@ def _fail_cleanly(command):
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
             try:
-                return command(*args, **kwargs)
-            except (GraphscoreError, ValueError, KeyError, FileNotFoundError) as exc:
+                with allow_long_runs(kwargs.get("force", False)):
+                    return command(*args, **kwargs)
+            except (GraphscoreError, ValueError, KeyError, OSError) as exc:
                 _echo_warnings(caught)
                 # every issue of a bad file on its own line, so it is fixed in one pass
                 issues = exc.issues if isinstance(exc, InvalidData) else [
-                    exc.args[0] if isinstance(exc, KeyError) and exc.args else exc]
+                    exc.args[0] if isinstance(exc, KeyError) and exc.args else _os_error(exc)]
                 for issue in issues:
                     typer.echo(f"error: {issue}", err=True)
+                if getattr(exc, "unlisted", 0):
+                    typer.echo(f"error: {exc.unlisted:,} more issue{'s' * (exc.unlisted > 1)} of the same kinds "
+                               "not listed", err=True)
                 raise typer.Exit(code=2) from None
             finally:
                 _echo_warnings(caught)
     return wrapper
 
 
-def _open(db: Path, *, create: bool = False, read_only: bool = False, wait: float = 0.0):
+def _os_error(exc: Exception) -> object:
+    """An OSError as one line: what failed, on which file (a full disk, a read-only folder)."""
+    if not isinstance(exc, OSError) or exc.strerror is None:
+        return exc
+    return f"{exc.filename}: {exc.strerror}" if exc.filename else exc.strerror
+
+
+def _open(db: str, *, create: bool = False, read_only: bool = False, wait: float = 0.0):
     """The store at ``--db``; only ``load`` creates one, so a typo never scores an empty store."""
     from graphscore.store import open_store
 
@@ -82,7 +101,7 @@ def _progress(quiet: bool):
     return TerminalProgress(stderr, quiet=quiet)
 
 
-def _workspace(db: Path, quiet: bool):
+def _workspace(db: str, quiet: bool):
     """The store's workspace: its tables and cached projections (the store is closed at once)."""
     from graphscore.workspace import open_workspace
 
@@ -94,11 +113,9 @@ def _as_of(value: dt.datetime | None) -> dt.date | None:
 
 
 def _write_table(frame: pd.DataFrame, out: Path) -> None:
-    out.parent.mkdir(parents=True, exist_ok=True)
-    if out.suffix == ".parquet":
-        frame.to_parquet(out, index=False)
-    else:
-        frame.to_csv(out, index=False)
+    from graphscore.io.tables import write_table
+
+    write_table(frame, out)
 
 
 def _write_scores(scores: pd.DataFrame, source, policy, out: Path) -> Path:
@@ -110,17 +127,37 @@ def _write_scores(scores: pd.DataFrame, source, policy, out: Path) -> Path:
     manifest["notes"] = scores.attrs["notes"]
     # model-wide figures, e.g. DebtRank's systemic impact
     manifest["model_figures"] = {k: v for k, v in scores.attrs.items() if k not in ("as_of", "notes")}
-    path = out.with_name(out.stem + ".manifest.json")
-    path.write_text(json.dumps(manifest, indent=2, ensure_ascii=False), encoding="utf-8")
-    return path
+    from graphscore.io.tables import write_atomically
+
+    text = json.dumps(manifest, indent=2, ensure_ascii=False, allow_nan=False)
+    return write_atomically(out.with_name(out.stem + ".manifest.json"),
+                            lambda target: target.write_text(text, encoding="utf-8"))
+
+
+def _cell(value) -> str:
+    from graphscore.report.markup import number
+
+    return number(value) if isinstance(value, float) or value is None or value is pd.NA else str(value)
 
 
 def _show(frame: pd.DataFrame, title: str | None = None, limit: int = 15, console: Console = stderr) -> None:
+    """A table with ids and numbers whole on one line and long names wrapped between words,
+    never folded into unreadable columns; "none" for an empty one."""
+    if frame.empty:
+        console.print(f"{title}: none" if title else "none")
+        return
     table = Table(title=title, title_justify="left")
+    shown = frame.head(limit)
     for column in frame.columns:
-        table.add_column(str(column), overflow="fold")
-    for row in frame.head(limit).itertuples(index=False):
-        table.add_row(*[f"{v:.4g}" if isinstance(v, float) else str(v) for v in row])
+        texts = shown[column].map(_cell)
+        widest = int(max(texts.str.len().max(), len(str(column))))
+        numeric = pd.api.types.is_numeric_dtype(frame[column])
+        if numeric or widest <= 26:  # ids, numbers, kinds: whole, on one line
+            table.add_column(str(column), no_wrap=True, min_width=widest, justify="right" if numeric else "left")
+        else:  # names and paths: wrapped between words on a narrow terminal, never inside one
+            table.add_column(str(column), overflow="ellipsis", max_width=48)
+    for row in shown.itertuples(index=False):
+        table.add_row(*[_cell(v) for v in row])
     console.print(table)
     if len(frame) > limit:
         console.print(f"... {len(frame) - limit} more rows")
@@ -129,8 +166,9 @@ def _show(frame: pd.DataFrame, title: str | None = None, limit: int = 15, consol
 @app.command()
 @_fail_cleanly
 def load(
-    paths: Annotated[list[Path], typer.Argument(exists=True, help="Folders of CSV/Parquet tables or FtM .json/.jsonl files.")],
-    db: DbOption = Path("graphscore.db"),
+    paths: Annotated[list[Path], typer.Argument(exists=True, help="Folders of CSV/Parquet tables, FtM .json/.jsonl "
+                                                                  "files, or BODS 0.4 statements (file or folder).")],
+    db: DbOption = "graphscore.db",
     wait: WaitOption = DEFAULT_WAIT,
     quiet: QuietOption = False,
 ) -> None:
@@ -172,28 +210,32 @@ def load(
 @_fail_cleanly
 def score(
     policy: PolicyOption,
-    out: Annotated[Path, typer.Option("--out", help="Scores file (.csv or .parquet).")],
-    db: DbOption = Path("graphscore.db"),
+    out: Annotated[Path | None, typer.Option("--out", help="Scores file (.csv or .parquet); without it, "
+                                                          "the top of the table is printed.")] = None,
+    db: DbOption = "graphscore.db",
     as_of: AsOfOption = None,
+    top: Annotated[int, typer.Option(help="Rows printed.")] = 15,
     wait: WaitOption = DEFAULT_WAIT,
     quiet: QuietOption = False,
+    force: ForceOption = False,
     engine: Annotated[Engine, typer.Option(help="memory (the store's workspace) or spark (Parquet tables in, "
                                                  "Parquet out).")] = "memory",
     spark_master: Annotated[str, typer.Option(help="Spark master URL, with --engine spark.")] = "local[2]",
     input_folder: Annotated[Path | None, typer.Option("--input", exists=True, file_okay=False,
                                                       help="Folder of Parquet tables, with --engine spark.")] = None,
 ) -> None:
-    """Score every entity under POLICY: id, name, kind, own, inherited, total; written back to the store
+    """Score every entity under POLICY: id, name, kind, own, echo, inherited, total; written back to the store
     (or, with --engine spark, read from --input Parquet tables and written as a Parquet folder)."""
     from graphscore.analysis.scores import score as score_tables
     from graphscore.policy import load_policy
 
     rules = load_policy(policy)
     if engine is Engine.SPARK:
-        return _score_on_spark(rules, input_folder, out, spark_master, _as_of(as_of))
+        return _score_on_spark(rules, input_folder, out, spark_master, _as_of(as_of), top)
     workspace = _workspace(db, quiet)
     scores = score_tables(workspace, rules, _as_of(as_of))
-    _write_scores(scores, workspace, rules, out)  # the files first: a full disk must not leave the store ahead
+    if out is not None:
+        _write_scores(scores, workspace, rules, out)  # the files first: a full disk must not leave the store ahead
     with _open(db, wait=wait) as store, _progress(quiet).step(
             "writing the scores back to the store", "wrote the scores back to the store", total=len(scores)) as advance:
         advance(store.write_scores(scores, policy=rules, as_of=dt.date.fromisoformat(scores.attrs["as_of"])))
@@ -202,22 +244,26 @@ def score(
     for figure, value in scores.attrs.items():
         if figure not in ("as_of", "notes"):
             stdout.print(f"{figure.replace('_', ' ')}: {value:.6g}")
-    _show(scores.sort_values("total", ascending=False), f"top scores as of {scores.attrs['as_of']}")
-    stdout.print(f"wrote {out}")
+    _show(scores.sort_values("total", ascending=False), f"top scores under {rules.name} as of {scores.attrs['as_of']}",
+          limit=top, console=stderr if out else stdout)
+    if out is not None:
+        stdout.print(f"wrote {out}")
 
 
-def _score_on_spark(rules, input_folder: Path | None, out: Path, master: str, as_of: dt.date | None) -> None:
+def _score_on_spark(rules, input_folder: Path | None, out: Path | None, master: str, as_of: dt.date | None,
+                    top: int) -> None:
     from graphscore.spark import score_parquet
 
-    if input_folder is None:
-        raise ValueError("--engine spark reads Parquet tables: give --input FOLDER.")
+    if input_folder is None or out is None:
+        raise ValueError("--engine spark reads Parquet tables and writes a Parquet folder: give --input FOLDER "
+                         "and --out FOLDER.")
     result = score_parquet(input_folder, rules, out, master=master, as_of=as_of)
     for note in result.notes:
         typer.echo(f"note: {note}", err=True)
     for figure, value in result.figures.items():
         stdout.print(f"{figure.replace('_', ' ')}: {'none' if value is None else f'{value:.6g}'}")
-    top = result.frame.orderBy(result.frame["total"].desc(), "id").limit(15).toArrow().to_pandas()
-    _show(top, f"top scores as of {result.as_of} (spark)")
+    head = result.frame.orderBy(result.frame["total"].desc(), "id").limit(top).toArrow().to_pandas()
+    _show(head, f"top scores under {rules.name} as of {result.as_of} (spark)", limit=top)
     stdout.print(f"wrote {out}")
 
 
@@ -226,12 +272,13 @@ def _score_on_spark(rules, input_folder: Path | None, out: Path, master: str, as
 def whatif(
     policy: PolicyOption,
     out: Annotated[Path, typer.Option("--out", help="Output folder: changes.csv and the report files.")],
-    db: DbOption = Path("graphscore.db"),
+    db: DbOption = "graphscore.db",
     penalize: Annotated[str | None, typer.Option(help="Entity id to penalise.")] = None,
     severity: Annotated[float, typer.Option(help="Severity of the new penalty.")] = 1.0,
     lift: Annotated[str | None, typer.Option(help="Penalty id to lift.")] = None,
     as_of: AsOfOption = None,
     quiet: QuietOption = False,
+    force: ForceOption = False,
 ) -> None:
     """What changes if an entity is penalised (--penalize) or a penalty lifted (--lift)."""
     from graphscore.analysis.spillover import spillover
@@ -254,6 +301,11 @@ def whatif(
     _write_table(changed[["id", "before", "after", "delta"]], out / "changes.csv")
     paths = write_report(report, out)
     _show(changed[["id", "name", "before", "after", "delta"]], report.title)
+    if changed.empty and penalize and rules.combine.value == "max":
+        typer.echo(f"note: under combine = \"max\" only an entity's heaviest penalty counts, and {penalize} "
+                   f"has one at least as heavy as severity {severity:g} in force", err=True)
+    for note in changes.attrs["notes"]:  # how the change was computed, and its proven error bound
+        typer.echo(f"note: {note}", err=True)
     stdout.print(f"wrote {out / 'changes.csv'} and {', '.join(str(p) for p in paths.values())}")
 
 
@@ -262,11 +314,12 @@ def whatif(
 def report_spillover(
     policy: PolicyOption,
     out: Annotated[Path, typer.Option("--out", help="Output folder.")],
-    db: DbOption = Path("graphscore.db"),
+    db: DbOption = "graphscore.db",
     entity: Annotated[str | None, typer.Option(help="Entity whose current penalties to report on.")] = None,
     penalty: Annotated[str | None, typer.Option(help="Penalty id to report on.")] = None,
     as_of: AsOfOption = None,
     quiet: QuietOption = False,
+    force: ForceOption = False,
 ) -> None:
     """Spillover of one entity's penalties (--entity) or one penalty (--penalty): HTML, Markdown, JSON, PNG."""
     from graphscore.analysis.spillover import spillover
@@ -288,7 +341,7 @@ def report_spillover(
 def explain(
     entity: Annotated[str, typer.Argument(help="Entity id.")],
     policy: PolicyOption,
-    db: DbOption = Path("graphscore.db"),
+    db: DbOption = "graphscore.db",
     as_of: AsOfOption = None,
     top: Annotated[int, typer.Option(help="Paths listed per contribution.")] = 3,
     as_json: Annotated[bool, typer.Option("--json", help="Print the explanation as JSON.")] = False,
@@ -305,13 +358,12 @@ def explain(
     if as_json:
         typer.echo(json.dumps(why.to_json(), indent=2, ensure_ascii=False, default=str))
         return
-    stdout.print(f"{why.name} ({why.entity}): score {why.total:.6g}, own {why.own:.6g}, under "
+    stdout.print(f"{why.name} ({why.entity}): score {_cell(why.total)}, own {_cell(why.own)}, under "
                  f"{rules.name} as of {why.manifest['as_of']}"
                  + ("; contributions add up to the score" if why.exact else ""))
     table = why.table()
-    if len(table):
-        _show(table[["source_name", "contribution", "share", "strongest_path"]],
-              limit=30, console=stdout)
+    _show(table.reindex(columns=["source_name", "contribution", "share", "strongest_path"]), "contributions",
+          limit=30, console=stdout)
     for note in why.notes:
         typer.echo(f"note: {note}", err=True)
 
@@ -322,12 +374,13 @@ def compare(
     policy: Annotated[list[Path], typer.Option("--policy", exists=True, dir_okay=False,
                                                help="Policy TOML file; give two or more, or one with --sweep.")],
     out: Annotated[Path, typer.Option("--out", help="Output folder for the report files.")],
-    db: DbOption = Path("graphscore.db"),
+    db: DbOption = "graphscore.db",
     sweep: Annotated[str | None, typer.Option(help="Parameter sweep of the one policy, e.g. damping=0.1,0.3,0.5.")]
     = None,
     threshold: Annotated[float | None, typer.Option(help="Collateral threshold (default: each policy's).")] = None,
     as_of: AsOfOption = None,
     quiet: QuietOption = False,
+    force: ForceOption = False,
 ) -> None:
     """Compare policies (or one policy's parameter sweep): rank correlation, top movers, collateral impact."""
     from graphscore.analysis.compare import compare_policies, parse_sweep, sweep as sweep_policy
@@ -346,39 +399,70 @@ def compare(
     paths = write_report(report, out)
     _show(report.variants[["label", "status", "reached", "collateral", "mean_inherited"]], "variants", console=stdout)
     stdout.print(f"wrote {', '.join(str(p) for p in paths.values())}")
+    failed = report.variants[report.variants["status"] != "ok"]
+    for label, error in zip(failed["label"], failed["error"]):
+        typer.echo(f"error: variant {label} failed: {error}", err=True)
+    if len(failed):
+        raise typer.Exit(code=1)
 
 
 @app.command("ownership")
 @_fail_cleanly
 def ownership_command(
     out: Annotated[Path, typer.Option("--out", help="Output table (.csv or .parquet).")],
-    db: DbOption = Path("graphscore.db"),
-    rule: Annotated[str | None, typer.Option(help="ofac, eu or integrated (the shipped policies "
-                                                  "ofac-50, eu-owned-controlled, beneficial-owners).")] = None,
-    compare: Annotated[bool, typer.Option(help="Write where the three rules disagree, and why.")] = False,
+    db: DbOption = "graphscore.db",
+    rule: Annotated[str | None, typer.Option(help="ofac, eu, uk or integrated (the shipped policies ofac-50, "
+                                                  "eu-owned-controlled, uk-owned-controlled, beneficial-owners).")] = None,
+    compare: Annotated[bool, typer.Option(help="Write where the rules disagree, and why.")] = False,
     as_of: AsOfOption = None,
     quiet: QuietOption = False,
 ) -> None:
-    """Entities an ownership rule flags beyond the listed ones (id, name, rule, stake, via), or --compare."""
+    """Entities an ownership rule flags beyond the listed ones (id, name, rule, status, stake bands, via), or --compare."""
     from graphscore.analysis.ownership import compare_rules, flagged_entities
 
     if compare == (rule is not None):
-        raise ValueError("give --rule ofac|eu|integrated, or --compare.")
+        raise ValueError("give --rule ofac|eu|uk|integrated, or --compare.")
     workspace = _workspace(db, quiet)
     with _progress(quiet).step("applying the ownership rule(s)", "applied the ownership rule(s)"):
         table = (compare_rules(workspace, as_of=_as_of(as_of)) if compare
                  else flagged_entities(workspace, rule, as_of=_as_of(as_of)))
     _write_table(table, out)
     title = "where the rules disagree" if compare else f"flagged by {rule} beyond the listed entities"
-    _show(table.drop(columns=["id"]), f"{title}, as of {table.attrs['as_of']}")
+    _show(table.drop(columns=["id", "thresholds"], errors="ignore"), f"{title}, as of {table.attrs['as_of']}")
+    thresholds = table.attrs["thresholds"] if compare else {rule: table.attrs["threshold"]}
+    _notes([f"threshold, {name}: {text}" for name, text in thresholds.items()] + table.attrs["notes"])
     stdout.print(f"wrote {out} ({len(table)} rows)")
+
+
+def _notes(notes: list[str]) -> None:
+    """What a table's numbers rest on (thresholds, links without a share), one line each."""
+    for note in notes:
+        stdout.print(f"note: {note}", markup=False, highlight=False)
+
+
+@app.command()
+@_fail_cleanly
+def find(
+    name: Annotated[str, typer.Argument(help="Part of a name (any script; case and accents ignored) or an id.")],
+    db: DbOption = "graphscore.db",
+    limit: Annotated[int, typer.Option(help="Entities listed.")] = 20,
+    quiet: QuietOption = False,
+) -> None:
+    """Entities whose name or id matches NAME, with their ids: best matches first."""
+    from graphscore.serve.search import NameIndex
+
+    workspace = _workspace(db, quiet)
+    ids = NameIndex(workspace.entities).search(name, limit)
+    columns = [c for c in ("name", "kind", "jurisdiction") if c in workspace.entities.columns]
+    found = workspace.entities.loc[ids, columns].reset_index()
+    _show(found, f"entities matching {name!r}", limit=limit, console=stdout)
 
 
 @app.command()
 @_fail_cleanly
 def ubo(
     entity: Annotated[str, typer.Argument(help="Entity id.")],
-    db: DbOption = Path("graphscore.db"),
+    db: DbOption = "graphscore.db",
     threshold: Annotated[float, typer.Option(help="Smallest integrated stake listed.")] = 0.25,
     persons_only: Annotated[bool, typer.Option(help="Natural persons only (beneficial owners).")] = False,
     as_of: AsOfOption = None,
@@ -390,8 +474,30 @@ def ubo(
     workspace = _workspace(db, quiet)
     owners = ultimate_owners_table(workspace, entity, as_of=_as_of(as_of), threshold=threshold,
                                    persons_only=persons_only)
-    _show(owners.drop(columns=["id"]), f"owners of {entity} with {threshold:.0%} or more, as of {owners.attrs['as_of']}",
+    # A band is shown by its two ends, never as one number.
+    _show(owners.drop(columns=["id", "kind", "stake"]), f"owners of {entity} with {threshold:.0%} or more, as of {owners.attrs['as_of']}",
           console=stdout)
+    _notes(owners.attrs["notes"])
+
+
+@app.command()
+@_fail_cleanly
+def export(
+    format: Annotated[str, typer.Option("--format", help="graphml (Gephi, networkx), neo4j-csv (a folder for "
+                                                         "neo4j-admin database import) or ftm (FollowTheMoney JSON lines).")],
+    out: Annotated[Path, typer.Option("--out", help="Output file (graphml, ftm) or folder (neo4j-csv).")],
+    db: DbOption = "graphscore.db",
+    quiet: QuietOption = False,
+) -> None:
+    """Export the store's entities, links and penalties in an exchange format."""
+    from graphscore.io import EXPORT_FORMATS, check_export_format, export as export_tables
+
+    check_export_format(format)  # before the store is read
+    workspace = _workspace(db, quiet)
+    with _progress(quiet).step(f"writing {format}", f"wrote {format}"):
+        path = export_tables(workspace.tables, format, out)
+    counts = ", ".join(f"{n:,} {name}" for name, n in workspace.tables.counts().items())
+    stdout.print(f"wrote {path} ({EXPORT_FORMATS[format][2]}: {counts})", soft_wrap=True)
 
 
 def _parameter(item: str) -> tuple[str, object]:
@@ -415,9 +521,10 @@ def report_dossier(
     entity: Annotated[str, typer.Argument(help="Entity id.")],
     policy: PolicyOption,
     out: Annotated[Path, typer.Option("--out", help="Output folder.")],
-    db: DbOption = Path("graphscore.db"),
+    db: DbOption = "graphscore.db",
     as_of: AsOfOption = None,
     quiet: QuietOption = False,
+    force: ForceOption = False,
 ) -> None:
     """Dossier of ENTITY: own penalties, inherited exposure with paths, owners, officers, neighbourhood."""
     from graphscore.analysis.dossier import dossier
@@ -434,11 +541,43 @@ def report_dossier(
 
 @app.command()
 @_fail_cleanly
+def trace(
+    start: Annotated[str, typer.Argument(help="Entity id at one end.")],
+    end: Annotated[str, typer.Argument(help="Entity id at the other end.")],
+    db: DbOption = "graphscore.db",
+    as_of: AsOfOption = None,
+    max_links: Annotated[int, typer.Option(help="Longest chain searched.")] = 6,
+    limit: Annotated[int, typer.Option(help="Most chains listed.")] = 10,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the chains as JSON.")] = False,
+    quiet: QuietOption = False,
+) -> None:
+    """How START and END are connected: every shortest chain of links between them, any type,
+    either direction, each step with the records joining it (links of any date unless --as-of)."""
+    from graphscore.analysis.trace import trace as trace_connections
+
+    workspace = _workspace(db, quiet)
+    found = trace_connections(workspace, start, end, as_of=_as_of(as_of), max_links=max_links, limit=limit)
+    if as_json:
+        typer.echo(json.dumps(found.to_json(), indent=2, ensure_ascii=False, default=str))
+        return
+    if found.length is not None:
+        typer.echo(f"{found.chains} shortest chain(s) of {found.length} link(s) between {start} and {end}, "
+                   f"links {'in force on ' + found.as_of if found.as_of else 'of any date'}:")
+    for number, chain in found.steps.groupby("chain", sort=True):
+        typer.echo(f"chain {number + 1}\n  {chain['from_name'].iloc[0]} ({chain['from_id'].iloc[0]})")
+        for step in chain.itertuples(index=False):
+            typer.echo(f"    {step.links}\n  {step.to_name} ({step.to_id})")
+    for note in found.notes:
+        typer.echo(f"note: {note}", err=True)
+
+
+@app.command()
+@_fail_cleanly
 def cypher(
     query: Annotated[str | None, typer.Argument(help="Cypher query; values as $name with --param.")] = None,
     file: Annotated[Path | None, typer.Option("--file", exists=True, dir_okay=False,
                                               help="Read the query from a file, e.g. cypher/queries/owners.cypher.")] = None,
-    db: DbOption = Path("graphscore.db"),
+    db: DbOption = "graphscore.db",
     param: Annotated[list[str] | None, typer.Option(
         help="Query parameter: name=value (text), name:int=, name:float= or name:date= (repeatable).")] = None,
     write: Annotated[bool, typer.Option(help="Allow the query to change the store (it opens read-only otherwise).")]
@@ -524,13 +663,53 @@ def demo(
         report = spillover(workspace, rules, entity=entity, as_of=as_of.date())
     _write_scores(scores, workspace, rules, out / "scores.csv")
     paths = write_report(report, out)
-    _show(scores.sort_values("total", ascending=False)[["name", "kind", "own", "inherited", "total"]],
+    _show(scores.sort_values("total", ascending=False)[["name", "kind", "own", "echo", "inherited", "total"]],
           f"Top scores under {rules.name} as of {scores.attrs['as_of']}", limit=10, console=stdout)
     stdout.print(f"store: {store_path} holds {summary.stored}")
     stdout.print(f"scores: {out / 'scores.csv'}")
     for kind, path in paths.items():
         stdout.print(f"{kind}: {path}")
     stdout.print(f"done in {time.perf_counter() - started:.1f} s")
+
+
+@app.command()
+@_fail_cleanly
+def serve(
+    db: DbOption = "graphscore.db",
+    policy: Annotated[list[Path] | None, typer.Option("--policy", exists=True, dir_okay=False,
+                                                      help="Policy TOML file (repeatable; default: the shipped ones).")]
+    = None,
+    host: Annotated[str, typer.Option(help="Address to listen on; other than loopback, a token is required.")]
+    = "127.0.0.1",
+    port: Annotated[int, typer.Option(min=0, max=65535, help="Port (0: any free one).")] = 8000,
+    quiet: QuietOption = False,
+) -> None:
+    """Local web application: search, dossiers, the network, as-of dates and what-ifs (read-only)."""
+    import secrets
+    import socket
+
+    import uvicorn
+
+    from graphscore.bundled import POLICIES, bundled_path
+    from graphscore.policy import load_policy
+    from graphscore.serve import is_loopback
+    from graphscore.serve.app import create_app
+
+    paths = policy or sorted(bundled_path(*POLICIES).glob("*.toml"), key=lambda p: p.stem != "joint-punishment")
+    token = None if is_loopback(host) else secrets.token_urlsafe(18)
+    rules = [load_policy(path) for path in paths]
+    workspace = _workspace(db, quiet)
+    workspace.baseline(rules[0])  # before listening: the first search must not wait for a projection
+    web = create_app(workspace, rules, token=token)
+    # bound here, so the address printed is the one listening (port 0 gets a free one)
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind((host, port))
+    shown = f"[{host}]" if family == socket.AF_INET6 else host
+    stdout.print(f"graphscore serve: http://{shown}:{sock.getsockname()[1]}/" + (f"?token={token}" if token else "")
+                 + "  (Ctrl-C stops)", soft_wrap=True)
+    uvicorn.Server(uvicorn.Config(web, log_level="warning")).run(sockets=[sock])
 
 
 def main() -> None:  # console-script entry point

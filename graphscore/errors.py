@@ -11,6 +11,7 @@ __all__ = [
     "InvalidPolicy",
     "ConvergenceError",
     "StoreError",
+    "TooMuchWork",
     "DataIssue",
 ]
 
@@ -42,13 +43,15 @@ class InvalidData(GraphscoreError):
     """Input tables break the data model; carries every issue found, not just the first.
 
     ``str(error)`` is one line naming the first issue and how many more there are, so a CLI
-    can print it as is; ``error.issues`` lists them all.
+    can print it as is; ``error.issues`` lists them, up to a limit per table past which
+    ``error.unlisted`` counts the rest.
     """
 
-    def __init__(self, issues: list[DataIssue] | DataIssue):
+    def __init__(self, issues: list[DataIssue] | DataIssue, *, unlisted: int = 0):
         self.issues = [issues] if isinstance(issues, DataIssue) else list(issues)
+        self.unlisted = unlisted
         first = str(self.issues[0]) if self.issues else "invalid data"
-        more = len(self.issues) - 1
+        more = len(self.issues) - 1 + unlisted
         super().__init__(first + (f" (and {more} more issue{'s' * (more > 1)})" if more else ""))
 
 
@@ -62,3 +65,8 @@ class ConvergenceError(GraphscoreError):
 
 class StoreError(GraphscoreError):
     """The graph store refused an operation; the store is left as it was."""
+
+
+class TooMuchWork(GraphscoreError, ValueError):
+    """A model run estimated to take more than an hour on the graph at hand, refused before it
+    starts (:mod:`graphscore.engine.budget`)."""

@@ -54,6 +54,9 @@ SCHEMA_FILE = Path(__file__).parent / "schema" / "model.toml"
 TABLE_NAMES = ("entities", "links", "penalties")
 _COLUMN_TYPES = {"string", "number", "fraction", "positive", "date", "ref", "link_type"}
 _MAX_ISSUES = 200  # enough to fix a file in one pass without flooding a terminal
+# The longest text a cell may hold, whatever the format it came in (CSV, Parquet, FtM): a name
+# or an id of a megabyte is a mistake or an attack, and it would ride along in every report.
+MAX_TEXT = 1 << 16
 
 
 class GraphscoreWarning(UserWarning):
@@ -344,6 +347,7 @@ class _Issues:
 
     def __init__(self, df: pd.DataFrame, table: str):
         self.df, self.table, self.found = df, table, []
+        self.unlisted = 0  # issues found past the first _MAX_ISSUES: counted, not listed
 
     @property
     def full(self) -> bool:
@@ -352,19 +356,23 @@ class _Issues:
     def flag(self, bad, column: str, reason, values=None) -> None:
         """``reason`` is a string, or a function of the flagged positions giving one (so a
         message listing the bad rows' kinds is only built when there are some)."""
-        if self.full:
-            return
         bad = _mask(bad)
         positions = np.flatnonzero(bad)
         if not len(positions):
             return
+        listed = positions[: max(0, _MAX_ISSUES - len(self.found))]
+        self.unlisted += len(positions) - len(listed)
+        if not len(listed):
+            return
         if callable(reason):
             reason = reason(bad)
-        positions = positions[: _MAX_ISSUES - len(self.found)]
+        positions = listed
         for where, value in zip(_where(self.df, self.table, positions),
                                 _values_at(self.df[column] if values is None else values, positions)):
-            if isinstance(value, np.datetime64):
-                value = pd.Timestamp(value)
+            if isinstance(value, pd.Timestamp):
+                value = value.to_datetime64()
+            if isinstance(value, np.datetime64):  # as text: Python's dates cannot hold year 0 or 10000
+                value = str(np.datetime_as_string(value, unit="D"))
             if isinstance(value, dt.datetime):
                 value = value.date().isoformat()
             self.found.append(DataIssue(where, column, value, reason))
@@ -440,6 +448,9 @@ def _numbers(array: pa.Array | None, blank: np.ndarray, text: pa.Array) -> np.nd
     return values
 
 
+_FIRST_DAY, _LAST_DAY = np.datetime64("0001-01-01", "s"), np.datetime64("9999-12-31", "s")
+
+
 def _dates(raw: pd.Series, array: pa.Array | None, text: pa.Array) -> tuple[np.ndarray, np.ndarray]:
     """Day-resolution datetime64[s] values and where a non-blank cell is not an ISO date."""
     if pd.api.types.is_datetime64_any_dtype(raw) and getattr(raw.dt, "tz", None) is None:
@@ -476,13 +487,22 @@ def _coerce(df: pd.DataFrame, spec: TableSpec, model: Model, issues: _Issues) ->
     for col in spec.columns:
         raw = df[col.name] if col.name in df.columns else pd.Series([None] * len(df), dtype=object)
         array = _arrow(raw)
+        refused = None  # a column whose cells are not single values: flagged once, then read as empty
         if array is not None and _is_nested(array):
-            issues.flag(pc.is_valid(array), col.name, "is a list; a cell holds one value", array)
+            refused = "is a list; a cell holds one value"
+        elif array is not None and (pa.types.is_binary(array.type) or pa.types.is_large_binary(array.type)):
+            refused = "is binary data, not text (store it as a UTF-8 string column)"
+        if refused:
+            issues.flag(pc.is_valid(array), col.name, refused, array)
             array, raw = None, pd.Series([None] * len(df), dtype=object)
         text = _text(raw, array)
+        long = pc.greater(pc.utf8_length(text), MAX_TEXT)
+        if pc.any(long).as_py():  # named by its first 40 characters: the message stays one line
+            issues.flag(long, col.name, f"is longer than {MAX_TEXT:,} characters (its start is shown)",
+                        pc.utf8_slice_codeunits(text, 0, 40))
         texts[col.name] = text
         blank = _mask(pc.is_null(text))
-        if col.required:
+        if col.required and not refused:
             issues.flag(blank, col.name, "is required but empty", raw)
         if col.type in ("fraction", "positive"):
             values = _numbers(array, blank, text)
@@ -491,7 +511,11 @@ def _coerce(df: pd.DataFrame, spec: TableSpec, model: Model, issues: _Issues) ->
         elif col.type == "date":
             values, bad = _dates(raw, array, text)
             issues.flag(bad, col.name, "is not a date (YYYY-MM-DD)", raw)
-            out[col.name] = values
+            # Python's dates, which every reader and store goes through, start in year 1: a year
+            # 0000 that Arrow parses would fail later, in the store, with no file or line.
+            outside = (values < _FIRST_DAY) | (values > _LAST_DAY)
+            issues.flag(outside, col.name, "is outside the dates a store holds (0001-01-01 to 9999-12-31)", raw)
+            out[col.name] = np.where(outside, np.datetime64("NaT"), values)
         elif col.type.startswith("enum:"):
             allowed = model.enums[col.type.removeprefix("enum:")]
             out[col.name], outside = _coded(text, allowed)
@@ -606,12 +630,15 @@ def _check_links(columns: dict, texts: dict, rows: dict, entities: _Entities, mo
             bad = pc.invert(pc.is_in(texts["role"], value_set=pa.array(allowed, type=pa.string())))
             issues.flag(of_type & _mask(pc.and_(pc.is_valid(texts["role"]), bad)),
                         "role", f"is not one of {', '.join(allowed)} ({link.name})")
-    not_owns = type_codes != names.index("OWNS")
+    # a link whose type is not known was reported already: its share says nothing more
+    not_owns = (type_codes != names.index("OWNS")) & (type_codes >= 0)
     for column in ("share", "share_low", "share_high"):
         issues.flag(not_owns & ~np.isnan(columns[column]), column, "is only allowed on OWNS links")
     issues.flag(columns["share_low"] > columns["share_high"], "share_low", "is above share_high")
     if not issues.full:
-        issues.flag(_repeated_records(columns, texts, rows, type_codes), "start",
+        # a start that is not a date was reported already: it makes no key to compare
+        unreadable = np.isnat(columns["start"]) & _mask(pc.is_valid(texts["start"]))
+        issues.flag(_repeated_records(columns, texts, rows, type_codes) & ~unreadable, "start",
                     "repeats a link record (same type, ends, role, start and source_ref)")
 
 
@@ -720,7 +747,7 @@ def validate(tables: Tables, model: Model | None = None, *,
         Listing every bad cell: file, line, field, value and reason.
     """
     model = model or load_model()
-    parts, all_issues = {}, []
+    parts, all_issues, unlisted = {}, [], 0
     for name, df in tables.items():
         spec = model.tables[name]
         issues = _Issues(df, name)
@@ -745,6 +772,7 @@ def validate(tables: Tables, model: Model | None = None, *,
         # unusable lines too, so that every message names the row by position instead
         parts[name] = columns, texts, issues, dict(df.attrs), LineNumbers.of(df)
         all_issues += issues.found
+        unlisted += issues.unlisted
 
     entities = _Entities(*parts["entities"][:2], known_entities)
     links, link_texts, _, link_attrs, link_lines = parts["links"]
@@ -762,9 +790,10 @@ def validate(tables: Tables, model: Model | None = None, *,
     penalty_issues.flag(pc.is_valid(penalty_texts["entity"]).to_numpy(zero_copy_only=False) & (owner < 0),
                         "entity", "is not a known entity id")
     all_issues += links_issues.found + penalty_issues.found
+    unlisted += links_issues.unlisted + penalty_issues.unlisted
     all_issues += _check_against_store(checked, known_entities, known_penalties)
     if all_issues:
-        raise InvalidData(all_issues)
+        raise InvalidData(all_issues, unlisted=unlisted)
     if not tables.validated:
         _warn_overfull_assets(checked["links"], source, target)
     return Tables(**checked, validated=True)

@@ -29,6 +29,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
+import math
 import tomllib
 from dataclasses import asdict, dataclass
 from enum import Enum
@@ -44,6 +45,10 @@ __all__ = [
     "MissingShare",
     "Combine",
     "Aggregate",
+    "Variant",
+    "EU_INCLUSIVE_FROM",
+    "Parallel",
+    "LinkTime",
     "Transmit",
     "Policy",
     "load_policy",
@@ -69,6 +74,7 @@ class ModelName(Enum):
     OWNERSHIP_INTEGRATED = "ownership-integrated"
     OWNERSHIP_OFAC = "ownership-ofac"
     OWNERSHIP_EU = "ownership-eu"
+    OWNERSHIP_UK = "ownership-uk"
 
     @property
     def is_ownership(self) -> bool:
@@ -81,11 +87,43 @@ class ModelName(Enum):
         return self is ModelName.SPREAD
 
 
+class Variant(Enum):
+    """Which DebtRank dynamics runs (graphscore/engine/debtrank.py)."""
+
+    ORIGINAL = "original"  # Battiston et al. 2012: each entity passes its distress on once
+    DIFFERENTIAL = "differential"  # Bardoscia et al. 2015: every change of distress is passed on
+
+
+# The Council's Best Practices read "more than 50 %" until their update of 3 July 2024 and
+# "50 % or more" since (data/policies/eu-owned-controlled.toml cites both texts).
+EU_INCLUSIVE_FROM = dt.date(2024, 7, 3)
+
+
 class Aggregate(Enum):
     """How the hop model combines contributions arriving over several paths."""
 
     SUM = "sum"
     MAX = "max"
+
+
+class Parallel(Enum):
+    """How several links between one ordered pair of entities make one entry ``W[v, u]``.
+
+    Two links join u to v when, for example, a person is both the legal representative and the
+    owner of a company, or when a ``direction = "both"`` rule meets a cross-holding (A owns 30 %
+    of B, B owns 60 % of A: A reaches B through both stakes).
+    """
+
+    SUM = "sum"  # weights add up: linear diffusion, where every link is a channel of its own
+    MAX = "max"  # the strongest link alone: a restriction reaches a person once (strongest-link rules)
+    NOISY_OR = "noisy_or"  # one independent coin per link: 1 - prod(1 - w) (Kempe, Kleinberg & Tardos 2003)
+
+
+class LinkTime(Enum):
+    """Which links carry a penalty: those in force at ``as_of``, or those in force when it started."""
+
+    AS_OF = "as_of"
+    AT_PENALTY = "at_penalty"  # a director who joined after the listing is not tainted by it
 
 
 class Normalize(Enum):
@@ -137,6 +175,7 @@ class Policy:
     as_of: dt.date | None = None
     half_life_days: float | None = None
     repair: bool = False
+    period_days: float | None = None  # a penalty with no recorded end lasts this long from its start
     normalize: Normalize = Normalize.NONE
     missing_share: MissingShare = MissingShare.SKIP
     combine: Combine = Combine.SUM
@@ -148,9 +187,18 @@ class Policy:
     runs: int = 10_000  # cascade
     seed: int = 0  # cascade
     confidence: float = 0.95  # cascade
+    # spread, hop, debtrank, cascade: None takes the model's customary rule (see Policy.__post_init__)
+    parallel: Parallel | None = None
+    link_time: LinkTime = LinkTime.AS_OF  # spread, hop
     stake_threshold: float | None = None  # ownership-*: 0.25 integrated (UBO), 0.5 OFAC / EU
     seed_kinds: tuple[str, ...] = ("sanction",)  # ownership-*: penalty kinds that list an entity
-    eu_inclusive: bool = False  # ownership-eu: count exactly 50 % as owned
+    regimes: tuple[str, ...] | None = None  # ownership-*: penalty regimes that list (None: any)
+    eu_inclusive: bool | None = None  # ownership-eu: count exactly 50 % as owned (None: by as_of)
+    variant: Variant = Variant.ORIGINAL  # debtrank
+
+    def __post_init__(self):
+        if self.parallel is None and not self.model.is_ownership:
+            object.__setattr__(self, "parallel", default_parallel(self.model, self.aggregate))
 
     @property
     def path_damping(self) -> float:
@@ -164,6 +212,23 @@ class Policy:
         if self.stake_threshold is not None:
             return self.stake_threshold
         return 0.25 if self.model is ModelName.OWNERSHIP_INTEGRATED else 0.5
+
+    def eu_inclusive_at(self, as_of: dt.date) -> bool:
+        """Whether exactly the EU threshold counts as owned at ``as_of``: the policy's
+        ``eu_inclusive`` where it sets one, else the Best Practices in force that day."""
+        if self.eu_inclusive is not None:
+            return self.eu_inclusive
+        return as_of >= EU_INCLUSIVE_FROM
+
+    def lists(self, penalties) -> "pd.Series":
+        """Which penalties list an entity under an ownership rule: one of ``seed_kinds``, and of
+        ``regimes`` where the policy names some (a rule starts from its own regime's listings).
+        A penalty with no recorded regime counts under every rule, as it did before penalties
+        carried one: an unknown regime is not a reason to ignore a sanction."""
+        chosen = penalties["kind"].isin(self.seed_kinds)
+        if self.regimes is not None:
+            chosen &= penalties["regime"].isin(self.regimes) | penalties["regime"].isna()
+        return chosen
 
     def to_dict(self) -> dict:
         """Plain JSON-ready form, as recorded in report manifests."""
@@ -186,9 +251,27 @@ class Policy:
         return hashlib.sha256(canonical.encode()).hexdigest()[:16]
 
 
-_TOP_KEYS = {"name", "description", "model", "damping", "as_of", "half_life_days", "repair",
+def default_parallel(model: ModelName, aggregate: Aggregate) -> Parallel:
+    """The customary rule for several links between one pair (issue 9.1): strongest link where
+    the model keeps the strongest path, one independent coin per link in the independent
+    cascade, a sum in the linear and distress models.
+
+    Examples
+    --------
+    >>> default_parallel(ModelName.HOP, Aggregate.MAX).value, default_parallel(ModelName.CASCADE, Aggregate.SUM).value
+    ('max', 'noisy_or')
+    """
+    if model is ModelName.CASCADE:
+        return Parallel.NOISY_OR
+    if model is ModelName.HOP and aggregate is Aggregate.MAX:
+        return Parallel.MAX
+    return Parallel.SUM
+
+
+_TOP_KEYS = {"name", "description", "model", "damping", "as_of", "half_life_days", "repair", "period_days",
              "normalize", "missing_share", "combine", "threshold", "transmit"}
-_OWNERSHIP = {ModelName.OWNERSHIP_INTEGRATED, ModelName.OWNERSHIP_OFAC, ModelName.OWNERSHIP_EU}
+_OWNERSHIP = {ModelName.OWNERSHIP_INTEGRATED, ModelName.OWNERSHIP_OFAC, ModelName.OWNERSHIP_EU,
+              ModelName.OWNERSHIP_UK}
 # Keys that mean something under some models only: a key given under another is a mistake.
 _MODEL_KEYS = {
     "max_hops": {ModelName.HOP},
@@ -196,9 +279,14 @@ _MODEL_KEYS = {
     "runs": {ModelName.CASCADE},
     "seed": {ModelName.CASCADE},
     "confidence": {ModelName.CASCADE},
+    "parallel": {ModelName.SPREAD, ModelName.HOP, ModelName.DEBTRANK, ModelName.CASCADE},
+    # Only where a score is a sum or a maximum over penalties can each penalty travel its own links.
+    "link_time": {ModelName.SPREAD, ModelName.HOP},
     "stake_threshold": _OWNERSHIP,
     "seed_kinds": _OWNERSHIP,
+    "regimes": _OWNERSHIP,
     "eu_inclusive": {ModelName.OWNERSHIP_EU},
+    "variant": {ModelName.DEBTRANK},
 }
 _TRANSMIT_KEYS = {"link", "role", "direction", "weight", "split"}
 
@@ -206,7 +294,7 @@ _TRANSMIT_KEYS = {"link", "role", "direction", "weight", "split"}
 def _enum(cls: type[Enum], value, where: str):
     try:
         return cls(value)
-    except ValueError:
+    except (ValueError, TypeError):  # TypeError: a list or table where a name belongs
         allowed = ", ".join(m.value for m in cls)
         raise InvalidPolicy(f"{where}={value!r} is not one of {allowed}") from None
 
@@ -215,6 +303,8 @@ def _number(value, where: str, *, low: float, high: float | None = None, high_op
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         raise InvalidPolicy(f"{where}={value!r} is not a number")
     value = float(value)
+    if not math.isfinite(value):  # nan would transmit nothing, or write NaN scores; inf has no meaning here
+        raise InvalidPolicy(f"{where}={value!r} is not a finite number")
     too_high = high is not None and (value >= high if high_open else value > high)
     if value < low or too_high:
         bracket = ")" if high_open else "]"
@@ -222,10 +312,17 @@ def _number(value, where: str, *, low: float, high: float | None = None, high_op
     return value
 
 
-def _whole(value, where: str, *, low: int) -> int:
+def _whole(value, where: str, *, low: int, high: int | None = None, why: str = "") -> int:
     if isinstance(value, bool) or not isinstance(value, int) or value < low:
         raise InvalidPolicy(f"{where}={value!r} is not a whole number >= {low}")
+    if high is not None and value > high:
+        raise InvalidPolicy(f"{where}={value:,} is more than {high:,}: {why}")
     return value
+
+
+# Bounds on the work a policy asks for, so that a typo cannot run for hours.
+MAX_HOPS = 1_000  # damping^1000 of a penalty is nothing (0.99^1000 < 5e-5); use model = "spread" for the limit
+MAX_RUNS = 1_000_000  # the 95 % interval of a probability is then narrower than +-0.001
 
 
 def _flag(value, where: str) -> bool:
@@ -236,19 +333,24 @@ def _flag(value, where: str) -> bool:
 
 def _text_list(value, where: str) -> tuple[str, ...]:
     if not isinstance(value, list) or not value or not all(isinstance(v, str) and v for v in value):
-        raise InvalidPolicy(f"{where}={value!r} is not a list of penalty kinds")
+        raise InvalidPolicy(f"{where}={value!r} is not a list of penalty {where.removeprefix('seed_').rstrip('s')}s")
     return tuple(value)
 
 
 def _transmit(raw: dict, where: str) -> Transmit:
     model = load_model()
+    if not isinstance(raw, dict):
+        raise InvalidPolicy(f"{where}={raw!r} is not a table: write each rule as [[transmit]] "
+                            "followed by link = ..., direction = ..., weight = ...")
     if unknown := set(raw) - _TRANSMIT_KEYS:
         raise InvalidPolicy(f"{where}: unknown key {sorted(unknown)[0]!r} (expected {', '.join(sorted(_TRANSMIT_KEYS))})")
     link = raw.get("link")
-    if link not in model.links:
+    if not isinstance(link, str) or link not in model.links:
         raise InvalidPolicy(f"{where}.link={link!r} is not a link type ({', '.join(model.links)})")
     role = raw.get("role")
     role_enum = model.links[link].role_enum
+    if role is not None and not isinstance(role, str):
+        raise InvalidPolicy(f"{where}.role={role!r} is not a role name")
     if role is not None and role_enum and role not in model.enums[role_enum]:
         raise InvalidPolicy(f"{where}.role={role!r} is not one of {', '.join(model.enums[role_enum])}")
     if "direction" not in raw:
@@ -290,7 +392,11 @@ def parse_policy(text: str, origin: str = "<policy>") -> Policy:
                                 "remove the [[transmit]] tables")
         if not model.is_ownership and not raw.get("transmit"):
             raise InvalidPolicy("needs at least one [[transmit]] table")
-        transmit = tuple(_transmit(t, f"transmit[{i}]") for i, t in enumerate(raw.get("transmit", [])))
+        rules = raw.get("transmit", [])
+        if not isinstance(rules, list):
+            raise InvalidPolicy(f"transmit={rules!r} is not a list of tables: write each rule as [[transmit]] "
+                                "followed by link = ..., direction = ..., weight = ...")
+        transmit = tuple(_transmit(t, f"transmit[{i}]") for i, t in enumerate(rules))
         as_of = raw.get("as_of")
         if isinstance(as_of, str):
             try:
@@ -300,28 +406,51 @@ def parse_policy(text: str, origin: str = "<policy>") -> Policy:
         elif as_of is not None and (not isinstance(as_of, dt.date) or isinstance(as_of, dt.datetime)):
             raise InvalidPolicy(f"as_of={as_of!r} is not a date (YYYY-MM-DD)")
         half_life = raw.get("half_life_days")
+        variant = _enum(Variant, raw.get("variant", "original"), "variant")
+        missing_share = _enum(MissingShare, raw.get("missing_share", "skip"), "missing_share")
+        if missing_share is MissingShare.BOUNDS and model is ModelName.DEBTRANK and variant is Variant.ORIGINAL:
+            # A larger stake can make an entity distressed sooner, with less, and it passes
+            # distress on only once: the "high" run can end below the "low" one.
+            raise InvalidPolicy("missing_share = 'bounds' needs a model whose scores grow with the stakes; "
+                                "DebtRank's variant 'original' does not (each entity passes distress on once), "
+                                "so its low and high runs are no bounds: use variant = 'differential'")
+        parallel = None if "parallel" not in raw else _enum(Parallel, raw["parallel"], "parallel")
+        if parallel is Parallel.NOISY_OR:
+            # noisy-or reads each link's weight as a probability of passing the penalty on
+            for i, rule in enumerate(transmit):
+                if rule.weight is not None and rule.weight > 1:
+                    raise InvalidPolicy(f"transmit[{i}].weight={rule.weight!r} is above 1, but parallel = "
+                                        "'noisy_or' reads weights as probabilities; use parallel = 'sum' or 'max'")
         return Policy(
             name=str(raw.get("name") or Path(origin).stem),
             description=str(raw.get("description", "")),
             transmit=transmit,
             model=model,
-            damping=_number(raw.get("damping", 0.6), "damping", low=0.0, high=1.0, high_open=True),
+            # The hop series is finite: a categorical rule may carry a penalty undamped.
+            damping=_number(raw.get("damping", 0.6), "damping", low=0.0, high=1.0, high_open=model is not ModelName.HOP),
             as_of=as_of,
             half_life_days=None if half_life is None else _number(half_life, "half_life_days", low=1.0),
             repair=_flag(raw.get("repair", False), "repair"),
+            period_days=None if "period_days" not in raw else _number(raw["period_days"], "period_days", low=1.0),
             normalize=_enum(Normalize, raw.get("normalize", "none"), "normalize"),
-            missing_share=_enum(MissingShare, raw.get("missing_share", "skip"), "missing_share"),
+            missing_share=missing_share,
             combine=_enum(Combine, raw.get("combine", "sum"), "combine"),
             threshold=_number(raw.get("threshold", 0.1), "threshold", low=0.0),
-            max_hops=_whole(raw.get("max_hops", 2), "max_hops", low=0),
+            max_hops=_whole(raw.get("max_hops", 2), "max_hops", low=0, high=MAX_HOPS,
+                            why='paths that long carry nothing measurable; use model = "spread" for the whole series'),
             aggregate=_enum(Aggregate, raw.get("aggregate", "sum"), "aggregate"),
-            runs=_whole(raw.get("runs", 10_000), "runs", low=1),
+            runs=_whole(raw.get("runs", 10_000), "runs", low=1, high=MAX_RUNS,
+                        why="more runs would take hours and narrow the 95 % interval below +-0.001"),
             seed=_whole(raw.get("seed", 0), "seed", low=0),
             confidence=_number(raw.get("confidence", 0.95), "confidence", low=0.5, high=1.0, high_open=True),
+            parallel=parallel,
+            link_time=_enum(LinkTime, raw.get("link_time", "as_of"), "link_time"),
             stake_threshold=None if "stake_threshold" not in raw else _number(
                 raw["stake_threshold"], "stake_threshold", low=0.0, high=1.0),
             seed_kinds=_text_list(raw.get("seed_kinds", ["sanction"]), "seed_kinds"),
-            eu_inclusive=_flag(raw.get("eu_inclusive", False), "eu_inclusive"),
+            regimes=None if "regimes" not in raw else _text_list(raw["regimes"], "regimes"),
+            eu_inclusive=None if "eu_inclusive" not in raw else _flag(raw["eu_inclusive"], "eu_inclusive"),
+            variant=variant,
         )
     except InvalidPolicy as exc:
         message = str(exc)

@@ -30,6 +30,7 @@ import numpy as np
 import pandas as pd
 
 from graphscore.cache import DiskCache
+from graphscore.engine.echo import model_echo
 from graphscore.engine.matrix import Projection, build_projection, resolve_as_of
 from graphscore.engine.run import ModelRun, run_model
 from graphscore.engine.timeline import active_links
@@ -66,6 +67,7 @@ class Workspace:
         self.progress = progress
         self._projections: dict[tuple, Projection] = {}
         self._runs: dict[tuple, ModelRun] = {}
+        self._echoes: dict[tuple, np.ndarray] = {}
         self._links_at: dict[pd.Timestamp, pd.DataFrame] = {}
 
     @property
@@ -127,6 +129,24 @@ class Workspace:
             self.cache.save_run(policy, as_of, missing_share, run)
         return run
 
+    def echo(self, policy: Policy, as_of: AsOf = None, *, missing_share: MissingShare | None = None) -> np.ndarray:
+        """Each entity's own penalty returning to it around cycles under the policy's model
+        (:func:`graphscore.engine.echo.model_echo`): computed once, then reused, and apart from
+        the baseline run, since it costs about one solve per penalised entity on a cycle and a
+        what-if or an explanation never needs it."""
+        key = self._key(policy, as_of, missing_share)
+        if key not in self._echoes:
+            cached = self.cache.load_echo(policy, key[1], missing_share) if self.cache else None
+            if cached is None:
+                projection = self.projection(policy, key[1], missing_share=missing_share)
+                with self.progress.step(f"finding own penalties returning around cycles under {policy.name}",
+                                        f"found the own penalties returning under {policy.name}"):
+                    cached = model_echo(projection, policy)
+                if self.cache:
+                    self.cache.save_echo(policy, key[1], missing_share, cached)
+            self._echoes[key] = cached
+        return self._echoes[key]
+
     def links_at(self, as_of: AsOf, policy: Policy | None = None) -> pd.DataFrame:
         """Links in force at ``as_of``, one record per relation (:func:`active_links`)."""
         day = resolve_as_of(as_of, policy)
@@ -140,21 +160,32 @@ class Workspace:
         by end, built once, and only they are dated: a question about one entity costs what its
         links cost, not what the register does. (Every record of a relation shares its ends, so
         which record is in force is decided exactly as over the whole table.)"""
+        return active_links(self.records_touching(entity_ids), resolve_as_of(as_of, policy))
+
+    def records_touching(self, entity_ids) -> pd.DataFrame:
+        """Every link record, of any date, with a source or target among ``entity_ids``, in
+        table order (found in an index of all links by end, built once)."""
         ends, starts, rows = self._links_by_end
         found = ends.get_indexer(pd.Index(list(entity_ids), dtype=object))
         found = found[found >= 0]
         chosen = np.unique(np.concatenate([rows[starts[k]:starts[k + 1]] for k in found])) if found.size else []
-        return active_links(self.tables.links.iloc[chosen], resolve_as_of(as_of, policy))
+        return self.tables.links.iloc[chosen]
+
+    @functools.cached_property
+    def link_ends(self) -> tuple[np.ndarray, np.ndarray]:
+        """Row in :attr:`entities` of each link's source and of its target, in ``tables.links``
+        order: the links as integers, for searches over the whole register."""
+        index, links = self.entities.index, self.tables.links
+        return index.get_indexer(links["source"]), index.get_indexer(links["target"])
 
     @functools.cached_property
     def _links_by_end(self) -> tuple[pd.Index, np.ndarray, np.ndarray]:
-        """Each end of each link, grouped by entity: the rows of entity k are
-        ``rows[starts[k]:starts[k + 1]]`` (positions in ``tables.links``)."""
-        links = self.tables.links
-        codes, ends = pd.factorize(np.concatenate([links["source"].to_numpy(object), links["target"].to_numpy(object)]))
+        """Each end of each link, grouped by entity: the rows of the entity at position k of
+        :attr:`entities` are ``rows[starts[k]:starts[k + 1]]`` (positions in ``tables.links``)."""
+        codes = np.concatenate(self.link_ends)
         order = np.argsort(codes, kind="stable")
-        starts = np.concatenate([[0], np.cumsum(np.bincount(codes, minlength=len(ends)))])
-        return pd.Index(ends), starts, order % max(len(links), 1)
+        starts = np.concatenate([[0], np.cumsum(np.bincount(codes, minlength=len(self.entities)))])
+        return self.entities.index, starts, order % max(len(self.tables.links), 1)
 
     def __repr__(self) -> str:
         counts = ", ".join(f"{n} {name}" for name, n in self.tables.counts().items())

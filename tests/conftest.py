@@ -75,3 +75,41 @@ weight = "share"
 @pytest.fixture
 def hand_policy() -> gs.Policy:
     return gs.parse_policy(HAND_POLICY)
+
+
+# -- a live Neo4j (tests/neo4j/start.sh; .ci/run starts one) -------------------------------------
+NEO4J_URI_VARIABLE = "GRAPHSCORE_NEO4J_URI"
+
+
+@pytest.fixture(scope="session")
+def neo4j_uri() -> str:
+    """The URI of a Neo4j 5 these tests may wipe. Without one the Neo4j tests are skipped,
+    except in CI, where :func:`pytest_runtest_makereport` turns that skip into a failure."""
+    import os
+
+    uri = os.environ.get(NEO4J_URI_VARIABLE)
+    if not uri:
+        pytest.skip(f"no live Neo4j: set {NEO4J_URI_VARIABLE} (tests/neo4j/start.sh starts one)")
+    return uri
+
+
+@pytest.fixture
+def neo4j_store(neo4j_uri):
+    """An emptied Neo4j store (credentials from GRAPHSCORE_NEO4J_USER / _PASSWORD)."""
+    from graphscore.store import open_store
+
+    with open_store(neo4j_uri) as store:
+        store.query("MATCH (n) CALL { WITH n DETACH DELETE n } IN TRANSACTIONS OF 10000 ROWS")
+        yield store
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item, call):
+    """In CI (``CI`` set), a skipped Neo4j test fails: the suite must run there, live."""
+    import os
+
+    outcome = yield
+    report = outcome.get_result()
+    if report.skipped and os.environ.get("CI") and item.get_closest_marker("neo4j") is not None:
+        report.outcome = "failed"
+        report.longrepr = f"Neo4j test skipped in CI ({NEO4J_URI_VARIABLE} unset?): {report.longrepr}"

@@ -1,7 +1,9 @@
-"""Every notebook in notebooks/ runs end to end."""
+"""Every notebook in notebooks/ runs end to end, in under a minute, with its charts drawn
+inline; the files in the repository carry no outputs."""
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 import nbformat
@@ -11,14 +13,29 @@ from nbclient import NotebookClient
 NOTEBOOKS = sorted((Path(__file__).resolve().parent.parent / "notebooks").glob("*.ipynb"))
 
 
-def test_there_are_notebooks():
-    assert NOTEBOOKS
+def test_the_three_stories_are_there():
+    assert [p.stem for p in NOTEBOOKS] == ["01-quickstart", "02-penalty-spillover-research",
+                                           "03-tracing-linked-enterprises"]
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+def test_stored_without_outputs(path):
+    notebook = nbformat.read(path, as_version=4)
+    code = [cell for cell in notebook.cells if cell.cell_type == "code"]
+    assert code and all(not cell.outputs and cell.execution_count is None for cell in code)
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
 def test_notebook_runs(path, tmp_path):
     notebook = nbformat.read(path, as_version=4)
+    started = time.perf_counter()
     NotebookClient(notebook, timeout=300, kernel_name="python3",
                    resources={"metadata": {"path": str(tmp_path)}}).execute()
-    errors = [o for cell in notebook.cells for o in cell.get("outputs", []) if o.get("output_type") == "error"]
-    assert not errors
+    # kernel start included; the suite's machine is shared, so the bound has room
+    assert time.perf_counter() - started < 60
+    outputs = [o for cell in notebook.cells for o in cell.get("outputs", [])]
+    assert not [o for o in outputs if o.get("output_type") == "error"]
+    figures = [o for o in outputs if str(o.get("data", {}).get("text/plain", "")).startswith("<Figure")]
+    assert figures and all("image/png" in o["data"] for o in figures)  # drawn, not "<Figure size ...>"
+    results = [o for o in outputs if "text/html" in o.get("data", {})]
+    assert results and all("<table" in o["data"]["text/html"] for o in results)

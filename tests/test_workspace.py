@@ -138,4 +138,5 @@ def test_commands_after_score_start_from_its_projection_and_run(tmp_path, counte
         "--out", tmp_path / "dossier")
     run("whatif", "--db", db, "--policy", joint, "--as-of", "2022-06-30", "--penalize", "NK-mCEmxFfuhfdjpC8gsxH74o",
         "--out", tmp_path / "whatif")
-    assert counted["run"] == 1 and counted["build"] == 2  # + the dossier's ultimate owners (beneficial-owners)
+    # + the dossier's ultimate owners (beneficial-owners), at both ends of the stake bands
+    assert counted["run"] == 1 and counted["build"] == 3

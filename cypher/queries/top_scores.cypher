@@ -1,5 +1,6 @@
 // Entities with the highest total score written back by `graphscore score`, with the
-// policy and date the score belongs to. Parameters: $limit (integer).
+// policy and date the score belongs to.
+// Parameters: $limit (integer).
 MATCH (e:Entity)
 WHERE e.total IS NOT NULL
 RETURN e.id AS id, e.name AS name, e.kind AS kind, e.own AS own, e.inherited AS inherited,

@@ -17,8 +17,8 @@ Examples
 >>> report = sweep(shared_representative(), policy, "damping", [0.2, 0.5], as_of="2024-01-01")
 >>> report.variants[["label", "status", "total_inherited", "collateral"]]
          label status  total_inherited  collateral
-0  damping=0.2     ok         0.304348           1
-1  damping=0.5     ok         2.000000           2
+0  damping=0.2     ok          0.26087           1
+1  damping=0.5     ok          1.50000           2
 >>> report.wide().round(4).reset_index()
 variant  id  damping=0.2  damping=0.5
 0        C1       1.0435          1.5
@@ -42,6 +42,7 @@ import numpy as np
 import pandas as pd
 import scipy as sp
 
+from graphscore.analysis.display import Tabular
 from graphscore.analysis.manifest import build_manifest
 from graphscore.analysis.scores import score
 from graphscore.engine.matrix import resolve_as_of
@@ -64,7 +65,7 @@ _RANK_DECIMALS = 12
 
 _VARIANT_COLUMNS = ["label", "policy", "hash", "model", "value", "status", "error", "threshold",
                     "penalised", "reached", "total_own", "total_inherited", "mean_inherited", "collateral"]
-_SCORE_COLUMNS = ["variant", "id", "name", "kind", "own", "inherited", "total", "rank", "hops"]
+_SCORE_COLUMNS = ["variant", "id", "name", "kind", "own", "echo", "inherited", "total", "rank", "hops"]
 _CORRELATION_COLUMNS = ["a", "b", "scope", "entities", "spearman", "kendall_tau_b"]
 _MOVER_COLUMNS = ["baseline", "variant", "id", "name", "kind", "baseline_score", "variant_score", "change",
                   "baseline_rank", "variant_rank", "rank_change"]
@@ -72,7 +73,7 @@ _COLLATERAL_COLUMNS = ["variant", "id", "name", "kind", "own", "inherited", "tot
 
 
 @dataclass
-class CompareReport:
+class CompareReport(Tabular):
     """Everything a compare report shows; every table is a DataFrame.
 
     Variants are the policies compared, in the order given (for a sweep: one per value). The
@@ -91,12 +92,13 @@ class CompareReport:
         swept parameter, None when comparing policies), ``status`` (``"ok"`` or ``"failed"``),
         ``error`` (the failure's message, e.g. a diverging spread, else None), ``threshold``,
         ``penalised`` (entities with ``own > 0``), ``reached`` (entities with no own penalty and
-        ``inherited > 0``), ``total_own``, ``total_inherited`` (summed over all entities),
+        ``inherited > 0``), ``total_own``, ``total_inherited`` (summed over all entities; an
+        entity's own penalty returning to it around cycles is its ``echo``, not inherited),
         ``mean_inherited`` (over all entities) and ``collateral`` (count, see below). The
         figures are NaN for a failed variant.
     scores : DataFrame
         Long form, one row per scored variant and entity: ``variant, id, name, kind, own,
-        inherited, total`` as :func:`graphscore.score` gives them (model-specific columns are not
+        echo, inherited, total`` as :func:`graphscore.score` gives them (model-specific columns are not
         carried), ``rank`` of ``total`` (1 = highest; ties share the best rank) and ``hops``
         (see below). :meth:`wide` pivots one column to one column per variant.
     correlations : DataFrame
@@ -139,6 +141,8 @@ class CompareReport:
     It places collateral in the register (how far from a penalised entity it sits), not along
     the rule's own paths, so variants are measured on one ruler. ``<NA>`` when unreachable.
     """
+
+    _principal = "variants"  # to_pandas() and the notebook view (graphscore.analysis.display)
 
     title: str
     parameter: str | None
@@ -379,7 +383,7 @@ def _compare(ws: Workspace, variants: list[_Variant], *, as_of, threshold: float
         own, total = frame["own"].to_numpy(float), frame["total"].to_numpy(float)
         hops = pd.array(hop_distances(adjacency, own > 0), dtype="Float64")
         hops[np.isinf(hops.to_numpy(float, na_value=np.inf))] = pd.NA
-        frame = frame[["id", "name", "kind", "own", "inherited", "total"]].assign(
+        frame = frame[["id", "name", "kind", "own", "echo", "inherited", "total"]].assign(
             rank=_ranks(total), hops=hops.astype("Int64"))
         frame.insert(0, "variant", variant.label)
         frames.append(frame)

@@ -16,9 +16,12 @@ import networkx as nx
 import numpy as np
 import pandas as pd
 
+from graphscore.analysis.display import Networked
 from graphscore.analysis.explain import explain
 from graphscore.analysis.manifest import build_manifest
 from graphscore.analysis.ownership import ultimate_owners_table
+from graphscore.analysis.scores import split_score
+from graphscore.engine.echo import model_echo
 from graphscore.engine.timeline import active
 from graphscore.model import Tables
 from graphscore.policy import Policy
@@ -28,7 +31,7 @@ __all__ = ["Dossier", "dossier"]
 
 
 @dataclass
-class Dossier:
+class Dossier(Networked):
     """One entity's file.
 
     Attributes
@@ -36,7 +39,8 @@ class Dossier:
     entity : dict
         The entity's row (id, kind, name, jurisdiction, registration_id, source_ref).
     score : dict
-        ``own``, ``inherited``, ``total`` under the policy at ``as_of``.
+        ``own``, ``echo``, ``inherited``, ``total`` under the policy at ``as_of``, split as the
+        score table splits them (``echo``: its own penalty returning around cycles).
     penalties : DataFrame
         Every penalty of the entity, ``active`` at ``as_of`` or not, newest first.
     exposure : DataFrame
@@ -57,6 +61,8 @@ class Dossier:
         ``share``.
     notes : list of str
     """
+
+    _principal = "exposure"  # to_pandas() and the notebook view (graphscore.analysis.display)
 
     entity: dict
     score: dict
@@ -187,7 +193,10 @@ def dossier(source: Tables | Workspace, policy: Policy, entity_id: str, *, as_of
 
     return Dossier(
         entity={"id": entity_id, **{k: (None if pd.isna(v) else v) for k, v in ws.entities.loc[entity_id].items()}},
-        score={"own": float(projection.s[idx]), "inherited": total - float(projection.s[idx]), "total": total},
+        score={key: float(values[0]) for key, values in split_score(
+            # its own echo alone: one column, where the score table's costs one per penalised entity
+            ws.baseline(policy, day).own[idx:idx + 1], model_echo(projection, policy, [idx])[idx:idx + 1],
+            np.array([total])).items()},
         penalties=penalties.assign(start=penalties["start"].map(_date), end=penalties["end"].map(_date),
                                    repair_from=penalties["repair_from"].map(_date)),
         exposure=exposure, owners=owners.assign(start=owners["start"].map(_date), end=owners["end"].map(_date)),

@@ -36,12 +36,15 @@ import numpy as np
 import pandas as pd
 import scipy as sp
 
+from graphscore.analysis.display import Tabular
 from graphscore.analysis.manifest import build_manifest
 from graphscore.analysis.ownership import flagged_entities
 from graphscore.engine.hop import hop
 from graphscore.engine.matrix import Projection
-from graphscore.engine.paths import (describe_path, distances_within, format_path, johnson_potentials,
-                                    strongest_paths)
+from graphscore.engine.paths import (HopWalks, describe_path, distances_within, format_path, johnson_potentials,
+                                    strongest_walks_to)
+from graphscore.engine.push import influence
+from graphscore.engine.run import contraction_of
 from graphscore.engine.spread import spread
 from graphscore.model import Tables
 from graphscore.policy import Aggregate, Combine, ModelName, Policy
@@ -55,7 +58,7 @@ _REGION = 200  # entities searched for a contribution's strongest paths
 
 
 @dataclass
-class Explanation:
+class Explanation(Tabular):
     """An entity's score taken apart.
 
     Attributes
@@ -74,6 +77,8 @@ class Explanation:
         True when the contributions sum to the score (linear models).
     manifest : dict
     """
+
+    _principal = "table"  # to_pandas() and the notebook view (graphscore.analysis.display)
 
     entity: str
     name: str
@@ -96,10 +101,9 @@ class Explanation:
                 "contributions": self.contributions, "notes": self.notes, "manifest": self.manifest}
 
 
-def influence_row(projection: Projection, policy: Policy, idx: int, *, check: bool = True) -> np.ndarray:
+def influence_row(projection: Projection, policy: Policy, idx: int) -> np.ndarray:
     """Row ``idx`` of the model's linear map: ``G[idx, u]`` is what one unit of own weight at u
-    adds to the score of ``idx`` (one solve with W transposed). ``check=False`` skips spread's
-    convergence check, for a projection the policy's model has already run on.
+    adds to the score of ``idx`` (one solve with W transposed, over the whole graph).
 
     Examples
     --------
@@ -118,7 +122,8 @@ def influence_row(projection: Projection, policy: Policy, idx: int, *, check: bo
         by_source = projection.W_by_source
         transposed = sp.sparse.csr_array((by_source.data, by_source.indices, by_source.indptr),
                                          shape=by_source.shape[::-1])
-        return spread(transposed, unit, damping=policy.damping, tol=1e-14, check=check)
+        return spread(transposed, unit, damping=policy.damping, tol=1e-14,
+                      certificate=contraction_of(projection, policy.damping, transposed=True))
     if policy.model is ModelName.HOP and policy.aggregate is Aggregate.SUM:
         return hop(projection.W.T, unit, damping=policy.damping, max_hops=policy.max_hops)
     raise ValueError(f"model {policy.model.value!r} is not linear: its scores do not split by source.")
@@ -245,40 +250,87 @@ def explain(source: Tables | Workspace, policy: Policy, entity_id: str, *, as_of
     projection = ws.projection(policy, as_of)
     v = projection.index_of(entity_id)
     names = ws.names
-    total = float(ws.baseline(policy, as_of).total[v])
-    linear = policy.model is ModelName.SPREAD or (policy.model is ModelName.HOP and policy.aggregate is Aggregate.SUM)
-    if linear:
-        # the baseline above ran the spread on this W: its convergence is checked
-        gain = influence_row(projection, policy, v, check=False)
-        by_source = gain * projection.s
-    elif policy.model is ModelName.HOP:
-        # the score is the strongest single source-and-path: find it among all penalised entities
-        by_source = np.zeros(projection.n)
-        for u in np.flatnonzero(projection.s > 0):
-            tree = strongest_paths(projection.W, [u], damping=policy.damping, targets=[v])
-            if tree.hops[v] <= policy.max_hops:
-                by_source[u] = projection.s[u] * tree.strength[v]
-        by_source[by_source < by_source.max(initial=0.0)] = 0.0
-    elif policy.model.is_ownership:
+    scores = ws.baseline(policy, as_of).total
+    total = float(scores[v])
+    if policy.model.is_ownership:
         return _explain_ownership(ws, policy, projection, entity_id, total)
-    else:
+    linear = policy.model is ModelName.SPREAD or (policy.model is ModelName.HOP and policy.aggregate is Aggregate.SUM)
+    if not linear and policy.model is not ModelName.HOP:
         raise ValueError(f"explain takes scores apart under spread, hop and the ownership rules; model "
                          f"{policy.model.value!r} does not split by source.")
-    contributions = []
-    max_hops = policy.max_hops if policy.model is ModelName.HOP else None
+    # under link_time = "at_penalty" each layer's penalties travel its own links (Projection.layers)
+    layers = projection.layers or (projection,)
+    pushed = None
+    if linear:
+        if policy.model is ModelName.SPREAD and not projection.layers:
+            # the row by reverse push, only as far as this score needs; a solve where it spreads wide
+            pushed = influence(projection.W, v, damping=policy.damping, scores=scores, own=projection.s,
+                               budget=3 * projection.W.nnz)
+        if pushed is not None and pushed.complete:
+            row = np.zeros(projection.n)
+            row[pushed.indices] = pushed.values
+            by_layer = [row * projection.s]
+        else:
+            by_layer = [influence_row(layer, policy, v) * layer.s for layer in layers]
+        walks = [None] * len(layers)
+    else:
+        # the score is the strongest single source-and-walk of at most max_hops links (issue 9.2):
+        # the walks the hop model itself maximised over, so the deciding one produced the score
+        walks = [strongest_walks_to(layer.W, v, damping=policy.damping, max_hops=policy.max_hops)
+                 for layer in layers]
+        by_layer = [walk.strength * layer.s for walk, layer in zip(walks, layers)]
+        deciding = max(max((b.max(initial=0.0) for b in by_layer), default=0.0), float(projection.s[v]))
+        for b in by_layer:
+            b[b < deciding] = 0.0
+        if projection.layers and not any(b.max(initial=0.0) >= deciding for b in by_layer):
+            # an entity's penalties from several layers add up (combine = "sum") beyond any one of them
+            layers, by_layer, walks = (projection,), [np.where(np.arange(projection.n) == v, deciding, 0.0)], [None]
+    contributions, traced_sources, all_sources = [], 0, 0
+    for layer, by_source, walk in zip(layers, by_layer, walks):
+        found, traced = _layer_contributions(layer, policy, v, total, by_source, walk, names, top_paths, linear)
+        contributions += found
+        traced_sources += traced
+        all_sources += int((by_source > 1e-15 * max(total, 1e-300)).sum())
+    contributions.sort(key=lambda c: -c["contribution"])
+    notes = list(projection.notes)
+    if all_sources > traced_sources:
+        notes.append(f"paths traced for the {traced_sources} largest of {all_sources} contributions")
+    if not linear:
+        notes.append(f"hop with aggregate = 'max': the score is the strongest single walk of at most "
+                     f"{policy.max_hops} links, given as the deciding one")
+    if pushed is not None and pushed.complete and pushed.unattributed > 0:
+        notes.append(f"contributions computed by reverse push: {pushed.unattributed:.2g} of the score is left "
+                     "unattributed (each contribution is short by at most that)")
+    return Explanation(entity=entity_id, name=names.get(entity_id, entity_id), own=float(projection.s[v]),
+                       total=total, contributions=contributions, exact=linear,
+                       manifest=build_manifest(ws, policy, projection.as_of), notes=notes)
+
+
+def _layer_contributions(projection: Projection, policy: Policy, v: int, total: float, by_source: np.ndarray,
+                         walks: HopWalks | None, names, top_paths: int, linear: bool) -> tuple[list[dict], int]:
+    """The contributions of one projection (or layer) to the score of ``v``, each with its paths,
+    and how many sources had their paths traced."""
     sources = np.flatnonzero(by_source > 1e-15 * max(total, 1e-300))
-    A = sp.sparse.csr_array(projection.W.T, dtype=float)  # A[u, v]: the edge u -> v
-    A.eliminate_zeros()
-    lengths = _nonnegative_lengths(A, policy.damping)
     traced = set(sources[np.argsort(-by_source[sources])][:_TRACED_SOURCES].tolist())
-    to_target = sp.sparse.csgraph.dijkstra(sp.sparse.csr_array(lengths.T), indices=v) if traced - {v} else None
+    if linear:
+        A = sp.sparse.csr_array(projection.W.T, dtype=float)  # A[u, v]: the edge u -> v
+        A.eliminate_zeros()
+        lengths = _nonnegative_lengths(A, policy.damping)
+        to_target = sp.sparse.csgraph.dijkstra(sp.sparse.csr_array(lengths.T), indices=v) if traced - {v} else None
     rows_of = _penalties_by_source(projection, sources)
+    contributions = []
     for u in sources:
-        # the entity's own weight is the empty path; the rest of its own contribution returns around cycles
-        if u == v:
+        if not linear:
+            # the deciding walk; for the entity itself its own weight (the empty walk) or its
+            # own penalty returning around a cycle that carries more than 1
+            walk = walks.walk_from(int(u)) if walks is not None else [int(u)]
+            paths = [(walk, float(walks.strength[u]) if walks is not None else 1.0)]
+        elif u == v:
+            # the entity's own weight is the empty path; the rest of its own contribution returns around cycles
             paths = [([int(u)], 1.0)]
         elif u in traced:
-            paths = _strongest_simple_paths(A, lengths, int(u), v, policy.damping, top_paths, max_hops, to_target)
+            paths = _strongest_simple_paths(A, lengths, int(u), v, policy.damping, top_paths,
+                                            policy.max_hops if policy.model is ModelName.HOP else None, to_target)
         else:
             paths = []
         described = [(describe_path(projection, path), value) for path, value in paths]
@@ -288,19 +340,14 @@ def explain(source: Tables | Workspace, policy: Policy, entity_id: str, *, as_of
                        "share": float(projection.s[u] * value / by_source[u]) if linear else 1.0,
                        "text": format_path(names, hops) or "own penalty"}
                       for hops, value in described]
-            contributions.append({
+            contribution = {
                 "penalty": row["id"], "source": projection.ids[u], "source_name": names.get(projection.ids[u]),
                 "kind": row["kind"], "authority": None if pd.isna(row["authority"]) else row["authority"],
                 "contribution": amount, "share": amount / total if total else 0.0,
                 "paths": listed,
-                "paths_share": float(sum(p["share"] for p in listed)) if u == v or u in traced else None,
-            })
-    contributions.sort(key=lambda c: -c["contribution"])
-    notes = list(projection.notes)
-    if len(sources) > _TRACED_SOURCES:
-        notes.append(f"paths traced for the {_TRACED_SOURCES} largest of {len(sources)} contributions")
-    if not linear:
-        notes.append("hop with aggregate = 'max': the score is the strongest single path, given as the deciding one")
-    return Explanation(entity=entity_id, name=names.get(entity_id, entity_id), own=float(projection.s[v]),
-                       total=total, contributions=contributions, exact=linear,
-                       manifest=build_manifest(ws, policy, projection.as_of), notes=notes)
+                "paths_share": float(sum(p["share"] for p in listed)) if u == v or u in traced or not linear else None,
+            }
+            if projection.links_at is not None:
+                contribution["links_at"] = projection.links_at.date().isoformat()
+            contributions.append(contribution)
+    return contributions, len(traced) if linear else len(sources)

@@ -1,6 +1,15 @@
 """Ownership tables for investigators: who each rule flags and through what, where the rules
 disagree and why, and an entity's ultimate owners with the chains that carry their stakes.
 
+A stake that is a range, or missing, is carried as a band: ``stake_low`` and ``stake_high``
+(a missing stake is at most what the other owners' recorded stakes leave, see
+:func:`graphscore.engine.timeline.stake_bounds`), and ``stake`` is left empty unless the two
+ends agree, so that a band is never shown as one number. ``status`` says how sure the answer is:
+``flagged`` where the low end already reaches the rule's threshold, ``possible`` where only the
+high end does, ``review`` where an ownership cycle lets the rule hold both ways (see
+:func:`graphscore.engine.ownership.ofac_review`). ``attrs["notes"]`` names the links without a
+share and the band each was given.
+
 Examples
 --------
 Listed Xavier holds 30 % of Target directly and 49 % of Mid, which holds 70 % of Target:
@@ -13,66 +22,82 @@ Listed Xavier holds 30 % of Target directly and 49 % of Mid, which holds 70 % of
 ...                   "share": [0.3, 0.49, 0.7]}),
 ...     pd.DataFrame({"id": ["s"], "entity": ["x"], "kind": ["sanction"], "severity": [1.0],
 ...                   "start": ["2020-01-01"]})))
->>> row = compare_rules(tables, as_of="2024-01-01").iloc[0]
->>> row["name"], bool(row["ofac"]), round(float(row["integrated_stake"]), 3)
-('Target Ltd', False, 0.643)
+>>> row = compare_rules(tables, as_of="2024-01-01").set_index("name").loc["Target Ltd"]
+>>> bool(row["ofac"]), bool(row["integrated"]), round(float(row["integrated_stake"]), 3)
+(False, True, 0.643)
 >>> row["why"]
-'OFAC: 30% held directly by blocked owners (stakes through non-blocked Mid Ltd count zero); integrated: 64.3%'
+'integrated: 64.3% through any chains; OFAC: 30% held directly by blocked owners (Mid Ltd is not blocked, so its 70% counts zero)'
 """
 
 from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterable
-from dataclasses import replace
+from dataclasses import dataclass, replace
 
 import numpy as np
 import pandas as pd
 
 from graphscore.bundled import POLICIES, bundled_path
 from graphscore.engine import ownership
-from graphscore.engine.matrix import Projection, ownership_matrices
-from graphscore.engine.run import run_model
+from graphscore.engine.matrix import Projection, ownership_matrices, resolve_as_of
+from graphscore.engine.run import ModelRun, run_model
+from graphscore.engine.timeline import active, stake_bounds
 from graphscore.model import Tables
-from graphscore.policy import ModelName, Policy, load_policy
+from graphscore.policy import MissingShare, ModelName, Policy, load_policy
 from graphscore.workspace import Workspace, as_workspace
 
-__all__ = ["RULES", "rule_policy", "flagged_entities", "compare_rules", "ultimate_owners_table"]
+__all__ = ["RULES", "rule_policy", "rule_threshold", "flagged_entities", "compare_rules",
+           "ultimate_owners_table"]
 
 # The shipped policy that states each rule, its sources and its simplifications.
-RULES = {"ofac": "ofac-50.toml", "eu": "eu-owned-controlled.toml", "integrated": "beneficial-owners.toml"}
+RULES = {"ofac": "ofac-50.toml", "eu": "eu-owned-controlled.toml", "uk": "uk-owned-controlled.toml",
+         "integrated": "beneficial-owners.toml"}
+_LABEL = {"ofac": "OFAC", "eu": "EU", "uk": "UK", "integrated": "integrated"}
+# Most links without a share named one by one in a table's notes.
+_NOTES_NAMED = 10
 
 
 def rule_policy(rule: str) -> Policy:
-    """The shipped policy of an ownership rule: ``"ofac"``, ``"eu"`` or ``"integrated"``."""
+    """The shipped policy of an ownership rule: ``"ofac"``, ``"eu"``, ``"uk"`` or ``"integrated"``."""
     if rule not in RULES:
         raise ValueError(f"rule must be one of {', '.join(RULES)}, got {rule!r}.")
     return load_policy(bundled_path(*POLICIES, RULES[rule]))
+
+
+def rule_threshold(policy: Policy, as_of: dt.date) -> str:
+    """The threshold a rule applies at ``as_of``, in words: what a reader must know to check a flag.
+
+    Examples
+    --------
+    >>> rule_threshold(rule_policy("eu"), dt.date(2024, 7, 2)), rule_threshold(rule_policy("eu"), dt.date(2024, 7, 3))
+    ('more than 50% in aggregate, or control', '50% or more in aggregate, or control')
+    """
+    limit = _percent(policy.stake_limit)
+    if policy.model is ModelName.OWNERSHIP_OFAC:
+        return f"{limit} or more in aggregate, direct stakes of blocked owners"
+    if policy.model is ModelName.OWNERSHIP_EU:
+        words = f"{limit} or more" if policy.eu_inclusive_at(as_of) else f"more than {limit}"
+        return f"{words} in aggregate, or control"
+    if policy.model is ModelName.OWNERSHIP_UK:
+        return f"more than {limit} held by one designated person, or control"
+    return f"{limit} or more through any chains"
 
 
 def _percent(stake: float) -> str:
     return f"{stake:.0%}" if abs(stake * 100 - round(stake * 100)) < 1e-9 else f"{stake:.1%}"
 
 
-def _direct_holders(D, flagged: np.ndarray, asset: int, names) -> str:
-    """"A 30 % + B 20 %": the flagged direct owners whose stakes the OFAC and EU rules add up."""
-    column = D[:, [asset]].tocoo()
-    holders = sorted(((float(w), int(o)) for o, w in zip(column.row, column.data) if flagged[o]), reverse=True)
-    return " + ".join(f"{names[o]} {_percent(w)}" for w, o in holders)
+def _band(low: float, high: float) -> str:
+    """"50%", or "50-75%" for a band: never one end of a band alone."""
+    if abs(high - low) <= 1e-9:
+        return _percent(low)
+    return f"{_percent(low).rstrip('%')}-{_percent(high)}"
 
 
-def _chain_text(chain: list[int], D, names) -> str:
-    return " -> ".join(
-        [names[chain[0]]] + [f"[{_percent(float(D[a, b]))}] {names[b]}" for a, b in zip(chain, chain[1:])])
-
-
-def _strongest_chains(D, listed: np.ndarray, asset: int, names, top: int = 2) -> str:
-    """The chains from listed owners into ``asset`` that carry the largest stakes."""
-    owners = np.flatnonzero(listed & ownership._ancestors(D, np.array([asset])))
-    chains = [chain for owner in owners if owner != asset
-              for chain in ownership.ownership_chains(D, int(owner), asset, top=top)]
-    chains.sort(key=lambda item: -item[1])
-    return "; ".join(f"{_chain_text(chain, D, names)} ({_percent(product)})" for chain, product in chains[:top])
+def _point(low: float, high: float) -> float:
+    """The stake where both ends agree, NaN for a band."""
+    return float(low) if abs(high - low) <= 1e-9 else float("nan")
 
 
 class _Names:
@@ -86,102 +111,297 @@ class _Names:
         return self._names[self._ids[idx]]
 
 
-def _projection(ws: Workspace, policy: Policy, as_of) -> tuple[Projection, object, object, np.ndarray]:
-    projection = ws.projection(policy, as_of)
-    D, C = ownership_matrices(projection)
-    return projection, D, C, projection.s > 0
+@dataclass(frozen=True)
+class _Reading:
+    """One rule on one date at both ends of every stake band (the same run twice where every
+    stake is recorded or the policy does not bracket them)."""
+
+    policy: Policy
+    projection: Projection
+    low: ModelRun | None  # None where only the stakes were asked for
+    high: ModelRun | None
+    D_low: object
+    D_high: object
+    C: object
+
+    @property
+    def listed(self) -> np.ndarray:
+        return self.projection.s > 0
+
+    def column(self, name: str, high: bool = False) -> np.ndarray:
+        run = self.high if high else self.low
+        return run.columns.get(name, np.zeros(self.projection.n, dtype=bool))
+
+    def status(self, idx: int) -> str:
+        if self.low.total[idx] > 0:
+            return "flagged"
+        if self.column("review")[idx] or self.column("review", high=True)[idx]:
+            return "review"
+        return "possible" if self.high.total[idx] > 0 else ""
+
+
+def _has_bands(ws: Workspace, policy: Policy, as_of) -> bool:
+    """Whether any OWNS link in force at ``as_of`` lacks a share (so its two ends differ)."""
+    links = ws.tables.links
+    unshared = links[(links["type"] == "OWNS") & links["share"].isna()]
+    return bool(len(unshared)) and bool(active(unshared, resolve_as_of(as_of, policy)).any())
+
+
+def _read(ws: Workspace, policy: Policy, as_of, *, runs: bool = True) -> _Reading:
+    """The rule's projections (and runs) at both ends of the stake bands; one of each where
+    nothing is bracketed, so that registers with every share recorded pay for one."""
+    # The policy's own projection and baseline are the low end under "bounds": shared with
+    # score, explain and the rest.
+    bracket = policy.missing_share is MissingShare.BOUNDS and _has_bands(ws, policy, as_of)
+    ends = (None, MissingShare.HIGH) if bracket else (None, None)
+    projection = ws.projection(policy, as_of, missing_share=ends[0])
+    high_projection = ws.projection(policy, as_of, missing_share=ends[1])
+    D_low, C = ownership_matrices(projection)
+    D_high = ownership_matrices(high_projection)[0] if bracket else D_low
+    low = ws.baseline(policy, as_of, missing_share=ends[0]) if runs else None
+    high = ws.baseline(policy, as_of, missing_share=ends[1]) if runs else None
+    return _Reading(policy, projection, low, high, D_low, D_high, C)
+
+
+def _unshared_notes(ws: Workspace, projection: Projection) -> list[str]:
+    """One note per OWNS link in force without a share, with the band it was given."""
+    owns = ws.links_at(projection.as_of)
+    owns = owns[owns["type"] == "OWNS"]
+    if owns.empty:
+        return []
+    low, high = stake_bounds(owns)
+    unshared = owns["share"].isna()
+    if not unshared.any():
+        return []
+    names = ws.names
+    notes = [f"{names.get(s, s)} -> {names.get(t, t)}: no recorded share, taken as {_band(lo, hi)}"
+             + (" (a range)" if pd.notna(r_lo) or pd.notna(r_hi) else " (what the other owners' recorded stakes leave)")
+             for s, t, lo, hi, r_lo, r_hi in zip(owns["source"][unshared][:_NOTES_NAMED],
+                                                  owns["target"][unshared][:_NOTES_NAMED],
+                                                  low[unshared][:_NOTES_NAMED], high[unshared][:_NOTES_NAMED],
+                                                  owns["share_low"][unshared][:_NOTES_NAMED],
+                                                  owns["share_high"][unshared][:_NOTES_NAMED])]
+    if (count := int(unshared.sum())) > _NOTES_NAMED:
+        notes.append(f"... and {count - _NOTES_NAMED} more OWNS links without a share")
+    return notes
+
+
+def _regime_notes(ws: Workspace, policy: Policy, projection: Projection) -> list[str]:
+    """How many active listings the rule counted without knowing their regime."""
+    if policy.regimes is None:
+        return []
+    penalties = ws.tables.penalties
+    counted = (projection.penalties["weight"] > 0) & penalties["regime"].isna().to_numpy()
+    if not counted.any():
+        return []
+    return [f"{int(counted.sum())} active listing(s) have no recorded regime: counted under this rule "
+            f"(regimes {', '.join(policy.regimes)}), as under every rule"]
+
+
+def _direct_holders(reading: _Reading, flagged: np.ndarray, asset: int, names) -> str:
+    """"A 30% + B 20-25%": the flagged direct owners whose stakes the rule adds up."""
+    low, high = reading.D_low[:, [asset]].toarray().ravel(), reading.D_high[:, [asset]].toarray().ravel()
+    holders = sorted(((float(high[o]), int(o)) for o in np.flatnonzero(flagged & (high > 0))), reverse=True)
+    return " + ".join(f"{names[o]} {_band(low[o], high[o])}" for _, o in holders)
+
+
+def _chain_text(chain: list[int], reading: _Reading, names) -> str:
+    return " -> ".join([names[chain[0]]] + [f"[{_band(reading.D_low[a, b], reading.D_high[a, b])}] {names[b]}"
+                                             for a, b in zip(chain, chain[1:])])
+
+
+def _chains(reading: _Reading, owners, asset: int, names, top: int) -> str:
+    """The chains from ``owners`` into ``asset`` carrying the largest stakes (at the high end of
+    every band, so that a chain through an unknown stake is shown)."""
+    chains = [(chain, product) for owner in owners if owner != asset
+              for chain, product in ownership.ownership_chains(reading.D_high, int(owner), asset, top=top)]
+    chains.sort(key=lambda item: -item[1])
+    shown = []
+    for chain, _ in chains[:top]:
+        low = float(np.prod([reading.D_low[a, b] for a, b in zip(chain, chain[1:])]))
+        high = float(np.prod([reading.D_high[a, b] for a, b in zip(chain, chain[1:])]))
+        shown.append(f"{_chain_text(chain, reading, names)} ({_band(low, high)})")
+    return "; ".join(shown)
 
 
 def flagged_entities(source: Tables | Workspace, rule: str, *, as_of: dt.date | str | None = None,
                      policy: Policy | None = None, entity_ids: Iterable[str] | None = None) -> pd.DataFrame:
-    """Entities a rule flags beyond the listed ones: ``id, name, rule, stake, via``.
+    """Entities a rule flags, may flag, or leaves to review, beyond the listed ones:
+    ``id, name, rule, status, stake, stake_low, stake_high, via``.
 
-    ``stake`` is what the rule adds up (OFAC and EU: direct stakes of blocked or frozen owners;
-    integrated: the listed group's stake through any chains), ``via`` the owners or chains
-    that carry it (or the CONTROLS link, under the EU rule). ``source`` is validated tables or a
-    :class:`~graphscore.workspace.Workspace`; ``entity_ids`` limits the table to those entities
-    (the rows are those of the whole table, found without tracing every other one).
+    ``stake_low`` / ``stake_high`` are what the rule adds up at each end of the stake bands
+    (OFAC and EU: direct stakes of blocked or frozen owners; UK: the largest holding of one
+    designated person; integrated: the listed group's stake through any chains), ``stake`` the
+    same where both ends agree, ``via`` the owners or chains that carry it (or the CONTROLS
+    link). ``attrs`` gives ``as_of``, the rule's ``threshold`` in words and the ``notes`` on
+    links without a share. ``source`` is validated tables or a
+    :class:`~graphscore.workspace.Workspace`; ``entity_ids`` limits the table to those entities.
     """
     ws = as_workspace(source)
     policy = policy or rule_policy(rule)
-    projection, D, C, listed = _projection(ws, policy, as_of)
-    run = ws.baseline(policy, as_of)
+    reading = _read(ws, policy, as_of)
+    projection, listed = reading.projection, reading.listed
     names = _Names(ws, projection)
-    flagged = run.total > 0
-    chosen = flagged & ~listed
+    candidates = (reading.high.total > 0) | reading.column("review") | reading.column("review", high=True)
+    chosen = candidates & ~listed
     if entity_ids is not None:
         only = np.zeros(projection.n, dtype=bool)
         only[[projection.index_of(entity_id) for entity_id in entity_ids]] = True
         chosen &= only
     rows = []
     for idx in np.flatnonzero(chosen):
+        idx = int(idx)
+        low, high = float(reading.low.columns["stake"][idx]), float(reading.high.columns["stake"][idx])
         if policy.model is ModelName.OWNERSHIP_INTEGRATED:
-            via = _strongest_chains(D, listed, int(idx), names)
-        elif run.columns.get("controlled", np.zeros(len(flagged), bool))[idx]:
-            controllers = C[:, [idx]].tocoo().row
-            via = "controlled by " + ", ".join(names[int(c)] for c in controllers if flagged[c])
+            via = _chains(reading, np.flatnonzero(listed & ownership._ancestors(reading.D_high, np.array([idx]))),
+                          idx, names, top=2)
+        elif reading.column("controlled", high=True)[idx]:
+            controllers = reading.C[:, [idx]].tocoo().row
+            via = "controlled by " + ", ".join(names[int(c)] for c in controllers if reading.high.total[c] > 0)
         else:
-            via = _direct_holders(D, flagged, int(idx), names)
-        rows.append({"id": projection.ids[idx], "name": names[int(idx)], "rule": rule,
-                     "stake": float(run.columns["stake"][idx]), "via": via})
-    frame = pd.DataFrame(rows, columns=["id", "name", "rule", "stake", "via"])
+            via = _direct_holders(reading, (reading.high.total > 0) | reading.column("review", high=True), idx, names)
+        rows.append({"id": projection.ids[idx], "name": names[idx], "rule": rule, "status": reading.status(idx),
+                     "stake": _point(low, high), "stake_low": low, "stake_high": high, "via": via})
+    frame = pd.DataFrame(rows, columns=["id", "name", "rule", "status", "stake", "stake_low", "stake_high", "via"])
+    frame = frame.sort_values(["stake_high", "name"], ascending=[False, True], ignore_index=True)
     frame.attrs["as_of"] = projection.as_of.date().isoformat()
-    return frame.sort_values(["stake", "name"], ascending=[False, True], ignore_index=True)
+    frame.attrs["threshold"] = rule_threshold(policy, projection.as_of.date())
+    frame.attrs["notes"] = _regime_notes(ws, policy, projection) + _unshared_notes(ws, projection)
+    return frame
+
+
+def _regime_words(policy: Policy) -> str:
+    return f"regimes {', '.join(policy.regimes)}" if policy.regimes else "any regime"
+
+
+def _eu_versus_ofac(idx: int, ofac: ModelRun, eu: ModelRun, listed: dict, eu_words: str, D, names,
+                    seen: set[int]) -> str:
+    """Why OFAC and the EU disagree on ``idx`` when no control link decides it: the root of the
+    disagreement, followed up through the owners the two readings treat differently."""
+    seen = seen | {idx}
+    owners = D[:, [idx]].tocoo()
+    differing = [(float(w), int(o)) for o, w in zip(owners.row, owners.data)
+                 if (ofac.total[o] > 0) != (eu.total[o] > 0)]
+    if not differing:
+        stake = float(ofac.columns["stake"][idx])
+        return (f"{names[idx]}: exactly {_percent(stake)} held by blocked owners; OFAC blocks at 50% or more, "
+                f"the EU reading in force ({eu_words}) {'does' if eu.total[idx] > 0 else 'does not'}")
+    share, owner = max(differing)
+    if listed["ofac"][owner] != listed["eu"][owner]:
+        root = f"{names[owner]} is listed under {'OFAC' if listed['ofac'][owner] else 'the EU'}'s regime only"
+    elif eu.columns["controlled"][owner] and eu.total[owner] > 0 and not ofac.total[owner] > 0:
+        root = f"{names[owner]} is controlled by a listed or frozen party (CONTROLS): frozen under the EU reading, not blocked by OFAC"
+    elif owner in seen:
+        root = f"{names[owner]} is in an ownership cycle with {names[idx]}"
+    else:
+        root = _eu_versus_ofac(owner, ofac, eu, listed, eu_words, D, names, seen)
+    frozen, blocked = eu.total[owner] > 0, ofac.total[owner] > 0
+    return (f"{names[owner]} ({_percent(share)} of {names[idx]}) is {'blocked' if blocked else 'not blocked'} by OFAC "
+            f"and {'frozen' if frozen else 'not frozen'} under the EU reading, because {root}")
+
+
+def _listing_differences(idx: int, rule: str, listed: dict, policies: dict, D, names) -> str:
+    """Owners up the chains into ``idx`` that one rule counts as listed and OFAC does not, or
+    the reverse: each rule starts from its own regime's listings."""
+    above = ownership._ancestors(D, np.array([idx]))
+    parts = []
+    for first, second in ((rule, "ofac"), ("ofac", rule)):
+        only = np.flatnonzero(above & listed[first] & ~listed[second])
+        if only.size:
+            shown = ", ".join(names[int(o)] for o in only[:3]) + (", ..." if only.size > 3 else "")
+            parts.append(f"{shown} listed under {_LABEL[first]} ({_regime_words(policies[first])}), "
+                         f"not under {_LABEL[second]} ({_regime_words(policies[second])})")
+    return "; ".join(parts)
 
 
 def compare_rules(source: Tables | Workspace, *, as_of: dt.date | str | None = None) -> pd.DataFrame:
-    """Where the OFAC, EU and integrated readings disagree, and why.
+    """Where the OFAC, EU, UK and integrated readings disagree, and why.
 
-    One row per entity that one rule flags and another does not: ``id, name, ofac, eu,
-    integrated`` (flags), ``ofac_stake, eu_stake, integrated_stake`` and ``why``. The integrated
-    reading is compared at OFAC's 50 %, so that only the way stakes are counted differs.
+    One row per entity, listed under none of the rules, that one rule flags and another does
+    not (at the low end of every stake band, i.e. on the recorded stakes): ``id, name, ofac,
+    eu, uk, integrated`` (flags), ``ofac_stake, eu_stake, uk_stake, integrated_stake``,
+    ``thresholds`` (the threshold each column applies, the same on every row) and ``why``.
+    Each rule starts from its own regime's listings, so a disagreement can come from who is
+    listed as well as from how stakes are counted; ``why`` says which. A disagreement that comes
+    through an intermediate owner is explained through it: B, wholly owned by A, is blocked by
+    OFAC and not frozen under the strict EU reading because A is, A being held exactly 50 % by
+    a listed owner. The integrated reading is compared at OFAC's 50 %, not its own 25 %, so
+    that only the way stakes are counted differs; ``thresholds`` says so. ``attrs["thresholds"]``
+    maps each column to its threshold.
     """
     ws = as_workspace(source)
-    ofac_policy, eu_policy = rule_policy("ofac"), rule_policy("eu")
-    integrated_policy = replace(rule_policy("integrated"), stake_threshold=0.5)
-    projection, D, C, listed = _projection(ws, ofac_policy, as_of)
-    # All three rules read OFAC's projection (one list of owners, one set of stakes), so that
-    # only the rule differs: the EU and integrated runs are not those policies' own baselines.
-    ofac_run = ws.baseline(ofac_policy, as_of)
-    eu_run, integrated_run = run_model(projection, eu_policy), run_model(projection, integrated_policy)
+    policies = {"ofac": rule_policy("ofac"), "eu": rule_policy("eu"), "uk": rule_policy("uk"),
+                "integrated": replace(rule_policy("integrated"), stake_threshold=0.5)}
+    projections = {rule: ws.projection(policies[rule] if rule != "integrated" else rule_policy("integrated"), as_of)
+                   for rule in policies}
+    projection = projections["ofac"]
+    # One register, so one D for every rule (the stakes at the low end); the listings differ.
+    D, _ = ownership_matrices(projection)
+    listed = {rule: p.s > 0 for rule, p in projections.items()}
+    day = projection.as_of.date()
+    runs = {rule: ws.baseline(policies[rule], as_of) for rule in ("ofac", "eu", "uk")}
+    runs["integrated"] = run_model(projections["integrated"], policies["integrated"])
+    thresholds = {rule: rule_threshold(p, day) for rule, p in policies.items()}
+    thresholds_text = "; ".join(f"{_LABEL[rule]}: {text}" for rule, text in thresholds.items())
+    eu_words = "50% or more" if policies["eu"].eu_inclusive_at(day) else "more than 50%"
     names = _Names(ws, projection)
-    flags = np.column_stack([ofac_run.total, eu_run.total, integrated_run.total]) > 0
+    flags = np.column_stack([run.total for run in runs.values()]) > 0
+    listed_anywhere = np.logical_or.reduce(list(listed.values()))
+    ofac_run, eu_run, uk_run, integrated_run = (runs[rule] for rule in ("ofac", "eu", "uk", "integrated"))
     rows = []
-    for idx in np.flatnonzero(flags.any(axis=1) & ~flags.all(axis=1) & ~listed):
-        ofac_flag, eu_flag, integrated_flag = flags[idx]
-        ofac_stake = float(ofac_run.columns["stake"][idx])
-        integrated_stake = float(integrated_run.columns["stake"][idx])
+    for idx in np.flatnonzero(flags.any(axis=1) & ~flags.all(axis=1) & ~listed_anywhere):
+        idx = int(idx)
+        flag = dict(zip(runs, flags[idx]))
+        stake = {rule: float(run.columns["stake"][idx]) for rule, run in runs.items()}
         reasons = []
-        if integrated_flag != ofac_flag:
-            intermediaries = [names[int(o)] for o in D[:, [idx]].tocoo().row if not ofac_run.total[o] > 0]
-            reasons.append(f"OFAC: {_percent(ofac_stake)} held directly by blocked owners (stakes through "
-                           f"non-blocked {', '.join(intermediaries) or 'owners'} count zero); "
-                           f"integrated: {_percent(integrated_stake)}")
-        if eu_flag != ofac_flag:
+        for rule in ("integrated", "eu", "uk"):
+            if flag[rule] != flag["ofac"] and (differences := _listing_differences(idx, rule, listed, policies, D, names)):
+                reasons.append(f"{_LABEL[rule]} vs OFAC, listings: {differences}")
+        if flag["integrated"] != flag["ofac"]:
+            owners = D[:, [idx]].tocoo()
+            carriers = sorted(((float(w), int(o)) for o, w in zip(owners.row, owners.data)
+                               if not ofac_run.total[o] > 0 and integrated_run.columns["stake"][o] > 0), reverse=True)
+            through = "; ".join(f"{names[o]} is not blocked, so its {_percent(w)} counts zero" for w, o in carriers)
+            reasons.append(f"integrated: {_percent(stake['integrated'])} through any chains; OFAC: "
+                           f"{_percent(stake['ofac'])} held directly by blocked owners"
+                           + (f" ({through})" if through else ""))
+        if flag["eu"] != flag["ofac"]:
             if eu_run.columns["controlled"][idx]:
                 reasons.append("EU: controlled by a listed or frozen party (CONTROLS); OFAC does not block on control")
             else:
-                reasons.append(f"exactly {_percent(ofac_stake)}: OFAC blocks at 50 % or more, "
-                               f"the EU reading in force ({'50 % or more' if eu_policy.eu_inclusive else 'more than 50 %'}) "
-                               f"{'does' if eu_flag else 'does not'}")
-        rows.append({"id": projection.ids[idx], "name": names[int(idx)], "ofac": bool(ofac_flag),
-                     "eu": bool(eu_flag), "integrated": bool(integrated_flag), "ofac_stake": ofac_stake,
-                     "eu_stake": float(eu_run.columns["stake"][idx]), "integrated_stake": integrated_stake,
-                     "why": "; ".join(reasons)})
-    frame = pd.DataFrame(rows, columns=["id", "name", "ofac", "eu", "integrated", "ofac_stake", "eu_stake",
-                                        "integrated_stake", "why"])
-    frame.attrs["as_of"] = projection.as_of.date().isoformat()
+                reasons.append("EU vs OFAC: " + _eu_versus_ofac(idx, ofac_run, eu_run, listed, eu_words, D, names, set()))
+        if flag["uk"] != flag["ofac"]:
+            if uk_run.columns["controlled"][idx] and flag["uk"]:
+                reasons.append("UK: controlled by a designated person (CONTROLS); OFAC does not block on control")
+            else:
+                owners = D[:, [idx]].tocoo()
+                blocked_holders = sum(ofac_run.total[o] > 0 for o in owners.row)
+                reasons.append("UK: no one designated person holds more than 50% (the largest holding of one, with "
+                               f"what its own entities hold: {_percent(stake['uk'])})"
+                               + (f"; OFAC adds up {blocked_holders} blocked owners' stakes ({_percent(stake['ofac'])})"
+                                  if blocked_holders > 1 else ""))
+        rows.append({"id": projection.ids[idx], "name": names[idx], **{rule: bool(f) for rule, f in flag.items()},
+                     **{f"{rule}_stake": value for rule, value in stake.items()},
+                     "thresholds": thresholds_text, "why": "; ".join(reasons)})
+    frame = pd.DataFrame(rows, columns=["id", "name", *runs, *(f"{rule}_stake" for rule in runs), "thresholds", "why"])
+    frame.attrs["as_of"] = day.isoformat()
+    frame.attrs["thresholds"] = thresholds
+    frame.attrs["notes"] = _unshared_notes(ws, projection)
     return frame
 
 
 def ultimate_owners_table(source: Tables | Workspace, entity_id: str, *, as_of: dt.date | str | None = None,
                           threshold: float = 0.25, persons_only: bool = False) -> pd.DataFrame:
-    """Owners of ``entity_id`` with an integrated stake of ``threshold`` or more:
-    ``id, name, kind, stake, chains`` (the chains carrying most of each stake), largest first.
-    ``source`` is validated tables or a :class:`~graphscore.workspace.Workspace`."""
+    """Owners of ``entity_id`` whose integrated stake reaches ``threshold`` at least at the high
+    end of the stake bands: ``id, name, kind, status, stake, stake_low, stake_high, chains``
+    (the chains carrying most of each stake), largest first. ``status`` is ``flagged`` where the
+    low end reaches the threshold, ``possible`` where only the high end does; ``stake`` is empty
+    for a band. ``attrs["notes"]`` names links without a share. ``source`` is validated tables
+    or a :class:`~graphscore.workspace.Workspace`.
+    """
     ws = as_workspace(source)
-    policy = rule_policy("integrated")
-    projection, D, _, _ = _projection(ws, policy, as_of)
+    reading = _read(ws, rule_policy("integrated"), as_of, runs=False)
+    projection = reading.projection
     asset = projection.index_of(entity_id)
     names = _Names(ws, projection)
     entities = ws.entities
@@ -191,11 +411,17 @@ def ultimate_owners_table(source: Tables | Workspace, entity_id: str, *, as_of: 
         mask = kinds == "person"
     else:
         mask = None
-    owners = ownership.ultimate_owners(D, asset, threshold=threshold, owners_mask=mask)
-    rows = [{"id": projection.ids[o], "name": names[o], "kind": entities["kind"].get(projection.ids[o]), "stake": stake,
-             "chains": "; ".join(f"{_chain_text(chain, D, names)} ({_percent(product)})"
-                                 for chain, product in ownership.ownership_chains(D, o, asset, top=3))}
-            for o, stake in owners]
-    frame = pd.DataFrame(rows, columns=["id", "name", "kind", "stake", "chains"])
+    low = ownership.owner_stakes(reading.D_low, asset)
+    high = ownership.ultimate_owners(reading.D_high, asset, threshold=threshold, owners_mask=mask)
+    rows = []
+    for o, stake_high in high:
+        stake_low = min(float(low[o]), stake_high)
+        rows.append({"id": projection.ids[o], "name": names[o], "kind": entities["kind"].get(projection.ids[o]),
+                     "status": "flagged" if ownership.reaches(stake_low, threshold) else "possible",
+                     "stake": _point(stake_low, stake_high), "stake_low": stake_low, "stake_high": stake_high,
+                     "chains": _chains(reading, [o], asset, names, top=3)})
+    frame = pd.DataFrame(rows, columns=["id", "name", "kind", "status", "stake", "stake_low", "stake_high", "chains"])
+    frame = frame.sort_values(["stake_high", "stake_low"], ascending=False, kind="stable", ignore_index=True)
     frame.attrs["as_of"] = projection.as_of.date().isoformat()
+    frame.attrs["notes"] = _unshared_notes(ws, projection)
     return frame

@@ -6,14 +6,15 @@ Examples
 >>> import graphscore as gs
 >>> from graphscore.toy import fined_company
 >>> policy = gs.parse_policy('name="r"\\ndamping=0.5\\n[[transmit]]\\nlink="OFFICER_OF"\\ndirection="backward"')
->>> gs.score(fined_company(), policy, as_of="2024-01-01")[["id", "own", "inherited", "total"]]
-  id  own  inherited  total
-0  c  1.0        0.0    1.0
-1  p  0.0        0.5    0.5
+>>> gs.score(fined_company(), policy, as_of="2024-01-01")[["id", "own", "echo", "inherited", "total"]]
+  id  own  echo  inherited  total
+0  c  1.0   0.0        0.0    1.0
+1  p  0.0   0.0        0.5    0.5
 """
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 
 import numpy as np
@@ -25,7 +26,7 @@ from graphscore.model import Tables
 from graphscore.policy import MissingShare, Policy
 from graphscore.workspace import Workspace, as_workspace
 
-__all__ = ["score", "entity_frame"]
+__all__ = ["score", "entity_frame", "split_score", "rescore_penalties"]
 
 
 def entity_frame(source: Tables | Workspace, projection: Projection, **columns) -> pd.DataFrame:
@@ -41,15 +42,35 @@ def entity_frame(source: Tables | Workspace, projection: Projection, **columns) 
     return frame
 
 
-def _score_columns(run: ModelRun) -> dict[str, np.ndarray]:
-    return {"own": run.own, "inherited": run.total - run.own, "total": run.total, **run.columns}
+def split_score(own: np.ndarray, echo: np.ndarray, total: np.ndarray) -> dict[str, np.ndarray]:
+    """``own``, ``echo``, ``inherited`` and ``total``, adding up exactly.
+
+    The solve and the echo each stop within a tolerance of their series: an entity no one else
+    reaches could show an inherited of -1e-13. It is zero, and the echo all of the rest.
+
+    Examples
+    --------
+    >>> split_score(np.array([1.0]), np.array([0.25 + 1e-13]), np.array([1.25]))["inherited"].tolist()
+    [0.0]
+    """
+    inherited = np.maximum(total - own - echo, 0.0)
+    return {"own": own, "echo": total - own - inherited, "inherited": inherited, "total": total}
+
+
+def _score_columns(run: ModelRun, echo: np.ndarray) -> dict[str, np.ndarray]:
+    # echo: the own penalty returning around cycles (graphscore.engine.echo); zero where the
+    # model cannot return it (cascade, ownership rules) or does not split by source (debtrank)
+    return {**split_score(run.own, echo, run.total), **run.columns}
 
 
 def score(source: Tables | Workspace, policy: Policy, as_of: dt.date | str | None = None) -> pd.DataFrame:
     """Score every entity under the policy's model.
 
-    Columns ``id, name, kind, own, inherited, total`` (total = own + inherited), then the
-    model's own columns (see :mod:`graphscore.engine.run`). With ``missing_share = "bounds"``
+    Columns ``id, name, kind, own, echo, inherited, total`` (total = own + echo + inherited),
+    then the model's own columns (see :mod:`graphscore.engine.run`). ``echo`` is the entity's
+    own penalty returning to it around cycles of links, ``inherited`` what reaches it from
+    other entities' penalties (:mod:`graphscore.engine.echo` derives both; collateral counts
+    and thresholds read ``inherited``). With ``missing_share = "bounds"``
     the model runs twice, stakes with no or a ranged share taken at their low and at their high
     end: ``total`` is the low run, and ``total_low`` / ``total_high`` bracket it. The date used
     is in ``result.attrs["as_of"]``, model-wide figures (e.g. DebtRank's ``systemic_impact``)
@@ -61,10 +82,32 @@ def score(source: Tables | Workspace, policy: Policy, as_of: dt.date | str | Non
         low, run_low, run_high = (ws.projection(policy, as_of, missing_share=MissingShare.LOW),
                                   *(ws.baseline(policy, as_of, missing_share=m)
                                     for m in (MissingShare.LOW, MissingShare.HIGH)))
-        frame = entity_frame(ws, low, **_score_columns(run_low), total_low=run_low.total, total_high=run_high.total)
+        echo = ws.echo(policy, as_of, missing_share=MissingShare.LOW)
+        frame = entity_frame(ws, low, **_score_columns(run_low, echo), total_low=run_low.total,
+                             total_high=run_high.total)
         frame.attrs.update(run_low.attrs)
         return frame
     projection, run = ws.projection(policy, as_of), ws.baseline(policy, as_of)
-    frame = entity_frame(ws, projection, **_score_columns(run))
+    frame = entity_frame(ws, projection, **_score_columns(run, ws.echo(policy, as_of)))
     frame.attrs.update(run.attrs)
     return frame
+
+
+def rescore_penalties(source: Tables | Workspace, policy: Policy, as_of: dt.date | str | None,
+                      penalties: pd.DataFrame) -> np.ndarray:
+    """Scores under the policy with the penalties table replaced by ``penalties``: the model's
+    baseline in a workspace over the changed tables. A what-if under ``link_time = "at_penalty"`` takes
+    this way, since each penalty travels over the links of its own start date, which a change to
+    the own-weight vector alone does not say (:mod:`graphscore.engine.layers`).
+
+    Examples
+    --------
+    >>> import graphscore as gs
+    >>> from graphscore.toy import fined_company
+    >>> policy = gs.parse_policy('name="r"\\nlink_time="at_penalty"\\n[[transmit]]\\nlink="OFFICER_OF"\\ndirection="backward"')
+    >>> rescore_penalties(fined_company(), policy, "2024-01-01", fined_company().penalties.iloc[:0]).tolist()
+    [0.0, 0.0]
+    """
+    tables = as_workspace(source).tables
+    changed = dataclasses.replace(tables, penalties=penalties.reset_index(drop=True))
+    return Workspace(changed).baseline(policy, as_of).total

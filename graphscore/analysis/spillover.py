@@ -7,14 +7,17 @@ HTML, Markdown, JSON and PNG lives in :mod:`graphscore.report.render`.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
+import scipy as sp
 
+from graphscore.analysis.display import Networked
 from graphscore.analysis.manifest import build_manifest
-from graphscore.analysis.whatif import (Change, apply_change, attribution_change, lift_change, own_before_after,
+from graphscore.analysis.whatif import (Change, attribution_change, change_scores, lift_change, own_before_after,
                                         penalize_change)
 from graphscore.engine.matrix import Projection
 from graphscore.engine.paths import describe_paths, format_path, last_hop_types, strongest_paths
@@ -26,7 +29,7 @@ __all__ = ["SpilloverReport", "spillover", "spillover_report"]
 
 
 @dataclass
-class SpilloverReport:
+class SpilloverReport(Networked):
     """Everything a spillover report shows.
 
     Attributes
@@ -51,6 +54,8 @@ class SpilloverReport:
     manifest : dict
         graphscore version, policy and its hash, data fingerprint, as-of date, time of writing.
     """
+
+    _principal = "affected"  # to_pandas() and the notebook view (graphscore.analysis.display)
 
     title: str
     scenario: str
@@ -88,12 +93,32 @@ def _penalty_table(rows: pd.DataFrame, projection: Projection, names: pd.Series)
     if projection.combine is Combine.SUM:
         counted = rows["weight"] > 0
     else:
-        active = projection.penalties[projection.penalties["weight"] > 0]
+        # a what-if's own penalty is not in the projection: it competes with the entity's others
+        active = pd.concat([projection.penalties, rows[~rows["id"].isin(projection.penalties["id"])]])
+        active = active[active["weight"] > 0]
         heaviest = active.sort_values(["weight", "id"], ascending=[False, True]).drop_duplicates("entity")["id"]
         counted = rows["id"].isin(heaviest)
     table = rows.assign(name=rows["entity"].map(names), counted=counted.to_numpy())
     table = table.reindex(columns=_PENALTY_COLUMNS)
     return table.sort_values(["weight", "id"], ascending=[False, True], ignore_index=True)
+
+
+def _path_projection(projection: Projection, change: Change) -> Projection:
+    """The links a change's paths run over: the projection's own, or under ``link_time =
+    "at_penalty"`` those in force when the change's penalties started (the layers holding them;
+    a new penalty starts at ``as_of``, over the projection's own links)."""
+    ids = set(change.penalties["id"])
+    layers = [layer for layer in projection.layers if layer.penalties["id"].isin(ids).any()]
+    if not layers:
+        return projection
+    if len(layers) == 1:
+        return layers[0]
+    W = layers[0].W
+    for layer in layers[1:]:
+        W = W.maximum(layer.W)
+    edges = pd.concat([layer.edges for layer in layers], ignore_index=True).drop_duplicates(
+        ["u", "v", "source", "target", "type", "role", "direction"])
+    return dataclasses.replace(layers[0], W=sp.sparse.csr_array(W), edges=edges, links_at=None)
 
 
 def _group(affected: pd.DataFrame, by: str) -> pd.DataFrame:
@@ -126,8 +151,11 @@ def spillover_report(source: Tables | Workspace, policy: Policy, change: Change,
     """
     ws = as_workspace(source)
     projection = ws.projection(policy, change.as_of)
+    scored = projection  # the projection whose s the report reads
+    projection = _path_projection(projection, change)
     threshold = policy.threshold if threshold is None else threshold
-    before, after = apply_change(ws, policy, change, baseline=baseline)
+    scores = change_scores(ws, policy, change, baseline=baseline)
+    before, after = scores.before, scores.after
     delta = after - before
     scale = max(np.abs(delta).max(initial=0.0), 1e-300)
     changed = np.flatnonzero(np.abs(delta) > 1e-12 * scale)
@@ -135,7 +163,7 @@ def spillover_report(source: Tables | Workspace, policy: Policy, change: Change,
     tree = strongest_paths(projection.W, change.seeds, damping=policy.path_damping, targets=changed)
 
     entities = ws.entities.reindex(projection.ids[changed])
-    s_before, s_after = own_before_after(projection, change, baseline=baseline)
+    s_before, s_after = own_before_after(scored, change, baseline=baseline)
     affected = pd.DataFrame({
         "id": projection.ids[changed], "name": entities["name"].to_numpy(),
         "kind": entities["kind"].to_numpy(),
@@ -168,9 +196,9 @@ def spillover_report(source: Tables | Workspace, policy: Policy, change: Change,
         by_link_type=_group(reached, "reached_by").rename(columns={"reached_by": "link_type"}),
         by_hop=_group(reached, "hops").sort_values("hops", ignore_index=True),
         collateral=collateral,
-        manifest=build_manifest(ws, policy, projection.as_of),
-        penalties=_penalty_table(change.penalties, projection, names),
-        notes=list(projection.notes),
+        manifest=build_manifest(ws, policy, scored.as_of),
+        penalties=_penalty_table(change.penalties, scored, names),
+        notes=list(scored.notes) + [scores.note],
     )
 
 

@@ -23,22 +23,27 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from graphscore.analysis.scores import entity_frame
+from graphscore.analysis.scores import entity_frame, rescore_penalties
 from graphscore.engine.matrix import Projection, own_weights
 from graphscore.engine.push import local_change
-from graphscore.engine.run import run_model
+from graphscore.engine.run import SCORE_TOL, contraction_of, run_model
+from graphscore.engine.spread import spread
 from graphscore.model import Tables
 from graphscore.policy import ModelName, Policy
 from graphscore.workspace import Workspace, as_workspace
 
-# Forward push stops below this residual per unit of changed penalty. Registries are one giant
-# component with cycles: the tighter the tolerance, the more of it a push reaches (at 1e-10,
-# 97-99 % of a 20,000-company registry; benchmarks/whatif.py), so it is set where the error
-# stays far below what a report prints (4 significant digits).
-PUSH_TOL = 1e-9
+# Default accuracy of a what-if: the change at every entity is within ACCURACY x the changed
+# penalty (sum of |change of s|) of the exact change, proven (engine/push.py, Notes): the 4
+# significant digits reports print are exact for any change above 1e-2 of the changed penalty.
+# Registries are one giant component with cycles: the tighter the accuracy, the more of it a
+# push must visit (benchmarks/whatif.py).
+ACCURACY = 1e-6
+# A push that follows more links than this many sweeps of the solve would reaches most of the
+# graph: the solve is then as fast, so the push gives up and the change is solved instead.
+_PUSH_BUDGET_SWEEPS = 10
 
-__all__ = ["whatif", "Change", "penalize_change", "lift_change", "attribution_change",
-           "apply_change", "own_before_after"]
+__all__ = ["whatif", "Change", "ChangedScores", "penalize_change", "lift_change", "attribution_change",
+           "apply_change", "change_scores", "own_before_after", "ACCURACY"]
 
 
 @dataclass(frozen=True)
@@ -131,47 +136,133 @@ def own_before_after(projection: Projection, change: Change, *,
     return np.clip(s_before, 0, None), np.clip(s_after, 0, None)
 
 
-def apply_change(source: Tables | Workspace, policy: Policy, change: Change, *, baseline: str = "current",
-                 method: str = "auto") -> tuple[np.ndarray, np.ndarray]:
-    """Scores ``(before, after)`` for a change; ``baseline="without"`` takes the change as
-    already present (attribution: before = without it, after = as is).
+@dataclass(frozen=True)
+class ChangedScores:
+    """Scores before and after a change, and how the change was computed.
 
-    The change applies to the workspace's projection under ``policy`` at ``change.as_of``
-    (the one it was made on). Under the spread model the change is local: one column of
-    ``(I - damping W)^-1`` per changed entity, computed by forward push
-    (:mod:`graphscore.engine.push`, Andersen, Chung & Lang 2006) at a cost that follows the
-    region it reaches, to within ``PUSH_TOL`` of a full solve per unit of changed penalty,
-    added to the workspace's baseline run (solved once per policy and date).
-    ``method="solve"`` recomputes instead (any model).
+    Attributes
+    ----------
+    before, after : (n,) ndarray
+    method : str
+        ``"push"`` (local, :func:`graphscore.engine.push.local_change`), ``"solve"`` (the
+        change solved over the whole graph) or ``"recompute"`` (the model run twice).
+    error : float
+        Proven bound on the error of ``after - before`` at any entity (0 for ``recompute``,
+        whose two runs carry the model's own accuracy).
+    reached : int
+        Entities whose score the change moves.
+    note : str
+        One sentence for a report: method, accuracy, reach.
+    """
+
+    before: np.ndarray
+    after: np.ndarray
+    method: str
+    error: float
+    reached: int
+    note: str
+
+
+def change_scores(source: Tables | Workspace, policy: Policy, change: Change, *, baseline: str = "current",
+                  method: str = "auto", accuracy: float = ACCURACY) -> ChangedScores:
+    """Scores before and after a change, with the method and a proven error bound.
+
+    The change applies to the workspace's projection under ``policy`` at ``change.as_of`` (the
+    one it was made on); ``baseline="without"`` takes the change as already present
+    (attribution: before = without it, after = as is). Under the spread model it is local: one
+    column of ``(I - damping W)^-1`` per changed entity by forward push
+    (:mod:`graphscore.engine.push`, Andersen, Chung & Lang 2006), at a cost that follows the
+    region it reaches, added to the workspace's baseline run (solved once per policy and date,
+    and cached with the store). The change at every entity is within ``accuracy`` times the
+    changed penalty of the exact one. Where the change reaches most of the graph the push gives
+    up and the change is solved over the whole graph to the same accuracy, and the note says so.
+    ``method="solve"`` runs the model on both penalty vectors instead (any model).
     """
     if method not in ("auto", "solve"):
         raise ValueError(f"method must be 'auto' or 'solve', got {method!r}.")
+    if not 0 < accuracy < 1:
+        raise ValueError(f"accuracy must be in (0, 1), got {accuracy!r}.")
     ws = as_workspace(source)
     projection = ws.projection(policy, change.as_of)
+    if projection.layers:  # link_time = "at_penalty": the penalties, not s, say which links carry them
+        before, after = _layered_before_after(ws, policy, change, baseline)
+        reached = int(np.count_nonzero(after - before))
+        return ChangedScores(before, after, "recompute", 0.0, reached,
+                             f"the model was run with and without the change, each penalty over the links in force "
+                             f"when it started ({reached:,} entities move)")
     s_before, s_after = own_before_after(projection, change, baseline=baseline)
     if policy.model is ModelName.SPREAD and method == "auto":
         s_base = s_after if baseline == "without" else s_before
         # the data as it is: the baseline run, unless clipping float dust moved s
         base = (ws.baseline(policy, change.as_of) if np.array_equal(s_base, projection.s)
                 else run_model(projection, policy, s_base)).total
-        changed = np.flatnonzero(s_after - s_before)
-        local = local_change(projection.W_by_source, {int(i): float(s_after[i] - s_before[i]) for i in changed},
-                             damping=policy.damping, tol=PUSH_TOL)
+        delta_s = s_after - s_before
+        changed = np.flatnonzero(delta_s)
+        scale = float(np.abs(delta_s[changed]).sum())
+        certificate = contraction_of(projection, policy.damping)
+        local = local_change(projection.W_by_source, {int(i): float(delta_s[i]) for i in changed},
+                             damping=policy.damping, tol=accuracy, certificate=certificate,
+                             budget=_PUSH_BUDGET_SWEEPS * max(projection.W.nnz, projection.n))
         delta = np.zeros(projection.n)
-        delta[local.indices] = local.values
-        return (base - delta, base) if baseline == "without" else (base, base + delta)
+        if local.complete:
+            delta[local.indices] = local.values
+            how, error = "push", local.error
+        else:
+            # split by sign: spread takes non-negative penalties; each half to half the accuracy
+            halves = np.column_stack([np.clip(delta_s, 0, None), np.clip(-delta_s, 0, None)])
+            solved = spread(projection.W, halves, damping=policy.damping, tol=0.0, atol=accuracy * scale / 2,
+                            certificate=certificate)
+            delta = solved[:, 0] - solved[:, 1]
+            how, error = "solve", accuracy * scale
+        reached = int(np.count_nonzero(delta))
+        share = reached / max(projection.n, 1)
+        note = (f"the change was computed locally by forward push, {local.pushes:,} pushes reaching "
+                f"{reached:,} entities ({share:.1%})" if how == "push" else
+                f"the change reaches most of the graph ({local.links:,} links followed before the push gave up), "
+                f"so it was solved over all {projection.n:,} entities")
+        note += (f"; the change at every entity is within {error:.2g} of exact (proven bound; the baseline "
+                 f"scores within {SCORE_TOL:g} x the largest)")
+        before, after = (base - delta, base) if baseline == "without" else (base, base + delta)
+        return ChangedScores(before, after, how, float(error), reached, note)
     if policy.model.is_linear:  # one solve for both columns
         both = run_model(projection, policy, np.column_stack([s_before, s_after])).total
-        return both[:, 0], both[:, 1]
-    return run_model(projection, policy, s_before).total, run_model(projection, policy, s_after).total
+        before, after = both[:, 0], both[:, 1]
+    else:
+        before, after = run_model(projection, policy, s_before).total, run_model(projection, policy, s_after).total
+    reached = int(np.count_nonzero(after - before))
+    return ChangedScores(before, after, "recompute", 0.0, reached,
+                         f"the model was run with and without the change ({reached:,} entities move)")
+
+
+def apply_change(source: Tables | Workspace, policy: Policy, change: Change, *, baseline: str = "current",
+                 method: str = "auto") -> tuple[np.ndarray, np.ndarray]:
+    """Scores ``(before, after)`` for a change: :func:`change_scores` without the account of
+    how they were computed."""
+    result = change_scores(source, policy, change, baseline=baseline, method=method)
+    return result.before, result.after
+
+
+def _layered_before_after(ws: Workspace, policy: Policy, change: Change, baseline: str) -> tuple[np.ndarray, np.ndarray]:
+    """Scores before and after a change under ``link_time = "at_penalty"``, recomputed from the
+    penalties table with the change's rows taken out (a lift, or the world without them) or
+    added (a new penalty, starting at ``as_of``)."""
+    current = ws.tables.penalties
+    existing = current["id"].isin(change.penalties["id"])
+    now = ws.baseline(policy, change.as_of).total
+    if baseline == "without" or existing.any():
+        without = rescore_penalties(ws, policy, change.as_of, current[~existing])
+        return (without, now) if baseline == "without" else (now, without)
+    added = change.penalties.reindex(columns=current.columns).astype(current.dtypes.to_dict(), errors="ignore")
+    return now, rescore_penalties(ws, policy, change.as_of, pd.concat([current, added], ignore_index=True))
 
 
 def whatif(source: Tables | Workspace, policy: Policy, *, penalize: str | None = None, severity: float = 1.0,
-           lift: str | None = None, as_of: dt.date | str | None = None) -> pd.DataFrame:
+           lift: str | None = None, as_of: dt.date | str | None = None, accuracy: float = ACCURACY) -> pd.DataFrame:
     """Every entity's score before and after penalising one entity or lifting one penalty.
 
-    Returns columns ``id, name, kind, before, after, delta``. (This recomputes the model; the
-    change under a linear model is one column of ``(I - damping W)^-1``.) Under
+    Returns columns ``id, name, kind, before, after, delta``; ``attrs["notes"]`` says how the
+    change was computed and its proven error bound (``attrs["error"]``; ``accuracy`` as in
+    :func:`change_scores`). Under
     ``missing_share = "bounds"`` it uses the low end. ``source`` is validated tables or a
     :class:`~graphscore.workspace.Workspace`, whose projection and baseline run are reused.
     """
@@ -180,7 +271,9 @@ def whatif(source: Tables | Workspace, policy: Policy, *, penalize: str | None =
     ws = as_workspace(source)
     projection = ws.projection(policy, as_of)
     change = penalize_change(projection, penalize, severity) if penalize else lift_change(projection, lift)
-    before, after = apply_change(ws, policy, change)
-    frame = entity_frame(ws, projection, before=before, after=after, delta=after - before)
+    result = change_scores(ws, policy, change, accuracy=accuracy)
+    frame = entity_frame(ws, projection, before=result.before, after=result.after, delta=result.after - result.before)
     frame.attrs["change"] = change.label
+    frame.attrs["notes"] = frame.attrs["notes"] + [result.note]
+    frame.attrs["error"] = result.error
     return frame

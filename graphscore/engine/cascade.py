@@ -3,16 +3,14 @@
 from __future__ import annotations
 
 import numbers
+import threading
 from dataclasses import dataclass
 
+import numba
 import numpy as np
 import scipy as sp
 
 __all__ = ["CascadeResult", "cascade", "wilson_interval"]
-
-# Memory bounds: one call needs about 100 MB beyond its input, whatever the graph or runs.
-_ACTIVE_BYTES = 64 * 2**20  # the (runs in a chunk) x n boolean "is active" matrix
-_PAIRS_PER_BATCH = 2**18  # (run, out-link) coins flipped at once; ~40 bytes each, larger is no faster
 
 # SplitMix64 (Steele, Lea & Flood 2014): the stream's i-th output is a fixed mix of
 # seed + i * gamma, so any output can be computed directly from its position i.
@@ -56,10 +54,11 @@ def cascade(W: sp.sparse.sparray, seeds: np.ndarray, *, runs: int = 10_000, rng:
     ``min(1, W[v, u])``, independently, and the active set is everything reachable from the
     seeds along live links: each run samples one such live-edge world.
 
-    Many runs are simulated at once: a chunk of runs shares one boolean (runs x n) matrix,
-    and each step draws coins only for the out-links of entities that became active in the
-    step before, across all runs of the chunk, so the work is proportional to the cascades'
-    size, not to ``runs x links x steps``.
+    Runs are simulated 64 at a time, one bit each (a compiled kernel, numba): a breadth-first
+    search from the seeds serves the 64 runs at once, flipping a coin only for a link out of an
+    entity that became active in a run, in that run; so the work follows the cascades' size,
+    not ``runs x links x steps``, and the pass over the graph is shared by 64 runs. Blocks of
+    batches go to the cores in parallel, each with its own work arrays (40 bytes an entity).
 
     Parameters
     ----------
@@ -135,12 +134,12 @@ def cascade(W: sp.sparse.sparray, seeds: np.ndarray, *, runs: int = 10_000, rng:
     seed_idx = _seed_indices(seeds, links.n)
     key = rng.integers(0, 2**64, dtype=np.uint64)
 
-    n = links.n
-    counts = np.zeros(n, dtype=np.int64)
-    chunk = max(1, min(runs, _ACTIVE_BYTES // max(n, 1)))
-    for first in range(0, runs, chunk):
-        run_ids = np.arange(first, min(first + chunk, runs), dtype=np.uint64)
-        counts += _simulate_chunk(links, seed_idx, run_ids, key, max_steps)
+    batches = -(-runs // _BATCH)
+    bounds = np.linspace(0, batches, _block_count(batches) + 1).astype(np.int64)
+    with _PARALLEL:
+        counts = _simulate(links.indptr, links.target, links.threshold, seed_idx.astype(np.int64), np.int64(runs),
+                           bounds, key, np.int64(-1 if max_steps is None else max_steps),
+                           links.n).sum(axis=0, dtype=np.int64)
     low, high = wilson_interval(counts, runs, confidence)
     return CascadeResult(probability=counts / runs, low=low, high=high, runs=int(runs),
                          confidence=float(confidence))
@@ -196,7 +195,7 @@ def _out_links(W: sp.sparse.sparray) -> _Links:
     # A coin c uniform on {0, ..., 2^53 - 1} is below ceil(p 2^53) with probability exactly
     # p rounded up to the next multiple of 2^-53 (p = 1: always live).
     threshold = np.ceil(np.minimum(links.data, 1.0) * 2.0**53).astype(np.uint64)
-    return _Links(links.indptr.astype(np.int64), links.indices.astype(np.int64), threshold)
+    return _Links(links.indptr.astype(np.int64), links.indices.astype(np.int32), threshold)
 
 
 def _seed_indices(seeds: np.ndarray, n: int) -> np.ndarray:
@@ -213,63 +212,137 @@ def _seed_indices(seeds: np.ndarray, n: int) -> np.ndarray:
     return np.unique(seeds)
 
 
-def _simulate_chunk(links: _Links, seed_idx: np.ndarray, run_ids: np.ndarray,
-                    key: np.uint64, max_steps: int | None) -> np.ndarray:
-    """How many of the runs ``run_ids`` end with each entity active."""
-    active = np.zeros((run_ids.size, links.n), dtype=bool)
-    active[:, seed_idx] = True
-    # The frontier is the (run, entity) pairs activated at the previous step, as flat indices.
-    frontier = np.flatnonzero(active)
-    steps = 0
-    while frontier.size and (max_steps is None or steps < max_steps):
-        frontier = np.concatenate([_newly_reached(links, active, part, run_ids, key)
-                                   for part in _batches(links, frontier)])
-        steps += 1
-    return active.sum(axis=0)
+# numba's fallback threading layer (workqueue, where neither OpenMP nor TBB is installed) must
+# not be entered by two threads at once, as a web server's request threads would: one at a time.
+_PARALLEL = threading.Lock()
 
 
-def _batches(links: _Links, frontier: np.ndarray) -> list[np.ndarray]:
-    """Split the frontier so that each part has about ``_PAIRS_PER_BATCH`` out-links to try."""
-    ends = np.cumsum(np.diff(links.indptr)[frontier % links.n])
-    cuts = np.searchsorted(ends, np.arange(_PAIRS_PER_BATCH, ends[-1], _PAIRS_PER_BATCH), side="right")
-    return np.split(frontier, cuts)
+def _block_count(batches: int) -> int:
+    """Blocks of batches simulated in parallel: two per thread, so a slow block does not hold a core idle."""
+    return max(1, min(batches, 2 * numba.get_num_threads()))
 
 
-def _newly_reached(links: _Links, active: np.ndarray, frontier: np.ndarray,
-                   run_ids: np.ndarray, key: np.uint64) -> np.ndarray:
-    """Flip the coins of the frontier's out-links, mark the entities they newly activate
-    in ``active`` (in place), and return those as flat (run, entity) indices."""
-    run, source = np.divmod(frontier, links.n)
-    out_degree = links.indptr[source + 1] - links.indptr[source]
-    # Every out-link of every frontier pair: its number in CSC order, and its run.
-    link = np.repeat(links.indptr[source] - np.cumsum(out_degree) + out_degree, out_degree)
-    link += np.arange(link.size)
-    run = np.repeat(run, out_degree)
-    position = run_ids[run]
-    position *= np.uint64(links.target.size)
-    position += link.astype(np.uint64)
-    live = np.flatnonzero(_coins(key, position) < links.threshold[link])
-    target = run[live] * links.n + links.target[link[live]]
-    flat = active.reshape(-1)  # a view: active is C-contiguous
-    target = np.sort(target[~flat[target]])
-    # Drop repeats (an entity hit by several sources at once); sorting then comparing
-    # neighbours is far faster here than np.unique, which hashes in NumPy 2.
-    target = target[np.r_[True, target[1:] != target[:-1]]] if target.size else target
-    flat[target] = True
-    return target
+# Index of the one set bit of a power of two, by De Bruijn multiplication (Leiserson, Prokop &
+# Randall 1998): the top 6 bits of bit * _DE_BRUIJN are distinct for the 64 bits.
+_DE_BRUIJN = np.uint64(0x03F79D71B4CB0A89)
+_BIT_INDEX = np.zeros(64, dtype=np.int64)
+for _bit in range(64):
+    _BIT_INDEX[((1 << _bit) * int(_DE_BRUIJN) % 2**64) >> 58] = _bit
+_BATCH = 64  # runs per batch: one bit each in a uint64 per entity
 
 
-def _coins(key: np.uint64, position: np.ndarray) -> np.ndarray:
-    """The ``position + 1``-th outputs of the SplitMix64 stream seeded with ``key``, cut to
-    their top 53 bits (uniform on 0 .. 2^53 - 1). Overwrites ``position``."""
-    z = position
-    z += np.uint64(1)
-    z *= _GAMMA
-    z += key
-    z ^= z >> np.uint64(30)
-    z *= _MIX1
-    z ^= z >> np.uint64(27)
-    z *= _MIX2
-    z ^= z >> np.uint64(31)
-    z >>= np.uint64(11)
-    return z
+@numba.njit(cache=True, nogil=True, inline="always")
+def _popcount(x):  # pragma: no cover - compiled
+    x = x - ((x >> np.uint64(1)) & np.uint64(0x5555555555555555))
+    x = (x & np.uint64(0x3333333333333333)) + ((x >> np.uint64(2)) & np.uint64(0x3333333333333333))
+    x = (x + (x >> np.uint64(4))) & np.uint64(0x0F0F0F0F0F0F0F0F)
+    return (x * np.uint64(0x0101010101010101)) >> np.uint64(56)
+
+
+@numba.njit(cache=True, nogil=True, parallel=True, error_model="numpy")
+def _simulate(indptr, target, threshold, seeds, runs, bounds, key, max_steps, n):  # pragma: no cover - compiled
+    """Batches ``bounds[b]:bounds[b + 1]`` of 64 runs each in block b, blocks in parallel;
+    returns per block how many of its runs end with each entity active.
+
+    Bit-parallel: bit r of ``active[v]`` says v is active in run ``64 * batch + r``, and one
+    breadth-first pass over the graph serves the 64 runs of a batch, step by step. A link
+    u -> v is tried, in the runs where u became active in the previous step and v is not active
+    yet, with that run's own coin; so every run sees exactly the live-edge world of a
+    one-run-at-a-time search, and the same entities end active.
+    """
+    blocks = bounds.shape[0] - 1
+    counts = np.zeros((blocks, n), dtype=np.int32)  # runs < 2^31
+    links = np.uint64(target.shape[0])
+    always = np.uint64(2**53)  # a coin is below this threshold whatever it is: no need to draw it
+    for b in numba.prange(blocks):
+        active = np.zeros(n, dtype=np.uint64)
+        new = np.zeros(n, dtype=np.uint64)  # runs in which v became active in the previous step
+        upcoming = np.zeros(n, dtype=np.uint64)  # ... in this step
+        frontier = np.empty(n, dtype=np.int64)
+        following = np.empty(n, dtype=np.int64)
+        for batch in range(bounds[b], bounds[b + 1]):
+            first = batch * 64
+            width = min(64, runs - first)
+            full = ~np.uint64(0) if width == 64 else (np.uint64(1) << np.uint64(width)) - np.uint64(1)
+            size = 0
+            for k in range(seeds.shape[0]):
+                v = seeds[k]
+                active[v] = full
+                new[v] = full
+                frontier[size] = v
+                size += 1
+            if max_steps < 0:
+                # No step limit: only the final sets count, so a FIFO queue lets an entity collect
+                # the runs several links bring before it is searched from, once for all of them.
+                head = 0
+                while size > 0:
+                    u = frontier[head]
+                    head = head + 1 if head + 1 < n else 0
+                    size -= 1
+                    tried = new[u]
+                    new[u] = 0
+                    for e in range(indptr[u], indptr[u + 1]):
+                        v = target[e]
+                        live = _live(tried & ~active[v], threshold[e], key, first, links, e, always)
+                        if live:
+                            active[v] |= live
+                            if new[v] == 0:  # not queued yet
+                                frontier[(head + size) % n] = v
+                                size += 1
+                            new[v] |= live
+            steps = 0
+            while max_steps >= 0 and size > 0 and steps < max_steps:
+                reached = 0
+                for i in range(size):
+                    u = frontier[i]
+                    tried = new[u]
+                    new[u] = 0
+                    for e in range(indptr[u], indptr[u + 1]):
+                        v = target[e]
+                        live = _live(tried & ~active[v], threshold[e], key, first, links, e, always)
+                        if live:
+                            active[v] |= live
+                            if upcoming[v] == 0:
+                                following[reached] = v
+                                reached += 1
+                            upcoming[v] |= live
+                for i in range(reached):
+                    v = following[i]
+                    new[v] = upcoming[v]
+                    upcoming[v] = 0
+                    frontier[i] = v
+                size = reached
+                steps += 1
+            for v in range(n):
+                if active[v]:
+                    counts[b, v] += np.int32(_popcount(active[v]))
+                    active[v] = 0
+                    new[v] = 0
+    return counts
+
+
+@numba.njit(cache=True, nogil=True, inline="always")
+def _live(candidates, limit, key, first, links, e, always):  # pragma: no cover - compiled
+    """Of the runs ``candidates`` (bits), those in which link e is live: its coin in that run
+    is below ``limit``."""
+    if candidates == 0 or limit >= always:  # no run to try, or live whatever the coin
+        return candidates
+    live = np.uint64(0)
+    while candidates:
+        bit = candidates & (~candidates + np.uint64(1))
+        run = np.uint64(first + _BIT_INDEX[(bit * _DE_BRUIJN) >> np.uint64(58)])
+        if _coin(key, run * links + np.uint64(e)) < limit:
+            live |= bit
+        candidates ^= bit
+    return live
+
+
+@numba.njit(cache=True, nogil=True, inline="always")
+def _coin(key, position):  # pragma: no cover - compiled
+    """The ``position + 1``-th output of the SplitMix64 stream seeded with ``key``, cut to its
+    top 53 bits (uniform on 0 .. 2^53 - 1)."""
+    z = (position + np.uint64(1)) * _GAMMA + key
+    z = (z ^ (z >> np.uint64(30))) * _MIX1
+    z = (z ^ (z >> np.uint64(27))) * _MIX2
+    z = z ^ (z >> np.uint64(31))
+    return z >> np.uint64(11)

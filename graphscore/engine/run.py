@@ -8,7 +8,7 @@ that is the entity's own (``own``), model-specific columns and model-wide figure
 | spread, hop | own penalty weight s | exposure x | |
 | debtrank | initial distress min(1, s) | final distress h | ``systemic_impact`` (attrs) |
 | cascade | 1 for penalised entities | probability of being reached | ``total_low``, ``total_high`` |
-| ownership-* | 1 for listed entities | 1 if flagged | ``stake``, ``controlled`` (EU) |
+| ownership-* | 1 for listed entities | 1 if flagged | ``stake``; ``controlled`` (EU, UK); ``review`` (OFAC, EU) |
 """
 
 from __future__ import annotations
@@ -17,12 +17,19 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from graphscore.engine.budget import check_work
 from graphscore.engine.hop import hop
+from graphscore.engine.layers import run_layers
 from graphscore.engine.matrix import Projection, ownership_matrices
-from graphscore.engine.spread import spread
+from graphscore.engine.spread import Contraction, contraction, spread
 from graphscore.policy import ModelName, Policy
 
-__all__ = ["ModelRun", "run_model"]
+__all__ = ["ModelRun", "run_model", "contraction_of", "SCORE_TOL"]
+
+# Spread scores are solved until every one is provably within SCORE_TOL x the largest score of
+# the exact solution: the 6 significant digits the command line prints of the largest are exact,
+# and reports print 4.
+SCORE_TOL = 1e-10
 
 
 @dataclass(frozen=True)
@@ -41,22 +48,42 @@ def _ownership(projection: Projection, policy: Policy, s: np.ndarray) -> ModelRu
     limit = policy.stake_limit
     if policy.model is ModelName.OWNERSHIP_OFAC:
         flagged, stake = ownership.ofac_blocked(D, listed, threshold=limit)
-        return ModelRun(flagged.astype(float), listed.astype(float), {"stake": stake})
+        review = ownership.ofac_review(D, listed, threshold=limit)
+        return ModelRun(flagged.astype(float), listed.astype(float), {"stake": stake, "review": review})
     if policy.model is ModelName.OWNERSHIP_EU:
-        flagged, stake, controlled = ownership.eu_frozen(D, C, listed, threshold=limit,
-                                                         inclusive=policy.eu_inclusive)
+        inclusive = policy.eu_inclusive_at(projection.as_of.date())
+        flagged, stake, controlled = ownership.eu_frozen(D, C, listed, threshold=limit, inclusive=inclusive)
+        review = ownership.eu_review(D, C, listed, threshold=limit, inclusive=inclusive)
+        return ModelRun(flagged.astype(float), listed.astype(float),
+                        {"stake": stake, "controlled": controlled, "review": review}, {"eu_inclusive": inclusive})
+    if policy.model is ModelName.OWNERSHIP_UK:
+        flagged, stake, controlled = ownership.uk_designated(D, C, listed, threshold=limit)
         return ModelRun(flagged.astype(float), listed.astype(float), {"stake": stake, "controlled": controlled})
     stake = ownership.listed_stakes(D, listed)
-    flagged = listed | (stake >= limit)
+    flagged = listed | ownership.reaches(stake, limit)
     return ModelRun(flagged.astype(float), listed.astype(float), {"stake": stake})
+
+
+def contraction_of(projection: Projection, damping: float, *, transposed: bool = False) -> Contraction:
+    """Spread's convergence certificate for the projection's ``W`` (or ``W.T``) at ``damping``,
+    computed once per projection (:func:`graphscore.engine.spread.contraction`)."""
+    key = ("contraction", float(damping), transposed)
+    if key not in projection.derived:
+        W = projection.W_by_source.T if transposed else projection.W  # W.T's rows are W's columns
+        projection.derived[key] = contraction(W, damping)
+    return projection.derived[key]
 
 
 def run_model(projection: Projection, policy: Policy, s: np.ndarray | None = None) -> ModelRun:
     """Run the policy's model on the projection, or on another own-penalty vector ``s``."""
+    if projection.layers:  # link_time = "at_penalty": each penalty over the links of its start date
+        return run_layers(projection, policy, s, run_model)
     s = projection.s if s is None else np.asarray(s, dtype=float)
     model = policy.model
+    check_work(policy, projection.W.nnz)  # refuse what would run for hours, before it starts
     if model is ModelName.SPREAD:
-        return ModelRun(spread(projection.W, s, damping=policy.damping), s)
+        return ModelRun(spread(projection.W, s, damping=policy.damping, tol=SCORE_TOL,
+                               certificate=contraction_of(projection, policy.damping)), s)
     if model is ModelName.HOP:
         return ModelRun(hop(projection.W, s, damping=policy.damping, max_hops=policy.max_hops,
                             aggregate=policy.aggregate.value), s)
@@ -65,7 +92,7 @@ def run_model(projection: Projection, policy: Policy, s: np.ndarray | None = Non
 
         # A penalty's weight is read as the fraction of an entity's standing it destroys.
         h0 = np.clip(s, 0.0, 1.0)
-        result = debtrank(projection.W, h0, values=projection.values)
+        result = debtrank(projection.W, h0, values=projection.values, variant=policy.variant.value)
         return ModelRun(result.h, h0, attrs={"systemic_impact": float(result.systemic_impact)})
     if model is ModelName.CASCADE:
         from graphscore.engine.cascade import cascade

@@ -10,16 +10,28 @@ import pandas as pd
 
 from graphscore.model import TABLE_NAMES, Tables, validate
 
-__all__ = ["read_path", "read_paths", "read_tables", "read_table", "write_tables"]
+__all__ = ["read_path", "read_paths", "read_tables", "read_table", "write_tables", "export", "check_export_format",
+           "EXPORT_FORMATS"]
 
 FTM_SUFFIXES = (".json", ".jsonl", ".ftm")
 
 
 def read_path(path: str | Path) -> Tables:
-    """Read a folder of CSV/Parquet tables or a FollowTheMoney JSON-lines file (raw, unvalidated)."""
+    """Read a folder of CSV/Parquet tables, a FollowTheMoney JSON-lines file, or BODS 0.4
+    statements (a file, or a folder of them), raw and unvalidated.
+
+    A ``.json`` / ``.jsonl`` file is BODS when it is a JSON array or its first object has a
+    ``statementId`` (:func:`graphscore.io.bods.is_bods`), FollowTheMoney otherwise; a folder
+    without ``entities.csv`` / ``.parquet`` whose first JSON file is BODS is one BODS package.
+    """
+    from graphscore.io.bods import is_bods, read_bods
+
     path = Path(path)
     if path.is_dir():
-        return read_tables(path)
+        has_tables = any((path / f"entities{suffix}").exists() for suffix in (".csv", ".parquet"))
+        return read_bods(path) if not has_tables and is_bods(path) else read_tables(path)
+    if is_bods(path):
+        return read_bods(path)
     if path.suffix in FTM_SUFFIXES:
         from graphscore.io.ftm import read_ftm  # followthemoney is slow to import: only when needed
 
@@ -27,7 +39,7 @@ def read_path(path: str | Path) -> Tables:
     if not path.exists():
         raise InvalidData(DataIssue(str(path), "path", None, "does not exist"))
     raise InvalidData(DataIssue(path.name, "path", None,
-                                "is neither a folder of tables nor a FollowTheMoney .json/.jsonl file"))
+                                "is neither a folder of tables nor a FollowTheMoney or BODS .json/.jsonl file"))
 
 
 def read_paths(paths, *, known_entities: pd.DataFrame | None = None) -> Tables:
@@ -46,3 +58,39 @@ def read_paths(paths, *, known_entities: pd.DataFrame | None = None) -> Tables:
         return parts[0]
     combined = {name: pd.concat([getattr(t, name) for t in parts], ignore_index=True) for name in TABLE_NAMES}
     return validate(Tables(**combined), known_entities=known_entities)
+
+
+# format -> (module, function, what it writes); each imported only when asked for
+EXPORT_FORMATS = {
+    "graphml": ("graphscore.io.graphml", "write_graphml", "a GraphML file (Gephi, yEd, networkx)"),
+    "neo4j-csv": ("graphscore.io.neo4j_csv", "write_neo4j_csv",
+                  "a folder of CSV files and import.sh for neo4j-admin database import"),
+    "ftm": ("graphscore.io.ftm_out", "write_ftm", "a FollowTheMoney JSON-lines file"),
+}
+
+
+def check_export_format(format: str) -> None:
+    """Raise ValueError naming the formats when ``format`` is none of them."""
+    if format not in EXPORT_FORMATS:
+        raise ValueError(f"--format {format!r} is not one of {', '.join(EXPORT_FORMATS)}.")
+
+
+def export(tables: Tables, format: str, path: str | Path) -> Path:
+    """Write validated ``tables`` in an exchange format: ``graphml``, ``neo4j-csv`` or ``ftm``.
+
+    Returns the file written (for ``neo4j-csv``, the folder).
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> tables = validate(Tables(pd.DataFrame({"id": ["p"], "kind": ["person"], "name": ["Ann"]})))
+    >>> with tempfile.TemporaryDirectory() as folder:
+    ...     export(tables, "ftm", f"{folder}/ann.ftm.json").read_text()
+    '{"id": "p", "schema": "Person", "caption": "Ann", "properties": {"name": ["Ann"]}}\\n'
+    """
+    import importlib
+
+    check_export_format(format)
+    module, function, _ = EXPORT_FORMATS[format]
+    written = getattr(importlib.import_module(module), function)(tables, path)
+    return Path(path) if isinstance(written, dict) else written

@@ -58,7 +58,7 @@ from followthemoney.proxy import EntityProxy
 from graphscore.errors import DataIssue, InvalidData, InvalidModel
 from graphscore.model import TABLE_NAMES, GraphscoreWarning, Tables, load_model
 
-__all__ = ["read_ftm", "count_schemata"]
+__all__ = ["read_ftm", "count_schemata", "regime_country"]
 
 MAPPING_FILE = Path(__file__).parent.parent / "schema" / "ftm.toml"
 _MAX_ISSUES = 200  # as graphscore.model.validate: enough to fix a file in one pass
@@ -94,6 +94,13 @@ class _PenaltyRule:
 
 
 @dataclass(frozen=True)
+class _PenaltyClass:
+    match: tuple[str, ...]  # casefolded phrases of the authority / program text
+    regime: str
+    kind: str | None  # the record's own kind, where the list is no sanction
+
+
+@dataclass(frozen=True)
 class _Mapping:
     entity_columns: dict[str, tuple[str, ...]]
     entity_kinds: tuple[tuple[str, str], ...]  # (FtM schema, graphscore kind), first match wins
@@ -105,6 +112,8 @@ class _Mapping:
     topic_penalties: tuple[tuple[str, str], ...]  # (topic, penalty kind)
     severity: dict[str, float]
     topic_authority: str
+    penalty_classes: tuple[_PenaltyClass, ...]
+    regime_by_country: dict[str, str]
 
 
 @functools.cache
@@ -159,8 +168,31 @@ def _load_mapping(path: Path = MAPPING_FILE) -> _Mapping:
         penalties.append(_PenaltyRule(e["schema"], one_of(e["kind"], *penalty_kinds), e["entity"],
                                       tuple(e["start"]), tuple(e["end"]), tuple(e["authority"])))
     topic_penalties = tuple((e["topic"], one_of(e["kind"], *penalty_kinds)) for e in raw["topic_penalty"])
+    classes = tuple(_PenaltyClass(tuple(phrase.casefold() for phrase in e["match"]), e["regime"],
+                                  one_of(e["kind"], *penalty_kinds) if "kind" in e else None)
+                    for e in raw["penalty_class"])
     return _Mapping(entity_columns, kinds, tuple(links), link_start, link_end, officer_roles,
-                    tuple(penalties), topic_penalties, severity, raw["topic_authority"])
+                    tuple(penalties), topic_penalties, severity, raw["topic_authority"], classes,
+                    dict(raw["penalty_regime_by_country"]))
+
+
+def regime_country(regime) -> str | None:
+    """The ``country`` a Sanction record is written with so that reading it back gives ``regime``
+    again, where the authority text does not: the country the regime was read from (``uk`` is
+    written ``gb``), or None for a regime no country stands for (``us-ofac``, ``us-bis``, ...).
+
+    Examples
+    --------
+    >>> regime_country("uk"), regime_country("nz"), regime_country("us-ofac"), regime_country(None)
+    ('gb', 'nz', None, None)
+    """
+    if not isinstance(regime, str):
+        return None
+    by_country = _load_mapping().regime_by_country
+    back = [country for country, name in by_country.items() if name == regime]
+    if back:
+        return back[0]
+    return regime if len(regime) == 2 and regime.isalpha() and regime not in by_country else None
 
 
 @dataclass(frozen=True)
@@ -197,6 +229,9 @@ def _read_records(path: Path) -> list[_Record]:
                 data = None
             if not isinstance(data, dict):
                 issues.append(DataIssue(where, "json", text.strip()[:60], "is not a JSON object"))
+                continue
+            if "\\u" in text and (surrogate := _lone_surrogate(data)):
+                issues.append(DataIssue(where, *surrogate, "holds a lone surrogate: it is not Unicode text"))
                 continue
             properties = data.get("properties", {})
             if not isinstance(properties, dict) or not all(isinstance(v, list) for v in properties.values()):
@@ -384,15 +419,26 @@ class _Builder:
             if entity not in self.kinds:
                 self.skip(record, "end not among the entities", f"{rule.entity}={entity!r}")
                 continue
-            self.explicit.add((entity, rule.kind))
+            kind, regime = self.classify(proxy, rule)
+            self.explicit.add((entity, kind))
             self.emit("penalties", record, {
                 # A record naming several entities gives one penalty each, with distinct ids.
                 "id": proxy.id if len(targets) == 1 else f"{proxy.id}:{entity}",
-                "entity": entity, "kind": rule.kind, "severity": self.mapping.severity[rule.kind],
+                "entity": entity, "kind": kind, "severity": self.mapping.severity[kind],
                 "start": start or _date([record.first_seen] if record.first_seen else []),
                 "end": _date(proxy.get(end_prop), max) if end_prop else None,
-                "repair_from": None, "authority": _first(proxy, rule.authority),
+                "repair_from": None, "authority": _first(proxy, rule.authority), "regime": regime,
                 "source_ref": f"ftm:{proxy.id}"}, "penalty")
+
+    def classify(self, proxy: EntityProxy, rule: _PenaltyRule) -> tuple[str, str | None]:
+        """The record's kind and regime, from its authority and program text (``[[penalty_class]]``),
+        else its country; the rule's kind where no class names another."""
+        text = " ".join(value for prop in rule.authority for value in proxy.get(prop, quiet=True)).casefold()
+        for rule_class in self.mapping.penalty_classes:
+            if any(phrase in text for phrase in rule_class.match):
+                return rule_class.kind or rule.kind, rule_class.regime
+        country = next(iter(proxy.get("country", quiet=True)), None)
+        return rule.kind, None if country is None else self.mapping.regime_by_country.get(country, country)
 
     def topic_penalties(self, record: _Record) -> None:
         """Penalties an entity's topics imply, for kinds no penalty record states for it."""
@@ -404,7 +450,7 @@ class _Builder:
                     "severity": self.mapping.severity[kind],
                     "start": _date([record.first_seen] if record.first_seen else []),
                     "end": None, "repair_from": None, "authority": self.mapping.topic_authority,
-                    "source_ref": f"ftm:{entity} topics"}, "topic penalty")
+                    "regime": None, "source_ref": f"ftm:{entity} topics"}, "topic penalty")
 
     def tables(self) -> Tables:
         frames = {}
@@ -438,6 +484,26 @@ def _convert(path: Path) -> _Builder:
     return builder
 
 
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def _lone_surrogate(value, field: str = "json") -> tuple[str, str] | None:
+    """The first field holding a lone surrogate (a JSON escape such as ``\\ud800`` that no
+    UTF-8 text can hold), and its value with the surrogate escaped; None if there is none."""
+    if isinstance(value, str):
+        if _SURROGATE.search(value):
+            return field, value.encode("utf-8", "backslashreplace").decode("utf-8")[:60]
+        return None
+    items = value.items() if isinstance(value, dict) else enumerate(value) if isinstance(value, list) else ()
+    for key, item in items:
+        name = field if isinstance(key, int) else (key if field in ("json", "properties") else f"{field}.{key}")
+        if isinstance(key, str) and _SURROGATE.search(key):
+            return "json", key.encode("utf-8", "backslashreplace").decode("utf-8")[:60]
+        if found := _lone_surrogate(item, name):
+            return found
+    return None
+
+
 def read_ftm(path: str | Path) -> Tables:
     """Read an FtM JSON-lines file into raw (not yet validated) tables.
 
@@ -455,7 +521,13 @@ def read_ftm(path: str | Path) -> Tables:
     - Family -> ``FAMILY`` person -> relative, Associate -> ``ASSOCIATE`` person -> associate,
       ``role`` = relationship.
     - Sanction -> penalty of kind ``sanction``. ``start`` is the earliest startDate, else
-      listingDate, else the record's ``first_seen``; ``end`` the latest endDate.
+      listingDate, else the record's ``first_seen``; ``end`` the latest endDate. ``regime``
+      comes from the authority and program text (OFAC -> ``us-ofac``, the Council of the EU or
+      a member state's list under an EU regulation -> ``eu``, FCDO / OFSI -> ``uk``, the
+      Security Council -> ``un``, ...; ``[[penalty_class]]`` in ``schema/ftm.toml``), else from
+      the record's country. Lists that are no sanctions keep their own kind: the BIS Entity
+      List is ``export_control`` (regime ``us-bis``), GSA / SAM exclusions ``exclusion``
+      (``us-gsa``).
     - An entity whose ``topics`` include "sanction" or "debarment" gets a penalty of that kind,
       starting at its ``first_seen``, unless a penalty record of that kind names it.
 

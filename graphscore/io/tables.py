@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import csv
 import io
+import os
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -21,7 +23,7 @@ import pyarrow.parquet as pq
 from graphscore.errors import DataIssue, InvalidData
 from graphscore.model import TABLE_NAMES, LineNumbers, Tables
 
-__all__ = ["read_tables", "read_table", "write_tables"]
+__all__ = ["read_tables", "read_table", "write_tables", "write_table", "write_atomically", "safe_for_spreadsheets"]
 
 _SUFFIXES = (".csv", ".parquet")
 
@@ -129,6 +131,9 @@ def _read_csv_exact(path: Path) -> pd.DataFrame:
         raise InvalidData(DataIssue(path.name, "encoding", None,
                                     f"is not UTF-8 text (byte 0x{exc.object[exc.start]:02x} "
                                     f"at offset {exc.start})")) from None
+    # Python's csv refuses fields over 131,072 characters by default; validate() applies one
+    # limit (model.MAX_TEXT) to every format, so this reader must not apply a second.
+    csv.field_size_limit(max(csv.field_size_limit(), len(text) + 1))
     reader = csv.reader(io.StringIO(text, newline=""))
     try:
         header = next(reader, None)
@@ -167,7 +172,11 @@ def read_table(path: str | Path) -> pd.DataFrame:
         raise InvalidData(DataIssue(path.name, "file", None, "is empty"))
     if path.suffix == ".parquet":
         # Parquet carries types: validate reads numbers and dates as such, text as text.
-        table = pq.read_table(path)
+        try:
+            table = pq.read_table(path)
+        except (pa.ArrowInvalid, OSError) as exc:
+            reason = str(exc).splitlines()[0].removeprefix(f"Could not open Parquet input source '{path}': ")
+            raise InvalidData(DataIssue(path.name, "file", None, f"is not a readable Parquet file ({reason})")) from None
         for i, column in enumerate(table.columns):
             if pa.types.is_date(column.type):
                 table = table.set_column(i, table.field(i), pc.cast(column, pa.timestamp("s")))
@@ -212,6 +221,61 @@ def read_tables(folder: str | Path) -> Tables:
     return Tables(**frames)
 
 
+# A cell starting with one of these is a formula to a spreadsheet (OWASP, "CSV Injection"):
+# "=HYPERLINK(...)" in an entity name would run when an analyst opens the scores file.
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def safe_for_spreadsheets(frame: pd.DataFrame) -> pd.DataFrame:
+    """Text cells a spreadsheet would take for a formula, prefixed with an apostrophe (shown as
+    text, not run); numbers are left alone.
+
+    Examples
+    --------
+    >>> safe_for_spreadsheets(pd.DataFrame({"name": ["=1+1", "Ann", "-x"], "share": [-0.5, 1.0, 0.2]}))
+        name  share
+    0  '=1+1   -0.5
+    1    Ann    1.0
+    2    '-x    0.2
+    """
+    out = frame.copy()
+    for column in out.columns:
+        values = out[column]
+        if values.dtype == object or pd.api.types.is_string_dtype(values):
+            text = values.astype(object)
+            risky = text.map(lambda v: isinstance(v, str) and v.startswith(FORMULA_STARTS)).astype(bool)
+            if risky.any():
+                out[column] = text.where(~risky, "'" + text.where(risky, ""))
+    return out
+
+
+def write_atomically(path: str | Path, write: Callable[[Path], None]) -> Path:
+    """Call ``write(temporary_path)`` and rename the result to ``path``: a failure (a full
+    disk) leaves ``path`` as it was, never half a file."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    partial = path.with_name(f".{path.name}.partial")
+    try:
+        write(partial)
+        os.replace(partial, path)
+    except OSError as exc:
+        partial.unlink(missing_ok=True)
+        # name the file asked for (writers such as pandas' to_csv name none)
+        raise OSError(exc.errno, exc.strerror or str(exc), str(path)) from None
+    except BaseException:
+        partial.unlink(missing_ok=True)
+        raise
+    return path
+
+
+def write_table(frame: pd.DataFrame, path: str | Path) -> Path:
+    """One table as ``.parquet``, else CSV (formulas neutralised), written atomically."""
+    path = Path(path)
+    if path.suffix == ".parquet":
+        return write_atomically(path, lambda target: frame.to_parquet(target, index=False))
+    return write_atomically(path, lambda target: safe_for_spreadsheets(frame).to_csv(target, index=False))
+
+
 def write_tables(tables: Tables, folder: str | Path, *, format: str = "csv") -> list[Path]:
     """Write tables as ``folder/<name>.csv`` (or ``.parquet``), dates as ISO text."""
     if format not in ("csv", "parquet"):
@@ -225,10 +289,5 @@ def write_tables(tables: Tables, folder: str | Path, *, format: str = "csv") -> 
         for column in out.columns:
             if pd.api.types.is_datetime64_any_dtype(out[column]):
                 out[column] = out[column].dt.strftime("%Y-%m-%d")
-        path = folder / f"{name}.{format}"
-        if format == "csv":
-            out.to_csv(path, index=False)
-        else:
-            out.to_parquet(path, index=False)
-        written.append(path)
+        written.append(write_table(out, folder / f"{name}.{format}"))
     return written

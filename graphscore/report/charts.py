@@ -10,15 +10,17 @@ library that renders reports on a server or in a notebook should change neither.
 
 from __future__ import annotations
 
+import functools
 import io
 import math
 import numbers
 import textwrap
 from pathlib import Path
 
+import matplotlib
 import networkx as nx
 import numpy as np
-from matplotlib import colormaps
+from matplotlib import colormaps, font_manager
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
@@ -31,7 +33,7 @@ from graphscore.analysis.spillover import SpilloverReport
 from graphscore.model import load_model
 
 __all__ = ["DPI", "CHART_TITLES", "change_histogram", "change_by_hop", "score_scatter", "sweep_lines",
-           "neighbourhood_map", "chart_pngs", "save_charts"]
+           "neighbourhood_map", "summarise_neighbourhood", "chart_pngs", "save_charts"]
 
 DPI = 110
 
@@ -55,6 +57,38 @@ CHART_TITLES = {"spillover_histogram": "Distribution of score change",
                 "dossier_neighbourhood": "Neighbourhood: links in force at the as-of date"}
 
 
+# Names come in every script. DejaVu Sans, matplotlib's default, has Latin, Greek and Cyrillic but
+# no Chinese, Japanese or Korean: without a fallback those names draw as empty boxes.
+_CJK_FAMILIES = ("Noto Sans CJK SC", "Noto Sans CJK JP", "WenQuanYi Micro Hei", "WenQuanYi Zen Hei",
+                 "Droid Sans Fallback")
+
+
+@functools.cache
+def _font_families() -> tuple[str, ...]:
+    """The fonts charts draw with: DejaVu Sans, then the installed CJK fallbacks above.
+
+    matplotlib lists the system's fonts once, in a cache on disk, so a font installed after
+    that is missing from its list: the CJK fonts are then looked up in the system's font
+    folders and added.
+    """
+    known = {font.name for font in font_manager.fontManager.ttflist}
+    if not known.intersection(_CJK_FAMILIES):
+        for path in font_manager.findSystemFonts():
+            if any(mark in Path(path).name.lower() for mark in ("cjk", "wqy", "droidsansfallback")):
+                font_manager.fontManager.addfont(path)
+        known = {font.name for font in font_manager.fontManager.ttflist}
+    return ("DejaVu Sans", *(family for family in _CJK_FAMILIES if family in known))
+
+
+def _any_script(draw):
+    """Build the figure with the fallback fonts: a text takes its fonts when it is made."""
+    @functools.wraps(draw)
+    def wrapper(*args, **kwargs):
+        with matplotlib.rc_context({"font.family": list(_font_families())}):
+            return draw(*args, **kwargs)
+    return wrapper
+
+
 def _figure(width: float, height: float) -> Figure:
     fig = Figure(figsize=(width, height), layout="constrained")
     FigureCanvasAgg(fig)  # attaches itself as fig.canvas: PNG output without a global backend
@@ -75,6 +109,7 @@ def _nothing_affected(fig: Figure, title: str) -> Figure:
 # ---- spillover ----------------------------------------------------------------------------------
 
 
+@_any_script
 def change_histogram(report: SpilloverReport) -> Figure:
     """Distribution of the score change over the entities the change reaches (``hops > 0``).
 
@@ -120,6 +155,7 @@ def change_histogram(report: SpilloverReport) -> Figure:
     return fig
 
 
+@_any_script
 def change_by_hop(report: SpilloverReport) -> Figure:
     """Entities reached and their summed score change at each hop distance, from ``report.by_hop``.
 
@@ -164,6 +200,7 @@ def _variant_colors(count: int) -> list:
     return [colormaps["viridis"](i / max(count - 1, 1) * 0.9) for i in range(count)]
 
 
+@_any_script
 def score_scatter(report: CompareReport) -> Figure:
     """Each entity's ``total`` under the baseline (x) against its ``total`` under every other
     scored variant (y, one colour per variant), with the line ``y = x``.
@@ -223,6 +260,7 @@ def score_scatter(report: CompareReport) -> Figure:
     return fig
 
 
+@_any_script
 def sweep_lines(report: CompareReport) -> Figure:
     """Collateral count and mean inherited score against the swept parameter's value.
 
@@ -277,6 +315,87 @@ _MARKERS = {"company": "s", "organization": "D", "person": "o"}  # any other kin
 _LABEL_ALL_NODES, _LABEL_ALL_LINKS = 40, 40
 # Kamada-Kawai draws small neighbourhoods well but costs O(n^2) memory and more in time.
 _KAMADA_KAWAI_MAX = 150
+# Leaves (one link, no penalty) hanging off one entity by one link type: past this many they are
+# drawn as one node "+N", so a holding with 300 subsidiaries is a picture, not a hairball.
+_LEAVES_KEPT = 5
+
+
+# Past this many entities a neighbourhood is summarised: the entity, the shortest paths to the
+# nearest penalised entities (at most _PATHS_KEPT), and its direct neighbours in groups.
+_DRAWN_MAX, _PATHS_KEPT = 120, 12
+
+
+def ordered_subgraph(graph: nx.MultiDiGraph, nodes) -> nx.MultiDiGraph:
+    """The subgraph on ``nodes`` as a graph of its own, nodes and links in ``graph``'s order.
+
+    networkx's subgraph views list a small node set in the set's order, which follows Python's
+    string hashing (``PYTHONHASHSEED``): pictures and report bytes would change from run to run.
+
+    Examples
+    --------
+    >>> g = nx.MultiDiGraph([("a", "b"), ("b", "c"), ("c", "d")])
+    >>> list(ordered_subgraph(g, {"d", "b", "c"}).edges())
+    [('b', 'c'), ('c', 'd')]
+    """
+    chosen = set(nodes)
+    sub = nx.MultiDiGraph()
+    sub.graph.update(graph.graph)
+    sub.add_nodes_from((n, d) for n, d in graph.nodes(data=True) if n in chosen)
+    sub.add_edges_from((u, v, k, d) for u, v, k, d in graph.edges(keys=True, data=True) if u in chosen and v in chosen)
+    return sub
+
+
+def summarise_neighbourhood(graph: nx.MultiDiGraph, center) -> tuple[nx.MultiDiGraph, str]:
+    """What the picture draws of a neighbourhood, and a note saying how it was cut ("" if not).
+
+    A small one is drawn whole, large groups of unpenalised leaves merged into one node "+N"
+    (leaves joined to one entity by one link type, written the same way, of one kind). A large
+    one keeps the entity and the shortest paths to the nearest penalised entities; its other
+    direct neighbours are merged the same way, whatever else they link to, and the entities
+    further out are left out.
+    """
+    if graph.number_of_nodes() <= _DRAWN_MAX:
+        members = [n for n, d in graph.nodes(data=True)
+                   if n != center and not d.get("penalised") and graph.degree(n) == 1]
+        grouped, merged = _merge(graph, members)
+        return grouped, (f"{merged} unpenalised entities with one link drawn as groups (+N)" if merged else "")
+    undirected = nx.Graph(graph.to_undirected(as_view=True))
+    paths = nx.single_source_shortest_path(undirected, center)
+    penalised = sorted((n for n, d in graph.nodes(data=True) if d.get("penalised") and n != center and n in paths),
+                       key=lambda n: (len(paths[n]), str(n)))[:_PATHS_KEPT]
+    keep = {center}.union(*(paths[n] for n in penalised))
+    direct = [n for n in undirected.neighbors(center) if n not in keep]
+    grouped, merged = _merge(ordered_subgraph(graph, keep | set(direct)), direct, hub=center)
+    left_out = graph.number_of_nodes() - len(keep) - len(direct)
+    return grouped, (f"summarised: the paths to the {len(penalised)} nearest penalised entities, "
+                     f"{merged} direct neighbours drawn as groups (+N), {left_out} entities further out left out")
+
+
+def _merge(graph: nx.MultiDiGraph, members: list, *, hub=None) -> tuple[nx.MultiDiGraph, int]:
+    """``graph`` with ``members`` merged by (entity they hang off, link type, direction, kind):
+    a group of more than ``_LEAVES_KEPT`` becomes one node (``name`` "+N companies", ``grouped``
+    N) and one link (``count`` N). Each member hangs off ``hub``, or off its only neighbour."""
+    groups: dict[tuple, list] = {}
+    for node in members:
+        links = [(u, v, d) for u, v, d in graph.in_edges(node, data=True) if hub is None or u == hub] + \
+                [(u, v, d) for u, v, d in graph.out_edges(node, data=True) if hub is None or v == hub]
+        u, v, link = links[0]
+        at, outward = (u, True) if v == node else (v, False)
+        groups.setdefault((at, link["type"], outward, graph.nodes[node].get("kind")), []).append((node, link))
+    grouped = nx.MultiDiGraph(graph)
+    merged = 0
+    for (at, kind_of_link, outward, kind), chosen in groups.items():
+        if len(chosen) <= _LEAVES_KEPT:
+            continue
+        merged += len(chosen)
+        grouped.remove_nodes_from(node for node, _ in chosen)
+        node = f"{at} {kind_of_link} {'out' if outward else 'in'} {kind}"
+        roles = {link.get("role") for _, link in chosen}
+        grouped.add_node(node, name=f"+{len(chosen)} {kind or 'entities'}", kind=kind, penalised=False,
+                         grouped=len(chosen))
+        grouped.add_edge(*((at, node) if outward else (node, at)), type=kind_of_link,
+                         role=roles.pop() if len(roles) == 1 else None, share=None, count=len(chosen))
+    return grouped, merged
 
 
 # tab10 without its red, which marks the penalised entities.
@@ -291,7 +410,7 @@ def _link_colors() -> dict[str, str]:
 def _link_label(data: dict, roles: set[str]) -> str:
     """``OWNS 50%``, ``OFFICER_OF legal_representative``; a role only where the model declares
     roles for the type (a FAMILY link's free-text role would crowd the picture)."""
-    label = data["type"]
+    label = data["type"] + (f" ×{data['count']}" if data.get("count") else "")
     share = data.get("share")
     if share is not None and not (isinstance(share, float) and math.isnan(share)):
         label += f" {share:.0%}"
@@ -305,6 +424,7 @@ def _node_label(name: str) -> str:
     return "\n".join(lines) or str(name)
 
 
+@_any_script
 def neighbourhood_map(report: Dossier) -> Figure:
     """The entity's neighbourhood: entities within the dossier's radius over links in force at
     its ``as_of``, as ``report.neighbourhood`` holds them.
@@ -322,8 +442,8 @@ def neighbourhood_map(report: Dossier) -> Figure:
         by link type and labelled with its share or officer role. A deterministic layout: the
         same data draws the same picture. A figure saying so when the entity has no link.
     """
-    graph = report.neighbourhood
     center = report.entity["id"]
+    graph, summary = summarise_neighbourhood(report.neighbourhood, center)
     fig = _figure(10.0, 7.0)
     title = "Neighbourhood of " + textwrap.shorten(str(report.entity["name"]), width=48, placeholder="…")
     if graph.number_of_edges() == 0:
@@ -331,9 +451,10 @@ def neighbourhood_map(report: Dossier) -> Figure:
     ax = fig.add_subplot()
     ax.set_axis_off()
     ax.set_aspect("equal", adjustable="datalim")
-    penalised = sum(1 for _, data in graph.nodes(data=True) if data.get("penalised"))
+    whole = report.neighbourhood
+    penalised = sum(1 for _, data in whole.nodes(data=True) if data.get("penalised"))
     # two short lines: one long one runs off the figure, the legend taking the right of it
-    ax.set_title(f"{title}\n{graph.number_of_nodes()} entities, {graph.number_of_edges()} links, "
+    ax.set_title(f"{title}\n{whole.number_of_nodes()} entities, {whole.number_of_edges()} links, "
                  f"{penalised} penalised at {report.manifest['as_of']}", fontsize=12)
 
     simple = nx.Graph(graph.to_undirected(as_view=True))
@@ -385,7 +506,7 @@ def neighbourhood_map(report: Dossier) -> Figure:
                    linewidths=[2.5 if node == center else 0.8 for node, _ in chosen])
     named = (set(graph.nodes) if graph.number_of_nodes() <= _LABEL_ALL_NODES else
              {center, *graph.predecessors(center), *graph.successors(center)}
-             | {node for node, data in nodes if data.get("penalised")})
+             | {node for node, data in nodes if data.get("penalised") or data.get("grouped")})
     for node, data in nodes:
         if node in named:
             ax.annotate(_node_label(data.get("name") or node), position[node], xytext=(0, -13 if node != center else -16),
@@ -403,9 +524,14 @@ def neighbourhood_map(report: Dossier) -> Figure:
     types = sorted({data["type"] for _, _, data in graph.edges(data=True)}, key=list(colors).index)
     handles += [Line2D([], [], color=colors.get(name, "#7f8c8d"), linewidth=1.5, label=name) for name in types]
     ax.legend(handles=handles, loc="upper left", bbox_to_anchor=(1.0, 1.0), fontsize=9, frameon=False)
-    if not label_links or len(named) < graph.number_of_nodes():
-        ax.text(0.0, -0.02, "Labels thinned: the JSON report lists every entity and link.", transform=ax.transAxes,
-                fontsize=7, color="#777777", va="top")
+    if not label_links or len(named) < graph.number_of_nodes() or summary:
+        thinned = [summary] if summary else []
+        if not label_links or len(named) < graph.number_of_nodes():
+            thinned.append("labels thinned")
+        text = "; ".join(thinned)
+        text = textwrap.fill(text[0].upper() + text[1:] + ": the JSON report lists every entity and link.", 140)
+        ax.text(0.0, -0.02, text,
+                transform=ax.transAxes, fontsize=7, color="#777777", va="top")
     ax.margins(0.12)
     return fig
 
@@ -431,7 +557,8 @@ def chart_pngs(report: SpilloverReport | CompareReport | Dossier, *, dpi: int = 
     pngs = {}
     for stem, draw in _drawings(report).items():
         buffer = io.BytesIO()
-        draw(report).savefig(buffer, format="png", dpi=dpi)
+        with matplotlib.rc_context({"font.family": list(_font_families())}):  # tick labels are made while saving
+            draw(report).savefig(buffer, format="png", dpi=dpi)
         pngs[stem] = buffer.getvalue()
     return pngs
 

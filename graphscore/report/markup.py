@@ -21,8 +21,8 @@ import pandas as pd
 
 from graphscore.report.charts import CHART_TITLES
 
-__all__ = ["plain", "records", "number", "percent", "check_top", "day", "md", "md_code", "md_table", "md_manifest",
-           "md_charts", "environment", "png_uri"]
+__all__ = ["plain", "records", "number", "percent", "check_top", "day", "shown", "md", "md_code", "md_table",
+           "md_manifest", "md_charts", "environment", "png_uri"]
 
 
 # ---- JSON ---------------------------------------------------------------------------------------
@@ -60,17 +60,24 @@ def records(frame: pd.DataFrame) -> list[dict]:
 
 # ---- text ---------------------------------------------------------------------------------------
 
+# Below this a number is solver residue, not a result: the local what-if is exact to 1e-9 per
+# unit of penalty (graphscore.analysis.whatif.PUSH_TOL), and iterative solves stop near it.
+RESOLUTION = 1e-9
+
+
 def number(value, *, signed: bool = False) -> str:
-    """Four significant digits, a dash when missing.
+    """Four significant digits, a dash when missing, 0 below :data:`RESOLUTION`.
 
     Examples
     --------
     >>> number(0.117739), number(0.117739, signed=True), number(None), number(float("nan"))
     ('0.1177', '+0.1177', '—', '—')
+    >>> number(8.07e-11), number(-3e-12, signed=True)
+    ('0', '0')
     """
     if value is None or value is pd.NA or not math.isfinite(value):
         return "—"
-    if value == 0:
+    if abs(value) < RESOLUTION:
         return "0"  # not "+0"
     return f"{value:+.4g}" if signed else f"{value:.4g}"
 
@@ -99,6 +106,24 @@ def day(value) -> str:
     return str(value)[:10] if value else "–"
 
 
+# Unicode's bidirectional controls (UAX #9): in a name, a right-to-left override (U+202E) makes
+# "Acme \u202eLTD gnikoob" read "Acme booking DTL", and can flip the order of the words and
+# numbers after it in a table row ("Trojan Source", Boucher & Anderson 2021). Reports show them
+# as visible marks instead.
+_BIDI_CONTROLS = re.compile("[\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+
+
+def shown(text: str) -> str:
+    """Text with every bidirectional control replaced by a visible mark naming it.
+
+    Examples
+    --------
+    >>> shown("Acme \u202eLTD")
+    'Acme [U+202E]LTD'
+    """
+    return _BIDI_CONTROLS.sub(lambda found: f"[U+{ord(found.group()):04X}]", text)
+
+
 # ---- Markdown -----------------------------------------------------------------------------------
 
 _MD_SPECIAL = str.maketrans({c: "\\" + c for c in "\\`*_[]<>|"})
@@ -115,13 +140,13 @@ def md(text) -> str:
     """
     if text is None or text is pd.NA or (isinstance(text, float) and math.isnan(text)):
         return "—"
-    return " ".join(str(text).split()).translate(_MD_SPECIAL)
+    return shown(" ".join(str(text).split()).translate(_MD_SPECIAL))
 
 
 def md_code(text) -> str:
     """Text as a Markdown code span (raw HTML stays literal inside one), fenced with more
     backticks than it contains; ``|`` is still escaped because GFM splits table cells first."""
-    text = " ".join(str(text or "").split())
+    text = shown(" ".join(str(text or "").split()))
     if not text:
         return ""
     fence = "`" * (1 + max(map(len, re.findall("`+", text)), default=0))
@@ -163,9 +188,11 @@ def md_charts(charts: Mapping[str, str | Path]) -> str:
 def environment() -> jinja2.Environment:
     """The Jinja environment of ``report/templates`` (``base.html.j2`` and the pages extending it)."""
     # Names, paths and notes come from the data: autoescape keeps them text, never markup.
+    # finalize: every value a template prints shows its bidirectional controls, as Markdown does.
     env = jinja2.Environment(loader=jinja2.PackageLoader("graphscore.report", "templates"),
                              autoescape=True, trim_blocks=True, lstrip_blocks=True,
-                             undefined=jinja2.StrictUndefined)
+                             undefined=jinja2.StrictUndefined,
+                             finalize=lambda value: shown(value) if type(value) is str else value)
     env.filters["number"] = number
     env.filters["signed"] = functools.partial(number, signed=True)
     env.filters["percent"] = percent

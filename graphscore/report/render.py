@@ -51,11 +51,12 @@ An entity row has ``id``, ``name``, ``kind``, ``own_penalised`` (boolean), ``bef
 ``change`` (``after - before``), ``hops`` (integer, 0 for a source), ``path_strength`` (share of a
 unit penalty the strongest path alone carries), ``path`` (the strongest path as text, ``""`` if
 not described), ``reached_by`` (link type of its last hop; ``"source"`` for a source) and
-``path_hops``: an array of ``{from, to, type, role, share, direction, weight, links, source_ref}``
+``path_hops``: an array of ``{from, to, type, role, share, direction, weight, links, pair_weight, source_ref}``
 with entity ids in ``from`` / ``to``, ``direction`` ``"forward"`` when the hop follows the link as
 written and ``"backward"`` against it, ``role`` / ``share`` ``null`` when the link has none,
-``links`` the number of links joining the pair (the strongest is named) and ``source_ref`` where
-the named link came from.
+``links`` the number of links joining the pair (the strongest is named), ``pair_weight`` what
+they carry together (combined under the policy's ``parallel``) and ``source_ref`` where the named
+link came from.
 
 Compare report
 ~~~~~~~~~~~~~~
@@ -93,7 +94,7 @@ names a variant by its ``label``. Every variant is scored on the same data at th
     ``collateral`` (count); the figures are ``null`` for a failed variant.
 ``scores`` : array of objects
     One per scored variant and entity: ``variant``, ``id``, ``name``, ``kind``, ``own``,
-    ``inherited``, ``total``, ``rank`` (of ``total``, 1 the highest, ties share the best rank)
+    ``echo`` (own penalty returning around cycles), ``inherited``, ``total``, ``rank`` (of ``total``, 1 the highest, ties share the best rank)
     and ``hops`` (links to the nearest entity with an own penalty under that variant, over every
     link active at ``as_of`` taken undirected; ``null`` when none is reachable).
 ``correlations`` : array of objects
@@ -131,15 +132,14 @@ Dates are ``YYYY-MM-DD``, shares and stakes fractions in [0, 1], ``null`` where 
     The entity's row: ``id``, ``kind``, ``name``, ``jurisdiction``, ``registration_id``,
     ``value``, ``source_ref`` (every column of the entities table).
 ``score`` : object
-    ``own``, ``inherited``, ``total`` (``own + inherited``) under the policy at ``as_of``, and
-    ``own_returned``: the part of ``inherited`` that is the entity's own penalties coming back
-    to it around cycles of links (what ``exposure`` leaves unlisted); ``null`` under models
-    whose scores do not split by source.
+    ``own``, ``echo``, ``inherited``, ``total`` (``own + echo + inherited``) under the policy at
+    ``as_of``: ``echo`` is the entity's own penalties coming back to it around cycles of links
+    (what ``exposure`` leaves unlisted), ``inherited`` what other entities' penalties add.
 ``manifest`` : object
     As a spillover report's.
 ``penalties`` : array of objects
     Every penalty of the entity, in force or not: ``id``, ``entity``, ``kind``, ``severity``,
-    ``start``, ``end``, ``repair_from``, ``authority``, ``source_ref``, ``active`` (boolean: its
+    ``start``, ``end``, ``repair_from``, ``authority``, ``regime``, ``source_ref``, ``active`` (boolean: its
     window holds ``as_of``); active ones first, then newest first.
 ``exposure`` : array of objects
     Inherited exposure by source penalty, largest first: ``penalty`` (id), ``source`` (entity
@@ -151,8 +151,10 @@ Dates are ``YYYY-MM-DD``, shares and stakes fractions in [0, 1], ``null`` where 
     Direct owners at ``as_of``, largest stake first: ``id``, ``name``, ``share``, ``start``,
     ``end``, ``source_ref``.
 ``ultimate_owners`` : array of objects
-    Owners with an integrated stake of 25 % or more, largest first: ``id``, ``name``, ``kind``,
-    ``stake``, ``chains`` (the chains carrying most of it, as text, ``"; "``-separated).
+    Owners with an integrated stake of 25 % or more (at least at the high end of the stake bands),
+    largest first: ``id``, ``name``, ``kind``, ``status`` (``flagged``, or ``possible`` where only
+    the high end reaches 25 %), ``stake`` (``null`` for a band), ``stake_low``, ``stake_high``,
+    ``chains`` (the chains carrying most of it, as text, ``"; "``-separated).
 ``officers`` : array of objects
     Officers at ``as_of``: ``id``, ``name``, ``role``, ``other_companies`` (names of the other
     entities the officer serves, the linked enterprises, ``", "``-separated; ``""`` if none).
@@ -180,6 +182,7 @@ from graphscore.analysis.dossier import Dossier
 from graphscore.analysis.spillover import SpilloverReport
 from graphscore.report import render_compare, render_dossier, render_spillover
 from graphscore.report.charts import chart_pngs
+from graphscore.report.interactive import add_interactivity
 
 __all__ = ["JSON_FORMAT", "COMPARE_JSON_FORMAT", "DOSSIER_JSON_FORMAT", "FORMATS", "to_json", "to_markdown",
            "to_html", "write_report"]
@@ -243,8 +246,9 @@ def to_markdown(report: Report, *, top: int = 50, charts: Mapping[str, str | Pat
 
 
 def to_html(report: Report, *, top: int = 200, charts: Mapping[str, bytes] | None = None) -> str:
-    """The report as one self-contained HTML page: inline CSS, charts as ``data:`` URIs, no
-    script, font or stylesheet fetched from anywhere, so it opens offline.
+    """The report as one self-contained HTML page: inline CSS, charts as ``data:`` URIs, tables
+    that sort and filter and a network to explore (:mod:`graphscore.report.interactive`, its
+    scripts inlined); no script, font or stylesheet fetched from anywhere, so it opens offline.
 
     Parameters
     ----------
@@ -259,7 +263,7 @@ def to_html(report: Report, *, top: int = 200, charts: Mapping[str, bytes] | Non
     -------
     str
     """
-    return _renderer(report).to_html(report, top=top, charts=charts)
+    return add_interactivity(_renderer(report).to_html(report, top=top, charts=charts), report)
 
 
 # ---- files --------------------------------------------------------------------------------------

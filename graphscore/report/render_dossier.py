@@ -30,22 +30,13 @@ def _title(report: Dossier) -> str:
 
 
 def _own_returned(report: Dossier) -> float | None:
-    """The part of the inherited score that is the entity's own penalties coming back to it
-    around cycles of links (company -> its representative -> the company); None where the
-    model's scores do not split by source.
-
-    Under a linear model the score splits exactly by source (:mod:`graphscore.analysis.explain`), and the
-    dossier lists every source but the entity itself, so what the listed contributions leave
-    of the inherited score is the entity's own contribution beyond its own weight.
+    """The entity's own penalty returning to it around cycles of links (company -> its
+    representative -> the company): the score's ``echo`` (:mod:`graphscore.engine.echo`); None
+    where the model's scores do not split by source, so the exposure table cannot list them.
     """
     definition = report.manifest["policy"]["definition"]
     linear = definition["model"] == "spread" or (definition["model"] == "hop" and definition["aggregate"] == "sum")
-    if not linear:
-        return None
-    listed = float(report.exposure["contribution"].sum()) if "contribution" in report.exposure.columns else 0.0
-    returned = report.score["inherited"] - listed
-    # below rounding noise of the solve, as explain drops contributions under 1e-15 of the score
-    return returned if returned > 1e-12 * max(report.score["total"], 1e-300) else 0.0
+    return report.score["echo"] if linear else None
 
 
 def _penalties(report: Dossier) -> pd.DataFrame:
@@ -86,7 +77,7 @@ def to_json(report: Dossier) -> dict:
         "format": JSON_FORMAT,
         "title": _title(report),
         "entity": plain(report.entity),
-        "score": plain({**report.score, "own_returned": _own_returned(report)}),
+        "score": plain(report.score),
         "manifest": plain(report.manifest),
         "penalties": records(_penalties(report)),
         "exposure": records(report.exposure),
@@ -108,11 +99,11 @@ def _period(row: Mapping) -> str:
 
 
 def _returned_text(report: Dossier, returned: float | None) -> str | None:
-    """A sentence on the inherited score the exposure table does not list, or None."""
+    """A sentence on the echo, the part of the score the exposure table does not list, or None."""
     if returned is None or returned <= 0:
         return None
-    text = (f"{number(returned)} of the inherited {number(report.score['inherited'])} is the entity's own "
-            "penalty returning to it around cycles of links (for example company → its representative → the company)")
+    text = (f"Echo {number(returned)}: the entity's own penalty returning to it around cycles of links (for "
+            "example company → its representative → the company), counted apart from what it inherits")
     return text + ("; the sources below give the rest." if len(report.exposure)
                    else "; no other penalised entity reaches it.")
 
@@ -170,8 +161,9 @@ def to_markdown(report: Dossier, *, top: int = 50, charts: Mapping[str, str | Pa
 
     returned = _own_returned(report)
     parts += [f"## Score under {md(policy['name'])} as of {md(as_of)}",
-              md_table(["Own", "Inherited", "Total"],
-                       [[number(score["own"]), number(score["inherited"]), f"**{number(score['total'])}**"]])]
+              md_table(["Own", "Echo", "Inherited", "Total"],
+                       [[number(score["own"]), number(score["echo"]), number(score["inherited"]),
+                         f"**{number(score['total'])}**"]])]
     if (sentence := _returned_text(report, returned)):
         parts.append(md(sentence))
 

@@ -5,9 +5,12 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import hashlib
+import os
 import re
 import shutil
 import time
+import uuid
+import warnings
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -16,7 +19,7 @@ import pandas as pd
 import pyarrow as pa
 
 from graphscore.errors import StoreError
-from graphscore.model import Column, Tables, link_keys, load_model
+from graphscore.model import Column, GraphscoreWarning, Tables, link_keys, load_model
 from graphscore.policy import Policy
 from graphscore.progress import Advance
 from graphscore.store import statements
@@ -27,6 +30,29 @@ __all__ = ["LadybugStore"]
 
 DATABASE_FILE = "graph.lbug"
 _LOCK_HELD = re.compile(r"Could not set lock on file.*Lock is held by PID (\d+)")
+# LadybugDB 0.22's messages for the states a store can be left in (tests/store/test_crash.py makes each)
+# the log ends in a transaction that never committed: cut mid-page (a checksum fails) or at a
+# page boundary (the reader runs past the end of the log)
+_TORN_LOG = re.compile(r"the WAL file is corrupted|Reading past the end of the file \S+\.wal ")
+_READ_ONLY_FS = "Read-only file system"
+_DISK_FULL = "No space left on device"
+_CHECKPOINT_PENDING = "checkpoint recovery is pending"
+# Free space a write needs: SPACE_FACTOR x its Arrow payload + SPACE_MARGIN. Measured peaks
+# (log, shadow pages and the grown database file together): a load of 30,000 synthetic
+# companies 2.75 x its payload, the score write-back 4 x; LadybugDB allocates pages per column
+# chunk, so a small load of 1.6 MB took 13 MB.
+SPACE_FACTOR = 4
+SPACE_MARGIN = 32 << 20
+NEXT_SUFFIX = ".next"  # a load's copy of the database file, renamed over it once written
+
+
+def _sync(path: Path) -> None:
+    """fsync a file or a folder (a rename is durable once its folder is synced)."""
+    descriptor = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(descriptor)
+    finally:
+        os.close(descriptor)
 ARROW_CHUNK_ROWS = 1_000_000  # rows per Arrow batch read back: few batches, bounded memory per batch
 
 
@@ -104,26 +130,97 @@ class LadybugStore(CypherStore):
             except OSError as exc:
                 raise StoreError(f"cannot create a store at {path.parent}: {exc}") from None
         self.path = path
-        self._db = self._open(path, read_only, wait)
+        self.read_only = read_only
+        self._wait = wait
+        self._db = self._open(read_only, wait)
         self._conn = ladybug.Connection(self._db)
+        if not read_only:
+            self._remove_copies()  # a load's unfinished copy: the store itself is as it was before that load
         self._check_schema(read_only)
 
-    @staticmethod
-    def _open(path: Path, read_only: bool, wait: float) -> ladybug.Database:
+    @property
+    def _folder(self) -> Path:
+        return self.path.parent if self.path.name == DATABASE_FILE else self.path
+
+    def _open(self, read_only: bool, wait: float) -> ladybug.Database:
+        """Open the database, waiting for a writer's lock; a writer rolls back the unfinished
+        tail a killed or disk-full commit left in the log (see :meth:`_roll_back_torn_log`)."""
         deadline = time.monotonic() + wait
         while True:
             try:
-                return ladybug.Database(str(path), read_only=read_only)
+                # A reader replays the committed transactions only: the unfinished end of a log
+                # (a live writer's commit in progress, or a killed one) is not its to judge.
+                return ladybug.Database(str(self.path), read_only=read_only,
+                                        throw_on_wal_replay_failure=not read_only)
             except RuntimeError as exc:
                 message = str(exc).splitlines()[0]
                 holder = _LOCK_HELD.search(message)
                 if holder is None:
-                    raise StoreError(f"{path} is not a graphscore store: {message}") from None
+                    if _TORN_LOG.search(message) and not read_only:
+                        return self._roll_back_torn_log()
+                    raise StoreError(self._explain(message, read_only)) from None
                 if time.monotonic() >= deadline:
-                    raise StoreError(f"the store at {path.parent} is locked by another process writing to it "
+                    raise StoreError(f"the store at {self._folder} is locked by another process writing to it "
                                      f"(PID {holder.group(1)}); waited {wait:g} s: try again when it is done, "
                                      "or wait longer with --wait SECONDS") from None
                 time.sleep(min(0.5, max(0.0, deadline - time.monotonic())))
+
+    def _explain(self, message: str, read_only: bool) -> str:
+        """LadybugDB's refusal to open, as what it means for the user."""
+        folder = self._folder
+        if _READ_ONLY_FS in message:
+            return (f"cannot write to the store at {folder}: its file system is read-only "
+                    "(reading commands such as report, explain and ubo work on it)")
+        if _DISK_FULL in message:
+            return (f"cannot open the store at {folder}: the disk is full, and the store needs space to "
+                    "finish its last checkpoint; free space and run the command again")
+        if _CHECKPOINT_PENDING in message:
+            return (f"cannot read the store at {folder} yet: a writer is checkpointing it, or a checkpoint was "
+                    "interrupted; try again when no command writes to it (a writing command such as "
+                    "graphscore load finishes an interrupted checkpoint)")
+        if _TORN_LOG.search(message):
+            return (f"the store at {folder} has a corrupt write-ahead log ({self.path.name}.wal) that could not be "
+                    f"rolled back: {message}")
+        return f"{self.path} is not a graphscore store: {message}"
+
+    def _roll_back_torn_log(self) -> ladybug.Database:
+        """Open a store whose log ends in a transaction that never committed (its writer was
+        killed, or the disk filled, while the log was written), rolling that transaction back.
+
+        LadybugDB commits a transaction by appending it to the log with a COMMIT record and
+        syncing the file before it acknowledges the commit; replay stops after the last
+        COMMIT record it can read whole. ``throw_on_wal_replay_failure=False`` makes it replay
+        every committed transaction and cut the unreadable tail, which can only be the one
+        that never committed: exactly a rollback. (Without it, LadybugDB 0.22 refuses to open
+        the store at all.) A copy of the log as it was is kept beside the store, as evidence
+        of what was rolled back.
+        """
+        log = self.path.with_name(self.path.name + ".wal")
+        kept = self.path.with_name(self.path.name + ".wal.rolled-back")
+        try:
+            shutil.copyfile(log, kept)
+            where = f"the log as it was is kept in {kept.name}"
+        except OSError as exc:
+            kept.unlink(missing_ok=True)
+            where = f"the log could not be kept ({exc.strerror})"
+        try:
+            database = ladybug.Database(str(self.path), throw_on_wal_replay_failure=False)
+        except RuntimeError as exc:
+            raise StoreError(self._explain(str(exc).splitlines()[0], False)) from None
+        warnings.warn(f"the last write to the store at {self._folder} was interrupted before it committed "
+                      f"(its process was killed, or the disk filled): it was rolled back; {where}",
+                      GraphscoreWarning, stacklevel=4)
+        return database
+
+    def _check_space(self, payload_bytes: int, *, copy: bool = False) -> None:
+        """Refuse a write the disk cannot hold before it starts: LadybugDB 0.22 aborts the
+        whole process (SIGABRT) when the disk fills while it writes its log. ``copy``: the
+        write goes to a copy of the store (:meth:`_on_a_copy`), which needs its size too."""
+        needed = SPACE_FACTOR * payload_bytes + SPACE_MARGIN + (self.path.stat().st_size if copy else 0)
+        free = shutil.disk_usage(self._folder).free
+        if free < needed:
+            raise StoreError(f"not enough free space at {self._folder}: this write needs about "
+                             f"{needed / 2**20:,.0f} MiB, {free / 2**20:,.0f} MiB are free; free space or use another --db")
 
     def _check_schema(self, read_only: bool) -> None:
         expected = _schema_hash()
@@ -167,55 +264,152 @@ class LadybugStore(CypherStore):
             statements.copy_columns(table, model) for table in ("entities", "penalties", "links"))
         ends = [Column("source", "ref"), Column("target", "ref")]
         entities, penalties, links = plan.entities, plan.penalties, plan.links
-        with self._transaction() as run:
-            if len(entities.new):
-                run(statements.copy_entities(model), {"rows": _arrow(entities.new, entity_columns)})
-                advance(len(entities.new))
-            if len(entities.changed):
-                run(statements.update_nodes("Entity", entity_columns[1:]),
-                    {"rows": _arrow(entities.changed, entity_columns, prefix="v_")})
-                advance(len(entities.changed))
-            if len(penalties.new):
-                copy_rows, copy_edges = statements.copy_penalties(model)
-                run(copy_rows, {"rows": _arrow(penalties.new, penalty_columns)})
-                run(copy_edges, {"edges": _arrow(penalties.new, [Column("entity", "ref"), penalty_columns[0]])})
-                advance(len(penalties.new))
-            if len(penalties.changed):
-                run(statements.update_nodes("Penalty", penalty_columns[1:]),
-                    {"rows": _arrow(penalties.changed, penalty_columns, prefix="v_")})
-                advance(len(penalties.changed))
-            for link_type in model.links:
-                changed = links.changed[links.changed["type"] == link_type]
-                if len(changed):
-                    run(statements.delete_links(link_type, model), {"keys": changed["key"].tolist()})
-                rows = pd.concat([links.new[links.new["type"] == link_type], changed])
-                if len(rows):
-                    run(statements.copy_links(link_type, model), {"rows": _arrow(rows, ends + link_columns)})
-                    advance(len(rows))
+        # (statement, parameters, rows it writes), built first so the free space is checked
+        # against the whole payload before anything is written
+        steps: list[tuple[str, dict, int]] = []
+        if len(entities.new):
+            steps.append((statements.copy_entities(model), {"rows": _arrow(entities.new, entity_columns)},
+                          len(entities.new)))
+        if len(entities.changed):
+            steps.append((statements.update_nodes("Entity", entity_columns[1:]),
+                          {"rows": _arrow(entities.changed, entity_columns, prefix="v_")}, len(entities.changed)))
+        if len(penalties.new):
+            copy_rows, copy_edges = statements.copy_penalties(model)
+            steps.append((copy_rows, {"rows": _arrow(penalties.new, penalty_columns)}, 0))
+            steps.append((copy_edges, {"edges": _arrow(penalties.new, [Column("entity", "ref"), penalty_columns[0]])},
+                          len(penalties.new)))
+        if len(penalties.changed):
+            steps.append((statements.update_nodes("Penalty", penalty_columns[1:]),
+                          {"rows": _arrow(penalties.changed, penalty_columns, prefix="v_")}, len(penalties.changed)))
+        for link_type in model.links:
+            changed = links.changed[links.changed["type"] == link_type]
+            if len(changed):
+                steps.append((statements.delete_links(link_type, model), {"keys": changed["key"].tolist()}, 0))
+            rows = pd.concat([links.new[links.new["type"] == link_type], changed])
+            if len(rows):
+                steps.append((statements.copy_links(link_type, model), {"rows": _arrow(rows, ends + link_columns)},
+                              len(rows)))
+        self._check_space(sum(v.nbytes for _, parameters, _ in steps for v in parameters.values()
+                              if isinstance(v, pa.Table)), copy=True)
+        with self._on_a_copy() as run:
+            for query, parameters, rows in steps:
+                run(query, parameters)
+                if rows:
+                    advance(rows)
             record_fingerprint(run, fingerprint)
+
+    @contextlib.contextmanager
+    def _on_a_copy(self) -> Iterator[Run]:
+        """One transaction on a copy of the store, which then replaces the store in one rename.
+
+        LadybugDB 0.22 writes ``COPY``'d rows straight to the database file and checkpoints
+        them when the transaction commits, outside its write-ahead log, while the other
+        statements of the transaction go through the log. A process killed during that
+        checkpoint leaves a store that replays the logged statements without the copied
+        rows: half a load, with the new fingerprint (tests/store/test_crash.py;
+        tests/store/ladybug_copy_crash_bug.py reproduces it alone). So a load writes a copy,
+        closes it (which checkpoints it whole), syncs it and renames it over the store: a
+        process killed at any point before the rename leaves the store as it was, one killed
+        after leaves the whole load. The store stays open (locked) throughout, so no other
+        writer starts in between; readers keep the content they opened.
+        """
+        self._conn.execute("CHECKPOINT")  # the file alone now holds every committed transaction
+        copy = self.path.with_name(self.path.name + NEXT_SUFFIX)
+        self._remove_copies()
+        try:
+            shutil.copyfile(self.path, copy)
+            database = ladybug.Database(str(copy))
+            connection = ladybug.Connection(database)
+        except (OSError, RuntimeError) as exc:
+            self._remove_copies()
+            raise StoreError(f"cannot copy the store at {self._folder} to write to it: {exc}") from None
+        try:
+            connection.execute("BEGIN TRANSACTION")
+            yield lambda query, parameters=None: connection.execute(query, parameters or {}).get_as_df()
+            connection.execute("COMMIT")
+        except BaseException:
+            connection.close()
+            database.close()
+            self._remove_copies()
+            raise
+        connection.close()
+        database.close()  # checkpoints: the copy's file now holds the whole write
+        leftovers = [p.name for p in self.path.parent.glob(copy.name + ".*") if not p.name.endswith(".lock")]
+        if leftovers:  # a checkpoint that did not finish: never switch to such a copy
+            self._remove_copies()
+            raise StoreError(f"the copy of the store at {self._folder} was not checkpointed ({', '.join(leftovers)} "
+                             "left): store unchanged")
+        _sync(copy)
+        os.replace(copy, self.path)
+        _sync(self.path.parent)
+        # The open database is the replaced file's: from here on, the new one's. The write is
+        # done; should another writer take the lock in between, wait for it rather than fail.
+        self.close()
+        self._db = self._open(read_only=False, wait=max(self._wait, 60.0))
+        self._conn = ladybug.Connection(self._db)
+
+    def _remove_copies(self) -> None:
+        """Remove what a write on a copy left (its process killed before the switch)."""
+        for leftover in self.path.parent.glob(self.path.name + NEXT_SUFFIX + "*"):
+            leftover.unlink(missing_ok=True)
 
     def write_scores(self, scores: pd.DataFrame, *, policy: Policy, as_of: dt.date) -> int:
         columns = list(load_model().scores.columns)
-        rows = scores[["id", "own", "inherited", "total"]].assign(
+        rows = scores[["id", "own", "echo", "inherited", "total"]].assign(
             score_policy=policy.name, score_policy_hash=policy.hash, score_as_of=pd.Timestamp(as_of))
+        table = _arrow(rows, [Column("id", "string"), *columns], prefix="v_")
+        self._check_space(table.nbytes)
         with self._transaction() as run:
-            run(statements.write_scores(), {"rows": _arrow(rows, [Column("id", "string"), *columns], prefix="v_")})
+            run(statements.write_scores(), {"rows": table})
         return len(rows)
 
     @contextlib.contextmanager
     def _transaction(self) -> Iterator[Run]:
+        # Each transaction records a token of its own: when COMMIT fails (the disk filled while
+        # LadybugDB checkpointed), the store is opened again and the token says whether the
+        # transaction is in it or was rolled back.
+        token = uuid.uuid4().hex
         self._conn.execute("BEGIN TRANSACTION")
         try:
             yield self._run
+            self._run(statements.DELETE_META, {"key": "last_write"})
+            self._run(statements.CREATE_META, {"key": "last_write", "value": token})
         except BaseException:
             with contextlib.suppress(RuntimeError):  # LadybugDB may already have rolled back
                 self._conn.execute("ROLLBACK")
             raise
-        self._conn.execute("COMMIT")
+        try:
+            self._conn.execute("COMMIT")
+        except RuntimeError as exc:
+            self._settle_failed_commit(token, str(exc).splitlines()[0])
+
+    def _settle_failed_commit(self, token: str, message: str) -> None:
+        """After COMMIT raised, find out from the store itself whether the transaction is in it.
+
+        LadybugDB 0.22 can report a commit as durable and still lose it (a bulk COPY whose
+        checkpoint ran out of disk), or report a failure after the commit record reached the
+        disk; neither message can be taken at its word. Returns when the transaction is in
+        the store; raises StoreError otherwise."""
+        reason = "the disk is full" if _DISK_FULL in message else f"LadybugDB: {message}"
+        self.close()
+        try:
+            self._db = self._open(read_only=False, wait=0.0)
+        except StoreError as exc:
+            raise StoreError(f"the commit failed ({reason}) and the store cannot be opened again to see whether "
+                             f"the write is in it: {exc}. Once it opens, it holds all of the write or none of it: "
+                             "run the command again then") from None
+        self._conn = ladybug.Connection(self._db)
+        found = self._run(statements.READ_META, {"key": "last_write"})
+        if not found.empty and found.iloc[0, 0] == token:
+            warnings.warn(f"the store at {self._folder} reported a failed commit ({reason}), but the write is "
+                          "in it: LadybugDB finished it when the store was opened again",
+                          GraphscoreWarning, stacklevel=4)
+            return
+        raise StoreError(f"write rolled back, store unchanged: the commit failed ({reason})")
 
     def close(self) -> None:
         self._conn.close()
-        self._db.close()
+        self._db.close()  # both may be closed already (after a failed commit): closing again is harmless
 
     def discard(self) -> None:
         """Close and remove a store this object created (after a failed first load, so no

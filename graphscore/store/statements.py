@@ -23,8 +23,11 @@ __all__ = [
     "copy_links",
     "delete_links",
     "update_nodes",
+    "create_entities",
     "merge_entities",
+    "create_penalties",
     "merge_penalties",
+    "create_links",
     "merge_links",
     "read_entities",
     "read_penalties",
@@ -80,40 +83,71 @@ def ladybug_schema(model: Model | None = None) -> list[str]:
 
 
 def neo4j_schema(model: Model | None = None) -> list[str]:
-    """Constraints and indexes for Neo4j (schema-free otherwise)."""
-    model = model or load_model()
-    statements = [
+    """Uniqueness constraints for Neo4j (schema-free otherwise), created before any row is
+    written: every CREATE, MERGE and MATCH of a load finds its entities and penalties by id
+    through them. Links get no index on their key: a changed link is merged from its two ends,
+    and an index would only add work to every commit of a load."""
+    return [
         "CREATE CONSTRAINT entity_id IF NOT EXISTS FOR (e:Entity) REQUIRE e.id IS UNIQUE;",
         "CREATE CONSTRAINT penalty_id IF NOT EXISTS FOR (p:Penalty) REQUIRE p.id IS UNIQUE;",
     ]
-    statements += [f"CREATE INDEX {name.lower()}_key IF NOT EXISTS FOR ()-[r:{name}]-() ON (r.key);"
-                   for name in model.links]
-    return statements
 
 
-# Neo4j loads rows with batched UNWIND ... MERGE. LadybugDB takes the bulk statements above:
-# its MERGE of a keyed relationship followed by SET corrupts relationships when repeated
+# Neo4j loads rows with batched UNWIND: CREATE for rows the load's keyed diff found new, MERGE
+# by key then SET for changed ones. Each returns how many rows it wrote, so a row whose entity
+# is missing cannot vanish silently. LadybugDB takes the bulk statements below instead: its
+# MERGE of a keyed relationship followed by SET corrupts relationships when repeated
 # (tests/store/ladybug_merge_set_bug.py).
+WRITTEN = " RETURN count(*) AS written;"
+
+
+def _create_map(columns: list[Column]) -> str:
+    # a null in a CREATE map stores no property, as a missing value should
+    return ", ".join(f"{c.store_name}: row.{c.store_name}" for c in columns)
+
+
+def _checked_link_type(link_type: str, model: Model) -> str:
+    if link_type not in model.links:  # the one name spliced into Cypher: only model names pass
+        raise KeyError(f"unknown link type {link_type!r}")
+    return link_type
+
+
+def create_entities(model: Model | None = None) -> str:
+    props = _properties((model or load_model()).tables["entities"])
+    return f"UNWIND $rows AS row CREATE (e:Entity {{{_create_map(props)}}})" + WRITTEN
+
 
 def merge_entities(model: Model | None = None) -> str:
     props = _properties((model or load_model()).tables["entities"], skip=("id",))
-    return f"UNWIND $rows AS row MERGE (e:Entity {{id: row.id}}) SET {_set_clause('e', props)};"
+    return f"UNWIND $rows AS row MERGE (e:Entity {{id: row.id}}) SET {_set_clause('e', props)}" + WRITTEN
+
+
+def create_penalties(model: Model | None = None) -> str:
+    props = _properties((model or load_model()).tables["penalties"])
+    return ("UNWIND $rows AS row MATCH (e:Entity {id: row.entity}) "
+            f"CREATE (e)-[:HAS_PENALTY]->(p:Penalty {{{_create_map(props)}}})" + WRITTEN)
 
 
 def merge_penalties(model: Model | None = None) -> str:
     props = _properties((model or load_model()).tables["penalties"], skip=("id",))
     return ("UNWIND $rows AS row MATCH (e:Entity {id: row.entity}) "
             f"MERGE (p:Penalty {{id: row.id}}) SET {_set_clause('p', props)} "
-            "MERGE (e)-[:HAS_PENALTY]->(p);")
+            "MERGE (e)-[:HAS_PENALTY]->(p)" + WRITTEN)
+
+
+def create_links(link_type: str, model: Model | None = None) -> str:
+    model = model or load_model()
+    props = [LINK_KEY, *_properties(model.tables["links"])]
+    return ("UNWIND $rows AS row MATCH (a:Entity {id: row.source}) MATCH (b:Entity {id: row.target}) "
+            f"CREATE (a)-[r:{_checked_link_type(link_type, model)} {{{_create_map(props)}}}]->(b)" + WRITTEN)
 
 
 def merge_links(link_type: str, model: Model | None = None) -> str:
     model = model or load_model()
-    if link_type not in model.links:  # the one name spliced into Cypher: only model names pass
-        raise KeyError(f"unknown link type {link_type!r}")
     props = _properties(model.tables["links"])
-    return ("UNWIND $rows AS row MATCH (a:Entity {id: row.source}), (b:Entity {id: row.target}) "
-            f"MERGE (a)-[r:{link_type} {{key: row.key}}]->(b) SET {_set_clause('r', props)};")
+    return ("UNWIND $rows AS row MATCH (a:Entity {id: row.source}) MATCH (b:Entity {id: row.target}) "
+            f"MERGE (a)-[r:{_checked_link_type(link_type, model)} {{key: row.key}}]->(b) "
+            f"SET {_set_clause('r', props)}" + WRITTEN)
 
 
 LINK_KEY = Column("key", "string")  # stored on every link: the record key it is merged on
@@ -174,6 +208,8 @@ def update_nodes(label: str, columns: list[Column]) -> str:
 READ_META = "MATCH (m:GraphscoreMeta {key: $key}) RETURN m.value AS value;"
 DELETE_META = "MATCH (m:GraphscoreMeta {key: $key}) DELETE m;"
 CREATE_META = "CREATE (:GraphscoreMeta {key: $key, value: $value});"
+# Whether a Neo4j database holds anything graphscore wrote (it has no schema to ask).
+ANY_GRAPHSCORE_NODE = "MATCH (n) WHERE n:Entity OR n:GraphscoreMeta RETURN 1 AS found LIMIT 1;"
 
 
 def read_entities(model: Model | None = None, dialect: str = "ladybug") -> str:
@@ -213,19 +249,20 @@ def render_files(model: Model | None = None) -> dict[str, str]:
                       update_nodes("Penalty", copy_columns("penalties", model)[1:])]
         statements += [s for t in model.links for s in (delete_links(t, model), copy_links(t, model))]
         return "\n".join(statements)
-    def merging() -> str:
-        statements = [merge_entities(model), merge_penalties(model)]
-        return "\n".join(statements + [merge_links(t, model) for t in model.links])
+    def batched() -> str:
+        statements = [create_entities(model), merge_entities(model), create_penalties(model), merge_penalties(model)]
+        return "\n".join(statements + [s for t in model.links for s in (create_links(t, model), merge_links(t, model))])
     def reading(dialect: str) -> str:
         statements = [read_entities(model, dialect), read_penalties(model, dialect)]
         return "\n".join(statements + [read_links(t, model, dialect) for t in model.links])
     return {
         "schema.cypher": header + "// LadybugDB DDL.\n" + "\n".join(ladybug_schema(model)) + "\n",
-        "schema.neo4j.cypher": header + "// Neo4j constraints and indexes.\n" + "\n".join(neo4j_schema(model)) + "\n",
+        "schema.neo4j.cypher": header + "// Neo4j uniqueness constraints.\n" + "\n".join(neo4j_schema()) + "\n",
         "load.cypher": header + "// LadybugDB bulk loads: $rows is an Arrow table; changed links are deleted by key,\n"
                        "// then copied in again with the new rows.\n" + bulk_loading() + "\n",
-        "load.neo4j.cypher": header + "// Neo4j batched loads: $rows is a list of maps, one per table row.\n"
-                             + merging() + "\n",
+        "load.neo4j.cypher": header + "// Neo4j batched loads: $rows is a list of maps, one per table row; CREATE for rows\n"
+                             "// known to be new, MERGE by key for changed ones, all in one transaction.\n"
+                             + batched() + "\n",
         "read.cypher": header + "// LadybugDB: reading the tables back.\n" + reading("ladybug") + "\n",
         "read.neo4j.cypher": header + "// Neo4j: reading the tables back.\n" + reading("neo4j") + "\n",
         "write_scores.cypher": header + write_scores(model) + "\n",

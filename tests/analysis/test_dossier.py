@@ -37,7 +37,7 @@ def test_penalties_with_windows_and_authorities(cst):
     assert len(cst.penalties) == 29
     active = cst.penalties[cst.penalties["active"]]
     assert len(active) == 2 and active["authority"].notna().all()
-    assert cst.score["total"] == pytest.approx(cst.score["own"] + cst.score["inherited"])
+    assert cst.score["total"] == pytest.approx(cst.score["own"] + cst.score["echo"] + cst.score["inherited"])
 
 
 def test_neighbourhood_within_two_links(cst):

@@ -6,6 +6,7 @@ import json
 import warnings
 
 import numpy as np
+import pandas as pd
 import pytest
 
 import graphscore as gs
@@ -85,9 +86,118 @@ def test_models_that_do_not_split_are_refused(hand_tables):
 
 
 def test_ownership_rules_give_the_deciding_chain():
-    """Zakharov, listed from 2023-07-01, held 100 % of RTC on 2023-09-30: OFAC blocks RTC through him."""
-    why = explain(read_paths([ZALA]), gs.load_policy(POLICIES / "ofac-50.toml"), "NK-ERScv7cLkkvZ3ejz7xiToj",
+    """On 2023-09-30 OFAC blocks LLC CST through JSC Kalashnikov Concern's 49 % and
+    TransKomplektHolding's 2 % (sanctions with no recorded regime count under every rule).
+    Zakharov, listed from 2023-07-01 by Ukraine only, held 100 % of RTC: the integrated
+    reading, which takes any regime's listing, flags RTC through him (OFAC does not)."""
+    tables = read_paths([ZALA])
+    why = explain(tables, gs.load_policy(POLICIES / "ofac-50.toml"), "NK-abdzbEBkqyT29GyREbiURZ", as_of="2023-09-30")
+    (decider,) = why.contributions
+    assert why.total == 1.0 and decider["stake"] == pytest.approx(0.51)
+    assert decider["paths"][0]["text"] == 'JSC Kalashnikov Concern 49% + Акціонерне товариство "ТрансКомплектХолдинг" 2%'
+    why = explain(tables, gs.load_policy(POLICIES / "beneficial-owners.toml"), "NK-ERScv7cLkkvZ3ejz7xiToj",
                   as_of="2023-09-30")
     (decider,) = why.contributions
     assert why.total == 1.0 and decider["stake"] == 1.0
-    assert decider["paths"][0]["text"] == "Alexander Vyacheslavovich ZAKHAROV 100%"
+    assert decider["paths"][0]["text"] == ('Alexander Vyacheslavovich ZAKHAROV -> [100%] '
+                                           'Товариство з обмеженою відповідальністю "РТЦ" (100%)')
+
+
+def chain_and_shortcut() -> gs.Tables:
+    """S -> Q -> R -> V, associates at weight 1, and S's 10 % stake in V; S penalised with 1."""
+    return gs.validate(gs.Tables(
+        pd.DataFrame({"id": ["S", "Q", "R", "V"], "kind": "company", "name": ["Src", "Que", "Ren", "Vic"]}),
+        pd.DataFrame({"source": ["S", "Q", "R", "S"], "target": ["Q", "R", "V", "V"],
+                      "type": ["ASSOCIATE", "ASSOCIATE", "ASSOCIATE", "OWNS"], "share": [None, None, None, 0.1]}),
+        pd.DataFrame({"id": ["x"], "entity": ["S"], "kind": ["fine"], "severity": [1.0], "start": ["2020-01-01"]})))
+
+
+CHAIN = """
+name = "chain"
+model = "hop"
+aggregate = "max"
+max_hops = 2
+damping = 0.9
+[[transmit]]
+link = "ASSOCIATE"
+direction = "forward"
+weight = 1.0
+[[transmit]]
+link = "OWNS"
+direction = "forward"
+weight = "share"
+"""
+
+
+def test_hop_max_explains_the_walk_within_max_hops():
+    """Issue 9.2: within two links only the 10 % stake reaches V: 0.9 x 0.1 = 0.09. The chain
+    carries 0.9^3 = 0.729 but takes three links; it decides nothing under max_hops = 2."""
+    tables, policy = chain_and_shortcut(), gs.parse_policy(CHAIN)
+    why = explain(tables, policy, "V", as_of="2024-01-01")
+    (decider,) = why.contributions
+    assert why.total == pytest.approx(0.09) and decider["contribution"] == pytest.approx(0.09)
+    assert decider["paths"][0]["value"] == pytest.approx(0.09)
+    assert decider["paths"][0]["text"] == "Src -[OWNS 10%]-> Vic"
+    longer = explain(tables, gs.parse_policy(CHAIN.replace("max_hops = 2", "max_hops = 3")), "V", as_of="2024-01-01")
+    assert longer.total == pytest.approx(0.729) and len(longer.contributions[0]["paths"][0]["hops"]) == 3
+
+
+def two_links_each_way() -> gs.Tables:
+    """Pat is legal representative of Co and owns 60 % of it; Co holds 40 % of Pat's firm F.
+    Co (fine of 1) and F (fine of 0.5) are penalised."""
+    return gs.validate(gs.Tables(
+        pd.DataFrame({"id": ["P", "C", "F"], "kind": ["person", "company", "company"], "name": ["Pat", "Co", "Firm"]}),
+        pd.DataFrame({"source": ["P", "P", "C", "P"], "target": ["C", "C", "F", "F"],
+                      "type": ["OFFICER_OF", "OWNS", "OWNS", "OFFICER_OF"],
+                      "role": ["legal_representative", None, None, "legal_representative"],
+                      "share": [None, 0.6, 0.4, None]}),
+        pd.DataFrame({"id": ["x", "y"], "entity": ["C", "F"], "kind": ["fine", "fine"], "severity": [1.0, 0.5],
+                      "start": ["2020-01-01", "2020-01-01"]})))
+
+
+TWO_LINKS = """
+name = "two-links"
+model = "{model}"
+parallel = "{parallel}"
+damping = 0.5
+[[transmit]]
+link = "OFFICER_OF"
+role = "legal_representative"
+direction = "both"
+weight = 0.9
+[[transmit]]
+link = "OWNS"
+direction = "both"
+weight = "share"
+"""
+
+
+@pytest.mark.parametrize("parallel", ["sum", "max", "noisy_or"])
+@pytest.mark.parametrize("model", ["spread", "hop-sum", "hop-max"])
+def test_explain_agrees_with_the_score_in_every_mode(model, parallel):
+    """Issue 9.1: whatever rule combines parallel links, each contribution is what the model
+    scores for its source, and each path's value the product of damping x W (the combined
+    entries) along it times its penalty's weight; under hop max the deciding walk is the score."""
+    name, aggregate = (model.split("-") + ["sum"])[:2]
+    text = TWO_LINKS.format(model=name, parallel=parallel)
+    if name == "hop":
+        text = text.replace("damping = 0.5", f'damping = 0.5\nmax_hops = 3\naggregate = "{aggregate}"')
+    policy, tables = gs.parse_policy(text), two_links_each_way()
+    scores = gs.score(tables, policy, as_of="2024-01-01").set_index("id")
+    projection = gs.build_projection(tables, policy, "2024-01-01")
+    A = 0.5 * projection.W.toarray()
+    for entity in ("P", "C", "F"):
+        why = explain(tables, policy, entity, as_of="2024-01-01")
+        assert why.total == pytest.approx(scores.loc[entity, "total"], rel=1e-12)
+        found = [c["contribution"] for c in why.contributions]
+        if aggregate == "max":
+            assert max(found) == pytest.approx(why.total, rel=1e-12)
+        else:
+            assert sum(found) == pytest.approx(why.total, rel=1e-10)
+        for contribution in why.contributions:
+            weight = projection.penalties.set_index("id").loc[contribution["penalty"], "weight"]
+            for path in contribution["paths"]:
+                ids = [hop["from"] for hop in path["hops"]] + [path["hops"][-1]["to"]] if path["hops"] else []
+                steps = [A[projection.index_of(b), projection.index_of(a)] for a, b in zip(ids, ids[1:])]
+                assert path["value"] == pytest.approx(weight * np.prod(steps), rel=1e-12)
+                assert all(hop["pair_weight"] == pytest.approx(2 * step) for hop, step in zip(path["hops"], steps))

@@ -73,8 +73,9 @@ def test_a_dossier_builds_each_projection_once_and_later_answers_none(zala, coun
     policy = gs.load_policy(POLICIES / "joint-punishment.toml")  # name "joint-punishment"
     ws = Workspace(zala)
     first = dossier(ws, policy, CST, as_of=AS_OF)
-    # its own policy, and the integrated ownership rule behind the ultimate owners: once each
-    assert counts == {("build", "joint-punishment"): 1, ("build", "beneficial-owners"): 1,
+    # its own policy once, and the integrated ownership rule behind the ultimate owners at both
+    # ends of the stake bands (an owner of CST has no recorded share in the sample): no run
+    assert counts == {("build", "joint-punishment"): 1, ("build", "beneficial-owners"): 2,
                       ("baseline", "joint-punishment"): 1}
     counts.clear()
     again = dossier(ws, policy, CST, as_of=AS_OF)
@@ -106,8 +107,17 @@ def test_ownership_answers_share_one_projection_per_rule(zala, counts):
     ofac = gs.load_policy(POLICIES / "ofac-50.toml")
     explain(ws, ofac, CST, as_of=AS_OF)
     flagged_entities(ws, "ofac", as_of=AS_OF, policy=ofac)
-    compare_rules(ws, as_of=AS_OF)  # reads OFAC's projection for all three rules
-    assert counts == {("build", ofac.name): 1, ("baseline", ofac.name): 1}
+    compare_rules(ws, as_of=AS_OF)  # each rule's own projection (its own regime's listings)
+    # OFAC: the policy's own projection and run (the low end of the stake bands), and the high
+    # end's, which flagged_entities adds as a stake in the sample has no recorded share; compare
+    # reuses them and adds one projection per other rule (and the EU's and UK's own runs)
+    assert counts == {("build", ofac.name): 2, ("baseline", ofac.name): 2,
+                      ("build", "eu-owned-controlled"): 1, ("baseline", "eu-owned-controlled"): 1,
+                      ("build", "uk-owned-controlled"): 1, ("baseline", "uk-owned-controlled"): 1,
+                      ("build", "beneficial-owners"): 1}
+    counts.clear()
+    compare_rules(ws, as_of=AS_OF)
+    assert counts == {}
 
 
 def test_flagged_entities_of_some_are_rows_of_all(zala):

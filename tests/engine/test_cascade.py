@@ -104,14 +104,13 @@ def test_same_seed_reproduces_and_another_seed_differs():
     assert (first.probability != other.probability).any()
 
 
-def test_chunking_does_not_change_the_numbers(monkeypatch):
-    """Each run's coins are fixed by (rng, run, link), so tiny chunks and batches agree."""
+def test_blocks_of_runs_do_not_change_the_numbers(monkeypatch):
+    """Each run's coins are fixed by (rng, run, link), so any split of the runs among cores agrees."""
     rng = np.random.default_rng(8)
     W = sp.sparse.random_array((60, 60), density=0.08, random_state=rng, format="csr")
     seeds = np.array([0, 5, 9])
     expected = cascade(W, seeds, runs=2_000, rng=np.random.default_rng(3))
-    monkeypatch.setattr(cascade_module, "_ACTIVE_BYTES", 60 * 7)  # 7 runs per chunk
-    monkeypatch.setattr(cascade_module, "_PAIRS_PER_BATCH", 5)
+    monkeypatch.setattr(cascade_module, "_block_count", lambda batches: min(batches, 7))
     np.testing.assert_array_equal(cascade(W, seeds, runs=2_000, rng=np.random.default_rng(3)).probability,
                                   expected.probability)
 
@@ -158,3 +157,47 @@ def test_cascade_checks_its_inputs():
         cascade(links_to_W(3, {(0, 1): -0.5}), np.array([0]), rng=rng)
     with pytest.raises(ValueError, match="W must be square"):
         cascade(sp.sparse.csr_array(np.zeros((2, 3))), np.array([0]), rng=rng)
+
+
+def one_run_at_a_time(W, seeds, runs: int, seed: int, max_steps: int | None) -> np.ndarray:
+    """The cascade as Kempe et al. describe it, one run and one step at a time in plain Python,
+    with the coins graphscore documents: link e (column-major order of W) in run r is live when
+    the (r * links + e + 1)-th SplitMix64 output of the rng's first draw, cut to 53 bits, is
+    below ceil(min(1, w) 2^53)."""
+    links = sp.sparse.csc_array(W)
+    key = int(np.random.default_rng(seed).integers(0, 2**64, dtype=np.uint64))
+    mask = 2**64 - 1
+
+    def coin(position: int) -> int:
+        z = ((position + 1) * 0x9E3779B97F4A7C15 + key) & mask
+        z = ((z ^ (z >> 30)) * 0xBF58476D1CE4E5B9) & mask
+        z = ((z ^ (z >> 27)) * 0x94D049BB133111EB) & mask
+        return (z ^ (z >> 31)) >> 11
+
+    counts = np.zeros(W.shape[0], dtype=int)
+    for run in range(runs):
+        active, frontier, steps = set(seeds), list(seeds), 0
+        while frontier and (max_steps is None or steps < max_steps):
+            following = []
+            for u in frontier:
+                for e in range(links.indptr[u], links.indptr[u + 1]):
+                    v = int(links.indices[e])
+                    limit = int(np.ceil(min(links.data[e], 1.0) * 2.0**53))
+                    if v not in active and coin(run * links.nnz + e) < limit:
+                        active.add(v)
+                        following.append(v)
+            frontier, steps = following, steps + 1
+        counts[list(active)] += 1
+    return counts / runs
+
+
+@pytest.mark.parametrize("max_steps", [None, 2])
+def test_the_bit_parallel_kernel_is_the_textbook_loop(max_steps):
+    """64 runs share a pass over the graph, yet every run ends exactly as it does alone
+    (130 runs: two full batches and a partial one)."""
+    rng = np.random.default_rng(21)
+    W = sp.sparse.random_array((40, 40), density=0.1, random_state=rng, format="csr") * 1.2
+    seeds = [0, 7]
+    expected = one_run_at_a_time(W, seeds, 130, 5, max_steps)
+    actual = cascade(W, np.array(seeds), runs=130, rng=np.random.default_rng(5), max_steps=max_steps)
+    np.testing.assert_array_equal(actual.probability, expected)

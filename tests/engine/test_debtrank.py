@@ -140,3 +140,76 @@ def test_debtrank_checks_its_inputs():
         debtrank(W, np.array([1.0, 0.0]), values=np.ones(3))
     with pytest.raises(ValueError, match="values must be finite and non-negative with a positive sum"):
         debtrank(W, np.array([1.0, 0.0]), values=np.zeros(2))
+
+
+# --- differential DebtRank (Bardoscia et al. 2015) ----------------------------------------------
+
+
+def differential_literal(W: np.ndarray, h0: np.ndarray) -> list[float]:
+    """Bardoscia et al.'s dynamics one entity at a time: each step passes on the change of
+    distress h_j(t) - h_j(t-1), from h(0) = 0 and h(1) = h0, until nothing changes."""
+    n = len(h0)
+    impact = [[min(1.0, W[j, i]) for j in range(n)] for i in range(n)]  # impact[i][j]: i on j
+    before, h = [0.0] * n, [float(x) for x in h0]
+    while max(abs(a - b) for a, b in zip(h, before)) > 1e-15:
+        change = [a - b for a, b in zip(h, before)]
+        before = h
+        h = [min(1.0, before[i] + sum(impact[j][i] * change[j] for j in range(n))) for i in range(n)]
+    return h
+
+
+def four_companies(unknown_stake: float) -> sp.sparse.csr_array:
+    """A is penalised. A's penalty reaches B through a stake of unknown size (at most 10 %: its
+    other owners hold 90 %), and through C in full (A -> C -> B, weight 1 each); B's reaches D in
+    full."""
+    W = sp.sparse.lil_array((4, 4))
+    W[B, A] = unknown_stake
+    W[C, A] = 1.0
+    W[B, C] = 1.0
+    W[D, B] = 1.0
+    return W.tocsr()
+
+
+def test_original_debtrank_is_not_monotone_in_a_stake():
+    """Original, stake at its low end 0: C gets 1 at t = 2, passes it to B at t = 3, B to D at
+    t = 4: D = 1.0. At its high end 0.1: B gets 0.1 at t = 2 and is distressed; at t = 3 it passes
+    that 0.1 on to D and goes inactive while C's 1 lifts B to 1, which B never passes on: D = 0.1.
+    The "high" run ends below the "low" one (1.0 > 0.1), so the two runs bound nothing."""
+    h0 = np.array([1.0, 0, 0, 0])
+    assert debtrank(four_companies(0.0), h0).h[D] == pytest.approx(1.0)
+    assert debtrank(four_companies(0.1), h0).h[D] == pytest.approx(0.1)
+
+
+def test_differential_debtrank_passes_late_distress_on():
+    """Differential, high end: B's 0.1 at t = 2 and the 0.9 it gains at t = 3 both reach D,
+    D = 1.0, as at the low end: low <= high."""
+    h0 = np.array([1.0, 0, 0, 0])
+    low = debtrank(four_companies(0.0), h0, variant="differential")
+    high = debtrank(four_companies(0.1), h0, variant="differential")
+    np.testing.assert_allclose(low.h, [1, 1, 1, 1])
+    np.testing.assert_allclose(high.h, [1, 1, 1, 1])
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_differential_matches_the_paper_transcribed_literally(seed):
+    W, h0, values = random_case(seed)
+    result = debtrank(W, h0, values=values, variant="differential")
+    np.testing.assert_allclose(result.h, differential_literal(W.toarray(), h0), rtol=1e-11, atol=1e-12)
+    assert (result.h >= h0).all() and (result.h <= 1).all()
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_differential_is_monotone_in_the_weights(seed):
+    """Raising weights (as a stake's high end does) never lowers anyone's distress."""
+    W, h0, values = random_case(seed)
+    higher = W.copy()
+    higher.data *= 1 + np.random.default_rng(seed).random(higher.nnz)
+    low = debtrank(W, h0, variant="differential").h
+    high = debtrank(higher, h0, variant="differential").h
+    assert (high >= low - 1e-12).all()
+
+
+def test_unknown_variant_is_refused():
+    W = sp.sparse.csr_array(np.array([[0.0, 0.5], [0.5, 0.0]]))
+    with pytest.raises(ValueError, match="variant must be one of original, differential, got 'later'"):
+        debtrank(W, np.array([1.0, 0.0]), variant="later")

@@ -52,14 +52,18 @@ def test_two_company_cycle_closed_form(solver):
     """P owns p of A, A owns a of B, B owns b of A. Chains P -> A: P A, P A B A, P A B A B A, ...
     with products p (ab)^k, summing to p / (1 - ab); every chain P -> B is one of those followed
     by A -> B, so P's stake in B is p a / (1 - ab). With p = 0.3, a = 0.6, b = 0.4: ab = 0.24,
-    T[P, A] = 0.3 / 0.76, T[P, B] = 0.18 / 0.76; A's stake in itself is ab / (1 - ab)."""
+    T[P, A] = 0.3 / 0.76, T[P, B] = 0.18 / 0.76. P is on no cycle, so the correction of Vitali et
+    al. leaves its stakes alone; A is on one, and is credited no walk that comes back through A:
+    its stake in B is the direct a = 0.6 (not a / (1 - ab) = 0.789), in itself the one round
+    A B A, ab = 0.24 (not ab / (1 - ab))."""
     p, a, b = 0.3, 0.6, 0.4
     D = shares(3, (P, A, p), (A, B, a), (B, A, b))
     T = integrated_ownership(D).toarray() if solver == "full" else integrated_ownership(D, assets=[A, B])[:, [0, 0, 1]]
     assert T[P, A] == pytest.approx(p / (1 - a * b), rel=1e-14)
     assert T[P, B] == pytest.approx(p * a / (1 - a * b), rel=1e-14)
-    assert T[A, A] == pytest.approx(a * b / (1 - a * b), rel=1e-14)
-    assert T[A, B] == pytest.approx(a / (1 - a * b), rel=1e-14)
+    assert T[A, A] == pytest.approx(a * b, rel=1e-14)
+    assert T[A, B] == pytest.approx(a, rel=1e-14)
+    assert T[B, A] == pytest.approx(b, rel=1e-14)
 
 
 def test_chain_multiplies_shares():
@@ -72,7 +76,8 @@ def test_chain_multiplies_shares():
 @pytest.mark.parametrize("seed", [0, 1, 2])
 def test_matches_dense_solve(seed):
     D = random_D(80, seed)
-    expected = D.toarray() @ np.linalg.inv(np.eye(80) - D.toarray())
+    S = np.linalg.inv(np.eye(80) - D.toarray())
+    expected = (D.toarray() @ S) / np.diag(S)[:, None]
     np.testing.assert_allclose(integrated_ownership(D).toarray(), expected, rtol=1e-10, atol=1e-15)
     assets = np.array([3, 17, 42, 79])
     np.testing.assert_allclose(integrated_ownership(D, assets=assets), expected[:, assets], rtol=1e-10, atol=1e-15)
@@ -103,13 +108,65 @@ def test_a_divergent_cycle_elsewhere_does_not_stop_a_column_solve():
     assert integrated_ownership(D, assets=[C])[:, 0].tolist() == [0.7, 0.0, 0.0, 0.0]
 
 
-def test_cross_holdings_can_pass_100_percent():
-    """A and B own 90 % of each other: T[A, B] = 0.9 / (1 - 0.81) = 4.74, the documented cost of
-    counting every round of a cycle; an owner outside the cycle stays below 1 (P: 0.1 / 0.19)."""
+def test_cross_holdings_never_pass_100_percent():
+    """A and B own 90 % of each other, P the other 10 % of A. D (I - D)^-1 alone gives
+    T[A, B] = 0.9 / (1 - 0.81) = 4.74 (474 %), counting every round of the cycle; corrected, A
+    holds its direct 90 % of B (every longer walk A -> B comes back through A) and 81 % of
+    itself (A B A once); P, on no cycle, keeps 0.1 / 0.19 = 52.6 % of A and 0.09 / 0.19 =
+    47.4 % of B: together with A's 90 % and B's 81 %... each column's stakes are each at most 1."""
     D = shares(3, (P, A, 0.1), (A, B, 0.9), (B, A, 0.9))
-    T = integrated_ownership(D)
-    assert T[A, B] == pytest.approx(0.9 / 0.19)
-    assert T[P, A] == pytest.approx(0.1 / 0.19) and T[P, A] < 1
+    T = integrated_ownership(D).toarray()
+    assert T[A, B] == pytest.approx(0.9) and T[B, A] == pytest.approx(0.9)
+    assert T[A, A] == pytest.approx(0.81) and T[B, B] == pytest.approx(0.81)
+    assert T[P, A] == pytest.approx(0.1 / 0.19) and T[P, B] == pytest.approx(0.09 / 0.19)
+    assert T.max() <= 1
+    np.testing.assert_allclose(integrated_ownership(D, assets=[A, B]), T[:, [A, B]], rtol=1e-12)
+
+
+def walks_not_returning(D: np.ndarray, owner: int, asset: int, longest: int) -> float:
+    """Brute force: the products of the stakes along every walk owner -> ... -> asset of at most
+    ``longest`` links that never comes back to ``owner``, summed."""
+    total, frontier = 0.0, {owner: 1.0}
+    for _ in range(longest):
+        step: dict[int, float] = {}
+        for node, weight in frontier.items():
+            for nxt in np.flatnonzero(D[node]):
+                if nxt == owner and nxt != asset:
+                    continue
+                step[nxt] = step.get(nxt, 0.0) + weight * D[node, nxt]
+        total += step.get(asset, 0.0)
+        step.pop(owner, None)  # a walk that reached the owner again ends there
+        frontier = step
+    return total
+
+
+@pytest.mark.parametrize("seed", [20, 21])
+def test_correction_counts_exactly_the_walks_that_do_not_return(seed):
+    """Against brute-force walk enumeration on a random register with cycles: T[o, a] is the
+    sum over walks o -> a that never pass through o again, and no stake exceeds 1."""
+    D = random_D(12, seed, density=0.3, most=0.9)
+    T = integrated_ownership(D).toarray()
+    Dd = D.toarray()
+    for owner, asset in [(o, a) for o in range(12) for a in range(12) if o != a][::7]:
+        assert T[owner, asset] == pytest.approx(walks_not_returning(Dd, owner, asset, 200), abs=1e-12)
+    assert T.max() <= 1 + 1e-12
+
+
+def test_mutual_holdings_without_a_recorded_share_do_not_diverge():
+    """A and B hold each other with no recorded share, read at their upper bound of 100 %: the
+    series D (I - D)^-1 has no sum, but each owner's stake does. A's stake in B: the one walk
+    A -> B, 100 %; X, listed, owns nothing there, so the group stake is 0. With X holding 20 %
+    of A beside B's (then at most 80 %): of what A holds, 20 % goes to X and 80 % to B, which
+    A owns wholly, so it comes back to A and is split again; in the end all of it reaches X:
+    y_A = 0.2 + 0.8 y_B, y_B = y_A, so X's stake in A and in B is 100 %. B's stake in A is its
+    direct 80 % (every longer walk B -> A comes back through B)."""
+    X = 3
+    D = shares(4, (A, B, 1.0), (B, A, 1.0))
+    assert ultimate_owners(D, B) == [(A, 1.0)]
+    assert not listed_stakes(D, mask(4, X)).any()
+    D = shares(4, (A, B, 1.0), (B, A, 0.8), (X, A, 0.2))
+    np.testing.assert_allclose(listed_stakes(D, mask(4, X)), [0, 1.0, 1.0, 0], atol=1e-12)
+    assert ultimate_owners(D, A) == [(X, pytest.approx(1.0)), (B, pytest.approx(0.8))]
 
 
 def test_columns_agree_with_the_full_matrix_and_ownerless_assets_give_zeros():
@@ -460,3 +517,58 @@ def test_listed_stakes_agree_with_the_integrated_series_when_no_listed_entity_is
     D = sp.sparse.csr_array(D.multiply((~listed)[None, :].astype(float)))  # nobody owns a listed entity
     expected = np.asarray(integrated_ownership(D).T @ listed.astype(float)).ravel()
     np.testing.assert_allclose(listed_stakes(D, listed), expected, rtol=1e-10, atol=1e-14)
+
+
+# --- several self-consistent answers, the UK rule, rounding ------------------------------------
+
+
+def test_ofac_cycle_with_two_consistent_answers_is_for_review():
+    """X (blocked) owns 40 % of A, A owns 100 % of B, B owns 10 % of A. Least answer: A has 40 %
+    in blocked hands, not blocked, so B is not either. But blocking A and B is consistent too:
+    A then has 40 % + 10 % = 50 % in blocked hands, B 100 %. Both are for review; X is not."""
+    X = 0
+    D = shares(3, (X, A, 0.4), (A, B, 1.0), (B, A, 0.1))
+    blocked, stake = ofac_blocked(D, mask(3, X))
+    assert blocked.tolist() == [True, False, False] and stake[A] == pytest.approx(0.4)
+    assert ownership.ofac_review(D, mask(3, X)).tolist() == [False, True, True]
+    # With B at 9 %, 49 % can never reach 50 %: one answer, nothing to review.
+    assert not ownership.ofac_review(shares(3, (X, A, 0.4), (A, B, 1.0), (B, A, 0.09)), mask(3, X)).any()
+    # A pair owning 60 % of each other that no blocked person holds any part of is beyond the rule.
+    assert not ownership.ofac_review(shares(3, (A, B, 0.6), (B, A, 0.6)), mask(3, X)).any()
+
+
+def test_eu_review_follows_its_own_threshold():
+    """As above with B at 10 %: 40 % + 10 % is exactly 50 %, not "more than 50 %", so under the
+    strict reading there is one answer; under "50 % or more" A and B are for review."""
+    X = 0
+    D = shares(3, (X, A, 0.4), (A, B, 1.0), (B, A, 0.1))
+    no_control = shares(3)
+    assert not ownership.eu_review(D, no_control, mask(3, X)).any()
+    assert ownership.eu_review(D, no_control, mask(3, X), inclusive=True).tolist() == [False, True, True]
+
+
+def test_uk_does_not_aggregate_designated_persons():
+    """Designated X and Y own 30 % and 25 % of A: 55 % together, so OFAC blocks A and the EU
+    freezes it, but no one designated person owns more than 50 %: not owned under the UK rule.
+    X's own 30 % plus the whole 25 % of K, which X owns 60 % of, make 55 % of B: X's (an indirect
+    holding through a majority stake counts in full). Y controls C: Y's, whatever the shares."""
+    X, Y, A_, K, B_, C_ = range(6)
+    D = shares(6, (X, A_, 0.3), (Y, A_, 0.25), (X, K, 0.6), (K, B_, 0.25), (X, B_, 0.3))
+    C = shares(6, (Y, C_, 1.0))
+    seeds = mask(6, X, Y)
+    flagged, stake, controlled = ownership.uk_designated(D, C, seeds)
+    assert flagged.tolist() == [True, True, False, True, True, True]
+    np.testing.assert_allclose(stake, [0, 0, 0.3, 0.6, 0.55, 0])
+    assert controlled.tolist() == [False] * 5 + [True]
+    assert ofac_blocked(D, seeds)[0][A_] and eu_frozen(D, C, seeds)[0][A_]
+    # Exactly 50 % is not "more than 50 %".
+    assert not ownership.uk_designated(shares(2, (0, 1, 0.5)), shares(2), mask(2, 0))[0][1]
+
+
+def test_thresholds_compare_with_rounding_slack():
+    """2 % + 21 % + 2 % is 0.24999999999999997 in binary floating point: it is 25 %."""
+    D = shares(4, (0, 3, 0.02), (1, 3, 0.21), (2, 3, 0.02))
+    assert listed_stakes(D, mask(4, 0, 1, 2))[3] == pytest.approx(0.25)
+    assert ownership.reaches(listed_stakes(D, mask(4, 0, 1, 2)), 0.25)[3]
+    assert ofac_blocked(D, mask(4, 0, 1, 2), threshold=0.25)[0][3]
+    assert ultimate_owners(shares(2, (0, 1, 0.02 + 0.21 + 0.02)), 1) == [(0, pytest.approx(0.25))]

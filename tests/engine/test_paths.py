@@ -200,3 +200,25 @@ def test_describe_paths_names_each_hops_strongest_link(registry_projection):
             assert hop["share"] == (None if pd.isna(best["share"]) else float(best["share"]))
             assert hop["role"] == (None if pd.isna(best["role"]) else best["role"])
     assert sum(len(hops) for hops in described) > 1000
+
+
+@pytest.mark.parametrize("seed, max_hops", [(0, 1), (1, 2), (2, 3), (3, 4)])
+def test_hop_limited_walks_make_the_hop_max_score(seed, max_hops):
+    """Issue 9.2: the strongest walks into a target of at most max_hops links, weighted by each
+    source's s, give exactly the hop model's max score; each walk spelled out has that strength
+    and at most max_hops links."""
+    from graphscore.engine.hop import hop
+    from graphscore.engine.paths import strongest_walks_to
+
+    rng = np.random.default_rng(seed)
+    W = sp.sparse.csr_array(sp.sparse.random_array((9, 9), density=0.3, random_state=rng).toarray() * 1.4)
+    s = rng.random(9) * (rng.random(9) < 0.5)
+    x = hop(W, s, damping=0.8, max_hops=max_hops, aggregate="max")
+    for target in range(9):
+        walks = strongest_walks_to(W, target, damping=0.8, max_hops=max_hops)
+        assert (walks.strength * s).max() == pytest.approx(x[target], rel=1e-12, abs=1e-300)
+        for u in np.flatnonzero(walks.strength > 0):
+            walk = walks.walk_from(int(u))
+            assert walk[0] == u and walk[-1] == target and len(walk) - 1 <= max_hops
+            strength = np.prod([0.8 * W[b, a] for a, b in zip(walk, walk[1:])])
+            assert strength == pytest.approx(walks.strength[u], rel=1e-12)

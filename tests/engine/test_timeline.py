@@ -51,3 +51,38 @@ def test_overlapping_records_of_one_relation_never_add_up_but_distinct_relations
     now = active_links(links, t("2020-01-01"))
     assert now.loc[now["type"] == "OWNS", "share"].tolist() == [0.5, 0.49]
     assert now.loc[now["type"] == "OFFICER_OF", "role"].tolist() == ["director", "legal_representative"]
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_active_links_keeps_one_record_per_relation_as_a_plain_loop_does(seed):
+    """Many records of few relations, dates and roles drawn at random, against a loop over the
+    relations that picks, among the records in force, the one ending soonest, then starting
+    latest, then first in the table."""
+    import numpy as np
+
+    rng = np.random.default_rng(seed)
+    n = 400
+    days = pd.to_datetime(["2010-01-01", "2015-01-01", "2020-01-01", "2025-01-01"])
+    pick = lambda values: [values[i] for i in rng.integers(0, len(values), n)]  # noqa: E731
+    links = pd.DataFrame({"source": pick(["a", "b", "c"]), "target": pick(["x", "y"]),
+                          "type": pick(["OWNS", "OFFICER_OF", "FAMILY"]), "role": pick([None, "director", "spouse"]),
+                          "start": pick([pd.NaT, *days[:2]]), "end": pick([pd.NaT, *days[2:]])})
+    as_of = pd.Timestamp("2019-06-30")
+    expected = []
+    for (link_type, source, target), group in links.groupby(["type", "source", "target"], sort=False):
+        by_role = group.groupby(group["role"].fillna("\0"), sort=False) if link_type != "OWNS" else [(None, group)]
+        for _, records in by_role:
+            live = records[(records["start"].isna() | (records["start"] <= as_of))
+                           & (records["end"].isna() | (as_of < records["end"]))]
+            if len(live):
+                rank = [(e if pd.notna(e) else pd.Timestamp.max, -(s.value if pd.notna(s) else -2**62), i)
+                        for i, s, e in zip(live.index, live["start"], live["end"])]
+                expected.append(min(rank)[2])
+    assert active_links(links, as_of).index.tolist() == sorted(expected)
+
+
+def test_no_link_in_force_is_an_empty_table_with_the_columns():
+    links = pd.DataFrame({"source": ["a"], "target": ["x"], "type": ["OWNS"], "role": [None],
+                          "start": [pd.Timestamp("2030-01-01")], "end": [pd.NaT]})
+    assert active_links(links, pd.Timestamp("2020-01-01")).columns.tolist() == links.columns.tolist()
+    assert active_links(links.iloc[:0], pd.Timestamp("2020-01-01")).empty

@@ -79,9 +79,52 @@ def test_zala_penalties_are_sanctions_plus_topics(zala, zala_raw):
                 + sum("sanction" in t and i not in sanctioned for i, t in topics)
                 + sum("debarment" in t for _, t in topics))
     assert len(zala.penalties) == expected
+    # The one BIS Entity List record is an export control and the Insolvency Service's two are
+    # director disqualifications, not sanctions.
+    def by(authority):
+        return sum(authority in " ".join(r["properties"].get("authority", []))
+                   for r in zala_raw if r["schema"] == "Sanction")
+    bis, insolvency = by("Bureau of Industry and Security"), by("The Insolvency Service")
+    assert (bis, insolvency) == (1, 2)
     assert Counter(zala.penalties["kind"]) == {
-        "sanction": expected - sum("debarment" in t for _, t in topics),
-        "debarment": sum("debarment" in t for _, t in topics)}
+        "sanction": expected - sum("debarment" in t for _, t in topics) - bis - insolvency,
+        "debarment": sum("debarment" in t for _, t in topics), "export_control": bis,
+        "disqualification": insolvency}
+
+
+def test_zala_regimes_from_authority_program_and_country(zala):
+    """Counted by hand from the sample's 40 Sanction records (authority, program, country):
+    OFAC 5 + 3, the EU: the Council 1, DG FISMA 2 and the French Treasury's 3 listings under
+    EU Regulation 269/2014; the UK: the FCDO's 2 (the Insolvency Service's 2 disqualifications
+    are a register of their own); the rest by country."""
+    regimes = Counter(zala.penalties["regime"].dropna())
+    assert regimes["us-ofac"] == 8 and regimes["us-bis"] == 1
+    assert regimes["eu"] == 6 and regimes["uk"] == 2 and regimes["uk-insolvency"] == 2
+    assert regimes["ch"] == 4 and regimes["ua"] == 5 and regimes["jp"] == 2
+    assert zala.penalties.loc[zala.penalties["regime"] == "us-bis", "kind"].tolist() == ["export_control"]
+    assert zala.penalties.loc[zala.penalties["id"].str.startswith("topic:"), "regime"].isna().all()
+
+
+@pytest.mark.parametrize("authority, program, country, kind, regime", [
+    ("Office of Foreign Assets Control", "RUSSIA-EO14024", "us", "sanction", "us-ofac"),
+    ("Entity List (EL) - Bureau of Industry and Security", "", "us", "export_control", "us-bis"),
+    ("General Services Administration", "SAM exclusions", "us", "exclusion", "us-gsa"),
+    ("Council of the European Union", "", "eu", "sanction", "eu"),
+    ("Foreign, Commonwealth & Development Office", "The Russia (Sanctions) (EU Exit) Regulations 2019", "gb",
+     "sanction", "uk"),
+    ("United Nations Security Council", "", "", "sanction", "un"),
+    ("Ministry of Foreign Affairs and Trade", "", "nz", "sanction", "nz"),
+    ("Somebody", "", "", "sanction", None),
+])
+def test_penalty_kind_and_regime(tmp_path, authority, program, country, kind, regime):
+    properties = {"entity": ["c"], "authority": [authority]}
+    if program:
+        properties["program"] = [program]
+    if country:
+        properties["country"] = [country]
+    record = {"id": "s1", "schema": "Sanction", "first_seen": "2024-02-01T00:00:00", "properties": properties}
+    penalties = read_ftm(write_ftm(tmp_path, [company("c"), record])).penalties
+    assert penalties[["kind", "regime"]].values.tolist() == [[kind, regime]]
 
 
 def test_zala_validates(zala_valid):
@@ -277,7 +320,7 @@ def test_sanction_record_penalty(tmp_path):
                 "properties": {"entity": ["c"], "program": ["EO 14024"], "endDate": ["2025", "2026-06-30"]}}
     tables = read_ftm(write_ftm(tmp_path, [company("c"), sanction]))
     assert tables.penalties.values.tolist() == [
-        ["s1", "c", "sanction", 1.0, "2024-02-01", "2026-06-30", None, "EO 14024", "ftm:s1"]]
+        ["s1", "c", "sanction", 1.0, "2024-02-01", "2026-06-30", None, "EO 14024", None, "ftm:s1"]]
     assert tables.penalties.attrs["lines"] == [2]
 
 

@@ -30,6 +30,7 @@ from graphscore.report.render import DOSSIER_JSON_FORMAT, to_html, to_json, to_m
 from graphscore.toy import fined_company, shared_representative
 from tests.conftest import POLICIES, ZALA
 from tests.report.test_render import _documented_keys
+from tests.report.test_interactive import without_inline_scripts
 
 ROOT = Path(__file__).resolve().parents[2]
 CST = "NK-abdzbEBkqyT29GyREbiURZ"
@@ -43,12 +44,12 @@ BOTH_WAYS = 'name="both"\ndamping=0.5\n[[transmit]]\nlink="OFFICER_OF"\ndirectio
 pytestmark = pytest.mark.filterwarnings("ignore::graphscore.GraphscoreWarning")
 
 ROW_KEYS = {
-    "penalties": {"id", "entity", "kind", "severity", "start", "end", "repair_from", "authority", "source_ref",
+    "penalties": {"id", "entity", "kind", "severity", "start", "end", "repair_from", "authority", "regime", "source_ref",
                   "active"},
     "exposure": {"penalty", "source", "source_name", "kind", "authority", "contribution", "share", "paths_share",
                  "strongest_path"},
     "owners": {"id", "name", "share", "start", "end", "source_ref"},
-    "ultimate_owners": {"id", "name", "kind", "stake", "chains"},
+    "ultimate_owners": {"id", "name", "kind", "status", "stake", "stake_low", "stake_high", "chains"},
     "officers": {"id", "name", "role", "other_companies"},
     "holdings": {"id", "name", "type", "role", "share"},
 }
@@ -88,7 +89,7 @@ def test_json_round_trips_with_documented_keys(cst):
     assert [len(data[key]) for key in ROW_KEYS] == [29, 0, 4, 2, 2, 0]
     assert set(data["entity"]) == {"id", "kind", "name", "jurisdiction", "registration_id", "value", "source_ref"}
     assert data["entity"]["registration_id"] == "1091841000624"
-    assert set(data["score"]) == {"own", "inherited", "total", "own_returned"}
+    assert set(data["score"]) == {"own", "echo", "inherited", "total"}
     assert set(data["manifest"]) == {"graphscore_version", "policy", "data_fingerprint", "data_counts", "as_of",
                                      "generated_at"} and data["manifest"]["as_of"] == AS_OF
     neighbourhood = data["neighbourhood"]
@@ -107,34 +108,36 @@ def test_json_orders_active_penalties_and_largest_owners_first(cst):
 
 
 def test_inherited_score_is_cst_own_penalty_returning(cst):
-    """No other entity near LLC CST is penalised on 2023-01-31, so all of its inherited score is
-    its own penalty coming back (through Abashkin, its legal representative, and Zakharov)."""
+    """No other entity near LLC CST is penalised on 2023-01-31, so all of its score beyond its own
+    weight is its own penalty coming back (through Abashkin, its legal representative, and
+    Zakharov): echo, nothing inherited."""
     score = to_json(cst)["score"]
-    assert cst.exposure.empty and score["inherited"] > 0.1
-    assert score["own_returned"] == pytest.approx(score["inherited"], rel=1e-12)
+    assert cst.exposure.empty and score["echo"] > 0.1 and score["inherited"] == 0.0
+    assert score["own"] + score["echo"] == pytest.approx(score["total"], rel=1e-12)
 
 
 def test_own_returned_by_hand():
     """fined_company: Co (fine of weight 1) and its representative Pat, OFFICER_OF both ways at
     weight 1, damping 0.5: x_c = 1 + 0.5 x_p, x_p = 0.5 x_c, so x_c = 4/3 and all of its
-    inherited 1/3 returns from its own fine. Pat's 2/3 all comes from Co. In
+    1/3 beyond its own weight returns from its own fine (echo, not inherited). Pat's 2/3 all comes from Co. In
     shared_representative, Beta Ltd (no penalty) inherits 0.5 from Alpha Ltd and nothing returns."""
     policy = gs.parse_policy(BOTH_WAYS)
     company = to_json(dossier(fined_company(), policy, "c", as_of="2024-01-01"))
     assert company["score"]["total"] == pytest.approx(4 / 3)
-    assert company["score"]["own_returned"] == pytest.approx(1 / 3) and company["exposure"] == []
+    assert company["score"]["echo"] == pytest.approx(1 / 3) and company["exposure"] == []
+    assert company["score"]["inherited"] == pytest.approx(0.0, abs=1e-12)
     person = to_json(dossier(fined_company(), policy, "p", as_of="2024-01-01"))
-    assert person["score"]["own_returned"] == 0.0
+    assert person["score"]["echo"] == 0.0
     assert [(row["source"], row["contribution"]) for row in person["exposure"]] == [("c", pytest.approx(2 / 3))]
     beta = to_json(dossier(shared_representative(), policy, "C2", as_of="2024-01-01"))
-    assert beta["score"]["own_returned"] == 0.0 and beta["score"]["inherited"] == pytest.approx(0.5)
+    assert beta["score"]["echo"] == 0.0 and beta["score"]["inherited"] == pytest.approx(0.5)
 
 
 def test_own_returned_is_null_when_scores_do_not_split():
     policy = gs.parse_policy(BOTH_WAYS.replace('damping=0.5', 'model="debtrank"\ndamping=0.5'))
     report = dossier(fined_company(), policy, "p", as_of="2024-01-01")
     data = to_json(report)
-    assert data["score"]["own_returned"] is None and data["exposure"] == []
+    assert data["score"]["echo"] == 0.0 and data["exposure"] == []
     assert "do not split by source" in to_markdown(report) and "do not split by source" in to_html(report)
 
 
@@ -179,11 +182,11 @@ def test_sections_of_an_investigators_page(cst):
         assert "returning to it around cycles of links" in text
     score = _section(page, "<h2>Score")
     assert ">0.7268<" in score and ">0.1162<" in score and ">0.843<" in score
-    assert "| 0.7268 | 0.1162 | **0.843** |" in markdown
+    assert "| 0.7268 | 0.1162 | 0 | **0.843** |" in markdown  # own, echo, inherited, total
 
 
 def test_html_is_self_contained_with_one_picture(cst):
-    page = to_html(cst)
+    page = without_inline_scripts(to_html(cst))
     assert not re.search(r"""(src|href)\s*=\s*["']?\s*(https?:)?//""", page, flags=re.IGNORECASE)
     assert "http://" not in page and "https://" not in page
     assert "<link" not in page and "<script" not in page and "<style>" in page
@@ -192,7 +195,7 @@ def test_html_is_self_contained_with_one_picture(cst):
 
 
 def test_every_data_string_is_escaped(hostile):
-    page = to_html(hostile)
+    page = without_inline_scripts(to_html(hostile))  # the network's data inside them: tests/report/test_interactive.py
     assert "<script" not in page and "<b>Regulator" not in page
     assert "&lt;script&gt;alert(&#39;x&#39;)&lt;/script&gt; Trading &amp; Co" in page
     assert "&lt;b&gt;Regulator&lt;/b&gt;" in page

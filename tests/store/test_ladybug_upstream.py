@@ -42,3 +42,33 @@ def test_merge_then_set_on_checkpointed_relationships_corrupts_them():
         f"ladybug {ladybug.__version__} no longer corrupts re-merged relationships:\n{corrupted.stdout}")
     merge_only = subprocess.run([sys.executable, script, "--no-set"], capture_output=True, text=True, timeout=300)
     assert merge_only.returncode == 0, merge_only.stdout
+
+
+def test_where_over_two_matches_lets_excluded_relationships_through():
+    """The script an upstream report carries: a WHERE filtering a node of one MATCH and a
+    relationship of a later two-hop MATCH returns relationships it excludes.
+    ``cypher/queries/near_active_penalty.cypher`` filters the penalty first, in its own WITH."""
+    script = str(HERE / "ladybug_where_bug.py")
+    found = subprocess.run([sys.executable, script], capture_output=True, text=True, timeout=300)
+    assert found.returncode == 1, (
+        f"ladybug {ladybug.__version__} filters two-hop relationships right now:\n{found.stdout}")
+
+
+def test_a_union_gives_a_later_branch_the_value_of_another_column():
+    """The script an upstream report carries: a UNION ALL whose first branch returns one
+    expression under two names gives a later branch's ``step1`` the value of its ``product``.
+    ``cypher/queries/owners_up.cypher`` and ``holdings_down.cypher`` write ``r1.share + 0.0``."""
+    script = str(HERE / "ladybug_union_bug.py")
+    found = subprocess.run([sys.executable, script], capture_output=True, text=True, timeout=300)
+    assert found.returncode == 1, f"ladybug {ladybug.__version__} keeps UNION columns apart now:\n{found.stdout}"
+
+
+def test_a_kill_while_a_copy_is_checkpointed_keeps_half_the_transaction():
+    """The script of an upstream report: a transaction holding a bulk ``COPY`` and a logged
+    ``CREATE``, killed while its commit is checkpointed, reopens with the CREATE and without
+    the copied rows. graphscore loads into a copy of the store and renames it over the store
+    (``LadybugStore._on_a_copy``; ``tests/store/test_crash.py`` kills a load at each phase)."""
+    script = str(HERE / "ladybug_copy_crash_bug.py")
+    half = subprocess.run([sys.executable, script], capture_output=True, text=True, timeout=300)
+    assert half.returncode == 1, (
+        f"ladybug {ladybug.__version__} no longer loses copied rows of a committed transaction:\n{half.stdout}")

@@ -1,0 +1,22 @@
+// Ownership chains above $id, up to $levels levels (1 to 3): each owner, the level, the stake
+// at each step (step1 is the link into $id) and the chain's product (null where a step has no
+// share). Every stored record is listed, whatever its dates; filter on the dates shown.
+// `CASE WHEN false THEN x END` is a null of x's type: LadybugDB types a UNION's columns from
+// its first branch, and a bare null has no type.
+// `r1.share + 0.0` rather than a second bare `r1.share`: LadybugDB 0.22 otherwise gives the
+// later branches' step1 the value of their product (tests/store/test_neo4j_queries.py caught it).
+// Parameters: $id (entity id), $levels (integer, 1-3).
+MATCH (o:Entity)-[r1:OWNS]->(a:Entity {id: $id})
+WHERE $levels >= 1
+RETURN 1 AS level, o.id AS owner_id, o.name AS owner, CASE WHEN false THEN o.id END AS via_id, CASE WHEN false THEN o.id END AS via2_id,
+       r1.share AS step1, CASE WHEN false THEN r1.share END AS step2, CASE WHEN false THEN r1.share END AS step3, r1.share + 0.0 AS product
+UNION ALL
+MATCH (o:Entity)-[r2:OWNS]->(m:Entity)-[r1:OWNS]->(a:Entity {id: $id})
+WHERE $levels >= 2 AND o.id <> a.id
+RETURN 2 AS level, o.id AS owner_id, o.name AS owner, m.id AS via_id, CASE WHEN false THEN o.id END AS via2_id,
+       r1.share AS step1, r2.share AS step2, CASE WHEN false THEN r1.share END AS step3, r1.share * r2.share AS product
+UNION ALL
+MATCH (o:Entity)-[r3:OWNS]->(m2:Entity)-[r2:OWNS]->(m:Entity)-[r1:OWNS]->(a:Entity {id: $id})
+WHERE $levels >= 3 AND o.id <> a.id AND o.id <> m.id AND m2.id <> a.id
+RETURN 3 AS level, o.id AS owner_id, o.name AS owner, m.id AS via_id, m2.id AS via2_id,
+       r1.share AS step1, r2.share AS step2, r3.share AS step3, r1.share * r2.share * r3.share AS product;

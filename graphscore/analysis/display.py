@@ -1,0 +1,81 @@
+"""How analysis results look in a notebook, and their conversions in one call.
+
+A result class takes :class:`Tabular` (or :class:`Networked`) as a base and names its principal
+table in ``_principal`` (an attribute holding a DataFrame, or a method returning one). Then
+``result.to_pandas()`` is that table, ``result`` alone renders in Jupyter as its title, its
+first rows as an HTML table and its notes, and for results with a graph ``result.to_networkx()``
+is a :class:`networkx.MultiDiGraph` of the entities and links involved.
+
+Examples
+--------
+>>> import graphscore as gs
+>>> from graphscore.analysis.spillover import spillover
+>>> from graphscore.toy import fined_company
+>>> policy = gs.parse_policy('name="r"\\ndamping=0.5\\n[[transmit]]\\nlink="OFFICER_OF"\\ndirection="backward"')
+>>> report = spillover(fined_company(), policy, penalty="x", as_of="2024-01-01")
+>>> report.to_pandas()[["id", "change"]].to_dict("records")
+[{'id': 'c', 'change': 1.0}, {'id': 'p', 'change': 0.5}]
+>>> graph = report.to_networkx()
+>>> sorted(graph.nodes(data="name")), [(u, v, d["type"]) for u, v, d in graph.edges(data=True)]
+([('c', 'Co'), ('p', 'Pat')], [('p', 'c', 'OFFICER_OF')])
+>>> "<table" in report._repr_html_()
+True
+"""
+
+from __future__ import annotations
+
+import html
+
+import networkx as nx
+import pandas as pd
+
+__all__ = ["Tabular", "Networked"]
+
+_ROWS_SHOWN = 20
+
+
+class Tabular:
+    """A result with a principal table: ``to_pandas()`` and an HTML view in Jupyter."""
+
+    _principal = ""  # the attribute (DataFrame) or method (returning one) that is the result's table
+
+    def to_pandas(self) -> pd.DataFrame:
+        """The result's principal table, a copy to change freely."""
+        value = getattr(self, self._principal)
+        return (value() if callable(value) else value).copy()
+
+    def _repr_html_(self) -> str:
+        title = (getattr(self, "title", None) or getattr(self, "name", None)
+                 or getattr(self, "entity", {}).get("name") or type(self).__name__)
+        table = self.to_pandas()
+        more = f"<p>… {len(table) - _ROWS_SHOWN} more rows: <code>.to_pandas()</code></p>" if len(table) > _ROWS_SHOWN else ""
+        notes = "".join(f"<li>{html.escape(str(n))}</li>" for n in getattr(self, "notes", []))
+        return (f"<h4>{html.escape(str(title))}</h4>" + table.head(_ROWS_SHOWN).to_html(index=False, na_rep="—")
+                + more + (f"<ul>{notes}</ul>" if notes else ""))
+
+
+class Networked(Tabular):
+    """A result about part of the graph: also ``to_networkx()``."""
+
+    def to_networkx(self) -> nx.MultiDiGraph:
+        """The entities and links of the result: a dossier's neighbourhood, or the strongest
+        paths of a spillover report (nodes with ``name``, ``kind``, ``before``, ``after``,
+        ``change``; edges with ``type``, ``role``, ``share`` as written, source to target)."""
+        neighbourhood = getattr(self, "neighbourhood", None)
+        if neighbourhood is not None:
+            return neighbourhood.copy()
+        graph = nx.MultiDiGraph()
+        rows = self.affected.set_index("id")
+        attributes = [c for c in ("name", "kind", "before", "after", "change") if c in rows.columns]
+        for node, values in rows[attributes].iterrows():
+            graph.add_node(node, **values.to_dict())
+        seen = set()
+        for hops in rows["path_hops"]:
+            for hop in hops or []:
+                # a hop against the link as written is drawn as the link is: owner -> asset
+                source, target = (hop["from"], hop["to"]) if hop["direction"] == "forward" else (hop["to"], hop["from"])
+                key = (source, target, hop["type"], hop["role"])
+                if key not in seen:
+                    seen.add(key)
+                    graph.add_edge(source, target, type=hop["type"], role=hop["role"], share=hop["share"])
+        return graph

@@ -1,0 +1,170 @@
+"""Projection: several links between one pair (issue 9.1) and cross-holdings under
+``direction = "both"`` (issue 9.3), each with the hand-worked answer."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import graphscore as gs
+from graphscore.engine.matrix import build_projection, combine_parallel
+from graphscore.errors import InvalidPolicy
+from graphscore.policy import Parallel
+from tests.conftest import POLICIES
+
+AS_OF = "2024-01-01"
+
+
+def representative_and_owner() -> gs.Tables:
+    """Person P is both the legal representative of company C and its 100 % owner; P carries a
+    penalty of severity 1 starting on the scoring date (so no decay)."""
+    return gs.validate(gs.Tables(
+        pd.DataFrame({"id": ["P", "C"], "kind": ["person", "company"], "name": ["Pat", "Co"]}),
+        pd.DataFrame({"source": ["P", "P"], "target": ["C", "C"], "type": ["OFFICER_OF", "OWNS"],
+                      "role": ["legal_representative", None], "share": [None, 1.0]}),
+        pd.DataFrame({"id": ["x"], "entity": ["P"], "kind": ["dishonest_debtor"], "severity": [1.0],
+                      "start": [AS_OF]})))
+
+
+def cross_holding() -> gs.Tables:
+    """A owns 30 % of B and B owns 60 % of A; A carries a penalty of 1."""
+    return gs.validate(gs.Tables(
+        pd.DataFrame({"id": ["A", "B"], "kind": ["company", "company"], "name": ["Alpha", "Beta"]}),
+        pd.DataFrame({"source": ["A", "B"], "target": ["B", "A"], "type": ["OWNS", "OWNS"], "share": [0.3, 0.6]}),
+        pd.DataFrame({"id": ["x"], "entity": ["A"], "kind": ["fine"], "severity": [1.0], "start": ["2020-01-01"]})))
+
+
+# The reading of joint punishment the issue tried (hop, max, damping 0.9, two hops, the owner's
+# stake standing in for control), which the shipped joint-punishment-categorical policy had
+# before it followed the law's one step in full (data/policies/joint-punishment-categorical.toml).
+CATEGORICAL = """
+name = "joint-punishment-categorical-as-in-the-issue"
+model = "hop"
+max_hops = 2
+aggregate = "max"
+damping = 0.9
+[[transmit]]
+link = "OFFICER_OF"
+role = "legal_representative"
+direction = "both"
+weight = 1.0
+[[transmit]]
+link = "OWNS"
+direction = "forward"
+weight = "share"
+"""
+
+
+def _categorical(parallel: str | None = None) -> gs.Policy:
+    # top-level keys go before the first [[transmit]] table
+    return gs.parse_policy(CATEGORICAL.replace('model = "hop"', f'model = "hop"\nparallel = "{parallel}"')
+                           if parallel else CATEGORICAL)
+
+
+def test_strongest_link_is_the_default_under_hop_max():
+    """Issue 9.1: joint punishment read as hop, max, damping 0.9, two hops. Pat reaches Co
+    by two links of weight 1 (legal representative, 100 % stake). The strongest link alone:
+    Co = 0.9 x 1 = 0.9, and Pat = max(1, 0.9 x 1 x 0.9 x 1 = 0.81) = 1."""
+    policy = _categorical()
+    assert policy.parallel is Parallel.MAX
+    scores = gs.score(representative_and_owner(), policy, as_of=AS_OF).set_index("id")
+    assert scores.loc["C", "total"] == pytest.approx(0.9) and scores.loc["P", "total"] == pytest.approx(1.0)
+    assert scores.loc["P", "echo"] == 0.0
+
+
+def test_summed_links_are_what_the_old_projection_gave():
+    """parallel = "sum" reproduces the numbers the issue found: W[C, P] = 2, so Co = 0.9 x 2 = 1.8
+    and Pat = max(1, 0.9 x 2 x 0.9 x 1) = 1.62, all of Pat's 0.62 beyond its own being its own
+    penalty returning (echo), none inherited."""
+    scores = gs.score(representative_and_owner(), _categorical("sum"), as_of=AS_OF).set_index("id")
+    assert scores.loc["C", "total"] == pytest.approx(1.8) and scores.loc["P", "total"] == pytest.approx(1.62)
+    assert scores.loc["P", "echo"] == pytest.approx(0.62) and scores.loc["P", "inherited"] == 0.0
+
+
+def test_independent_coins_per_link_under_the_cascade():
+    """Issue 9.1: a 0.8 link and a 0.6 link from A to B are one chance of 1 - 0.2 x 0.4 = 0.92
+    (Kempe, Kleinberg & Tardos 2003: one independent activation attempt per link), not 1.4."""
+    policy = gs.parse_policy('name="c"\nmodel="cascade"\nruns=20000\nseed=1\n'
+                             '[[transmit]]\nlink="OFFICER_OF"\nrole="legal_representative"\ndirection="forward"\nweight=0.8\n'
+                             '[[transmit]]\nlink="OWNS"\ndirection="forward"\nweight=0.6\n')
+    assert policy.parallel is Parallel.NOISY_OR
+    tables = representative_and_owner()
+    projection = build_projection(tables, policy, AS_OF)
+    assert projection.W[projection.index_of("C"), projection.index_of("P")] == pytest.approx(0.92, abs=1e-15)
+    scores = gs.score(tables, policy, as_of=AS_OF).set_index("id")
+    assert scores.loc["C", "total_low"] <= 0.92 <= scores.loc["C", "total_high"]
+
+
+@pytest.mark.parametrize("parallel, expected", [("sum", 0.9), ("max", 0.6), ("noisy_or", 1 - 0.7 * 0.4)])
+def test_a_cross_holding_keeps_both_stakes(parallel, expected):
+    """Issue 9.3: under OWNS both ways, A reaches B through its own 30 % of B (forward) and through
+    B's 60 % of A (backward): two links, and likewise from B to A. Both stay in the edges and
+    combine under ``parallel``: 0.9 summed, 0.6 the strongest, 0.72 as independent coins."""
+    policy = gs.parse_policy(f'name="x"\nparallel="{parallel}"\ndamping=0.5\n'
+                             '[[transmit]]\nlink="OWNS"\ndirection="both"\nweight="share"\n')
+    projection = build_projection(cross_holding(), policy, AS_OF)
+    assert projection.W.toarray().tolist() == [[0.0, pytest.approx(expected)], [pytest.approx(expected), 0.0]]
+    edges = projection.edges.sort_values(["u", "v", "direction"])
+    assert edges[["u", "v", "direction", "weight"]].values.tolist() == [
+        [0, 1, "backward", 0.6], [0, 1, "forward", 0.3], [1, 0, "backward", 0.3], [1, 0, "forward", 0.6]]
+    assert edges["pair_weight"].tolist() == [pytest.approx(expected)] * 4
+
+
+def test_cross_holding_spread_by_hand():
+    """Summed, W = [[0, 0.9], [0.9, 0]] at damping 0.5: x_A = 1 + 0.45 x_B, x_B = 0.45 x_A, so
+    x_A = 1 / (1 - 0.2025) and x_B = 0.45 x_A; all of A's score beyond 1 is its echo."""
+    policy = gs.parse_policy('name="x"\ndamping=0.5\n[[transmit]]\nlink="OWNS"\ndirection="both"\nweight="share"\n')
+    scores = gs.score(cross_holding(), policy, as_of=AS_OF).set_index("id")
+    x_a = 1 / (1 - 0.2025)
+    assert scores.loc["A", "total"] == pytest.approx(x_a, rel=1e-10)
+    assert scores.loc["B", "total"] == pytest.approx(0.45 * x_a, rel=1e-10)
+    assert scores.loc["A", "echo"] == pytest.approx(x_a - 1, rel=1e-10) and scores.loc["A", "inherited"] == 0.0
+
+
+def test_one_rule_crosses_a_pair_once_per_written_direction():
+    """A person holding two offices in one company under a role-less rule is one officer: the
+    rule keeps the stronger of the two links, whatever ``parallel`` says across links."""
+    tables = gs.validate(gs.Tables(
+        pd.DataFrame({"id": ["P", "C"], "kind": ["person", "company"], "name": ["Pat", "Co"]}),
+        pd.DataFrame({"source": ["P", "P"], "target": ["C", "C"], "type": "OFFICER_OF",
+                      "role": ["director", "executive"]}),
+        pd.DataFrame({"id": ["x"], "entity": ["C"], "kind": ["fine"], "severity": [1.0], "start": ["2020-01-01"]})))
+    policy = gs.parse_policy('name="x"\n[[transmit]]\nlink="OFFICER_OF"\ndirection="backward"\nweight=0.5\n')
+    projection = build_projection(tables, policy, AS_OF)
+    assert projection.W.toarray().tolist() == [[0.0, 0.5], [0.0, 0.0]] and len(projection.edges) == 1  # W[P, C]
+
+
+def test_normalisation_applies_to_the_combined_pairs():
+    """Under normalize = "source" A's penalty is split among those it reaches: B (links 0.3 and
+    0.6 combined) is the only one, so W[B, A] = 1 under every rule for parallel links."""
+    for parallel in Parallel:
+        policy = gs.parse_policy(f'name="x"\nparallel="{parallel.value}"\nnormalize="source"\n'
+                                 '[[transmit]]\nlink="OWNS"\ndirection="both"\nweight="share"\n')
+        W = build_projection(cross_holding(), policy, AS_OF).W
+        assert W.toarray().tolist() == [[0.0, pytest.approx(1.0)], [pytest.approx(1.0), 0.0]], parallel
+
+
+def test_combine_parallel_against_a_loop():
+    rng = np.random.default_rng(3)
+    u, v, w = rng.integers(0, 5, 60), rng.integers(0, 5, 60), rng.uniform(0, 1, 60)
+    for parallel in Parallel:
+        pair_u, pair_v, combined, pair_of = combine_parallel(u, v, w, 5, parallel)
+        for a, b, value in zip(pair_u, pair_v, combined):
+            chosen = w[(u == a) & (v == b)]
+            expected = {Parallel.SUM: chosen.sum(), Parallel.MAX: chosen.max(),
+                        Parallel.NOISY_OR: 1 - np.prod(1 - chosen)}[parallel]
+            assert value == pytest.approx(expected, rel=1e-12)
+        assert (pair_u[pair_of] == u).all() and (pair_v[pair_of] == v).all()
+
+
+def test_parallel_defaults_and_errors():
+    assert gs.parse_policy('name="x"\n[[transmit]]\nlink="OWNS"\ndirection="both"').parallel is Parallel.SUM
+    assert gs.load_policy(POLICIES / "cascade.toml").parallel is Parallel.NOISY_OR
+    assert gs.load_policy(POLICIES / "ofac-50.toml").parallel is None
+    with pytest.raises(InvalidPolicy, match=r"transmit\[0\].weight=2.0 is above 1, but parallel = 'noisy_or'"):
+        gs.parse_policy('name="x"\nparallel="noisy_or"\n[[transmit]]\nlink="OWNS"\ndirection="both"\nweight=2.0')
+    with pytest.raises(InvalidPolicy, match="parallel applies to model = "):
+        gs.parse_policy('name="x"\nmodel="ownership-ofac"\nparallel="max"')
+    with pytest.raises(InvalidPolicy, match="parallel='all' is not one of sum, max, noisy_or"):
+        gs.parse_policy('name="x"\nparallel="all"\n[[transmit]]\nlink="OWNS"\ndirection="both"')
