@@ -113,7 +113,13 @@ def _parse_dates(frame, name: str, origin: str, issues: list[DataIssue]):
     not a date is an issue naming its row."""
     types = column_types(name)
     for column in [c for c, t in types.items() if t == "date" and c in frame.columns]:
-        if dict(frame.dtypes)[column] != "string":
+        kind = dict(frame.dtypes)[column]
+        if kind not in ("string", "date", "timestamp", "timestamp_ntz") and frame.filter(
+                F.col(f"`{column}`").isNotNull()).limit(1).count() == 0:
+            # a column with no value at all is written untyped (Parquet's null type), which
+            # Spark reads as integers that no cast turns into dates
+            frame = frame.withColumn(column, F.lit(None).cast("date"))
+        if kind != "string":
             continue
         parsed = F.try_to_date(F.col(f"`{column}`"), "yyyy-MM-dd")
         bad = F.col(f"`{column}`").isNotNull() & (F.trim(F.col(f"`{column}`")) != "") & parsed.isNull()
