@@ -7,12 +7,17 @@ The same rules as :func:`graphscore.engine.matrix.build_projection`, as DataFram
   force, then the one starting latest, then the first in the input
   (:func:`graphscore.engine.timeline.active_links`);
 - each ``[[transmit]]`` rule picks links by type and role, weighs them by a number or the
-  ``share`` (``missing_share`` deciding what a missing share means), runs them ``forward``
-  (``u = source``, ``v = target``), ``backward`` or both, joins parallel links of one ordered
-  pair by :func:`parallel_links`, and with ``split`` divides each source's weight evenly;
-- ``normalize`` rescales over all rules, and the rules' edges between one pair add up in ``W``;
-- a penalty weighs ``severity * 0.5 ** (age / half_life_days)`` inside its window (nothing from
-  ``repair_from`` on with ``repair``), and an entity's penalties make ``s`` by ``combine``.
+  ``share`` (``missing_share`` deciding what a missing or ranged share means, bounded by what
+  the other owners' recorded stakes leave), runs them ``forward`` (``u = source``,
+  ``v = target``), ``backward`` or both, carries a penalty across a pair once per written
+  direction at its strongest link, and with ``split`` divides each source's weight evenly;
+- the edges of all rules between one ordered pair make one entry of ``W`` under the policy's
+  ``parallel`` (:func:`parallel_links`: sum, strongest, or noisy-or), and ``normalize``
+  rescales the combined entries;
+- a penalty weighs ``severity * 0.5 ** (age / half_life_days)`` inside its window (a missing
+  end is ``start + period_days`` where the policy sets one; nothing from ``repair_from`` on with
+  ``repair``), an ownership rule counts only the penalties it lists (``seed_kinds``,
+  ``regimes``), and an entity's penalties make ``s`` by ``combine``.
 
 Entities are numbered once (``idx``, a 64-bit key that joins faster than the text ids); every
 frame the models read is keyed by it.
@@ -27,7 +32,7 @@ import pandas as pd
 
 from graphscore.engine.matrix import OWNERSHIP_RULES, resolve_as_of
 from graphscore.model import load_model
-from graphscore.policy import Combine, Direction, MissingShare, Normalize, Policy, Transmit
+from graphscore.policy import Combine, Direction, MissingShare, Normalize, Parallel, Policy, Transmit
 from graphscore.spark.session import cut_lineage, lazy_module
 from graphscore.spark.tables import SparkTables
 
@@ -47,8 +52,11 @@ class SparkProjection:
     entities : DataFrame
         ``idx``, ``id``, ``name``, ``kind``: one row per entity.
     edges : DataFrame
-        ``u`` (from), ``v`` (to), ``type``, ``weight``: the rules' edges after ``normalize``,
-        one row per ordered pair and link type (rules on one type add up).
+        ``u`` (from), ``v`` (to), ``type``, ``weight``: every rule's edges, scaled as their
+        pair was by ``normalize`` (ownership rules read the stakes here).
+    W : DataFrame
+        ``u``, ``v``, ``weight``: the transmission matrix ``W[v, u]``, one row per ordered pair,
+        its edges combined under the policy's ``parallel`` and then normalised.
     seeds : DataFrame
         ``idx``, ``value``: own weight ``s`` of the entities where it is above 0.
     penalties : DataFrame
@@ -60,17 +68,12 @@ class SparkProjection:
 
     entities: object
     edges: object
+    W: object
     seeds: object
     penalties: object
     as_of: pd.Timestamp
     combine: Combine
     notes: tuple[str, ...] = ()
-
-    @property
-    def W(self):
-        """``u``, ``v``, ``weight``: the transmission matrix, parallel rules summed (``W[v, u]``)."""
-        return self.edges.groupBy("u", "v").agg(F.sum("weight").alias("weight"))
-
 
 def _date(as_of: pd.Timestamp):
     return F.lit(as_of.date())
@@ -110,9 +113,15 @@ def active_links(links, as_of: pd.Timestamp):
 
 
 def penalty_weights(penalties, as_of: pd.Timestamp, *, half_life_days: float | None = None,
-                    repair: bool = False):
+                    repair: bool = False, period_days: float | None = None):
     """Each penalty's ``weight`` at ``as_of`` (as :func:`graphscore.engine.timeline.penalty_weights`)."""
-    weight = F.when(_active(penalties, as_of), F.col("severity")).otherwise(F.lit(0.0))
+    active = _active(penalties, as_of)
+    if period_days is not None:
+        # a missing end is start + period_days: as_of and start are whole days, so as_of falls
+        # before it exactly when fewer than period_days days have passed
+        within = F.datediff(_date(as_of), F.col("start")) < F.lit(float(period_days))
+        active = active & (F.col("end").isNotNull() | F.col("start").isNull() | within)
+    weight = F.when(active, F.col("severity")).otherwise(F.lit(0.0))
     if repair:
         weight = F.when(F.col("repair_from").isNotNull() & (F.col("repair_from") <= _date(as_of)),
                         F.lit(0.0)).otherwise(weight)
@@ -122,23 +131,49 @@ def penalty_weights(penalties, as_of: pd.Timestamp, *, half_life_days: float | N
     return penalties.withColumn("weight", weight)
 
 
-def parallel_links(edges):
-    """One edge per ordered pair ``(u, v)`` and type for one rule: the strongest.
+def parallel_links(edges, parallel: Parallel):
+    """One weight per ordered pair ``(u, v)`` from the edges joining it, under the policy's
+    ``parallel``: ``sum`` adds them, ``max`` keeps the strongest, ``noisy_or`` gives
+    ``1 - prod(1 - w)`` (each weight, capped at 1, the chance of one independent coin), as
+    :func:`graphscore.engine.matrix.combine_parallel`.
 
-    A person recorded twice as legal representative of one company is still one
-    representative, so one rule carries a penalty across a pair once, at its strongest link
-    (``graphscore.engine.matrix._rule_edges``). The rule for parallel links lives here alone.
+    Examples
+    --------
+    >>> edges = spark.createDataFrame([(0, 1, 0.8), (0, 1, 0.6)], "u long, v long, weight double")  # doctest: +SKIP
+    >>> [round(parallel_links(edges, rule).first().weight, 6) for rule in Parallel]  # doctest: +SKIP
+    [1.4, 0.8, 0.92]
+
+    References
+    ----------
+    .. [1] Kempe, Kleinberg, Tardos, "Maximizing the spread of influence through a social
+       network", KDD 2003, section 2 (one independent activation attempt per link).
     """
-    return edges.groupBy("u", "v", "type").agg(F.max("weight").alias("weight"))
+    if parallel is Parallel.SUM:
+        combined = F.sum("weight")
+    elif parallel is Parallel.MAX:
+        combined = F.max("weight")
+    else:
+        # log1p keeps 1 - prod(1 - w) exact for weak links; a certain link makes the pair certain
+        # (log1p(-1) would be null in Spark, not -inf)
+        combined = F.when(F.max("weight") >= 1, F.lit(1.0)).otherwise(
+            -F.expm1(F.sum(F.log1p(-F.col("weight")))))
+    return edges.groupBy("u", "v").agg(combined.alias("weight"))
 
 
-def _share_weight(missing: MissingShare):
-    """The stake an OWNS link transmits under ``missing_share`` (null: the link does not transmit)."""
+def _share_weight(chosen, missing: MissingShare):
+    """The stake each OWNS link transmits under ``missing_share`` (null: the link does not
+    transmit), as :func:`graphscore.engine.timeline.stake_bounds`: a missing stake is at least 0
+    and at most what the other owners' recorded (low) stakes in the asset leave; a range is cut
+    to that room too, never below its own low end."""
+    if missing is MissingShare.SKIP:
+        return F.col("share")
+    low = F.coalesce(F.col("share"), F.col("share_low"), F.lit(0.0))
     if missing is MissingShare.LOW:
-        return F.coalesce(F.col("share"), F.col("share_low"), F.lit(0.0))
-    if missing is MissingShare.HIGH:
-        return F.coalesce(F.col("share"), F.col("share_high"), F.lit(1.0))
-    return F.col("share")
+        return low
+    others = F.sum(low).over(sql.Window.partitionBy("target")) - low
+    room = F.least(F.greatest(F.lit(1.0) - others, F.lit(0.0)), F.lit(1.0))
+    upper = F.greatest(F.least(F.coalesce(F.col("share_high"), F.lit(1.0)), room), low)
+    return F.coalesce(F.col("share"), upper)
 
 
 def missing_share_note(link: str, count: int, named: list[tuple[str, str]], missing: MissingShare) -> str:
@@ -166,29 +201,39 @@ def rule_edges(links, rule: Transmit, missing_share: MissingShare, notes: list[s
         if named:
             count = unshared.count()
             notes.append(missing_share_note(rule.link, count, [tuple(r) for r in named], missing_share))
-        weight = _share_weight(missing_share)
+        weight = _share_weight(chosen, missing_share)
     else:
         weight = F.lit(float(rule.weight))
     chosen = chosen.select("u_source", "u_target", "type", weight.alias("weight")).filter(
         F.col("weight").isNotNull() & (F.col("weight") > 0))
     parts = []
     if rule.direction in (Direction.FORWARD, Direction.BOTH):
-        parts.append(chosen.select(F.col("u_source").alias("u"), F.col("u_target").alias("v"), "type", "weight"))
+        parts.append(chosen.select(F.col("u_source").alias("u"), F.col("u_target").alias("v"), "type", "weight",
+                                   F.lit("forward").alias("direction")))
     if rule.direction in (Direction.BACKWARD, Direction.BOTH):
-        parts.append(chosen.select(F.col("u_target").alias("u"), F.col("u_source").alias("v"), "type", "weight"))
+        parts.append(chosen.select(F.col("u_target").alias("u"), F.col("u_source").alias("v"), "type", "weight",
+                                   F.lit("backward").alias("direction")))
     edges = parts[0] if len(parts) == 1 else parts[0].unionByName(parts[1])
-    edges = parallel_links(edges)
+    # One rule carries a penalty across a pair once per written direction, at its strongest link
+    # (a person holding two offices in one company is one officer); the two stakes of a
+    # cross-holding under direction = "both" stay two links, as in graphscore.engine.matrix.
+    edges = edges.groupBy("u", "v", "type", "direction").agg(F.max("weight").alias("weight"))
     if rule.split:
-        edges = edges.withColumn("weight", F.col("weight") / F.count("*").over(sql.Window.partitionBy("u")))
-    return edges
+        reached = F.size(F.collect_set("v").over(sql.Window.partitionBy("u")))
+        edges = edges.withColumn("weight", F.col("weight") / reached)
+    return edges.drop("direction")
 
 
-def normalise(edges, how: Normalize):
-    """Rescale weights so each source's (``"source"``) or each target's (``"target"``) sum to 1."""
+def normalise(W, edges, how: Normalize):
+    """``W`` rescaled so each source's (``"source"``) or each target's (``"target"``) entries sum
+    to 1, and the edges scaled as their pair was: normalised after combining, since under
+    ``max`` or ``noisy_or`` the links of a pair are one channel."""
     if how is Normalize.NONE:
-        return edges
+        return W, edges
     by = "u" if how is Normalize.SOURCE else "v"
-    return edges.withColumn("weight", F.col("weight") / F.sum("weight").over(sql.Window.partitionBy(by)))
+    scale = W.groupBy(by).agg((F.lit(1.0) / F.sum("weight")).alias("_scale"))
+    return tuple(frame.join(scale, by).withColumn("weight", F.col("weight") * F.col("_scale")).drop("_scale")
+                 for frame in (W, edges))
 
 
 def _numbered_entities(entities):
@@ -201,9 +246,9 @@ def build_projection(tables: SparkTables, policy: Policy, as_of: dt.date | str |
                      missing_share: MissingShare | None = None, entities=None) -> SparkProjection:
     """Build the edges and own weights from Spark tables under a policy at a date.
 
-    Mirrors :func:`graphscore.engine.matrix.build_projection`: rules add up, ownership models
-    read OWNS (by share) and CONTROLS links owner -> asset and count only penalties of the
-    policy's ``seed_kinds``; ``missing_share`` overrides the policy's (``"bounds"`` takes the
+    Mirrors :func:`graphscore.engine.matrix.build_projection`: rules add up, the links of one
+    ordered pair combine under ``parallel``, ownership models read OWNS (by share) and CONTROLS
+    links owner -> asset and count only the penalties the policy lists; ``missing_share`` overrides the policy's (``"bounds"`` takes the
     low end here, as there). ``entities``: numbered entities of an earlier projection of the
     same tables, to reuse their ``idx``.
 
@@ -235,15 +280,21 @@ def build_projection(tables: SparkTables, policy: Policy, as_of: dt.date | str |
     edges = parts[0]
     for part in parts[1:]:
         edges = edges.unionByName(part)
-    edges = normalise(edges, policy.normalize)
-    edges = cut_lineage(edges.groupBy("u", "v", "type").agg(F.sum("weight").alias("weight")))
+    edges = cut_lineage(edges)
+    # ownership rules read the stakes themselves (graphscore.spark.ownership), never W
+    W, edges = normalise(parallel_links(edges, policy.parallel or Parallel.SUM), edges, policy.normalize)
+    W, edges = cut_lineage(W), cut_lineage(edges)
 
-    penalties = penalty_weights(tables.penalties, as_of, half_life_days=policy.half_life_days, repair=policy.repair)
+    penalties = penalty_weights(tables.penalties, as_of, half_life_days=policy.half_life_days, repair=policy.repair,
+                                period_days=policy.period_days)
     if policy.model.is_ownership:
-        penalties = penalties.withColumn("weight", F.when(F.col("kind").isin(*policy.seed_kinds),
-                                                          F.col("weight")).otherwise(F.lit(0.0)))
+        # Policy.lists: a penalty with no recorded regime counts under every rule
+        lists = F.col("kind").isin(*policy.seed_kinds)
+        if policy.regimes is not None:
+            lists = lists & (F.col("regime").isin(*policy.regimes) | F.col("regime").isNull())
+        penalties = penalties.withColumn("weight", F.when(lists, F.col("weight")).otherwise(F.lit(0.0)))
     penalties = penalties.join(keys, penalties["entity"] == keys["id"]).select(
         penalties["id"], "idx", "kind", "authority", "weight")
     combine = F.sum if policy.combine is Combine.SUM else F.max
     seeds = penalties.groupBy("idx").agg(combine("weight").alias("value")).filter(F.col("value") > 0)
-    return SparkProjection(entities, edges, cut_lineage(seeds), penalties, as_of, policy.combine, tuple(notes))
+    return SparkProjection(entities, edges, W, cut_lineage(seeds), penalties, as_of, policy.combine, tuple(notes))
