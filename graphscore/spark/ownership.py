@@ -20,7 +20,8 @@ from graphscore.spark.session import cut_lineage, lazy_module
 
 F = lazy_module("pyspark.sql.functions")
 
-__all__ = ["ofac_blocked", "eu_frozen", "listed_stakes", "Stakes", "pruning_error_bound"]
+__all__ = ["ofac_blocked", "eu_frozen", "listed_stakes", "Stakes", "pruning_error_bound", "review", "ofac_review",
+           "eu_review"]
 
 
 def _owned(edges, link_type: str):
@@ -223,3 +224,80 @@ def listed_stakes(edges, listed, *, epsilon: float = 1e-13, max_iter: int = 10_0
     pruned = (fold(dropped).agg(F.max("value")).first()[0] if dropped else None) or 0.0
     stake = fold(parts).withColumnRenamed("value", "stake")
     return Stakes(stake, float(pruned), pruning_error_bound(float(pruned), float(contraction)))
+
+
+def _reached(M, start, *, max_rounds: int = 10_000):
+    """``idx`` of the entities ``M`` (``u -> v``) leads to from ``start`` in one or more steps:
+    breadth first, one join per level."""
+    reached = start.sparkSession.createDataFrame([], "idx long")
+    frontier, size = start, 0
+    for _ in range(max_rounds):
+        frontier = cut_lineage(frontier.join(M, frontier["idx"] == M["u"]).select(F.col("v").alias("idx"))
+                               .distinct().join(reached, "idx", "left_anti"))
+        if frontier.isEmpty():
+            return reached
+        reached = cut_lineage(reached.unionByName(frontier))
+    raise ConvergenceError(f"the owners' reach did not settle in {max_rounds} rounds.")
+
+
+def review(step, listed, top, least, *, max_rounds: int = 10_000):
+    """``idx`` of the entities a cycle leaves open: in the greatest self-consistent answer of a
+    monotone rule but not in the least (``least``), as :func:`graphscore.engine.ownership.ofac_review`.
+
+    The greatest answer is found from ``top`` (every entity the rule could reach from the
+    listed ones) downwards: an entity stays while ``step`` (a frame of ``idx`` -> the ``idx``
+    the rule flags given them) still flags it (Knaster-Tarski, as ``_fixpoints`` in memory).
+    """
+    greatest = cut_lineage(listed.unionByName(top).distinct())
+    size = greatest.count()
+    for _ in range(max_rounds):
+        shrunk = cut_lineage(listed.unionByName(step(greatest).join(top, "idx", "left_semi")).distinct())
+        shrunk_size = shrunk.count()
+        if shrunk_size == size:  # the set only shrinks towards the least answer: same size, same set
+            return shrunk.join(least, "idx", "left_anti")
+        greatest, size = shrunk, shrunk_size
+    raise ConvergenceError(f"the greatest answer of the rule did not settle in {max_rounds} rounds.")
+
+
+def ofac_review(edges, listed, blocked, *, threshold: float = 0.5):
+    """``idx`` of the entities whose OFAC status a cycle leaves open, given the least answer
+    ``blocked`` of :func:`ofac_blocked` (see :func:`graphscore.engine.ownership.ofac_review`).
+
+    Examples
+    --------
+    X owns 40 % of A, A 100 % of B, B 10 % of A: blocking A and B is consistent too.
+
+    >>> edges = spark.createDataFrame([(0, 1, "OWNS", 0.4), (1, 2, "OWNS", 1.0), (2, 1, "OWNS", 0.1)],  # doctest: +SKIP
+    ...                               "u long, v long, type string, weight double")
+    >>> listed = spark.createDataFrame([(0,)], "idx long")  # doctest: +SKIP
+    >>> sorted(r.idx for r in ofac_review(edges, listed, ofac_blocked(edges, listed)[0]).collect())  # doctest: +SKIP
+    [1, 2]
+
+    References
+    ----------
+    .. [1] Tarski, "A lattice-theoretical fixpoint theorem and its applications", Pacific J.
+       Math. 5 (1955) 285-309.
+    """
+    _check_threshold(threshold)
+    D = cut_lineage(_owned(edges, "OWNS"))
+
+    def step(flagged):
+        return _stake(flagged, D).filter(F.col("stake") >= threshold - _SHARE_TOL).select("idx")
+
+    return review(step, listed, _reached(D, listed), blocked)
+
+
+def eu_review(edges, listed, frozen, *, threshold: float = 0.5, inclusive: bool = False):
+    """``idx`` of the entities whose EU status a cycle leaves open, given the least answer
+    ``frozen`` of :func:`eu_frozen` (see :func:`graphscore.engine.ownership.eu_review`)."""
+    _check_threshold(threshold)
+    D = cut_lineage(_owned(edges, "OWNS"))
+    C = cut_lineage(_owned(edges, "CONTROLS").select("u", "v").distinct())
+
+    def step(flagged):
+        owned = F.col("stake") >= threshold - _SHARE_TOL if inclusive else F.col("stake") > threshold + _SHARE_TOL
+        return (_stake(flagged, D).filter(owned).select("idx")
+                .unionByName(flagged.join(C, flagged["idx"] == C["u"]).select(F.col("v").alias("idx"))))
+
+    top = _reached(D.select("u", "v").unionByName(C).distinct(), listed)
+    return review(step, listed, top, frozen)

@@ -1,8 +1,8 @@
 """Scores and per-source contributions on Spark: the public entry points of the Spark engine.
 
 ``score`` gives the columns of the in-memory :func:`graphscore.score` (``id, name, kind, own,
-inherited, total`` and the model's own) for the models the Spark engine runs; any other model
-is refused with the list of those it runs.
+echo, inherited, total`` and the model's own) for the models the Spark engine runs; any other
+model, or a policy switch it does not implement, is refused with a message saying so.
 """
 
 from __future__ import annotations
@@ -10,7 +10,8 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass, field
 
-from graphscore.policy import Aggregate, Combine, MissingShare, ModelName, Policy
+from graphscore.engine.ownership import _SHARE_TOL
+from graphscore.policy import Aggregate, Combine, LinkTime, MissingShare, ModelName, Policy
 from graphscore.spark import linear, ownership
 from graphscore.spark.projection import SparkProjection, build_projection
 from graphscore.spark.session import lazy_module
@@ -29,7 +30,9 @@ DEFAULT_EPSILON = 1e-13
 
 
 def check_supported(policy: Policy) -> None:
-    """ValueError naming the models the Spark engine runs, for any other.
+    """ValueError naming the models the Spark engine runs, for any other, and for
+    ``link_time = "at_penalty"`` (each penalty over the links of its own start date: one
+    projection per such date, which the Spark engine does not build).
 
     Examples
     --------
@@ -43,6 +46,9 @@ def check_supported(policy: Policy) -> None:
         runs = ", ".join(m.value for m in SUPPORTED_MODELS)
         raise ValueError(f"the spark engine does not run model {policy.model.value!r} (policy {policy.name!r}); "
                          f"it runs {runs}: use the in-memory engine for this one")
+    if policy.link_time is LinkTime.AT_PENALTY:
+        raise ValueError(f"the spark engine does not run link_time = 'at_penalty' (policy {policy.name!r}): it reads "
+                         "the links in force at as_of only; use the in-memory engine for this one")
 
 
 @dataclass(frozen=True)
@@ -52,14 +58,15 @@ class SparkScores:
     Attributes
     ----------
     frame : DataFrame
-        ``id, name, kind, own, inherited, total`` and the model's columns, one row per entity.
+        ``id, name, kind, own, echo, inherited, total`` and the model's columns, one row per entity.
     as_of : str
         The date scored at, ISO.
     notes : list of str
         What the projection decided that a reader should know.
     figures : dict
         Model-wide figures: for ``ownership-integrated``, ``pruned`` (the largest stake an entity
-        lost to pruning) and ``error_bound`` (None where no bound follows).
+        lost to pruning) and ``error_bound`` (None where no bound follows); for ``ownership-eu``,
+        ``eu_inclusive`` (whether exactly the threshold counted as owned), as in memory.
     """
 
     frame: object
@@ -84,42 +91,59 @@ def _per_entity(projection: SparkProjection, **columns):
     return frame
 
 
+def _flags(frame):
+    return frame.withColumn("flag", F.lit(True))
+
+
 def run_model(projection: SparkProjection, policy: Policy, *, epsilon: float = DEFAULT_EPSILON):
-    """Run the policy's model: a frame ``idx, id, name, kind, own, total`` (+ the model's
-    columns) and the model-wide figures."""
+    """Run the policy's model: a frame ``idx, id, name, kind, own, echo, total`` (+ the model's
+    columns) and the model-wide figures. ``echo`` is the own penalty returning around cycles
+    (:func:`graphscore.spark.linear.echo`) under spread and hop; the ownership rules score a
+    listed entity 1, its own, so nothing returns and it is 0, as in memory."""
     check_supported(policy)
     model, seeds = policy.model, projection.seeds
     if model in (ModelName.SPREAD, ModelName.HOP):
         if model is ModelName.SPREAD:
             x = linear.spread(projection.W, seeds, damping=policy.damping)
+            back = linear.echo(projection.W, seeds, damping=policy.damping)
         else:
-            x = linear.hop(projection.W, seeds, damping=policy.damping, max_hops=policy.max_hops,
-                           aggregate=policy.aggregate.value)
-        return _per_entity(projection, own=(seeds, "value", 0.0), total=(x, "value", 0.0)), {}
+            options = {"damping": policy.damping, "max_hops": policy.max_hops, "aggregate": policy.aggregate.value}
+            x, back = linear.hop(projection.W, seeds, **options), linear.echo(projection.W, seeds, **options)
+        return _per_entity(projection, own=(seeds, "value", 0.0), echo=(back, "value", 0.0),
+                           total=(x, "value", 0.0)), {}
     listed = seeds.select("idx")
     own = listed.withColumn("flag", F.lit(1.0))
+    nothing = listed.limit(0).withColumn("flag", F.lit(0.0))
     limit = policy.stake_limit
     if model is ModelName.OWNERSHIP_OFAC:
         blocked, stake = ownership.ofac_blocked(projection.edges, listed, threshold=limit)
-        flagged = blocked.withColumn("flag", F.lit(1.0))
-        return _per_entity(projection, own=(own, "flag", 0.0), total=(flagged, "flag", 0.0),
-                           stake=(stake, "stake", 0.0)), {}
+        review = ownership.ofac_review(projection.edges, listed, blocked, threshold=limit)
+        return _per_entity(projection, own=(own, "flag", 0.0), echo=(nothing, "flag", 0.0),
+                           total=(blocked.withColumn("flag", F.lit(1.0)), "flag", 0.0),
+                           stake=(stake, "stake", 0.0), review=(_flags(review), "flag", False)), {}
     if model is ModelName.OWNERSHIP_EU:
-        frozen, stake, controlled = ownership.eu_frozen(projection.edges, listed, threshold=limit,
-                                                        inclusive=policy.eu_inclusive)
-        return _per_entity(projection, own=(own, "flag", 0.0), total=(frozen.withColumn("flag", F.lit(1.0)), "flag", 0.0),
-                           stake=(stake, "stake", 0.0),
-                           controlled=(controlled.withColumn("flag", F.lit(True)), "flag", False)), {}
+        inclusive = policy.eu_inclusive_at(projection.as_of.date())
+        frozen, stake, controlled = ownership.eu_frozen(projection.edges, listed, threshold=limit, inclusive=inclusive)
+        review = ownership.eu_review(projection.edges, listed, frozen, threshold=limit, inclusive=inclusive)
+        return _per_entity(projection, own=(own, "flag", 0.0), echo=(nothing, "flag", 0.0),
+                           total=(frozen.withColumn("flag", F.lit(1.0)), "flag", 0.0), stake=(stake, "stake", 0.0),
+                           controlled=(_flags(controlled), "flag", False),
+                           review=(_flags(review), "flag", False)), {"eu_inclusive": inclusive}
     stakes = ownership.listed_stakes(projection.edges, listed, epsilon=epsilon)
-    flagged = stakes.stake.filter(F.col("stake") >= limit).select("idx").unionByName(listed).distinct()
-    frame = _per_entity(projection, own=(own, "flag", 0.0), total=(flagged.withColumn("flag", F.lit(1.0)), "flag", 0.0),
-                        stake=(stakes.stake, "stake", 0.0))
+    # the rounding slack every rule uses (graphscore.engine.ownership.reaches)
+    flagged = stakes.stake.filter(F.col("stake") >= limit - _SHARE_TOL).select("idx").unionByName(listed).distinct()
+    frame = _per_entity(projection, own=(own, "flag", 0.0), echo=(nothing, "flag", 0.0),
+                        total=(flagged.withColumn("flag", F.lit(1.0)), "flag", 0.0), stake=(stakes.stake, "stake", 0.0))
     return frame, {"pruned": stakes.pruned, "error_bound": stakes.error_bound}
 
 
 def _score_columns(frame, *extra: str):
-    return frame.select("id", "name", "kind", "own", (F.col("total") - F.col("own")).alias("inherited"), "total",
-                        *extra)
+    """``own, echo, inherited, total`` adding up exactly, as
+    :func:`graphscore.analysis.scores.split_score`: an inherited a tolerance below 0 is 0, and
+    the echo all of the rest."""
+    inherited = F.greatest(F.col("total") - F.col("own") - F.col("echo"), F.lit(0.0))
+    return frame.select("id", "name", "kind", "own", (F.col("total") - F.col("own") - inherited).alias("echo"),
+                        inherited.alias("inherited"), "total", *extra)
 
 
 def score(policy: Policy, entities, links=None, penalties=None, *, as_of: dt.date | str | None = None,
@@ -145,14 +169,15 @@ def score(policy: Policy, entities, links=None, penalties=None, *, as_of: dt.dat
     Returns
     -------
     SparkScores
-        ``frame`` with the columns of :func:`graphscore.score`: ``id, name, kind, own, inherited,
-        total`` then the model's (``stake``; ``controlled`` under the EU test; ``total_low``,
-        ``total_high`` with ``missing_share = "bounds"``).
+        ``frame`` with the columns of :func:`graphscore.score`: ``id, name, kind, own, echo,
+        inherited, total`` then the model's (``stake``; ``controlled`` under the EU test;
+        ``review`` under the OFAC and EU tests; ``total_low``, ``total_high`` with
+        ``missing_share = "bounds"``).
 
     Raises
     ------
     ValueError
-        For a model the Spark engine does not run.
+        For a model the Spark engine does not run, or ``link_time = "at_penalty"``.
     InvalidData
         For tables that break the data model.
     ConvergenceError
@@ -166,15 +191,15 @@ def score(policy: Policy, entities, links=None, penalties=None, *, as_of: dt.dat
     >>> tables = from_tables(spark, gs.validate(fined_company()))  # doctest: +SKIP
     >>> policy = gs.parse_policy('name="r"\\ndamping=0.5\\n[[transmit]]\\nlink="OFFICER_OF"\\ndirection="backward"')
     >>> scores = score(policy, tables, as_of="2024-01-01")  # doctest: +SKIP
-    >>> scores.to_pandas()[["id", "own", "inherited", "total"]]  # doctest: +SKIP
-      id  own  inherited  total
-    0  c  1.0        0.0    1.0
-    1  p  0.0        0.5    0.5
+    >>> scores.to_pandas()[["id", "own", "echo", "inherited", "total"]]  # doctest: +SKIP
+      id  own  echo  inherited  total
+    0  c  1.0   0.0        0.0    1.0
+    1  p  0.0   0.0        0.5    0.5
     """
     check_supported(policy)
     tables = entities if isinstance(entities, SparkTables) else spark_tables(entities, links, penalties, check=check)
-    extra = {ModelName.OWNERSHIP_EU: ("stake", "controlled")}.get(
-        policy.model, ("stake",) if policy.model.is_ownership else ())
+    extra = {ModelName.OWNERSHIP_EU: ("stake", "controlled", "review"), ModelName.OWNERSHIP_OFAC: ("stake", "review"),
+             ModelName.OWNERSHIP_INTEGRATED: ("stake",)}.get(policy.model, ())
     if policy.missing_share is MissingShare.BOUNDS:
         low = build_projection(tables, policy, as_of, missing_share=MissingShare.LOW)
         high = build_projection(tables, policy, as_of, missing_share=MissingShare.HIGH, entities=low.entities)
@@ -227,6 +252,7 @@ def contributions(policy: Policy, entities, links=None, penalties=None, *, entit
     if not linear_model:
         raise ValueError(f"per-source contributions need a linear model (spread, or hop with aggregate = 'sum'); "
                          f"model {policy.model.value!r} does not split by source.")
+    check_supported(policy)
     tables = entities if isinstance(entities, SparkTables) else spark_tables(entities, links, penalties, check=check)
     projection = build_projection(tables, policy, as_of)
     wanted = list(dict.fromkeys(entity_ids))
