@@ -12,7 +12,10 @@ steps) or ``--policy``, at 2024-06-30:
 - ``project s``: the projection (Spark: active links, rules, weights, computed and cached);
 - ``per hop s``: one hop of the series, the median of ``--hops`` hops of ``hop`` with
   ``aggregate = "sum"`` (scipy: one sparse product; Spark: a join, a groupBy and a checkpoint);
-- ``score s``: the whole spread (Spark: the convergence certificate and the iterations);
+- ``score s``: the whole spread (Spark: the convergence certificate and the iterations), the
+  model alone on both engines: the ``echo`` column of ``graphscore score`` (own penalties
+  returning around cycles, about one solve per penalised entity on a cycle in either engine)
+  is not in it;
 - ``total s``: read + project + score;
 - ``peak GB``: peak resident memory of the Python process, and for Spark of its driver JVM
   (in local mode the driver runs the executors too);
@@ -95,7 +98,7 @@ def run_size(companies: int, master: str, hops: int, policy_path: str) -> list[d
     hop(spark_projection.W, spark_projection.seeds, damping=policy.damping, max_hops=hops).count()
     per_hop = (time.perf_counter() - started) / hops
     (frame, _), score_spark = _timed(lambda: (lambda f: (f[0].localCheckpoint(eager=True), f[1]))(
-        spark_run(spark_projection, policy)))
+        spark_run(spark_projection, policy, with_echo=False)))
     totals = frame.select("id", "total").toArrow().to_pandas()
     diff = float(np.abs(totals["total"].to_numpy() - totals["id"].map(expected).to_numpy()).max())
     spark_row = {"links": memory_row["links"], "engine": f"spark {master}", "read s": read_spark,

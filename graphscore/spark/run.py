@@ -95,22 +95,25 @@ def _flags(frame):
     return frame.withColumn("flag", F.lit(True))
 
 
-def run_model(projection: SparkProjection, policy: Policy, *, epsilon: float = DEFAULT_EPSILON):
+def run_model(projection: SparkProjection, policy: Policy, *, epsilon: float = DEFAULT_EPSILON,
+              with_echo: bool = True):
     """Run the policy's model: a frame ``idx, id, name, kind, own, echo, total`` (+ the model's
     columns) and the model-wide figures. ``echo`` is the own penalty returning around cycles
     (:func:`graphscore.spark.linear.echo`) under spread and hop; the ownership rules score a
-    listed entity 1, its own, so nothing returns and it is 0, as in memory."""
+    listed entity 1, its own, so nothing returns and it is 0, as in memory. ``with_echo=False``
+    leaves the spread and hop frames without ``echo``: the model alone, as
+    :func:`graphscore.engine.run.run_model` runs it (benchmarks/spark.py times the two)."""
     check_supported(policy)
     model, seeds = policy.model, projection.seeds
     if model in (ModelName.SPREAD, ModelName.HOP):
-        if model is ModelName.SPREAD:
-            x = linear.spread(projection.W, seeds, damping=policy.damping)
-            back = linear.echo(projection.W, seeds, damping=policy.damping)
-        else:
-            options = {"damping": policy.damping, "max_hops": policy.max_hops, "aggregate": policy.aggregate.value}
-            x, back = linear.hop(projection.W, seeds, **options), linear.echo(projection.W, seeds, **options)
-        return _per_entity(projection, own=(seeds, "value", 0.0), echo=(back, "value", 0.0),
-                           total=(x, "value", 0.0)), {}
+        options = {"damping": policy.damping}
+        if model is ModelName.HOP:
+            options.update(max_hops=policy.max_hops, aggregate=policy.aggregate.value)
+        x = (linear.spread if model is ModelName.SPREAD else linear.hop)(projection.W, seeds, **options)
+        columns = {"own": (seeds, "value", 0.0), "total": (x, "value", 0.0)}
+        if with_echo:
+            columns["echo"] = (linear.echo(projection.W, seeds, **options), "value", 0.0)
+        return _per_entity(projection, **columns), {}
     listed = seeds.select("idx")
     own = listed.withColumn("flag", F.lit(1.0))
     nothing = listed.limit(0).withColumn("flag", F.lit(0.0))
