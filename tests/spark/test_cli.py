@@ -40,8 +40,7 @@ def test_score_engine_spark_writes_the_in_memory_columns(spark, tmp_path):
 
 def test_score_engine_spark_bad_input_is_one_line(spark, tmp_path):
     tables = generate_network(30, seed=1)
-    tables.links.loc[4, "share"] = "1.7"
-    tables.links["share"] = tables.links["share"].astype(float)
+    tables.links.loc[4, "share"] = 1.7
     write_tables(tables, tmp_path / "in", format="parquet")
     result = CliRunner().invoke(app, ["score", "--engine", "spark", "--input", str(tmp_path / "in"), "--policy",
                                       str(POLICIES / "ofac-50.toml"), "--out", str(tmp_path / "s.parquet")])
