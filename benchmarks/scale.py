@@ -24,6 +24,8 @@ in its own subprocess, so its peak resident memory is its own. Per size, one row
 - ``project s`` and ``score s``: ``ws.projection`` and ``ws.baseline`` under
   ``data/policies/joint-punishment.toml`` at 2024-06-30, first calls (they include writing the
   projection and the run to the disk cache, as a first command on a store does);
+- ``echo s``: ``ws.echo``, the score table's echo column (:mod:`graphscore.engine.echo`),
+  first call, after the run: what ``graphscore score`` adds to ``score s``;
 - ``explain s``, ``dossier s``, ``whatif s``: the median, over three entities (the penalised
   company with the largest own weight, the entity with the most links, a random person;
   ties go to the lowest id), of the *second* call through the workspace: what an analyst
@@ -276,6 +278,8 @@ def measure(n_companies: int, folder: Path, profile: list[str], explain_max: int
         ws.projection(policy, AS_OF)
     with phases("score"):
         ws.baseline(policy, AS_OF)
+    with phases("echo"):
+        ws.echo(policy, AS_OF)
 
     picked = pick_entities(ws, policy)
     print(f"  entities: {picked}", file=sys.stderr, flush=True)
@@ -310,7 +314,7 @@ def table_row(n_companies: int, facts: dict, peak_gb: float) -> dict:
         "load/COPY": seconds["load"] / seconds["COPY"] if "load" in seconds and "COPY" in seconds else None,
         "reload s": time_of("reload"), "read-back s": time_of("read-back"),
         "open ws s": time_of("open ws"), "project s": time_of("project"), "score s": time_of("score"),
-        "explain s": medians.get("explain"), "dossier s": medians.get("dossier"), "whatif s": medians.get("whatif"),
+        "echo s": time_of("echo"), "explain s": medians.get("explain"), "dossier s": medians.get("dossier"), "whatif s": medians.get("whatif"),
         "peak GB": peak_gb, "peak at": facts["peak_at"],
     }
 

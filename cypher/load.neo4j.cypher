@@ -1,6 +1,7 @@
 // Generated from graphscore/schema/model.toml by graphscore.store.statements: do not edit.
 // Neo4j batched loads: $rows is a list of maps, one per table row; CREATE for rows
-// known to be new, MERGE by key for changed ones, all in one transaction.
+// known to be new, MERGE by key for changed ones, in one transaction; a staged load
+// (graphscore/store/neo4j.py) creates new nodes under GraphscoreStaged* labels first.
 UNWIND $rows AS row CREATE (e:Entity {id: row.id, kind: row.kind, name: row.name, jurisdiction: row.jurisdiction, registration_id: row.registration_id, value: row.value, source_ref: row.source_ref}) RETURN count(*) AS written;
 UNWIND $rows AS row MERGE (e:Entity {id: row.id}) SET e.kind = row.kind, e.name = row.name, e.jurisdiction = row.jurisdiction, e.registration_id = row.registration_id, e.value = row.value, e.source_ref = row.source_ref RETURN count(*) AS written;
 UNWIND $rows AS row MATCH (e:Entity {id: row.entity}) CREATE (e)-[:HAS_PENALTY]->(p:Penalty {id: row.id, kind: row.kind, severity: row.severity, start_date: row.start_date, end_date: row.end_date, repair_from: row.repair_from, authority: row.authority, regime: row.regime, source_ref: row.source_ref}) RETURN count(*) AS written;

@@ -132,8 +132,8 @@ class Workspace:
     def echo(self, policy: Policy, as_of: AsOf = None, *, missing_share: MissingShare | None = None) -> np.ndarray:
         """Each entity's own penalty returning to it around cycles under the policy's model
         (:func:`graphscore.engine.echo.model_echo`): computed once, then reused, and apart from
-        the baseline run, since it costs about one solve per penalised entity on a cycle and a
-        what-if or an explanation never needs it."""
+        the baseline run, since it costs two pushes from each penalised entity on a cycle (one to
+        seven times the solve on synthetic registries) and a what-if or an explanation never needs it."""
         key = self._key(policy, as_of, missing_share)
         if key not in self._echoes:
             cached = self.cache.load_echo(policy, key[1], missing_share) if self.cache else None

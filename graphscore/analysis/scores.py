@@ -45,12 +45,13 @@ def entity_frame(source: Tables | Workspace, projection: Projection, **columns) 
 def split_score(own: np.ndarray, echo: np.ndarray, total: np.ndarray) -> dict[str, np.ndarray]:
     """``own``, ``echo``, ``inherited`` and ``total``, adding up exactly.
 
-    The solve and the echo each stop within a tolerance of their series: an entity no one else
-    reaches could show an inherited of -1e-13. It is zero, and the echo all of the rest.
+    The solve rises to the score from below and the spread echo is bounded from above (within
+    1e-6 of the own penalty, :mod:`graphscore.engine.echo`): an entity no one else reaches
+    could show an inherited of -1e-7. It is zero, and the echo all of the rest.
 
     Examples
     --------
-    >>> split_score(np.array([1.0]), np.array([0.25 + 1e-13]), np.array([1.25]))["inherited"].tolist()
+    >>> split_score(np.array([1.0]), np.array([0.25 + 1e-7]), np.array([1.25]))["inherited"].tolist()
     [0.0]
     """
     inherited = np.maximum(total - own - echo, 0.0)

@@ -1,5 +1,6 @@
-"""What-if by forward push, and explanation by reverse push: one column or one row of
-``(I - damping W)^-1``, computed where it is large rather than over the whole graph.
+"""What-if by forward push, explanation by reverse push, and the score table's echo by both:
+one column, one row or diagonal entries of ``(I - damping W)^-1``, computed where they are
+large rather than over the whole graph.
 
 The spread model is linear, ``x = (I - damping W)^-1 s``, so adding ``amount`` to ``s[u]``
 changes ``x`` by ``amount`` times column u of ``(I - damping W)^-1`` (forward push, from the
@@ -20,9 +21,9 @@ import numba
 import numpy as np
 import scipy as sp
 
-from graphscore.engine.spread import Contraction, contraction
+from graphscore.engine.spread import Contraction, contraction, spread
 
-__all__ = ["LocalChange", "push_column", "local_change", "Influence", "influence"]
+__all__ = ["LocalChange", "push_column", "local_change", "Influence", "influence", "Diagonal", "push_diagonal", "ReturnBound", "return_bound"]
 
 
 @dataclass(frozen=True)
@@ -57,10 +58,10 @@ class LocalChange:
 
 
 @numba.njit(cache=True, nogil=True, error_model="numpy")
-def _forward(indptr, indices, data, damping, sources, amounts, threshold, budget,
+def _forward(indptr, indices, data, damping, sources, amounts, weights, eps, budget,
              p, r, seen, queued, queue, touched):  # pragma: no cover - compiled
-    """Forward push from a FIFO queue. ``threshold[w]``: push w while ``|r[w]|`` exceeds it.
-    ``p, r, seen, queued`` come zeroed; returns (entities touched, pushes, links, complete)."""
+    """Forward push from a FIFO queue: push w while ``|r[w]| > eps * weights[w]``. ``p, r,
+    seen, queued`` come zeroed; returns (entities touched, pushes, links, complete)."""
     n = r.shape[0]
     count = 0
     head = 0
@@ -74,7 +75,7 @@ def _forward(indptr, indices, data, damping, sources, amounts, threshold, budget
             count += 1
     for k in range(count):
         u = touched[k]
-        if abs(r[u]) > threshold[u] and not queued[u]:
+        if abs(r[u]) > eps * weights[u] and not queued[u]:
             queued[u] = True
             queue[(head + size) % n] = u
             size += 1
@@ -99,7 +100,7 @@ def _forward(indptr, indices, data, damping, sources, amounts, threshold, budget
                 seen[w] = True
                 touched[count] = w
                 count += 1
-            if not queued[w] and abs(r[w]) > threshold[w]:
+            if not queued[w] and abs(r[w]) > eps * weights[w]:
                 queued[w] = True
                 queue[(head + size) % n] = w
                 size += 1
@@ -285,13 +286,12 @@ def _push(W: sp.sparse.csc_array, sources: np.ndarray, amounts: np.ndarray, damp
     # eps in the v-norm: an error of at most rate / (1 - rate) * eps = tol * scale (push_column, Notes)
     eps = tol * scale * (1 - rate) / rate if rate > 0 else math.inf
     # Work arrays of length n: np.zeros maps zeroed pages lazily, so only the pages a push
-    # writes cost anything; the threshold is computed for the entities the push looks at only.
+    # writes cost anything.
     p, r = np.zeros(n), np.zeros(n)
     seen, queued = np.zeros(n, dtype=np.bool_), np.zeros(n, dtype=np.bool_)
     queue, touched = np.empty(n, dtype=np.int64), np.empty(n, dtype=np.int64)
-    threshold = certificate.weights * eps if math.isfinite(eps) else np.full(n, math.inf)
     count, pushes, links, complete = _forward(
-        W.indptr, W.indices, W.data, damping, sources.astype(np.int64), amounts.astype(float), threshold,
+        W.indptr, W.indices, W.data, damping, sources.astype(np.int64), amounts.astype(float), certificate.weights, eps,
         np.int64(budget if budget is not None else np.iinfo(np.int64).max), p, r, seen, queued, queue, touched)
     reached = np.sort(touched[:count])
     left = r[reached]
@@ -333,7 +333,7 @@ class Influence:
 def _reverse(indptr, indices, data, damping, target, scores, own, goal, budget,
              p, r, seen, queued, queue, touched):  # pragma: no cover - compiled
     """Reverse push from ``target`` until ``sum_w r_w scores_w <= goal``; returns (touched,
-    pushes, what is left unattributed, complete). Pushes an entity only while its residual
+    pushes, links, what is left unattributed, complete). Pushes an entity only while its residual
     times its score is above a threshold lowered by 10 each round until the goal is met."""
     n = r.shape[0]
     r[target] = 1.0
@@ -381,7 +381,7 @@ def _reverse(indptr, indices, data, damping, target, scores, own, goal, budget,
                     queue[(head + size) % n] = u
                     size += 1
             if links > budget:
-                return count, pushes, left, False
+                return count, pushes, links, left, False
         threshold /= 10
         # recompute rather than trust the running sum: it subtracted many small amounts
         left = 0.0
@@ -389,7 +389,7 @@ def _reverse(indptr, indices, data, damping, target, scores, own, goal, budget,
             left += r[touched[k]] * scores[touched[k]]
         if threshold < 1e-300:
             break
-    return count, pushes, left, True
+    return count, pushes, links, left, True
 
 
 def influence(W: sp.sparse.sparray, target: int, *, damping: float, scores: np.ndarray, own: np.ndarray,
@@ -455,8 +455,218 @@ def influence(W: sp.sparse.sparray, target: int, *, damping: float, scores: np.n
     seen, queued = np.zeros(n, dtype=np.bool_), np.zeros(n, dtype=np.bool_)
     queue, touched = np.empty(n, dtype=np.int64), np.empty(n, dtype=np.int64)
     goal = tol * scores[target]
-    count, pushes, left, complete = _reverse(
+    count, pushes, _, left, complete = _reverse(
         rows.indptr, rows.indices, rows.data, damping, np.int64(target), scores, own, goal,
         np.int64(budget if budget is not None else np.iinfo(np.int64).max), p, r, seen, queued, queue, touched)
     reached = np.sort(touched[:count])
     return Influence(reached, p[reached], max(float(left), 0.0), int(pushes), bool(complete))
+
+
+@dataclass(frozen=True)
+class Diagonal:
+    """Diagonal entries ``G[v, v]`` of ``G = (I - damping W)^-1`` at some entities, from below.
+
+    Attributes
+    ----------
+    values : (k,) ndarray
+        ``G[v, v]`` of each source, at most the exact value.
+    error : (k,) ndarray
+        Proven bound: the exact value is in ``[values, values + error]``.
+    links : (k,) ndarray of int
+        Links followed for each source, backwards and forwards.
+    """
+
+    values: np.ndarray
+    error: np.ndarray
+    links: np.ndarray
+
+
+# The backward push stops once r_b . h is below this share of h[v] times sqrt(tol): the forward
+# push's threshold then is tol / (r_b . h). Measured on graphscore.synthetic registries of 10^5
+# and 10^6 links (tol 1e-6 and 1e-8): 30 sqrt(tol) minimised the links followed, at 10^6 links
+# and 1e-6 about 45 % of them backwards; 10 and 100 sqrt(tol) followed 10-25 % more.
+_BACKWARD_SHARE = 30.0
+
+
+@numba.njit(cache=True, nogil=True, parallel=True, error_model="numpy")
+def _diagonal(indptr, indices, data, row_indptr, row_indices, row_data, damping, sources, z, h, tol,
+              share, budget, threads, values, errors, links):  # pragma: no cover - compiled
+    """:func:`push_diagonal`'s loop: per source a backward push (:func:`_reverse`) then a
+    forward one (:func:`_forward`), sources dealt out to the threads in turn. Each thread keeps
+    its own work arrays and clears after each source only what its pushes touched, so a source
+    costs what its pushes reach, not n."""
+    n = z.shape[0]
+    for thread in numba.prange(threads):
+        p, r = np.zeros(n), np.zeros(n)
+        seen, queued = np.zeros(n, dtype=np.bool_), np.zeros(n, dtype=np.bool_)
+        queue, touched = np.empty(n, dtype=np.int64), np.empty(n, dtype=np.int64)
+        q, back = np.zeros(n), np.zeros(n)
+        back_seen, back_queued = np.zeros(n, dtype=np.bool_), np.zeros(n, dtype=np.bool_)
+        back_queue, back_touched = np.empty(n, dtype=np.int64), np.empty(n, dtype=np.int64)
+        source, unit = np.empty(1, dtype=np.int64), np.ones(1)
+        for k in range(thread, sources.shape[0], threads):
+            v = sources[k]
+            # G[v, :] = q + r_b G, with r_b . h (h >= G z) at most share * h[v]
+            reached, _, backward, left, _ = _reverse(
+                row_indptr, row_indices, row_data, damping, v, h, z, share * h[v], budget,
+                q, back, back_seen, back_queued, back_queue, back_touched)
+            # G e_v = p + G r, with r <= eps z: the rest, r_b G r, is at most eps (r_b . h) = tol
+            source[0] = v
+            eps = tol / left if left > 0 else np.inf
+            count, _, forward, _ = _forward(indptr, indices, data, damping, source, unit, z, eps, budget,
+                                            p, r, seen, queued, queue, touched)
+            estimate = p[v]
+            residual = 0.0
+            for j in range(count):
+                w = touched[j]
+                estimate += q[w] * r[w]
+                residual = max(residual, r[w] / z[w])
+                p[w] = 0.0
+                r[w] = 0.0
+                seen[w] = False
+            for j in range(reached):
+                w = back_touched[j]
+                q[w] = 0.0
+                back[w] = 0.0
+                back_seen[w] = False
+            values[k] = estimate
+            errors[k] = residual * max(left, 0.0)
+            links[k] = backward + forward
+
+
+@dataclass(frozen=True)
+class ReturnBound:
+    """What bounds the remainder of every :func:`push_diagonal` estimate on one W.
+
+    Attributes
+    ----------
+    weights : (n,) ndarray
+        ``z > 0``, the forward push's weights.
+    reach : (n,) ndarray
+        ``h >= G z`` entrywise, ``G = (I - damping W)^-1``. Taken at a subset of the entities,
+        both still bound any matrix at most W entrywise on that subset (its G is at most W's).
+    """
+
+    weights: np.ndarray
+    reach: np.ndarray
+
+
+def return_bound(W: sp.sparse.sparray, *, damping: float, certificate: Contraction | None = None,
+                 left_certificate: Contraction | None = None) -> ReturnBound:
+    """The weights ``z`` and ``h >= G z`` of :func:`push_diagonal`: one solve, shared by every
+    source. ``certificate`` and ``left_certificate`` are
+    :func:`graphscore.engine.spread.contraction` of W and of W.T at ``damping``, computed here
+    when None.
+
+    Notes
+    -----
+    Any positive ``z`` gives a valid bound; the work is least where ``z[w]`` balances how much
+    forward push lands on w (which grows with what reaches w, the right Collatz-Wielandt
+    weights ``v``, and with the links w passes it on to, ``deg``) against how much a residual
+    left at w returns (what w reaches, the left weights ``u``): by Cauchy-Schwarz
+    ``z = sqrt(deg v / u)``. Measured on synthetic registries it follows 1.5 times fewer links
+    than ``z = v`` and 2.4 times fewer than ``z = 1``. ``h`` is solved to ``1e-10`` of its
+    largest entry and raised by the solve's proven error (:func:`graphscore.engine.spread.spread`,
+    Notes), so ``h >= G z``.
+
+    Examples
+    --------
+    >>> W = sp.sparse.csr_array([[0.0, 1.0], [1.0, 0.0]])
+    >>> bound = return_bound(W, damping=0.5)  # z = (1, 1): h = G z = (2, 2)
+    >>> bound.weights.tolist(), bool(np.all(bound.reach >= 2.0) and np.all(bound.reach < 2.0 + 1e-9))
+    ([1.0, 1.0], True)
+    """
+    columns = _as_csc(W)
+    rows = sp.sparse.csr_array(columns)
+    certificate = certificate if certificate is not None else contraction(rows, damping)
+    left_certificate = left_certificate if left_certificate is not None else contraction(columns.T, damping)
+    degree = np.diff(columns.indptr) + 1.0
+    z = np.sqrt(degree * certificate.weights / left_certificate.weights)
+    # Only ratios of z matter. An entity that reaches nothing (u at the certificate's floor) or
+    # that nothing reaches (v there) would put the others 1e150 away: keep z within 1e6 of the
+    # median, so that h's error, 1e-10 of its largest entry, stays far below h elsewhere.
+    z = np.clip(z / np.median(z), 1e-6, 1e6)
+    h_tol = 1e-10
+    h = spread(rows, z, damping=damping, tol=h_tol, certificate=certificate)
+    h += certificate.weights * (h_tol * h.max())  # its proven error: now h >= G z
+    return ReturnBound(z, h)
+
+
+def push_diagonal(W: sp.sparse.sparray, sources, *, damping: float, tol: float = 1e-6,
+                  bound: ReturnBound | None = None) -> Diagonal:
+    """``G[v, v]`` for each of ``sources``, ``G = (I - damping W)^-1``, within ``tol`` (proven),
+    at a cost that follows what each entity's closed walks reach, both cores working.
+
+    ``G[v, v]`` is the sum over closed walks at v of the product of ``damping W`` along them (1
+    for the empty walk). A forward push from v (:func:`push_column`) keeps ``G e_v = p + G r``,
+    a backward push from v (:func:`influence`) ``G[v, :] = q + r_b G``; together
+
+        G[v, v] = p[v] + sum_w G[v, w] r[w] = p[v] + q . r + r_b G r,
+
+    all terms non-negative. The value is ``p[v] + q . r``; the rest, ``r_b G r``, is at most
+    ``||r||_z (r_b . h)`` for any positive weights ``z`` and ``h >= G z`` (``r <= ||r||_z z``
+    entrywise, ``||r||_z = max_w r[w] / z[w]``): a :class:`ReturnBound`, one solve over the
+    whole graph shared by every source. So the backward push runs until ``r_b . h`` is small (each push at w
+    lowers it by ``r_b[w] z[w]``: the part of ``(G z)[v]`` attributed so far), then the forward
+    push until ``||r||_z <= tol / (r_b . h)``. Either alone reaches most of a registry (its
+    walks circulate at the contraction rate, about 0.93 on synthetic registries); the product
+    of two loose residuals is small. Where a pure forward push to 1e-6 followed 295,000 links
+    per penalised entity on a 10^5-link synthetic registry, this follows 17,000 on average, and
+    19,000 on a 10^6-link one.
+
+    Parameters
+    ----------
+    W : (n, n) sparse array
+        Non-negative transmission matrix.
+    sources : (k,) array of int
+        Entities whose diagonal entry is wanted.
+    damping : float
+        Attenuation per hop, in [0, 1).
+    tol : float
+        Accuracy: each value is within ``tol`` of the exact one, and never above it.
+    bound : ReturnBound, optional
+        :func:`return_bound` of W at ``damping``, or of a matrix at least W entrywise (its
+        arrays taken at W's entities); computed here when None.
+
+    Returns
+    -------
+    Diagonal
+
+    Examples
+    --------
+    A company and its representative reaching each other with weight 1, damping 0.5: closed
+    walks of 2, 4, ... links weigh 0.25, 0.0625, ..., so G[0, 0] = 4/3.
+
+    >>> W = sp.sparse.csr_array([[0.0, 1.0], [1.0, 0.0]])
+    >>> found = push_diagonal(W, [0, 1], damping=0.5, tol=1e-9)
+    >>> bool(np.all((found.values <= 4 / 3) & (4 / 3 <= found.values + found.error))), float(found.error.max()) <= 1e-9
+    (True, True)
+
+    References
+    ----------
+    .. [1] Lofgren, Banerjee, Goel, "Personalized PageRank estimation and search: a
+       bidirectional approach", WSDM 2016 (a forward residual against a backward estimate).
+    .. [2] Andersen, Chung, Lang, "Local graph partitioning using PageRank vectors", FOCS 2006;
+       Andersen, Borgs, Chayes, Hopcroft, Mirrokni, Teng, "Local computation of PageRank
+       contributions", WAW 2007 (the forward and the backward push).
+    """
+    _check_tuning(damping, tol)
+    columns = _as_csc(W)
+    rows = sp.sparse.csr_array(columns)
+    n = columns.shape[0]
+    sources = np.asarray(sources, dtype=np.int64)
+    if sources.size and (sources.min() < 0 or sources.max() >= n):
+        raise ValueError(f"sources must be entity indices in [0, {n}).")
+    values, error = np.ones(sources.size), np.zeros(sources.size)
+    links = np.zeros(sources.size, dtype=np.int64)
+    if sources.size == 0 or columns.nnz == 0 or damping == 0:
+        return Diagonal(values, error, links)  # G = I
+    bound = bound if bound is not None else return_bound(columns, damping=damping)
+    if bound.weights.shape != (n,) or bound.reach.shape != (n,):
+        raise ValueError(f"bound must hold one weight and one reach per entity ({n}), got {bound.weights.shape}.")
+    z, h = bound.weights, bound.reach
+    share = min(1.0, _BACKWARD_SHARE * math.sqrt(tol))
+    _diagonal(columns.indptr, columns.indices, columns.data, rows.indptr, rows.indices, rows.data, damping,
+              sources, z, h, tol, share, np.iinfo(np.int64).max, numba.get_num_threads(), values, error, links)
+    np.maximum(values, 1.0, out=values)  # G[v, v] >= 1 (the empty walk): still a value from below
+    return Diagonal(values, error, links)

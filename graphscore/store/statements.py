@@ -82,14 +82,30 @@ def ladybug_schema(model: Model | None = None) -> list[str]:
     return statements
 
 
+# A load too large for one Neo4j transaction writes its new nodes under these labels, which no
+# reading statement names, and relabels them when it publishes (graphscore.store.neo4j).
+STAGED = {"Entity": "GraphscoreStagedEntity", "Penalty": "GraphscoreStagedPenalty"}
+
+
+def _checked_label(label: str, kind: str) -> str:
+    if label not in (kind, STAGED[kind]):  # spliced into Cypher: only the model's label or its staged form
+        raise KeyError(f"unknown {kind} label {label!r}")
+    return label
+
+
 def neo4j_schema(model: Model | None = None) -> list[str]:
     """Uniqueness constraints for Neo4j (schema-free otherwise), created before any row is
     written: every CREATE, MERGE and MATCH of a load finds its entities and penalties by id
     through them. Links get no index on their key: a changed link is merged from its two ends,
-    and an index would only add work to every commit of a load."""
+    and an index would only add work to every commit of a load. A staged load (too large for one
+    transaction) claims the one ``staging`` record and indexes its staged entities' ids."""
     return [
         "CREATE CONSTRAINT entity_id IF NOT EXISTS FOR (e:Entity) REQUIRE e.id IS UNIQUE;",
         "CREATE CONSTRAINT penalty_id IF NOT EXISTS FOR (p:Penalty) REQUIRE p.id IS UNIQUE;",
+        # one record per key: two staged loads cannot both claim the 'staging' record
+        "CREATE CONSTRAINT meta_key IF NOT EXISTS FOR (m:GraphscoreMeta) REQUIRE m.key IS UNIQUE;",
+        # a staged load (graphscore.store.neo4j) finds the ends of its links among its staged entities
+        f"CREATE INDEX staged_entity_id IF NOT EXISTS FOR (e:{STAGED['Entity']}) ON (e.id);",
     ]
 
 
@@ -112,9 +128,9 @@ def _checked_link_type(link_type: str, model: Model) -> str:
     return link_type
 
 
-def create_entities(model: Model | None = None) -> str:
+def create_entities(model: Model | None = None, *, label: str = "Entity") -> str:
     props = _properties((model or load_model()).tables["entities"])
-    return f"UNWIND $rows AS row CREATE (e:Entity {{{_create_map(props)}}})" + WRITTEN
+    return f"UNWIND $rows AS row CREATE (e:{_checked_label(label, 'Entity')} {{{_create_map(props)}}})" + WRITTEN
 
 
 def merge_entities(model: Model | None = None) -> str:
@@ -122,10 +138,10 @@ def merge_entities(model: Model | None = None) -> str:
     return f"UNWIND $rows AS row MERGE (e:Entity {{id: row.id}}) SET {_set_clause('e', props)}" + WRITTEN
 
 
-def create_penalties(model: Model | None = None) -> str:
+def create_penalties(model: Model | None = None, *, label: str = "Penalty", entity_label: str = "Entity") -> str:
     props = _properties((model or load_model()).tables["penalties"])
-    return ("UNWIND $rows AS row MATCH (e:Entity {id: row.entity}) "
-            f"CREATE (e)-[:HAS_PENALTY]->(p:Penalty {{{_create_map(props)}}})" + WRITTEN)
+    return (f"UNWIND $rows AS row MATCH (e:{_checked_label(entity_label, 'Entity')} {{id: row.entity}}) "
+            f"CREATE (e)-[:HAS_PENALTY]->(p:{_checked_label(label, 'Penalty')} {{{_create_map(props)}}})" + WRITTEN)
 
 
 def merge_penalties(model: Model | None = None) -> str:
@@ -135,10 +151,12 @@ def merge_penalties(model: Model | None = None) -> str:
             "MERGE (e)-[:HAS_PENALTY]->(p)" + WRITTEN)
 
 
-def create_links(link_type: str, model: Model | None = None) -> str:
+def create_links(link_type: str, model: Model | None = None, *, source_label: str = "Entity",
+                 target_label: str = "Entity") -> str:
     model = model or load_model()
     props = [LINK_KEY, *_properties(model.tables["links"])]
-    return ("UNWIND $rows AS row MATCH (a:Entity {id: row.source}) MATCH (b:Entity {id: row.target}) "
+    return (f"UNWIND $rows AS row MATCH (a:{_checked_label(source_label, 'Entity')} {{id: row.source}}) "
+            f"MATCH (b:{_checked_label(target_label, 'Entity')} {{id: row.target}}) "
             f"CREATE (a)-[r:{_checked_link_type(link_type, model)} {{{_create_map(props)}}}]->(b)" + WRITTEN)
 
 
@@ -261,7 +279,8 @@ def render_files(model: Model | None = None) -> dict[str, str]:
         "load.cypher": header + "// LadybugDB bulk loads: $rows is an Arrow table; changed links are deleted by key,\n"
                        "// then copied in again with the new rows.\n" + bulk_loading() + "\n",
         "load.neo4j.cypher": header + "// Neo4j batched loads: $rows is a list of maps, one per table row; CREATE for rows\n"
-                             "// known to be new, MERGE by key for changed ones, all in one transaction.\n"
+                             "// known to be new, MERGE by key for changed ones, in one transaction; a staged load\n"
+                             "// (graphscore/store/neo4j.py) creates new nodes under GraphscoreStaged* labels first.\n"
                              + batched() + "\n",
         "read.cypher": header + "// LadybugDB: reading the tables back.\n" + reading("ladybug") + "\n",
         "read.neo4j.cypher": header + "// Neo4j: reading the tables back.\n" + reading("neo4j") + "\n",

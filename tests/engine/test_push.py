@@ -15,7 +15,7 @@ import scipy as sp
 import graphscore as gs
 from graphscore.analysis.whatif import apply_change, penalize_change
 from graphscore.engine.matrix import build_projection
-from graphscore.engine.push import LocalChange, influence, local_change, push_column
+from graphscore.engine.push import LocalChange, influence, local_change, push_column, push_diagonal
 from graphscore.engine.spread import spread
 from graphscore.errors import ConvergenceError
 from graphscore.io import read_paths
@@ -118,6 +118,46 @@ def test_a_hub_with_thousands_of_leaves():
     change = push_column(W, 0, 1.0, damping=damping, tol=tol)
     assert np.abs(dense(change, leaves + 1) - exact).max() <= tol
     assert change.error <= tol
+
+
+def _check_diagonal(found, exact, tol):
+    """Each value at most the exact one, the exact one within the reported error, the error within tol."""
+    assert (found.values <= exact + ENTRY_SLACK).all()
+    assert (exact <= found.values + found.error + ENTRY_SLACK).all()
+    assert (found.error <= tol).all()
+
+
+@pytest.mark.parametrize("damping", [0.1, 0.5, 0.85])
+def test_diagonal_matches_dense_inverse_on_random_graphs(damping):
+    rng = np.random.default_rng(5)
+    W = sp.sparse.random_array((80, 80), density=0.06, random_state=rng, format="csr")
+    W = W / max(W.sum(axis=0).max(), 1.0)
+    exact = np.diag(np.linalg.inv(np.eye(80) - damping * W.toarray()))
+    for tol in (1e-3, 1e-9):
+        _check_diagonal(push_diagonal(W, np.arange(80), damping=damping, tol=tol), exact, tol)
+
+
+@pytest.mark.parametrize("policy", ["diffusion", "joint"])
+def test_diagonal_on_a_registry_within_its_bound(policy, request):
+    """G[v, v] of every penalised entity against its column of G solved over the whole registry."""
+    W, s, damping = request.getfixturevalue(policy)
+    sources = np.flatnonzero(s > 0)
+    exact = np.array([exact_change(W, {int(v): 1.0}, damping)[v] for v in sources])
+    assert (exact > 1.01).sum() > 10  # most of them lie on cycles that return something
+    for tol in (1e-4, 1e-8):
+        _check_diagonal(push_diagonal(W, sources, damping=damping, tol=tol), exact, tol)
+
+
+def test_diagonal_of_a_hub_and_its_leaves():
+    """The hub of test_a_hub_with_thousands_of_leaves: its closed walks pass through 5,000 leaves."""
+    leaves = 5000
+    rows = np.r_[np.arange(1, leaves + 1), np.zeros(leaves, dtype=int)]
+    cols = np.r_[np.zeros(leaves, dtype=int), np.arange(1, leaves + 1)]
+    W = sp.sparse.csc_array((np.r_[np.full(leaves, 1.0 / leaves), np.ones(leaves)], (rows, cols)),
+                            shape=(leaves + 1, leaves + 1))
+    sources = np.array([0, 1, 2500, leaves])
+    exact = np.array([exact_change(W, {int(v): 1.0}, 0.6)[v] for v in sources])
+    _check_diagonal(push_diagonal(W, sources, damping=0.6, tol=1e-9), exact, 1e-9)
 
 
 def test_local_change_is_the_sum_of_columns(diffusion):
@@ -264,6 +304,8 @@ W_SMALL = sp.sparse.csc_array([[0.0, 1.0], [1.0, 0.0]])
     (lambda: local_change(W_SMALL, {0: "1"}, damping=0.5), r"change amounts must be finite numbers, got '1'"),
     (lambda: influence(W_SMALL, 3, damping=0.5, scores=np.ones(2), own=np.ones(2)),
      r"target must be an entity index in \[0, 2\), got 3"),
+    (lambda: push_diagonal(W_SMALL, [0, 2], damping=0.5), r"sources must be entity indices in \[0, 2\)"),
+    (lambda: push_diagonal(W_SMALL, [0], damping=0.5, tol=0.0), r"tol must be a positive finite number"),
 ])
 def test_bad_arguments_raise(call, message):
     with pytest.raises(ValueError, match=message):
