@@ -251,14 +251,16 @@ def cyclic_core(W):
 def echo(W, seeds, *, damping: float, max_hops: int | None = None, aggregate: str = "sum",
          checkpoint_every: int = 10):
     """Each penalised entity's own penalty returning to it around cycles, as
-    :func:`graphscore.engine.echo.echo`: ``s[v] (G[v, v] - 1)`` under spread (``max_hops``
+    :func:`graphscore.engine.echo.echo` defines it: ``s[v] (G[v, v] - 1)`` under spread (``max_hops``
     None), the same series cut at ``max_hops`` links under hop with ``aggregate = "sum"``, and
     ``s[v] max(0, c[v] - 1)``, ``c[v]`` the strongest closed walk, under ``aggregate = "max"``.
 
     One run of the model per penalised entity on the cyclic core (:func:`cyclic_core`), all at
     once keyed by ``origin``: the value a run leaves at its own origin is 1 (the empty walk)
-    plus the closed walks (or the larger of 1 and the strongest). As in memory, this costs
-    about one solve per penalised entity on a cycle.
+    plus the closed walks (or the larger of 1 and the strongest). Under spread the series is
+    summed until a step adds at most 1e-12 per unit of penalty, where the in-memory engine
+    gives an upper bound within ``ECHO_TOL`` (1e-6) of it; under hop both are exact. This costs
+    one run of the model per penalised entity on a cycle, all at once.
 
     Returns
     -------

@@ -1,5 +1,6 @@
-"""The Spark engine gives the in-memory engine's numbers (within 1e-9) on the synthetic registry
-and the Zala data, for every model it runs; it refuses the others."""
+"""The Spark engine gives the in-memory engine's numbers (within 1e-9; the spread echo within the
+in-memory bound's 1e-6 of the own penalty) on the synthetic registry and the Zala data, for every
+model it runs; it refuses the others."""
 
 from __future__ import annotations
 
@@ -12,6 +13,8 @@ import pytest
 import graphscore as gs
 from graphscore.spark import contributions, from_tables, score
 from graphscore.analysis.explain import explain
+from graphscore.engine.echo import ECHO_TOL
+from graphscore.policy import ModelName
 from graphscore.synthetic import generate_network
 from tests.conftest import POLICIES, ZALA
 
@@ -67,9 +70,20 @@ def test_scores_match_in_memory(registries, data, policy_name):
     assert list(actual.columns) == list(expected.columns)
     assert actual["id"].tolist() == expected["id"].tolist()
     assert (actual[["name", "kind"]].to_numpy() == expected[["name", "kind"]].to_numpy()).all()
+    bounded = ("echo", "inherited") if policy.model is ModelName.SPREAD else ()
     for column in expected.columns[3:]:
-        np.testing.assert_allclose(actual[column].to_numpy(float), expected[column].to_numpy(float),
-                                   rtol=0, atol=1e-9, err_msg=column)
+        if column not in bounded:
+            np.testing.assert_allclose(actual[column].to_numpy(float), expected[column].to_numpy(float),
+                                       rtol=0, atol=1e-9, err_msg=column)
+    if bounded:
+        # Under spread the in-memory echo is an upper bound within ECHO_TOL of the own penalty
+        # (graphscore.engine.echo), the Spark one the series to 1e-12: the in-memory echo may
+        # stand above it, and its inherited below, by that much and no more.
+        room = ECHO_TOL * expected["own"].to_numpy() + 1e-9
+        over = expected["echo"].to_numpy() - actual["echo"].to_numpy()
+        under = actual["inherited"].to_numpy() - expected["inherited"].to_numpy()
+        for name, gap in (("echo", over), ("inherited", under)):
+            assert (gap >= -1e-9).all() and (gap <= room).all(), f"{name}: {gap.min():.3g} .. {gap.max():.3g}"
     assert result.as_of == expected.attrs["as_of"]
     assert result.notes == expected.attrs["notes"]
     # something spills over (and, where links run both ways, returns), so the comparison is not of zeros
