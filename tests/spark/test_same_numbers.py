@@ -104,11 +104,15 @@ def test_contributions_match_explain(registries, data, policy_name):
     table = contributions(policy, spark_tables, entity_ids=chosen, as_of=as_of).toArrow().to_pandas()
     for entity in chosen:
         why = explain(tables, policy, entity, as_of=as_of)
+        # Under spread explain splits the score by reverse push, each contribution short by at
+        # most a millionth of the score (graphscore.engine.push.influence); under hop it is exact.
+        slack = (1e-6 * why.total if policy.model is ModelName.SPREAD else 0.0) + 1e-9
         expected = {c["penalty"]: c["contribution"] for c in why.contributions if c["contribution"] > 1e-12}
         mine = table[(table["entity"] == entity) & (table["contribution"] > 1e-12)]
-        assert set(mine["penalty"]) == set(expected)
+        assert set(expected) <= set(mine["penalty"])
+        assert set(mine.loc[mine["contribution"] > slack, "penalty"]) <= set(expected)
         for row in mine.itertuples():
-            assert abs(row.contribution - expected[row.penalty]) < 1e-9
+            assert -1e-9 <= row.contribution - expected.get(row.penalty, 0.0) <= slack, row.penalty
         assert abs(mine["contribution"].sum() - why.total) < 1e-9
 
 
