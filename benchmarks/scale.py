@@ -24,12 +24,21 @@ in its own subprocess, so its peak resident memory is its own. Per size, one row
 - ``project s`` and ``score s``: ``ws.projection`` and ``ws.baseline`` under
   ``data/policies/joint-punishment.toml`` at 2024-06-30, first calls (they include writing the
   projection and the run to the disk cache, as a first command on a store does);
+- ``proj B/link``: bytes a projection holds per link beyond the tables (``W``'s three arrays,
+  ``s``, the penalties frame it adds two columns to), and ``codes B/link``, the links' ends as
+  entity rows (:func:`graphscore.engine.matrix.link_ends`), held once per links table and
+  shared by every projection and the workspace;
 - ``echo s``: ``ws.echo``, the score table's echo column (:mod:`graphscore.engine.echo`),
   first call, after the run: what ``graphscore score`` adds to ``score s``;
 - ``explain s``, ``dossier s``, ``whatif s``: the median, over three entities (the penalised
   company with the largest own weight, the entity with the most links, a random person;
   ties go to the lowest id), of the *second* call through the workspace: what an analyst
   pays once the projection is built;
+- ``explain cmd s``, ``dossier cmd s``, ``whatif cmd s``: the whole
+  command as a user types it (``graphscore explain ENTITY --policy ... -q``, ``graphscore report
+  dossier ... --out DIR``, ``graphscore whatif --penalize ENTITY ... --out DIR``) on the stored
+  registry for the penalised company, in a new process, second run: Python's start, imports,
+  the disk cache, the answer and writing it out included (up to ``--explain-max``);
 - ``peak GB``: the subprocess's peak resident memory, and ``peak at``, the phase that set it.
 
 Checks (assertions): the store holds as many rows as the input; reloading writes nothing; the
@@ -78,6 +87,7 @@ from graphscore.analysis.dossier import dossier
 from graphscore.analysis.explain import explain
 from graphscore.analysis.whatif import whatif
 from graphscore.cache import DiskCache
+from graphscore.engine.matrix import link_ends
 from graphscore.io import read_path, write_tables
 from graphscore.model import Column, load_model
 from graphscore.store import statements
@@ -275,7 +285,10 @@ def measure(n_companies: int, folder: Path, profile: list[str], explain_max: int
     with phases("open ws"):
         ws = open_workspace(store_path)
     with phases("project"):
-        ws.projection(policy, AS_OF)
+        projection = ws.projection(policy, AS_OF)
+    held = held_bytes(projection)
+    codes = sum(ends.nbytes for ends in link_ends(ws.tables.links, ws.tables.entities))
+    del projection
     with phases("score"):
         ws.baseline(policy, AS_OF)
     with phases("echo"):
@@ -297,8 +310,45 @@ def measure(n_companies: int, folder: Path, profile: list[str], explain_max: int
             for entity in picked.values():
                 times.append(second_call(lambda: analysis(entity)))
         medians[name] = statistics.median(times)
+    del ws
+    gc.collect()
+    commands = dict.fromkeys(COMMANDS)
+    if n_companies <= explain_max:
+        entity = picked["penalised company"]
+        for name, arguments in COMMANDS.items():
+            with phases(f"{name} command"):
+                commands[name] = second_command([*arguments(entity, folder / name), "--db", str(store_path)])
 
-    return {"links": counts["links"], "seconds": phases.seconds, "medians": medians, "peak_at": phases.peak_phase}
+    return {"links": counts["links"], "seconds": phases.seconds, "medians": medians, "commands": commands,
+            "peak_at": phases.peak_phase, "held": held, "codes": codes}
+
+
+def held_bytes(projection) -> int:
+    """Bytes of what a projection holds beyond the tables it was built from."""
+    W = projection.W
+    arrays = [W.data, W.indices, W.indptr, projection.s] + ([projection.values] if projection.values is not None else [])
+    return sum(a.nbytes for a in arrays) + int(projection.penalties.memory_usage(index=True, deep=False).sum())
+
+
+# Whole commands as a user types them, on the stored registry: Python's start, imports, opening
+# the store and its disk cache, the answer and its output, all included.
+COMMANDS = {
+    "explain": lambda entity, out: ["explain", entity, "--policy", str(POLICY), "--as-of", AS_OF, "-q"],
+    "dossier": lambda entity, out: ["report", "dossier", entity, "--policy", str(POLICY), "--as-of", AS_OF,
+                                    "--out", str(out), "-q"],
+    "whatif": lambda entity, out: ["whatif", "--penalize", entity, "--policy", str(POLICY), "--as-of", AS_OF,
+                                   "--out", str(out), "-q"],
+}
+
+
+def second_command(arguments: list[str]) -> float:
+    """Seconds of the second run of ``graphscore ARGUMENTS`` in a new process: the first fills
+    the store's disk cache (and numba's), as a user's first command does."""
+    command = [sys.executable, "-m", "graphscore", *arguments]
+    subprocess.run(command, check=True, stdout=subprocess.DEVNULL)
+    start = time.perf_counter()
+    subprocess.run(command, check=True, stdout=subprocess.DEVNULL)
+    return time.perf_counter() - start
 
 
 def table_row(n_companies: int, facts: dict, peak_gb: float) -> dict:
@@ -314,7 +364,10 @@ def table_row(n_companies: int, facts: dict, peak_gb: float) -> dict:
         "load/COPY": seconds["load"] / seconds["COPY"] if "load" in seconds and "COPY" in seconds else None,
         "reload s": time_of("reload"), "read-back s": time_of("read-back"),
         "open ws s": time_of("open ws"), "project s": time_of("project"), "score s": time_of("score"),
+        "proj B/link": facts["held"] / links if links and "held" in facts else None,
+        "codes B/link": facts["codes"] / links if links and "codes" in facts else None,
         "echo s": time_of("echo"), "explain s": medians.get("explain"), "dossier s": medians.get("dossier"), "whatif s": medians.get("whatif"),
+        **{f"{name} cmd s": facts.get("commands", {}).get(name) for name in COMMANDS},
         "peak GB": peak_gb, "peak at": facts["peak_at"],
     }
 

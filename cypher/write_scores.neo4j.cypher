@@ -1,2 +1,3 @@
 // Generated from graphscore/schema/model.toml by graphscore.store.statements: do not edit.
 UNWIND $rows AS row MATCH (e:Entity {id: row.id}) SET e.own = row.own, e.echo = row.echo, e.inherited = row.inherited, e.total = row.total, e.score_policy = row.score_policy, e.score_policy_hash = row.score_policy_hash, e.score_as_of = row.score_as_of;
+UNWIND $rows AS row MATCH (e:Entity {id: row.id}) MERGE (s:ScoreRecord {key: row.key}) SET s.own = row.own, s.echo = row.echo, s.inherited = row.inherited, s.total = row.total, s.score_policy = row.score_policy, s.score_policy_hash = row.score_policy_hash, s.score_as_of = row.score_as_of, s.written_at = row.written_at MERGE (e)-[:HAS_SCORE]->(s);

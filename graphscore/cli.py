@@ -172,7 +172,7 @@ def load(
     wait: WaitOption = DEFAULT_WAIT,
     quiet: QuietOption = False,
 ) -> None:
-    """Load tables into the store: all inputs in one transaction, or nothing.
+    """Load tables into the store: all inputs, or nothing.
 
     New rows are copied in bulk; rows already stored are compared by key and only the changed
     ones rewritten, so loading the same input twice writes nothing."""

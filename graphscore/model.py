@@ -8,7 +8,7 @@ Examples
 >>> import pandas as pd
 >>> model = load_model()
 >>> sorted(model.links)
-['ASSOCIATE', 'CONTROLS', 'FAMILY', 'OFFICER_OF', 'OWNS']
+['AGENT_OF', 'ASSOCIATE', 'CONTROLS', 'FAMILY', 'OFFICER_OF', 'OWNS']
 >>> entities = pd.DataFrame({"id": ["a", "b"], "kind": ["person", "company"], "name": ["A", "B"]})
 >>> links = pd.DataFrame({"source": ["a"], "target": ["b"], "type": ["OWNS"], "share": [1.7]})
 >>> validate(Tables(entities, links, pd.DataFrame()))

@@ -21,7 +21,7 @@ Examples
 >>> parse_policy('name = "x"\\n[[transmit]]\\nlink = "OWN"\\ndirection = "forward"\\nweight = 1')
 Traceback (most recent call last):
 ...
-graphscore.errors.InvalidPolicy: <policy>: transmit[0].link='OWN' is not a link type (OWNS, OFFICER_OF, CONTROLS, FAMILY, ASSOCIATE)
+graphscore.errors.InvalidPolicy: <policy>: transmit[0].link='OWN' is not a link type (OWNS, OFFICER_OF, CONTROLS, FAMILY, ASSOCIATE, AGENT_OF)
 """
 
 from __future__ import annotations

@@ -57,6 +57,16 @@ _SECTORS = np.array(["Trading", "Technology", "Logistics", "Investment", "Holdin
                      "Construction", "Real Estate", "Mining", "Textile", "Pharmaceutical",
                      "Energy", "Food", "Shipping", "Financial Services", "Electronics",
                      "Chemical", "Consulting", "Agriculture", "Auto Parts", "Media"], dtype=object)
+_STREETS = np.array(["Zhongshan", "Renmin", "Jiefang", "Nanjing", "Huaihai", "Queen's", "Harbour",
+                     "Victoria", "Market", "Church", "Main", "Park", "Garden", "Station"], dtype=object)
+# Companies registered at a shared address: the office of a registered agent or company
+# secretary, which offshore (BVI, Cayman) and Hong Kong registers show for thousands of
+# companies at once. A register writes such an address in several ways, so a shared address
+# comes in case and punctuation variants: the comparison has to normalise it. (Not in spacing:
+# FtM collapses runs of spaces, and the synthetic registry round-trips through FtM unchanged.)
+_SHARED_ADDRESS_FRACTION = 0.3  # of companies
+_SHARED_ADDRESSES_PER_COMPANY = 0.02
+_AGENT_TAIL = 1.5
 _FUNDS = np.array(["Pension Fund", "Sovereign Wealth Fund", "Investment Authority",
                    "Capital Fund"], dtype=object)
 _PINYIN_FAMILY = np.array(["Wang", "Li", "Zhang", "Liu", "Chen", "Yang", "Huang", "Zhao", "Wu",
@@ -130,6 +140,7 @@ def generate_network(
     associate_fraction: float = 0.005,
     penalised_company_fraction: float = 0.035,
     penalised_person_fraction: float = 0.01,
+    registered_agents: bool = False,
 ) -> Tables:
     """A random corporate network with the shapes of a company register, as raw tables.
 
@@ -174,15 +185,20 @@ def generate_network(
         Fraction of companies with at least one penalty, in [0, 1].
     penalised_person_fraction : float
         Fraction of persons with at least one penalty, in [0, 1].
+    registered_agents : bool
+        Add the agents at whose addresses some 30 % of companies are registered, as companies
+        ``A000001``... with an ``AGENT_OF`` link (role ``registered_agent``) to each client.
+        Off by default, which leaves the tables of a seed as they were before agents existed.
 
     Returns
     -------
     Tables
-        ``entities`` (id, kind, name, jurisdiction), ``links`` (source, target, type, share,
+        ``entities`` (id, kind, name, jurisdiction, address), ``links`` (source, target, type, share,
         role, start, end) and ``penalties`` (id, entity, kind, severity, start, end,
         repair_from, authority), with dates as ISO strings or None, ready for
         :func:`graphscore.model.validate`. Ids are ``C000001`` (companies), ``P000001``
-        (persons), ``O000001`` (organisations) and ``X000001`` (penalties).
+        (persons), ``O000001`` (organisations), ``A000001`` (registered agents) and ``X000001``
+        (penalties).
 
     Raises
     ------
@@ -227,6 +243,10 @@ def generate_network(
     today = int(np.datetime64(as_of, "D").astype(np.int64))
 
     ids, entities = _entities(n, m, k, rng)
+    # addresses and agents from a stream of their own (spawning leaves rng's stream as it was):
+    # the network drawn for a seed did not change when they were added
+    address, agent_addresses, agent = _addresses(n, rng.spawn(1)[0])
+    entities["address"] = pd.Series(np.concatenate([address, np.full(m + k, None, dtype=object)]), dtype=object)
     # Ages follow an exponential (mean 10 years) truncated at 50 years, drawn by inverse CDF:
     # registers are dominated by young companies. Every company is at least 30 days old, so
     # later appointments, stake changes and penalties have room before as_of. Sorting makes
@@ -245,11 +265,14 @@ def generate_network(
     owns["share"][rng.random(owns["share"].size) < missing_share_fraction] = np.nan
     family = _family(n, m, representative, top_person, rng, family_fraction)
     associates = _associates(n + m + k, rng, round(associate_fraction * n))
-
-    links = pd.concat([_link_frame(ids, "OWNS", owns), _link_frame(ids, "OFFICER_OF", officers),
-                       _link_frame(ids, "OFFICER_OF", controllers),
-                       _link_frame(ids, "FAMILY", family),
-                       _link_frame(ids, "ASSOCIATE", associates)], ignore_index=True)
+    frames = [_link_frame(ids, "OWNS", owns), _link_frame(ids, "OFFICER_OF", officers),
+              _link_frame(ids, "OFFICER_OF", controllers), _link_frame(ids, "FAMILY", family),
+              _link_frame(ids, "ASSOCIATE", associates)]
+    if registered_agents:
+        agents, agent_links = _agents(ids.size, agent_addresses, agent)
+        entities = pd.concat([entities, agents], ignore_index=True)
+        frames.append(_link_frame(entities["id"].to_numpy(dtype=object), "AGENT_OF", agent_links))
+    links = pd.concat(frames, ignore_index=True)
     penalties = _penalties(n, m, ids, founded, today, rng,
                            company_fraction=penalised_company_fraction,
                            person_fraction=penalised_person_fraction)
@@ -317,6 +340,45 @@ def _entities(n: int, m: int, k: int, rng: np.random.Generator) -> tuple[np.ndar
 
     kind = np.repeat(np.array(["company", "person", "organization"], dtype=object), [n, m, k])
     return ids, _frame({"id": ids, "kind": kind, "name": names, "jurisdiction": jurisdiction})
+
+
+def _addresses(n: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Registered addresses of ``n`` companies: each its own, except for a fraction registered
+    at one of a few shared agents' addresses (picked with Pareto weights, so one agent serves
+    many), each written in one of four variants of case and punctuation. Returns the addresses
+    as written, the agents' addresses and each company's agent (-1: none)."""
+    def street(size: int) -> np.ndarray:
+        number = rng.integers(1, 500, size=size).astype(str).astype(object)
+        return (number + " " + _STREETS[rng.integers(_STREETS.size, size=size)] + " Road, "
+                + _CITIES[rng.integers(_CITIES.size, size=size)])
+    own = street(n)
+    agents = street(max(1, round(_SHARED_ADDRESSES_PER_COMPANY * n)))
+    at_agent = rng.random(n) < _SHARED_ADDRESS_FRACTION
+    client_of = np.full(n, -1)
+    client_of[at_agent] = _draw(_heavy_tailed_weights(agents.size, _AGENT_TAIL, rng), int(at_agent.sum()), rng)
+    agent = agents[client_of[at_agent]]
+    variant = rng.integers(4, size=agent.size)
+    written = np.where(variant == 1, np.char.upper(agent.astype(str)).astype(object), agent)
+    written = np.where(variant == 2, np.char.replace(agent.astype(str), ", ", " ").astype(object), written)
+    written = np.where(variant == 3, np.char.replace(agent.astype(str), " Road", " Road.").astype(object), written)
+    own[at_agent] = written
+    return own, agents, client_of
+
+
+def _agents(size: int, agent_addresses: np.ndarray,
+            client_of: np.ndarray) -> tuple[pd.DataFrame, dict[str, np.ndarray]]:
+    """The agents that have clients, as companies ``A000001``... at their address (indexed
+    after the ``size`` other entities), and an ``AGENT_OF`` record (role ``registered_agent``)
+    to each client."""
+    used = np.unique(client_of[client_of >= 0])
+    numbers = np.arange(1, used.size + 1)
+    entities = _frame({"id": np.array([f"A{i:06d}" for i in numbers], dtype=object),
+                       "kind": np.full(used.size, "company", dtype=object),
+                       "name": np.array([f"Registered Agent {i} Ltd" for i in numbers], dtype=object),
+                       "address": agent_addresses[used]})
+    clients = np.flatnonzero(client_of >= 0)
+    return entities, {"source": size + np.searchsorted(used, client_of[clients]), "target": clients,
+                      "role": np.full(clients.size, "registered_agent", dtype=object)}
 
 
 def _ownership(n: int, m: int, k: int, founded: np.ndarray, today: int, rng: np.random.Generator,

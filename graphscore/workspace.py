@@ -29,9 +29,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from graphscore.cache import DiskCache
+from graphscore.cache import DiskCache, StoredTables
 from graphscore.engine.echo import model_echo
-from graphscore.engine.matrix import Projection, build_projection, resolve_as_of
+from graphscore.engine.matrix import Projection, build_projection, link_ends, resolve_as_of
 from graphscore.engine.run import ModelRun, run_model
 from graphscore.engine.timeline import active_links
 from graphscore.model import Tables, validate
@@ -69,6 +69,7 @@ class Workspace:
         self._runs: dict[tuple, ModelRun] = {}
         self._echoes: dict[tuple, np.ndarray] = {}
         self._links_at: dict[pd.Timestamp, pd.DataFrame] = {}
+        self._facts: dict[str, object] = {}
 
     @property
     def fingerprint(self) -> str:
@@ -99,7 +100,7 @@ class Workspace:
         return self._projections[key]
 
     def _build(self, policy: Policy, as_of: pd.Timestamp, missing_share: MissingShare | None) -> Projection:
-        cached = self.cache.load_projection(policy, as_of, missing_share) if self.cache else None
+        cached = self.cache.load_projection(policy, as_of, missing_share, self.tables) if self.cache else None
         if cached is not None:
             return cached
         with self.progress.step(f"projecting {len(self.tables.links):,} links under {policy.name}",
@@ -147,6 +148,19 @@ class Workspace:
             self._echoes[key] = cached
         return self._echoes[key]
 
+    def remembered(self, name: str, compute):
+        """``compute()``, a JSON value about the whole register (e.g. which links lack a share),
+        worked out once per process and, opened on a store, kept on disk beside it: a command
+        about one entity then never reads every link to say it again."""
+        if name not in self._facts:
+            value = self.cache.load_fact(name) if self.cache else None
+            if value is None:
+                value = compute()
+                if self.cache:
+                    self.cache.save_fact(name, value)
+            self._facts[name] = value
+        return self._facts[name]
+
     def links_at(self, as_of: AsOf, policy: Policy | None = None) -> pd.DataFrame:
         """Links in force at ``as_of``, one record per relation (:func:`active_links`)."""
         day = resolve_as_of(as_of, policy)
@@ -164,19 +178,23 @@ class Workspace:
 
     def records_touching(self, entity_ids) -> pd.DataFrame:
         """Every link record, of any date, with a source or target among ``entity_ids``, in
-        table order (found in an index of all links by end, built once)."""
+        table order: found in an index of all links by end, built once, or, while the links
+        are still on disk (tables from the cache, :class:`~graphscore.cache.StoredTables`),
+        in their Arrow columns, so one command about one entity never reads the register."""
+        if isinstance(self.tables, StoredTables) and "links" not in self.tables.loaded():
+            return self.tables.links_touching(entity_ids)
         ends, starts, rows = self._links_by_end
         found = ends.get_indexer(pd.Index(list(entity_ids), dtype=object))
         found = found[found >= 0]
         chosen = np.unique(np.concatenate([rows[starts[k]:starts[k + 1]] for k in found])) if found.size else []
         return self.tables.links.iloc[chosen]
 
-    @functools.cached_property
+    @property
     def link_ends(self) -> tuple[np.ndarray, np.ndarray]:
         """Row in :attr:`entities` of each link's source and of its target, in ``tables.links``
-        order: the links as integers, for searches over the whole register."""
-        index, links = self.entities.index, self.tables.links
-        return index.get_indexer(links["source"]), index.get_indexer(links["target"])
+        order: the links as integers, for searches over the whole register (int32, found once
+        per links table and shared with the projections: :func:`graphscore.engine.matrix.link_ends`)."""
+        return link_ends(self.tables.links, self.tables.entities)
 
     @functools.cached_property
     def _links_by_end(self) -> tuple[pd.Index, np.ndarray, np.ndarray]:

@@ -26,7 +26,7 @@ def write_folder(tmp_path, entities=ENTITIES, links=LINKS, penalties=PENALTIES):
 
 def test_model_file_loads_and_cypher_files_agree_with_it():
     model = load_model()
-    assert set(model.links) == {"OWNS", "OFFICER_OF", "CONTROLS", "FAMILY", "ASSOCIATE"}
+    assert set(model.links) == {"OWNS", "OFFICER_OF", "CONTROLS", "FAMILY", "ASSOCIATE", "AGENT_OF"}
     assert "legal_representative" in model.enums["officer_role"]
     for name, text in statements.render_files(model).items():
         assert (DATA.parent / "cypher" / name).read_text(encoding="utf-8") == text, (

@@ -34,7 +34,7 @@ RULE = '[[transmit]]\nlink = "OWNS"\ndirection = "forward"\n'
     ('[transmit]\nlink = "OWNS"', "transmit={'link': 'OWNS'} is not a list of tables: write each rule as "
                                   "[[transmit]] followed by link = ..., direction = ..., weight = ..."),
     ('[[transmit]]\nlink = ["OWNS"]\ndirection = "forward"',
-     "transmit[0].link=['OWNS'] is not a link type (OWNS, OFFICER_OF, CONTROLS, FAMILY, ASSOCIATE)"),
+     "transmit[0].link=['OWNS'] is not a link type (OWNS, OFFICER_OF, CONTROLS, FAMILY, ASSOCIATE, AGENT_OF)"),
     ('[[transmit]]\nlink = "OWNS"\ndirection = ["forward"]',
      "transmit[0].direction=['forward'] is not one of forward, backward, both"),
     ('[[transmit]]\nlink = "OFFICER_OF"\nrole = 1\ndirection = "forward"', "transmit[0].role=1 is not a role name"),

@@ -59,7 +59,7 @@ def test_a_second_command_starts_from_the_disk_cache(tmp_path, counted):
     assert counted == {"build": 1, "run": 1}
     fresh = gs.build_projection(second.tables, JOINT, "2022-06-30")
     assert (projection.W != fresh.W).nnz == 0 and np.array_equal(projection.s, fresh.s)
-    pd.testing.assert_frame_equal(projection.edges, fresh.edges)
+    pd.testing.assert_frame_equal(projection.edges_touching(), fresh.edges_touching())
     pd.testing.assert_frame_equal(projection.penalties, fresh.penalties)
     for name, df in second.tables.items():
         pd.testing.assert_frame_equal(df, getattr(first.tables, name), obj=name)
@@ -140,3 +140,60 @@ def test_commands_after_score_start_from_its_projection_and_run(tmp_path, counte
         "--out", tmp_path / "whatif")
     # + the dossier's ultimate owners (beneficial-owners), at both ends of the stake bands
     assert counted["run"] == 1 and counted["build"] == 3
+
+
+def test_an_entity_question_reads_neither_the_links_nor_the_register(tmp_path):
+    """Opened from the cache, a workspace reads a table only when asked for it, and finds an
+    entity's links in the Arrow columns: the same records, in the same order and with the same
+    labels and dtypes, as the index over the whole links table finds."""
+    db = tmp_path / "db"
+    run("load", ZALA, "--db", db)
+    lazy, whole = open_workspace(db), open_workspace(db)
+    assert lazy.tables.loaded() == [] and lazy.tables.counts() == whole.tables.counts()
+    assert len(whole.tables.links) == whole.tables.counts()["links"] and whole.tables.loaded() == ["links"]
+    links = whole.tables.links
+    ids = list(links["source"].iloc[[0, len(links) // 2]]) + list(links["target"].iloc[[-1]]) + ["no such id"]
+    found = lazy.records_touching(ids)
+    assert lazy.tables.loaded() == []
+    indexed = whole.records_touching(ids)  # links in memory: the index over them
+    assert len(found) >= 3
+    pd.testing.assert_frame_equal(found, indexed)
+    pd.testing.assert_frame_equal(lazy.links_touching(ids, "2022-06-30"), whole.links_touching(ids, "2022-06-30"))
+    assert lazy.tables.loaded() == []
+
+
+def test_tables_stay_readable_when_a_load_prunes_them(tmp_path):
+    """A server opened before a load keeps reading the content it opened: its files are open."""
+    db = tmp_path / "db"
+    run("load", ZALA, "--db", db)
+    opened = open_workspace(db)
+    expected = open_workspace(db).tables.links
+    registry = gs.validate(generate_network(50, seed=1))
+    folder = tmp_path / "other"
+    gs.io.write_tables(registry, folder)
+    run("load", folder, "--db", db)  # prunes the cache of the content `opened` holds
+    assert not (cache_folder(LadybugStore(db, read_only=True)) / opened.fingerprint).exists()
+    pd.testing.assert_frame_equal(opened.tables.links, expected)
+
+
+def test_register_wide_facts_are_worked_out_once_per_content(tmp_path):
+    db = tmp_path / "db"
+    run("load", ZALA, "--db", db)
+    calls = []
+    first = open_workspace(db)
+    assert first.remembered("answer", lambda: calls.append(1) or [42, "x"]) == [42, "x"]
+    assert open_workspace(db).remembered("answer", lambda: calls.append(1) or None) == [42, "x"]
+    assert calls == [1]
+
+
+def test_a_what_if_rescored_on_changed_penalties_works_on_tables_from_the_cache(tmp_path):
+    from graphscore.analysis.scores import rescore_penalties
+
+    db = tmp_path / "db"
+    run("load", ZALA, "--db", db)
+    policy = gs.parse_policy('name="r"\nlink_time="at_penalty"\n[[transmit]]\nlink="OWNS"\ndirection="backward"')
+    stored, tables = open_workspace(db), open_workspace(db).tables
+    plain = gs.Workspace(gs.Tables(tables.entities, tables.links, tables.penalties, validated=True))
+    penalties = stored.tables.penalties.iloc[:1]
+    np.testing.assert_array_equal(rescore_penalties(stored, policy, "2022-06-30", penalties),
+                                  rescore_penalties(plain, policy, "2022-06-30", penalties))

@@ -2,6 +2,7 @@
 // as recorded, the officer and their office, and the company. Offices and family links count
 // when in force on $as_of.
 // Parameters: $as_of (date).
+// Example: graphscore cypher --db DIR --file cypher/queries/family_of_penalised_officers.cypher --param as_of:date=2024-06-30
 MATCH (pc:Entity)-[:HAS_PENALTY]->(p:Penalty)
 WHERE p.start_date <= $as_of AND (p.end_date IS NULL OR $as_of < p.end_date)
 MATCH (pc)<-[o:OFFICER_OF]-(officer:Entity)-[f:FAMILY]-(relative:Entity)

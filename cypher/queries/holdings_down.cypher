@@ -6,6 +6,7 @@
 // `r1.share + 0.0` rather than a second bare `r1.share`: LadybugDB 0.22 otherwise gives the
 // later branches' step1 the value of their product (tests/store/test_neo4j_queries.py caught it).
 // Parameters: $id (entity id), $levels (integer, 1-3).
+// Example: graphscore cypher --db DIR --file cypher/queries/holdings_down.cypher --param id=C000001 --param levels:int=3
 MATCH (o:Entity {id: $id})-[r1:OWNS]->(a:Entity)
 WHERE $levels >= 1
 RETURN 1 AS level, a.id AS holding_id, a.name AS holding, CASE WHEN false THEN o.id END AS via_id, CASE WHEN false THEN o.id END AS via2_id,

@@ -6,6 +6,7 @@
 // `CASE WHEN false THEN x END` is a null of x's type: LadybugDB types a UNION's columns from
 // its first branch, and a bare null has no type.
 // Parameters: $as_of (date), $hops (integer, 1-2).
+// Example: graphscore cypher --db DIR --file cypher/queries/near_active_penalty.cypher --param as_of:date=2024-06-30 --param hops:int=2
 MATCH (pe:Entity)-[:HAS_PENALTY]->(p:Penalty)
 WHERE $hops >= 1 AND p.start_date <= $as_of AND (p.end_date IS NULL OR $as_of < p.end_date)
 WITH pe, p
@@ -19,6 +20,7 @@ RETURN DISTINCT n.id AS id, n.name AS name, 1 AS hops, pe.id AS penalised_id, p.
             WHEN EXISTS { MATCH (pe)-[q:OFFICER_OF]-(n) WHERE q.key = r1.key } THEN 'OFFICER_OF'
             WHEN EXISTS { MATCH (pe)-[q:CONTROLS]-(n) WHERE q.key = r1.key } THEN 'CONTROLS'
             WHEN EXISTS { MATCH (pe)-[q:FAMILY]-(n) WHERE q.key = r1.key } THEN 'FAMILY'
+            WHEN EXISTS { MATCH (pe)-[q:AGENT_OF]-(n) WHERE q.key = r1.key } THEN 'AGENT_OF'
             ELSE 'ASSOCIATE' END AS link1,
        CASE WHEN false THEN pe.id END AS link2
 UNION ALL
@@ -36,10 +38,12 @@ RETURN DISTINCT n.id AS id, n.name AS name, 2 AS hops, pe.id AS penalised_id, p.
             WHEN EXISTS { MATCH (pe)-[q:OFFICER_OF]-(m) WHERE q.key = r1.key } THEN 'OFFICER_OF'
             WHEN EXISTS { MATCH (pe)-[q:CONTROLS]-(m) WHERE q.key = r1.key } THEN 'CONTROLS'
             WHEN EXISTS { MATCH (pe)-[q:FAMILY]-(m) WHERE q.key = r1.key } THEN 'FAMILY'
+            WHEN EXISTS { MATCH (pe)-[q:AGENT_OF]-(m) WHERE q.key = r1.key } THEN 'AGENT_OF'
             ELSE 'ASSOCIATE' END AS link1,
        CASE
             WHEN EXISTS { MATCH (m)-[q:OWNS]-(n) WHERE q.key = r2.key } THEN 'OWNS'
             WHEN EXISTS { MATCH (m)-[q:OFFICER_OF]-(n) WHERE q.key = r2.key } THEN 'OFFICER_OF'
             WHEN EXISTS { MATCH (m)-[q:CONTROLS]-(n) WHERE q.key = r2.key } THEN 'CONTROLS'
             WHEN EXISTS { MATCH (m)-[q:FAMILY]-(n) WHERE q.key = r2.key } THEN 'FAMILY'
+            WHEN EXISTS { MATCH (m)-[q:AGENT_OF]-(n) WHERE q.key = r2.key } THEN 'AGENT_OF'
             ELSE 'ASSOCIATE' END AS link2;

@@ -2,6 +2,7 @@
 // before $until (exclusive): the appointment, the penalty and how many days after its start.
 // These are the people a `link_time = "at_penalty"` policy does not taint with that penalty.
 // Parameters: $until (date).
+// Example: graphscore cypher --db DIR --file cypher/queries/officers_appointed_after_penalty.cypher --param until:date=2024-06-30
 MATCH (c:Entity)-[:HAS_PENALTY]->(p:Penalty)
 MATCH (c)<-[o:OFFICER_OF]-(officer:Entity)
 WHERE o.start_date IS NOT NULL AND o.start_date >= p.start_date AND o.start_date < $until

@@ -6,6 +6,7 @@
 // `r1.share + 0.0` rather than a second bare `r1.share`: LadybugDB 0.22 otherwise gives the
 // later branches' step1 the value of their product (tests/store/test_neo4j_queries.py caught it).
 // Parameters: $id (entity id), $levels (integer, 1-3).
+// Example: graphscore cypher --db DIR --file cypher/queries/owners_up.cypher --param id=C000001 --param levels:int=3
 MATCH (o:Entity)-[r1:OWNS]->(a:Entity {id: $id})
 WHERE $levels >= 1
 RETURN 1 AS level, o.id AS owner_id, o.name AS owner, CASE WHEN false THEN o.id END AS via_id, CASE WHEN false THEN o.id END AS via2_id,

@@ -1,6 +1,7 @@
 // Legal representatives of companies penalised on $as_of who also represent other companies
 // (China's joint punishment reaches exactly these people and, through them, these companies).
 // Parameters: $as_of (date).
+// Example: graphscore cypher --db DIR --file cypher/queries/representatives_of_penalised_elsewhere.cypher --param as_of:date=2024-06-30
 MATCH (pc:Entity)-[:HAS_PENALTY]->(p:Penalty)
 WHERE p.start_date <= $as_of AND (p.end_date IS NULL OR $as_of < p.end_date)
 MATCH (pc)<-[r1:OFFICER_OF]-(rep:Entity)-[r2:OFFICER_OF]->(other:Entity)

@@ -2,6 +2,7 @@
 // active on $as_of: the shared person, their role in each company and the penalised company.
 // Offices count when in force on $as_of ([start, end), as graphscore reads every date window).
 // Parameters: $as_of (date).
+// Example: graphscore cypher --db DIR --file cypher/queries/shared_officer_with_penalised.cypher --param as_of:date=2024-06-30
 MATCH (pc:Entity)-[:HAS_PENALTY]->(p:Penalty)
 WHERE p.start_date <= $as_of AND (p.end_date IS NULL OR $as_of < p.end_date)
 MATCH (pc)<-[r1:OFFICER_OF]-(person:Entity)-[r2:OFFICER_OF]->(other:Entity)

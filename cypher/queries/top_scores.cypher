@@ -1,6 +1,7 @@
 // Entities with the highest total score written back by `graphscore score`, with the
 // policy and date the score belongs to.
 // Parameters: $limit (integer).
+// Example: graphscore cypher --db DIR --file cypher/queries/top_scores.cypher --param limit:int=20
 MATCH (e:Entity)
 WHERE e.total IS NOT NULL
 RETURN e.id AS id, e.name AS name, e.kind AS kind, e.own AS own, e.inherited AS inherited,

@@ -67,8 +67,8 @@ class Networked(Tabular):
         graph = nx.MultiDiGraph()
         rows = self.affected.set_index("id")
         attributes = [c for c in ("name", "kind", "before", "after", "change") if c in rows.columns]
-        for node, values in rows[attributes].iterrows():
-            graph.add_node(node, **values.to_dict())
+        # all nodes in one call: a row at a time (iterrows) took minutes for 3 x 10^5 entities
+        graph.add_nodes_from(zip(rows.index, rows[attributes].to_dict("records")))
         seen = set()
         for hops in rows["path_hops"]:
             for hop in hops or []:

@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 
 from graphscore.analysis.display import Networked
-from graphscore.analysis.explain import explain
+from graphscore.analysis.explain import Explanation, explain
 from graphscore.analysis.manifest import build_manifest
 from graphscore.analysis.ownership import ultimate_owners_table
 from graphscore.analysis.scores import split_score
@@ -37,7 +37,7 @@ class Dossier(Networked):
     Attributes
     ----------
     entity : dict
-        The entity's row (id, kind, name, jurisdiction, registration_id, source_ref).
+        The entity's row (id, kind, name, jurisdiction, registration_id, address, source_ref).
     score : dict
         ``own``, ``echo``, ``inherited``, ``total`` under the policy at ``as_of``, split as the
         score table splits them (``echo``: its own penalty returning around cycles).
@@ -128,12 +128,15 @@ _MISSING = object()  # an id without a name is drawn by its id
 
 
 def dossier(source: Tables | Workspace, policy: Policy, entity_id: str, *, as_of: dt.date | str | None = None,
-            radius: int = 2, top_paths: int = 2) -> Dossier:
+            radius: int = 2, top_paths: int = 2, explanation: Explanation | None = None) -> Dossier:
     """Assemble the dossier of ``entity_id`` under ``policy`` at ``as_of``.
 
     ``source`` is validated tables or a :class:`~graphscore.workspace.Workspace`: the
     projection and baseline run under the policy (and the ownership projection behind the
     ultimate owners) come from it, and the entity's links are looked up, not searched for.
+    ``explanation``, the entity's :func:`explain` under the same policy, date and
+    ``top_paths`` where the caller has it already (the web application's paths view), is used
+    instead of explaining again.
 
     Examples
     --------
@@ -159,7 +162,7 @@ def dossier(source: Tables | Workspace, policy: Policy, entity_id: str, *, as_of
     around = ws.links_touching([entity_id], day)
 
     try:
-        why = explain(ws, policy, entity_id, as_of=day, top_paths=top_paths)
+        why = explanation or explain(ws, policy, entity_id, as_of=day, top_paths=top_paths)
         exposure = why.table()
         exposure = exposure[exposure["source"] != entity_id].reset_index(drop=True) if len(exposure) else exposure
         total = why.total

@@ -142,9 +142,13 @@ class _Reading:
 
 def _has_bands(ws: Workspace, policy: Policy, as_of) -> bool:
     """Whether any OWNS link in force at ``as_of`` lacks a share (so its two ends differ)."""
-    links = ws.tables.links
-    unshared = links[(links["type"] == "OWNS") & links["share"].isna()]
-    return bool(len(unshared)) and bool(active(unshared, resolve_as_of(as_of, policy)).any())
+    day = resolve_as_of(as_of, policy)
+
+    def compute() -> bool:
+        links = ws.tables.links
+        unshared = links[(links["type"] == "OWNS") & links["share"].isna()]
+        return bool(len(unshared)) and bool(active(unshared, day).any())
+    return ws.remembered(f"unshared-owns-{day.date().isoformat()}", compute)
 
 
 def _read(ws: Workspace, policy: Policy, as_of, *, runs: bool = True) -> _Reading:
@@ -164,8 +168,14 @@ def _read(ws: Workspace, policy: Policy, as_of, *, runs: bool = True) -> _Readin
 
 
 def _unshared_notes(ws: Workspace, projection: Projection) -> list[str]:
-    """One note per OWNS link in force without a share, with the band it was given."""
-    owns = ws.links_at(projection.as_of)
+    """One note per OWNS link in force without a share, with the band it was given (the first
+    few named), worked out once per register and date (:meth:`Workspace.remembered`)."""
+    return ws.remembered(f"unshared-notes-{projection.as_of.date().isoformat()}",
+                         lambda: _unshared_notes_of(ws, projection.as_of))
+
+
+def _unshared_notes_of(ws: Workspace, day: pd.Timestamp) -> list[str]:
+    owns = ws.links_at(day)
     owns = owns[owns["type"] == "OWNS"]
     if owns.empty:
         return []

@@ -14,7 +14,6 @@ Examples
 
 from __future__ import annotations
 
-import dataclasses
 import datetime as dt
 
 import numpy as np
@@ -110,5 +109,6 @@ def rescore_penalties(source: Tables | Workspace, policy: Policy, as_of: dt.date
     [0.0, 0.0]
     """
     tables = as_workspace(source).tables
-    changed = dataclasses.replace(tables, penalties=penalties.reset_index(drop=True))
+    # plain Tables, not dataclasses.replace: tables read from the cache (StoredTables) are built from a folder
+    changed = Tables(tables.entities, tables.links, penalties.reset_index(drop=True), validated=tables.validated)
     return Workspace(changed).baseline(policy, as_of).total

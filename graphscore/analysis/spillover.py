@@ -116,9 +116,8 @@ def _path_projection(projection: Projection, change: Change) -> Projection:
     W = layers[0].W
     for layer in layers[1:]:
         W = W.maximum(layer.W)
-    edges = pd.concat([layer.edges for layer in layers], ignore_index=True).drop_duplicates(
-        ["u", "v", "source", "target", "type", "role", "direction"])
-    return dataclasses.replace(layers[0], W=sp.sparse.csr_array(W), edges=edges, links_at=None)
+    source = layers[0].source.at(*(layer.source.dates[0] for layer in layers))  # the union of their links
+    return dataclasses.replace(layers[0], W=sp.sparse.csr_array(W), source=source, links_at=None)
 
 
 def _group(affected: pd.DataFrame, by: str) -> pd.DataFrame:

@@ -3,22 +3,34 @@
 ``W[v, u]`` is the part of entity u's penalty that reaches entity v in one step; ``s[u]`` is u's
 own penalty weight at ``as_of``. This module owns the entity id <-> row index map; engine
 functions see only ``W`` and ``s``.
+
+A projection keeps ``W`` (int32 indices, float64 weights: 12 bytes a pair of entities), ``s``
+and the id map, and no copy of the links: which links make an entry of ``W``, with their type,
+role, share and source, is worked out again from the tables' own links table for the few pairs
+a path shows (:meth:`Projection.edges_touching`), by the same code that built ``W``, so it
+names exactly the links that made it. The links are read as integers throughout: each link's
+source and target as rows of the entities table (:func:`link_ends`, through Arrow), found once
+per links table and shared by every projection of it.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import functools
+import weakref
 from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 import scipy as sp
 
-from graphscore.engine.timeline import active_links, penalty_weights, stake_bounds
+from graphscore.engine.timeline import LinkCodes, active_rows, penalty_weights, stake_bounds
 from graphscore.policy import Combine, Direction, LinkTime, MissingShare, Normalize, Parallel, Policy, Transmit
 
-__all__ = ["Projection", "build_projection", "resolve_as_of", "own_weights", "ownership_matrices", "combine_parallel"]
+__all__ = ["Projection", "LinkSource", "build_projection", "resolve_as_of", "own_weights", "ownership_matrices",
+           "combine_parallel", "link_ends"]
 
 # What ownership rules read, whatever a policy's [[transmit]] says: stakes flow owner -> asset.
 OWNERSHIP_RULES = (Transmit("OWNS", Direction.FORWARD, None), Transmit("CONTROLS", Direction.FORWARD, 1.0))
@@ -40,7 +52,42 @@ def resolve_as_of(as_of: dt.date | str | None, policy: Policy | None = None) -> 
     return pd.Timestamp(chosen).normalize()
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
+class LinkSource:
+    """Where a projection's edges come from: the tables' links (a reference, never a copy) and
+    what the policy makes of them.
+
+    Attributes
+    ----------
+    links : DataFrame
+        The links table the projection was built from.
+    entities : DataFrame
+        The entities table (its row order is the projection's index).
+    rules : tuple of Transmit
+        The transmission rules applied, in order.
+    missing_share : MissingShare
+        As applied (``bounds`` already resolved to its low end).
+    parallel, normalize
+        How links between one ordered pair combine, and the normalisation after.
+    dates : tuple of Timestamp
+        The date(s) the links are read at; several (a union of layers' links) keep every edge
+        found at any of them, each with the weights of the first date it is found at.
+    """
+
+    links: pd.DataFrame
+    entities: pd.DataFrame
+    rules: tuple[Transmit, ...]
+    missing_share: MissingShare
+    parallel: Parallel
+    normalize: Normalize
+    dates: tuple[pd.Timestamp, ...]
+
+    def at(self, *dates: pd.Timestamp) -> LinkSource:
+        return LinkSource(self.links, self.entities, self.rules, self.missing_share, self.parallel,
+                          self.normalize, tuple(dates))
+
+
+@dataclass(frozen=True, eq=False)
 class Projection:
     """Everything a model needs, and everything an explanation needs to name what it used.
 
@@ -52,12 +99,8 @@ class Projection:
         Transmission matrix.
     s : (n,) ndarray
         Own penalty weight of each entity at ``as_of``.
-    edges : DataFrame
-        One row per transmitting edge: ``u`` (from, index), ``v`` (to, index), ``weight`` (the
-        link's own, after normalisation), ``pair_weight`` (the entry of ``W`` its pair makes: the
-        links between one ordered pair combined under the policy's ``parallel``), the link's
-        ``type``, ``role``, ``share``, its ``source``/``target`` ids as written, ``direction``
-        and ``source_ref``.
+    source : LinkSource
+        Where the edges come from: :meth:`edges_touching` and :meth:`strongest_edges` look them up.
     penalties : DataFrame
         The penalties table with ``weight`` at ``as_of`` and ``idx`` of the penalised entity.
     as_of : Timestamp
@@ -82,7 +125,7 @@ class Projection:
     ids: pd.Index
     W: sp.sparse.csr_array
     s: np.ndarray
-    edges: pd.DataFrame
+    source: LinkSource
     penalties: pd.DataFrame
     as_of: pd.Timestamp
     combine: Combine = Combine.SUM
@@ -106,13 +149,70 @@ class Projection:
         convergence certificate per damping: :func:`graphscore.engine.run.contraction_of`)."""
         return {}
 
-    @functools.cached_property
-    def strongest_edges(self) -> pd.DataFrame:
-        """The strongest edge between each ordered pair, indexed by ``(u, v)``, with ``links``:
-        how many edges join the pair. Paths name this edge for each hop."""
-        edges = self.edges.assign(links=self.edges.groupby(["u", "v"])["u"].transform("size"))
-        strongest = edges.sort_values("weight", ascending=False, kind="stable").drop_duplicates(["u", "v"])
-        return strongest.set_index(["u", "v"]).sort_index()
+    def edges_touching(self, entities: np.ndarray | None = None) -> pd.DataFrame:
+        """The transmitting edges from or to the given entities (rows of ``W``; all when None),
+        one row each: ``u`` (from, index), ``v`` (to, index), ``weight`` (the link's own, after
+        normalisation), ``pair_weight`` (the entry of ``W`` its pair makes: the links between
+        one ordered pair combined under the policy's ``parallel``), the link's ``type``,
+        ``role``, ``share``, its ``source``/``target`` ids as written, ``direction``,
+        ``source_ref``, ``row`` (its position in the links table), ``rule`` (the position of
+        the rule that made it) and ``date`` (of the source's dates, the first it is found at).
+        In the order the projection made them: by date, rule, direction (forward first), row.
+
+        Every edge of a pair with an end among ``entities`` is there, with the weights the
+        whole projection gives it, made from the links of those entities and of as many rings
+        of neighbours as the policy's weights depend on (a rule's ``split`` counts the entities
+        one source reaches, a missing stake is bounded by the other owners of its asset,
+        ``normalize`` sums over one source's or one target's pairs)."""
+        return _edge_table(self.source, self.n, entities)
+
+    def strongest_edges(self, u: np.ndarray, v: np.ndarray) -> dict[str, np.ndarray]:
+        """The strongest edge of each ordered pair ``(u[k], v[k])``, as columns of
+        :meth:`edges_touching` (ties to the edge the projection made first) plus ``links``, how
+        many edges join the pair, and ``found``, False where none does (the other columns are
+        then meaningless). Paths name this edge for each hop."""
+        u, v = np.asarray(u, dtype=np.int64), np.asarray(v, dtype=np.int64)
+        ends = np.unique(np.concatenate([u, v]))
+        ends = ends[ends >= 0]  # a source or an unreached entity has no predecessor (a negative one)
+        keys, columns = self._strongest_of(ends)
+        wanted = u * max(self.n, 1) + v
+        at = np.minimum(np.searchsorted(keys, wanted), max(keys.size - 1, 0))
+        found = (keys[at] == wanted) & (u >= 0) & (v >= 0) if keys.size else np.zeros(wanted.size, dtype=bool)
+        return {**{name: column[at] if keys.size else np.full(wanted.size, None, dtype=object)
+                   for name, column in columns.items()}, "found": found}
+
+    def _strongest_of(self, entities: np.ndarray) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+        """The strongest edge of every pair of entities asked about, these and those before:
+        the pairs' keys ``u * n + v``, sorted, and the columns.
+        Found once per entity and kept: an explanation asks about one path at a time, and
+        paths share entities."""
+        known, table, strongest = self.derived.get("edges") or (np.zeros(self.n, dtype=bool), None, None)
+        missing = entities[~known[entities]]
+        if missing.size or strongest is None:
+            known[missing] = True
+            # the pairs between entities asked about, new ones: an end among those asked now
+            found = _edge_table(self.source, self.n, missing, known)
+            table = found if table is None else pd.concat([table, found], ignore_index=True)
+            # the projection's order: by date, rule, direction (forward first), row
+            order = np.lexsort((table["row"].to_numpy(), table["direction"].to_numpy() != "forward",
+                                table["rule"].to_numpy(), table["date"].to_numpy()))
+            table = table.iloc[order].drop_duplicates(["u", "v", "row", "direction", "rule", "date"], ignore_index=True)
+            if len(self.source.dates) > 1:  # a union of layers' links: each as the first layer has it
+                table = table.drop_duplicates(["u", "v", "source", "target", "type", "role", "direction"],
+                                              ignore_index=True)
+            key = table["u"].to_numpy(np.int64) * max(self.n, 1) + table["v"].to_numpy(np.int64)
+            by_pair = np.lexsort((-table["weight"].to_numpy(float), key))  # strongest first, ties kept in order
+            ordered = key[by_pair]
+            first = np.ones(ordered.size, dtype=bool)
+            first[1:] = ordered[1:] != ordered[:-1]
+            starts = np.flatnonzero(first)
+            chosen = by_pair[starts]
+            columns = {name: table[name].to_numpy(dtype=object if table[name].dtype != float else float)[chosen]
+                       for name in table.columns if name not in ("u", "v")}
+            columns["links"] = np.diff(np.append(starts, ordered.size))
+            strongest = (ordered[starts], columns)
+            self.derived["edges"] = (known, table, strongest)
+        return strongest
 
     def index_of(self, entity_id: str) -> int:
         """Row of ``W`` for an entity id; KeyError naming the id if unknown."""
@@ -120,6 +220,46 @@ class Projection:
             return int(self.ids.get_loc(entity_id))
         except KeyError:
             raise KeyError(f"unknown entity id {entity_id!r}") from None
+
+
+# Each links table's ends as entity rows, while the table lives (one entry per table, dropped
+# with it): found once, shared by every projection and every lookup of paths over that table.
+_ENDS: dict[tuple[int, int], tuple[np.ndarray, np.ndarray]] = {}
+
+
+def link_ends(links: pd.DataFrame, entities: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+    """Row in ``entities`` of each link's source and of its target (int32; -1 for an id not
+    there), through Arrow: the ids dictionary-encoded against the entities' ids (``index_in``),
+    once per links table, then kept while the table lives (8 bytes a link).
+
+    Examples
+    --------
+    >>> entities = pd.DataFrame({"id": ["a", "b", "c"]})
+    >>> links = pd.DataFrame({"source": ["c", "a"], "target": ["b", "x"]})
+    >>> [e.tolist() for e in link_ends(links, entities)]
+    [[2, 0], [1, -1]]
+    """
+    key = (id(links), id(entities))
+    if key not in _ENDS:
+        ids = _arrow_text(entities["id"])
+        _ENDS[key] = (_positions(links["source"], ids), _positions(links["target"], ids))
+        weakref.finalize(links, _ENDS.pop, key, None)
+        weakref.finalize(entities, _ENDS.pop, key, None)
+    return _ENDS[key]
+
+
+def _positions(values: pd.Series, ids: pa.Array) -> np.ndarray:
+    """Position of each value among ``ids`` (int32, -1 where absent), by Arrow's hash lookup:
+    no hash table is left behind on an Index (pandas keeps one, 25 bytes an entity)."""
+    found = pc.index_in(_arrow_text(values), value_set=ids).fill_null(-1)
+    return found.to_numpy(zero_copy_only=False).astype(np.int32, copy=False)
+
+
+def _arrow_text(column: pd.Series) -> pa.Array:
+    """A column of ids as one Arrow string array (zero-copy where pandas already holds Arrow)."""
+    array = pa.array(column.to_numpy(dtype=object) if column.dtype == object else column, type=pa.string(),
+                     from_pandas=True)
+    return array.combine_chunks() if isinstance(array, pa.ChunkedArray) else array
 
 
 def own_weights(penalties: pd.DataFrame, n: int, combine: Combine) -> np.ndarray:
@@ -139,57 +279,95 @@ def own_weights(penalties: pd.DataFrame, n: int, combine: Combine) -> np.ndarray
     return s
 
 
-def _share_weights(links: pd.DataFrame, missing: MissingShare) -> tuple[pd.Series, int]:
-    """The stake each OWNS link transmits under the policy's ``missing_share``, and how many lack one."""
-    share = links["share"]
+def _share_weights(links: pd.DataFrame, rows: np.ndarray, missing: MissingShare) -> tuple[np.ndarray, int]:
+    """The stake each OWNS link at ``rows`` transmits under the policy's ``missing_share``, and
+    how many lack one."""
+    share = links["share"].to_numpy(float)[rows]
     if missing in (MissingShare.LOW, MissingShare.HIGH):
-        low, high = stake_bounds(links)
-        share = low if missing is MissingShare.LOW else high
-    return share, int(links["share"].isna().sum())
+        owns = pd.DataFrame({name: links[name].to_numpy()[rows] for name in ("target", "share", "share_low", "share_high")})
+        low, high = stake_bounds(owns)
+        return (low if missing is MissingShare.LOW else high).to_numpy(float), int(np.isnan(share).sum())
+    return share, int(np.isnan(share).sum())
 
 
-_EDGE_COLUMNS = ["u", "v", "weight", "type", "role", "share", "source", "target", "direction", "source_ref"]
+@dataclass(frozen=True)
+class _Edges:
+    """Transmitting edges as arrays, one entry each: from ``u`` to ``v`` (rows of ``W``), the
+    link's own ``weight``, its ``row`` in the links table and whether it runs ``forward``
+    (as the link is written). Ordered by rule, then direction, then the links' table order."""
+
+    u: np.ndarray
+    v: np.ndarray
+    weight: np.ndarray
+    row: np.ndarray
+    forward: np.ndarray
+
+    @staticmethod
+    def concat(parts: list[_Edges]) -> _Edges:
+        if not parts:
+            empty = np.array([], dtype=np.int64)
+            return _Edges(empty, empty, np.array([], dtype=float), empty, np.array([], dtype=bool))
+        return _Edges(*(np.concatenate([getattr(p, name) for p in parts]) for name in ("u", "v", "weight", "row", "forward")))
 
 
-def _rule_edges(links: pd.DataFrame, rule: Transmit, missing_share: MissingShare, index: pd.Index,
-                notes: list[str]) -> pd.DataFrame:
-    chosen = links[links["type"] == rule.link]
+def _code(names: pd.Index, name: str) -> int:
+    """Code of ``name`` among ``names``; one no row has where it is not there."""
+    return int(names.get_loc(name)) if name in names else -2
+
+
+def _distinct(ordered: np.ndarray) -> np.ndarray:
+    """The distinct values of a sorted array (np.unique without its sort or hash table)."""
+    first = np.ones(ordered.size, dtype=bool)
+    first[1:] = ordered[1:] != ordered[:-1]
+    return ordered[first]
+
+
+def _rule_edges(source: LinkSource, rows: np.ndarray, codes: LinkCodes, rule: Transmit, n: int,
+                notes: list[str]) -> _Edges:
+    """The edges one rule makes of the links at ``rows`` (positions in the links table,
+    ascending; ``codes`` theirs)."""
+    links = source.links
+    mask = codes.type == _code(codes.types, rule.link)
     if rule.role is not None:
-        chosen = chosen[chosen["role"] == rule.role]
+        mask &= codes.role == _code(codes.roles, rule.role)
+    chosen = rows[mask]
     if rule.by_share:
-        weight, missing = _share_weights(chosen, missing_share)
+        weight, missing = _share_weights(links, chosen, source.missing_share)
         if missing:
-            unshared = chosen[chosen["share"].isna()]
-            named = ", ".join(f"{s} -> {t}" for s, t in zip(unshared["source"][:5], unshared["target"][:5]))
+            unshared = chosen[np.isnan(links["share"].to_numpy(float)[chosen])][:5]
+            named = ", ".join(f"{s} -> {t}" for s, t in zip(links["source"].to_numpy()[unshared],
+                                                             links["target"].to_numpy()[unshared]))
             notes.append(f"{missing} {rule.link} link(s) active at as_of have no share "
-                         f"({named}{', ...' if missing > 5 else ''}): missing_share = {missing_share.value!r} applied")
+                         f"({named}{', ...' if missing > 5 else ''}): "
+                         f"missing_share = {source.missing_share.value!r} applied")
     else:
-        weight = pd.Series(rule.weight, index=chosen.index, dtype=float)
-    keep = weight.notna() & (weight > 0)
+        weight = np.full(chosen.size, rule.weight, dtype=float)
+    keep = ~np.isnan(weight) & (weight > 0)
     chosen, weight = chosen[keep], weight[keep]
-    source_idx = index.get_indexer(chosen["source"])
-    target_idx = index.get_indexer(chosen["target"])
+    source_idx, target_idx = codes.source[mask][keep], codes.target[mask][keep]
     parts = []
     if rule.direction in (Direction.FORWARD, Direction.BOTH):
-        parts.append((source_idx, target_idx, "forward"))
+        parts.append(_Edges(source_idx, target_idx, weight, chosen, np.ones(chosen.size, dtype=bool)))
     if rule.direction in (Direction.BACKWARD, Direction.BOTH):
-        parts.append((target_idx, source_idx, "backward"))
-    edges = pd.concat([
-        pd.DataFrame({"u": u, "v": v, "weight": weight.to_numpy(), "type": chosen["type"].to_numpy(),
-                      "role": chosen["role"].to_numpy(), "share": chosen["share"].to_numpy(),
-                      "source": chosen["source"].to_numpy(), "target": chosen["target"].to_numpy(),
-                      "direction": direction, "source_ref": chosen["source_ref"].to_numpy()})
-        for u, v, direction in parts
-    ], ignore_index=True)
+        parts.append(_Edges(target_idx, source_idx, weight, chosen, np.zeros(chosen.size, dtype=bool)))
+    edges = _Edges.concat(parts)
     # One rule carries a penalty across a pair once per written direction, at its strongest link:
     # a person holding two offices in one company under a role-less rule is still one officer.
     # The written direction stays in the key: under direction = "both" the two stakes of a
     # cross-holding (A owns 30 % of B, B owns 60 % of A) are two links from A to B (issue 9.3),
     # combined with the other links between the pair under the policy's ``parallel``.
-    edges = edges.sort_values("weight", ascending=False, kind="stable").drop_duplicates(["u", "v", "direction"])
-    if rule.split and len(edges):
-        edges["weight"] /= edges.groupby("u")["v"].transform("nunique")
-    return edges.sort_index()
+    # (Strongest first, ties to the earlier edge; the kept edges in their order.)
+    key = (edges.u.astype(np.int64) * max(n, 1) + edges.v) * 2 + edges.forward
+    order = np.lexsort((-edges.weight, key))
+    first = np.ones(order.size, dtype=bool)
+    first[1:] = key[order][1:] != key[order][:-1]
+    kept = np.sort(order[first])
+    edges = _Edges(edges.u[kept], edges.v[kept], edges.weight[kept], edges.row[kept], edges.forward[kept])
+    if rule.split and kept.size:
+        pairs = _distinct(np.sort(edges.u.astype(np.int64) * max(n, 1) + edges.v))
+        reached = np.bincount(pairs // max(n, 1), minlength=n)
+        edges = _Edges(edges.u, edges.v, edges.weight / reached[edges.u], edges.row, edges.forward)
+    return edges
 
 
 def combine_parallel(u: np.ndarray, v: np.ndarray, weight: np.ndarray, n: int,
@@ -222,7 +400,11 @@ def combine_parallel(u: np.ndarray, v: np.ndarray, weight: np.ndarray, n: int,
     """
     key = v.astype(np.int64) * max(n, 1) + u.astype(np.int64)
     order = np.argsort(key, kind="stable")
-    pairs, first, pair_of_sorted = np.unique(key[order], return_index=True, return_inverse=True)
+    ordered = key[order]
+    starts = np.ones(ordered.size, dtype=bool)
+    starts[1:] = ordered[1:] != ordered[:-1]
+    first = np.flatnonzero(starts)  # where each pair's run of links begins, in key order
+    pairs, pair_of_sorted = ordered[first], np.cumsum(starts) - 1
     w = weight[order].astype(float)
     if parallel is Parallel.SUM:
         combined = np.add.reduceat(w, first) if w.size else w
@@ -237,35 +419,119 @@ def combine_parallel(u: np.ndarray, v: np.ndarray, weight: np.ndarray, n: int,
     return pairs % max(n, 1), pairs // max(n, 1), combined, pair_of
 
 
-def _matrix(edges: pd.DataFrame, n: int, parallel: Parallel, normalize: Normalize) -> tuple[sp.sparse.csr_array, pd.DataFrame]:
-    """``W`` from the edges: links between one pair combined under ``parallel``, then
-    normalised. Each edge keeps its own weight (scaled as its pair was by the normalisation)
-    and gets ``pair_weight``, its pair's entry of ``W``."""
-    u, v = edges["u"].to_numpy(np.int64), edges["v"].to_numpy(np.int64)
-    pair_u, pair_v, pair_weight, pair_of = combine_parallel(u, v, edges["weight"].to_numpy(float), n, parallel)
+def _pairs(edges: _Edges, n: int, parallel: Parallel, normalize: Normalize
+           ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """The entries of ``W`` the edges make: links between one pair combined under
+    ``parallel``, then normalised. Returns the pairs (ordered by ``(v, u)``), their weight, and
+    each edge's own weight (scaled as its pair was by the normalisation) and pair."""
+    pair_u, pair_v, pair_weight, pair_of = combine_parallel(edges.u, edges.v, edges.weight, n, parallel)
+    weight = edges.weight
     if normalize is not Normalize.NONE and pair_weight.size:
         # normalised after combining: under max or noisy_or the links of a pair are one channel
         by = pair_u if normalize is Normalize.SOURCE else pair_v
         scale = 1.0 / np.bincount(by, weights=pair_weight, minlength=n)[by]
         pair_weight = pair_weight * scale
-        edges = edges.assign(weight=edges["weight"].to_numpy(float) * scale[pair_of])
-    edges = edges.assign(pair_weight=pair_weight[pair_of])
-    # int32 indices while the entities fit (2^31): half the index bytes a solve streams per step
-    index_type = np.int32 if n < 2**31 else np.int64
-    W = sp.sparse.csr_array((pair_weight, (pair_v.astype(index_type), pair_u.astype(index_type))), shape=(n, n))
-    W.sum_duplicates()  # the pairs are distinct already: this only sorts the indices
-    return W, edges
+        weight = weight * scale[pair_of]
+    return pair_u, pair_v, pair_weight, weight, pair_of
+
+
+def _matrix(pair_u: np.ndarray, pair_v: np.ndarray, pair_weight: np.ndarray, n: int) -> sp.sparse.csr_array:
+    """``W`` in compressed rows straight from the pairs, already ordered by ``(v, u)`` and distinct."""
+    # int32 indices while they fit (2^31): half the index bytes a solve streams per step
+    index_type = np.int32 if max(n, pair_weight.size) < 2**31 else np.int64
+    indptr = np.zeros(n + 1, dtype=index_type)
+    np.cumsum(np.bincount(pair_v, minlength=n), out=indptr[1:])
+    W = sp.sparse.csr_array((pair_weight.astype(float, copy=False), pair_u.astype(index_type), indptr), shape=(n, n))
+    W.has_canonical_format = True  # distinct pairs, sorted by (v, u)
+    return W
+
+
+def _edges_at(source: LinkSource, date: pd.Timestamp, n: int, notes: list[str], rows: np.ndarray | None = None
+              ) -> tuple[_Edges, np.ndarray]:
+    """Every edge the rules make of the links in force at ``date`` (among ``rows``, when
+    given), and the position of the rule that made each."""
+    links, ends = source.links, link_ends(source.links, source.entities)
+    if rows is not None:  # only the columns that decide, as plain arrays: a few links, asked often
+        links = pd.DataFrame({name: links[name].to_numpy()[rows] for name in ("type", "role", "start", "end")})
+        ends = (ends[0][rows], ends[1][rows])
+    codes = LinkCodes.of(links, ends)
+    active = active_rows(links, date, codes)
+    codes = codes.take(active)
+    active = active if rows is None else rows[active]
+    parts = [_rule_edges(source, active, codes, rule, n, notes) for rule in source.rules]
+    return _Edges.concat(parts), np.repeat(np.arange(len(parts)), [part.u.size for part in parts])
+
+
+def _rings(source: LinkSource, *, both_ends: bool = False) -> int:
+    """How many rings of links around an edge's ends decide its weight, beyond its own links.
+
+    An edge's own links decide it under a fixed weight. A rule's ``split`` counts whom its
+    source reaches (the source's links) and a bounded missing stake reads the other owners of
+    its asset (the asset's links): one ring, since the edge's far end may be outside the
+    entities asked about. ``normalize`` sums the pairs of the edge's source or target, each
+    decided as above: one ring more. With ``both_ends``, for edges whose two ends' links are
+    all read anyway, only the pairs a normalisation sums need their far ends' links."""
+    bounds = source.missing_share in (MissingShare.LOW, MissingShare.HIGH) and any(r.by_share for r in source.rules)
+    local = int(bounds or any(rule.split for rule in source.rules))
+    normalized = int(source.normalize is not Normalize.NONE)
+    return normalized * local if both_ends else local + normalized
+
+
+def _edge_table(source: LinkSource, n: int, entities: np.ndarray | None, among: np.ndarray | None = None
+                ) -> pd.DataFrame:
+    """:meth:`Projection.edges_touching`: the edges found again from the links of ``entities``
+    (all when None); with ``among`` (a mask of entities, ``entities`` among them), only the
+    edges from or to ``entities`` whose other end is in ``among``."""
+    rows = None
+    if entities is not None:
+        ends = link_ends(source.links, source.entities)
+        chosen = np.zeros(n, dtype=bool)
+        chosen[np.asarray(entities, dtype=np.int64)] = True
+        reached = chosen.copy()
+        if among is not None:  # the other ends' links decide too: read those of the other ends wanted
+            touching = chosen[ends[0]] | chosen[ends[1]]
+            reached[ends[0][touching][among[ends[0][touching]]]] = True
+            reached[ends[1][touching][among[ends[1][touching]]]] = True
+        # The links that decide these edges' weights: their own, and as many rings of links
+        # around them as the weights depend on (see _rings).
+        for _ in range(_rings(source, both_ends=among is not None)):
+            touching = reached[ends[0]] | reached[ends[1]]
+            reached[ends[0][touching]] = True
+            reached[ends[1][touching]] = True
+        rows = np.flatnonzero(reached[ends[0]] | reached[ends[1]])
+    tables = []
+    links = source.links
+    for number, date in enumerate(source.dates):
+        edges, rule = _edges_at(source, date, n, [], rows)
+        _, _, pair_weight, weight, pair_of = _pairs(edges, n, source.parallel, source.normalize)
+        # only the pairs with an end among the entities are whole: the others are left out
+        mine = slice(None) if entities is None else chosen[edges.u] | chosen[edges.v]
+        if among is not None:
+            mine &= among[edges.u] & among[edges.v]
+        row = edges.row[mine]
+        tables.append(pd.DataFrame({
+            "u": edges.u[mine].astype(np.int64), "v": edges.v[mine].astype(np.int64), "weight": weight[mine],
+            **{name: links[name].to_numpy()[row] for name in ("type", "role", "share", "source", "target")},
+            "direction": np.where(edges.forward[mine], "forward", "backward").astype(object),
+            "source_ref": links["source_ref"].to_numpy()[row] if "source_ref" in links else None,
+            "pair_weight": pair_weight[pair_of[mine]], "row": row.astype(np.int64),
+            "rule": rule[mine], "date": number}))
+    table = pd.concat(tables, ignore_index=True) if len(tables) > 1 else tables[0]
+    if len(tables) > 1:  # a union of layers' links: each edge once, as the first layer has it
+        table = table.drop_duplicates(["u", "v", "source", "target", "type", "role", "direction"], ignore_index=True)
+    return table
 
 
 def ownership_matrices(projection: Projection) -> tuple[sp.sparse.csr_array, sp.sparse.csr_array]:
     """``D[o, a]``, the direct share of asset a held by owner o, and ``C[c, a] = 1`` where c
     CONTROLS a, from a projection built under an ownership model."""
     n = projection.n
+    edges = projection.edges_touching()
     matrices = []
     for link_type in ("OWNS", "CONTROLS"):
-        edges = projection.edges[projection.edges["type"] == link_type]
-        matrix = sp.sparse.csr_array((edges["weight"].to_numpy(float),
-                                      (edges["u"].to_numpy(int), edges["v"].to_numpy(int))), shape=(n, n))
+        chosen = edges[edges["type"] == link_type]
+        matrix = sp.sparse.csr_array((chosen["weight"].to_numpy(float),
+                                      (chosen["u"].to_numpy(int), chosen["v"].to_numpy(int))), shape=(n, n))
         matrix.sum_duplicates()
         matrices.append(matrix)
     D, C = matrices
@@ -273,15 +539,25 @@ def ownership_matrices(projection: Projection) -> tuple[sp.sparse.csr_array, sp.
     return D, C
 
 
-def _edges(links_now: pd.DataFrame, policy: Policy, missing_share: MissingShare, index: pd.Index,
-           notes: list[str]) -> pd.DataFrame:
+def link_source(tables, policy: Policy, date: pd.Timestamp, missing_share: MissingShare | None = None) -> LinkSource:
+    """The :class:`LinkSource` of a projection of ``tables`` under ``policy`` read at ``date``."""
+    missing_share = missing_share or policy.missing_share
+    if missing_share is MissingShare.BOUNDS:
+        missing_share = MissingShare.LOW
     rules = OWNERSHIP_RULES if policy.model.is_ownership else policy.transmit
-    edges = [_rule_edges(links_now, rule, missing_share, index, notes) for rule in rules]
-    edges = [e for e in edges if not e.empty]
-    return pd.concat(edges, ignore_index=True) if edges else pd.DataFrame(columns=_EDGE_COLUMNS)
+    # ownership rules read the stakes themselves (ownership_matrices), never W
+    return LinkSource(tables.links, tables.entities, tuple(rules), missing_share, policy.parallel or Parallel.SUM,
+                      policy.normalize, (date,))
 
 
-def _layers(tables, policy: Policy, missing_share: MissingShare, index: pd.Index, penalties: pd.DataFrame,
+def _project(source: LinkSource, n: int, notes: list[str]) -> sp.sparse.csr_array:
+    """``W`` of the links in force at the source's date."""
+    edges, _ = _edges_at(source, source.dates[0], n, notes)
+    pair_u, pair_v, pair_weight, _, _ = _pairs(edges, n, source.parallel, source.normalize)
+    return _matrix(pair_u, pair_v, pair_weight, n)
+
+
+def _layers(tables, policy: Policy, source: LinkSource, index: pd.Index, penalties: pd.DataFrame,
             as_of: pd.Timestamp, notes: list[str]) -> tuple[Projection, ...]:
     """Under ``link_time = "at_penalty"``: one projection per set of links that some counted
     penalty started under, with ``s`` made of those penalties only (issue 9.14).
@@ -299,10 +575,10 @@ def _layers(tables, policy: Policy, missing_share: MissingShare, index: pd.Index
     for _, group in counted.groupby(epoch, sort=True):
         links_at = group["start"].min()
         layer_notes: list[str] = []
-        edges = _edges(active_links(links, links_at), policy, missing_share, index, layer_notes)
-        W, edges = _matrix(edges, len(index), policy.parallel, policy.normalize)
+        layer_source = source.at(links_at)
+        W = _project(layer_source, len(index), layer_notes)
         notes.extend(f"links as of {links_at.date()}: {note}" for note in layer_notes)
-        layers.append(Projection(index, W, own_weights(group, len(index), policy.combine), edges, group, as_of,
+        layers.append(Projection(index, W, own_weights(group, len(index), policy.combine), layer_source, group, as_of,
                                  policy.combine, tuple(layer_notes), None, links_at))
     return tuple(layers)
 
@@ -332,29 +608,28 @@ def build_projection(tables, policy: Policy, as_of: dt.date | str | None = None,
     >>> p = build_projection(tables, policy, "2024-01-01")
     >>> p.W.toarray().tolist(), p.s.tolist()
     ([[0.0, 0.0], [0.5, 0.0]], [1.0, 0.0])
+    >>> p.edges_touching()[["u", "v", "weight", "type", "direction"]].values.tolist()
+    [[0, 1, 0.5, 'OFFICER_OF', 'backward']]
     """
     as_of = resolve_as_of(as_of, policy)
     index = pd.Index(tables.entities["id"], name="id")
     notes: list[str] = []
-    missing_share = missing_share or policy.missing_share
-    if missing_share is MissingShare.BOUNDS:
+    if (missing_share or policy.missing_share) is MissingShare.BOUNDS:
         notes.append("missing_share = 'bounds': this projection takes the low end")
-        missing_share = MissingShare.LOW
+    source = link_source(tables, policy, as_of, missing_share)
     n = len(index)
-    # ownership rules read the stakes themselves (ownership_matrices), never W
-    parallel = policy.parallel or Parallel.SUM
-    W, edges = _matrix(_edges(active_links(tables.links, as_of), policy, missing_share, index, notes), n,
-                       parallel, policy.normalize)
+    W = _project(source, n, notes)
 
     weight = penalty_weights(tables.penalties, as_of, half_life_days=policy.half_life_days, repair=policy.repair,
                              period_days=policy.period_days)
     if policy.model.is_ownership:
         weight = weight.where(policy.lists(tables.penalties), 0.0)
-    penalties = tables.penalties.assign(weight=weight.to_numpy(), idx=index.get_indexer(tables.penalties["entity"]))
+    idx = _positions(tables.penalties["entity"], _arrow_text(tables.entities["id"])).astype(np.int64)
+    penalties = tables.penalties.assign(weight=weight.to_numpy(), idx=idx)
     s = own_weights(penalties, n, policy.combine)
     values = tables.entities["value"].to_numpy(float) if "value" in tables.entities else np.full(n, np.nan)
     values = None if np.isnan(values).all() else np.nan_to_num(values)
     layers = ()
     if policy.link_time is LinkTime.AT_PENALTY and not policy.model.is_ownership:
-        layers = _layers(tables, policy, missing_share, index, penalties, as_of, notes)
-    return Projection(index, W, s, edges, penalties, as_of, policy.combine, tuple(notes), values, None, layers)
+        layers = _layers(tables, policy, source, index, penalties, as_of, notes)
+    return Projection(index, W, s, source, penalties, as_of, policy.combine, tuple(notes), values, None, layers)

@@ -351,13 +351,10 @@ def describe_paths(projection: Projection, paths: list[list[int]]) -> list[list[
     """:func:`describe_path` of each path, with the links of all their hops looked up at once
     (one lookup per hop took a quarter of a second for a report's 500 paths)."""
     pairs = [(u, v) for path in paths for u, v in zip(path, path[1:])]
-    edges = projection.strongest_edges
-    rows = edges.index.get_indexer(pd.MultiIndex.from_tuples(pairs, names=edges.index.names)) if pairs else np.array([], int)
-    if (rows < 0).any():
-        raise KeyError(pairs[int(np.flatnonzero(rows < 0)[0])])
-    chosen = edges.iloc[rows]
-    columns = {name: chosen[name].to_numpy(dtype=object)
-               for name in ("type", "role", "share", "direction", "weight", "pair_weight", "links", "source_ref")}
+    columns = projection.strongest_edges(np.array([u for u, _ in pairs], dtype=np.int64),
+                                         np.array([v for _, v in pairs], dtype=np.int64))
+    if not columns["found"].all():
+        raise KeyError(pairs[int(np.flatnonzero(~columns["found"])[0])])
     hops = [{
         "from": projection.ids[u], "to": projection.ids[v], "type": columns["type"][k],
         "role": None if pd.isna(columns["role"][k]) else columns["role"][k],
@@ -400,6 +397,5 @@ def last_hop_types(projection: Projection, tree: PathTree, indices: np.ndarray) 
     """Link type of the last hop on each entity's strongest path (None at sources and unreached):
     how the penalty reached it, for every entity at once, without describing whole paths."""
     indices = np.asarray(indices, dtype=int)
-    pairs = pd.MultiIndex.from_arrays([tree.predecessor[indices], indices], names=["u", "v"])
-    types = projection.strongest_edges["type"].reindex(pairs)
-    return types.astype(object).where(types.notna(), None).to_numpy()
+    edges = projection.strongest_edges(tree.predecessor[indices], indices)
+    return np.where(edges["found"], edges["type"], None)

@@ -9,6 +9,8 @@ Two compiled kernels do the work, both a single pass over ``W`` in compressed ro
   (:func:`graphscore.engine.run.contraction_of`).
 - :func:`spread` solves by Gauss-Seidel sweeps and stops when the certificate *proves* every
   entry within ``tol * max|x|`` of the exact solution, not when a step merely looks small.
+
+Weights and sums are float64 throughout (there is no float32 path), over int32 indices.
 """
 
 from __future__ import annotations

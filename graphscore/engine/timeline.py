@@ -6,12 +6,14 @@ missing end is "still open"), as DESIGN §3 states.
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
 import numpy as np
 import pandas as pd
 
 from graphscore.model import load_model
 
-__all__ = ["active", "active_links", "stake_bounds", "penalty_weights"]
+__all__ = ["active", "active_links", "active_rows", "LinkCodes", "stake_bounds", "penalty_weights"]
 
 
 def active(table: pd.DataFrame, as_of: pd.Timestamp) -> np.ndarray:
@@ -40,35 +42,97 @@ def active_links(links: pd.DataFrame, as_of: pd.Timestamp) -> pd.DataFrame:
     >>> [float(active_links(links, t(d))["share"].iloc[0]) for d in ("2020-01-01", "2023-06-01", "2024-06-01")]
     [0.5, 0.48, 0.51]
     """
+    return links.iloc[active_rows(links, as_of)]
+
+
+class LinkCodes(NamedTuple):
+    """The columns of a links table that decide which records are in force and which rules
+    apply, as integers, one entry per row: ``source`` and ``target`` (rows of the entities
+    table), ``type`` and ``role`` (codes into ``types`` and ``roles``; -1 for no role)."""
+
+    source: np.ndarray
+    target: np.ndarray
+    type: np.ndarray
+    types: pd.Index
+    role: np.ndarray
+    roles: pd.Index
+
+    @staticmethod
+    def of(links: pd.DataFrame, ends: tuple[np.ndarray, np.ndarray] | None = None) -> LinkCodes:
+        """Codes of ``links``; ``ends`` gives the source and target codes when already known."""
+        if ends is None:
+            ends = (pd.factorize(links["source"].to_numpy())[0], pd.factorize(links["target"].to_numpy())[0])
+        type_code, types = pd.factorize(links["type"].to_numpy())
+        role_code, roles = pd.factorize(links["role"].to_numpy())
+        return LinkCodes(ends[0], ends[1], type_code, pd.Index(types), role_code, pd.Index(roles))
+
+    def take(self, rows: np.ndarray) -> LinkCodes:
+        return LinkCodes(self.source[rows], self.target[rows], self.type[rows], self.types, self.role[rows], self.roles)
+
+
+def active_rows(links: pd.DataFrame, as_of: pd.Timestamp, codes: LinkCodes | None = None) -> np.ndarray:
+    """Positions (ascending) of the rows :func:`active_links` keeps.
+
+    ``codes`` (:class:`LinkCodes` of ``links``), when given, tell relations apart by integers
+    already found instead of hashing the id strings again.
+
+    Examples
+    --------
+    >>> t = pd.Timestamp
+    >>> links = pd.DataFrame({"source": ["z", "z", "y"], "target": ["c", "c", "c"], "type": ["OWNS"] * 3,
+    ...     "role": [None] * 3, "start": [t("2015-11-25")] * 3, "end": [t("2023-03-02"), pd.NaT, pd.NaT]})
+    >>> active_rows(links, t("2020-01-01")).tolist(), active_rows(links, t("2024-01-01")).tolist()
+    ([0, 2], [1, 2])
+    """
     model = load_model()
     rows = np.flatnonzero(active(links, as_of))
     if rows.size == 0:
-        return links.iloc[rows]
-    # Only the columns that decide are taken here; the whole rows once, at the end. One integer
-    # per relation (type, both ends, and the type's period_key where it has one), not the
-    # strings: a register has millions of rows.
-    now = links[["type", "source", "target", "role", "start", "end"]].iloc[rows]
-    type_code, types = pd.factorize(now["type"])
-    keyed_by_role = np.isin(type_code, [k for k, name in enumerate(types) if "role" in model.links[name].period_key])
-    relation = _combine(type_code, pd.factorize(now["source"])[0], pd.factorize(now["target"])[0],
-                        np.where(keyed_by_role, pd.factorize(now["role"])[0], -1))
+        return rows
+    # Only the columns that decide, as integers: a relation is its type, both ends, and the
+    # type's period_key where it has one (not the strings: a register has millions of rows).
+    codes = (codes or LinkCodes.of(links)).take(rows)
+    keyed_by_role = np.isin(codes.type, [k for k, name in enumerate(codes.types)
+                                         if "role" in model.links[name].period_key])
+    role = np.where(keyed_by_role, codes.role, -1)
     # among the records of one relation: the one ending soonest, then the one starting latest
-    end = now["end"].to_numpy("datetime64[ns]").astype(np.int64)
-    end[now["end"].isna().to_numpy()] = np.iinfo(np.int64).max
-    start = now["start"].to_numpy("datetime64[ns]").astype(np.int64)
-    start[now["start"].isna().to_numpy()] = np.iinfo(np.int64).min + 1  # negated below
+    ended = links["end"].to_numpy()[rows]
+    end = ended.astype("datetime64[ns]").astype(np.int64)
+    end[pd.isna(ended)] = np.iinfo(np.int64).max
+    started = links["start"].to_numpy()[rows]
+    start = started.astype("datetime64[ns]").astype(np.int64)
+    start[pd.isna(started)] = np.iinfo(np.int64).min + 1  # negated below
+    relation = _one_key(codes.type, codes.source, codes.target, role)
     order = np.lexsort((-start, end, relation))  # stable: ties keep table order
     first = np.ones(order.size, dtype=bool)
     first[1:] = relation[order][1:] != relation[order][:-1]
-    return links.iloc[rows[np.sort(order[first])]]
+    return rows[np.sort(order[first])]
 
 
-def _combine(*codes: np.ndarray) -> np.ndarray:
-    """One int64 code per distinct tuple of the given integer codes (-1 allowed)."""
-    key = np.zeros(len(codes[0]), dtype=np.int64)
-    for code in codes:
-        code = np.asarray(code, dtype=np.int64) + 1
-        key = pd.factorize(key * (int(code.max()) + 1) + code)[0].astype(np.int64)
+def _one_key(*codes: np.ndarray) -> np.ndarray:
+    """One int64 per row that orders and groups the rows as the tuples of the given codes
+    (integers, -1 allowed) do: a mixed-radix number where it fits in 63 bits, else the
+    tuples' rank.
+
+    Examples
+    --------
+    >>> a, b = np.array([1, 0, 1, -1]), np.array([2**40, 5, 2**40, 0])
+    >>> _one_key(a, b).argsort(kind="stable").tolist(), _one_key(a, b, b, b).argsort(kind="stable").tolist()
+    ([3, 1, 0, 2], [3, 1, 0, 2])
+    >>> bool(_one_key(a, b)[0] == _one_key(a, b)[2])
+    True
+    """
+    codes = [np.asarray(code, dtype=np.int64) + 1 for code in codes]
+    radices = [int(code.max()) + 1 if code.size else 1 for code in codes]
+    if float(np.prod([float(r) for r in radices])) < 2.0**62:
+        key = np.zeros(codes[0].size, dtype=np.int64)
+        for code, radix in zip(codes, radices):
+            key = key * radix + code
+        return key
+    order = np.lexsort(codes[::-1])
+    change = np.zeros(order.size, dtype=np.int64)
+    change[1:] = np.any([code[order][1:] != code[order][:-1] for code in codes], axis=0)
+    key = np.empty(order.size, dtype=np.int64)
+    key[order] = np.cumsum(change)
     return key
 
 

@@ -10,7 +10,9 @@ declared in ``schema/bods.toml``.
   ``name`` is the entity's name, or the person's legal (else first) full name;
   ``jurisdiction`` the entity's jurisdiction code or the person's first nationality;
   ``registration_id`` the first identifier as ``scheme-id`` (the org-id.guide form, e.g.
-  ``GB-COH-10000001``); ``source_ref`` ``bods:<statementId>``.
+  ``GB-COH-10000001``); ``address`` the first address of the most preferred type
+  (``address_types``: registered, business, service, ...) with its postcode; ``source_ref``
+  ``bods:<statementId>``.
 - each interest of a relationship -> one link interested party -> subject: a shareholding is
   ``OWNS`` with its percentage as a fraction: ``share`` when exact, else ``share_low`` /
   ``share_high`` from ``minimum`` (or ``exclusiveMinimum``) and ``maximum`` (or
@@ -93,6 +95,7 @@ class _Mapping:
     interests: dict[str, tuple[str, str | None]]  # interest type -> (link type, role or None)
     indirect_link: str
     no_interest: tuple[str, str]
+    address_types: tuple[str, ...]  # recordDetails.addresses[].type, preferred first
 
 
 @functools.cache
@@ -125,7 +128,7 @@ def _load_mapping(path: Path = MAPPING_FILE) -> _Mapping:
         interests[code] = (link.name, role)
     indirect = check(raw["indirect_link"], list(model.links), "a link type")
     no_interest = (check(raw["no_interest_link"], list(model.links), "a link type"), raw["no_interest_role"])
-    return _Mapping(kinds, interests, indirect, no_interest)
+    return _Mapping(kinds, interests, indirect, no_interest, tuple(raw["address_types"]))
 
 
 def _sniff(path: Path) -> str:
@@ -311,7 +314,31 @@ def _entity_row(s: _Statement, mapping: _Mapping, issues: _Issues) -> dict | Non
                        "is required: the record has no name")
             return None
     return {"id": s.data["recordId"], "kind": kind, "name": name, "jurisdiction": jurisdiction,
-            "registration_id": registration, "value": None, "source_ref": f"bods:{s.data['statementId']}"}
+            "registration_id": registration, "address": _address(details, mapping), "value": None,
+            "source_ref": f"bods:{s.data['statementId']}"}
+
+
+def _address(details: dict, mapping: _Mapping) -> str | None:
+    """The record's address of the most preferred type (``address_types``): its text, with the
+    postcode added where the text lacks it.
+
+    >>> mapping = _load_mapping()
+    >>> _address({"addresses": [{"type": "service", "address": "52 Front St, London", "postCode": "SE16 2WN"},
+    ...                         {"type": "registered", "address": "Aston House, London, N3 1LF", "postCode": "N3 1LF"}]},
+    ...          mapping)
+    'Aston House, London, N3 1LF'
+    >>> _address({"addresses": [{"type": "service", "address": "52 Front St, London", "postCode": "SE16 2WN"}]}, mapping)
+    '52 Front St, London, SE16 2WN'
+    >>> _address({"addresses": [{"type": "placeOfBirth", "address": "Leeds"}]}, mapping) is None
+    True
+    """
+    given = [a for a in details.get("addresses") or [] if isinstance(a, dict) and (a.get("address") or "").strip()]
+    for wanted in mapping.address_types:
+        for address in given:
+            if address.get("type") == wanted:
+                text, code = address["address"].strip(), (address.get("postCode") or "").strip()
+                return f"{text}, {code}" if code and code not in text else text
+    return None
 
 
 def _percent(s: _Statement, field: str, value, issues: _Issues) -> float | None:

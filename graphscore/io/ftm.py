@@ -1,7 +1,7 @@
 """Read FollowTheMoney (FtM) JSON-lines files, as OpenSanctions and Aleph export them.
 
 One FtM entity per line. People and organisations become entities; Ownership, Directorship,
-Family and Associate become links; Sanction records (and entity ``topics`` such as
+Representation, Family and Associate become links; Sanction records (and entity ``topics`` such as
 ``sanction``) become penalties. How each FtM schema maps is declared in ``schema/ftm.toml``;
 FtM schema inheritance is honoured, so a PublicBody maps as the Organization it extends.
 
@@ -114,6 +114,8 @@ class _Mapping:
     topic_authority: str
     penalty_classes: tuple[_PenaltyClass, ...]
     regime_by_country: dict[str, str]
+    address_reference: str  # entity property naming Address entities
+    address_text: tuple[str, ...]  # Address properties holding its text
 
 
 @functools.cache
@@ -149,6 +151,10 @@ def _load_mapping(path: Path = MAPPING_FILE) -> _Mapping:
         for schema_name, _ in kinds:
             check_properties(schema_name, *props)
         entity_columns[column] = tuple(props)
+    address_reference, address_text = raw["entity_address"]["reference"], tuple(raw["entity_address"]["text"])
+    for schema_name, _ in kinds:
+        check_properties(schema_name, address_reference)
+    check_properties("Address", *address_text)
     link_start, link_end = tuple(raw["link_start"]), tuple(raw["link_end"])
     links = []
     for e in raw["link"]:
@@ -173,7 +179,7 @@ def _load_mapping(path: Path = MAPPING_FILE) -> _Mapping:
                     for e in raw["penalty_class"])
     return _Mapping(entity_columns, kinds, tuple(links), link_start, link_end, officer_roles,
                     tuple(penalties), topic_penalties, severity, raw["topic_authority"], classes,
-                    dict(raw["penalty_regime_by_country"]))
+                    dict(raw["penalty_regime_by_country"]), address_reference, address_text)
 
 
 def regime_country(regime) -> str | None:
@@ -348,8 +354,9 @@ def _officer_role(text: str, mapping: _Mapping) -> str:
 class _Builder:
     """Rows of the three tables from one file's records, and what became of each record."""
 
-    def __init__(self, name: str, mapping: _Mapping):
+    def __init__(self, name: str, mapping: _Mapping, addresses: dict[str, str] | None = None):
         self.name, self.mapping, self.model = name, mapping, load_model()
+        self.addresses = addresses or {}  # Address entity id -> its text
         self.rows = {table: [] for table in TABLE_NAMES}
         self.lines = {table: [] for table in self.rows}
         self.counts: Counter = Counter()
@@ -374,6 +381,9 @@ class _Builder:
             return False
         self.kinds[proxy.id] = kind
         columns = {column: _first(proxy, props) for column, props in self.mapping.entity_columns.items()}
+        if columns.get("address") is None:  # references only: the first referenced Address's text
+            referenced = (self.addresses.get(ref) for ref in proxy.get(self.mapping.address_reference, quiet=True))
+            columns["address"] = next((text for text in referenced if text), None)
         self.emit("entities", record, {"id": proxy.id, "kind": kind, "name": _name(record), **columns,
                                        "source_ref": f"ftm:{proxy.id}"}, "entity")
         return True
@@ -465,9 +475,11 @@ class _Builder:
 def _convert(path: Path) -> _Builder:
     """Map every record of the file: entities first, as links and penalties may precede them."""
     mapping = _load_mapping()
-    builder = _Builder(path.name, mapping)
+    records = _read_records(path)
+    addresses = {r.proxy.id: _first(r.proxy, mapping.address_text) for r in records if r.proxy.schema.is_a("Address")}
+    builder = _Builder(path.name, mapping, addresses)
     entities, others = [], []
-    for record in _read_records(path):
+    for record in records:
         (entities if builder.entity(record) else others).append(record)
     for record in others:
         schema = record.proxy.schema
@@ -511,13 +523,16 @@ def read_ftm(path: str | Path) -> Tables:
 
     - Person -> ``person``; Company -> ``company``; Organization, PublicBody and plain
       LegalEntity -> ``organization``. ``name`` is the export's caption, ``jurisdiction`` the first
-      jurisdiction or country, ``registration_id`` the first registration number, INN or OGRN.
+      jurisdiction or country, ``registration_id`` the first registration number, INN or OGRN,
+      ``address`` the first ``address`` text, else the ``full`` text of the first Address
+      entity its ``addressEntity`` names.
     - Ownership -> ``OWNS`` owner -> asset. ``percentage`` "51" is share 0.51; a range
       "25-50%" gives ``share_low`` / ``share_high``, "<25%" only ``share_high``; unreadable text
       leaves the link without a share (with a warning). Several records of one owner and asset
       stay separate rows: :func:`graphscore.engine.timeline.active_links` picks the one in force.
     - Directorship -> ``OFFICER_OF`` director -> organization, its free-text role mapped onto
       the officer_role enum; the original text is kept in ``source_ref``.
+    - Representation -> ``AGENT_OF`` agent -> client (a registered agent, an intermediary).
     - Family -> ``FAMILY`` person -> relative, Associate -> ``ASSOCIATE`` person -> associate,
       ``role`` = relationship.
     - Sanction -> penalty of kind ``sanction``. ``start`` is the earliest startDate, else

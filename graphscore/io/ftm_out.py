@@ -6,9 +6,10 @@ the written file with :func:`graphscore.io.ftm.read_ftm` gives the same tables b
 - an entity becomes the first FtM schema declared for its kind (``person`` -> Person, ``company``
   -> Company, ``organization`` -> Organization); ``name`` -> ``name`` (and the record's
   ``caption``), each further column -> the first FtM property declared for it (``jurisdiction``
-  -> ``jurisdiction``, ``registration_id`` -> ``registrationNumber``).
+  -> ``jurisdiction``, ``registration_id`` -> ``registrationNumber``, ``address`` -> ``address``,
+  which FtM cleans: a run of spaces becomes one, a line break ", ").
 - a link becomes its type's FtM schema (OWNS -> Ownership, OFFICER_OF -> Directorship, FAMILY ->
-  Family, ASSOCIATE -> Associate) with ``startDate`` / ``endDate``. A share is written as the
+  Family, ASSOCIATE -> Associate, AGENT_OF -> Representation) with ``startDate`` / ``endDate``. A share is written as the
   ``percentage`` it was read from: ``51``, a range ``25-50``, or one bound ``>=25`` / ``<=50``.
   An officer's role is the register's own text where the record came from FtM (kept in its
   ``source_ref``), else the role's words (``legal representative``). CONTROLS, which FtM has no

@@ -26,14 +26,16 @@ from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from matplotlib.patches import FancyArrowPatch
 from matplotlib.ticker import MaxNLocator
+from matplotlib.transforms import Bbox
 
 from graphscore.analysis.compare import CompareReport
 from graphscore.analysis.dossier import Dossier
 from graphscore.analysis.spillover import SpilloverReport
 from graphscore.model import load_model
+from graphscore.report.markup import CHART_TITLES
 
 __all__ = ["DPI", "CHART_TITLES", "change_histogram", "change_by_hop", "score_scatter", "sweep_lines",
-           "neighbourhood_map", "summarise_neighbourhood", "chart_pngs", "save_charts"]
+           "neighbourhood_map", "summarise_neighbourhood", "place_labels", "chart_pngs", "save_charts"]
 
 DPI = 110
 
@@ -49,12 +51,6 @@ _BAR_COLOR = "#3b6ea8"
 _THRESHOLD_COLOR = "#c0392b"
 _FAILED_COLOR = "#c0392b"
 
-# Figure stem -> caption: the file names save_charts writes and the reports' captions.
-CHART_TITLES = {"spillover_histogram": "Distribution of score change",
-                "spillover_by_hop": "Spillover by hop distance",
-                "compare_scatter": "Scores: baseline against each variant",
-                "compare_sweep": "Collateral and mean inherited score along the sweep",
-                "dossier_neighbourhood": "Neighbourhood: links in force at the as-of date"}
 
 
 # Names come in every script. DejaVu Sans, matplotlib's default, has Latin, Greek and Cyrillic but
@@ -419,6 +415,65 @@ def _link_label(data: dict, roles: set[str]) -> str:
     return label
 
 
+# Where a label may sit around its anchor, in points (dx, dy, ha, va), tried in this order:
+# a node's name under its marker first, then above, beside and at the corners, twice as far
+# and three times as far; a link's label on its curve first, then beside it.
+_NODE_SPOTS = [(dx * r, dy * r, ha, va) for r in (1, 2, 3) for dx, dy, ha, va in (
+    (0, -12, "center", "top"), (0, 10, "center", "bottom"), (10, 0, "left", "center"), (-10, 0, "right", "center"),
+    (8, -9, "left", "top"), (-8, -9, "right", "top"), (8, 8, "left", "bottom"), (-8, 8, "right", "bottom"))]
+_LINK_SPOTS = [(0, 0, "center", "center")] + [(dx * r, dy * r, "center", "center") for r in (1, 2)
+                                               for dx, dy in ((0, 8), (0, -8), (14, 0), (-14, 0))]
+_LABEL_GAP = 1.5  # pixels kept clear around each label (its white box reaches a little past the text)
+_MARKER_CLEAR = 12  # points: the square around each node's marker that labels keep clear of
+
+
+def place_labels(fig: Figure, labels: list, markers: tuple | None = None) -> int:
+    """Move each label to the first of its spots where it overlaps no label placed before it
+    and no marker; a label with no free spot is removed. Returns how many were removed.
+
+    ``labels`` are ``(annotation, spots)`` pairs, most important first; ``spots`` are offsets
+    from the annotation's anchor in points, with alignments (``_NODE_SPOTS``, ``_LINK_SPOTS``).
+    ``markers`` is ``(ax, xy)``: points in ``ax``'s data coordinates whose markers (a square
+    ``_MARKER_CLEAR`` points across) labels keep clear of. The first label takes its first spot
+    whatever is under it: the entity a picture is about is always named. Deterministic: the
+    same figure places the same way. The labels are left out of the layout, so the final
+    drawing keeps the geometry they were placed in.
+
+    Examples
+    --------
+    >>> fig = _figure(3, 2)
+    >>> ax = fig.add_subplot()
+    >>> crowd = [ax.annotate(f"label {k}", (0.5, 0.5), xytext=(0, 0), textcoords="offset points") for k in range(40)]
+    >>> left_out = place_labels(fig, [(label, _NODE_SPOTS) for label in crowd])
+    >>> 0 < left_out < 40, len(ax.texts) == 40 - left_out
+    (True, True)
+    """
+    for label, _ in labels:
+        label.set_in_layout(False)
+    fig.draw_without_rendering()  # settles the layout and the axes' limits the spots are measured in
+    renderer = fig.canvas.get_renderer()
+    taken = []
+    if markers is not None:
+        ax, xy = markers
+        half = _MARKER_CLEAR / 2 * fig.dpi / 72
+        taken = [Bbox.from_extents(x - half, y - half, x + half, y + half)
+                 for x, y in ax.transData.transform(np.asarray(xy, dtype=float).reshape(-1, 2))]
+    removed = 0
+    for k, (label, spots) in enumerate(labels):
+        for dx, dy, ha, va in spots:
+            label.xyann = (dx, dy)
+            label.set_horizontalalignment(ha)
+            label.set_verticalalignment(va)
+            box = label.get_window_extent(renderer).padded(_LABEL_GAP)
+            if k == 0 or not any(box.overlaps(other) for other in taken):
+                taken.append(box)
+                break
+        else:
+            label.remove()
+            removed += 1
+    return removed
+
+
 def _node_label(name: str) -> str:
     lines = textwrap.wrap(str(name), width=24, max_lines=2, placeholder="…")
     return "\n".join(lines) or str(name)
@@ -472,6 +527,7 @@ def neighbourhood_map(report: Dossier) -> Figure:
     for u, v in graph.edges():
         pairs[frozenset((u, v))] = pairs.get(frozenset((u, v)), 0) + 1
     seen: dict[frozenset, int] = {}
+    link_labels = []
     for u, v, data in sorted(graph.edges(data=True), key=lambda e: (str(e[0]), str(e[1]), str(e[2]["type"]))):
         pair = frozenset((u, v))
         k, count = seen.get(pair, 0), pairs[pair]
@@ -491,9 +547,10 @@ def neighbourhood_map(report: Dossier) -> Figure:
             control = (start + end) / 2 + rad * np.array([delta[1], -delta[0]])
             t = 0.58
             middle = (1 - t) ** 2 * start + 2 * t * (1 - t) * control + t ** 2 * end
-            ax.text(*middle, _link_label(data, roles), fontsize=7.5, color=color, ha="center", va="center",
-                    zorder=3, linespacing=1.0,
-                    bbox={"boxstyle": "round,pad=0.15", "facecolor": "white", "edgecolor": "none", "alpha": 0.85})
+            link_labels.append(ax.annotate(
+                _link_label(data, roles), middle, xytext=(0, 0), textcoords="offset points", fontsize=7.5, color=color,
+                ha="center", va="center", zorder=3, linespacing=1.0,
+                bbox={"boxstyle": "round,pad=0.15", "facecolor": "white", "edgecolor": "none", "alpha": 0.85}))
 
     nodes = list(graph.nodes(data=True))
     for kind in dict.fromkeys(data.get("kind") for _, data in nodes):
@@ -507,12 +564,14 @@ def neighbourhood_map(report: Dossier) -> Figure:
     named = (set(graph.nodes) if graph.number_of_nodes() <= _LABEL_ALL_NODES else
              {center, *graph.predecessors(center), *graph.successors(center)}
              | {node for node, data in nodes if data.get("penalised") or data.get("grouped")})
-    for node, data in nodes:
-        if node in named:
-            ax.annotate(_node_label(data.get("name") or node), position[node], xytext=(0, -13 if node != center else -16),
-                        textcoords="offset points", ha="center", va="top", zorder=4, linespacing=1.0,
-                        fontsize=10 if node == center else 8.5, fontweight="bold" if node == center else "normal",
-                        bbox={"boxstyle": "round,pad=0.1", "facecolor": "white", "edgecolor": "none", "alpha": 0.7})
+    # names first (the entity's own, then the penalised, then the rest), then the links' labels
+    order = sorted((node for node, _ in nodes if node in named),
+                   key=lambda node: (node != center, not graph.nodes[node].get("penalised")))
+    node_labels = [ax.annotate(_node_label(graph.nodes[node].get("name") or node), position[node], xytext=(0, 0),
+                               textcoords="offset points", zorder=4, linespacing=1.0,
+                               fontsize=10 if node == center else 8.5, fontweight="bold" if node == center else "normal",
+                               bbox={"boxstyle": "round,pad=0.1", "facecolor": "white", "edgecolor": "none", "alpha": 0.7})
+                   for node in order]
 
     kinds = [kind for kind in dict.fromkeys(data.get("kind") for _, data in nodes)]
     handles = [Line2D([], [], linestyle="none", marker=_MARKERS.get(kind, "^"), markersize=8,
@@ -524,15 +583,19 @@ def neighbourhood_map(report: Dossier) -> Figure:
     types = sorted({data["type"] for _, _, data in graph.edges(data=True)}, key=list(colors).index)
     handles += [Line2D([], [], color=colors.get(name, "#7f8c8d"), linewidth=1.5, label=name) for name in types]
     ax.legend(handles=handles, loc="upper left", bbox_to_anchor=(1.0, 1.0), fontsize=9, frameon=False)
-    if not label_links or len(named) < graph.number_of_nodes() or summary:
+    ax.margins(0.12)
+    # labels never sit on each other (issue 11.3): each takes the first free spot around its
+    # anchor, and one with none is left out; the markers are kept clear too
+    left_out = place_labels(fig, [(label, _NODE_SPOTS) for label in node_labels]
+                            + [(label, _LINK_SPOTS) for label in link_labels], (ax, list(position.values())))
+    if not label_links or len(named) < graph.number_of_nodes() or summary or left_out:
         thinned = [summary] if summary else []
-        if not label_links or len(named) < graph.number_of_nodes():
+        if not label_links or len(named) < graph.number_of_nodes() or left_out:
             thinned.append("labels thinned")
         text = "; ".join(thinned)
         text = textwrap.fill(text[0].upper() + text[1:] + ": the JSON report lists every entity and link.", 140)
         ax.text(0.0, -0.02, text,
                 transform=ax.transAxes, fontsize=7, color="#777777", va="top")
-    ax.margins(0.12)
     return fig
 
 

@@ -15,14 +15,19 @@ import re
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 
-import jinja2
 import numpy as np
 import pandas as pd
 
-from graphscore.report.charts import CHART_TITLES
-
-__all__ = ["plain", "records", "number", "percent", "check_top", "day", "shown", "md", "md_code", "md_table",
+__all__ = ["CHART_TITLES", "plain", "records", "number", "percent", "check_top", "day", "shown", "md", "md_code", "md_table",
            "md_manifest", "md_charts", "environment", "png_uri"]
+
+# Figure stem -> caption: the file names charts.save_charts writes and the reports' captions (here,
+# not in charts, so a command that only formats numbers does not load matplotlib).
+CHART_TITLES = {"spillover_histogram": "Distribution of score change",
+                "spillover_by_hop": "Spillover by hop distance",
+                "compare_scatter": "Scores: baseline against each variant",
+                "compare_sweep": "Collateral and mean inherited score along the sweep",
+                "dossier_neighbourhood": "Neighbourhood: links in force at the as-of date"}
 
 
 # ---- JSON ---------------------------------------------------------------------------------------
@@ -36,6 +41,11 @@ def plain(value):
     >>> plain({"a": np.float64("nan"), "b": [np.int64(2), float("inf")], "c": pd.NaT, 1: True})
     {'a': None, 'b': [2, None], 'c': None, '1': True}
     """
+    kind = type(value)  # the plain types first, by identity: a report of 3 x 10^5 rows is millions of values
+    if value is None or kind is str or kind is int or kind is bool:
+        return value
+    if kind is float:
+        return value if math.isfinite(value) else None
     if isinstance(value, Mapping):
         return {str(key): plain(item) for key, item in value.items()}
     if isinstance(value, (list, tuple, np.ndarray)):
@@ -187,6 +197,8 @@ def md_charts(charts: Mapping[str, str | Path]) -> str:
 @functools.cache
 def environment() -> jinja2.Environment:
     """The Jinja environment of ``report/templates`` (``base.html.j2`` and the pages extending it)."""
+    import jinja2  # here: commands that only format numbers (explain, score) need not load it
+
     # Names, paths and notes come from the data: autoescape keeps them text, never markup.
     # finalize: every value a template prints shows its bidirectional controls, as Markdown does.
     env = jinja2.Environment(loader=jinja2.PackageLoader("graphscore.report", "templates"),

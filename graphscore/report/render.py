@@ -130,7 +130,7 @@ Dates are ``YYYY-MM-DD``, shares and stakes fractions in [0, 1], ``null`` where 
     ``"Dossier: "`` and the entity's name.
 ``entity`` : object
     The entity's row: ``id``, ``kind``, ``name``, ``jurisdiction``, ``registration_id``,
-    ``value``, ``source_ref`` (every column of the entities table).
+    ``address``, ``value``, ``source_ref`` (every column of the entities table).
 ``score`` : object
     ``own``, ``echo``, ``inherited``, ``total`` (``own + echo + inherited``) under the policy at
     ``as_of``: ``echo`` is the entity's own penalties coming back to it around cycles of links

@@ -22,7 +22,7 @@ JSON_FORMAT = "graphscore.dossier/1"
 
 # Entity fields the header names, with their labels (the id is shown apart).
 _IDENTITY = (("kind", "Kind"), ("jurisdiction", "Jurisdiction"), ("registration_id", "Registration id"),
-             ("source_ref", "Source"))
+             ("address", "Address"), ("source_ref", "Source"))
 
 
 def _title(report: Dossier) -> str:

@@ -36,7 +36,7 @@ from pydantic import BaseModel, Field
 
 import graphscore
 from graphscore.analysis.dossier import dossier
-from graphscore.analysis.explain import explain
+from graphscore.analysis.explain import Explanation, explain
 from graphscore.analysis.scores import score
 from graphscore.analysis.spillover import spillover, spillover_report
 from graphscore.analysis.whatif import (Change, apply_change, attribution_change, lift_change, own_before_after,
@@ -55,6 +55,8 @@ STATIC = Path(__file__).resolve().parent / "static"
 # the network library is the reports' too (graphscore.report.interactive): one bundled copy
 VENDOR = Path(__file__).resolve().parent.parent / "report" / "vendor"
 TOKEN_COOKIE = "graphscore_token"
+PATHS_PER_CONTRIBUTION = 2  # the dossier's and the paths view's: one explanation serves both
+EXPLANATIONS_KEPT = 32  # entities whose explanation is kept (a few hundred kB each)
 
 
 @dataclass
@@ -66,6 +68,7 @@ class _State:
     lock: threading.Lock = field(default_factory=threading.Lock)
     scores: dict[tuple, pd.DataFrame] = field(default_factory=dict)
     index: NameIndex | None = None
+    explained: dict[tuple, Explanation] = field(default_factory=dict)
 
     def policy(self, name: str | None) -> Policy:
         if name is None:
@@ -80,6 +83,16 @@ class _State:
         if key not in self.scores:
             self.scores[key] = score(self.ws, policy, key[1]).set_index("id")
         return self.scores[key]
+
+    def explanation(self, policy: Policy, day: pd.Timestamp, entity_id: str, top_paths: int) -> Explanation:
+        """The entity's explanation, kept for the few entities last opened: the page asks for
+        the dossier and then for the paths, and both rest on the same explanation."""
+        key = (policy.hash, day, entity_id, top_paths)
+        if key not in self.explained:
+            if len(self.explained) >= EXPLANATIONS_KEPT:
+                del self.explained[next(iter(self.explained))]
+            self.explained[key] = explain(self.ws, policy, entity_id, as_of=day, top_paths=top_paths)
+        return self.explained[key]
 
     def names(self) -> NameIndex:
         if self.index is None:
@@ -224,20 +237,25 @@ def create_app(ws: Workspace, policies: list[Policy], *, token: str | None = Non
             if entity_id not in ws.entities.index:
                 raise KeyError(f"unknown entity id {entity_id!r}")
             scores = state.scores_at(rules, day)
-            report = to_json(dossier(ws, rules, entity_id, as_of=day, radius=1))
+            try:
+                why = state.explanation(rules, day, entity_id, PATHS_PER_CONTRIBUTION)
+            except ValueError:  # models whose scores do not split by source: the dossier notes it
+                why = None
+            report = to_json(dossier(ws, rules, entity_id, as_of=day, radius=1, top_paths=PATHS_PER_CONTRIBUTION,
+                                     explanation=why))
             report.pop("neighbourhood")  # drawn from "graph" below, summarised around hubs
             return {"dossier": report, "graph": neighbourhood(ws, scores, entity_id, day)}
 
     # Apart from the dossier, so the page draws the entity first: tracing paths costs as much again.
     @app.get("/api/paths/{entity_id}", summary="The entities and links on the paths that carry an entity's score")
     def paths(entity_id: str, policy: str | None = PolicyQuery, as_of: dt.date | None = AsOfQuery,
-              top_paths: int = Query(2, ge=1, le=10, description="Paths per contribution.")) -> dict:
+              top_paths: int = Query(PATHS_PER_CONTRIBUTION, ge=1, le=10, description="Paths per contribution.")) -> dict:
         rules = state.policy(policy)
         day = resolve_as_of(as_of, rules)
         with state.lock:
             scores = state.scores_at(rules, day)
             try:
-                contributions = explain(ws, rules, entity_id, as_of=day, top_paths=top_paths).contributions
+                contributions = state.explanation(rules, day, entity_id, top_paths).contributions
             except ValueError:  # models whose scores do not split by source: the dossier notes it
                 contributions = []
             on_path, links = path_links(ws, contributions, day)

@@ -23,7 +23,7 @@ from graphscore.model import Column, GraphscoreWarning, Tables, link_keys, load_
 from graphscore.policy import Policy
 from graphscore.progress import Advance
 from graphscore.store import statements
-from graphscore.store.base import CypherStore, Run, record_fingerprint
+from graphscore.store.base import CypherStore, Run, record_fingerprint, score_rows
 from graphscore.store.plan import LoadPlan
 
 __all__ = ["LadybugStore"]
@@ -53,6 +53,15 @@ def _sync(path: Path) -> None:
         os.fsync(descriptor)
     finally:
         os.close(descriptor)
+
+
+# A load on the copy of the store: rows per transaction, and LadybugDB's buffer pool, which
+# must hold one transaction's pages (a whole 10^6-link load in one transaction ran in a 1 GiB
+# pool, ran out of a 512 MiB one and crashed the process in 256 MiB). Each commit costs: COPYing
+# a 3x10^6-link registry took 24 s of CPU in one transaction per table, 25 s in transactions of
+# 2x10^6 rows (4 GiB pool) and 34 s in ones of 10^6, for the same peak (+1.4 GB).
+LOAD_CHUNK_ROWS = 2_000_000
+LOAD_BUFFER_POOL = 4 << 30
 ARROW_CHUNK_ROWS = 1_000_000  # rows per Arrow batch read back: few batches, bounded memory per batch
 
 
@@ -80,6 +89,25 @@ def _schema_hash() -> str:
                            "start": [None], "source_ref": [None]})
     text = "\n".join([*statements.ladybug_schema(), *link_keys(sample)])
     return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+class _Transactions:
+    """A runner of statements on one connection, in transactions: the first statement after a
+    ``commit()`` begins the next one."""
+
+    def __init__(self, connection: ladybug.Connection):
+        self._connection, self._open = connection, False
+
+    def __call__(self, query: str, parameters: dict | None = None) -> pd.DataFrame:
+        if not self._open:
+            self._connection.execute("BEGIN TRANSACTION")
+            self._open = True
+        return self._connection.execute(query, parameters or {}).get_as_df()
+
+    def commit(self) -> None:
+        if self._open:
+            self._connection.execute("COMMIT")
+            self._open = False
 
 
 class LadybugStore(CypherStore):
@@ -292,15 +320,24 @@ class LadybugStore(CypherStore):
         self._check_space(sum(v.nbytes for _, parameters, _ in steps for v in parameters.values()
                               if isinstance(v, pa.Table)), copy=True)
         with self._on_a_copy() as run:
+            room = LOAD_CHUNK_ROWS  # rows the open transaction takes before it commits
             for query, parameters, rows in steps:
-                run(query, parameters)
-                if rows:
-                    advance(rows)
+                (name, values), = parameters.items()
+                start = 0
+                while start < len(values):
+                    chunk = values[start:start + room]
+                    run(query, {name: chunk})
+                    start, room = start + len(chunk), room - len(chunk)
+                    if rows:
+                        advance(len(chunk))
+                    if not room:
+                        run.commit()
+                        room = LOAD_CHUNK_ROWS
             record_fingerprint(run, fingerprint)
 
     @contextlib.contextmanager
-    def _on_a_copy(self) -> Iterator[Run]:
-        """One transaction on a copy of the store, which then replaces the store in one rename.
+    def _on_a_copy(self) -> Iterator["_Transactions"]:
+        """Transactions on a copy of the store, which then replaces the store in one rename.
 
         LadybugDB 0.22 writes ``COPY``'d rows straight to the database file and checkpoints
         them when the transaction commits, outside its write-ahead log, while the other
@@ -312,21 +349,27 @@ class LadybugStore(CypherStore):
         process killed at any point before the rename leaves the store as it was, one killed
         after leaves the whole load. The store stays open (locked) throughout, so no other
         writer starts in between; readers keep the content they opened.
+
+        As the rename makes the write all-or-nothing, the write may commit in the copy as often
+        as it likes (the runner's ``commit()``): LadybugDB holds a transaction's pages in its
+        buffer pool until it commits (a 10^6-link load in one transaction took 0.9 GB of it,
+        10^7 would take some 9 GB), so a load committing every ``LOAD_CHUNK_ROWS`` rows runs in
+        the bounded pool ``LOAD_BUFFER_POOL`` whatever its size.
         """
         self._conn.execute("CHECKPOINT")  # the file alone now holds every committed transaction
         copy = self.path.with_name(self.path.name + NEXT_SUFFIX)
         self._remove_copies()
         try:
             shutil.copyfile(self.path, copy)
-            database = ladybug.Database(str(copy))
+            database = ladybug.Database(str(copy), buffer_pool_size=LOAD_BUFFER_POOL)
             connection = ladybug.Connection(database)
         except (OSError, RuntimeError) as exc:
             self._remove_copies()
             raise StoreError(f"cannot copy the store at {self._folder} to write to it: {exc}") from None
         try:
-            connection.execute("BEGIN TRANSACTION")
-            yield lambda query, parameters=None: connection.execute(query, parameters or {}).get_as_df()
-            connection.execute("COMMIT")
+            run = _Transactions(connection)
+            yield run
+            run.commit()
         except BaseException:
             connection.close()
             database.close()
@@ -354,13 +397,17 @@ class LadybugStore(CypherStore):
             leftover.unlink(missing_ok=True)
 
     def write_scores(self, scores: pd.DataFrame, *, policy: Policy, as_of: dt.date) -> int:
-        columns = list(load_model().scores.columns)
-        rows = scores[["id", "own", "echo", "inherited", "total"]].assign(
-            score_policy=policy.name, score_policy_hash=policy.hash, score_as_of=pd.Timestamp(as_of))
-        table = _arrow(rows, [Column("id", "string"), *columns], prefix="v_")
-        self._check_space(table.nbytes)
+        # Row by row through the write-ahead log (LOAD FROM), not COPY: a COPY bypasses the
+        # log (see _on_a_copy), and this write stays in one ordinary transaction.
+        rows = score_rows(scores, policy=policy, as_of=as_of)
+        entity_id = Column("id", "string")
+        properties = _arrow(rows, [entity_id, *load_model().scores.columns], prefix="v_")
+        records = _arrow(rows, [entity_id, *statements.score_record_columns()], prefix="v_")
+        self._check_space(properties.nbytes + records.nbytes)
         with self._transaction() as run:
-            run(statements.write_scores(), {"rows": table})
+            run(statements.write_scores(), {"rows": properties})
+            for query in statements.write_score_records():
+                run(query, {"rows": records})
         return len(rows)
 
     @contextlib.contextmanager

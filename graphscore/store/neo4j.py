@@ -72,7 +72,7 @@ from graphscore.model import load_model
 from graphscore.policy import Policy
 from graphscore.progress import Advance
 from graphscore.store import statements
-from graphscore.store.base import CypherStore, record_fingerprint, to_rows
+from graphscore.store.base import CypherStore, record_fingerprint, score_rows, to_rows
 from graphscore.store.plan import LoadPlan
 
 __all__ = ["Neo4jStore"]
@@ -443,13 +443,14 @@ class Neo4jStore(CypherStore):
         return removed
 
     def write_scores(self, scores: pd.DataFrame, *, policy: Policy, as_of) -> int:
-        rows = to_rows(scores[["id", "own", "echo", "inherited", "total"]].assign(
-            score_policy=policy.name, score_policy_hash=policy.hash, score_as_of=as_of))
-        query = statements.write_scores(dialect=self.dialect)
+        rows = to_rows(score_rows(scores, policy=policy, as_of=as_of))
+        queries = [statements.write_scores(dialect=self.dialect),
+                   *statements.write_score_records(dialect=self.dialect)]
 
         def work(run) -> None:
-            for start in range(0, len(rows), BATCH_ROWS):
-                run(query, {"rows": rows[start:start + BATCH_ROWS]})
+            for query in queries:
+                for start in range(0, len(rows), BATCH_ROWS):
+                    run(query, {"rows": rows[start:start + BATCH_ROWS]})
 
         self._write_in_one_transaction(work, "score write-back")
         return len(rows)

@@ -21,6 +21,8 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from graphscore.model import Tables, link_keys, load_model
 
@@ -59,9 +61,11 @@ class LoadPlan:
         """The store's tables after this plan is written to a store holding ``stored``
         (validated tables, links with their ``key``), in :func:`canonical_order`."""
         def merged(before: pd.DataFrame, changes: TableChanges, key: str) -> pd.DataFrame:
-            kept = before[~before[key].isin(changes.changed[key])]
+            if not changes.writes:
+                return before  # a reload: no frame copied (canonical_order leaves it as it is)
+            kept = before[~before[key].isin(changes.changed[key])] if len(changes.changed) else before
             parts = [df for df in (kept, changes.changed, changes.new) if len(df)]
-            return pd.concat(parts, ignore_index=True) if parts else before.iloc[:0]
+            return pd.concat(parts, ignore_index=True) if len(parts) > 1 else parts[0]
         return canonical_order(Tables(entities=merged(stored.entities, self.entities, "id"),
                                       links=merged(stored.links, self.links, "key"),
                                       penalties=merged(stored.penalties, self.penalties, "id"),
@@ -73,31 +77,45 @@ class LoadPlan:
                 for name, c in self.items()}
 
 
-def _same(incoming: pd.Series, stored: pd.Series) -> np.ndarray:
+def _same(now: np.ndarray, old: np.ndarray) -> np.ndarray:
     """Equal, or both missing (a missing share stays missing: that is no change)."""
-    both_missing = incoming.isna().to_numpy() & stored.isna().to_numpy()
-    if incoming.dtype == stored.dtype and incoming.dtype.kind in "biufM":  # numbers, dates: compared as such
-        equal = incoming.to_numpy() == stored.to_numpy()
+    if now.dtype == old.dtype and now.dtype.kind in "biufM":  # numbers, dates: compared as such
+        equal = now == old
     else:
-        equal = incoming.to_numpy(dtype=object) == stored.to_numpy(dtype=object)
-    return both_missing | equal.astype(bool)
+        equal = now.astype(object, copy=False) == old.astype(object, copy=False)
+    equal = np.array(equal, dtype=bool)
+    differ = np.flatnonzero(~equal)  # few in a reload: only these are checked for missing values
+    equal[differ] = pd.isna(now[differ]) & pd.isna(old[differ])
+    return equal
+
+
+def _arrow_keys(keys: pd.Series) -> pa.Array:
+    """A text column (ids, link keys, types) as one Arrow string array."""
+    array = pa.array(keys, type=pa.string(), from_pandas=True)
+    return array.combine_chunks() if isinstance(array, pa.ChunkedArray) else array
 
 
 def diff_rows(incoming: pd.DataFrame, stored: pd.DataFrame, *, key: str) -> TableChanges:
     """Split ``incoming`` into rows new to ``stored``, rows that differ from it, and the rest.
 
     Both frames have the same columns and dtypes (validated tables); ``key`` is unique in each.
+    Values are compared column by column on NumPy arrays: a reload of 10^7 links copies no
+    frame, only one column at a time.
     """
+    if not len(stored) or not len(incoming):
+        return TableChanges(incoming, incoming.iloc[:0], 0)
     position = pd.Index(stored[key]).get_indexer(incoming[key])
     known = position >= 0
     if not known.any():
         return TableChanges(incoming, incoming.iloc[:0], 0)
-    old, now = stored.iloc[position[known]].reset_index(drop=True), incoming[known].reset_index(drop=True)
-    same = np.ones(len(now), dtype=bool)
+    every = bool(known.all())
+    rows, at = (None, position) if every else (np.flatnonzero(known), position[known])
+    same = np.ones(len(at), dtype=bool)
     for column in incoming.columns:
-        same &= _same(now[column], old[column])
-    changed = incoming[known][~same]
-    return TableChanges(incoming[~known], changed, int(same.sum()))
+        now = incoming[column].to_numpy()
+        same &= _same(now if every else now[rows], stored[column].to_numpy()[at])
+    differ = np.flatnonzero(~same) if every else rows[~same]
+    return TableChanges(incoming.iloc[:0] if every else incoming[~known], incoming.iloc[differ], int(same.sum()))
 
 
 def plan_load(incoming: Tables, stored: Tables) -> LoadPlan:
@@ -124,12 +142,27 @@ def with_link_keys(tables: Tables) -> Tables:
 def canonical_order(tables: Tables) -> Tables:
     """Rows in one order whatever path the tables took (read back, or merged by a load):
     entities and penalties by id, links by type in model order, then key. Rows index the
-    projection, so equal content gives equal results, byte for byte. Links keep ``key``."""
+    projection, so equal content gives equal results, byte for byte. Links keep ``key``.
+
+    Sorted in Arrow (text in UTF-8 byte order, which is code point order, as Python sorts
+    it); a table already in order is returned as a shallow copy, not copied row by row.
+    """
     links = with_link_keys(tables).links
-    type_rank = {name: rank for rank, name in enumerate(load_model().links)}
-    return Tables(
-        entities=tables.entities.sort_values("id", ignore_index=True),
-        links=links.assign(_rank=links["type"].map(type_rank)).sort_values(["_rank", "key"], ignore_index=True)
-                   .drop(columns="_rank"),
-        penalties=tables.penalties.sort_values("id", ignore_index=True),
-        validated=tables.validated)
+    types = pa.array(list(load_model().links), type=pa.string())
+    order = pa.table({"rank": pc.index_in(_arrow_keys(links["type"]), value_set=types),
+                      "key": _arrow_keys(links["key"])})
+    return Tables(entities=_sorted(tables.entities, _arrow_keys(tables.entities["id"])),
+                  links=_sorted(links, order, [("rank", "ascending"), ("key", "ascending")]),
+                  penalties=_sorted(tables.penalties, _arrow_keys(tables.penalties["id"])),
+                  validated=tables.validated)
+
+
+def _sorted(df: pd.DataFrame, by, sort_keys=None) -> pd.DataFrame:
+    """``df`` in the order of ``by`` (an Arrow array, or a table sorted on ``sort_keys``), index 0..n-1."""
+    if not len(df):
+        return df.reset_index(drop=True)
+    order = (pc.array_sort_indices(by) if sort_keys is None else pc.sort_indices(by, sort_keys=sort_keys)).to_numpy()
+    if (order == np.arange(len(order))).all():
+        return df.copy(deep=False) if isinstance(df.index, pd.RangeIndex) and df.index.start == 0 \
+            and df.index.step == 1 else df.reset_index(drop=True)
+    return df.take(order).reset_index(drop=True)

@@ -33,6 +33,8 @@ __all__ = [
     "read_penalties",
     "read_links",
     "write_scores",
+    "score_record_columns",
+    "write_score_records",
     "render_files",
 ]
 
@@ -79,6 +81,9 @@ def ladybug_schema(model: Model | None = None) -> list[str]:
     ]
     statements += [f"CREATE REL TABLE IF NOT EXISTS {name}(FROM Entity TO Entity, key STRING{declare(link_props)});"
                    for name in model.links]
+    statements += [f"CREATE NODE TABLE IF NOT EXISTS ScoreRecord(key STRING PRIMARY KEY"
+                   f"{declare(score_record_columns(model)[1:])});",
+                   "CREATE REL TABLE IF NOT EXISTS HAS_SCORE(FROM Entity TO ScoreRecord);"]
     return statements
 
 
@@ -106,6 +111,7 @@ def neo4j_schema(model: Model | None = None) -> list[str]:
         "CREATE CONSTRAINT meta_key IF NOT EXISTS FOR (m:GraphscoreMeta) REQUIRE m.key IS UNIQUE;",
         # a staged load (graphscore.store.neo4j) finds the ends of its links among its staged entities
         f"CREATE INDEX staged_entity_id IF NOT EXISTS FOR (e:{STAGED['Entity']}) ON (e.id);",
+        "CREATE CONSTRAINT score_record_key IF NOT EXISTS FOR (s:ScoreRecord) REQUIRE s.key IS UNIQUE;",
     ]
 
 
@@ -257,6 +263,39 @@ def write_scores(model: Model | None = None, dialect: str = "ladybug") -> str:
     return f"UNWIND $rows AS row MATCH (e:Entity {{id: row.id}}) SET {_set_clause('e', columns)};"
 
 
+# The score history: one ScoreRecord per (entity, policy name, as-of date), linked from its
+# entity by HAS_SCORE, so a query can compare an entity's scores over time
+# (cypher/queries/score_rose_since.cypher); the Entity properties hold the last write only.
+# Writing a policy's scores for the same date again replaces that date's records, whatever
+# the policy's hash: the key is :func:`graphscore.store.base.score_rows`'s.
+WRITTEN_AT = Column("written_at", "string")  # ISO 8601 UTC (YYYY-MM-DDTHH:MM:SSZ): sorts in time order
+
+
+def score_record_columns(model: Model | None = None) -> list[Column]:
+    """The properties of a ScoreRecord, in order: its key, the score columns, ``written_at``."""
+    return [LINK_KEY, *(model or load_model()).scores.columns, WRITTEN_AT]
+
+
+def write_score_records(model: Model | None = None, dialect: str = "ladybug") -> list[str]:
+    """Statements replacing the score records of ``$rows`` (``id``, then the columns of
+    :func:`score_record_columns`; on LadybugDB an Arrow table with each name prefixed ``v_``).
+
+    LadybugDB: the records with those keys deleted, then created again from their entity,
+    node and link in one CREATE: no ``MERGE ... SET``, which corrupts relationships
+    (tests/store/ladybug_merge_set_bug.py), and no MATCH of the entity and the new record by
+    its key, which LadybugDB 0.22 plans as a cross product of all entities and all records
+    (16 s and 7 GB for 3,220 entities). Neo4j: merged by key (deleting and creating again, as
+    on LadybugDB, took 3 times as long to write a date again: 19 s for 9,660 entities).
+    """
+    columns = score_record_columns(model)
+    if dialect == "ladybug":
+        values = ", ".join(f"{c.store_name}: v_{c.store_name}" for c in columns)
+        return ["LOAD FROM $rows MATCH (s:ScoreRecord {key: v_key}) DETACH DELETE s;",
+                f"LOAD FROM $rows MATCH (e:Entity {{id: v_id}}) CREATE (e)-[:HAS_SCORE]->(s:ScoreRecord {{{values}}});"]
+    return ["UNWIND $rows AS row MATCH (e:Entity {id: row.id}) MERGE (s:ScoreRecord {key: row.key}) "
+            f"SET {_set_clause('s', columns[1:])} MERGE (e)-[:HAS_SCORE]->(s);"]
+
+
 def render_files(model: Model | None = None) -> dict[str, str]:
     """The text of each generated file in ``cypher/``, by file name."""
     model = model or load_model()
@@ -284,8 +323,9 @@ def render_files(model: Model | None = None) -> dict[str, str]:
                              + batched() + "\n",
         "read.cypher": header + "// LadybugDB: reading the tables back.\n" + reading("ladybug") + "\n",
         "read.neo4j.cypher": header + "// Neo4j: reading the tables back.\n" + reading("neo4j") + "\n",
-        "write_scores.cypher": header + write_scores(model) + "\n",
-        "write_scores.neo4j.cypher": header + write_scores(model, "neo4j") + "\n",
+        "write_scores.cypher": header + "\n".join([write_scores(model), *write_score_records(model)]) + "\n",
+        "write_scores.neo4j.cypher": header + "\n".join([write_scores(model, "neo4j"),
+                                                         *write_score_records(model, "neo4j")]) + "\n",
     }
 
 

@@ -201,3 +201,24 @@ def test_explain_agrees_with_the_score_in_every_mode(model, parallel):
                 steps = [A[projection.index_of(b), projection.index_of(a)] for a, b in zip(ids, ids[1:])]
                 assert path["value"] == pytest.approx(weight * np.prod(steps), rel=1e-12)
                 assert all(hop["pair_weight"] == pytest.approx(2 * step) for hop, step in zip(path["hops"], steps))
+
+
+def test_paths_within_max_hops_when_the_strongest_path_is_longer():
+    """Under hop with max_hops, the paths shown are the strongest of at most max_hops links, even
+    when a longer path is stronger (Yen's search in order of length enumerated every longer simple
+    path first: minutes on a 400-company registry under max_hops = 3)."""
+    import scipy as sp
+
+    from graphscore.analysis.explain import _nonnegative_lengths, _strongest_simple_paths
+
+    # 0 -> 1 -> 2 -> 3 -> 4 at weight 1 (4 links), 0 -> 5 -> 4 at 0.5 each, 0 -> 4 at 0.1
+    edges = {(0, 1): 1.0, (1, 2): 1.0, (2, 3): 1.0, (3, 4): 1.0, (0, 5): 0.5, (5, 4): 0.5, (0, 4): 0.1}
+    rows, cols = zip(*edges)
+    A = sp.sparse.csr_array((list(edges.values()), (rows, cols)), shape=(6, 6))
+    lengths = _nonnegative_lengths(A, 0.9)
+    to_target = sp.sparse.csgraph.dijkstra(sp.sparse.csr_array(lengths.T), indices=4)
+    found = _strongest_simple_paths(A, lengths, 0, 4, 0.9, 3, 2, to_target)
+    assert [path for path, _ in found] == [[0, 5, 4], [0, 4]]
+    assert [round(value, 12) for _, value in found] == [0.2025, 0.09]
+    unbounded = _strongest_simple_paths(A, lengths, 0, 4, 0.9, 1, None, to_target)
+    assert unbounded[0][0] == [0, 1, 2, 3, 4] and round(unbounded[0][1], 12) == round(0.9 ** 4, 12)

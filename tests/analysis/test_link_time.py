@@ -110,8 +110,12 @@ def test_layers_survive_the_disk_cache(register, tmp_path):
     chosen = policy("at_penalty")
     cache = DiskCache(tmp_path, "fingerprint")
     Workspace(register, cache=cache).projection(chosen, AS_OF)
-    cached = cache.load_projection(chosen, pd.Timestamp(AS_OF), None)
+    cached = cache.load_projection(chosen, pd.Timestamp(AS_OF), None, register)
     assert [layer.links_at for layer in cached.layers] == [pd.Timestamp("2020-01-01"), pd.Timestamp("2021-07-01")]
+    # each layer finds its edges among the links of its own date, as when it was built
+    built = gs.build_projection(register, chosen, AS_OF)
+    for layer, fresh_layer in zip(cached.layers, built.layers):
+        pd.testing.assert_frame_equal(layer.edges_touching(), fresh_layer.edges_touching())
     fresh = Workspace(register, cache=cache)
     assert fresh.baseline(chosen, AS_OF).total.tolist() == pytest.approx([2.0, 1.0, 0.5, 0.5])
 

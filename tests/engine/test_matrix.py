@@ -11,6 +11,7 @@ import graphscore as gs
 from graphscore.engine.matrix import build_projection, combine_parallel
 from graphscore.errors import InvalidPolicy
 from graphscore.policy import Parallel
+from graphscore.synthetic import generate_network
 from tests.conftest import POLICIES
 
 AS_OF = "2024-01-01"
@@ -105,7 +106,7 @@ def test_a_cross_holding_keeps_both_stakes(parallel, expected):
                              '[[transmit]]\nlink="OWNS"\ndirection="both"\nweight="share"\n')
     projection = build_projection(cross_holding(), policy, AS_OF)
     assert projection.W.toarray().tolist() == [[0.0, pytest.approx(expected)], [pytest.approx(expected), 0.0]]
-    edges = projection.edges.sort_values(["u", "v", "direction"])
+    edges = projection.edges_touching().sort_values(["u", "v", "direction"])
     assert edges[["u", "v", "direction", "weight"]].values.tolist() == [
         [0, 1, "backward", 0.6], [0, 1, "forward", 0.3], [1, 0, "backward", 0.3], [1, 0, "forward", 0.6]]
     assert edges["pair_weight"].tolist() == [pytest.approx(expected)] * 4
@@ -132,7 +133,7 @@ def test_one_rule_crosses_a_pair_once_per_written_direction():
         pd.DataFrame({"id": ["x"], "entity": ["C"], "kind": ["fine"], "severity": [1.0], "start": ["2020-01-01"]})))
     policy = gs.parse_policy('name="x"\n[[transmit]]\nlink="OFFICER_OF"\ndirection="backward"\nweight=0.5\n')
     projection = build_projection(tables, policy, AS_OF)
-    assert projection.W.toarray().tolist() == [[0.0, 0.5], [0.0, 0.0]] and len(projection.edges) == 1  # W[P, C]
+    assert projection.W.toarray().tolist() == [[0.0, 0.5], [0.0, 0.0]] and len(projection.edges_touching()) == 1  # W[P, C]
 
 
 def test_normalisation_applies_to_the_combined_pairs():
@@ -168,3 +169,45 @@ def test_parallel_defaults_and_errors():
         gs.parse_policy('name="x"\nmodel="ownership-ofac"\nparallel="max"')
     with pytest.raises(InvalidPolicy, match="parallel='all' is not one of sum, max, noisy_or"):
         gs.parse_policy('name="x"\nparallel="all"\n[[transmit]]\nlink="OWNS"\ndirection="both"')
+
+
+SPLIT_AND_BOUNDS = ('name="x"\nnormalize="target"\nmissing_share="high"\n'
+                    '[[transmit]]\nlink="OWNS"\ndirection="backward"\nweight="share"\n'
+                    '[[transmit]]\nlink="OFFICER_OF"\ndirection="both"\nweight=0.5\nsplit=true\n')
+
+
+@pytest.fixture(scope="module")
+def small_registry():
+    return gs.validate(generate_network(600, seed=3))
+
+
+@pytest.mark.parametrize("policy_text", [*(path.name for path in sorted(POLICIES.glob("*.toml"))), SPLIT_AND_BOUNDS])
+def test_edges_found_from_a_few_entities_are_the_projections_own(small_registry, policy_text):
+    """The projection keeps no edge table: the edges of some entities are made again from their
+    links alone. They must be exactly the whole projection's edges with an end among them
+    (weights after split, normalisation and missing-share bounds included, in the same order),
+    and their pairs must make W's entries."""
+    policy = gs.load_policy(POLICIES / policy_text) if policy_text.endswith(".toml") else gs.parse_policy(policy_text)
+    projection = build_projection(small_registry, policy, "2024-06-30")
+    whole = projection.edges_touching()
+    assert len(whole) >= projection.W.nnz > 100
+    if not policy.model.is_ownership:  # ownership rules read the stakes, W is only their union
+        W = projection.W.tocoo()
+        pairs = whole.drop_duplicates(["u", "v"])
+        assert sorted(zip(pairs["v"], pairs["u"], pairs["pair_weight"])) == sorted(zip(W.row, W.col, W.data))
+    rng = np.random.default_rng(0)
+    for size in (1, 5, 40):
+        entities = rng.choice(projection.n, size, replace=False)
+        local = projection.edges_touching(entities)
+        expected = whole[whole["u"].isin(entities) | whole["v"].isin(entities)].reset_index(drop=True)
+        pd.testing.assert_frame_equal(local, expected)
+    # the strongest edge of pairs asked a few at a time, as paths ask, against the whole table's
+    counted = whole.assign(links=whole.groupby(["u", "v"])["u"].transform("size"))
+    strongest = counted.sort_values("weight", ascending=False, kind="stable").drop_duplicates(["u", "v"])
+    for chunk in np.array_split(rng.permutation(len(strongest))[:60], 6):
+        asked = strongest.iloc[chunk]
+        found = projection.strongest_edges(asked["u"].to_numpy(), asked["v"].to_numpy())
+        assert found["found"].all()
+        for name in ("weight", "pair_weight", "links", "row", "direction", "type"):
+            assert found[name].tolist() == asked[name].tolist(), name
+    assert not projection.strongest_edges(np.array([-9999, 0]), np.array([0, 0]))["found"].any()

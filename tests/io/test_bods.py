@@ -281,6 +281,13 @@ def test_fixture_direct_ownership():
     assert tables.entities.set_index("id").loc["rec-acme-holdings-ltd", "registration_id"] == "GB-COH-10000001"
 
 
+def test_addresses_of_the_preferred_type():
+    entities = validate(read_bods(EXAMPLES / "joint-ownership.json")).entities.set_index("id")
+    assert entities.loc["31c55e425764", "address"] == "Aston House, Cornwall Avenue, London, N3 1LF"  # has its postcode
+    people = validate(read_bods(EXAMPLES / "nomination.json")).entities.set_index("id")
+    assert people.loc["101AB1984F", "address"] == "Gta. Mirador, Las Brisas, Acapulco de Juarez, Guerrero, 39888"
+
+
 def test_fixture_circular_ownership_keeps_both_edges():
     links = validate(read_bods(FIXTURES / "edge-cases" / "10-circular-ownership.json")).links
     assert sorted(zip(links["source"], links["target"], links["share"])) == [

@@ -182,6 +182,32 @@ def test_zala_entity_columns(zala):
     cst = zala.entities.set_index("id").loc[LLC_CST]
     assert (cst["name"], cst["jurisdiction"], cst["source_ref"]) == ("LLC CST", "ru", f"ftm:{LLC_CST}")
     assert cst["registration_id"] == "1091841000624"  # first registrationNumber as exported
+    assert cst["address"] == "118 40 Let Pobedy Street, Izhevsk, 426072"  # first address as exported
+
+
+def test_representation_is_an_agent_link(tmp_path):
+    lines = [{"id": "c", "schema": "Company", "properties": {"name": ["Acme"]}},
+             {"id": "k", "schema": "Company", "properties": {"name": ["Trident Trust"]}},
+             {"id": "r", "schema": "Representation",
+              "properties": {"agent": ["k"], "client": ["c"], "role": ["registered agent"], "startDate": ["2015"]}}]
+    path = tmp_path / "agent.ftm.json"
+    path.write_text("\n".join(json.dumps(line) for line in lines), encoding="utf-8")
+    links = read_ftm(path).links
+    assert links[["source", "target", "type", "role", "start", "source_ref"]].values.tolist() == [
+        ["k", "c", "AGENT_OF", "registered agent", "2015-01-01", "ftm:r"]]
+
+
+def test_address_from_a_referenced_address_entity(tmp_path):
+    lines = [{"id": "c", "schema": "Company", "properties": {"name": ["Acme"], "addressEntity": ["a0", "a1"]}},
+             {"id": "d", "schema": "Company", "properties": {"name": ["Beta"], "address": ["9 Side St"],
+                                                             "addressEntity": ["a1"]}},
+             {"id": "a0", "schema": "Address", "properties": {"city": ["Springfield"]}},  # no text: the next
+             {"id": "a1", "schema": "Address", "properties": {"full": ["1 Main St, Springfield", "1 Main Street"]}}]
+    path = tmp_path / "addresses.ftm.json"
+    path.write_text("\n".join(json.dumps(line) for line in lines), encoding="utf-8")
+    addresses = read_ftm(path).entities.set_index("id")["address"]
+    # the entity's own address text first; else the first referenced Address that has a full text
+    assert addresses.to_dict() == {"c": "1 Main St, Springfield", "d": "9 Side St"}
 
 
 def test_zala_sanction_dates_fall_back(zala):

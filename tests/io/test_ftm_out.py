@@ -157,7 +157,7 @@ def test_zala_output_is_valid_ftm(zala_out):
 # ---- tables not read from FtM ----------------------------------------------------------------
 
 def test_synthetic_round_trip(tmp_path):
-    tables = validate(generate_network(300, seed=4, as_of="2024-06-30"))
+    tables = validate(generate_network(300, seed=4, as_of="2024-06-30", registered_agents=True))
     path = write_ftm(tables, tmp_path / "synthetic.ftm.json")
     assert_valid_ftm(path)
     back = validate(read_ftm(path))

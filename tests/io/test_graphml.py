@@ -126,7 +126,7 @@ def test_awkward_text_ranges_and_shared_ids(tmp_path):
 
 
 def test_synthetic_round_trip(tmp_path):
-    tables = validate(generate_network(300, seed=4, as_of="2024-06-30"))
+    tables = validate(generate_network(300, seed=4, as_of="2024-06-30", registered_agents=True))
     path = write_graphml(tables, tmp_path / "synthetic.graphml")
     check_keys(path)
     assert_same(tables, tables_from_graphml(path))

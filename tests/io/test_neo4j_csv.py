@@ -152,7 +152,7 @@ def test_headers_follow_the_model():
     model = load_model()
     fields = header_fields()
     assert fields["entities"] == ["id:ID(Entity)", "kind", "name", "jurisdiction", "registration_id",
-                                  "value:double", "source_ref", ":LABEL"]
+                                  "address", "value:double", "source_ref", ":LABEL"]
     assert fields["links"][:4] == [":START_ID(Entity)", ":END_ID(Entity)", ":TYPE", "key"]
     assert "start_date:date" in fields["links"] and "share:double" in fields["links"]
     # every declared column that is not structure has a field, under the store's name
@@ -182,7 +182,7 @@ def test_a_hand_checked_row(zala, tmp_path):
     assert expected in paths["links"].read_text(encoding="utf-8").splitlines()
     assert paths["entities"].read_text(encoding="utf-8").splitlines()[1] == (
         'NK-56Edov9bas9puzaChH5pBy,company,"ОБЩЕСТВО С ОГРАНИЧЕННОЙ ОТВЕТСТВЕННОСТЬЮ ""ИЖТЕЛЕКОМ""",ru,'
-        "1835045074,,ftm:NK-56Edov9bas9puzaChH5pBy,Entity")
+        '1835045074,"УЛ. ВОРОВСКОГО Д.130, Г. ИЖЕВСК, УДМУРТСКАЯ РЕСПУБЛИКА, 426063",,ftm:NK-56Edov9bas9puzaChH5pBy,Entity')
 
 
 def awkward_tables() -> Tables:
@@ -209,7 +209,7 @@ def test_awkward_text_and_missing_values(tmp_path):
 
 
 def test_synthetic_round_trip(tmp_path):
-    tables = validate(generate_network(300, seed=4, as_of="2024-06-30"))
+    tables = validate(generate_network(300, seed=4, as_of="2024-06-30", registered_agents=True))
     write_neo4j_csv(tables, tmp_path)
     back, _ = tables_from_import(*read_import(tmp_path))
     assert_same(tables, back)

@@ -87,7 +87,8 @@ def test_json_round_trips_with_documented_keys(cst):
     for key, columns in ROW_KEYS.items():
         assert all(set(row) == columns for row in data[key]), key
     assert [len(data[key]) for key in ROW_KEYS] == [29, 0, 4, 2, 2, 0]
-    assert set(data["entity"]) == {"id", "kind", "name", "jurisdiction", "registration_id", "value", "source_ref"}
+    assert set(data["entity"]) == {"id", "kind", "name", "jurisdiction", "registration_id", "address", "value",
+                                   "source_ref"}
     assert data["entity"]["registration_id"] == "1091841000624"
     assert set(data["score"]) == {"own", "echo", "inherited", "total"}
     assert set(data["manifest"]) == {"graphscore_version", "policy", "data_fingerprint", "data_counts", "as_of",

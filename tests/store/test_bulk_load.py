@@ -93,6 +93,14 @@ def test_a_reload_with_corrections_updates_those_records_only(tmp_path, registry
         assert_store_holds(store, corrected)
 
 
+def test_a_load_in_many_statements_stores_the_registry_exactly(tmp_path, registry, monkeypatch):
+    monkeypatch.setattr("graphscore.store.ladybug.LOAD_CHUNK_ROWS", 997)  # a prime: chunks cut mid-type
+    with LadybugStore(tmp_path / "db") as store:
+        written = store.load(registry).written
+        assert written["links"]["new"] == len(registry.links) > 10 * 997
+        assert_store_holds(store, registry)
+
+
 def test_new_links_may_join_entities_stored_earlier(tmp_path, registry):
     entities = registry.entities
     first = gs.Tables(entities, registry.links.iloc[:0], registry.penalties.iloc[:0])
@@ -137,3 +145,22 @@ def test_validated_tables_still_may_not_change_what_a_stored_record_is(tmp_path,
         with pytest.raises(gs.InvalidData, match="kind='company' differs from the kind stored for this id"):
             store.load(renamed)
         assert store.data_fingerprint() == registry.fingerprint()
+
+
+def test_canonical_order_sorts_as_python_does_and_leaves_sorted_tables_alone(registry):
+    from graphscore.store.plan import canonical_order, with_link_keys
+    entities = registry.entities.copy()
+    entities.loc[entities.index[:4], "id"] = ["Ärzte", "Zeta", "éclair", "Ωmega"]  # code points past ASCII
+    shuffled = gs.Tables(entities.sample(frac=1, random_state=0), registry.links.sample(frac=1, random_state=0),
+                         registry.penalties.sample(frac=1, random_state=0), validated=True)
+    ordered = canonical_order(with_link_keys(shuffled))
+    assert ordered.entities["id"].tolist() == sorted(entities["id"])
+    rank = {name: i for i, name in enumerate(gs.load_model().links)}
+    assert list(zip(ordered.links["type"].map(rank), ordered.links["key"])) == sorted(
+        zip(ordered.links["type"].map(rank), ordered.links["key"]))
+    assert ordered.penalties["id"].tolist() == sorted(registry.penalties["id"])
+    again = canonical_order(ordered)
+    for name, df in again.items():
+        pd.testing.assert_frame_equal(df, getattr(ordered, name))
+    again.links.pop("key")  # a shallow copy: the tables it came from keep their columns
+    assert "key" in ordered.links

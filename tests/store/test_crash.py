@@ -49,6 +49,7 @@ CHILD = textwrap.dedent("""
     db, mode, phase = Path(sys.argv[1]), sys.argv[2], sys.argv[3]
     if phase == "disk":  # let the write start whatever the free space, so the disk fills during it
         ladybug_store.SPACE_FACTOR = ladybug_store.SPACE_MARGIN = 0
+    ladybug_store.LOAD_CHUNK_ROWS = 1_000  # a load in many transactions on its copy, as at 10^7 links
     def kill():
         os.kill(os.getpid(), signal.SIGKILL)
     state = {"begun": False}
@@ -176,6 +177,7 @@ def run_child(db: Path, mode: str, phase: str, source: Path | None, **popen) -> 
 @pytest.mark.parametrize("mode, phase, outcome", [
     ("load", "statement", "before"),
     ("load", "commit", "before"),
+    ("load", "committed", "before"),  # its first transaction, of many, committed in the copy
     ("load", "checkpoint", "either"),
     ("load", "shadow", "either"),
     ("load", "switch", "before"),

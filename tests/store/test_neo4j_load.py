@@ -4,7 +4,6 @@ again from the start by the driver and still commits once, whole. Live server of
 
 from __future__ import annotations
 
-import contextlib
 import os
 import threading
 import time
@@ -14,9 +13,9 @@ import neo4j
 import pytest
 
 import graphscore as gs
-from graphscore.progress import Progress
 from graphscore.synthetic import generate_network
 from tests.store.test_bulk_load import assert_store_holds
+from tests.store.test_neo4j_staged import AtRows
 
 pytestmark = [pytest.mark.neo4j, pytest.mark.filterwarnings("ignore::graphscore.GraphscoreWarning")]
 
@@ -50,23 +49,6 @@ def test_a_reload_with_corrections_updates_those_records_only(neo4j_store, regis
     assert summary.written["links"]["changed"] == 5
     assert summary.written["penalties"]["changed"] == 2
     assert_store_holds(neo4j_store, corrected)
-
-
-class Counting(Progress):
-    """Counts the rows a load reports written. The first time the entity rows are written, it
-    calls ``pause()``, which runs inside the load's transaction, before its next statement."""
-
-    def __init__(self, entity_rows: int, pause):
-        self.rows, self._entity_rows, self._pause = 0, entity_rows, pause
-
-    @contextlib.contextmanager
-    def step(self, doing, done=None, *, total=None, unit="rows"):
-        def advance(n=1):
-            if doing.startswith("writing"):
-                self.rows += n
-                if self.rows == self._entity_rows:
-                    self._pause()
-        yield advance
 
 
 def test_a_load_that_meets_a_deadlock_is_retried_whole(neo4j_store, neo4j_uri):
@@ -110,11 +92,11 @@ def test_a_load_that_meets_a_deadlock_is_retried_whole(neo4j_store, neo4j_uri):
     other = threading.Thread(target=other_transaction)
     other.start()
     held.wait(timeout=60)
-    progress = Counting(1, pause)
+    progress = AtRows(1, pause)  # inside the load's transaction, before its next statement
     summary = neo4j_store.load(corrected, progress=progress)
     other.join(timeout=120)
     assert outcome.get("other") == "committed", outcome
-    assert progress.rows == 2, progress.rows  # written twice: the first attempt was rolled back
+    assert progress.written == 2, progress.written  # written twice: the first attempt was rolled back
     assert summary.written["entities"] == {"new": 0, "changed": 1, "unchanged": len(base.entities) - 1}
     assert_store_holds(neo4j_store, corrected)
 

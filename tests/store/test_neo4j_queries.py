@@ -20,14 +20,17 @@ QUERIES = DATA.parent / "cypher" / "queries"
 
 @pytest.fixture(scope="module")
 def registry() -> gs.Tables:
-    tables = gs.validate(generate_network(300, seed=4))
+    tables = gs.validate(generate_network(300, seed=4, registered_agents=True))
     policy = gs.load_policy(DATA / "policies" / "joint-punishment.toml")
-    return tables, gs.score(tables, policy, as_of="2024-06-30"), policy
+    # two dates, so that the score history has something to compare (score_rose_since)
+    scores = {as_of: gs.score(tables, policy, as_of=as_of.isoformat())
+              for as_of in (dt.date(2023, 6, 30), dt.date(2024, 6, 30))}
+    return tables, scores, policy
 
 
 @pytest.fixture(scope="module")
 def stores(registry, neo4j_uri, tmp_path_factory):
-    """The registry, with scores written back, in an embedded store and in Neo4j."""
+    """The registry, with scores of two dates written back, in an embedded store and in Neo4j."""
     from graphscore.store import open_store
 
     tables, scores, policy = registry
@@ -35,7 +38,8 @@ def stores(registry, neo4j_uri, tmp_path_factory):
         neo4j.query("MATCH (n) CALL { WITH n DETACH DELETE n } IN TRANSACTIONS OF 10000 ROWS")
         for store in (embedded, neo4j):
             store.load(tables)
-            store.write_scores(scores, policy=policy, as_of=dt.date(2024, 6, 30))
+            for as_of, scored in scores.items():  # the later last: Entity properties hold the last write
+                store.write_scores(scored, policy=policy, as_of=as_of)
         yield embedded, neo4j
 
 
@@ -57,7 +61,8 @@ def comparable(frame: pd.DataFrame) -> list[tuple]:
 def test_every_shipped_query_gives_the_same_rows_on_both_stores(registry, stores):
     tables = registry[0]
     busiest = tables.links.groupby("target").size().sort_values(ascending=False).index[:25]
-    fixed = {"as_of": dt.date(2024, 6, 30), "until": dt.date(2024, 6, 30), "limit": 10, "levels": 2, "hops": 2}
+    fixed = {"as_of": dt.date(2024, 6, 30), "until": dt.date(2024, 6, 30), "limit": 10, "levels": 2, "hops": 2,
+             "min_entities": 2, "policy": registry[2].name, "since": dt.date(2024, 1, 1)}
     ids = {"id", "from", "to"}  # entity ids, taken from the 25 entities with most links in
     queries = sorted(QUERIES.glob("*.cypher"))
     assert len(queries) >= 5

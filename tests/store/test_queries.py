@@ -84,7 +84,7 @@ OFFICES = ("legal_representative", "director")
 @pytest.fixture(scope="module")
 def registry(tmp_path_factory):
     """A 400-company synthetic registry in a store, with its tables for the pandas answers."""
-    tables = gs.validate(generate_network(400, seed=11))
+    tables = gs.validate(generate_network(400, seed=11, registered_agents=True))
     with LadybugStore(tmp_path_factory.mktemp("registry")) as store:
         store.load(tables)
         yield store, tables
