@@ -1,14 +1,21 @@
 """Spread and hop on Spark: one hop is a join of the frontier with the edges and a groupBy.
 
-A frontier is a DataFrame ``idx, value`` (plus key columns, e.g. ``target`` when one run per
-entity of a set goes at once). One step sends each value along the edges leaving its entity,
-``u -> v`` with ``weight``, and adds (or, for ``hop`` with ``aggregate = "max"``, keeps the
-largest of) what arrives at each ``v``: the sparse product ``damping * W @ x`` of
-:mod:`graphscore.engine.spread`, and its max-product form in :mod:`graphscore.engine.hop`.
-Iterating grows a query plan: terms are cached as they are made, and every ``checkpoint_every``
-steps the last is computed and cut from its plan (:func:`graphscore.spark.session.cut_lineage`),
-the batch folded into the running sum and convergence checked (:func:`checkpoints`): one Spark
-job per batch, not one per step, which on a small register is most of the time.
+The iteration carries one frame, the *state*: per entity (and key, e.g. ``origin`` when one
+run per entity of a set goes at once) ``idx``, ``value`` (the last term of the series, null
+where nothing arrived), ``acc`` (the terms so far, added up or, for ``hop`` with ``aggregate =
+"max"``, their largest) and ``dropped`` (what pruning took). One step (:func:`advance`) sends
+each value along the edges leaving its entity, ``u -> v`` with ``weight``, and adds (or keeps
+the largest of) what arrives at each ``v``: the sparse product ``damping * W @ x`` of
+:mod:`graphscore.engine.spread`, and its max-product form in :mod:`graphscore.engine.hop`;
+what arrives and what was held are grouped in the same shuffle. Each step reads the step before
+it once, so ``checkpoint_every`` steps make one plain query, computed as one Spark job at the
+end of the batch, where the state is cut from its plan (:func:`graphscore.spark.session.cut_lineage`)
+and convergence checked (:func:`batches`).
+
+No step is cached on its own: a chain of cached frames makes Spark describe each cached plan
+inside the next, twice under adaptive execution (its initial and final plan), so the text of
+a batch's plan doubled with each step: a ten-step batch of the earlier version of this module
+took minutes on six entities, and ran the driver out of memory where every term was cached twice.
 """
 
 from __future__ import annotations
@@ -22,7 +29,8 @@ F = lazy_module("pyspark.sql.functions")
 # grow for a while, but not by nine orders of magnitude on a register's weights (at most 1 each).
 _GROWTH_LIMIT = 1e9
 
-__all__ = ["step", "fold", "checkpoints", "spread", "hop", "certify_convergence", "norm_bound", "cyclic_core", "echo"]
+__all__ = ["step", "fold", "start", "routes", "advance", "batches", "spread", "hop", "certify_convergence", "norm_bound",
+           "cyclic_core", "echo"]
 
 
 def step(frontier, W, *, damping: float, aggregate: str = "sum", keys: tuple[str, ...] = ()):
@@ -49,9 +57,69 @@ def fold(parts: list, *, aggregate: str = "sum", keys: tuple[str, ...] = ()):
     return union.groupBy(*keys, "idx").agg(combine("value").alias("value"))
 
 
-def _largest(frame) -> float:
-    largest = frame.agg(F.max(F.abs("value"))).first()[0]
+def _largest(frame, column: str = "value") -> float:
+    largest = frame.agg(F.max(F.abs(column))).first()[0]
     return 0.0 if largest is None else float(largest)
+
+
+def start(seeds, *, keys: tuple[str, ...] = ()):
+    """The state of a run from ``seeds`` (``idx, value`` and ``keys``): the seeds as the first
+    term and as the terms so far, nothing dropped."""
+    return seeds.select(*keys, "idx", F.col("value").cast("double").alias("value"),
+                        F.col("value").cast("double").alias("acc"), F.lit(0.0).alias("dropped"))
+
+
+def routes(W):
+    """``W`` (``u, v, weight``) and a row ``u = v = idx`` with a null weight for each entity it
+    touches: the way the state's own row takes to the next step (:func:`advance`)."""
+    touched = W.select(F.col("u").alias("idx")).unionByName(W.select(F.col("v").alias("idx"))).distinct()
+    return W.select("u", "v", "weight").unionByName(
+        touched.select(F.col("idx").alias("u"), F.col("idx").alias("v"), F.lit(None).cast("double").alias("weight")))
+
+
+def advance(state, routes, *, damping: float, aggregate: str = "sum", keys: tuple[str, ...] = (),
+            prune_below: float | None = None):
+    """The state one step on along ``routes`` (:func:`routes` of ``W``): each term sent along
+    its entity's edges and each row's ``acc`` and ``dropped`` kept, grouped by entity in one
+    shuffle. ``prune_below``: an arriving value below it is not a term but is added to
+    ``dropped`` (graphscore.spark.ownership.listed_stakes).
+
+    The state is read once (one join, a left one: an entity ``W`` does not touch keeps its row):
+    a plan reading its previous step twice doubles with every step.
+    """
+    sends = F.col("value").isNotNull() | F.col("weight").isNull()  # a term's edges, and the row itself
+    joined = state.join(routes, (state["idx"] == routes["u"]) & sends, "left")
+    own = F.col("weight").isNull()
+    rows = joined.select(*keys, F.coalesce(F.col("v"), F.col("idx")).alias("idx"),
+                         (F.col("value") * F.col("weight")).alias("sent"),
+                         F.when(own, F.col("acc")).alias("acc"), F.when(own, F.col("dropped")).alias("dropped"))
+    combine = F.sum if aggregate == "sum" else F.max
+    grouped = rows.groupBy(*keys, "idx").agg((combine("sent") * F.lit(damping)).alias("arrived"),
+                                             combine("acc").alias("acc"), F.sum("dropped").alias("dropped"))
+    kept = F.col("arrived").isNotNull() if prune_below is None else F.col("arrived") >= prune_below
+    value = F.when(kept, F.col("arrived"))
+    if aggregate == "sum":
+        acc = F.coalesce(F.col("acc"), F.lit(0.0)) + F.coalesce(value, F.lit(0.0))
+    else:
+        acc = F.greatest(F.col("acc"), value)  # greatest skips nulls
+    dropped = F.coalesce(F.col("dropped"), F.lit(0.0)) + F.when(~kept, F.col("arrived")).otherwise(F.lit(0.0))
+    return grouped.select(*keys, "idx", value.alias("value"), acc.alias("acc"), dropped.alias("dropped"))
+
+
+def batches(state, W, *, damping: float, max_steps: int, every: int, aggregate: str = "sum",
+            keys: tuple[str, ...] = (), prune_below: float | None = None):
+    """Advance ``state`` along ``W`` up to ``max_steps`` times, yielding every ``every`` steps
+    (and after the last) ``(steps in this batch, state)``, the state computed and cut from its
+    plan: one Spark job per batch."""
+    paths = cut_lineage(routes(W)) if max_steps > 0 else None
+    done = 0
+    while done < max_steps:
+        size = min(every, max_steps - done)
+        for _ in range(size):
+            state = advance(state, paths, damping=damping, aggregate=aggregate, keys=keys, prune_below=prune_below)
+        state = cut_lineage(state)
+        done += size
+        yield size, state
 
 
 def norm_bound(W, damping: float) -> float:
@@ -96,46 +164,17 @@ def certify_convergence(W, damping: float, *, max_steps: int = 500, checkpoint_e
     term = cut_lineage(W.groupBy(F.col("v").alias("idx")).agg((F.sum("weight") * F.lit(damping)).alias("value")))
     first = previous = largest = _largest(term)
     m = 1
-    for steps, terms, _ in checkpoints(term, W, damping=damping, max_steps=max_steps - 1, every=checkpoint_every):
-        m, largest = steps + 1, _largest(terms[-1])
+    for steps, state in batches(start(term), W, damping=damping, max_steps=max_steps - 1, every=checkpoint_every):
+        m, largest = m + steps, _largest(state)
         if largest < 1:
             return largest ** (1 / m)
-        rate, previous = (largest / previous) ** (1 / len(terms)), largest
+        rate, previous = (largest / previous) ** (1 / steps), largest
         if largest > _GROWTH_LIMIT * first:
             break
     raise ConvergenceError(
         f"spread diverges: ||(damping W)^m|| grew to {largest:.3g} in {m} steps ({rate:.3g} per step, "
         f"damping = {damping:g}), where a converging series falls below 1; lower damping, lower the "
         "transmit weights, or set normalize = \"source\".")
-
-
-def checkpoints(term, W, *, damping: float, max_steps: int, every: int, aggregate: str = "sum",
-                keys: tuple[str, ...] = (), keep=None):
-    """Step ``term`` along ``W`` up to ``max_steps`` times, yielding every ``every`` steps (and
-    after the last) ``(steps so far, terms made since the last yield, parts pruned)``.
-
-    Terms are cached as they are made and the last of each batch is computed and cut from its
-    lineage, so a batch is one Spark job and plans never grow past ``every`` steps; the cached
-    terms are released once the caller has used them (when it asks for the next batch).
-    ``keep``: a condition on ``value``; rows failing it are pruned from the term and yielded
-    apart (graphscore.spark.ownership.listed_stakes).
-    """
-    made, pruned, cached = [], [], []
-    for k in range(1, max_steps + 1):
-        arrived = step(term, W, damping=damping, aggregate=aggregate, keys=keys).cache()
-        term = arrived if keep is None else arrived.filter(keep).cache()
-        cached += [arrived] if keep is None else [arrived, term]
-        made.append(term)
-        if keep is not None:
-            pruned.append(arrived.filter(~keep))
-        if k % every and k < max_steps:
-            continue
-        term = made[-1] = cut_lineage(term)
-        pruned = [cut_lineage(fold(pruned, keys=keys))] if pruned else []
-        yield k, made, pruned
-        for frame in cached:
-            frame.unpersist()
-        made, pruned, cached = [], [], []
 
 
 def spread(W, seeds, *, damping: float = 0.6, tol: float = 1e-12, max_iter: int = 10_000,
@@ -179,12 +218,11 @@ def spread(W, seeds, *, damping: float = 0.6, tol: float = 1e-12, max_iter: int 
     if check:
         certify_convergence(W, damping)
     scale = max(_largest(seeds), 1.0)
-    x = seeds
-    for _, terms, _ in checkpoints(seeds, W, damping=damping, max_steps=max_iter, every=checkpoint_every, keys=keys):
-        x = cut_lineage(fold([x, *terms], keys=keys))
-        change = _largest(terms[-1])
+    for _, state in batches(start(seeds, keys=keys), W, damping=damping, max_steps=max_iter, every=checkpoint_every,
+                            keys=keys):
+        change = _largest(state)
         if change <= tol * scale or change == 0:
-            return x
+            return state.select(*keys, "idx", F.col("acc").alias("value"))
     raise ConvergenceError(f"spread did not converge in {max_iter} iterations; raise max_iter or lower damping.")
 
 
@@ -213,11 +251,11 @@ def hop(W, seeds, *, damping: float = 0.6, max_hops: int = 2, aggregate: str = "
         raise ValueError(f"max_hops must be a whole number >= 0, got {max_hops!r}.")
     if aggregate not in ("sum", "max"):
         raise ValueError(f"aggregate must be 'sum' or 'max', got {aggregate!r}.")
-    x = seeds
-    for _, terms, _ in checkpoints(seeds, W, damping=damping, max_steps=max_hops, every=checkpoint_every,
-                                   aggregate=aggregate, keys=keys):
-        x = cut_lineage(fold([x, *terms], aggregate=aggregate, keys=keys))
-    return x
+    state = start(seeds, keys=keys)
+    for _, state in batches(state, W, damping=damping, max_steps=max_hops, every=checkpoint_every,
+                            aggregate=aggregate, keys=keys):
+        pass
+    return state.select(*keys, "idx", F.col("acc").alias("value"))
 
 
 def cyclic_core(W):

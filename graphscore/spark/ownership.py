@@ -13,15 +13,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from graphscore.engine.ownership import _SHARE_TOL
+from graphscore.engine.ownership import _MAX_CAPPED_ROUNDS, _SHARE_TOL
 from graphscore.errors import ConvergenceError
-from graphscore.spark.linear import checkpoints, fold
+from graphscore.spark.linear import _largest, batches, fold, start, step
 from graphscore.spark.session import cut_lineage, lazy_module
 
 F = lazy_module("pyspark.sql.functions")
 
-__all__ = ["ofac_blocked", "eu_frozen", "listed_stakes", "Stakes", "pruning_error_bound", "review", "ofac_review",
-           "eu_review"]
+__all__ = ["ofac_blocked", "eu_frozen", "listed_stakes", "capped_stakes", "Stakes", "pruning_error_bound", "review",
+           "ofac_review", "eu_review"]
 
 
 def _owned(edges, link_type: str):
@@ -134,7 +134,8 @@ class Stakes:
         The largest total an entity lost to pruning (terms below ``epsilon`` dropped there).
     error_bound : float or None
         Exact stake minus computed stake is at most this, everywhere; None when the contraction
-        of unlisted owners' stakes is 1 or more and no bound follows (see :func:`pruning_error_bound`).
+        of unlisted owners' stakes is 1 or more and no bound follows (see :func:`pruning_error_bound`),
+        and where the stakes are the least solution capped at 100 % (:func:`capped_stakes`).
     """
 
     stake: object
@@ -164,14 +165,17 @@ def pruning_error_bound(pruned: float, contraction: float) -> float | None:
 
 def listed_stakes(edges, listed, *, epsilon: float = 1e-13, max_iter: int = 10_000,
                   checkpoint_every: int = 10) -> Stakes:
-    """The listed group's integrated stake in each entity, ``y = D_L^T 1 + D_U^T y``, by pushing
-    stakes down ownership chains and dropping terms below ``epsilon``.
+    """The listed group's integrated stake in each entity, the least solution of
+    ``y = min(1, D_L^T 1 + D_U^T y)``, as :func:`graphscore.engine.ownership.listed_stakes`.
 
     Each chain counts once, from the last listed owner on it (see
-    :func:`graphscore.engine.ownership.listed_stakes`). A term is a stake arriving at an
-    entity through chains of one length; terms below ``epsilon`` are dropped, so the frontier
-    dies out even around ownership cycles, and the error this admits is bounded by
-    :func:`pruning_error_bound` and reported.
+    :func:`graphscore.engine.ownership.listed_stakes`). Stakes are pushed down ownership chains:
+    a term is a stake arriving at an entity through chains of one length, and terms below
+    ``epsilon`` are dropped, so the frontier dies out even around ownership cycles, and the
+    error this admits is bounded by :func:`pruning_error_bound` and reported. Where the sum
+    passes 100 % somewhere (stakes read at upper bounds that sum past it, or a cycle of whole
+    stakes: two companies holding each other with no recorded share), the series is not the
+    answer: the least solution capped at 100 % is (:func:`capped_stakes`), as in memory.
 
     Parameters
     ----------
@@ -186,8 +190,8 @@ def listed_stakes(edges, listed, *, epsilon: float = 1e-13, max_iter: int = 10_0
     Raises
     ------
     ConvergenceError
-        If terms still arrive after ``max_iter`` steps (a cycle among unlisted owners
-        multiplying to 100 % or more).
+        If terms still arrive after ``max_iter`` steps with every sum below 100 % (a cycle
+        among unlisted owners multiplying to within a hair of 100 %).
 
     Examples
     --------
@@ -210,20 +214,73 @@ def listed_stakes(edges, listed, *, epsilon: float = 1e-13, max_iter: int = 10_0
     D = _owned(edges, "OWNS")
     through = cut_lineage(D.join(listed.withColumnRenamed("idx", "u"), "u", "left_anti"))  # unlisted owners
     contraction = through.groupBy("v").agg(F.sum("weight").alias("t")).agg(F.max("t")).first()[0] or 0.0
-    term = cut_lineage(_stake(listed, D).withColumnRenamed("stake", "value"))
-    parts, dropped = [term], []
-    for _, terms, pruned in checkpoints(term, through, damping=1.0, max_steps=max_iter, every=checkpoint_every,
-                                        keep=F.col("value") >= epsilon):
-        parts = [cut_lineage(fold([*parts, *terms]))]
-        dropped = [cut_lineage(fold([*dropped, *pruned]))] if pruned else dropped
-        if terms[-1].isEmpty():
+    direct = cut_lineage(_stake(listed, D).withColumnRenamed("stake", "value"))
+    state = start(direct)
+    for _, state in batches(state, through, damping=1.0, max_steps=max_iter, every=checkpoint_every,
+                            prune_below=epsilon):
+        # the partial sums only grow: once one passes 100 % (beyond rounding), so does the sum,
+        # if there is one, and the in-memory engine takes the capped least solution instead
+        if _largest(state, "acc") > 1 + _SHARE_TOL:
+            return Stakes(capped_stakes(through, direct, checkpoint_every=checkpoint_every), 0.0, None)
+        if _largest(state) == 0:  # no term left
             break
     else:
         raise ConvergenceError(f"integrated stakes still arrive after {max_iter} steps: a cycle among unlisted "
-                               "owners multiplies to 100 % or more; check its stakes.")
-    pruned = (fold(dropped).agg(F.max("value")).first()[0] if dropped else None) or 0.0
-    stake = fold(parts).withColumnRenamed("value", "stake")
-    return Stakes(stake, float(pruned), pruning_error_bound(float(pruned), float(contraction)))
+                               "owners multiplies to within a hair of 100 %; check its stakes.")
+    pruned = _largest(state, "dropped")
+    # a sum up to rounding above 100 % is 100 %, as in memory
+    stake = state.select("idx", F.least(F.col("acc"), F.lit(1.0)).alias("stake")).filter(F.col("stake") > 0)
+    return Stakes(stake, pruned, pruning_error_bound(pruned, float(contraction)))
+
+
+# The capped iteration stops once no stake moves by more than this: a few units in the last
+# place of 1, where sums added in another order on Spark may still differ.
+_CAPPED_TOL = 1e-14
+
+
+def capped_stakes(through, direct, *, max_rounds: int = _MAX_CAPPED_ROUNDS, checkpoint_every: int = 10):
+    """``idx, stake``: the least solution of ``y = min(1, direct + M^T y)``, ``M`` the stakes of
+    unlisted owners (``through``: ``u`` owner, ``v`` asset, ``weight``), by iterating the capped
+    map from 0, as the in-memory engine does where the series has no sum below 100 %
+    (``_least_stakes`` in :mod:`graphscore.engine.ownership`).
+
+    The map is monotone and bounded, so its iterates climb to the least fixpoint. Around a
+    cycle of whole stakes the caps bind after a few rounds; elsewhere the iterates gain a factor
+    of the cycle's product per round, as in memory.
+
+    Raises
+    ------
+    ConvergenceError
+        If stakes still move after ``max_rounds`` rounds.
+
+    Examples
+    --------
+    A and B hold each other wholly (no recorded share, each read at 100 %); X, listed, holds
+    40 % of A: whatever reaches A comes back to it in full, so the series has no sum, and the
+    least capped answer is 100 % for both.
+
+    >>> through = spark.createDataFrame([(1, 2, 1.0), (2, 1, 1.0)], "u long, v long, weight double")  # doctest: +SKIP
+    >>> direct = spark.createDataFrame([(1, 0.4)], "idx long, value double")  # doctest: +SKIP
+    >>> sorted((r.idx, r.stake) for r in capped_stakes(through, direct).collect())  # doctest: +SKIP
+    [(1, 1.0), (2, 1.0)]
+    """
+
+    def capped(y):
+        arrived = step(y, through, damping=1.0)
+        return fold([direct, arrived]).select("idx", F.least(F.col("value"), F.lit(1.0)).alias("value"))
+
+    y = cut_lineage(direct.select("idx", F.least(F.col("value"), F.lit(1.0)).alias("value")))  # the map at 0
+    for _ in range(0, max_rounds, checkpoint_every):
+        for _ in range(max(checkpoint_every - 2, 0)):
+            y = capped(y)
+        before = cut_lineage(capped(y))
+        y = cut_lineage(capped(before))
+        moved = y.join(before.withColumnRenamed("value", "before"), "idx", "full").select(
+            (F.coalesce("value", F.lit(0.0)) - F.coalesce("before", F.lit(0.0))).alias("value"))
+        if _largest(moved) <= _CAPPED_TOL:
+            return y.withColumnRenamed("value", "stake")
+    raise ConvergenceError(f"group stakes did not settle in {max_rounds} rounds: an ownership cycle multiplies "
+                           "to within rounding of 100 %; check its stakes.")
 
 
 def _reached(M, start, *, max_rounds: int = 10_000):
