@@ -1,11 +1,14 @@
 """Benchmark: the Spark engine on local[2] beside the in-memory engine, on synthetic registries.
 
     python benchmarks/spark.py [--sizes 20000 200000] [--master local[2]] [--hops 5] [--policy FILE]
+                               [--max-hops N] [--driver-memory 4g]
 
 ``--sizes`` counts companies (about five links each: 20,000 -> 10^5 links). Each size runs in
 its own subprocess, so its peak memory is its own. Per size and engine, under
 ``data/policies/diffusion.toml`` (spread, normalised by source: no eigenvalue check, about 60
-steps) or ``--policy``, at 2024-06-30:
+steps) or ``--policy``, at 2024-06-30; ``--max-hops N`` runs the policy's links as a ``hop``
+model of N hops (``aggregate = "sum"``), a run of N steps where a 10^7-link spread would take
+hours. The ``policy`` column names what ran:
 
 - ``read s``: the Parquet tables read (in-memory: :func:`graphscore.io.read_path` and
   :func:`graphscore.validate`; Spark: :func:`graphscore.spark.read_parquet_tables` with its checks);
@@ -29,6 +32,7 @@ from __future__ import annotations
 import argparse
 import json
 import resource
+import shutil
 import statistics
 import subprocess
 import sys
@@ -57,19 +61,27 @@ def _timed(function, *args, **kwargs):
     return result, time.perf_counter() - started
 
 
-def run_size(companies: int, master: str, hops: int, policy_path: str) -> list[dict]:
+def run_size(companies: int, master: str, hops: int, policy_path: str, max_hops: int | None,
+             driver_memory: str) -> list[dict]:
+    import dataclasses
+
     import numpy as np
     import scipy as sp
 
     import graphscore as gs
     from graphscore.engine.run import run_model
+    from graphscore.policy import Aggregate, ModelName
     from graphscore.io import write_tables
     from graphscore.synthetic import generate_network
-    from graphscore.spark import build_projection, local_session, read_parquet_tables, score
+    from graphscore.spark import build_projection, local_session, read_parquet_tables
     from graphscore.spark.linear import hop
     from graphscore.spark.run import run_model as spark_run
 
     policy = gs.load_policy(policy_path)
+    label = Path(policy_path).stem
+    if max_hops is not None:
+        policy = dataclasses.replace(policy, model=ModelName.HOP, max_hops=max_hops, aggregate=Aggregate.SUM)
+        label += f" as hop, max_hops {max_hops}"
     folder = Path(tempfile.mkdtemp(prefix="gs-spark-bench-"))
     write_tables(generate_network(companies, seed=0, as_of=AS_OF), folder, format="parquet")
 
@@ -82,14 +94,14 @@ def run_size(companies: int, master: str, hops: int, policy_path: str) -> list[d
     for _ in range(hops):
         _, seconds = _timed(lambda: W @ x)
         products.append(seconds)
-    memory_row = {"links": len(tables.links), "engine": "memory", "read s": read_memory,
+    memory_row = {"links": len(tables.links), "policy": label, "engine": "memory", "read s": read_memory,
                   "project s": project_memory, "per hop s": statistics.median(products), "score s": score_memory,
                   "total s": read_memory + project_memory + score_memory, "peak GB": _peak_gb(),
                   "max |diff|": None}
     expected = dict(zip(projection.ids, run.total))
     del tables, projection, W
 
-    spark = local_session(master)
+    spark = local_session(master, config={"spark.driver.memory": driver_memory})
     jvm_pid = spark.sparkContext._jvm.java.lang.ProcessHandle.current().pid()
     spark_tables, read_spark = _timed(read_parquet_tables, spark, folder)
     # the checks run here; the projection below reads the typed tables again from Parquet
@@ -101,11 +113,12 @@ def run_size(companies: int, master: str, hops: int, policy_path: str) -> list[d
         spark_run(spark_projection, policy, with_echo=False)))
     totals = frame.select("id", "total").toArrow().to_pandas()
     diff = float(np.abs(totals["total"].to_numpy() - totals["id"].map(expected).to_numpy()).max())
-    spark_row = {"links": memory_row["links"], "engine": f"spark {master}", "read s": read_spark,
+    spark_row = {"links": memory_row["links"], "policy": label, "engine": f"spark {master}", "read s": read_spark,
                  "project s": project_spark, "per hop s": per_hop, "score s": score_spark,
                  "total s": read_spark + project_spark + score_spark,
                  "peak GB": f"{_peak_gb():.2f} + JVM {_peak_gb(jvm_pid):.2f}", "max |diff|": diff}
     spark.stop()
+    shutil.rmtree(folder)
     assert diff < 1e-9, f"the engines differ by {diff}"
     return [memory_row, spark_row]
 
@@ -116,17 +129,21 @@ def main() -> None:
     parser.add_argument("--master", default="local[2]")
     parser.add_argument("--hops", type=int, default=5)
     parser.add_argument("--policy", default=str(POLICY))
+    parser.add_argument("--max-hops", type=int, help="run the policy as a hop model of this many hops")
+    parser.add_argument("--driver-memory", default="4g", help="the Spark driver's heap (local mode: the executors' too)")
     parser.add_argument("--one", type=int, help=argparse.SUPPRESS)  # a size, in this process
     args = parser.parse_args()
     if args.one:
-        print(json.dumps(run_size(args.one, args.master, args.hops, args.policy)))
+        print(json.dumps(run_size(args.one, args.master, args.hops, args.policy, args.max_hops, args.driver_memory)))
         return
     from benchmarks.ratio_table import print_table
 
     rows = []
     for companies in args.sizes:
+        more = ["--max-hops", str(args.max_hops)] if args.max_hops is not None else []
         done = subprocess.run([sys.executable, __file__, "--one", str(companies), "--master", args.master,
-                               "--hops", str(args.hops), "--policy", args.policy], capture_output=True, text=True, check=True)
+                               "--hops", str(args.hops), "--policy", args.policy, "--driver-memory",
+                               args.driver_memory, *more], capture_output=True, text=True, check=True)
         rows.extend(json.loads(done.stdout.strip().splitlines()[-1]))
         print(f"done {companies} companies", file=sys.stderr)
     print_table(rows)

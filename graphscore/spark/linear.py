@@ -33,28 +33,20 @@ __all__ = ["step", "fold", "start", "routes", "advance", "batches", "spread", "h
            "cyclic_core", "echo"]
 
 
-def step(frontier, W, *, damping: float, aggregate: str = "sum", keys: tuple[str, ...] = ()):
-    """One hop: ``value[v] = damping * sum_u W[v, u] value[u]`` (or the max over ``u`` of
-    ``damping * W[v, u] * value[u]``), per key.
-
-    ``W`` has ``u``, ``v``, ``weight``; pass it with ``u`` and ``v`` swapped to walk against the
-    links (``W`` transposed).
-    """
+def step(frontier, W, *, damping: float):
+    """One hop of ``frontier`` (``idx, value``) along ``W`` (``u, v, weight``):
+    ``value[v] = damping * sum_u W[v, u] value[u]``, where something arrives."""
     joined = frontier.join(W, frontier["idx"] == W["u"])
-    if aggregate == "sum":
-        value = F.sum(F.col("value") * F.col("weight")) * F.lit(damping)
-    else:
-        value = F.max(F.col("weight") * F.lit(damping) * F.col("value"))
-    return joined.groupBy(*keys, F.col("v").alias("idx")).agg(value.alias("value"))
+    value = F.sum(F.col("value") * F.col("weight")) * F.lit(damping)
+    return joined.groupBy(F.col("v").alias("idx")).agg(value.alias("value"))
 
 
-def fold(parts: list, *, aggregate: str = "sum", keys: tuple[str, ...] = ()):
-    """Terms ``idx, value`` (per key) added up, or their maximum taken, into one frame."""
+def fold(parts: list):
+    """Frames ``idx, value`` added up into one."""
     union = parts[0]
     for part in parts[1:]:
         union = union.unionByName(part)
-    combine = F.sum if aggregate == "sum" else F.max
-    return union.groupBy(*keys, "idx").agg(combine("value").alias("value"))
+    return union.groupBy("idx").agg(F.sum("value").alias("value"))
 
 
 def _largest(frame, column: str = "value") -> float:
@@ -80,8 +72,8 @@ def routes(W):
 def advance(state, routes, *, damping: float, aggregate: str = "sum", keys: tuple[str, ...] = (),
             prune_below: float | None = None):
     """The state one step on along ``routes`` (:func:`routes` of ``W``): each term sent along
-    its entity's edges and each row's ``acc`` and ``dropped`` kept, grouped by entity in one
-    shuffle. ``prune_below``: an arriving value below it is not a term but is added to
+    its entity's edges (``damping * W @ value``, or its max-product form under ``aggregate =
+    "max"``) and each row's ``acc`` and ``dropped`` kept, grouped by entity in one shuffle. ``prune_below``: an arriving value below it is not a term but is added to
     ``dropped`` (graphscore.spark.ownership.listed_stakes).
 
     The state is read once (one join, a left one: an entity ``W`` does not touch keeps its row):
@@ -192,7 +184,7 @@ def spread(W, seeds, *, damping: float = 0.6, tol: float = 1e-12, max_iter: int 
         ``tol`` times the largest seed (or 1), a criterion at least as strict as the
         in-memory one, whose scale is the largest entry of ``x``.
     checkpoint_every : int
-        Fold the terms into the running sum and cut its lineage every so many steps.
+        Compute the state (:func:`batches`) and cut its lineage every so many steps.
     check : bool
         Certify convergence first (:func:`certify_convergence`).
 
