@@ -13,9 +13,9 @@ hours. The ``policy`` column names what ran:
 - ``read s``: the Parquet tables read (in-memory: :func:`graphscore.io.read_path` and
   :func:`graphscore.validate`; Spark: :func:`graphscore.spark.read_parquet_tables` with its checks);
 - ``project s``: the projection (Spark: active links, rules, weights, computed and cached);
-- ``per hop s``: one hop of the series, the median of ``--hops`` hops of ``hop`` with
-  ``aggregate = "sum"`` (scipy: one sparse product; Spark: a join, a groupBy and a checkpoint);
-- ``score s``: the whole spread (Spark: the convergence certificate and the iterations), the
+- ``per hop s``: one hop of the series (in memory: the median of ``--hops`` sparse products;
+  Spark: a ``hop`` run of ``--hops`` hops, one job of joins and groupBys, divided by them);
+- ``score s``: the whole model (a spread: the convergence certificate and the iterations), the
   model alone on both engines: the ``echo`` column of ``graphscore score`` (own penalties
   returning around cycles, about one solve per penalised entity on a cycle in either engine)
   is not in it;
