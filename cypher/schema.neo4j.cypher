@@ -5,3 +5,4 @@ CREATE CONSTRAINT penalty_id IF NOT EXISTS FOR (p:Penalty) REQUIRE p.id IS UNIQU
 CREATE CONSTRAINT meta_key IF NOT EXISTS FOR (m:GraphscoreMeta) REQUIRE m.key IS UNIQUE;
 CREATE INDEX staged_entity_id IF NOT EXISTS FOR (e:GraphscoreStagedEntity) ON (e.id);
 CREATE CONSTRAINT score_record_key IF NOT EXISTS FOR (s:ScoreRecord) REQUIRE s.key IS UNIQUE;
+CREATE CONSTRAINT score_run_key IF NOT EXISTS FOR (r:ScoreRun) REQUIRE r.key IS UNIQUE;

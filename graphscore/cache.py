@@ -215,6 +215,8 @@ class DiskCache:
             return None  # pruned by a load in between: read back from the store instead
 
     def save_tables(self, tables: Tables) -> None:
+        if (self.root / "tables").is_dir():
+            return  # one fingerprint, one content: what is there already is these tables
         def write(folder: Path) -> None:
             for name, frame in tables.items():
                 _write_frame(frame, folder / f"{name}.parquet")

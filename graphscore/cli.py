@@ -238,7 +238,8 @@ def score(
         _write_scores(scores, workspace, rules, out)  # the files first: a full disk must not leave the store ahead
     with _open(db, wait=wait) as store, _progress(quiet).step(
             "writing the scores back to the store", "wrote the scores back to the store", total=len(scores)) as advance:
-        advance(store.write_scores(scores, policy=rules, as_of=dt.date.fromisoformat(scores.attrs["as_of"])))
+        store.write_scores(scores, policy=rules, as_of=dt.date.fromisoformat(scores.attrs["as_of"]))
+        advance(len(scores))  # the store holds every score now, though it wrote only those that changed
     for note in scores.attrs["notes"]:
         typer.echo(f"note: {note}", err=True)
     for figure, value in scores.attrs.items():
@@ -699,8 +700,8 @@ def serve(
     token = None if is_loopback(host) else secrets.token_urlsafe(18)
     rules = [load_policy(path) for path in paths]
     workspace = _workspace(db, quiet)
-    workspace.baseline(rules[0])  # before listening: the first search must not wait for a projection
-    web = create_app(workspace, rules, token=token)
+    # prepared before listening: the first search, entity or what-if must not wait for the register's work
+    web = create_app(workspace, rules, token=token, prepare=True)
     # bound here, so the address printed is the one listening (port 0 gets a free one)
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
     sock = socket.socket(family, socket.SOCK_STREAM)

@@ -182,18 +182,19 @@ class Tables:
     def fingerprint(self) -> str:
         """SHA-256 over the tables' content, independent of row order: names the data a score used.
 
-        Each row is hashed to 64 bits (pandas' vectorised row hash, over the columns in name
-        order); the digest covers each table's name, its column names and its sorted row
-        hashes, so it costs a sort, not a text rendering, of a registry.
+        Each row is hashed to 64 bits (:func:`graphscore.hashing.row_hashes`, over the columns
+        in name order); the digest covers each table's name, its column names and its sorted
+        row hashes, so it costs a sort, not a text rendering, of a registry.
         """
+        from graphscore.hashing import row_hashes  # compiled: loaded only by what hashes tables
+
         digest = hashlib.sha256()
         for name, df in self.items():
             columns = sorted(c for c in df.columns if not c.startswith("_"))
             digest.update(name.encode())
             digest.update("\x1e".join(columns).encode())
             if len(df) and columns:
-                rows = pd.util.hash_pandas_object(df[columns], index=False).to_numpy()
-                digest.update(np.sort(rows).tobytes())
+                digest.update(np.sort(row_hashes(df, columns)).tobytes())
         return digest.hexdigest()
 
 

@@ -13,6 +13,8 @@ from graphscore.toy import shared_representative
 DATA = Path(__file__).resolve().parent.parent / "data"
 ZALA = DATA / "zala" / "entities.ftm.json"
 POLICIES = DATA / "policies"
+# A spread policy whose W the norms cannot bound (tests/policies/spread-split.toml says why)
+SPREAD_SPLIT = Path(__file__).resolve().parent / "policies" / "spread-split.toml"
 
 
 def read_padgett(relation: str = "Marital") -> tuple[list[str], list[tuple[str, str]]]:

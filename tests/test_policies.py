@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import re
 import warnings
 
 import numpy as np
@@ -11,14 +12,18 @@ import pandas as pd
 import pytest
 
 import graphscore as gs
+from graphscore.bundled import POLICIES as BUNDLED_POLICIES
+from graphscore.bundled import bundled_path
 from graphscore.engine.matrix import build_projection
-from graphscore.engine.spread import check_convergence
+from graphscore.engine.spread import check_convergence, spectral_radius
+from graphscore.errors import ConvergenceError
 from graphscore.io import read_paths
 from graphscore.policy import Combine, Direction, MissingShare, ModelName, Variant
 from graphscore.synthetic import generate_network
-from tests.conftest import POLICIES, ZALA
+from tests.conftest import DATA, POLICIES, SPREAD_SPLIT, ZALA
 
 SHIPPED = sorted(POLICIES.glob("*.toml"))
+NOTEBOOKS = DATA.parent / "notebooks"
 RULE = '[[transmit]]\nlink = "OWNS"\ndirection = "backward"\nweight = "share"\n'
 
 
@@ -155,12 +160,123 @@ def test_joint_punishment_as_the_law_writes_it():
     assert repaired[repaired > 0].to_dict() == {"Q": 1.0, "D1": 1.0, "D2": 1.0, "D3": 1.0}
 
 
-def test_shipped_joint_punishment_policies_do_not_share_out_the_law():
-    """The categorical policy is the law as written; the spread one says it is a research
-    reading, and why it still splits."""
-    assert not any(rule.split for rule in gs.load_policy(POLICIES / "joint-punishment-categorical.toml").transmit)
-    text = (POLICIES / "joint-punishment.toml").read_text()
-    assert "research alternative" in text and "art. 178" in text
+def test_no_shipped_policy_shares_out_a_penalty():
+    """Issue 9.13: Company Law art. 178 bars a listed person from each company they serve, in
+    full, so no shipped policy divides a weight among the entities one source reaches (split):
+    not in data/policies, not in the copies an installed package carries, not in a policy a
+    notebook writes out."""
+    shipped = {*SHIPPED, *bundled_path(*BUNDLED_POLICIES).glob("*.toml")}
+    for path in shipped:
+        assert not any(rule.split for rule in gs.load_policy(path).transmit), path.name
+        assert not re.search(r"(?m)^[ \t]*split[ \t]*=", path.read_text()), path.name
+    for notebook in NOTEBOOKS.glob("*.ipynb"):
+        assert not re.search(r"split[ \t]*=[ \t]*true", notebook.read_text()), notebook.name
+
+
+def test_no_split_check_sees_a_split():
+    """The check above would see a policy that splits."""
+    assert gs.load_policy(SPREAD_SPLIT).transmit[4].split
+    assert re.search(r"(?m)^[ \t]*split[ \t]*=", SPREAD_SPLIT.read_text())
+
+
+def serial_register() -> gs.Tables:
+    """R is legal representative of companies A, B and C; X directs C. A and B are listed from
+    2024-01-01."""
+    entities = pd.DataFrame({"id": ["A", "B", "C", "R", "X"],
+                             "kind": ["company", "company", "company", "person", "person"]})
+    entities["name"] = entities["id"]
+    links = pd.DataFrame({"source": ["R", "R", "R", "X"], "target": ["A", "B", "C", "C"], "type": "OFFICER_OF",
+                          "role": ["legal_representative"] * 3 + ["director"]})
+    penalties = pd.DataFrame({"id": ["a", "b"], "entity": ["A", "B"], "kind": "dishonest_debtor", "severity": 1.0,
+                              "start": "2024-01-01"})
+    return gs.validate(gs.Tables(entities, links, penalties))
+
+
+def test_joint_punishment_sums_paths_of_up_to_two_links_in_full():
+    """The research reading (hop, sum, two links, damping 0.35), worked by hand on the listing
+    day (the two-year half-life has taken nothing yet). One link: A's and B's listings reach
+    their legal representative R, 0.35 each, R = 0.70. Two links: R reaches each of A, B and C
+    in full, never a third each (no split): 0.35 x 0.70 = 0.245. A = 1 + 0.245, of which
+    0.35 x 0.35 = 0.1225 is its own listing back through R (echo) and 0.1225 B's (inherited).
+    X, who directs C, is three links from A and B: the series stops before."""
+    policy = gs.load_policy(POLICIES / "joint-punishment.toml")
+    assert (policy.model, policy.aggregate.value, policy.max_hops, policy.damping) == (ModelName.HOP, "sum", 2, 0.35)
+    scores = gs.score(serial_register(), policy, as_of="2024-01-01").set_index("id")
+    assert scores["total"].to_dict() == pytest.approx({"A": 1.245, "B": 1.245, "C": 0.245, "R": 0.70, "X": 0.0})
+    assert scores["echo"].to_dict() == pytest.approx({"A": 0.1225, "B": 0.1225, "C": 0, "R": 0, "X": 0})
+    assert scores["inherited"].to_dict() == pytest.approx({"A": 0.1225, "B": 0.1225, "C": 0.245, "R": 0.70, "X": 0})
+
+
+# data/policies/joint-punishment.toml's rules, restated: (link, role, direction, weight)
+JOINT_RULES = [("OFFICER_OF", "legal_representative", "backward", 1.0), ("OFFICER_OF", "actual_controller", "backward", 1.0),
+               ("OFFICER_OF", "director", "backward", 0.5), ("OFFICER_OF", "executive", "backward", 0.5),
+               ("OFFICER_OF", "legal_representative", "forward", 1.0), ("OFFICER_OF", "actual_controller", "forward", 1.0),
+               ("CONTROLS", None, "both", 0.5), ("OWNS", None, "forward", "share")]
+
+
+def walks_of_two_links(tables: gs.Tables, as_of: str, damping: float = 0.35) -> pd.DataFrame:
+    """own, echo and inherited by enumerating every walk of one and two links on a networkx
+    multigraph (parallel links count apart, so they add up), the rules applied by hand to the
+    records in force (one per relation: graphscore.engine.timeline.active_links), own weights by
+    hand (two-year half-life, performance ends a listing, an entity's heaviest listing counts)."""
+    import networkx as nx
+
+    from graphscore.engine.timeline import active_links
+
+    day = pd.Timestamp(as_of)
+    graph = nx.MultiDiGraph()
+    graph.add_nodes_from(tables.entities["id"])
+    for link in active_links(tables.links, day).itertuples():
+        for link_type, role, direction, weight in JOINT_RULES:
+            if link.type == link_type and role in (None, link.role):
+                weight = link.share if weight == "share" else weight
+                if pd.notna(weight):  # missing_share = "skip"
+                    if direction in ("forward", "both"):
+                        graph.add_edge(link.source, link.target, weight=weight)
+                    if direction in ("backward", "both"):
+                        graph.add_edge(link.target, link.source, weight=weight)
+    penalties = tables.penalties
+    listed = (penalties["start"] <= day) & ~(penalties["end"] <= day) & ~(penalties["repair_from"] <= day)
+    weights = (penalties["severity"] * 0.5 ** ((day - penalties["start"]).dt.days / 730))[listed]
+    own = weights.groupby(penalties.loc[listed, "entity"]).max()
+    rows = pd.DataFrame(0.0, index=list(graph.nodes), columns=["own", "echo", "inherited"])
+    rows.loc[own.index, "own"] = own
+    for source, weight in own.items():
+        for _, first, a in graph.out_edges(source, data="weight"):
+            rows.loc[first, "echo" if first == source else "inherited"] += weight * damping * a
+            for _, second, b in graph.out_edges(first, data="weight"):
+                rows.loc[second, "echo" if second == source else "inherited"] += weight * damping ** 2 * a * b
+    return rows
+
+
+@pytest.mark.parametrize("as_of", ["2022-06-30", "2023-01-31", "2024-06-30"])
+def test_joint_punishment_on_the_sample_is_every_walk_of_two_links(datasets, as_of):
+    """The shipped policy on the OpenSanctions sample against walk enumeration (above)."""
+    expected = walks_of_two_links(datasets["zala"], as_of)
+    assert (expected["inherited"] > 0).sum() >= 3 and (expected["echo"] > 0).any()
+    scores = gs.score(datasets["zala"], gs.load_policy(POLICIES / "joint-punishment.toml"), as_of=as_of)
+    scores = scores.set_index("id").loc[expected.index]
+    for column in ("own", "echo", "inherited"):
+        np.testing.assert_allclose(scores[column], expected[column], rtol=1e-12, atol=1e-15, err_msg=column)
+
+
+@pytest.mark.filterwarnings("ignore::graphscore.GraphscoreWarning")
+@pytest.mark.parametrize("companies, radius, stated", [(2_000, 8.69, "8.69 on a graphscore.synthetic registry of 2,000"),
+                                                       (20_000, 16.6, "16.6 on one\n# of 20,000")],
+                         ids=["2000", "20000"])
+def test_joint_punishment_without_split_would_diverge_as_a_spread(companies, radius, stated):
+    """Why the shipped reading is a hop model: with every person -> company rule in full, the
+    spectral radius of its W on synthetic registries is 8.69 and 16.6 (as the policy file says),
+    so the spread of all path lengths refuses to run at damping 0.35; the cut series runs."""
+    tables = gs.validate(generate_network(companies, seed=0))
+    policy = gs.load_policy(POLICIES / "joint-punishment.toml")
+    projection = build_projection(tables, policy, "2024-06-30")
+    assert spectral_radius(projection.W) == pytest.approx(radius, abs=0.05)
+    with pytest.raises(ConvergenceError, match=rf"spread diverges: damping x spectral radius of W = 0\.35 x {radius}"):
+        gs.score(tables, dataclasses.replace(policy, model=ModelName.SPREAD), as_of="2024-06-30")
+    assert np.isfinite(gs.score(tables, policy, as_of="2024-06-30")["total"]).all()
+    text = (POLICIES / "joint-punishment.toml").read_text()  # and the file says so, and why
+    assert "research alternative" in text and "art. 178" in text and stated in text
 
 
 def test_hash_ignores_comments_and_layout_but_not_meaning():

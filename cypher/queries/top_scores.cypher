@@ -1,5 +1,6 @@
 // Entities with the highest total score written back by `graphscore score`, with the
-// policy and date the score belongs to.
+// policy and date the score belongs to. An entity without score properties scored zero in the last
+// write-back (zero scores are stored as nothing), or was never scored.
 // Parameters: $limit (integer).
 // Example: graphscore cypher --db DIR --file cypher/queries/top_scores.cypher --param limit:int=20
 MATCH (e:Entity)

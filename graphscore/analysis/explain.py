@@ -50,9 +50,10 @@ from graphscore.model import Tables
 from graphscore.policy import Aggregate, Combine, ModelName, Policy
 from graphscore.workspace import Workspace, as_workspace
 
-__all__ = ["Explanation", "explain", "influence_row"]
+__all__ = ["Explanation", "explain", "influence_row", "prepare_explain"]
 
 _WEAKEST = np.log(1e4)  # paths weaker than 1/10,000 of the strongest are not searched
+_LAST_LIMIT = 1024.0  # past this, distances to the target are searched without a limit
 _TRACED_SOURCES = 25  # contributions whose paths are traced, largest first
 _REGION = 200  # entities searched for a contribution's strongest paths
 
@@ -148,6 +149,57 @@ def _nonnegative_lengths(A: sp.sparse.csr_array, damping: float) -> sp.sparse.cs
     return lengths
 
 
+def _search_bounds(distance: float) -> tuple[float, float]:
+    """How far the search for the strongest paths from a source ``distance`` away from the
+    target looks: only entities within the strongest path's length plus ``_WEAKEST`` of the
+    source can lie in the region (lengths are non-negative), so searching no further finds the
+    same region, locally (``limit``); and only entities whose distance to the target leaves
+    room (``cutoff``: the region is a few dozen of the hundreds of thousands within the limit;
+    the margin covers rounding of the two searches)."""
+    limit = (distance + _WEAKEST) * (1 + 1e-9) + 1e-9
+    return limit, limit * (1 + 1e-6)
+
+
+def _distances_to(reverse_lengths: sp.sparse.csr_array, target: int, sources: list[int]) -> np.ndarray:
+    """Every entity's distance to ``target`` (``reverse_lengths`` is the transpose of the hop
+    lengths), as far as the searches from ``sources`` read it: the unlimited search's distances,
+    bit for bit, at every entity within the largest ``cutoff`` of :func:`_search_bounds` over
+    the sources, and ``inf`` beyond, where those searches never look (an entity farther from the
+    target than the cutoff fails its test whatever its distance).
+
+    Dijkstra's search with a distance limit, raised until it holds that cutoff (scipy's search
+    pops entities in order of distance, so the ones within a limit are settled by the same sums
+    as without one; see :func:`graphscore.engine.paths.settle`): on a register of 10^6 links the
+    whole search took a second, and most entities lie beyond the cutoff."""
+    limit = 2 * _WEAKEST
+    while True:
+        dist = sp.sparse.csgraph.dijkstra(reverse_lengths, indices=target, limit=limit)
+        far = dist[sources]
+        if limit == np.inf:
+            return dist
+        if np.isfinite(far).all():
+            needed = _search_bounds(far.max())[1]
+            if needed <= limit:
+                return dist
+            limit = needed
+        else:  # some source lies beyond the limit: search farther, unlimited past any path's length
+            limit = 2 * limit if limit < _LAST_LIMIT else np.inf
+
+
+def _path_lengths(projection: Projection, damping: float) -> tuple[sp.sparse.csr_array, ...]:
+    """``A`` (``A[u, v]``: the edge u -> v, ``W`` transposed without stored zeros), its hop
+    lengths (:func:`_nonnegative_lengths`) and their transpose, made once per projection and
+    damping and kept with the projection: each is a pass over every link, where one entity's
+    paths read a few hundred of them."""
+    key = ("path lengths", float(damping))
+    if key not in projection.derived:
+        A = sp.sparse.csr_array(projection.W.T, dtype=float)
+        A.eliminate_zeros()
+        lengths = _nonnegative_lengths(A, damping)
+        projection.derived[key] = (A, lengths, sp.sparse.csr_array(lengths.T))
+    return projection.derived[key]
+
+
 def _strongest_simple_paths(A: sp.sparse.csr_array, lengths: sp.sparse.csr_array, source: int, target: int,
                             damping: float, top: int, max_hops: int | None,
                             to_target: np.ndarray) -> list[tuple[list[int], float]]:
@@ -160,12 +212,8 @@ def _strongest_simple_paths(A: sp.sparse.csr_array, lengths: sp.sparse.csr_array
     """
     if not np.isfinite(to_target[source]):
         return []
-    # Only entities within the strongest path's length plus _WEAKEST of the source can lie in the
-    # region (lengths are non-negative): searching no further finds the same region, locally.
-    limit = (to_target[source] + _WEAKEST) * (1 + 1e-9) + 1e-9
-    # and only entities whose distance to the target leaves room: the region is a few dozen of the
-    # hundreds of thousands within the limit (the margin covers rounding of the two searches)
-    from_source = distances_within(lengths, source, limit=limit, to_target=to_target, cutoff=limit * (1 + 1e-6))
+    limit, cutoff = _search_bounds(to_target[source])
+    from_source = distances_within(lengths, source, limit=limit, to_target=to_target, cutoff=cutoff)
     through = from_source + to_target
     if not np.isfinite(through[target]):
         return []
@@ -197,9 +245,19 @@ def _penalties_by_source(projection: Projection, sources: np.ndarray) -> dict[in
     chosen = penalties[penalties["idx"].isin(sources) & (penalties["weight"] > 0)]
     chosen = chosen.sort_values(["weight", "id"], ascending=[False, True])
     by_source = collections.defaultdict(list)
-    for row in chosen[["idx", "id", "kind", "authority", "weight"]].to_dict("records"):
-        by_source[row["idx"]].append(row)
+    # column by column as Python values (what to_dict("records") gives, at a fraction of its cost
+    # for the thousands of penalties that reach one entity of a large register)
+    columns = ["idx", "id", "kind", "authority", "weight"]
+    for row in zip(*(chosen[column].tolist() for column in columns)):
+        by_source[row[0]].append(dict(zip(columns, row)))
     return by_source
+
+
+def _names_of(names: pd.Series, ids: list) -> list:
+    """``[names.get(i) for i in ids]`` in one lookup (``names`` has a unique index)."""
+    rows = names.index.get_indexer(ids)
+    found = names.to_numpy(dtype=object)[np.maximum(rows, 0)] if len(names) else np.full(len(ids), None)
+    return [value if row >= 0 else None for row, value in zip(rows.tolist(), found.tolist())]
 
 
 def _penalty_shares(projection: Projection, rows: list[dict]) -> list[tuple[dict, float]]:
@@ -308,6 +366,40 @@ def explain(source: Tables | Workspace, policy: Policy, entity_id: str, *, as_of
                        manifest=build_manifest(ws, policy, projection.as_of), notes=notes)
 
 
+def prepare_explain(source: Tables | Workspace, policy: Policy, as_of: dt.date | str | None = None) -> None:
+    """Work out once what explaining any entity under ``policy`` at ``as_of`` reads about the
+    whole register: the baseline run, and the hop lengths its paths are searched over (kept with
+    the workspace's projection, and the projection's table of ids) and the compiled searches
+    loaded, so that the first explanation costs what the next ones do. A server does this
+    before it listens.
+
+    Examples
+    --------
+    >>> import graphscore as gs
+    >>> from graphscore.toy import fined_company
+    >>> ws = gs.Workspace(fined_company())
+    >>> policy = gs.parse_policy('name="r"\\ndamping=0.5\\n[[transmit]]\\nlink="OFFICER_OF"\\ndirection="backward"')
+    >>> prepare_explain(ws, policy, "2024-01-01")
+    >>> ("path lengths", 0.5) in ws.projection(policy, "2024-01-01").derived
+    True
+    """
+    ws = as_workspace(source)
+    projection = ws.projection(policy, as_of)
+    ws.baseline(policy, as_of)
+    if projection.n:  # pandas makes an index's table of ids on its first lookup: a tenth of a second at 10^6 links
+        projection.index_of(projection.ids[0])
+    if policy.model is ModelName.SPREAD or (policy.model is ModelName.HOP and policy.aggregate is Aggregate.SUM):
+        for layer in projection.layers or (projection,):
+            _, lengths, _ = _path_lengths(layer, policy.damping)
+            if layer.n:
+                # the compiled searches load on their first call in a process (tenths of a second):
+                # a search that stops at once
+                distances_within(lengths, 0, limit=0.0, to_target=np.zeros(layer.n), cutoff=0.0)
+    if policy.model is ModelName.SPREAD and not projection.layers and projection.n:
+        influence(projection.W, 0, damping=policy.damping, scores=ws.baseline(policy, as_of).total, own=projection.s,
+                  budget=0)  # likewise the reverse push
+
+
 def _layer_contributions(projection: Projection, policy: Policy, v: int, total: float, by_source: np.ndarray,
                          walks: HopWalks | None, names, top_paths: int, linear: bool) -> tuple[list[dict], int]:
     """The contributions of one projection (or layer) to the score of ``v``, each with its paths,
@@ -315,10 +407,9 @@ def _layer_contributions(projection: Projection, policy: Policy, v: int, total: 
     sources = np.flatnonzero(by_source > 1e-15 * max(total, 1e-300))
     traced = set(sources[np.argsort(-by_source[sources])][:_TRACED_SOURCES].tolist())
     if linear:
-        A = sp.sparse.csr_array(projection.W.T, dtype=float)  # A[u, v]: the edge u -> v
-        A.eliminate_zeros()
-        lengths = _nonnegative_lengths(A, policy.damping)
-        to_target = sp.sparse.csgraph.dijkstra(sp.sparse.csr_array(lengths.T), indices=v) if traced - {v} else None
+        A, lengths, reverse_lengths = _path_lengths(projection, policy.damping)  # A[u, v]: the edge u -> v
+        far = sorted(traced - {v})
+        to_target = _distances_to(reverse_lengths, v, far) if far else None
     rows_of = _penalties_by_source(projection, sources)
     paths_of = {}
     for u in sources:
@@ -338,8 +429,12 @@ def _layer_contributions(projection: Projection, policy: Policy, v: int, total: 
         paths_of[u] = paths
     # the hops of every path looked up at once: one lookup per source took 6 s on 10^6 links
     hops_of = iter(describe_paths(projection, [path for paths in paths_of.values() for path, _ in paths]))
+    # and the sources' ids and names, where one lookup each took a tenth of a second for the
+    # thousands of sources that reach one entity of a register of 10^6 links
+    source_ids = projection.ids[sources].tolist()
+    source_names = dict(zip(source_ids, _names_of(names, source_ids)))
     contributions = []
-    for u, paths in paths_of.items():
+    for (u, paths), source_id in zip(paths_of.items(), source_ids):
         described = [(next(hops_of), value) for _, value in paths]
         for row, part in _penalty_shares(projection, rows_of[u]):
             amount = float(by_source[u] * part)
@@ -348,7 +443,7 @@ def _layer_contributions(projection: Projection, policy: Policy, v: int, total: 
                        "text": format_path(names, hops) or "own penalty"}
                       for hops, value in described]
             contribution = {
-                "penalty": row["id"], "source": projection.ids[u], "source_name": names.get(projection.ids[u]),
+                "penalty": row["id"], "source": source_id, "source_name": source_names[source_id],
                 "kind": row["kind"], "authority": None if pd.isna(row["authority"]) else row["authority"],
                 "contribution": amount, "share": amount / total if total else 0.0,
                 "paths": listed,

@@ -24,6 +24,7 @@ import numpy as np
 import pandas as pd
 
 from graphscore.analysis.scores import entity_frame, rescore_penalties
+from graphscore.engine.hop import hop_change
 from graphscore.engine.matrix import Projection, own_weights
 from graphscore.engine.push import local_change
 from graphscore.engine.run import SCORE_TOL, contraction_of, run_model
@@ -41,9 +42,16 @@ ACCURACY = 1e-6
 # A push that follows more links than this many sweeps of the solve would reaches most of the
 # graph: the solve is then as fast, so the push gives up and the change is solved instead.
 _PUSH_BUDGET_SWEEPS = 10
+# Nor does a push that has touched this share of the entities stay local: it gives up too. A
+# link followed by a push costs many times one streamed by a sweep of the solve (it jumps about
+# the graph): on a 10^6-link synthetic registry under joint-punishment, three penalised entities'
+# pushes reached 92-96 % of the entities and followed 8 to 13 sweeps' worth of links in 1.2 to
+# 2.4 s (two gave up on links), where solving the change took 0.43 to 0.54 s; each had touched
+# half of the entities after 0.3 to 0.5 sweeps' worth, 0.03 to 0.13 s (load average 6.8 on 2 cores).
+_PUSH_REACH = 0.5
 
 __all__ = ["whatif", "Change", "ChangedScores", "penalize_change", "lift_change", "attribution_change",
-           "apply_change", "change_scores", "own_before_after", "ACCURACY"]
+           "apply_change", "change_scores", "own_before_after", "prepare_whatif", "ACCURACY"]
 
 
 @dataclass(frozen=True)
@@ -145,10 +153,12 @@ class ChangedScores:
     before, after : (n,) ndarray
     method : str
         ``"push"`` (local, :func:`graphscore.engine.push.local_change`), ``"solve"`` (the
-        change solved over the whole graph) or ``"recompute"`` (the model run twice).
+        change solved over the whole graph), ``"local"`` (the hop model run where the change
+        can reach, :func:`graphscore.engine.hop.hop_change`) or ``"recompute"`` (the model run
+        with and without it).
     error : float
-        Proven bound on the error of ``after - before`` at any entity (0 for ``recompute``,
-        whose two runs carry the model's own accuracy).
+        Proven bound on the error of ``after - before`` at any entity (0 for ``local`` and
+        ``recompute``, which carry the model's own accuracy).
     reached : int
         Entities whose score the change moves.
     note : str
@@ -176,7 +186,9 @@ def change_scores(source: Tables | Workspace, policy: Policy, change: Change, *,
     and cached with the store). The change at every entity is within ``accuracy`` times the
     changed penalty of the exact one. Where the change reaches most of the graph the push gives
     up and the change is solved over the whole graph to the same accuracy, and the note says so.
-    ``method="solve"`` runs the model on both penalty vectors instead (any model).
+    Under the hop model only the entities within ``max_hops`` links downstream of the change can
+    move, and the model is run there alone (exact). Under the other models the model runs on the
+    changed penalties, and the unchanged side is the workspace's baseline run. ``method="solve"`` runs the spread on both penalty vectors instead.
     """
     if method not in ("auto", "solve"):
         raise ValueError(f"method must be 'auto' or 'solve', got {method!r}.")
@@ -202,7 +214,8 @@ def change_scores(source: Tables | Workspace, policy: Policy, change: Change, *,
         certificate = contraction_of(projection, policy.damping)
         local = local_change(projection.W_by_source, {int(i): float(delta_s[i]) for i in changed},
                              damping=policy.damping, tol=accuracy, certificate=certificate,
-                             budget=_PUSH_BUDGET_SWEEPS * max(projection.W.nnz, projection.n))
+                             budget=_PUSH_BUDGET_SWEEPS * max(projection.W.nnz, projection.n),
+                             reach=int(_PUSH_REACH * projection.n))
         delta = np.zeros(projection.n)
         if local.complete:
             delta[local.indices] = local.values
@@ -218,20 +231,62 @@ def change_scores(source: Tables | Workspace, policy: Policy, change: Change, *,
         share = reached / max(projection.n, 1)
         note = (f"the change was computed locally by forward push, {local.pushes:,} pushes reaching "
                 f"{reached:,} entities ({share:.1%})" if how == "push" else
-                f"the change reaches most of the graph ({local.links:,} links followed before the push gave up), "
-                f"so it was solved over all {projection.n:,} entities")
+                f"the change reaches most of the graph (the push touched {local.indices.size:,} entities and "
+                f"followed {local.links:,} links before it gave up), so it was solved over all {projection.n:,} entities")
         note += (f"; the change at every entity is within {error:.2g} of exact (proven bound; the baseline "
                  f"scores within {SCORE_TOL:g} x the largest)")
         before, after = (base - delta, base) if baseline == "without" else (base, base + delta)
         return ChangedScores(before, after, how, float(error), reached, note)
+    if policy.model is ModelName.HOP and method == "auto":
+        # a hop score reads penalties at most max_hops links upstream, so only entities that
+        # close downstream of the change move: worked out there, exactly, beside the baseline
+        s_base, s_other = (s_after, s_before) if baseline == "without" else (s_before, s_after)
+        base = (ws.baseline(policy, change.as_of) if np.array_equal(s_base, projection.s)
+                else run_model(projection, policy, s_base)).total
+        other = hop_change(projection.W, s_base, s_other, base, damping=policy.damping, max_hops=policy.max_hops,
+                           aggregate=policy.aggregate.value, by_source=projection.W_by_source)
+        before, after = (other, base) if baseline == "without" else (base, other)
+        reached = int(np.count_nonzero(after - before))
+        return ChangedScores(before, after, "local", 0.0, reached,
+                             f"the model was run on the entities within {policy.max_hops} links downstream of the "
+                             f"change, the only ones it can move ({reached:,} do); exact")
     if policy.model.is_linear:  # one solve for both columns
         both = run_model(projection, policy, np.column_stack([s_before, s_after])).total
         before, after = both[:, 0], both[:, 1]
-    else:
-        before, after = run_model(projection, policy, s_before).total, run_model(projection, policy, s_after).total
+    else:  # the side that is the data as it is was run once already, for the workspace
+        before, after = (ws.baseline(policy, change.as_of).total if np.array_equal(s, projection.s)
+                         else run_model(projection, policy, s).total for s in (s_before, s_after))
     reached = int(np.count_nonzero(after - before))
     return ChangedScores(before, after, "recompute", 0.0, reached,
                          f"the model was run with and without the change ({reached:,} entities move)")
+
+
+def prepare_whatif(source: Tables | Workspace, policy: Policy, as_of: dt.date | str | None = None) -> None:
+    """Work out once what every what-if under ``policy`` at ``as_of`` reads about the whole
+    register: the baseline run and, under spread, ``W`` by source and its convergence
+    certificate (kept with the workspace's projection) and the compiled push and solve loaded,
+    so that the first what-if costs what the next ones do. A server does this before it listens.
+
+    Examples
+    --------
+    >>> import graphscore as gs
+    >>> from graphscore.toy import fined_company
+    >>> ws = gs.Workspace(fined_company())
+    >>> policy = gs.parse_policy('name="r"\\ndamping=0.5\\n[[transmit]]\\nlink="OFFICER_OF"\\ndirection="backward"')
+    >>> prepare_whatif(ws, policy, "2024-01-01")
+    >>> ("contraction", 0.5, False) in ws.projection(policy, "2024-01-01").derived
+    True
+    """
+    ws = as_workspace(source)
+    projection = ws.projection(policy, as_of)
+    ws.baseline(policy, as_of)
+    if policy.model is ModelName.SPREAD and not projection.layers and projection.n:
+        certificate = contraction_of(projection, policy.damping)
+        # The push's and the solve's compiled loops load on their first call in a process (a few
+        # tenths of a second): a push that stops at once, and a solve to a loose tolerance.
+        local_change(projection.W_by_source, {0: 1.0}, damping=policy.damping, tol=ACCURACY, certificate=certificate,
+                     budget=0)
+        spread(projection.W, np.eye(1, projection.n).ravel(), damping=policy.damping, tol=0.5, certificate=certificate)
 
 
 def apply_change(source: Tables | Workspace, policy: Policy, change: Change, *, baseline: str = "current",

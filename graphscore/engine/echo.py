@@ -52,6 +52,8 @@ References
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numba
 import numpy as np
 import scipy as sp
@@ -61,22 +63,62 @@ from graphscore.engine.push import ReturnBound, push_diagonal, return_bound
 from graphscore.engine.run import contraction_of
 from graphscore.policy import Aggregate, ModelName, Policy
 
-__all__ = ["echo", "closed_walks", "model_echo", "ECHO_TOL"]
+__all__ = ["echo", "closed_walks", "model_echo", "Cycles", "find_cycles", "ECHO_TOL"]
 
 # Per unit of own penalty: the what-if's accuracy (graphscore.analysis.whatif.ACCURACY), for
 # the same reason: the 4 significant digits printed are exact for an echo above 1e-2 of it.
 ECHO_TOL = 1e-6
 
 
+@dataclass(frozen=True)
+class Cycles:
+    """The links of a W that lie on closed walks: those inside one strongly connected component
+    (the others never return), which :func:`closed_walks` follows.
+
+    Attributes
+    ----------
+    on_cycle : (n,) bool ndarray
+        Entities in a component of two or more, or with a link to themselves.
+    by_source, by_target : (n, n) sparse arrays
+        W without the links between components, in compressed columns and rows.
+    """
+
+    on_cycle: np.ndarray
+    by_source: sp.sparse.csc_array
+    by_target: sp.sparse.csr_array
+
+
+def find_cycles(W: sp.sparse.sparray) -> Cycles:
+    """W's :class:`Cycles`: a pass over every link, so found once per W and kept (a
+    projection keeps it: :func:`model_echo`), where one entity's echo costs its pushes.
+
+    Examples
+    --------
+    0 and 1 reach each other, 1 reaches 2, which reaches no one:
+
+    >>> found = find_cycles(sp.sparse.csr_array(([1.0, 1.0, 1.0], ([1, 0, 2], [0, 1, 1])), shape=(3, 3)))
+    >>> found.on_cycle.tolist(), found.by_source.nnz
+    ([True, True, False], 2)
+    """
+    W = sp.sparse.csr_array(W, dtype=float)
+    _, labels = sp.sparse.csgraph.connected_components(W, directed=True, connection="strong")
+    on_cycle = (np.bincount(labels)[labels] > 1) | (W.diagonal() > 0)
+    links = sp.sparse.coo_array(W)
+    inside = labels[links.row] == labels[links.col]
+    by_source = sp.sparse.csc_array((links.data[inside], (links.row[inside], links.col[inside])), shape=W.shape)
+    return Cycles(on_cycle, by_source, sp.sparse.csr_array(by_source))
+
+
 def closed_walks(W: sp.sparse.sparray, sources, *, damping: float, max_hops: int | None = None,
-                 aggregate: str = "sum", tol: float = ECHO_TOL, bound: ReturnBound | None = None) -> np.ndarray:
+                 aggregate: str = "sum", tol: float = ECHO_TOL, bound: ReturnBound | None = None,
+                 cycles: Cycles | None = None) -> np.ndarray:
     """For each of ``sources``, the closed walks of one link or more back to it, weighted by the
     product of ``damping * W`` along them: summed (``G[v, v] - 1`` when ``max_hops`` is None,
     cut at ``max_hops`` links otherwise), or the strongest (``aggregate = "max"``). The infinite
     sum is bounded from above, at most ``tol`` over the exact one (proven;
     :func:`graphscore.engine.push.push_diagonal`, given W's
     :func:`graphscore.engine.push.return_bound` at ``damping`` when it is at hand); the cut
-    ones are exact.
+    ones are exact. ``cycles`` is :func:`find_cycles` of W, found here when None.
 
     Examples
     --------
@@ -94,34 +136,26 @@ def closed_walks(W: sp.sparse.sparray, sources, *, damping: float, max_hops: int
     out = np.zeros(sources.size)
     if sources.size == 0 or W.nnz == 0 or (max_hops is not None and max_hops < 1):
         return out
-    W = sp.sparse.csr_array(W, dtype=float)
-    count, labels = sp.sparse.csgraph.connected_components(W, directed=True, connection="strong")
-    sizes = np.bincount(labels, minlength=count)
-    on_cycle = (sizes[labels[sources]] > 1) | (W.diagonal()[sources] > 0)
+    # Only links inside one component lie on a closed walk: the others are dropped, so no push
+    # or walk wastes time on what never returns.
+    cycles = cycles if cycles is not None else find_cycles(W)
+    on_cycle = cycles.on_cycle[sources]
     if not on_cycle.any():
         return out
     cyclic = np.flatnonzero(on_cycle)
-    nodes = np.flatnonzero(np.isin(labels, np.unique(labels[sources[cyclic]])))
-    # Only links inside one component lie on a closed walk: the others are dropped, so no push
-    # or walk wastes time on what never returns.
-    sub = sp.sparse.coo_array(W[nodes][:, nodes])
-    inside = labels[nodes][sub.row] == labels[nodes][sub.col]
-    A = sp.sparse.csc_array((sub.data[inside], (sub.row[inside], sub.col[inside])), shape=(nodes.size, nodes.size))
-    position = np.searchsorted(nodes, sources[cyclic])
+    position = sources[cyclic]
+    A = cycles.by_source
     if max_hops is None:
-        # W's bound holds for A, W on fewer entities with fewer links (ReturnBound)
-        if bound is not None:
-            bound = ReturnBound(bound.weights[nodes], bound.reach[nodes])
-        diagonal = push_diagonal(A, position, damping=damping, tol=tol, bound=bound)
+        # W's bound holds for A, W with fewer links (ReturnBound)
+        diagonal = push_diagonal(A, position, damping=damping, tol=tol, bound=bound, rows=cycles.by_target)
         # the upper end: the score is solved from below, so where no one else's penalty adds
         # to it, total - own is at most this echo and inherited shows 0 (module docstring)
         found = diagonal.values + diagonal.error - 1.0
     else:
-        A = damping * A
-        rows = sp.sparse.csr_array(A)
+        rows = cycles.by_target
         found = np.zeros(position.size)
-        _bounded_returns(A.indptr, A.indices, A.data, rows.indptr, rows.indices, rows.data, position,
-                         max_hops, aggregate == "max", numba.get_num_threads(), found)
+        _bounded_returns(A.indptr, A.indices, damping * A.data, rows.indptr, rows.indices, damping * rows.data,
+                         position, max_hops, aggregate == "max", numba.get_num_threads(), found)
     out[cyclic] = found
     return out
 
@@ -180,13 +214,14 @@ def _bounded_returns(indptr, indices, data, row_indptr, row_indices, row_data, s
 
 
 def echo(W: sp.sparse.sparray, s: np.ndarray, *, damping: float, max_hops: int | None = None,
-         aggregate: str = "sum", entities=None, bound: ReturnBound | None = None) -> np.ndarray:
+         aggregate: str = "sum", entities=None, bound: ReturnBound | None = None,
+         cycles: Cycles | None = None) -> np.ndarray:
     """Each entity's own penalty returning to it (see the module docstring): ``s[v] (G[v, v] - 1)``
     under spread (``max_hops`` None), the same cut at ``max_hops`` links under hop with
     ``aggregate = "sum"``, and ``s[v] max(0, c[v] - 1)`` under hop with ``aggregate = "max"``.
     ``entities`` (indices) limits the work to them: the others' echo is left at zero. Under
     spread the echo is within :data:`ECHO_TOL` times ``s[v]`` of exact and never below it;
-    ``bound`` is :func:`closed_walks`'s.
+    ``bound`` and ``cycles`` are :func:`closed_walks`'s.
 
     Examples
     --------
@@ -203,7 +238,7 @@ def echo(W: sp.sparse.sparray, s: np.ndarray, *, damping: float, max_hops: int |
     if entities is not None:
         penalised = np.intersect1d(penalised, np.asarray(entities, dtype=np.int64))
     walks = closed_walks(W, penalised, damping=damping, max_hops=max_hops, aggregate=aggregate,
-                         bound=bound)
+                         bound=bound, cycles=cycles)
     returned = np.maximum(walks - 1.0, 0.0) if aggregate == "max" else walks
     out[penalised] = s[penalised] * returned
     return out
@@ -232,6 +267,10 @@ def model_echo(projection: Projection, policy: Policy, entities=None) -> np.ndar
                "aggregate": "max" if maxed else "sum", "entities": entities}
 
     def of(part: Projection) -> np.ndarray:
+        # found once, kept with the projection: a dossier's echo for one entity then costs its walks only
+        if "cycles" not in part.derived:
+            part.derived["cycles"] = find_cycles(part.W)
+        options["cycles"] = part.derived["cycles"]
         if policy.model is ModelName.HOP:
             return echo(part.W, part.s, **options)
         # one solve, kept with the projection: a dossier's echo for one entity then costs its

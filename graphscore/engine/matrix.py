@@ -429,9 +429,10 @@ def _pairs(edges: _Edges, n: int, parallel: Parallel, normalize: Normalize
     if normalize is not Normalize.NONE and pair_weight.size:
         # normalised after combining: under max or noisy_or the links of a pair are one channel
         by = pair_u if normalize is Normalize.SOURCE else pair_v
-        scale = 1.0 / np.bincount(by, weights=pair_weight, minlength=n)[by]
-        pair_weight = pair_weight * scale
-        weight = weight * scale[pair_of]
+        # divided, not multiplied by a reciprocal: 1 / 5e-324 (a subnormal stake) is inf
+        total = np.bincount(by, weights=pair_weight, minlength=n)[by]
+        pair_weight = pair_weight / total
+        weight = weight / total[pair_of]
     return pair_u, pair_v, pair_weight, weight, pair_of
 
 
@@ -523,20 +524,30 @@ def _edge_table(source: LinkSource, n: int, entities: np.ndarray | None, among: 
 
 
 def ownership_matrices(projection: Projection) -> tuple[sp.sparse.csr_array, sp.sparse.csr_array]:
-    """``D[o, a]``, the direct share of asset a held by owner o, and ``C[c, a] = 1`` where c
-    CONTROLS a, from a projection built under an ownership model."""
-    n = projection.n
-    edges = projection.edges_touching()
-    matrices = []
-    for link_type in ("OWNS", "CONTROLS"):
-        chosen = edges[edges["type"] == link_type]
-        matrix = sp.sparse.csr_array((chosen["weight"].to_numpy(float),
-                                      (chosen["u"].to_numpy(int), chosen["v"].to_numpy(int))), shape=(n, n))
-        matrix.sum_duplicates()
-        matrices.append(matrix)
-    D, C = matrices
-    C.data[:] = 1.0
-    return D, C
+    """``D[o, a]``, the direct share of asset a held by owner o (no stored zeros), and
+    ``C[c, a] = 1`` where c CONTROLS a, from a projection built under an ownership model.
+
+    Made once per projection and kept with it (:attr:`Projection.derived`): they come from
+    every edge of the register, a table of its links, and one ultimate-owners question needs
+    a few of their entries. Shared by every caller, so not to be modified in place: stored
+    zeros are dropped here, so the ownership engine's check of its input (which drops them in
+    place) finds nothing to change."""
+    key = "ownership matrices"
+    if key not in projection.derived:
+        n = projection.n
+        edges = projection.edges_touching()
+        matrices = []
+        for link_type in ("OWNS", "CONTROLS"):
+            chosen = edges[edges["type"] == link_type]
+            matrix = sp.sparse.csr_array((chosen["weight"].to_numpy(float),
+                                          (chosen["u"].to_numpy(int), chosen["v"].to_numpy(int))), shape=(n, n))
+            matrix.sum_duplicates()
+            matrices.append(matrix)
+        D, C = matrices
+        C.data[:] = 1.0
+        D.eliminate_zeros()
+        projection.derived[key] = (D, C)
+    return projection.derived[key]
 
 
 def link_source(tables, policy: Policy, date: pd.Timestamp, missing_share: MissingShare | None = None) -> LinkSource:

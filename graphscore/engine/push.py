@@ -43,8 +43,9 @@ class LocalChange:
         Proven bound on the error at any one entity, reached or not (see :func:`push_column`,
         Notes); ``inf`` when the push gave up (``complete`` False).
     complete : bool
-        False when the push stopped at its ``budget`` of links, before reaching the accuracy
-        asked for: the change reaches too much of the graph to be worth pushing.
+        False when the push stopped at its ``budget`` of links or its ``reach`` of entities,
+        before reaching the accuracy asked for: the change reaches too much of the graph to be
+        worth pushing.
     links : int
         Links followed.
     """
@@ -58,10 +59,11 @@ class LocalChange:
 
 
 @numba.njit(cache=True, nogil=True, error_model="numpy")
-def _forward(indptr, indices, data, damping, sources, amounts, weights, eps, budget,
+def _forward(indptr, indices, data, damping, sources, amounts, weights, eps, budget, most,
              p, r, seen, queued, queue, touched):  # pragma: no cover - compiled
-    """Forward push from a FIFO queue: push w while ``|r[w]| > eps * weights[w]``. ``p, r,
-    seen, queued`` come zeroed; returns (entities touched, pushes, links, complete)."""
+    """Forward push from a FIFO queue: push w while ``|r[w]| > eps * weights[w]``, giving up
+    past ``budget`` links followed or ``most`` entities pushed. ``p, r, seen, queued`` come
+    zeroed; returns (entities touched, pushes, links, complete)."""
     n = r.shape[0]
     count = 0
     head = 0
@@ -81,6 +83,7 @@ def _forward(indptr, indices, data, damping, sources, amounts, weights, eps, bud
             size += 1
     pushes = 0
     links = 0
+    distinct = 0  # entities pushed at least once: their change is above the accuracy asked for
     while size > 0:
         u = queue[head]
         head = (head + 1) % n
@@ -88,6 +91,8 @@ def _forward(indptr, indices, data, damping, sources, amounts, weights, eps, bud
         queued[u] = False
         pushed = r[u]
         r[u] = 0.0
+        if p[u] == 0.0:
+            distinct += 1
         p[u] += pushed
         pushes += 1
         spreading = damping * pushed
@@ -104,14 +109,14 @@ def _forward(indptr, indices, data, damping, sources, amounts, weights, eps, bud
                 queued[w] = True
                 queue[(head + size) % n] = w
                 size += 1
-        if links > budget:
+        if links > budget or distinct > most:
             return count, pushes, links, False
     return count, pushes, links, True
 
 
 def push_column(W: sp.sparse.sparray, source: int, amount: float = 1.0, *, damping: float,
                 tol: float = 1e-9, certificate: Contraction | None = None,
-                budget: int | None = None) -> LocalChange:
+                budget: int | None = None, reach: int | None = None) -> LocalChange:
     """Change in spread scores when ``amount`` is added to the own penalty of ``source``.
 
     The exact change is ``amount * (I - damping W)^-1 e_source``. Forward push keeps an
@@ -142,6 +147,10 @@ def push_column(W: sp.sparse.sparray, source: int, amount: float = 1.0, *, dampi
     budget : int, optional
         Give up after following this many links (``complete`` False, ``error`` inf): the caller
         then solves instead. None: no limit.
+    reach : int, optional
+        Give up, likewise, once the push has pushed more than this many entities (each had a
+        residual above the accuracy asked for): the change reaches that much of the graph.
+        None: no limit.
 
     Returns
     -------
@@ -172,8 +181,8 @@ def push_column(W: sp.sparse.sparray, source: int, amount: float = 1.0, *, dampi
 
     *Locality.* The cost follows the region the change reaches above the thresholds, not the
     graph; that region can be most of the graph (registries are one giant component with
-    cycles): ``budget`` bounds the work and :func:`graphscore.analysis.whatif.change_scores`
-    solves instead when it runs out.
+    cycles): ``budget`` and ``reach`` bound the work and
+    :func:`graphscore.analysis.whatif.change_scores` solves instead when either runs out.
 
     Examples
     --------
@@ -205,12 +214,12 @@ def push_column(W: sp.sparse.sparray, source: int, amount: float = 1.0, *, dampi
         raise ValueError(f"source must be an entity index in [0, {n}), got {source!r}.")
     if not isinstance(amount, numbers.Real) or not math.isfinite(amount):
         raise ValueError(f"amount must be a finite number, got {amount!r}.")
-    return _push(W, np.array([source]), np.array([float(amount)]), damping, tol, certificate, budget)
+    return _push(W, np.array([source]), np.array([float(amount)]), damping, tol, certificate, budget, reach)
 
 
 def local_change(W: sp.sparse.sparray, changes: Mapping[int, float], *, damping: float,
                  tol: float = 1e-9, certificate: Contraction | None = None,
-                 budget: int | None = None) -> LocalChange:
+                 budget: int | None = None, reach: int | None = None) -> LocalChange:
     """Change in spread scores when several own penalties change at once.
 
     ``changes`` maps an entity index to the change of its own penalty. By linearity the
@@ -225,7 +234,7 @@ def local_change(W: sp.sparse.sparray, changes: Mapping[int, float], *, damping:
         Transmission matrix, as in :func:`push_column`.
     changes : mapping of int to float
         ``{entity index: change of its own penalty}``; negative to lift.
-    damping, tol, certificate, budget
+    damping, tol, certificate, budget, reach
         As in :func:`push_column`.
 
     Returns
@@ -257,7 +266,7 @@ def local_change(W: sp.sparse.sparray, changes: Mapping[int, float], *, damping:
             raise ValueError(f"change amounts must be finite numbers, got {amount!r} for entity {source}.")
     sources = np.fromiter(changes.keys(), dtype=np.int64, count=len(changes))
     amounts = np.fromiter(changes.values(), dtype=float, count=len(changes))
-    return _push(W, sources, amounts, damping, tol, certificate, budget)
+    return _push(W, sources, amounts, damping, tol, certificate, budget, reach)
 
 
 def _check_tuning(damping: float, tol: float) -> None:
@@ -277,7 +286,7 @@ def _as_csc(W: sp.sparse.sparray) -> sp.sparse.csc_array:
 
 
 def _push(W: sp.sparse.csc_array, sources: np.ndarray, amounts: np.ndarray, damping: float,
-          tol: float, certificate: Contraction | None, budget: int | None) -> LocalChange:
+          tol: float, certificate: Contraction | None, budget: int | None, reach: int | None) -> LocalChange:
     n = W.shape[0]
     if certificate is None:
         certificate = contraction(W, damping)
@@ -292,7 +301,8 @@ def _push(W: sp.sparse.csc_array, sources: np.ndarray, amounts: np.ndarray, damp
     queue, touched = np.empty(n, dtype=np.int64), np.empty(n, dtype=np.int64)
     count, pushes, links, complete = _forward(
         W.indptr, W.indices, W.data, damping, sources.astype(np.int64), amounts.astype(float), certificate.weights, eps,
-        np.int64(budget if budget is not None else np.iinfo(np.int64).max), p, r, seen, queued, queue, touched)
+        np.int64(budget if budget is not None else np.iinfo(np.int64).max), np.int64(reach if reach is not None else n),
+        p, r, seen, queued, queue, touched)
     reached = np.sort(touched[:count])
     left = r[reached]
     values = p[reached] + left
@@ -513,7 +523,7 @@ def _diagonal(indptr, indices, data, row_indptr, row_indices, row_data, damping,
             # G e_v = p + G r, with r <= eps z: the rest, r_b G r, is at most eps (r_b . h) = tol
             source[0] = v
             eps = tol / left if left > 0 else np.inf
-            count, _, forward, _ = _forward(indptr, indices, data, damping, source, unit, z, eps, budget,
+            count, _, forward, _ = _forward(indptr, indices, data, damping, source, unit, z, eps, budget, n,
                                             p, r, seen, queued, queue, touched)
             estimate = p[v]
             residual = 0.0
@@ -593,7 +603,7 @@ def return_bound(W: sp.sparse.sparray, *, damping: float, certificate: Contracti
 
 
 def push_diagonal(W: sp.sparse.sparray, sources, *, damping: float, tol: float = 1e-6,
-                  bound: ReturnBound | None = None) -> Diagonal:
+                  bound: ReturnBound | None = None, rows: sp.sparse.csr_array | None = None) -> Diagonal:
     """``G[v, v]`` for each of ``sources``, ``G = (I - damping W)^-1``, within ``tol`` (proven),
     at a cost that follows what each entity's closed walks reach, both cores working.
 
@@ -627,6 +637,9 @@ def push_diagonal(W: sp.sparse.sparray, sources, *, damping: float, tol: float =
     bound : ReturnBound, optional
         :func:`return_bound` of W at ``damping``, or of a matrix at least W entrywise (its
         arrays taken at W's entities); computed here when None.
+    rows : csr_array, optional
+        W in compressed rows, where the caller keeps it (the backward push reads it); converted
+        here when None, a pass over every link.
 
     Returns
     -------
@@ -652,7 +665,10 @@ def push_diagonal(W: sp.sparse.sparray, sources, *, damping: float, tol: float =
     """
     _check_tuning(damping, tol)
     columns = _as_csc(W)
-    rows = sp.sparse.csr_array(columns)
+    rows = rows if rows is not None else sp.sparse.csr_array(columns)
+    if rows.shape != columns.shape or rows.nnz != columns.nnz:
+        raise ValueError(f"rows must be W in compressed rows: shape {rows.shape} and {rows.nnz} links against "
+                         f"W's {columns.shape} and {columns.nnz}.")
     n = columns.shape[0]
     sources = np.asarray(sources, dtype=np.int64)
     if sources.size and (sources.min() < 0 or sources.max() >= n):

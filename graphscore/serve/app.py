@@ -10,11 +10,16 @@ policy, and its ``as_of`` or today):
 - ``GET /api/info``: data counts and fingerprint, the policies, link types and entity kinds;
 - ``GET /api/search?q=``: entities whose name or id matches, with kind, jurisdiction, score;
 - ``GET /api/entity/{id}``: the dossier (:func:`graphscore.analysis.dossier.dossier`, laid out
-  as its JSON report) and its neighbourhood;
+  as its JSON report, its exposure cut to the largest ``exposure`` rows with
+  ``exposure_count`` saying how many there are) and its neighbourhood;
+- ``GET /api/exposure/{id}``: the entity's exposure rows page by page (``offset``, ``limit``);
 - ``GET /api/paths/{id}``: the entities and links on the paths that carry its score;
 - ``GET /api/neighbours/{id}``: one entity's neighbours, for expanding a node;
-- ``POST /api/whatif``: lift a penalty, lift all of an entity's, or add one, and the scores
-  before and after (nothing is written);
+- ``POST /api/whatif``: lift a penalty, lift all of an entity's, or add one: how many scores
+  change, a page of the largest changes (``top`` from ``offset``: every change, page by page),
+  the scores of the entities asked about, and how the change was computed (``method``, its
+  proven ``error`` bound and a ``note``: local push, or a solve where it reaches most of the
+  graph); nothing is written;
 - ``GET /api/report/dossier/{id}.html`` and ``GET /api/report/whatif.html``: the matching
   report files (:mod:`graphscore.report.render`).
 """
@@ -35,15 +40,16 @@ from fastapi.staticfiles import StaticFiles
 from pydantic import BaseModel, Field
 
 import graphscore
-from graphscore.analysis.dossier import dossier
+from graphscore.analysis.dossier import dossier, exposure_table, prepare_dossier
 from graphscore.analysis.explain import Explanation, explain
 from graphscore.analysis.scores import score
 from graphscore.analysis.spillover import spillover, spillover_report
-from graphscore.analysis.whatif import (Change, apply_change, attribution_change, lift_change, own_before_after,
-                                        penalize_change)
+from graphscore.analysis.whatif import (Change, ChangedScores, attribution_change, change_scores, lift_change,
+                                        own_before_after, penalize_change, prepare_whatif)
 from graphscore.engine.matrix import resolve_as_of
 from graphscore.errors import GraphscoreError
 from graphscore.policy import Policy
+from graphscore.report.markup import records
 from graphscore.report.render import to_html, to_json
 from graphscore.serve.search import NameIndex
 from graphscore.serve.views import clean, entity_rows, neighbourhood, path_links
@@ -57,6 +63,21 @@ VENDOR = Path(__file__).resolve().parent.parent / "report" / "vendor"
 TOKEN_COOKIE = "graphscore_token"
 PATHS_PER_CONTRIBUTION = 2  # the dossier's and the paths view's: one explanation serves both
 EXPLANATIONS_KEPT = 32  # entities whose explanation is kept (a few hundred kB each)
+# Exposure rows an entity view lists, largest first (the rest by /api/exposure): at 10^6 links
+# thousands of penalties reach one entity, a megabyte of JSON and a table no one reads.
+EXPOSURE_SHOWN = 50
+# What-ifs whose scores are kept (one score vector each): the page asks for the same what-if
+# again whenever the entities on screen change (a node expanded, one opened).
+CHANGES_KEPT = 8
+
+
+def _kept(cache: dict, key, limit: int, compute):
+    """``cache[key]``, computed on first use and kept among the ``limit`` last computed."""
+    if key not in cache:
+        if len(cache) >= limit:
+            del cache[next(iter(cache))]
+        cache[key] = compute()
+    return cache[key]
 
 
 @dataclass
@@ -69,6 +90,7 @@ class _State:
     scores: dict[tuple, pd.DataFrame] = field(default_factory=dict)
     index: NameIndex | None = None
     explained: dict[tuple, Explanation] = field(default_factory=dict)
+    changes: dict[tuple, tuple[Change, ChangedScores, np.ndarray, np.ndarray]] = field(default_factory=dict)
 
     def policy(self, name: str | None) -> Policy:
         if name is None:
@@ -87,12 +109,31 @@ class _State:
     def explanation(self, policy: Policy, day: pd.Timestamp, entity_id: str, top_paths: int) -> Explanation:
         """The entity's explanation, kept for the few entities last opened: the page asks for
         the dossier and then for the paths, and both rest on the same explanation."""
-        key = (policy.hash, day, entity_id, top_paths)
-        if key not in self.explained:
-            if len(self.explained) >= EXPLANATIONS_KEPT:
-                del self.explained[next(iter(self.explained))]
-            self.explained[key] = explain(self.ws, policy, entity_id, as_of=day, top_paths=top_paths)
-        return self.explained[key]
+        return _kept(self.explained, (policy.hash, day, entity_id, top_paths), EXPLANATIONS_KEPT,
+                     lambda: explain(self.ws, policy, entity_id, as_of=day, top_paths=top_paths))
+
+    def changed(self, policy: Policy, request: WhatIf) -> tuple[Change, ChangedScores, np.ndarray, np.ndarray]:
+        """A what-if's change, the scores before and after it, the entities it moves and by how
+        much: computed once for the few what-ifs last asked."""
+        def compute():
+            change = _change(self, policy, request)
+            result = change_scores(self.ws, policy, change)
+            delta = result.after - result.before
+            moved = np.flatnonzero(delta)
+            return change, result, moved, np.abs(delta[moved])
+        key = (policy.hash, resolve_as_of(request.as_of, policy), request.lift, request.lift_entity, request.penalize,
+               request.severity if request.penalize is not None else None)
+        return _kept(self.changes, key, CHANGES_KEPT, compute)
+
+    def prepare(self, policy: Policy, as_of=None) -> None:
+        """Work out what the first search, entity view and what-if under ``policy`` at
+        ``as_of`` would otherwise wait for: the scores, the name index and what every dossier
+        and what-if reads about the whole register."""
+        day = resolve_as_of(as_of, policy)
+        self.scores_at(policy, day)
+        self.names()
+        prepare_dossier(self.ws, policy, as_of=day)
+        prepare_whatif(self.ws, policy, day)
 
     def names(self) -> NameIndex:
         if self.index is None:
@@ -111,7 +152,30 @@ class WhatIf(BaseModel):
     severity: float = Field(1.0, gt=0, description="Severity of the new penalty.")
     ids: list[str] = Field(default_factory=list, description="Entities whose scores to return in any case "
                                                              "(those on screen).")
-    top: int = Field(50, ge=0, le=10_000, description="Largest changes listed.")
+    top: int = Field(50, ge=0, le=10_000, description="Largest changes listed (a page of them).")
+    offset: int = Field(0, ge=0, description="Changes skipped before the page, largest first: pages through "
+                                             "every change.")
+
+
+def _largest_first(items: np.ndarray, size: np.ndarray, offset: int, count: int) -> np.ndarray:
+    """``items[offset:offset + count]`` once ordered by ``size``, largest first, ties in their
+    order: as a stable sort of all of them gives them, from a partition and a sort of the few
+    that can be among the first ``offset + count`` (a page of a what-if that moves 300,000
+    scores, where sorting them all took a tenth of a second).
+
+    Examples
+    --------
+    >>> _largest_first(np.array([10, 11, 12, 13, 14]), np.array([1.0, 5.0, 2.0, 5.0, 3.0]), 1, 2).tolist()
+    [13, 14]
+    """
+    wanted = offset + count
+    if count == 0:
+        return items[:0]
+    if wanted < items.size:
+        least = np.partition(size, items.size - wanted)[items.size - wanted]  # the wanted-th largest
+        chosen = size >= least
+        items, size = items[chosen], size[chosen]
+    return items[np.argsort(-size, kind="stable")][offset:wanted]
 
 
 def _change(state: _State, policy: Policy, request: WhatIf) -> Change:
@@ -146,7 +210,7 @@ def _check_token(expected: str):
     return middleware
 
 
-def create_app(ws: Workspace, policies: list[Policy], *, token: str | None = None) -> FastAPI:
+def create_app(ws: Workspace, policies: list[Policy], *, token: str | None = None, prepare: bool = False) -> FastAPI:
     """The application over ``ws`` with the given policies (the first is the default).
 
     Parameters
@@ -158,6 +222,10 @@ def create_app(ws: Workspace, policies: list[Policy], *, token: str | None = Non
     token : str, optional
         When given, every request must carry it (``?token=``, the ``X-Graphscore-Token`` header
         or the cookie the first ``?token=`` request sets).
+    prepare : bool
+        Work out, before returning, what the first requests under the first policy at its
+        date would wait for (its scores and name index, what every dossier and what-if reads
+        about the whole register), so that they answer as fast as the next ones.
 
     Examples
     --------
@@ -177,6 +245,8 @@ def create_app(ws: Workspace, policies: list[Policy], *, token: str | None = Non
             raise ValueError(f"two policies are named {policy.name!r}; names select them, so they must differ.")
         by_name[policy.name] = policy
     state = _State(ws, by_name)
+    if prepare:
+        state.prepare(policies[0])
     app = FastAPI(title="graphscore", version=graphscore.__version__,
                   description="Penalty spillover over entity graphs: search, dossiers, neighbourhoods, "
                               "what-ifs. Read-only: nothing is written to the store.")
@@ -230,7 +300,9 @@ def create_app(ws: Workspace, policies: list[Policy], *, token: str | None = Non
                     "results": entity_rows(ws, scores, ids)}
 
     @app.get("/api/entity/{entity_id}", summary="An entity's dossier and neighbourhood")
-    def entity(entity_id: str, policy: str | None = PolicyQuery, as_of: dt.date | None = AsOfQuery) -> dict:
+    def entity(entity_id: str, policy: str | None = PolicyQuery, as_of: dt.date | None = AsOfQuery,
+               exposure: int = Query(EXPOSURE_SHOWN, ge=0, description="Exposure rows listed, largest first "
+                                                                       "(all of them: /api/exposure).")) -> dict:
         rules = state.policy(policy)
         day = resolve_as_of(as_of, rules)
         with state.lock:
@@ -241,10 +313,26 @@ def create_app(ws: Workspace, policies: list[Policy], *, token: str | None = Non
                 why = state.explanation(rules, day, entity_id, PATHS_PER_CONTRIBUTION)
             except ValueError:  # models whose scores do not split by source: the dossier notes it
                 why = None
-            report = to_json(dossier(ws, rules, entity_id, as_of=day, radius=1, top_paths=PATHS_PER_CONTRIBUTION,
-                                     explanation=why))
+            found = dossier(ws, rules, entity_id, as_of=day, radius=1, top_paths=PATHS_PER_CONTRIBUTION,
+                            explanation=why)
+            count = len(found.exposure)
+            found.exposure = found.exposure.head(exposure)
+            report = to_json(found)
             report.pop("neighbourhood")  # drawn from "graph" below, summarised around hubs
+            report["exposure_count"] = count
             return {"dossier": report, "graph": neighbourhood(ws, scores, entity_id, day)}
+
+    @app.get("/api/exposure/{entity_id}", summary="An entity's inherited exposure by source, page by page")
+    def exposure(entity_id: str, policy: str | None = PolicyQuery, as_of: dt.date | None = AsOfQuery,
+                 offset: int = Query(0, ge=0), limit: int = Query(200, ge=1, le=10_000)) -> dict:
+        rules = state.policy(policy)
+        day = resolve_as_of(as_of, rules)
+        with state.lock:
+            if entity_id not in ws.entities.index:
+                raise KeyError(f"unknown entity id {entity_id!r}")
+            table = exposure_table(state.explanation(rules, day, entity_id, PATHS_PER_CONTRIBUTION))
+            return {"entity": entity_id, "count": len(table), "offset": offset,
+                    "rows": records(table.iloc[offset:offset + limit])}
 
     # Apart from the dossier, so the page draws the entity first: tracing paths costs as much again.
     @app.get("/api/paths/{entity_id}", summary="The entities and links on the paths that carry an entity's score")
@@ -274,18 +362,17 @@ def create_app(ws: Workspace, policies: list[Policy], *, token: str | None = Non
     def whatif(request: WhatIf) -> dict:
         rules = state.policy(request.policy)
         with state.lock:
-            change = _change(state, rules, request)
+            change, result, moved, size = state.changed(rules, request)
             projection = ws.projection(rules, change.as_of)
-            before, after = apply_change(ws, rules, change)
             own_before, own_after = own_before_after(projection, change)
+        before, after = result.before, result.after
         delta = after - before
 
         def figures(k: int) -> dict:
             return clean({"before": before[k], "after": after[k], "delta": delta[k],
                           "own_before": own_before[k], "own_after": own_after[k]})
 
-        changed = np.flatnonzero(delta)
-        top = changed[np.argsort(-np.abs(delta[changed]), kind="stable")[:request.top]]
+        top = _largest_first(moved, size, request.offset, request.top)
         rows = entity_rows(ws, pd.DataFrame(index=projection.ids[top], columns=["own", "inherited", "total"]),
                            projection.ids[top].tolist())
         for row, k in zip(rows, top):
@@ -294,7 +381,8 @@ def create_app(ws: Workspace, policies: list[Policy], *, token: str | None = Non
                 row.pop(key)
         asked = projection.ids.get_indexer(request.ids)
         return {"label": change.label, "policy": rules.name, "as_of": change.as_of.date().isoformat(),
-                "changed": int(len(changed)), "top": rows,
+                "method": result.method, "error": result.error, "note": result.note,
+                "changed": int(len(moved)), "offset": request.offset, "top": rows,
                 "penalties": clean(change.penalties[["id", "entity", "kind", "severity"]].to_dict("records")),
                 "scores": {i: figures(k) for i, k in zip(request.ids, asked) if k >= 0}}
 

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
-import json
 import warnings
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -27,8 +26,9 @@ from graphscore.store import statements
 from graphscore.store.guard import check_read_only
 from graphscore.store.parameters import check_parameters
 from graphscore.store.plan import LoadPlan, canonical_order, plan_load, with_link_keys
+from graphscore.store.writeback import ScorePlan, plan_scores, run_key
 
-__all__ = ["GraphStore", "CypherStore", "LoadSummary", "to_rows", "score_rows"]
+__all__ = ["GraphStore", "CypherStore", "LoadSummary", "to_rows"]
 
 Run = Callable[[str, dict | None], pd.DataFrame]
 
@@ -76,33 +76,6 @@ def to_rows(df: pd.DataFrame) -> list[dict]:
     # column by column, not cell by cell: a load of 10^6 links binds some 10^7 values
     plain = pd.DataFrame({renames.get(c, c): _plain(df[c]) for c in df.columns}, index=df.index)
     return plain.to_dict("records")
-
-
-def score_rows(scores: pd.DataFrame, *, policy: Policy, as_of: dt.date,
-               written_at: dt.datetime | None = None) -> pd.DataFrame:
-    """What a score write-back writes, one row per entity: ``id``, the score columns of the
-    model (the policy's name and hash, ``as_of``) and, for the entity's score history, the
-    record ``key`` and ``written_at`` (ISO 8601 UTC; default now).
-
-    The key names the policy, the date and the entity, so that writing a policy's scores for
-    the same date again replaces those records rather than adding to them. The JSON list that
-    starts it ends where the entity id begins: no two (policy, date, id) give one key.
-
-    Examples
-    --------
-    >>> from graphscore.policy import parse_policy
-    >>> policy = parse_policy('name = "p"\\n[[transmit]]\\nlink = "OWNS"\\ndirection = "backward"\\nweight = 1.0')
-    >>> rows = score_rows(pd.DataFrame({"id": ["a"], "own": [1.0], "echo": [0.0], "inherited": [0.5], "total": [1.5]}),
-    ...                   policy=policy, as_of=dt.date(2024, 6, 30), written_at=dt.datetime(2026, 11, 27, 12, tzinfo=dt.UTC))
-    >>> rows[["key", "score_as_of", "written_at"]].values.tolist()
-    [['["p", "2024-06-30"]a', Timestamp('2024-06-30 00:00:00'), '2026-11-27T12:00:00Z']]
-    """
-    written_at = written_at or dt.datetime.now(dt.UTC)
-    prefix = json.dumps([policy.name, as_of.isoformat()], ensure_ascii=False)
-    rows = scores[["id", "own", "echo", "inherited", "total"]].assign(
-        score_policy=policy.name, score_policy_hash=policy.hash, score_as_of=pd.Timestamp(as_of))
-    return rows.assign(key=prefix + rows["id"].astype(str),
-                       written_at=written_at.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ"))
 
 
 def record_fingerprint(run: Run, fingerprint: str) -> None:
@@ -155,9 +128,9 @@ class CypherStore:
                       links=pd.concat(links, ignore_index=True) if links else pd.DataFrame(),
                       penalties=self._read_table(statements.read_penalties(dialect=self.dialect)))
 
-    def _read_table(self, query: str) -> pd.DataFrame:
+    def _read_table(self, query: str, parameters: dict | None = None) -> pd.DataFrame:
         """One whole table read back (a backend may fetch it in bulk rather than row by row)."""
-        return self._run(query)
+        return self._run(query, parameters)
 
     def read_tables(self) -> Tables:
         """The store's content as validated tables, in :func:`~graphscore.store.plan.canonical_order`."""
@@ -227,6 +200,16 @@ class CypherStore:
         StoreError
             If the store refuses a statement; the transaction is rolled back.
         """
+        recorded = self.data_fingerprint()
+        if recorded is not None and tables.validated and tables.fingerprint() == recorded:
+            # the store holds exactly these rows (it recorded their fingerprint with them): the
+            # same registry loaded again is neither compared row by row nor read back
+            counts = tables.counts()
+            if stored is None:
+                stored = canonical_order(tables)
+                stored.links.pop("key")
+            return LoadSummary(offered=counts, stored=self.counts(), tables=stored, fingerprint=recorded,
+                               written={name: {"new": 0, "changed": 0, "unchanged": n} for name, n in counts.items()})
         with progress.step("reading what the store holds", "read what the store holds"):
             stored = self._stored_for_load() if stored is None else with_link_keys(stored)
         with progress.step("checking the input against the store", "checked the input against the store",
@@ -240,7 +223,6 @@ class CypherStore:
             plan = plan_load(tables, stored)
             content = plan.apply(stored)
             content.links.pop("key")
-            recorded = self.data_fingerprint()
             # a load that writes nothing leaves the content the recorded fingerprint names (it is
             # recorded with the content, and dropped by any other write): not hashed again
             fingerprint = recorded if recorded is not None and not plan.writes else content.fingerprint()
@@ -270,7 +252,37 @@ class CypherStore:
     def write_scores(self, scores: pd.DataFrame, *, policy: Policy, as_of: dt.date) -> int:
         """Write ``own``, ``echo``, ``inherited`` and ``total`` back as Entity properties, so Cypher
         users can query them, with the policy's name and hash and the date they belong to; and
-        keep them as the entity's ScoreRecord for (policy name, ``as_of``), replacing an earlier
-        write of the same policy and date, so that scores can be compared over time. One
-        transaction: all of it or none. Returns the number of entities written."""
+        keep them in the history: the ScoreRun of (policy name, ``as_of``), replacing an earlier
+        write of the same policy and date, and a ScoreRecord per entity, so that scores can be
+        compared over time. An entity scoring zero (own, echo, inherited and total) gets neither
+        properties nor a record: none reads as zero. Only what differs from what the store holds
+        is written (:mod:`graphscore.store.writeback`): the same scores again write nothing.
+        One transaction: all of it or none. Returns the number of entities whose stored score
+        changed."""
         raise NotImplementedError
+
+    def _upgrade_score_history(self, run: Run) -> bool:
+        """Bring records an earlier graphscore wrote (up to commit e3e045c: a ScoreRecord per
+        entity and run, zeros included, each with the policy's hash and ``written_at``) to
+        today's history: a ScoreRun per (policy, as-of date) made from its records, zero
+        records and zero score properties removed. The backend then drops the two per-record
+        properties. Returns whether there was anything to upgrade."""
+        runs = run(statements.EARLIER_SCORE_RUNS, {})
+        for policy, as_of, policy_hash, written_at, entities in runs.itertuples(index=False):
+            as_of = pd.Timestamp(as_of).date()
+            run(statements.write_score_run(), {"key": run_key(policy, as_of), "score_policy": policy,
+                                               "score_policy_hash": policy_hash, "score_as_of": as_of,
+                                               "written_at": written_at, "entities": int(entities)})
+        if runs.empty:
+            return False
+        run(statements.delete_zero_score_records(), {})
+        run(statements.clear_zero_score_properties(), {})
+        return True
+
+    def _plan_scores(self, scores: pd.DataFrame, *, policy: Policy, as_of: dt.date, read: Run) -> ScorePlan:
+        """What writing ``scores`` changes, from what ``read`` (query, parameters -> table) finds stored."""
+        run = read(statements.read_score_run(dialect=self.dialect), {"key": run_key(policy.name, as_of)})
+        records = read(statements.read_score_records(dialect=self.dialect), {"policy": policy.name, "as_of": as_of})
+        return plan_scores(scores, policy=policy, as_of=as_of, stored_records=records,
+                           stored_properties=read(statements.read_score_properties(dialect=self.dialect), {}),
+                           stored_run=None if run.empty else run.iloc[0].to_dict())

@@ -23,8 +23,9 @@ from graphscore.model import Column, GraphscoreWarning, Tables, link_keys, load_
 from graphscore.policy import Policy
 from graphscore.progress import Advance
 from graphscore.store import statements
-from graphscore.store.base import CypherStore, Run, record_fingerprint, score_rows
+from graphscore.store.base import CypherStore, Run, record_fingerprint
 from graphscore.store.plan import LoadPlan
+from graphscore.store.writeback import VALUES
 
 __all__ = ["LadybugStore"]
 
@@ -44,6 +45,9 @@ _CHECKPOINT_PENDING = "checkpoint recovery is pending"
 SPACE_FACTOR = 4
 SPACE_MARGIN = 32 << 20
 NEXT_SUFFIX = ".next"  # a load's copy of the database file, renamed over it once written
+# The schema hash of stores made before the score history had runs (graphscore up to commit
+# e3e045c): opened for writing, they are upgraded in place (LadybugStore._upgrade_schema).
+_BEFORE_SCORE_RUNS = "7362829415ec5cc5"
 
 
 def _sync(path: Path) -> None:
@@ -57,11 +61,12 @@ def _sync(path: Path) -> None:
 
 # A load on the copy of the store: rows per transaction, and LadybugDB's buffer pool, which
 # must hold one transaction's pages (a whole 10^6-link load in one transaction ran in a 1 GiB
-# pool, ran out of a 512 MiB one and crashed the process in 256 MiB). Each commit costs: COPYing
-# a 3x10^6-link registry took 24 s of CPU in one transaction per table, 25 s in transactions of
-# 2x10^6 rows (4 GiB pool) and 34 s in ones of 10^6, for the same peak (+1.4 GB).
-LOAD_CHUNK_ROWS = 2_000_000
-LOAD_BUFFER_POOL = 4 << 30
+# pool, ran out of a 512 MiB one and crashed the process in 256 MiB). Each commit checkpoints,
+# and a checkpoint costs more the more the database holds: a 10^7-link registry (13.5x10^6
+# rows) took 71 s of commits in transactions of 2x10^6 rows (4 GiB pool), 23 s in one
+# transaction (12 GiB pool, +5.7 GB resident) and 33 s in two of 8x10^6 (8 GiB pool, +3.6 GB).
+LOAD_CHUNK_ROWS = 8_000_000
+LOAD_BUFFER_POOL = 8 << 30
 ARROW_CHUNK_ROWS = 1_000_000  # rows per Arrow batch read back: few batches, bounded memory per batch
 
 
@@ -264,18 +269,35 @@ class LadybugStore(CypherStore):
             self._conn.execute("CREATE (:GraphscoreMeta {key: 'schema', value: $hash})", {"hash": expected})
             return
         found = self._conn.execute("MATCH (m:GraphscoreMeta {key: 'schema'}) RETURN m.value").get_as_df()
+        if not found.empty and found.iloc[0, 0] == _BEFORE_SCORE_RUNS:
+            if read_only:  # everything but the score history reads as it did
+                warnings.warn(f"the store at {self._folder} keeps its score history as an earlier graphscore did: "
+                              "the next write to it (graphscore load or score) upgrades it; until then "
+                              "score_rose_since cannot run on it", GraphscoreWarning, stacklevel=3)
+            else:
+                self._upgrade_schema(expected)
+            return
         if found.empty or found.iloc[0, 0] != expected:
             raise StoreError(f"the store at {self.path} was made for another version of graphscore's data model "
                              "(schema/model.toml); load the data into a new --db")
+
+    def _upgrade_schema(self, schema: str) -> None:
+        """A store made before the score history had runs, to today's schema: the ScoreRun table
+        created, the history upgraded (:meth:`_upgrade_score_history`), the two per-record
+        columns dropped; in one transaction, DDL included (LadybugDB logs DDL as any statement)."""
+        with self._transaction() as run:
+            for ddl in statements.ladybug_schema():  # IF NOT EXISTS: only the ScoreRun table is new
+                run(ddl)
+            self._upgrade_score_history(run)
+            for column in ("score_policy_hash", "written_at"):  # kept on the run now
+                run(f"ALTER TABLE ScoreRecord DROP {column}")
+            run("MATCH (m:GraphscoreMeta {key: 'schema'}) SET m.value = $hash", {"hash": schema})
 
     def _run(self, query: str, parameters: dict | None = None) -> pd.DataFrame:
         return self._conn.execute(query, parameters or {}).get_as_df()
 
     def _read_raw(self) -> Tables:
-        # Arrow from the engine, no Python rows. Not Connection.query_as_arrow: in ladybug
-        # 0.22 it returns nulls as 0, "" and 1970-01-01 (tests/store/test_ladybug_upstream.py).
-        def read(query: str) -> pd.DataFrame:
-            return self._conn.execute(query).get_as_arrow(ARROW_CHUNK_ROWS).to_pandas()
+        read = self._read_table
         model = load_model()
         links = [read(statements.read_links(t)) for t in model.links]
         links = [df for df in links if len(df)]
@@ -397,18 +419,33 @@ class LadybugStore(CypherStore):
             leftover.unlink(missing_ok=True)
 
     def write_scores(self, scores: pd.DataFrame, *, policy: Policy, as_of: dt.date) -> int:
-        # Row by row through the write-ahead log (LOAD FROM), not COPY: a COPY bypasses the
-        # log (see _on_a_copy), and this write stays in one ordinary transaction.
-        rows = score_rows(scores, policy=policy, as_of=as_of)
-        entity_id = Column("id", "string")
-        properties = _arrow(rows, [entity_id, *load_model().scores.columns], prefix="v_")
-        records = _arrow(rows, [entity_id, *statements.score_record_columns()], prefix="v_")
-        self._check_space(properties.nbytes + records.nbytes)
+        # What is stored is read before the transaction: the store is locked for writing by
+        # this process alone, so nothing changes it in between.
+        plan = self._plan_scores(scores, policy=policy, as_of=as_of, read=self._read_table)
+        if plan.run is None:
+            return 0  # the store holds these scores already: no transaction at all
+        model = load_model()
+        key, entity_id = statements.LINK_KEY, Column("id", "string")
+        values = [c for c in model.scores.columns if c.name in VALUES]
+        # Statement by statement through the write-ahead log (LOAD FROM), not COPY: a COPY
+        # bypasses the log (see _on_a_copy), and this write stays in one ordinary transaction.
+        # In this order, each only when it has rows: the run last, as the Neo4j store writes it.
+        steps = [(statements.write_scores(), plan.properties, [entity_id, *model.scores.columns]),
+                 (statements.delete_score_records(), plan.removed, [key]),
+                 (statements.update_score_records(), plan.changed, [key, *values]),
+                 (statements.create_score_records(), plan.new, [entity_id, *statements.score_record_columns()])]
+        tables = [(query, _arrow(rows, columns, prefix="v_")) for query, rows, columns in steps if len(rows)]
+        self._check_space(sum(table.nbytes for _, table in tables))
         with self._transaction() as run:
-            run(statements.write_scores(), {"rows": properties})
-            for query in statements.write_score_records():
-                run(query, {"rows": records})
-        return len(rows)
+            for query, table in tables:
+                run(query, {"rows": table})
+            run(statements.write_score_run(), plan.run)
+        return plan.entities
+
+    def _read_table(self, query: str, parameters: dict | None = None) -> pd.DataFrame:
+        # Arrow from the engine, no Python rows. Not Connection.query_as_arrow: in ladybug
+        # 0.22 it returns nulls as 0, "" and 1970-01-01 (tests/store/test_ladybug_upstream.py).
+        return self._conn.execute(query, parameters or {}).get_as_arrow(ARROW_CHUNK_ROWS).to_pandas()
 
     @contextlib.contextmanager
     def _transaction(self) -> Iterator[Run]:

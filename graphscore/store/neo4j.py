@@ -72,7 +72,7 @@ from graphscore.model import load_model
 from graphscore.policy import Policy
 from graphscore.progress import Advance
 from graphscore.store import statements
-from graphscore.store.base import CypherStore, record_fingerprint, score_rows, to_rows
+from graphscore.store.base import CypherStore, record_fingerprint, to_rows
 from graphscore.store.plan import LoadPlan
 
 __all__ = ["Neo4jStore"]
@@ -217,14 +217,14 @@ class Neo4jStore(CypherStore):
         with self._session() as session:
             return _frame(session.run(query.rstrip().rstrip(";"), parameters or {}))
 
-    def _read_table(self, query: str) -> pd.DataFrame:
+    def _read_table(self, query: str, parameters: dict | None = None) -> pd.DataFrame:
         """The rows of ``query`` as one list of lists in one record: the driver decodes that in
         bulk, where a record per row costs a message each (2 to 3 times slower at 10^5 rows)."""
         query = query.rstrip().rstrip(";")
         with self._session() as session:
-            columns = session.run(f"{query} LIMIT 0").keys()
+            columns = session.run(f"{query} LIMIT 0", parameters or {}).keys()
             listed = ", ".join(f"`{name}`" for name in columns)  # the query's own aliases, from the model
-            rows = session.run(f"CALL {{ {query} }} RETURN collect([{listed}]) AS rows").single()[0]
+            rows = session.run(f"CALL {{ {query} }} RETURN collect([{listed}]) AS rows", parameters or {}).single()[0]
         return _typed(pd.DataFrame(rows, columns=columns))
 
     def query(self, cypher: str, parameters: dict | None = None) -> pd.DataFrame:
@@ -443,17 +443,31 @@ class Neo4jStore(CypherStore):
         return removed
 
     def write_scores(self, scores: pd.DataFrame, *, policy: Policy, as_of) -> int:
-        rows = to_rows(score_rows(scores, policy=policy, as_of=as_of))
-        queries = [statements.write_scores(dialect=self.dialect),
-                   *statements.write_score_records(dialect=self.dialect)]
+        plans = []
 
         def work(run) -> None:
-            for query in queries:
+            # Neo4j has no schema to say which graphscore wrote the history: records with
+            # written_at are an earlier one's, upgraded first (the properties they lose last)
+            if self._upgrade_score_history(run):
+                run("MATCH (s:ScoreRecord) WHERE s.written_at IS NOT NULL REMOVE s.written_at, s.score_policy_hash")
+            # read inside the transaction (and again when it is retried): another writer may
+            # have changed the scores since
+            plan = self._plan_scores(scores, policy=policy, as_of=as_of, read=run)
+            plans.append(plan)
+            if plan.run is None:
+                return
+            steps = [(statements.write_scores(dialect=self.dialect), plan.properties),
+                     (statements.delete_score_records(self.dialect), plan.removed),
+                     (statements.update_score_records(dialect=self.dialect), plan.changed),
+                     (statements.create_score_records(dialect=self.dialect), plan.new)]
+            for query, frame in steps:
+                rows = to_rows(frame)
                 for start in range(0, len(rows), BATCH_ROWS):
                     run(query, {"rows": rows[start:start + BATCH_ROWS]})
+            run(statements.write_score_run(), plan.run)
 
         self._write_in_one_transaction(work, "score write-back")
-        return len(rows)
+        return plans[-1].entities
 
     def close(self) -> None:
         self._driver.close()

@@ -34,12 +34,21 @@ __all__ = [
     "read_links",
     "write_scores",
     "score_record_columns",
-    "write_score_records",
+    "score_run_columns",
+    "read_score_properties",
+    "read_score_records",
+    "read_score_run",
+    "create_score_records",
+    "update_score_records",
+    "delete_score_records",
+    "write_score_run",
+    "delete_zero_score_records",
+    "clear_zero_score_properties",
     "render_files",
 ]
 
 _LADYBUG_TYPES = {"string": "STRING", "number": "DOUBLE", "fraction": "DOUBLE", "positive": "DOUBLE",
-                  "date": "DATE"}
+                  "date": "DATE", "count": "INT64"}
 
 
 def _ladybug_type(column: Column) -> str:
@@ -83,7 +92,8 @@ def ladybug_schema(model: Model | None = None) -> list[str]:
                    for name in model.links]
     statements += [f"CREATE NODE TABLE IF NOT EXISTS ScoreRecord(key STRING PRIMARY KEY"
                    f"{declare(score_record_columns(model)[1:])});",
-                   "CREATE REL TABLE IF NOT EXISTS HAS_SCORE(FROM Entity TO ScoreRecord);"]
+                   "CREATE REL TABLE IF NOT EXISTS HAS_SCORE(FROM Entity TO ScoreRecord);",
+                   f"CREATE NODE TABLE IF NOT EXISTS ScoreRun(key STRING PRIMARY KEY{declare(score_run_columns(model)[1:])});"]
     return statements
 
 
@@ -112,6 +122,7 @@ def neo4j_schema(model: Model | None = None) -> list[str]:
         # a staged load (graphscore.store.neo4j) finds the ends of its links among its staged entities
         f"CREATE INDEX staged_entity_id IF NOT EXISTS FOR (e:{STAGED['Entity']}) ON (e.id);",
         "CREATE CONSTRAINT score_record_key IF NOT EXISTS FOR (s:ScoreRecord) REQUIRE s.key IS UNIQUE;",
+        "CREATE CONSTRAINT score_run_key IF NOT EXISTS FOR (r:ScoreRun) REQUIRE r.key IS UNIQUE;",
     ]
 
 
@@ -263,37 +274,117 @@ def write_scores(model: Model | None = None, dialect: str = "ladybug") -> str:
     return f"UNWIND $rows AS row MATCH (e:Entity {{id: row.id}}) SET {_set_clause('e', columns)};"
 
 
-# The score history: one ScoreRecord per (entity, policy name, as-of date), linked from its
-# entity by HAS_SCORE, so a query can compare an entity's scores over time
-# (cypher/queries/score_rose_since.cypher); the Entity properties hold the last write only.
-# Writing a policy's scores for the same date again replaces that date's records, whatever
-# the policy's hash: the key is :func:`graphscore.store.base.score_rows`'s.
+# The score history: one ScoreRun per (policy name, as-of date) holding what the run shares (the
+# policy's hash, when it was written, how many entities it scored), and one ScoreRecord per
+# entity that scored anything in that run, linked from its entity by HAS_SCORE, so a query can
+# compare an entity's scores over time (cypher/queries/score_rose_since.cypher). An entity with no
+# record in a run scored zero in it (own, echo, inherited and total): most entities of a registry
+# do, and writing nothing for them is what keeps a write-back of 10^6 entities short. Likewise an
+# Entity without score properties scored zero in the last write-back (or was never scored); the
+# properties hold the last write only. Writing a policy's scores for the same date again replaces
+# that date's run, whatever the policy's hash (graphscore.store.writeback keys both).
 WRITTEN_AT = Column("written_at", "string")  # ISO 8601 UTC (YYYY-MM-DDTHH:MM:SSZ): sorts in time order
+SCORED = Column("entities", "count")  # entities the run scored, those without a record included
+_RUN_ONLY = ("score_policy_hash",)  # the same for every record of a run: kept once, on the run
 
 
 def score_record_columns(model: Model | None = None) -> list[Column]:
-    """The properties of a ScoreRecord, in order: its key, the score columns, ``written_at``."""
-    return [LINK_KEY, *(model or load_model()).scores.columns, WRITTEN_AT]
+    """The properties of a ScoreRecord, in order: its key, the score values, the policy's name
+    and the as-of date (kept on each record so queries filter records without their run)."""
+    return [LINK_KEY, *(c for c in (model or load_model()).scores.columns if c.name not in _RUN_ONLY)]
 
 
-def write_score_records(model: Model | None = None, dialect: str = "ladybug") -> list[str]:
-    """Statements replacing the score records of ``$rows`` (``id``, then the columns of
-    :func:`score_record_columns`; on LadybugDB an Arrow table with each name prefixed ``v_``).
+def score_run_columns(model: Model | None = None) -> list[Column]:
+    """The properties of a ScoreRun, in order: its key, the policy's name and hash, the as-of
+    date, ``written_at`` and the number of entities scored."""
+    run = [c for c in (model or load_model()).scores.columns if c.name.startswith("score_")]
+    return [LINK_KEY, *run, WRITTEN_AT, SCORED]
 
-    LadybugDB: the records with those keys deleted, then created again from their entity,
-    node and link in one CREATE: no ``MERGE ... SET``, which corrupts relationships
-    (tests/store/ladybug_merge_set_bug.py), and no MATCH of the entity and the new record by
-    its key, which LadybugDB 0.22 plans as a cross product of all entities and all records
-    (16 s and 7 GB for 3,220 entities). Neo4j: merged by key (deleting and creating again, as
-    on LadybugDB, took 3 times as long to write a date again: 19 s for 9,660 entities).
-    """
-    columns = score_record_columns(model)
-    if dialect == "ladybug":
-        values = ", ".join(f"{c.store_name}: v_{c.store_name}" for c in columns)
-        return ["LOAD FROM $rows MATCH (s:ScoreRecord {key: v_key}) DETACH DELETE s;",
-                f"LOAD FROM $rows MATCH (e:Entity {{id: v_id}}) CREATE (e)-[:HAS_SCORE]->(s:ScoreRecord {{{values}}});"]
-    return ["UNWIND $rows AS row MATCH (e:Entity {id: row.id}) MERGE (s:ScoreRecord {key: row.key}) "
-            f"SET {_set_clause('s', columns[1:])} MERGE (e)-[:HAS_SCORE]->(s);"]
+
+def _score_values(model: Model | None) -> list[Column]:
+    return [c for c in (model or load_model()).scores.columns if not c.name.startswith("score_")]
+
+
+def read_score_properties(model: Model | None = None, dialect: str = "ladybug") -> str:
+    """The entities holding score properties, with them: what a write-back compares its rows with."""
+    columns = list((model or load_model()).scores.columns)
+    held = " OR ".join(f"e.{c.store_name} IS NOT NULL" for c in columns)
+    return f"MATCH (e:Entity) WHERE {held} RETURN e.id AS id, {_return_clause('e', columns, dialect)};"
+
+
+def read_score_records(model: Model | None = None, dialect: str = "ladybug") -> str:
+    """The records of one run (``$policy``, ``$as_of``), keyed, with their values."""
+    return ("MATCH (s:ScoreRecord) WHERE s.score_policy = $policy AND s.score_as_of = $as_of "
+            f"RETURN s.key AS key, {_return_clause('s', _score_values(model), dialect)};")
+
+
+def read_score_run(model: Model | None = None, dialect: str = "ladybug") -> str:
+    """The run of key ``$key``, without its key (none: not written yet)."""
+    return f"MATCH (r:ScoreRun {{key: $key}}) RETURN {_return_clause('r', score_run_columns(model)[1:], dialect)};"
+
+
+def _unwind(dialect: str) -> tuple[str, str]:
+    """How a statement over ``$rows`` starts, and how it names a row's column: LadybugDB scans
+    an Arrow table (columns prefixed ``v_``: bare names such as ``value`` read as keywords),
+    Neo4j unwinds a list of maps."""
+    return ("LOAD FROM $rows", "v_") if dialect == "ladybug" else ("UNWIND $rows AS row", "row.")
+
+
+def create_score_records(model: Model | None = None, dialect: str = "ladybug") -> str:
+    """New records from their entities (``$rows``: ``id``, then :func:`score_record_columns`).
+
+    Entity, link and record in one CREATE: no ``MERGE ... SET``, which corrupts relationships
+    on LadybugDB (tests/store/ladybug_merge_set_bug.py), and no MATCH of the entity and the
+    new record by its key, which LadybugDB 0.22 plans as a cross product of all entities and
+    all records (16 s and 7 GB for 3,220 entities). The write-back creates only records whose
+    key is not stored (graphscore.store.writeback)."""
+    scan, row = _unwind(dialect)
+    values = ", ".join(f"{c.store_name}: {row}{c.store_name}" for c in score_record_columns(model))
+    return f"{scan} MATCH (e:Entity {{id: {row}id}}) CREATE (e)-[:HAS_SCORE]->(s:ScoreRecord {{{values}}});"
+
+
+def update_score_records(model: Model | None = None, dialect: str = "ladybug") -> str:
+    """New values for stored records (``$rows``: ``key`` and the score values), found by key."""
+    scan, row = _unwind(dialect)
+    values = ", ".join(f"s.{c.store_name} = {row}{c.store_name}" for c in _score_values(model))
+    return f"{scan} MATCH (s:ScoreRecord {{key: {row}key}}) SET {values};"
+
+
+def delete_score_records(dialect: str = "ladybug") -> str:
+    """Remove the records of keys ``$rows.key`` (their entity now scores zero), with their link."""
+    scan, row = _unwind(dialect)
+    return f"{scan} MATCH (s:ScoreRecord {{key: {row}key}}) DETACH DELETE s;"
+
+
+def write_score_run(model: Model | None = None) -> str:
+    """Create or replace the run of key ``$key`` (each column of :func:`score_run_columns` a
+    parameter). A node, so ``MERGE ... SET`` is safe on LadybugDB too."""
+    columns = score_run_columns(model)
+    return (f"MERGE (r:ScoreRun {{key: $key}}) "
+            f"SET {', '.join(f'r.{c.store_name} = ${c.store_name}' for c in columns[1:])};")
+
+
+# The history as graphscore wrote it up to commit e3e045c: a ScoreRecord per entity and run,
+# zeros included, each with the policy's hash and written_at, and no runs. Stores holding such
+# records are upgraded (graphscore.store.base.CypherStore._upgrade_score_history).
+EARLIER_SCORE_RUNS = ("MATCH (s:ScoreRecord) WHERE s.written_at IS NOT NULL RETURN s.score_policy AS policy, "
+                      "s.score_as_of AS as_of, max(s.score_policy_hash) AS hash, max(s.written_at) AS written_at, "
+                      "count(*) AS entities;")
+
+
+def _all_zero(variable: str, model: Model | None) -> str:
+    return " AND ".join(f"{variable}.{c.store_name} = 0" for c in _score_values(model))
+
+
+def delete_zero_score_records(model: Model | None = None) -> str:
+    """Remove the records of zero scores an earlier graphscore wrote (none reads as zero now)."""
+    return f"MATCH (s:ScoreRecord) WHERE {_all_zero('s', model)} DETACH DELETE s;"
+
+
+def clear_zero_score_properties(model: Model | None = None) -> str:
+    """Remove the score properties of entities whose last written score was zero."""
+    cleared = ", ".join(f"e.{c.store_name} = NULL" for c in (model or load_model()).scores.columns)
+    return f"MATCH (e:Entity) WHERE {_all_zero('e', model)} SET {cleared};"
 
 
 def render_files(model: Model | None = None) -> dict[str, str]:
@@ -309,6 +400,12 @@ def render_files(model: Model | None = None) -> dict[str, str]:
     def batched() -> str:
         statements = [create_entities(model), merge_entities(model), create_penalties(model), merge_penalties(model)]
         return "\n".join(statements + [s for t in model.links for s in (create_links(t, model), merge_links(t, model))])
+    def write_back(dialect: str) -> str:
+        # in the order graphscore.store.writeback runs them, each only when it has rows
+        return "\n".join([read_score_properties(model, dialect), read_score_records(model, dialect),
+                          read_score_run(model, dialect), write_scores(model, dialect),
+                          delete_score_records(dialect), update_score_records(model, dialect),
+                          create_score_records(model, dialect), write_score_run(model)])
     def reading(dialect: str) -> str:
         statements = [read_entities(model, dialect), read_penalties(model, dialect)]
         return "\n".join(statements + [read_links(t, model, dialect) for t in model.links])
@@ -323,9 +420,8 @@ def render_files(model: Model | None = None) -> dict[str, str]:
                              + batched() + "\n",
         "read.cypher": header + "// LadybugDB: reading the tables back.\n" + reading("ladybug") + "\n",
         "read.neo4j.cypher": header + "// Neo4j: reading the tables back.\n" + reading("neo4j") + "\n",
-        "write_scores.cypher": header + "\n".join([write_scores(model), *write_score_records(model)]) + "\n",
-        "write_scores.neo4j.cypher": header + "\n".join([write_scores(model, "neo4j"),
-                                                         *write_score_records(model, "neo4j")]) + "\n",
+        "write_scores.cypher": header + write_back("ladybug") + "\n",
+        "write_scores.neo4j.cypher": header + write_back("neo4j") + "\n",
     }
 
 

@@ -57,6 +57,39 @@ def test_contributions_sum_to_the_score_on_a_registry(policy_file, as_of):
             assert sum(p["value"] for p in contribution["paths"]) <= contribution["contribution"] * (1 + 1e-9)
 
 
+def test_distances_to_the_entity_are_searched_only_as_far_as_its_paths_read_them(monkeypatch):
+    """The distances to the explained entity are the whole search's, bit for bit, out to the
+    largest cutoff of its traced sources' path searches (where the register has entities
+    beyond), so the explanations are those of the whole search."""
+    import scipy as sp
+
+    from graphscore.analysis import explain as module
+
+    tables = gs.validate(generate_network(1500, seed=2))
+    policy = gs.load_policy(POLICIES / "joint-punishment.toml")
+    workspace = Workspace(tables)
+    scores = gs.score(workspace, policy, "2024-06-30").set_index("id")
+    projection = workspace.projection(policy, "2024-06-30")
+    _, _, reverse = module._path_lengths(projection, policy.damping)
+    chosen = np.random.default_rng(1).choice(scores.index[scores["inherited"] > 0], size=4, replace=False)
+    for entity in chosen:
+        v = projection.index_of(entity)
+        whole = sp.sparse.csgraph.dijkstra(reverse, indices=v)
+        sources = [int(u) for u in np.argsort(whole, kind="stable")[1:4]]  # the nearest: most lie beyond
+        found = module._distances_to(reverse, v, sources)
+        cutoff = module._search_bounds(whole[sources].max())[1]
+        within = whole <= cutoff
+        np.testing.assert_array_equal(found[within], whole[within])
+        assert ((found == whole) | np.isinf(found)).all() and (np.isfinite(whole) & ~within).any()
+    limited = [explain(workspace, policy, entity, as_of="2024-06-30", top_paths=3).to_json() for entity in chosen]
+    monkeypatch.setattr(module, "_distances_to",
+                        lambda reverse, target, sources: sp.sparse.csgraph.dijkstra(reverse, indices=target))
+    unlimited = [explain(workspace, policy, entity, as_of="2024-06-30", top_paths=3).to_json() for entity in chosen]
+    for one, other in zip(limited, unlimited):
+        one["manifest"].pop("generated_at"), other["manifest"].pop("generated_at")
+        assert one == other
+
+
 def test_zala_contributions_name_penalties_and_sum_exactly():
     tables = read_paths([ZALA])
     why = explain(tables, gs.load_policy(POLICIES / "joint-punishment.toml"), "NK-mCEmxFfuhfdjpC8gsxH74o",

@@ -4,11 +4,15 @@ from __future__ import annotations
 
 from dataclasses import replace
 
+import numpy as np
 import pandas as pd
 import pytest
 
 import graphscore as gs
-from graphscore.analysis.ownership import compare_rules, flagged_entities, rule_policy, ultimate_owners_table
+from graphscore.analysis.ownership import (_chains, _Names, _read, compare_rules, flagged_entities, rule_policy,
+                                           ultimate_owners_table)
+from graphscore.engine import ownership
+from graphscore.synthetic import generate_network
 
 
 @pytest.fixture
@@ -186,6 +190,28 @@ def test_ultimate_owners_with_their_chains(register):
     assert owners.loc[1, "chains"] == "Lev -> [49%] Alpha -> [70%] Charlie (34.3%); Lev -> [30%] Charlie (30%)"
     persons = ultimate_owners_table(register, "C", as_of="2024-01-01", persons_only=True)
     assert persons["name"].tolist() == ["Lev"]
+
+
+def test_ultimate_owners_on_the_owners_block_are_those_of_the_whole_register():
+    """The table reads the block of D among an asset's chain owners only: on a synthetic
+    register with unknown stakes (bands) its rows are those the engine gives on all of D, at
+    both ends of the bands, chains included."""
+    ws = gs.Workspace(generate_network(400, seed=5, as_of="2024-06-30"))
+    reading = _read(ws, rule_policy("integrated"), "2024-06-30", runs=False)
+    projection = reading.projection
+    assert reading.high_projection is not projection  # unknown stakes: two ends
+    names = _Names(ws, projection.ids)
+    several = np.flatnonzero(np.asarray((reading.D_high > 0).sum(axis=0)).ravel() >= 2)
+    compared = 0
+    for asset in several[:40]:
+        table = ultimate_owners_table(ws, projection.ids[asset], as_of="2024-06-30")
+        low = ownership.owner_stakes(reading.D_low, asset)
+        expected = [(projection.ids[o], min(float(low[o]), high), high, _chains(reading, [o], asset, names, top=3))
+                    for o, high in ownership.ultimate_owners(reading.D_high, asset)]
+        expected.sort(key=lambda row: (-row[2], -row[1]))
+        assert list(zip(table["id"], table["stake_low"], table["stake_high"], table["chains"])) == expected
+        compared += len(expected)
+    assert compared > 40
 
 
 def test_unknown_rule_is_refused():

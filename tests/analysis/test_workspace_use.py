@@ -30,7 +30,7 @@ from graphscore.engine.timeline import active_links
 from graphscore.io import read_paths
 from graphscore.synthetic import generate_network
 from graphscore.workspace import Workspace
-from tests.conftest import POLICIES, ZALA
+from tests.conftest import POLICIES, SPREAD_SPLIT, ZALA
 
 pytestmark = pytest.mark.filterwarnings("ignore::graphscore.GraphscoreWarning")
 CST = "NK-abdzbEBkqyT29GyREbiURZ"  # LLC CST: penalised, owned, with officers
@@ -69,21 +69,25 @@ def counts(monkeypatch):
     return calls
 
 
-def test_a_dossier_builds_each_projection_once_and_later_answers_none(zala, counts):
-    policy = gs.load_policy(POLICIES / "joint-punishment.toml")  # name "joint-punishment"
+@pytest.mark.parametrize("policy_path", [POLICIES / "joint-punishment.toml", SPREAD_SPLIT], ids=["hop", "spread"])
+def test_a_dossier_builds_each_projection_once_and_later_answers_none(zala, counts, policy_path):
+    """The what-if and the spillover run nothing over the whole registry: under hop the model
+    runs where the change reaches, under spread they push locally. Neither re-runs the baseline."""
+    policy = gs.load_policy(policy_path)
     ws = Workspace(zala)
     first = dossier(ws, policy, CST, as_of=AS_OF)
     # its own policy once, and the integrated ownership rule behind the ultimate owners at both
     # ends of the stake bands (an owner of CST has no recorded share in the sample): no run
-    assert counts == {("build", "joint-punishment"): 1, ("build", "beneficial-owners"): 2,
-                      ("baseline", "joint-punishment"): 1}
+    assert counts == {("build", policy.name): 1, ("build", "beneficial-owners"): 2,
+                      ("baseline", policy.name): 1}
     counts.clear()
     again = dossier(ws, policy, CST, as_of=AS_OF)
     why = explain(ws, policy, CST, as_of=AS_OF)
     changes = whatif(ws, policy, penalize=DIRECTOR, as_of=AS_OF)
     report = spillover(ws, policy, entity=CST, as_of=AS_OF)
     owners = ultimate_owners_table(ws, CST, as_of=AS_OF)
-    assert counts == {}  # no projection built, no baseline re-run, no full solve for the what-if
+    # no projection built, no baseline re-run, no full solve for the what-if
+    assert counts == {}
     assert again.score == first.score and why.total == first.score["total"]
     assert again.ultimate_owners.equals(owners)
     assert changes["delta"].abs().max() > 0 and len(report.affected) > 1

@@ -15,7 +15,7 @@ from graphscore.engine.echo import ECHO_TOL, closed_walks, echo, model_echo
 from graphscore.engine.paths import strongest_walks_to
 from graphscore.engine.spread import spread
 from graphscore.synthetic import generate_network
-from tests.conftest import POLICIES
+from tests.conftest import POLICIES, SPREAD_SPLIT
 
 
 def _random_W(seed: int, n: int = 9, density: float = 0.3) -> sp.sparse.csr_array:
@@ -113,11 +113,12 @@ def registry() -> gs.Tables:
         return gs.validate(generate_network(3000, seed=2))
 
 
-@pytest.mark.parametrize("policy_name", ["joint-punishment", "diffusion"])
-def test_spread_echo_on_a_registry_is_within_its_bound(registry, policy_name):
+@pytest.mark.parametrize("policy_path", [SPREAD_SPLIT, POLICIES / "diffusion.toml"], ids=lambda p: p.stem)
+def test_spread_echo_on_a_registry_is_within_its_bound(registry, policy_path):
     """Every penalised entity's echo, as a score table gets it, against ``s[v] (G[v, v] - 1)``
-    from a float64 solve of its column: never below, at most ECHO_TOL x own above."""
-    policy = gs.load_policy(POLICIES / f"{policy_name}.toml")
+    from a float64 solve of its column: never below, at most ECHO_TOL x own above. The test
+    policy's W is not column-stochastic (its norms exceed 1), diffusion's is."""
+    policy = gs.load_policy(policy_path)
     projection = gs.build_projection(registry, policy, "2024-06-30")
     found = model_echo(projection, policy)
     penalised = np.flatnonzero(projection.s > 0)
@@ -125,6 +126,17 @@ def test_spread_echo_on_a_registry_is_within_its_bound(registry, policy_name):
     assert (exact > 1e-2).sum() > 20  # most penalised entities lie on cycles: not a vacuous check
     _from_above(found[penalised], exact, ECHO_TOL * projection.s[penalised])
     assert not found[projection.s == 0].any()
+
+
+def test_hop_sum_echo_on_a_registry_is_the_dense_diagonal(registry):
+    """Under the shipped joint-punishment policy (hop, sum, two links) a penalised entity's echo
+    is ``s[v] ((damping W)[v, v] + (damping W)^2[v, v])``, from dense matrix powers."""
+    policy = gs.load_policy(POLICIES / "joint-punishment.toml")
+    projection = gs.build_projection(registry, policy, "2024-06-30")
+    A = policy.damping * projection.W.toarray()
+    expected = (np.diag(A) + np.einsum("ij,ji->i", A, A)) * projection.s
+    assert (expected > 0.1 * projection.s).sum() > 20  # most return through a legal representative
+    np.testing.assert_allclose(model_echo(projection, policy), expected, rtol=1e-12, atol=1e-15)
 
 
 def test_spread_echo_at_a_hub():

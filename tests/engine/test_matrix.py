@@ -146,6 +146,18 @@ def test_normalisation_applies_to_the_combined_pairs():
         assert W.toarray().tolist() == [[0.0, pytest.approx(1.0)], [pytest.approx(1.0), 0.0]], parallel
 
 
+def test_normalisation_of_a_subnormal_stake_is_whole():
+    """A stake of 5e-324 (the smallest float, found by tests/test_properties.py) is still the one
+    link of its source: normalised, it carries the whole penalty, where 1 / 5e-324 overflowed to
+    inf."""
+    tables = gs.validate(gs.Tables(
+        pd.DataFrame({"id": ["A", "B"], "kind": ["company", "company"], "name": ["Alpha", "Beta"]}),
+        pd.DataFrame({"source": ["A"], "target": ["B"], "type": ["OWNS"], "share": [5e-324]}),
+        pd.DataFrame(columns=["id", "entity", "kind", "severity", "start"])))
+    W = build_projection(tables, gs.load_policy(POLICIES / "diffusion.toml"), AS_OF).W
+    assert W.toarray().tolist() == [[0.0, 1.0], [1.0, 0.0]]
+
+
 def test_combine_parallel_against_a_loop():
     rng = np.random.default_rng(3)
     u, v, w = rng.integers(0, 5, 60), rng.integers(0, 5, 60), rng.uniform(0, 1, 60)

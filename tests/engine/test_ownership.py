@@ -277,6 +277,35 @@ def test_diamond_chains(diamond):
     assert ownership_chains(diamond, C, P) == []
 
 
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_chain_owners_answer_on_their_block_as_on_all_of_D(seed):
+    """chain_owners finds the entities the whole-matrix search finds, and the stakes, ultimate
+    owners and chains of an asset computed on the block of them and the asset are those computed
+    on all of D, bit for bit (a sparse random D with cycles, stored zeros included)."""
+    D = random_D(60, seed, density=0.04)
+    D = sp.sparse.csr_array((np.where(np.arange(D.nnz) % 7 == 0, 0.0, D.data), D.indices, D.indptr), shape=D.shape)
+    columns = sp.sparse.csc_array(D)
+    checked = 0
+    for asset in range(60):
+        owners = ownership.chain_owners(columns, [asset])
+        np.testing.assert_array_equal(owners, np.flatnonzero(ownership._ancestors(ownership._shares(D), np.array([asset]))))
+        block = np.union1d(owners, [asset])
+        at = int(np.searchsorted(block, asset))
+        sub = D[block][:, block]
+        np.testing.assert_array_equal(ownership.owner_stakes(sub, at), ownership.owner_stakes(D, asset)[block])
+        assert [(int(block[o]), s) for o, s in ultimate_owners(sub, at, threshold=0.01)] == \
+            ultimate_owners(D, asset, threshold=0.01)
+        for o in owners[owners != asset]:
+            assert [([int(block[k]) for k in chain], product) for chain, product in
+                    ownership_chains(sub, int(np.searchsorted(block, o)), at)] == ownership_chains(D, int(o), asset)
+            checked += 1
+    assert checked > 50
+    with pytest.raises(ValueError, match="csc_array"):
+        ownership.chain_owners(D, [0])
+    with pytest.raises(ValueError, match="entity indices"):
+        ownership.chain_owners(columns, [60])
+
+
 @pytest.mark.parametrize("seed", [7, 8, 9])
 def test_chains_are_the_strongest_simple_paths(seed):
     """Against brute force: every simple path from owner to asset, by product of shares."""

@@ -3,8 +3,6 @@ Johnson over the whole graph (the search strongest_paths made before it stopped 
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import networkx as nx
 import numpy as np
 import pandas as pd
@@ -14,8 +12,7 @@ import scipy as sp
 import graphscore as gs
 from graphscore.engine.paths import PathTree, describe_paths, distances_within, johnson_potentials, strongest_paths
 from graphscore.synthetic import generate_network
-
-POLICIES = Path(__file__).resolve().parents[2] / "data" / "policies"
+from tests.conftest import SPREAD_SPLIT
 
 
 def brute_force(W: np.ndarray, source: int, damping: float) -> dict[int, tuple[float, list[int]]]:
@@ -114,9 +111,10 @@ def scipy_strongest_paths(W: sp.sparse.sparray, sources, *, damping: float) -> P
 
 @pytest.fixture(scope="module")
 def registry_projection():
-    """3,000 companies (4,830 entities, 14,525 hops) under joint-punishment: 17 hops carry more
-    than they receive (damping x W > 1), where one person holds several roles at a company."""
-    policy = gs.load_policy(POLICIES / "joint-punishment.toml")
+    """3,000 companies (4,830 entities, 14,525 hops) under the spread reading of joint punishment
+    with split (tests/policies/spread-split.toml): 17 hops carry more than they receive
+    (damping x W > 1), where one person holds several roles at a company."""
+    policy = gs.load_policy(SPREAD_SPLIT)
     projection = gs.build_projection(gs.validate(generate_network(3000, seed=1)), policy, "2024-06-30")
     assert (policy.damping * projection.W.data > 1).sum() == 17
     return projection, policy

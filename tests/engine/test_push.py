@@ -1,5 +1,6 @@
 """Forward and reverse push against full float64 solves: a dense solve on random graphs,
-spread on a synthetic register under both shipped spread policies, a hub with thousands of
+spread on a synthetic register under the shipped diffusion policy and a test policy whose W
+the norms cannot bound, a hub with thousands of
 leaves and the Zala sample. Each checks the accuracy push promises (every entity within
 tol x |amount|), and the bound it reports, rather than a loose tolerance."""
 
@@ -21,7 +22,7 @@ from graphscore.errors import ConvergenceError
 from graphscore.io import read_paths
 from graphscore.synthetic import generate_network
 from graphscore.workspace import Workspace
-from tests.conftest import POLICIES, ZALA
+from tests.conftest import POLICIES, SPREAD_SPLIT, ZALA
 
 # spread proves every entry within tol x max|x| of the exact solution: at 1e-14 it serves as exact.
 ORACLE_TOL = 1e-14
@@ -51,20 +52,21 @@ def register() -> gs.Tables:
         return gs.validate(generate_network(5000, seed=0))
 
 
-def project(tables, policy_name: str, as_of: str):
-    policy = gs.load_policy(POLICIES / f"{policy_name}.toml")
+def project(tables, policy_path, as_of: str):
+    policy = gs.load_policy(policy_path)
     projection = build_projection(tables, policy, as_of)
     return sp.sparse.csc_array(projection.W), projection.s, policy.damping
 
 
 @pytest.fixture(scope="module")
 def diffusion(register):
-    return project(register, "diffusion", "2024-06-30")
+    return project(register, POLICIES / "diffusion.toml", "2024-06-30")
 
 
 @pytest.fixture(scope="module")
 def joint(register):
-    return project(register, "joint-punishment", "2024-06-30")
+    """The spread reading of joint punishment with split (tests/policies/spread-split.toml)."""
+    return project(register, SPREAD_SPLIT, "2024-06-30")
 
 
 def penalised_sources(W, s) -> list[int]:
@@ -91,7 +93,7 @@ def test_matches_dense_solve_on_random_graphs(damping, amount):
 
 @pytest.mark.parametrize("policy", ["diffusion", "joint"])
 def test_registry_agrees_with_spread_within_the_promised_accuracy(policy, request):
-    """Both shipped spread policies; joint-punishment's columns sum to up to 4.5, where the old
+    """Diffusion, and the test policy whose columns sum to up to 4.5, where the old
     column-sum bound gave nothing (inf)."""
     W, s, damping = request.getfixturevalue(policy)
     n = W.shape[0]
@@ -135,6 +137,11 @@ def test_diagonal_matches_dense_inverse_on_random_graphs(damping):
     exact = np.diag(np.linalg.inv(np.eye(80) - damping * W.toarray()))
     for tol in (1e-3, 1e-9):
         _check_diagonal(push_diagonal(W, np.arange(80), damping=damping, tol=tol), exact, tol)
+    # W's compressed rows, where the caller keeps them, give the same values
+    given = push_diagonal(W, np.arange(80), damping=damping, rows=sp.sparse.csr_array(W))
+    np.testing.assert_array_equal(given.values, push_diagonal(W, np.arange(80), damping=damping).values)
+    with pytest.raises(ValueError, match="rows must be W in compressed rows"):
+        push_diagonal(W, [0], damping=damping, rows=sp.sparse.csr_array(W[:, :79]))
 
 
 @pytest.mark.parametrize("policy", ["diffusion", "joint"])
@@ -172,11 +179,11 @@ def test_local_change_is_the_sum_of_columns(diffusion):
     np.testing.assert_allclose(dense(combined, n), separate, atol=1e-8)
 
 
-def test_zala_under_joint_punishment():
+def test_zala_under_a_spread_with_split():
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", gs.GraphscoreWarning)
         tables = read_paths([ZALA])
-    W, s, damping = project(tables, "joint-punishment", "2022-06-30")
+    W, s, damping = project(tables, SPREAD_SPLIT, "2022-06-30")
     n = W.shape[0]
     inverse = np.linalg.inv(np.eye(n) - damping * W.toarray())
     for source in range(n):
@@ -255,6 +262,20 @@ def test_a_push_over_budget_says_so(diffusion):
     source = penalised_sources(W, s)[-1]
     change = push_column(W, source, damping=damping, budget=5)
     assert not change.complete and change.error == math.inf and change.links > 5
+
+
+def test_a_push_past_its_reach_says_so(diffusion):
+    """A push that has pushed more entities than its reach gives up; with a reach beyond the
+    entities it pushes, it is the push without one, value for value."""
+    W, s, damping = diffusion
+    source = penalised_sources(W, s)[-1]
+    whole = push_column(W, source, damping=damping, tol=1e-6)
+    assert whole.complete and whole.indices.size > 20
+    cut = push_column(W, source, damping=damping, tol=1e-6, reach=10)
+    assert not cut.complete and cut.error == math.inf and cut.links < whole.links
+    same = push_column(W, source, damping=damping, tol=1e-6, reach=W.shape[0])
+    np.testing.assert_array_equal(same.values, whole.values)
+    assert same.complete and same.links == whole.links
 
 
 def test_divergent_push_raises():

@@ -12,7 +12,7 @@ import scipy as sp
 import graphscore as gs
 from graphscore.engine.matrix import build_projection
 from graphscore.engine.spread import check_convergence, contraction, spectral_radius, spread
-from tests.conftest import POLICIES, read_padgett
+from tests.conftest import SPREAD_SPLIT, read_padgett
 
 
 def test_hand_worked_example(hand_tables, hand_policy):
@@ -158,15 +158,16 @@ def test_spread_meets_its_stated_accuracy(tol, seed):
 
 
 def test_convergence_check_is_a_few_products_on_a_registry():
-    """Under joint-punishment, where the norms fail and ARPACK took most of a run, the check takes
-    a few dozen products with W and agrees with the spectral radius."""
+    """Under the spread reading of joint punishment with split (tests/policies/spread-split.toml),
+    where the norms fail and ARPACK took most of a run, the check takes a few dozen products with
+    W and agrees with the spectral radius."""
     import warnings
 
     from graphscore.synthetic import generate_network
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", gs.GraphscoreWarning)
         tables = gs.validate(generate_network(3000, seed=1))
-    policy = gs.load_policy(POLICIES / "joint-punishment.toml")
+    policy = gs.load_policy(SPREAD_SPLIT)
     W = build_projection(tables, policy, "2024-06-30").W
     certificate = contraction(W, policy.damping)
     true_rate = policy.damping * spectral_radius(W)

@@ -63,13 +63,14 @@ def test_spillover_network_draws_the_largest_changes_and_their_paths(zala, joint
     assert next(n for n in data["nodes"] if n["id"] == CST)["category"] == "own"
 
 
-def test_big_spillover_is_cut_to_the_largest(joint):
+def test_big_spillover_is_cut_to_the_largest():
     from graphscore.synthetic import generate_network
 
+    diffusion = gs.load_policy(POLICIES / "diffusion.toml")  # a spread: a change reaches every tie
     ws = gs.Workspace(generate_network(3000, seed=5, as_of=AS_OF))
-    penalties = ws.projection(joint, AS_OF).penalties
+    penalties = ws.projection(diffusion, AS_OF).penalties
     source = penalties.loc[penalties["weight"] > 0, "entity"].value_counts().index[0]
-    report = spillover(ws, joint, entity=source, as_of=AS_OF)
+    report = spillover(ws, diffusion, entity=source, as_of=AS_OF)
     data = network_data(report)
     assert len(report.affected) > NODES_DRAWN  # seeded: the hub's change reaches thousands
     largest = report.affected.reindex(report.affected["change"].abs().sort_values(ascending=False).index)

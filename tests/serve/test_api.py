@@ -10,6 +10,7 @@ import pytest
 import graphscore as gs
 from graphscore.analysis.dossier import dossier
 from graphscore.analysis.whatif import whatif
+from graphscore.serve.app import create_app
 from graphscore.report.render import to_json
 
 from .conftest import RENAMED, ZALA_AS_OF
@@ -92,6 +93,30 @@ def test_entity_view_holds_the_dossier(zala, zala_db, policies):
     assert (ZAKHAROV, "OWNS 51%") in labels and (ABASHKIN, "OFFICER_OF legal_representative") in labels
 
 
+def test_entity_view_lists_the_largest_exposure_and_pages_through_the_rest(registry, registry_db, policies):
+    """The view lists the largest exposure rows and says how many there are; /api/exposure
+    gives all of them, page by page, as the dossier has them."""
+    ws = gs.open(registry_db)
+    policy = policies[1]  # diffusion: penalties reach far, so many sources reach one entity
+    scores = gs.score(ws, policy, "2024-06-30")
+    entity = scores.loc[scores["inherited"].idxmax(), "id"]
+    expected = to_json(dossier(ws, policy, entity, as_of="2024-06-30", radius=1))["exposure"]
+    assert len(expected) > 5
+    day = {"as_of": "2024-06-30", "policy": policy.name}
+    view = registry.client.get(f"/api/entity/{entity}", params={**day, "exposure": 3}).json()
+    assert view["dossier"]["exposure"] == expected[:3] and view["dossier"]["exposure_count"] == len(expected)
+    rows, offset = [], 0
+    while True:
+        page = registry.client.get(f"/api/exposure/{entity}", params={**day, "offset": offset, "limit": 2}).json()
+        assert page["count"] == len(expected) and page["offset"] == offset
+        if not page["rows"]:
+            break
+        rows += page["rows"]
+        offset += 2
+    assert rows == expected
+    assert registry.client.get("/api/exposure/nobody").status_code == 404
+
+
 def test_paths_carry_the_score(zala, zala_db, policies):
     paths = zala.client.get(f"/api/paths/{ABASHKIN}", params={"as_of": "2022-06-30"}).json()
     # in mid-2022 only LLC CST was sanctioned: its legal representative's score came from it alone
@@ -163,6 +188,69 @@ def test_whatif_penalize_and_lift_entity(zala, zala_db, policies):
     assert len(lifted["penalties"]) == 21  # every sanction of LLC CST in force mid-2024
     refused = zala.client.post("/api/whatif", json={"lift": "x", "penalize": CST})
     assert refused.status_code == 400 and "exactly one" in refused.json()["detail"]
+
+
+def test_whatif_pages_through_every_change_and_says_how_it_was_computed(registry, registry_db, policies):
+    """Pages of the largest changes, ``offset`` after ``offset``, hold every changed entity once,
+    largest first, with the figures the analysis gives; the answer says how the change was
+    computed and its proven bound, as the analysis does."""
+    ws = gs.open(registry_db)
+    policy = policies[1]  # diffusion: a spread, whose what-if is a push or a solve
+    projection = ws.projection(policy, "2024-06-30")
+    entity = projection.penalties.loc[projection.penalties["weight"] > 0, "entity"].iloc[0]
+    expected = whatif(ws, policy, penalize=entity, severity=3, as_of="2024-06-30").set_index("id")
+    request = {"penalize": entity, "severity": 3, "as_of": "2024-06-30", "top": 7, "policy": policy.name}
+    pages, offset = [], 0
+    while True:
+        body = registry.client.post("/api/whatif", json={**request, "offset": offset}).json()
+        assert body["offset"] == offset and body["changed"] == int((expected["delta"] != 0).sum()) > 14
+        if not body["top"]:
+            break
+        pages.append(body["top"])
+        offset += 7
+    assert [len(page) for page in pages[:-1]] == [7] * (len(pages) - 1)
+    rows = [row for page in pages for row in page]
+    assert len({row["id"] for row in rows}) == len(rows) == body["changed"]
+    assert [abs(row["delta"]) for row in rows] == sorted((abs(row["delta"]) for row in rows), reverse=True)
+    for row in rows:
+        assert row["after"] == pytest.approx(expected.loc[row["id"], "after"], abs=1e-12)
+        assert row["delta"] == pytest.approx(expected.loc[row["id"], "delta"], abs=1e-12)
+    assert body["method"] in ("push", "solve") and body["error"] == expected.attrs["error"] <= 1e-6 * 3
+    assert body["note"] == expected.attrs["notes"][-1] and "within" in body["note"]
+    refused = registry.client.post("/api/whatif", json={**request, "offset": -1})
+    assert refused.status_code == 422
+    # kept for the page's next request, but per what-if: another severity is another change
+    heavier = registry.client.post("/api/whatif", json={**request, "severity": 6, "ids": [entity]}).json()
+    expected = whatif(ws, policy, penalize=entity, severity=6, as_of="2024-06-30").set_index("id")
+    assert heavier["scores"][entity]["delta"] == pytest.approx(expected.loc[entity, "delta"], abs=1e-12)
+    assert heavier["scores"][entity]["delta"] > next(row["delta"] for row in rows if row["id"] == entity)
+
+
+def test_a_prepared_server_answers_as_an_unprepared_one(registry_db, policies):
+    """Preparing (what ``graphscore serve`` does before it listens) computes the first policy's
+    scores, name index and what every dossier and what-if reads about the register ahead of the
+    first request, and changes no answer."""
+    from .conftest import Served
+
+    prepared_ws, plain_ws = gs.open(registry_db), gs.open(registry_db)
+    prepared, plain = (Served(create_app(ws, policies, prepare=flag)) for ws, flag in ((prepared_ws, True),
+                                                                                      (plain_ws, False)))
+    try:
+        assert "; 0 projection(s) cached" in repr(plain_ws) and "; 0 projection(s)" not in repr(prepared_ws)
+        hits = prepared.client.get("/api/search", params={"q": "zoe muller"}).json()["results"]
+        assert hits and hits == plain.client.get("/api/search", params={"q": "zoe muller"}).json()["results"]
+        scores = gs.score(plain_ws, policies[0])
+        penalised = scores[scores["own"] > 0]
+        entity = penalised.loc[penalised["inherited"].idxmax(), "id"]  # one of its penalties to lift, exposure too
+        views = [served.client.get(f"/api/entity/{entity}").json() for served in (prepared, plain)]
+        for view in views:
+            view["dossier"]["manifest"].pop("generated_at")
+        assert views[0] == views[1] and views[0]["dossier"]["score"]["total"] > 0 and len(views[0]["graph"]["nodes"]) > 1
+        changes = [served.client.post("/api/whatif", json={"lift_entity": entity, "ids": [entity]}).json()
+                   for served in (prepared, plain)]
+        assert changes[0] == changes[1] and changes[0]["changed"] > 0
+    finally:
+        prepared.stop(), plain.stop()
 
 
 def test_policy_switch_same_entity(zala, zala_db, policies):

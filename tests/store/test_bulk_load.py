@@ -65,6 +65,31 @@ def test_three_loads_of_one_registry_store_it_exactly(tmp_path, registry):
             assert_store_holds(store, registry)
 
 
+def test_the_same_registry_again_is_known_by_its_fingerprint_without_reading_the_store(tmp_path, registry,
+                                                                                       monkeypatch):
+    """A reload of exactly what the store holds is recognised by the fingerprint recorded with
+    it: the stored tables are not read back (nor compared row by row), nothing is written, and
+    the summary still carries the store's whole content in canonical order."""
+    with LadybugStore(tmp_path / "db") as store:
+        first = store.load(registry)
+    shuffled = gs.Tables(*(df.sample(frac=1, random_state=0) for _, df in registry.items()), validated=True)
+    with LadybugStore(tmp_path / "db") as store:
+        def read_back():
+            raise AssertionError("the store's tables were read back for a load that changes nothing")
+        monkeypatch.setattr(store, "_read_validated", read_back)
+        again = store.load(shuffled)
+        assert again.fingerprint == first.fingerprint == store.data_fingerprint()
+        assert again.written == {name: {"new": 0, "changed": 0, "unchanged": n} for name, n in registry.counts().items()}
+        for name, df in again.tables.items():
+            pd.testing.assert_frame_equal(df, getattr(first.tables, name), obj=name)
+    one_more = gs.Tables(registry.entities.iloc[:-1], registry.links, registry.penalties, validated=True)
+    with LadybugStore(tmp_path / "db") as store:  # a part of the content is compared as before
+        monkeypatch.undo()
+        part = store.load(one_more)
+        assert part.written["entities"] == {"new": 0, "changed": 0, "unchanged": len(registry.entities) - 1}
+        assert part.fingerprint == first.fingerprint
+
+
 def test_a_reload_with_corrections_updates_those_records_only(tmp_path, registry):
     corrected = gs.Tables(registry.entities.copy(), registry.links.copy(), registry.penalties.copy())
     corrected.entities.loc[[0, 7], "name"] = ["Renamed Co", "Другое имя"]

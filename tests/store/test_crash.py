@@ -76,9 +76,12 @@ CHILD = textwrap.dedent("""
             kill()
     ladybug_store.os.replace = switch
     store = LadybugStore(db)
-    if mode == "scores":
-        ids = store.query("MATCH (e:Entity) RETURN e.id AS id")["id"]
+    if mode in ("scores", "rescores"):  # as score_rows() below
+        ids = store.query("MATCH (e:Entity) RETURN e.id AS id ORDER BY id")["id"]
         scores = pd.DataFrame({"id": ids, "own": 1.0, "echo": 0.0, "inherited": 0.5, "total": 1.5})
+        if mode == "rescores":
+            scores.loc[::2, ["own", "inherited", "total"]] = 0.0
+            scores.loc[1::4, ["own", "total"]] = [2.0, 2.5]
         policy = gs.parse_policy('name = "crash"\\n[[transmit]]\\nlink = "OWNS"\\ndirection = "backward"\\nweight = "share"')
         store.write_scores(scores, policy=policy, as_of=dt.date(2024, 6, 30))
     else:
@@ -112,32 +115,45 @@ def stores(tmp_path_factory):
     with LadybugStore(loaded) as store:
         store.load(read_paths([root / "registry"]))
     cases = {}
+    # "rescores": the scores of "scores" written again with half of them zero and a quarter
+    # changed: properties cleared and rewritten, records deleted and updated
     for mode, start, source in (("load", plain, root / "registry"), ("reload", loaded, root / "renamed"),
-                                ("scores", loaded, None)):
+                                ("scores", loaded, None), ("rescores", root / "scores-finished", None)):
         finished = root / f"{mode}-finished"
         shutil.copytree(start, finished)
         with LadybugStore(finished) as store:
             if source is None:
-                store.write_scores(*score_rows(store), policy=POLICY, as_of=__import__("datetime").date(2024, 6, 30))
+                store.write_scores(score_rows(store, mode), policy=POLICY, as_of=__import__("datetime").date(2024, 6, 30))
             else:
                 store.load(read_paths([source]))
         cases[mode] = (start, source, content(start), content(finished))
     return cases
 
 
-def score_rows(store: LadybugStore):
+def score_rows(store: LadybugStore, mode: str = "scores"):
+    """The scores the child writes in ``mode``."""
     import pandas as pd
 
-    ids = store.query("MATCH (e:Entity) RETURN e.id AS id")["id"]
-    return (pd.DataFrame({"id": ids, "own": 1.0, "echo": 0.0, "inherited": 0.5, "total": 1.5}),)
+    ids = store.query("MATCH (e:Entity) RETURN e.id AS id ORDER BY id")["id"]
+    scores = pd.DataFrame({"id": ids, "own": 1.0, "echo": 0.0, "inherited": 0.5, "total": 1.5})
+    if mode == "rescores":
+        scores.loc[::2, ["own", "inherited", "total"]] = 0.0
+        scores.loc[1::4, ["own", "total"]] = [2.0, 2.5]
+    return scores
 
 
-def content(db: Path, *, read_only: bool = True) -> tuple[str, str | None, frozenset]:
+def content(db: Path, *, read_only: bool = True) -> tuple[str, str | None, tuple, tuple, tuple]:
     """What a store holds: its tables' fingerprint, the fingerprint its last load recorded,
-    and the score policies written to its entities."""
+    the scores written to its entities (id, policy, total) and its score history (records:
+    key, total; runs: key, policy hash, entities scored), as sorted rows: compared by their
+    repr across processes too (CHECK), where a set's order is not the same."""
     with LadybugStore(db, read_only=read_only) as store:
-        policies = frozenset(store.query("MATCH (e:Entity) RETURN DISTINCT coalesce(e.score_policy, '') AS p")["p"])
-        return store.read_tables().fingerprint(), store.data_fingerprint(), policies
+        def rows(query: str) -> tuple:
+            return tuple(sorted(store.query(query).itertuples(index=False, name=None)))
+        scores = rows("MATCH (e:Entity) RETURN e.id, coalesce(e.score_policy, ''), coalesce(e.total, -1.0)")
+        history = rows("MATCH (:Entity)-[:HAS_SCORE]->(s:ScoreRecord) RETURN s.key, s.total")
+        runs = rows("MATCH (r:ScoreRun) RETURN r.key, r.score_policy_hash, r.entities")
+        return store.read_tables().fingerprint(), store.data_fingerprint(), scores, history, runs
 
 
 def _sizes(db: Path, pattern: str) -> list[int]:
@@ -190,6 +206,10 @@ def run_child(db: Path, mode: str, phase: str, source: Path | None, **popen) -> 
     ("scores", "checkpoint", "either"),
     ("scores", "shadow", "either"),
     ("scores", "committed", "after"),
+    ("rescores", "statement", "before"),
+    ("rescores", "log", "either"),
+    ("rescores", "checkpoint", "either"),
+    ("rescores", "committed", "after"),
 ])
 def test_a_write_killed_at_any_phase_leaves_the_store_before_or_after_it(tmp_path, stores, mode, phase, outcome):
     start, source, before, after = stores[mode]
@@ -252,7 +272,7 @@ def test_a_store_reopened_after_a_rollback_takes_writes_again(tmp_path, stores):
     assert "warning: the last write to the store at" in result.output
     assert content(db) == before  # the same input again writes nothing
     with LadybugStore(db) as store:
-        store.write_scores(*score_rows(store), policy=POLICY, as_of=__import__("datetime").date(2024, 6, 30))
+        store.write_scores(score_rows(store), policy=POLICY, as_of=__import__("datetime").date(2024, 6, 30))
     assert content(db) == after
 
 

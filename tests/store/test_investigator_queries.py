@@ -74,16 +74,20 @@ def test_score_rose_since_compares_the_latest_record_with_the_last_before_the_da
     store.write_scores(scores({"A": 1.5, "B": 2, "C": 1, "E": 0.5}), policy=POLICY, as_of=dt.date(2024, 2, 1))
     store.write_scores(scores({"A": 2, "B": 0.5, "C": 1, "D": 9}), policy=POLICY, as_of=dt.date(2024, 6, 30))
     store.write_scores(scores({"A": 0, "B": 9, "C": 9, "D": 0, "E": 9}), policy=OTHER, as_of=dt.date(2024, 12, 31))
-    # since 2024-03-01: the last record on or before it is 2024-02-01, the latest 2024-06-30.
-    # A 1.5 -> 2 rose; B 2 -> 0.5 fell; C unchanged; D has nothing before; E nothing after.
-    # The other policy's records (later, and higher) are not compared.
+    # since 2024-03-01: the last run on or before it is 2024-02-01, the latest 2024-06-30.
+    # A 1.5 -> 2 rose; B 2 -> 0.5 fell; C unchanged; D had no record then, so scored zero, and
+    # rose 0 -> 9; E has no record in the latest run: it fell to zero. The other policy's
+    # runs (later, and higher) are not compared.
     found = run(store, "score_rose_since", policy="hand", since=dt.date(2024, 3, 1))
-    assert found[["id", "total_before", "total_latest", "rise"]].values.tolist() == [["A", 1.5, 2.0, 0.5]]
-    assert pd.to_datetime(found[["as_of_before", "as_of_latest"]].iloc[0]).dt.date.tolist() == [
+    assert found[["id", "total_before", "total_latest", "rise"]].values.tolist() == [
+        ["D", 0.0, 9.0, 9.0], ["A", 1.5, 2.0, 0.5]]
+    assert pd.to_datetime(found[["as_of_before", "as_of_latest"]].iloc[1]).dt.date.tolist() == [
         dt.date(2024, 2, 1), dt.date(2024, 6, 30)]
     # since 2024-01-15: compared with 2023-12-31, B (1 -> 0.5) still fell, A rose by 1, C stayed
     found = run(store, "score_rose_since", policy="hand", since=dt.date(2024, 1, 15))
-    assert found[["id", "rise"]].values.tolist() == [["A", 1.0]]
+    assert found[["id", "rise"]].values.tolist() == [["D", 9.0], ["A", 1.0]]
+    # before the first run there is nothing to compare with: no run is "zero for everyone"
+    assert run(store, "score_rose_since", policy="hand", since=dt.date(2023, 12, 30)).empty
     # on the latest date itself there is nothing later to compare
     assert run(store, "score_rose_since", policy="hand", since=dt.date(2024, 6, 30)).empty
 
@@ -95,11 +99,15 @@ def test_writing_the_same_policy_and_date_again_replaces_its_records(store):
     fingerprint = store.data_fingerprint()
     store.write_scores(scores({"A": 3, "B": 2}), policy=POLICY, as_of=dt.date(2024, 6, 30))
     records = store.query("MATCH (e:Entity)-[:HAS_SCORE]->(s:ScoreRecord) "
-                          "RETURN e.id AS id, s.score_as_of AS as_of, s.total AS total, s.written_at AS written_at")
+                          "RETURN e.id AS id, s.score_as_of AS as_of, s.total AS total")
     assert sorted((i, str(pd.Timestamp(d).date()), t) for i, d, t in records[["id", "as_of", "total"]].values) == [
         ("A", "2024-01-01", 1.0), ("A", "2024-06-30", 3.0), ("B", "2024-01-01", 1.0), ("B", "2024-06-30", 2.0)]
-    assert records["written_at"].str.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ").all()
     assert store.query("MATCH (s:ScoreRecord) RETURN count(s) AS n")["n"].tolist() == [4]
+    runs = store.query("MATCH (r:ScoreRun) RETURN r.score_as_of AS as_of, r.score_policy_hash AS hash, "
+                       "r.written_at AS written_at, r.entities AS entities")
+    assert sorted(str(pd.Timestamp(d).date()) for d in runs["as_of"]) == ["2024-01-01", "2024-06-30"]
+    assert runs["written_at"].str.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ").all()
+    assert set(runs["hash"]) == {POLICY.hash} and runs["entities"].tolist() == [2, 2]
     # the Entity properties keep the last write, as top_scores reads them; the data is unchanged
     assert run(store, "top_scores", limit=1)[["id", "total"]].values.tolist() == [["A", 3.0]]
     assert store.data_fingerprint() == fingerprint
@@ -121,14 +129,15 @@ def test_a_score_write_that_fails_leaves_no_record(store, monkeypatch):
 
     store.load(entities(dict.fromkeys("AB")))
     store.write_scores(scores({"A": 1, "B": 1}), policy=POLICY, as_of=dt.date(2024, 1, 1))
-    # the last statement of the write-back fails, after the entities and records were written
-    real = statements.write_score_records
-    monkeypatch.setattr(statements, "write_score_records",
-                        lambda *args, **kwargs: [*real(*args, **kwargs), "RETURN no_such_variable;"])
-    with pytest.raises(Exception, match="no_such_variable"):
-        store.write_scores(scores({"A": 2, "B": 2}), policy=POLICY, as_of=dt.date(2024, 6, 30))
-    assert store.query("MATCH (s:ScoreRecord) RETURN s.total AS total")["total"].tolist() == [1.0, 1.0]
-    assert store.query("MATCH (e:Entity) RETURN e.total AS total")["total"].tolist() == [1.0, 1.0]
+    # the last statement of the write-back (the run) fails, after the entities and records were written
+    monkeypatch.setattr(statements, "write_score_run", lambda *args, **kwargs: "RETURN no_such_variable;")
+    for changed in ({"A": 2, "B": 2}, {"A": 0, "B": 5}):  # a new date; the same date rewritten
+        as_of = dt.date(2024, 6, 30) if changed["A"] else dt.date(2024, 1, 1)
+        with pytest.raises(Exception, match="no_such_variable"):
+            store.write_scores(scores(changed), policy=POLICY, as_of=as_of)
+        assert store.query("MATCH (s:ScoreRecord) RETURN s.total AS total")["total"].tolist() == [1.0, 1.0]
+        assert store.query("MATCH (e:Entity) RETURN e.total AS total")["total"].tolist() == [1.0, 1.0]
+        assert store.query("MATCH (r:ScoreRun) RETURN count(r) AS n")["n"].tolist() == [1]
 
 
 def test_shared_agent(store):
@@ -204,7 +213,8 @@ def test_score_records_are_written_by_key_lookups_not_a_cross_product(tmp_path):
         rows = pa.table({f"v_{c.store_name}": pa.array([None, None], type=pa.string() if c.type == "string" else
                                                         pa.date32() if c.type == "date" else pa.float64())
                          for c in [Column("id", "string"), *statements.score_record_columns()]})
-        for query in statements.write_score_records():
+        for query in (statements.create_score_records(), statements.update_score_records(),
+                      statements.delete_score_records()):
             plan = store._conn.execute("EXPLAIN " + query, {"rows": rows}).get_as_df().iloc[0, 0]
             assert "CROSS_PRODUCT" not in plan and "PRIMARY_KEY_LOOKUP" in plan, query
 

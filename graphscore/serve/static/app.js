@@ -235,6 +235,8 @@ function renderPanel() {
     <h3>Inherited exposure by source</h3>
     ${table(d.exposure, [["source_name", "from", "", (v, r) => entityLink(r.source, v)],
       ["contribution", "amount", "num", fmt], ["share", "share", "num", pct], ["strongest_path", "strongest path"]])}
+    ${d.exposure_count > d.exposure.length ? `<p class="meta" id="exposure-shown">the largest ${d.exposure.length} of
+      ${d.exposure_count} sources <button type="button" id="more-exposure">more</button></p>` : ""}
     <h3>Owners</h3>
     ${table(d.owners, [["name", "owner", "", (v, r) => entityLink(r.id, v)], ["share", "share", "num", pct],
       ["start", "since"]])}
@@ -249,6 +251,7 @@ function renderPanel() {
       ["share", "share", "num", pct]])}
     ${d.notes.length ? `<h3>Notes</h3><ul>${d.notes.map((n) => `<li>${escapeHtml(n)}</li>`).join("")}</ul>` : ""}`;
   $("lift-all").onclick = () => runWhatif({ lift_entity: e.id }).catch(showError);
+  if ($("more-exposure")) $("more-exposure").onclick = () => moreExposure().catch(showError);
   $("add-penalty").onclick = () => runWhatif({ penalize: e.id, severity: Number($("severity").value) || 1 })
     .catch(showError);
   $("panel").querySelectorAll("[data-lift]").forEach((b) => {
@@ -259,10 +262,18 @@ function renderPanel() {
   });
 }
 
+async function moreExposure() {  // the next page of sources, from the explanation the server keeps
+  const d = state.entity.dossier;
+  const data = await api(`/api/exposure/${encodeURIComponent(state.entity.id)}?${params(
+    { offset: d.exposure.length, limit: 200 })}`);
+  d.exposure = d.exposure.concat(data.rows);
+  renderPanel();
+}
+
 // ---- what-if -----------------------------------------------------------------------------------
 async function refreshWhatif() {
   const request = { ...state.whatif.request, policy: $("policy").value, as_of: $("asof").value || null,
-                    ids: cy.nodes().not(".more").map((n) => n.id()) };
+                    ids: cy.nodes().not(".more").map((n) => n.id()), top: 3 };  // the summary names three
   const data = await api("/api/whatif", { method: "POST", headers: { "content-type": "application/json" },
                                           body: JSON.stringify(request) });
   state.whatif = { request: state.whatif.request, ...data };
@@ -277,6 +288,7 @@ async function runWhatif(request) {
   $("whatif-label").textContent = w.label;
   $("whatif-summary").textContent = `${w.changed} entities change; largest: ` +
     w.top.slice(0, 3).map((r) => `${r.name} ${fmt(r.before)} → ${fmt(r.after)}`).join("; ");
+  $("whatif-note").textContent = w.note;  // how it was computed: local push or a solve, and its bound
   $("whatif-report").href = `/api/report/whatif.html?${params(Object.fromEntries(
     Object.entries(request).filter(([, v]) => v !== undefined && v !== null)))}`;
   restyle();

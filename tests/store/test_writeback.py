@@ -1,0 +1,204 @@
+"""The score write-back writes what differs from what the store holds, and nothing for a zero,
+on both stores (the ``store`` fixture: LadybugDB, and a live Neo4j when GRAPHSCORE_NEO4J_URI is
+set); the plan it writes, worked by hand (graphscore/store/writeback.py)."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import graphscore as gs
+from graphscore.store import statements
+from graphscore.store.ladybug import LadybugStore
+from graphscore.store.writeback import plan_scores
+from tests.conftest import DATA
+
+QUERIES = DATA.parent / "cypher" / "queries"
+POLICY = gs.parse_policy('name = "hand"\n[[transmit]]\nlink = "OWNS"\ndirection = "backward"\nweight = "share"')
+# the same name, another rule: another hash
+REWEIGHTED = gs.parse_policy('name = "hand"\n[[transmit]]\nlink = "OWNS"\ndirection = "backward"\nweight = 0.5')
+NO_PENALTIES = pd.DataFrame(columns=["id", "entity", "kind", "severity", "start"])
+DAY, LATER = dt.date(2024, 1, 1), dt.date(2024, 6, 30)
+
+
+@pytest.fixture
+def abcde(store):
+    frame = pd.DataFrame({"id": list("ABCDE"), "kind": "company", "name": list("ABCDE")})
+    store.load(gs.validate(gs.Tables(frame, pd.DataFrame(columns=["source", "target", "type"]), NO_PENALTIES)))
+    return store
+
+
+def scores(totals: dict[str, float]) -> pd.DataFrame:
+    values = [float(v) for v in totals.values()]
+    return pd.DataFrame({"id": list(totals), "own": values, "echo": 0.0, "inherited": 0.0, "total": values})
+
+
+def held(store) -> dict[str, list[tuple]]:
+    """Everything the store holds of scores, written_at included, as sorted rows."""
+    def rows(query: str) -> list[tuple]:
+        frame = store.query(query)
+        return sorted(tuple("<null>" if pd.isna(v) else str(v) for v in row) for row in frame.itertuples(index=False))
+    return {
+        "properties": rows("MATCH (e:Entity) RETURN e.id, e.own, e.echo, e.inherited, e.total, e.score_policy, "
+                           "e.score_policy_hash, e.score_as_of"),
+        "records": rows("MATCH (e:Entity)-[:HAS_SCORE]->(s:ScoreRecord) RETURN e.id, s.key, s.own, s.echo, "
+                        "s.inherited, s.total, s.score_policy, s.score_as_of"),
+        "runs": rows("MATCH (r:ScoreRun) RETURN r.key, r.score_policy, r.score_policy_hash, r.score_as_of, "
+                     "r.written_at, r.entities"),
+    }
+
+
+def totals(store) -> dict[str, dict[str, float]]:
+    """Entity totals as properties, and per as-of date as records: what a reader sees."""
+    found = store.query("MATCH (e:Entity) WHERE e.total IS NOT NULL RETURN e.id AS id, e.total AS total")
+    records = store.query("MATCH (e:Entity)-[:HAS_SCORE]->(s:ScoreRecord) "
+                          "RETURN e.id AS id, s.score_as_of AS as_of, s.total AS total")
+    history = {}
+    for entity, as_of, total in records.itertuples(index=False):
+        history.setdefault(str(pd.Timestamp(as_of).date()), {})[entity] = total
+    return {"properties": dict(found.itertuples(index=False)), **history}
+
+
+def test_the_same_scores_again_write_nothing_and_leave_the_store_as_it_was(abcde):
+    assert abcde.write_scores(scores({"A": 1, "B": 0, "C": 2, "D": 0, "E": 0.25}), policy=POLICY, as_of=DAY) == 3
+    before = held(abcde)
+    token = abcde.query(statements.READ_META, {"key": "last_write"}) if isinstance(abcde, LadybugStore) else None
+    assert abcde.write_scores(scores({"A": 1, "B": 0, "C": 2, "D": 0, "E": 0.25}), policy=POLICY, as_of=DAY) == 0
+    assert held(abcde) == before  # written_at too: not even the run was written
+    if token is not None:  # no transaction at all on the embedded store (each records a token of its own)
+        pd.testing.assert_frame_equal(abcde.query(statements.READ_META, {"key": "last_write"}), token)
+
+
+def test_a_changed_score_is_rewritten_and_a_zero_removes_what_was_stored(abcde):
+    abcde.write_scores(scores({"A": 1, "B": 2, "C": 0, "D": 3, "E": 0}), policy=POLICY, as_of=DAY)
+    # A to zero, B changed, C from zero, D and E unchanged
+    assert abcde.write_scores(scores({"A": 0, "B": 5, "C": 4, "D": 3, "E": 0}), policy=POLICY, as_of=DAY) == 3
+    assert totals(abcde) == {"properties": {"B": 5.0, "C": 4.0, "D": 3.0}, "2024-01-01": {"B": 5.0, "C": 4.0, "D": 3.0}}
+    # a new date keeps the first one's records; the properties follow the last write
+    abcde.write_scores(scores({"A": 7, "B": 5, "C": 0, "D": 0, "E": 0}), policy=POLICY, as_of=LATER)
+    assert totals(abcde) == {"properties": {"A": 7.0, "B": 5.0}, "2024-01-01": {"B": 5.0, "C": 4.0, "D": 3.0},
+                             "2024-06-30": {"A": 7.0, "B": 5.0}}
+    # the first date again: its records as they were, the properties of A (cleared), B, C, D back to it
+    assert abcde.write_scores(scores({"A": 0, "B": 5, "C": 4, "D": 3, "E": 0}), policy=POLICY, as_of=DAY) == 4
+    assert totals(abcde)["properties"] == {"B": 5.0, "C": 4.0, "D": 3.0}
+    assert abcde.query("MATCH (s:ScoreRecord) RETURN count(s) AS n")["n"].tolist() == [5]
+
+
+def test_a_zero_score_is_stored_as_nothing_and_reads_as_zero(abcde):
+    abcde.write_scores(scores({"A": 0, "B": 1, "C": 0, "D": 0, "E": 0}), policy=POLICY, as_of=DAY)
+    assert totals(abcde) == {"properties": {"B": 1.0}, "2024-01-01": {"B": 1.0}}
+    run = abcde.query("MATCH (r:ScoreRun) RETURN r.score_policy AS policy, r.entities AS entities")
+    assert run.values.tolist() == [["hand", 5]]  # the run says five were scored: the other four scored zero
+    # top_scores lists what scored something
+    assert abcde.query((QUERIES / "top_scores.cypher").read_text(), {"limit": 10})["id"].tolist() == ["B"]
+    # A had no record on DAY: it rose from zero
+    abcde.write_scores(scores({"A": 2, "B": 1, "C": 0, "D": 0, "E": 0}), policy=POLICY, as_of=LATER)
+    found = abcde.query((QUERIES / "score_rose_since.cypher").read_text(), {"policy": "hand", "since": DAY})
+    assert found[["id", "total_before", "total_latest", "rise"]].values.tolist() == [["A", 0.0, 2.0, 2.0]]
+
+
+def test_another_hash_for_the_same_scores_rewrites_the_run_and_properties_not_the_records(abcde):
+    abcde.write_scores(scores({"A": 1, "B": 2, "C": 0, "D": 0, "E": 0}), policy=POLICY, as_of=DAY)
+    records = held(abcde)["records"]
+    assert abcde.write_scores(scores({"A": 1, "B": 2, "C": 0, "D": 0, "E": 0}), policy=REWEIGHTED, as_of=DAY) == 2
+    assert held(abcde)["records"] == records
+    assert set(abcde.query("MATCH (r:ScoreRun) RETURN r.score_policy_hash AS h")["h"]) == {REWEIGHTED.hash}
+    assert set(abcde.query("MATCH (e:Entity) WHERE e.total IS NOT NULL RETURN e.score_policy_hash AS h")["h"]) == {
+        REWEIGHTED.hash}
+
+
+NOTHING = pd.DataFrame(columns=["id", "key"])
+
+
+def test_the_plan_by_hand():
+    stored_properties = pd.DataFrame({"id": ["a", "b", "c"], "own": [1.0, 2.0, 3.0], "echo": 0.0, "inherited": 0.0,
+                                      "total": [1.0, 2.0, 3.0], "score_policy": "hand", "score_policy_hash": POLICY.hash,
+                                      "score_as_of": "2024-01-01"})
+    stored_records = pd.DataFrame({"key": ['["hand", "2024-01-01"]' + i for i in "abc"], "own": [1.0, 2.0, 3.0],
+                                   "echo": 0.0, "inherited": 0.0, "total": [1.0, 2.0, 3.0]})
+    # a unchanged, b changed, c left out (so zero), d new, e zero and never stored, f not a number
+    new = scores({"a": 1, "b": 2.5, "d": 4, "e": 0, "f": np.nan})
+    plan = plan_scores(new, policy=POLICY, as_of=DAY, stored_properties=stored_properties,
+                       stored_records=stored_records, stored_run={"score_policy_hash": POLICY.hash, "entities": 3})
+    assert plan.properties["id"].tolist() == ["b", "d", "f", "c"]
+    assert plan.properties.set_index("id").loc["c"].isna().all()  # cleared
+    assert plan.removed["key"].str[-1].tolist() == ["c"]
+    assert plan.changed[["key", "total"]].values.tolist() == [['["hand", "2024-01-01"]b', 2.5]]
+    assert plan.new["id"].tolist() == ["d", "f"] and plan.run["entities"] == 5
+    assert plan.entities == 4 and plan.rows == 4 + 1 + 1 + 2 + 1
+    # the same scores as stored, the same run: nothing
+    same = plan_scores(scores({"a": 1, "b": 2, "c": 3}), policy=POLICY, as_of=DAY, stored_properties=stored_properties,
+                       stored_records=stored_records, stored_run={"score_policy_hash": POLICY.hash, "entities": 3})
+    assert same.run is None and same.rows == 0 and same.entities == 0
+    # ... but counted over another set of entities (a zero more): the run is written again
+    more = plan_scores(scores({"a": 1, "b": 2, "c": 3, "z": 0}), policy=POLICY, as_of=DAY,
+                       stored_properties=stored_properties, stored_records=stored_records,
+                       stored_run={"score_policy_hash": POLICY.hash, "entities": 3})
+    assert more.rows == 1 and more.run["entities"] == 4
+
+
+# The history as graphscore up to e3e045c wrote it: no runs, a record per entity and date,
+# zeros included, each with the policy's hash and written_at; the Entity properties of the last.
+EARLIER = ((DAY, "2024-01-02T00:00:00Z", {"A": 0.0, "B": 1.0, "C": 0.0}),
+           (LATER, "2024-07-01T00:00:00Z", {"A": 2.0, "B": 1.0, "C": 0.0}))
+
+
+def write_earlier_history(run) -> None:
+    for as_of, written_at, values in EARLIER:
+        for entity, total in values.items():
+            run("MATCH (e:Entity {id: $id}) SET e.own = $t, e.echo = 0.0, e.inherited = 0.0, e.total = $t, "
+                "e.score_policy = 'hand', e.score_policy_hash = $h, e.score_as_of = $d "
+                "CREATE (e)-[:HAS_SCORE]->(:ScoreRecord {key: $key, own: $t, echo: 0.0, inherited: 0.0, total: $t, "
+                "score_policy: 'hand', score_policy_hash: $h, score_as_of: $d, written_at: $w})",
+                {"id": entity, "t": total, "h": POLICY.hash, "d": as_of, "w": written_at,
+                 "key": f'["hand", "{as_of}"]{entity}'})
+
+
+def assert_upgraded(store) -> None:
+    assert totals(store) == {"properties": {"A": 2.0, "B": 1.0}, "2024-01-01": {"B": 1.0},
+                             "2024-06-30": {"A": 2.0, "B": 1.0}}
+    assert held(store)["runs"] == [
+        ('["hand", "2024-01-01"]', "hand", POLICY.hash, "2024-01-01 00:00:00", "2024-01-02T00:00:00Z", "3"),
+        ('["hand", "2024-06-30"]', "hand", POLICY.hash, "2024-06-30 00:00:00", "2024-07-01T00:00:00Z", "3")]
+    found = store.query((QUERIES / "score_rose_since.cypher").read_text(), {"policy": "hand", "since": DAY})
+    assert found[["id", "total_before", "rise"]].values.tolist() == [["A", 0.0, 2.0]]
+
+
+def test_a_store_with_the_earlier_score_history_is_upgraded_when_opened_for_writing(tmp_path):
+    import graphscore.store.ladybug as ladybug_store
+
+    frame = pd.DataFrame({"id": list("ABC"), "kind": "company", "name": list("ABC")})
+    with LadybugStore(tmp_path) as store:
+        store.load(gs.validate(gs.Tables(frame, pd.DataFrame(columns=["source", "target", "type"]), NO_PENALTIES)))
+        run = store._conn.execute  # the earlier schema: no ScoreRun table, two more record columns
+        run("DROP TABLE ScoreRun")
+        run("ALTER TABLE ScoreRecord ADD score_policy_hash STRING")
+        run("ALTER TABLE ScoreRecord ADD written_at STRING")
+        write_earlier_history(run)
+        run("MATCH (m:GraphscoreMeta {key: 'schema'}) SET m.value = $h", {"h": ladybug_store._BEFORE_SCORE_RUNS})
+    with pytest.warns(gs.GraphscoreWarning, match="keeps its score history as an earlier graphscore did"):
+        with LadybugStore(tmp_path, read_only=True) as store:
+            assert store.counts()["entities"] == 3  # everything but the history reads as before
+    with LadybugStore(tmp_path) as store:  # opened for writing: upgraded
+        assert_upgraded(store)
+        with pytest.raises(RuntimeError, match="written_at"):  # kept on the run, no longer on each record
+            store.query("MATCH (s:ScoreRecord) RETURN s.written_at")
+        # the same scores written again: the upgraded history holds them already
+        assert store.write_scores(scores({"A": 2, "B": 1, "C": 0}), policy=POLICY, as_of=LATER) == 0
+    with LadybugStore(tmp_path, read_only=True) as store:  # and it stays upgraded
+        assert len(held(store)["runs"]) == 2
+
+
+@pytest.mark.neo4j
+def test_a_neo4j_history_written_earlier_is_upgraded_by_the_next_write(neo4j_store):
+    frame = pd.DataFrame({"id": list("ABC"), "kind": "company", "name": list("ABC")})
+    neo4j_store.load(gs.validate(gs.Tables(frame, pd.DataFrame(columns=["source", "target", "type"]), NO_PENALTIES)))
+    write_earlier_history(neo4j_store.query)
+    # the same scores as the latest date: the upgrade is all the write changes
+    assert neo4j_store.write_scores(scores({"A": 2, "B": 1, "C": 0}), policy=POLICY, as_of=LATER) == 0
+    assert_upgraded(neo4j_store)
+    assert neo4j_store.query("MATCH (s:ScoreRecord) WHERE s.written_at IS NOT NULL OR s.score_policy_hash IS NOT NULL "
+                             "RETURN count(s) AS n")["n"].tolist() == [0]
