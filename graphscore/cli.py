@@ -4,6 +4,7 @@ notebook could call, and writes the result; bad input becomes one line on stderr
 from __future__ import annotations
 
 import datetime as dt
+import enum
 import functools
 import json
 import shutil
@@ -45,6 +46,7 @@ ForceOption = Annotated[bool, typer.Option("--force", help="Run a model even whe
 WaitOption = Annotated[float, typer.Option("--wait", min=0, help="Seconds to wait while another process "
                                                                  "writes to the store.")]
 DEFAULT_WAIT = 180.0  # a load of 10^7 links takes minutes: wait for it rather than fail at once
+Engine = enum.Enum("Engine", {"MEMORY": "memory", "SPARK": "spark"}, type=str)  # score --engine
 
 
 def _echo_warnings(caught: list) -> None:
@@ -216,12 +218,20 @@ def score(
     wait: WaitOption = DEFAULT_WAIT,
     quiet: QuietOption = False,
     force: ForceOption = False,
+    engine: Annotated[Engine, typer.Option(help="memory (the store's workspace) or spark (Parquet tables in, "
+                                                 "Parquet out).")] = "memory",
+    spark_master: Annotated[str, typer.Option(help="Spark master URL, with --engine spark.")] = "local[2]",
+    input_folder: Annotated[Path | None, typer.Option("--input", exists=True, file_okay=False,
+                                                      help="Folder of Parquet tables, with --engine spark.")] = None,
 ) -> None:
-    """Score every entity under POLICY: id, name, kind, own, echo, inherited, total; written back to the store."""
+    """Score every entity under POLICY: id, name, kind, own, echo, inherited, total; written back to the store
+    (or, with --engine spark, read from --input Parquet tables and written as a Parquet folder)."""
     from graphscore.analysis.scores import score as score_tables
     from graphscore.policy import load_policy
 
     rules = load_policy(policy)
+    if engine is Engine.SPARK:
+        return _score_on_spark(rules, input_folder, out, spark_master, _as_of(as_of), top)
     workspace = _workspace(db, quiet)
     scores = score_tables(workspace, rules, _as_of(as_of))
     if out is not None:
@@ -239,6 +249,23 @@ def score(
           limit=top, console=stderr if out else stdout)
     if out is not None:
         stdout.print(f"wrote {out}")
+
+
+def _score_on_spark(rules, input_folder: Path | None, out: Path | None, master: str, as_of: dt.date | None,
+                    top: int) -> None:
+    from graphscore.spark import score_parquet
+
+    if input_folder is None or out is None:
+        raise ValueError("--engine spark reads Parquet tables and writes a Parquet folder: give --input FOLDER "
+                         "and --out FOLDER.")
+    result = score_parquet(input_folder, rules, out, master=master, as_of=as_of)
+    for note in result.notes:
+        typer.echo(f"note: {note}", err=True)
+    for figure, value in result.figures.items():
+        stdout.print(f"{figure.replace('_', ' ')}: {'none' if value is None else f'{value:.6g}'}")
+    head = result.frame.orderBy(result.frame["total"].desc(), "id").limit(top).toArrow().to_pandas()
+    _show(head, f"top scores under {rules.name} as of {result.as_of} (spark)", limit=top)
+    stdout.print(f"wrote {out}")
 
 
 @app.command()
