@@ -115,3 +115,22 @@ def pytest_runtest_makereport(item, call):
     if report.skipped and os.environ.get("CI") and item.get_closest_marker("neo4j") is not None:
         report.outcome = "failed"
         report.longrepr = f"Neo4j test skipped in CI ({NEO4J_URI_VARIABLE} unset?): {report.longrepr}"
+
+
+def pytest_collection_modifyitems(config, items):
+    """The docstring examples of ``graphscore.spark`` that need a SparkSession are marked
+    ``+SKIP`` for the package's doctest run and run in ``tests/spark/test_examples.py`` on the
+    Spark tests' session: their doctest items are deselected here, not reported as skipped."""
+    import doctest
+
+    from _pytest.doctest import DoctestItem
+
+    def run_on_spark(item) -> bool:
+        examples = item.dtest.examples if isinstance(item, DoctestItem) else []
+        return (item.path.parent.parts[-2:] == ("graphscore", "spark") and bool(examples)
+                and all(example.options.get(doctest.SKIP) for example in examples))
+
+    elsewhere = [item for item in items if run_on_spark(item)]
+    if elsewhere:
+        config.hook.pytest_deselected(items=elsewhere)
+        items[:] = [item for item in items if not run_on_spark(item)]
