@@ -263,9 +263,9 @@ def change_scores(source: Tables | Workspace, policy: Policy, change: Change, *,
 
 def prepare_whatif(source: Tables | Workspace, policy: Policy, as_of: dt.date | str | None = None) -> None:
     """Work out once what every what-if under ``policy`` at ``as_of`` reads about the whole
-    register: the baseline run and, under spread, ``W`` by source and its convergence
-    certificate (kept with the workspace's projection) and the compiled push and solve loaded,
-    so that the first what-if costs what the next ones do. A server does this before it listens.
+    register: the baseline run and, under spread and hop, ``W`` by source; under spread also its
+    convergence certificate (kept with the workspace's projection) and the compiled push and
+    solve loaded, so that the first what-if costs what the next ones do. A server does this before it listens.
 
     Examples
     --------
@@ -287,6 +287,8 @@ def prepare_whatif(source: Tables | Workspace, policy: Policy, as_of: dt.date | 
         local_change(projection.W_by_source, {0: 1.0}, damping=policy.damping, tol=ACCURACY, certificate=certificate,
                      budget=0)
         spread(projection.W, np.eye(1, projection.n).ravel(), damping=policy.damping, tol=0.5, certificate=certificate)
+    elif policy.model is ModelName.HOP and not projection.layers:
+        projection.W_by_source  # noqa: B018 (the compressed columns a local hop what-if follows, made once)
 
 
 def apply_change(source: Tables | Workspace, policy: Policy, change: Change, *, baseline: str = "current",
