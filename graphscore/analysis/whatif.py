@@ -205,9 +205,7 @@ def change_scores(source: Tables | Workspace, policy: Policy, change: Change, *,
     s_before, s_after = own_before_after(projection, change, baseline=baseline)
     if policy.model is ModelName.SPREAD and method == "auto":
         s_base = s_after if baseline == "without" else s_before
-        # the data as it is: the baseline run, unless clipping float dust moved s
-        base = (ws.baseline(policy, change.as_of) if np.array_equal(s_base, projection.s)
-                else run_model(projection, policy, s_base)).total
+        base = _totals(ws, projection, policy, change.as_of, s_base)
         delta_s = s_after - s_before
         changed = np.flatnonzero(delta_s)
         scale = float(np.abs(delta_s[changed]).sum())
@@ -241,8 +239,7 @@ def change_scores(source: Tables | Workspace, policy: Policy, change: Change, *,
         # a hop score reads penalties at most max_hops links upstream, so only entities that
         # close downstream of the change move: worked out there, exactly, beside the baseline
         s_base, s_other = (s_after, s_before) if baseline == "without" else (s_before, s_after)
-        base = (ws.baseline(policy, change.as_of) if np.array_equal(s_base, projection.s)
-                else run_model(projection, policy, s_base)).total
+        base = _totals(ws, projection, policy, change.as_of, s_base)
         other = hop_change(projection.W, s_base, s_other, base, damping=policy.damping, max_hops=policy.max_hops,
                            aggregate=policy.aggregate.value, by_source=projection.W_by_source)
         before, after = (other, base) if baseline == "without" else (base, other)
@@ -253,9 +250,8 @@ def change_scores(source: Tables | Workspace, policy: Policy, change: Change, *,
     if policy.model.is_linear:  # one solve for both columns
         both = run_model(projection, policy, np.column_stack([s_before, s_after])).total
         before, after = both[:, 0], both[:, 1]
-    else:  # the side that is the data as it is was run once already, for the workspace
-        before, after = (ws.baseline(policy, change.as_of).total if np.array_equal(s, projection.s)
-                         else run_model(projection, policy, s).total for s in (s_before, s_after))
+    else:
+        before, after = (_totals(ws, projection, policy, change.as_of, s) for s in (s_before, s_after))
     reached = int(np.count_nonzero(after - before))
     return ChangedScores(before, after, "recompute", 0.0, reached,
                          f"the model was run with and without the change ({reached:,} entities move)")
@@ -289,6 +285,12 @@ def prepare_whatif(source: Tables | Workspace, policy: Policy, as_of: dt.date | 
         spread(projection.W, np.eye(1, projection.n).ravel(), damping=policy.damping, tol=0.5, certificate=certificate)
     elif policy.model is ModelName.HOP and not projection.layers:
         projection.W_by_source  # noqa: B018 (the compressed columns a local hop what-if follows, made once)
+
+
+def _totals(ws: Workspace, projection: Projection, policy: Policy, as_of, s: np.ndarray) -> np.ndarray:
+    """Total scores for own penalties ``s``: the workspace's baseline run when ``s`` is the data
+    as it is (run once already), else a run of the model (e.g. where clipping float dust moved s)."""
+    return (ws.baseline(policy, as_of) if np.array_equal(s, projection.s) else run_model(projection, policy, s)).total
 
 
 def apply_change(source: Tables | Workspace, policy: Policy, change: Change, *, baseline: str = "current",
