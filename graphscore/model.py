@@ -233,15 +233,11 @@ def link_key_array(links: pd.DataFrame) -> pa.Array:
 def _link_key_text(link_type: pa.Array, source: pa.Array, target: pa.Array, role: pa.Array,
                    start, source_ref: pa.Array) -> pa.Array:
     """Link keys from the columns' text (null where blank) and ``start`` as datetime64 or text."""
+    from graphscore.linkkey import spell_keys  # compiled: loaded only by what keys links
+
     if isinstance(start, np.ndarray):
         start = pc.cast(pc.cast(pa.array(start, type=pa.timestamp("s")), pa.date32()), pa.string())
-    def field(text: pa.Array) -> pa.Array:
-        text = text.cast(pa.large_string())
-        length = pc.utf8_length(text).cast(pa.large_string())
-        return pc.fill_null(pc.binary_join_element_wise(length, text, pa.scalar(":", pa.large_string())), "-")
-
-    fields = [field(f) for f in (link_type, source, target, role, start, source_ref)]
-    return pc.binary_join_element_wise(*fields, pa.scalar("", pa.large_string()))
+    return spell_keys([link_type, source, target, role, start, source_ref])
 
 
 class LineNumbers(Sequence):
