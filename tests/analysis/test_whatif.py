@@ -87,7 +87,7 @@ def test_hop_sum_whatif_is_the_cut_series_of_the_change():
     lifted = next(p for p in active if lift_change(projection, p).delta_s.any())
     for change in (penalize_change(projection, hub, 1.0), lift_change(projection, lifted)):
         result = change_scores(workspace, policy, change)
-        delta_s = change.delta_s
+        delta_s = change.delta_vector(projection.n)
         expected = delta_s + A @ delta_s + A @ (A @ delta_s)
         assert result.method == "local" and result.error == 0 and np.count_nonzero(expected) > 10
         np.testing.assert_allclose(result.after - result.before, expected, atol=1e-12)

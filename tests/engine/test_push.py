@@ -222,8 +222,7 @@ def test_reproduces_whatif_on_the_register(register):
     entity = projection.penalties.loc[projection.penalties["weight"] > 0, "entity"].iloc[0]
     what_if = penalize_change(projection, entity, 2.0)
     before, after = apply_change(workspace, policy, what_if, method="solve")
-    delta_s = what_if.delta_s
-    change = local_change(projection.W, {int(i): delta_s[i] for i in np.flatnonzero(delta_s)},
+    change = local_change(projection.W, dict(zip(what_if.seeds, what_if.delta_s)),
                           damping=policy.damping, tol=1e-9)
     # the two runs are each within 1e-10 x the largest score (engine/run.py, SCORE_TOL)
     slack = 2e-10 * max(before.max(), after.max())
