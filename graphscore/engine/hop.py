@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import scipy as sp
 
-__all__ = ["hop", "hop_change"]
+__all__ = ["hop", "hop_change", "hop_row"]
 
 _AGGREGATES = ("sum", "max")
 
@@ -235,3 +235,30 @@ def hop_change(W: sp.sparse.sparray, s: np.ndarray, x: np.ndarray, at: np.ndarra
                     aggregate="max")
         scores[lost] = rerun[np.searchsorted(upstream, entities[lost])]
     return entities, scores
+
+
+def hop_row(W: sp.sparse.sparray, target: int, *, damping: float = 0.6, max_hops: int = 2) -> tuple[np.ndarray, np.ndarray]:
+    """Row ``target`` of ``sum_{k=0..max_hops} (damping W)^k``: what one unit of own penalty at
+    each entity adds to ``target``'s score under :func:`hop` with ``aggregate="sum"``, at the
+    entities at most ``max_hops`` links upstream (every other adds nothing). Read backwards from
+    the target along the rows of ``W`` (the links into each entity), so the cost follows those
+    entities, not the register.
+
+    Returns
+    -------
+    entities : (m,) ndarray of int
+        Sorted.
+    values : (m,) ndarray
+
+    Examples
+    --------
+    A chain 0 -> 1 -> 2 -> 3: under two hops, 0 is too far from 3.
+
+    >>> W = sp.sparse.csr_array(([1.0, 1.0, 1.0], ([1, 2, 3], [0, 1, 2])), shape=(4, 4))
+    >>> entities, values = hop_row(W, 3, damping=0.5)
+    >>> entities.tolist(), values.tolist()
+    ([1, 2, 3], [0.25, 0.5, 1.0])
+    """
+    rows = W if isinstance(W, sp.sparse.csr_array) else sp.sparse.csr_array(W)
+    return _push_series(rows.indptr, rows.indices, rows.data, np.array([target], dtype=np.int64), np.ones(1),
+                        damping=damping, max_hops=max_hops, aggregate="sum")

@@ -243,15 +243,16 @@ def test_paths_within_max_hops_when_the_strongest_path_is_longer():
     import scipy as sp
 
     from graphscore.analysis.explain import _nonnegative_lengths, _strongest_simple_paths
+    from graphscore.engine.paths import simple_paths_to
 
     # 0 -> 1 -> 2 -> 3 -> 4 at weight 1 (4 links), 0 -> 5 -> 4 at 0.5 each, 0 -> 4 at 0.1
     edges = {(0, 1): 1.0, (1, 2): 1.0, (2, 3): 1.0, (3, 4): 1.0, (0, 5): 0.5, (5, 4): 0.5, (0, 4): 0.1}
     rows, cols = zip(*edges)
     A = sp.sparse.csr_array((list(edges.values()), (rows, cols)), shape=(6, 6))
-    lengths = _nonnegative_lengths(A, 0.9)
-    to_target = sp.sparse.csgraph.dijkstra(sp.sparse.csr_array(lengths.T), indices=4)
-    found = _strongest_simple_paths(A, lengths, 0, 4, 0.9, 3, 2, to_target)
+    found = simple_paths_to(sp.sparse.csr_array(A.T), 4, [0], damping=0.9, max_hops=2, top=3)[0]
     assert [path for path, _ in found] == [[0, 5, 4], [0, 4]]
     assert [round(value, 12) for _, value in found] == [0.2025, 0.09]
-    unbounded = _strongest_simple_paths(A, lengths, 0, 4, 0.9, 1, None, to_target)
+    lengths = _nonnegative_lengths(A, 0.9)
+    to_target = sp.sparse.csgraph.dijkstra(sp.sparse.csr_array(lengths.T), indices=4)
+    unbounded = _strongest_simple_paths(A, lengths, 0, 4, 0.9, 1, to_target)
     assert unbounded[0][0] == [0, 1, 2, 3, 4] and round(unbounded[0][1], 12) == round(0.9 ** 4, 12)
