@@ -43,7 +43,7 @@ from graphscore.engine.hop import hop_row
 from graphscore.engine.matrix import Projection
 from graphscore.engine.paths import (HopWalks, describe_paths, distances_within, format_path, johnson_potentials,
                                     simple_paths_to, strongest_walks_to)
-from graphscore.engine.push import influence
+from graphscore.engine.push import influence, work_arrays_of
 from graphscore.engine.run import contraction_of
 from graphscore.engine.spread import spread
 from graphscore.model import Tables
@@ -324,7 +324,7 @@ def explain(source: Tables | Workspace, policy: Policy, entity_id: str, *, as_of
         if policy.model is ModelName.SPREAD and not projection.layers:
             # the row by reverse push, only as far as this score needs; a solve where it spreads wide
             pushed = influence(projection.W, v, damping=policy.damping, scores=scores, own=projection.s,
-                               budget=3 * projection.W.nnz)
+                               budget=3 * projection.W.nnz, work=work_arrays_of(projection))
         if pushed is not None and pushed.complete:
             row = np.zeros(projection.n)
             row[pushed.indices] = pushed.values
@@ -396,7 +396,7 @@ def prepare_explain(source: Tables | Workspace, policy: Policy, as_of: dt.date |
                 distances_within(lengths, 0, limit=0.0, to_target=np.zeros(layer.n), cutoff=0.0)
     if policy.model is ModelName.SPREAD and not projection.layers and projection.n:
         influence(projection.W, 0, damping=policy.damping, scores=ws.baseline(policy, as_of).total, own=projection.s,
-                  budget=0)  # likewise the reverse push
+                  budget=0, work=work_arrays_of(projection))  # likewise the reverse push (and its work arrays made)
 
 
 def _layer_contributions(projection: Projection, policy: Policy, v: int, total: float, by_source: np.ndarray,

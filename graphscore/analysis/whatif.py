@@ -26,7 +26,7 @@ import pandas as pd
 from graphscore.analysis.scores import entity_frame, rescore_penalties
 from graphscore.engine.hop import hop_change
 from graphscore.engine.matrix import Projection, own_weights
-from graphscore.engine.push import local_change
+from graphscore.engine.push import local_change, work_arrays_of
 from graphscore.engine.run import SCORE_TOL, contraction_of, run_model
 from graphscore.engine.spread import spread
 from graphscore.model import Tables
@@ -318,7 +318,7 @@ def change_scores(source: Tables | Workspace, policy: Policy, change: Change, *,
         local = local_change(projection.W_by_source, {int(seeds[i]): float(delta_s[i]) for i in changed},
                              damping=policy.damping, tol=accuracy, certificate=certificate,
                              budget=_PUSH_BUDGET_SWEEPS * max(projection.W.nnz, projection.n),
-                             reach=int(_PUSH_REACH * projection.n))
+                             reach=int(_PUSH_REACH * projection.n), work=work_arrays_of(projection))
         if local.complete:
             indices, other = _moved(base, local.indices, base[local.indices] + local.values)
             how, error = "push", local.error
@@ -384,7 +384,7 @@ def prepare_whatif(source: Tables | Workspace, policy: Policy, as_of: dt.date | 
         # The push's and the solve's compiled loops load on their first call in a process (a few
         # tenths of a second): a push that stops at once, and a solve to a loose tolerance.
         local_change(projection.W_by_source, {0: 1.0}, damping=policy.damping, tol=ACCURACY, certificate=certificate,
-                     budget=0)
+                     budget=0, work=work_arrays_of(projection))
         spread(projection.W, np.eye(1, projection.n).ravel(), damping=policy.damping, tol=0.5, certificate=certificate)
     elif policy.model is ModelName.HOP and not projection.layers:
         projection.W_by_source  # noqa: B018 (the compressed columns a local hop what-if follows, made once)
