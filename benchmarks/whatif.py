@@ -10,7 +10,8 @@ what-if and an explanation read prepared (``prepare_whatif``, ``prepare_explain`
 does before it listens), the ``calls`` table gives:
 
 - ``whatif ms``: median and largest time of one what-if (``lift_change`` then ``change_scores``,
-  its default accuracy) over ``--sources`` penalties lifted at random, and ``hub ms`` the same
+  its default accuracy) over ``--sources`` penalties lifted at random (among those whose lift
+  changes an own penalty), and ``hub ms`` the same
   for a new penalty on the entity whose penalty reaches the most others in one link;
 - ``reached``: median and largest number of entities whose score moved;
 - ``method``: how the what-ifs were computed (``local`` hop, ``push``, ``solve``), counted;
@@ -35,6 +36,7 @@ Ratios from one run are the figures to quote: the machine is shared and absolute
 from __future__ import annotations
 
 import argparse
+import itertools
 import statistics
 import time
 import warnings
@@ -82,7 +84,10 @@ def measure_calls(ws, policy, size: int, sources: int) -> dict:
     base = ws.baseline(policy, AS_OF).total
     rng = np.random.default_rng(0)
     active = projection.penalties[projection.penalties["weight"] > 0]
-    lifted = rng.choice(active["id"].to_numpy(), size=min(sources, len(active)), replace=False)
+    # penalties whose lift changes an own penalty (under combine = "max" an entity's lighter
+    # penalties change nothing), drawn at random
+    lifted = list(itertools.islice((p for p in rng.permutation(active["id"].unique())
+                                    if lift_change(projection, p).delta_s.any()), sources))
     hub = projection.ids[int(np.argmax(np.diff(projection.W_by_source.indptr)))]
     times, reached, methods, errors = [], [], {}, []
     changes = [lambda p=p: lift_change(projection, p) for p in lifted]
@@ -100,7 +105,7 @@ def measure_calls(ws, policy, size: int, sources: int) -> dict:
                                                                          0, None)))
     scored = np.flatnonzero(base > 0)
     targets = np.r_[np.argsort(-base)[:sources], rng.choice(scored, size=min(sources, scored.size), replace=False)]
-    explained = [timed(lambda t=t: explain(ws, policy, projection.ids[int(t)]))[0] for t in targets]
+    explained = [timed(lambda t=t: explain(ws, policy, projection.ids[int(t)], as_of=AS_OF))[0] for t in targets]
     typical = statistics.median(times[:-1])
     return {"companies": size, "links": projection.W.nnz, "policy": policy.name,
             "whatif ms": 1e3 * typical, "max ms": 1e3 * max(times[:-1]), "hub ms": 1e3 * times[-1],
