@@ -367,7 +367,7 @@ def explain(source: Tables | Workspace, policy: Policy, entity_id: str, *, as_of
 
 def prepare_explain(source: Tables | Workspace, policy: Policy, as_of: dt.date | str | None = None) -> None:
     """Work out once what explaining any entity under ``policy`` at ``as_of`` reads about the
-    whole register: the baseline run, and the hop lengths its paths are searched over (kept with
+    whole register: the baseline run, the data fingerprint its manifest cites, and the hop lengths its paths are searched over (kept with
     the workspace's projection, and the projection's table of ids) and the compiled searches
     loaded, so that the first explanation costs what the next ones do. A server does this
     before it listens.
@@ -385,6 +385,7 @@ def prepare_explain(source: Tables | Workspace, policy: Policy, as_of: dt.date |
     ws = as_workspace(source)
     projection = ws.projection(policy, as_of)
     ws.baseline(policy, as_of)
+    ws.fingerprint  # noqa: B018 (the manifest's: a hash of every table when no store recorded it, seconds at 10^6 links)
     if projection.n:  # pandas makes an index's table of ids on its first lookup: a tenth of a second at 10^6 links
         projection.index_of(projection.ids[0])
     if policy.model is ModelName.SPREAD:  # a hop model's paths are grown from the entity (simple_paths_to)

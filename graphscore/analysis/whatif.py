@@ -84,6 +84,8 @@ class _PenaltyIndex:
     by_id: np.ndarray  # their positions
     entities: np.ndarray  # the entity rows (idx), sorted
     by_entity: np.ndarray  # their positions
+    idx: np.ndarray  # every row's entity row and weight, in table order
+    weight: np.ndarray
 
     @staticmethod
     def of(projection: Projection) -> _PenaltyIndex:
@@ -92,11 +94,13 @@ class _PenaltyIndex:
             ids = projection.penalties["id"].to_numpy(dtype=object)
             idx = projection.penalties["idx"].to_numpy(np.int64)
             by_id, by_entity = np.argsort(ids, kind="stable"), np.argsort(idx, kind="stable")
-            projection.derived[key] = _PenaltyIndex(ids[by_id], by_id, idx[by_entity], by_entity)
+            projection.derived[key] = _PenaltyIndex(ids[by_id], by_id, idx[by_entity], by_entity, idx,
+                                                    projection.penalties["weight"].to_numpy(float))
         return projection.derived[key]
 
     def of_id(self, penalty_id: str) -> np.ndarray:
-        lo, hi = np.searchsorted(self.ids, [penalty_id], side="left")[0], np.searchsorted(self.ids, [penalty_id], side="right")[0]
+        probe = np.array([penalty_id], dtype=object)
+        lo, hi = np.searchsorted(self.ids, probe, side="left")[0], np.searchsorted(self.ids, probe, side="right")[0]
         return np.sort(self.by_id[lo:hi])
 
     def of_entities(self, entities: np.ndarray) -> np.ndarray:
@@ -104,17 +108,17 @@ class _PenaltyIndex:
         return np.sort(np.concatenate([self.by_entity[a:b] for a, b in zip(lo.tolist(), hi.tolist())]))
 
 
-def _change_without(projection: Projection, rows: pd.DataFrame) -> tuple[tuple[int, ...], np.ndarray]:
-    """The entities of the given penalty rows, and how their ``s`` changes when the rows are
-    added to a world without them: their ``s`` made again from their other penalties alone (the
-    rows of the whole table at those entities, in table order, so the sums are own_weights')."""
-    seeds = np.unique(rows["idx"].to_numpy(np.int64))
-    penalties = projection.penalties
-    at = _PenaltyIndex.of(projection).of_entities(seeds)
-    others = at[~np.isin(at, penalties.index.get_indexer(rows.index))]
-    slot = np.searchsorted(seeds, penalties["idx"].to_numpy(np.int64)[others])
-    rest = own_weights(pd.DataFrame({"idx": slot, "weight": penalties["weight"].to_numpy(float)[others]}), seeds.size,
-                       projection.combine)
+def _change_without(projection: Projection, rows: np.ndarray) -> tuple[tuple[int, ...], np.ndarray]:
+    """The entities of the given penalty rows (positions in the table), and how their ``s``
+    changes when the rows are added to a world without them: their ``s`` made again from their
+    other penalties alone (the rows of the whole table at those entities, in table order, so the
+    sums are own_weights')."""
+    index = _PenaltyIndex.of(projection)
+    seeds = np.unique(index.idx[rows])
+    at = index.of_entities(seeds)
+    others = at[~np.isin(at, rows)]
+    slot = np.searchsorted(seeds, index.idx[others])
+    rest = own_weights(pd.DataFrame({"idx": slot, "weight": index.weight[others]}), seeds.size, projection.combine)
     return tuple(seeds.tolist()), projection.s[seeds] - rest
 
 
@@ -134,33 +138,33 @@ def penalize_change(projection: Projection, entity_id: str, severity: float = 1.
                   projection.as_of)
 
 
-def _penalty_rows(projection: Projection, entity_id: str | None, penalty_id: str | None) -> pd.DataFrame:
-    """The active penalty rows of one penalty id or one entity; a ValueError naming the dates
-    when there are none, so an empty report never passes for "no spillover"."""
-    penalties = projection.penalties
+def _penalty_rows(projection: Projection, entity_id: str | None, penalty_id: str | None) -> np.ndarray:
+    """The positions in the penalties table of the active rows of one penalty id or one
+    entity; a ValueError naming the dates when there are none, so an empty report never passes
+    for "no spillover"."""
+    index = _PenaltyIndex.of(projection)
     day = projection.as_of.date()
     if penalty_id is not None:
-        rows = penalties.iloc[_PenaltyIndex.of(projection).of_id(penalty_id)]
-        if rows.empty:
+        rows = index.of_id(penalty_id)
+        if not rows.size:
             raise KeyError(f"unknown penalty id {penalty_id!r}")
-        if not (rows["weight"] > 0).any():
-            row = rows.iloc[0]
+        if not (index.weight[rows] > 0).any():
+            row = projection.penalties.iloc[rows[0]]
             window = f"{row['start'].date()} to {'open' if pd.isna(row['end']) else row['end'].date()}"
             raise ValueError(f"penalty {penalty_id!r} does not count at {day} (window {window}, "
                              "or lifted by credit repair, or not a kind this policy reads)")
     else:
-        idx = projection.index_of(entity_id)
-        rows = penalties.iloc[_PenaltyIndex.of(projection).of_entities(np.array([idx]))]
-        if not (rows["weight"] > 0).any():
+        rows = index.of_entities(np.array([projection.index_of(entity_id)]))
+        if not (index.weight[rows] > 0).any():
             raise ValueError(f"entity {entity_id!r} has no penalty that counts at {day}")
-    return rows[rows["weight"] > 0]
+    return rows[index.weight[rows] > 0]
 
 
 def lift_change(projection: Projection, penalty_id: str, *, label: str | None = None) -> Change:
     """Lifting one penalty at ``as_of``."""
     rows = _penalty_rows(projection, None, penalty_id)
     seeds, delta = _change_without(projection, rows)
-    return Change(label or f"lift {penalty_id}", seeds, -delta, rows, projection.as_of)
+    return Change(label or f"lift {penalty_id}", seeds, -delta, projection.penalties.iloc[rows], projection.as_of)
 
 
 def attribution_change(projection: Projection, *, entity_id: str | None = None,
@@ -175,7 +179,7 @@ def attribution_change(projection: Projection, *, entity_id: str | None = None,
     rows = _penalty_rows(projection, entity_id, penalty_id)
     seeds, delta = _change_without(projection, rows)
     label = label or (f"penalties of {entity_id}" if entity_id else f"penalty {penalty_id}")
-    return Change(label, seeds, delta, rows, projection.as_of)
+    return Change(label, seeds, delta, projection.penalties.iloc[rows], projection.as_of)
 
 
 def own_before_after(projection: Projection, change: Change, *,
