@@ -381,7 +381,8 @@ class Influence:
     values : (k,) ndarray
         ``G[target, u]`` from below: what one unit of own penalty at u adds to the target's score.
     unattributed : float
-        The part of the target's score not yet attributed to any source,
+        The part of the target's score not yet attributed to any source (also when the push
+        stopped at its budget),
         ``x[target] - sum_u values[u] s[u] = sum_w r_w x_w >= 0``; each contribution is short by
         at most this much, and all of them together by exactly this much.
     pushes : int
@@ -527,6 +528,8 @@ def influence(W: sp.sparse.sparray, target: int, *, damping: float, scores: np.n
             np.int64(budget if budget is not None else np.iinfo(np.int64).max), p, r, seen, queued, queue, touched)
         reached = np.sort(touched[:count])
         values = p[reached]
+        if not complete:  # the running sum is only summed again at the end of a round: sum it here
+            left = float(r[reached] @ scores[reached])
         _clear(p, r, seen, queued, reached)
     return Influence(reached, values, max(float(left), 0.0), int(pushes), bool(complete))
 
