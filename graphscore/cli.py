@@ -282,8 +282,7 @@ def whatif(
     force: ForceOption = False,
 ) -> None:
     """What changes if an entity is penalised (--penalize) or a penalty lifted (--lift)."""
-    from graphscore.analysis.spillover import spillover
-    from graphscore.analysis.whatif import whatif as whatif_tables
+    from graphscore.analysis.spillover import whatif_spillover
     from graphscore.policy import load_policy
     from graphscore.report.render import write_report
 
@@ -292,13 +291,10 @@ def whatif(
     rules = load_policy(policy)
     workspace = _workspace(db, quiet)
     with _progress(quiet).step("computing the change", "computed the change"):
-        changes = whatif_tables(workspace, rules, penalize=penalize, severity=severity, lift=lift,
-                                as_of=_as_of(as_of))
-        report = spillover(workspace, rules, penalize=penalize, severity=severity, lift=lift,
-                           as_of=_as_of(as_of))
+        changes, report = whatif_spillover(workspace, rules, penalize=penalize, severity=severity, lift=lift,
+                                           as_of=_as_of(as_of))
     out.mkdir(parents=True, exist_ok=True)
-    changed = changes[changes["delta"] != 0]
-    changed = changed.loc[changed["delta"].abs().sort_values(ascending=False).index]
+    changed = changes.loc[changes["delta"].abs().sort_values(ascending=False).index]
     _write_table(changed[["id", "before", "after", "delta"]], out / "changes.csv")
     paths = write_report(report, out)
     _show(changed[["id", "name", "before", "after", "delta"]], report.title)
