@@ -9,7 +9,7 @@ it). Layout, under the cache folder::
     <fingerprint>/tables/link-ends.npy                             each link's ends as entity rows
     <fingerprint>/facts/<name>/value.json                          facts about the whole register (JSON)
     <fingerprint>/<policy hash>-<as-of>-<missing share>/          one projection and its baseline
-        arrays.npz  penalties.arrow  ids.arrow  facts.json  run/  echo/  ownership/
+        arrays.npz  penalties.arrow  facts.json  run/  echo/  ownership/
         layer-<k>/                                                 link_time = "at_penalty": one per layer
 
 Writing is best effort: a read-only or full disk only means the next command computes again.
@@ -132,7 +132,6 @@ def _write_projection(folder: Path, projection: Projection, about: dict) -> None
     if projection.values is not None:
         arrays["values"] = projection.values
     np.savez(folder / "arrays.npz", **arrays)
-    _write_frame(pd.DataFrame({"id": projection.ids}), folder / "ids.arrow")
     _write_frame(projection.penalties, folder / "penalties.arrow")
     facts = {"as_of": projection.as_of.isoformat(), "combine": projection.combine.value,
              "notes": list(projection.notes), "layers": len(projection.layers),
@@ -143,19 +142,19 @@ def _write_projection(folder: Path, projection: Projection, about: dict) -> None
     (folder / "facts.json").write_text(json.dumps(facts), encoding="utf-8")
 
 
-def _read_projection(folder: Path, source: LinkSource) -> Projection:
+def _read_projection(folder: Path, source: LinkSource, ids: pd.Index) -> Projection:
     """The projection :func:`_write_projection` wrote; its edges come from ``source`` (the
-    workspace's links under the same policy), as a fresh projection's do."""
+    workspace's links under the same policy) and its rows are ``ids`` (the entities' ids in
+    table order, as every projection of those tables has them), as a fresh projection's do."""
     facts = json.loads((folder / "facts.json").read_text(encoding="utf-8"))
     with np.load(folder / "arrays.npz") as arrays:
         W = sp.sparse.csr_array((arrays["data"], arrays["indices"], arrays["indptr"]),
                                 shape=tuple(arrays["shape"]))
         s = arrays["s"]
         values = arrays["values"] if "values" in arrays else None
-    ids = pd.Index(_read_frame(_frame_path(folder, "ids"))["id"], name="id")
     links_at = None if facts.get("links_at") is None else pd.Timestamp(facts["links_at"])
     source = source.at(links_at if links_at is not None else pd.Timestamp(facts["as_of"]))
-    layers = tuple(_read_projection(folder / f"layer-{k}", source) for k in range(facts.get("layers", 0)))
+    layers = tuple(_read_projection(folder / f"layer-{k}", source, ids) for k in range(facts.get("layers", 0)))
     return Projection(ids, W, s, source, _read_frame(_frame_path(folder, "penalties")),
                       pd.Timestamp(facts["as_of"]), Combine(facts["combine"]), tuple(facts["notes"]), values,
                       links_at, layers)
@@ -316,12 +315,13 @@ class DiskCache:
         return self.root / f"{policy.hash[:16]}-{as_of.date().isoformat()}-{missing_share.value if missing_share else 'policy'}"
 
     def load_projection(self, policy: Policy, as_of: pd.Timestamp, missing_share: MissingShare | None,
-                        tables: Tables) -> Projection | None:
-        """The projection of ``tables`` (this content) under ``policy`` at ``as_of``, if kept."""
+                        tables: Tables, ids: pd.Index) -> Projection | None:
+        """The projection of ``tables`` (this content) under ``policy`` at ``as_of``, if kept;
+        ``ids`` is the entities' id column as an index, shared by every projection of them."""
         folder = self._folder(policy, as_of, missing_share)
         if not (folder / "facts.json").exists():
             return None
-        return _read_projection(folder, link_source(tables, policy, as_of, missing_share))
+        return _read_projection(folder, link_source(tables, policy, as_of, missing_share), ids)
 
     def save_projection(self, policy: Policy, missing_share: MissingShare | None, projection: Projection) -> None:
         def write(folder: Path) -> None:

@@ -85,9 +85,18 @@ class Workspace:
         return self.entities["name"]
 
     @functools.cached_property
+    def ids(self) -> pd.Index:
+        """The entities' ids in table order: the rows of every projection of these tables, one
+        index (and one hash table, built on its first lookup) shared by all of them and by
+        :attr:`entities`."""
+        return pd.Index(self.tables.entities["id"], name="id")
+
+    @functools.cached_property
     def entities(self) -> pd.DataFrame:
-        """The entities table indexed by id, for lookups of a few rows."""
-        return self.tables.entities.set_index("id")
+        """The entities table indexed by id (:attr:`ids`), for lookups of a few rows."""
+        entities = self.tables.entities.drop(columns="id")
+        entities.index = self.ids
+        return entities
 
     def _key(self, policy: Policy, as_of: AsOf, missing_share: MissingShare | None) -> tuple:
         return (policy.hash, resolve_as_of(as_of, policy), missing_share)
@@ -101,7 +110,8 @@ class Workspace:
         return self._projections[key]
 
     def _build(self, policy: Policy, as_of: pd.Timestamp, missing_share: MissingShare | None) -> Projection:
-        projection = self.cache.load_projection(policy, as_of, missing_share, self.tables) if self.cache else None
+        projection = (self.cache.load_projection(policy, as_of, missing_share, self.tables, self.ids)
+                      if self.cache else None)
         if projection is None:
             with self.progress.step(f"projecting {len(self.tables.links):,} links under {policy.name}",
                                     f"projected the links under {policy.name}"):
