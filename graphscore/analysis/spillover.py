@@ -94,7 +94,9 @@ def _penalty_table(rows: pd.DataFrame, projection: Projection, names: pd.Series)
         counted = rows["weight"] > 0
     else:
         # a what-if's own penalty is not in the projection: it competes with the entity's others
-        active = pd.concat([projection.penalties, rows[~rows["id"].isin(projection.penalties["id"])]])
+        # (those of the change's entities only: the heaviest of each is all that is asked)
+        others = projection.penalties[projection.penalties["entity"].isin(rows["entity"])]
+        active = pd.concat([others, rows[~rows["id"].isin(others["id"])]])
         active = active[active["weight"] > 0]
         heaviest = active.sort_values(["weight", "id"], ascending=[False, True]).drop_duplicates("entity")["id"]
         counted = rows["id"].isin(heaviest)
