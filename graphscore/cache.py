@@ -315,12 +315,14 @@ class DiskCache:
         return self.root / f"{policy.hash[:16]}-{as_of.date().isoformat()}-{missing_share.value if missing_share else 'policy'}"
 
     def load_projection(self, policy: Policy, as_of: pd.Timestamp, missing_share: MissingShare | None,
-                        tables: Tables, ids: pd.Index) -> Projection | None:
+                        tables: Tables, ids: pd.Index | None = None) -> Projection | None:
         """The projection of ``tables`` (this content) under ``policy`` at ``as_of``, if kept;
-        ``ids`` is the entities' id column as an index, shared by every projection of them."""
+        ``ids``, the entities' id column as an index, where the caller shares one among every
+        projection of them (:attr:`graphscore.workspace.Workspace.ids`)."""
         folder = self._folder(policy, as_of, missing_share)
         if not (folder / "facts.json").exists():
             return None
+        ids = pd.Index(tables.entities["id"], name="id") if ids is None else ids
         return _read_projection(folder, link_source(tables, policy, as_of, missing_share), ids)
 
     def save_projection(self, policy: Policy, missing_share: MissingShare | None, projection: Projection) -> None:
