@@ -45,6 +45,10 @@ ForceOption = Annotated[bool, typer.Option("--force", help="Run a model even whe
                                                            "more than an hour on this graph.")]
 WaitOption = Annotated[float, typer.Option("--wait", min=0, help="Seconds to wait while another process "
                                                                  "writes to the store.")]
+# Report files written (graphscore.report.render.FORMATS); the charts (matplotlib) are drawn for html and png only.
+FormatOption = Annotated[list[str] | None, typer.Option(
+    "--format", help="Report format to write: html, md, json or png (repeatable; default: all). JSON and Markdown "
+                     "alone draw no chart and start faster.")]
 DEFAULT_WAIT = 180.0  # a load of 10^7 links takes minutes: wait for it rather than fail at once
 Engine = enum.Enum("Engine", {"MEMORY": "memory", "SPARK": "spark"}, type=str)  # score --engine
 
@@ -278,29 +282,26 @@ def whatif(
     severity: Annotated[float, typer.Option(help="Severity of the new penalty.")] = 1.0,
     lift: Annotated[str | None, typer.Option(help="Penalty id to lift.")] = None,
     as_of: AsOfOption = None,
+    formats: FormatOption = None,
     quiet: QuietOption = False,
     force: ForceOption = False,
 ) -> None:
     """What changes if an entity is penalised (--penalize) or a penalty lifted (--lift)."""
-    from graphscore.analysis.spillover import spillover
-    from graphscore.analysis.whatif import whatif as whatif_tables
+    from graphscore.analysis.spillover import whatif_spillover
     from graphscore.policy import load_policy
-    from graphscore.report.render import write_report
+    from graphscore.report.render import FORMATS, write_report
 
     if (penalize is None) == (lift is None):
         raise ValueError("give exactly one of --penalize or --lift.")
     rules = load_policy(policy)
     workspace = _workspace(db, quiet)
     with _progress(quiet).step("computing the change", "computed the change"):
-        changes = whatif_tables(workspace, rules, penalize=penalize, severity=severity, lift=lift,
-                                as_of=_as_of(as_of))
-        report = spillover(workspace, rules, penalize=penalize, severity=severity, lift=lift,
-                           as_of=_as_of(as_of))
+        changes, report = whatif_spillover(workspace, rules, penalize=penalize, severity=severity, lift=lift,
+                                           as_of=_as_of(as_of))
     out.mkdir(parents=True, exist_ok=True)
-    changed = changes[changes["delta"] != 0]
-    changed = changed.loc[changed["delta"].abs().sort_values(ascending=False).index]
+    changed = changes.loc[changes["delta"].abs().sort_values(ascending=False).index]
     _write_table(changed[["id", "before", "after", "delta"]], out / "changes.csv")
-    paths = write_report(report, out)
+    paths = write_report(report, out, formats=formats or FORMATS)
     _show(changed[["id", "name", "before", "after", "delta"]], report.title)
     if changed.empty and penalize and rules.combine.value == "max":
         typer.echo(f"note: under combine = \"max\" only an entity's heaviest penalty counts, and {penalize} "
@@ -319,13 +320,14 @@ def report_spillover(
     entity: Annotated[str | None, typer.Option(help="Entity whose current penalties to report on.")] = None,
     penalty: Annotated[str | None, typer.Option(help="Penalty id to report on.")] = None,
     as_of: AsOfOption = None,
+    formats: FormatOption = None,
     quiet: QuietOption = False,
     force: ForceOption = False,
 ) -> None:
     """Spillover of one entity's penalties (--entity) or one penalty (--penalty): HTML, Markdown, JSON, PNG."""
     from graphscore.analysis.spillover import spillover
     from graphscore.policy import load_policy
-    from graphscore.report.render import write_report
+    from graphscore.report.render import FORMATS, write_report
 
     if (entity is None) == (penalty is None):
         raise ValueError("give exactly one of --entity or --penalty.")
@@ -333,7 +335,7 @@ def report_spillover(
     workspace = _workspace(db, quiet)
     with _progress(quiet).step("building the spillover report", "built the spillover report"):
         report = spillover(workspace, rules, entity=entity, penalty=penalty, as_of=_as_of(as_of))
-    paths = write_report(report, out)
+    paths = write_report(report, out, formats=formats or FORMATS)
     stdout.print(f"wrote {', '.join(str(p) for p in paths.values())}")
 
 
@@ -524,19 +526,20 @@ def report_dossier(
     out: Annotated[Path, typer.Option("--out", help="Output folder.")],
     db: DbOption = "graphscore.db",
     as_of: AsOfOption = None,
+    formats: FormatOption = None,
     quiet: QuietOption = False,
     force: ForceOption = False,
 ) -> None:
     """Dossier of ENTITY: own penalties, inherited exposure with paths, owners, officers, neighbourhood."""
     from graphscore.analysis.dossier import dossier
     from graphscore.policy import load_policy
-    from graphscore.report.render import write_report
+    from graphscore.report.render import FORMATS, write_report
 
     rules = load_policy(policy)
     workspace = _workspace(db, quiet)
     with _progress(quiet).step("assembling the dossier", "assembled the dossier"):
         report = dossier(workspace, rules, entity, as_of=_as_of(as_of))
-    paths = write_report(report, out)
+    paths = write_report(report, out, formats=formats or FORMATS)
     stdout.print(f"wrote {', '.join(str(p) for p in paths.values())}")
 
 

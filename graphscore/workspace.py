@@ -31,7 +31,8 @@ import pandas as pd
 
 from graphscore.cache import DiskCache, StoredTables
 from graphscore.engine.echo import model_echo
-from graphscore.engine.matrix import Projection, build_projection, link_ends, resolve_as_of
+from graphscore.engine.matrix import (OWNERSHIP_MATRICES, Projection, build_projection, link_ends, ownership_matrices,
+                                     resolve_as_of)
 from graphscore.engine.run import ModelRun, run_model
 from graphscore.engine.timeline import active_links
 from graphscore.model import Tables, validate
@@ -84,9 +85,18 @@ class Workspace:
         return self.entities["name"]
 
     @functools.cached_property
+    def ids(self) -> pd.Index:
+        """The entities' ids in table order: the rows of every projection of these tables, one
+        index (and one hash table, built on its first lookup) shared by all of them and by
+        :attr:`entities`."""
+        return pd.Index(self.tables.entities["id"], name="id")
+
+    @functools.cached_property
     def entities(self) -> pd.DataFrame:
-        """The entities table indexed by id, for lookups of a few rows."""
-        return self.tables.entities.set_index("id")
+        """The entities table indexed by id (:attr:`ids`), for lookups of a few rows."""
+        entities = self.tables.entities.drop(columns="id")
+        entities.index = self.ids
+        return entities
 
     def _key(self, policy: Policy, as_of: AsOf, missing_share: MissingShare | None) -> tuple:
         return (policy.hash, resolve_as_of(as_of, policy), missing_share)
@@ -100,14 +110,23 @@ class Workspace:
         return self._projections[key]
 
     def _build(self, policy: Policy, as_of: pd.Timestamp, missing_share: MissingShare | None) -> Projection:
-        cached = self.cache.load_projection(policy, as_of, missing_share, self.tables) if self.cache else None
-        if cached is not None:
-            return cached
-        with self.progress.step(f"projecting {len(self.tables.links):,} links under {policy.name}",
-                                f"projected the links under {policy.name}"):
-            projection = build_projection(self.tables, policy, as_of, missing_share=missing_share)
-        if self.cache:
-            self.cache.save_projection(policy, missing_share, projection)
+        projection = (self.cache.load_projection(policy, as_of, missing_share, self.tables, self.ids)
+                      if self.cache else None)
+        if projection is None:
+            with self.progress.step(f"projecting {len(self.tables.links):,} links under {policy.name}",
+                                    f"projected the links under {policy.name}"):
+                projection = build_projection(self.tables, policy, as_of, missing_share=missing_share)
+            if self.cache:
+                self.cache.save_projection(policy, missing_share, projection)
+        if policy.model.is_ownership and self.cache:
+            # The stakes and control links as matrices: every ownership answer reads them, and they
+            # come from a table of every edge of the register (3.8 s of a 10^6-link dossier under
+            # cProfile, for one entity's ultimate owners): made once per content, kept on disk.
+            kept = self.cache.load_matrices(policy, as_of, missing_share, "ownership")
+            if kept is None:
+                kept = ownership_matrices(projection)
+                self.cache.save_matrices(policy, as_of, missing_share, "ownership", kept)
+            projection.derived[OWNERSHIP_MATRICES] = kept
         return projection
 
     def baseline(self, policy: Policy, as_of: AsOf = None, *,

@@ -293,3 +293,29 @@ def test_compare_failed_variant_says_why_and_exits_nonzero(zala_db, tmp_path):
     assert result.exit_code == 1
     assert "error: variant damping=0.99 failed: spread diverges" in result.output
     assert (tmp_path / "report.html").exists()  # the variants that scored are still reported
+
+
+def test_reports_write_only_the_formats_asked_and_draw_no_chart_for_json_and_markdown(zala_db, tmp_path):
+    """``--format json --format md`` writes those two files, as a full report writes them but
+    for the chart links, and never loads matplotlib (a new process, as a user runs it)."""
+    import subprocess
+    import sys
+
+    full, some = tmp_path / "full", tmp_path / "some"
+    for out, extra in ((full, []), (some, ["--format", "json", "--format", "md"])):
+        result = run("report", "dossier", CST, "--db", str(zala_db), "--policy", JOINT, "--as-of", "2022-06-30",
+                     "--out", str(out), *extra)
+        assert result.exit_code == 0, result.output
+    assert sorted(p.name for p in some.iterdir()) == ["report.json", "report.md"]
+    # the same dossier, but for the time it was written (the Markdown links no chart then)
+    def without_time(path):
+        return [line for line in path.read_text(encoding="utf-8").splitlines() if "generated" not in line]
+    assert without_time(some / "report.json") == without_time(full / "report.json")
+    assert set(without_time(some / "report.md")) <= set(without_time(full / "report.md"))
+    code = ("import sys; from graphscore.cli import main; sys.argv = ['graphscore'] + sys.argv[1:]\n"
+            "try:\n    main()\nexcept SystemExit as exit:\n    assert not exit.code, exit.code\n"
+            "assert 'matplotlib' not in sys.modules, 'matplotlib loaded'")
+    for command in (["report", "spillover", "--entity", CST], ["whatif", "--penalize", CST]):
+        subprocess.run([sys.executable, "-c", code, *command, "--db", str(zala_db), "--policy", JOINT,
+                        "--as-of", "2022-06-30", "--out", str(tmp_path / command[-1]), "--format", "json", "-q"],
+                       check=True, capture_output=True)

@@ -197,3 +197,49 @@ def test_a_what_if_rescored_on_changed_penalties_works_on_tables_from_the_cache(
     penalties = stored.tables.penalties.iloc[:1]
     np.testing.assert_array_equal(rescore_penalties(stored, policy, "2022-06-30", penalties),
                                   rescore_penalties(plain, policy, "2022-06-30", penalties))
+
+
+def test_the_cache_keeps_the_tables_their_link_ends_and_the_ownership_matrices_exactly(tmp_path):
+    """What the disk cache keeps is what a command would compute: the tables as the store reads
+    them back (text repeated across rows is kept once, dictionary encoded), the links' ends as
+    entity rows, and the stakes and control matrices of an ownership projection."""
+    from graphscore.analysis.ownership import rule_policy
+    from graphscore.engine.matrix import OWNERSHIP_MATRICES, link_ends, ownership_matrices
+
+    db = tmp_path / "db"
+    run("load", ZALA, "--db", db)
+    ws = open_workspace(db)
+    with LadybugStore(db, read_only=True) as store:
+        fresh = store.read_tables()
+    for name, frame in fresh.items():
+        pd.testing.assert_frame_equal(getattr(ws.tables, name), frame, obj=name)
+    assert (cache_folder(LadybugStore(db, read_only=True)) / ws.fingerprint / "tables" / "links.arrow").exists()
+    kept = link_ends(ws.tables.links, ws.tables.entities)  # read from the cache, not found again
+    assert all(np.array_equal(k, f) for k, f in zip(kept, link_ends(fresh.links, fresh.entities)))
+    policy = rule_policy("integrated")
+    first = ws.projection(policy, "2022-06-30").derived[OWNERSHIP_MATRICES]
+    again = open_workspace(db).projection(policy, "2022-06-30").derived[OWNERSHIP_MATRICES]
+    computed = ownership_matrices(gs.build_projection(fresh, policy, "2022-06-30"))
+    for kept_matrix, first_matrix, made in zip(again, first, computed):
+        assert (kept_matrix != made).nnz == 0 and (first_matrix != made).nnz == 0
+        assert kept_matrix.has_canonical_format and kept_matrix.dtype == made.dtype
+
+
+def test_a_cache_written_as_parquet_is_still_read(tmp_path):
+    """Caches written before the tables were kept as Arrow files stay usable."""
+    from graphscore.cache import _frame_path
+
+    db = tmp_path / "db"
+    run("load", ZALA, "--db", db)
+    ws = open_workspace(db)
+    folder = cache_folder(LadybugStore(db, read_only=True)) / ws.fingerprint / "tables"
+    expected = {name: frame.copy() for name, frame in ws.tables.items()}
+    for name, frame in expected.items():
+        frame.to_parquet(folder / f"{name}.parquet", index=False)
+        (folder / f"{name}.arrow").unlink()
+        assert _frame_path(folder, name).suffix == ".parquet"
+    (folder / "link-ends.npy").unlink()
+    old = open_workspace(db)
+    assert old.tables.counts() == ws.tables.counts() and old.tables.loaded() == []
+    for name, frame in expected.items():
+        pd.testing.assert_frame_equal(getattr(old.tables, name), frame, obj=name)

@@ -17,15 +17,15 @@ import scipy as sp
 
 from graphscore.analysis.display import Networked
 from graphscore.analysis.manifest import build_manifest
-from graphscore.analysis.whatif import (Change, attribution_change, change_scores, lift_change, own_before_after,
-                                        penalize_change)
+from graphscore.analysis.whatif import (Change, ChangedScores, attribution_change, change_scores, lift_change,
+                                        own_before_after, penalize_change)
 from graphscore.engine.matrix import Projection
 from graphscore.engine.paths import describe_paths, format_path, last_hop_types, strongest_paths
 from graphscore.model import Tables
 from graphscore.policy import Combine, Policy
 from graphscore.workspace import Workspace, as_workspace
 
-__all__ = ["SpilloverReport", "spillover", "spillover_report"]
+__all__ = ["SpilloverReport", "spillover", "spillover_report", "whatif_spillover"]
 
 
 @dataclass
@@ -94,7 +94,9 @@ def _penalty_table(rows: pd.DataFrame, projection: Projection, names: pd.Series)
         counted = rows["weight"] > 0
     else:
         # a what-if's own penalty is not in the projection: it competes with the entity's others
-        active = pd.concat([projection.penalties, rows[~rows["id"].isin(projection.penalties["id"])]])
+        # (those of the change's entities only: the heaviest of each is all that is asked)
+        others = projection.penalties[projection.penalties["entity"].isin(rows["entity"])]
+        active = pd.concat([others, rows[~rows["id"].isin(others["id"])]])
         active = active[active["weight"] > 0]
         heaviest = active.sort_values(["weight", "id"], ascending=[False, True]).drop_duplicates("entity")["id"]
         counted = rows["id"].isin(heaviest)
@@ -129,7 +131,8 @@ def _group(affected: pd.DataFrame, by: str) -> pd.DataFrame:
 
 def spillover_report(source: Tables | Workspace, policy: Policy, change: Change, *,
                      baseline: str = "current", title: str | None = None,
-                     threshold: float | None = None, top_paths: int = 500) -> SpilloverReport:
+                     threshold: float | None = None, top_paths: int = 500,
+                     scores: ChangedScores | None = None) -> SpilloverReport:
     """Build the spillover report of one change to the penalties.
 
     Parameters
@@ -147,13 +150,16 @@ def spillover_report(source: Tables | Workspace, policy: Policy, change: Change,
     top_paths : int
         Paths are described for this many of the most affected entities (path search is cheap;
         describing each hop is not, on very large reports).
+    scores : ChangedScores, optional
+        The change's scores (:func:`~graphscore.analysis.whatif.change_scores` with this
+        ``baseline``), where the caller has them already; computed here otherwise.
     """
     ws = as_workspace(source)
     projection = ws.projection(policy, change.as_of)
     scored = projection  # the projection whose s the report reads
     projection = _path_projection(projection, change)
     threshold = policy.threshold if threshold is None else threshold
-    scores = change_scores(ws, policy, change, baseline=baseline)
+    scores = scores or change_scores(ws, policy, change, baseline=baseline)
     before, after = scores.before, scores.after
     delta = after - before
     scale = max(np.abs(delta).max(initial=0.0), 1e-300)
@@ -225,7 +231,14 @@ def spillover(source: Tables | Workspace, policy: Policy, *, entity: str | None 
     if len(chosen) != 1:
         raise ValueError("give exactly one of entity, penalty, penalize or lift.")
     ws = as_workspace(source)
-    projection = ws.projection(policy, as_of)
+    change, baseline = _scenario(ws, ws.projection(policy, as_of), entity, penalty, penalize, severity, lift)
+    return spillover_report(ws, policy, change, baseline=baseline, threshold=threshold,
+                            title=f"Spillover of {change.label}")
+
+
+def _scenario(ws: Workspace, projection: Projection, entity: str | None, penalty: str | None, penalize: str | None,
+              severity: float, lift: str | None) -> tuple[Change, str]:
+    """The change :func:`spillover` reports on, and the baseline it is measured against."""
     names = ws.names
 
     def penalised(penalty_id: str) -> str:
@@ -242,6 +255,42 @@ def spillover(source: Tables | Workspace, policy: Policy, *, entity: str | None 
                                  label=f"a new penalty (severity {severity:g}) on {names.get(penalize, penalize)}")
     else:
         change = lift_change(projection, lift, label=f"lifting penalty {lift} on {penalised(lift)}")
-    baseline = "without" if entity is not None or penalty is not None else "current"
-    return spillover_report(ws, policy, change, baseline=baseline, threshold=threshold,
-                            title=f"Spillover of {change.label}")
+    return change, "without" if entity is not None or penalty is not None else "current"
+
+
+def whatif_spillover(source: Tables | Workspace, policy: Policy, *, penalize: str | None = None,
+                     severity: float = 1.0, lift: str | None = None, as_of: dt.date | str | None = None,
+                     threshold: float | None = None) -> tuple[pd.DataFrame, SpilloverReport]:
+    """A what-if's changed scores and its spillover report, the change computed once (what
+    ``graphscore whatif`` writes). The scores are :func:`~graphscore.analysis.whatif.whatif`'s
+    rows whose ``delta`` is not zero, labelled by their row there, with its ``attrs`` (notes and
+    the proven ``error``); the report is :func:`spillover`'s of the same change.
+
+    Examples
+    --------
+    >>> import graphscore as gs
+    >>> from graphscore.toy import fined_company
+    >>> policy = gs.parse_policy('name="r"\\ndamping=0.5\\n[[transmit]]\\nlink="OFFICER_OF"\\ndirection="backward"')
+    >>> changes, report = whatif_spillover(fined_company(), policy, lift="x", as_of="2024-01-01")
+    >>> changes[["id", "before", "after", "delta"]].to_dict("records")
+    [{'id': 'c', 'before': 1.0, 'after': 0.0, 'delta': -1.0}, {'id': 'p', 'before': 0.5, 'after': 0.0, 'delta': -0.5}]
+    >>> report.title
+    'Spillover of lifting penalty x on Co'
+    """
+    if (penalize is None) == (lift is None):
+        raise ValueError("give exactly one of penalize or lift.")
+    ws = as_workspace(source)
+    projection = ws.projection(policy, as_of)
+    change, baseline = _scenario(ws, projection, None, None, penalize, severity, lift)
+    scores = change_scores(ws, policy, change, baseline=baseline)
+    report = spillover_report(ws, policy, change, baseline=baseline, threshold=threshold,
+                              title=f"Spillover of {change.label}", scores=scores)
+    delta = scores.after - scores.before
+    rows = np.flatnonzero(delta != 0)
+    entities = ws.entities.reindex(projection.ids[rows])  # only the entities that change are named
+    changes = pd.DataFrame({"id": projection.ids[rows], "name": entities["name"].to_numpy(),
+                            "kind": entities["kind"].to_numpy(), "before": scores.before[rows],
+                            "after": scores.after[rows], "delta": delta[rows]}, index=rows)
+    changes.attrs.update(as_of=projection.as_of.date().isoformat(), notes=list(projection.notes) + [scores.note],
+                         change=change.label, error=scores.error)
+    return changes, report

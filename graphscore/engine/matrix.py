@@ -227,10 +227,13 @@ class Projection:
 _ENDS: dict[tuple[int, int], tuple[np.ndarray, np.ndarray]] = {}
 
 
-def link_ends(links: pd.DataFrame, entities: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+def link_ends(links: pd.DataFrame, entities: pd.DataFrame,
+              known: tuple[np.ndarray, np.ndarray] | None = None) -> tuple[np.ndarray, np.ndarray]:
     """Row in ``entities`` of each link's source and of its target (int32; -1 for an id not
     there), through Arrow: the ids dictionary-encoded against the entities' ids (``index_in``),
-    once per links table, then kept while the table lives (8 bytes a link).
+    once per links table, then kept while the table lives (8 bytes a link). ``known``, the
+    answer worked out before for the same two tables (kept on disk beside a store,
+    :class:`graphscore.cache.StoredTables`), is kept instead of finding it again.
 
     Examples
     --------
@@ -241,8 +244,10 @@ def link_ends(links: pd.DataFrame, entities: pd.DataFrame) -> tuple[np.ndarray, 
     """
     key = (id(links), id(entities))
     if key not in _ENDS:
-        ids = _arrow_text(entities["id"])
-        _ENDS[key] = (_positions(links["source"], ids), _positions(links["target"], ids))
+        if known is None:
+            ids = _arrow_text(entities["id"])
+            known = (_positions(links["source"], ids), _positions(links["target"], ids))
+        _ENDS[key] = known
         weakref.finalize(links, _ENDS.pop, key, None)
         weakref.finalize(entities, _ENDS.pop, key, None)
     return _ENDS[key]
@@ -523,6 +528,9 @@ def _edge_table(source: LinkSource, n: int, entities: np.ndarray | None, among: 
     return table
 
 
+OWNERSHIP_MATRICES = "ownership matrices"  # their key in Projection.derived (the workspace keeps them on disk)
+
+
 def ownership_matrices(projection: Projection) -> tuple[sp.sparse.csr_array, sp.sparse.csr_array]:
     """``D[o, a]``, the direct share of asset a held by owner o (no stored zeros), and
     ``C[c, a] = 1`` where c CONTROLS a, from a projection built under an ownership model.
@@ -532,7 +540,7 @@ def ownership_matrices(projection: Projection) -> tuple[sp.sparse.csr_array, sp.
     a few of their entries. Shared by every caller, so not to be modified in place: stored
     zeros are dropped here, so the ownership engine's check of its input (which drops them in
     place) finds nothing to change."""
-    key = "ownership matrices"
+    key = OWNERSHIP_MATRICES
     if key not in projection.derived:
         n = projection.n
         edges = projection.edges_touching()

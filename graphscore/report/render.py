@@ -181,8 +181,6 @@ from graphscore.analysis.compare import CompareReport
 from graphscore.analysis.dossier import Dossier
 from graphscore.analysis.spillover import SpilloverReport
 from graphscore.report import render_compare, render_dossier, render_spillover
-from graphscore.report.charts import chart_pngs
-from graphscore.report.interactive import add_interactivity
 
 __all__ = ["JSON_FORMAT", "COMPARE_JSON_FORMAT", "DOSSIER_JSON_FORMAT", "FORMATS", "to_json", "to_markdown",
            "to_html", "write_report"]
@@ -263,6 +261,8 @@ def to_html(report: Report, *, top: int = 200, charts: Mapping[str, bytes] | Non
     -------
     str
     """
+    from graphscore.report.interactive import add_interactivity  # with the charts: matplotlib, for HTML only
+
     return add_interactivity(_renderer(report).to_html(report, top=top, charts=charts), report)
 
 
@@ -302,7 +302,13 @@ def write_report(report: Report, out_dir: str | Path, *, formats: Iterable[str] 
                          f"choose from {', '.join(FORMATS)}.")
     out_dir = Path(out_dir)
     # Everything is rendered before the first file is written, so a failure leaves no partial report.
-    pngs = chart_pngs(report) if {"html", "png"} & set(formats) else {}
+    # matplotlib is loaded only when a chart is drawn: JSON and Markdown alone start faster.
+    if {"html", "png"} & set(formats):
+        from graphscore.report.charts import chart_pngs
+
+        pngs = chart_pngs(report)
+    else:
+        pngs = {}
     chart_files = {name: Path(f"{name}.png") for name in pngs} if "png" in formats else {}
     documents = {}
     if "html" in formats:

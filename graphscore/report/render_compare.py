@@ -12,9 +12,8 @@ from pathlib import Path
 import pandas as pd
 
 from graphscore.analysis.compare import CompareReport
-from graphscore.report.charts import CHART_TITLES, chart_pngs
-from graphscore.report.markup import (check_top, environment, md, md_charts, md_manifest, md_table, number, plain,
-                                      png_uri, records)
+from graphscore.report.markup import (CHART_TITLES, check_top, environment, md, md_charts, md_manifest, md_table,
+                                      number, plain, png_uri, records)
 
 __all__ = ["JSON_FORMAT", "to_json", "to_markdown", "to_html"]
 
@@ -222,7 +221,10 @@ def to_html(report: CompareReport, *, top: int = 200, charts: Mapping[str, bytes
     str
     """
     check_top(top)
-    charts = chart_pngs(report) if charts is None else charts
+    if charts is None:
+        from graphscore.report.charts import chart_pngs  # matplotlib, only where a chart is drawn
+
+        charts = chart_pngs(report)
     labels = report.scored
     return environment().get_template("compare.html.j2").render(
         title=report.title,

@@ -12,9 +12,8 @@ from pathlib import Path
 import pandas as pd
 
 from graphscore.analysis.dossier import Dossier
-from graphscore.report.charts import CHART_TITLES, chart_pngs
-from graphscore.report.markup import (check_top, day, environment, md, md_charts, md_code, md_manifest, md_table,
-                                      number, percent, plain, png_uri, records)
+from graphscore.report.markup import (CHART_TITLES, check_top, day, environment, md, md_charts, md_code, md_manifest,
+                                      md_table, number, percent, plain, png_uri, records)
 
 __all__ = ["JSON_FORMAT", "to_json", "to_markdown", "to_html"]
 
@@ -240,7 +239,10 @@ def to_html(report: Dossier, *, top: int = 200, charts: Mapping[str, bytes] | No
     str
     """
     check_top(top)
-    charts = chart_pngs(report) if charts is None else charts
+    if charts is None:
+        from graphscore.report.charts import chart_pngs  # matplotlib, only where a chart is drawn
+
+        charts = chart_pngs(report)
     manifest = report.manifest
     returned = _own_returned(report)
     tables = {"penalties": _penalties(report), "exposure": report.exposure, "owners": _owners(report),

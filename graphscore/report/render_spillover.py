@@ -12,9 +12,8 @@ from pathlib import Path
 import pandas as pd
 
 from graphscore.analysis.spillover import SpilloverReport
-from graphscore.report.charts import CHART_TITLES, chart_pngs
-from graphscore.report.markup import (check_top, day, environment, md, md_charts, md_code, md_manifest, md_table,
-                                      number, plain, png_uri, records)
+from graphscore.report.markup import (CHART_TITLES, check_top, day, environment, md, md_charts, md_code, md_manifest,
+                                      md_table, number, plain, png_uri, records)
 
 __all__ = ["JSON_FORMAT", "to_json", "to_markdown", "to_html"]
 
@@ -176,7 +175,10 @@ def to_html(report: SpilloverReport, *, top: int = 200, charts: Mapping[str, byt
     str
     """
     check_top(top)
-    charts = chart_pngs(report) if charts is None else charts
+    if charts is None:
+        from graphscore.report.charts import chart_pngs  # matplotlib, only where a chart is drawn
+
+        charts = chart_pngs(report)
     manifest = report.manifest
     reached = _reached(report)
     collateral = records(report.collateral.head(top))

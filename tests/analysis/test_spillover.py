@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pandas as pd
 import pytest
 
 from graphscore.analysis.spillover import spillover
@@ -46,3 +47,29 @@ def test_exactly_one_subject(hand_tables, hand_policy):
         spillover(hand_tables, hand_policy, entity="C1", penalty="F1")
     with pytest.raises(KeyError, match="unknown entity id 'nobody'"):
         spillover(hand_tables, hand_policy, entity="nobody")
+
+
+@pytest.mark.parametrize("policy_file", ["joint-punishment.toml", "diffusion.toml"])
+def test_a_what_if_and_its_report_come_from_one_change(policy_file):
+    """``graphscore whatif`` computes the change once: its changed scores are whatif()'s rows
+    that change, bit for bit, and its report is spillover()'s of the same change."""
+    import graphscore as gs
+    from graphscore.analysis.spillover import whatif_spillover
+    from graphscore.analysis.whatif import whatif
+    from graphscore.synthetic import generate_network
+    from graphscore.workspace import Workspace
+    from tests.conftest import POLICIES
+
+    ws = Workspace(gs.validate(generate_network(300, seed=3)))
+    policy = gs.load_policy(POLICIES / policy_file)
+    penalised = ws.projection(policy, "2024-06-30").penalties
+    lifted = penalised.loc[penalised["weight"] > 0, "id"].iloc[0]
+    for asked in ({"penalize": "C000007", "severity": 2.0}, {"lift": lifted}):
+        changes, report = whatif_spillover(ws, policy, as_of="2024-06-30", **asked)
+        every = whatif(ws, policy, as_of="2024-06-30", **asked)
+        assert len(changes) > 1
+        pd.testing.assert_frame_equal(changes, every[every["delta"] != 0])
+        assert changes.attrs["notes"] == every.attrs["notes"] and changes.attrs["error"] == every.attrs["error"]
+        reference = spillover(ws, policy, as_of="2024-06-30", **asked)
+        pd.testing.assert_frame_equal(report.affected, reference.affected)
+        assert report.title == reference.title and report.notes == reference.notes
