@@ -11,6 +11,7 @@ import pytest
 import scipy as sp
 
 import graphscore as gs
+from graphscore.analysis.explain import explain
 from graphscore.engine.echo import ECHO_TOL, closed_walks, echo, model_echo
 from graphscore.engine.paths import strongest_walks_to
 from graphscore.engine.spread import spread
@@ -176,3 +177,26 @@ def test_a_divergent_spread_has_no_echo():
     W = sp.sparse.csr_array([[0.0, 2.0], [2.0, 0.0]])
     with pytest.raises(ConvergenceError, match="spread diverges"):
         closed_walks(W, [0], damping=0.6)
+
+
+@pytest.mark.parametrize("policy_path", [POLICIES / "diffusion.toml", POLICIES / "joint-punishment.toml"],
+                         ids=lambda p: p.stem)
+def test_one_entity_echo_is_the_score_tables_and_explain_agrees(registry, policy_path):
+    """A dossier asks for one entity's echo, the score table for all: each source's pushes (or
+    walks) depend on nothing but itself, so the two are equal bit for bit. Explain's own
+    contribution (the entity's penalty reaching itself, empty walk included) is own + echo, to
+    the echo's accuracy and explain's own (a reverse push or a solve)."""
+    policy = gs.load_policy(policy_path)
+    ws = gs.Workspace(registry)
+    projection = ws.projection(policy, "2024-06-30")
+    everyone = model_echo(projection, policy)
+    penalised = np.flatnonzero(projection.s > 0)
+    chosen = penalised[np.argsort(-everyone[penalised], kind="stable")[[0, 1, 10, 50, -1]]]
+    for idx in chosen:
+        assert model_echo(projection, policy, [idx])[idx] == everyone[idx]
+        entity = projection.ids[idx]
+        why = explain(ws, policy, entity, as_of="2024-06-30")
+        itself = sum(c["contribution"] for c in why.contributions if c["source"] == entity)
+        own = projection.s[idx]
+        assert itself - own == pytest.approx(everyone[idx], abs=2 * ECHO_TOL * own), entity
+    assert everyone[chosen[0]] > 0.1 * projection.s[chosen[0]]  # a real echo among them
