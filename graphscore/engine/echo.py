@@ -25,7 +25,7 @@ distress on still receives), so its score does not split into own, echo and inhe
 echo column is zero and all of ``total - own`` is shown as inherited, a known simplification.
 
 Accuracy. Under spread ``G[v, v]`` is an infinite sum; each entity's is bounded to within
-:data:`ECHO_TOL` = 1e-6 (proven: :func:`_diagonal`) and the echo is
+:data:`ECHO_TOL` = 1e-6 (proven: :func:`graphscore.engine.push.push_diagonal`) and the echo is
 the upper bound: never understated, overstated by at most 1e-6 times the entity's own penalty,
 so ``inherited = total - own - echo`` is never overstated and understated by as much. The
 score is solved from below, so an entity no other penalty reaches, whose whole ``total - own``
@@ -67,7 +67,7 @@ import numpy as np
 import scipy as sp
 
 from graphscore.engine.matrix import Projection
-from graphscore.engine.push import ReturnBound, _check_tuning, _forward, return_bound
+from graphscore.engine.push import ReturnBound, push_diagonal, return_bound
 from graphscore.engine.run import contraction_of
 from graphscore.policy import Aggregate, ModelName, Policy
 
@@ -184,138 +184,15 @@ def closed_walks(W: sp.sparse.sparray, sources, *, damping: float, max_hops: int
     position = cycles.position[sources[cyclic]]
     ranked = np.argsort(position, kind="stable")
     cyclic, position = cyclic[ranked], position[ranked]
-    _check_tuning(damping, tol)
-    if damping == 0:
-        return out  # G = I
     A = cycles.by_source
-    if bound is None:
-        bound = return_bound(A, damping=damping)  # computed on the renumbered W: no renumbering
-    else:  # W's bound holds for A, W with fewer links (ReturnBound), renumbered
+    if bound is not None:  # W's bound holds for A, W with fewer links (ReturnBound), renumbered
         bound = ReturnBound(bound.weights[cycles.order], bound.reach[cycles.order])
-    values, error = np.ones(position.size), np.zeros(position.size)
-    links = np.zeros(position.size, dtype=np.int64)
-    rows = cycles.by_target
-    _diagonal(A.indptr, A.indices, A.data, rows.indptr, rows.indices, rows.data, damping, position,
-              bound.weights, bound.reach, tol, _FORWARD_COST, _ROUND_STEP, numba.get_num_threads(), values, error, links)
+    found = push_diagonal(A, position, damping=damping, tol=tol, bound=bound, rows=cycles.by_target)
     # G[v, v] >= 1 (the empty walk); the upper end: the score is solved from below, so where no
     # one else's penalty adds to it, total - own is at most this echo and inherited shows 0
     # (module docstring)
-    out[cyclic] = np.maximum(values, 1.0) + error - 1.0
+    out[cyclic] = found.values + found.error - 1.0
     return out
-
-
-# Links the forward push follows per unit of ``left / tol`` (its threshold is ``tol / left``):
-# 0.06 to 0.09 measured on graphscore.synthetic registries of 10^6 links under diffusion; 0.03
-# and 0.2 there followed 0 % and 16 % more links in all than 0.08.
-_FORWARD_COST = 0.08
-# Each round of the backward push lowers its threshold this many times: 3 followed 1 % fewer
-# links than 10 (above), and cut a round short costs less than a tenfold round overshooting.
-_ROUND_STEP = 3.0
-
-
-@numba.njit(cache=True, nogil=True, parallel=True, error_model="numpy")
-def _diagonal(indptr, indices, data, row_indptr, row_indices, row_data, damping, sources, z, h, tol, cost, step,
-              threads, values, errors, links):  # pragma: no cover - compiled
-    """``G[v, v]`` at each source from below, within ``errors`` (proven), ``G = (I - damping
-    W)^-1``, by the bidirectional estimate of :func:`graphscore.engine.push.push_diagonal`: a
-    backward push from v keeps ``G[v, :] = q + r_b G``, a forward one ``G e_v = p + G r``, so
-    ``G[v, v] = p[v] + q . r + r_b G r``, all terms non-negative; the value is ``p[v] + q . r``
-    and the rest at most ``max_w (r[w] / z[w]) * (r_b . h)``, ``h >= G z`` (a
-    :class:`graphscore.engine.push.ReturnBound`). The forward push runs until that is ``tol``.
-    Here the two are balanced per entity: the backward push runs in rounds (its threshold on
-    ``r_b[w] h[w]`` lowered ``step`` times each round) while the links it has followed are fewer
-    than the forward push would need for what is left, ``cost * left / tol`` (``left = r_b .
-    h``), and stops mid-round once they are not. A fixed share (push_diagonal's) suits some
-    registries and not others: under
-    diffusion at 10^6 links, backward pushes to 3 % of ``h[v]`` followed 67,000 links per entity
-    and the forward ones 9,500; to 10 %, 7,200 and 23,000; to 1 %, 2.4 million and 1,300. A
-    source depends on nothing but itself, so one entity's echo (a dossier's) is bit for bit the
-    score table's. Sources are dealt out to the threads in turn, each with its own work arrays,
-    cleared after each source where its pushes wrote."""
-    n = z.shape[0]
-    most = np.int64(np.iinfo(np.int64).max)
-    for thread in numba.prange(threads):
-        p, r = np.zeros(n), np.zeros(n)
-        seen, queued = np.zeros(n, dtype=np.bool_), np.zeros(n, dtype=np.bool_)
-        queue, touched = np.empty(n, dtype=np.int64), np.empty(n, dtype=np.int64)
-        q, back = np.zeros(n), np.zeros(n)
-        back_seen, back_queued = np.zeros(n, dtype=np.bool_), np.zeros(n, dtype=np.bool_)
-        back_queue, back_touched = np.empty(n, dtype=np.int64), np.empty(n, dtype=np.int64)
-        source, unit = np.empty(1, dtype=np.int64), np.ones(1)
-        for k in range(thread, sources.shape[0], threads):
-            v = sources[k]
-            # backward: G[v, :] = q + r_b G (r_b is `back`), and left = r_b . h >= r_b G z
-            back[v] = 1.0
-            back_seen[v] = True
-            back_touched[0] = v
-            reached = 1
-            left = h[v]
-            threshold = left / step
-            backward = 0
-            while backward < cost * left / tol and threshold > 1e-300:
-                head = 0
-                size = 0
-                for j in range(reached):
-                    w = back_touched[j]
-                    if back[w] * h[w] > threshold:
-                        back_queued[w] = True
-                        back_queue[size] = w
-                        size += 1
-                while size > 0:
-                    w = back_queue[head]
-                    head = (head + 1) % n
-                    size -= 1
-                    back_queued[w] = False
-                    pushed = back[w]
-                    back[w] = 0.0
-                    q[w] += pushed
-                    spreading = damping * pushed
-                    start, end = np.int64(row_indptr[w]), np.int64(row_indptr[w + 1])
-                    backward += end - start
-                    left -= pushed * h[w]
-                    for e in range(start, end):
-                        u = np.int64(row_indices[e])
-                        back[u] += spreading * row_data[e]
-                        left += spreading * row_data[e] * h[u]
-                        if not back_seen[u]:
-                            back_seen[u] = True
-                            back_touched[reached] = u
-                            reached += 1
-                        if not back_queued[u] and back[u] * h[u] > threshold:
-                            back_queued[u] = True
-                            back_queue[(head + size) % n] = u
-                            size += 1
-                    if backward >= cost * left / tol:
-                        break  # mid-round: what is left is still r_b . h, summed below
-                for j in range(size):
-                    back_queued[back_queue[(head + j) % n]] = False
-                threshold /= step
-                # summed afresh, not kept running: it would subtract many small amounts
-                left = 0.0
-                for j in range(reached):
-                    left += back[back_touched[j]] * h[back_touched[j]]
-            # forward: G e_v = p + G r with r <= eps z, so the rest, r_b G r, is at most eps left = tol
-            source[0] = v
-            eps = tol / left if left > 0 else np.inf
-            count, _, forward, _ = _forward(indptr, indices, data, damping, source, unit, z, eps, most, n,
-                                            p, r, seen, queued, queue, touched)
-            estimate = p[v]
-            residual = 0.0
-            for j in range(count):
-                w = touched[j]
-                estimate += q[w] * r[w]
-                residual = max(residual, r[w] / z[w])
-                p[w] = 0.0
-                r[w] = 0.0
-                seen[w] = False
-            for j in range(reached):
-                w = back_touched[j]
-                q[w] = 0.0
-                back[w] = 0.0
-                back_seen[w] = False
-            values[k] = estimate
-            errors[k] = residual * max(left, 0.0)
-            links[k] = backward + forward
 
 
 def _sorted_rows(W: sp.sparse.sparray) -> sp.sparse.csr_array:
