@@ -528,19 +528,22 @@ def ownership_matrices(projection: Projection) -> tuple[sp.sparse.csr_array, sp.
     ``C[c, a] = 1`` where c CONTROLS a, from a projection built under an ownership model.
 
     Made once per projection and kept with it (:attr:`Projection.derived`): they come from
-    every edge of the register, a table of its links, and one ultimate-owners question needs
-    a few of their entries. Shared by every caller, so not to be modified in place: stored
-    zeros are dropped here, so the ownership engine's check of its input (which drops them in
-    place) finds nothing to change."""
+    every edge of the register, and one ultimate-owners question needs a few of their entries.
+    Made from the edges as arrays (the ones :meth:`Projection.edges_touching` tabulates, with
+    the same weights), never as a table: a per-edge table of 10^7 links costs tens of seconds
+    and gigabytes. Shared by every caller, so not to be modified in place: stored zeros are
+    dropped here, so the ownership engine's check of its input (which drops them in place)
+    finds nothing to change."""
     key = "ownership matrices"
     if key not in projection.derived:
-        n = projection.n
-        edges = projection.edges_touching()
+        n, source = projection.n, projection.source
+        # an ownership projection reads its links at one date (no layers: build_projection)
+        edges, rule = _edges_at(source, source.dates[0], n, [])
+        weight = _pairs(edges, n, source.parallel, source.normalize)[3]
         matrices = []
         for link_type in ("OWNS", "CONTROLS"):
-            chosen = edges[edges["type"] == link_type]
-            matrix = sp.sparse.csr_array((chosen["weight"].to_numpy(float),
-                                          (chosen["u"].to_numpy(int), chosen["v"].to_numpy(int))), shape=(n, n))
+            chosen = np.isin(rule, [k for k, r in enumerate(source.rules) if r.link == link_type])
+            matrix = sp.sparse.csr_array((weight[chosen], (edges.u[chosen], edges.v[chosen])), shape=(n, n))
             matrix.sum_duplicates()
             matrices.append(matrix)
         D, C = matrices
