@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -245,3 +247,6 @@ def test_ownership_matrices_are_the_edge_tables_stakes_and_controls(small_regist
         coo = matrix.tocoo()
         assert dict(zip(zip(coo.row.tolist(), coo.col.tolist()), coo.data.tolist())) == expected
     assert D.nnz > 100 and C.nnz == 30
+    # made with the projection, or later for a projection without them (one read from the disk cache)
+    again = ownership_matrices(dataclasses.replace(projection))
+    assert again[0] is not D and all((found != made).nnz == 0 for found, made in zip(again, (D, C)))
