@@ -29,7 +29,7 @@ policy is projected and run in turn at 2024-06-30, one row each:
   definition: the walk sums and maxima of hop, the paper's DebtRank steps, the OFAC and EU
   rounds), 0 where they agree exactly; for the cascade, a Monte Carlo of its own (one live-edge
   world per run sampled with NumPy, reach by ``scipy.sparse.csgraph``), reported as the largest
-  difference over its 4-sigma tolerance (below 1 agrees).
+  difference over its 5-sigma tolerance (below 1 agrees; 5 sigma, as the largest of some 10^5 entities is compared).
 
 ``--profile NAME`` runs that policy under cProfile and prints its top entries on stderr. Times
 are of one run on a shared 2-core machine: quote ratios from one run.
@@ -206,7 +206,7 @@ def _check(name, policy, projection, run, cascade_runs: int) -> float:
         reference = _cascade_reference(projection.W, s > 0, cascade_runs, 1)
         p = (run.total + reference) / 2
         sigma = np.sqrt(np.maximum(p * (1 - p), 1 / cascade_runs) * 2 / cascade_runs)
-        return float((np.abs(run.total - reference) / (4 * sigma)).max())
+        return float((np.abs(run.total - reference) / (5 * sigma)).max())
     return None  # UK: its engine is already a search per designated person; checked in tests/
 
 
