@@ -32,6 +32,7 @@ Listed Xavier holds 30 % of Target directly and 49 % of Mid, which holds 70 % of
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
 
@@ -43,7 +44,7 @@ from graphscore.bundled import POLICIES, bundled_path
 from graphscore.engine import ownership
 from graphscore.engine.matrix import Projection, ownership_matrices, resolve_as_of
 from graphscore.engine.run import ModelRun, run_model
-from graphscore.engine.timeline import active, stake_bounds
+from graphscore.engine.timeline import active, active_links, stake_bounds
 from graphscore.model import Tables
 from graphscore.policy import MissingShare, ModelName, Policy, load_policy
 from graphscore.workspace import Workspace, as_workspace
@@ -132,7 +133,12 @@ class _Reading:
 
     def column(self, name: str, high: bool = False) -> np.ndarray:
         run = self.high if high else self.low
-        return run.columns.get(name, np.zeros(self.projection.n, dtype=bool))
+        return run.columns[name] if name in run.columns else self._absent
+
+    @functools.cached_property
+    def _absent(self) -> np.ndarray:
+        """A column a rule does not have (no "review" under the UK rule): made once, not per row asked."""
+        return np.zeros(self.projection.n, dtype=bool)
 
     def status(self, idx: int) -> str:
         if self.low.total[idx] > 0:
@@ -185,8 +191,13 @@ def _unshared_notes(ws: Workspace, projection: Projection) -> list[str]:
 
 
 def _unshared_notes_of(ws: Workspace, day: pd.Timestamp) -> list[str]:
-    owns = ws.links_at(day)
-    owns = owns[owns["type"] == "OWNS"]
+    links = ws.tables.links
+    is_owns = (links["type"] == "OWNS").to_numpy()
+    if not links["share"].isna().to_numpy()[is_owns].any():
+        return []
+    # the OWNS records only, then those in force: dating every link of the register (and
+    # keeping them, as the workspace's links_at does) costs three times the work and a copy
+    owns = active_links(links[is_owns], day)
     if owns.empty:
         return []
     low, high = stake_bounds(owns)
@@ -277,18 +288,19 @@ def flagged_entities(source: Tables | Workspace, rule: str, *, as_of: dt.date | 
         only[[projection.index_of(entity_id) for entity_id in entity_ids]] = True
         chosen &= only
     rows = []
+    # worked out once for the register, not once per row: each is a pass over every entity
+    controlled, counted = reading.column("controlled", high=True), (reading.high.total > 0) | reading.column("review", high=True)
     for idx in np.flatnonzero(chosen):
         idx = int(idx)
         low, high = float(reading.low.columns["stake"][idx]), float(reading.high.columns["stake"][idx])
         if policy.model is ModelName.OWNERSHIP_INTEGRATED:
             above = ownership.chain_owners(_by_asset(reading.high_projection), [idx])
-            via = _chains(reading, above[listed[above]],
-                          idx, names, top=2)
-        elif reading.column("controlled", high=True)[idx]:
+            via = _chains(reading, above[listed[above]], idx, names, top=2)
+        elif controlled[idx]:
             controllers = reading.C[:, [idx]].tocoo().row
             via = "controlled by " + ", ".join(names[int(c)] for c in controllers if reading.high.total[c] > 0)
         else:
-            via = _direct_holders(reading, (reading.high.total > 0) | reading.column("review", high=True), idx, names)
+            via = _direct_holders(reading, counted, idx, names)
         rows.append({"id": projection.ids[idx], "name": names[idx], "rule": rule, "status": reading.status(idx),
                      "stake": _point(low, high), "stake_low": low, "stake_high": high, "via": via})
     frame = pd.DataFrame(rows, columns=["id", "name", "rule", "status", "stake", "stake_low", "stake_high", "via"])
