@@ -32,6 +32,7 @@ Listed Xavier holds 30 % of Target directly and 49 % of Mid, which holds 70 % of
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
 
@@ -43,7 +44,7 @@ from graphscore.bundled import POLICIES, bundled_path
 from graphscore.engine import ownership
 from graphscore.engine.matrix import Projection, ownership_matrices, resolve_as_of
 from graphscore.engine.run import ModelRun, run_model
-from graphscore.engine.timeline import active, stake_bounds
+from graphscore.engine.timeline import active, active_links, stake_bounds
 from graphscore.model import Tables
 from graphscore.policy import MissingShare, ModelName, Policy, load_policy
 from graphscore.workspace import Workspace, as_workspace
@@ -132,7 +133,12 @@ class _Reading:
 
     def column(self, name: str, high: bool = False) -> np.ndarray:
         run = self.high if high else self.low
-        return run.columns.get(name, np.zeros(self.projection.n, dtype=bool))
+        return run.columns[name] if name in run.columns else self._absent
+
+    @functools.cached_property
+    def _absent(self) -> np.ndarray:
+        """A column a rule does not have (no "review" under the UK rule): made once, not per row asked."""
+        return np.zeros(self.projection.n, dtype=bool)
 
     def status(self, idx: int) -> str:
         if self.low.total[idx] > 0:
@@ -185,8 +191,13 @@ def _unshared_notes(ws: Workspace, projection: Projection) -> list[str]:
 
 
 def _unshared_notes_of(ws: Workspace, day: pd.Timestamp) -> list[str]:
-    owns = ws.links_at(day)
-    owns = owns[owns["type"] == "OWNS"]
+    links = ws.tables.links
+    is_owns = (links["type"] == "OWNS").to_numpy()
+    if not links["share"].isna().to_numpy()[is_owns].any():
+        return []
+    # the OWNS records only, then those in force: dating every link of the register (and
+    # keeping them, as the workspace's links_at does) costs three times the work and a copy
+    owns = active_links(links[is_owns], day)
     if owns.empty:
         return []
     low, high = stake_bounds(owns)
@@ -220,9 +231,17 @@ def _regime_notes(ws: Workspace, policy: Policy, projection: Projection) -> list
 
 def _direct_holders(reading: _Reading, flagged: np.ndarray, asset: int, names) -> str:
     """"A 30% + B 20-25%": the flagged direct owners whose stakes the rule adds up."""
-    low, high = reading.D_low[:, [asset]].toarray().ravel(), reading.D_high[:, [asset]].toarray().ravel()
-    holders = sorted(((float(high[o]), int(o)) for o in np.flatnonzero(flagged & (high > 0))), reverse=True)
-    return " + ".join(f"{names[o]} {_band(low[o], high[o])}" for _, o in holders)
+    # the asset's owners from D in compressed columns: a column of D in rows reads every stake
+    low = dict(zip(*_owners_of(_by_asset(reading.projection), asset)))
+    holders = sorted(((float(high), int(o)) for o, high in zip(*_owners_of(_by_asset(reading.high_projection), asset))
+                      if flagged[o] and high > 0), reverse=True)
+    return " + ".join(f"{names[o]} {_band(low.get(o, 0.0), high)}" for high, o in holders)
+
+
+def _owners_of(D_by_asset, asset: int) -> tuple[np.ndarray, np.ndarray]:
+    """The direct owners of ``asset`` and their stakes, from D in compressed columns."""
+    at = slice(D_by_asset.indptr[asset], D_by_asset.indptr[asset + 1])
+    return D_by_asset.indices[at], D_by_asset.data[at]
 
 
 def _chain_text(chain: list[int], reading: _Reading, names) -> str:
@@ -269,17 +288,19 @@ def flagged_entities(source: Tables | Workspace, rule: str, *, as_of: dt.date | 
         only[[projection.index_of(entity_id) for entity_id in entity_ids]] = True
         chosen &= only
     rows = []
+    # worked out once for the register, not once per row: each is a pass over every entity
+    controlled, counted = reading.column("controlled", high=True), (reading.high.total > 0) | reading.column("review", high=True)
     for idx in np.flatnonzero(chosen):
         idx = int(idx)
         low, high = float(reading.low.columns["stake"][idx]), float(reading.high.columns["stake"][idx])
         if policy.model is ModelName.OWNERSHIP_INTEGRATED:
-            via = _chains(reading, np.flatnonzero(listed & ownership._ancestors(reading.D_high, np.array([idx]))),
-                          idx, names, top=2)
-        elif reading.column("controlled", high=True)[idx]:
+            above = ownership.chain_owners(_by_asset(reading.high_projection), [idx])
+            via = _chains(reading, above[listed[above]], idx, names, top=2)
+        elif controlled[idx]:
             controllers = reading.C[:, [idx]].tocoo().row
             via = "controlled by " + ", ".join(names[int(c)] for c in controllers if reading.high.total[c] > 0)
         else:
-            via = _direct_holders(reading, (reading.high.total > 0) | reading.column("review", high=True), idx, names)
+            via = _direct_holders(reading, counted, idx, names)
         rows.append({"id": projection.ids[idx], "name": names[idx], "rule": rule, "status": reading.status(idx),
                      "stake": _point(low, high), "stake_low": low, "stake_high": high, "via": via})
     frame = pd.DataFrame(rows, columns=["id", "name", "rule", "status", "stake", "stake_low", "stake_high", "via"])
@@ -294,13 +315,12 @@ def _regime_words(policy: Policy) -> str:
     return f"regimes {', '.join(policy.regimes)}" if policy.regimes else "any regime"
 
 
-def _eu_versus_ofac(idx: int, ofac: ModelRun, eu: ModelRun, listed: dict, eu_words: str, D, names,
+def _eu_versus_ofac(idx: int, ofac: ModelRun, eu: ModelRun, listed: dict, eu_words: str, D_by_asset, names,
                     seen: set[int]) -> str:
     """Why OFAC and the EU disagree on ``idx`` when no control link decides it: the root of the
     disagreement, followed up through the owners the two readings treat differently."""
     seen = seen | {idx}
-    owners = D[:, [idx]].tocoo()
-    differing = [(float(w), int(o)) for o, w in zip(owners.row, owners.data)
+    differing = [(float(w), int(o)) for o, w in zip(*_owners_of(D_by_asset, idx))
                  if (ofac.total[o] > 0) != (eu.total[o] > 0)]
     if not differing:
         stake = float(ofac.columns["stake"][idx])
@@ -314,19 +334,19 @@ def _eu_versus_ofac(idx: int, ofac: ModelRun, eu: ModelRun, listed: dict, eu_wor
     elif owner in seen:
         root = f"{names[owner]} is in an ownership cycle with {names[idx]}"
     else:
-        root = _eu_versus_ofac(owner, ofac, eu, listed, eu_words, D, names, seen)
+        root = _eu_versus_ofac(owner, ofac, eu, listed, eu_words, D_by_asset, names, seen)
     frozen, blocked = eu.total[owner] > 0, ofac.total[owner] > 0
     return (f"{names[owner]} ({_percent(share)} of {names[idx]}) is {'blocked' if blocked else 'not blocked'} by OFAC "
             f"and {'frozen' if frozen else 'not frozen'} under the EU reading, because {root}")
 
 
-def _listing_differences(idx: int, rule: str, listed: dict, policies: dict, D, names) -> str:
+def _listing_differences(idx: int, rule: str, listed: dict, policies: dict, D_by_asset, names) -> str:
     """Owners up the chains into ``idx`` that one rule counts as listed and OFAC does not, or
     the reverse: each rule starts from its own regime's listings."""
-    above = ownership._ancestors(D, np.array([idx]))
+    above = ownership.chain_owners(D_by_asset, [idx])  # a search up from idx, not over the register
     parts = []
     for first, second in ((rule, "ofac"), ("ofac", rule)):
-        only = np.flatnonzero(above & listed[first] & ~listed[second])
+        only = above[listed[first][above] & ~listed[second][above]]
         if only.size:
             shown = ", ".join(names[int(o)] for o in only[:3]) + (", ..." if only.size > 3 else "")
             parts.append(f"{shown} listed under {_LABEL[first]} ({_regime_words(policies[first])}), "
@@ -356,7 +376,7 @@ def compare_rules(source: Tables | Workspace, *, as_of: dt.date | str | None = N
                    for rule in policies}
     projection = projections["ofac"]
     # One register, so one D for every rule (the stakes at the low end); the listings differ.
-    D, _ = ownership_matrices(projection)
+    by_asset = _by_asset(projection)
     listed = {rule: p.s > 0 for rule, p in projections.items()}
     day = projection.as_of.date()
     runs = {rule: ws.baseline(policies[rule], as_of) for rule in ("ofac", "eu", "uk")}
@@ -375,11 +395,10 @@ def compare_rules(source: Tables | Workspace, *, as_of: dt.date | str | None = N
         stake = {rule: float(run.columns["stake"][idx]) for rule, run in runs.items()}
         reasons = []
         for rule in ("integrated", "eu", "uk"):
-            if flag[rule] != flag["ofac"] and (differences := _listing_differences(idx, rule, listed, policies, D, names)):
+            if flag[rule] != flag["ofac"] and (differences := _listing_differences(idx, rule, listed, policies, by_asset, names)):
                 reasons.append(f"{_LABEL[rule]} vs OFAC, listings: {differences}")
         if flag["integrated"] != flag["ofac"]:
-            owners = D[:, [idx]].tocoo()
-            carriers = sorted(((float(w), int(o)) for o, w in zip(owners.row, owners.data)
+            carriers = sorted(((float(w), int(o)) for o, w in zip(*_owners_of(by_asset, idx))
                                if not ofac_run.total[o] > 0 and integrated_run.columns["stake"][o] > 0), reverse=True)
             through = "; ".join(f"{names[o]} is not blocked, so its {_percent(w)} counts zero" for w, o in carriers)
             reasons.append(f"integrated: {_percent(stake['integrated'])} through any chains; OFAC: "
@@ -389,13 +408,12 @@ def compare_rules(source: Tables | Workspace, *, as_of: dt.date | str | None = N
             if eu_run.columns["controlled"][idx]:
                 reasons.append("EU: controlled by a listed or frozen party (CONTROLS); OFAC does not block on control")
             else:
-                reasons.append("EU vs OFAC: " + _eu_versus_ofac(idx, ofac_run, eu_run, listed, eu_words, D, names, set()))
+                reasons.append("EU vs OFAC: " + _eu_versus_ofac(idx, ofac_run, eu_run, listed, eu_words, by_asset, names, set()))
         if flag["uk"] != flag["ofac"]:
             if uk_run.columns["controlled"][idx] and flag["uk"]:
                 reasons.append("UK: controlled by a designated person (CONTROLS); OFAC does not block on control")
             else:
-                owners = D[:, [idx]].tocoo()
-                blocked_holders = sum(ofac_run.total[o] > 0 for o in owners.row)
+                blocked_holders = sum(ofac_run.total[o] > 0 for o in _owners_of(by_asset, idx)[0])
                 reasons.append("UK: no one designated person holds more than 50% (the largest holding of one, with "
                                f"what its own entities hold: {_percent(stake['uk'])})"
                                + (f"; OFAC adds up {blocked_holders} blocked owners' stakes ({_percent(stake['ofac'])})"

@@ -8,6 +8,7 @@ import enum
 import numbers
 from dataclasses import dataclass
 
+import numba
 import numpy as np
 import scipy as sp
 
@@ -189,23 +190,56 @@ def debtrank(W: sp.sparse.sparray, h0: np.ndarray, *, values: np.ndarray | None 
         h, steps = _differential(impact, h0, max_steps)
         state = np.where(h > 0, State.DISTRESSED, State.UNDISTRESSED).astype(np.int8)
         return DebtRankResult(h=h, systemic_impact=float(relative_value @ (h - h0)), steps=steps, state=state)
-    h = h0.copy()
-    state = np.where(h0 > 0, State.DISTRESSED, State.UNDISTRESSED).astype(np.int8)
-    steps = 0
-    while (state == State.DISTRESSED).any() and (max_steps is None or steps < max_steps):
-        h, state = _step(impact, h, state)
-        steps += 1
+    by_source = sp.sparse.csc_array(impact)  # column u: whom u's distress reaches
+    h, state, steps = _original(by_source.indptr, by_source.indices, by_source.data, h0,
+                                -1 if max_steps is None else max_steps)
     systemic_impact = float(relative_value @ (h - h0))
-    return DebtRankResult(h=h, systemic_impact=systemic_impact, steps=steps, state=state)
+    return DebtRankResult(h=h, systemic_impact=systemic_impact, steps=int(steps), state=state)
 
 
-def _step(impact: sp.sparse.csr_array, h: np.ndarray, state: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """One DebtRank step: distressed entities pass on their whole distress, then go inactive."""
-    distressed = state == State.DISTRESSED
-    h_next = np.minimum(1.0, h + impact @ np.where(distressed, h, 0.0))
-    state_next = np.where(distressed, State.INACTIVE,
-                          np.where((state == State.UNDISTRESSED) & (h_next > 0), State.DISTRESSED, state))
-    return h_next, state_next.astype(np.int8)
+@numba.njit(cache=True, nogil=True)
+def _original(indptr, indices, impact, h0, max_steps):  # pragma: no cover - compiled
+    """The original dynamics, step by step from the distressed entities only (``impact`` in
+    compressed columns, ``max_steps`` -1 for none): each entity is distressed in one step at
+    most, so the whole run reads each link once, where a product with all of the impacts per
+    step read every link each step. Each entity's distress received in a step is summed over
+    its senders in ascending order, as a product of the impacts in compressed rows with the
+    senders' distress adds it up: the same sums, to the last bit."""
+    n = h0.shape[0]
+    h = h0.copy()
+    state = np.zeros(n, dtype=np.int8)  # State.UNDISTRESSED
+    frontier = np.flatnonzero(h0 > 0)
+    state[frontier] = 1  # State.DISTRESSED
+    added = np.zeros(n)
+    received = np.zeros(n, dtype=np.bool_)
+    reached = np.empty(n, dtype=np.int64)
+    steps = 0
+    while frontier.size and (max_steps < 0 or steps < max_steps):
+        count = 0
+        for u in frontier:  # ascending
+            distress = h[u]
+            for e in range(indptr[u], indptr[u + 1]):
+                v = indices[e]
+                if not received[v]:
+                    received[v] = True
+                    reached[count] = v
+                    count += 1
+                added[v] += impact[e] * distress
+        for u in frontier:
+            state[u] = 2  # State.INACTIVE: passed on once, never again
+        following = np.empty(count, dtype=np.int64)
+        size = 0
+        for k in range(count):
+            v = reached[k]
+            h[v] = min(1.0, h[v] + added[v])
+            added[v], received[v] = 0.0, False
+            if state[v] == 0 and h[v] > 0:
+                state[v] = 1
+                following[size] = v
+                size += 1
+        frontier = np.sort(following[:size])
+        steps += 1
+    return h, state, steps
 
 
 def _differential(impact: sp.sparse.csr_array, h0: np.ndarray, max_steps: int | None) -> tuple[np.ndarray, int]:

@@ -535,27 +535,36 @@ def ownership_matrices(projection: Projection) -> tuple[sp.sparse.csr_array, sp.
     """``D[o, a]``, the direct share of asset a held by owner o (no stored zeros), and
     ``C[c, a] = 1`` where c CONTROLS a, from a projection built under an ownership model.
 
-    Made once per projection and kept with it (:attr:`Projection.derived`): they come from
-    every edge of the register, a table of its links, and one ultimate-owners question needs
-    a few of their entries. Shared by every caller, so not to be modified in place: stored
-    zeros are dropped here, so the ownership engine's check of its input (which drops them in
-    place) finds nothing to change."""
-    key = OWNERSHIP_MATRICES
-    if key not in projection.derived:
-        n = projection.n
-        edges = projection.edges_touching()
-        matrices = []
-        for link_type in ("OWNS", "CONTROLS"):
-            chosen = edges[edges["type"] == link_type]
-            matrix = sp.sparse.csr_array((chosen["weight"].to_numpy(float),
-                                          (chosen["u"].to_numpy(int), chosen["v"].to_numpy(int))), shape=(n, n))
-            matrix.sum_duplicates()
-            matrices.append(matrix)
-        D, C = matrices
-        C.data[:] = 1.0
-        D.eliminate_zeros()
-        projection.derived[key] = (D, C)
-    return projection.derived[key]
+    Made with the projection under an ownership model (from the edges that make ``W``), else
+    once per projection, and kept with it (:attr:`Projection.derived`): they come from every
+    edge of the register, and one ultimate-owners question needs a few of their entries.
+    Made from the edges as arrays (the ones :meth:`Projection.edges_touching` tabulates, with
+    the same weights), never as a table: a per-edge table of 10^7 links costs tens of seconds
+    and gigabytes. Shared by every caller, so not to be modified in place: stored zeros are
+    dropped here, so the ownership engine's check of its input (which drops them in place)
+    finds nothing to change."""
+    if OWNERSHIP_MATRICES not in projection.derived:
+        source = projection.source
+        # an ownership projection reads its links at one date (no layers: build_projection)
+        edges, rule = _edges_at(source, source.dates[0], projection.n, [])
+        projection.derived[OWNERSHIP_MATRICES] = _ownership_of(source, edges, rule, projection.n)
+    return projection.derived[OWNERSHIP_MATRICES]
+
+
+def _ownership_of(source: LinkSource, edges: _Edges, rule: np.ndarray, n: int
+                  ) -> tuple[sp.sparse.csr_array, sp.sparse.csr_array]:
+    """:func:`ownership_matrices` from the edges the rules made (``rule``: the rule of each)."""
+    weight = _pairs(edges, n, source.parallel, source.normalize)[3]
+    matrices = []
+    for link_type in ("OWNS", "CONTROLS"):
+        chosen = np.isin(rule, [k for k, r in enumerate(source.rules) if r.link == link_type])
+        matrix = sp.sparse.csr_array((weight[chosen], (edges.u[chosen], edges.v[chosen])), shape=(n, n))
+        matrix.sum_duplicates()
+        matrices.append(matrix)
+    D, C = matrices
+    C.data[:] = 1.0
+    D.eliminate_zeros()
+    return D, C
 
 
 def link_source(tables, policy: Policy, date: pd.Timestamp, missing_share: MissingShare | None = None) -> LinkSource:
@@ -569,10 +578,14 @@ def link_source(tables, policy: Policy, date: pd.Timestamp, missing_share: Missi
                       policy.normalize, (date,))
 
 
-def _project(source: LinkSource, n: int, notes: list[str]) -> sp.sparse.csr_array:
-    """``W`` of the links in force at the source's date."""
-    edges, _ = _edges_at(source, source.dates[0], n, notes)
+def _project(source: LinkSource, n: int, notes: list[str], derived: dict | None = None) -> sp.sparse.csr_array:
+    """``W`` of the links in force at the source's date; given ``derived`` (a projection's,
+    under an ownership model), also the stake and control matrices of the same edges, which
+    every run of the rule reads: found again later, they would cost a second pass over the links."""
+    edges, rule = _edges_at(source, source.dates[0], n, notes)
     pair_u, pair_v, pair_weight, _, _ = _pairs(edges, n, source.parallel, source.normalize)
+    if derived is not None:
+        derived[OWNERSHIP_MATRICES] = _ownership_of(source, edges, rule, n)
     return _matrix(pair_u, pair_v, pair_weight, n)
 
 
@@ -637,7 +650,8 @@ def build_projection(tables, policy: Policy, as_of: dt.date | str | None = None,
         notes.append("missing_share = 'bounds': this projection takes the low end")
     source = link_source(tables, policy, as_of, missing_share)
     n = len(index)
-    W = _project(source, n, notes)
+    derived = {} if policy.model.is_ownership else None
+    W = _project(source, n, notes, derived)
 
     weight = penalty_weights(tables.penalties, as_of, half_life_days=policy.half_life_days, repair=policy.repair,
                              period_days=policy.period_days)
@@ -651,4 +665,6 @@ def build_projection(tables, policy: Policy, as_of: dt.date | str | None = None,
     layers = ()
     if policy.link_time is LinkTime.AT_PENALTY and not policy.model.is_ownership:
         layers = _layers(tables, policy, source, index, penalties, as_of, notes)
-    return Projection(index, W, s, source, penalties, as_of, policy.combine, tuple(notes), values, None, layers)
+    projection = Projection(index, W, s, source, penalties, as_of, policy.combine, tuple(notes), values, None, layers)
+    projection.derived.update(derived or {})
+    return projection

@@ -12,6 +12,7 @@ from __future__ import annotations
 import itertools
 
 import networkx as nx
+import numba
 import numpy as np
 import scipy as sp
 
@@ -921,8 +922,9 @@ def uk_designated(D, C, seeds, *, threshold: float = 0.5) -> tuple[np.ndarray, n
 
     Notes
     -----
-    Each designated person's entities are found by a search from that person alone, so the
-    cost follows the part of the register below the designated persons, once per person.
+    Each designated person's entities are found by a search from that person alone (compiled,
+    numba), so the cost follows the part of the register below the designated persons, once per
+    person.
 
     Examples
     --------
@@ -950,26 +952,55 @@ def uk_designated(D, C, seeds, *, threshold: float = 0.5) -> tuple[np.ndarray, n
     C = _control(C, n)
     seeds = _seed_mask(seeds, n)
     holdings, controls = D.tocsr(), C.tocsr()
-    best = np.zeros(n)
-    flagged, controlled = seeds.copy(), np.zeros(n, dtype=bool)
-    for person in np.flatnonzero(seeds):
-        held: dict[int, float] = {}
-        mine, todo = {int(person)}, [int(person)]
-        while todo:
-            holder = todo.pop()
-            for matrix, is_control in ((holdings, False), (controls, True)):
-                row = slice(matrix.indptr[holder], matrix.indptr[holder + 1])
-                for asset, share in zip(matrix.indices[row].tolist(), matrix.data[row].tolist()):
-                    if not is_control:
-                        held[asset] = held.get(asset, 0.0) + share
-                    if asset in mine:
-                        continue
-                    if is_control or reaches(held[asset], threshold, inclusive=False):
-                        mine.add(asset)
-                        todo.append(asset)
-                        if is_control and not seeds[asset]:
-                            controlled[asset] = True
-        for asset, share in held.items():
-            best[asset] = max(best[asset], share)
-        flagged[list(mine)] = True
+    flagged, best, controlled = _uk_search(holdings.indptr, holdings.indices, holdings.data, controls.indptr,
+                                           controls.indices, np.flatnonzero(seeds), seeds,
+                                           threshold + _SHARE_TOL)
+    return flagged, best, controlled
+
+
+@numba.njit(cache=True, nogil=True)
+def _uk_search(own_ptr, own_asset, own_share, control_ptr, control_asset, persons, seeds, above):  # pragma: no cover - compiled
+    """:func:`uk_designated`'s search, one designated person at a time: from the person, each
+    holder's stakes are added to what the person holds of each asset (``held``), and an asset
+    becomes the person's (``mine``) when that passes ``above`` (``reaches(..., inclusive=False)``)
+    or when a holder of the person's controls it; the person's holders are searched last in,
+    first out. Work arrays of n entries serve every person, reset through the lists of the
+    entries each one wrote: the cost follows the part of the register below each person."""
+    n = seeds.shape[0]
+    flagged, controlled = seeds.copy(), np.zeros(n, dtype=np.bool_)
+    best, held = np.zeros(n), np.zeros(n)
+    is_held, mine = np.zeros(n, dtype=np.bool_), np.zeros(n, dtype=np.bool_)
+    held_list, mine_list, todo = np.empty(n, np.int64), np.empty(n, np.int64), np.empty(n, np.int64)
+    for person in persons:
+        held_count, mine_count, top = 0, 1, 1
+        mine[person], mine_list[0], todo[0] = True, person, person
+        while top > 0:
+            top -= 1
+            holder = todo[top]
+            for e in range(own_ptr[holder], own_ptr[holder + 1]):
+                asset = own_asset[e]
+                if not is_held[asset]:
+                    is_held[asset], held[asset] = True, 0.0
+                    held_list[held_count] = asset
+                    held_count += 1
+                held[asset] += own_share[e]
+                if not mine[asset] and held[asset] > above:
+                    mine[asset], mine_list[mine_count], todo[top] = True, asset, asset
+                    mine_count += 1
+                    top += 1
+            for e in range(control_ptr[holder], control_ptr[holder + 1]):
+                asset = control_asset[e]
+                if not mine[asset]:
+                    mine[asset], mine_list[mine_count], todo[top] = True, asset, asset
+                    mine_count += 1
+                    top += 1
+                    if not seeds[asset]:
+                        controlled[asset] = True
+        for k in range(held_count):
+            asset = held_list[k]
+            best[asset] = max(best[asset], held[asset])
+            is_held[asset] = False
+        for k in range(mine_count):
+            flagged[mine_list[k]] = True
+            mine[mine_list[k]] = False
     return flagged, best, controlled

@@ -3,14 +3,16 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 import pandas as pd
 import pytest
 
 import graphscore as gs
-from graphscore.engine.matrix import build_projection, combine_parallel
+from graphscore.engine.matrix import build_projection, combine_parallel, ownership_matrices
 from graphscore.errors import InvalidPolicy
-from graphscore.policy import Parallel
+from graphscore.policy import MissingShare, Parallel
 from graphscore.synthetic import generate_network
 from tests.conftest import POLICIES
 
@@ -223,3 +225,28 @@ def test_edges_found_from_a_few_entities_are_the_projections_own(small_registry,
         for name in ("weight", "pair_weight", "links", "row", "direction", "type"):
             assert found[name].tolist() == asked[name].tolist(), name
     assert not projection.strongest_edges(np.array([-9999, 0]), np.array([0, 0]))["found"].any()
+
+
+@pytest.mark.parametrize("policy_name", ["ofac-50.toml", "eu-owned-controlled.toml", "beneficial-owners.toml"])
+@pytest.mark.parametrize("missing_share", [None, "high"])
+def test_ownership_matrices_are_the_edge_tables_stakes_and_controls(small_registry, policy_name, missing_share):
+    """D and C are made from the edges as arrays, not as a table: they must hold exactly the
+    stakes and control links of the projection's edge table (its OWNS and CONTROLS rows)."""
+    policy = gs.load_policy(POLICIES / policy_name)
+    links = small_registry.links
+    controls = links[links["type"] == "OWNS"].head(30).assign(type="CONTROLS", share=np.nan)
+    small_registry = gs.validate(gs.Tables(small_registry.entities, pd.concat([links, controls], ignore_index=True),
+                                           small_registry.penalties))
+    missing = None if missing_share is None else MissingShare(missing_share)
+    projection = build_projection(small_registry, policy, "2024-06-30", missing_share=missing)
+    D, C = ownership_matrices(projection)
+    whole = projection.edges_touching()
+    for matrix, link_type in ((D, "OWNS"), (C, "CONTROLS")):
+        rows = whole[(whole["type"] == link_type) & (whole["weight"] != 0)]
+        expected = {(u, v): (w if link_type == "OWNS" else 1.0) for u, v, w in zip(rows["u"], rows["v"], rows["weight"])}
+        coo = matrix.tocoo()
+        assert dict(zip(zip(coo.row.tolist(), coo.col.tolist()), coo.data.tolist())) == expected
+    assert D.nnz > 100 and C.nnz == 30
+    # made with the projection, or later for a projection without them (one read from the disk cache)
+    again = ownership_matrices(dataclasses.replace(projection))
+    assert again[0] is not D and all((found != made).nnz == 0 for found, made in zip(again, (D, C)))

@@ -1,0 +1,296 @@
+"""Benchmark: hop, DebtRank, the ownership rules and the cascade on synthetic registries, each beside a bare SpMV.
+
+    python benchmarks/models.py [--sizes 20000 200000] [--cascade-runs 1024] [--check-max 20000]
+                                [--only NAME ...] [--profile NAME ...]
+
+``--sizes`` counts companies: :func:`graphscore.synthetic.generate_network` (seed 0) makes about
+five links per company, so 20,000, 200,000 and 2,000,000 give about 10^5, 10^6 and 10^7 links.
+Each size runs in its own subprocess; the registry is generated once per size, then each shipped
+policy is projected and run in turn at 2024-06-30, one row each:
+
+- ``project s``: :func:`graphscore.build_projection` (``W``, ``s``); the ownership rules' bounds
+  (``missing_share = "bounds"``) are two projections and two runs in ``graphscore score``, here
+  the low end only;
+- ``run s``: :func:`graphscore.engine.run.run_model` on it (for the ownership rules this includes
+  making the stake and control matrices ``D`` and ``C`` of the projection, its first call);
+- ``links/s``: the registry's links over ``run s`` (the cascade: links x runs over ``run s``);
+- ``SpMV s``: the reference, one bare scipy product of the model's matrix with a vector
+  (``W @ x``; the ownership rules: ``D.T @ x``, the product a round of their fixpoint makes),
+  median of five, in the same process; ``run/SpMV``: how many such products the run costs
+  (the cascade: per run);
+- ``steps``: the products a plain loop needs (hops, DebtRank steps); ``-`` where not known;
+- ``table s``: for the ownership rules, :func:`graphscore.analysis.ownership.flagged_entities`
+  on a new workspace (what ``graphscore ownership --rule`` computes: both ends of the stake
+  bands projected and run, then the table of flagged entities with their stakes and owners);
+- ``extra GB``: the most resident memory the projection and the run (and the table) added above what the
+  process held before them (sampled every 5 ms), and ``peak GB`` the process's peak so far;
+- ``max |diff|``: up to ``--check-max`` companies, the largest difference from an independent
+  implementation written here (pure-Python loops over the links, transcribing each model's
+  definition: the walk sums and maxima of hop, the paper's DebtRank steps, the OFAC and EU
+  rounds), 0 where they agree exactly; for the cascade, a Monte Carlo of its own (one live-edge
+  world per run sampled with NumPy, reach by ``scipy.sparse.csgraph``), reported as the largest
+  difference over its 5-sigma tolerance (below 1 agrees; 5 sigma, as the largest of some 10^5 entities is compared).
+
+``--profile NAME`` runs that policy under cProfile and prints its top entries on stderr. Times
+are of one run on a shared 2-core machine: quote ratios from one run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import cProfile
+import dataclasses
+import gc
+import json
+import os
+import pstats
+import resource
+import statistics
+import subprocess
+import sys
+import threading
+import time
+import warnings
+from collections import defaultdict
+from pathlib import Path
+
+import numpy as np
+import scipy as sp
+
+import graphscore as gs
+from graphscore.analysis.ownership import flagged_entities
+from graphscore.engine.matrix import build_projection, ownership_matrices
+from graphscore.engine.run import run_model
+from graphscore.synthetic import generate_network
+from ratio_table import print_table  # benchmarks/ is the script's folder, so on sys.path
+
+POLICIES = Path(__file__).resolve().parent.parent / "data" / "policies"
+AS_OF = "2024-06-30"
+MODELS = {"hop-sum": "joint-punishment.toml", "hop-max": "joint-punishment-categorical.toml",
+          "debtrank": "debtrank.toml", "ofac": "ofac-50.toml", "eu": "eu-owned-controlled.toml",
+          "uk": "uk-owned-controlled.toml", "cascade": "cascade.toml"}
+
+
+def _rss_gb() -> float:
+    with open("/proc/self/statm") as statm:
+        return int(statm.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**30
+
+
+def _peak_gb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20
+
+
+class _Sampler:
+    """The most resident memory seen while the block runs, sampled every 5 ms."""
+
+    def __enter__(self):
+        self.top, self._stop = _rss_gb(), threading.Event()
+        self._thread = threading.Thread(target=self._watch, daemon=True)
+        self._thread.start()
+        return self
+
+    def _watch(self):
+        while not self._stop.wait(0.005):
+            self.top = max(self.top, _rss_gb())
+
+    def __exit__(self, *exc):
+        self._stop.set()
+        self._thread.join()
+        self.top = max(self.top, _rss_gb())
+
+
+def _spmv_seconds(M: sp.sparse.csr_array) -> float:
+    x = np.random.default_rng(0).random(M.shape[1])
+    times = []
+    for _ in range(5):
+        start = time.perf_counter()
+        M @ x
+        times.append(time.perf_counter() - start)
+    return statistics.median(times)
+
+
+def _edges(W) -> tuple[list[int], list[int], list[float]]:
+    coo = sp.sparse.coo_array(W)  # (v, u, weight): u's penalty reaches v
+    return coo.col.tolist(), coo.row.tolist(), coo.data.tolist()
+
+
+def _hop_reference(W, s, damping: float, max_hops: int, aggregate: str) -> np.ndarray:
+    """Hop by its definition, a loop over the links: the walks of at most ``max_hops`` links,
+    their strengths summed or the strongest kept."""
+    sources, targets, weights = _edges(W)
+    x, term = list(map(float, s)), list(map(float, s))
+    for _ in range(max_hops):
+        following = [0.0] * len(x)
+        for u, v, w in zip(sources, targets, weights):
+            reached = damping * w * term[u]
+            following[v] = following[v] + reached if aggregate == "sum" else max(following[v], reached)
+        term = following
+        x = [a + b for a, b in zip(x, term)] if aggregate == "sum" else [max(a, b) for a, b in zip(x, term)]
+    return np.array(x)
+
+
+def _debtrank_reference(W, h0) -> np.ndarray:
+    """Battiston et al. (2012), the original variant, as its steps read, over the links."""
+    sources, targets, weights = _edges(W)
+    impact = defaultdict(float)
+    for u, v, w in zip(sources, targets, weights):
+        impact[u, v] += w
+    h, state = list(map(float, h0)), ["D" if value > 0 else "U" for value in h0]
+    while "D" in state:
+        added = [0.0] * len(h)
+        for (u, v), w in impact.items():
+            if state[u] == "D":
+                added[v] += min(1.0, w) * h[u]
+        h = [min(1.0, a + b) for a, b in zip(h, added)]
+        state = ["I" if st == "D" else ("D" if st == "U" and value > 0 else st) for st, value in zip(state, h)]
+    return np.array(h)
+
+
+def _fixpoint_reference(D, C, seeds, threshold: float, inclusive: bool) -> np.ndarray:
+    """The OFAC / EU rounds: blocked owners' direct stakes summed per asset (and, with ``C``,
+    control by a blocked party), until nothing changes."""
+    coo = sp.sparse.coo_array(D)
+    owners = defaultdict(list)
+    for o, a, share in zip(coo.row.tolist(), coo.col.tolist(), coo.data.tolist()):
+        owners[a].append((o, share))
+    controllers = defaultdict(list)
+    if C is not None:
+        for c, a in zip(*sp.sparse.coo_array(C).coords):
+            controllers[int(a)].append(int(c))
+    blocked = set(np.flatnonzero(seeds).tolist())
+    while True:
+        grown = set(blocked)
+        for asset in set(owners) | set(controllers):
+            held = sum(share for o, share in owners[asset] if o in blocked)
+            enough = held >= threshold - 1e-9 if inclusive else held > threshold + 1e-9
+            if enough or any(c in blocked for c in controllers[asset]):
+                grown.add(asset)
+        if grown == blocked:
+            mask = np.zeros(len(seeds), dtype=bool)
+            mask[list(blocked)] = True
+            return mask
+        blocked = grown
+
+
+def _cascade_reference(W, seeds, runs: int, seed: int) -> np.ndarray:
+    """Live-edge worlds (Kempe et al. 2003, Claim 2.3), one per run, drawn with NumPy, reach
+    from the seeds by scipy's breadth-first search through an extra root joined to them."""
+    links = sp.sparse.coo_array(W)  # (v, u): u activates v with probability min(1, W[v, u])
+    n, rng = W.shape[0], np.random.default_rng(seed)
+    probability = np.minimum(links.data, 1.0)
+    root_links = np.flatnonzero(seeds)
+    counts = np.zeros(n + 1)
+    for _ in range(runs):
+        live = rng.random(probability.size) < probability
+        graph = sp.sparse.csr_array((np.ones(live.sum() + root_links.size),
+                                     (np.r_[links.col[live], np.full(root_links.size, n)],
+                                      np.r_[links.row[live], root_links])), shape=(n + 1, n + 1))
+        counts[sp.sparse.csgraph.breadth_first_order(graph, n, return_predecessors=False)] += 1
+    return counts[:n] / runs
+
+
+def _check(name, policy, projection, run, cascade_runs: int) -> float:
+    """Largest difference from the independent implementation (the cascade: in units of its tolerance)."""
+    s = projection.s
+    if name.startswith("hop"):
+        expected = _hop_reference(projection.W, s, policy.damping, policy.max_hops, policy.aggregate.value)
+        return float(np.abs(run.total - expected).max())
+    if name == "debtrank":
+        return float(np.abs(run.total - _debtrank_reference(projection.W, np.clip(s, 0, 1))).max())
+    if name in ("ofac", "eu"):
+        D, C = ownership_matrices(projection)
+        inclusive = True if name == "ofac" else policy.eu_inclusive_at(projection.as_of.date())
+        expected = _fixpoint_reference(D, C if name == "eu" else None, s > 0, policy.stake_limit, inclusive)
+        return float(np.abs(run.total - expected).max())
+    if name == "cascade":
+        reference = _cascade_reference(projection.W, s > 0, cascade_runs, 1)
+        p = (run.total + reference) / 2
+        sigma = np.sqrt(np.maximum(p * (1 - p), 1 / cascade_runs) * 2 / cascade_runs)
+        return float((np.abs(run.total - reference) / (5 * sigma)).max())
+    return None  # UK: its engine is already a search per designated person; checked in tests/
+
+
+def run_size(companies: int, names: list[str], cascade_runs: int, check_max: int, profile: list[str]) -> list[dict]:
+    start = time.perf_counter()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", gs.GraphscoreWarning)
+        tables = gs.validate(generate_network(companies, seed=0))
+    print(f"{companies} companies: generated and validated in {time.perf_counter() - start:.1f} s, "
+          f"peak {_peak_gb():.2f} GB", file=sys.stderr, flush=True)
+    with warnings.catch_warnings():  # compiled kernels loaded (or compiled) outside the timings
+        warnings.simplefilter("ignore", gs.GraphscoreWarning)
+        small = gs.validate(generate_network(200, seed=0))
+    for name in names:
+        run_model(build_projection(small, gs.load_policy(POLICIES / MODELS[name]), AS_OF), gs.load_policy(POLICIES / MODELS[name]))
+    rows = []
+    for name in names:
+        policy = gs.load_policy(POLICIES / MODELS[name])
+        if name == "cascade":
+            policy = dataclasses.replace(policy, runs=cascade_runs)
+        gc.collect()
+        profiler = cProfile.Profile() if name in profile else None
+        with _Sampler() as memory:
+            before = memory.top
+            if profiler:
+                profiler.enable()
+            t0 = time.perf_counter()
+            projection = build_projection(tables, policy, AS_OF)
+            t1 = time.perf_counter()
+            run = run_model(projection, policy)
+            t2 = time.perf_counter()
+            if profiler:
+                profiler.disable()
+        if profiler:
+            print(f"--- {name} at {companies} companies", file=sys.stderr)
+            pstats.Stats(profiler, stream=sys.stderr).sort_stats("cumulative").print_stats(30)
+        matrix = ownership_matrices(projection)[0].T.tocsr() if policy.model.is_ownership else projection.W
+        spmv = _spmv_seconds(matrix)
+        runs = cascade_runs if name == "cascade" else 1
+        steps = {"hop-sum": policy.max_hops, "hop-max": policy.max_hops}.get(name)
+        if name == "debtrank":
+            from graphscore.engine.debtrank import debtrank
+            steps = debtrank(projection.W, np.clip(projection.s, 0, 1), max_steps=None).steps
+        table_s = None
+        if policy.model.is_ownership:  # the table `graphscore ownership --rule` prints, on a new workspace
+            with _Sampler() as table_memory:
+                t3 = time.perf_counter()
+                flagged_entities(gs.Workspace(tables), name, as_of=AS_OF)
+                table_s = time.perf_counter() - t3
+            memory.top = max(memory.top, table_memory.top)
+        rows.append({"links": len(tables.links), "model": name, "W nnz": int(matrix.nnz),
+                     "runs": runs, "project s": t1 - t0, "run s": t2 - t1,
+                     "links/s": len(tables.links) * runs / (t2 - t1), "SpMV s": spmv,
+                     "run/SpMV": (t2 - t1) / runs / spmv, "steps": steps, "table s": table_s,
+                     "flagged": int((run.total > 0).sum()) if policy.model.is_ownership else None,
+                     "extra GB": memory.top - before, "peak GB": _peak_gb(),
+                     "max |diff|": _check(name, policy, projection, run, cascade_runs) if companies <= check_max else None})
+        print(json.dumps(rows[-1]), file=sys.stderr, flush=True)
+        del projection, run, matrix
+    return rows
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sizes", type=int, nargs="+", default=[20_000, 200_000])
+    parser.add_argument("--cascade-runs", type=int, default=1024)
+    parser.add_argument("--check-max", type=int, default=20_000,
+                        help="largest size (companies) checked against the independent implementations")
+    parser.add_argument("--only", nargs="+", choices=list(MODELS), default=list(MODELS))
+    parser.add_argument("--profile", nargs="*", choices=list(MODELS), default=[])
+    parser.add_argument("--one", type=int, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.one:
+        print(json.dumps(run_size(args.one, args.only, args.cascade_runs, args.check_max, args.profile)))
+        return
+    rows = []
+    for companies in args.sizes:
+        done = subprocess.run([sys.executable, __file__, "--one", str(companies), "--only", *args.only,
+                               "--cascade-runs", str(args.cascade_runs), "--check-max", str(args.check_max),
+                               "--profile", *args.profile], stdout=subprocess.PIPE, text=True, check=True)
+        rows.extend(json.loads(done.stdout.strip().splitlines()[-1]))
+    print(f"load average at the end: {os.getloadavg()[0]:.1f}")
+    print_table(rows)
+
+
+if __name__ == "__main__":
+    main()
