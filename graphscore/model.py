@@ -428,6 +428,11 @@ def _text(raw: pd.Series, array: pa.Array | None = None) -> pa.Array:
     array = _arrow(raw) if array is None else array
     if array is not None and pa.types.is_null(array.type):
         return pa.nulls(len(raw), pa.string())
+    if array is not None and pa.types.is_date(array.type):
+        # dates as a store or Parquet gives them: their ISO text, with no Python object per cell
+        return pc.cast(array, pa.string())
+    if array is not None and pa.types.is_timestamp(array.type) and array.type.tz is None:
+        return pc.cast(pc.cast(array, pa.timestamp("s"), safe=False), pa.string())  # as str(pd.Timestamp)
     if array is None or not (_is_text(array) or pa.types.is_integer(array.type)):
         # Python objects, floats, booleans: the text pandas gives them, as before
         missing = raw.isna().to_numpy()
@@ -460,7 +465,9 @@ _FIRST_DAY, _LAST_DAY = np.datetime64("0001-01-01", "s"), np.datetime64("9999-12
 
 def _dates(raw: pd.Series, array: pa.Array | None, text: pa.Array) -> tuple[np.ndarray, np.ndarray]:
     """Day-resolution datetime64[s] values and where a non-blank cell is not an ISO date."""
-    if pd.api.types.is_datetime64_any_dtype(raw) and getattr(raw.dt, "tz", None) is None:
+    typed = array is not None and (pa.types.is_date(array.type) or
+                                   (pa.types.is_timestamp(array.type) and array.type.tz is None))
+    if typed:  # dates or naive timestamps (Python dates read back from a store are dates in Arrow)
         days = pc.cast(array, pa.date32(), safe=False)
         parsed = pc.cast(days, pa.timestamp("s"))
         return parsed.to_numpy(zero_copy_only=False).astype("datetime64[s]"), np.zeros(len(raw), bool)

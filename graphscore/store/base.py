@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
-import warnings
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Protocol, runtime_checkable
@@ -20,7 +19,7 @@ import pyarrow as pa
 from graphscore.errors import StoreError
 from graphscore.policy import Policy
 from graphscore.progress import SILENT, Advance, Progress
-from graphscore.model import (TABLE_NAMES, GraphscoreWarning, Tables, check_against_store, empty_table, load_model,
+from graphscore.model import (TABLE_NAMES, Tables, check_against_store, empty_table, load_model,
                               validate)
 from graphscore.store import statements
 from graphscore.store.guard import check_read_only
@@ -142,14 +141,10 @@ class CypherStore:
         raw = self._read_raw()
         keys = raw.links.pop("key") if "key" in raw.links else pd.Series([], dtype=object)
         for _, df in raw.items():
-            df.attrs["origin"] = "store"
-            for column in df.columns:
-                if pd.api.types.is_datetime64_any_dtype(df[column]):
-                    df[column] = df[column].dt.strftime("%Y-%m-%d").astype(object)
-        with warnings.catch_warnings():
-            # data warnings were reported when the data was loaded; repeating them on every read is noise
-            warnings.simplefilter("ignore", GraphscoreWarning)
-            tables = validate(raw)
+            df.attrs["origin"] = "store"  # dates stay dates: validate reads them in Arrow, as they are
+        # data warnings were reported when the data was loaded: marked validated, none is looked for again
+        raw.validated = True
+        tables = validate(raw)
         tables.links["key"] = keys.to_numpy(dtype=object)
         return canonical_order(tables)
 
