@@ -55,8 +55,9 @@ fingerprint of the read-back equals the input's.
 
 ``--inputs DIR ...`` measures only that: each folder of CSV or Parquet tables (e.g. written by
 ``graphscore synthetic --companies 2000000 [--parquet] --out DIR``) read and validated by
-:func:`graphscore.io.read_paths` in a subprocess of its own, printing its time and the
-subprocess's peak resident memory; the folders are only read.
+:func:`graphscore.io.read_paths`, or each store folder read back (``store.read_tables()``,
+opened read-only), in a subprocess of its own, printing its time and the subprocess's peak
+resident memory; the folders are only read.
 
 ``--profile PHASE ...`` runs those phases under cProfile and prints their top entries on stderr.
 ``--huge`` runs 10^8 links (20,000,000 companies) end to end, generate -> load -> score ->
@@ -105,7 +106,7 @@ from graphscore.engine.matrix import link_ends
 from graphscore.io import read_paths, write_tables
 from graphscore.model import Column, load_model
 from graphscore.store import statements
-from graphscore.store.ladybug import LadybugStore
+from graphscore.store.ladybug import DATABASE_FILE, LadybugStore
 from graphscore.store.plan import with_link_keys
 from graphscore.synthetic import generate_network
 from graphscore.workspace import Workspace, cache_folder, open_workspace
@@ -560,10 +561,19 @@ def huge_estimate_gb(args) -> tuple[float, bool]:
 
 
 def measure_input(folder: Path) -> dict:
-    """In this process: a folder of tables from its files to validated tables."""
+    """In this process: a folder of tables from its files to validated tables, or a store's
+    content read back as validated tables (``store.read_tables()``, the ``read-back`` phase)."""
     start = time.perf_counter()
-    tables = read_paths([folder])
+    if _is_store(folder):
+        with LadybugStore(folder, read_only=True) as store:
+            tables = store.read_tables()
+    else:
+        tables = read_paths([folder])
     return {"seconds": time.perf_counter() - start, "counts": tables.counts()}
+
+
+def _is_store(folder: Path) -> bool:
+    return (folder / DATABASE_FILE).exists()
 
 
 def run_input(folder: Path) -> dict:
@@ -580,8 +590,8 @@ def run_input(folder: Path) -> dict:
     if os.waitstatus_to_exitcode(status):
         sys.exit(f"reading {folder} failed; see above")
     facts = json.loads(next(line for line in out.splitlines() if line.startswith(RESULT_MARK)).removeprefix(RESULT_MARK))
-    kind = "Parquet" if (folder / "entities.parquet").exists() else "CSV"
-    size = sum(f.stat().st_size for f in folder.iterdir() if f.suffix in (".csv", ".parquet"))
+    kind = "store" if _is_store(folder) else "Parquet" if (folder / "entities.parquet").exists() else "CSV"
+    size = sum(f.stat().st_size for f in folder.iterdir() if f.suffix in (".csv", ".parquet", ".lbug"))
     return {"folder": folder.name, "format": kind, "file GB": size / 2**30, "links": facts["counts"]["links"],
             "entities": facts["counts"]["entities"], "read+validate s": facts["seconds"],
             "peak GB": usage.ru_maxrss / 2**20}

@@ -145,7 +145,9 @@ class CypherStore:
         # data warnings were reported when the data was loaded: marked validated, none is looked for again
         raw.validated = True
         tables = validate(raw)
-        tables.links["key"] = keys.to_numpy(dtype=object)
+        # as read (Arrow text from the embedded store): the keys order the rows and find changes,
+        # and a command drops them; a Python string each would cost 10^7 objects at 10^7 links
+        tables.links["key"] = pd.Series(keys.array, index=tables.links.index, copy=False)
         return canonical_order(tables)
 
     def _stored_for_load(self) -> Tables:
