@@ -28,7 +28,8 @@ in its own subprocess, so its peak resident memory is its own. Per size, one row
 - ``reload 1 change s``: last, the same input with one entity renamed, loaded as ``reload s``
   is: the fingerprint differs, so every row is compared by key with the stored side and one
   written;
-- ``read-back s``: ``store.read_tables()``;
+- ``read-back s``: ``store.read_tables()``, and ``read-back peak GB`` the peak resident memory
+  during it (as for ``csv peak GB``);
 - ``open ws s``: :func:`graphscore.workspace.open_workspace` from the disk cache the load primed;
 - ``project s`` and ``score s``: ``ws.projection`` and ``ws.baseline`` under
   ``data/policies/diffusion.toml`` at 2024-06-30, first calls (they include writing the
@@ -419,7 +420,7 @@ def table_row(n_companies: int, facts: dict, peak_gb: float) -> dict:
         "to Arrow s": time_of("to Arrow"), "COPY s": time_of("COPY"), "COPY links/s": rate("COPY"),
         "load/COPY": seconds["load"] / seconds["COPY"] if "load" in seconds and "COPY" in seconds else None,
         "reload s": time_of("reload"), "reload 1 change s": time_of("reload 1 change"),
-        "read-back s": time_of("read-back"),
+        "read-back s": time_of("read-back"), "read-back peak GB": facts.get("peaks", {}).get("read-back"),
         "open ws s": time_of("open ws"), "project s": time_of("project"), "score s": time_of("score"),
         "proj B/link": facts["held"] / links if links and "held" in facts else None,
         "codes B/link": facts["codes"] / links if links and "codes" in facts else None,
@@ -592,7 +593,7 @@ def run_input(folder: Path) -> dict:
     facts = json.loads(next(line for line in out.splitlines() if line.startswith(RESULT_MARK)).removeprefix(RESULT_MARK))
     kind = "store" if _is_store(folder) else "Parquet" if (folder / "entities.parquet").exists() else "CSV"
     size = sum(f.stat().st_size for f in folder.iterdir() if f.suffix in (".csv", ".parquet", ".lbug"))
-    return {"folder": folder.name, "format": kind, "file GB": size / 2**30, "links": facts["counts"]["links"],
+    return {"folder": folder.name, "format": kind, "file MB": size / 2**20, "links": facts["counts"]["links"],
             "entities": facts["counts"]["entities"], "read+validate s": facts["seconds"],
             "peak GB": usage.ru_maxrss / 2**20}
 
