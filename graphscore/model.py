@@ -509,7 +509,11 @@ def _coerce(df: pd.DataFrame, spec: TableSpec, model: Model, issues: _Issues) ->
         if refused:
             issues.flag(pc.is_valid(array), col.name, refused, array)
             array, raw = None, pd.Series([None] * len(df), dtype=object)
-        text = _text(raw, array)
+        if col.type in ("fraction", "positive") and array is not None and pa.types.is_floating(array.type):
+            # numbers as numbers: their text is read only for blank cells (null) and its length
+            text = pc.cast(array, pa.string())
+        else:
+            text = _text(raw, array)
         long = pc.greater(pc.utf8_length(text), MAX_TEXT)
         if pc.any(long).as_py():  # named by its first 40 characters: the message stays one line
             issues.flag(long, col.name, f"is longer than {MAX_TEXT:,} characters (its start is shown)",
