@@ -909,8 +909,8 @@ def _coerce_table(name: str, chunks, model: Model) -> _Coerced:
     if line_numbers is None and len(lines) > 1:
         attrs.pop("lines", None)  # some chunk's rows have no lines: every row is named by position
     # rows keep their lines; a frame whose index no longer names its rows keeps the
-    # unusable lines too, so that every message names the row by position instead
-    # references are filled later (from the entities): the range checks name no reference
+    # unusable lines too, so that every message names the row by position instead.
+    # References are filled later, from the entities: the range checks read none.
     coerced = pd.DataFrame({c: v for c, v in columns.items() if v is not None}, copy=False)
     coerced.attrs.update(attrs)
     if line_numbers is not None:
