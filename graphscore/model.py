@@ -770,7 +770,7 @@ def validate(tables: Tables, model: Model | None = None, *,
 
 def validate_chunks(chunks: dict, model: Model | None = None, *,
                     known_entities: pd.DataFrame | None = None,
-                    known_penalties: pd.DataFrame | None = None) -> Tables:
+                    known_penalties: pd.DataFrame | None = None, warn: bool = True) -> Tables:
     """:func:`validate` for tables given as chunks of rows, each coerced and checked on its own
     and dropped before the next is read: a reader's whole raw text is never held beside the
     validated tables. What needs every row (duplicate ids, references, repeated link records)
@@ -785,6 +785,9 @@ def validate_chunks(chunks: dict, model: Model | None = None, *,
         have its table validated again from other chunks.
     model, known_entities, known_penalties
         As :func:`validate`.
+    warn : bool
+        Whether to look for data worth a warning (stakes in one asset summing past 100 %);
+        not for data checked before, such as a store's content read back.
 
     Raises
     ------
@@ -804,7 +807,7 @@ def validate_chunks(chunks: dict, model: Model | None = None, *,
     """
     chunks = {name: chunks.get(name, [pd.DataFrame()]) for name in TABLE_NAMES}
     return _validate(chunks, model or load_model(), known_entities=known_entities,
-                     known_penalties=known_penalties, warn=True)
+                     known_penalties=known_penalties, warn=warn)
 
 
 class Reread(Exception):
