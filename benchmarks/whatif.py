@@ -1,54 +1,62 @@
-"""Benchmark: what-if by forward push and explain by reverse push, against full solves, on synthetic registries.
+"""Benchmark: one what-if and one explanation per call on a warm workspace, against a full recompute,
+and the forward push's reach per accuracy, on synthetic registries.
 
-    python benchmarks/whatif.py [--sizes 20000 200000] [--sources 10] [--accuracies 1e-3 1e-4 1e-6]
+    python benchmarks/whatif.py [--sizes 20000 200000] [--sources 10] [--accuracies 1e-2 1e-3 1e-4 1e-6]
+                                [--policies joint-punishment joint-punishment-categorical diffusion]
 
-For each registry size (companies) and spread policy (the shipped diffusion, and spread-split,
-a test policy whose W is not column-stochastic) it draws penalised entities at random. Per
-accuracy (the change at every entity within ``accuracy`` x the lifted penalty, proven) it lifts
-each one's penalty by :func:`graphscore.engine.push.push_column` and prints, over the sources:
+Per registry size (companies; 20,000, 200,000 and 2,000,000 make about 10^5, 10^6 and 10^7
+links) and shipped policy, on a :class:`graphscore.Workspace` with the baseline run and what a
+what-if and an explanation read prepared (``prepare_whatif``, ``prepare_explain``, as a server
+does before it listens), the ``calls`` table gives:
 
-- ``push/solve``: median and largest ratio of the push time to one full recompute (a spread
-  solve of the new penalties with the projection's certificate already computed, as a
-  workspace holds it);
-- ``reached``: median and largest share of the entities the push reached;
-- ``err/acc``: largest error at any entity, against a float64 reference solve, over the
-  accuracy promised (at most 1 if the bound holds), and ``bound/acc``, the largest bound the
-  push reported over the accuracy;
-- ``gave up``: pushes that ran past the limits :func:`graphscore.analysis.whatif.change_scores`
-  gives them (ten sweeps' worth of links, or half of the entities pushed), where a what-if
-  solves instead.
+- ``whatif ms``: median and largest time of one what-if (``lift_change`` then ``change_scores``,
+  its default accuracy) over ``--sources`` penalties lifted at random (among those whose lift
+  changes an own penalty), and ``hub ms`` the same
+  for a new penalty on the entity whose penalty reaches the most others in one link;
+- ``reached``: median and largest number of entities whose score moved;
+- ``method``: how the what-ifs were computed (``local`` hop, ``push``, ``solve``), counted;
+- ``err/bound``: largest error at any entity against a float64 reference (the model run over
+  the whole graph on the changed penalties; under spread the change solved to 1e-15), over the
+  bound the what-if stated (under hop, where the bound is 0, the largest error itself);
+- ``recompute s``: one run of the model on the changed penalties over the whole registry (what a
+  what-if would cost without the cache and the local method); ``ratio`` that over the median
+  what-if;
+- ``explain ms``: median and largest time of ``explain`` for the ``--explained`` highest-scored
+  entities and as many scored entities drawn at random.
 
-Then, per registry, ``explain``: reverse push (:func:`graphscore.engine.push.influence`) for
-the highest-scored entities against a transposed solve (the row of the inverse over the whole
-graph), median ratio, and the largest share of a score left unattributed over its stated
-bound (1e-6).
+Then, under diffusion, the ``accuracy`` table: per accuracy (the change at every entity within
+``accuracy`` x the lifted penalty, proven), the forward push alone
+(:func:`graphscore.engine.push.push_column`) for the same lifted penalties, its time over one
+solve of the change, the share of entities it reached and its error over the accuracy
+promised, against the float64 reference; and how many pushes gave up at the limits
+:func:`graphscore.analysis.whatif.change_scores` sets (then a what-if solves instead).
 Ratios from one run are the figures to quote: the machine is shared and absolute times vary.
 """
 
 from __future__ import annotations
 
 import argparse
+import itertools
 import statistics
 import time
 import warnings
 from pathlib import Path
 
 import numpy as np
-import scipy as sp
 
 import graphscore as gs
-from graphscore.analysis.whatif import _PUSH_BUDGET_SWEEPS, _PUSH_REACH
-from graphscore.engine.matrix import build_projection
-from graphscore.engine.push import influence, push_column
-from graphscore.engine.run import SCORE_TOL
-from graphscore.engine.spread import contraction, spread
+from graphscore.policy import ModelName
+from graphscore.analysis.explain import explain, prepare_explain
+from graphscore.analysis.whatif import (_PUSH_BUDGET_SWEEPS, _PUSH_REACH, ACCURACY, change_scores, lift_change,
+                                        penalize_change, prepare_whatif)
+from graphscore.engine.push import push_column
+from graphscore.engine.run import contraction_of, run_model
+from graphscore.engine.spread import spread
 from graphscore.synthetic import generate_network
 from ratio_table import print_table  # benchmarks/ is the script's folder, so on sys.path
 
 ROOT = Path(__file__).resolve().parent.parent
-# The shipped spread policy, and the test policy whose W the norms cannot bound (the spread
-# reading of joint punishment with split, tests/policies/spread-split.toml says why)
-POLICY_FILES = (ROOT / "tests" / "policies" / "spread-split.toml", ROOT / "data" / "policies" / "diffusion.toml")
+AS_OF = "2024-06-30"
 
 
 def timed(run):
@@ -57,55 +65,87 @@ def timed(run):
     return time.perf_counter() - start, result
 
 
-def measure(tables, policy_path: Path, size: int, sources: int, accuracies: list[float]) -> list[dict]:
-    policy = gs.load_policy(policy_path)
-    projection = build_projection(tables, policy, "2024-06-30")
-    W, s, damping = projection.W, projection.s, policy.damping
+def reference_after(projection, policy, change) -> np.ndarray:
+    """The scores after ``change`` by the float64 reference: the model over the whole graph on the
+    changed penalties (under spread, the baseline plus the change solved to 1e-15)."""
+    delta = change.delta_vector(projection.n)
+    if policy.model is ModelName.SPREAD:
+        halves = np.column_stack([np.clip(delta, 0, None), np.clip(-delta, 0, None)])
+        solved = spread(projection.W, halves, damping=policy.damping, tol=1e-15,
+                        certificate=contraction_of(projection, policy.damping))
+        return solved[:, 0] - solved[:, 1]
+    return run_model(projection, policy, np.clip(projection.s + delta, 0, None)).total
+
+
+def measure_calls(ws, policy, size: int, sources: int, explained: int, accuracy: float) -> dict:
+    projection = ws.projection(policy, AS_OF)
+    prepare_whatif(ws, policy, AS_OF)
+    prepare_explain(ws, policy, AS_OF)
+    base = ws.baseline(policy, AS_OF).total
+    rng = np.random.default_rng(0)
+    active = projection.penalties[projection.penalties["weight"] > 0]
+    # penalties whose lift changes an own penalty (under combine = "max" an entity's lighter
+    # penalties change nothing), drawn at random
+    lifted = list(itertools.islice((p for p in rng.permutation(active["id"].unique())
+                                    if lift_change(projection, p).delta_s.any()), sources))
+    hub = projection.ids[int(np.argmax(np.diff(projection.W_by_source.indptr)))]
+    times, reached, methods, errors = [], [], {}, []
+    changes = [lambda p=p: lift_change(projection, p) for p in lifted]
+    changes.append(lambda: penalize_change(projection, hub, 1.0))
+    for make in changes:
+        seconds, (change, result) = timed(lambda: (lambda c: (c, change_scores(ws, policy, c, accuracy=accuracy)))(make()))
+        times.append(seconds)
+        reached.append(result.reached)
+        methods[result.method] = methods.get(result.method, 0) + 1
+        exact = reference_after(projection, policy, change)
+        got = result.after - result.before if policy.model is ModelName.SPREAD else result.after
+        error = float(np.abs(got - exact).max())
+        errors.append(error / result.error if result.error else error)
+    recompute, _ = timed(lambda: run_model(projection, policy, np.clip(projection.s + change.delta_vector(projection.n),
+                                                                         0, None)))
+    scored = np.flatnonzero(base > 0)
+    targets = np.r_[np.argsort(-base)[:explained], rng.choice(scored, size=min(explained, scored.size), replace=False)]
+    seconds_each = [timed(lambda t=t: explain(ws, policy, projection.ids[int(t)], as_of=AS_OF))[0] for t in targets]
+    typical = statistics.median(times[:-1])
+    return {"companies": size, "links": projection.W.nnz, "policy": policy.name,
+            "whatif ms": 1e3 * typical, "max ms": 1e3 * max(times[:-1]), "hub ms": 1e3 * times[-1],
+            "reached": int(statistics.median(reached[:-1])), "max": max(reached[:-1]), "hub": reached[-1],
+            "method": " ".join(f"{k}:{v}" for k, v in methods.items()), "err/bound": max(errors),
+            "recompute s": recompute, "ratio": recompute / typical,
+            "explain ms": 1e3 * statistics.median(seconds_each), "max ms ": 1e3 * max(seconds_each)}
+
+
+def measure_accuracies(ws, policy, size: int, sources: int, accuracies: list[float]) -> list[dict]:
+    projection = ws.projection(policy, AS_OF)
+    W, s, damping, n = projection.W, projection.s, policy.damping, projection.n
     by_source = projection.W_by_source
-    n = W.shape[0]
-    certificate = contraction(W, damping)
+    certificate = contraction_of(projection, damping)
     chosen = np.random.default_rng(0).choice(np.flatnonzero(s > 0), size=sources, replace=False)
-    solve_time, x = timed(lambda: spread(W, s, damping=damping, tol=SCORE_TOL, certificate=certificate))
-    rows = []
-    budget = _PUSH_BUDGET_SWEEPS * W.nnz
-    exact = {}
+    rows, exact, solves = [], {}, []
     for u in chosen:  # the float64 reference change of each lift
         unit = np.zeros(n)
         unit[u] = s[u]
         exact[int(u)] = -spread(W, unit, damping=damping, tol=1e-15, certificate=certificate)
+        solves.append(timed(lambda: spread(W, unit, damping=damping, tol=1e-10, certificate=certificate))[0])
+    solve_time = statistics.median(solves)
     for accuracy in accuracies:
-        ratios, reached, errors, bounds, gave_up = [], [], [], [], 0
+        ratios, times, reached, errors, gave_up = [], [], [], [], 0
         for u in exact:
             push_time, change = timed(lambda: push_column(by_source, u, -float(s[u]), damping=damping,
                                                           tol=accuracy, certificate=certificate))
             got = np.zeros(n)
             got[change.indices] = change.values
-            ratios.append(push_time / solve_time)
+            times.append(push_time)
             reached.append(change.indices.size / n)
             errors.append(np.abs(got - exact[u]).max() / (accuracy * s[u]))
-            bounds.append(change.error / (accuracy * s[u]))
             gave_up += not push_column(by_source, u, -float(s[u]), damping=damping, tol=accuracy,
-                                       certificate=certificate, budget=budget, reach=int(_PUSH_REACH * n)).complete
-        rows.append({"companies": size, "policy": policy.name, "links": W.nnz, "accuracy": accuracy,
-                     "push/solve median": statistics.median(ratios), "max": max(ratios),
-                     "reached median": statistics.median(reached), "max ": max(reached),
-                     "err/acc": max(errors), "bound/acc": max(bounds), "gave up": f"{gave_up}/{sources}"})
-    # explain: the highest scores, by reverse push against a transposed solve
-    rows_T = sp.sparse.csr_array((by_source.data, by_source.indices, by_source.indptr), shape=W.shape)
-    certificate_T = contraction(rows_T, damping)
-    ratios, left = [], []
-    for target in np.argsort(-x)[:sources]:
-        target = int(target)
-        push_time, row = timed(lambda: influence(W, target, damping=damping, scores=x, own=s))
-        unit = np.zeros(n)
-        unit[target] = 1.0
-        solve_T, _ = timed(lambda: spread(rows_T, unit, damping=damping, tol=1e-10, certificate=certificate_T))
-        ratios.append(push_time / solve_T)
-        left.append(row.unattributed / x[target])
-    rows.append({"companies": size, "policy": policy.name, "links": W.nnz, "accuracy": "explain",
-                 "push/solve median": statistics.median(ratios), "max": max(ratios),
-                 "reached median": None, "max ": None, "err/acc": max(left) / 1e-6, "bound/acc": 1.0,
-                 "gave up": "-"})
+                                       certificate=certificate, budget=_PUSH_BUDGET_SWEEPS * W.nnz,
+                                       reach=int(_PUSH_REACH * n)).complete
+        rows.append({"companies": size, "policy": policy.name, "accuracy": accuracy,
+                     "push ms": 1e3 * statistics.median(times), "max ms": 1e3 * max(times),
+                     "push/solve": statistics.median(times) / solve_time,
+                     "reached": statistics.median(reached), "max": max(reached),
+                     "err/acc": max(errors), "gave up": f"{gave_up}/{len(exact)}"})
     return rows
 
 
@@ -113,21 +153,28 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", type=int, nargs="+", default=[20_000, 200_000], help="companies per registry")
     parser.add_argument("--sources", type=int, default=10)
-    parser.add_argument("--accuracies", type=float, nargs="+", default=[1e-3, 1e-4, 1e-6])
+    parser.add_argument("--policies", nargs="+",
+                        default=["joint-punishment", "joint-punishment-categorical", "diffusion"])
+    parser.add_argument("--accuracies", type=float, nargs="*", default=[1e-2, 1e-3, 1e-4, 1e-6])
+    parser.add_argument("--accuracy", type=float, default=ACCURACY, help="the what-ifs' accuracy (default: what-if's)")
+    parser.add_argument("--explained", type=int, default=10, help="entities explained: as many highest-scored and random")
     args = parser.parse_args()
-    # compile (or load from numba's cache) every kernel once, outside the timings
-    tiny = sp.sparse.csr_array(([0.5], ([1], [0])), shape=(2, 2))
-    push_column(tiny, 0, damping=0.5)
-    influence(tiny, 1, damping=0.5, scores=np.array([1.0, 0.5]), own=np.array([1.0, 0.0]))
-    spread(tiny, np.array([1.0, 0.0]), damping=0.5)
-    rows = []
+    calls, sweeps = [], []
     for size in args.sizes:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", gs.GraphscoreWarning)
-            tables = gs.validate(generate_network(size, seed=0))
-        for policy_path in POLICY_FILES:
-            rows += measure(tables, policy_path, size, args.sources, args.accuracies)
-    print_table(rows)
+            ws = gs.Workspace(gs.validate(generate_network(size, seed=0)))
+            for name in args.policies:
+                policy = gs.load_policy(ROOT / "data" / "policies" / f"{name}.toml")
+                calls.append(measure_calls(ws, policy, size, args.sources, args.explained, args.accuracy))
+                if policy.model is ModelName.SPREAD and args.accuracies:
+                    sweeps += measure_accuracies(ws, policy, size, args.sources, args.accuracies)
+                print_table(calls[-1:])
+        del ws
+    print_table(calls)
+    if sweeps:
+        print()
+        print_table(sweeps)
 
 
 if __name__ == "__main__":

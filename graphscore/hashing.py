@@ -37,7 +37,7 @@ def _mix(x):
     return x ^ (x >> np.uint64(31))
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, nogil=True)  # the lock is free for the load that hashes beside its write
 def _fold_text(rows, offsets, data, valid):
     """Fold each row's text (FNV-1a over its UTF-8 bytes, then its length) into ``rows``."""
     for i in range(rows.size):
@@ -51,7 +51,7 @@ def _fold_text(rows, offsets, data, valid):
         rows[i] = _mix(rows[i] * _GOLDEN + h)
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, nogil=True)
 def _fold_words(rows, words):
     """Fold each row's 64-bit value into ``rows``."""
     for i in range(rows.size):

@@ -39,11 +39,11 @@ import scipy as sp
 from graphscore.analysis.display import Tabular
 from graphscore.analysis.manifest import build_manifest
 from graphscore.analysis.ownership import flagged_entities
-from graphscore.engine.hop import hop
+from graphscore.engine.hop import hop_row
 from graphscore.engine.matrix import Projection
 from graphscore.engine.paths import (HopWalks, describe_paths, distances_within, format_path, johnson_potentials,
-                                    strongest_walks_to)
-from graphscore.engine.push import influence
+                                    simple_paths_to, strongest_walks_to)
+from graphscore.engine.push import influence, work_arrays_of
 from graphscore.engine.run import contraction_of
 from graphscore.engine.spread import spread
 from graphscore.model import Tables
@@ -52,10 +52,20 @@ from graphscore.workspace import Workspace, as_workspace
 
 __all__ = ["Explanation", "explain", "influence_row", "prepare_explain"]
 
-_WEAKEST = np.log(1e4)  # paths weaker than 1/10,000 of the strongest are not searched
+# Paths weaker than 1/100 of the strongest are not searched: each carries under 1 % of what the
+# strongest does, below what an explanation lists. The search for distances to the entity reaches
+# out to the farthest traced source's distance plus this much: at 1/10,000 that was all of a
+# 10^6-link register (0.5 s a search), at 1/100 a tenth of it or less (benchmarks/whatif.py).
+_WEAKEST = np.log(1e2)
 _LAST_LIMIT = 1024.0  # past this, distances to the target are searched without a limit
 _TRACED_SOURCES = 25  # contributions whose paths are traced, largest first
 _REGION = 200  # entities searched for a contribution's strongest paths
+# The reverse push follows at most this many links, whatever the register's size (on a register
+# of 10^6 links 4.7x10^6 links took about a second). Where it stops short of the accuracy asked
+# for and the register is larger than three times as many links, the contributions found are
+# kept (each from below) and the part of the score left unattributed is stated, instead of a
+# solve over the whole register; on smaller registers the row is solved.
+_PUSH_LINKS = 2_000_000
 
 
 @dataclass
@@ -75,7 +85,8 @@ class Explanation(Tabular):
         ``paths_share`` (the part of the contribution the listed paths carry together; None
         where paths were not traced, beyond the largest contributions).
     exact : bool
-        True when the contributions sum to the score (linear models).
+        True when the contributions sum to the score (linear models; under spread, where the
+        reverse push reached the accuracy asked for, a millionth of the score).
     manifest : dict
     """
 
@@ -115,9 +126,9 @@ def influence_row(projection: Projection, policy: Policy, idx: int) -> np.ndarra
     >>> influence_row(p, policy, p.index_of("p")).tolist()
     [0.5, 1.0]
     """
-    unit = np.zeros(projection.n)
-    unit[idx] = 1.0
     if policy.model is ModelName.SPREAD:
+        unit = np.zeros(projection.n)
+        unit[idx] = 1.0
         # W's compressed columns, cached on the projection, are W.T's compressed rows: the same
         # arrays converting W.T to CSR would build again, a pass over every link each call
         by_source = projection.W_by_source
@@ -126,7 +137,11 @@ def influence_row(projection: Projection, policy: Policy, idx: int) -> np.ndarra
         return spread(transposed, unit, damping=policy.damping, tol=1e-14,
                       certificate=contraction_of(projection, policy.damping, transposed=True))
     if policy.model is ModelName.HOP and policy.aggregate is Aggregate.SUM:
-        return hop(projection.W.T, unit, damping=policy.damping, max_hops=policy.max_hops)
+        # read backwards from the entity, over the links of the entities max_hops links upstream alone
+        entities, values = hop_row(projection.W, idx, damping=policy.damping, max_hops=policy.max_hops)
+        row = np.zeros(projection.n)
+        row[entities] = values
+        return row
     raise ValueError(f"model {policy.model.value!r} is not linear: its scores do not split by source.")
 
 
@@ -201,8 +216,7 @@ def _path_lengths(projection: Projection, damping: float) -> tuple[sp.sparse.csr
 
 
 def _strongest_simple_paths(A: sp.sparse.csr_array, lengths: sp.sparse.csr_array, source: int, target: int,
-                            damping: float, top: int, max_hops: int | None,
-                            to_target: np.ndarray) -> list[tuple[list[int], float]]:
+                            damping: float, top: int, to_target: np.ndarray) -> list[tuple[list[int], float]]:
     """Up to ``top`` simple paths source -> target by product of ``damping * W``, strongest first.
 
     Yen's k-shortest-paths (networkx) on ``lengths`` (``_nonnegative_lengths`` of ``A``, the
@@ -213,14 +227,16 @@ def _strongest_simple_paths(A: sp.sparse.csr_array, lengths: sp.sparse.csr_array
     if not np.isfinite(to_target[source]):
         return []
     limit, cutoff = _search_bounds(to_target[source])
-    from_source = distances_within(lengths, source, limit=limit, to_target=to_target, cutoff=cutoff)
-    through = from_source + to_target
-    if not np.isfinite(through[target]):
+    entities, from_source = distances_within(lengths, source, limit=limit, to_target=to_target, cutoff=cutoff)
+    through = from_source + to_target[entities]
+    at = int(np.searchsorted(entities, target))
+    if at == entities.size or entities[at] != target or not np.isfinite(through[at]):
         return []
-    region = np.flatnonzero(through <= through[target] + _WEAKEST)
+    near = through <= through[at] + _WEAKEST
+    region, through = entities[near], through[near]
     # every entity of a path lies within its length, so the entities closest to the strongest
     # path hold the strongest paths: keep those, and Yen's search stays small
-    region = region[np.argsort(through[region], kind="stable")[:_REGION]]
+    region = region[np.argsort(through, kind="stable")[:_REGION]]
     sub_lengths = lengths[region][:, region].tocoo()
     # each hop's strength read for all hops at once (one sparse lookup per hop took 0.3 s a call)
     sub_strength = damping * A[region][:, region].tocsr()[sub_lengths.row, sub_lengths.col]
@@ -229,12 +245,6 @@ def _strongest_simple_paths(A: sp.sparse.csr_array, lengths: sp.sparse.csr_array
         graph.add_edge(int(region[i]), int(region[j]), length=float(length), strength=float(strength))
     def strength(path: list[int]) -> float:
         return float(np.prod([graph[u][v]["strength"] for u, v in zip(path, path[1:])]))
-    if max_hops is not None:
-        # Every simple path of at most max_hops links in the region, strongest first: Yen's search
-        # in order of length, skipping the longer ones, enumerates every longer simple path of the
-        # region first when the strongest paths are long (minutes under hop with max_hops = 3).
-        paths = nx.all_simple_paths(graph, source, target, cutoff=max_hops)
-        return sorted(((path, strength(path)) for path in paths), key=lambda found: -found[1])[:top]
     return [(path, strength(path)) for path in itertools.islice(
         nx.shortest_simple_paths(graph, source, target, weight="length"), top)]
 
@@ -324,9 +334,12 @@ def explain(source: Tables | Workspace, policy: Policy, entity_id: str, *, as_of
     if linear:
         if policy.model is ModelName.SPREAD and not projection.layers:
             # the row by reverse push, only as far as this score needs; a solve where it spreads wide
+            budget = min(3 * projection.W.nnz, _PUSH_LINKS)
             pushed = influence(projection.W, v, damping=policy.damping, scores=scores, own=projection.s,
-                               budget=3 * projection.W.nnz)
-        if pushed is not None and pushed.complete:
+                               budget=budget, work=work_arrays_of(projection))
+            if not pushed.complete and budget == 3 * projection.W.nnz:
+                pushed = None  # a small register: its row solved instead
+        if pushed is not None:
             row = np.zeros(projection.n)
             row[pushed.indices] = pushed.values
             by_layer = [row * projection.s]
@@ -358,17 +371,20 @@ def explain(source: Tables | Workspace, policy: Policy, entity_id: str, *, as_of
     if not linear:
         notes.append(f"hop with aggregate = 'max': the score is the strongest single walk of at most "
                      f"{policy.max_hops} links, given as the deciding one")
-    if pushed is not None and pushed.complete and pushed.unattributed > 0:
-        notes.append(f"contributions computed by reverse push: {pushed.unattributed:.2g} of the score is left "
-                     "unattributed (each contribution is short by at most that)")
+    if pushed is not None and pushed.unattributed > 0:
+        stopped = "" if pushed.complete else f", stopped after {_PUSH_LINKS:,} links"
+        notes.append(f"contributions computed by reverse push{stopped}: {pushed.unattributed:.2g} of the score "
+                     f"({pushed.unattributed / total:.2%}) is left unattributed (each contribution is short by at "
+                     "most that)")
     return Explanation(entity=entity_id, name=names.get(entity_id, entity_id), own=float(projection.s[v]),
-                       total=total, contributions=contributions, exact=linear,
+                       total=total, contributions=contributions,
+                       exact=linear and (pushed is None or pushed.complete),
                        manifest=build_manifest(ws, policy, projection.as_of), notes=notes)
 
 
 def prepare_explain(source: Tables | Workspace, policy: Policy, as_of: dt.date | str | None = None) -> None:
     """Work out once what explaining any entity under ``policy`` at ``as_of`` reads about the
-    whole register: the baseline run, and the hop lengths its paths are searched over (kept with
+    whole register: the baseline run, the data fingerprint its manifest cites, and the hop lengths its paths are searched over (kept with
     the workspace's projection, and the projection's table of ids) and the compiled searches
     loaded, so that the first explanation costs what the next ones do. A server does this
     before it listens.
@@ -386,9 +402,10 @@ def prepare_explain(source: Tables | Workspace, policy: Policy, as_of: dt.date |
     ws = as_workspace(source)
     projection = ws.projection(policy, as_of)
     ws.baseline(policy, as_of)
+    ws.fingerprint  # noqa: B018 (the manifest's: a hash of every table when no store recorded it, seconds at 10^6 links)
     if projection.n:  # pandas makes an index's table of ids on its first lookup: a tenth of a second at 10^6 links
         projection.index_of(projection.ids[0])
-    if policy.model is ModelName.SPREAD or (policy.model is ModelName.HOP and policy.aggregate is Aggregate.SUM):
+    if policy.model is ModelName.SPREAD:  # a hop model's paths are grown from the entity (simple_paths_to)
         for layer in projection.layers or (projection,):
             _, lengths, _ = _path_lengths(layer, policy.damping)
             if layer.n:
@@ -397,7 +414,7 @@ def prepare_explain(source: Tables | Workspace, policy: Policy, as_of: dt.date |
                 distances_within(lengths, 0, limit=0.0, to_target=np.zeros(layer.n), cutoff=0.0)
     if policy.model is ModelName.SPREAD and not projection.layers and projection.n:
         influence(projection.W, 0, damping=policy.damping, scores=ws.baseline(policy, as_of).total, own=projection.s,
-                  budget=0)  # likewise the reverse push
+                  budget=0, work=work_arrays_of(projection))  # likewise the reverse push (and its work arrays made)
 
 
 def _layer_contributions(projection: Projection, policy: Policy, v: int, total: float, by_source: np.ndarray,
@@ -406,9 +423,15 @@ def _layer_contributions(projection: Projection, policy: Policy, v: int, total: 
     and how many sources had their paths traced."""
     sources = np.flatnonzero(by_source > 1e-15 * max(total, 1e-300))
     traced = set(sources[np.argsort(-by_source[sources])][:_TRACED_SOURCES].tolist())
-    if linear:
+    far = sorted(traced - {v})
+    hop_paths = {}
+    if linear and policy.model is ModelName.HOP:
+        # every simple path of at most max_hops links into v, grown backwards from it: a search
+        # by path length would settle entities far more links away than a hop score reads
+        hop_paths = simple_paths_to(projection.W, v, far, damping=policy.damping, max_hops=policy.max_hops,
+                                    top=top_paths)
+    elif linear:
         A, lengths, reverse_lengths = _path_lengths(projection, policy.damping)  # A[u, v]: the edge u -> v
-        far = sorted(traced - {v})
         to_target = _distances_to(reverse_lengths, v, far) if far else None
     rows_of = _penalties_by_source(projection, sources)
     paths_of = {}
@@ -417,13 +440,14 @@ def _layer_contributions(projection: Projection, policy: Policy, v: int, total: 
             # the deciding walk; for the entity itself its own weight (the empty walk) or its
             # own penalty returning around a cycle that carries more than 1
             walk = walks.walk_from(int(u)) if walks is not None else [int(u)]
-            paths = [(walk, float(walks.strength[u]) if walks is not None else 1.0)]
+            paths = [(walk, walks.strength_of(int(u)) if walks is not None else 1.0)]
         elif u == v:
             # the entity's own weight is the empty path; the rest of its own contribution returns around cycles
             paths = [([int(u)], 1.0)]
+        elif u in hop_paths:
+            paths = hop_paths[u]
         elif u in traced:
-            paths = _strongest_simple_paths(A, lengths, int(u), v, policy.damping, top_paths,
-                                            policy.max_hops if policy.model is ModelName.HOP else None, to_target)
+            paths = _strongest_simple_paths(A, lengths, int(u), v, policy.damping, top_paths, to_target)
         else:
             paths = []
         paths_of[u] = paths

@@ -26,11 +26,11 @@ import pandas as pd
 from graphscore.analysis.scores import entity_frame, rescore_penalties
 from graphscore.engine.hop import hop_change
 from graphscore.engine.matrix import Projection, own_weights
-from graphscore.engine.push import local_change
+from graphscore.engine.push import local_change, work_arrays_of
 from graphscore.engine.run import SCORE_TOL, contraction_of, run_model
 from graphscore.engine.spread import spread
 from graphscore.model import Tables
-from graphscore.policy import ModelName, Policy
+from graphscore.policy import Combine, ModelName, Policy
 from graphscore.workspace import Workspace, as_workspace
 
 # Default accuracy of a what-if: the change at every entity is within ACCURACY x the changed
@@ -63,15 +63,63 @@ class Change:
 
     label: str
     seeds: tuple[int, ...]  # indices of the entities whose own penalty changes
-    delta_s: np.ndarray
+    delta_s: np.ndarray  # the change of s at each of seeds (s elsewhere is unchanged)
     penalties: pd.DataFrame = field(default_factory=pd.DataFrame)
     as_of: pd.Timestamp | None = None
 
+    def delta_vector(self, n: int) -> np.ndarray:
+        """The change of the whole own-penalty vector, ``s_after - s_before`` (length n)."""
+        delta = np.zeros(n)
+        delta[list(self.seeds)] = self.delta_s
+        return delta
 
-def _change_without(projection: Projection, rows: pd.DataFrame) -> np.ndarray:
-    """How ``s`` changes when the given penalty rows are added to a world without them."""
-    rest = projection.penalties.drop(index=rows.index)
-    return projection.s - own_weights(rest, projection.n, projection.combine)
+
+@dataclass(frozen=True)
+class _PenaltyIndex:
+    """Positions of the projection's penalty rows by id and by entity, each sorted with the
+    rows in table order: one what-if finds its rows by binary search, where comparing every
+    row's id took milliseconds on a register of 10^7 links (made once, kept with the projection)."""
+
+    ids: np.ndarray  # the ids, sorted
+    by_id: np.ndarray  # their positions
+    entities: np.ndarray  # the entity rows (idx), sorted
+    by_entity: np.ndarray  # their positions
+    idx: np.ndarray  # every row's entity row and weight, in table order
+    weight: np.ndarray
+
+    @staticmethod
+    def of(projection: Projection) -> _PenaltyIndex:
+        key = ("penalty index",)
+        if key not in projection.derived:
+            ids = projection.penalties["id"].to_numpy(dtype=object)
+            idx = projection.penalties["idx"].to_numpy(np.int64)
+            by_id, by_entity = np.argsort(ids, kind="stable"), np.argsort(idx, kind="stable")
+            projection.derived[key] = _PenaltyIndex(ids[by_id], by_id, idx[by_entity], by_entity, idx,
+                                                    projection.penalties["weight"].to_numpy(float))
+        return projection.derived[key]
+
+    def of_id(self, penalty_id: str) -> np.ndarray:
+        probe = np.array([penalty_id], dtype=object)
+        lo, hi = np.searchsorted(self.ids, probe, side="left")[0], np.searchsorted(self.ids, probe, side="right")[0]
+        return np.sort(self.by_id[lo:hi])
+
+    def of_entities(self, entities: np.ndarray) -> np.ndarray:
+        lo, hi = np.searchsorted(self.entities, entities, side="left"), np.searchsorted(self.entities, entities, side="right")
+        return np.sort(np.concatenate([self.by_entity[a:b] for a, b in zip(lo.tolist(), hi.tolist())]))
+
+
+def _change_without(projection: Projection, rows: np.ndarray) -> tuple[tuple[int, ...], np.ndarray]:
+    """The entities of the given penalty rows (positions in the table), and how their ``s``
+    changes when the rows are added to a world without them: their ``s`` made again from their
+    other penalties alone (the rows of the whole table at those entities, in table order, so the
+    sums are own_weights')."""
+    index = _PenaltyIndex.of(projection)
+    seeds = np.unique(index.idx[rows])
+    at = index.of_entities(seeds)
+    others = at[~np.isin(at, rows)]
+    slot = np.searchsorted(seeds, index.idx[others])
+    rest = own_weights(pd.DataFrame({"idx": slot, "weight": index.weight[others]}), seeds.size, projection.combine)
+    return tuple(seeds.tolist()), projection.s[seeds] - rest
 
 
 def penalize_change(projection: Projection, entity_id: str, severity: float = 1.0, *,
@@ -83,39 +131,40 @@ def penalize_change(projection: Projection, entity_id: str, severity: float = 1.
     new = pd.DataFrame({"id": ["what-if"], "entity": [entity_id], "kind": ["what_if"],
                         "severity": [float(severity)], "start": [projection.as_of],
                         "idx": [idx], "weight": [float(severity)]})
-    s_after = own_weights(pd.concat([projection.penalties[["idx", "weight"]], new[["idx", "weight"]]]),
-                          projection.n, projection.combine)
-    return Change(label or f"penalise {entity_id} (severity {severity:g})", (idx,), s_after - projection.s, new,
+    # the new row comes last in the table: own_weights would add it last (or take the larger)
+    now = float(projection.s[idx])
+    after = now + float(severity) if projection.combine is Combine.SUM else max(now, float(severity))
+    return Change(label or f"penalise {entity_id} (severity {severity:g})", (idx,), np.array([after - now]), new,
                   projection.as_of)
 
 
-def _penalty_rows(projection: Projection, entity_id: str | None, penalty_id: str | None) -> pd.DataFrame:
-    """The active penalty rows of one penalty id or one entity; a ValueError naming the dates
-    when there are none, so an empty report never passes for "no spillover"."""
-    penalties = projection.penalties
+def _penalty_rows(projection: Projection, entity_id: str | None, penalty_id: str | None) -> np.ndarray:
+    """The positions in the penalties table of the active rows of one penalty id or one
+    entity; a ValueError naming the dates when there are none, so an empty report never passes
+    for "no spillover"."""
+    index = _PenaltyIndex.of(projection)
     day = projection.as_of.date()
     if penalty_id is not None:
-        rows = penalties[penalties["id"] == penalty_id]
-        if rows.empty:
+        rows = index.of_id(penalty_id)
+        if not rows.size:
             raise KeyError(f"unknown penalty id {penalty_id!r}")
-        if not (rows["weight"] > 0).any():
-            row = rows.iloc[0]
+        if not (index.weight[rows] > 0).any():
+            row = projection.penalties.iloc[rows[0]]
             window = f"{row['start'].date()} to {'open' if pd.isna(row['end']) else row['end'].date()}"
             raise ValueError(f"penalty {penalty_id!r} does not count at {day} (window {window}, "
                              "or lifted by credit repair, or not a kind this policy reads)")
     else:
-        projection.index_of(entity_id)
-        rows = penalties[penalties["entity"] == entity_id]
-        if not (rows["weight"] > 0).any():
+        rows = index.of_entities(np.array([projection.index_of(entity_id)]))
+        if not (index.weight[rows] > 0).any():
             raise ValueError(f"entity {entity_id!r} has no penalty that counts at {day}")
-    return rows[rows["weight"] > 0]
+    return rows[index.weight[rows] > 0]
 
 
 def lift_change(projection: Projection, penalty_id: str, *, label: str | None = None) -> Change:
     """Lifting one penalty at ``as_of``."""
     rows = _penalty_rows(projection, None, penalty_id)
-    seeds = tuple(int(i) for i in rows["idx"].unique())
-    return Change(label or f"lift {penalty_id}", seeds, -_change_without(projection, rows), rows, projection.as_of)
+    seeds, delta = _change_without(projection, rows)
+    return Change(label or f"lift {penalty_id}", seeds, -delta, projection.penalties.iloc[rows], projection.as_of)
 
 
 def attribution_change(projection: Projection, *, entity_id: str | None = None,
@@ -128,29 +177,49 @@ def attribution_change(projection: Projection, *, entity_id: str | None = None,
     if (entity_id is None) == (penalty_id is None):
         raise ValueError("give exactly one of entity_id or penalty_id.")
     rows = _penalty_rows(projection, entity_id, penalty_id)
-    seeds = tuple(int(i) for i in rows["idx"].unique())
+    seeds, delta = _change_without(projection, rows)
     label = label or (f"penalties of {entity_id}" if entity_id else f"penalty {penalty_id}")
-    return Change(label, seeds, _change_without(projection, rows), rows, projection.as_of)
+    return Change(label, seeds, delta, projection.penalties.iloc[rows], projection.as_of)
 
 
 def own_before_after(projection: Projection, change: Change, *,
                      baseline: str = "current") -> tuple[np.ndarray, np.ndarray]:
     """Own-penalty vectors ``(s_before, s_after)`` of a change (see :func:`apply_change`)."""
+    seeds, s_other = _other_side(projection, change, baseline)
+    s_now = projection.s
+    s_changed = s_now.copy()
+    s_changed[seeds] = s_other
+    return (s_changed, s_now) if baseline == "without" else (s_now, s_changed)
+
+
+def _other_side(projection: Projection, change: Change, baseline: str) -> tuple[np.ndarray, np.ndarray]:
+    """The seeds and their own penalties on the side of the change that is not the data as it
+    is: after it (``baseline="current"``) or before it (``"without"``)."""
     if baseline not in ("current", "without"):
         raise ValueError(f"baseline must be 'current' or 'without', got {baseline!r}.")
-    s_now = projection.s
-    s_before, s_after = (s_now - change.delta_s, s_now) if baseline == "without" else (s_now, s_now + change.delta_s)
+    seeds = np.asarray(change.seeds, dtype=np.int64)
+    sign = -1.0 if baseline == "without" else 1.0
     # clip float dust left by subtracting one sum from another
-    return np.clip(s_before, 0, None), np.clip(s_after, 0, None)
+    return seeds, np.clip(projection.s[seeds] + sign * np.asarray(change.delta_s, dtype=float), 0, None)
 
 
 @dataclass(frozen=True)
 class ChangedScores:
-    """Scores before and after a change, and how the change was computed.
+    """Scores before and after a change, and how the change was computed: the scores of the
+    data as it is (``base``, the workspace's baseline run, not copied) and, at the entities the
+    change moves, the scores on the other side of it, so that the answer costs what the change
+    reaches, not the register; ``before`` and ``after`` spell out all n scores when asked.
 
     Attributes
     ----------
-    before, after : (n,) ndarray
+    base : (n,) ndarray
+        The scores of the data as it is: ``before`` when ``baseline`` is ``"current"``, else ``after``.
+    indices : (k,) ndarray of int
+        Sorted; the entities whose score the change moves (every other keeps its ``base`` score).
+    other : (k,) ndarray
+        Their scores on the other side of the change (``after``, or ``before`` under ``"without"``).
+    baseline : str
+        ``"current"`` (the change applied to the data) or ``"without"`` (the data is the world with it).
     method : str
         ``"push"`` (local, :func:`graphscore.engine.push.local_change`), ``"solve"`` (the
         change solved over the whole graph), ``"local"`` (the hop model run where the change
@@ -160,17 +229,53 @@ class ChangedScores:
         Proven bound on the error of ``after - before`` at any entity (0 for ``local`` and
         ``recompute``, which carry the model's own accuracy).
     reached : int
-        Entities whose score the change moves.
+        Entities whose score the change moves (``len(indices)``).
     note : str
         One sentence for a report: method, accuracy, reach.
     """
 
-    before: np.ndarray
-    after: np.ndarray
+    base: np.ndarray
+    indices: np.ndarray
+    other: np.ndarray
+    baseline: str
     method: str
     error: float
     reached: int
     note: str
+
+    @property
+    def delta(self) -> np.ndarray:
+        """``after - before`` at ``indices``."""
+        moved = self.other - self.base[self.indices]
+        return -moved if self.baseline == "without" else moved
+
+    def _changed(self) -> np.ndarray:
+        scores = self.base.copy()
+        scores[self.indices] = self.other
+        return scores
+
+    @property
+    def before(self) -> np.ndarray:
+        """All n scores before the change."""
+        return self._changed() if self.baseline == "without" else self.base
+
+    @property
+    def after(self) -> np.ndarray:
+        """All n scores after the change."""
+        return self.base if self.baseline == "without" else self._changed()
+
+
+def _moved(base: np.ndarray, entities: np.ndarray, scores: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Of ``entities`` (sorted) and their ``scores`` on the other side of a change, those that moved."""
+    moved = scores != base[entities]
+    return entities[moved], scores[moved]
+
+
+def _from_runs(before: np.ndarray, after: np.ndarray, baseline: str, method: str, error: float, note: str) -> ChangedScores:
+    """A :class:`ChangedScores` from two whole runs of the model."""
+    base, other = (after, before) if baseline == "without" else (before, after)
+    indices = np.flatnonzero(other != base)
+    return ChangedScores(base, indices, other[indices], baseline, method, error, int(indices.size), note)
 
 
 def change_scores(source: Tables | Workspace, policy: Policy, change: Change, *, baseline: str = "current",
@@ -188,7 +293,11 @@ def change_scores(source: Tables | Workspace, policy: Policy, change: Change, *,
     up and the change is solved over the whole graph to the same accuracy, and the note says so.
     Under the hop model only the entities within ``max_hops`` links downstream of the change can
     move, and the model is run there alone (exact). Under the other models the model runs on the
-    changed penalties, and the unchanged side is the workspace's baseline run. ``method="solve"`` runs the spread on both penalty vectors instead.
+    changed penalties, and the unchanged side is the workspace's baseline run. ``method="solve"``
+    runs the spread on both penalty vectors instead.
+
+    Under spread (push) and hop the answer is read and made at the entities the change reaches
+    alone: nothing over all n entities is copied or scanned (:class:`ChangedScores`).
     """
     if method not in ("auto", "solve"):
         raise ValueError(f"method must be 'auto' or 'solve', got {method!r}.")
@@ -198,68 +307,65 @@ def change_scores(source: Tables | Workspace, policy: Policy, change: Change, *,
     projection = ws.projection(policy, change.as_of)
     if projection.layers:  # link_time = "at_penalty": the penalties, not s, say which links carry them
         before, after = _layered_before_after(ws, policy, change, baseline)
-        reached = int(np.count_nonzero(after - before))
-        return ChangedScores(before, after, "recompute", 0.0, reached,
-                             f"the model was run with and without the change, each penalty over the links in force "
-                             f"when it started ({reached:,} entities move)")
-    s_before, s_after = own_before_after(projection, change, baseline=baseline)
+        moved = int(np.count_nonzero(after != before))
+        return _from_runs(before, after, baseline, "recompute", 0.0,
+                          f"the model was run with and without the change, each penalty over the links in force "
+                          f"when it started ({moved:,} entities move)")
+    seeds, s_other = _other_side(projection, change, baseline)
     if policy.model is ModelName.SPREAD and method == "auto":
-        s_base = s_after if baseline == "without" else s_before
-        base = _totals(ws, projection, policy, change.as_of, s_base)
-        delta_s = s_after - s_before
+        # the data as it is (s) is always one side: its scores are the workspace's baseline run
+        base = ws.baseline(policy, change.as_of).total
+        delta_s = s_other - projection.s[seeds]  # other side minus the data, at the seeds
         changed = np.flatnonzero(delta_s)
         scale = float(np.abs(delta_s[changed]).sum())
         certificate = contraction_of(projection, policy.damping)
-        local = local_change(projection.W_by_source, {int(i): float(delta_s[i]) for i in changed},
+        local = local_change(projection.W_by_source, {int(seeds[i]): float(delta_s[i]) for i in changed},
                              damping=policy.damping, tol=accuracy, certificate=certificate,
                              budget=_PUSH_BUDGET_SWEEPS * max(projection.W.nnz, projection.n),
-                             reach=int(_PUSH_REACH * projection.n))
-        delta = np.zeros(projection.n)
+                             reach=int(_PUSH_REACH * projection.n), work=work_arrays_of(projection))
         if local.complete:
-            delta[local.indices] = local.values
+            indices, other = _moved(base, local.indices, base[local.indices] + local.values)
             how, error = "push", local.error
+            note = (f"the change was computed locally by forward push, {local.pushes:,} pushes reaching "
+                    f"{indices.size:,} entities ({indices.size / max(projection.n, 1):.1%})")
         else:
             # split by sign: spread takes non-negative penalties; each half to half the accuracy
-            halves = np.column_stack([np.clip(delta_s, 0, None), np.clip(-delta_s, 0, None)])
+            halves = np.zeros((projection.n, 2))
+            halves[seeds, 0], halves[seeds, 1] = np.clip(delta_s, 0, None), np.clip(-delta_s, 0, None)
             solved = spread(projection.W, halves, damping=policy.damping, tol=0.0, atol=accuracy * scale / 2,
                             certificate=certificate)
-            delta = solved[:, 0] - solved[:, 1]
+            indices, other = _moved(base, np.arange(projection.n), base + (solved[:, 0] - solved[:, 1]))
             how, error = "solve", accuracy * scale
-        reached = int(np.count_nonzero(delta))
-        share = reached / max(projection.n, 1)
-        note = (f"the change was computed locally by forward push, {local.pushes:,} pushes reaching "
-                f"{reached:,} entities ({share:.1%})" if how == "push" else
-                f"the change reaches most of the graph (the push touched {local.indices.size:,} entities and "
-                f"followed {local.links:,} links before it gave up), so it was solved over all {projection.n:,} entities")
+            note = (f"the change reaches most of the graph (the push touched {local.indices.size:,} entities and "
+                    f"followed {local.links:,} links before it gave up), so it was solved over all {projection.n:,} entities")
         note += (f"; the change at every entity is within {error:.2g} of exact (proven bound; the baseline "
                  f"scores within {SCORE_TOL:g} x the largest)")
-        before, after = (base - delta, base) if baseline == "without" else (base, base + delta)
-        return ChangedScores(before, after, how, float(error), reached, note)
+        return ChangedScores(base, indices, other, baseline, how, float(error), int(indices.size), note)
     if policy.model is ModelName.HOP and method == "auto":
         # a hop score reads penalties at most max_hops links upstream, so only entities that
         # close downstream of the change move: worked out there, exactly, beside the baseline
-        s_base, s_other = (s_after, s_before) if baseline == "without" else (s_before, s_after)
-        base = _totals(ws, projection, policy, change.as_of, s_base)
-        other = hop_change(projection.W, s_base, s_other, base, damping=policy.damping, max_hops=policy.max_hops,
-                           aggregate=policy.aggregate.value, by_source=projection.W_by_source)
-        before, after = (other, base) if baseline == "without" else (base, other)
-        reached = int(np.count_nonzero(after - before))
-        return ChangedScores(before, after, "local", 0.0, reached,
+        base = ws.baseline(policy, change.as_of).total
+        entities, scores = hop_change(projection.W, projection.s, base, seeds, s_other, damping=policy.damping,
+                                      max_hops=policy.max_hops, aggregate=policy.aggregate.value,
+                                      by_source=projection.W_by_source)
+        indices, other = _moved(base, entities, scores)
+        return ChangedScores(base, indices, other, baseline, "local", 0.0, int(indices.size),
                              f"the model was run on the entities within {policy.max_hops} links downstream of the "
-                             f"change, the only ones it can move ({reached:,} do); exact")
+                             f"change, the only ones it can move ({indices.size:,} do); exact")
+    s_before, s_after = own_before_after(projection, change, baseline=baseline)
     if policy.model.is_linear:  # one solve for both columns
         both = run_model(projection, policy, np.column_stack([s_before, s_after])).total
         before, after = both[:, 0], both[:, 1]
     else:
         before, after = (_totals(ws, projection, policy, change.as_of, s) for s in (s_before, s_after))
-    reached = int(np.count_nonzero(after - before))
-    return ChangedScores(before, after, "recompute", 0.0, reached,
-                         f"the model was run with and without the change ({reached:,} entities move)")
+    moved = int(np.count_nonzero(after != before))
+    return _from_runs(before, after, baseline, "recompute", 0.0,
+                      f"the model was run with and without the change ({moved:,} entities move)")
 
 
 def prepare_whatif(source: Tables | Workspace, policy: Policy, as_of: dt.date | str | None = None) -> None:
     """Work out once what every what-if under ``policy`` at ``as_of`` reads about the whole
-    register: the baseline run and, under spread and hop, ``W`` by source; under spread also its
+    register: the baseline run, where each penalty's rows are, and, under spread and hop, ``W`` by source; under spread also its
     convergence certificate (kept with the workspace's projection) and the compiled push and
     solve loaded, so that the first what-if costs what the next ones do. A server does this before it listens.
 
@@ -276,12 +382,13 @@ def prepare_whatif(source: Tables | Workspace, policy: Policy, as_of: dt.date | 
     ws = as_workspace(source)
     projection = ws.projection(policy, as_of)
     ws.baseline(policy, as_of)
+    _PenaltyIndex.of(projection)
     if policy.model is ModelName.SPREAD and not projection.layers and projection.n:
         certificate = contraction_of(projection, policy.damping)
         # The push's and the solve's compiled loops load on their first call in a process (a few
         # tenths of a second): a push that stops at once, and a solve to a loose tolerance.
         local_change(projection.W_by_source, {0: 1.0}, damping=policy.damping, tol=ACCURACY, certificate=certificate,
-                     budget=0)
+                     budget=0, work=work_arrays_of(projection))
         spread(projection.W, np.eye(1, projection.n).ravel(), damping=policy.damping, tol=0.5, certificate=certificate)
     elif policy.model is ModelName.HOP and not projection.layers:
         projection.W_by_source  # noqa: B018 (the compressed columns a local hop what-if follows, made once)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import scipy as sp
 
-__all__ = ["hop", "hop_change"]
+__all__ = ["hop", "hop_change", "hop_row"]
 
 _AGGREGATES = ("sum", "max")
 
@@ -88,45 +88,97 @@ def hop(W: sp.sparse.sparray, s: np.ndarray, *, damping: float = 0.6, max_hops: 
     return x
 
 
+def _gather(indptr: np.ndarray, indices: np.ndarray, data: np.ndarray, at: np.ndarray):
+    """The entries of compressed slices ``at`` (sorted, unique): for each entry its slice's
+    position in ``at``, its index and its value, in storage order."""
+    lengths = indptr[at + 1] - indptr[at]
+    owner = np.repeat(np.arange(at.size), lengths)
+    first = np.repeat(indptr[at] - np.cumsum(lengths) + lengths, lengths)
+    entries = first + np.arange(first.size)
+    return owner, indices[entries], data[entries]
+
+
 def _within(indptr: np.ndarray, indices: np.ndarray, start: np.ndarray, hops: int) -> np.ndarray:
     """Sorted entities at most ``hops`` steps from ``start`` (included) in a compressed sparse
-    structure: ``indices[indptr[u]:indptr[u + 1]]`` are the steps out of u."""
-    seen = np.zeros(len(indptr) - 1, dtype=bool)
-    seen[start] = True
-    frontier = np.unique(start)
+    structure: ``indices[indptr[u]:indptr[u + 1]]`` are the steps out of u. Sets of entities are
+    sorted arrays, never n-long masks: the cost follows the entities reached, not n."""
+    seen = frontier = np.unique(start)
     for _ in range(hops):
-        lengths = indptr[frontier + 1] - indptr[frontier]
-        if not lengths.sum():
+        _, ends, _ = _gather(indptr, indices, indices, frontier)
+        frontier = np.setdiff1d(ends, seen)
+        if not frontier.size:
             break
-        first = np.repeat(indptr[frontier] - np.cumsum(lengths) + lengths, lengths)
-        ends = indices[first + np.arange(first.size)]
-        frontier = np.unique(ends[~seen[ends]])
-        seen[frontier] = True
-    return np.flatnonzero(seen)
+        seen = np.union1d(seen, frontier)
+    return seen
 
 
-def hop_change(W: sp.sparse.sparray, s_before: np.ndarray, s_after: np.ndarray, x_before: np.ndarray, *,
+def _block(indptr: np.ndarray, indices: np.ndarray, data: np.ndarray, keep: np.ndarray) -> sp.sparse.csr_array:
+    """``M[keep][:, keep]`` of the compressed rows ``(indptr, indices, data)`` of M, ``keep``
+    sorted: read from the rows of ``keep`` alone (scipy's column selection scans every entry of M)."""
+    owner, columns, values = _gather(indptr, indices, data, keep)
+    at = np.minimum(np.searchsorted(keep, columns), keep.size - 1)
+    inside = keep[at] == columns
+    return sp.sparse.csr_array((values[inside], (owner[inside], at[inside])), shape=(keep.size, keep.size))
+
+
+def _push_series(indptr: np.ndarray, indices: np.ndarray, data: np.ndarray, at: np.ndarray, amounts: np.ndarray,
+                 *, damping: float, max_hops: int, aggregate: str) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`hop` of a vector that is ``amounts`` at ``at`` (sorted, unique) and 0 elsewhere,
+    by hops along compressed slices (``indices[indptr[u]:indptr[u + 1]]``: where u's value goes,
+    ``data`` the weights): the entities reached and their values, as sorted arrays. Each hop
+    forms ``(damping * weight) * value``, the products :func:`hop` forms, so under ``"max"``
+    every value is :func:`hop`'s bit for bit."""
+    reached, totals, term = [at], [amounts], amounts
+    for _ in range(max_hops):
+        if not at.size:
+            break
+        owner, ends, weights = _gather(indptr, indices, data, at)
+        carried = (damping * weights) * term[owner]
+        at, slot = np.unique(ends, return_inverse=True)
+        if aggregate == "sum":
+            term = np.bincount(slot, weights=carried, minlength=at.size)
+        else:
+            term = np.zeros(at.size)
+            np.maximum.at(term, slot, carried)
+        reached.append(at)
+        totals.append(term)
+    entities, slot = np.unique(np.concatenate(reached), return_inverse=True)
+    values = np.concatenate(totals)
+    if aggregate == "sum":
+        return entities, np.bincount(slot, weights=values, minlength=entities.size)
+    best = np.zeros(entities.size)
+    np.maximum.at(best, slot, values)
+    return entities, best
+
+
+def hop_change(W: sp.sparse.sparray, s: np.ndarray, x: np.ndarray, at: np.ndarray, s_at: np.ndarray, *,
                damping: float = 0.6, max_hops: int = 2, aggregate: str = "sum",
-               by_source: sp.sparse.csc_array | None = None) -> np.ndarray:
-    """Scores after a change of the own penalties, ``hop(W, s_after)`` exactly, computed on the
-    part of the graph the change can reach.
+               by_source: sp.sparse.csc_array | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """The scores :func:`hop` gives once the own penalties at ``at`` become ``s_at``, at the
+    entities the change can move: worked out there alone, at a cost that follows them, not n.
 
     A score under :func:`hop` depends only on the penalties at most ``max_hops`` links upstream,
-    so a change of ``s`` at a few entities moves only those within ``max_hops`` links downstream
-    (the set ``A``). Under ``"sum"`` the change itself is ``hop`` of the change of ``s`` on
-    ``W[A, A]`` (every walk of ``max_hops`` links or fewer from a changed entity stays in ``A``);
-    under ``"max"`` the scores of ``A`` are ``hop`` of ``s_after`` on ``W[R, R]``, ``R`` the
-    entities at most ``max_hops`` links upstream of ``A`` (every walk into ``A`` stays in ``R``).
-    The rest keeps ``x_before``. Cost: the links of ``A`` (sum) or ``R`` (max), not of ``W``.
+    so a change of ``s`` at a few entities C moves only those within ``max_hops`` links
+    downstream (the set ``A``). Under ``"sum"`` the change is linear: ``hop`` of the change of
+    ``s``, pushed along the links out of C for ``max_hops`` hops. Under ``"max"`` a score is the
+    strongest walk into the entity; the walks from C are pushed out with the penalties before
+    and after. Where C's old walk is weaker than the score, or the new one at least as strong,
+    the new score is the larger of the old score and the new walk; elsewhere (C decided the
+    score and lost weight) the model is run on the entities at most ``max_hops`` links upstream
+    of those (every walk into them stays there). Nothing is read or written over all n entities.
 
     Parameters
     ----------
     W : (n, n) sparse array
         As for :func:`hop`; compressed rows (``csr``) avoid a conversion.
-    s_before, s_after : (n,) ndarray
-        Own penalties before and after the change (non-negative).
-    x_before : (n,) ndarray
-        ``hop(W, s_before)`` with the same settings (e.g. a workspace's cached baseline).
+    s : (n,) ndarray
+        Own penalties before the change (non-negative).
+    x : (n,) ndarray
+        ``hop(W, s)`` with the same settings (e.g. a workspace's cached baseline).
+    at : (k,) ndarray of int
+        The entities whose own penalty changes (distinct).
+    s_at : (k,) ndarray
+        Their own penalties after the change (non-negative).
     damping, max_hops, aggregate
         As for :func:`hop`.
     by_source : (n, n) csc_array, optional
@@ -134,16 +186,20 @@ def hop_change(W: sp.sparse.sparray, s_before: np.ndarray, s_after: np.ndarray, 
 
     Returns
     -------
-    x_after : (n,) ndarray
+    entities : (m,) ndarray of int
+        Sorted: every entity whose score can change (some may keep it); every other keeps ``x``.
+    scores : (m,) ndarray
+        Their scores after the change, ``hop(W, s_after)[entities]``.
 
     Examples
     --------
     A chain 0 -> 1 -> 2 -> 3 and a penalty added at 0: under two hops, 3 is out of reach.
 
     >>> W = sp.sparse.csr_array(([1.0, 1.0, 1.0], ([1, 2, 3], [0, 1, 2])), shape=(4, 4))
-    >>> before = np.zeros(4)
-    >>> hop_change(W, before, np.array([1.0, 0, 0, 0]), hop(W, before), damping=0.5).tolist()
-    [1.0, 0.5, 0.25, 0.0]
+    >>> s = np.zeros(4)
+    >>> entities, scores = hop_change(W, s, hop(W, s), np.array([0]), np.array([1.0]), damping=0.5)
+    >>> entities.tolist(), scores.tolist()
+    ([0, 1, 2], [1.0, 0.5, 0.25])
 
     References
     ----------
@@ -151,21 +207,58 @@ def hop_change(W: sp.sparse.sparray, s_before: np.ndarray, s_after: np.ndarray, 
     links upstream, which is what confines the change.
     """
     by_source = sp.sparse.csc_array(W) if by_source is None else by_source
-    changed = np.flatnonzero(s_after != s_before)
-    x_after = np.array(x_before, dtype=float, copy=True)
-    if not changed.size:
-        return x_after
-    reach = _within(by_source.indptr, by_source.indices, changed, max_hops)
+    at, s_at = np.asarray(at, dtype=np.int64), np.asarray(s_at, dtype=float)
+    order = np.argsort(at)
+    at, s_at = at[order], s_at[order]
+    moved = s_at != s[at]
+    at, s_at = at[moved], s_at[moved]
+    if not at.size:
+        return at, x[at]
+    columns = (by_source.indptr, by_source.indices, by_source.data)
     if aggregate == "sum":
-        # lifting a penalty makes the change negative, and hop takes non-negative penalties
-        delta = s_after[reach] - s_before[reach]
-        halves = np.column_stack([np.clip(delta, 0, None), np.clip(-delta, 0, None)])
-        moved = hop(by_source[reach][:, reach], halves, damping=damping, max_hops=max_hops, aggregate="sum")
-        x_after[reach] += moved[:, 0] - moved[:, 1]
-        return x_after
-    W = sp.sparse.csr_array(W)
-    upstream = _within(W.indptr, W.indices, reach, max_hops)  # W's rows: who reaches each entity
-    scores = hop(W[upstream][:, upstream], s_after[upstream], damping=damping, max_hops=max_hops,
-                 aggregate=aggregate)
-    x_after[reach] = scores[np.searchsorted(upstream, reach)]
-    return x_after
+        entities, delta = _push_series(*columns, at, s_at - s[at], damping=damping, max_hops=max_hops, aggregate="sum")
+        return entities, x[entities] + delta
+    entities, old = _push_series(*columns, at, s[at], damping=damping, max_hops=max_hops, aggregate="max")
+    _, new = _push_series(*columns, at, s_at, damping=damping, max_hops=max_hops, aggregate="max")
+    before = x[entities]
+    scores = np.maximum(before, new)
+    lost = (old >= before) & (new < old)  # C's walk decided the score and weakened: others may decide now
+    if lost.any():
+        W = W if isinstance(W, sp.sparse.csr_array) else sp.sparse.csr_array(W)
+        upstream = _within(W.indptr, W.indices, entities[lost], max_hops)  # W's rows: who reaches each entity
+        s_up = s[upstream]
+        inside = np.searchsorted(upstream, at)
+        inside = np.minimum(inside, upstream.size - 1)
+        hit = upstream[inside] == at
+        s_up[inside[hit]] = s_at[hit]
+        rerun = hop(_block(W.indptr, W.indices, W.data, upstream), s_up, damping=damping, max_hops=max_hops,
+                    aggregate="max")
+        scores[lost] = rerun[np.searchsorted(upstream, entities[lost])]
+    return entities, scores
+
+
+def hop_row(W: sp.sparse.sparray, target: int, *, damping: float = 0.6, max_hops: int = 2) -> tuple[np.ndarray, np.ndarray]:
+    """Row ``target`` of ``sum_{k=0..max_hops} (damping W)^k``: what one unit of own penalty at
+    each entity adds to ``target``'s score under :func:`hop` with ``aggregate="sum"``, at the
+    entities at most ``max_hops`` links upstream (every other adds nothing). Read backwards from
+    the target along the rows of ``W`` (the links into each entity), so the cost follows those
+    entities, not the register.
+
+    Returns
+    -------
+    entities : (m,) ndarray of int
+        Sorted.
+    values : (m,) ndarray
+
+    Examples
+    --------
+    A chain 0 -> 1 -> 2 -> 3: under two hops, 0 is too far from 3.
+
+    >>> W = sp.sparse.csr_array(([1.0, 1.0, 1.0], ([1, 2, 3], [0, 1, 2])), shape=(4, 4))
+    >>> entities, values = hop_row(W, 3, damping=0.5)
+    >>> entities.tolist(), values.tolist()
+    ([1, 2, 3], [0.25, 0.5, 1.0])
+    """
+    rows = W if isinstance(W, sp.sparse.csr_array) else sp.sparse.csr_array(W)
+    return _push_series(rows.indptr, rows.indices, rows.data, np.array([target], dtype=np.int64), np.ones(1),
+                        damping=damping, max_hops=max_hops, aggregate="sum")

@@ -30,7 +30,7 @@ import scipy as sp
 
 from graphscore.engine.matrix import Projection
 
-__all__ = ["PathTree", "strongest_paths", "HopWalks", "strongest_walks_to", "settle", "distances_within", "johnson_potentials", "describe_path", "describe_paths", "format_path", "last_hop_types"]
+__all__ = ["PathTree", "strongest_paths", "HopWalks", "strongest_walks_to", "simple_paths_to", "settle", "distances_within", "johnson_potentials", "describe_path", "describe_paths", "format_path", "last_hop_types"]
 
 
 @dataclass(frozen=True)
@@ -97,21 +97,39 @@ def strongest_paths(W: sp.sparse.sparray, sources, *, damping: float, targets=No
 
 @dataclass(frozen=True)
 class HopWalks:
-    """The strongest walk of at most ``max_hops`` links from every entity to one target:
-    ``strength[u]`` (0 when none), and what :meth:`walk_from` follows to spell it out."""
+    """The strongest walk of at most ``max_hops`` links from every entity to one target, kept
+    at the entities that have one: ``entities`` (sorted), ``values`` (each one's strongest walk),
+    ``hops`` (its links; the fewest among equally strong walks), and what :meth:`walk_from`
+    follows to spell it out. ``strength`` spells the values out over all ``n`` entities."""
 
     target: int
-    strength: np.ndarray
-    hops: np.ndarray  # links on each entity's strongest walk (the fewest among equally strong ones)
-    next_hop: np.ndarray  # (max_hops + 1, n): next_hop[k, u], the next entity on u's best k-link walk
+    n: int
+    entities: np.ndarray
+    values: np.ndarray
+    hops: np.ndarray
+    steps: tuple[tuple[np.ndarray, np.ndarray], ...]  # per k >= 1: entities (sorted) and the next entity on their best k-link walk
+
+    @property
+    def strength(self) -> np.ndarray:
+        """Every entity's strongest walk (0 when none), all n of them."""
+        strength = np.zeros(self.n)
+        strength[self.entities] = self.values
+        return strength
+
+    def strength_of(self, u: int) -> float:
+        """Entity ``u``'s strongest walk to the target (0 when none)."""
+        at = int(np.searchsorted(self.entities, u))
+        return float(self.values[at]) if at < self.entities.size and self.entities[at] == u else 0.0
 
     def walk_from(self, u: int) -> list[int]:
         """Entity indices from ``u`` to the target along the strongest walk ([] if none)."""
-        if self.strength[u] <= 0:
+        at = int(np.searchsorted(self.entities, u))
+        if at >= self.entities.size or self.entities[at] != u or self.values[at] <= 0:
             return []
-        walk, k = [int(u)], int(self.hops[u])
+        walk, k = [int(u)], int(self.hops[at])
         while k > 0:
-            walk.append(int(self.next_hop[k, walk[-1]]))
+            tails, heads = self.steps[k - 1]
+            walk.append(int(heads[np.searchsorted(tails, walk[-1])]))
             k -= 1
         return walk
 
@@ -124,7 +142,9 @@ def strongest_walks_to(W: sp.sparse.sparray, target: int, *, damping: float, max
     maximised over u is exactly the hop-max score of ``target``. Found by the max-product
     recursion ``y_k[u] = max_w damping W[w, u] y_{k-1}[w]``, ``y_0`` the target's unit vector,
     whose arg-max at each step is the walk's next entity: so the deciding walk is the one that
-    produced the score, never a stronger one longer than ``max_hops``.
+    produced the score, never a stronger one longer than ``max_hops``. Each step reads the rows
+    of ``W`` (the links into) the entities the one before reached, so the cost follows the
+    entities within ``max_hops`` links upstream of the target, not the register.
 
     Examples
     --------
@@ -133,29 +153,79 @@ def strongest_walks_to(W: sp.sparse.sparray, target: int, *, damping: float, max
 
     >>> W = sp.sparse.csr_array(([1.0, 1.0, 1.0, 0.1], ([1, 2, 3, 3], [0, 1, 2, 0])), shape=(4, 4))
     >>> walks = strongest_walks_to(W, 3, damping=0.9, max_hops=2)
-    >>> round(float(walks.strength[0]), 6), walks.walk_from(0)
+    >>> round(walks.strength_of(0), 6), walks.walk_from(0)
     (0.09, [0, 3])
     >>> round(float(strongest_walks_to(W, 3, damping=0.9, max_hops=3).strength[0]), 6)
     0.729
     """
-    n = W.shape[0]
-    coo = sp.sparse.coo_array(W)
-    heads, tails, step = coo.row.astype(np.int64), coo.col.astype(np.int64), damping * coo.data.astype(float)
-    y = np.zeros(n)
-    y[target] = 1.0
-    best, hops = y.copy(), np.zeros(n, dtype=np.int64)
-    next_hop = np.full((max_hops + 1, n), -1, dtype=np.int64)
+    rows = W if isinstance(W, sp.sparse.csr_array) else sp.sparse.csr_array(W)
+    n = rows.shape[0]
+    at, y = np.array([target], dtype=np.int64), np.ones(1)
+    entities, best, hops = at, y, np.zeros(1, dtype=np.int64)
+    steps = []
     for k in range(1, max_hops + 1):
-        reached = step * y[heads]
+        # the links into the entities reached, in the order a sweep over all of W meets them
+        lengths = (rows.indptr[at + 1] - rows.indptr[at]).astype(np.int64)
+        owner = np.repeat(np.arange(at.size), lengths)
+        entries = np.repeat(rows.indptr[at].astype(np.int64) - np.cumsum(lengths) + lengths, lengths) + np.arange(owner.size)
+        heads, tails = at[owner], rows.indices[entries].astype(np.int64)
+        reached = (damping * rows.data[entries].astype(float)) * y[owner]
         # the strongest link out of each tail: sort by tail, strongest first, keep the first
         order = np.lexsort((-reached, tails))
         first = order[np.r_[True, tails[order][1:] != tails[order][:-1]]] if order.size else order
-        y = np.zeros(n)
-        y[tails[first]] = reached[first]
-        next_hop[k, tails[first]] = heads[first]
-        better = y > best  # strictly: among equally strong walks the one with fewer links
-        best[better], hops[better] = y[better], k
-    return HopWalks(int(target), best, hops, next_hop)
+        at, y = tails[first], reached[first]
+        steps.append((at, heads[first]))
+        merged = np.union1d(entities, at)
+        old, new = np.zeros(merged.size), np.zeros(merged.size)
+        old_hops = np.zeros(merged.size, dtype=np.int64)
+        old[np.searchsorted(merged, entities)], old_hops[np.searchsorted(merged, entities)] = best, hops
+        new[np.searchsorted(merged, at)] = y
+        better = new > old  # strictly: among equally strong walks the one with fewer links
+        best, hops, entities = np.where(better, new, old), np.where(better, k, old_hops), merged
+    return HopWalks(int(target), n, entities, best, hops, tuple(steps))
+
+
+def simple_paths_to(W: sp.sparse.sparray, target: int, sources, *, damping: float, max_hops: int,
+                    top: int) -> dict[int, list[tuple[list[int], float]]]:
+    """The ``top`` strongest simple paths of at most ``max_hops`` links from each of ``sources``
+    into ``target`` (strength: the product of ``damping * W`` along the path), strongest first.
+
+    Every simple path into the target of at most ``max_hops`` links, grown backwards one link at
+    a time from the target along the rows of ``W`` (the links into each path's first entity):
+    the cost follows the walks of that length into the target, not the register, where a
+    shortest-path search over path lengths would settle entities many links away.
+
+    Examples
+    --------
+    0 -> 2 directly (0.2) and through 1 (1.0, then 0.5); damping 0.5:
+
+    >>> W = sp.sparse.csr_array(([1.0, 0.5, 0.2], ([1, 2, 2], [0, 1, 0])), shape=(3, 3))
+    >>> simple_paths_to(W, 2, [0], damping=0.5, max_hops=2, top=3)
+    {0: [([0, 1, 2], 0.125), ([0, 2], 0.1)]}
+    """
+    rows = W if isinstance(W, sp.sparse.csr_array) else sp.sparse.csr_array(W)
+    wanted = np.unique(np.asarray(list(sources), dtype=np.int64))
+    found: dict[int, list[tuple[list[int], float]]] = {int(u): [] for u in wanted}
+    paths = np.array([[target]], dtype=np.int64)  # each row a path, its first entity first
+    steps = np.empty((1, 0))  # damping * W along each path, from its first entity onwards
+    for _ in range(max_hops):
+        if not paths.size:
+            break
+        firsts = paths[:, 0]
+        lengths = (rows.indptr[firsts + 1] - rows.indptr[firsts]).astype(np.int64)
+        owner = np.repeat(np.arange(firsts.size), lengths)
+        entries = np.repeat(rows.indptr[firsts].astype(np.int64) - np.cumsum(lengths) + lengths, lengths) + np.arange(owner.size)
+        tails = rows.indices[entries].astype(np.int64)
+        grown = np.column_stack([tails, paths[owner]])
+        grown_steps = np.column_stack([damping * rows.data[entries].astype(float), steps[owner]])
+        # no entity twice, and no link that carries nothing (a stored zero)
+        simple = ~(grown[:, 1:] == tails[:, None]).any(axis=1) & (grown_steps[:, 0] > 0)
+        paths, steps = grown[simple], grown_steps[simple]
+        hit = np.flatnonzero(np.isin(paths[:, 0], wanted))
+        # each path's strength as a product from its source onwards, as the spread carries it
+        for path, strength in zip(paths[hit].tolist(), np.prod(steps[hit], axis=1).tolist()):
+            found[path[0]].append((path, strength))
+    return {u: sorted(candidates, key=lambda found: -found[1])[:top] for u, candidates in found.items()}
 
 
 _FIRST_LIMIT = 8.0  # first distance limit of a search that stops at its targets (see settle)
@@ -205,14 +275,16 @@ def settle(graph: sp.sparse.csr_array, sources: np.ndarray, targets: np.ndarray 
 
 
 def distances_within(lengths: sp.sparse.csr_array, source: int, *, limit: float, to_target: np.ndarray,
-                     cutoff: float) -> np.ndarray:
+                     cutoff: float) -> tuple[np.ndarray, np.ndarray]:
     """Distances from ``source`` over non-negative hop lengths ``lengths[u, v]``, to every entity
     ``x`` no farther than ``limit`` whose distance plus ``to_target[x]`` (its distance to a
-    target) is at most ``cutoff``; ``inf`` elsewhere.
+    target) is at most ``cutoff``: those entities (sorted) and their distances (every other
+    entity's is taken as ``inf``).
 
     Dijkstra's search with the entities outside that ellipse never queued: on a register of a
     million links the search from one entity to ``limit`` settles a quarter of it, the ellipse
-    a few dozen entities. Within it the distances are those of
+    a few dozen entities, and the answer is kept at those alone (no array of n per search).
+    Within it the distances are those of
     ``scipy.sparse.csgraph.dijkstra(lengths, indices=source, limit=limit)`` bit for bit: an
     entity's distance is the least sum ``distance[u] + lengths[u, x]`` over the entities u
     settled before it, and each entity on the path giving it lies in the ellipse too (up to
@@ -222,23 +294,25 @@ def distances_within(lengths: sp.sparse.csr_array, source: int, *, limit: float,
     Examples
     --------
     >>> chain = sp.sparse.csr_array(([1.0, 1.0, 5.0], ([0, 1, 0], [1, 2, 3])), shape=(4, 4))
-    >>> distances_within(chain, 0, limit=10.0, to_target=np.array([2.0, 1.0, 0.0, np.inf]), cutoff=2.0).tolist()
-    [0.0, 1.0, 2.0, inf]
+    >>> entities, distances = distances_within(chain, 0, limit=10.0, to_target=np.array([2.0, 1.0, 0.0, np.inf]),
+    ...                                        cutoff=2.0)
+    >>> entities.tolist(), distances.tolist()
+    ([0, 1, 2], [0.0, 1.0, 2.0])
     """
-    dist = np.full(lengths.shape[0], np.inf)
-    _within(lengths.indptr, lengths.indices, lengths.data, np.int64(source), float(limit),
-            np.asarray(to_target, dtype=float), float(cutoff), dist)
-    return dist
+    entities, distances = _within(lengths.indptr, lengths.indices, lengths.data, np.int64(source), float(limit),
+                                  np.asarray(to_target, dtype=float), float(cutoff))
+    order = np.argsort(entities)
+    return entities[order], distances[order]
 
 
 @numba.njit(cache=True, nogil=True)
-def _within(indptr, indices, data, source, limit, to_target, cutoff, dist):  # pragma: no cover - compiled
+def _within(indptr, indices, data, source, limit, to_target, cutoff):  # pragma: no cover - compiled
     """:func:`distances_within`'s search, compiled: a binary heap of ``(distance, entity)``
     pairs popped in the order Python's heapq pops them (least distance, then least index), so
     the same sums are formed in the same order as the interpreted loop it replaced (one
     entity's hops were a few microseconds of Python each, a dossier's 25 searches a fifth of
-    a second)."""
-    dist[source] = 0.0
+    a second). Distances are kept in a hash map of the entities queued."""
+    dist = {source: 0.0}
     heap = [(0.0, source)]
     while len(heap) > 0:
         d, u = heapq.heappop(heap)
@@ -247,9 +321,17 @@ def _within(indptr, indices, data, source, limit, to_target, cutoff, dist):  # p
         for q in range(np.int64(indptr[u]), np.int64(indptr[u + 1])):
             v = np.int64(indices[q])
             value = d + data[q]
-            if value <= limit and value < dist[v] and value + to_target[v] <= cutoff:
+            if value <= limit and value < dist.get(v, np.inf) and value + to_target[v] <= cutoff:
                 dist[v] = value
                 heapq.heappush(heap, (value, v))
+    entities = np.empty(len(dist), dtype=np.int64)
+    distances = np.empty(len(dist))
+    k = 0
+    for entity, distance in dist.items():
+        entities[k] = entity
+        distances[k] = distance
+        k += 1
+    return entities, distances
 
 
 def _int32_indices(graph: sp.sparse.csr_array) -> sp.sparse.csr_array:

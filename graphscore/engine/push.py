@@ -12,9 +12,11 @@ that matters, and both are compiled (numba): a push follows links one at a time 
 
 from __future__ import annotations
 
+import contextlib
 import math
 import numbers
-from collections.abc import Mapping
+import threading
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 
 import numba
@@ -23,7 +25,62 @@ import scipy as sp
 
 from graphscore.engine.spread import Contraction, contraction, spread
 
-__all__ = ["LocalChange", "push_column", "local_change", "Influence", "influence", "Diagonal", "push_diagonal", "ReturnBound", "return_bound"]
+__all__ = ["WorkArrays", "work_arrays_of", "LocalChange", "push_column", "local_change", "Influence", "influence", "Diagonal", "push_diagonal", "ReturnBound", "return_bound"]
+
+
+class WorkArrays:
+    """The n-long work arrays of a push (estimate, residual, flags, queue), kept zeroed between
+    pushes so that the next one reuses them.
+
+    A push writes a few entries scattered over arrays of n: fresh zeroed arrays cost a page
+    fault for every page a write lands on, and on a register of 10^7 links a push reaching a few
+    thousand entities lands on most pages of its six arrays. Kept, the arrays cost nothing per
+    push but clearing the entries it touched. One push at a time uses them; a push that finds them
+    in use (another thread's) makes its own.
+    """
+
+    def __init__(self, n: int):
+        self.n = n
+        self._lock = threading.Lock()
+        self._arrays: tuple[np.ndarray, ...] | None = None
+
+    @staticmethod
+    def _fresh(n: int, *, kept: bool = False) -> tuple[np.ndarray, ...]:
+        # np.zeros maps zeroed pages lazily (a push pays for the pages it writes); the kept
+        # arrays are written through once (np.full), so that no push pays for a page again
+        zeros = (lambda dtype: np.full(n, 0, dtype=dtype)) if kept else (lambda dtype: np.zeros(n, dtype=dtype))
+        return (zeros(np.float64), zeros(np.float64), zeros(np.bool_), zeros(np.bool_),
+                np.empty(n, dtype=np.int64), np.empty(n, dtype=np.int64))
+
+    @contextlib.contextmanager
+    def borrow(self) -> Iterator[tuple[np.ndarray, ...]]:
+        """``(p, r, seen, queued, queue, touched)``, zeroed (the last two need not be): the caller
+        must zero again the entries of the first four it wrote, which lie among ``touched``."""
+        if not self._lock.acquire(blocking=False):
+            yield self._fresh(self.n)
+            return
+        try:
+            if self._arrays is None:
+                self._arrays = self._fresh(self.n, kept=True)
+            yield self._arrays
+        finally:
+            self._lock.release()
+
+
+def work_arrays_of(projection) -> WorkArrays:
+    """The push work arrays kept with a projection (:attr:`graphscore.engine.matrix.Projection.derived`)."""
+    return projection.derived.setdefault(("push work arrays",), WorkArrays(projection.n))
+
+
+def _arrays(work: WorkArrays | None, n: int):
+    """Work arrays for one push: borrowed from ``work`` when given (and of this n), else fresh."""
+    if work is not None and work.n != n:
+        raise ValueError(f"work arrays are for {work.n} entities, W has {n}.")
+    return work.borrow() if work is not None else contextlib.nullcontext(WorkArrays._fresh(n))
+
+
+def _clear(p, r, seen, queued, entities) -> None:
+    p[entities], r[entities], seen[entities], queued[entities] = 0.0, 0.0, False, False
 
 
 @dataclass(frozen=True)
@@ -116,7 +173,7 @@ def _forward(indptr, indices, data, damping, sources, amounts, weights, eps, bud
 
 def push_column(W: sp.sparse.sparray, source: int, amount: float = 1.0, *, damping: float,
                 tol: float = 1e-9, certificate: Contraction | None = None,
-                budget: int | None = None, reach: int | None = None) -> LocalChange:
+                budget: int | None = None, reach: int | None = None, work: WorkArrays | None = None) -> LocalChange:
     """Change in spread scores when ``amount`` is added to the own penalty of ``source``.
 
     The exact change is ``amount * (I - damping W)^-1 e_source``. Forward push keeps an
@@ -151,6 +208,8 @@ def push_column(W: sp.sparse.sparray, source: int, amount: float = 1.0, *, dampi
         Give up, likewise, once the push has pushed more than this many entities (each had a
         residual above the accuracy asked for): the change reaches that much of the graph.
         None: no limit.
+    work : WorkArrays, optional
+        Work arrays of W's n to reuse (kept with a projection); fresh ones when None.
 
     Returns
     -------
@@ -214,12 +273,12 @@ def push_column(W: sp.sparse.sparray, source: int, amount: float = 1.0, *, dampi
         raise ValueError(f"source must be an entity index in [0, {n}), got {source!r}.")
     if not isinstance(amount, numbers.Real) or not math.isfinite(amount):
         raise ValueError(f"amount must be a finite number, got {amount!r}.")
-    return _push(W, np.array([source]), np.array([float(amount)]), damping, tol, certificate, budget, reach)
+    return _push(W, np.array([source]), np.array([float(amount)]), damping, tol, certificate, budget, reach, work)
 
 
 def local_change(W: sp.sparse.sparray, changes: Mapping[int, float], *, damping: float,
                  tol: float = 1e-9, certificate: Contraction | None = None,
-                 budget: int | None = None, reach: int | None = None) -> LocalChange:
+                 budget: int | None = None, reach: int | None = None, work: WorkArrays | None = None) -> LocalChange:
     """Change in spread scores when several own penalties change at once.
 
     ``changes`` maps an entity index to the change of its own penalty. By linearity the
@@ -234,7 +293,7 @@ def local_change(W: sp.sparse.sparray, changes: Mapping[int, float], *, damping:
         Transmission matrix, as in :func:`push_column`.
     changes : mapping of int to float
         ``{entity index: change of its own penalty}``; negative to lift.
-    damping, tol, certificate, budget, reach
+    damping, tol, certificate, budget, reach, work
         As in :func:`push_column`.
 
     Returns
@@ -266,7 +325,7 @@ def local_change(W: sp.sparse.sparray, changes: Mapping[int, float], *, damping:
             raise ValueError(f"change amounts must be finite numbers, got {amount!r} for entity {source}.")
     sources = np.fromiter(changes.keys(), dtype=np.int64, count=len(changes))
     amounts = np.fromiter(changes.values(), dtype=float, count=len(changes))
-    return _push(W, sources, amounts, damping, tol, certificate, budget, reach)
+    return _push(W, sources, amounts, damping, tol, certificate, budget, reach, work)
 
 
 def _check_tuning(damping: float, tol: float) -> None:
@@ -286,7 +345,8 @@ def _as_csc(W: sp.sparse.sparray) -> sp.sparse.csc_array:
 
 
 def _push(W: sp.sparse.csc_array, sources: np.ndarray, amounts: np.ndarray, damping: float,
-          tol: float, certificate: Contraction | None, budget: int | None, reach: int | None) -> LocalChange:
+          tol: float, certificate: Contraction | None, budget: int | None, reach: int | None,
+          work: WorkArrays | None) -> LocalChange:
     n = W.shape[0]
     if certificate is None:
         certificate = contraction(W, damping)
@@ -294,18 +354,15 @@ def _push(W: sp.sparse.csc_array, sources: np.ndarray, amounts: np.ndarray, damp
     scale = float(np.abs(amounts).sum())
     # eps in the v-norm: an error of at most rate / (1 - rate) * eps = tol * scale (push_column, Notes)
     eps = tol * scale * (1 - rate) / rate if rate > 0 else math.inf
-    # Work arrays of length n: np.zeros maps zeroed pages lazily, so only the pages a push
-    # writes cost anything.
-    p, r = np.zeros(n), np.zeros(n)
-    seen, queued = np.zeros(n, dtype=np.bool_), np.zeros(n, dtype=np.bool_)
-    queue, touched = np.empty(n, dtype=np.int64), np.empty(n, dtype=np.int64)
-    count, pushes, links, complete = _forward(
-        W.indptr, W.indices, W.data, damping, sources.astype(np.int64), amounts.astype(float), certificate.weights, eps,
-        np.int64(budget if budget is not None else np.iinfo(np.int64).max), np.int64(reach if reach is not None else n),
-        p, r, seen, queued, queue, touched)
-    reached = np.sort(touched[:count])
-    left = r[reached]
-    values = p[reached] + left
+    with _arrays(work, n) as (p, r, seen, queued, queue, touched):
+        count, pushes, links, complete = _forward(
+            W.indptr, W.indices, W.data, damping, sources.astype(np.int64), amounts.astype(float), certificate.weights,
+            eps, np.int64(budget if budget is not None else np.iinfo(np.int64).max),
+            np.int64(reach if reach is not None else n), p, r, seen, queued, queue, touched)
+        reached = np.sort(touched[:count])
+        left = r[reached]
+        values = p[reached] + left
+        _clear(p, r, seen, queued, reached)
     if not complete:
         return LocalChange(reached, values, int(pushes), math.inf, False, int(links))
     residual = float((np.abs(left) / certificate.weights[reached]).max(initial=0.0))
@@ -324,7 +381,8 @@ class Influence:
     values : (k,) ndarray
         ``G[target, u]`` from below: what one unit of own penalty at u adds to the target's score.
     unattributed : float
-        The part of the target's score not yet attributed to any source,
+        The part of the target's score not yet attributed to any source (also when the push
+        stopped at its budget),
         ``x[target] - sum_u values[u] s[u] = sum_w r_w x_w >= 0``; each contribution is short by
         at most this much, and all of them together by exactly this much.
     pushes : int
@@ -403,7 +461,7 @@ def _reverse(indptr, indices, data, damping, target, scores, own, goal, budget,
 
 
 def influence(W: sp.sparse.sparray, target: int, *, damping: float, scores: np.ndarray, own: np.ndarray,
-              tol: float = 1e-6, budget: int | None = None) -> Influence:
+              tol: float = 1e-6, budget: int | None = None, work: WorkArrays | None = None) -> Influence:
     """What one unit of own penalty at each entity adds to ``target``'s score, as far as its
     score needs: row ``target`` of ``G = (I - damping W)^-1`` by reverse push.
 
@@ -432,6 +490,8 @@ def influence(W: sp.sparse.sparray, target: int, *, damping: float, scores: np.n
         beyond the shares an explanation prints.
     budget : int, optional
         Give up after following this many links (``complete`` False).
+    work : WorkArrays, optional
+        Work arrays of W's n to reuse (kept with a projection); fresh ones when None.
 
     Returns
     -------
@@ -461,15 +521,17 @@ def influence(W: sp.sparse.sparray, target: int, *, damping: float, scores: np.n
         raise ValueError(f"target must be an entity index in [0, {n}), got {target!r}.")
     scores = np.asarray(scores, dtype=float)
     own = np.asarray(own, dtype=float)
-    p, r = np.zeros(n), np.zeros(n)
-    seen, queued = np.zeros(n, dtype=np.bool_), np.zeros(n, dtype=np.bool_)
-    queue, touched = np.empty(n, dtype=np.int64), np.empty(n, dtype=np.int64)
     goal = tol * scores[target]
-    count, pushes, _, left, complete = _reverse(
-        rows.indptr, rows.indices, rows.data, damping, np.int64(target), scores, own, goal,
-        np.int64(budget if budget is not None else np.iinfo(np.int64).max), p, r, seen, queued, queue, touched)
-    reached = np.sort(touched[:count])
-    return Influence(reached, p[reached], max(float(left), 0.0), int(pushes), bool(complete))
+    with _arrays(work, n) as (p, r, seen, queued, queue, touched):
+        count, pushes, _, left, complete = _reverse(
+            rows.indptr, rows.indices, rows.data, damping, np.int64(target), scores, own, goal,
+            np.int64(budget if budget is not None else np.iinfo(np.int64).max), p, r, seen, queued, queue, touched)
+        reached = np.sort(touched[:count])
+        values = p[reached]
+        if not complete:  # the running sum is only summed again at the end of a round: sum it here
+            left = float(r[reached] @ scores[reached])
+        _clear(p, r, seen, queued, reached)
+    return Influence(reached, values, max(float(left), 0.0), int(pushes), bool(complete))
 
 
 @dataclass(frozen=True)

@@ -60,6 +60,7 @@ import re
 import socket
 import time
 import uuid
+from collections.abc import Callable
 from urllib.parse import urlsplit
 
 import neo4j
@@ -271,10 +272,11 @@ class Neo4jStore(CypherStore):
             time.sleep(delay * random.uniform(0.8, 1.2))  # jittered: two writers in a deadlock part ways
             delay *= 2
 
-    def _write(self, plan: LoadPlan, fingerprint: str, advance: Advance) -> None:
+    def _write(self, plan: LoadPlan, fingerprint: Callable[[], str], advance: Advance) -> None:
         """New rows created, changed rows merged by key, and the fingerprint: in one transaction,
         or staged when the load is larger than ``one_transaction_rows`` or the server refuses
         one transaction for its size (module docstring)."""
+        fingerprint = fingerprint()  # the server's transaction is not kept open while it is worked out
         self._clear_dead_staging()
         if plan.writes <= self.one_transaction_rows:
             first, last = self._steps(plan, staged=False)

@@ -66,7 +66,7 @@ def test_distances_to_the_entity_are_searched_only_as_far_as_its_paths_read_them
     from graphscore.analysis import explain as module
 
     tables = gs.validate(generate_network(1500, seed=2))
-    policy = gs.load_policy(POLICIES / "joint-punishment.toml")
+    policy = gs.load_policy(POLICIES / "diffusion.toml")  # a spread: hop models grow their paths from the entity
     workspace = Workspace(tables)
     scores = gs.score(workspace, policy, "2024-06-30").set_index("id")
     projection = workspace.projection(policy, "2024-06-30")
@@ -88,6 +88,35 @@ def test_distances_to_the_entity_are_searched_only_as_far_as_its_paths_read_them
     for one, other in zip(limited, unlimited):
         one["manifest"].pop("generated_at"), other["manifest"].pop("generated_at")
         assert one == other
+
+
+def test_a_reverse_push_stopped_at_its_cap_keeps_its_contributions_and_states_the_rest(monkeypatch):
+    """On a register larger than the push's cap the contributions found are kept: each at most
+    the exact one (the row by a transposed float64 solve), and with the part stated unattributed
+    they add up to the score."""
+    from graphscore.analysis import explain as module
+    from graphscore.analysis.explain import influence_row
+
+    tables = gs.validate(generate_network(1500, seed=2))
+    policy = gs.load_policy(POLICIES / "diffusion.toml")
+    workspace = Workspace(tables)
+    projection = workspace.projection(policy, "2024-06-30")
+    scores = workspace.baseline(policy, "2024-06-30").total
+    monkeypatch.setattr(module, "_PUSH_LINKS", 2_000)
+    stopped = 0
+    for v in np.argsort(-scores)[[0, 5, 50]]:
+        why = explain(workspace, policy, projection.ids[int(v)], as_of="2024-06-30", top_paths=1)
+        exact = influence_row(projection, policy, int(v)) * projection.s
+        found = pd.Series({c["source"]: 0.0 for c in why.contributions})
+        for c in why.contributions:
+            found[c["source"]] += c["contribution"]
+        expected = pd.Series(exact, index=projection.ids)[found.index]
+        assert (found <= expected * (1 + 1e-12) + 1e-15).all()
+        if not why.exact:
+            stopped += 1
+            unattributed = scores[v] - found.sum()
+            assert unattributed > 0 and f"stopped after 2,000 links: {unattributed:.2g}" in " ".join(why.notes)
+    assert stopped >= 2
 
 
 def test_zala_contributions_name_penalties_and_sum_exactly():
@@ -243,15 +272,16 @@ def test_paths_within_max_hops_when_the_strongest_path_is_longer():
     import scipy as sp
 
     from graphscore.analysis.explain import _nonnegative_lengths, _strongest_simple_paths
+    from graphscore.engine.paths import simple_paths_to
 
     # 0 -> 1 -> 2 -> 3 -> 4 at weight 1 (4 links), 0 -> 5 -> 4 at 0.5 each, 0 -> 4 at 0.1
     edges = {(0, 1): 1.0, (1, 2): 1.0, (2, 3): 1.0, (3, 4): 1.0, (0, 5): 0.5, (5, 4): 0.5, (0, 4): 0.1}
     rows, cols = zip(*edges)
     A = sp.sparse.csr_array((list(edges.values()), (rows, cols)), shape=(6, 6))
-    lengths = _nonnegative_lengths(A, 0.9)
-    to_target = sp.sparse.csgraph.dijkstra(sp.sparse.csr_array(lengths.T), indices=4)
-    found = _strongest_simple_paths(A, lengths, 0, 4, 0.9, 3, 2, to_target)
+    found = simple_paths_to(sp.sparse.csr_array(A.T), 4, [0], damping=0.9, max_hops=2, top=3)[0]
     assert [path for path, _ in found] == [[0, 5, 4], [0, 4]]
     assert [round(value, 12) for _, value in found] == [0.2025, 0.09]
-    unbounded = _strongest_simple_paths(A, lengths, 0, 4, 0.9, 1, None, to_target)
+    lengths = _nonnegative_lengths(A, 0.9)
+    to_target = sp.sparse.csgraph.dijkstra(sp.sparse.csr_array(lengths.T), indices=4)
+    unbounded = _strongest_simple_paths(A, lengths, 0, 4, 0.9, 1, to_target)
     assert unbounded[0][0] == [0, 1, 2, 3, 4] and round(unbounded[0][1], 12) == round(0.9 ** 4, 12)

@@ -7,8 +7,8 @@ import pytest
 
 import graphscore as gs
 from graphscore.analysis.whatif import (apply_change, attribution_change, change_scores, lift_change,
-                                        penalize_change)
-from graphscore.engine.run import SCORE_TOL
+                                        own_before_after, penalize_change)
+from graphscore.engine.run import SCORE_TOL, run_model
 from graphscore.io import read_paths
 from graphscore.synthetic import generate_network
 from graphscore.workspace import Workspace
@@ -87,14 +87,43 @@ def test_hop_sum_whatif_is_the_cut_series_of_the_change():
     lifted = next(p for p in active if lift_change(projection, p).delta_s.any())
     for change in (penalize_change(projection, hub, 1.0), lift_change(projection, lifted)):
         result = change_scores(workspace, policy, change)
-        delta_s = change.delta_s
+        delta_s = change.delta_vector(projection.n)
         expected = delta_s + A @ delta_s + A @ (A @ delta_s)
         assert result.method == "local" and result.error == 0 and np.count_nonzero(expected) > 10
         np.testing.assert_allclose(result.after - result.before, expected, atol=1e-12)
         np.testing.assert_array_equal(result.before, workspace.baseline(policy, "2024-06-30").total)
+        # the answer is the cached baseline (not a copy) and the entities that moved, nothing more
+        assert result.base is workspace.baseline(policy, "2024-06-30").total
+        np.testing.assert_array_equal(result.indices, np.flatnonzero(result.after != result.before))
+        np.testing.assert_array_equal(result.delta, (result.after - result.before)[result.indices])
     without = tables.penalties[tables.penalties["id"] != lifted]
     rescored = gs.score(gs.Tables(tables.entities, tables.links, without, validated=True), policy, as_of="2024-06-30")
     np.testing.assert_allclose(result.after, rescored.set_index("id").loc[projection.ids, "total"], atol=1e-12)
+
+
+@pytest.mark.parametrize("baseline", ["current", "without"])
+def test_hop_max_whatif_is_the_changed_registers_scores(baseline):
+    """Under joint-punishment-categorical (hop, max) a what-if's scores on the changed side are,
+    bit for bit, those of the model run over the whole changed register: a new penalty on the
+    entity reaching most others, an existing penalty lifted, an entity's penalties attributed."""
+    tables = gs.validate(generate_network(3000, seed=5))
+    policy = gs.load_policy(POLICIES / "joint-punishment-categorical.toml")
+    workspace = Workspace(tables)
+    projection = workspace.projection(policy, "2024-06-30")
+    hub = projection.ids[int(np.argmax(np.diff(projection.W_by_source.indptr)))]
+    active = projection.penalties.loc[projection.penalties["weight"] > 0]
+    changes = [attribution_change(projection, entity_id=entity) for entity in active["entity"].unique()[:5]]
+    if baseline == "current":
+        changes = [penalize_change(projection, hub, 2.0)] + [lift_change(projection, p) for p in active["id"][:5]]
+    moved = 0
+    for change in changes:
+        result = change_scores(workspace, policy, change, baseline=baseline)
+        s_before, s_after = own_before_after(projection, change, baseline=baseline)
+        assert result.method == "local"
+        np.testing.assert_array_equal(result.before, run_model(projection, policy, s_before).total)
+        np.testing.assert_array_equal(result.after, run_model(projection, policy, s_after).total)
+        moved += result.reached
+    assert moved > 10
 
 
 def test_unknown_method_is_refused(hand_tables, hand_policy):

@@ -16,7 +16,7 @@ import scipy as sp
 import graphscore as gs
 from graphscore.analysis.whatif import apply_change, penalize_change
 from graphscore.engine.matrix import build_projection
-from graphscore.engine.push import LocalChange, influence, local_change, push_column, push_diagonal
+from graphscore.engine.push import LocalChange, WorkArrays, influence, local_change, push_column, push_diagonal
 from graphscore.engine.spread import spread
 from graphscore.errors import ConvergenceError
 from graphscore.io import read_paths
@@ -222,8 +222,7 @@ def test_reproduces_whatif_on_the_register(register):
     entity = projection.penalties.loc[projection.penalties["weight"] > 0, "entity"].iloc[0]
     what_if = penalize_change(projection, entity, 2.0)
     before, after = apply_change(workspace, policy, what_if, method="solve")
-    delta_s = what_if.delta_s
-    change = local_change(projection.W, {int(i): delta_s[i] for i in np.flatnonzero(delta_s)},
+    change = local_change(projection.W, dict(zip(what_if.seeds, what_if.delta_s)),
                           damping=policy.damping, tol=1e-9)
     # the two runs are each within 1e-10 x the largest score (engine/run.py, SCORE_TOL)
     slack = 2e-10 * max(before.max(), after.max())
@@ -276,6 +275,29 @@ def test_a_push_past_its_reach_says_so(diffusion):
     same = push_column(W, source, damping=damping, tol=1e-6, reach=W.shape[0])
     np.testing.assert_array_equal(same.values, whole.values)
     assert same.complete and same.links == whole.links
+
+
+def test_kept_work_arrays_give_the_same_pushes_and_are_left_zeroed(diffusion):
+    """Pushes that reuse one set of work arrays (complete, over budget, reverse) give what
+    pushes on fresh arrays give, value for value, and leave the arrays as they found them."""
+    W, s, damping = diffusion
+    rows = sp.sparse.csr_array(W)
+    x = spread(rows, s, damping=damping, tol=ORACLE_TOL)
+    work = WorkArrays(W.shape[0])
+    for source in penalised_sources(W, s):
+        for budget in (None, 50):
+            fresh = push_column(W, source, -1.5, damping=damping, tol=1e-5, budget=budget)
+            kept = push_column(W, source, -1.5, damping=damping, tol=1e-5, budget=budget, work=work)
+            np.testing.assert_array_equal(kept.indices, fresh.indices)
+            np.testing.assert_array_equal(kept.values, fresh.values)
+            assert (kept.complete, kept.error, kept.links) == (fresh.complete, fresh.error, fresh.links)
+        target = int(np.argsort(-x)[source % 50])
+        fresh, kept = (influence(rows, target, damping=damping, scores=x, own=s, work=w) for w in (None, work))
+        np.testing.assert_array_equal(kept.values, fresh.values)
+        with work.borrow() as (p, r, seen, queued, _, _):
+            assert not p.any() and not r.any() and not seen.any() and not queued.any()
+    with pytest.raises(ValueError, match="work arrays are for 3 entities"):
+        push_column(W, 0, damping=damping, work=WorkArrays(3))
 
 
 def test_divergent_push_raises():

@@ -6,6 +6,7 @@ registry (issue: a second ``MERGE ... SET`` load scrambled link records in Ladyb
 
 from __future__ import annotations
 
+import threading
 import warnings
 
 import numpy as np
@@ -13,6 +14,7 @@ import pandas as pd
 import pytest
 
 import graphscore as gs
+from graphscore.errors import StoreError
 from graphscore.model import link_keys
 from graphscore.store.ladybug import LadybugStore
 from graphscore.store.plan import diff_rows
@@ -124,6 +126,28 @@ def test_a_load_in_many_statements_stores_the_registry_exactly(tmp_path, registr
         written = store.load(registry).written
         assert written["links"]["new"] == len(registry.links) > 10 * 997
         assert_store_holds(store, registry)
+
+
+def test_a_failure_beside_the_write_rolls_the_load_back(tmp_path, registry, monkeypatch):
+    # the sorted content and its fingerprint are worked out in a thread while the rows are
+    # written; when that thread fails, nothing the write did is kept
+    first = gs.Tables(registry.entities, registry.links.iloc[:100], registry.penalties, validated=True)
+    with LadybugStore(tmp_path / "db") as store:
+        store.load(first)
+    fingerprint = gs.Tables.fingerprint
+
+    def failing(tables):
+        if threading.current_thread().name.startswith("graphscore-settle"):
+            raise MemoryError("no room to hash the content")
+        return fingerprint(tables)
+
+    monkeypatch.setattr(gs.Tables, "fingerprint", failing)
+    with LadybugStore(tmp_path / "db") as store:
+        with pytest.raises(StoreError, match="rolled back.*no room to hash"):
+            store.load(registry)
+    monkeypatch.undo()
+    with LadybugStore(tmp_path / "db", read_only=True) as store:
+        assert_store_holds(store, first)
 
 
 def test_new_links_may_join_entities_stored_earlier(tmp_path, registry):
