@@ -1,14 +1,19 @@
 """Benchmark: graphscore end to end on synthetic registries of 10^5 to 10^7 links, against LadybugDB's own COPY.
 
     python benchmarks/scale.py [--sizes 20000 200000 2000000] [--explain-max 200000] [--profile PHASE ...] [--huge]
+    python benchmarks/scale.py --inputs DIR [DIR ...]
 
 ``--sizes`` counts companies: :func:`graphscore.synthetic.generate_network` makes about five
 links per company, so the default sizes give about 10^5, 10^6 and 10^7 links. Each size runs
 in its own subprocess, so its peak resident memory is its own. Per size, one row of:
 
 - ``generate s``: :func:`generate_network` (seed 0);
-- ``parquet+validate s``: :func:`graphscore.io.write_tables` as Parquet, :func:`graphscore.io.read_path`
-  and :func:`graphscore.validate` of what was read;
+- ``csv+validate s`` and ``parquet+validate s``: from the files to validated tables, as
+  ``graphscore load`` reads them (:func:`graphscore.io.read_paths`: read and validated chunk by
+  chunk); the files are written beforehand by :func:`graphscore.io.write_tables`, untimed.
+  ``csv peak GB`` and ``parquet peak GB`` are the peak resident memory during each of the two
+  phases (the kernel's high-water mark, reset as the phase starts: imports and what the process
+  holds already are included, the generated registry is not);
 - ``load s`` and ``load links/s``: ``LadybugStore(path).load(tables)`` into a new store (the
   keyed diff, the fingerprint of the content and the bulk COPY statements, in one transaction);
 - ``COPY s`` and ``COPY links/s``: the reference, LadybugDB's own bulk COPY of the same
@@ -23,7 +28,8 @@ in its own subprocess, so its peak resident memory is its own. Per size, one row
 - ``reload 1 change s``: last, the same input with one entity renamed, loaded as ``reload s``
   is: the fingerprint differs, so every row is compared by key with the stored side and one
   written;
-- ``read-back s``: ``store.read_tables()``;
+- ``read-back s``: ``store.read_tables()``, and ``read-back peak GB`` the peak resident memory
+  during it (as for ``csv peak GB``);
 - ``open ws s``: :func:`graphscore.workspace.open_workspace` from the disk cache the load primed;
 - ``project s`` and ``score s``: ``ws.projection`` and ``ws.baseline`` under
   ``data/policies/diffusion.toml`` at 2024-06-30, first calls (they include writing the
@@ -50,6 +56,12 @@ in its own subprocess, so its peak resident memory is its own. Per size, one row
 
 Checks (assertions): the store holds as many rows as the input; reloading writes nothing; the
 fingerprint of the read-back equals the input's.
+
+``--inputs DIR ...`` measures only that: each folder of CSV or Parquet tables (e.g. written by
+``graphscore synthetic --companies 2000000 [--parquet] --out DIR``) read and validated by
+:func:`graphscore.io.read_paths`, or each store folder read back (``store.read_tables()``,
+opened read-only), in a subprocess of its own, printing its time and the subprocess's peak
+resident memory; the folders are only read.
 
 ``--profile PHASE ...`` runs those phases under cProfile and prints their top entries on stderr.
 ``--huge`` runs 10^8 links (20,000,000 companies) end to end, generate -> load -> score ->
@@ -95,10 +107,10 @@ from graphscore.analysis.explain import explain
 from graphscore.analysis.whatif import whatif
 from graphscore.cache import DiskCache
 from graphscore.engine.matrix import link_ends
-from graphscore.io import read_path, write_tables
+from graphscore.io import read_paths, write_tables
 from graphscore.model import Column, load_model
 from graphscore.store import statements
-from graphscore.store.ladybug import LadybugStore
+from graphscore.store.ladybug import DATABASE_FILE, LadybugStore
 from graphscore.store.plan import with_link_keys
 from graphscore.synthetic import generate_network
 from graphscore.workspace import Workspace, cache_folder, open_workspace
@@ -135,7 +147,8 @@ STOP_GRACE = 10.0  # seconds between SIGTERM and SIGKILL of a child stopped for 
 MAX_RSS_GB = 18.0  # a size is stopped beyond this: the OOM killer would pick among everyone's processes
 RESULT_MARK = "SCALE-RESULT "  # prefixes the child's one line of JSON on stdout
 PHASE_START = re.compile(r"^  (?P<phase>[^:]+) \.\.\.$")
-PHASE_DONE = re.compile(r"^  (?P<phase>[^:]+): (?P<seconds>[0-9.]+) s, peak [0-9.]+ GB$")
+PHASE_DONE = re.compile(r"^  (?P<phase>[^:]+): (?P<seconds>[0-9.]+) s, peak [0-9.]+ GB, "
+                        r"phase peak (?P<peak>[0-9.]+) GB$")
 LINKS = re.compile(r"^  links: (?P<links>[0-9]+)$")
 
 
@@ -144,6 +157,7 @@ class Phases:
 
     def __init__(self, profile: list[str]):
         self.seconds: dict[str, float] = {}
+        self.peaks: dict[str, float] = {}  # each phase's own peak resident memory, GB
         self.profile = profile
         self.peak_phase = "start"
         self._peak = _peak_gb()
@@ -153,6 +167,7 @@ class Phases:
         gc.collect()  # garbage of the phase before must not be billed to this one
         print(f"  {name} ...", file=sys.stderr, flush=True)
         profiler = cProfile.Profile() if name in self.profile else None
+        _reset_phase_peak()
         start = time.perf_counter()
         if profiler:
             profiler.enable()
@@ -168,7 +183,9 @@ class Phases:
                 self._peak, self.peak_phase = _peak_gb(), name
             if finished:  # an interrupted phase has no time: the table shows "-"
                 self.seconds[name] = seconds
-                print(f"  {name}: {seconds:.2f} s, peak {self._peak:.2f} GB", file=sys.stderr, flush=True)
+                self.peaks[name] = _phase_peak_gb()
+                print(f"  {name}: {seconds:.2f} s, peak {self._peak:.2f} GB, phase peak {self.peaks[name]:.2f} GB",
+                      file=sys.stderr, flush=True)
             else:
                 print(f"  {name}: interrupted after {seconds:.2f} s, peak {self._peak:.2f} GB", file=sys.stderr, flush=True)
             if profiler:
@@ -183,6 +200,22 @@ class Phases:
 def _peak_gb() -> float:
     """This process's peak resident memory (Linux reports ``ru_maxrss`` in KiB)."""
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20
+
+
+def _reset_phase_peak() -> None:
+    """Reset the kernel's high-water mark of this process's resident memory (Linux 4.0 and later)."""
+    with contextlib.suppress(OSError):
+        with open("/proc/self/clear_refs", "w") as clear:
+            clear.write("5")
+
+
+def _phase_peak_gb() -> float:
+    """Peak resident memory since :func:`_reset_phase_peak` (``VmHWM``), in GB."""
+    with contextlib.suppress(OSError, StopIteration):
+        with open("/proc/self/status") as status:
+            line = next(line for line in status if line.startswith("VmHWM:"))
+        return int(line.split()[1]) / 2**20
+    return _peak_gb()
 
 
 def second_call(run) -> float:
@@ -250,10 +283,16 @@ def measure(n_companies: int, folder: Path, profile: list[str], explain_max: int
     policy = gs.load_policy(POLICY)
     with phases("generate"):
         generated = generate_network(n_companies, seed=0)
-    with phases("parquet+validate"):
+    with phases("write inputs"):
+        write_tables(generated, folder / "csv", format="csv")
         write_tables(generated, folder / "input", format="parquet")
         del generated
-        tables = gs.validate(read_path(folder / "input"))
+    with phases("csv+validate"):
+        tables = read_paths([folder / "csv"])
+    del tables
+    shutil.rmtree(folder / "csv")
+    with phases("parquet+validate"):
+        tables = read_paths([folder / "input"])
     counts, fingerprint = tables.counts(), tables.fingerprint()
     print(f"  links: {counts['links']}", file=sys.stderr, flush=True)
 
@@ -330,7 +369,7 @@ def measure(n_companies: int, folder: Path, profile: list[str], explain_max: int
 
     # last, as it changes the store: a reload that differs by one entity's name compares every
     # row by key against the stored side (what the unchanged reload above skips) and writes one
-    tables = gs.validate(read_path(folder / "input"))
+    tables = read_paths([folder / "input"])
     tables.entities.loc[0, "name"] = "renamed for the benchmark"
     with phases("reload 1 change"):
         with LadybugStore(store_path) as store:
@@ -339,7 +378,7 @@ def measure(n_companies: int, folder: Path, profile: list[str], explain_max: int
     assert changed.written["entities"]["changed"] == 1 and not changed.written["links"]["new"], changed.written
 
     return {"links": counts["links"], "seconds": phases.seconds, "medians": medians, "commands": commands,
-            "peak_at": phases.peak_phase, "held": held, "codes": codes}
+            "peak_at": phases.peak_phase, "held": held, "codes": codes, "peaks": phases.peaks}
 
 
 def held_bytes(projection) -> int:
@@ -383,12 +422,14 @@ def table_row(n_companies: int, facts: dict, peak_gb: float) -> dict:
     rate = lambda phase: links / seconds[phase] if links and phase in seconds else None  # noqa: E731
     return {
         "companies": n_companies, "links": links,
-        "generate s": time_of("generate"), "parquet+validate s": time_of("parquet+validate"),
+        "generate s": time_of("generate"), "csv+validate s": time_of("csv+validate"),
+        "csv peak GB": facts.get("peaks", {}).get("csv+validate"), "parquet+validate s": time_of("parquet+validate"),
+        "parquet peak GB": facts.get("peaks", {}).get("parquet+validate"),
         "load s": time_of("load"), "load links/s": rate("load"),
         "to Arrow s": time_of("to Arrow"), "COPY s": time_of("COPY"), "COPY links/s": rate("COPY"),
         "load/COPY": seconds["load"] / seconds["COPY"] if "load" in seconds and "COPY" in seconds else None,
         "reload s": time_of("reload"), "reload 1 change s": time_of("reload 1 change"),
-        "read-back s": time_of("read-back"),
+        "read-back s": time_of("read-back"), "read-back peak GB": facts.get("peaks", {}).get("read-back"),
         "open ws s": time_of("open ws"), "project s": time_of("project"), "score s": time_of("score"),
         "proj B/link": facts["held"] / links if links and "held" in facts else None,
         "codes B/link": facts["codes"] / links if links and "codes" in facts else None,
@@ -455,6 +496,7 @@ def _follow_child(n_companies: int, command: list[str], args, huge: bool) -> dic
             sys.stderr.write(line)
             if found := PHASE_DONE.match(line):
                 facts["seconds"][found["phase"]] = float(found["seconds"])
+                facts.setdefault("peaks", {})[found["phase"]] = float(found["peak"])
             elif found := PHASE_START.match(line):
                 current[0] = found["phase"]
             elif found := LINKS.match(line):
@@ -529,6 +571,43 @@ def huge_estimate_gb(args) -> tuple[float, bool]:
     return 10 * row["peak GB"], not row["peak at"].startswith("stopped")
 
 
+def measure_input(folder: Path) -> dict:
+    """In this process: a folder of tables from its files to validated tables, or a store's
+    content read back as validated tables (``store.read_tables()``, the ``read-back`` phase)."""
+    start = time.perf_counter()
+    if _is_store(folder):
+        with LadybugStore(folder, read_only=True) as store:
+            tables = store.read_tables()
+    else:
+        tables = read_paths([folder])
+    return {"seconds": time.perf_counter() - start, "counts": tables.counts()}
+
+
+def _is_store(folder: Path) -> bool:
+    return (folder / DATABASE_FILE).exists()
+
+
+def run_input(folder: Path) -> dict:
+    """:func:`measure_input` in a subprocess of its own, its row with the subprocess's peak memory."""
+    command = [sys.executable, __file__, "--input-child", str(folder)]
+    child = subprocess.Popen(command, stdout=subprocess.PIPE, text=True)
+    try:
+        out = child.stdout.read()
+        _, status, usage = os.wait4(child.pid, 0)  # wait4: the child's own peak memory
+    except BaseException:
+        child.kill()
+        child.wait()
+        raise
+    if os.waitstatus_to_exitcode(status):
+        sys.exit(f"reading {folder} failed; see above")
+    facts = json.loads(next(line for line in out.splitlines() if line.startswith(RESULT_MARK)).removeprefix(RESULT_MARK))
+    kind = "store" if _is_store(folder) else "Parquet" if (folder / "entities.parquet").exists() else "CSV"
+    size = sum(f.stat().st_size for f in folder.iterdir() if f.suffix in (".csv", ".parquet", ".lbug"))
+    return {"folder": folder.name, "format": kind, "file MB": size / 2**20, "links": facts["counts"]["links"],
+            "entities": facts["counts"]["entities"], "read+validate s": facts["seconds"],
+            "peak GB": usage.ru_maxrss / 2**20}
+
+
 def machine_line(command: list[str]) -> str:
     ram = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
     return (f"command: python {shlex.join(command)}; machine: {os.cpu_count()} cores, {ram:.0f} GB RAM, "
@@ -548,10 +627,23 @@ def main() -> None:
                         help=f"stop a size whose resident memory passes this (default {MAX_RSS_GB:g})")
     parser.add_argument("--timeout", type=float, metavar="SECONDS", help="stop a size that runs longer")
     parser.add_argument("--tmp", type=Path, help="folder for the stores and files (default: the system's)")
+    parser.add_argument("--inputs", type=Path, nargs="+", metavar="DIR",
+                        help="only read and validate these folders of tables, each in its own process")
     parser.add_argument("--child", type=int, help=argparse.SUPPRESS)
+    parser.add_argument("--input-child", type=Path, help=argparse.SUPPRESS)
     parser.add_argument("--workdir", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()
 
+    if args.input_child:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", gs.GraphscoreWarning)
+            facts = measure_input(args.input_child)
+        print(RESULT_MARK + json.dumps(facts), flush=True)
+        return
+    if args.inputs:
+        print_table([run_input(folder) for folder in args.inputs])
+        print(machine_line(sys.argv))
+        return
     if args.child:
         def stop(signum, frame):  # raised between bytecodes, so the phase's profile is printed
             raise KeyboardInterrupt("stopped by the parent (time or memory limit)")

@@ -49,6 +49,8 @@ __all__ = [
     "link_key_array",
     "check_against_store",
     "LineNumbers",
+    "validate_chunks",
+    "Reread",
 ]
 
 SCHEMA_FILE = Path(__file__).parent / "schema" / "model.toml"
@@ -199,6 +201,10 @@ class Tables:
         return digest.hexdigest()
 
 
+# what identifies a link record (link_keys), in the order its key writes them
+LINK_KEY_COLUMNS = ("type", "source", "target", "role", "start", "source_ref")
+
+
 def link_keys(links: pd.DataFrame) -> pd.Series:
     """Identity of each link record: type, ends, role, start and source reference.
 
@@ -226,7 +232,7 @@ def link_key_array(links: pd.DataFrame) -> pa.Array:
     Python string made for each of 10^7 links."""
     start = links["start"]
     start = start.to_numpy("datetime64[s]") if pd.api.types.is_datetime64_any_dtype(start) else _text(start)
-    return _link_key_text(*(_text(links[column]) for column in ("type", "source", "target", "role")),
+    return _link_key_text(*(_text(links[column]) for column in LINK_KEY_COLUMNS[:4]),
                           start, _text(links["source_ref"]))
 
 
@@ -424,6 +430,11 @@ def _text(raw: pd.Series, array: pa.Array | None = None) -> pa.Array:
     array = _arrow(raw) if array is None else array
     if array is not None and pa.types.is_null(array.type):
         return pa.nulls(len(raw), pa.string())
+    if array is not None and pa.types.is_date(array.type):
+        # dates as a store or Parquet gives them: their ISO text, with no Python object per cell
+        return pc.cast(array, pa.string())
+    if array is not None and pa.types.is_timestamp(array.type) and array.type.tz is None:
+        return pc.cast(pc.cast(array, pa.timestamp("s"), safe=False), pa.string())  # as str(pd.Timestamp)
     if array is None or not (_is_text(array) or pa.types.is_integer(array.type)):
         # Python objects, floats, booleans: the text pandas gives them, as before
         missing = raw.isna().to_numpy()
@@ -456,7 +467,9 @@ _FIRST_DAY, _LAST_DAY = np.datetime64("0001-01-01", "s"), np.datetime64("9999-12
 
 def _dates(raw: pd.Series, array: pa.Array | None, text: pa.Array) -> tuple[np.ndarray, np.ndarray]:
     """Day-resolution datetime64[s] values and where a non-blank cell is not an ISO date."""
-    if pd.api.types.is_datetime64_any_dtype(raw) and getattr(raw.dt, "tz", None) is None:
+    typed = array is not None and (pa.types.is_date(array.type) or
+                                   (pa.types.is_timestamp(array.type) and array.type.tz is None))
+    if typed:  # dates or naive timestamps (Python dates read back from a store are dates in Arrow)
         days = pc.cast(array, pa.date32(), safe=False)
         parsed = pc.cast(days, pa.timestamp("s"))
         return parsed.to_numpy(zero_copy_only=False).astype("datetime64[s]"), np.zeros(len(raw), bool)
@@ -498,7 +511,11 @@ def _coerce(df: pd.DataFrame, spec: TableSpec, model: Model, issues: _Issues) ->
         if refused:
             issues.flag(pc.is_valid(array), col.name, refused, array)
             array, raw = None, pd.Series([None] * len(df), dtype=object)
-        text = _text(raw, array)
+        if col.type in ("fraction", "positive") and array is not None and pa.types.is_floating(array.type):
+            # numbers as numbers: their text is read only for blank cells (null) and its length
+            text = pc.cast(array, pa.string())
+        else:
+            text = _text(raw, array)
         long = pc.greater(pc.utf8_length(text), MAX_TEXT)
         if pc.any(long).as_py():  # named by its first 40 characters: the message stays one line
             issues.flag(long, col.name, f"is longer than {MAX_TEXT:,} characters (its start is shown)",
@@ -613,7 +630,7 @@ def _check_links(columns: dict, texts: dict, rows: dict, entities: _Entities, mo
     same = pc.equal(texts["source"], texts["target"])
     issues.flag(same, "target", "equals source (self-link)")
     names = list(model.links)
-    type_codes = pc.fill_null(pc.index_in(texts["type"], value_set=pa.array(names)), -1).to_numpy()
+    type_codes = pc.fill_null(pc.index_in(texts["type"], value_set=pa.array(names, texts["type"].type)), -1).to_numpy()
     end_kinds = {end: entities.kind_codes[rows[end]] for end in ("source", "target")}
     for code, link in enumerate(model.links.values()):
         of_type = type_codes == code
@@ -630,7 +647,7 @@ def _check_links(columns: dict, texts: dict, rows: dict, entities: _Entities, mo
             issues.flag(bad, end, reason)
         if link.role_enum:
             allowed = model.enums[link.role_enum]
-            bad = pc.invert(pc.is_in(texts["role"], value_set=pa.array(allowed, type=pa.string())))
+            bad = pc.invert(pc.is_in(texts["role"], value_set=pa.array(allowed, type=texts["role"].type)))
             issues.flag(of_type & _mask(pc.and_(pc.is_valid(texts["role"]), bad)),
                         "role", f"is not one of {', '.join(allowed)} ({link.name})")
     # a link whose type is not known was reported already: its share says nothing more
@@ -660,7 +677,7 @@ def _repeated_records(columns: dict, texts: dict, rows: dict, type_codes: np.nda
     repeated = np.zeros(len(type_codes), dtype=bool)
     if len(candidates):
         at = pa.array(candidates)
-        keys = _link_key_text(*(texts[c].take(at) for c in ("type", "source", "target", "role")),
+        keys = _link_key_text(*(texts[c].take(at) for c in LINK_KEY_COLUMNS[:4]),
                               columns["start"][candidates], texts["source_ref"].take(at))
         repeated[candidates] = _duplicated(keys)
     return repeated
@@ -749,42 +766,85 @@ def validate(tables: Tables, model: Model | None = None, *,
     InvalidData
         Listing every bad cell: file, line, field, value and reason.
     """
-    model = model or load_model()
-    parts, all_issues, unlisted = {}, [], 0
-    for name, df in tables.items():
-        spec = model.tables[name]
-        issues = _Issues(df, name)
-        if df is None or (len(df.columns) == 0 and name != "entities"):
-            df = empty_table(name, model)
-            issues = _Issues(df, name)
-        if len(df) == 0 and name == "entities":
-            issues.whole_table("id", "no entity rows")
-        for col in spec.columns:
-            if col.required and col.name not in df.columns:
-                issues.whole_table(col.name, "required column is missing")
-        for col in df.columns:
-            if col not in spec.column_names and not str(col).startswith("_"):
-                issues.whole_table(str(col), f"unknown column (expected: {', '.join(spec.column_names)})")
-        if issues.found:
-            all_issues += issues.found
-            df = empty_table(name, model)
-            issues = _Issues(df, name)
-        columns, texts = _coerce(df, spec, model, issues)
-        _check_ranges(columns, texts, spec, issues)
-        # rows keep their lines; a frame whose index no longer names its rows keeps the
-        # unusable lines too, so that every message names the row by position instead
-        parts[name] = columns, texts, issues, dict(df.attrs), LineNumbers.of(df)
-        all_issues += issues.found
-        unlisted += issues.unlisted
+    return _validate({name: [df] for name, df in tables.items()}, model or load_model(),
+                     known_entities=known_entities, known_penalties=known_penalties, warn=not tables.validated)
 
-    entities = _Entities(*parts["entities"][:2], known_entities)
-    links, link_texts, _, link_attrs, link_lines = parts["links"]
-    penalties, penalty_texts, _, penalty_attrs, penalty_lines = parts["penalties"]
+
+def validate_chunks(chunks: dict, model: Model | None = None, *,
+                    known_entities: pd.DataFrame | None = None,
+                    known_penalties: pd.DataFrame | None = None, warn: bool = True) -> Tables:
+    """:func:`validate` for tables given as chunks of rows, each coerced and checked on its own
+    and dropped before the next is read: a reader's whole raw text is never held beside the
+    validated tables. What needs every row (duplicate ids, references, repeated link records)
+    is checked once all chunks are in, on the text of the few columns it reads.
+
+    Parameters
+    ----------
+    chunks : dict
+        Table name -> iterable of raw DataFrames (e.g. :func:`graphscore.io.tables.iter_table`),
+        each with ``attrs`` ``origin`` and ``lines`` naming its own rows, and the same columns.
+        A missing name is an empty table. An iterable may raise :class:`Reread` part-way to
+        have its table validated again from other chunks.
+    model, known_entities, known_penalties
+        As :func:`validate`.
+    warn : bool
+        Whether to look for data worth a warning (stakes in one asset summing past 100 %);
+        not for data checked before, such as a store's content read back.
+
+    Raises
+    ------
+    InvalidData
+        As :func:`validate`: every bad cell, naming file, line and field, before anything is returned.
+
+    Examples
+    --------
+    >>> first = pd.DataFrame({"id": ["a"], "kind": ["person"], "name": ["A"]})
+    >>> second = pd.DataFrame({"id": ["a"], "kind": ["company"], "name": ["B"]})
+    >>> for chunk, lines in ((first, [2]), (second, [3])):
+    ...     chunk.attrs.update(origin="entities.csv", lines=LineNumbers(lines))
+    >>> validate_chunks({"entities": [first, second]})
+    Traceback (most recent call last):
+    ...
+    graphscore.errors.InvalidData: entities.csv:3: id='a' is a duplicate id
+    """
+    chunks = {name: chunks.get(name, [pd.DataFrame()]) for name in TABLE_NAMES}
+    return _validate(chunks, model or load_model(), known_entities=known_entities,
+                     known_penalties=known_penalties, warn=warn)
+
+
+class Reread(Exception):
+    """Raised by a reader's chunks when it finds, part-way, that its fast path misreads the
+    file (e.g. a quoted field spanning lines, so rows no longer match lines): the table is
+    validated again, from ``chunks``."""
+
+    def __init__(self, chunks):
+        super().__init__("the table is read again by the exact reader")
+        self.chunks = chunks
+
+
+def _validate(chunks: dict, model: Model, *, known_entities: pd.DataFrame | None,
+              known_penalties: pd.DataFrame | None, warn: bool) -> Tables:
+    parts, all_issues, unlisted = {}, [], 0
+    for name in TABLE_NAMES:
+        table_chunks = chunks[name]
+        while True:
+            try:
+                part = _coerce_table(name, table_chunks, model)
+                break
+            except Reread as reread:  # the chunks checked so far are dropped with their issues
+                table_chunks = reread.chunks
+        parts[name] = part
+        all_issues += part.issues
+        unlisted += part.unlisted
+
+    entities = _Entities(parts["entities"].columns, parts["entities"].texts, known_entities)
+    links, link_texts = parts["links"].columns, parts["links"].texts
+    penalties, penalty_texts = parts["penalties"].columns, parts["penalties"].texts
     source, target, owner = entities.find(link_texts["source"], link_texts["target"], penalty_texts["entity"])
     links["source"] = entities.values(source, link_texts["source"])
     links["target"] = entities.values(target, link_texts["target"])
     penalties["entity"] = entities.values(owner, penalty_texts["entity"])
-    checked = {name: _frame(parts[name][0], model.tables[name], parts[name][3], parts[name][4])
+    checked = {name: _frame(parts[name].columns, model.tables[name], parts[name].attrs, parts[name].lines)
                for name in TABLE_NAMES}
 
     links_issues = _Issues(checked["links"], "links")
@@ -797,6 +857,128 @@ def validate(tables: Tables, model: Model | None = None, *,
     all_issues += _check_against_store(checked, known_entities, known_penalties)
     if all_issues:
         raise InvalidData(all_issues, unlisted=unlisted)
-    if not tables.validated:
+    if warn:
         _warn_overfull_assets(checked["links"], source, target)
     return Tables(**checked, validated=True)
+
+
+@dataclass
+class _Coerced:
+    """One table after :func:`_coerce_table`: its declared columns coerced, the text of the
+    columns later checks read, its issues, and its file's attrs and rows' lines."""
+
+    columns: dict
+    texts: dict
+    issues: list
+    unlisted: int
+    attrs: dict
+    lines: np.ndarray | None
+
+
+def _checked_texts(name: str, spec: TableSpec) -> set[str]:
+    """The columns whose text checks need after coercion: the key, the references and, for
+    links, what makes a link record's key (:func:`link_keys`); others' text is dropped."""
+    kept = {c.name for c in spec.columns if c.type == "ref"} | ({spec.key} if spec.key else set())
+    return kept | (set(LINK_KEY_COLUMNS) if name == "links" else set())
+
+
+def _coerce_table(name: str, chunks, model: Model) -> _Coerced:
+    """Coerce one table chunk by chunk, then check what needs all its rows (:func:`_check_ranges`)."""
+    spec = model.tables[name]
+    kept = _checked_texts(name, spec)
+    pieces, lines, found, attrs, rows = [], [], _Found(), None, 0
+    for df in chunks:
+        df = pd.DataFrame() if df is None else df
+        if attrs is None:  # the first chunk: its columns are every chunk's
+            attrs = dict(df.attrs)
+            if header := _header_issues(df, name, spec):
+                found.issues += header
+                rows = len(df)
+                break
+        issues = _Issues(df, name)
+        columns, texts = _coerce(df, spec, model, issues)
+        pieces.append((columns, {c: texts[c] for c in kept}))
+        lines.append(LineNumbers.of(df))
+        rows += len(df)
+        found.add(issues)
+        del df, columns, texts, issues  # the raw chunk goes before the next is read
+    attrs = {} if attrs is None else attrs
+    if name == "entities" and rows == 0:
+        found.issues.insert(0, DataIssue(attrs.get("origin", name), "id", None, "no entity rows"))
+    if not pieces:  # no chunk, or columns the model refuses: an empty table of the declared columns
+        empty = empty_table(name, model)
+        columns, texts = _coerce(empty, spec, model, _Issues(empty, name))
+        pieces, lines = [(columns, {c: texts[c] for c in kept})], [None]
+    columns, texts = _concatenate(pieces)
+    line_numbers = lines[0] if len(lines) == 1 else _joined_lines(lines)
+    if line_numbers is None and len(lines) > 1:
+        attrs.pop("lines", None)  # some chunk's rows have no lines: every row is named by position
+    # rows keep their lines; a frame whose index no longer names its rows keeps the
+    # unusable lines too, so that every message names the row by position instead.
+    # References are filled later, from the entities: the range checks read none.
+    coerced = pd.DataFrame({c: v for c, v in columns.items() if v is not None}, copy=False)
+    coerced.attrs.update(attrs)
+    if line_numbers is not None:
+        coerced.attrs["lines"] = LineNumbers(line_numbers)
+    issues = _Issues(coerced, name)
+    _check_ranges(columns, texts, spec, issues)
+    del coerced
+    found.add(issues)
+    return _Coerced(columns, texts, found.issues, found.unlisted, attrs, line_numbers)
+
+
+class _Found:
+    """A table's issues over its chunks: the first ``_MAX_ISSUES`` listed, the rest counted."""
+
+    def __init__(self):
+        self.issues, self.unlisted = [], 0
+
+    def add(self, issues: _Issues) -> None:
+        room = max(0, _MAX_ISSUES - len(self.issues))
+        self.issues += issues.found[:room]
+        self.unlisted += issues.unlisted + max(0, len(issues.found) - room)
+
+
+def _header_issues(df: pd.DataFrame, name: str, spec: TableSpec) -> list[DataIssue]:
+    """What is wrong with a table's columns: a required one missing, one the model does not declare."""
+    issues = _Issues(df, name)
+    if not len(df.columns) and name != "entities":  # e.g. no links file: no links
+        return []
+    for col in spec.columns:
+        if col.required and col.name not in df.columns:
+            issues.whole_table(col.name, "required column is missing")
+    for col in df.columns:
+        if col not in spec.column_names and not str(col).startswith("_"):
+            issues.whole_table(str(col), f"unknown column (expected: {', '.join(spec.column_names)})")
+    return issues.found
+
+
+def _joined_lines(lines: list) -> np.ndarray | range | None:
+    """The lines of consecutive chunks as one sequence (a range when they are consecutive)."""
+    if any(part is None for part in lines):
+        return None
+    joined = np.concatenate(lines) if lines else np.zeros(0, np.int64)
+    if len(joined) and joined[-1] - joined[0] == len(joined) - 1 and (np.diff(joined) == 1).all():
+        return range(int(joined[0]), int(joined[-1]) + 1)
+    return joined
+
+
+def _concatenate(pieces: list) -> tuple[dict, dict]:
+    """Chunks' coerced columns and kept texts as one table's; one chunk is returned as it is."""
+    if len(pieces) == 1:
+        return pieces[0]
+    columns = {}
+    for name, first in pieces[0][0].items():
+        parts = [piece[0][name] for piece in pieces]
+        columns[name] = None if first is None else np.concatenate(parts)
+    texts = {}
+    for name in list(pieces[0][1]):
+        parts = [piece[1][name] for piece in pieces]
+        # past 2 GiB of text, 32-bit offsets overflow: large_string from there on
+        size = sum(part.nbytes for part in parts)
+        kind = pa.large_string() if size >= 1 << 31 else pa.string()
+        texts[name] = pa.chunked_array([part.cast(kind) for part in parts], type=kind).combine_chunks()
+        for piece in pieces:
+            del piece[1][name]  # each column's chunks go once joined: one column is held twice, not all
+    return columns, texts
+

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 import pandas as pd
+import pyarrow as pa
 import pytest
 
 import graphscore as gs
@@ -163,3 +166,19 @@ def test_links_differing_only_across_a_separator_are_two_records(tmp_path):
              "p1,p2,FAMILY,sibling|2020-01-01,,\np1,p2,FAMILY,sibling,2020-01-01,|\n")
     tables = gs.validate(read_tables(write_folder(tmp_path, entities=entities, links=links, penalties=None)))
     assert tables.counts()["links"] == 2
+
+
+@pytest.mark.parametrize("dates", [
+    ["2020-01-01", None, "9999-12-31"],  # text, as in a CSV file
+    [dt.date(2020, 1, 1), None, dt.date(9999, 12, 31)],  # Python dates, as a store's Arrow result gives them
+    pd.Series(pd.to_datetime(["2020-01-01", None, "9999-12-31"]).astype("datetime64[s]")),  # Parquet, Neo4j
+    pd.Series(pa.array([dt.date(2020, 1, 1), None, dt.date(9999, 12, 31)]), dtype=pd.ArrowDtype(pa.date32())),
+])
+def test_dates_validate_alike_whatever_their_type(dates):
+    entities = pd.DataFrame({"id": ["a", "b", "c", "d"], "kind": ["person"] * 4, "name": list("ABCD")})
+    links = pd.DataFrame({"source": ["a", "a", "b"], "target": ["b", "c", "d"], "type": ["ASSOCIATE"] * 3,
+                          "start": dates})
+    tables = gs.validate(gs.Tables(entities, links))
+    assert tables.links["start"].to_numpy().astype("datetime64[D]").astype(str).tolist() == ["2020-01-01", "NaT",
+                                                                                               "9999-12-31"]
+    assert link_keys(tables.links).tolist()[0] == "9:ASSOCIATE1:a1:b-10:2020-01-01-"

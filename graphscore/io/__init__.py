@@ -5,10 +5,10 @@ from __future__ import annotations
 from pathlib import Path
 
 from graphscore.errors import DataIssue, InvalidData
-from graphscore.io.tables import read_table, read_tables, write_tables
 import pandas as pd
 
-from graphscore.model import TABLE_NAMES, Tables, validate
+from graphscore.io.tables import iter_tables, read_table, read_tables, write_tables
+from graphscore.model import TABLE_NAMES, Tables, validate, validate_chunks
 
 __all__ = ["read_path", "read_paths", "read_tables", "read_table", "write_tables", "export", "check_export_format",
            "EXPORT_FORMATS"]
@@ -45,19 +45,28 @@ def read_path(path: str | Path) -> Tables:
 def read_paths(paths, *, known_entities: pd.DataFrame | None = None) -> Tables:
     """Read and validate several inputs into one set of tables.
 
-    Each input is validated on its own, so errors name its file and line; links and penalties
+    A folder of CSV/Parquet tables is validated chunk by chunk as it is read, so its whole raw
+    text is never in memory beside the validated tables. Each input is validated on its own, so errors name its file and line; links and penalties
     may refer to entities of earlier inputs or of ``known_entities`` (e.g. a store's).
     """
     known = known_entities if known_entities is not None else pd.DataFrame({"id": [], "kind": []})
     parts = []
     for path in paths:
-        tables = validate(read_path(path), known_entities=known)
+        tables = _read_validated(Path(path), known)
         known = pd.concat([known, tables.entities[["id", "kind"]]], ignore_index=True)
         parts.append(tables)
     if len(parts) == 1:
         return parts[0]
     combined = {name: pd.concat([getattr(t, name) for t in parts], ignore_index=True) for name in TABLE_NAMES}
     return validate(Tables(**combined), known_entities=known_entities)
+
+
+def _read_validated(path: Path, known: pd.DataFrame) -> Tables:
+    """One input validated; a folder of CSV/Parquet tables chunk by chunk, as it is read
+    (:func:`graphscore.model.validate_chunks`), so its raw text is never held whole."""
+    if path.is_dir() and any((path / f"entities{suffix}").exists() for suffix in (".csv", ".parquet")):
+        return validate_chunks(iter_tables(path), known_entities=known)
+    return validate(read_path(path), known_entities=known)
 
 
 # format -> (module, function, what it writes); each imported only when asked for

@@ -47,6 +47,7 @@ import re
 import tomllib
 import warnings
 from collections import Counter
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -209,10 +210,12 @@ class _Record:
     first_seen: str | None
 
 
-def _read_records(path: Path) -> list[_Record]:
-    """Parse each line into an FtM entity proxy, collecting every unreadable line."""
+def _read_records(path: Path) -> Iterator[_Record]:
+    """Parse each line into an FtM entity proxy, one at a time, collecting every unreadable
+    line: they are raised together once the file is read (so a caller must not write what it
+    made of the records before the end)."""
     name = path.name
-    records, issues = [], []
+    records, issues = 0, []
     offset = 0
     with path.open("rb") as lines:  # bytes, so a bad byte can be located in the file
         for number, raw in enumerate(lines, start=1):
@@ -261,12 +264,12 @@ def _read_records(path: Path) -> list[_Record]:
             if not proxy.id:
                 issues.append(DataIssue(where, "id", proxy.id, "is required but empty"))
                 continue
-            records.append(_Record(number, proxy, data.get("caption"), data.get("first_seen")))
+            records += 1
+            yield _Record(number, proxy, data.get("caption"), data.get("first_seen"))
     if issues:
         raise InvalidData(issues)
     if not records:
         raise InvalidData(DataIssue(name, "json", None, "holds no FtM entities (empty file)"))
-    return records
 
 
 def _first(proxy: EntityProxy, props) -> str | None:
@@ -363,6 +366,8 @@ class _Builder:
         self.skipped: list[str] = []  # locations of records skipped for their ends
         self.shareless: list[str] = []  # locations of percentages that could not be read
         self.kinds: dict[str, str] = {}  # entity id -> kind, of the entities emitted
+        # (entity row, Address ids it names): filled once every Address of the file is read
+        self.unplaced: list[tuple[int, list[str]]] = []
         self.explicit: set[tuple[str, str]] = set()  # (entity, kind) named by a penalty record
 
     def emit(self, table: str, record: _Record, row: dict, outcome: str) -> None:
@@ -381,9 +386,8 @@ class _Builder:
             return False
         self.kinds[proxy.id] = kind
         columns = {column: _first(proxy, props) for column, props in self.mapping.entity_columns.items()}
-        if columns.get("address") is None:  # references only: the first referenced Address's text
-            referenced = (self.addresses.get(ref) for ref in proxy.get(self.mapping.address_reference, quiet=True))
-            columns["address"] = next((text for text in referenced if text), None)
+        if columns.get("address") is None and (named := proxy.get(self.mapping.address_reference, quiet=True)):
+            self.unplaced.append((len(self.rows["entities"]), named))  # an Address may come later in the file
         self.emit("entities", record, {"id": proxy.id, "kind": kind, "name": _name(record), **columns,
                                        "source_ref": f"ftm:{proxy.id}"}, "entity")
         return True
@@ -462,6 +466,13 @@ class _Builder:
                     "end": None, "repair_from": None, "authority": self.mapping.topic_authority,
                     "regime": None, "source_ref": f"ftm:{entity} topics"}, "topic penalty")
 
+    def place_addresses(self) -> None:
+        """References only: an entity's address is the first text of the Address entities it names."""
+        for row, named in self.unplaced:
+            referenced = (self.addresses.get(ref) for ref in named)
+            self.rows["entities"][row]["address"] = next((text for text in referenced if text), None)
+        self.unplaced = []
+
     def tables(self) -> Tables:
         frames = {}
         for table, rows in self.rows.items():
@@ -473,25 +484,33 @@ class _Builder:
 
 
 def _convert(path: Path) -> _Builder:
-    """Map every record of the file: entities first, as links and penalties may precede them."""
+    """Map every record of the file, read one at a time: entities as they come (their rows,
+    not their FtM objects, are kept), links and penalties once every entity is known (they
+    may precede their ends); records of schemata the mapping ignores are counted and dropped."""
     mapping = _load_mapping()
-    records = _read_records(path)
-    addresses = {r.proxy.id: _first(r.proxy, mapping.address_text) for r in records if r.proxy.schema.is_a("Address")}
-    builder = _Builder(path.name, mapping, addresses)
-    entities, others = [], []
-    for record in records:
-        (entities if builder.entity(record) else others).append(record)
+    builder = _Builder(path.name, mapping)
+    topics = {topic for topic, _ in mapping.topic_penalties}
+    others, topical = [], []
+    for record in _read_records(path):
+        schema = record.proxy.schema
+        if schema.is_a("Address"):
+            builder.addresses[record.proxy.id] = _first(record.proxy, mapping.address_text)
+        if builder.entity(record):
+            if topics.intersection(record.proxy.get("topics", quiet=True)):
+                topical.append(record)
+        elif any(schema.is_a(rule.schema) for rule in (*mapping.links, *mapping.penalties)):
+            others.append(record)
+        else:
+            builder.counts[schema.name, "skipped: schema not mapped"] += 1
+    builder.place_addresses()
     for record in others:
         schema = record.proxy.schema
         link = next((rule for rule in mapping.links if schema.is_a(rule.schema)), None)
-        penalty = next((rule for rule in mapping.penalties if schema.is_a(rule.schema)), None)
         if link is not None:
             builder.links(record, link)
-        elif penalty is not None:
-            builder.penalties(record, penalty)
         else:
-            builder.counts[schema.name, "skipped: schema not mapped"] += 1
-    for record in entities:  # after the penalty records, which decide what topics still add
+            builder.penalties(record, next(rule for rule in mapping.penalties if schema.is_a(rule.schema)))
+    for record in topical:  # after the penalty records, which decide what topics still add
         builder.topic_penalties(record)
     return builder
 

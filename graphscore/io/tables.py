@@ -10,7 +10,7 @@ from __future__ import annotations
 import csv
 import io
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import numpy as np
@@ -21,61 +21,122 @@ import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
 from graphscore.errors import DataIssue, InvalidData
-from graphscore.model import TABLE_NAMES, LineNumbers, Tables
+from graphscore.model import TABLE_NAMES, LineNumbers, Reread, Tables
 
-__all__ = ["read_tables", "read_table", "write_tables", "write_table", "write_atomically", "safe_for_spreadsheets"]
+__all__ = ["read_tables", "read_table", "iter_table", "iter_tables", "write_tables", "write_table", "write_atomically", "safe_for_spreadsheets"]
 
 _SUFFIXES = (".csv", ".parquet")
 
 
 _BOM = b"\xef\xbb\xbf"
-_CHUNK = 1 << 26  # bytes scanned for line ends at a time: bounds the scan's temporary arrays
+CHUNK_ROWS = 1 << 20  # Parquet rows per chunk: a chunk's raw text is tens of MB, its Python overhead small
+_CSV_BLOCK = 1 << 26  # CSV bytes scanned for line ends, and parsed, at a time
 
 
-def _read_csv(path: Path) -> pd.DataFrame:
-    """CSV as text columns, each row's physical line recorded, blank lines skipped, and a row
-    whose field count differs from the header's refused.
+def iter_table(path: str | Path) -> Iterator[pd.DataFrame]:
+    """One CSV (UTF-8) or Parquet file as chunks of raw rows, read one at a time, for
+    :func:`graphscore.model.validate_chunks`: the whole file is never in memory.
 
-    pyarrow parses the file (memory-mapped, on every core) and NumPy finds its line ends. That
-    gives each row's line as long as one line holds one row: the number of rows pyarrow returns
-    is compared with the number of non-empty lines, and any difference (a quoted field spanning
-    lines), any row pyarrow refuses, a bare carriage return, a quote in the header or text
-    that is not UTF-8 sends the file to :func:`_read_csv_exact`, which reads it row by row and
-    says precisely what is wrong."""
-    with pa.memory_map(str(path)) as source:
-        data = source.read_buffer()
-    table = _read_csv_fast(path, data)
-    return _read_csv_exact(path) if table is None else table
+    Each chunk is a frame of the file's columns (text as read, Parquet's numbers and dates
+    typed), its ``attrs`` holding ``origin`` (the file name) and ``lines`` (each row's line;
+    a Parquet row i is "line" i + 2). A CSV file whose lines the fast parser cannot tell
+    apart (:func:`_csv_chunks`) raises :class:`~graphscore.model.Reread` with the exact
+    reader's one chunk, possibly after some chunks were yielded.
+
+    Raises
+    ------
+    InvalidData
+        If the file is empty, is not UTF-8, cannot be parsed, or a row has the wrong number of fields.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> path = pathlib.Path(tempfile.mkdtemp()) / "entities.csv"
+    >>> _ = path.write_text("id,kind,name\\np1,person,Ann\\n\\nc1,company,Acme\\n")
+    >>> [(chunk["id"].tolist(), list(chunk.attrs["lines"])) for chunk in iter_table(path)]
+    [(['p1', 'c1'], [2, 4])]
+    """
+    path = Path(path)
+    if path.stat().st_size == 0:
+        raise InvalidData(DataIssue(path.name, "file", None, "is empty"))
+    chunks = _parquet_chunks(path) if path.suffix == ".parquet" else _csv_chunks(path)
+    for chunk in chunks:
+        chunk.attrs["origin"] = path.name
+        yield chunk
 
 
-def _line_ends(data: pa.Buffer, start: int) -> tuple[np.ndarray, bool]:
-    """Offsets of each ``\n`` at or after ``start``, and whether every ``\r`` precedes one."""
-    raw = np.frombuffer(data, dtype=np.uint8)
-    ends, bare_return = [], False
-    for lo in range(start, len(raw), _CHUNK):
-        chunk = raw[lo:lo + _CHUNK + 1]  # one byte more: a "\r" at the edge sees its "\n"
-        newlines = np.flatnonzero(chunk[:_CHUNK] == 10)
-        ends.append(newlines + lo)
-        following = np.flatnonzero(chunk[:_CHUNK] == 13) + 1
-        if len(following):
-            bare_return |= bool(following[-1] >= len(chunk) or (chunk[following] != 10).any())
-    return (np.concatenate(ends) if ends else np.zeros(0, np.int64)), bare_return
+def _parquet_chunks(path: Path) -> Iterator[pd.DataFrame]:
+    # Parquet carries types: validate reads numbers and dates as such, text as text.
+    def unreadable(exc: Exception) -> InvalidData:
+        reason = str(exc).splitlines()[0].removeprefix(f"Could not open Parquet input source '{path}': ")
+        return InvalidData(DataIssue(path.name, "file", None, f"is not a readable Parquet file ({reason})"))
+
+    try:
+        file = pq.ParquetFile(path)
+        batches = file.iter_batches(batch_size=CHUNK_ROWS)
+    except (pa.ArrowInvalid, OSError) as exc:
+        raise unreadable(exc) from None
+    first, done = 2, False
+    while not done:
+        try:
+            batch = next(batches, None)
+        except (pa.ArrowInvalid, OSError) as exc:
+            raise unreadable(exc) from None
+        if batch is None:
+            if first > 2:
+                return
+            batch, done = file.schema_arrow.empty_table(), True  # no rows: the columns alone
+        table = pa.Table.from_batches([batch]) if isinstance(batch, pa.RecordBatch) else batch
+        for i, column in enumerate(table.columns):
+            if pa.types.is_date(column.type):
+                table = table.set_column(i, table.field(i), pc.cast(column, pa.timestamp("s")))
+        # pandas' metadata would restore a written index: rows are named by position here
+        df = table.to_pandas(ignore_metadata=True)
+        df.attrs["lines"] = LineNumbers.consecutive(len(df), first)
+        first += len(df)
+        yield df
 
 
-def _read_csv_fast(path: Path, data: pa.Buffer) -> pd.DataFrame | None:
-    """The fast path of :func:`_read_csv`; None where only the exact reader can tell the lines."""
-    start = len(_BOM) if bytes(data[:3]) == _BOM else 0
-    ends, bare_return = _line_ends(data, start)
-    if bare_return:
-        return None
-    size = data.size
-    if len(ends) == 0 or ends[-1] != size - 1:  # the last line has no line end
-        ends = np.append(ends, size)
-    starts = np.concatenate([[start], ends[:-1] + 1])
-    raw = np.frombuffer(data, dtype=np.uint8)
-    lengths = ends - starts
-    lengths -= (lengths > 0) & (raw[np.maximum(ends - 1, 0)] == 13)  # "\r\n" ends a line too
-    header_bytes = bytes(data[starts[0]:starts[0] + lengths[0]])
+def _csv_lines(path: Path) -> tuple[list[str], int, np.ndarray] | None:
+    """The header, the offset of the first data line, and the physical line of each
+    non-empty line after the header, scanning the file a block at a time; None where only
+    the exact reader can tell the lines (a bare carriage return, a quote in the header,
+    a header that is not UTF-8)."""
+    size = path.stat().st_size
+    kept, completed, previous, first_end, header_length = [], 0, 0, None, 0
+    with path.open("rb") as file:
+        start = len(_BOM) if file.read(len(_BOM)) == _BOM else 0
+        file.seek(start)
+        position, last_end = start, start - 1
+        while block := file.read(_CSV_BLOCK):
+            raw = np.frombuffer(block, dtype=np.uint8)
+            returns = np.flatnonzero(raw == 13)
+            if len(returns):
+                following = returns + 1
+                inside = following < len(raw)
+                if (raw[following[inside]] != 10).any():
+                    return None
+                if not inside[-1] and file.peek(1)[:1] != b"\n":  # a "\r" ending the block
+                    return None
+            newlines = np.flatnonzero(raw == 10)
+            if len(newlines):
+                before = np.where(newlines > 0, raw[np.maximum(newlines - 1, 0)], previous)
+                ends = newlines + position
+                starts = np.concatenate([[last_end + 1], ends[:-1] + 1])
+                lengths = ends - starts - (before == 13)  # "\r\n" ends a line too
+                if first_end is None:
+                    first_end, header_length = int(ends[0]), int(lengths[0])
+                kept.append(np.flatnonzero(lengths > 0) + completed + 1)
+                completed += len(newlines)
+                last_end = int(ends[-1])
+            previous, position = int(raw[-1]), position + len(raw)
+        if last_end < size - 1:  # the last line has no line end
+            if first_end is None:
+                header_length = size - start
+            kept.append(np.array([completed + 1]))
+        first_end = size if first_end is None else first_end
+        file.seek(start)
+        header_bytes = file.read(header_length)
     if b'"' in header_bytes:
         return None
     try:
@@ -87,22 +148,60 @@ def _read_csv_fast(path: Path, data: pa.Buffer) -> pd.DataFrame | None:
     header = [cell.strip() for cell in header]
     if duplicated := sorted({c for c in header if header.count(c) > 1}):
         raise InvalidData(DataIssue(f"{path.name}:1", duplicated[0], None, "appears twice in the header"))
-    lines = np.flatnonzero(lengths[1:] > 0) + 2  # physical line of each non-empty line after the header
+    lines = np.concatenate(kept) if kept else np.zeros(0, np.int64)
+    return header, min(first_end + 1, size), lines[lines > 1]
+
+
+def _csv_chunks(path: Path) -> Iterator[pd.DataFrame]:
+    """CSV as chunks of text columns, each row's physical line recorded, blank lines skipped.
+
+    pyarrow parses the file a block at a time, and NumPy finds its line ends. That gives each
+    row's line as long as one line holds one row: the rows pyarrow returns are counted against
+    the non-empty lines, and any difference (a quoted field spanning lines), any row pyarrow
+    refuses, a bare carriage return, a quote in the header or text that is not UTF-8 raises
+    :class:`~graphscore.model.Reread` with :func:`_read_csv_exact`, which reads the file row by
+    row and says precisely what is wrong."""
+    exact = Reread(_exact_chunks(path))
+    scanned = _csv_lines(path)
+    if scanned is None:
+        raise exact
+    header, offset, lines = scanned
     if not len(lines):
-        return _frame(pa.table({c: pa.array([], pa.string()) for c in header}), lines)
+        yield _frame(pa.table({c: pa.array([], pa.string()) for c in header}), lines)
+        return
+    lines = LineNumbers(range(int(lines[0]), int(lines[-1]) + 1)) if lines[-1] - lines[0] == len(lines) - 1 \
+        else LineNumbers(lines)
     refused = []
-    try:
-        table = pacsv.read_csv(
-            pa.BufferReader(data.slice(int(starts[1]))),
-            read_options=pacsv.ReadOptions(column_names=header, block_size=1 << 24),
-            parse_options=pacsv.ParseOptions(invalid_row_handler=lambda row: refused.append(row) or "skip"),
-            convert_options=pacsv.ConvertOptions(column_types={c: pa.string() for c in header},
-                                                 strings_can_be_null=False, quoted_strings_can_be_null=False))
-    except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
-        return None  # not UTF-8, or a quote pyarrow cannot close without crossing lines
-    if refused or table.num_rows != len(lines):
-        return None
-    # A row of empty cells (",,") is blank, as a line holding nothing is.
+    with pa.OSFile(str(path)) as source:
+        source.seek(offset)
+        try:
+            reader = pacsv.open_csv(
+                source,
+                read_options=pacsv.ReadOptions(column_names=header, block_size=_CSV_BLOCK),
+                parse_options=pacsv.ParseOptions(invalid_row_handler=lambda row: refused.append(row) or "skip"),
+                convert_options=pacsv.ConvertOptions(column_types={c: pa.string() for c in header},
+                                                     strings_can_be_null=False, quoted_strings_can_be_null=False))
+        except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+            raise exact from None  # not UTF-8, or a quote pyarrow cannot close without crossing lines
+        done = 0
+        while True:
+            try:
+                batch = reader.read_next_batch()
+            except StopIteration:
+                break
+            except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+                raise exact from None
+            if refused or done + batch.num_rows > len(lines):
+                raise exact
+            chunk_lines = lines.take(np.arange(done, done + batch.num_rows))
+            done += batch.num_rows
+            yield _without_blank_rows(pa.Table.from_batches([batch]), chunk_lines)
+    if done != len(lines):
+        raise exact
+
+
+def _without_blank_rows(table: pa.Table, lines: np.ndarray) -> pd.DataFrame:
+    """A row of empty cells (",,") is blank, as a line holding nothing is."""
     blank = None
     for column in table.columns:
         empty = pc.equal(pc.utf8_length(pc.utf8_trim_whitespace(column)), 0)
@@ -115,10 +214,16 @@ def _read_csv_fast(path: Path, data: pa.Buffer) -> pd.DataFrame | None:
     return _frame(table, lines)
 
 
-def _frame(table: pa.Table, lines: np.ndarray) -> pd.DataFrame:
+def _frame(table: pa.Table, lines) -> pd.DataFrame:
     df = table.to_pandas()
     df.attrs["lines"] = LineNumbers(lines)
     return df
+
+
+def _exact_chunks(path: Path) -> Iterator[pd.DataFrame]:
+    df = _read_csv_exact(path)
+    df.attrs["origin"] = path.name
+    yield df
 
 
 def _read_csv_exact(path: Path) -> pd.DataFrame:
@@ -160,32 +265,46 @@ def _read_csv_exact(path: Path) -> pd.DataFrame:
 
 def read_table(path: str | Path) -> pd.DataFrame:
     """Read one CSV (UTF-8) or Parquet file as text columns, recording its name and each row's
-    line for error messages.
+    line for error messages: :func:`iter_table`'s chunks as one frame.
 
     Raises
     ------
     InvalidData
         If the file is empty, is not UTF-8, cannot be parsed, or a row has the wrong number of fields.
     """
-    path = Path(path)
-    if path.stat().st_size == 0:
-        raise InvalidData(DataIssue(path.name, "file", None, "is empty"))
-    if path.suffix == ".parquet":
-        # Parquet carries types: validate reads numbers and dates as such, text as text.
-        try:
-            table = pq.read_table(path)
-        except (pa.ArrowInvalid, OSError) as exc:
-            reason = str(exc).splitlines()[0].removeprefix(f"Could not open Parquet input source '{path}': ")
-            raise InvalidData(DataIssue(path.name, "file", None, f"is not a readable Parquet file ({reason})")) from None
-        for i, column in enumerate(table.columns):
-            if pa.types.is_date(column.type):
-                table = table.set_column(i, table.field(i), pc.cast(column, pa.timestamp("s")))
-        df = table.to_pandas()
-        df.attrs["lines"] = LineNumbers.consecutive(len(df))  # rows have no lines: row i is "line" i + 2
-    else:
-        df = _read_csv(path)
-    df.attrs["origin"] = path.name
+    try:
+        chunks = list(iter_table(path))
+    except Reread as reread:
+        chunks = list(reread.chunks)
+    if len(chunks) == 1:
+        return chunks[0]
+    df = pd.concat(chunks, ignore_index=True)
+    lines = [LineNumbers.of(chunk) for chunk in chunks]
+    df.attrs = {"origin": chunks[0].attrs["origin"], "lines": LineNumbers(np.concatenate(lines))}
     return df
+
+
+def iter_tables(folder: str | Path) -> dict:
+    """The chunks of ``entities``, ``links`` and ``penalties`` (``.csv`` or ``.parquet``) in a
+    folder, as :func:`graphscore.model.validate_chunks` takes them; each file is opened only
+    when its chunks are asked for. ``entities`` is required; a missing file means no rows."""
+    folder = Path(folder)
+    if not folder.is_dir():
+        raise InvalidData(DataIssue(str(folder), "path", None, "is not a folder of tables"))
+    paths = {name: _find(folder, name) for name in TABLE_NAMES}
+    if paths["entities"] is None:
+        raise InvalidData(DataIssue(str(folder), "entities", None, "has no entities.csv or entities.parquet"))
+    return {name: _Chunks(path) for name, path in paths.items() if path is not None}
+
+
+class _Chunks:
+    """A file's chunks, read when iterated (:func:`iter_table`)."""
+
+    def __init__(self, path: Path):
+        self.path = path
+
+    def __iter__(self):
+        return iter_table(self.path)
 
 
 def _find(folder: Path, name: str) -> Path | None:

@@ -10,7 +10,6 @@ from __future__ import annotations
 import concurrent.futures
 import contextlib
 import datetime as dt
-import warnings
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Protocol, runtime_checkable
@@ -21,8 +20,8 @@ import pyarrow as pa
 from graphscore.errors import StoreError
 from graphscore.policy import Policy
 from graphscore.progress import SILENT, Advance, Progress
-from graphscore.model import (TABLE_NAMES, GraphscoreWarning, Tables, check_against_store, empty_table, load_model,
-                              validate)
+from graphscore.model import (TABLE_NAMES, LineNumbers, Tables, check_against_store, empty_table, load_model,
+                              validate, validate_chunks)
 from graphscore.store import statements
 from graphscore.store.guard import check_read_only
 from graphscore.store.parameters import check_parameters
@@ -120,14 +119,25 @@ class CypherStore:
                 "links": links,
                 "penalties": count("MATCH (p:Penalty) RETURN count(p)")}
 
-    def _read_raw(self) -> Tables:
-        """The store's content as raw tables, links with the ``key`` they are stored under."""
+    def _read_raw(self) -> dict:
+        """The store's content as raw chunks, as :func:`~graphscore.model.validate_chunks` takes
+        them: one frame per table, links one per type (with the ``key`` they are stored under),
+        each read from the store only when asked for, so one type's raw rows are held at a time.
+        A chunk's rows are named ``store:N`` by their position in the whole read-back."""
+        def chunks(queries):
+            first = 2
+            for query in queries:
+                df = self._read_table(query)
+                if len(df):
+                    df.attrs.update(origin="store", lines=LineNumbers.consecutive(len(df), first))
+                    first += len(df)
+                    yield df
+                del df  # gone before the next type is read
+
         model = load_model()
-        links = [self._read_table(statements.read_links(t, dialect=self.dialect)) for t in model.links]
-        links = [df for df in links if len(df)]
-        return Tables(entities=self._read_table(statements.read_entities(dialect=self.dialect)),
-                      links=pd.concat(links, ignore_index=True) if links else pd.DataFrame(),
-                      penalties=self._read_table(statements.read_penalties(dialect=self.dialect)))
+        return {"entities": chunks([statements.read_entities(dialect=self.dialect)]),
+                "links": chunks([statements.read_links(t, dialect=self.dialect) for t in model.links]),
+                "penalties": chunks([statements.read_penalties(dialect=self.dialect)])}
 
     def _read_table(self, query: str, parameters: dict | None = None) -> pd.DataFrame:
         """One whole table read back (a backend may fetch it in bulk rather than row by row)."""
@@ -139,19 +149,23 @@ class CypherStore:
         return Tables(tables.entities, tables.links.drop(columns="key"), tables.penalties, validated=True)
 
     def _read_validated(self) -> Tables:
-        """Validated tables in canonical order, links with the ``key`` they are stored under."""
-        raw = self._read_raw()
-        keys = raw.links.pop("key") if "key" in raw.links else pd.Series([], dtype=object)
-        for _, df in raw.items():
-            df.attrs["origin"] = "store"
-            for column in df.columns:
-                if pd.api.types.is_datetime64_any_dtype(df[column]):
-                    df[column] = df[column].dt.strftime("%Y-%m-%d").astype(object)
-        with warnings.catch_warnings():
-            # data warnings were reported when the data was loaded; repeating them on every read is noise
-            warnings.simplefilter("ignore", GraphscoreWarning)
-            tables = validate(raw)
-        tables.links["key"] = keys.to_numpy(dtype=object)
+        """Validated tables in canonical order, links with the ``key`` they are stored under.
+
+        Validated as read, a table (links: a type) at a time (:meth:`_read_raw`); dates stay
+        dates and keys Arrow text, with no Python object per cell; and with no search for data
+        worth a warning, which the load that wrote it reported."""
+        raw, keys = self._read_raw(), []
+
+        def keyed(links):  # each link's key leaves its chunk before validation, kept as read
+            for chunk in links:
+                keys.append(chunk.pop("key").array)
+                yield chunk
+        tables = validate_chunks({**raw, "links": keyed(raw["links"])}, warn=False)
+        # as read (Arrow text from the embedded store): the keys order the rows and find changes,
+        # and a command drops them; a Python string each would cost 10^7 objects at 10^7 links
+        key = pd.concat([pd.Series(k, copy=False) for k in keys], ignore_index=True) if keys \
+            else pd.Series([], dtype=object)
+        tables.links["key"] = pd.Series(key.array, index=tables.links.index, copy=False)
         return canonical_order(tables)
 
     def _stored_for_load(self) -> Tables:

@@ -20,7 +20,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from graphscore.errors import StoreError
-from graphscore.model import Column, GraphscoreWarning, Tables, link_keys, load_model
+from graphscore.model import Column, GraphscoreWarning, link_keys, load_model
 from graphscore.policy import Policy
 from graphscore.progress import Advance
 from graphscore.store import statements
@@ -296,15 +296,6 @@ class LadybugStore(CypherStore):
 
     def _run(self, query: str, parameters: dict | None = None) -> pd.DataFrame:
         return self._conn.execute(query, parameters or {}).get_as_df()
-
-    def _read_raw(self) -> Tables:
-        read = self._read_table
-        model = load_model()
-        links = [read(statements.read_links(t)) for t in model.links]
-        links = [df for df in links if len(df)]
-        return Tables(entities=read(statements.read_entities()),
-                      links=pd.concat(links, ignore_index=True) if links else pd.DataFrame(),
-                      penalties=read(statements.read_penalties()))
 
     def _write(self, plan: LoadPlan, fingerprint: Callable[[], str], advance: Advance) -> None:
         """New rows by bulk ``COPY``; changed entities and penalties updated in bulk by id;
