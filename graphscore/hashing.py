@@ -23,7 +23,7 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
-__all__ = ["row_hashes"]
+__all__ = ["row_hashes", "text_buffers"]
 
 _GOLDEN = np.uint64(0x9E3779B97F4A7C15)
 _MISSING = np.uint64(0x6A09E667F3BCC909)  # a missing text: no string of bytes hashes to it by design
@@ -65,6 +65,13 @@ def _text_buffers(values: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarra
         array = pa.array(values, type=pa.large_string(), from_pandas=True)
     except (pa.ArrowInvalid, pa.ArrowTypeError):
         return None
+    return text_buffers(array)
+
+
+def text_buffers(array: pa.Array | pa.ChunkedArray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Offsets (int64, from its first row), UTF-8 bytes and validity of an Arrow text array:
+    what the compiled text kernels read (here, and :mod:`graphscore.linkkey`)."""
+    array = array.cast(pa.large_string())
     array = array.combine_chunks() if isinstance(array, pa.ChunkedArray) else pa.concat_arrays([array])
     _, offsets, data = array.buffers()
     valid = array.is_valid().to_numpy(zero_copy_only=False)

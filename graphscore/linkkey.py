@@ -20,6 +20,8 @@ import numba
 import numpy as np
 import pyarrow as pa
 
+from graphscore.hashing import text_buffers
+
 __all__ = ["spell_keys"]
 
 
@@ -77,18 +79,9 @@ def _write_field(offsets, data, valid, cursor, out):
         cursor[i] = at
 
 
-def _buffers(array: pa.Array) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Offsets (int64), bytes and validity of a text array, from its first row."""
-    array = pa.concat_arrays([array.cast(pa.large_string())])  # offsets from 0, one chunk
-    _, offsets, data = array.buffers()
-    return (np.frombuffer(offsets, dtype=np.int64)[:len(array) + 1],
-            np.frombuffer(data, dtype=np.uint8) if data is not None else np.zeros(1, np.uint8),
-            array.is_valid().to_numpy(zero_copy_only=False))
-
-
 def spell_keys(fields: list[pa.Array]) -> pa.Array:
     """One key per row of the text ``fields`` (equal lengths; null: missing), as a large_string array."""
-    buffers = [_buffers(field) for field in fields]
+    buffers = [text_buffers(field) for field in fields]
     lengths = np.zeros(len(fields[0]), dtype=np.int64)
     for offsets, data, valid in buffers:
         _add_lengths(offsets, data, valid, lengths)
