@@ -27,3 +27,14 @@ def test_keys_spell_each_field_as_its_length_colon_text_or_a_dash(rows, skip):
 def test_a_missing_field_and_a_field_spelling_a_dash_differ():
     fields = [pa.array([None, "-"], pa.string())] + [pa.array(["x", "x"])] * 5
     assert spell_keys(fields).to_pylist() == ["-1:x1:x1:x1:x1:x", "1:-1:x1:x1:x1:x1:x"]
+
+
+def test_the_store_schema_states_the_sample_key_as_link_keys_spells_it():
+    # the store's schema hash takes the sample key as text (spelling it loaded the compiled
+    # kernel in every command): a change of the spelling must change that text, and the hash
+    import pandas as pd
+
+    from graphscore.model import link_keys
+    from graphscore.store.ladybug import LINK_KEY_SAMPLE, SAMPLE_KEY
+
+    assert link_keys(pd.DataFrame({k: [v] for k, v in LINK_KEY_SAMPLE.items()})).tolist() == [SAMPLE_KEY]
