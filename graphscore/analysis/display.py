@@ -57,24 +57,36 @@ class Tabular:
 class Networked(Tabular):
     """A result about part of the graph: also ``to_networkx()``."""
 
-    def to_networkx(self) -> nx.MultiDiGraph:
+    def to_networkx(self, among=None) -> nx.MultiDiGraph:
         """The entities and links of the result: a dossier's neighbourhood, or the strongest
         paths of a spillover report (nodes with ``name``, ``kind``, ``before``, ``after``,
-        ``change``; edges with ``type``, ``role``, ``share`` as written, source to target)."""
+        ``change``; edges with ``type``, ``role``, ``share`` as written, source to target).
+        ``among``, a set of entity ids: only those entities of a spillover report and the links
+        between them, in the order the whole graph has them (a report's network view draws a
+        few hundred of 3 x 10^5 entities: the whole graph took 4.6 s to build for it)."""
         neighbourhood = getattr(self, "neighbourhood", None)
         if neighbourhood is not None:
             return neighbourhood.copy()
         graph = nx.MultiDiGraph()
         rows = self.affected.set_index("id")
+        hops_of = rows["path_hops"]
+        if among is not None:
+            rows = rows[rows.index.isin(list(among))]
         attributes = [c for c in ("name", "kind", "before", "after", "change") if c in rows.columns]
         # all nodes in one call: a row at a time (iterrows) took minutes for 3 x 10^5 entities
         graph.add_nodes_from(zip(rows.index, rows[attributes].to_dict("records")))
         seen = set()
-        for hops in rows["path_hops"]:
+        for hops in hops_of:
             for hop in hops or []:
                 # a hop against the link as written is drawn as the link is: owner -> asset
                 source, target = (hop["from"], hop["to"]) if hop["direction"] == "forward" else (hop["to"], hop["from"])
                 key = (source, target, hop["type"], hop["role"])
+                if among is not None:
+                    # an entity on a path but not among the rows joins the graph where the whole
+                    # graph has it join: at the first hop naming it, drawn or not
+                    graph.add_nodes_from(e for e in (source, target) if e in among and e not in graph)
+                    if not (source in among and target in among):
+                        continue
                 if key not in seen:
                     seen.add(key)
                     graph.add_edge(source, target, type=hop["type"], role=hop["role"], share=hop["share"])

@@ -69,6 +69,30 @@ class SpilloverReport(Networked):
     penalties: pd.DataFrame = field(default_factory=pd.DataFrame)
     notes: list[str] = field(default_factory=list)
 
+    def listing(self, top: int) -> tuple[pd.DataFrame, dict]:
+        """The rows a written report lists, and what the others add up to.
+
+        The first ``top`` rows of :attr:`affected` (the largest changes) and every source
+        beyond them; the others, all reached (``hops > 0``), summed up as ``entities`` (how
+        many), ``total_change`` (their summed change) and ``largest_change`` (the largest
+        absolute change among them, None when there are none). A change that reaches 3 x 10^5
+        entities wrote 120 MB of JSON in 40 s; the table itself keeps every row.
+
+        Examples
+        --------
+        >>> import graphscore as gs
+        >>> from graphscore.toy import fined_company
+        >>> policy = gs.parse_policy('name="r"\\ndamping=0.5\\n[[transmit]]\\nlink="OFFICER_OF"\\ndirection="backward"')
+        >>> shown, rest = spillover(fined_company(), policy, penalty="x", as_of="2024-01-01").listing(0)
+        >>> shown["id"].tolist(), rest
+        (['c'], {'entities': 1, 'total_change': 0.5, 'largest_change': 0.5})
+        """
+        affected = self.affected
+        keep = (np.arange(len(affected)) < top) | (affected["hops"].to_numpy() == 0)
+        rest = affected.loc[~keep, "change"]
+        return affected[keep], {"entities": int(rest.size), "total_change": float(rest.sum()),
+                                "largest_change": float(rest.abs().max()) if rest.size else None}
+
     def summary(self) -> dict:
         """Headline figures."""
         affected = self.affected[self.affected["hops"] > 0]

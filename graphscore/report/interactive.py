@@ -17,7 +17,7 @@ from pathlib import Path
 from graphscore.analysis.compare import CompareReport
 from graphscore.analysis.dossier import Dossier
 from graphscore.analysis.spillover import SpilloverReport
-from graphscore.report.charts import ordered_subgraph, summarise_neighbourhood
+from graphscore.report.charts import summarise_neighbourhood
 from graphscore.report.markup import shown
 
 __all__ = ["network_data", "add_interactivity"]
@@ -73,7 +73,7 @@ def network_data(report) -> dict | None:
         keep = set(top["id"])
         for hops in top["path_hops"]:
             keep.update(e for hop in hops or [] for e in (hop["from"], hop["to"]))
-        graph = ordered_subgraph(report.to_networkx(), keep)
+        graph = report.to_networkx(among=keep)
         own = dict(zip(affected["id"], affected["own_penalised"]))
         sources = affected.loc[affected["hops"] == 0, "id"]
         nodes = [{"id": n, "name": shown(d.get("name") or n), "kind": d.get("kind"),

@@ -18,7 +18,7 @@ Spillover report
 ~~~~~~~~~~~~~~~~
 
 ``format``
-    ``"graphscore.spillover/1"``.
+    ``"graphscore.spillover/2"`` (``/1`` listed every entity in ``affected`` and had no ``unlisted``).
 ``title``, ``scenario`` : string
     What is reported on, and the change behind the numbers.
 ``threshold`` : number
@@ -32,7 +32,12 @@ Spillover report
     ``entities_affected``, ``total_change``, ``max_hops``, ``collateral``: headline figures over
     the entities the change reaches (``hops > 0``), as ``SpilloverReport.summary()``.
 ``affected`` : array of entity rows
-    Every entity whose score changes, largest absolute change first, the sources included.
+    The entities whose score changes most, largest absolute change first: the first 1,000
+    (``render_spillover.JSON_LISTED``) and every source (``SpilloverReport.listing``).
+``unlisted`` : object
+    The other entities whose score changes: ``entities`` (how many), ``total_change`` (their
+    summed change) and ``largest_change`` (the largest absolute change among them, ``null`` when
+    none); ``summary`` and the ``by_*`` tables count every entity.
 ``collateral`` : array of entity rows
     Entities with no own penalty that the change moves across ``threshold``.
 ``penalties`` : array of objects
@@ -230,7 +235,7 @@ def to_markdown(report: Report, *, top: int = 50, charts: Mapping[str, str | Pat
     top : int
         Rows listed in the longest tables (most affected entities and collateral of a spillover
         report, collateral per variant of a compare report, every table of a dossier); the JSON
-        has them all.
+        has them all (a spillover report lists its first 1,000 affected entities and sums up the rest).
     charts : mapping of str to path, optional
         Chart images to link, keyed by stem as :func:`~graphscore.report.charts.save_charts`
         returns them; relative paths are written as given, so pass them relative to the

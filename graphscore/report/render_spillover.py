@@ -15,9 +15,12 @@ from graphscore.analysis.spillover import SpilloverReport
 from graphscore.report.markup import (CHART_TITLES, check_top, day, environment, md, md_charts, md_code, md_manifest,
                                       md_table, number, plain, png_uri, records)
 
-__all__ = ["JSON_FORMAT", "to_json", "to_markdown", "to_html"]
+__all__ = ["JSON_FORMAT", "JSON_LISTED", "to_json", "to_markdown", "to_html"]
 
-JSON_FORMAT = "graphscore.spillover/1"
+JSON_FORMAT = "graphscore.spillover/2"  # /2: "affected" lists the JSON_LISTED largest changes, "unlisted" sums the rest
+# Entity rows the JSON lists: ten times what the HTML shows, and a few hundred KB of JSON; the
+# figures over every entity reached are in "summary", "unlisted" and the by_* tables.
+JSON_LISTED = 1_000
 
 # Report attribute, its key column, heading, and the column its rows are sorted on (spillover._group).
 _GROUPS = (("by_kind", "kind", "By entity kind", "entities"),
@@ -38,6 +41,7 @@ def to_json(report: SpilloverReport) -> dict:
         Only ``dict``, ``list``, ``str``, ``int``, ``float``, ``bool`` and ``None``, so
         ``json.dumps(..., allow_nan=False)`` accepts it.
     """
+    shown, unlisted = report.listing(JSON_LISTED)
     return {
         "format": JSON_FORMAT,
         "title": report.title,
@@ -45,7 +49,8 @@ def to_json(report: SpilloverReport) -> dict:
         "threshold": plain(report.threshold),
         "manifest": plain(report.manifest),
         "summary": plain(report.summary()),
-        "affected": records(report.affected),
+        "affected": records(shown),
+        "unlisted": plain(unlisted),
         "collateral": records(report.collateral),
         "penalties": records(report.penalties),
         **{key: records(getattr(report, key)) for key, *_ in _GROUPS},
@@ -87,7 +92,7 @@ def to_markdown(report: SpilloverReport, *, top: int = 50,
     report : SpilloverReport
     top : int
         Rows shown in the table of most affected entities and in the collateral list; the
-        JSON has them all.
+        JSON lists more (:data:`JSON_LISTED`) and sums up the rest.
     charts : mapping of str to path, optional
         Chart images to link, keyed by stem as :func:`~graphscore.report.charts.save_charts`
         returns them; relative paths are written as given, so pass them relative to the

@@ -141,3 +141,25 @@ def test_report_in_a_browser(browser, zala, joint, tmp_path):
     assert not errors and all(url.startswith("file:") or url.startswith("data:") or url.startswith("blob:")
                               for url in requests), (errors, requests)
     page.close()
+
+
+def test_the_network_of_a_few_entities_is_the_whole_graph_cut_to_them():
+    # network_data builds only the entities it draws; the graph must be the whole one's subgraph,
+    # nodes, links and their order alike (the report's bytes depend on it)
+    from graphscore.report.charts import ordered_subgraph
+
+    from graphscore.synthetic import generate_network
+
+    diffusion = gs.load_policy(POLICIES / "diffusion.toml")
+    ws = gs.Workspace(generate_network(600, seed=5, as_of=AS_OF))
+    penalties = ws.projection(diffusion, AS_OF).penalties
+    report = spillover(ws, diffusion, entity=penalties.loc[penalties["weight"] > 0, "entity"].iloc[0], as_of=AS_OF)
+    whole = report.to_networkx()
+    on_paths = {e for hops in report.affected["path_hops"].head(40) for hop in hops for e in (hop["from"], hop["to"])}
+    assert whole.number_of_edges() > 20 and len(on_paths) > 20  # paths to cut
+    rng = np.random.default_rng(0)
+    for keep in (set(report.affected["id"].head(30)) | on_paths, set(rng.choice(list(whole.nodes), 50)),
+                 set(report.affected["id"].iloc[::2]), set()):
+        cut, expected = report.to_networkx(among=keep), ordered_subgraph(whole, keep)
+        assert list(cut.nodes(data=True)) == list(expected.nodes(data=True))
+        assert list(cut.edges(keys=True, data=True)) == list(expected.edges(keys=True, data=True))

@@ -51,7 +51,7 @@ weight = 1.0
 split = true
 """
 
-REPORT_KEYS = {"format", "title", "scenario", "threshold", "manifest", "summary", "affected",
+REPORT_KEYS = {"format", "title", "scenario", "threshold", "manifest", "summary", "affected", "unlisted",
                "collateral", "penalties", "by_kind", "by_link_type", "by_hop", "notes"}
 ROW_KEYS = {"id", "name", "kind", "own_penalised", "before", "after", "change", "hops",
             "path_strength", "path", "reached_by", "path_hops"}
@@ -207,3 +207,20 @@ def test_an_empty_report_renders(empty_report, tmp_path):
     assert data["by_hop"] == [] and data["collateral"] == [] and [r["id"] for r in data["affected"]] == ["lonely"]
     paths = write_report(empty_report, tmp_path)
     assert paths["spillover_by_hop"].read_bytes().startswith(PNG_MAGIC)
+
+
+def test_json_lists_the_largest_changes_and_sums_up_the_rest(report, empty_report, monkeypatch):
+    # the report of the fine reaches two entities; listing one, the other is summed up, and
+    # the headline figures still count both
+    from graphscore.report import render_spillover
+
+    monkeypatch.setattr(render_spillover, "JSON_LISTED", 1)
+    data = to_json(report)
+    assert [row["id"] for row in data["affected"]] == ["cst"]  # the first row: the source
+    other = report.affected[report.affected["id"] != "cst"]
+    assert data["unlisted"] == {"entities": 2, "total_change": pytest.approx(other["change"].sum(), abs=1e-15),
+                                "largest_change": pytest.approx(other["change"].abs().max(), abs=1e-15)}
+    assert data["summary"] == report.summary() and data["summary"]["entities_affected"] == 2
+    monkeypatch.setattr(render_spillover, "JSON_LISTED", 0)  # a source is listed whatever its rank
+    assert [row["id"] for row in to_json(report)["affected"]] == ["cst"]
+    assert to_json(empty_report)["unlisted"] == {"entities": 0, "total_change": 0.0, "largest_change": None}
