@@ -19,7 +19,10 @@ result, even beside a writer killed mid-way.
 
 from __future__ import annotations
 
+import dataclasses
 import functools
+import hashlib
+import importlib
 import json
 import os
 import shutil
@@ -158,6 +161,118 @@ def _read_projection(folder: Path, source: LinkSource, ids: pd.Index) -> Project
     return Projection(ids, W, s, source, _read_frame(_frame_path(folder, "penalties")),
                       pd.Timestamp(facts["as_of"]), Combine(facts["combine"]), tuple(facts["notes"]), values,
                       links_at, layers)
+
+
+# What engine and analysis functions derive from a projection (Projection.derived, by the first
+# part of their key) that a second command would derive again at a cost: a pass or a solve over
+# every link (0.2-0.7 s each at 10^6 links) against a few hundredths of a second to read back.
+KEPT_DERIVED = ("contraction", "path lengths", "cycles", "return bound")
+
+
+def _pack(value, name: str, arrays: dict) -> object:
+    """``value`` as a JSON description, its arrays put in ``arrays`` under names from ``name``:
+    numbers, text, None, arrays, CSR/CSC arrays, tuples and graphscore's dataclasses of them
+    (what :data:`KEPT_DERIVED` holds). Read back by :func:`_unpack`, with no pickle."""
+    if value is None or isinstance(value, (bool, int, float, str)):
+        return {"value": value}
+    if isinstance(value, np.generic):
+        return {"value": value.item()}
+    if isinstance(value, np.ndarray):
+        arrays[name] = value
+        return {"array": name}
+    if isinstance(value, (sp.sparse.csr_array, sp.sparse.csc_array)):
+        for part in ("data", "indices", "indptr"):
+            arrays[f"{name}.{part}"] = getattr(value, part)
+        return {"sparse": value.format, "name": name, "shape": list(value.shape)}
+    if isinstance(value, tuple):
+        return {"tuple": [_pack(item, f"{name}.{k}", arrays) for k, item in enumerate(value)]}
+    if dataclasses.is_dataclass(value) and type(value).__module__.startswith("graphscore."):
+        return {"dataclass": f"{type(value).__module__}:{type(value).__qualname__}",
+                "fields": {f.name: _pack(getattr(value, f.name), f"{name}.{f.name}", arrays)
+                           for f in dataclasses.fields(value)}}
+    raise TypeError(f"cannot keep a {type(value).__name__} on disk")
+
+
+def _unpack(spec, arrays) -> object:
+    if "value" in spec:
+        return spec["value"]
+    if "array" in spec:
+        return arrays[spec["array"]]
+    if "sparse" in spec:
+        kind = sp.sparse.csr_array if spec["sparse"] == "csr" else sp.sparse.csc_array
+        return kind(tuple(arrays[f"{spec['name']}.{part}"] for part in ("data", "indices", "indptr")),
+                    shape=tuple(spec["shape"]))
+    if "tuple" in spec:
+        return tuple(_unpack(item, arrays) for item in spec["tuple"])
+    module, _, name = spec["dataclass"].partition(":")
+    if not module.startswith("graphscore."):
+        raise ValueError(f"not a graphscore class: {spec['dataclass']}")
+    return getattr(importlib.import_module(module), name)(**{k: _unpack(v, arrays) for k, v in spec["fields"].items()})
+
+
+class KeptDerived(dict):
+    """A projection's :attr:`~graphscore.engine.matrix.Projection.derived` that also keeps on
+    disk, beside the projection, the values of :data:`KEPT_DERIVED`: each is written when
+    first set and read when first asked for, so a second command on the same store and policy
+    finds them (a spillover report's convergence certificate, an explanation's path lengths, a
+    dossier's cycles and return bound).
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> folder = Path(tempfile.mkdtemp())
+    >>> kept = KeptDerived(folder, lambda target, write: (target.mkdir(parents=True), write(target)))
+    >>> kept[("contraction", 0.5, False)] = (0.25, np.ones(2))
+    >>> kept["edges"] = "not kept"
+    >>> again = KeptDerived(folder, None)
+    >>> again[("contraction", 0.5, False)], "edges" in again
+    ((0.25, array([1., 1.])), False)
+    """
+
+    def __init__(self, folder: Path, publish):
+        super().__init__()
+        self._folder, self._publish = folder, publish
+
+    def _path(self, key) -> Path | None:
+        name = key[0] if isinstance(key, tuple) else key
+        if name not in KEPT_DERIVED:
+            return None
+        return self._folder / f"{name.replace(' ', '-')}-{hashlib.sha256(repr(key).encode()).hexdigest()[:16]}"
+
+    def _load(self, key) -> bool:
+        path = self._path(key)
+        if path is None or not (path / "value.json").exists():
+            return False
+        try:
+            with np.load(path / "arrays.npz") as arrays:
+                value = _unpack(json.loads((path / "value.json").read_text(encoding="utf-8")), arrays)
+        except (OSError, ValueError, KeyError, TypeError):
+            return False  # a cache written by another version: computed again
+        super().__setitem__(key, value)
+        return True
+
+    def __contains__(self, key) -> bool:
+        return super().__contains__(key) or self._load(key)
+
+    def __getitem__(self, key):
+        if not super().__contains__(key):
+            self._load(key)
+        return super().__getitem__(key)
+
+    def get(self, key, default=None):
+        return self[key] if key in self else default
+
+    def __setitem__(self, key, value) -> None:
+        super().__setitem__(key, value)
+        path = self._path(key)
+        if path is not None and self._publish is not None:
+            arrays: dict = {}
+            spec = _pack(value, "v", arrays)
+
+            def write(folder: Path) -> None:
+                np.savez(folder / "arrays.npz", **arrays)
+                (folder / "value.json").write_text(json.dumps(spec), encoding="utf-8")
+            self._publish(path, write)
 
 
 class StoredTables(Tables):
@@ -329,6 +444,16 @@ class DiskCache:
         def write(folder: Path) -> None:
             _write_projection(folder, projection, {"policy": policy.name, "policy_hash": policy.hash})
         self._publish(self._folder(policy, projection.as_of, missing_share), write)
+
+    def keep_derived(self, projection: Projection, policy: Policy, missing_share: MissingShare | None) -> None:
+        """Make the projection's (and its layers') ``derived`` a :class:`KeptDerived` beside it
+        on disk, holding what it derived already."""
+        folder = self._folder(policy, projection.as_of, missing_share)
+        parts = [(projection, folder)] + [(layer, folder / f"layer-{k}") for k, layer in enumerate(projection.layers)]
+        for part, where in parts:
+            kept = KeptDerived(where / "derived", self._publish)
+            dict.update(kept, part.derived)  # as it is: nothing written again
+            part.__dict__["derived"] = kept  # the cached property's value (Projection is frozen)
 
     def load_matrices(self, policy: Policy, as_of: pd.Timestamp, missing_share: MissingShare | None,
                       name: str) -> tuple[sp.sparse.csr_array, ...] | None:

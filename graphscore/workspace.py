@@ -118,6 +118,8 @@ class Workspace:
                 projection = build_projection(self.tables, policy, as_of, missing_share=missing_share)
             if self.cache:
                 self.cache.save_projection(policy, missing_share, projection)
+        if self.cache:
+            self.cache.keep_derived(projection, policy, missing_share)
         if policy.model.is_ownership and self.cache:
             # The stakes and control links as matrices: every ownership answer reads them, and they
             # come from a table of every edge of the register (3.8 s of a 10^6-link dossier under

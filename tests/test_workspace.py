@@ -243,3 +243,47 @@ def test_a_cache_written_as_parquet_is_still_read(tmp_path):
     assert old.tables.counts() == ws.tables.counts() and old.tables.loaded() == []
     for name, frame in expected.items():
         pd.testing.assert_frame_equal(getattr(old.tables, name), frame, obj=name)
+
+
+def test_what_a_projection_derives_at_a_cost_is_kept_for_the_next_command(tmp_path):
+    # the convergence certificates, an explanation's path lengths, a dossier's cycles and return
+    # bound: a second process reads them back, equal, and answers as the first did
+    from graphscore.analysis.dossier import dossier
+    from graphscore.cache import KEPT_DERIVED
+
+    diffusion = gs.load_policy(POLICIES / "diffusion.toml")  # a spread: every kept value is derived
+    db = tmp_path / "db"
+    run("load", ZALA, "--db", db)
+    entity = "NK-abdzbEBkqyT29GyREbiURZ"
+    first = open_workspace(db)
+    answer = dossier(first, diffusion, entity, as_of="2022-06-30")
+    derived = first.projection(diffusion, "2022-06-30").derived
+    kept = {key: value for key, value in derived.items()
+            if (key[0] if isinstance(key, tuple) else key) in KEPT_DERIVED}
+    assert {key[0] if isinstance(key, tuple) else key for key in kept} == set(KEPT_DERIVED)
+    second = open_workspace(db)
+    again = second.projection(diffusion, "2022-06-30").derived
+    assert not dict.keys(again)  # nothing read until asked for
+    for key, value in kept.items():
+        assert key in again
+        _assert_same(again[key], value)
+    assert dossier(second, diffusion, entity, as_of="2022-06-30").score == answer.score
+
+
+def _assert_same(read, written):
+    import dataclasses
+
+    import scipy as sp
+
+    if dataclasses.is_dataclass(written):
+        assert type(read) is type(written)
+        for field in dataclasses.fields(written):
+            _assert_same(getattr(read, field.name), getattr(written, field.name))
+    elif isinstance(written, tuple):
+        assert len(read) == len(written)
+        for a, b in zip(read, written):
+            _assert_same(a, b)
+    elif sp.sparse.issparse(written):
+        assert read.format == written.format and (read != written).nnz == 0
+    else:
+        np.testing.assert_array_equal(read, written)

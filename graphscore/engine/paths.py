@@ -261,7 +261,9 @@ def settle(graph: sp.sparse.csr_array, sources: np.ndarray, targets: np.ndarray 
     ([0.0, 1.0, 2.0, 3.0], [-9999, 0, 1, 2])
     """
     graph = _int32_indices(graph)
-    limit = np.inf if targets is None or targets.size == 0 else _FIRST_LIMIT
+    # no target: the sources alone are settled (an unlimited search took 0.5 s at 10^6 links
+    # for a what-if that changes nothing)
+    limit = np.inf if targets is None else _FIRST_LIMIT if targets.size else 0.0
     while True:
         with warnings.catch_warnings():
             # Johnson's reweighting leaves some lengths a rounding error below zero, as scipy's johnson does
@@ -269,7 +271,7 @@ def settle(graph: sp.sparse.csr_array, sources: np.ndarray, targets: np.ndarray 
             dist, predecessor, _ = sp.sparse.csgraph.dijkstra(graph, indices=sources, min_only=True,
                                                               return_predecessors=True, unweighted=unweighted,
                                                               limit=limit)
-        if limit == np.inf or dist[targets].max() <= limit - 1e-9 * max(limit, 1.0):
+        if limit == np.inf or not targets.size or dist[targets].max() <= limit - 1e-9 * max(limit, 1.0):
             return dist, predecessor
         limit = 2 * limit if limit < _LAST_LIMIT else np.inf
 

@@ -230,3 +230,11 @@ def test_hop_limited_walks_make_the_hop_max_score(seed, max_hops):
             assert walk[0] == u and walk[-1] == target and len(walk) - 1 <= max_hops
             strength = np.prod([0.8 * W[b, a] for a, b in zip(walk, walk[1:])])
             assert strength == pytest.approx(walks.strength[u], rel=1e-12)
+
+
+def test_no_target_settles_the_sources_alone():
+    # a what-if that changes nothing asks for no path: the search must not cross the register
+    W = sp.sparse.csr_array([[0, 0, 0], [0.5, 0, 0], [0.1, 1.0, 0]])
+    tree = strongest_paths(W, [0], damping=0.8, targets=[])
+    assert tree.hops.tolist() == [0.0, np.inf, np.inf] and tree.predecessor.tolist() == [-9999] * 3
+    assert strongest_paths(W, [0], damping=0.8, targets=[2]).path_to(2) == [0, 1, 2]
