@@ -12,7 +12,7 @@ import scipy as sp
 import graphscore as gs
 from graphscore.engine.paths import PathTree, describe_paths, distances_within, johnson_potentials, strongest_paths
 from graphscore.synthetic import generate_network
-from tests.conftest import SPREAD_SPLIT
+from tests.conftest import POLICIES, SPREAD_SPLIT
 
 
 def brute_force(W: np.ndarray, source: int, damping: float) -> dict[int, tuple[float, list[int]]]:
@@ -238,3 +238,24 @@ def test_no_target_settles_the_sources_alone():
     tree = strongest_paths(W, [0], damping=0.8, targets=[])
     assert tree.hops.tolist() == [0.0, np.inf, np.inf] and tree.predecessor.tolist() == [-9999] * 3
     assert strongest_paths(W, [0], damping=0.8, targets=[2]).path_to(2) == [0, 1, 2]
+
+
+def test_last_hop_types_read_from_every_pair_are_those_of_the_pairs_asked(monkeypatch):
+    # many entities asked: the types of every pair of W, found once, instead of the strongest
+    # edges of the pairs asked; the answer must not depend on which
+    from graphscore.engine import paths
+
+    tables = gs.validate(generate_network(400, seed=3, as_of="2024-06-30"))
+    policy = gs.load_policy(POLICIES / "diffusion.toml")
+    projection = gs.build_projection(tables, policy, "2024-06-30")
+    seeds = np.flatnonzero(projection.s > 0)[:5]
+    tree = strongest_paths(projection.W, seeds, damping=policy.path_damping)
+    everyone = np.arange(projection.n)
+    monkeypatch.setattr(paths, "_ALL_PAIRS_SHARE", 2.0)  # the pairs asked, always
+    asked = paths.last_hop_types(projection, tree, everyone)
+    assert paths.PAIR_TYPES not in projection.derived
+    monkeypatch.setattr(paths, "_ALL_PAIRS_SHARE", 0.0)  # every pair, always
+    read = paths.last_hop_types(projection, tree, everyone)
+    assert paths.PAIR_TYPES in projection.derived
+    assert read.tolist() == asked.tolist() and {t for t in read if t} >= {"OWNS", "OFFICER_OF"}
+    assert read[seeds].tolist() == [None] * seeds.size and (read == None).sum() < projection.n // 2  # noqa: E711
