@@ -250,6 +250,7 @@ def test_what_a_projection_derives_at_a_cost_is_kept_for_the_next_command(tmp_pa
     # bound: a second process reads them back, equal, and answers as the first did
     from graphscore.analysis.dossier import dossier
     from graphscore.cache import KEPT_DERIVED
+    from graphscore.engine.paths import pair_types
 
     diffusion = gs.load_policy(POLICIES / "diffusion.toml")  # a spread: every kept value is derived
     db = tmp_path / "db"
@@ -257,6 +258,7 @@ def test_what_a_projection_derives_at_a_cost_is_kept_for_the_next_command(tmp_pa
     entity = "NK-abdzbEBkqyT29GyREbiURZ"
     first = open_workspace(db)
     answer = dossier(first, diffusion, entity, as_of="2022-06-30")
+    pair_types(first.projection(diffusion, "2022-06-30"))  # what a spillover report reaching many entities reads
     derived = first.projection(diffusion, "2022-06-30").derived
     kept = {key: value for key, value in derived.items()
             if (key[0] if isinstance(key, tuple) else key) in KEPT_DERIVED}
