@@ -319,3 +319,20 @@ def test_reports_write_only_the_formats_asked_and_draw_no_chart_for_json_and_mar
         subprocess.run([sys.executable, "-c", code, *command, "--db", str(zala_db), "--policy", JOINT,
                         "--as-of", "2022-06-30", "--out", str(tmp_path / command[-1]), "--format", "json", "-q"],
                        check=True, capture_output=True)
+
+
+def test_explain_loads_neither_matplotlib_nor_the_key_speller(zala_db):
+    """A whole ``explain`` in a new process, as a user runs it: no chart library, and opening the
+    store does not load the compiled link-key speller (0.5 s of every command when it did)."""
+    import subprocess
+    import sys
+
+    code = ("import sys; from graphscore.cli import main; opened = sys.argv[1]; sys.argv = ['graphscore'] + sys.argv[2:]\n"
+            "try:\n    main()\nexcept SystemExit as exit:\n    assert not exit.code, exit.code\n"
+            "assert opened != 'store' or 'graphscore.store.ladybug' in sys.modules, 'no store opened'\n"
+            "loaded = sorted({'matplotlib', 'graphscore.linkkey', 'graphscore.report.charts'} & set(sys.modules))\n"
+            "assert not loaded, loaded")
+    for opened, command in (("store", ["explain", CST]), ("help", ["explain", "--help"])):
+        result = subprocess.run([sys.executable, "-c", code, opened, *command, "--db", str(zala_db), "--policy",
+                                 JOINT, "--as-of", "2022-06-30", "-q"], capture_output=True, text=True)
+        assert result.returncode == 0, result.stderr
