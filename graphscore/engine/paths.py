@@ -516,10 +516,11 @@ def last_hop_types(projection: Projection, tree: PathTree, indices: np.ndarray) 
     indices = np.asarray(indices, dtype=int)
     u = tree.predecessor[indices].astype(np.int64)
     W = projection.W
-    # each pair (u, v) of W as v * n + u, in W.data's order
-    keys = np.repeat(np.arange(W.shape[0], dtype=np.int64), np.diff(W.indptr)) * W.shape[1] + W.indices
-    canonical = keys.size > 0 and bool(np.all(keys[1:] > keys[:-1]))  # rows listing their columns in order, once
-    if not canonical or (indices.size < _ALL_PAIRS_SHARE * projection.n and PAIR_TYPES not in projection.derived):
+    # each pair (u, v) of W as v * n + u, in W.data's order; ascending where W's rows list their
+    # columns in order, once each (canonical, as the projection makes W), which the lookup needs
+    many = indices.size >= _ALL_PAIRS_SHARE * projection.n or PAIR_TYPES in projection.derived
+    keys = np.repeat(np.arange(W.shape[0], dtype=np.int64), np.diff(W.indptr)) * W.shape[1] + W.indices if many else None
+    if not many or not keys.size or not np.all(keys[1:] > keys[:-1]):
         edges = projection.strongest_edges(u, indices)
         return np.where(edges["found"], edges["type"], None)
     code, names = pair_types(projection)

@@ -479,8 +479,9 @@ def stress_layout(graph: nx.Graph) -> dict:
     """Positions whose distances follow the graph's: the stress majorisation of Gansner, Koren
     and North, minimising ``sum w_ij (||x_i - x_j|| - d_ij)^2`` with ``d_ij`` the number of links
     between i and j and ``w_ij = d_ij^-2``, Kamada and Kawai's energy. It drew the dossier's
-    neighbourhood as ``networkx.kamada_kawai_layout`` does, in a hundredth of its 1.9 s (that
-    one minimises the same energy with a general-purpose optimiser). Entities in separate
+    neighbourhood as ``networkx.kamada_kawai_layout`` does, which minimises the same energy
+    with a general-purpose optimiser: 0.15 s of CPU against 1.9 s for the 86 entities drawn of
+    a 10^6-link registry's dossier. Entities in separate
     pieces are placed one link beyond the farthest pair. Deterministic: it starts from classical
     scaling, each axis signed.
 
