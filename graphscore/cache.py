@@ -117,6 +117,8 @@ def _arrow_frame(table: pa.Table, dtypes: dict[str, str]) -> pd.DataFrame:
         column, dtype = table.column(name), dtypes[name]
         if dtype == "object" and _is_text(column):
             columns[name] = pd.Series(_text(column), dtype=object, copy=False)
+        elif dtype == "object" and pa.types.is_null(column.type):  # an optional column left empty: None throughout
+            columns[name] = pd.Series(np.full(len(column), None, dtype=object), dtype=object, copy=False)
         elif dtype == "object":
             series = column.to_pandas().astype(object)
             columns[name] = series.where(series.notna(), None)
