@@ -681,15 +681,15 @@ def _diagonal(indptr, indices, data, row_indptr, row_indices, row_data, damping,
         p, rw, state = np.zeros(n), np.zeros((n, 2)), np.zeros(n, dtype=np.uint8)
         rw[:, 1] = z
         queue, touched = np.empty(n, dtype=np.int64), np.empty(n, dtype=np.int64)
-        q, back = np.zeros(n), np.zeros(n)
-        back_seen, back_queued = np.zeros(n, dtype=np.bool_), np.zeros(n, dtype=np.bool_)
+        q, back, back_state = np.zeros(n), np.zeros((n, 2)), np.zeros(n, dtype=np.uint8)
+        back[:, 1] = h  # the pairs (r_b[w], h[w])
         back_queue, back_touched = np.empty(n, dtype=np.int64), np.empty(n, dtype=np.int64)
         source, unit = np.empty(1, dtype=np.int64), np.ones(1)
         for k in range(thread, sources.shape[0], threads):
             v = sources[k]
             # backward: G[v, :] = q + r_b G (r_b is `back`), and left = r_b . h >= r_b G z
-            back[v] = 1.0
-            back_seen[v] = True
+            back[v, 0] = 1.0
+            back_state[v] = _SEEN
             back_touched[0] = v
             reached = 1
             left = h[v]
@@ -697,46 +697,56 @@ def _diagonal(indptr, indices, data, row_indptr, row_indices, row_data, damping,
             backward = 0
             while backward < cost * left / tol and threshold > 1e-300:
                 head = 0
+                tail = 0
                 size = 0
                 for j in range(reached):
                     w = back_touched[j]
-                    if back[w] * h[w] > threshold:
-                        back_queued[w] = True
-                        back_queue[size] = w
+                    if back[w, 0] * back[w, 1] > threshold:
+                        back_state[w] = _SEEN | _QUEUED
+                        back_queue[tail] = w
+                        tail = tail + 1 if tail + 1 < n else 0
                         size += 1
                 while size > 0:
+                    _fetch_ahead(back_queue, head, size, row_indptr, row_indices, row_data, q, back)
                     w = back_queue[head]
-                    head = (head + 1) % n
+                    head = head + 1 if head + 1 < n else 0
                     size -= 1
-                    back_queued[w] = False
-                    pushed = back[w]
-                    back[w] = 0.0
+                    back_state[w] = _SEEN
+                    pushed = back[w, 0]
+                    back[w, 0] = 0.0
                     q[w] += pushed
                     spreading = damping * pushed
                     start, end = np.int64(row_indptr[w]), np.int64(row_indptr[w + 1])
                     backward += end - start
-                    left -= pushed * h[w]
+                    left -= pushed * back[w, 1]
                     for e in range(start, end):
                         u = np.int64(row_indices[e])
-                        back[u] += spreading * row_data[e]
-                        left += spreading * row_data[e] * h[u]
-                        if not back_seen[u]:
-                            back_seen[u] = True
+                        residual = back[u, 0] + spreading * row_data[e]
+                        back[u, 0] = residual
+                        left += spreading * row_data[e] * back[u, 1]
+                        flags = back_state[u]
+                        if flags & _QUEUED:
+                            continue
+                        if flags == 0:
                             back_touched[reached] = u
                             reached += 1
-                        if not back_queued[u] and back[u] * h[u] > threshold:
-                            back_queued[u] = True
-                            back_queue[(head + size) % n] = u
+                        if residual * back[u, 1] > threshold:
+                            back_state[u] = _SEEN | _QUEUED
+                            back_queue[tail] = u
+                            tail = tail + 1 if tail + 1 < n else 0
                             size += 1
+                        else:
+                            back_state[u] = _SEEN
                     if backward >= cost * left / tol:
                         break  # mid-round: what is left is still r_b . h, summed below
                 for j in range(size):
-                    back_queued[back_queue[(head + j) % n]] = False
+                    at = head + j
+                    back_state[back_queue[at if at < n else at - n]] = _SEEN
                 threshold /= step
                 # summed afresh, not kept running: it would subtract many small amounts
                 left = 0.0
                 for j in range(reached):
-                    left += back[back_touched[j]] * h[back_touched[j]]
+                    left += back[back_touched[j], 0] * back[back_touched[j], 1]
             # forward: G e_v = p + G r with r <= eps z, so the rest, r_b G r, is at most eps left = tol
             source[0] = v
             eps = tol / left if left > 0 else np.inf
@@ -754,8 +764,8 @@ def _diagonal(indptr, indices, data, row_indptr, row_indices, row_data, damping,
             for j in range(reached):
                 w = back_touched[j]
                 q[w] = 0.0
-                back[w] = 0.0
-                back_seen[w] = False
+                back[w, 0] = 0.0
+                back_state[w] = 0
             values[k] = estimate
             errors[k] = residual * max(left, 0.0)
             links[k] = backward + forward
