@@ -70,8 +70,8 @@ class WorkArrays:
         self._pairs: dict[int, tuple[np.ndarray, np.ndarray]] = {}  # id(weights) -> (weights, rw)
 
     @staticmethod
-    def _pairs_of(weights: np.ndarray, empty=np.empty) -> np.ndarray:
-        rw = empty((weights.shape[0], 2))
+    def _pairs_of(weights: np.ndarray) -> np.ndarray:
+        rw = np.empty((weights.shape[0], 2))
         rw[:, 0], rw[:, 1] = 0.0, weights
         return rw
 
@@ -115,10 +115,11 @@ def work_arrays_of(projection) -> WorkArrays:
     return projection.derived.setdefault(("push work arrays",), WorkArrays(projection.n))
 
 
-def _arrays(work: WorkArrays | None, weights: np.ndarray):
-    """Work arrays for one push weighing entities by ``weights``: borrowed from ``work`` when
-    given (and of this n), else fresh."""
-    n = weights.shape[0]
+def _arrays(work: WorkArrays | None, n: int, weights: np.ndarray):
+    """Work arrays for one push on a W of n entities weighing them by ``weights``: borrowed
+    from ``work`` when given (and of this n), else fresh."""
+    if weights.shape != (n,):
+        raise ValueError(f"the push's weights are for {weights.shape[0]} entities, W has {n}.")
     if work is not None and work.n != n:
         raise ValueError(f"work arrays are for {work.n} entities, W has {n}.")
     return work.borrow(weights) if work is not None else contextlib.nullcontext(WorkArrays._fresh(n, weights))
@@ -442,7 +443,7 @@ def _push(W: sp.sparse.csc_array, sources: np.ndarray, amounts: np.ndarray, damp
     scale = float(np.abs(amounts).sum())
     # eps in the v-norm: an error of at most rate / (1 - rate) * eps = tol * scale (push_column, Notes)
     eps = tol * scale * (1 - rate) / rate if rate > 0 else math.inf
-    with _arrays(work, certificate.weights) as (p, rw, state, queue, touched):
+    with _arrays(work, n, certificate.weights) as (p, rw, state, queue, touched):
         count, pushes, links, complete = _forward(
             W.indptr, W.indices, W.data, damping, sources.astype(np.int64), amounts.astype(float),
             eps, np.int64(budget if budget is not None else np.iinfo(np.int64).max),
@@ -618,7 +619,7 @@ def influence(W: sp.sparse.sparray, target: int, *, damping: float, scores: np.n
     scores = np.asarray(scores, dtype=float)
     own = np.asarray(own, dtype=float)
     goal = tol * scores[target]
-    with _arrays(work, scores) as (p, rw, state, queue, touched):
+    with _arrays(work, n, scores) as (p, rw, state, queue, touched):
         count, pushes, _, left, complete = _reverse(
             rows.indptr, rows.indices, rows.data, damping, np.int64(target), own, goal,
             np.int64(budget if budget is not None else np.iinfo(np.int64).max), p, rw, state, queue, touched)
