@@ -281,13 +281,6 @@ def _penalties_by_source(projection: Projection, sources: np.ndarray) -> dict[in
     return by_source
 
 
-def _names_of(names: pd.Series, ids: list) -> list:
-    """``[names.get(i) for i in ids]`` in one lookup (``names`` has a unique index)."""
-    rows = names.index.get_indexer(ids)
-    found = names.to_numpy(dtype=object)[np.maximum(rows, 0)] if len(names) else np.full(len(ids), None)
-    return [value if row >= 0 else None for row, value in zip(rows.tolist(), found.tolist())]
-
-
 def _penalty_shares(projection: Projection, rows: list[dict]) -> list[tuple[dict, float]]:
     """How a source's own weight splits among its penalties (``rows``, heaviest first): by
     weight under sum, all to the heaviest under max."""
@@ -314,7 +307,7 @@ def _explain_ownership(ws: Workspace, policy: Policy, projection: Projection, en
     notes = list(projection.notes)
     if own:
         notes.append("the entity is listed itself")
-    return Explanation(entity=entity_id, name=ws.names.get(entity_id, entity_id), own=own, total=total,
+    return Explanation(entity=entity_id, name=ws.names.iloc[projection.index_of(entity_id)], own=own, total=total,
                        contributions=contributions, exact=False,
                        manifest=build_manifest(ws, policy, projection.as_of), notes=notes)
 
@@ -394,7 +387,7 @@ def explain(source: Tables | Workspace, policy: Policy, entity_id: str, *, as_of
         notes.append(f"contributions computed by reverse push{stopped}: {pushed.unattributed:.2g} of the score "
                      f"({pushed.unattributed / total:.2%}) is left unattributed (each contribution is short by at "
                      "most that)")
-    return Explanation(entity=entity_id, name=names.get(entity_id, entity_id), own=float(projection.s[v]),
+    return Explanation(entity=entity_id, name=names.iloc[v], own=float(projection.s[v]),
                        total=total, contributions=contributions,
                        exact=linear and (pushed is None or pushed.complete),
                        manifest=build_manifest(ws, policy, projection.as_of), notes=notes)
@@ -471,10 +464,13 @@ def _layer_contributions(projection: Projection, policy: Policy, v: int, total: 
         paths_of[u] = paths
     # the hops of every path looked up at once: one lookup per source took 6 s on 10^6 links
     hops_of = iter(describe_paths(projection, [path for paths in paths_of.values() for path, _ in paths]))
-    # and the sources' ids and names, where one lookup each took a tenth of a second for the
-    # thousands of sources that reach one entity of a register of 10^6 links
+    # and the names of the sources and of the entities on their paths, all at once (one lookup
+    # each took a tenth of a second for the thousands of sources that reach one entity of a
+    # register of 10^6 links), by row, a projection's rows being the entities table's (by id, the
+    # first lookup in a process hashed every id of the register: 2 s at 10^7 links)
     source_ids = projection.ids[sources].tolist()
-    source_names = dict(zip(source_ids, _names_of(names, source_ids)))
+    named = np.union1d(sources, [u for paths in paths_of.values() for path, _ in paths for u in path]).astype(np.int64)
+    names_of = dict(zip(projection.ids[named].tolist(), names.iloc[named].tolist()))
     contributions = []
     for (u, paths), source_id in zip(paths_of.items(), source_ids):
         described = [(next(hops_of), value) for _, value in paths]
@@ -482,10 +478,10 @@ def _layer_contributions(projection: Projection, policy: Policy, v: int, total: 
             amount = float(by_source[u] * part)
             listed = [{"hops": hops, "value": float(projection.s[u] * part * value),
                        "share": float(projection.s[u] * value / by_source[u]) if linear else 1.0,
-                       "text": format_path(names, hops) or "own penalty"}
+                       "text": format_path(names_of, hops) or "own penalty"}
                       for hops, value in described]
             contribution = {
-                "penalty": row["id"], "source": source_id, "source_name": source_names[source_id],
+                "penalty": row["id"], "source": source_id, "source_name": names_of[source_id],
                 "kind": row["kind"], "authority": None if pd.isna(row["authority"]) else row["authority"],
                 "contribution": amount, "share": amount / total if total else 0.0,
                 "paths": listed,
