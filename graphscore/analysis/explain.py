@@ -41,8 +41,8 @@ from graphscore.analysis.manifest import build_manifest
 from graphscore.analysis.ownership import flagged_entities
 from graphscore.engine.hop import hop_row
 from graphscore.engine.matrix import Projection
-from graphscore.engine.paths import (HopWalks, describe_paths, distances_within, format_path, johnson_potentials,
-                                    simple_paths_to, strongest_walks_to)
+from graphscore.engine.paths import (HopWalks, describe_paths, distances_from, distances_within, format_path,
+                                    johnson_potentials, simple_paths_to, strongest_walks_to)
 from graphscore.engine.push import influence, work_arrays_of
 from graphscore.engine.run import contraction_of
 from graphscore.engine.spread import spread
@@ -57,7 +57,6 @@ __all__ = ["Explanation", "explain", "influence_row", "prepare_explain"]
 # out to the farthest traced source's distance plus this much: at 1/10,000 that was all of a
 # 10^6-link register (0.5 s a search), at 1/100 a tenth of it or less (benchmarks/whatif.py).
 _WEAKEST = np.log(1e2)
-_LAST_LIMIT = 1024.0  # past this, distances to the target are searched without a limit
 _TRACED_SOURCES = 25  # contributions whose paths are traced, largest first
 _REGION = 200  # entities searched for a contribution's strongest paths
 # The reverse push follows at most this many links, whatever the register's size (on a register
@@ -182,23 +181,13 @@ def _distances_to(reverse_lengths: sp.sparse.csr_array, target: int, sources: li
     the sources, and ``inf`` beyond, where those searches never look (an entity farther from the
     target than the cutoff fails its test whatever its distance).
 
-    Dijkstra's search with a distance limit, raised until it holds that cutoff (scipy's search
-    pops entities in order of distance, so the ones within a limit are settled by the same sums
-    as without one; see :func:`graphscore.engine.paths.settle`): on a register of 10^6 links the
-    whole search took a second, and most entities lie beyond the cutoff."""
-    limit = 2 * _WEAKEST
-    while True:
-        dist = sp.sparse.csgraph.dijkstra(reverse_lengths, indices=target, limit=limit)
-        far = dist[sources]
-        if limit == np.inf:
-            return dist
-        if np.isfinite(far).all():
-            needed = _search_bounds(far.max())[1]
-            if needed <= limit:
-                return dist
-            limit = needed
-        else:  # some source lies beyond the limit: search farther, unlimited past any path's length
-            limit = 2 * limit if limit < _LAST_LIMIT else np.inf
+    One search settles the sources (their distances set the cutoff), a second goes to the
+    cutoff; when a source is not reached at all, the first has searched everything there is."""
+    first = distances_from(reverse_lengths, target, until=sources)
+    far = first[sources]
+    if not np.isfinite(far).all():
+        return first
+    return distances_from(reverse_lengths, target, limit=_search_bounds(far.max())[1])
 
 
 def _path_lengths(projection: Projection, damping: float) -> tuple[sp.sparse.csr_array, ...]:

@@ -10,7 +10,8 @@ import pytest
 import scipy as sp
 
 import graphscore as gs
-from graphscore.engine.paths import PathTree, describe_paths, distances_within, johnson_potentials, strongest_paths
+from graphscore.engine.paths import (PathTree, describe_paths, distances_from, distances_within, johnson_potentials,
+                                    strongest_paths)
 from graphscore.synthetic import generate_network
 from tests.conftest import SPREAD_SPLIT
 
@@ -230,3 +231,18 @@ def test_hop_limited_walks_make_the_hop_max_score(seed, max_hops):
             assert walk[0] == u and walk[-1] == target and len(walk) - 1 <= max_hops
             strength = np.prod([0.8 * W[b, a] for a, b in zip(walk, walk[1:])])
             assert strength == pytest.approx(walks.strength[u], rel=1e-12)
+
+
+def test_distances_from_are_scipys_dijkstra_bit_for_bit():
+    """Within a limit, and at the entities it was told to settle before stopping."""
+    rng = np.random.default_rng(11)
+    for n, density in ((30, 0.1), (500, 0.005), (2000, 0.002)):
+        lengths = sp.sparse.random_array((n, n), density=density, format="csr", rng=rng)
+        lengths.data = np.round(lengths.data * 8) / 4  # ties and exact boundaries as well
+        for start in rng.choice(n, size=3, replace=False):
+            for limit in (0.0, 0.5, 1.75, np.inf):
+                expected = sp.sparse.csgraph.dijkstra(lengths, indices=int(start), limit=limit)
+                np.testing.assert_array_equal(distances_from(lengths, int(start), limit=limit), expected)
+            whole = sp.sparse.csgraph.dijkstra(lengths, indices=int(start))
+            wanted = rng.choice(n, size=4, replace=False)
+            np.testing.assert_array_equal(distances_from(lengths, int(start), until=wanted)[wanted], whole[wanted])
