@@ -181,13 +181,9 @@ def _distances_to(reverse_lengths: sp.sparse.csr_array, target: int, sources: li
     the sources, and ``inf`` beyond, where those searches never look (an entity farther from the
     target than the cutoff fails its test whatever its distance).
 
-    One search settles the sources (their distances set the cutoff), a second goes to the
-    cutoff; when a source is not reached at all, the first has searched everything there is."""
-    first = distances_from(reverse_lengths, target, until=sources)
-    far = first[sources]
-    if not np.isfinite(far).all():
-        return first
-    return distances_from(reverse_lengths, target, limit=_search_bounds(far.max())[1])
+    One search, which settles the sources and goes on to their cutoff (a hair beyond it: the
+    bounds' rounding); when a source is not reached at all, it has searched everything there is."""
+    return distances_from(reverse_lengths, target, until=sources, beyond=(_WEAKEST + 1e-8, 1 + 1e-5))
 
 
 def _path_lengths(projection: Projection, damping: float) -> tuple[sp.sparse.csr_array, ...]:

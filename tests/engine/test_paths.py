@@ -234,7 +234,8 @@ def test_hop_limited_walks_make_the_hop_max_score(seed, max_hops):
 
 
 def test_distances_from_are_scipys_dijkstra_bit_for_bit():
-    """Within a limit, and at the entities it was told to settle before stopping."""
+    """Within a limit, at the entities it was told to settle before stopping, and as far beyond
+    them as it was told to go on."""
     rng = np.random.default_rng(11)
     for n, density in ((30, 0.1), (500, 0.005), (2000, 0.002)):
         lengths = sp.sparse.random_array((n, n), density=density, format="csr", rng=rng)
@@ -246,3 +247,7 @@ def test_distances_from_are_scipys_dijkstra_bit_for_bit():
             whole = sp.sparse.csgraph.dijkstra(lengths, indices=int(start))
             wanted = rng.choice(n, size=4, replace=False)
             np.testing.assert_array_equal(distances_from(lengths, int(start), until=wanted)[wanted], whole[wanted])
+            # on to (the farthest wanted + 0.3) x 1.1: exact there, inf beyond
+            bound = (whole[wanted].max() + 0.3) * 1.1
+            expected = np.where(whole <= bound, whole, np.inf)
+            np.testing.assert_array_equal(distances_from(lengths, int(start), until=wanted, beyond=(0.3, 1.1)), expected)
