@@ -282,6 +282,9 @@ def whatif(
     severity: Annotated[float, typer.Option(help="Severity of the new penalty.")] = 1.0,
     lift: Annotated[str | None, typer.Option(help="Penalty id to lift.")] = None,
     as_of: AsOfOption = None,
+    accuracy: Annotated[float, typer.Option(
+        help="Under a spread policy, the change at every entity is within this times the changed penalty "
+             "(proven); a looser one is answered sooner on a large register.")] = 1e-6,
     formats: FormatOption = None,
     quiet: QuietOption = False,
     force: ForceOption = False,
@@ -297,7 +300,7 @@ def whatif(
     workspace = _workspace(db, quiet)
     with _progress(quiet).step("computing the change", "computed the change"):
         changes, report = whatif_spillover(workspace, rules, penalize=penalize, severity=severity, lift=lift,
-                                           as_of=_as_of(as_of))
+                                           as_of=_as_of(as_of), accuracy=accuracy)
     out.mkdir(parents=True, exist_ok=True)
     changed = changes.loc[changes["delta"].abs().sort_values(ascending=False).index]
     _write_table(changed[["id", "before", "after", "delta"]], out / "changes.csv")

@@ -3,7 +3,9 @@ report, cypher; bad input exits non-zero with one line naming file, line and fie
 
 from __future__ import annotations
 
+import inspect
 import json
+import re
 
 import pandas as pd
 import pytest
@@ -15,6 +17,7 @@ from tests.conftest import POLICIES, SPREAD_SPLIT, ZALA
 runner = CliRunner()
 JOINT = str(POLICIES / "joint-punishment.toml")
 CST = "NK-abdzbEBkqyT29GyREbiURZ"  # LLC CST (Zala Aero)
+LINKED = "NK-SiYwWfxwLVrVeFswsvAvsm"  # unpenalised, its penalty would pass on under diffusion
 
 
 def run(*args: str):
@@ -87,6 +90,28 @@ def test_whatif_lift_reports_changes(zala_db, tmp_path, policy, note, bound):
     # how the change was computed, in the terminal; under spread its proven error bound in the report too
     assert note in result.output
     assert bound is None or bound in (out / "report.md").read_text()
+
+
+def test_whatif_accuracy_is_the_bound_it_states(zala_db, tmp_path):
+    """The default --accuracy is the library's; the bound a what-if states keeps to the accuracy
+    asked for, and one outside (0, 1) is refused in one line."""
+    from graphscore.analysis.whatif import ACCURACY
+    from graphscore.cli import whatif
+
+    assert inspect.signature(whatif).parameters["accuracy"].default == ACCURACY
+    diffusion = str(POLICIES / "diffusion.toml")
+    for accuracy in ("1e-2", "1e-6"):
+        out = tmp_path / accuracy
+        result = run("whatif", "--db", zala_db, "--policy", diffusion, "--as-of", "2024-06-30",
+                     "--penalize", LINKED, "--accuracy", accuracy, "--out", out)  # a change of at most 1
+        assert result.exit_code == 0, result.output
+        # on 17 entities the push soon touches half of them and the change is solved instead, to
+        # exactly the accuracy asked for (the note says which)
+        stated = float(re.search(r"within ([0-9.e+-]+) of exact", result.output).group(1))
+        assert "so it was solved" in result.output and stated == pytest.approx(float(accuracy))
+    refused = run("whatif", "--db", zala_db, "--policy", diffusion, "--penalize", CST, "--accuracy", "0",
+                  "--out", tmp_path / "no")
+    assert refused.exit_code != 0 and "accuracy must be in (0, 1)" in refused.output
 
 
 def test_report_spillover_for_one_entity(zala_db, tmp_path):

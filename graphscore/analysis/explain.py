@@ -41,8 +41,8 @@ from graphscore.analysis.manifest import build_manifest
 from graphscore.analysis.ownership import flagged_entities
 from graphscore.engine.hop import hop_row
 from graphscore.engine.matrix import Projection
-from graphscore.engine.paths import (HopWalks, describe_paths, distances_within, format_path, johnson_potentials,
-                                    simple_paths_to, strongest_walks_to)
+from graphscore.engine.paths import (HopWalks, describe_paths, distances_from, distances_within, format_path,
+                                    johnson_potentials, simple_paths_to, strongest_walks_to)
 from graphscore.engine.push import influence, work_arrays_of
 from graphscore.engine.run import contraction_of
 from graphscore.engine.spread import spread
@@ -57,7 +57,6 @@ __all__ = ["Explanation", "explain", "influence_row", "prepare_explain"]
 # out to the farthest traced source's distance plus this much: at 1/10,000 that was all of a
 # 10^6-link register (0.5 s a search), at 1/100 a tenth of it or less (benchmarks/whatif.py).
 _WEAKEST = np.log(1e2)
-_LAST_LIMIT = 1024.0  # past this, distances to the target are searched without a limit
 _TRACED_SOURCES = 25  # contributions whose paths are traced, largest first
 _REGION = 200  # entities searched for a contribution's strongest paths
 # The reverse push follows at most this many links, whatever the register's size (on a register
@@ -182,23 +181,9 @@ def _distances_to(reverse_lengths: sp.sparse.csr_array, target: int, sources: li
     the sources, and ``inf`` beyond, where those searches never look (an entity farther from the
     target than the cutoff fails its test whatever its distance).
 
-    Dijkstra's search with a distance limit, raised until it holds that cutoff (scipy's search
-    pops entities in order of distance, so the ones within a limit are settled by the same sums
-    as without one; see :func:`graphscore.engine.paths.settle`): on a register of 10^6 links the
-    whole search took a second, and most entities lie beyond the cutoff."""
-    limit = 2 * _WEAKEST
-    while True:
-        dist = sp.sparse.csgraph.dijkstra(reverse_lengths, indices=target, limit=limit)
-        far = dist[sources]
-        if limit == np.inf:
-            return dist
-        if np.isfinite(far).all():
-            needed = _search_bounds(far.max())[1]
-            if needed <= limit:
-                return dist
-            limit = needed
-        else:  # some source lies beyond the limit: search farther, unlimited past any path's length
-            limit = 2 * limit if limit < _LAST_LIMIT else np.inf
+    One search, which settles the sources and goes on to their cutoff (a hair beyond it: the
+    bounds' rounding); when a source is not reached at all, it has searched everything there is."""
+    return distances_from(reverse_lengths, target, until=sources, beyond=(_WEAKEST + 1e-8, 1 + 1e-5))
 
 
 def _path_lengths(projection: Projection, damping: float) -> tuple[sp.sparse.csr_array, ...]:
@@ -237,16 +222,34 @@ def _strongest_simple_paths(A: sp.sparse.csr_array, lengths: sp.sparse.csr_array
     # every entity of a path lies within its length, so the entities closest to the strongest
     # path hold the strongest paths: keep those, and Yen's search stays small
     region = region[np.argsort(through, kind="stable")[:_REGION]]
-    sub_lengths = lengths[region][:, region].tocoo()
+    rows, columns, hop_lengths = _among(lengths, region)
     # each hop's strength read for all hops at once (one sparse lookup per hop took 0.3 s a call)
-    sub_strength = damping * A[region][:, region].tocsr()[sub_lengths.row, sub_lengths.col]
+    edge_rows, edge_columns, edge_strengths = _among(A, region)
+    keys, edge_keys = rows * region.size + columns, edge_rows * region.size + edge_columns
+    order = np.argsort(edge_keys)
+    at = np.minimum(np.searchsorted(edge_keys, keys, sorter=order), max(edge_keys.size - 1, 0))
+    found = edge_keys[order[at]] == keys if edge_keys.size else np.zeros(keys.size, dtype=bool)
+    hop_strengths = damping * np.where(found, edge_strengths[order[at]] if edge_keys.size else 0.0, 0.0)
     graph = nx.DiGraph()
-    for i, j, length, strength in zip(sub_lengths.row, sub_lengths.col, sub_lengths.data, sub_strength):
+    for i, j, length, strength in zip(rows, columns, hop_lengths, hop_strengths):
         graph.add_edge(int(region[i]), int(region[j]), length=float(length), strength=float(strength))
     def strength(path: list[int]) -> float:
         return float(np.prod([graph[u][v]["strength"] for u, v in zip(path, path[1:])]))
     return [(path, strength(path)) for path in itertools.islice(
         nx.shortest_simple_paths(graph, source, target, weight="length"), top)]
+
+
+def _among(M: sp.sparse.csr_array, region: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The entries of ``M`` between entities of ``region``, as ``M[region][:, region]`` lists
+    them (row by row, each row in ``M``'s order): rows and columns as positions in ``region``,
+    and values. Read from ``region``'s rows alone: scipy's column selection makes an array of
+    every entity's column per call (a tenth of a second per explanation at 10^7 links)."""
+    order = np.argsort(region)
+    ordered = region[order]
+    selected = M[region].tocoo()
+    at = np.minimum(np.searchsorted(ordered, selected.col), region.size - 1)
+    keep = ordered[at] == selected.col
+    return selected.row[keep].astype(np.int64), order[at[keep]].astype(np.int64), selected.data[keep]
 
 
 def _penalties_by_source(projection: Projection, sources: np.ndarray) -> dict[int, list[dict]]:
@@ -261,13 +264,6 @@ def _penalties_by_source(projection: Projection, sources: np.ndarray) -> dict[in
     for row in zip(*(chosen[column].tolist() for column in columns)):
         by_source[row[0]].append(dict(zip(columns, row)))
     return by_source
-
-
-def _names_of(names: pd.Series, ids: list) -> list:
-    """``[names.get(i) for i in ids]`` in one lookup (``names`` has a unique index)."""
-    rows = names.index.get_indexer(ids)
-    found = names.to_numpy(dtype=object)[np.maximum(rows, 0)] if len(names) else np.full(len(ids), None)
-    return [value if row >= 0 else None for row, value in zip(rows.tolist(), found.tolist())]
 
 
 def _penalty_shares(projection: Projection, rows: list[dict]) -> list[tuple[dict, float]]:
@@ -296,7 +292,7 @@ def _explain_ownership(ws: Workspace, policy: Policy, projection: Projection, en
     notes = list(projection.notes)
     if own:
         notes.append("the entity is listed itself")
-    return Explanation(entity=entity_id, name=ws.names.get(entity_id, entity_id), own=own, total=total,
+    return Explanation(entity=entity_id, name=ws.names.iloc[projection.index_of(entity_id)], own=own, total=total,
                        contributions=contributions, exact=False,
                        manifest=build_manifest(ws, policy, projection.as_of), notes=notes)
 
@@ -376,7 +372,7 @@ def explain(source: Tables | Workspace, policy: Policy, entity_id: str, *, as_of
         notes.append(f"contributions computed by reverse push{stopped}: {pushed.unattributed:.2g} of the score "
                      f"({pushed.unattributed / total:.2%}) is left unattributed (each contribution is short by at "
                      "most that)")
-    return Explanation(entity=entity_id, name=names.get(entity_id, entity_id), own=float(projection.s[v]),
+    return Explanation(entity=entity_id, name=names.iloc[v], own=float(projection.s[v]),
                        total=total, contributions=contributions,
                        exact=linear and (pushed is None or pushed.complete),
                        manifest=build_manifest(ws, policy, projection.as_of), notes=notes)
@@ -453,10 +449,13 @@ def _layer_contributions(projection: Projection, policy: Policy, v: int, total: 
         paths_of[u] = paths
     # the hops of every path looked up at once: one lookup per source took 6 s on 10^6 links
     hops_of = iter(describe_paths(projection, [path for paths in paths_of.values() for path, _ in paths]))
-    # and the sources' ids and names, where one lookup each took a tenth of a second for the
-    # thousands of sources that reach one entity of a register of 10^6 links
+    # and the names of the sources and of the entities on their paths, all at once (one lookup
+    # each took a tenth of a second for the thousands of sources that reach one entity of a
+    # register of 10^6 links), by row, a projection's rows being the entities table's (by id, the
+    # first lookup in a process hashed every id of the register: 2 s at 10^7 links)
     source_ids = projection.ids[sources].tolist()
-    source_names = dict(zip(source_ids, _names_of(names, source_ids)))
+    named = np.union1d(sources, [u for paths in paths_of.values() for path, _ in paths for u in path]).astype(np.int64)
+    names_of = dict(zip(projection.ids[named].tolist(), names.iloc[named].tolist()))
     contributions = []
     for (u, paths), source_id in zip(paths_of.items(), source_ids):
         described = [(next(hops_of), value) for _, value in paths]
@@ -464,10 +463,10 @@ def _layer_contributions(projection: Projection, policy: Policy, v: int, total: 
             amount = float(by_source[u] * part)
             listed = [{"hops": hops, "value": float(projection.s[u] * part * value),
                        "share": float(projection.s[u] * value / by_source[u]) if linear else 1.0,
-                       "text": format_path(names, hops) or "own penalty"}
+                       "text": format_path(names_of, hops) or "own penalty"}
                       for hops, value in described]
             contribution = {
-                "penalty": row["id"], "source": source_id, "source_name": source_names[source_id],
+                "penalty": row["id"], "source": source_id, "source_name": names_of[source_id],
                 "kind": row["kind"], "authority": None if pd.isna(row["authority"]) else row["authority"],
                 "contribution": amount, "share": amount / total if total else 0.0,
                 "paths": listed,

@@ -17,7 +17,7 @@ import scipy as sp
 
 from graphscore.analysis.display import Networked
 from graphscore.analysis.manifest import build_manifest
-from graphscore.analysis.whatif import (Change, ChangedScores, attribution_change, change_scores, lift_change,
+from graphscore.analysis.whatif import (ACCURACY, Change, ChangedScores, attribution_change, change_scores, lift_change,
                                         own_before_after, penalize_change)
 from graphscore.engine.matrix import Projection
 from graphscore.engine.paths import describe_paths, format_path, last_hop_types, strongest_paths
@@ -284,11 +284,13 @@ def _scenario(ws: Workspace, projection: Projection, entity: str | None, penalty
 
 def whatif_spillover(source: Tables | Workspace, policy: Policy, *, penalize: str | None = None,
                      severity: float = 1.0, lift: str | None = None, as_of: dt.date | str | None = None,
-                     threshold: float | None = None) -> tuple[pd.DataFrame, SpilloverReport]:
+                     threshold: float | None = None, accuracy: float = ACCURACY) -> tuple[pd.DataFrame, SpilloverReport]:
     """A what-if's changed scores and its spillover report, the change computed once (what
     ``graphscore whatif`` writes). The scores are :func:`~graphscore.analysis.whatif.whatif`'s
     rows whose ``delta`` is not zero, labelled by their row there, with its ``attrs`` (notes and
-    the proven ``error``); the report is :func:`spillover`'s of the same change.
+    the proven ``error``); the report is :func:`spillover`'s of the same change. ``accuracy``
+    is :func:`~graphscore.analysis.whatif.change_scores`'s: under spread the change at every
+    entity is within it times the changed penalty, proven.
 
     Examples
     --------
@@ -306,7 +308,7 @@ def whatif_spillover(source: Tables | Workspace, policy: Policy, *, penalize: st
     ws = as_workspace(source)
     projection = ws.projection(policy, as_of)
     change, baseline = _scenario(ws, projection, None, None, penalize, severity, lift)
-    scores = change_scores(ws, policy, change, baseline=baseline)
+    scores = change_scores(ws, policy, change, baseline=baseline, accuracy=accuracy)
     report = spillover_report(ws, policy, change, baseline=baseline, threshold=threshold,
                               title=f"Spillover of {change.label}", scores=scores)
     delta = scores.after - scores.before

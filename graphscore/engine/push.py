@@ -23,46 +23,89 @@ import numba
 import numpy as np
 import scipy as sp
 
+from graphscore.engine.prefetch import prefetch
 from graphscore.engine.spread import Contraction, contraction, spread
 
 __all__ = ["WorkArrays", "work_arrays_of", "LocalChange", "push_column", "local_change", "Influence", "influence", "Diagonal", "push_diagonal", "ReturnBound", "return_bound"]
 
 
+# Flags of an entity in a push's ``state`` byte.
+_SEEN, _QUEUED = 1, 2
+# The touched entities are listed in order by scanning every entity's flags once they are more
+# than this share of them (a pass over n bytes), by sorting them when fewer.
+_SCAN_SHARE = 1 / 32
+# A push asks for the column start of the entity this many places down its queue, and for the
+# column, pair and estimate of the one half as far (engine/prefetch.py): at 10^7 links forward
+# push took 0.6 of the time it took without, 8 and 16 places alike (benchmarks/whatif.py).
+_AHEAD = 8
+# Work arrays kept per weight vector: a forward push weighs entities by the certificate, a
+# reverse push by the scores; a workspace answering both keeps both.
+_PAIRS_KEPT = 2
+
+
 class WorkArrays:
-    """The n-long work arrays of a push (estimate, residual, flags, queue), kept zeroed between
-    pushes so that the next one reuses them.
+    """The n-long work arrays of a push, kept zeroed between pushes so that the next one reuses
+    them: estimate ``p``, the pairs ``rw`` (residual, weight) of every entity, a byte of flags
+    per entity (seen, queued), a queue and the list of entities touched.
 
     A push writes a few entries scattered over arrays of n: fresh zeroed arrays cost a page
     fault for every page a write lands on, and on a register of 10^7 links a push reaching a few
-    thousand entities lands on most pages of its six arrays. Kept, the arrays cost nothing per
-    push but clearing the entries it touched. One push at a time uses them; a push that finds them
-    in use (another thread's) makes its own.
+    thousand entities lands on most pages of them. Kept, the arrays cost nothing per push but
+    clearing the entries it touched.
+
+    Every link a push follows reads and writes the residual of the entity at its far end and
+    reads that entity's weight (the scale of its threshold) and flags: the residual and the
+    weight side by side in one pair and the flags in one byte, a link costs one cache line of
+    the entity's instead of four separate arrays' (on a 10^7-link registry, where those arrays
+    are many times the cache, a forward push followed a link in about 50 ns, most of it waiting
+    for memory: ``benchmarks/whatif.py``). The weight column is filled once per weight vector,
+    and kept for the last few used. One push at a time uses them; a push that finds them in use
+    (another thread's) makes its own.
     """
 
     def __init__(self, n: int):
         self.n = n
         self._lock = threading.Lock()
-        self._arrays: tuple[np.ndarray, ...] | None = None
+        self._shared: tuple[np.ndarray, ...] | None = None
+        self._pairs: dict[int, tuple[np.ndarray, np.ndarray]] = {}  # id(weights) -> (weights, rw)
 
     @staticmethod
-    def _fresh(n: int, *, kept: bool = False) -> tuple[np.ndarray, ...]:
-        # np.zeros maps zeroed pages lazily (a push pays for the pages it writes); the kept
-        # arrays are written through once (np.full), so that no push pays for a page again
-        zeros = (lambda dtype: np.full(n, 0, dtype=dtype)) if kept else (lambda dtype: np.zeros(n, dtype=dtype))
-        return (zeros(np.float64), zeros(np.float64), zeros(np.bool_), zeros(np.bool_),
+    def _pairs_of(weights: np.ndarray) -> np.ndarray:
+        rw = np.empty((weights.shape[0], 2))
+        rw[:, 0], rw[:, 1] = 0.0, weights
+        return rw
+
+    @staticmethod
+    def _fresh(n: int, weights: np.ndarray) -> tuple[np.ndarray, ...]:
+        return (np.zeros(n), WorkArrays._pairs_of(weights), np.zeros(n, dtype=np.uint8),
                 np.empty(n, dtype=np.int64), np.empty(n, dtype=np.int64))
 
+    def _kept(self, weights: np.ndarray) -> tuple[np.ndarray, ...]:
+        if self._shared is None:
+            # np.zeros maps zeroed pages lazily (a push would pay for the pages it writes): the
+            # kept arrays are written through once (np.full), so that no push pays for a page again
+            self._shared = (np.full(self.n, 0.0), np.full(self.n, 0, dtype=np.uint8),
+                            np.empty(self.n, dtype=np.int64), np.empty(self.n, dtype=np.int64))
+        kept = self._pairs.pop(id(weights), None)
+        if kept is None or kept[0] is not weights:
+            while len(self._pairs) >= _PAIRS_KEPT:
+                del self._pairs[next(iter(self._pairs))]
+            kept = (weights, self._pairs_of(weights))
+        self._pairs[id(weights)] = kept  # last used last: the first one is dropped first
+        p, state, queue, touched = self._shared
+        return p, kept[1], state, queue, touched
+
     @contextlib.contextmanager
-    def borrow(self) -> Iterator[tuple[np.ndarray, ...]]:
-        """``(p, r, seen, queued, queue, touched)``, zeroed (the last two need not be): the caller
-        must zero again the entries of the first four it wrote, which lie among ``touched``."""
+    def borrow(self, weights: np.ndarray) -> Iterator[tuple[np.ndarray, ...]]:
+        """``(p, rw, state, queue, touched)`` for a push weighing entities by ``weights`` (a
+        float64 array of n, kept by the caller unchanged while it is in use): ``p``, ``rw[:, 0]``
+        and ``state`` zeroed, ``rw[:, 1]`` the weights. The caller must zero again the entries it
+        wrote, which lie among ``touched`` (:func:`_collect`)."""
         if not self._lock.acquire(blocking=False):
-            yield self._fresh(self.n)
+            yield self._fresh(self.n, weights)
             return
         try:
-            if self._arrays is None:
-                self._arrays = self._fresh(self.n, kept=True)
-            yield self._arrays
+            yield self._kept(weights)
         finally:
             self._lock.release()
 
@@ -72,15 +115,37 @@ def work_arrays_of(projection) -> WorkArrays:
     return projection.derived.setdefault(("push work arrays",), WorkArrays(projection.n))
 
 
-def _arrays(work: WorkArrays | None, n: int):
-    """Work arrays for one push: borrowed from ``work`` when given (and of this n), else fresh."""
+def _arrays(work: WorkArrays | None, n: int, weights: np.ndarray):
+    """Work arrays for one push on a W of n entities weighing them by ``weights``: borrowed
+    from ``work`` when given (and of this n), else fresh."""
+    if weights.shape != (n,):
+        raise ValueError(f"the push's weights are for {weights.shape[0]} entities, W has {n}.")
     if work is not None and work.n != n:
         raise ValueError(f"work arrays are for {work.n} entities, W has {n}.")
-    return work.borrow() if work is not None else contextlib.nullcontext(WorkArrays._fresh(n))
+    return work.borrow(weights) if work is not None else contextlib.nullcontext(WorkArrays._fresh(n, weights))
 
 
-def _clear(p, r, seen, queued, entities) -> None:
-    p[entities], r[entities], seen[entities], queued[entities] = 0.0, 0.0, False, False
+@numba.njit(cache=True, nogil=True)
+def _collect(count, p, rw, state, touched):  # pragma: no cover - compiled
+    """The ``count`` entities a push touched, in order, with their estimates and residuals; zeroes
+    their entries of ``p``, ``rw[:, 0]`` and ``state`` again."""
+    n = p.shape[0]
+    indices = np.empty(count, dtype=np.int64)
+    if count > _SCAN_SHARE * n:
+        k = 0
+        for w in range(n):
+            if state[w] != 0:
+                indices[k] = w
+                k += 1
+    else:
+        indices[:] = np.sort(touched[:count])
+    estimates = np.empty(count)
+    residuals = np.empty(count)
+    for k in range(count):
+        w = indices[k]
+        estimates[k], residuals[k] = p[w], rw[w, 0]
+        p[w], rw[w, 0], state[w] = 0.0, 0.0, 0
+    return indices, estimates, residuals
 
 
 @dataclass(frozen=True)
@@ -115,39 +180,57 @@ class LocalChange:
     links: int = 0
 
 
+@numba.njit(cache=True, nogil=True, inline="always")
+def _fetch_ahead(queue, head, size, indptr, indices, data, p, rw):  # pragma: no cover - compiled
+    """Ask for what the pushes down the queue from ``head`` will read (:data:`_AHEAD`)."""
+    if size > _AHEAD:
+        n = queue.shape[0]
+        far, near = head + _AHEAD, head + _AHEAD // 2
+        prefetch(indptr, queue[far if far < n else far - n])
+        u = queue[near if near < n else near - n]
+        start = indptr[u]
+        prefetch(indices, start)
+        prefetch(data, start)
+        prefetch(rw, u)
+        prefetch(p, u)
+
+
 @numba.njit(cache=True, nogil=True, error_model="numpy")
-def _forward(indptr, indices, data, damping, sources, amounts, weights, eps, budget, most,
-             p, r, seen, queued, queue, touched):  # pragma: no cover - compiled
-    """Forward push from a FIFO queue: push w while ``|r[w]| > eps * weights[w]``, giving up
-    past ``budget`` links followed or ``most`` entities pushed. ``p, r, seen, queued`` come
-    zeroed; returns (entities touched, pushes, links, complete)."""
-    n = r.shape[0]
+def _forward(indptr, indices, data, damping, sources, amounts, eps, budget, most,
+             p, rw, state, queue, touched):  # pragma: no cover - compiled
+    """Forward push from a FIFO queue: push w while ``|r[w]| > eps * weight[w]`` (``rw[w]`` is
+    the pair), giving up past ``budget`` links followed or ``most`` entities pushed. ``p``,
+    ``rw[:, 0]`` and ``state`` come zeroed; returns (entities touched, pushes, links, complete)."""
+    n = p.shape[0]
     count = 0
     head = 0
+    tail = 0  # the queue is a ring of n: an entity is in it at most once
     size = 0
     for k in range(sources.shape[0]):
         u = sources[k]
-        r[u] += amounts[k]
-        if not seen[u]:
-            seen[u] = True
+        rw[u, 0] += amounts[k]
+        if state[u] == 0:
+            state[u] = _SEEN
             touched[count] = u
             count += 1
     for k in range(count):
         u = touched[k]
-        if abs(r[u]) > eps * weights[u] and not queued[u]:
-            queued[u] = True
-            queue[(head + size) % n] = u
+        if abs(rw[u, 0]) > eps * rw[u, 1] and state[u] == _SEEN:
+            state[u] = _SEEN | _QUEUED
+            queue[tail] = u
+            tail = tail + 1 if tail + 1 < n else 0
             size += 1
     pushes = 0
     links = 0
     distinct = 0  # entities pushed at least once: their change is above the accuracy asked for
     while size > 0:
+        _fetch_ahead(queue, head, size, indptr, indices, data, p, rw)
         u = queue[head]
-        head = (head + 1) % n
+        head = head + 1 if head + 1 < n else 0
         size -= 1
-        queued[u] = False
-        pushed = r[u]
-        r[u] = 0.0
+        state[u] = _SEEN
+        pushed = rw[u, 0]
+        rw[u, 0] = 0.0
         if p[u] == 0.0:
             distinct += 1
         p[u] += pushed
@@ -157,15 +240,21 @@ def _forward(indptr, indices, data, damping, sources, amounts, weights, eps, bud
         links += end - start
         for q in range(start, end):
             w = np.int64(indices[q])
-            r[w] += spreading * data[q]
-            if not seen[w]:
-                seen[w] = True
+            residual = rw[w, 0] + spreading * data[q]
+            rw[w, 0] = residual
+            flags = state[w]
+            if flags & _QUEUED:
+                continue
+            if flags == 0:
                 touched[count] = w
                 count += 1
-            if not queued[w] and abs(r[w]) > eps * weights[w]:
-                queued[w] = True
-                queue[(head + size) % n] = w
+            if abs(residual) > eps * rw[w, 1]:
+                state[w] = _SEEN | _QUEUED
+                queue[tail] = w
+                tail = tail + 1 if tail + 1 < n else 0
                 size += 1
+            else:
+                state[w] = _SEEN
         if links > budget or distinct > most:
             return count, pushes, links, False
     return count, pushes, links, True
@@ -354,15 +443,13 @@ def _push(W: sp.sparse.csc_array, sources: np.ndarray, amounts: np.ndarray, damp
     scale = float(np.abs(amounts).sum())
     # eps in the v-norm: an error of at most rate / (1 - rate) * eps = tol * scale (push_column, Notes)
     eps = tol * scale * (1 - rate) / rate if rate > 0 else math.inf
-    with _arrays(work, n) as (p, r, seen, queued, queue, touched):
+    with _arrays(work, n, certificate.weights) as (p, rw, state, queue, touched):
         count, pushes, links, complete = _forward(
-            W.indptr, W.indices, W.data, damping, sources.astype(np.int64), amounts.astype(float), certificate.weights,
+            W.indptr, W.indices, W.data, damping, sources.astype(np.int64), amounts.astype(float),
             eps, np.int64(budget if budget is not None else np.iinfo(np.int64).max),
-            np.int64(reach if reach is not None else n), p, r, seen, queued, queue, touched)
-        reached = np.sort(touched[:count])
-        left = r[reached]
-        values = p[reached] + left
-        _clear(p, r, seen, queued, reached)
+            np.int64(reach if reach is not None else n), p, rw, state, queue, touched)
+        reached, estimates, left = _collect(count, p, rw, state, touched)
+    values = estimates + left
     if not complete:
         return LocalChange(reached, values, int(pushes), math.inf, False, int(links))
     residual = float((np.abs(left) / certificate.weights[reached]).max(initial=0.0))
@@ -398,36 +485,40 @@ class Influence:
 
 
 @numba.njit(cache=True, nogil=True, error_model="numpy")
-def _reverse(indptr, indices, data, damping, target, scores, own, goal, budget,
-             p, r, seen, queued, queue, touched):  # pragma: no cover - compiled
-    """Reverse push from ``target`` until ``sum_w r_w scores_w <= goal``; returns (touched,
-    pushes, links, what is left unattributed, complete). Pushes an entity only while its residual
-    times its score is above a threshold lowered by 10 each round until the goal is met."""
-    n = r.shape[0]
-    r[target] = 1.0
-    seen[target] = True
+def _reverse(indptr, indices, data, damping, target, own, goal, budget,
+             p, rw, state, queue, touched):  # pragma: no cover - compiled
+    """Reverse push from ``target`` until ``sum_w r_w scores_w <= goal`` (``rw[w]`` is the pair
+    (r_w, scores_w)); returns (touched, pushes, links, what is left unattributed, complete).
+    Pushes an entity only while its residual times its score is above a threshold lowered by
+    10 each round until the goal is met."""
+    n = p.shape[0]
+    rw[target, 0] = 1.0
+    state[target] = _SEEN
     touched[0] = target
     count = 1
-    left = scores[target]  # sum_w r_w scores_w: the part of the score not yet attributed
+    left = rw[target, 1]  # sum_w r_w scores_w: the part of the score not yet attributed
     threshold = left / 10
     pushes = 0
     links = 0
     while left > goal:
         head = 0
+        tail = 0
         size = 0
         for k in range(count):
             w = touched[k]
-            if r[w] * scores[w] > threshold:
-                queued[w] = True
-                queue[size] = w
+            if rw[w, 0] * rw[w, 1] > threshold:
+                state[w] = _SEEN | _QUEUED
+                queue[tail] = w
+                tail = tail + 1 if tail + 1 < n else 0
                 size += 1
         while size > 0:
+            _fetch_ahead(queue, head, size, indptr, indices, data, p, rw)
             w = queue[head]
-            head = (head + 1) % n
+            head = head + 1 if head + 1 < n else 0
             size -= 1
-            queued[w] = False
-            pushed = r[w]
-            r[w] = 0.0
+            state[w] = _SEEN
+            pushed = rw[w, 0]
+            rw[w, 0] = 0.0
             p[w] += pushed
             pushes += 1
             # pushing w attributes pushed * own[w] to w's penalty, and moves the rest backwards
@@ -437,16 +528,22 @@ def _reverse(indptr, indices, data, damping, target, scores, own, goal, budget,
             links += end - start
             for q in range(start, end):
                 u = np.int64(indices[q])
-                if scores[u] == 0.0:
+                score = rw[u, 1]
+                if score == 0.0:
                     continue  # nothing reaches u, so u contributes nothing to anyone
-                r[u] += spreading * data[q]
-                if not seen[u]:
-                    seen[u] = True
+                residual = rw[u, 0] + spreading * data[q]
+                rw[u, 0] = residual
+                flags = state[u]
+                if flags & _QUEUED:
+                    continue
+                if flags == 0:
+                    state[u] = _SEEN
                     touched[count] = u
                     count += 1
-                if not queued[u] and r[u] * scores[u] > threshold:
-                    queued[u] = True
-                    queue[(head + size) % n] = u
+                if residual * score > threshold:
+                    state[u] = _SEEN | _QUEUED
+                    queue[tail] = u
+                    tail = tail + 1 if tail + 1 < n else 0
                     size += 1
             if links > budget:
                 return count, pushes, links, left, False
@@ -454,7 +551,7 @@ def _reverse(indptr, indices, data, damping, target, scores, own, goal, budget,
         # recompute rather than trust the running sum: it subtracted many small amounts
         left = 0.0
         for k in range(count):
-            left += r[touched[k]] * scores[touched[k]]
+            left += rw[touched[k], 0] * rw[touched[k], 1]
         if threshold < 1e-300:
             break
     return count, pushes, links, left, True
@@ -522,15 +619,13 @@ def influence(W: sp.sparse.sparray, target: int, *, damping: float, scores: np.n
     scores = np.asarray(scores, dtype=float)
     own = np.asarray(own, dtype=float)
     goal = tol * scores[target]
-    with _arrays(work, n) as (p, r, seen, queued, queue, touched):
+    with _arrays(work, n, scores) as (p, rw, state, queue, touched):
         count, pushes, _, left, complete = _reverse(
-            rows.indptr, rows.indices, rows.data, damping, np.int64(target), scores, own, goal,
-            np.int64(budget if budget is not None else np.iinfo(np.int64).max), p, r, seen, queued, queue, touched)
-        reached = np.sort(touched[:count])
-        values = p[reached]
-        if not complete:  # the running sum is only summed again at the end of a round: sum it here
-            left = float(r[reached] @ scores[reached])
-        _clear(p, r, seen, queued, reached)
+            rows.indptr, rows.indices, rows.data, damping, np.int64(target), own, goal,
+            np.int64(budget if budget is not None else np.iinfo(np.int64).max), p, rw, state, queue, touched)
+        reached, values, residuals = _collect(count, p, rw, state, touched)
+    if not complete:  # the running sum is only summed again at the end of a round: sum it here
+        left = float(residuals @ scores[reached])
     return Influence(reached, values, max(float(left), 0.0), int(pushes), bool(complete))
 
 
@@ -584,18 +679,18 @@ def _diagonal(indptr, indices, data, row_indptr, row_indices, row_data, damping,
     n = z.shape[0]
     most = np.int64(np.iinfo(np.int64).max)
     for thread in numba.prange(threads):
-        p, r = np.zeros(n), np.zeros(n)
-        seen, queued = np.zeros(n, dtype=np.bool_), np.zeros(n, dtype=np.bool_)
+        p, rw, state = np.zeros(n), np.zeros((n, 2)), np.zeros(n, dtype=np.uint8)
+        rw[:, 1] = z
         queue, touched = np.empty(n, dtype=np.int64), np.empty(n, dtype=np.int64)
-        q, back = np.zeros(n), np.zeros(n)
-        back_seen, back_queued = np.zeros(n, dtype=np.bool_), np.zeros(n, dtype=np.bool_)
+        q, back, back_state = np.zeros(n), np.zeros((n, 2)), np.zeros(n, dtype=np.uint8)
+        back[:, 1] = h  # the pairs (r_b[w], h[w])
         back_queue, back_touched = np.empty(n, dtype=np.int64), np.empty(n, dtype=np.int64)
         source, unit = np.empty(1, dtype=np.int64), np.ones(1)
         for k in range(thread, sources.shape[0], threads):
             v = sources[k]
             # backward: G[v, :] = q + r_b G (r_b is `back`), and left = r_b . h >= r_b G z
-            back[v] = 1.0
-            back_seen[v] = True
+            back[v, 0] = 1.0
+            back_state[v] = _SEEN
             back_touched[0] = v
             reached = 1
             left = h[v]
@@ -603,65 +698,75 @@ def _diagonal(indptr, indices, data, row_indptr, row_indices, row_data, damping,
             backward = 0
             while backward < cost * left / tol and threshold > 1e-300:
                 head = 0
+                tail = 0
                 size = 0
                 for j in range(reached):
                     w = back_touched[j]
-                    if back[w] * h[w] > threshold:
-                        back_queued[w] = True
-                        back_queue[size] = w
+                    if back[w, 0] * back[w, 1] > threshold:
+                        back_state[w] = _SEEN | _QUEUED
+                        back_queue[tail] = w
+                        tail = tail + 1 if tail + 1 < n else 0
                         size += 1
                 while size > 0:
+                    _fetch_ahead(back_queue, head, size, row_indptr, row_indices, row_data, q, back)
                     w = back_queue[head]
-                    head = (head + 1) % n
+                    head = head + 1 if head + 1 < n else 0
                     size -= 1
-                    back_queued[w] = False
-                    pushed = back[w]
-                    back[w] = 0.0
+                    back_state[w] = _SEEN
+                    pushed = back[w, 0]
+                    back[w, 0] = 0.0
                     q[w] += pushed
                     spreading = damping * pushed
                     start, end = np.int64(row_indptr[w]), np.int64(row_indptr[w + 1])
                     backward += end - start
-                    left -= pushed * h[w]
+                    left -= pushed * back[w, 1]
                     for e in range(start, end):
                         u = np.int64(row_indices[e])
-                        back[u] += spreading * row_data[e]
-                        left += spreading * row_data[e] * h[u]
-                        if not back_seen[u]:
-                            back_seen[u] = True
+                        residual = back[u, 0] + spreading * row_data[e]
+                        back[u, 0] = residual
+                        left += spreading * row_data[e] * back[u, 1]
+                        flags = back_state[u]
+                        if flags & _QUEUED:
+                            continue
+                        if flags == 0:
                             back_touched[reached] = u
                             reached += 1
-                        if not back_queued[u] and back[u] * h[u] > threshold:
-                            back_queued[u] = True
-                            back_queue[(head + size) % n] = u
+                        if residual * back[u, 1] > threshold:
+                            back_state[u] = _SEEN | _QUEUED
+                            back_queue[tail] = u
+                            tail = tail + 1 if tail + 1 < n else 0
                             size += 1
+                        else:
+                            back_state[u] = _SEEN
                     if backward >= cost * left / tol:
                         break  # mid-round: what is left is still r_b . h, summed below
                 for j in range(size):
-                    back_queued[back_queue[(head + j) % n]] = False
+                    at = head + j
+                    back_state[back_queue[at if at < n else at - n]] = _SEEN
                 threshold /= step
                 # summed afresh, not kept running: it would subtract many small amounts
                 left = 0.0
                 for j in range(reached):
-                    left += back[back_touched[j]] * h[back_touched[j]]
+                    left += back[back_touched[j], 0] * back[back_touched[j], 1]
             # forward: G e_v = p + G r with r <= eps z, so the rest, r_b G r, is at most eps left = tol
             source[0] = v
             eps = tol / left if left > 0 else np.inf
-            count, _, forward, _ = _forward(indptr, indices, data, damping, source, unit, z, eps, most, n,
-                                            p, r, seen, queued, queue, touched)
+            count, _, forward, _ = _forward(indptr, indices, data, damping, source, unit, eps, most, n,
+                                            p, rw, state, queue, touched)
             estimate = p[v]
             residual = 0.0
             for j in range(count):
                 w = touched[j]
-                estimate += q[w] * r[w]
-                residual = max(residual, r[w] / z[w])
+                estimate += q[w] * rw[w, 0]
+                residual = max(residual, rw[w, 0] / rw[w, 1])
                 p[w] = 0.0
-                r[w] = 0.0
-                seen[w] = False
+                rw[w, 0] = 0.0
+                state[w] = 0
             for j in range(reached):
                 w = back_touched[j]
                 q[w] = 0.0
-                back[w] = 0.0
-                back_seen[w] = False
+                back[w, 0] = 0.0
+                back_state[w] = 0
             values[k] = estimate
             errors[k] = residual * max(left, 0.0)
             links[k] = backward + forward

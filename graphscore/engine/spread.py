@@ -22,6 +22,7 @@ import numba
 import numpy as np
 import scipy as sp
 
+from graphscore.engine.prefetch import prefetch
 from graphscore.errors import ConvergenceError
 
 __all__ = ["Contraction", "contraction", "spread", "spectral_radius", "check_convergence"]
@@ -96,15 +97,25 @@ def _rows(W: sp.sparse.sparray) -> sp.sparse.csr_array:
     return rows
 
 
+# A sweep reads x at the columns of W's entries, scattered over x: it asks for the entry this
+# many places ahead (engine/prefetch.py), so that the waits for memory overlap. At 10^7 links
+# under diffusion a sweep took 0.31 to 0.44 of the time it took without (64 to 256 alike), at
+# 10^6 links, where x fits in the cache, 0.78 (benchmarks/spread.py).
+_AHEAD = 64
+
+
 @numba.njit(cache=True, nogil=True, error_model="numpy")
 def _power_step(indptr, indices, data, damping, v, out):  # pragma: no cover - compiled
     """``out = damping |W| v``; returns ``max_i out_i / v_i`` (the Collatz-Wielandt bound)."""
     top = 0.0
     start = np.int64(indptr[0])
+    last = np.int64(indptr[v.shape[0]]) - _AHEAD
     for i in range(v.shape[0]):
         end = np.int64(indptr[i + 1])
         acc = 0.0
         for p in range(start, end):
+            if p < last:
+                prefetch(v, np.int64(indices[p + _AHEAD]))
             acc += abs(data[p]) * v[np.int64(indices[p])]
         start = end
         acc *= damping
@@ -121,10 +132,13 @@ def _sweep(indptr, indices, data, damping, s, x, inverse_weights):  # pragma: no
     change = 0.0
     top = 0.0
     start = np.int64(indptr[0])
+    last = np.int64(indptr[s.shape[0]]) - _AHEAD
     for i in range(s.shape[0]):
         end = np.int64(indptr[i + 1])
         acc = 0.0
         for p in range(start, end):
+            if p < last:
+                prefetch(x, np.int64(indices[p + _AHEAD]))
             acc += data[p] * x[np.int64(indices[p])]
         start = end
         new = s[i] + damping * acc

@@ -8,6 +8,7 @@ import warnings
 import numpy as np
 import pandas as pd
 import pytest
+import scipy as sp
 
 import graphscore as gs
 from graphscore.analysis.explain import explain
@@ -61,7 +62,6 @@ def test_distances_to_the_entity_are_searched_only_as_far_as_its_paths_read_them
     """The distances to the explained entity are the whole search's, bit for bit, out to the
     largest cutoff of its traced sources' path searches (where the register has entities
     beyond), so the explanations are those of the whole search."""
-    import scipy as sp
 
     from graphscore.analysis import explain as module
 
@@ -269,7 +269,6 @@ def test_paths_within_max_hops_when_the_strongest_path_is_longer():
     """Under hop with max_hops, the paths shown are the strongest of at most max_hops links, even
     when a longer path is stronger (Yen's search in order of length enumerated every longer simple
     path first: minutes on a 400-company registry under max_hops = 3)."""
-    import scipy as sp
 
     from graphscore.analysis.explain import _nonnegative_lengths, _strongest_simple_paths
     from graphscore.engine.paths import simple_paths_to
@@ -285,3 +284,20 @@ def test_paths_within_max_hops_when_the_strongest_path_is_longer():
     to_target = sp.sparse.csgraph.dijkstra(sp.sparse.csr_array(lengths.T), indices=4)
     unbounded = _strongest_simple_paths(A, lengths, 0, 4, 0.9, 1, to_target)
     assert unbounded[0][0] == [0, 1, 2, 3, 4] and round(unbounded[0][1], 12) == round(0.9 ** 4, 12)
+
+
+def test_entries_among_a_region_are_scipys_in_its_order():
+    """``_among`` lists the entries of ``M[region][:, region]`` as scipy does, in the same order
+    (Yen's search meets its edges in that order, so ties break the same way)."""
+    from graphscore.analysis.explain import _among
+
+    rng = np.random.default_rng(3)
+    for n, density in ((50, 0.1), (400, 0.01)):
+        M = sp.sparse.random_array((n, n), density=density, format="csr", rng=rng)
+        for size in (1, 7, n // 2):
+            region = rng.choice(n, size=size, replace=False)
+            expected = M[region][:, region].tocoo()
+            rows, columns, values = _among(M, region)
+            np.testing.assert_array_equal(rows, expected.row)
+            np.testing.assert_array_equal(columns, expected.col)
+            np.testing.assert_array_equal(values, expected.data)

@@ -10,7 +10,8 @@ import pytest
 import scipy as sp
 
 import graphscore as gs
-from graphscore.engine.paths import PathTree, describe_paths, distances_within, johnson_potentials, strongest_paths
+from graphscore.engine.paths import (PathTree, describe_paths, distances_from, distances_within, johnson_potentials,
+                                    strongest_paths)
 from graphscore.synthetic import generate_network
 from tests.conftest import POLICIES, SPREAD_SPLIT
 
@@ -259,3 +260,23 @@ def test_last_hop_types_read_from_every_pair_are_those_of_the_pairs_asked(monkey
     assert paths.PAIR_TYPES in projection.derived
     assert read.tolist() == asked.tolist() and {t for t in read if t} >= {"OWNS", "OFFICER_OF"}
     assert read[seeds].tolist() == [None] * seeds.size and (read == None).sum() < projection.n // 2  # noqa: E711
+
+
+def test_distances_from_are_scipys_dijkstra_bit_for_bit():
+    """Within a limit, at the entities it was told to settle before stopping, and as far beyond
+    them as it was told to go on."""
+    rng = np.random.default_rng(11)
+    for n, density in ((30, 0.1), (500, 0.005), (2000, 0.002)):
+        lengths = sp.sparse.random_array((n, n), density=density, format="csr", rng=rng)
+        lengths.data = np.round(lengths.data * 8) / 4  # ties and exact boundaries as well
+        for start in rng.choice(n, size=3, replace=False):
+            for limit in (0.0, 0.5, 1.75, np.inf):
+                expected = sp.sparse.csgraph.dijkstra(lengths, indices=int(start), limit=limit)
+                np.testing.assert_array_equal(distances_from(lengths, int(start), limit=limit), expected)
+            whole = sp.sparse.csgraph.dijkstra(lengths, indices=int(start))
+            wanted = rng.choice(n, size=4, replace=False)
+            np.testing.assert_array_equal(distances_from(lengths, int(start), until=wanted)[wanted], whole[wanted])
+            # on to (the farthest wanted + 0.3) x 1.1: exact there, inf beyond
+            bound = (whole[wanted].max() + 0.3) * 1.1
+            expected = np.where(whole <= bound, whole, np.inf)
+            np.testing.assert_array_equal(distances_from(lengths, int(start), until=wanted, beyond=(0.3, 1.1)), expected)

@@ -17,7 +17,7 @@ import graphscore as gs
 from graphscore.analysis.whatif import apply_change, penalize_change
 from graphscore.engine.matrix import build_projection
 from graphscore.engine.push import LocalChange, WorkArrays, influence, local_change, push_column, push_diagonal
-from graphscore.engine.spread import spread
+from graphscore.engine.spread import contraction, spread
 from graphscore.errors import ConvergenceError
 from graphscore.io import read_paths
 from graphscore.synthetic import generate_network
@@ -284,18 +284,22 @@ def test_kept_work_arrays_give_the_same_pushes_and_are_left_zeroed(diffusion):
     rows = sp.sparse.csr_array(W)
     x = spread(rows, s, damping=damping, tol=ORACLE_TOL)
     work = WorkArrays(W.shape[0])
+    certificate = contraction(W, damping)  # the one whose weights the kept arrays pair residuals with
     for source in penalised_sources(W, s):
         for budget in (None, 50):
             fresh = push_column(W, source, -1.5, damping=damping, tol=1e-5, budget=budget)
-            kept = push_column(W, source, -1.5, damping=damping, tol=1e-5, budget=budget, work=work)
+            kept = push_column(W, source, -1.5, damping=damping, tol=1e-5, budget=budget, certificate=certificate,
+                               work=work)
             np.testing.assert_array_equal(kept.indices, fresh.indices)
             np.testing.assert_array_equal(kept.values, fresh.values)
             assert (kept.complete, kept.error, kept.links) == (fresh.complete, fresh.error, fresh.links)
         target = int(np.argsort(-x)[source % 50])
         fresh, kept = (influence(rows, target, damping=damping, scores=x, own=s, work=w) for w in (None, work))
         np.testing.assert_array_equal(kept.values, fresh.values)
-        with work.borrow() as (p, r, seen, queued, _, _):
-            assert not p.any() and not r.any() and not seen.any() and not queued.any()
+        for weights in (certificate.weights, x):
+            with work.borrow(weights) as (p, rw, state, _, _):
+                assert not p.any() and not rw[:, 0].any() and not state.any()
+                np.testing.assert_array_equal(rw[:, 1], weights)
     with pytest.raises(ValueError, match="work arrays are for 3 entities"):
         push_column(W, 0, damping=damping, work=WorkArrays(3))
 
