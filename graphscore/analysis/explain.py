@@ -457,22 +457,29 @@ def _layer_contributions(projection: Projection, policy: Policy, v: int, total: 
     named = np.union1d(sources, [u for paths in paths_of.values() for path, _ in paths for u in path]).astype(np.int64)
     names_of = dict(zip(projection.ids[named].tolist(), names.iloc[named].tolist()))
     contributions = []
-    for (u, paths), source_id in zip(paths_of.items(), source_ids):
-        described = [(next(hops_of), value) for _, value in paths]
+    # per source and per penalty in Python numbers: thousands of penalties reach one entity of a
+    # large register, and numpy scalars cost a few microseconds each
+    links_at = projection.links_at.date().isoformat() if projection.links_at is not None else None
+    for (u, paths), source_id, from_source, own in zip(paths_of.items(), source_ids, by_source[sources].tolist(),
+                                                       projection.s[sources].tolist()):
+        described = [(next(hops_of), float(value)) for _, value in paths]
+        summed = u == v or u in traced or not linear
         for row, part in _penalty_shares(projection, rows_of[u]):
-            amount = float(by_source[u] * part)
-            listed = [{"hops": hops, "value": float(projection.s[u] * part * value),
-                       "share": float(projection.s[u] * value / by_source[u]) if linear else 1.0,
+            part = float(part)
+            amount = from_source * part
+            listed = [{"hops": hops, "value": own * part * value,
+                       "share": own * value / from_source if linear else 1.0,
                        "text": format_path(names_of, hops) or "own penalty"}
                       for hops, value in described]
+            authority = row["authority"]
             contribution = {
                 "penalty": row["id"], "source": source_id, "source_name": names_of[source_id],
-                "kind": row["kind"], "authority": None if pd.isna(row["authority"]) else row["authority"],
+                "kind": row["kind"], "authority": authority if isinstance(authority, str) else None,
                 "contribution": amount, "share": amount / total if total else 0.0,
                 "paths": listed,
-                "paths_share": float(sum(p["share"] for p in listed)) if u == v or u in traced or not linear else None,
+                "paths_share": float(sum(p["share"] for p in listed)) if summed else None,
             }
-            if projection.links_at is not None:
-                contribution["links_at"] = projection.links_at.date().isoformat()
+            if links_at is not None:
+                contribution["links_at"] = links_at
             contributions.append(contribution)
     return contributions, len(traced) if linear else len(sources)
