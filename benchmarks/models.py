@@ -31,7 +31,8 @@ policy is projected and run in turn at 2024-06-30, one row each:
   world per run sampled with NumPy, reach by ``scipy.sparse.csgraph``), reported as the largest
   difference over its 5-sigma tolerance (below 1 agrees; 5 sigma, as the largest of some 10^5 entities is compared).
 
-``--profile NAME`` runs that policy under cProfile and prints its top entries on stderr. Times
+``--profile NAME`` runs that policy under cProfile (projection, run and table) and prints its top
+entries on stderr. Times
 are of one run on a shared 2-core machine: quote ratios from one run.
 """
 
@@ -240,9 +241,6 @@ def run_size(companies: int, names: list[str], cascade_runs: int, check_max: int
             t2 = time.perf_counter()
             if profiler:
                 profiler.disable()
-        if profiler:
-            print(f"--- {name} at {companies} companies", file=sys.stderr)
-            pstats.Stats(profiler, stream=sys.stderr).sort_stats("cumulative").print_stats(30)
         matrix = ownership_matrices(projection)[0].T.tocsr() if policy.model.is_ownership else projection.W
         spmv = _spmv_seconds(matrix)
         runs = cascade_runs if name == "cascade" else 1
@@ -253,10 +251,17 @@ def run_size(companies: int, names: list[str], cascade_runs: int, check_max: int
         table_s = None
         if policy.model.is_ownership:  # the table `graphscore ownership --rule` prints, on a new workspace
             with _Sampler() as table_memory:
+                if profiler:
+                    profiler.enable()
                 t3 = time.perf_counter()
                 flagged_entities(gs.Workspace(tables), name, as_of=AS_OF)
                 table_s = time.perf_counter() - t3
+                if profiler:
+                    profiler.disable()
             memory.top = max(memory.top, table_memory.top)
+        if profiler:  # the projection, the run and (ownership rules) the table
+            print(f"--- {name} at {companies} companies", file=sys.stderr)
+            pstats.Stats(profiler, stream=sys.stderr).sort_stats("cumulative").print_stats(40)
         rows.append({"links": len(tables.links), "model": name, "W nnz": int(matrix.nnz),
                      "runs": runs, "project s": t1 - t0, "run s": t2 - t1,
                      "links/s": len(tables.links) * runs / (t2 - t1), "SpMV s": spmv,
