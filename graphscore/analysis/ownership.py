@@ -42,9 +42,9 @@ import scipy as sp
 
 from graphscore.bundled import POLICIES, bundled_path
 from graphscore.engine import ownership
-from graphscore.engine.matrix import Projection, ownership_matrices, resolve_as_of
+from graphscore.engine.matrix import Projection, link_timeline, ownership_matrices, resolve_as_of
 from graphscore.engine.run import ModelRun, run_model
-from graphscore.engine.timeline import active, active_links, stake_bounds
+from graphscore.engine.timeline import stake_ends
 from graphscore.model import Tables
 from graphscore.policy import MissingShare, ModelName, Policy, load_policy
 from graphscore.workspace import Workspace, as_workspace
@@ -153,9 +153,10 @@ def _has_bands(ws: Workspace, policy: Policy, as_of) -> bool:
     day = resolve_as_of(as_of, policy)
 
     def compute() -> bool:
-        links = ws.tables.links
-        unshared = links[(links["type"] == "OWNS") & links["share"].isna()]
-        return bool(len(unshared)) and bool(active(unshared, day).any())
+        tables = ws.tables
+        timeline = link_timeline(tables.links, tables.entities)  # the projections' own, made once
+        unshared = timeline.codes.is_type("OWNS") & np.isnan(tables.links["share"].to_numpy(float))
+        return bool((unshared & timeline.in_force(day)).any())
     return ws.remembered(f"unshared-owns-{day.date().isoformat()}", compute)
 
 
@@ -192,26 +193,25 @@ def _unshared_notes(ws: Workspace, projection: Projection) -> list[str]:
 
 def _unshared_notes_of(ws: Workspace, day: pd.Timestamp) -> list[str]:
     links = ws.tables.links
-    is_owns = (links["type"] == "OWNS").to_numpy()
-    if not links["share"].isna().to_numpy()[is_owns].any():
+    # the OWNS records in force, from the links' timeline the projections made (no record
+    # dated or id hashed again), their bands as the projections give them
+    timeline = link_timeline(links, ws.tables.entities)
+    is_owns = timeline.codes.is_type("OWNS")
+    share = links["share"].to_numpy(float)
+    if not np.isnan(share[is_owns]).any():
         return []
-    # the OWNS records only, then those in force: dating every link of the register (and
-    # keeping them, as the workspace's links_at does) costs three times the work and a copy
-    owns = active_links(links[is_owns], day)
-    if owns.empty:
-        return []
-    low, high = stake_bounds(owns)
-    unshared = owns["share"].isna()
+    rows = np.flatnonzero(is_owns & timeline.in_force(day))
+    unshared = np.isnan(share[rows])
     if not unshared.any():
         return []
+    range_low, range_high = links["share_low"].to_numpy(float)[rows], links["share_high"].to_numpy(float)[rows]
+    low, high = stake_ends(share[rows], range_low, range_high, timeline.codes.target[rows])
+    named = np.flatnonzero(unshared)[:_NOTES_NAMED]
     names = ws.names
     notes = [f"{names.get(s, s)} -> {names.get(t, t)}: no recorded share, taken as {_band(lo, hi)}"
-             + (" (a range)" if pd.notna(r_lo) or pd.notna(r_hi) else " (what the other owners' recorded stakes leave)")
-             for s, t, lo, hi, r_lo, r_hi in zip(owns["source"][unshared][:_NOTES_NAMED],
-                                                  owns["target"][unshared][:_NOTES_NAMED],
-                                                  low[unshared][:_NOTES_NAMED], high[unshared][:_NOTES_NAMED],
-                                                  owns["share_low"][unshared][:_NOTES_NAMED],
-                                                  owns["share_high"][unshared][:_NOTES_NAMED])]
+             + (" (a range)" if not (np.isnan(r_lo) and np.isnan(r_hi)) else " (what the other owners' recorded stakes leave)")
+             for s, t, lo, hi, r_lo, r_hi in zip(links["source"].to_numpy()[rows[named]], links["target"].to_numpy()[rows[named]],
+                                                  low[named], high[named], range_low[named], range_high[named])]
     if (count := int(unshared.sum())) > _NOTES_NAMED:
         notes.append(f"... and {count - _NOTES_NAMED} more OWNS links without a share")
     return notes
