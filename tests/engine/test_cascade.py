@@ -206,3 +206,22 @@ def test_the_bit_parallel_kernel_is_the_textbook_loop(max_steps):
     expected = one_run_at_a_time(W, seeds, 130, 5, max_steps)
     actual = cascade(W, np.array(seeds), runs=130, rng=np.random.default_rng(5), max_steps=max_steps)
     np.testing.assert_array_equal(actual.probability, expected)
+
+
+@pytest.mark.parametrize("p", [0.5, 0.3, 0.8, 0.6268, 0.05])
+def test_bit_sliced_coins_are_independent_with_the_link_probability(p):
+    """A link's 64 coins in a batch come from shared random words (bit j of each word for run
+    j): each run's coin must still be live with probability p, and two runs' coins independent.
+    20,000 links x 64 runs: the overall rate within 4.5 standard errors of p, every run's own
+    rate within 5, and the correlation of neighbouring runs within 5 / sqrt(links) of 0."""
+    links = 20_000
+    limit = np.uint64(np.ceil(p * 2.0**53))
+    live = np.array([cascade_module._live(limit, np.uint64(0x5EED), 3, np.uint64(links), e) for e in range(links)],
+                    dtype=np.uint64)
+    bits = ((live[:, None] >> np.arange(64, dtype=np.uint64)) & np.uint64(1)).astype(float)
+    error = np.sqrt(p * (1 - p))
+    assert abs(bits.mean() - p) <= 4.5 * error / np.sqrt(bits.size)
+    assert (np.abs(bits.mean(axis=0) - p) <= 5 * error / np.sqrt(links)).all()
+    centred = bits - bits.mean(axis=0)
+    correlation = (centred[:, 1:] * centred[:, :-1]).mean(axis=0) / (centred[:, 1:].std(axis=0) * centred[:, :-1].std(axis=0))
+    assert (np.abs(correlation) <= 5 / np.sqrt(links)).all()
