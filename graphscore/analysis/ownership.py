@@ -103,14 +103,16 @@ def _point(low: float, high: float) -> float:
 
 
 class _Names:
-    """Entity names by row of a projection (or of a block of its rows: ``ids``), looked up as
-    they are needed: one answer names a few entities, and should not pay for naming the register."""
+    """Entity names by row of a projection (or of a block of its rows: ``rows``), looked up as
+    they are needed: one answer names a few entities, and should not pay for naming the register.
+    A projection's rows are the entities table's, so a name is read by position: by id, the
+    first lookup would hash every id of the register (1.5 s at 10^7 links)."""
 
-    def __init__(self, ws: Workspace, ids: pd.Index):
-        self._names, self._ids = ws.names, ids
+    def __init__(self, ws: Workspace, rows: np.ndarray | None = None):
+        self._names, self._rows = ws.tables.entities["name"].to_numpy(), rows
 
     def __getitem__(self, idx: int):
-        return self._names[self._ids[idx]]
+        return self._names[idx if self._rows is None else self._rows[idx]]
 
 
 @dataclass(frozen=True)
@@ -280,7 +282,7 @@ def flagged_entities(source: Tables | Workspace, rule: str, *, as_of: dt.date | 
     policy = policy or rule_policy(rule)
     reading = _read(ws, policy, as_of)
     projection, listed = reading.projection, reading.listed
-    names = _Names(ws, projection.ids)
+    names = _Names(ws)
     candidates = (reading.high.total > 0) | reading.column("review") | reading.column("review", high=True)
     chosen = candidates & ~listed
     if entity_ids is not None:
@@ -384,7 +386,7 @@ def compare_rules(source: Tables | Workspace, *, as_of: dt.date | str | None = N
     thresholds = {rule: rule_threshold(p, day) for rule, p in policies.items()}
     thresholds_text = "; ".join(f"{_LABEL[rule]}: {text}" for rule, text in thresholds.items())
     eu_words = "50% or more" if policies["eu"].eu_inclusive_at(day) else "more than 50%"
-    names = _Names(ws, projection.ids)
+    names = _Names(ws)
     flags = np.column_stack([run.total for run in runs.values()]) > 0
     listed_anywhere = np.logical_or.reduce(list(listed.values()))
     ofac_run, eu_run, uk_run, integrated_run = (runs[rule] for rule in ("ofac", "eu", "uk", "integrated"))
@@ -450,7 +452,7 @@ def ultimate_owners_table(source: Tables | Workspace, entity_id: str, *, as_of: 
         block = np.union1d(block, ownership.chain_owners(_by_asset(reading.high_projection), [asset]))
     at = int(np.searchsorted(block, asset))
     local = replace(reading, D_low=reading.D_low[block][:, block], D_high=reading.D_high[block][:, block], C=None)
-    names = _Names(ws, projection.ids[block])
+    names = _Names(ws, block)
     entities = ws.entities
     if persons_only:
         kinds = entities["kind"].reindex(projection.ids[block]).to_numpy()
