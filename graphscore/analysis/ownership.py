@@ -44,7 +44,7 @@ from graphscore.bundled import POLICIES, bundled_path
 from graphscore.engine import ownership
 from graphscore.engine.matrix import Projection, link_timeline, ownership_matrices, resolve_as_of
 from graphscore.engine.run import ModelRun, run_model
-from graphscore.engine.timeline import stake_ends
+from graphscore.engine.timeline import active, stake_ends
 from graphscore.model import Tables
 from graphscore.policy import MissingShare, ModelName, Policy, load_policy
 from graphscore.workspace import Workspace, as_workspace
@@ -155,10 +155,13 @@ def _has_bands(ws: Workspace, policy: Policy, as_of) -> bool:
     day = resolve_as_of(as_of, policy)
 
     def compute() -> bool:
-        tables = ws.tables
-        timeline = link_timeline(tables.links, tables.entities)  # the projections' own, made once
-        unshared = timeline.codes.is_type("OWNS") & np.isnan(tables.links["share"].to_numpy(float))
-        return bool((unshared & timeline.in_force(day)).any())
+        links = ws.tables.links
+        # the OWNS records by the codes the projections read (no text compared), then the
+        # windows of those without a share
+        timeline = link_timeline(links, ws.tables.entities)
+        unshared = np.flatnonzero(timeline.codes.is_type("OWNS") & np.isnan(links["share"].to_numpy(float)))
+        dates = pd.DataFrame({name: links[name].to_numpy()[unshared] for name in ("start", "end")})
+        return bool(unshared.size) and bool(active(dates, day).any())
     return ws.remembered(f"unshared-owns-{day.date().isoformat()}", compute)
 
 

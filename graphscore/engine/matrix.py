@@ -373,19 +373,20 @@ def _counting_sort(keys, items, n):  # pragma: no cover - compiled
 
 
 @numba.njit(cache=True, nogil=True)
-def _strongest(order, u, v, forward, weight, n):  # pragma: no cover - compiled
-    """For edges in ``order`` (:func:`_pair_order`), which to keep: of the edges of one pair in
-    one written direction, the strongest (ties to the first); and how many distinct entities
-    each entity reaches (distinct pairs per u). Under one ``(v, u)`` the forward edges come
-    first (they precede the backward ones in the input, and the order keeps ties in it)."""
+def _strongest(order, u, v, rule, forward, weight):  # pragma: no cover - compiled
+    """For edges in ``order`` (:func:`_pair_order`), which to keep: of the edges one rule makes
+    between one pair in one written direction, the strongest (ties to the first); and which
+    edge comes first of the rule's edges between its pair (to count the distinct pairs). Under
+    one ``(v, u)`` the edges come in their given order, by rule then direction, so each such
+    group is a run."""
     keep = np.zeros(order.shape[0], dtype=np.bool_)
-    reached = np.zeros(n, dtype=np.int64)
+    first = np.zeros(order.shape[0], dtype=np.bool_)
     best = -1
     for k in range(order.shape[0]):
         i = order[k]
-        if best < 0 or u[i] != u[best] or v[i] != v[best] or forward[i] != forward[best]:
-            if best < 0 or u[i] != u[best] or v[i] != v[best]:
-                reached[u[i]] += 1
+        if best < 0 or u[i] != u[best] or v[i] != v[best] or rule[i] != rule[best] or forward[i] != forward[best]:
+            if best < 0 or u[i] != u[best] or v[i] != v[best] or rule[i] != rule[best]:
+                first[i] = True
             if best >= 0:
                 keep[best] = True
             best = i
@@ -393,13 +394,14 @@ def _strongest(order, u, v, forward, weight, n):  # pragma: no cover - compiled
             best = i
     if best >= 0:
         keep[best] = True
-    return keep, reached
+    return keep, first
 
 
 def _rule_edges(source: LinkSource, in_force: np.ndarray, codes: LinkCodes, rows: np.ndarray | None,
-                rule: Transmit, n: int, notes: list[str]) -> _Edges:
+                rule: Transmit, notes: list[str]) -> _Edges:
     """The edges one rule makes of the links in force (``in_force``, a mask over ``codes``:
-    of the links table, or of its ``rows`` when given)."""
+    of the links table, or of its ``rows`` when given), each link's own, forward ones first
+    (:func:`_edges_at` keeps the strongest of a pair's)."""
     links = source.links
     mask = codes.type == _code(codes.types, rule.link)
     mask &= in_force
@@ -426,23 +428,11 @@ def _rule_edges(source: LinkSource, in_force: np.ndarray, codes: LinkCodes, rows
         parts.append(_Edges(source_idx, target_idx, weight, chosen, np.ones(chosen.size, dtype=bool)))
     if rule.direction in (Direction.BACKWARD, Direction.BOTH):
         parts.append(_Edges(target_idx, source_idx, weight, chosen, np.zeros(chosen.size, dtype=bool)))
-    edges = _Edges.concat(parts)
-    # One rule carries a penalty across a pair once per written direction, at its strongest link:
-    # a person holding two offices in one company under a role-less rule is still one officer.
-    # The written direction stays in the key: under direction = "both" the two stakes of a
-    # cross-holding (A owns 30 % of B, B owns 60 % of A) are two links from A to B (issue 9.3),
-    # combined with the other links between the pair under the policy's ``parallel``.
-    # (Strongest first, ties to the earlier edge; the kept edges in their order.)
-    keep, reached = _strongest(_pair_order(edges.u, edges.v, n), edges.u, edges.v, edges.forward, edges.weight, n)
-    kept = np.flatnonzero(keep)
-    edges = _Edges(edges.u[kept], edges.v[kept], edges.weight[kept], edges.row[kept], edges.forward[kept])
-    if rule.split and kept.size:
-        edges = _Edges(edges.u, edges.v, edges.weight / reached[edges.u], edges.row, edges.forward)
-    return edges
+    return _Edges.concat(parts)
 
 
-def combine_parallel(u: np.ndarray, v: np.ndarray, weight: np.ndarray, n: int,
-                     parallel: Parallel) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+def combine_parallel(u: np.ndarray, v: np.ndarray, weight: np.ndarray, n: int, parallel: Parallel,
+                     order: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """One weight per ordered pair ``(u, v)`` from the weights of the links joining it.
 
     ``sum`` adds them; ``max`` keeps the strongest; ``noisy_or`` gives ``1 - prod(1 - w)``, the
@@ -455,6 +445,9 @@ def combine_parallel(u: np.ndarray, v: np.ndarray, weight: np.ndarray, n: int,
         The distinct pairs, ordered by ``(v, u)``, and their combined weight.
     pair_of : ndarray
         For each input link, the position of its pair.
+
+    ``order``, when the caller has it, is the links' order by ``(v, u)`` with ties in their
+    given order (``np.argsort(v * n + u, kind="stable")``).
 
     Examples
     --------
@@ -470,7 +463,8 @@ def combine_parallel(u: np.ndarray, v: np.ndarray, weight: np.ndarray, n: int,
        network", KDD 2003, section 2 (one independent activation attempt per link).
     """
     key = v.astype(np.int64) * max(n, 1) + u.astype(np.int64)
-    order = _pair_order(u, v, n)  # np.argsort(key, kind="stable"), in linear time
+    if order is None:
+        order = _pair_order(u, v, n)  # np.argsort(key, kind="stable"), in linear time
     ordered = key[order]
     starts = np.ones(ordered.size, dtype=bool)
     starts[1:] = ordered[1:] != ordered[:-1]
@@ -490,12 +484,13 @@ def combine_parallel(u: np.ndarray, v: np.ndarray, weight: np.ndarray, n: int,
     return pairs % max(n, 1), pairs // max(n, 1), combined, pair_of
 
 
-def _pairs(edges: _Edges, n: int, parallel: Parallel, normalize: Normalize
+def _pairs(edges: _Edges, order: np.ndarray, n: int, parallel: Parallel, normalize: Normalize
            ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """The entries of ``W`` the edges make: links between one pair combined under
-    ``parallel``, then normalised. Returns the pairs (ordered by ``(v, u)``), their weight, and
-    each edge's own weight (scaled as its pair was by the normalisation) and pair."""
-    pair_u, pair_v, pair_weight, pair_of = combine_parallel(edges.u, edges.v, edges.weight, n, parallel)
+    """The entries of ``W`` the edges make (``order``: theirs by ``(v, u)``): links between one
+    pair combined under ``parallel``, then normalised. Returns the pairs (ordered by
+    ``(v, u)``), their weight, and each edge's own weight (scaled as its pair was by the
+    normalisation) and pair."""
+    pair_u, pair_v, pair_weight, pair_of = combine_parallel(edges.u, edges.v, edges.weight, n, parallel, order)
     weight = edges.weight
     if normalize is not Normalize.NONE and pair_weight.size:
         # normalised after combining: under max or noisy_or the links of a pair are one channel
@@ -519,9 +514,10 @@ def _matrix(pair_u: np.ndarray, pair_v: np.ndarray, pair_weight: np.ndarray, n: 
 
 
 def _edges_at(source: LinkSource, date: pd.Timestamp, n: int, notes: list[str], rows: np.ndarray | None = None
-              ) -> tuple[_Edges, np.ndarray]:
+              ) -> tuple[_Edges, np.ndarray, np.ndarray]:
     """Every edge the rules make of the links in force at ``date`` (among ``rows``, when
-    given), and the position of the rule that made each."""
+    given), the position of the rule that made each, and the edges' order by ``(v, u)``
+    (ties in their order: by rule, direction, row)."""
     if rows is None:
         timeline = link_timeline(source.links, source.entities)
     else:  # only the columns that decide, as plain arrays: a few links, asked often
@@ -529,8 +525,29 @@ def _edges_at(source: LinkSource, date: pd.Timestamp, n: int, notes: list[str], 
         chosen = pd.DataFrame({name: links[name].to_numpy()[rows] for name in ("type", "role", "start", "end")})
         timeline = LinkTimeline(chosen, LinkCodes.of(chosen, (ends[0][rows], ends[1][rows])))
     in_force = timeline.in_force(date)
-    parts = [_rule_edges(source, in_force, timeline.codes, rows, rule, n, notes) for rule in source.rules]
-    return _Edges.concat(parts), np.repeat(np.arange(len(parts)), [part.u.size for part in parts])
+    parts = [_rule_edges(source, in_force, timeline.codes, rows, rule, notes) for rule in source.rules]
+    edges = _Edges.concat(parts)
+    rule = np.repeat(np.arange(len(parts)), [part.u.size for part in parts])
+    # One rule carries a penalty across a pair once per written direction, at its strongest link:
+    # a person holding two offices in one company under a role-less rule is still one officer.
+    # The written direction stays in the key: under direction = "both" the two stakes of a
+    # cross-holding (A owns 30 % of B, B owns 60 % of A) are two links from A to B (issue 9.3),
+    # combined with the other links between the pair under the policy's ``parallel``.
+    # (Strongest first, ties to the earlier edge; the kept edges in their order.) One order by
+    # pair serves this and the combination of a pair's links after it.
+    order = _pair_order(edges.u, edges.v, n)
+    keep, first = _strongest(order, edges.u, edges.v, rule, edges.forward, edges.weight)
+    weight = edges.weight
+    for number, transmit in enumerate(source.rules):
+        if transmit.split:  # divided evenly among the entities one source reaches by this rule
+            mine = rule == number
+            reached = np.bincount(edges.u[first & mine], minlength=n)
+            weight = np.where(mine, weight / np.maximum(reached[edges.u], 1), weight)
+    kept = np.flatnonzero(keep)
+    position = np.cumsum(keep) - 1  # of each kept edge among the kept
+    order = position[order[keep[order]]]
+    edges = _Edges(edges.u[kept], edges.v[kept], weight[kept], edges.row[kept], edges.forward[kept])
+    return edges, rule[kept], order
 
 
 def _rings(source: LinkSource, *, both_ends: bool = False) -> int:
@@ -573,8 +590,8 @@ def _edge_table(source: LinkSource, n: int, entities: np.ndarray | None, among: 
     tables = []
     links = source.links
     for number, date in enumerate(source.dates):
-        edges, rule = _edges_at(source, date, n, [], rows)
-        _, _, pair_weight, weight, pair_of = _pairs(edges, n, source.parallel, source.normalize)
+        edges, rule, order = _edges_at(source, date, n, [], rows)
+        _, _, pair_weight, weight, pair_of = _pairs(edges, order, n, source.parallel, source.normalize)
         # only the pairs with an end among the entities are whole: the others are left out
         mine = slice(None) if entities is None else chosen[edges.u] | chosen[edges.v]
         if among is not None:
@@ -611,15 +628,16 @@ def ownership_matrices(projection: Projection) -> tuple[sp.sparse.csr_array, sp.
     if OWNERSHIP_MATRICES not in projection.derived:
         source = projection.source
         # an ownership projection reads its links at one date (no layers: build_projection)
-        edges, rule = _edges_at(source, source.dates[0], projection.n, [])
-        projection.derived[OWNERSHIP_MATRICES] = _ownership_of(source, edges, rule, projection.n)
+        edges, rule, order = _edges_at(source, source.dates[0], projection.n, [])
+        weight = _pairs(edges, order, projection.n, source.parallel, source.normalize)[3]
+        projection.derived[OWNERSHIP_MATRICES] = _ownership_of(source, edges, rule, weight, projection.n)
     return projection.derived[OWNERSHIP_MATRICES]
 
 
-def _ownership_of(source: LinkSource, edges: _Edges, rule: np.ndarray, n: int
+def _ownership_of(source: LinkSource, edges: _Edges, rule: np.ndarray, weight: np.ndarray, n: int
                   ) -> tuple[sp.sparse.csr_array, sp.sparse.csr_array]:
-    """:func:`ownership_matrices` from the edges the rules made (``rule``: the rule of each)."""
-    weight = _pairs(edges, n, source.parallel, source.normalize)[3]
+    """:func:`ownership_matrices` from the edges the rules made (``rule``: the rule of each;
+    ``weight``: each one's own, normalised as its pair was)."""
     matrices = []
     for link_type in ("OWNS", "CONTROLS"):
         chosen = np.isin(rule, [k for k, r in enumerate(source.rules) if r.link == link_type])
@@ -647,10 +665,10 @@ def _project(source: LinkSource, n: int, notes: list[str], derived: dict | None 
     """``W`` of the links in force at the source's date; given ``derived`` (a projection's,
     under an ownership model), also the stake and control matrices of the same edges, which
     every run of the rule reads: found again later, they would cost a second pass over the links."""
-    edges, rule = _edges_at(source, source.dates[0], n, notes)
-    pair_u, pair_v, pair_weight, _, _ = _pairs(edges, n, source.parallel, source.normalize)
+    edges, rule, order = _edges_at(source, source.dates[0], n, notes)
+    pair_u, pair_v, pair_weight, weight, _ = _pairs(edges, order, n, source.parallel, source.normalize)
     if derived is not None:
-        derived[OWNERSHIP_MATRICES] = _ownership_of(source, edges, rule, n)
+        derived[OWNERSHIP_MATRICES] = _ownership_of(source, edges, rule, weight, n)
     return _matrix(pair_u, pair_v, pair_weight, n)
 
 
