@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from typing import NamedTuple
 
-import numba
 import numpy as np
 import pandas as pd
 
@@ -244,27 +243,12 @@ def stake_ends(share: np.ndarray, share_low: np.ndarray, share_high: np.ndarray,
     projection reads, with the links' ends already coded, so no id is hashed again."""
     low = np.where(np.isnan(share), share_low, share)
     low[np.isnan(low)] = 0.0
-    others = _group_sum(low, target, int(target.max()) + 1 if target.size else 0)[target] - low
+    # pandas' grouped sum on the integer codes: the sums (and so the room) to the last bit as
+    # grouping by the asset ids gave, without hashing them
+    others = pd.Series(low, copy=False).groupby(target).transform("sum").to_numpy() - low
     room = np.clip(1.0 - others, 0.0, 1.0)
     upper = np.maximum(np.minimum(np.where(np.isnan(share_high), 1.0, share_high), room), low)
     return low, np.where(np.isnan(share), upper, share)
-
-
-@numba.njit(cache=True, nogil=True)
-def _group_sum(values, groups, count):  # pragma: no cover - compiled
-    """Sum of ``values`` per group, added in row order with Kahan's compensation, as pandas'
-    grouped sum does: the stakes' room comes out the same to the last bit."""
-    total = np.zeros(count)
-    compensation = np.zeros(count)
-    for i in range(values.shape[0]):
-        group = groups[i]
-        y = values[i] - compensation[group]
-        t = total[group] + y
-        compensation[group] = t - total[group] - y
-        if compensation[group] != compensation[group]:  # an infinite value: no compensation
-            compensation[group] = 0.0
-        total[group] = t
-    return total
 
 
 def penalty_weights(penalties: pd.DataFrame, as_of: pd.Timestamp, *,
