@@ -74,9 +74,6 @@ class LinkCodes(NamedTuple):
         role_code, roles = pd.factorize(links["role"].to_numpy())
         return LinkCodes(ends[0], ends[1], _small(type_code), pd.Index(types), _small(role_code), pd.Index(roles))
 
-    def take(self, rows: np.ndarray) -> LinkCodes:
-        return LinkCodes(self.source[rows], self.target[rows], self.type[rows], self.types, self.role[rows], self.roles)
-
     def is_type(self, name: str) -> np.ndarray:
         """Mask of the links of type ``name`` (none where no link has it)."""
         return self.type == (self.types.get_loc(name) if name in self.types else -2)
