@@ -212,10 +212,13 @@ def _unshared_notes_of(ws: Workspace, day: pd.Timestamp) -> list[str]:
     range_low, range_high = links["share_low"].to_numpy(float)[rows], links["share_high"].to_numpy(float)[rows]
     low, high = stake_ends(share[rows], range_low, range_high, timeline.codes.target[rows])
     named = np.flatnonzero(unshared)[:_NOTES_NAMED]
-    names = ws.names
-    notes = [f"{names.get(s, s)} -> {names.get(t, t)}: no recorded share, taken as {_band(lo, hi)}"
+    names = _Names(ws)  # by the ends' entity rows: by id, the first lookup hashes every id
+
+    def name(end: np.ndarray, column: str) -> list:
+        return [names[row] if row >= 0 else text for row, text in zip(end[rows[named]], links[column].to_numpy()[rows[named]])]
+    notes = [f"{s} -> {t}: no recorded share, taken as {_band(lo, hi)}"
              + (" (a range)" if not (np.isnan(r_lo) and np.isnan(r_hi)) else " (what the other owners' recorded stakes leave)")
-             for s, t, lo, hi, r_lo, r_hi in zip(links["source"].to_numpy()[rows[named]], links["target"].to_numpy()[rows[named]],
+             for s, t, lo, hi, r_lo, r_hi in zip(name(timeline.codes.source, "source"), name(timeline.codes.target, "target"),
                                                   low[named], high[named], range_low[named], range_high[named])]
     if (count := int(unshared.sum())) > _NOTES_NAMED:
         notes.append(f"... and {count - _NOTES_NAMED} more OWNS links without a share")
