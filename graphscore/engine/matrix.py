@@ -9,8 +9,9 @@ and the id map, and no copy of the links: which links make an entry of ``W``, wi
 role, share and source, is worked out again from the tables' own links table for the few pairs
 a path shows (:meth:`Projection.edges_touching`), by the same code that built ``W``, so it
 names exactly the links that made it. The links are read as integers throughout: each link's
-source and target as rows of the entities table (:func:`link_ends`, through Arrow), found once
-per links table and shared by every projection of it.
+source and target as rows of the entities table (:func:`link_ends`, through Arrow), and which
+links are in force at a date (:func:`link_timeline`), found once per links table and shared by
+every projection of it.
 """
 
 from __future__ import annotations
@@ -535,6 +536,9 @@ def _edges_at(source: LinkSource, date: pd.Timestamp, n: int, notes: list[str], 
     # combined with the other links between the pair under the policy's ``parallel``.
     # (Strongest first, ties to the earlier edge; the kept edges in their order.) One order by
     # pair serves this and the combination of a pair's links after it.
+    if edges.u.size and min(edges.u.min(), edges.v.min()) < 0:  # the compiled sorts index by them
+        raise ValueError("a link's source or target is not among the entities: validate the tables first "
+                         "(graphscore.validate).")
     order = _pair_order(edges.u, edges.v, n)
     keep, first = _strongest(order, edges.u, edges.v, rule, edges.forward, edges.weight)
     weight = edges.weight
