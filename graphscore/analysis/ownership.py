@@ -42,9 +42,9 @@ import scipy as sp
 
 from graphscore.bundled import POLICIES, bundled_path
 from graphscore.engine import ownership
-from graphscore.engine.matrix import Projection, ownership_matrices, resolve_as_of
+from graphscore.engine.matrix import Projection, link_timeline, ownership_matrices, resolve_as_of
 from graphscore.engine.run import ModelRun, run_model
-from graphscore.engine.timeline import active, active_links, stake_bounds
+from graphscore.engine.timeline import active, stake_ends
 from graphscore.model import Tables
 from graphscore.policy import MissingShare, ModelName, Policy, load_policy
 from graphscore.workspace import Workspace, as_workspace
@@ -103,14 +103,16 @@ def _point(low: float, high: float) -> float:
 
 
 class _Names:
-    """Entity names by row of a projection (or of a block of its rows: ``ids``), looked up as
-    they are needed: one answer names a few entities, and should not pay for naming the register."""
+    """Entity names by row of a projection (or of a block of its rows: ``rows``), looked up as
+    they are needed: one answer names a few entities, and should not pay for naming the register.
+    A projection's rows are the entities table's, so a name is read by position: by id, the
+    first lookup would hash every id of the register (1.5 s at 10^7 links)."""
 
-    def __init__(self, ws: Workspace, ids: pd.Index):
-        self._names, self._ids = ws.names, ids
+    def __init__(self, ws: Workspace, rows: np.ndarray | None = None):
+        self._names, self._rows = ws.tables.entities["name"].to_numpy(), rows
 
     def __getitem__(self, idx: int):
-        return self._names[self._ids[idx]]
+        return self._names[idx if self._rows is None else self._rows[idx]]
 
 
 @dataclass(frozen=True)
@@ -154,8 +156,12 @@ def _has_bands(ws: Workspace, policy: Policy, as_of) -> bool:
 
     def compute() -> bool:
         links = ws.tables.links
-        unshared = links[(links["type"] == "OWNS") & links["share"].isna()]
-        return bool(len(unshared)) and bool(active(unshared, day).any())
+        # the OWNS records by the codes the projections read (no text compared), then the
+        # windows of those without a share
+        timeline = link_timeline(links, ws.tables.entities)
+        unshared = np.flatnonzero(timeline.codes.is_type("OWNS") & np.isnan(links["share"].to_numpy(float)))
+        dates = pd.DataFrame({name: links[name].to_numpy()[unshared] for name in ("start", "end")})
+        return bool(unshared.size) and bool(active(dates, day).any())
     return ws.remembered(f"unshared-owns-{day.date().isoformat()}", compute)
 
 
@@ -192,26 +198,28 @@ def _unshared_notes(ws: Workspace, projection: Projection) -> list[str]:
 
 def _unshared_notes_of(ws: Workspace, day: pd.Timestamp) -> list[str]:
     links = ws.tables.links
-    is_owns = (links["type"] == "OWNS").to_numpy()
-    if not links["share"].isna().to_numpy()[is_owns].any():
+    # the OWNS records in force, from the links' timeline the projections made (no record
+    # dated or id hashed again), their bands as the projections give them
+    timeline = link_timeline(links, ws.tables.entities)
+    is_owns = timeline.codes.is_type("OWNS")
+    share = links["share"].to_numpy(float)
+    if not np.isnan(share[is_owns]).any():
         return []
-    # the OWNS records only, then those in force: dating every link of the register (and
-    # keeping them, as the workspace's links_at does) costs three times the work and a copy
-    owns = active_links(links[is_owns], day)
-    if owns.empty:
-        return []
-    low, high = stake_bounds(owns)
-    unshared = owns["share"].isna()
+    rows = np.flatnonzero(is_owns & timeline.in_force(day))
+    unshared = np.isnan(share[rows])
     if not unshared.any():
         return []
-    names = ws.names
-    notes = [f"{names.get(s, s)} -> {names.get(t, t)}: no recorded share, taken as {_band(lo, hi)}"
-             + (" (a range)" if pd.notna(r_lo) or pd.notna(r_hi) else " (what the other owners' recorded stakes leave)")
-             for s, t, lo, hi, r_lo, r_hi in zip(owns["source"][unshared][:_NOTES_NAMED],
-                                                  owns["target"][unshared][:_NOTES_NAMED],
-                                                  low[unshared][:_NOTES_NAMED], high[unshared][:_NOTES_NAMED],
-                                                  owns["share_low"][unshared][:_NOTES_NAMED],
-                                                  owns["share_high"][unshared][:_NOTES_NAMED])]
+    range_low, range_high = links["share_low"].to_numpy(float)[rows], links["share_high"].to_numpy(float)[rows]
+    low, high = stake_ends(share[rows], range_low, range_high, timeline.codes.target[rows])
+    named = np.flatnonzero(unshared)[:_NOTES_NAMED]
+    names = _Names(ws)  # by the ends' entity rows: by id, the first lookup hashes every id
+
+    def name(end: np.ndarray, column: str) -> list:
+        return [names[row] if row >= 0 else text for row, text in zip(end[rows[named]], links[column].to_numpy()[rows[named]])]
+    notes = [f"{s} -> {t}: no recorded share, taken as {_band(lo, hi)}"
+             + (" (a range)" if not (np.isnan(r_lo) and np.isnan(r_hi)) else " (what the other owners' recorded stakes leave)")
+             for s, t, lo, hi, r_lo, r_hi in zip(name(timeline.codes.source, "source"), name(timeline.codes.target, "target"),
+                                                  low[named], high[named], range_low[named], range_high[named])]
     if (count := int(unshared.sum())) > _NOTES_NAMED:
         notes.append(f"... and {count - _NOTES_NAMED} more OWNS links without a share")
     return notes
@@ -280,7 +288,7 @@ def flagged_entities(source: Tables | Workspace, rule: str, *, as_of: dt.date | 
     policy = policy or rule_policy(rule)
     reading = _read(ws, policy, as_of)
     projection, listed = reading.projection, reading.listed
-    names = _Names(ws, projection.ids)
+    names = _Names(ws)
     candidates = (reading.high.total > 0) | reading.column("review") | reading.column("review", high=True)
     chosen = candidates & ~listed
     if entity_ids is not None:
@@ -384,7 +392,7 @@ def compare_rules(source: Tables | Workspace, *, as_of: dt.date | str | None = N
     thresholds = {rule: rule_threshold(p, day) for rule, p in policies.items()}
     thresholds_text = "; ".join(f"{_LABEL[rule]}: {text}" for rule, text in thresholds.items())
     eu_words = "50% or more" if policies["eu"].eu_inclusive_at(day) else "more than 50%"
-    names = _Names(ws, projection.ids)
+    names = _Names(ws)
     flags = np.column_stack([run.total for run in runs.values()]) > 0
     listed_anywhere = np.logical_or.reduce(list(listed.values()))
     ofac_run, eu_run, uk_run, integrated_run = (runs[rule] for rule in ("ofac", "eu", "uk", "integrated"))
@@ -450,7 +458,7 @@ def ultimate_owners_table(source: Tables | Workspace, entity_id: str, *, as_of: 
         block = np.union1d(block, ownership.chain_owners(_by_asset(reading.high_projection), [asset]))
     at = int(np.searchsorted(block, asset))
     local = replace(reading, D_low=reading.D_low[block][:, block], D_high=reading.D_high[block][:, block], C=None)
-    names = _Names(ws, projection.ids[block])
+    names = _Names(ws, block)
     entities = ws.entities
     if persons_only:
         kinds = entities["kind"].reindex(projection.ids[block]).to_numpy()

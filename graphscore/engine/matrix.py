@@ -9,8 +9,9 @@ and the id map, and no copy of the links: which links make an entry of ``W``, wi
 role, share and source, is worked out again from the tables' own links table for the few pairs
 a path shows (:meth:`Projection.edges_touching`), by the same code that built ``W``, so it
 names exactly the links that made it. The links are read as integers throughout: each link's
-source and target as rows of the entities table (:func:`link_ends`, through Arrow), found once
-per links table and shared by every projection of it.
+source and target as rows of the entities table (:func:`link_ends`, through Arrow), and which
+links are in force at a date (:func:`link_timeline`), found once per links table and shared by
+every projection of it.
 """
 
 from __future__ import annotations
@@ -20,13 +21,14 @@ import functools
 import weakref
 from dataclasses import dataclass
 
+import numba
 import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 import scipy as sp
 
-from graphscore.engine.timeline import LinkCodes, active_rows, penalty_weights, stake_bounds
+from graphscore.engine.timeline import LinkCodes, LinkTimeline, penalty_weights, stake_ends
 from graphscore.policy import Combine, Direction, LinkTime, MissingShare, Normalize, Parallel, Policy, Transmit
 
 __all__ = ["Projection", "LinkSource", "build_projection", "resolve_as_of", "own_weights", "ownership_matrices",
@@ -222,9 +224,19 @@ class Projection:
             raise KeyError(f"unknown entity id {entity_id!r}") from None
 
 
-# Each links table's ends as entity rows, while the table lives (one entry per table, dropped
-# with it): found once, shared by every projection and every lookup of paths over that table.
-_ENDS: dict[tuple[int, int], tuple[np.ndarray, np.ndarray]] = {}
+# What is worked out once per table (or pair of tables) and kept while they live, dropped with
+# them: each links table's ends as entity rows and its timeline, the penalties' entity rows.
+_KEPT: dict[tuple, object] = {}
+
+
+def _kept(name: str, tables: tuple, compute):
+    """``compute()`` once per ``name`` and ``tables`` (by identity), kept while they all live."""
+    key = (name, *map(id, tables))
+    if key not in _KEPT:
+        _KEPT[key] = compute()
+        for table in tables:
+            weakref.finalize(table, _KEPT.pop, key, None)
+    return _KEPT[key]
 
 
 def link_ends(links: pd.DataFrame, entities: pd.DataFrame,
@@ -242,15 +254,31 @@ def link_ends(links: pd.DataFrame, entities: pd.DataFrame,
     >>> [e.tolist() for e in link_ends(links, entities)]
     [[2, 0], [1, -1]]
     """
-    key = (id(links), id(entities))
-    if key not in _ENDS:
-        if known is None:
-            ids = _arrow_text(entities["id"])
-            known = (_positions(links["source"], ids), _positions(links["target"], ids))
-        _ENDS[key] = known
-        weakref.finalize(links, _ENDS.pop, key, None)
-        weakref.finalize(entities, _ENDS.pop, key, None)
-    return _ENDS[key]
+    def find() -> tuple[np.ndarray, np.ndarray]:
+        if known is not None:
+            return known
+        ids = _entity_ids(entities)
+        return _positions(links["source"], ids), _positions(links["target"], ids)
+    return _kept("ends", (links, entities), find)
+
+
+def _entity_ids(entities: pd.DataFrame) -> pa.Array:
+    """The entities' ids as one Arrow string array, made once per entities table."""
+    return _kept("ids", (entities,), lambda: _arrow_text(entities["id"]))
+
+
+def _penalty_rows(penalties: pd.DataFrame, entities: pd.DataFrame) -> np.ndarray:
+    """Row in ``entities`` of each penalty's entity (int64), once per pair of tables."""
+    return _kept("penalised", (penalties, entities),
+                 lambda: _positions(penalties["entity"], _entity_ids(entities)).astype(np.int64))
+
+
+def link_timeline(links: pd.DataFrame, entities: pd.DataFrame) -> LinkTimeline:
+    """The :class:`~graphscore.engine.timeline.LinkTimeline` of ``links``, with the links' ends
+    as rows of ``entities`` (:func:`link_ends`), made once per links table and kept while it
+    lives: every projection of the table reads it."""
+    return _kept("timeline", (links, entities),
+                 lambda: LinkTimeline(links, LinkCodes.of(links, link_ends(links, entities))))
 
 
 def _positions(values: pd.Series, ids: pa.Array) -> np.ndarray:
@@ -284,14 +312,15 @@ def own_weights(penalties: pd.DataFrame, n: int, combine: Combine) -> np.ndarray
     return s
 
 
-def _share_weights(links: pd.DataFrame, rows: np.ndarray, missing: MissingShare) -> tuple[np.ndarray, int]:
-    """The stake each OWNS link at ``rows`` transmits under the policy's ``missing_share``, and
-    how many lack one."""
+def _share_weights(links: pd.DataFrame, rows: np.ndarray, targets: np.ndarray, missing: MissingShare
+                   ) -> tuple[np.ndarray, int]:
+    """The stake each OWNS link at ``rows`` (its asset: ``targets``, entity rows) transmits under
+    the policy's ``missing_share``, and how many lack one."""
     share = links["share"].to_numpy(float)[rows]
     if missing in (MissingShare.LOW, MissingShare.HIGH):
-        owns = pd.DataFrame({name: links[name].to_numpy()[rows] for name in ("target", "share", "share_low", "share_high")})
-        low, high = stake_bounds(owns)
-        return (low if missing is MissingShare.LOW else high).to_numpy(float), int(np.isnan(share).sum())
+        low, high = stake_ends(share, links["share_low"].to_numpy(float)[rows],
+                               links["share_high"].to_numpy(float)[rows], targets)
+        return (low if missing is MissingShare.LOW else high), int(np.isnan(share).sum())
     return share, int(np.isnan(share).sum())
 
 
@@ -320,24 +349,69 @@ def _code(names: pd.Index, name: str) -> int:
     return int(names.get_loc(name)) if name in names else -2
 
 
-def _distinct(ordered: np.ndarray) -> np.ndarray:
-    """The distinct values of a sorted array (np.unique without its sort or hash table)."""
-    first = np.ones(ordered.size, dtype=bool)
-    first[1:] = ordered[1:] != ordered[:-1]
-    return ordered[first]
+@numba.njit(cache=True, nogil=True)
+def _pair_order(u: np.ndarray, v: np.ndarray, n: int) -> np.ndarray:  # pragma: no cover - compiled
+    """The permutation ordering edges by ``(v, u)``, ties in their given order: what
+    ``np.argsort(v * n + u, kind="stable")`` gives, by two counting sorts (by u, then by v) in
+    time proportional to edges + entities, where a comparison sort of 10^7 keys takes seconds."""
+    return _counting_sort(v, _counting_sort(u, np.arange(u.shape[0]), n), n)
 
 
-def _rule_edges(source: LinkSource, rows: np.ndarray, codes: LinkCodes, rule: Transmit, n: int,
-                notes: list[str]) -> _Edges:
-    """The edges one rule makes of the links at ``rows`` (positions in the links table,
-    ascending; ``codes`` theirs)."""
+@numba.njit(cache=True, nogil=True)
+def _counting_sort(keys, items, n):  # pragma: no cover - compiled
+    """``items`` stably reordered by ``keys[items]`` (integers in [0, n))."""
+    slot = np.zeros(n + 1, dtype=np.int64)
+    for i in range(keys.shape[0]):
+        slot[keys[i] + 1] += 1
+    for k in range(n):
+        slot[k + 1] += slot[k]
+    ordered = np.empty(items.shape[0], dtype=np.int64)
+    for i in items:
+        key = keys[i]
+        ordered[slot[key]] = i
+        slot[key] += 1
+    return ordered
+
+
+@numba.njit(cache=True, nogil=True)
+def _strongest(order, u, v, rule, forward, weight):  # pragma: no cover - compiled
+    """For edges in ``order`` (:func:`_pair_order`), which to keep: of the edges one rule makes
+    between one pair in one written direction, the strongest (ties to the first); and which
+    edge comes first of the rule's edges between its pair (to count the distinct pairs). Under
+    one ``(v, u)`` the edges come in their given order, by rule then direction, so each such
+    group is a run."""
+    keep = np.zeros(order.shape[0], dtype=np.bool_)
+    first = np.zeros(order.shape[0], dtype=np.bool_)
+    best = -1
+    for k in range(order.shape[0]):
+        i = order[k]
+        if best < 0 or u[i] != u[best] or v[i] != v[best] or rule[i] != rule[best] or forward[i] != forward[best]:
+            if best < 0 or u[i] != u[best] or v[i] != v[best] or rule[i] != rule[best]:
+                first[i] = True
+            if best >= 0:
+                keep[best] = True
+            best = i
+        elif weight[i] > weight[best]:
+            best = i
+    if best >= 0:
+        keep[best] = True
+    return keep, first
+
+
+def _rule_edges(source: LinkSource, in_force: np.ndarray, codes: LinkCodes, rows: np.ndarray | None,
+                rule: Transmit, notes: list[str]) -> _Edges:
+    """The edges one rule makes of the links in force (``in_force``, a mask over ``codes``:
+    of the links table, or of its ``rows`` when given), each link's own, forward ones first
+    (:func:`_edges_at` keeps the strongest of a pair's)."""
     links = source.links
     mask = codes.type == _code(codes.types, rule.link)
+    mask &= in_force
     if rule.role is not None:
         mask &= codes.role == _code(codes.roles, rule.role)
-    chosen = rows[mask]
+    mask = np.flatnonzero(mask)
+    chosen = mask if rows is None else rows[mask]
     if rule.by_share:
-        weight, missing = _share_weights(links, chosen, source.missing_share)
+        weight, missing = _share_weights(links, chosen, codes.target[mask], source.missing_share)
         if missing:
             unshared = chosen[np.isnan(links["share"].to_numpy(float)[chosen])][:5]
             named = ", ".join(f"{s} -> {t}" for s, t in zip(links["source"].to_numpy()[unshared],
@@ -355,28 +429,11 @@ def _rule_edges(source: LinkSource, rows: np.ndarray, codes: LinkCodes, rule: Tr
         parts.append(_Edges(source_idx, target_idx, weight, chosen, np.ones(chosen.size, dtype=bool)))
     if rule.direction in (Direction.BACKWARD, Direction.BOTH):
         parts.append(_Edges(target_idx, source_idx, weight, chosen, np.zeros(chosen.size, dtype=bool)))
-    edges = _Edges.concat(parts)
-    # One rule carries a penalty across a pair once per written direction, at its strongest link:
-    # a person holding two offices in one company under a role-less rule is still one officer.
-    # The written direction stays in the key: under direction = "both" the two stakes of a
-    # cross-holding (A owns 30 % of B, B owns 60 % of A) are two links from A to B (issue 9.3),
-    # combined with the other links between the pair under the policy's ``parallel``.
-    # (Strongest first, ties to the earlier edge; the kept edges in their order.)
-    key = (edges.u.astype(np.int64) * max(n, 1) + edges.v) * 2 + edges.forward
-    order = np.lexsort((-edges.weight, key))
-    first = np.ones(order.size, dtype=bool)
-    first[1:] = key[order][1:] != key[order][:-1]
-    kept = np.sort(order[first])
-    edges = _Edges(edges.u[kept], edges.v[kept], edges.weight[kept], edges.row[kept], edges.forward[kept])
-    if rule.split and kept.size:
-        pairs = _distinct(np.sort(edges.u.astype(np.int64) * max(n, 1) + edges.v))
-        reached = np.bincount(pairs // max(n, 1), minlength=n)
-        edges = _Edges(edges.u, edges.v, edges.weight / reached[edges.u], edges.row, edges.forward)
-    return edges
+    return _Edges.concat(parts)
 
 
-def combine_parallel(u: np.ndarray, v: np.ndarray, weight: np.ndarray, n: int,
-                     parallel: Parallel) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+def combine_parallel(u: np.ndarray, v: np.ndarray, weight: np.ndarray, n: int, parallel: Parallel,
+                     order: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """One weight per ordered pair ``(u, v)`` from the weights of the links joining it.
 
     ``sum`` adds them; ``max`` keeps the strongest; ``noisy_or`` gives ``1 - prod(1 - w)``, the
@@ -389,6 +446,9 @@ def combine_parallel(u: np.ndarray, v: np.ndarray, weight: np.ndarray, n: int,
         The distinct pairs, ordered by ``(v, u)``, and their combined weight.
     pair_of : ndarray
         For each input link, the position of its pair.
+
+    ``order``, when the caller has it, is the links' order by ``(v, u)`` with ties in their
+    given order (``np.argsort(v * n + u, kind="stable")``).
 
     Examples
     --------
@@ -404,7 +464,8 @@ def combine_parallel(u: np.ndarray, v: np.ndarray, weight: np.ndarray, n: int,
        network", KDD 2003, section 2 (one independent activation attempt per link).
     """
     key = v.astype(np.int64) * max(n, 1) + u.astype(np.int64)
-    order = np.argsort(key, kind="stable")
+    if order is None:
+        order = _pair_order(u, v, n)  # np.argsort(key, kind="stable"), in linear time
     ordered = key[order]
     starts = np.ones(ordered.size, dtype=bool)
     starts[1:] = ordered[1:] != ordered[:-1]
@@ -424,12 +485,13 @@ def combine_parallel(u: np.ndarray, v: np.ndarray, weight: np.ndarray, n: int,
     return pairs % max(n, 1), pairs // max(n, 1), combined, pair_of
 
 
-def _pairs(edges: _Edges, n: int, parallel: Parallel, normalize: Normalize
+def _pairs(edges: _Edges, order: np.ndarray, n: int, parallel: Parallel, normalize: Normalize
            ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """The entries of ``W`` the edges make: links between one pair combined under
-    ``parallel``, then normalised. Returns the pairs (ordered by ``(v, u)``), their weight, and
-    each edge's own weight (scaled as its pair was by the normalisation) and pair."""
-    pair_u, pair_v, pair_weight, pair_of = combine_parallel(edges.u, edges.v, edges.weight, n, parallel)
+    """The entries of ``W`` the edges make (``order``: theirs by ``(v, u)``): links between one
+    pair combined under ``parallel``, then normalised. Returns the pairs (ordered by
+    ``(v, u)``), their weight, and each edge's own weight (scaled as its pair was by the
+    normalisation) and pair."""
+    pair_u, pair_v, pair_weight, pair_of = combine_parallel(edges.u, edges.v, edges.weight, n, parallel, order)
     weight = edges.weight
     if normalize is not Normalize.NONE and pair_weight.size:
         # normalised after combining: under max or noisy_or the links of a pair are one channel
@@ -453,19 +515,43 @@ def _matrix(pair_u: np.ndarray, pair_v: np.ndarray, pair_weight: np.ndarray, n: 
 
 
 def _edges_at(source: LinkSource, date: pd.Timestamp, n: int, notes: list[str], rows: np.ndarray | None = None
-              ) -> tuple[_Edges, np.ndarray]:
+              ) -> tuple[_Edges, np.ndarray, np.ndarray]:
     """Every edge the rules make of the links in force at ``date`` (among ``rows``, when
-    given), and the position of the rule that made each."""
-    links, ends = source.links, link_ends(source.links, source.entities)
-    if rows is not None:  # only the columns that decide, as plain arrays: a few links, asked often
-        links = pd.DataFrame({name: links[name].to_numpy()[rows] for name in ("type", "role", "start", "end")})
-        ends = (ends[0][rows], ends[1][rows])
-    codes = LinkCodes.of(links, ends)
-    active = active_rows(links, date, codes)
-    codes = codes.take(active)
-    active = active if rows is None else rows[active]
-    parts = [_rule_edges(source, active, codes, rule, n, notes) for rule in source.rules]
-    return _Edges.concat(parts), np.repeat(np.arange(len(parts)), [part.u.size for part in parts])
+    given), the position of the rule that made each, and the edges' order by ``(v, u)``
+    (ties in their order: by rule, direction, row)."""
+    if rows is None:
+        timeline = link_timeline(source.links, source.entities)
+    else:  # only the columns that decide, as plain arrays: a few links, asked often
+        links, ends = source.links, link_ends(source.links, source.entities)
+        chosen = pd.DataFrame({name: links[name].to_numpy()[rows] for name in ("type", "role", "start", "end")})
+        timeline = LinkTimeline(chosen, LinkCodes.of(chosen, (ends[0][rows], ends[1][rows])))
+    in_force = timeline.in_force(date)
+    parts = [_rule_edges(source, in_force, timeline.codes, rows, rule, notes) for rule in source.rules]
+    edges = _Edges.concat(parts)
+    rule = np.repeat(np.arange(len(parts)), [part.u.size for part in parts])
+    # One rule carries a penalty across a pair once per written direction, at its strongest link:
+    # a person holding two offices in one company under a role-less rule is still one officer.
+    # The written direction stays in the key: under direction = "both" the two stakes of a
+    # cross-holding (A owns 30 % of B, B owns 60 % of A) are two links from A to B (issue 9.3),
+    # combined with the other links between the pair under the policy's ``parallel``.
+    # (Strongest first, ties to the earlier edge; the kept edges in their order.) One order by
+    # pair serves this and the combination of a pair's links after it.
+    if edges.u.size and min(edges.u.min(), edges.v.min()) < 0:  # the compiled sorts index by them
+        raise ValueError("a link's source or target is not among the entities: validate the tables first "
+                         "(graphscore.validate).")
+    order = _pair_order(edges.u, edges.v, n)
+    keep, first = _strongest(order, edges.u, edges.v, rule, edges.forward, edges.weight)
+    weight = edges.weight
+    for number, transmit in enumerate(source.rules):
+        if transmit.split:  # divided evenly among the entities one source reaches by this rule
+            mine = rule == number
+            reached = np.bincount(edges.u[first & mine], minlength=n)
+            weight = np.where(mine, weight / np.maximum(reached[edges.u], 1), weight)
+    kept = np.flatnonzero(keep)
+    position = np.cumsum(keep) - 1  # of each kept edge among the kept
+    order = position[order[keep[order]]]
+    edges = _Edges(edges.u[kept], edges.v[kept], weight[kept], edges.row[kept], edges.forward[kept])
+    return edges, rule[kept], order
 
 
 def _rings(source: LinkSource, *, both_ends: bool = False) -> int:
@@ -508,8 +594,8 @@ def _edge_table(source: LinkSource, n: int, entities: np.ndarray | None, among: 
     tables = []
     links = source.links
     for number, date in enumerate(source.dates):
-        edges, rule = _edges_at(source, date, n, [], rows)
-        _, _, pair_weight, weight, pair_of = _pairs(edges, n, source.parallel, source.normalize)
+        edges, rule, order = _edges_at(source, date, n, [], rows)
+        _, _, pair_weight, weight, pair_of = _pairs(edges, order, n, source.parallel, source.normalize)
         # only the pairs with an end among the entities are whole: the others are left out
         mine = slice(None) if entities is None else chosen[edges.u] | chosen[edges.v]
         if among is not None:
@@ -546,15 +632,16 @@ def ownership_matrices(projection: Projection) -> tuple[sp.sparse.csr_array, sp.
     if OWNERSHIP_MATRICES not in projection.derived:
         source = projection.source
         # an ownership projection reads its links at one date (no layers: build_projection)
-        edges, rule = _edges_at(source, source.dates[0], projection.n, [])
-        projection.derived[OWNERSHIP_MATRICES] = _ownership_of(source, edges, rule, projection.n)
+        edges, rule, order = _edges_at(source, source.dates[0], projection.n, [])
+        weight = _pairs(edges, order, projection.n, source.parallel, source.normalize)[3]
+        projection.derived[OWNERSHIP_MATRICES] = _ownership_of(source, edges, rule, weight, projection.n)
     return projection.derived[OWNERSHIP_MATRICES]
 
 
-def _ownership_of(source: LinkSource, edges: _Edges, rule: np.ndarray, n: int
+def _ownership_of(source: LinkSource, edges: _Edges, rule: np.ndarray, weight: np.ndarray, n: int
                   ) -> tuple[sp.sparse.csr_array, sp.sparse.csr_array]:
-    """:func:`ownership_matrices` from the edges the rules made (``rule``: the rule of each)."""
-    weight = _pairs(edges, n, source.parallel, source.normalize)[3]
+    """:func:`ownership_matrices` from the edges the rules made (``rule``: the rule of each;
+    ``weight``: each one's own, normalised as its pair was)."""
     matrices = []
     for link_type in ("OWNS", "CONTROLS"):
         chosen = np.isin(rule, [k for k, r in enumerate(source.rules) if r.link == link_type])
@@ -582,10 +669,10 @@ def _project(source: LinkSource, n: int, notes: list[str], derived: dict | None 
     """``W`` of the links in force at the source's date; given ``derived`` (a projection's,
     under an ownership model), also the stake and control matrices of the same edges, which
     every run of the rule reads: found again later, they would cost a second pass over the links."""
-    edges, rule = _edges_at(source, source.dates[0], n, notes)
-    pair_u, pair_v, pair_weight, _, _ = _pairs(edges, n, source.parallel, source.normalize)
+    edges, rule, order = _edges_at(source, source.dates[0], n, notes)
+    pair_u, pair_v, pair_weight, weight, _ = _pairs(edges, order, n, source.parallel, source.normalize)
     if derived is not None:
-        derived[OWNERSHIP_MATRICES] = _ownership_of(source, edges, rule, n)
+        derived[OWNERSHIP_MATRICES] = _ownership_of(source, edges, rule, weight, n)
     return _matrix(pair_u, pair_v, pair_weight, n)
 
 
@@ -657,7 +744,7 @@ def build_projection(tables, policy: Policy, as_of: dt.date | str | None = None,
                              period_days=policy.period_days)
     if policy.model.is_ownership:
         weight = weight.where(policy.lists(tables.penalties), 0.0)
-    idx = _positions(tables.penalties["entity"], _arrow_text(tables.entities["id"])).astype(np.int64)
+    idx = _penalty_rows(tables.penalties, tables.entities)
     penalties = tables.penalties.assign(weight=weight.to_numpy(), idx=idx)
     s = own_weights(penalties, n, policy.combine)
     values = tables.entities["value"].to_numpy(float) if "value" in tables.entities else np.full(n, np.nan)

@@ -13,7 +13,8 @@ import pandas as pd
 
 from graphscore.model import load_model
 
-__all__ = ["active", "active_links", "active_rows", "LinkCodes", "stake_bounds", "penalty_weights"]
+__all__ = ["active", "active_links", "active_rows", "LinkCodes", "LinkTimeline", "stake_bounds", "stake_ends",
+           "penalty_weights"]
 
 
 def active(table: pd.DataFrame, as_of: pd.Timestamp) -> np.ndarray:
@@ -45,6 +46,13 @@ def active_links(links: pd.DataFrame, as_of: pd.Timestamp) -> pd.DataFrame:
     return links.iloc[active_rows(links, as_of)]
 
 
+def _small(code: np.ndarray) -> np.ndarray:
+    """Codes in the smallest signed integer type that holds them: a register has millions of
+    links and a handful of types and roles."""
+    top = int(code.max()) if code.size else 0
+    return code.astype(np.int8 if top < 2**7 else np.int16 if top < 2**15 else np.int32, copy=False)
+
+
 class LinkCodes(NamedTuple):
     """The columns of a links table that decide which records are in force and which rules
     apply, as integers, one entry per row: ``source`` and ``target`` (rows of the entities
@@ -64,10 +72,101 @@ class LinkCodes(NamedTuple):
             ends = (pd.factorize(links["source"].to_numpy())[0], pd.factorize(links["target"].to_numpy())[0])
         type_code, types = pd.factorize(links["type"].to_numpy())
         role_code, roles = pd.factorize(links["role"].to_numpy())
-        return LinkCodes(ends[0], ends[1], type_code, pd.Index(types), role_code, pd.Index(roles))
+        return LinkCodes(ends[0], ends[1], _small(type_code), pd.Index(types), _small(role_code), pd.Index(roles))
 
-    def take(self, rows: np.ndarray) -> LinkCodes:
-        return LinkCodes(self.source[rows], self.target[rows], self.type[rows], self.types, self.role[rows], self.roles)
+    def is_type(self, name: str) -> np.ndarray:
+        """Mask of the links of type ``name`` (none where no link has it)."""
+        return self.type == (self.types.get_loc(name) if name in self.types else -2)
+
+
+class LinkTimeline:
+    """Which records of one links table are in force at a date (:func:`active_rows`), with
+    what does not depend on the date worked out once: the table's :class:`LinkCodes`, and the
+    few relations recorded more than once (only their records need choosing among at a date;
+    every other record is in force exactly when its window holds the date).
+
+    The answer at each date is kept (a mask, one byte a link) for the last few dates asked:
+    every policy projected at one date reads the same links.
+
+    Examples
+    --------
+    >>> t = pd.Timestamp
+    >>> links = pd.DataFrame({"source": ["z", "z", "y"], "target": ["c", "c", "c"], "type": ["OWNS"] * 3,
+    ...     "role": [None] * 3, "start": [t("2015-11-25")] * 3, "end": [t("2023-03-02"), pd.NaT, pd.NaT]})
+    >>> LinkTimeline(links).in_force(t("2020-01-01")).tolist()
+    [True, False, True]
+    """
+
+    DATES_KEPT = 4
+
+    def __init__(self, links: pd.DataFrame, codes: LinkCodes | None = None):
+        self.codes = codes if codes is not None else LinkCodes.of(links)
+        self._start, self._end = _dates(links["start"]), _dates(links["end"])
+        model = load_model()
+        # A relation is its type, both ends, and the type's period_key where it has one.
+        keyed_by_role = np.isin(self.codes.type, [k for k, name in enumerate(self.codes.types)
+                                                  if "role" in model.links[name].period_key])
+        role = np.where(keyed_by_role, self.codes.role, -1)
+        relation = _one_key(self.codes.type, self.codes.source, self.codes.target, role)
+        # hashed, not sorted: a sort of 10^7 keys costs seconds, and few relations repeat
+        self._shared = np.flatnonzero(pd.Series(relation, copy=False).duplicated(keep=False).to_numpy())
+        self._shared_relation = relation[self._shared]
+        self._masks: dict[np.datetime64, np.ndarray] = {}
+
+    def in_force(self, as_of: pd.Timestamp) -> np.ndarray:
+        """Boolean mask of the records in force at ``as_of`` (shared: not to be modified)."""
+        day = np.datetime64(pd.Timestamp(as_of).to_datetime64(), "ns")
+        if day not in self._masks:
+            mask = _within(self._start, self._end, day)
+            if self._shared.size:
+                self._choose(mask)
+            mask.flags.writeable = False
+            while len(self._masks) >= self.DATES_KEPT:
+                self._masks.pop(next(iter(self._masks)))
+            self._masks[day] = mask
+        return self._masks[day]
+
+    def _choose(self, mask: np.ndarray) -> None:
+        """Among the records in force of each relation recorded more than once, keep in
+        ``mask`` the one ending soonest, then the one starting latest, then the first."""
+        live = mask[self._shared]
+        rows, relation = self._shared[live], self._shared_relation[live]
+        mask[self._shared] = False
+        end = _nanos(self._end[rows], np.iinfo(np.int64).max)
+        start = _nanos(self._start[rows], np.iinfo(np.int64).min + 1)  # negated below
+        order = np.lexsort((-start, end, relation))  # stable: ties keep table order
+        first = np.ones(order.size, dtype=bool)
+        first[1:] = relation[order][1:] != relation[order][:-1]
+        mask[rows[order[first]]] = True
+
+
+def _dates(column: pd.Series) -> np.ndarray:
+    """A column of dates as a numpy datetime64 array (a view where it already is one)."""
+    values = column.to_numpy()
+    return values if values.dtype.kind == "M" else pd.to_datetime(column).to_numpy()
+
+
+def _within(start: np.ndarray, end: np.ndarray, day: np.datetime64) -> np.ndarray:
+    """``start <= day < end`` per record, a missing start or end holding for ever."""
+    started = np.isnat(start)
+    started |= start <= _in_unit(day, start)
+    not_ended = np.isnat(end)
+    not_ended |= _in_unit(day, end) < end
+    return started & not_ended
+
+
+def _in_unit(day: np.datetime64, values: np.ndarray) -> np.datetime64:
+    """``day`` in the unit of ``values`` where it is exact in it: compared in another unit, the
+    whole column would be converted first."""
+    exact = day.astype(values.dtype)
+    return exact if exact.astype(day.dtype) == day else day
+
+
+def _nanos(values: np.ndarray, missing: int) -> np.ndarray:
+    """Dates as int64 nanoseconds, ``missing`` where there is none."""
+    nanos = values.astype("datetime64[ns]").astype(np.int64)
+    nanos[np.isnat(values)] = missing
+    return nanos
 
 
 def active_rows(links: pd.DataFrame, as_of: pd.Timestamp, codes: LinkCodes | None = None) -> np.ndarray:
@@ -84,28 +183,7 @@ def active_rows(links: pd.DataFrame, as_of: pd.Timestamp, codes: LinkCodes | Non
     >>> active_rows(links, t("2020-01-01")).tolist(), active_rows(links, t("2024-01-01")).tolist()
     ([0, 2], [1, 2])
     """
-    model = load_model()
-    rows = np.flatnonzero(active(links, as_of))
-    if rows.size == 0:
-        return rows
-    # Only the columns that decide, as integers: a relation is its type, both ends, and the
-    # type's period_key where it has one (not the strings: a register has millions of rows).
-    codes = (codes or LinkCodes.of(links)).take(rows)
-    keyed_by_role = np.isin(codes.type, [k for k, name in enumerate(codes.types)
-                                         if "role" in model.links[name].period_key])
-    role = np.where(keyed_by_role, codes.role, -1)
-    # among the records of one relation: the one ending soonest, then the one starting latest
-    ended = links["end"].to_numpy()[rows]
-    end = ended.astype("datetime64[ns]").astype(np.int64)
-    end[pd.isna(ended)] = np.iinfo(np.int64).max
-    started = links["start"].to_numpy()[rows]
-    start = started.astype("datetime64[ns]").astype(np.int64)
-    start[pd.isna(started)] = np.iinfo(np.int64).min + 1  # negated below
-    relation = _one_key(codes.type, codes.source, codes.target, role)
-    order = np.lexsort((-start, end, relation))  # stable: ties keep table order
-    first = np.ones(order.size, dtype=bool)
-    first[1:] = relation[order][1:] != relation[order][:-1]
-    return rows[np.sort(order[first])]
+    return np.flatnonzero(LinkTimeline(links, codes).in_force(as_of))
 
 
 def _one_key(*codes: np.ndarray) -> np.ndarray:
@@ -151,11 +229,23 @@ def stake_bounds(owns: pd.DataFrame) -> tuple[pd.Series, pd.Series]:
     >>> [b.round(2).tolist() for b in stake_bounds(owns)]
     [[0.8, 0.0, 0.05, 0.5], [0.8, 0.15, 0.2, 0.75]]
     """
-    low = owns["share"].fillna(owns["share_low"]).fillna(0.0).astype(float)
-    others = low.groupby(owns["target"]).transform("sum") - low
-    room = (1.0 - others).clip(lower=0.0, upper=1.0)
-    upper = owns["share_high"].fillna(1.0).astype(float).clip(upper=room).clip(lower=low)
-    return low, owns["share"].fillna(upper).astype(float)
+    target = pd.factorize(owns["target"].to_numpy())[0]
+    low, high = stake_ends(*(owns[name].to_numpy(float) for name in ("share", "share_low", "share_high")), target)
+    return pd.Series(low, index=owns.index, name="share"), pd.Series(high, index=owns.index, name="share")
+
+
+def stake_ends(share: np.ndarray, share_low: np.ndarray, share_high: np.ndarray, target: np.ndarray
+               ) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`stake_bounds` on arrays, the assets as integer codes (non-negative): what a
+    projection reads, with the links' ends already coded, so no id is hashed again."""
+    low = np.where(np.isnan(share), share_low, share)
+    low[np.isnan(low)] = 0.0
+    # pandas' grouped sum on the integer codes: the sums (and so the room) to the last bit as
+    # grouping by the asset ids gave, without hashing them
+    others = pd.Series(low, copy=False).groupby(target).transform("sum").to_numpy() - low
+    room = np.clip(1.0 - others, 0.0, 1.0)
+    upper = np.maximum(np.minimum(np.where(np.isnan(share_high), 1.0, share_high), room), low)
+    return low, np.where(np.isnan(share), upper, share)
 
 
 def penalty_weights(penalties: pd.DataFrame, as_of: pd.Timestamp, *,

@@ -200,7 +200,7 @@ def test_ultimate_owners_on_the_owners_block_are_those_of_the_whole_register():
     reading = _read(ws, rule_policy("integrated"), "2024-06-30", runs=False)
     projection = reading.projection
     assert reading.high_projection is not projection  # unknown stakes: two ends
-    names = _Names(ws, projection.ids)
+    names = _Names(ws)
     several = np.flatnonzero(np.asarray((reading.D_high > 0).sum(axis=0)).ravel() >= 2)
     compared = 0
     for asset in several[:40]:

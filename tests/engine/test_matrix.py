@@ -250,3 +250,17 @@ def test_ownership_matrices_are_the_edge_tables_stakes_and_controls(small_regist
     # made with the projection, or later for a projection without them (one read from the disk cache)
     again = ownership_matrices(dataclasses.replace(projection))
     assert again[0] is not D and all((found != made).nnz == 0 for found, made in zip(again, (D, C)))
+
+
+def test_a_link_to_an_unknown_entity_is_refused_in_one_line():
+    """Unvalidated tables whose link names no entity: a plain error, not a matrix built from it."""
+    from graphscore.model import Tables
+
+    tables = Tables(pd.DataFrame({"id": ["a", "b"], "kind": ["company"] * 2, "name": ["A", "B"]}),
+                    pd.DataFrame({"source": ["a", "zz"], "target": ["b", "a"], "type": ["OWNS"] * 2,
+                                  "share": [0.5, 0.5], "share_low": [None] * 2, "share_high": [None] * 2,
+                                  "role": [None] * 2, "start": [pd.NaT] * 2, "end": [pd.NaT] * 2}),
+                    pd.DataFrame({"id": ["p"], "entity": ["a"], "kind": ["sanction"], "severity": [1.0],
+                                  "start": [pd.Timestamp("2020-01-01")], "end": [pd.NaT], "repair_from": [pd.NaT]}))
+    with pytest.raises(ValueError, match="a link's source or target is not among the entities"):
+        build_projection(tables, gs.load_policy(POLICIES / "ofac-50.toml"), "2024-01-01")
