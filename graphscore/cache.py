@@ -60,9 +60,9 @@ def _write_table(table: pa.Table, dtypes: dict[str, str], path: Path) -> None:
     encoded, so it becomes Python strings once per distinct value (:func:`_arrow_frame`)."""
     columns = []
     for column in table.columns:
-        if (pa.types.is_string(column.type) or pa.types.is_large_string(column.type)) and \
-                pc.count_distinct(column).as_py() <= len(column) // 2:
-            column = column.dictionary_encode()
+        if pa.types.is_string(column.type) or pa.types.is_large_string(column.type):
+            encoded = (column.combine_chunks() if isinstance(column, pa.ChunkedArray) else column).dictionary_encode()
+            column = encoded if len(encoded.dictionary) <= len(column) // 2 else column
         columns.append(column)
     # one dictionary per column in the whole file: the IPC file format holds no other
     table = pa.table(columns, names=table.column_names).unify_dictionaries()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import concurrent.futures
 import contextlib
 import datetime as dt
 import hashlib
@@ -100,10 +101,7 @@ def _numbers(column: pa.ChunkedArray) -> np.ndarray:
 
 def _ascending(keys: pa.ChunkedArray) -> np.ndarray | None:
     """The order that sorts ``keys`` (text in UTF-8 byte order, as canonical_order sorts), or
-    None when they are in order already: LadybugDB scans a table in storage order but for the
-    rows its threads take out of turn, and a load stores its rows sorted, so often only a
-    comparison of neighbours is paid, not a sort."""
-    keys = keys.combine_chunks()
+    None when they are in order already (a comparison of neighbours: cheaper than a sort)."""
     if len(keys) < 2 or pc.all(pc.less_equal(keys[:-1], keys[1:])).as_py():
         return None
     return pc.sort_indices(keys).to_numpy()
@@ -517,7 +515,8 @@ class LadybugStore(CypherStore):
         """
         model = load_model()
         reads = statements.arrow_reads(model)
-        (entities,) = [self._read_arrow(read) for read in reads["entities"]]
+        tables = self._read_ahead([*reads["entities"], *reads["links"], *reads["penalties"]])
+        entities = next(tables)
         order = _ascending(entities.column("id"))
         offsets = _numbers(entities.column(statements.ENTITY_ROW))
         row_of = np.zeros(int(offsets.max()) + 1 if len(offsets) else 0, dtype=np.int32)  # node offset -> row
@@ -526,13 +525,14 @@ class LadybugStore(CypherStore):
         ids = entities.column("id").combine_chunks()
 
         parts, sources, targets, types = [], [], [], []
-        for rank, read in enumerate(reads["links"]):
-            part = self._read_arrow(read)
-            part = _taken(part, _ascending(part.column("key")))  # canonical: by type in model order, then key
-            sources.append(row_of[_numbers(part.column(statements.ENTITY_ROW))])
-            targets.append(row_of[_numbers(part.column(statements.TARGET_ROW))])
+        for rank, part in zip(range(len(reads["links"])), tables):
+            order = _ascending(part.column("key"))  # canonical: by type in model order, then key
+            ends = [row_of[_numbers(part.column(name))] for name in (statements.ENTITY_ROW, statements.TARGET_ROW)]
+            sources.append(ends[0] if order is None else ends[0][order])
+            targets.append(ends[1] if order is None else ends[1][order])
             types.append(np.full(part.num_rows, rank, dtype=np.int32))
-            parts.append(part)
+            parts.append(_taken(part.drop_columns([statements.ENTITY_ROW, statements.TARGET_ROW, "key"]), order))
+            del part, ends
         ends = np.stack([np.concatenate(sources), np.concatenate(targets)])
         del sources, targets
         structure = {"source": pa.DictionaryArray.from_arrays(ends[0], ids),
@@ -541,11 +541,23 @@ class LadybugStore(CypherStore):
         links = _typed(parts, model.tables["links"].columns, structure)
         del parts
 
-        (penalties,) = [self._read_arrow(read) for read in reads["penalties"]]
+        penalties = next(tables)
         penalties = _taken(penalties, _ascending(penalties.column("id")))
         owners = ids.take(row_of[_numbers(penalties.column(statements.ENTITY_ROW))])
         penalties = _typed(penalties, model.tables["penalties"].columns, {"entity": owners})
         return {"entities": entities, "links": links, "penalties": penalties}, ends
+
+    def _read_ahead(self, reads: list[statements.ArrowRead]) -> Iterator[pa.Table]:
+        """Each read's table (:meth:`_read_arrow`), the next one read in a thread while the caller
+        sorts this one: LadybugDB lets go of Python's lock while it runs a query, and Arrow while
+        it sorts. Never more than two tables read and not yet taken."""
+        with concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="graphscore-read") as pool:
+            reading = pool.submit(self._read_arrow, reads[0])
+            for following in [*reads[1:], None]:
+                table = reading.result()
+                reading = pool.submit(self._read_arrow, following) if following else None
+                yield table
+                del table
 
     def _read_arrow(self, read: statements.ArrowRead) -> pa.Table:
         """One :class:`~graphscore.store.statements.ArrowRead`: its rows, and a null column for each
