@@ -500,8 +500,8 @@ class LadybugStore(CypherStore):
         LadybugDB's native Arrow path (:class:`~graphscore.store.statements.ArrowRead`), which
         lets go of Python's lock while it runs; no Python object is made per cell, and entities
         are named by their node offsets, not their ids, wherever links and penalties name them.
-        At 10^7 links it took 25.9 s and 3.8 GB where :meth:`read_tables` took 94.7 s and
-        9.8 GB, one after the other on a loaded machine (``benchmarks/scale.py --inputs``).
+        At 10^7 links it took 9.4 s and 3.8 GB where :meth:`read_tables` took 48.5 s and
+        9.8 GB, one after the other (``benchmarks/scale.py --inputs``, load average about 1).
 
         Returns
         -------
