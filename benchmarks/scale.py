@@ -28,8 +28,9 @@ in its own subprocess, so its peak resident memory is its own. Per size, one row
 - ``reload 1 change s``: last, the same input with one entity renamed, loaded as ``reload s``
   is: the fingerprint differs, so every row is compared by key with the stored side and one
   written;
-- ``read-back s``: ``store.read_tables()``, and ``read-back peak GB`` the peak resident memory
-  during it (as for ``csv peak GB``);
+- ``read-back s``: the store's content read back as a command reads it when the store recorded
+  its fingerprint (``store.read_content()``: Arrow tables in canonical order and the links' ends),
+  and ``read-back peak GB`` the peak resident memory during it (as for ``csv peak GB``);
 - ``open ws s``: :func:`graphscore.workspace.open_workspace` from the disk cache the load primed;
 - ``project s`` and ``score s``: ``ws.projection`` and ``ws.baseline`` under
   ``data/policies/diffusion.toml`` at 2024-06-30, first calls (they include writing the
@@ -55,11 +56,11 @@ in its own subprocess, so its peak resident memory is its own. Per size, one row
 - ``peak GB``: the subprocess's peak resident memory, and ``peak at``, the phase that set it.
 
 Checks (assertions): the store holds as many rows as the input; reloading writes nothing; the
-fingerprint of the read-back equals the input's.
+fingerprint of the read-back (its tables as frames, after the phase) equals the input's.
 
 ``--inputs DIR ...`` measures only that: each folder of CSV or Parquet tables (e.g. written by
 ``graphscore synthetic --companies 2000000 [--parquet] --out DIR``) read and validated by
-:func:`graphscore.io.read_paths`, or each store folder read back (``store.read_tables()``,
+:func:`graphscore.io.read_paths`, or each store folder read back (``store.read_content()``,
 opened read-only), in a subprocess of its own, printing its time and the subprocess's peak
 resident memory; the folders are only read.
 
@@ -105,7 +106,7 @@ import graphscore as gs
 from graphscore.analysis.dossier import dossier
 from graphscore.analysis.explain import explain
 from graphscore.analysis.whatif import whatif
-from graphscore.cache import DiskCache
+from graphscore.cache import DiskCache, StoredTables
 from graphscore.engine.matrix import link_ends
 from graphscore.io import read_paths, write_tables
 from graphscore.model import Column, load_model
@@ -325,7 +326,9 @@ def measure(n_companies: int, folder: Path, profile: list[str], explain_max: int
 
     with phases("read-back"):
         with LadybugStore(store_path, read_only=True) as store:
-            read_back = store.read_tables()
+            content = store.read_content()
+    read_back = StoredTables.in_memory(*content)
+    del content
     assert read_back.counts() == counts, f"read back {read_back.counts()}, input {counts}"
     assert read_back.fingerprint() == fingerprint, "read-back differs from the input"
     del read_back
@@ -573,11 +576,11 @@ def huge_estimate_gb(args) -> tuple[float, bool]:
 
 def measure_input(folder: Path) -> dict:
     """In this process: a folder of tables from its files to validated tables, or a store's
-    content read back as validated tables (``store.read_tables()``, the ``read-back`` phase)."""
+    content read back as a command reads it (``store.read_content()``, the ``read-back`` phase)."""
     start = time.perf_counter()
     if _is_store(folder):
         with LadybugStore(folder, read_only=True) as store:
-            tables = store.read_tables()
+            tables = StoredTables.in_memory(*store.read_content())
     else:
         tables = read_paths([folder])
     return {"seconds": time.perf_counter() - start, "counts": tables.counts()}

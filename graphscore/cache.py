@@ -38,33 +38,39 @@ import scipy as sp
 
 from graphscore.engine.matrix import LinkSource, Projection, link_ends, link_source
 from graphscore.engine.run import ModelRun
-from graphscore.model import TABLE_NAMES, Tables
+from graphscore.model import TABLE_NAMES, Tables, load_model
 from graphscore.policy import Combine, MissingShare, Policy
 
 __all__ = ["DiskCache", "StoredTables"]
 
 
 def _write_frame(frame: pd.DataFrame, path: Path) -> None:
-    """A frame as an Arrow IPC file (``path`` ends in ``.arrow``), and beside it the dtype of
-    each column (Arrow reads text back as strings, where validated tables hold Python objects).
+    """A frame as an Arrow IPC file (:func:`_write_table`), with the dtype of each column."""
+    bare = frame.copy(deep=False)
+    bare.attrs = {}  # readers' file and line records are for error messages, not for the cache
+    table = pa.Table.from_pandas(bare, preserve_index=False).replace_schema_metadata(None)
+    _write_table(table, {str(column): str(dtype) for column, dtype in frame.dtypes.items()}, path)
+
+
+def _write_table(table: pa.Table, dtypes: dict[str, str], path: Path) -> None:
+    """A table as an Arrow IPC file (``path`` ends in ``.arrow``), and beside it the dtype of
+    each column of its frame (Arrow reads text back as strings, where validated tables hold
+    Python objects).
 
     Uncompressed, so a reader maps the file instead of decoding it (reading a 10^6-link table
     from Parquet took 0.4-0.5 s of CPU, from the mapped file a millisecond); text that repeats
     (kinds, link types, roles, the ids of entities with many links) is stored once, dictionary
     encoded, so it becomes Python strings once per distinct value (:func:`_arrow_frame`)."""
-    bare = frame.copy(deep=False)
-    bare.attrs = {}  # readers' file and line records are for error messages, not for the cache
-    table = pa.Table.from_pandas(bare, preserve_index=False).replace_schema_metadata(None)
     columns = []
     for column in table.columns:
-        if (pa.types.is_string(column.type) or pa.types.is_large_string(column.type)) and \
-                pc.count_distinct(column).as_py() <= len(column) // 2:
-            column = column.dictionary_encode()
+        if pa.types.is_string(column.type) or pa.types.is_large_string(column.type):
+            encoded = (column.combine_chunks() if isinstance(column, pa.ChunkedArray) else column).dictionary_encode()
+            column = encoded if len(encoded.dictionary) <= len(column) // 2 else column
         columns.append(column)
-    table = pa.table(columns, names=table.column_names)
+    # one dictionary per column in the whole file: the IPC file format holds no other
+    table = pa.table(columns, names=table.column_names).unify_dictionaries()
     with pa.OSFile(str(path), "wb") as sink, pa.ipc.new_file(sink, table.schema) as writer:
         writer.write_table(table)
-    dtypes = {str(column): str(dtype) for column, dtype in frame.dtypes.items()}
     path.with_suffix(".dtypes.json").write_text(json.dumps(dtypes), encoding="utf-8")
 
 
@@ -310,10 +316,21 @@ class StoredTables(Tables):
         dtypes = {name: json.loads(path.with_suffix(".dtypes.json").read_text(encoding="utf-8"))
                   for name, path in paths.items()}
         ends = folder / _LINK_ENDS
+        self._hold(files, dtypes, np.load(ends) if ends.exists() else None)
+
+    @classmethod
+    def in_memory(cls, tables: dict[str, pa.Table], ends: np.ndarray | None) -> "StoredTables":
+        """Validated tables held as Arrow tables (those :meth:`DiskCache.keep_content` keeps),
+        with their frames' dtypes declared by the model."""
+        stored = cls.__new__(cls)
+        stored._hold(tables, _model_dtypes(), ends)
+        return stored
+
+    def _hold(self, files: dict, dtypes: dict, ends: np.ndarray | None) -> None:
         object.__setattr__(self, "validated", True)
         object.__setattr__(self, "_files", files)
         object.__setattr__(self, "_dtypes", dtypes)
-        object.__setattr__(self, "_ends", np.load(ends) if ends.exists() else None)
+        object.__setattr__(self, "_ends", ends)
 
     def _arrow(self, name: str) -> pa.Table:
         file = self._files[name]
@@ -369,6 +386,12 @@ def _among(column: pa.ChunkedArray, wanted: pa.Array) -> np.ndarray:
 _LINK_ENDS = "link-ends.npy"  # beside the tables: each link's source and target as entity rows (int32)
 
 
+def _model_dtypes() -> dict[str, dict[str, str]]:
+    """The dtype of each column of each validated table (:func:`graphscore.model.validate`)."""
+    model = load_model()
+    return {name: {c.name: c.dtype for c in model.tables[name].columns} for name in TABLE_NAMES}
+
+
 class DiskCache:
     """The cache folder of one store content (``folder/<fingerprint>``)."""
 
@@ -415,6 +438,22 @@ class DiskCache:
                 _write_frame(frame, folder / f"{name}.arrow")
             np.save(folder / _LINK_ENDS, np.stack(link_ends(tables.links, tables.entities)))
         self._publish(self.root / "tables", write)
+
+    def keep_content(self, tables: dict[str, pa.Table], ends: np.ndarray) -> StoredTables:
+        """Validated tables as Arrow (:meth:`graphscore.store.ladybug.LadybugStore.read_content`)
+        kept as :meth:`save_tables` keeps frames, and returned as :meth:`load_tables` reads them:
+        mapped from the files (the page cache holds them, not this process), or from memory
+        where they cannot be written."""
+        if not (self.root / "tables").is_dir():
+            dtypes = _model_dtypes()
+
+            def write(folder: Path) -> None:
+                for name, table in tables.items():
+                    _write_table(table, dtypes[name], folder / f"{name}.arrow")
+                np.save(folder / _LINK_ENDS, ends)
+            self._publish(self.root / "tables", write)
+        kept = self.load_tables()
+        return StoredTables.in_memory(tables, ends) if kept is None else kept
 
     # -- facts ---------------------------------------------------------------------------------
     def load_fact(self, name: str):

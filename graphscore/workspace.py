@@ -257,6 +257,7 @@ def open_workspace(db: str | Path, *, wait: float = 0.0, progress: Progress = SI
         Where reading the store and the workspace's own long steps report.
     """
     from graphscore.store import open_store
+    from graphscore.store.ladybug import LadybugStore
 
     with open_store(db, read_only=True, wait=wait) as store:
         fingerprint = store.data_fingerprint()
@@ -264,7 +265,10 @@ def open_workspace(db: str | Path, *, wait: float = 0.0, progress: Progress = SI
         cache = DiskCache(folder, fingerprint) if folder is not None and fingerprint else None
         with progress.step("reading the store's tables", "read the store's tables"):
             tables = cache.load_tables() if cache else None
-            if tables is None:
+            if tables is None and cache and isinstance(store, LadybugStore):
+                # the content a load validated (it recorded the fingerprint): read as Arrow, not validated again
+                tables = cache.keep_content(*store.read_content())
+            elif tables is None:
                 tables = store.read_tables()
                 if cache:
                     cache.save_tables(tables)

@@ -120,6 +120,27 @@ def test_an_unwritable_cache_only_costs_time(tmp_path):
         folder.chmod(0o700)
 
 
+def test_a_store_without_its_cache_is_read_back_as_arrow_and_kept(tmp_path):
+    """With no disk cache (removed, or never written), a command reads the content a load
+    validated through the store's Arrow read-back: the tables read_tables gives, kept on disk
+    for the next command, which then scores the same."""
+    import shutil
+
+    db = tmp_path / "db"
+    run("load", ZALA, "--db", db)
+    with LadybugStore(db, read_only=True) as store:
+        folder, expected = cache_folder(store), store.read_tables()
+    shutil.rmtree(folder)
+    ws = open_workspace(db)
+    assert (folder / ws.fingerprint / "tables" / "links.arrow").exists() and ws.tables.loaded() == []
+    for name, frame in expected.items():
+        pd.testing.assert_frame_equal(getattr(ws.tables, name), frame, obj=name)
+    scores = ws.baseline(JOINT, "2022-06-30").total
+    np.testing.assert_array_equal(open_workspace(db).baseline(JOINT, "2022-06-30").total, scores)
+    fresh = run_model(build_projection(expected, JOINT, "2022-06-30"), JOINT).total
+    np.testing.assert_array_equal(scores, fresh)
+
+
 def test_a_workspace_over_plain_tables_caches_in_memory(hand_tables, hand_policy, counted):
     ws = Workspace(hand_tables)
     assert ws.projection(hand_policy, "2024-01-01") is ws.projection(hand_policy, "2024-01-01")

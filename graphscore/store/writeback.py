@@ -69,7 +69,10 @@ def _isin(values: pd.Series, others: pd.Series) -> np.ndarray:
     """Per value: whether it is among ``others``; by Arrow's hash join, where pandas' ``isin``
     on Arrow-backed strings goes row by row in Python (12 s for 3 x 320,000 keys)."""
     def arrow(series: pd.Series) -> pa.Array:
-        return pa.array(series.to_numpy(dtype=object), type=pa.string(), from_pandas=True)
+        # straight from the series: text read back from the store is Arrow already (0.8 s for
+        # 3 x 10^6 keys through Python strings, a few milliseconds without)
+        array = pa.array(series, type=pa.string(), from_pandas=True)
+        return array.combine_chunks() if isinstance(array, pa.ChunkedArray) else array
     return pc.is_in(arrow(values), value_set=arrow(others)).to_numpy(zero_copy_only=False)
 
 
