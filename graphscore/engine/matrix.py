@@ -523,7 +523,7 @@ def _edges_at(source: LinkSource, date: pd.Timestamp, n: int, notes: list[str], 
         timeline = link_timeline(source.links, source.entities)
     else:  # only the columns that decide, as plain arrays: a few links, asked often
         links, ends = source.links, link_ends(source.links, source.entities)
-        chosen = pd.DataFrame({name: links[name].to_numpy()[rows] for name in ("type", "role", "start", "end")})
+        chosen = pd.DataFrame({name: links[name].iloc[rows].to_numpy() for name in ("type", "role", "start", "end")})
         timeline = LinkTimeline(chosen, LinkCodes.of(chosen, (ends[0][rows], ends[1][rows])))
     in_force = timeline.in_force(date)
     parts = [_rule_edges(source, in_force, timeline.codes, rows, rule, notes) for rule in source.rules]
@@ -603,9 +603,10 @@ def _edge_table(source: LinkSource, n: int, entities: np.ndarray | None, among: 
         row = edges.row[mine]
         tables.append(pd.DataFrame({
             "u": edges.u[mine].astype(np.int64), "v": edges.v[mine].astype(np.int64), "weight": weight[mine],
-            **{name: links[name].to_numpy()[row] for name in ("type", "role", "share", "source", "target")},
+            # taken before made numpy: a column held in Arrow (the disk cache's) is not converted whole
+            **{name: links[name].iloc[row].to_numpy() for name in ("type", "role", "share", "source", "target")},
             "direction": np.where(edges.forward[mine], "forward", "backward").astype(object),
-            "source_ref": links["source_ref"].to_numpy()[row] if "source_ref" in links else None,
+            "source_ref": links["source_ref"].iloc[row].to_numpy() if "source_ref" in links else None,
             "pair_weight": pair_weight[pair_of[mine]], "row": row.astype(np.int64),
             "rule": rule[mine], "date": number}))
     table = pd.concat(tables, ignore_index=True) if len(tables) > 1 else tables[0]
