@@ -160,7 +160,7 @@ def _has_bands(ws: Workspace, policy: Policy, as_of) -> bool:
         # windows of those without a share
         timeline = link_timeline(links, ws.tables.entities)
         unshared = np.flatnonzero(timeline.codes.is_type("OWNS") & np.isnan(links["share"].to_numpy(float)))
-        dates = pd.DataFrame({name: links[name].to_numpy()[unshared] for name in ("start", "end")})
+        dates = pd.DataFrame({name: links[name].iloc[unshared].to_numpy() for name in ("start", "end")})
         return bool(unshared.size) and bool(active(dates, day).any())
     return ws.remembered(f"unshared-owns-{day.date().isoformat()}", compute)
 
@@ -215,7 +215,7 @@ def _unshared_notes_of(ws: Workspace, day: pd.Timestamp) -> list[str]:
     names = _Names(ws)  # by the ends' entity rows: by id, the first lookup hashes every id
 
     def name(end: np.ndarray, column: str) -> list:
-        return [names[row] if row >= 0 else text for row, text in zip(end[rows[named]], links[column].to_numpy()[rows[named]])]
+        return [names[row] if row >= 0 else text for row, text in zip(end[rows[named]], links[column].iloc[rows[named]].to_numpy())]
     notes = [f"{s} -> {t}: no recorded share, taken as {_band(lo, hi)}"
              + (" (a range)" if not (np.isnan(r_lo) and np.isnan(r_hi)) else " (what the other owners' recorded stakes leave)")
              for s, t, lo, hi, r_lo, r_hi in zip(name(timeline.codes.source, "source"), name(timeline.codes.target, "target"),

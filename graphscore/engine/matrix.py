@@ -414,8 +414,8 @@ def _rule_edges(source: LinkSource, in_force: np.ndarray, codes: LinkCodes, rows
         weight, missing = _share_weights(links, chosen, codes.target[mask], source.missing_share)
         if missing:
             unshared = chosen[np.isnan(links["share"].to_numpy(float)[chosen])][:5]
-            named = ", ".join(f"{s} -> {t}" for s, t in zip(links["source"].to_numpy()[unshared],
-                                                             links["target"].to_numpy()[unshared]))
+            named = ", ".join(f"{s} -> {t}" for s, t in zip(links["source"].iloc[unshared].to_numpy(),
+                                                             links["target"].iloc[unshared].to_numpy()))
             notes.append(f"{missing} {rule.link} link(s) active at as_of have no share "
                          f"({named}{', ...' if missing > 5 else ''}): "
                          f"missing_share = {source.missing_share.value!r} applied")
