@@ -35,8 +35,9 @@ _SEEN, _QUEUED = 1, 2
 # than this share of them (a pass over n bytes), by sorting them when fewer.
 _SCAN_SHARE = 1 / 32
 # A push asks for the column start of the entity this many places down its queue, and for the
-# column, pair and estimate of the one half as far (engine/prefetch.py): at 10^7 links forward
-# push took 0.6 of the time it took without, 8 and 16 places alike (benchmarks/whatif.py).
+# column, pair and estimate of the one half as far (engine/prefetch.py): timed against the same
+# kernel without, interleaved, on the diffusion W of a 10^7-link synthetic registry, forward push
+# took 0.5 to 0.6 of the time, 8 and 16 places alike.
 _AHEAD = 8
 # Work arrays kept per weight vector: a forward push weighs entities by the certificate, a
 # reverse push by the scores; a workspace answering both keeps both.
@@ -56,10 +57,10 @@ class WorkArrays:
     Every link a push follows reads and writes the residual of the entity at its far end and
     reads that entity's weight (the scale of its threshold) and flags: the residual and the
     weight side by side in one pair and the flags in one byte, a link costs one cache line of
-    the entity's instead of four separate arrays' (on a 10^7-link registry, where those arrays
-    are many times the cache, a forward push followed a link in about 50 ns, most of it waiting
-    for memory: ``benchmarks/whatif.py``). The weight column is filled once per weight vector,
-    and kept for the last few used. One push at a time uses them; a push that finds them in use
+    the entity's instead of four separate arrays' (on the diffusion W of a 10^7-link synthetic
+    registry, where those arrays are many times the cache, a forward push over four separate
+    arrays followed a link in 51 to 64 ns, most of it waiting for memory). The weight column is
+    filled once per weight vector, and kept for the last few used. One push at a time uses them; a push that finds them in use
     (another thread's) makes its own.
     """
 

@@ -98,9 +98,10 @@ def _rows(W: sp.sparse.sparray) -> sp.sparse.csr_array:
 
 
 # A sweep reads x at the columns of W's entries, scattered over x: it asks for the entry this
-# many places ahead (engine/prefetch.py), so that the waits for memory overlap. At 10^7 links
-# under diffusion a sweep took 0.31 to 0.44 of the time it took without (64 to 256 alike), at
-# 10^6 links, where x fits in the cache, 0.78 (benchmarks/spread.py).
+# many places ahead (engine/prefetch.py), so that the waits for memory overlap. Timed against
+# the same sweep without, interleaved, on the diffusion W of synthetic registries: at 10^7 links
+# a sweep took 0.31 to 0.44 of the time (64 to 256 alike), at 10^6 links, where x fits in the
+# cache, 0.78.
 _AHEAD = 64
 
 
