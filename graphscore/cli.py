@@ -713,6 +713,9 @@ def serve(
     sock = socket.socket(family, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.bind((host, port))
+    # listening before the address is printed: a bound socket not yet listening refuses whoever
+    # connects as soon as they read it (uvicorn's own listen on this socket comes later)
+    sock.listen(2048)
     shown = f"[{host}]" if family == socket.AF_INET6 else host
     stdout.print(f"graphscore serve: http://{shown}:{sock.getsockname()[1]}/" + (f"?token={token}" if token else "")
                  + "  (Ctrl-C stops)", soft_wrap=True)
