@@ -78,15 +78,16 @@ class WorkArrays:
 
     @staticmethod
     def _fresh(n: int, weights: np.ndarray) -> tuple[np.ndarray, ...]:
+        index = _index_type(n)
         return (np.zeros(n), WorkArrays._pairs_of(weights), np.zeros(n, dtype=np.uint8),
-                np.empty(n, dtype=np.int64), np.empty(n, dtype=np.int64))
+                np.empty(n, dtype=index), np.empty(n, dtype=index))
 
     def _kept(self, weights: np.ndarray) -> tuple[np.ndarray, ...]:
         if self._shared is None:
             # np.zeros maps zeroed pages lazily (a push would pay for the pages it writes): the
             # kept arrays are written through once (np.full), so that no push pays for a page again
             self._shared = (np.full(self.n, 0.0), np.full(self.n, 0, dtype=np.uint8),
-                            np.empty(self.n, dtype=np.int64), np.empty(self.n, dtype=np.int64))
+                            np.empty(self.n, dtype=_index_type(self.n)), np.empty(self.n, dtype=_index_type(self.n)))
         kept = self._pairs.pop(id(weights), None)
         if kept is None or kept[0] is not weights:
             while len(self._pairs) >= _PAIRS_KEPT:
@@ -109,6 +110,12 @@ class WorkArrays:
             yield self._kept(weights)
         finally:
             self._lock.release()
+
+
+def _index_type(n: int) -> type:
+    """The queue's and the touched list's entries: int32 while entities fit (kept with a
+    projection, 8 bytes an entity fewer than int64), as W's indices are."""
+    return np.int32 if n < 2**31 else np.int64
 
 
 def work_arrays_of(projection) -> WorkArrays:
