@@ -284,7 +284,7 @@ def push_column(W: sp.sparse.sparray, source: int, amount: float = 1.0, *, dampi
     ----------
     W : (n, n) sparse array
         Transmission matrix; ``W[v, u]`` is the part of u's penalty reaching v in one step.
-        A float64 CSC array is used as is; any other format is converted on every call, a pass
+        A float64 or float32 CSC array is used as is; any other format is converted on every call, a pass
         over all of W: convert once when pushing many columns.
     source : int
         Index of the entity whose own penalty changes.
@@ -436,7 +436,7 @@ def _as_csc(W: sp.sparse.sparray) -> sp.sparse.csc_array:
     # Column v of W lists the entities v's penalty reaches; CSC stores it contiguously.
     if W.shape[0] != W.shape[1]:
         raise ValueError(f"W must be square, got shape {W.shape}.")
-    if isinstance(W, sp.sparse.csc_array) and W.dtype == np.float64:
+    if isinstance(W, sp.sparse.csc_array) and W.dtype in (np.float64, np.float32):  # float32: summed in float64
         return W
     return sp.sparse.csc_array(W, dtype=float)
 
@@ -582,7 +582,7 @@ def influence(W: sp.sparse.sparray, target: int, *, damping: float, scores: np.n
     Parameters
     ----------
     W : (n, n) sparse array
-        Non-negative transmission matrix; a float64 CSR array is used as is.
+        Non-negative transmission matrix; a float64 or float32 CSR array is used as is.
     target : int
         The entity whose score is taken apart.
     damping : float
@@ -620,7 +620,8 @@ def influence(W: sp.sparse.sparray, target: int, *, damping: float, scores: np.n
     _check_tuning(damping, tol)
     if W.shape[0] != W.shape[1]:
         raise ValueError(f"W must be square, got shape {W.shape}.")
-    rows = W if isinstance(W, sp.sparse.csr_array) and W.dtype == np.float64 else sp.sparse.csr_array(W, dtype=float)
+    rows = (W if isinstance(W, sp.sparse.csr_array) and W.dtype in (np.float64, np.float32)
+            else sp.sparse.csr_array(W, dtype=float))
     n = rows.shape[0]
     if not 0 <= target < n:
         raise ValueError(f"target must be an entity index in [0, {n}), got {target!r}.")
