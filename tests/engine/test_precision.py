@@ -14,10 +14,11 @@ import graphscore as gs
 from graphscore.analysis.explain import explain
 from graphscore.analysis.whatif import change_scores, penalize_change
 from graphscore.engine.precision import UNIT, change_error, score_error, stored_values
+from graphscore.engine.run import run_model
 from graphscore.engine.spread import Contraction, contraction, spread
 from graphscore.errors import InvalidPolicy
 from graphscore.io import read_paths
-from graphscore.policy import Precision
+from graphscore.policy import LinkTime, Precision
 from graphscore.synthetic import generate_network
 from graphscore.workspace import Workspace
 from tests.conftest import POLICIES, ZALA
@@ -119,3 +120,20 @@ def test_precision_is_a_spread_key_and_float64_keeps_every_policy_hash():
         policy('precision="float32"\n', model="hop")
     with pytest.raises(InvalidPolicy, match="precision"):
         policy('precision="float16"\n')
+
+
+def test_float32_layers_state_the_sum_of_their_bounds():
+    """Under link_time = "at_penalty" each layer is solved on its own float32 W: the scores add
+    up, and so do their bounds."""
+    tables, as_of = _synthetic()
+    policy = dataclasses.replace(gs.load_policy(POLICIES / "diffusion.toml"), link_time=LinkTime.AT_PENALTY)
+    single = dataclasses.replace(policy, precision=Precision.FLOAT32)
+    ws = Workspace(tables)
+    layers = ws.projection(single, as_of).layers
+    assert len(layers) > 1 and all(layer.W.dtype == np.float32 for layer in layers)
+    run = ws.baseline(single, as_of)
+    reference = sum(spread(layer.W, layer.s, damping=policy.damping, tol=REFERENCE_TOL)
+                    for layer in ws.projection(policy, as_of).layers)
+    each = [run_model(layer, single).attrs["error"] for layer in layers]
+    assert run.attrs["error"] == pytest.approx(sum(each))
+    assert np.abs(run.total - reference).max() <= run.attrs["error"]
