@@ -43,7 +43,8 @@ table, each buffer counted once (a view shares its base's); the tables themselve
 copy) are not counted. Two cross-checks: ``traced growth``, what the steps allocated and still
 hold by :mod:`tracemalloc` (numpy reports its buffers to it; Arrow's are not seen), and ``RSS
 growth``, the process's resident memory over the same steps (after ``malloc_trim``), both from
-before the workspace was made.
+before the workspace was made. ``--precision float32`` runs the same with the policy's
+``precision = "float32"`` (W's values in float32, :mod:`graphscore.engine.precision`).
 
 ``--profile NAME`` runs that policy under cProfile (projection, run and table) and prints its top
 entries on stderr. Times
@@ -79,6 +80,7 @@ import graphscore as gs
 from graphscore.analysis.ownership import flagged_entities
 from graphscore.engine.matrix import build_projection, link_ends, link_timeline, ownership_matrices
 from graphscore.engine.run import run_model
+from graphscore.policy import Precision
 from graphscore.synthetic import generate_network
 from ratio_table import print_table  # benchmarks/ is the script's folder, so on sys.path
 
@@ -308,15 +310,17 @@ def main() -> None:
     parser.add_argument("--only", nargs="+", choices=list(MODELS), default=list(MODELS))
     parser.add_argument("--profile", nargs="*", choices=list(MODELS), default=[])
     parser.add_argument("--memory", action="store_true", help="what the engine holds under diffusion, by component")
+    parser.add_argument("--precision", choices=[p.value for p in Precision], default="float64",
+                        help="with --memory: the diffusion policy's precision")
     parser.add_argument("--one", type=int, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.one and args.memory:
-        print(json.dumps(memory_size(args.one)))
+        print(json.dumps(memory_size(args.one, args.precision)))
         return
     if args.memory:
         rows = []
         for companies in args.sizes:
-            command = [sys.executable, __file__, "--one", str(companies), "--memory"]
+            command = [sys.executable, __file__, "--one", str(companies), "--memory", "--precision", args.precision]
             done = subprocess.run(command, stdout=subprocess.PIPE, text=True, check=True)
             rows.extend(json.loads(done.stdout.strip().splitlines()[-1]))
         print_table(rows)
@@ -411,7 +415,7 @@ def _live_gb() -> float:
     return _rss_gb()
 
 
-def memory_size(companies: int) -> list[dict]:
+def memory_size(companies: int, precision: str) -> list[dict]:
     """What a workspace holds after a score, a what-if and an explanation under diffusion."""
     from graphscore.analysis.explain import explain
     from graphscore.analysis.whatif import change_scores, penalize_change
@@ -420,7 +424,7 @@ def memory_size(companies: int) -> list[dict]:
         warnings.simplefilter("ignore", gs.GraphscoreWarning)
         small = gs.validate(generate_network(200, seed=0))
         tables = gs.validate(generate_network(companies, seed=0))
-    policy = gs.load_policy(POLICIES / "diffusion.toml")
+    policy = dataclasses.replace(gs.load_policy(POLICIES / "diffusion.toml"), precision=Precision(precision))
     for warm in (small,):  # compiled kernels loaded outside the measurement
         projection = gs.Workspace(warm).projection(policy, AS_OF)
         entity = projection.ids[int(np.argmax(projection.s))]
@@ -443,16 +447,16 @@ def memory_size(companies: int) -> list[dict]:
     steps["explain"] = (_held(ws, projection), _live_gb() - rss0, tracemalloc.get_traced_memory()[0])
     rows = []
     for component in steps["score"][0]:
-        rows.append({"links": links, "W nnz": projection.W.nnz, "component": component,
+        rows.append({"links": links, "W nnz": projection.W.nnz, "W values": precision, "component": component,
                      **{f"{step} B/link": held[component] / links for step, (held, _, _) in steps.items()},
                      "MB": steps["explain"][0][component] / 2**20})
-    rows.append({"links": links, "W nnz": projection.W.nnz, "component": "total",
+    rows.append({"links": links, "W nnz": projection.W.nnz, "W values": precision, "component": "total",
                  **{f"{step} B/link": sum(held.values()) / links for step, (held, _, _) in steps.items()},
                  "MB": sum(steps["explain"][0].values()) / 2**20})
-    rows.append({"links": links, "W nnz": projection.W.nnz, "component": "traced growth",
+    rows.append({"links": links, "W nnz": projection.W.nnz, "W values": precision, "component": "traced growth",
                  **{f"{step} B/link": traced / links for step, (_, _, traced) in steps.items()},
                  "MB": steps["explain"][2] / 2**20})
-    rows.append({"links": links, "W nnz": projection.W.nnz, "component": "RSS growth",
+    rows.append({"links": links, "W nnz": projection.W.nnz, "W values": precision, "component": "RSS growth",
                  **{f"{step} B/link": rss * 2**30 / links for step, (_, rss, _) in steps.items()},
                  "MB": steps["explain"][1] * 2**10})
     return rows
