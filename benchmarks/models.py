@@ -452,7 +452,7 @@ def memory_size(companies: int, precision: str) -> list[dict]:
     if precision == "float32":  # the stated bound beside the distance from the float64 answer, solved to 1e-15
         run, exact = ws.baseline(policy, AS_OF), build_projection(tables, gs.load_policy(POLICIES / "diffusion.toml"), AS_OF)
         reference = spread(exact.W, exact.s, damping=policy.damping, tol=1e-15)
-        print(f"{links} links, float32: largest score {reference.max():.4g}, stated bound {run.attrs['error']:.3g}, "
+        print(f"{links} links, float32: largest score {reference.max():.4g}, stated bound {run.attrs['error_bound']:.3g}, "
               f"largest distance from float64 {np.abs(run.total - reference).max():.3g}", file=sys.stderr)
     rows = []
     for component in steps["score"][0]:

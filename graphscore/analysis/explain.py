@@ -397,11 +397,11 @@ def explain(source: Tables | Workspace, policy: Policy, entity_id: str, *, as_of
     if not linear:
         notes.append(f"hop with aggregate = 'max': the score is the strongest single walk of at most "
                      f"{policy.max_hops} links, given as the deciding one")
-    if "error" in ws.baseline(policy, as_of).attrs:
+    if "error_bound" in ws.baseline(policy, as_of).attrs:
         # the contributions are the float32 W's: the part they miss of the float64 ones is at
         # most the score's own rounding (engine/precision.py), summed over every source
         notes.append(f"W's values are stored in float32 (precision = 'float32'): the score, and its contributions "
-                     f"together, are within {ws.baseline(policy, as_of).attrs['error']:.2g} of the float64 answer "
+                     f"together, are within {ws.baseline(policy, as_of).attrs['error_bound']:.2g} of the float64 answer "
                      "(proven bound)")
     if pushed is not None and pushed.unattributed > 0:
         stopped = "" if pushed.complete else f", stopped after {_PUSH_LINKS:,} links"

@@ -346,7 +346,7 @@ def change_scores(source: Tables | Workspace, policy: Policy, change: Change, *,
             # W's values in float32: the change solved is W~'s; how far it may lie from W's
             # (engine/precision.py), from its v-norm, the one computed plus its own error
             error += change_error(float(np.abs(delta_x / certificate.weights[at]).max(initial=0.0)) + error, certificate)
-            baseline_accuracy = f"{ws.baseline(policy, change.as_of).attrs['error']:.2g}, W's values in float32"
+            baseline_accuracy = f"{ws.baseline(policy, change.as_of).attrs['error_bound']:.2g}, W's values in float32"
         note += (f"; the change at every entity is within {error:.2g} of exact (proven bound; the baseline "
                  f"scores within {baseline_accuracy})")
         return ChangedScores(base, indices, other, baseline, how, float(error), int(indices.size), note)

@@ -55,6 +55,6 @@ def run_layers(projection: Projection, policy: Policy, s: np.ndarray | None, run
     if policy.model is ModelName.HOP and policy.aggregate is Aggregate.MAX:
         return ModelRun(np.maximum(projection.s, np.max(totals, axis=0)), projection.s)
     # a spread on float32 values states each layer's error bound: the sum's is at most their sum
-    errors = [one.attrs["error"] for one in runs if "error" in one.attrs]
-    attrs = {**runs[0].attrs, "error": float(np.sum(errors))} if errors else {}
+    errors = [one.attrs["error_bound"] for one in runs if "error_bound" in one.attrs]
+    attrs = {"error_bound": float(np.sum(errors))} if errors else {}
     return ModelRun(np.sum(totals, axis=0), projection.s, attrs=attrs)

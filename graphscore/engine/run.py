@@ -5,7 +5,7 @@ that is the entity's own (``own``), model-specific columns and model-wide figure
 
 | model | own | total | extra |
 |---|---|---|---|
-| spread, hop | own penalty weight s | exposure x | spread on float32 values: ``precision``, ``error`` (attrs) |
+| spread, hop | own penalty weight s | exposure x | spread on float32 values: ``error_bound`` (attrs) |
 | debtrank | initial distress min(1, s) | final distress h | ``systemic_impact`` (attrs) |
 | cascade | 1 for penalised entities | probability of being reached | ``total_low``, ``total_high`` |
 | ownership-* | 1 for listed entities | 1 if flagged | ``stake``; ``controlled`` (EU, UK); ``review`` (OFAC, EU) |
@@ -88,7 +88,7 @@ def run_model(projection: Projection, policy: Policy, s: np.ndarray | None = Non
         if projection.W.dtype == np.float64:
             return ModelRun(x, s)
         # W's values in float32: the bound on every score's distance from the float64 answer
-        return ModelRun(x, s, attrs={"precision": "float32", "error": score_error(
+        return ModelRun(x, s, attrs={"error_bound": score_error(
             projection.W, x, damping=policy.damping, certificate=certificate, tol=SCORE_TOL)})
     if model is ModelName.HOP:
         return ModelRun(hop(projection.W, s, damping=policy.damping, max_hops=policy.max_hops,

@@ -54,12 +54,11 @@ def test_float32_scores_are_within_the_stated_bound_of_the_float64_reference(reg
     np.testing.assert_array_equal(rounded.W.indices, exact.W.indices)
     np.testing.assert_array_equal(rounded.W.data, exact.W.data.astype(np.float32))
     run = ws.baseline(single, as_of)
-    error = run.attrs["error"]
-    assert run.attrs["precision"] == "float32"
+    error = run.attrs["error_bound"]
     assert 0 < np.abs(run.total - reference).max() <= error < 1e-5 * reference.max()
     frame = gs.score(ws, single, as_of)
-    assert frame.attrs["error"] == error
-    assert "error" not in ws.baseline(policy, as_of).attrs  # float64 states nothing new
+    assert frame.attrs["error_bound"] == error
+    assert "error_bound" not in ws.baseline(policy, as_of).attrs  # float64 states nothing new
 
 
 def test_a_float32_what_if_is_within_its_stated_bound_of_the_float64_change(registry):
@@ -82,7 +81,7 @@ def test_a_float32_explanation_states_its_bound(registry):
     assert any("float32" in note for note in why.notes)
     assert abs(why.total - spread(ws.projection(policy, as_of).W, ws.projection(policy, as_of).s,
                                   damping=policy.damping, tol=REFERENCE_TOL)[ws.projection(policy, as_of).index_of(entity)]
-               ) <= ws.baseline(single, as_of).attrs["error"]
+               ) <= ws.baseline(single, as_of).attrs["error_bound"]
 
 
 def test_the_bound_by_hand():
@@ -134,6 +133,6 @@ def test_float32_layers_state_the_sum_of_their_bounds():
     run = ws.baseline(single, as_of)
     reference = sum(spread(layer.W, layer.s, damping=policy.damping, tol=REFERENCE_TOL)
                     for layer in ws.projection(policy, as_of).layers)
-    each = [run_model(layer, single).attrs["error"] for layer in layers]
-    assert run.attrs["error"] == pytest.approx(sum(each))
-    assert np.abs(run.total - reference).max() <= run.attrs["error"]
+    each = [run_model(layer, single).attrs["error_bound"] for layer in layers]
+    assert run.attrs["error_bound"] == pytest.approx(sum(each))
+    assert np.abs(run.total - reference).max() <= run.attrs["error_bound"]
