@@ -198,13 +198,12 @@ def _path_lengths(projection: Projection, damping: float) -> tuple[sp.sparse.csr
     one entity's paths read a few hundred of them. The three matrices share the index arrays of
     ``W`` by source (``A`` is it, read as ``W`` transposed) and of ``W`` itself (the transposed
     lengths): 16 bytes a non-zero of ``W`` kept, where three matrices of their own took 36."""
-    key = (PATH_LENGTHS, float(damping))
+    # "values": kept on disk under a key of its own, apart from the three matrices earlier versions kept
+    key = (PATH_LENGTHS, float(damping), "values")
     W, columns = _without_zeros(projection)
     A = sp.sparse.csr_array((columns.data, columns.indices, columns.indptr), shape=columns.shape[::-1])
     kept = projection.derived.get(key)
-    # (a value kept on disk by another version, in another form, is made again)
-    if not (isinstance(kept, tuple) and len(kept) == 2 and all(isinstance(k, np.ndarray) and k.shape == (W.nnz,)
-                                                                for k in kept)):
+    if kept is None:
         lengths = _nonnegative_lengths(A, damping).data
         # the same values in W's order: the transpose of the lengths, whose structure is W's
         by_target = sp.sparse.csc_array((lengths, A.indices, A.indptr), shape=W.shape).tocsr().data
@@ -428,7 +427,7 @@ def prepare_explain(source: Tables | Workspace, policy: Policy, as_of: dt.date |
     >>> ws = gs.Workspace(fined_company())
     >>> policy = gs.parse_policy('name="r"\\ndamping=0.5\\n[[transmit]]\\nlink="OFFICER_OF"\\ndirection="backward"')
     >>> prepare_explain(ws, policy, "2024-01-01")
-    >>> ("path lengths", 0.5) in ws.projection(policy, "2024-01-01").derived
+    >>> ("path lengths", 0.5, "values") in ws.projection(policy, "2024-01-01").derived
     True
     """
     ws = as_workspace(source)

@@ -350,7 +350,7 @@ def test_path_lengths_share_the_index_arrays_of_w_and_equal_three_matrices_of_th
             for part in ("data", "indices", "indptr"):
                 np.testing.assert_array_equal(getattr(made, part), getattr(expected, part))
                 assert getattr(made, part).dtype == getattr(expected, part).dtype
-        kept = chosen.derived[(module.PATH_LENGTHS, policy.damping)]
+        kept = chosen.derived[(module.PATH_LENGTHS, policy.damping, "values")]
         assert sum(array.nbytes for array in kept) == 16 * found[0].nnz
     A, lengths, by_target = module._path_lengths(projection, policy.damping)
     assert (np.shares_memory(A.data, projection.W_by_source.data)
