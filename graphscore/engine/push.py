@@ -78,15 +78,16 @@ class WorkArrays:
 
     @staticmethod
     def _fresh(n: int, weights: np.ndarray) -> tuple[np.ndarray, ...]:
+        index = _index_type(n)
         return (np.zeros(n), WorkArrays._pairs_of(weights), np.zeros(n, dtype=np.uint8),
-                np.empty(n, dtype=np.int64), np.empty(n, dtype=np.int64))
+                np.empty(n, dtype=index), np.empty(n, dtype=index))
 
     def _kept(self, weights: np.ndarray) -> tuple[np.ndarray, ...]:
         if self._shared is None:
             # np.zeros maps zeroed pages lazily (a push would pay for the pages it writes): the
             # kept arrays are written through once (np.full), so that no push pays for a page again
             self._shared = (np.full(self.n, 0.0), np.full(self.n, 0, dtype=np.uint8),
-                            np.empty(self.n, dtype=np.int64), np.empty(self.n, dtype=np.int64))
+                            np.empty(self.n, dtype=_index_type(self.n)), np.empty(self.n, dtype=_index_type(self.n)))
         kept = self._pairs.pop(id(weights), None)
         if kept is None or kept[0] is not weights:
             while len(self._pairs) >= _PAIRS_KEPT:
@@ -109,6 +110,12 @@ class WorkArrays:
             yield self._kept(weights)
         finally:
             self._lock.release()
+
+
+def _index_type(n: int) -> type:
+    """The queue's and the touched list's entries: int32 while entities fit (kept with a
+    projection, 8 bytes an entity fewer than int64), as W's indices are."""
+    return np.int32 if n < 2**31 else np.int64
 
 
 def work_arrays_of(projection) -> WorkArrays:
@@ -277,7 +284,7 @@ def push_column(W: sp.sparse.sparray, source: int, amount: float = 1.0, *, dampi
     ----------
     W : (n, n) sparse array
         Transmission matrix; ``W[v, u]`` is the part of u's penalty reaching v in one step.
-        A float64 CSC array is used as is; any other format is converted on every call, a pass
+        A float64 or float32 CSC array is used as is; any other format is converted on every call, a pass
         over all of W: convert once when pushing many columns.
     source : int
         Index of the entity whose own penalty changes.
@@ -429,7 +436,7 @@ def _as_csc(W: sp.sparse.sparray) -> sp.sparse.csc_array:
     # Column v of W lists the entities v's penalty reaches; CSC stores it contiguously.
     if W.shape[0] != W.shape[1]:
         raise ValueError(f"W must be square, got shape {W.shape}.")
-    if isinstance(W, sp.sparse.csc_array) and W.dtype == np.float64:
+    if isinstance(W, sp.sparse.csc_array) and W.dtype in (np.float64, np.float32):  # float32: summed in float64
         return W
     return sp.sparse.csc_array(W, dtype=float)
 
@@ -575,7 +582,7 @@ def influence(W: sp.sparse.sparray, target: int, *, damping: float, scores: np.n
     Parameters
     ----------
     W : (n, n) sparse array
-        Non-negative transmission matrix; a float64 CSR array is used as is.
+        Non-negative transmission matrix; a float64 or float32 CSR array is used as is.
     target : int
         The entity whose score is taken apart.
     damping : float
@@ -613,7 +620,8 @@ def influence(W: sp.sparse.sparray, target: int, *, damping: float, scores: np.n
     _check_tuning(damping, tol)
     if W.shape[0] != W.shape[1]:
         raise ValueError(f"W must be square, got shape {W.shape}.")
-    rows = W if isinstance(W, sp.sparse.csr_array) and W.dtype == np.float64 else sp.sparse.csr_array(W, dtype=float)
+    rows = (W if isinstance(W, sp.sparse.csr_array) and W.dtype in (np.float64, np.float32)
+            else sp.sparse.csr_array(W, dtype=float))
     n = rows.shape[0]
     if not 0 <= target < n:
         raise ValueError(f"target must be an entity index in [0, {n}), got {target!r}.")

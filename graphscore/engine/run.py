@@ -5,7 +5,7 @@ that is the entity's own (``own``), model-specific columns and model-wide figure
 
 | model | own | total | extra |
 |---|---|---|---|
-| spread, hop | own penalty weight s | exposure x | |
+| spread, hop | own penalty weight s | exposure x | spread on float32 values: ``error_bound`` (attrs) |
 | debtrank | initial distress min(1, s) | final distress h | ``systemic_impact`` (attrs) |
 | cascade | 1 for penalised entities | probability of being reached | ``total_low``, ``total_high`` |
 | ownership-* | 1 for listed entities | 1 if flagged | ``stake``; ``controlled`` (EU, UK); ``review`` (OFAC, EU) |
@@ -21,6 +21,7 @@ from graphscore.engine.budget import check_work
 from graphscore.engine.hop import hop
 from graphscore.engine.layers import run_layers
 from graphscore.engine.matrix import Projection, ownership_matrices
+from graphscore.engine.precision import score_error
 from graphscore.engine.spread import Contraction, contraction, spread
 from graphscore.policy import ModelName, Policy
 
@@ -82,8 +83,13 @@ def run_model(projection: Projection, policy: Policy, s: np.ndarray | None = Non
     model = policy.model
     check_work(policy, projection.W.nnz)  # refuse what would run for hours, before it starts
     if model is ModelName.SPREAD:
-        return ModelRun(spread(projection.W, s, damping=policy.damping, tol=SCORE_TOL,
-                               certificate=contraction_of(projection, policy.damping)), s)
+        certificate = contraction_of(projection, policy.damping)
+        x = spread(projection.W, s, damping=policy.damping, tol=SCORE_TOL, certificate=certificate)
+        if projection.W.dtype == np.float64:
+            return ModelRun(x, s)
+        # W's values in float32: the bound on every score's distance from the float64 answer
+        return ModelRun(x, s, attrs={"error_bound": score_error(
+            projection.W, x, damping=policy.damping, certificate=certificate, tol=SCORE_TOL)})
     if model is ModelName.HOP:
         return ModelRun(hop(projection.W, s, damping=policy.damping, max_hops=policy.max_hops,
                             aggregate=policy.aggregate.value), s)

@@ -10,7 +10,8 @@ Two compiled kernels do the work, both a single pass over ``W`` in compressed ro
 - :func:`spread` solves by Gauss-Seidel sweeps and stops when the certificate *proves* every
   entry within ``tol * max|x|`` of the exact solution, not when a step merely looks small.
 
-Weights and sums are float64 throughout (there is no float32 path), over int32 indices.
+Sums are float64 throughout, over int32 indices; weights are float64, or float32 where a policy
+asks for it (``precision = "float32"``, :mod:`graphscore.engine.precision`, which states the accuracy).
 """
 
 from __future__ import annotations
@@ -87,10 +88,11 @@ def spectral_radius(W: sp.sparse.sparray) -> float:
 
 
 def _rows(W: sp.sparse.sparray) -> sp.sparse.csr_array:
-    """``W`` in compressed rows, float64, duplicates summed; as is when it already is one."""
+    """``W`` in compressed rows, float64 (or float32: the kernels sum in float64 either way),
+    duplicates summed; as is when it already is one."""
     if W.shape[0] != W.shape[1]:
         raise ValueError(f"W must be square, got shape {W.shape}.")
-    if isinstance(W, sp.sparse.csr_array) and W.dtype == np.float64 and W.has_canonical_format:
+    if isinstance(W, sp.sparse.csr_array) and W.dtype in (np.float64, np.float32) and W.has_canonical_format:
         return W
     rows = sp.sparse.csr_array(W, dtype=float)
     rows.sum_duplicates()
@@ -261,7 +263,7 @@ def spread(W: sp.sparse.sparray, s: np.ndarray, *, damping: float = 0.6,
     ----------
     W : (n, n) sparse array
         Transmission matrix; ``W[v, u]`` is the part of u's penalty reaching v in one step.
-        A float64 CSR array is used as is, any other form converted on every call.
+        A float64 or float32 CSR array is used as is, any other form converted on every call.
     s : (n,) or (n, k) ndarray
         Own penalty weight of each entity (non-negative); k columns solve k systems.
     damping : float
