@@ -25,6 +25,7 @@ import scipy as sp
 
 from graphscore.engine.prefetch import prefetch
 from graphscore.engine.spread import Contraction, contraction, spread
+from graphscore.errors import ConvergenceError
 
 __all__ = ["WorkArrays", "work_arrays_of", "LocalChange", "push_column", "local_change", "Influence", "influence", "Diagonal", "push_diagonal", "ReturnBound", "return_bound"]
 
@@ -441,6 +442,8 @@ def _push(W: sp.sparse.csc_array, sources: np.ndarray, amounts: np.ndarray, damp
     if certificate is None:
         certificate = contraction(W, damping)
     rate = certificate.rate
+    if not rate < 1:  # a threshold from it would be negative: the push would never stop
+        raise ConvergenceError(f"the certificate given proves no convergence (rate {rate:g} >= 1).")
     scale = float(np.abs(amounts).sum())
     # eps in the v-norm: an error of at most rate / (1 - rate) * eps = tol * scale (push_column, Notes)
     eps = tol * scale * (1 - rate) / rate if rate > 0 else math.inf

@@ -324,6 +324,14 @@ def test_kept_work_arrays_give_the_same_pushes_and_are_left_zeroed(diffusion):
         push_column(W, 0, damping=damping, work=WorkArrays(3))
 
 
+def test_a_certificate_proving_nothing_is_refused():
+    """A rate >= 1 would give a negative threshold, and a push that never stops."""
+    W = sp.sparse.csr_array(([0.5], ([1], [0])), shape=(2, 2))
+    from graphscore.engine.spread import Contraction
+    with pytest.raises(ConvergenceError, match="proves no convergence"):
+        push_column(W, 0, damping=0.5, certificate=Contraction(1.2, np.ones(2)))
+
+
 def test_divergent_push_raises():
     cycle = sp.sparse.csc_array([[0.0, 3.0], [3.0, 0.0]])  # damping * rho = 0.9 * 3 > 1
     with pytest.raises(ConvergenceError, match=r"spread diverges"):
