@@ -300,7 +300,8 @@ def _penalty_shares(projection: Projection, rows: list[dict]) -> list[tuple[dict
     weight under sum, all to the heaviest under max."""
     if projection.combine is Combine.MAX:
         return [(rows[0], 1.0)]
-    total = np.array([row["weight"] for row in rows]).sum()
+    # most sources have one penalty: its weight is the sum, without a numpy array per source
+    total = rows[0]["weight"] if len(rows) == 1 else np.array([row["weight"] for row in rows]).sum()
     return [(row, row["weight"] / total) for row in rows]
 
 
@@ -466,7 +467,7 @@ def _layer_contributions(projection: Projection, policy: Policy, v: int, total: 
         to_target = _distances_to(reverse_lengths, v, far) if far else None
     rows_of = _penalties_by_source(projection, sources)
     paths_of = {}
-    for u in sources:
+    for u in sources.tolist():  # Python ints: set lookups and comparisons on numpy ints cost more
         if not linear:
             # the deciding walk; for the entity itself its own weight (the empty walk) or its
             # own penalty returning around a cycle that carries more than 1

@@ -28,7 +28,7 @@ from graphscore.engine.hop import hop_change
 from graphscore.engine.matrix import Projection, own_weights
 from graphscore.engine.precision import change_error
 from graphscore.engine.push import local_change, work_arrays_of
-from graphscore.engine.run import SCORE_TOL, contraction_of, run_model
+from graphscore.engine.run import SCORE_TOL, push_contraction_of, run_model
 from graphscore.engine.spread import spread
 from graphscore.model import Tables
 from graphscore.policy import Combine, ModelName, Policy
@@ -319,7 +319,7 @@ def change_scores(source: Tables | Workspace, policy: Policy, change: Change, *,
         delta_s = s_other - projection.s[seeds]  # other side minus the data, at the seeds
         changed = np.flatnonzero(delta_s)
         scale = float(np.abs(delta_s[changed]).sum())
-        certificate = contraction_of(projection, policy.damping)
+        certificate = push_contraction_of(projection, policy.damping)
         local = local_change(projection.W_by_source, {int(seeds[i]): float(delta_s[i]) for i in changed},
                              damping=policy.damping, tol=accuracy, certificate=certificate,
                              budget=_PUSH_BUDGET_SWEEPS * max(projection.W.nnz, projection.n),
@@ -393,7 +393,7 @@ def prepare_whatif(source: Tables | Workspace, policy: Policy, as_of: dt.date | 
     ws.baseline(policy, as_of)
     _PenaltyIndex.of(projection)
     if policy.model is ModelName.SPREAD and not projection.layers and projection.n:
-        certificate = contraction_of(projection, policy.damping)
+        certificate = push_contraction_of(projection, policy.damping)
         # The push's and the solve's compiled loops load on their first call in a process (a few
         # tenths of a second): a push that stops at once, and a solve to a loose tolerance.
         local_change(projection.W_by_source, {0: 1.0}, damping=policy.damping, tol=ACCURACY, certificate=certificate,

@@ -25,6 +25,7 @@ import scipy as sp
 
 from graphscore.engine.prefetch import prefetch
 from graphscore.engine.spread import Contraction, contraction, spread
+from graphscore.errors import ConvergenceError
 
 __all__ = ["WorkArrays", "work_arrays_of", "LocalChange", "push_column", "local_change", "Influence", "influence", "Diagonal", "push_diagonal", "ReturnBound", "return_bound"]
 
@@ -39,6 +40,13 @@ _SCAN_SHARE = 1 / 32
 # kernel without, interleaved, on the diffusion W of a 10^7-link synthetic registry, forward push
 # took 0.5 to 0.6 of the time, 8 and 16 places alike.
 _AHEAD = 8
+# A forward push pushes the entities above 256, then 16 times its threshold first, and then down to
+# it: residuals pile up on an entity before it is pushed, instead of each being pushed on as
+# it comes. On the diffusion W of a 10^7-link synthetic registry (8 lifted penalties) it
+# followed 16 to 27 % fewer links than one FIFO pass at accuracies 1e-2 to 1e-4 (3 to 5 rungs of
+# 4 to 64 times did about as well).
+_LADDER = 16.0
+_RUNGS = 3
 # Work arrays kept per weight vector: a forward push weighs entities by the certificate, a
 # reverse push by the scores; a workspace answering both keeps both.
 _PAIRS_KEPT = 2
@@ -207,8 +215,10 @@ def _fetch_ahead(queue, head, size, indptr, indices, data, p, rw):  # pragma: no
 def _forward(indptr, indices, data, damping, sources, amounts, eps, budget, most,
              p, rw, state, queue, touched):  # pragma: no cover - compiled
     """Forward push from a FIFO queue: push w while ``|r[w]| > eps * weight[w]`` (``rw[w]`` is
-    the pair), giving up past ``budget`` links followed or ``most`` entities pushed. ``p``,
-    ``rw[:, 0]`` and ``state`` come zeroed; returns (entities touched, pushes, links, complete)."""
+    the pair), giving up past ``budget`` links followed or ``most`` entities pushed, in rungs
+    (:data:`_RUNGS`): first while above a threshold :data:`_LADDER` times higher, and so on down.
+    ``p``, ``rw[:, 0]`` and ``state`` come zeroed; returns (entities touched, pushes, links,
+    complete)."""
     n = p.shape[0]
     count = 0
     head = 0
@@ -221,50 +231,52 @@ def _forward(indptr, indices, data, damping, sources, amounts, eps, budget, most
             state[u] = _SEEN
             touched[count] = u
             count += 1
-    for k in range(count):
-        u = touched[k]
-        if abs(rw[u, 0]) > eps * rw[u, 1] and state[u] == _SEEN:
-            state[u] = _SEEN | _QUEUED
-            queue[tail] = u
-            tail = tail + 1 if tail + 1 < n else 0
-            size += 1
     pushes = 0
     links = 0
     distinct = 0  # entities pushed at least once: their change is above the accuracy asked for
-    while size > 0:
-        _fetch_ahead(queue, head, size, indptr, indices, data, p, rw)
-        u = queue[head]
-        head = head + 1 if head + 1 < n else 0
-        size -= 1
-        state[u] = _SEEN
-        pushed = rw[u, 0]
-        rw[u, 0] = 0.0
-        if p[u] == 0.0:
-            distinct += 1
-        p[u] += pushed
-        pushes += 1
-        spreading = damping * pushed
-        start, end = np.int64(indptr[u]), np.int64(indptr[u + 1])
-        links += end - start
-        for q in range(start, end):
-            w = np.int64(indices[q])
-            residual = rw[w, 0] + spreading * data[q]
-            rw[w, 0] = residual
-            flags = state[w]
-            if flags & _QUEUED:
-                continue
-            if flags == 0:
-                touched[count] = w
-                count += 1
-            if abs(residual) > eps * rw[w, 1]:
-                state[w] = _SEEN | _QUEUED
-                queue[tail] = w
+    for rung in range(_RUNGS - 1, -1, -1):
+        threshold = eps * _LADDER ** rung
+        for k in range(count):  # the queue is empty: every touched entity above this rung's threshold
+            u = touched[k]
+            if abs(rw[u, 0]) > threshold * rw[u, 1]:
+                state[u] = _SEEN | _QUEUED
+                queue[tail] = u
                 tail = tail + 1 if tail + 1 < n else 0
                 size += 1
-            else:
-                state[w] = _SEEN
-        if links > budget or distinct > most:
-            return count, pushes, links, False
+        while size > 0:
+            _fetch_ahead(queue, head, size, indptr, indices, data, p, rw)
+            u = queue[head]
+            head = head + 1 if head + 1 < n else 0
+            size -= 1
+            state[u] = _SEEN
+            pushed = rw[u, 0]
+            rw[u, 0] = 0.0
+            if p[u] == 0.0:
+                distinct += 1
+            p[u] += pushed
+            pushes += 1
+            spreading = damping * pushed
+            start, end = np.int64(indptr[u]), np.int64(indptr[u + 1])
+            links += end - start
+            for q in range(start, end):
+                w = np.int64(indices[q])
+                residual = rw[w, 0] + spreading * data[q]
+                rw[w, 0] = residual
+                flags = state[w]
+                if flags & _QUEUED:
+                    continue
+                if flags == 0:
+                    touched[count] = w
+                    count += 1
+                if abs(residual) > threshold * rw[w, 1]:
+                    state[w] = _SEEN | _QUEUED
+                    queue[tail] = w
+                    tail = tail + 1 if tail + 1 < n else 0
+                    size += 1
+                else:
+                    state[w] = _SEEN
+            if links > budget or distinct > most:
+                return count, pushes, links, False
     return count, pushes, links, True
 
 
@@ -448,6 +460,8 @@ def _push(W: sp.sparse.csc_array, sources: np.ndarray, amounts: np.ndarray, damp
     if certificate is None:
         certificate = contraction(W, damping)
     rate = certificate.rate
+    if not rate < 1:  # a threshold from it would be negative: the push would never stop
+        raise ConvergenceError(f"the certificate given proves no convergence (rate {rate:g} >= 1).")
     scale = float(np.abs(amounts).sum())
     # eps in the v-norm: an error of at most rate / (1 - rate) * eps = tol * scale (push_column, Notes)
     eps = tol * scale * (1 - rate) / rate if rate > 0 else math.inf

@@ -22,10 +22,10 @@ from graphscore.engine.hop import hop
 from graphscore.engine.layers import run_layers
 from graphscore.engine.matrix import Projection, ownership_matrices
 from graphscore.engine.precision import score_error
-from graphscore.engine.spread import Contraction, contraction, spread
+from graphscore.engine.spread import Contraction, contraction, spread, tightened
 from graphscore.policy import ModelName, Policy
 
-__all__ = ["ModelRun", "run_model", "contraction_of", "SCORE_TOL"]
+__all__ = ["ModelRun", "run_model", "contraction_of", "push_contraction_of", "SCORE_TOL"]
 
 # Spread scores are solved until every one is provably within SCORE_TOL x the largest score of
 # the exact solution: the 6 significant digits the command line prints of the largest are exact,
@@ -72,6 +72,16 @@ def contraction_of(projection: Projection, damping: float, *, transposed: bool =
     if key not in projection.derived:
         W = projection.W_by_source.T if transposed else projection.W  # W.T's rows are W's columns
         projection.derived[key] = contraction(W, damping)
+    return projection.derived[key]
+
+
+def push_contraction_of(projection: Projection, damping: float) -> Contraction:
+    """The certificate forward pushes (what-ifs) on the projection's ``W`` use: its
+    :func:`contraction_of` tightened by more power steps, computed once per projection
+    (:func:`graphscore.engine.spread.tightened`)."""
+    key = ("contraction", float(damping), False, "tightened")
+    if key not in projection.derived:
+        projection.derived[key] = tightened(projection.W, damping, contraction_of(projection, damping))
     return projection.derived[key]
 
 

@@ -17,7 +17,7 @@ import graphscore as gs
 from graphscore.analysis.whatif import apply_change, penalize_change
 from graphscore.engine.matrix import build_projection
 from graphscore.engine.push import LocalChange, WorkArrays, influence, local_change, push_column, push_diagonal
-from graphscore.engine.spread import contraction, spread
+from graphscore.engine.spread import contraction, spread, tightened
 from graphscore.errors import ConvergenceError
 from graphscore.io import read_paths
 from graphscore.synthetic import generate_network
@@ -104,6 +104,26 @@ def test_registry_agrees_with_spread_within_the_promised_accuracy(policy, reques
                 error = np.abs(dense(change, n) - exact_change(W, {source: amount}, damping)).max()
                 assert change.complete and change.error <= tol * abs(amount)
                 assert error <= change.error + ENTRY_SLACK, source
+
+
+def test_a_tightened_certificate_keeps_the_accuracy_with_fewer_links(diffusion):
+    """What-ifs push with the certificate tightened by more power steps (its threshold
+    tol (1 - rate) / rate is higher): still within the promised accuracy of a full solve, and
+    following fewer links on the register."""
+    W, s, damping = diffusion
+    n = W.shape[0]
+    first = contraction(W, damping)
+    tight = tightened(W, damping, first)
+    assert tight.rate < first.rate
+    links = {"first": 0, "tight": 0}
+    for source in penalised_sources(W, s):
+        exact = exact_change(W, {source: -1.0}, damping)
+        for name, certificate in (("first", first), ("tight", tight)):
+            change = push_column(W, source, -1.0, damping=damping, tol=1e-4, certificate=certificate)
+            assert change.complete and change.error <= 1e-4
+            assert np.abs(dense(change, n) - exact).max() <= change.error + ENTRY_SLACK
+            links[name] += change.links
+    assert links["tight"] < links["first"]
 
 
 def test_a_hub_with_thousands_of_leaves():
@@ -302,6 +322,14 @@ def test_kept_work_arrays_give_the_same_pushes_and_are_left_zeroed(diffusion):
                 np.testing.assert_array_equal(rw[:, 1], weights)
     with pytest.raises(ValueError, match="work arrays are for 3 entities"):
         push_column(W, 0, damping=damping, work=WorkArrays(3))
+
+
+def test_a_certificate_proving_nothing_is_refused():
+    """A rate >= 1 would give a negative threshold, and a push that never stops."""
+    W = sp.sparse.csr_array(([0.5], ([1], [0])), shape=(2, 2))
+    from graphscore.engine.spread import Contraction
+    with pytest.raises(ConvergenceError, match="proves no convergence"):
+        push_column(W, 0, damping=0.5, certificate=Contraction(1.2, np.ones(2)))
 
 
 def test_divergent_push_raises():
