@@ -21,12 +21,12 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from graphscore.errors import StoreError
-from graphscore.model import Column, GraphscoreWarning, load_model
+from graphscore.errors import InvalidData, StoreError
+from graphscore.model import Column, GraphscoreWarning, RestartLoad, ValidatedStream, load_model
 from graphscore.policy import Policy
-from graphscore.progress import Advance
+from graphscore.progress import SILENT, Advance, Progress
 from graphscore.store import statements
-from graphscore.store.base import CypherStore, Run, record_fingerprint
+from graphscore.store.base import CypherStore, LoadSummary, Run, record_fingerprint
 from graphscore.store.plan import LoadPlan, arrow_text
 from graphscore.store.writeback import VALUES
 
@@ -156,6 +156,23 @@ class _Transactions:
 
     def __init__(self, connection: ladybug.Connection):
         self._connection, self._open = connection, False
+        self._room = LOAD_CHUNK_ROWS  # rows the open transaction takes before it commits
+
+    def bulk(self, query: str, parameters: dict, advance: Advance | None = None) -> None:
+        """One bulk statement over an Arrow table (``parameters``' one value), cut where the
+        open transaction has taken ``LOAD_CHUNK_ROWS`` rows, which then commits; ``advance(n)``
+        after each ``n`` rows."""
+        (name, values), = parameters.items()
+        start = 0
+        while start < len(values):
+            chunk = values[start:start + self._room]
+            self(query, {name: chunk})
+            start, self._room = start + len(chunk), self._room - len(chunk)
+            if advance is not None:
+                advance(len(chunk))
+            if not self._room:
+                self.commit()
+                self._room = LOAD_CHUNK_ROWS
 
     def __call__(self, query: str, parameters: dict | None = None) -> pd.DataFrame:
         if not self._open:
@@ -390,20 +407,77 @@ class LadybugStore(CypherStore):
         self._check_space(sum(v.nbytes for _, parameters, _ in steps for v in parameters.values()
                               if isinstance(v, pa.Table)), copy=True)
         with self._on_a_copy() as run:
-            room = LOAD_CHUNK_ROWS  # rows the open transaction takes before it commits
             for query, parameters, rows in steps:
-                (name, values), = parameters.items()
-                start = 0
-                while start < len(values):
-                    chunk = values[start:start + room]
-                    run(query, {name: chunk})
-                    start, room = start + len(chunk), room - len(chunk)
-                    if rows:
-                        advance(len(chunk))
-                    if not room:
-                        run.commit()
-                        room = LOAD_CHUNK_ROWS
+                run.bulk(query, parameters, advance if rows else None)
             record_fingerprint(run, fingerprint())
+
+    def load_chunks(self, chunks: dict, *, progress: Progress = SILENT) -> LoadSummary | None:
+        """Load tables given as chunks of raw rows (:func:`graphscore.io.tables.iter_tables`) into
+        an empty store, each chunk validated and copied in as it is read: memory holds a chunk
+        and the keys the checks across chunks need (:class:`~graphscore.model.ValidatedStream`),
+        never a whole table. Returns None, having read nothing, when the store holds entities:
+        a load into a store with content compares its rows with it (:meth:`load`).
+
+        The guarantees of :meth:`load` hold: the rows go to a copy of the store that replaces it
+        only once every chunk has passed and been written (:meth:`_on_a_copy`), so an error in
+        any chunk, reported with every other (file, line, field), or a process killed at any
+        point, leaves the store as it was; the fingerprint of the content is recorded with it.
+        The summary carries no tables (``tables`` None): a command reads them back from the store.
+
+        Raises
+        ------
+        InvalidData
+            Every bad cell, the store unchanged.
+        StoreError
+            If the store refuses a statement or the disk is short of space; the store unchanged.
+        """
+        if self.counts()["entities"]:
+            return None
+        while True:
+            stream = ValidatedStream(chunks)
+            try:
+                with progress.step("reading, validating and writing the input",
+                                   "read, validated and wrote the input") as advance:
+                    self._write_stream(stream, advance)
+            except RestartLoad as restart:  # a table read again, from its first row, on a new copy
+                chunks = {**chunks, restart.name: restart.chunks}
+                continue
+            except (InvalidData, StoreError):
+                raise
+            except Exception as exc:  # a driver error of any kind: the copy was dropped
+                raise StoreError(f"load rolled back, store unchanged: {exc}") from exc
+            break
+        return LoadSummary(offered=dict(stream.counts), stored=self.counts(), tables=None,
+                           written={name: {"new": n, "changed": 0, "unchanged": 0} for name, n in stream.counts.items()},
+                           fingerprint=stream.fingerprint())
+
+    def _write_stream(self, stream: ValidatedStream, advance: Advance) -> None:
+        """Each chunk ``stream`` hands on, copied in (on a copy of the store) before the next is read."""
+        model = load_model()
+        entity_columns, penalty_columns, link_columns = (
+            statements.copy_columns(table, model) for table in ("entities", "penalties", "links"))
+        ends = [Column("source", "ref"), Column("target", "ref")]
+        self._check_space(0, copy=True)
+        with self._on_a_copy() as run:
+            for chunk in stream:
+                frame = chunk.frame
+                if chunk.table == "entities":
+                    steps = [(statements.copy_entities(model), {"rows": _arrow(frame, entity_columns)})]
+                elif chunk.table == "links":
+                    keyed = frame.assign(key=pd.Series(pd.arrays.ArrowExtensionArray(chunk.keys), index=frame.index))
+                    rows, types = _arrow(keyed, ends + link_columns), arrow_text(frame["type"])
+                    steps = [(statements.copy_links(link_type, model), {"rows": rows.filter(pc.equal(types, link_type))})
+                             for link_type in model.links]
+                else:
+                    copy_rows, copy_edges = statements.copy_penalties(model)
+                    steps = [(copy_rows, {"rows": _arrow(frame, penalty_columns)}),
+                             (copy_edges, {"edges": _arrow(frame, [Column("entity", "ref"), penalty_columns[0]])})]
+                self._check_space(sum(table.nbytes for _, parameters in steps for table in parameters.values()))
+                for query, parameters in steps:
+                    run.bulk(query, parameters)
+                advance(len(frame))
+                del frame, steps
+            record_fingerprint(run, stream.fingerprint())
 
     @contextlib.contextmanager
     def _on_a_copy(self) -> Iterator["_Transactions"]:
