@@ -980,7 +980,9 @@ class ValidatedStream:
         columns, texts = _coerce(df, spec, self.model, coercion)
         state.found.add(coercion)
         state.rows += len(df)
-        lines = LineNumbers.of(df)
+        # the reader's own line numbers (a range for Parquet), kept with a links chunk to name a
+        # repeat found later; None where they do not name this frame's rows
+        lines = df.attrs.get("lines") if LineNumbers.of(df) is not None else None
         ends = {}
         if name == "links":
             ends = dict(zip(("source", "target"), self._entities.find(texts["source"], texts["target"])))
@@ -988,7 +990,8 @@ class ValidatedStream:
             ends = {"entity": self._entities.find(texts["entity"])[0]}
         for column, rows in ends.items():  # a found id's text is the id: no lookup of Python strings
             columns[column] = _objects(texts[column])
-        frame = _frame(columns, spec, df.attrs, lines)
+        attrs = {key: value for key, value in df.attrs.items() if key != "lines" or lines is not None}
+        frame = _frame(columns, spec, attrs, None)
         issues = _Issues(frame, name)
         _check_ranges(columns, texts, spec, issues)
         keys = None

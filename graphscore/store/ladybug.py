@@ -70,6 +70,11 @@ def _sync(path: Path) -> None:
 # transaction (12 GiB pool, +5.7 GB resident) and 33 s in two of 8x10^6 (8 GiB pool, +3.6 GB).
 LOAD_CHUNK_ROWS = 8_000_000
 LOAD_BUFFER_POOL = 8 << 30
+# A streamed load (LadybugStore.load_chunks) trades some of that time for memory: transactions
+# of STREAM_ROWS rows in a pool of STREAM_BUFFER_POOL, so its peak is that of one transaction
+# whatever the registry's size.
+STREAM_ROWS = 2_000_000
+STREAM_BUFFER_POOL = 2 << 30
 ARROW_CHUNK_ROWS = 1_000_000  # rows per Arrow batch read back: few batches, bounded memory per batch
 
 
@@ -151,16 +156,20 @@ def _schema_hash() -> str:
 
 
 class _Transactions:
-    """A runner of statements on one connection, in transactions: the first statement after a
-    ``commit()`` begins the next one."""
+    """A runner of statements on a database, in transactions: the first statement after a
+    ``commit()`` begins the next one. Each transaction has a connection of its own: a LadybugDB
+    0.22 connection keeps every Arrow table given to it as a parameter until it is closed
+    (measured: ``pa.total_allocated_bytes()`` grew by each COPY's table and fell to zero only
+    at ``Connection.close()``), which held a whole streamed 10^7-link load, 1.8 GB of Arrow."""
 
-    def __init__(self, connection: ladybug.Connection):
-        self._connection, self._open = connection, False
-        self._room = LOAD_CHUNK_ROWS  # rows the open transaction takes before it commits
+    def __init__(self, database: ladybug.Database, rows: int):
+        self._database, self._open = database, False
+        self._connection = ladybug.Connection(database)
+        self._rows = self._room = rows  # rows a transaction takes, and the open one still takes, before it commits
 
     def bulk(self, query: str, parameters: dict, advance: Advance | None = None) -> None:
         """One bulk statement over an Arrow table (``parameters``' one value), cut where the
-        open transaction has taken ``LOAD_CHUNK_ROWS`` rows, which then commits; ``advance(n)``
+        open transaction has taken its rows, which then commits; ``advance(n)``
         after each ``n`` rows."""
         (name, values), = parameters.items()
         start = 0
@@ -172,7 +181,7 @@ class _Transactions:
                 advance(len(chunk))
             if not self._room:
                 self.commit()
-                self._room = LOAD_CHUNK_ROWS
+                self._room = self._rows
 
     def __call__(self, query: str, parameters: dict | None = None) -> pd.DataFrame:
         if not self._open:
@@ -184,6 +193,11 @@ class _Transactions:
         if self._open:
             self._connection.execute("COMMIT")
             self._open = False
+            self._connection.close()  # and with it the parameters it kept
+            self._connection = ladybug.Connection(self._database)
+
+    def close(self) -> None:
+        self._connection.close()
 
 
 class LadybugStore(CypherStore):
@@ -458,7 +472,7 @@ class LadybugStore(CypherStore):
             statements.copy_columns(table, model) for table in ("entities", "penalties", "links"))
         ends = [Column("source", "ref"), Column("target", "ref")]
         self._check_space(0, copy=True)
-        with self._on_a_copy() as run:
+        with self._on_a_copy(rows=STREAM_ROWS, buffer_pool=STREAM_BUFFER_POOL) as run:
             for chunk in stream:
                 frame = chunk.frame
                 if chunk.table == "entities":
@@ -480,7 +494,7 @@ class LadybugStore(CypherStore):
             record_fingerprint(run, stream.fingerprint())
 
     @contextlib.contextmanager
-    def _on_a_copy(self) -> Iterator["_Transactions"]:
+    def _on_a_copy(self, *, rows: int | None = None, buffer_pool: int | None = None) -> Iterator["_Transactions"]:
         """Transactions on a copy of the store, which then replaces the store in one rename.
 
         LadybugDB 0.22 writes ``COPY``'d rows straight to the database file and checkpoints
@@ -497,29 +511,29 @@ class LadybugStore(CypherStore):
         As the rename makes the write all-or-nothing, the write may commit in the copy as often
         as it likes (the runner's ``commit()``): LadybugDB holds a transaction's pages in its
         buffer pool until it commits (a 10^6-link load in one transaction took 0.9 GB of it,
-        10^7 would take some 9 GB), so a load committing every ``LOAD_CHUNK_ROWS`` rows runs in
-        the bounded pool ``LOAD_BUFFER_POOL`` whatever its size.
+        10^7 would take some 9 GB), so a load committing every ``rows`` rows (default
+        ``LOAD_CHUNK_ROWS``) runs in the bounded pool ``buffer_pool`` (default ``LOAD_BUFFER_POOL``)
+        whatever its size.
         """
         self._conn.execute("CHECKPOINT")  # the file alone now holds every committed transaction
         copy = self.path.with_name(self.path.name + NEXT_SUFFIX)
         self._remove_copies()
         try:
             shutil.copyfile(self.path, copy)
-            database = ladybug.Database(str(copy), buffer_pool_size=LOAD_BUFFER_POOL)
-            connection = ladybug.Connection(database)
+            database = ladybug.Database(str(copy), buffer_pool_size=buffer_pool or LOAD_BUFFER_POOL)
+            run = _Transactions(database, rows or LOAD_CHUNK_ROWS)
         except (OSError, RuntimeError) as exc:
             self._remove_copies()
             raise StoreError(f"cannot copy the store at {self._folder} to write to it: {exc}") from None
         try:
-            run = _Transactions(connection)
             yield run
             run.commit()
         except BaseException:
-            connection.close()
+            run.close()
             database.close()
             self._remove_copies()
             raise
-        connection.close()
+        run.close()
         database.close()  # checkpoints: the copy's file now holds the whole write
         leftovers = [p.name for p in self.path.parent.glob(copy.name + ".*") if not p.name.endswith(".lock")]
         if leftovers:  # a checkpoint that did not finish: never switch to such a copy

@@ -49,7 +49,7 @@ CHILD = textwrap.dedent("""
     db, mode, phase = Path(sys.argv[1]), sys.argv[2], sys.argv[3]
     if phase == "disk":  # let the write start whatever the free space, so the disk fills during it
         ladybug_store.SPACE_FACTOR = ladybug_store.SPACE_MARGIN = 0
-    ladybug_store.LOAD_CHUNK_ROWS = 1_000  # a load in many transactions on its copy, as at 10^7 links
+    ladybug_store.LOAD_CHUNK_ROWS = ladybug_store.STREAM_ROWS = 1_000  # a load in many transactions on its copy, as at 10^7 links
     def kill():
         os.kill(os.getpid(), signal.SIGKILL)
     state = {"begun": False}
