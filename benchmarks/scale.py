@@ -549,7 +549,7 @@ def _step(command: list[str], max_rss: float, until: float | None) -> tuple[floa
     return time.monotonic() - started, usage.ru_maxrss / 2**20, stopped
 
 
-def huge_estimate(args) -> tuple[dict, list[dict]]:
+def huge_estimate(args, until: float | None) -> tuple[dict, list[dict]]:
     """Each step's peak memory and time at 10^8 links, extrapolated in a straight line through
     the pipeline's rows at about 10^6 and 10^7 links (recorded, or run now): a step whose
     memory is bounded keeps its 10^7 figure, one that holds the registry grows tenfold."""
@@ -562,7 +562,9 @@ def huge_estimate(args) -> tuple[dict, list[dict]]:
         for n in PIPELINE_SIZES:
             print(f"{n:,} companies (pipeline):", file=sys.stderr, flush=True)
             with tempfile.TemporaryDirectory(prefix="graphscore-scale-", dir=args.tmp) as folder:
-                rows.append(run_pipeline(n, Path(folder), args))
+                rows.append(run_pipeline(n, Path(folder), args, until=until))
+            if "stopped" in rows[-1]:
+                sys.exit(f"--huge: the pipeline at {n:,} companies was stopped ({rows[-1]['stopped']}): no estimate")
         if not any("stopped" in row for row in rows):
             record["pipeline"] = rows
             RECORD.parent.mkdir(parents=True, exist_ok=True)
@@ -749,7 +751,8 @@ def main() -> None:
         raise KeyboardInterrupt
     signal.signal(signal.SIGTERM, interrupt)
     if args.huge:
-        estimate, rows = huge_estimate(args)
+        until = time.monotonic() + args.timeout if args.timeout else None  # the whole run, estimate included
+        estimate, rows = huge_estimate(args, until)
         print_table([*rows, {**estimate, "stopped": "estimate"}])
         over = [f"{step} {estimate[f'{step} GB']:.1f} GB" for step in PIPELINE
                 if estimate[f"{step} GB"] is None or estimate[f"{step} GB"] > HUGE_LIMIT_GB]
@@ -759,7 +762,6 @@ def main() -> None:
                      f"{HUGE_LIMIT_GB:g} GB this machine can give a step; the store would take about "
                      f"{estimate['store GB']:.0f} GB of the {disk:.0f} GB free")
         with tempfile.TemporaryDirectory(prefix="graphscore-scale-", dir=args.tmp) as folder:
-            until = time.monotonic() + args.timeout if args.timeout else None
             print_table([run_pipeline(HUGE_COMPANIES, Path(folder), args, until=until)])
     else:
         print_table([run_child(n, args) for n in args.sizes])
