@@ -141,10 +141,11 @@ def test_many_errors_are_listed_up_to_the_limit_and_counted_beyond(tmp_path, reg
     assert not (tmp_path / "db").exists()  # a failed first load leaves no store behind
 
 
-def test_the_load_command_streams_into_an_empty_store_and_scores_from_it(tmp_path, registry, small_chunks):
+def test_the_load_command_streams_into_an_empty_store_and_records_its_fingerprint(tmp_path, registry, small_chunks):
     db = tmp_path / "db"
     result = CliRunner().invoke(app, ["load", str(registry / "parquet"), "--db", str(db), "-q"])
     assert result.exit_code == 0, result.output
+    assert not list((db / "graph.cache").glob("*/tables"))  # streamed: no tables held to cache
     with LadybugStore(db, read_only=True) as store:
         tables = store.read_tables()
         assert store.data_fingerprint() == tables.fingerprint()
