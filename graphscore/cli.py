@@ -200,7 +200,7 @@ def load(
     New rows are copied in bulk; rows already stored are compared by key and only the changed
     ones rewritten, so loading the same input twice writes nothing."""
     from graphscore.cache import DiskCache
-    from graphscore.io import read_paths
+    from graphscore.io import read_paths, table_chunks
     from graphscore.workspace import cache_folder
 
     progress = _progress(quiet)
@@ -209,10 +209,15 @@ def load(
         folder = cache_folder(store)
         recorded = store.data_fingerprint()
         stored = DiskCache(folder, recorded).load_tables() if folder is not None and recorded else None
-        known = stored.entities[["id", "kind"]] if stored is not None else store.entity_kinds()
-        with progress.step(f"reading and validating {len(paths)} input(s)", f"read and validated {len(paths)} input(s)"):
-            tables = read_paths(paths, known_entities=known)
-        summary = store.load(tables, stored=stored, progress=progress)
+        # into an empty store, one folder of tables is validated and written chunk by chunk
+        chunks = table_chunks(paths) if stored is None and hasattr(store, "load_chunks") else None
+        summary = store.load_chunks(chunks, progress=progress) if chunks is not None else None
+        if summary is None:
+            known = stored.entities[["id", "kind"]] if stored is not None else store.entity_kinds()
+            with progress.step(f"reading and validating {len(paths)} input(s)",
+                               f"read and validated {len(paths)} input(s)"):
+                tables = read_paths(paths, known_entities=known)
+            summary = store.load(tables, stored=stored, progress=progress)
     except BaseException:
         if getattr(store, "created", False):  # a failed first load leaves no empty store behind
             store.discard()
@@ -223,7 +228,8 @@ def load(
     if folder is not None:  # the next command starts from these tables, not from a read-back
         cache = DiskCache(folder, summary.fingerprint)
         cache.prune()
-        cache.save_tables(summary.tables)
+        if summary.tables is not None:  # a streamed load holds no tables: the next command reads them back
+            cache.save_tables(summary.tables)
     written = ", ".join(f"{name} {w['new']:,} new, {w['changed']:,} changed, {w['unchanged']:,} unchanged"
                         for name, w in summary.written.items())
     stdout.print(f"{written}; store now holds {summary.stored}")
