@@ -266,9 +266,11 @@ class ChangedScores:
         return self.base if self.baseline == "without" else self._changed()
 
 
-def _moved(base: np.ndarray, entities: np.ndarray, scores: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Of ``entities`` (sorted) and their ``scores`` on the other side of a change, those that moved."""
-    moved = scores != base[entities]
+def _moved(base: np.ndarray, entities: np.ndarray, scores: np.ndarray, *,
+           base_at: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """Of ``entities`` (sorted) and their ``scores`` on the other side of a change, those that
+    moved (``base_at``: ``base[entities]``, where the caller has it)."""
+    moved = scores != (base[entities] if base_at is None else base_at)
     return entities[moved], scores[moved]
 
 
@@ -325,7 +327,8 @@ def change_scores(source: Tables | Workspace, policy: Policy, change: Change, *,
                              budget=_PUSH_BUDGET_SWEEPS * max(projection.W.nnz, projection.n),
                              reach=int(_PUSH_REACH * projection.n), work=work_arrays_of(projection))
         if local.complete:
-            indices, other = _moved(base, local.indices, base[local.indices] + local.values)
+            base_at = base[local.indices]
+            indices, other = _moved(base, local.indices, base_at + local.values, base_at=base_at)
             how, error = "push", local.error
             delta_x, at = local.values, local.indices
             note = (f"the change was computed locally by forward push, {local.pushes:,} pushes reaching "
