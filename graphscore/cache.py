@@ -9,8 +9,12 @@ it). Layout, under the cache folder::
     <fingerprint>/tables/link-ends.npy                             each link's ends as entity rows
     <fingerprint>/facts/<name>/value.json                          facts about the whole register (JSON)
     <fingerprint>/<policy hash>-<as-of>-<missing share>/          one projection and its baseline
-        arrays.npz  penalties.arrow  facts.json  run/  echo/  ownership/
+        arrays/  penalties.arrow  facts.json  run/  echo/  ownership/  derived/
         layer-<k>/                                                 link_time = "at_penalty": one per layer
+
+Arrays are kept one ``.npy`` file each (a folder of them where a ``.npz`` archive was before,
+still read) and mapped, copy-on-write, when read (:func:`_load_arrays`): a command touches the
+pages it reads, and reads nothing it does not.
 
 Writing is best effort: a read-only or full disk only means the next command computes again.
 Files are written to a temporary folder and renamed into place, so a reader never sees half a
@@ -134,6 +138,44 @@ def _arrow_frame(table: pa.Table, dtypes: dict[str, str]) -> pd.DataFrame:
     return pd.DataFrame(columns, copy=False)
 
 
+def _save_arrays(folder: Path, arrays: dict[str, np.ndarray]) -> None:
+    """Arrays as one ``.npy`` file each in ``folder`` (made here), named by their keys, and
+    their names in order (``names.json``: a run's columns are listed as they were computed);
+    read back by :func:`_load_arrays`."""
+    folder.mkdir()
+    for name, array in arrays.items():
+        np.save(folder / f"{name}.npy", np.asarray(array), allow_pickle=False)
+    (folder / "names.json").write_text(json.dumps(list(arrays)), encoding="utf-8")
+
+
+def _load_arrays(folder: Path) -> dict[str, np.ndarray]:
+    """The arrays :func:`_save_arrays` wrote in ``folder``, by name, or those of the archive
+    ``folder.npz`` a cache written before kept instead.
+
+    Each file is mapped, not read: a page is read from the page cache when the array's
+    entries on it are first used, so loading the path lengths of a 10^6-link projection costs
+    nothing until they are (from a ``.npz`` archive, np.load decompressed and copied every
+    array whole: 0.1-0.3 s of each command). Copy-on-write, so the arrays are writable as
+    ones read whole are (a compiled kernel typed for writable arrays takes them as they are,
+    and a caller writing into one changes its own copy of that page, never the file).
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> folder = Path(tempfile.mkdtemp()) / "arrays"
+    >>> _save_arrays(folder, {"s": np.arange(3.0), "shape": np.array([3, 3])})
+    >>> arrays = _load_arrays(folder)
+    >>> arrays["s"].tolist(), arrays["s"].flags.writeable, isinstance(arrays["s"].base, np.memmap)
+    ([0.0, 1.0, 2.0], True, True)
+    """
+    if not folder.is_dir():
+        with np.load(folder.with_suffix(".npz"), allow_pickle=False) as archive:
+            return {name: archive[name] for name in archive.files}
+    names = json.loads((folder / "names.json").read_text(encoding="utf-8"))
+    return {name: np.load(folder / f"{name}.npy", mmap_mode="c", allow_pickle=False).view(np.ndarray)
+            for name in names}
+
+
 def _write_projection(folder: Path, projection: Projection, about: dict) -> None:
     """A projection's arrays, tables and facts in ``folder``; its layers (link_time =
     "at_penalty") each in ``folder/layer-<k>``."""
@@ -142,7 +184,7 @@ def _write_projection(folder: Path, projection: Projection, about: dict) -> None
               "s": projection.s}
     if projection.values is not None:
         arrays["values"] = projection.values
-    np.savez(folder / "arrays.npz", **arrays)
+    _save_arrays(folder / "arrays", arrays)
     _write_frame(projection.penalties, folder / "penalties.arrow")
     facts = {"as_of": projection.as_of.isoformat(), "combine": projection.combine.value,
              "notes": list(projection.notes), "layers": len(projection.layers),
@@ -158,11 +200,10 @@ def _read_projection(folder: Path, source: LinkSource, ids: pd.Index) -> Project
     workspace's links under the same policy) and its rows are ``ids`` (the entities' ids in
     table order, as every projection of those tables has them), as a fresh projection's do."""
     facts = json.loads((folder / "facts.json").read_text(encoding="utf-8"))
-    with np.load(folder / "arrays.npz") as arrays:
-        W = sp.sparse.csr_array((arrays["data"], arrays["indices"], arrays["indptr"]),
-                                shape=tuple(arrays["shape"]))
-        s = arrays["s"]
-        values = arrays["values"] if "values" in arrays else None
+    arrays = _load_arrays(folder / "arrays")
+    W = sp.sparse.csr_array((arrays["data"], arrays["indices"], arrays["indptr"]), shape=tuple(arrays["shape"]))
+    s = arrays["s"]
+    values = arrays.get("values")
     links_at = None if facts.get("links_at") is None else pd.Timestamp(facts["links_at"])
     source = source.at(links_at if links_at is not None else pd.Timestamp(facts["as_of"]))
     layers = tuple(_read_projection(folder / f"layer-{k}", source, ids) for k in range(facts.get("layers", 0)))
@@ -252,8 +293,7 @@ class KeptDerived(dict):
         if path is None or not (path / "value.json").exists():
             return False
         try:
-            with np.load(path / "arrays.npz") as arrays:
-                value = _unpack(json.loads((path / "value.json").read_text(encoding="utf-8")), arrays)
+            value = _unpack(json.loads((path / "value.json").read_text(encoding="utf-8")), _load_arrays(path / "arrays"))
         except (OSError, ValueError, KeyError, TypeError):
             return False  # a cache written by another version: computed again
         super().__setitem__(key, value)
@@ -278,7 +318,7 @@ class KeptDerived(dict):
             spec = _pack(value, "v", arrays)
 
             def write(folder: Path) -> None:
-                np.savez(folder / "arrays.npz", **arrays)
+                _save_arrays(folder / "arrays", arrays)
                 (folder / "value.json").write_text(json.dumps(spec), encoding="utf-8")
             self._publish(path, write)
 
@@ -316,7 +356,7 @@ class StoredTables(Tables):
         dtypes = {name: json.loads(path.with_suffix(".dtypes.json").read_text(encoding="utf-8"))
                   for name, path in paths.items()}
         ends = folder / _LINK_ENDS
-        self._hold(files, dtypes, np.load(ends) if ends.exists() else None)
+        self._hold(files, dtypes, np.load(ends, mmap_mode="c") if ends.exists() else None)
 
     @classmethod
     def in_memory(cls, tables: dict[str, pa.Table], ends: np.ndarray | None) -> "StoredTables":
@@ -499,13 +539,13 @@ class DiskCache:
     def load_matrices(self, policy: Policy, as_of: pd.Timestamp, missing_share: MissingShare | None,
                       name: str) -> tuple[sp.sparse.csr_array, ...] | None:
         """Sparse matrices :meth:`save_matrices` kept under ``name`` with a projection, or None."""
-        path = self._folder(policy, as_of, missing_share) / name / "matrices.npz"
-        if not path.exists():
+        path = self._folder(policy, as_of, missing_share) / name / "matrices"
+        if not (path.is_dir() or path.with_suffix(".npz").exists()):
             return None
-        with np.load(path) as arrays:
-            return tuple(sp.sparse.csr_array((arrays[f"{k}_data"], arrays[f"{k}_indices"], arrays[f"{k}_indptr"]),
-                                             shape=tuple(arrays[f"{k}_shape"]))
-                         for k in range(int(arrays["count"])))
+        arrays = _load_arrays(path)
+        return tuple(sp.sparse.csr_array((arrays[f"{k}_data"], arrays[f"{k}_indices"], arrays[f"{k}_indptr"]),
+                                         shape=tuple(arrays[f"{k}_shape"]))
+                     for k in range(int(arrays["count"])))
 
     def save_matrices(self, policy: Policy, as_of: pd.Timestamp, missing_share: MissingShare | None, name: str,
                       matrices: tuple[sp.sparse.csr_array, ...]) -> None:
@@ -515,11 +555,11 @@ class DiskCache:
             arrays.update({f"{k}_data": matrix.data, f"{k}_indices": matrix.indices, f"{k}_indptr": matrix.indptr,
                            f"{k}_shape": np.array(matrix.shape)})
         self._publish(self._folder(policy, as_of, missing_share) / name,
-                      lambda folder: np.savez(folder / "matrices.npz", **arrays))
+                      lambda folder: _save_arrays(folder / "matrices", arrays))
 
     def load_echo(self, policy: Policy, as_of: pd.Timestamp, missing_share: MissingShare | None) -> np.ndarray | None:
         path = self._folder(policy, as_of, missing_share) / "echo" / "echo.npy"
-        return np.load(path) if path.exists() else None
+        return np.load(path, mmap_mode="c").view(np.ndarray) if path.exists() else None
 
     def save_echo(self, policy: Policy, as_of: pd.Timestamp, missing_share: MissingShare | None,
                   echo: np.ndarray) -> None:
@@ -529,15 +569,15 @@ class DiskCache:
         folder = self._folder(policy, as_of, missing_share) / "run"
         if not (folder / "run.json").exists():
             return None
-        with np.load(folder / "run.npz") as arrays:
-            columns = {name.removeprefix("column_"): arrays[name] for name in arrays.files if name.startswith("column_")}
-            return ModelRun(arrays["total"], arrays["own"], columns,
-                            json.loads((folder / "run.json").read_text(encoding="utf-8")))
+        arrays = _load_arrays(folder / "run")
+        columns = {name.removeprefix("column_"): values for name, values in arrays.items() if name.startswith("column_")}
+        return ModelRun(arrays["total"], arrays["own"], columns,
+                        json.loads((folder / "run.json").read_text(encoding="utf-8")))
 
     def save_run(self, policy: Policy, as_of: pd.Timestamp, missing_share: MissingShare | None,
                  run: ModelRun) -> None:
         def write(folder: Path) -> None:
-            np.savez(folder / "run.npz", total=run.total, own=run.own,
-                     **{f"column_{name}": values for name, values in run.columns.items()})
+            _save_arrays(folder / "run", {"total": run.total, "own": run.own,
+                                          **{f"column_{name}": values for name, values in run.columns.items()}})
             (folder / "run.json").write_text(json.dumps(run.attrs), encoding="utf-8")
         self._publish(self._folder(policy, as_of, missing_share) / "run", write)

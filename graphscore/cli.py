@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime as dt
 import enum
 import functools
+import gc
 import json
 import shutil
 import sys
@@ -723,7 +724,13 @@ def serve(
 
 
 def main() -> None:  # console-script entry point
-    app()
+    try:
+        app()
+    finally:
+        # The process ends here: the collector's last pass over every object left (the
+        # interpreter's, at exit) finds nothing worth freeing, and took 0.4 s of CPU after an
+        # explain on a 10^6-link store. Frozen, they are skipped; exit handlers still run.
+        gc.freeze()
 
 
 if __name__ == "__main__":
