@@ -394,3 +394,18 @@ def test_a_cache_written_with_npz_archives_is_still_read(tmp_path):
     assert np.array_equal(baseline.total, expected[1].total) and list(baseline.columns) == list(expected[1].columns)
     assert not _mapped(projection.s)
     assert explained() == out
+
+
+def test_links_read_after_the_entities_share_their_id_strings(tmp_path):
+    """The links' source and target columns, read once the entities are, are the entities' own
+    id strings (gathered through the link ends kept beside the tables), equal to the columns
+    read alone."""
+    db = tmp_path / "db"
+    run("load", ZALA, "--db", db)
+    ws, alone = open_workspace(db), open_workspace(db)
+    entities, links = ws.tables.entities, ws.tables.links
+    assert alone.tables.loaded() == []
+    pd.testing.assert_frame_equal(links, alone.tables.links)
+    rows = pd.Index(entities["id"]).get_indexer(links["source"])
+    assert all(link is entities["id"].iloc[row] for link, row in zip(links["source"], rows))
+    assert not any(link is entity for link, entity in zip(alone.tables.links["source"], entities["id"].iloc[rows]))
