@@ -37,7 +37,6 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
-import pyarrow.parquet as pq
 import scipy as sp
 
 from graphscore.engine.matrix import LinkSource, Projection, link_ends, link_source
@@ -85,11 +84,19 @@ def _frame_path(folder: Path, stem: str) -> Path:
     return arrow if arrow.exists() or not (folder / f"{stem}.parquet").exists() else folder / f"{stem}.parquet"
 
 
+def _parquet():
+    """pyarrow.parquet, for a cache written before frames were kept as Arrow files: imported only
+    then (with pyarrow's file systems and ssl, 0.06 s of every command that imported it)."""
+    import pyarrow.parquet as pq
+
+    return pq
+
+
 def _open_table(path: Path) -> pa.Table:
     """The Arrow table of a frame file, memory-mapped (Arrow) or read (Parquet). A mapped file
     stays readable after a load prunes it: the mapping holds it."""
     if path.suffix == ".parquet":
-        return pq.read_table(path)
+        return _parquet().read_table(path)
     return pa.ipc.open_file(pa.memory_map(str(path))).read_all()
 
 
@@ -354,7 +361,7 @@ class StoredTables(Tables):
 
     def __init__(self, folder: Path):  # not the dataclass's: the tables are set as they are read
         paths = {name: _frame_path(folder, name) for name in TABLE_NAMES}
-        files = {name: pq.ParquetFile(path) if path.suffix == ".parquet" else _open_table(path)
+        files = {name: _parquet().ParquetFile(path) if path.suffix == ".parquet" else _open_table(path)
                  for name, path in paths.items()}
         dtypes = {name: json.loads(path.with_suffix(".dtypes.json").read_text(encoding="utf-8"))
                   for name, path in paths.items()}
@@ -377,7 +384,7 @@ class StoredTables(Tables):
 
     def _arrow(self, name: str) -> pa.Table:
         file = self._files[name]
-        return file.read() if isinstance(file, pq.ParquetFile) else file
+        return file if isinstance(file, pa.Table) else file.read()  # else a ParquetFile
 
     def __getattr__(self, name: str):
         # only called for what is not set yet: a table read for the first time
@@ -406,7 +413,7 @@ class StoredTables(Tables):
 
     def counts(self) -> dict[str, int]:
         """Rows per table, from the files' metadata (nothing is read)."""
-        return {name: file.metadata.num_rows if isinstance(file, pq.ParquetFile) else file.num_rows
+        return {name: file.num_rows if isinstance(file, pa.Table) else file.metadata.num_rows
                 for name, file in self._files.items()}
 
     @functools.cached_property
