@@ -33,6 +33,21 @@ timed on stderr, then each shipped policy is projected and run in turn at that d
   world per run sampled with NumPy, reach by ``scipy.sparse.csgraph``), reported as the largest
   difference over its 5-sigma tolerance (below 1 agrees; 5 sigma, as the largest of some 10^5 entities is compared).
 
+``--memory`` prints instead what the engine holds under the shipped diffusion policy (the spread
+model) after a score, a what-if and an explanation on one :class:`graphscore.Workspace` (the
+penalised company with the largest own weight penalised again, then explained), per component,
+in bytes per link of the registry (``links``, the links table's rows; W has about 1.56 entries a
+link under diffusion): the arrays actually held, found by walking the projection, its
+``derived`` values, the workspace's runs and what :mod:`graphscore.engine.matrix` keeps per links
+table, each buffer counted once (a view shares its base's); the tables themselves (the store's
+copy) are not counted. Two cross-checks: ``traced growth``, what the steps allocated and still
+hold by :mod:`tracemalloc` (numpy reports its buffers to it; Arrow's are not seen), and ``RSS
+growth``, the process's resident memory over the same steps (after ``malloc_trim``), both from
+before the workspace was made. ``--precision float32`` runs the same with the policy's
+``precision = "float32"`` (W's values in float32, :mod:`graphscore.engine.precision`), and
+prints on stderr the bound the scores state beside their largest distance from the float64
+answer (solved to 1e-15), after the table's measurements.
+
 ``--profile NAME`` runs that policy under cProfile (projection, run and table) and prints its top
 entries on stderr. Times
 are of one run on a shared 2-core machine: quote ratios from one run.
@@ -53,18 +68,22 @@ import subprocess
 import sys
 import threading
 import time
+import tracemalloc
 import warnings
 from collections import defaultdict
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 import scipy as sp
 
 import graphscore as gs
 from graphscore.analysis.ownership import flagged_entities
 from graphscore.engine.matrix import build_projection, link_ends, link_timeline, ownership_matrices
 from graphscore.engine.run import run_model
+from graphscore.engine.spread import spread
+from graphscore.policy import Precision
 from graphscore.synthetic import generate_network
 from ratio_table import print_table  # benchmarks/ is the script's folder, so on sys.path
 
@@ -293,8 +312,22 @@ def main() -> None:
                         help="largest size (companies) checked against the independent implementations")
     parser.add_argument("--only", nargs="+", choices=list(MODELS), default=list(MODELS))
     parser.add_argument("--profile", nargs="*", choices=list(MODELS), default=[])
+    parser.add_argument("--memory", action="store_true", help="what the engine holds under diffusion, by component")
+    parser.add_argument("--precision", choices=[p.value for p in Precision], default="float64",
+                        help="with --memory: the diffusion policy's precision")
     parser.add_argument("--one", type=int, help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.one and args.memory:
+        print(json.dumps(memory_size(args.one, args.precision)))
+        return
+    if args.memory:
+        rows = []
+        for companies in args.sizes:
+            command = [sys.executable, __file__, "--one", str(companies), "--memory", "--precision", args.precision]
+            done = subprocess.run(command, stdout=subprocess.PIPE, text=True, check=True)
+            rows.extend(json.loads(done.stdout.strip().splitlines()[-1]))
+        print_table(rows)
+        return
     if args.one:
         print(json.dumps(run_size(args.one, args.only, args.cascade_runs, args.check_max, args.profile)))
         return
@@ -306,6 +339,136 @@ def main() -> None:
         rows.extend(json.loads(done.stdout.strip().splitlines()[-1]))
     print(f"load average at the end: {os.getloadavg()[0]:.1f}")
     print_table(rows)
+
+
+def _buffers(value, seen: set, depth: int = 0) -> int:
+    """Bytes of the buffers reachable from ``value`` not counted before (``seen``: their
+    addresses): numpy arrays (a view counted as its base), sparse arrays, Arrow arrays, frames,
+    and the containers and objects holding them."""
+    if depth > 8 or value is None or isinstance(value, (str, bytes, int, float, bool, np.generic)):
+        return 0
+    if isinstance(value, np.ndarray):
+        while isinstance(value.base, np.ndarray):
+            value = value.base
+        key = ("numpy", value.__array_interface__["data"][0])
+        if key in seen:
+            return 0
+        seen.add(key)
+        return value.nbytes  # an object column's pointers; what they point to is the tables'
+
+    if isinstance(value, sp.sparse.sparray):
+        return sum(_buffers(getattr(value, part), seen, depth + 1) for part in ("data", "indices", "indptr"))
+    if isinstance(value, (pa.Array, pa.ChunkedArray)):
+        chunks = value.chunks if isinstance(value, pa.ChunkedArray) else [value]
+        total = 0
+        for chunk in chunks:
+            for buffer in chunk.buffers():
+                if buffer is not None and ("arrow", buffer.address) not in seen:
+                    seen.add(("arrow", buffer.address))
+                    total += buffer.size
+        return total
+    if isinstance(value, pd.DataFrame):
+        return sum(_buffers(value[column].to_numpy(), seen, depth + 1) for column in value.columns)
+    if isinstance(value, pd.Index):
+        return _buffers(value.to_numpy(), seen, depth + 1)
+    if isinstance(value, dict):
+        return sum(_buffers(item, seen, depth + 1) for item in value.values())
+    if isinstance(value, (tuple, list)):
+        return sum(_buffers(item, seen, depth + 1) for item in value)
+    if dataclasses.is_dataclass(value) or hasattr(value, "__dict__"):
+        return sum(_buffers(item, seen, depth + 1) for item in vars(value).values())
+    return 0
+
+
+def _held(ws, projection) -> dict[str, int]:
+    """Bytes the engine holds, by component, each buffer counted once in the first component
+    that reaches it (the tables' own buffers counted first and left out: the store's copy)."""
+    from graphscore.engine import matrix
+
+    seen: set = set()
+    for name in ("entities", "links", "penalties"):  # the store's copy: not the engine's
+        _buffers(getattr(ws.tables, name), seen)
+    derived = dict(projection.derived)
+    W, columns = projection.W, projection.__dict__.get("W_by_source")
+    take = lambda *keys: {key: derived.pop(key) for key in list(derived) if key[0] in keys}  # noqa: E731
+    components = {
+        "W data": W.data, "W indices": W.indices, "W indptr": W.indptr,
+        "W by source": columns,
+        "vectors": [projection.s, projection.values, take("contraction", "return bound"), ws._runs, ws._echoes],
+        "penalties": [projection.penalties, take("penalty index")],
+        "path lengths": take("path lengths"),
+        "push work arrays": take("push work arrays"),
+        "per-edge tables": {key: derived.pop(key) for key in ("edges", "pair types") if key in derived},
+        "per links table": [value for key, value in matrix._KEPT.items()
+                            if any(id(table) in key for table in (ws.tables.links, ws.tables.entities,
+                                                                  ws.tables.penalties))] + [ws.__dict__.get("_links_by_end")],
+        "other derived": derived,
+    }
+    return {name: _buffers(value, seen) for name, value in components.items()}
+
+
+def _live_gb() -> float:
+    """Resident memory once the garbage is collected and glibc has given freed heap pages back
+    (without the trim, pages freed since the last step stay resident and the growth reads low or
+    negative)."""
+    import ctypes
+
+    gc.collect()
+    ctypes.CDLL("libc.so.6").malloc_trim(0)
+    return _rss_gb()
+
+
+def memory_size(companies: int, precision: str) -> list[dict]:
+    """What a workspace holds after a score, a what-if and an explanation under diffusion."""
+    from graphscore.analysis.explain import explain
+    from graphscore.analysis.whatif import change_scores, penalize_change
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", gs.GraphscoreWarning)
+        small = gs.validate(generate_network(200, seed=0))
+        tables = gs.validate(generate_network(companies, seed=0))
+    policy = dataclasses.replace(gs.load_policy(POLICIES / "diffusion.toml"), precision=Precision(precision))
+    for warm in (small,):  # compiled kernels loaded outside the measurement
+        projection = gs.Workspace(warm).projection(policy, AS_OF)
+        entity = projection.ids[int(np.argmax(projection.s))]
+        change_scores(gs.Workspace(warm), policy, penalize_change(projection, entity))
+        explain(gs.Workspace(warm), policy, entity, as_of=AS_OF)
+    del projection
+    links = len(tables.links)
+    rss0 = _live_gb()
+    tracemalloc.start()  # numpy reports its buffers to it: what the steps allocated and still hold
+    ws = gs.Workspace(tables)
+    steps = {}
+    ws.baseline(policy, AS_OF)
+    projection = ws.projection(policy, AS_OF)
+    steps["score"] = (_held(ws, projection), _live_gb() - rss0, tracemalloc.get_traced_memory()[0])
+    companies_ = tables.entities["kind"].to_numpy() == "company"
+    entity = projection.ids[int(np.argmax(np.where(companies_, projection.s, -1.0)))]
+    change_scores(ws, policy, penalize_change(projection, entity))
+    steps["what-if"] = (_held(ws, projection), _live_gb() - rss0, tracemalloc.get_traced_memory()[0])
+    explain(ws, policy, entity, as_of=AS_OF)
+    steps["explain"] = (_held(ws, projection), _live_gb() - rss0, tracemalloc.get_traced_memory()[0])
+    tracemalloc.stop()
+    if precision == "float32":  # the stated bound beside the distance from the float64 answer, solved to 1e-15
+        run, exact = ws.baseline(policy, AS_OF), build_projection(tables, gs.load_policy(POLICIES / "diffusion.toml"), AS_OF)
+        reference = spread(exact.W, exact.s, damping=policy.damping, tol=1e-15)
+        print(f"{links} links, float32: largest score {reference.max():.4g}, stated bound {run.attrs['error_bound']:.3g}, "
+              f"largest distance from float64 {np.abs(run.total - reference).max():.3g}", file=sys.stderr)
+    rows = []
+    for component in steps["score"][0]:
+        rows.append({"links": links, "W nnz": projection.W.nnz, "W values": precision, "component": component,
+                     **{f"{step} B/link": held[component] / links for step, (held, _, _) in steps.items()},
+                     "MB": steps["explain"][0][component] / 2**20})
+    rows.append({"links": links, "W nnz": projection.W.nnz, "W values": precision, "component": "total",
+                 **{f"{step} B/link": sum(held.values()) / links for step, (held, _, _) in steps.items()},
+                 "MB": sum(steps["explain"][0].values()) / 2**20})
+    rows.append({"links": links, "W nnz": projection.W.nnz, "W values": precision, "component": "traced growth",
+                 **{f"{step} B/link": traced / links for step, (_, _, traced) in steps.items()},
+                 "MB": steps["explain"][2] / 2**20})
+    rows.append({"links": links, "W nnz": projection.W.nnz, "W values": precision, "component": "RSS growth",
+                 **{f"{step} B/link": rss * 2**30 / links for step, (_, rss, _) in steps.items()},
+                 "MB": steps["explain"][1] * 2**10})
+    return rows
 
 
 if __name__ == "__main__":

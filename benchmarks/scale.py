@@ -65,10 +65,14 @@ opened read-only), in a subprocess of its own, printing its time and the subproc
 resident memory; the folders are only read.
 
 ``--profile PHASE ...`` runs those phases under cProfile and prints their top entries on stderr.
-``--huge`` runs 10^8 links (20,000,000 companies) end to end, generate -> load -> score ->
-what-if, printing times and peak memory; it first estimates its peak as ten times that of the
-10^7 row (run now unless an earlier run recorded it) and refuses when that passes
-``HUGE_LIMIT_GB``. Ratios, not absolute times, are the figures to quote: this machine is shared
+``--huge`` runs 10^8 links (20,000,000 companies) end to end as a user would, each step a
+process of its own: generate (Parquet, written ``HUGE_BLOCK`` companies at a time), ``graphscore
+load`` (streamed into a new store), ``graphscore score`` and ``graphscore whatif`` (from the store,
+no disk cache), printing each step's time and own peak memory. It first runs that pipeline at
+about 10^6 and 10^7 links (unless an earlier run recorded them), extrapolates each step's peak
+and time in a straight line to 10^8, and refuses, naming the steps, when one passes
+``HUGE_LIMIT_GB`` or the store would not fit on the disk; ``--timeout`` then bounds the whole run
+(its step's process group is killed). Ratios, not absolute times, are the figures to quote: this machine is shared
 and noisy.
 """
 
@@ -139,7 +143,9 @@ POLICY = Path(__file__).resolve().parent.parent / "data" / "policies" / "diffusi
 AS_OF = "2024-06-30"
 DEFAULT_SIZES = [20_000, 200_000, 2_000_000]  # companies: about 10^5, 10^6 and 10^7 links
 HUGE_COMPANIES = 20_000_000  # about 10^8 links
-HUGE_LIMIT_GB = 20.0  # the machine has 24 GB, shared with other engineers' test runs
+HUGE_LIMIT_GB = 18.0  # the machine has 24 GB, shared with other engineers' test runs
+HUGE_BLOCK = 2_000_000  # companies generated at a time for --huge (about 10^7 links, some 4 GB)
+PIPELINE_SIZES = [200_000, 2_000_000]  # the --huge estimate's two rows: about 10^6 and 10^7 links
 # explain and dossier at 10^7 links: not measured yet (a second call costs about a second per
 # 10^6 links in one row of influence, so tens of seconds there); ask with --explain-max.
 EXPLAIN_MAX = 200_000
@@ -443,53 +449,157 @@ def table_row(n_companies: int, facts: dict, peak_gb: float) -> dict:
     }
 
 
-def measure_huge(n_companies: int, folder: Path, profile: list[str], explain_max: int) -> dict:
-    """10^8 links end to end: generate -> load -> score -> what-if, nothing else kept in memory."""
-    phases = Phases(profile)
-    policy = gs.load_policy(POLICY)
-    with phases("generate"):
-        generated = generate_network(n_companies, seed=0)
-    with phases("load"):
-        with LadybugStore(folder / "store") as store:
-            summary = store.load(generated)
-        del generated
-    ws = Workspace(summary.tables, fingerprint=summary.fingerprint)
-    links = summary.stored["links"]
-    print(f"  links: {links}", file=sys.stderr, flush=True)
-    del summary
-    with phases("score"):
-        ws.baseline(policy, AS_OF)
-    with phases("whatif"):
-        entity = pick_entities(ws, policy)["penalised company"]
-        whatif(ws, policy, penalize=entity, as_of=AS_OF)
-    return {"links": links, "seconds": phases.seconds, "peak_at": phases.peak_phase}
+def write_registry(n_companies: int, folder: Path) -> None:
+    """A synthetic registry as Parquet tables in ``folder``, generated ``HUGE_BLOCK`` companies at
+    a time and appended to the files, so no more than one block is ever in memory. Up to one
+    block it is :func:`generate_network` (seed 0) as it is; beyond, block ``k`` is drawn with
+    seed ``k`` and its ids prefixed ``b<k>-``: the blocks are registries side by side, with no
+    links between them (one block draws its links over all of its companies)."""
+    import pyarrow.parquet as pq
+
+    writers: dict[str, pq.ParquetWriter] = {}
+    folder.mkdir(parents=True, exist_ok=True)
+    blocks = range(0, n_companies, HUGE_BLOCK)
+    try:
+        for k, first in enumerate(blocks):
+            tables = generate_network(min(HUGE_BLOCK, n_companies - first), seed=k)
+            for name, frame in tables.items():
+                frame = frame.copy()
+                for column in frame.columns:
+                    if pd.api.types.is_datetime64_any_dtype(frame[column]):
+                        frame[column] = frame[column].dt.strftime("%Y-%m-%d")
+                    elif len(blocks) > 1 and column in ("id", "source", "target", "entity"):
+                        frame[column] = f"b{k}-" + frame[column].astype(object)
+                table = pa.Table.from_pandas(frame, preserve_index=False).replace_schema_metadata(None)
+                table = table.cast(pa.schema([pa.field(f.name, pa.string() if pa.types.is_null(f.type) else f.type)
+                                              for f in table.schema]))
+                if name not in writers:
+                    writers[name] = pq.ParquetWriter(folder / f"{name}.parquet", table.schema)
+                writers[name].write_table(table.cast(writers[name].schema))
+            del tables
+    finally:
+        for writer in writers.values():
+            writer.close()
 
 
-def huge_row(n_companies: int, facts: dict, peak_gb: float) -> dict:
-    seconds, links = facts["seconds"], facts.get("links")
-    return {"companies": n_companies, "links": links, "generate s": seconds.get("generate"),
-            "load s": seconds.get("load"),
-            "load links/s": links / seconds["load"] if links and "load" in seconds else None,
-            "score s": seconds.get("score"), "whatif s": seconds.get("whatif"),
-            "peak GB": peak_gb, "peak at": facts["peak_at"]}
+PIPELINE = ("generate", "load", "score", "whatif")
 
 
-def run_child(n_companies: int, args, *, huge: bool = False) -> dict:
+def run_pipeline(n_companies: int, folder: Path, args, *, until: float | None = None) -> dict:
+    """generate -> load -> score -> what-if, each step a process of its own as a user runs it
+    (``graphscore load`` streams the Parquet tables into a new store; ``score`` and ``whatif``
+    start from the store, no disk cache), with its wall time and its own peak resident memory
+    (``wait4``). A step over ``--max-rss`` or past ``until`` (a ``time.monotonic()`` deadline) is
+    stopped, its whole process group killed, and the later steps are not run."""
+    store, graphscore = folder / "store", [sys.executable, "-m", "graphscore"]
+    row: dict = {"companies": n_companies}
+    for step in PIPELINE:
+        if step == "generate":
+            command = [sys.executable, __file__, "--generate-child", str(n_companies), "--workdir", str(folder / "input")]
+        elif step == "load":
+            command = [*graphscore, "load", str(folder / "input"), "--db", str(store), "-q"]
+        elif step == "score":
+            command = [*graphscore, "score", "--policy", str(POLICY), "--as-of", AS_OF, "--db", str(store),
+                       "--out", str(folder / "scores.parquet"), "-q"]
+        else:
+            import pyarrow.parquet as pq
+
+            entity = pq.read_table(folder / "input" / "penalties.parquet", columns=["entity"]).column(0)[0].as_py()
+            command = [*graphscore, "whatif", "--penalize", entity, "--policy", str(POLICY), "--as-of", AS_OF,
+                       "--db", str(store), "--out", str(folder / "whatif"), "--format", "json", "-q"]
+        print(f"  {step} ...", file=sys.stderr, flush=True)
+        seconds, peak, stopped = _step(command, args.max_rss, until)
+        row[f"{step} s"], row[f"{step} GB"] = (None if stopped else seconds), peak
+        print(f"  {step}: {seconds:.1f} s, peak {peak:.2f} GB{f' ({stopped})' if stopped else ''}",
+              file=sys.stderr, flush=True)
+        if step == "load" and not stopped:
+            with LadybugStore(store, read_only=True) as opened:
+                row["links"] = opened.counts()["links"]
+            row["store GB"] = sum(f.stat().st_size for f in store.iterdir() if f.is_file()) / 2**30
+        if stopped:
+            row["stopped"] = f"{step}: {stopped}"
+            break
+    return row
+
+
+def _step(command: list[str], max_rss: float, until: float | None) -> tuple[float, float, str | None]:
+    """Run one step in a new process group: seconds, its peak resident memory (GB), and why it
+    was stopped (None: it finished)."""
+    started = time.monotonic()
+    child = subprocess.Popen(command, stdout=subprocess.DEVNULL, start_new_session=True)
+    stopped = None
+    try:
+        while True:
+            pid, status, usage = os.wait4(child.pid, os.WNOHANG)
+            if pid:
+                break
+            if stopped is None and _rss_gb(child.pid) > max_rss:
+                stopped = f"over {max_rss:g} GB"
+            elif stopped is None and until is not None and time.monotonic() > until:
+                stopped = "out of time"
+            if stopped:  # the step's own process group: the command and anything it started
+                os.killpg(child.pid, signal.SIGKILL)
+            time.sleep(0.5)
+    except BaseException:
+        os.killpg(child.pid, signal.SIGKILL)
+        child.wait()
+        raise
+    if not stopped and os.waitstatus_to_exitcode(status):
+        sys.exit(f"{shlex.join(command)} failed (exit code {os.waitstatus_to_exitcode(status)})")
+    return time.monotonic() - started, usage.ru_maxrss / 2**20, stopped
+
+
+def huge_estimate(args, until: float | None) -> tuple[dict, list[dict]]:
+    """Each step's peak memory and time at 10^8 links, extrapolated in a straight line through
+    the pipeline's rows at about 10^6 and 10^7 links (recorded, or run now): a step whose
+    memory is bounded keeps its 10^7 figure, one that holds the registry grows tenfold; the
+    generator's peak is that of one block (``HUGE_BLOCK`` companies, the 10^7 row's size)."""
+    record = {}
+    with contextlib.suppress(OSError, ValueError):
+        record = json.loads(RECORD.read_text())
+    rows = record.get("pipeline")
+    if not rows:
+        rows = []
+        for n in PIPELINE_SIZES:
+            print(f"{n:,} companies (pipeline):", file=sys.stderr, flush=True)
+            with tempfile.TemporaryDirectory(prefix="graphscore-scale-", dir=args.tmp) as folder:
+                rows.append(run_pipeline(n, Path(folder), args, until=until))
+            if "stopped" in rows[-1]:
+                sys.exit(f"--huge: the pipeline at {n:,} companies was stopped ({rows[-1]['stopped']}): no estimate")
+        if not any("stopped" in row for row in rows):
+            record["pipeline"] = rows
+            RECORD.parent.mkdir(parents=True, exist_ok=True)
+            RECORD.write_text(json.dumps(record, indent=1))
+    else:
+        print(f"pipeline rows recorded in {RECORD}", file=sys.stderr)
+    small, large = rows
+    grow = (HUGE_COMPANIES - large["companies"]) / (large["companies"] - small["companies"])
+    estimate = {"companies": HUGE_COMPANIES, "links": large["links"] + grow * (large["links"] - small["links"])}
+    for step in PIPELINE:
+        for unit in ("s", "GB"):
+            a, b = small.get(f"{step} {unit}"), large.get(f"{step} {unit}")
+            if step == "generate" and unit == "GB" and large["companies"] >= HUGE_BLOCK:
+                estimate[f"{step} {unit}"] = b  # written a block at a time: one block's peak
+                continue
+            estimate[f"{step} {unit}"] = None if a is None or b is None else b + grow * max(b - a, 0.0)
+    estimate["store GB"] = large["store GB"] * HUGE_COMPANIES / large["companies"]
+    return estimate, rows
+
+
+def run_child(n_companies: int, args) -> dict:
     """Measure one size in a subprocess and return its row: the child's own peak memory
     (``ru_maxrss`` from ``wait4``), stopped, with the phases it finished, when its resident
     memory passes ``--max-rss`` or its time ``--timeout``."""
     command = [sys.executable, __file__, "--child", str(n_companies), "--explain-max", str(args.explain_max)]
-    if huge:
-        command.append("--huge")
     if args.profile:
         command += ["--profile", *args.profile]
     print(f"{n_companies:,} companies:", file=sys.stderr, flush=True)
     # The folder is made and removed here: a child stopped by SIGKILL cannot clean up.
     with tempfile.TemporaryDirectory(prefix="graphscore-scale-", dir=args.tmp) as folder:
-        return _follow_child(n_companies, [*command, "--workdir", folder], args, huge)
+        return _follow_child(n_companies, [*command, "--workdir", folder], args)
 
 
-def _follow_child(n_companies: int, command: list[str], args, huge: bool) -> dict:
+def _follow_child(n_companies: int, command: list[str], args) -> dict:
     child = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     facts = {"seconds": {}, "peak_at": "start"}
     result, current = [], ["start"]
@@ -540,14 +650,7 @@ def _follow_child(n_companies: int, command: list[str], args, huge: bool) -> dic
         sys.exit(f"the run of {n_companies:,} companies failed (exit code {child.returncode}); see above")
     else:
         facts = json.loads(next(line for line in result if line.startswith(RESULT_MARK)).removeprefix(RESULT_MARK))
-    row = (huge_row if huge else table_row)(n_companies, facts, peak)
-    if not huge:
-        with contextlib.suppress(OSError, ValueError):  # best effort: only --huge reads it
-            record = json.loads(RECORD.read_text()) if RECORD.exists() else {}
-            record[str(n_companies)] = row
-            RECORD.parent.mkdir(parents=True, exist_ok=True)
-            RECORD.write_text(json.dumps(record, indent=1))
-    return row
+    return table_row(n_companies, facts, peak)
 
 
 def _rss_gb(pid: int) -> float:
@@ -557,21 +660,6 @@ def _rss_gb(pid: int) -> float:
             line = next(line for line in status if line.startswith("VmRSS:"))
         return int(line.split()[1]) / 2**20
     return 0.0
-
-
-def huge_estimate_gb(args) -> tuple[float, bool]:
-    """Peak memory expected at 10^8 links: ten times the 10^7 row's (recorded, or run now), and
-    whether that row finished (if not, its peak is a lower bound)."""
-    size = DEFAULT_SIZES[-1]
-    row = None
-    with contextlib.suppress(OSError, ValueError):
-        row = json.loads(RECORD.read_text()).get(str(size))
-        if row:
-            print(f"10^7 row recorded in {RECORD}: peak {row['peak GB']:.2f} GB ({row['peak at']})", file=sys.stderr)
-    if not row:
-        row = run_child(size, args)
-        print_table([row])
-    return 10 * row["peak GB"], not row["peak at"].startswith("stopped")
 
 
 def measure_input(folder: Path) -> dict:
@@ -633,10 +721,16 @@ def main() -> None:
     parser.add_argument("--inputs", type=Path, nargs="+", metavar="DIR",
                         help="only read and validate these folders of tables, each in its own process")
     parser.add_argument("--child", type=int, help=argparse.SUPPRESS)
+    parser.add_argument("--generate-child", type=int, help=argparse.SUPPRESS)
     parser.add_argument("--input-child", type=Path, help=argparse.SUPPRESS)
     parser.add_argument("--workdir", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()
 
+    if args.generate_child:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", gs.GraphscoreWarning)
+            write_registry(args.generate_child, args.workdir)
+        return
     if args.input_child:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", gs.GraphscoreWarning)
@@ -653,7 +747,7 @@ def main() -> None:
         signal.signal(signal.SIGTERM, stop)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", gs.GraphscoreWarning)  # the generator's data warnings are expected
-            facts = (measure_huge if args.huge else measure)(args.child, args.workdir, args.profile, args.explain_max)
+            facts = measure(args.child, args.workdir, args.profile, args.explain_max)
         print(RESULT_MARK + json.dumps(facts), flush=True)
         return
 
@@ -661,12 +755,19 @@ def main() -> None:
         raise KeyboardInterrupt
     signal.signal(signal.SIGTERM, interrupt)
     if args.huge:
-        estimate, finished = huge_estimate_gb(args)
-        if estimate > HUGE_LIMIT_GB or not finished:
-            sys.exit(f"--huge refused: 10^8 links would peak at {'about' if finished else 'more than'} "
-                     f"{estimate:.0f} GB (ten times the 10^7 row's peak{'' if finished else ', which was stopped'}), "
-                     f"over the {HUGE_LIMIT_GB:.0f} GB this machine can give it")
-        print_table([run_child(HUGE_COMPANIES, args, huge=True)])
+        until = time.monotonic() + args.timeout if args.timeout else None  # the whole run, estimate included
+        estimate, rows = huge_estimate(args, until)
+        print_table([*rows, estimate])
+        print("last row: the estimate at 10^8 links (a straight line through the two above)")
+        over = [f"{step} {estimate[f'{step} GB']:.1f} GB" for step in PIPELINE
+                if estimate[f"{step} GB"] is None or estimate[f"{step} GB"] > HUGE_LIMIT_GB]
+        disk = shutil.disk_usage(args.tmp or tempfile.gettempdir()).free / 2**30
+        if over or estimate["store GB"] * 1.2 > disk:
+            sys.exit(f"--huge refused: at 10^8 links the estimated peaks of {', '.join(over) or 'no step'} pass the "
+                     f"{HUGE_LIMIT_GB:g} GB this machine can give a step; the store would take about "
+                     f"{estimate['store GB']:.0f} GB of the {disk:.0f} GB free")
+        with tempfile.TemporaryDirectory(prefix="graphscore-scale-", dir=args.tmp) as folder:
+            print_table([run_pipeline(HUGE_COMPANIES, Path(folder), args, until=until)])
     else:
         print_table([run_child(n, args) for n in args.sizes])
     print(machine_line(sys.argv))

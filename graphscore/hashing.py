@@ -23,7 +23,7 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
-__all__ = ["row_hashes", "text_buffers"]
+__all__ = ["row_hashes", "text_buffers", "text_hashes"]
 
 _GOLDEN = np.uint64(0x9E3779B97F4A7C15)
 _MISSING = np.uint64(0x6A09E667F3BCC909)  # a missing text: no string of bytes hashes to it by design
@@ -105,4 +105,18 @@ def row_hashes(frame: pd.DataFrame, columns: list[str]) -> np.ndarray:
             _fold_text(rows, *text)
         else:
             _fold_words(rows, _words(series))
+    return rows
+
+
+def text_hashes(array: pa.Array | pa.ChunkedArray) -> np.ndarray:
+    """A 64-bit hash of each text of an Arrow array (uint64): :func:`row_hashes` of one text column.
+
+    Examples
+    --------
+    >>> hashes = text_hashes(pa.array(["a", "b", "a", None]))
+    >>> bool(hashes[0] == hashes[2]), len(set(hashes.tolist()))
+    (True, 3)
+    """
+    rows = np.zeros(len(array), dtype=np.uint64)
+    _fold_text(rows, *text_buffers(array))
     return rows

@@ -24,7 +24,7 @@ import functools
 import hashlib
 import tomllib
 import warnings
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -51,6 +51,10 @@ __all__ = [
     "LineNumbers",
     "validate_chunks",
     "Reread",
+    "ContentDigest",
+    "ValidatedStream",
+    "ValidChunk",
+    "RestartLoad",
 ]
 
 SCHEMA_FILE = Path(__file__).parent / "schema" / "model.toml"
@@ -189,15 +193,48 @@ class Tables:
         in name order); the digest covers each table's name, its column names and its sorted
         row hashes, so it costs a sort, not a text rendering, of a registry.
         """
+        digest = ContentDigest()
+        for name, df in self.items():
+            digest.add(name, df)
+        return digest.hexdigest()
+
+
+class ContentDigest:
+    """:meth:`Tables.fingerprint` taken over chunks of rows, added table by table in any
+    order of rows: what it keeps is 8 bytes a row (each row's hash), not the rows.
+
+    Examples
+    --------
+    >>> tables = Tables(pd.DataFrame({"id": ["a", "b"], "name": ["A", "B"]}))
+    >>> digest = ContentDigest()
+    >>> for name, df in tables.items():
+    ...     for part in (df.iloc[1:], df.iloc[:1]):
+    ...         digest.add(name, part)
+    >>> digest.hexdigest() == tables.fingerprint()
+    True
+    """
+
+    def __init__(self):
+        self._columns: dict[str, list[str]] = {}
+        self._hashes: dict[str, list[np.ndarray]] = {}
+
+    def add(self, name: str, df: pd.DataFrame) -> None:
+        """Rows of table ``name`` (every chunk of one table has the same columns)."""
         from graphscore.hashing import row_hashes  # compiled: loaded only by what hashes tables
 
+        columns = self._columns.setdefault(name, sorted(c for c in df.columns if not c.startswith("_")))
+        hashes = self._hashes.setdefault(name, [])
+        if len(df) and columns:
+            hashes.append(row_hashes(df, columns))
+
+    def hexdigest(self) -> str:
         digest = hashlib.sha256()
-        for name, df in self.items():
-            columns = sorted(c for c in df.columns if not c.startswith("_"))
+        for name in TABLE_NAMES:
+            columns = self._columns.get(name, [])
             digest.update(name.encode())
             digest.update("\x1e".join(columns).encode())
-            if len(df) and columns:
-                digest.update(np.sort(row_hashes(df, columns)).tobytes())
+            if self._hashes.get(name):
+                digest.update(np.sort(np.concatenate(self._hashes[name])).tobytes())
         return digest.hexdigest()
 
 
@@ -623,7 +660,9 @@ class _Entities:
 
 
 def _check_links(columns: dict, texts: dict, rows: dict, entities: _Entities, model: Model,
-                 issues: _Issues) -> None:
+                 issues: _Issues, *, records: bool = True) -> None:
+    """The rules of links; ``records``: also look for repeated link records among these rows
+    (a streamed load looks across its chunks instead, :class:`ValidatedStream`)."""
     for end in ("source", "target"):
         issues.flag(pc.is_valid(texts[end]).to_numpy(zero_copy_only=False) & (rows[end] < 0),
                     end, "is not a known entity id")
@@ -655,11 +694,22 @@ def _check_links(columns: dict, texts: dict, rows: dict, entities: _Entities, mo
     for column in ("share", "share_low", "share_high"):
         issues.flag(not_owns & ~np.isnan(columns[column]), column, "is only allowed on OWNS links")
     issues.flag(columns["share_low"] > columns["share_high"], "share_low", "is above share_high")
-    if not issues.full:
+    if records and not issues.full:
         # a start that is not a date was reported already: it makes no key to compare
         unreadable = np.isnat(columns["start"]) & _mask(pc.is_valid(texts["start"]))
         issues.flag(_repeated_records(columns, texts, rows, type_codes) & ~unreadable, "start",
                     "repeats a link record (same type, ends, role, start and source_ref)")
+
+
+def _relation_hashes(type_codes: np.ndarray, rows: dict, start: np.ndarray) -> np.ndarray:
+    """A 64-bit hash of each link's type, ends (entity rows) and start: equal for equal keys."""
+    mixed = np.zeros(len(type_codes), dtype=np.uint64)
+    for i, part in enumerate((type_codes, rows["source"], rows["target"], start.view(np.int64))):
+        # multiplying by distinct odd constants (splitmix64's) keeps equal tuples equal, mixes the rest
+        mixed ^= part.astype(np.uint64) * np.uint64((0x9E3779B97F4A7C15, 0xBF58476D1CE4E5B9,
+                                                     0x94D049BB133111EB, 0xD6E8FEB86659FD93)[i])
+        mixed = (mixed << np.uint64(13)) | (mixed >> np.uint64(51))
+    return mixed
 
 
 def _repeated_records(columns: dict, texts: dict, rows: dict, type_codes: np.ndarray) -> np.ndarray:
@@ -667,12 +717,7 @@ def _repeated_records(columns: dict, texts: dict, rows: dict, type_codes: np.nda
 
     Only links of one type between the same entities starting the same day can share a key,
     so keys are built and compared for those few alone, found by hashing four integers."""
-    mixed = np.zeros(len(type_codes), dtype=np.uint64)
-    for i, part in enumerate((type_codes, rows["source"], rows["target"], columns["start"].view(np.int64))):
-        # multiplying by distinct odd constants (splitmix64's) keeps equal tuples equal, mixes the rest
-        mixed ^= part.astype(np.uint64) * np.uint64((0x9E3779B97F4A7C15, 0xBF58476D1CE4E5B9,
-                                                     0x94D049BB133111EB, 0xD6E8FEB86659FD93)[i])
-        mixed = (mixed << np.uint64(13)) | (mixed >> np.uint64(51))
+    mixed = _relation_hashes(type_codes, rows, columns["start"])
     candidates = np.flatnonzero(pd.Series(mixed).duplicated(keep=False).to_numpy())
     repeated = np.zeros(len(type_codes), dtype=bool)
     if len(candidates):
@@ -683,10 +728,13 @@ def _repeated_records(columns: dict, texts: dict, rows: dict, type_codes: np.nda
     return repeated
 
 
-def _warn_overfull_assets(links: pd.DataFrame, source: np.ndarray, target: np.ndarray) -> None:
+def _warn_overfull_assets(links: pd.DataFrame, source: np.ndarray, target: np.ndarray,
+                          names: pa.Array | None = None) -> None:
     """Warn where the stakes recorded in one asset add up past 100 % at some date.
 
-    ``source`` and ``target`` are the ends' entity rows, so grouping hashes integers, not ids."""
+    ``source`` and ``target`` are the ends' entity rows, so grouping hashes integers, not ids.
+    ``names``: the entity ids, when ``links`` names its targets by row (a streamed load keeps
+    rows, not 10^7 Python strings)."""
     from graphscore.engine.timeline import active_links  # timeline depends on this module
 
     owns = ((links["type"] == "OWNS").to_numpy() & links["share"].notna().to_numpy())
@@ -697,13 +745,14 @@ def _warn_overfull_assets(links: pd.DataFrame, source: np.ndarray, target: np.nd
     assets = pd.unique(links["target"].to_numpy()[owns][np.isin(target[owns], bound.index[bound > 1 + 1e-9])])
     owns = links[owns]
     over = []
-    for asset in sorted(assets):
+    label = (lambda asset: asset) if names is None else (lambda asset: names[int(asset)].as_py())
+    for asset in sorted(assets, key=label):
         records = owns[owns["target"] == asset]
         dates = pd.concat([records["start"], records["end"]]).dropna().unique().tolist()
         for date in sorted([pd.Timestamp.min.ceil("D"), *dates]):
             total = active_links(records, pd.Timestamp(date))["share"].sum()
             if total > 1 + 1e-9:
-                over.append(f"stakes in {asset} sum to {total:.0%} at {pd.Timestamp(date).date()}")
+                over.append(f"stakes in {label(asset)} sum to {total:.0%} at {pd.Timestamp(date).date()}")
                 break
     if over:
         more = f" (and {len(over) - 1} more assets)" if len(over) > 1 else ""
@@ -820,6 +869,224 @@ class Reread(Exception):
     def __init__(self, chunks):
         super().__init__("the table is read again by the exact reader")
         self.chunks = chunks
+
+
+class RestartLoad(Exception):
+    """Raised by a :class:`ValidatedStream` when a reader finds, after chunks of its table were
+    handed on (and written), that its fast path misread the file (:class:`Reread`): the load
+    starts again, with ``chunks`` for table ``name``."""
+
+    def __init__(self, name: str, chunks):
+        super().__init__(f"{name} is read again by the exact reader")
+        self.name, self.chunks = name, chunks
+
+
+@dataclass(frozen=True)
+class ValidChunk:
+    """Rows of one table that passed every check so far, coerced as :func:`validate` returns
+    them; links with their record ``keys`` (:func:`link_key_array`)."""
+
+    table: str
+    frame: pd.DataFrame
+    keys: pa.Array | None = None
+
+
+class ValidatedStream:
+    """:func:`validate_chunks` for a load that writes as it reads: each chunk is coerced and
+    checked on its own and handed on, and only the keys the checks across chunks need are kept
+    (entity and penalty ids as Arrow text, two 64-bit hashes and the start of each link record,
+    and the owners' stakes the over-full warning sums), never a whole table.
+
+    Iterating yields :class:`ValidChunk` s, entities first, then links, then penalties, as long
+    as no issue was found; once one is, the remaining chunks are checked but no longer yielded,
+    and the iteration ends by raising :class:`~graphscore.errors.InvalidData` with every issue,
+    as :func:`validate_chunks` would (rows named by file and line, repeated ids and link records
+    found across chunks). A consumer that writes what it is given must therefore write where a
+    failure leaves nothing behind (a load writes to a copy of the store).
+
+    ``counts`` and ``fingerprint()`` describe the whole content once the iteration is done;
+    the fingerprint is that of the tables :func:`validate_chunks` returns (:meth:`Tables.fingerprint`).
+    Repeated link records are told by the hash of their key's text and that of their type,
+    ends and start: two different keys with both hashes equal (odds about 2^-64 per pair
+    sharing type, ends and start) would be refused as a repeat.
+
+    Examples
+    --------
+    >>> first = pd.DataFrame({"id": ["a"], "kind": ["person"], "name": ["A"]})
+    >>> second = pd.DataFrame({"id": ["a"], "kind": ["person"], "name": ["B"]})
+    >>> for chunk, lines in ((first, [2]), (second, [3])):
+    ...     chunk.attrs.update(origin="entities.csv", lines=LineNumbers(lines))
+    >>> stream = ValidatedStream({"entities": [first, second]})
+    >>> [chunk.table for chunk in stream]
+    Traceback (most recent call last):
+    ...
+    graphscore.errors.InvalidData: entities.csv:3: id='a' is a duplicate id
+    """
+
+    def __init__(self, chunks: dict, model: Model | None = None, *, warn: bool = True):
+        self.model = model or load_model()
+        self._chunks = {name: chunks.get(name) for name in TABLE_NAMES}
+        self._warn = warn
+        self._digest = ContentDigest()
+        self.counts = dict.fromkeys(TABLE_NAMES, 0)
+        self._issues: list[DataIssue] = []
+        self._unlisted = 0
+        self._entities: _Entities | None = None
+
+    def fingerprint(self) -> str:
+        return self._digest.hexdigest()
+
+    def __iter__(self) -> Iterator[ValidChunk]:
+        for name in TABLE_NAMES:
+            yield from self._table(name)
+        if self._issues or self._unlisted:
+            raise InvalidData(self._issues, unlisted=self._unlisted)
+
+    def _table(self, name: str) -> Iterator[ValidChunk]:
+        spec = self.model.tables[name]
+        source = self._chunks[name]
+        chunks, handed = iter([pd.DataFrame()] if source is None else source), 0
+        state = _StreamedTable(name)
+        while True:
+            try:
+                df = next(chunks)
+            except StopIteration:
+                break
+            except Reread as reread:
+                if handed:
+                    raise RestartLoad(name, reread.chunks) from None
+                chunks, state = iter(reread.chunks), _StreamedTable(name)  # its issues go with it
+                continue
+            df = pd.DataFrame() if df is None else df
+            if state.attrs is None:  # the first chunk: its columns are every chunk's
+                state.attrs = dict(df.attrs)
+                if header := _header_issues(df, name, spec):
+                    state.found.issues += header
+                    state.rows += len(df)
+                    break
+            chunk = self._check(name, spec, df, state)
+            if chunk is not None and not (self._issues or self._unlisted or state.found.issues or state.found.unlisted):
+                self._digest.add(name, chunk.frame)
+                handed += 1
+                yield chunk
+            del df, chunk
+        if state.attrs is None or not state.rows:  # no rows: the declared columns alone
+            self._digest.add(name, empty_table(name, self.model))
+        self._finish(name, state)
+
+    def _check(self, name: str, spec: TableSpec, df: pd.DataFrame, state: "_StreamedTable") -> ValidChunk | None:
+        """One chunk coerced and checked: against itself, the entities and the chunks before it."""
+        coercion = _Issues(df, name)
+        columns, texts = _coerce(df, spec, self.model, coercion)
+        state.found.add(coercion)
+        state.rows += len(df)
+        # the reader's own line numbers (a range for Parquet), kept with a links chunk to name a
+        # repeat found later; None where they do not name this frame's rows
+        lines = df.attrs.get("lines") if LineNumbers.of(df) is not None else None
+        ends = {}
+        if name == "links":
+            ends = dict(zip(("source", "target"), self._entities.find(texts["source"], texts["target"])))
+        elif name == "penalties":
+            ends = {"entity": self._entities.find(texts["entity"])[0]}
+        for column, rows in ends.items():  # a found id's text is the id: no lookup of Python strings
+            columns[column] = _objects(texts[column])
+        attrs = {key: value for key, value in df.attrs.items() if key != "lines" or lines is not None}
+        frame = _frame(columns, spec, attrs, None)
+        issues = _Issues(frame, name)
+        _check_ranges(columns, texts, spec, issues)
+        keys = None
+        if spec.key:
+            ids = texts[spec.key]
+            if state.ids is not None:
+                earlier = pc.and_(pc.is_valid(ids), pc.is_in(ids, value_set=state.ids))
+                issues.flag(_mask(earlier) & ~_duplicated(ids), spec.key, "is a duplicate id")
+            ids = ids.cast(pa.large_string())
+            state.ids = ids if state.ids is None else pa.concat_arrays([state.ids, ids])
+        if name == "entities":
+            state.kinds.append(columns["kind"])
+        elif name == "links":
+            _check_links(columns, texts, ends, self._entities, self.model, issues, records=False)
+            keys = self._keep_records(columns, texts, ends, frame, lines, state)
+        else:
+            issues.flag(pc.is_valid(texts["entity"]).to_numpy(zero_copy_only=False) & (ends["entity"] < 0),
+                        "entity", "is not a known entity id")
+        state.found.add(issues)
+        return ValidChunk(name, frame, keys)
+
+    def _keep_records(self, columns: dict, texts: dict, ends: dict, frame: pd.DataFrame, lines,
+                      state: "_StreamedTable") -> pa.Array:
+        """The chunk's link keys; kept of them, what finds a repeated record in a later chunk,
+        and of its stakes what the over-full warning sums."""
+        from graphscore.hashing import text_hashes
+
+        names = list(self.model.links)
+        type_codes = pc.fill_null(pc.index_in(texts["type"], value_set=pa.array(names, texts["type"].type)),
+                                  -1).to_numpy()
+        keys = _link_key_text(*(texts[c] for c in LINK_KEY_COLUMNS[:4]), columns["start"], texts["source_ref"])
+        unreadable = np.isnat(columns["start"]) & _mask(pc.is_valid(texts["start"]))
+        state.records.append((_relation_hashes(type_codes, ends, columns["start"]), text_hashes(keys),
+                              columns["start"], ~unreadable))
+        state.places.append((frame.attrs.get("origin"), lines, len(frame)))
+        if self._warn:
+            owns = (type_codes == names.index("OWNS")) & ~np.isnan(columns["share"])
+            state.stakes.append(pd.DataFrame({
+                "type": "OWNS", "source": ends["source"][owns], "target": ends["target"][owns],
+                "role": columns["role"][owns], "share": columns["share"][owns],
+                "start": columns["start"][owns], "end": columns["end"][owns]}))
+        return keys
+
+    def _finish(self, name: str, state: "_StreamedTable") -> None:
+        """What needs every chunk of the table: repeated link records, the entities' lookup."""
+        if name == "entities":
+            if not state.rows:
+                state.found.issues.insert(0, DataIssue((state.attrs or {}).get("origin", name), "id", None,
+                                                       "no entity rows"))
+            ids = state.ids if state.ids is not None else pa.array([], pa.large_string())
+            kinds = np.concatenate(state.kinds) if state.kinds else np.zeros(0, dtype=object)
+            self._entities = _Entities({"id": None, "kind": kinds}, {"id": ids}, None)
+        elif name == "links" and state.records:
+            self._flag_repeated_records(state)
+            if self._warn and not (self._issues or state.found.issues):
+                stakes = pd.concat(state.stakes, ignore_index=True)
+                stakes.attrs["origin"] = (state.attrs or {}).get("origin", "links")
+                _warn_overfull_assets(stakes, stakes["source"].to_numpy(), stakes["target"].to_numpy(),
+                                      names=self._entities.ids)
+        self.counts[name] = state.rows
+        self._issues += state.found.issues
+        self._unlisted += state.found.unlisted
+
+    @staticmethod
+    def _flag_repeated_records(state: "_StreamedTable") -> None:
+        relation, text, start, readable = (np.concatenate(part) for part in zip(*state.records))
+        state.records.clear()
+        at = np.flatnonzero(readable)
+        order = at[np.lexsort((text[at], relation[at]))]  # stable: each group's first row first
+        same = (relation[order][1:] == relation[order][:-1]) & (text[order][1:] == text[order][:-1])
+        repeated = np.sort(order[1:][same])
+        listed = repeated[: max(0, _MAX_ISSUES - len(state.found.issues))]
+        state.found.unlisted += len(repeated) - len(listed)
+        bounds = np.cumsum([0] + [n for _, _, n in state.places])
+        for row in listed:
+            part = int(np.searchsorted(bounds, row, side="right")) - 1
+            origin, lines, _ = state.places[part]
+            local = int(row - bounds[part])
+            where = (f"links[{row}]" if origin is None else
+                     f"{origin}:{local + 2}" if lines is None else f"{origin}:{lines[local]}")
+            value = str(np.datetime_as_string(start[row], unit="D")) if not np.isnat(start[row]) else None
+            state.found.issues.append(DataIssue(where, "start", value,
+                                                "repeats a link record (same type, ends, role, start and source_ref)"))
+
+
+class _StreamedTable:
+    """What a :class:`ValidatedStream` keeps of one table while its chunks go by."""
+
+    def __init__(self, name: str):
+        self.name, self.attrs, self.rows, self.found = name, None, 0, _Found()
+        self.ids: pa.Array | None = None  # keys seen so far (entities, penalties)
+        self.kinds: list[np.ndarray] = []
+        self.records: list[tuple] = []  # per links chunk: relation hash, key hash, start, readable
+        self.places: list[tuple] = []  # per links chunk: origin, lines, rows
+        self.stakes: list[pd.DataFrame] = []
 
 
 def _validate(chunks: dict, model: Model, *, known_entities: pd.DataFrame | None,

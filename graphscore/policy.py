@@ -50,6 +50,7 @@ __all__ = [
     "EU_INCLUSIVE_FROM",
     "Parallel",
     "LinkTime",
+    "Precision",
     "Transmit",
     "Policy",
     "load_policy",
@@ -127,6 +128,14 @@ class LinkTime(Enum):
     AT_PENALTY = "at_penalty"  # a director who joined after the listing is not tainted by it
 
 
+class Precision(Enum):
+    """How W's values are stored: float64, or float32 with float64 sums, half the bytes of the
+    values W and W by source hold (:mod:`graphscore.engine.precision` states what it costs in accuracy)."""
+
+    FLOAT64 = "float64"
+    FLOAT32 = "float32"
+
+
 class Normalize(Enum):
     """Optional rescaling of the transmission matrix W (``W[v, u]``: u's penalty reaching v)."""
 
@@ -191,6 +200,7 @@ class Policy:
     # spread, hop, debtrank, cascade: None takes the model's customary rule (see Policy.__post_init__)
     parallel: Parallel | None = None
     link_time: LinkTime = LinkTime.AS_OF  # spread, hop
+    precision: Precision = Precision.FLOAT64  # spread
     stake_threshold: float | None = None  # ownership-*: 0.25 integrated (UBO), 0.5 OFAC / EU
     seed_kinds: tuple[str, ...] = ("sanction",)  # ownership-*: penalty kinds that list an entity
     regimes: tuple[str, ...] | None = None  # ownership-*: penalty regimes that list (None: any)
@@ -243,7 +253,12 @@ class Policy:
             if isinstance(value, dict):
                 return {k: plain(v) for k, v in value.items()}
             return value
-        return plain(asdict(self))
+        fields = asdict(self)
+        if self.precision is Precision.FLOAT64:
+            # the default is left out, so that every policy written before the key existed keeps
+            # its hash (caches, stored score runs and report manifests are keyed by it)
+            del fields["precision"]
+        return plain(fields)
 
     @functools.cached_property
     def hash(self) -> str:
@@ -285,6 +300,8 @@ _MODEL_KEYS = {
     "parallel": {ModelName.SPREAD, ModelName.HOP, ModelName.DEBTRANK, ModelName.CASCADE},
     # Only where a score is a sum or a maximum over penalties can each penalty travel its own links.
     "link_time": {ModelName.SPREAD, ModelName.HOP},
+    # the spread's kernels sum in float64 over float32 values, and its accuracy is stated for them
+    "precision": {ModelName.SPREAD},
     "stake_threshold": _OWNERSHIP,
     "seed_kinds": _OWNERSHIP,
     "regimes": _OWNERSHIP,
@@ -448,6 +465,7 @@ def parse_policy(text: str, origin: str = "<policy>") -> Policy:
             confidence=_number(raw.get("confidence", 0.95), "confidence", low=0.5, high=1.0, high_open=True),
             parallel=parallel,
             link_time=_enum(LinkTime, raw.get("link_time", "as_of"), "link_time"),
+            precision=_enum(Precision, raw.get("precision", "float64"), "precision"),
             stake_threshold=None if "stake_threshold" not in raw else _number(
                 raw["stake_threshold"], "stake_threshold", low=0.0, high=1.0),
             seed_kinds=_text_list(raw.get("seed_kinds", ["sanction"]), "seed_kinds"),

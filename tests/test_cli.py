@@ -383,3 +383,12 @@ def test_explain_loads_neither_matplotlib_nor_the_key_speller(zala_db):
         result = subprocess.run([sys.executable, "-c", code, opened, *command, "--db", str(zala_db), "--policy",
                                  JOINT, "--as-of", "2022-06-30", "-q"], capture_output=True, text=True)
         assert result.returncode == 0, result.stderr
+
+
+def test_score_in_float32_prints_its_error_bound(zala_db, tmp_path):
+    text = (POLICIES / "diffusion.toml").read_text().replace("[[transmit]]", 'precision = "float32"\n\n[[transmit]]', 1)
+    (tmp_path / "single.toml").write_text(text)
+    result = run("score", "--db", zala_db, "--policy", tmp_path / "single.toml", "--as-of", "2024-06-30", "--top", "3",
+                 "-q")
+    assert result.exit_code == 0, result.output
+    assert re.search(r"^error bound: [0-9.e+-]+$", result.output, re.MULTILINE), result.output

@@ -144,22 +144,22 @@ def influence_row(projection: Projection, policy: Policy, idx: int) -> np.ndarra
 
 
 def _nonnegative_lengths(A: sp.sparse.csr_array, damping: float) -> sp.sparse.csr_array:
-    """Hop lengths ``-log(damping * W)``, made non-negative without changing which path between
-    two entities is shorter: Johnson's reweighting ``l(u, v) + h(u) - h(v)`` with potentials
-    ``h`` from Bellman-Ford. A hop that carries more than it receives has a negative length; if
-    such hops close a cycle that gains, walks are unbounded and the gains are capped at zero."""
-    lengths = A.copy()
-    lengths.data = -np.log(damping * lengths.data)
-    if (lengths.data < 0).any():
+    """Hop lengths ``-log(damping * W)`` of the entries of ``A`` (``A`` without stored zeros),
+    made non-negative without changing which path between two entities is shorter: Johnson's
+    reweighting ``l(u, v) + h(u) - h(v)`` with potentials ``h`` from Bellman-Ford. A hop that
+    carries more than it receives has a negative length; if such hops close a cycle that gains,
+    walks are unbounded and the gains are capped at zero. The lengths share ``A``'s index
+    arrays: only their values are new."""
+    lengths = -np.log(damping * A.data.astype(float, copy=False))
+    if (lengths < 0).any():
         try:
-            potential = johnson_potentials(lengths)
-            coo = lengths.tocoo()
-            lengths = sp.sparse.csr_array((np.maximum(coo.data + potential[coo.row] - potential[coo.col], 0.0),
-                                           (coo.row, coo.col)), shape=lengths.shape)
+            potential = johnson_potentials(sp.sparse.csr_array((lengths, A.indices, A.indptr), shape=A.shape))
+            rows = np.repeat(np.arange(A.shape[0]), np.diff(A.indptr))
+            lengths = np.maximum(lengths + potential[rows] - potential[A.indices], 0.0)
         except sp.sparse.csgraph.NegativeCycleError:
-            lengths.data = np.maximum(lengths.data, 0.0)
-    lengths.data[lengths.data == 0] = 1e-300  # csgraph reads explicit zeros as "no edge"
-    return lengths
+            lengths = np.maximum(lengths, 0.0)
+    lengths[lengths == 0] = 1e-300  # csgraph reads explicit zeros as "no edge"
+    return sp.sparse.csr_array((lengths, A.indices, A.indptr), shape=A.shape)
 
 
 def _search_bounds(distance: float) -> tuple[float, float]:
@@ -185,18 +185,47 @@ def _distances_to(reverse_lengths: sp.sparse.csr_array, target: int, sources: li
     return distances_from(reverse_lengths, target, until=sources, beyond=(_WEAKEST + 1e-8, 1 + 1e-5))
 
 
+PATH_LENGTHS = "path lengths"  # their key in Projection.derived (kept on disk: graphscore.cache.KEPT_DERIVED)
+
+
 def _path_lengths(projection: Projection, damping: float) -> tuple[sp.sparse.csr_array, ...]:
     """``A`` (``A[u, v]``: the edge u -> v, ``W`` transposed without stored zeros), its hop
-    lengths (:func:`_nonnegative_lengths`) and their transpose, made once per projection and
-    damping and kept with the projection: each is a pass over every link, where one entity's
-    paths read a few hundred of them."""
-    key = ("path lengths", float(damping))
-    if key not in projection.derived:
-        A = sp.sparse.csr_array(projection.W.T, dtype=float)
-        A.eliminate_zeros()
-        lengths = _nonnegative_lengths(A, damping)
-        projection.derived[key] = (A, lengths, sp.sparse.csr_array(lengths.T))
-    return projection.derived[key]
+    lengths (:func:`_nonnegative_lengths`) and their transpose.
+
+    Only the lengths' two value arrays (in ``A``'s order and in ``W``'s) are made, once per
+    projection and damping, and kept with the projection: each is a pass over every link, where
+    one entity's paths read a few hundred of them. The three matrices share the index arrays of
+    ``W`` by source (``A`` is it, read as ``W`` transposed) and of ``W`` itself (the transposed
+    lengths): 16 bytes a non-zero of ``W`` kept, where three matrices of their own took 36."""
+    # "values": kept on disk under a key of its own, apart from the three matrices earlier versions kept
+    key = (PATH_LENGTHS, float(damping), "values")
+    W, columns = _without_zeros(projection)
+    A = sp.sparse.csr_array((columns.data, columns.indices, columns.indptr), shape=columns.shape[::-1])
+    kept = projection.derived.get(key)
+    if kept is None:
+        lengths = _nonnegative_lengths(A, damping).data
+        # the same values in W's order: the transpose of the lengths, whose structure is W's
+        by_target = sp.sparse.csc_array((lengths, A.indices, A.indptr), shape=W.shape).tocsr().data
+        projection.derived[key] = kept = (lengths, by_target)
+    lengths, by_target = kept
+    return (A, sp.sparse.csr_array((lengths, A.indices, A.indptr), shape=A.shape),
+            sp.sparse.csr_array((by_target, W.indices, W.indptr), shape=W.shape))
+
+
+def _without_zeros(projection: Projection) -> tuple[sp.sparse.csr_array, sp.sparse.csc_array]:
+    """``W`` and ``W`` by source without stored zeros (csgraph reads one as no hop), canonical:
+    the projection's own, as every ``W`` :func:`~graphscore.engine.matrix.build_projection` makes
+    is; copies, made at each call, of one that is not (made by hand, or with a stake so small
+    that normalising it rounded to 0)."""
+    W = projection.W
+    if ("W stored zeros",) not in projection.derived:
+        projection.derived[("W stored zeros",)] = not W.has_canonical_format or bool((W.data == 0).any())
+    if not projection.derived[("W stored zeros",)]:
+        return W, projection.W_by_source
+    W = sp.sparse.csr_array(W, copy=True)
+    W.sum_duplicates()
+    W.eliminate_zeros()
+    return W, sp.sparse.csc_array(W)
 
 
 def _strongest_simple_paths(A: sp.sparse.csr_array, lengths: sp.sparse.csr_array, source: int, target: int,
@@ -272,7 +301,8 @@ def _penalty_shares(projection: Projection, rows: list[dict]) -> list[tuple[dict
     weight under sum, all to the heaviest under max."""
     if projection.combine is Combine.MAX:
         return [(rows[0], 1.0)]
-    total = np.array([row["weight"] for row in rows]).sum()
+    # most sources have one penalty: its weight is the sum, without a numpy array per source
+    total = rows[0]["weight"] if len(rows) == 1 else np.array([row["weight"] for row in rows]).sum()
     return [(row, row["weight"] / total) for row in rows]
 
 
@@ -368,6 +398,12 @@ def explain(source: Tables | Workspace, policy: Policy, entity_id: str, *, as_of
     if not linear:
         notes.append(f"hop with aggregate = 'max': the score is the strongest single walk of at most "
                      f"{policy.max_hops} links, given as the deciding one")
+    if "error_bound" in ws.baseline(policy, as_of).attrs:
+        # the contributions are the float32 W's: the part they miss of the float64 ones is at
+        # most the score's own rounding (engine/precision.py), summed over every source
+        notes.append(f"W's values are stored in float32 (precision = 'float32'): the score, and its contributions "
+                     f"together, are within {ws.baseline(policy, as_of).attrs['error_bound']:.2g} of the float64 answer "
+                     "(proven bound)")
     if pushed is not None and pushed.unattributed > 0:
         stopped = "" if pushed.complete else f", stopped after {_PUSH_LINKS:,} links"
         notes.append(f"contributions computed by reverse push{stopped}: {pushed.unattributed:.2g} of the score "
@@ -393,7 +429,7 @@ def prepare_explain(source: Tables | Workspace, policy: Policy, as_of: dt.date |
     >>> ws = gs.Workspace(fined_company())
     >>> policy = gs.parse_policy('name="r"\\ndamping=0.5\\n[[transmit]]\\nlink="OFFICER_OF"\\ndirection="backward"')
     >>> prepare_explain(ws, policy, "2024-01-01")
-    >>> ("path lengths", 0.5) in ws.projection(policy, "2024-01-01").derived
+    >>> ("path lengths", 0.5, "values") in ws.projection(policy, "2024-01-01").derived
     True
     """
     ws = as_workspace(source)
@@ -432,7 +468,7 @@ def _layer_contributions(projection: Projection, policy: Policy, v: int, total: 
         to_target = _distances_to(reverse_lengths, v, far) if far else None
     rows_of = _penalties_by_source(projection, sources)
     paths_of = {}
-    for u in sources:
+    for u in sources.tolist():  # Python ints: set lookups and comparisons on numpy ints cost more
         if not linear:
             # the deciding walk; for the entity itself its own weight (the empty walk) or its
             # own penalty returning around a cycle that carries more than 1

@@ -26,8 +26,9 @@ import pandas as pd
 from graphscore.analysis.scores import entity_frame, rescore_penalties
 from graphscore.engine.hop import hop_change
 from graphscore.engine.matrix import Projection, own_weights
+from graphscore.engine.precision import change_error
 from graphscore.engine.push import local_change, work_arrays_of
-from graphscore.engine.run import SCORE_TOL, contraction_of, run_model
+from graphscore.engine.run import SCORE_TOL, push_contraction_of, run_model
 from graphscore.engine.spread import spread
 from graphscore.model import Tables
 from graphscore.policy import Combine, ModelName, Policy
@@ -318,7 +319,7 @@ def change_scores(source: Tables | Workspace, policy: Policy, change: Change, *,
         delta_s = s_other - projection.s[seeds]  # other side minus the data, at the seeds
         changed = np.flatnonzero(delta_s)
         scale = float(np.abs(delta_s[changed]).sum())
-        certificate = contraction_of(projection, policy.damping)
+        certificate = push_contraction_of(projection, policy.damping)
         local = local_change(projection.W_by_source, {int(seeds[i]): float(delta_s[i]) for i in changed},
                              damping=policy.damping, tol=accuracy, certificate=certificate,
                              budget=_PUSH_BUDGET_SWEEPS * max(projection.W.nnz, projection.n),
@@ -326,6 +327,7 @@ def change_scores(source: Tables | Workspace, policy: Policy, change: Change, *,
         if local.complete:
             indices, other = _moved(base, local.indices, base[local.indices] + local.values)
             how, error = "push", local.error
+            delta_x, at = local.values, local.indices
             note = (f"the change was computed locally by forward push, {local.pushes:,} pushes reaching "
                     f"{indices.size:,} entities ({indices.size / max(projection.n, 1):.1%})")
         else:
@@ -334,12 +336,19 @@ def change_scores(source: Tables | Workspace, policy: Policy, change: Change, *,
             halves[seeds, 0], halves[seeds, 1] = np.clip(delta_s, 0, None), np.clip(-delta_s, 0, None)
             solved = spread(projection.W, halves, damping=policy.damping, tol=0.0, atol=accuracy * scale / 2,
                             certificate=certificate)
-            indices, other = _moved(base, np.arange(projection.n), base + (solved[:, 0] - solved[:, 1]))
-            how, error = "solve", accuracy * scale
+            delta_x = solved[:, 0] - solved[:, 1]
+            indices, other = _moved(base, np.arange(projection.n), base + delta_x)
+            how, error, at = "solve", accuracy * scale, slice(None)
             note = (f"the change reaches most of the graph (the push touched {local.indices.size:,} entities and "
                     f"followed {local.links:,} links before it gave up), so it was solved over all {projection.n:,} entities")
+        baseline_accuracy = f"{SCORE_TOL:g} x the largest"
+        if projection.W.dtype == np.float32:
+            # W's values in float32: the change solved is W~'s; how far it may lie from W's
+            # (engine/precision.py), from its v-norm, the one computed plus its own error
+            error += change_error(float(np.abs(delta_x / certificate.weights[at]).max(initial=0.0)) + error, certificate)
+            baseline_accuracy = f"{ws.baseline(policy, change.as_of).attrs['error_bound']:.2g}, W's values in float32"
         note += (f"; the change at every entity is within {error:.2g} of exact (proven bound; the baseline "
-                 f"scores within {SCORE_TOL:g} x the largest)")
+                 f"scores within {baseline_accuracy})")
         return ChangedScores(base, indices, other, baseline, how, float(error), int(indices.size), note)
     if policy.model is ModelName.HOP and method == "auto":
         # a hop score reads penalties at most max_hops links upstream, so only entities that
@@ -384,7 +393,7 @@ def prepare_whatif(source: Tables | Workspace, policy: Policy, as_of: dt.date | 
     ws.baseline(policy, as_of)
     _PenaltyIndex.of(projection)
     if policy.model is ModelName.SPREAD and not projection.layers and projection.n:
-        certificate = contraction_of(projection, policy.damping)
+        certificate = push_contraction_of(projection, policy.damping)
         # The push's and the solve's compiled loops load on their first call in a process (a few
         # tenths of a second): a push that stops at once, and a solve to a loose tolerance.
         local_change(projection.W_by_source, {0: 1.0}, damping=policy.damping, tol=ACCURACY, certificate=certificate,

@@ -48,9 +48,13 @@ def run_layers(projection: Projection, policy: Policy, s: np.ndarray | None, run
                          "links of its start date; a bare own-weight vector does not say when each started.")
     if policy.model not in (ModelName.SPREAD, ModelName.HOP):
         raise ValueError(f"link_time = 'at_penalty' applies to spread and hop, not {policy.model.value!r}.")
-    totals = [run(layer, policy).total for layer in projection.layers]
+    runs = [run(layer, policy) for layer in projection.layers]
+    totals = [one.total for one in runs]
     if not totals:
         return ModelRun(np.zeros(projection.n), projection.s)
     if policy.model is ModelName.HOP and policy.aggregate is Aggregate.MAX:
         return ModelRun(np.maximum(projection.s, np.max(totals, axis=0)), projection.s)
-    return ModelRun(np.sum(totals, axis=0), projection.s)
+    # a spread on float32 values states each layer's error bound: the sum's is at most their sum
+    errors = [one.attrs["error_bound"] for one in runs if "error_bound" in one.attrs]
+    attrs = {"error_bound": float(np.sum(errors))} if errors else {}
+    return ModelRun(np.sum(totals, axis=0), projection.s, attrs=attrs)

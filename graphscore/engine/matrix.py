@@ -4,7 +4,8 @@
 own penalty weight at ``as_of``. This module owns the entity id <-> row index map; engine
 functions see only ``W`` and ``s``.
 
-A projection keeps ``W`` (int32 indices, float64 weights: 12 bytes a pair of entities), ``s``
+A projection keeps ``W`` (int32 indices, float64 weights: 12 bytes a pair of entities; float32
+weights, 8, under a policy's ``precision = "float32"``: :mod:`graphscore.engine.precision`), ``s``
 and the id map, and no copy of the links: which links make an entry of ``W``, with their type,
 role, share and source, is worked out again from the tables' own links table for the few pairs
 a path shows (:meth:`Projection.edges_touching`), by the same code that built ``W``, so it
@@ -29,7 +30,9 @@ import pyarrow.compute as pc
 import scipy as sp
 
 from graphscore.engine.timeline import LinkCodes, LinkTimeline, penalty_weights, stake_ends
-from graphscore.policy import Combine, Direction, LinkTime, MissingShare, Normalize, Parallel, Policy, Transmit
+from graphscore.engine.precision import stored_values
+from graphscore.policy import (Combine, Direction, LinkTime, MissingShare, Normalize, Parallel, Policy, Precision,
+                               Transmit)
 
 __all__ = ["Projection", "LinkSource", "build_projection", "resolve_as_of", "own_weights", "ownership_matrices",
            "combine_parallel", "link_ends"]
@@ -503,13 +506,15 @@ def _pairs(edges: _Edges, order: np.ndarray, n: int, parallel: Parallel, normali
     return pair_u, pair_v, pair_weight, weight, pair_of
 
 
-def _matrix(pair_u: np.ndarray, pair_v: np.ndarray, pair_weight: np.ndarray, n: int) -> sp.sparse.csr_array:
-    """``W`` in compressed rows straight from the pairs, already ordered by ``(v, u)`` and distinct."""
+def _matrix(pair_u: np.ndarray, pair_v: np.ndarray, pair_weight: np.ndarray, n: int,
+            precision: Precision = Precision.FLOAT64) -> sp.sparse.csr_array:
+    """``W`` in compressed rows straight from the pairs, already ordered by ``(v, u)`` and
+    distinct, its values in the type ``precision`` stores them in."""
     # int32 indices while they fit (2^31): half the index bytes a solve streams per step
     index_type = np.int32 if max(n, pair_weight.size) < 2**31 else np.int64
     indptr = np.zeros(n + 1, dtype=index_type)
     np.cumsum(np.bincount(pair_v, minlength=n), out=indptr[1:])
-    W = sp.sparse.csr_array((pair_weight.astype(float, copy=False), pair_u.astype(index_type), indptr), shape=(n, n))
+    W = sp.sparse.csr_array((stored_values(pair_weight, precision), pair_u.astype(index_type), indptr), shape=(n, n))
     W.has_canonical_format = True  # distinct pairs, sorted by (v, u)
     return W
 
@@ -666,7 +671,8 @@ def link_source(tables, policy: Policy, date: pd.Timestamp, missing_share: Missi
                       policy.normalize, (date,))
 
 
-def _project(source: LinkSource, n: int, notes: list[str], derived: dict | None = None) -> sp.sparse.csr_array:
+def _project(source: LinkSource, n: int, notes: list[str], derived: dict | None = None,
+             precision: Precision = Precision.FLOAT64) -> sp.sparse.csr_array:
     """``W`` of the links in force at the source's date; given ``derived`` (a projection's,
     under an ownership model), also the stake and control matrices of the same edges, which
     every run of the rule reads: found again later, they would cost a second pass over the links."""
@@ -674,7 +680,7 @@ def _project(source: LinkSource, n: int, notes: list[str], derived: dict | None 
     pair_u, pair_v, pair_weight, weight, _ = _pairs(edges, order, n, source.parallel, source.normalize)
     if derived is not None:
         derived[OWNERSHIP_MATRICES] = _ownership_of(source, edges, rule, weight, n)
-    return _matrix(pair_u, pair_v, pair_weight, n)
+    return _matrix(pair_u, pair_v, pair_weight, n, precision)
 
 
 def _layers(tables, policy: Policy, source: LinkSource, index: pd.Index, penalties: pd.DataFrame,
@@ -696,7 +702,7 @@ def _layers(tables, policy: Policy, source: LinkSource, index: pd.Index, penalti
         links_at = group["start"].min()
         layer_notes: list[str] = []
         layer_source = source.at(links_at)
-        W = _project(layer_source, len(index), layer_notes)
+        W = _project(layer_source, len(index), layer_notes, precision=policy.precision)
         notes.extend(f"links as of {links_at.date()}: {note}" for note in layer_notes)
         layers.append(Projection(index, W, own_weights(group, len(index), policy.combine), layer_source, group, as_of,
                                  policy.combine, tuple(layer_notes), None, links_at))
@@ -739,7 +745,7 @@ def build_projection(tables, policy: Policy, as_of: dt.date | str | None = None,
     source = link_source(tables, policy, as_of, missing_share)
     n = len(index)
     derived = {} if policy.model.is_ownership else None
-    W = _project(source, n, notes, derived)
+    W = _project(source, n, notes, derived, policy.precision)
 
     weight = penalty_weights(tables.penalties, as_of, half_life_days=policy.half_life_days, repair=policy.repair,
                              period_days=policy.period_days)

@@ -23,9 +23,11 @@ def prefetch(typingctx, array, index):  # pragma: no cover - compiled
     signature = types.void(array, index)
 
     def codegen(context, builder, signature, arguments):
-        array_type, _ = signature.args
+        array_type, index_type = signature.args
         data = context.make_array(array_type)(context, builder, arguments[0])
-        indices = [arguments[1]] + [context.get_constant(types.intp, 0)] * (array_type.ndim - 1)
+        # any integer index (an int32 queue's entry too), as the address arithmetic's intp
+        index = context.cast(builder, arguments[1], index_type, types.intp)
+        indices = [index] + [context.get_constant(types.intp, 0)] * (array_type.ndim - 1)
         pointer = cgutils.get_item_pointer(context, builder, array_type, data, indices, wraparound=False)
         byte_pointer = ir.IntType(8).as_pointer()
         int32 = ir.IntType(32)

@@ -25,6 +25,7 @@ import scipy as sp
 
 from graphscore.engine.prefetch import prefetch
 from graphscore.engine.spread import Contraction, contraction, spread
+from graphscore.errors import ConvergenceError
 
 __all__ = ["WorkArrays", "work_arrays_of", "LocalChange", "push_column", "local_change", "Influence", "influence", "Diagonal", "push_diagonal", "ReturnBound", "return_bound"]
 
@@ -39,6 +40,13 @@ _SCAN_SHARE = 1 / 32
 # kernel without, interleaved, on the diffusion W of a 10^7-link synthetic registry, forward push
 # took 0.5 to 0.6 of the time, 8 and 16 places alike.
 _AHEAD = 8
+# A forward push pushes the entities above 256, then 16 times its threshold first, and then down to
+# it: residuals pile up on an entity before it is pushed, instead of each being pushed on as
+# it comes. On the diffusion W of a 10^7-link synthetic registry (8 lifted penalties) it
+# followed 16 to 27 % fewer links than one FIFO pass at accuracies 1e-2 to 1e-4 (3 to 5 rungs of
+# 4 to 64 times did about as well).
+_LADDER = 16.0
+_RUNGS = 3
 # Work arrays kept per weight vector: a forward push weighs entities by the certificate, a
 # reverse push by the scores; a workspace answering both keeps both.
 _PAIRS_KEPT = 2
@@ -78,15 +86,16 @@ class WorkArrays:
 
     @staticmethod
     def _fresh(n: int, weights: np.ndarray) -> tuple[np.ndarray, ...]:
+        index = _index_type(n)
         return (np.zeros(n), WorkArrays._pairs_of(weights), np.zeros(n, dtype=np.uint8),
-                np.empty(n, dtype=np.int64), np.empty(n, dtype=np.int64))
+                np.empty(n, dtype=index), np.empty(n, dtype=index))
 
     def _kept(self, weights: np.ndarray) -> tuple[np.ndarray, ...]:
         if self._shared is None:
             # np.zeros maps zeroed pages lazily (a push would pay for the pages it writes): the
             # kept arrays are written through once (np.full), so that no push pays for a page again
             self._shared = (np.full(self.n, 0.0), np.full(self.n, 0, dtype=np.uint8),
-                            np.empty(self.n, dtype=np.int64), np.empty(self.n, dtype=np.int64))
+                            np.empty(self.n, dtype=_index_type(self.n)), np.empty(self.n, dtype=_index_type(self.n)))
         kept = self._pairs.pop(id(weights), None)
         if kept is None or kept[0] is not weights:
             while len(self._pairs) >= _PAIRS_KEPT:
@@ -109,6 +118,12 @@ class WorkArrays:
             yield self._kept(weights)
         finally:
             self._lock.release()
+
+
+def _index_type(n: int) -> type:
+    """The queue's and the touched list's entries: int32 while entities fit (kept with a
+    projection, 8 bytes an entity fewer than int64), as W's indices are."""
+    return np.int32 if n < 2**31 else np.int64
 
 
 def work_arrays_of(projection) -> WorkArrays:
@@ -200,8 +215,10 @@ def _fetch_ahead(queue, head, size, indptr, indices, data, p, rw):  # pragma: no
 def _forward(indptr, indices, data, damping, sources, amounts, eps, budget, most,
              p, rw, state, queue, touched):  # pragma: no cover - compiled
     """Forward push from a FIFO queue: push w while ``|r[w]| > eps * weight[w]`` (``rw[w]`` is
-    the pair), giving up past ``budget`` links followed or ``most`` entities pushed. ``p``,
-    ``rw[:, 0]`` and ``state`` come zeroed; returns (entities touched, pushes, links, complete)."""
+    the pair), giving up past ``budget`` links followed or ``most`` entities pushed, in rungs
+    (:data:`_RUNGS`): first while above a threshold :data:`_LADDER` times higher, and so on down.
+    ``p``, ``rw[:, 0]`` and ``state`` come zeroed; returns (entities touched, pushes, links,
+    complete)."""
     n = p.shape[0]
     count = 0
     head = 0
@@ -214,50 +231,52 @@ def _forward(indptr, indices, data, damping, sources, amounts, eps, budget, most
             state[u] = _SEEN
             touched[count] = u
             count += 1
-    for k in range(count):
-        u = touched[k]
-        if abs(rw[u, 0]) > eps * rw[u, 1] and state[u] == _SEEN:
-            state[u] = _SEEN | _QUEUED
-            queue[tail] = u
-            tail = tail + 1 if tail + 1 < n else 0
-            size += 1
     pushes = 0
     links = 0
     distinct = 0  # entities pushed at least once: their change is above the accuracy asked for
-    while size > 0:
-        _fetch_ahead(queue, head, size, indptr, indices, data, p, rw)
-        u = queue[head]
-        head = head + 1 if head + 1 < n else 0
-        size -= 1
-        state[u] = _SEEN
-        pushed = rw[u, 0]
-        rw[u, 0] = 0.0
-        if p[u] == 0.0:
-            distinct += 1
-        p[u] += pushed
-        pushes += 1
-        spreading = damping * pushed
-        start, end = np.int64(indptr[u]), np.int64(indptr[u + 1])
-        links += end - start
-        for q in range(start, end):
-            w = np.int64(indices[q])
-            residual = rw[w, 0] + spreading * data[q]
-            rw[w, 0] = residual
-            flags = state[w]
-            if flags & _QUEUED:
-                continue
-            if flags == 0:
-                touched[count] = w
-                count += 1
-            if abs(residual) > eps * rw[w, 1]:
-                state[w] = _SEEN | _QUEUED
-                queue[tail] = w
+    for rung in range(_RUNGS - 1, -1, -1):
+        threshold = eps * _LADDER ** rung
+        for k in range(count):  # the queue is empty: every touched entity above this rung's threshold
+            u = touched[k]
+            if abs(rw[u, 0]) > threshold * rw[u, 1]:
+                state[u] = _SEEN | _QUEUED
+                queue[tail] = u
                 tail = tail + 1 if tail + 1 < n else 0
                 size += 1
-            else:
-                state[w] = _SEEN
-        if links > budget or distinct > most:
-            return count, pushes, links, False
+        while size > 0:
+            _fetch_ahead(queue, head, size, indptr, indices, data, p, rw)
+            u = queue[head]
+            head = head + 1 if head + 1 < n else 0
+            size -= 1
+            state[u] = _SEEN
+            pushed = rw[u, 0]
+            rw[u, 0] = 0.0
+            if p[u] == 0.0:
+                distinct += 1
+            p[u] += pushed
+            pushes += 1
+            spreading = damping * pushed
+            start, end = np.int64(indptr[u]), np.int64(indptr[u + 1])
+            links += end - start
+            for q in range(start, end):
+                w = np.int64(indices[q])
+                residual = rw[w, 0] + spreading * data[q]
+                rw[w, 0] = residual
+                flags = state[w]
+                if flags & _QUEUED:
+                    continue
+                if flags == 0:
+                    touched[count] = w
+                    count += 1
+                if abs(residual) > threshold * rw[w, 1]:
+                    state[w] = _SEEN | _QUEUED
+                    queue[tail] = w
+                    tail = tail + 1 if tail + 1 < n else 0
+                    size += 1
+                else:
+                    state[w] = _SEEN
+            if links > budget or distinct > most:
+                return count, pushes, links, False
     return count, pushes, links, True
 
 
@@ -277,7 +296,7 @@ def push_column(W: sp.sparse.sparray, source: int, amount: float = 1.0, *, dampi
     ----------
     W : (n, n) sparse array
         Transmission matrix; ``W[v, u]`` is the part of u's penalty reaching v in one step.
-        A float64 CSC array is used as is; any other format is converted on every call, a pass
+        A float64 or float32 CSC array is used as is; any other format is converted on every call, a pass
         over all of W: convert once when pushing many columns.
     source : int
         Index of the entity whose own penalty changes.
@@ -429,7 +448,7 @@ def _as_csc(W: sp.sparse.sparray) -> sp.sparse.csc_array:
     # Column v of W lists the entities v's penalty reaches; CSC stores it contiguously.
     if W.shape[0] != W.shape[1]:
         raise ValueError(f"W must be square, got shape {W.shape}.")
-    if isinstance(W, sp.sparse.csc_array) and W.dtype == np.float64:
+    if isinstance(W, sp.sparse.csc_array) and W.dtype in (np.float64, np.float32):  # float32: summed in float64
         return W
     return sp.sparse.csc_array(W, dtype=float)
 
@@ -441,6 +460,8 @@ def _push(W: sp.sparse.csc_array, sources: np.ndarray, amounts: np.ndarray, damp
     if certificate is None:
         certificate = contraction(W, damping)
     rate = certificate.rate
+    if not rate < 1:  # a threshold from it would be negative: the push would never stop
+        raise ConvergenceError(f"the certificate given proves no convergence (rate {rate:g} >= 1).")
     scale = float(np.abs(amounts).sum())
     # eps in the v-norm: an error of at most rate / (1 - rate) * eps = tol * scale (push_column, Notes)
     eps = tol * scale * (1 - rate) / rate if rate > 0 else math.inf
@@ -575,7 +596,7 @@ def influence(W: sp.sparse.sparray, target: int, *, damping: float, scores: np.n
     Parameters
     ----------
     W : (n, n) sparse array
-        Non-negative transmission matrix; a float64 CSR array is used as is.
+        Non-negative transmission matrix; a float64 or float32 CSR array is used as is.
     target : int
         The entity whose score is taken apart.
     damping : float
@@ -613,7 +634,8 @@ def influence(W: sp.sparse.sparray, target: int, *, damping: float, scores: np.n
     _check_tuning(damping, tol)
     if W.shape[0] != W.shape[1]:
         raise ValueError(f"W must be square, got shape {W.shape}.")
-    rows = W if isinstance(W, sp.sparse.csr_array) and W.dtype == np.float64 else sp.sparse.csr_array(W, dtype=float)
+    rows = (W if isinstance(W, sp.sparse.csr_array) and W.dtype in (np.float64, np.float32)
+            else sp.sparse.csr_array(W, dtype=float))
     n = rows.shape[0]
     if not 0 <= target < n:
         raise ValueError(f"target must be an entity index in [0, {n}), got {target!r}.")

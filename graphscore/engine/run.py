@@ -5,7 +5,7 @@ that is the entity's own (``own``), model-specific columns and model-wide figure
 
 | model | own | total | extra |
 |---|---|---|---|
-| spread, hop | own penalty weight s | exposure x | |
+| spread, hop | own penalty weight s | exposure x | spread on float32 values: ``error_bound`` (attrs) |
 | debtrank | initial distress min(1, s) | final distress h | ``systemic_impact`` (attrs) |
 | cascade | 1 for penalised entities | probability of being reached | ``total_low``, ``total_high`` |
 | ownership-* | 1 for listed entities | 1 if flagged | ``stake``; ``controlled`` (EU, UK); ``review`` (OFAC, EU) |
@@ -21,10 +21,11 @@ from graphscore.engine.budget import check_work
 from graphscore.engine.hop import hop
 from graphscore.engine.layers import run_layers
 from graphscore.engine.matrix import Projection, ownership_matrices
-from graphscore.engine.spread import Contraction, contraction, spread
+from graphscore.engine.precision import score_error
+from graphscore.engine.spread import Contraction, contraction, spread, tightened
 from graphscore.policy import ModelName, Policy
 
-__all__ = ["ModelRun", "run_model", "contraction_of", "SCORE_TOL"]
+__all__ = ["ModelRun", "run_model", "contraction_of", "push_contraction_of", "SCORE_TOL"]
 
 # Spread scores are solved until every one is provably within SCORE_TOL x the largest score of
 # the exact solution: the 6 significant digits the command line prints of the largest are exact,
@@ -74,6 +75,16 @@ def contraction_of(projection: Projection, damping: float, *, transposed: bool =
     return projection.derived[key]
 
 
+def push_contraction_of(projection: Projection, damping: float) -> Contraction:
+    """The certificate forward pushes (what-ifs) on the projection's ``W`` use: its
+    :func:`contraction_of` tightened by more power steps, computed once per projection
+    (:func:`graphscore.engine.spread.tightened`)."""
+    key = ("contraction", float(damping), False, "tightened")
+    if key not in projection.derived:
+        projection.derived[key] = tightened(projection.W, damping, contraction_of(projection, damping))
+    return projection.derived[key]
+
+
 def run_model(projection: Projection, policy: Policy, s: np.ndarray | None = None) -> ModelRun:
     """Run the policy's model on the projection, or on another own-penalty vector ``s``."""
     if projection.layers:  # link_time = "at_penalty": each penalty over the links of its start date
@@ -82,8 +93,13 @@ def run_model(projection: Projection, policy: Policy, s: np.ndarray | None = Non
     model = policy.model
     check_work(policy, projection.W.nnz)  # refuse what would run for hours, before it starts
     if model is ModelName.SPREAD:
-        return ModelRun(spread(projection.W, s, damping=policy.damping, tol=SCORE_TOL,
-                               certificate=contraction_of(projection, policy.damping)), s)
+        certificate = contraction_of(projection, policy.damping)
+        x = spread(projection.W, s, damping=policy.damping, tol=SCORE_TOL, certificate=certificate)
+        if projection.W.dtype == np.float64:
+            return ModelRun(x, s)
+        # W's values in float32: the bound on every score's distance from the float64 answer
+        return ModelRun(x, s, attrs={"error_bound": score_error(
+            projection.W, x, damping=policy.damping, certificate=certificate, tol=SCORE_TOL)})
     if model is ModelName.HOP:
         return ModelRun(hop(projection.W, s, damping=policy.damping, max_hops=policy.max_hops,
                             aggregate=policy.aggregate.value), s)

@@ -109,7 +109,9 @@ class LinkTimeline:
         role = np.where(keyed_by_role, self.codes.role, -1)
         relation = _one_key(self.codes.type, self.codes.source, self.codes.target, role)
         # hashed, not sorted: a sort of 10^7 keys costs seconds, and few relations repeat
-        self._shared = np.flatnonzero(pd.Series(relation, copy=False).duplicated(keep=False).to_numpy())
+        shared = np.flatnonzero(pd.Series(relation, copy=False).duplicated(keep=False).to_numpy())
+        # positions of records, kept for the table's life: int32 while they fit (half of int64's 8 bytes)
+        self._shared = shared.astype(np.int32) if relation.size < 2**31 else shared
         self._shared_relation = relation[self._shared]
         self._masks: dict[np.datetime64, np.ndarray] = {}
 

@@ -10,7 +10,7 @@ import pandas as pd
 from graphscore.io.tables import iter_tables, read_table, read_tables, write_tables
 from graphscore.model import TABLE_NAMES, Tables, validate, validate_chunks
 
-__all__ = ["read_path", "read_paths", "read_tables", "read_table", "write_tables", "export", "check_export_format",
+__all__ = ["read_path", "read_paths", "table_chunks", "read_tables", "read_table", "write_tables", "export", "check_export_format",
            "EXPORT_FORMATS"]
 
 FTM_SUFFIXES = (".json", ".jsonl", ".ftm")
@@ -28,8 +28,7 @@ def read_path(path: str | Path) -> Tables:
 
     path = Path(path)
     if path.is_dir():
-        has_tables = any((path / f"entities{suffix}").exists() for suffix in (".csv", ".parquet"))
-        return read_bods(path) if not has_tables and is_bods(path) else read_tables(path)
+        return read_bods(path) if not _is_table_folder(path) and is_bods(path) else read_tables(path)
     if is_bods(path):
         return read_bods(path)
     if path.suffix in FTM_SUFFIXES:
@@ -61,10 +60,22 @@ def read_paths(paths, *, known_entities: pd.DataFrame | None = None) -> Tables:
     return validate(Tables(**combined), known_entities=known_entities)
 
 
+def _is_table_folder(path: Path) -> bool:
+    return path.is_dir() and any((path / f"entities{suffix}").exists() for suffix in (".csv", ".parquet"))
+
+
+def table_chunks(paths) -> dict | None:
+    """The raw chunks of a load's input (:func:`graphscore.io.tables.iter_tables`) when it is one
+    folder of CSV/Parquet tables, which a store can validate and write as it reads
+    (:meth:`graphscore.store.ladybug.LadybugStore.load_chunks`); None for any other input."""
+    paths = list(paths)
+    return iter_tables(paths[0]) if len(paths) == 1 and _is_table_folder(Path(paths[0])) else None
+
+
 def _read_validated(path: Path, known: pd.DataFrame) -> Tables:
     """One input validated; a folder of CSV/Parquet tables chunk by chunk, as it is read
     (:func:`graphscore.model.validate_chunks`), so its raw text is never held whole."""
-    if path.is_dir() and any((path / f"entities{suffix}").exists() for suffix in (".csv", ".parquet")):
+    if _is_table_folder(path):
         return validate_chunks(iter_tables(path), known_entities=known)
     return validate(read_path(path), known_entities=known)
 

@@ -21,12 +21,12 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from graphscore.errors import StoreError
-from graphscore.model import Column, GraphscoreWarning, load_model
+from graphscore.errors import InvalidData, StoreError
+from graphscore.model import Column, GraphscoreWarning, RestartLoad, ValidatedStream, load_model
 from graphscore.policy import Policy
-from graphscore.progress import Advance
+from graphscore.progress import SILENT, Advance, Progress
 from graphscore.store import statements
-from graphscore.store.base import CypherStore, Run, record_fingerprint
+from graphscore.store.base import CypherStore, LoadSummary, Run, record_fingerprint
 from graphscore.store.plan import LoadPlan, arrow_text
 from graphscore.store.writeback import VALUES
 
@@ -70,6 +70,11 @@ def _sync(path: Path) -> None:
 # transaction (12 GiB pool, +5.7 GB resident) and 33 s in two of 8x10^6 (8 GiB pool, +3.6 GB).
 LOAD_CHUNK_ROWS = 8_000_000
 LOAD_BUFFER_POOL = 8 << 30
+# A streamed load (LadybugStore.load_chunks) trades some of that time for memory: transactions
+# of STREAM_ROWS rows in a pool of STREAM_BUFFER_POOL, so its peak is that of one transaction
+# whatever the registry's size.
+STREAM_ROWS = 2_000_000
+STREAM_BUFFER_POOL = 2 << 30
 ARROW_CHUNK_ROWS = 1_000_000  # rows per Arrow batch read back: few batches, bounded memory per batch
 
 
@@ -151,11 +156,32 @@ def _schema_hash() -> str:
 
 
 class _Transactions:
-    """A runner of statements on one connection, in transactions: the first statement after a
-    ``commit()`` begins the next one."""
+    """A runner of statements on a database, in transactions: the first statement after a
+    ``commit()`` begins the next one. Each transaction has a connection of its own: a LadybugDB
+    0.22 connection keeps every Arrow table given to it as a parameter until it is closed
+    (measured: ``pa.total_allocated_bytes()`` grew by each COPY's table and fell to zero only
+    at ``Connection.close()``), which held a whole streamed 10^7-link load, 1.8 GB of Arrow."""
 
-    def __init__(self, connection: ladybug.Connection):
-        self._connection, self._open = connection, False
+    def __init__(self, database: ladybug.Database, rows: int):
+        self._database, self._open = database, False
+        self._connection = ladybug.Connection(database)
+        self._rows = self._room = rows  # rows a transaction takes, and the open one still takes, before it commits
+
+    def bulk(self, query: str, parameters: dict, advance: Advance | None = None) -> None:
+        """One bulk statement over an Arrow table (``parameters``' one value), cut where the
+        open transaction has taken its rows, which then commits; ``advance(n)``
+        after each ``n`` rows."""
+        (name, values), = parameters.items()
+        start = 0
+        while start < len(values):
+            chunk = values[start:start + self._room]
+            self(query, {name: chunk})
+            start, self._room = start + len(chunk), self._room - len(chunk)
+            if advance is not None:
+                advance(len(chunk))
+            if not self._room:
+                self.commit()
+                self._room = self._rows
 
     def __call__(self, query: str, parameters: dict | None = None) -> pd.DataFrame:
         if not self._open:
@@ -167,6 +193,11 @@ class _Transactions:
         if self._open:
             self._connection.execute("COMMIT")
             self._open = False
+            self._connection.close()  # and with it the parameters it kept
+            self._connection = ladybug.Connection(self._database)
+
+    def close(self) -> None:
+        self._connection.close()
 
 
 class LadybugStore(CypherStore):
@@ -390,23 +421,80 @@ class LadybugStore(CypherStore):
         self._check_space(sum(v.nbytes for _, parameters, _ in steps for v in parameters.values()
                               if isinstance(v, pa.Table)), copy=True)
         with self._on_a_copy() as run:
-            room = LOAD_CHUNK_ROWS  # rows the open transaction takes before it commits
             for query, parameters, rows in steps:
-                (name, values), = parameters.items()
-                start = 0
-                while start < len(values):
-                    chunk = values[start:start + room]
-                    run(query, {name: chunk})
-                    start, room = start + len(chunk), room - len(chunk)
-                    if rows:
-                        advance(len(chunk))
-                    if not room:
-                        run.commit()
-                        room = LOAD_CHUNK_ROWS
+                run.bulk(query, parameters, advance if rows else None)
             record_fingerprint(run, fingerprint())
 
+    def load_chunks(self, chunks: dict, *, progress: Progress = SILENT) -> LoadSummary | None:
+        """Load tables given as chunks of raw rows (:func:`graphscore.io.tables.iter_tables`) into
+        an empty store, each chunk validated and copied in as it is read: memory holds a chunk
+        and the keys the checks across chunks need (:class:`~graphscore.model.ValidatedStream`),
+        never a whole table. Returns None, having read nothing, when the store holds entities:
+        a load into a store with content compares its rows with it (:meth:`load`).
+
+        The guarantees of :meth:`load` hold: the rows go to a copy of the store that replaces it
+        only once every chunk has passed and been written (:meth:`_on_a_copy`), so an error in
+        any chunk, reported with every other (file, line, field), or a process killed at any
+        point, leaves the store as it was; the fingerprint of the content is recorded with it.
+        The summary carries no tables (``tables`` None): a command reads them back from the store.
+
+        Raises
+        ------
+        InvalidData
+            Every bad cell, the store unchanged.
+        StoreError
+            If the store refuses a statement or the disk is short of space; the store unchanged.
+        """
+        if self.counts()["entities"]:
+            return None
+        while True:
+            stream = ValidatedStream(chunks)
+            try:
+                with progress.step("reading, validating and writing the input",
+                                   "read, validated and wrote the input") as advance:
+                    self._write_stream(stream, advance)
+            except RestartLoad as restart:  # a table read again, from its first row, on a new copy
+                chunks = {**chunks, restart.name: restart.chunks}
+                continue
+            except (InvalidData, StoreError):
+                raise
+            except Exception as exc:  # a driver error of any kind: the copy was dropped
+                raise StoreError(f"load rolled back, store unchanged: {exc}") from exc
+            break
+        return LoadSummary(offered=dict(stream.counts), stored=self.counts(), tables=None,
+                           written={name: {"new": n, "changed": 0, "unchanged": 0} for name, n in stream.counts.items()},
+                           fingerprint=stream.fingerprint())
+
+    def _write_stream(self, stream: ValidatedStream, advance: Advance) -> None:
+        """Each chunk ``stream`` hands on, copied in (on a copy of the store) before the next is read."""
+        model = load_model()
+        entity_columns, penalty_columns, link_columns = (
+            statements.copy_columns(table, model) for table in ("entities", "penalties", "links"))
+        ends = [Column("source", "ref"), Column("target", "ref")]
+        self._check_space(0, copy=True)
+        with self._on_a_copy(rows=STREAM_ROWS, buffer_pool=STREAM_BUFFER_POOL) as run:
+            for chunk in stream:
+                frame = chunk.frame
+                if chunk.table == "entities":
+                    steps = [(statements.copy_entities(model), {"rows": _arrow(frame, entity_columns)})]
+                elif chunk.table == "links":
+                    keyed = frame.assign(key=pd.Series(pd.arrays.ArrowExtensionArray(chunk.keys), index=frame.index))
+                    rows, types = _arrow(keyed, ends + link_columns), arrow_text(frame["type"])
+                    steps = [(statements.copy_links(link_type, model), {"rows": rows.filter(pc.equal(types, link_type))})
+                             for link_type in model.links]
+                else:
+                    copy_rows, copy_edges = statements.copy_penalties(model)
+                    steps = [(copy_rows, {"rows": _arrow(frame, penalty_columns)}),
+                             (copy_edges, {"edges": _arrow(frame, [Column("entity", "ref"), penalty_columns[0]])})]
+                self._check_space(sum(table.nbytes for _, parameters in steps for table in parameters.values()))
+                for query, parameters in steps:
+                    run.bulk(query, parameters)
+                advance(len(frame))
+                del frame, steps
+            record_fingerprint(run, stream.fingerprint())
+
     @contextlib.contextmanager
-    def _on_a_copy(self) -> Iterator["_Transactions"]:
+    def _on_a_copy(self, *, rows: int | None = None, buffer_pool: int | None = None) -> Iterator["_Transactions"]:
         """Transactions on a copy of the store, which then replaces the store in one rename.
 
         LadybugDB 0.22 writes ``COPY``'d rows straight to the database file and checkpoints
@@ -423,29 +511,29 @@ class LadybugStore(CypherStore):
         As the rename makes the write all-or-nothing, the write may commit in the copy as often
         as it likes (the runner's ``commit()``): LadybugDB holds a transaction's pages in its
         buffer pool until it commits (a 10^6-link load in one transaction took 0.9 GB of it,
-        10^7 would take some 9 GB), so a load committing every ``LOAD_CHUNK_ROWS`` rows runs in
-        the bounded pool ``LOAD_BUFFER_POOL`` whatever its size.
+        10^7 would take some 9 GB), so a load committing every ``rows`` rows (default
+        ``LOAD_CHUNK_ROWS``) runs in the bounded pool ``buffer_pool`` (default ``LOAD_BUFFER_POOL``)
+        whatever its size.
         """
         self._conn.execute("CHECKPOINT")  # the file alone now holds every committed transaction
         copy = self.path.with_name(self.path.name + NEXT_SUFFIX)
         self._remove_copies()
         try:
             shutil.copyfile(self.path, copy)
-            database = ladybug.Database(str(copy), buffer_pool_size=LOAD_BUFFER_POOL)
-            connection = ladybug.Connection(database)
+            database = ladybug.Database(str(copy), buffer_pool_size=buffer_pool or LOAD_BUFFER_POOL)
+            run = _Transactions(database, rows or LOAD_CHUNK_ROWS)
         except (OSError, RuntimeError) as exc:
             self._remove_copies()
             raise StoreError(f"cannot copy the store at {self._folder} to write to it: {exc}") from None
         try:
-            run = _Transactions(connection)
             yield run
             run.commit()
         except BaseException:
-            connection.close()
+            run.close()
             database.close()
             self._remove_copies()
             raise
-        connection.close()
+        run.close()
         database.close()  # checkpoints: the copy's file now holds the whole write
         leftovers = [p.name for p in self.path.parent.glob(copy.name + ".*") if not p.name.endswith(".lock")]
         if leftovers:  # a checkpoint that did not finish: never switch to such a copy

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import warnings
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -301,3 +302,59 @@ def test_entries_among_a_region_are_scipys_in_its_order():
             np.testing.assert_array_equal(rows, expected.row)
             np.testing.assert_array_equal(columns, expected.col)
             np.testing.assert_array_equal(values, expected.data)
+
+
+def _path_lengths_reference(W: sp.sparse.csr_array, damping: float) -> tuple[sp.sparse.csr_array, ...]:
+    """The hop lengths as three matrices of their own (how explanations made them before they
+    shared W's index arrays): the reference they must equal bit for bit."""
+    from graphscore.engine.paths import johnson_potentials
+
+    A = sp.sparse.csr_array(W.T, dtype=float)
+    A.eliminate_zeros()
+    lengths = A.copy()
+    lengths.data = -np.log(damping * lengths.data)
+    if (lengths.data < 0).any():
+        try:
+            potential = johnson_potentials(lengths)
+            coo = lengths.tocoo()
+            lengths = sp.sparse.csr_array((np.maximum(coo.data + potential[coo.row] - potential[coo.col], 0.0),
+                                           (coo.row, coo.col)), shape=lengths.shape)
+        except sp.sparse.csgraph.NegativeCycleError:
+            lengths.data = np.maximum(lengths.data, 0.0)
+    lengths.data[lengths.data == 0] = 1e-300
+    return A, lengths, sp.sparse.csr_array(lengths.T)
+
+
+@pytest.mark.parametrize("policy_file, damping", [(POLICIES / "diffusion.toml", None),
+                                                  (Path(__file__).parents[1] / "policies" / "spread-split.toml", 0.35)])
+def test_path_lengths_share_the_index_arrays_of_w_and_equal_three_matrices_of_their_own(policy_file, damping):
+    """An explanation's hop lengths keep two value arrays (16 bytes a non-zero of W) and read
+    the index arrays of W and of W by source, and are the matrices made on their own, bit for
+    bit: under diffusion, and under a spread whose hops gain (damping x weight above 1 at 0.35:
+    Johnson's reweighting). A W with a stored zero is read without it."""
+    import dataclasses
+
+    from graphscore.analysis import explain as module
+
+    tables = gs.validate(generate_network(1500, seed=2))
+    policy = gs.load_policy(policy_file)
+    policy = dataclasses.replace(policy, damping=damping) if damping else policy
+    projection = Workspace(tables).projection(policy, "2024-06-30")
+    W = projection.W
+    zeroed = W.copy()
+    zeroed.data[::97] = 0.0  # stored zeros: no hop
+    for matrix in (W, zeroed):
+        chosen = dataclasses.replace(projection, W=matrix)
+        found = module._path_lengths(chosen, policy.damping)
+        for made, expected in zip(found, _path_lengths_reference(matrix, policy.damping)):
+            for part in ("data", "indices", "indptr"):
+                np.testing.assert_array_equal(getattr(made, part), getattr(expected, part))
+                assert getattr(made, part).dtype == getattr(expected, part).dtype
+        kept = chosen.derived[(module.PATH_LENGTHS, policy.damping, "values")]
+        assert sum(array.nbytes for array in kept) == 16 * found[0].nnz
+    A, lengths, by_target = module._path_lengths(projection, policy.damping)
+    assert (np.shares_memory(A.data, projection.W_by_source.data)
+            and np.shares_memory(lengths.indices, projection.W_by_source.indices)
+            and np.shares_memory(by_target.indices, W.indices) and np.shares_memory(by_target.indptr, W.indptr))
+    if damping:
+        assert (found[1].data == 1e-300).any()  # the reweighting was taken (a gain, made zero)

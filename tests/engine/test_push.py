@@ -17,7 +17,7 @@ import graphscore as gs
 from graphscore.analysis.whatif import apply_change, penalize_change
 from graphscore.engine.matrix import build_projection
 from graphscore.engine.push import LocalChange, WorkArrays, influence, local_change, push_column, push_diagonal
-from graphscore.engine.spread import contraction, spread
+from graphscore.engine.spread import contraction, spread, tightened
 from graphscore.errors import ConvergenceError
 from graphscore.io import read_paths
 from graphscore.synthetic import generate_network
@@ -104,6 +104,26 @@ def test_registry_agrees_with_spread_within_the_promised_accuracy(policy, reques
                 error = np.abs(dense(change, n) - exact_change(W, {source: amount}, damping)).max()
                 assert change.complete and change.error <= tol * abs(amount)
                 assert error <= change.error + ENTRY_SLACK, source
+
+
+def test_a_tightened_certificate_keeps_the_accuracy_with_fewer_links(diffusion):
+    """What-ifs push with the certificate tightened by more power steps (its threshold
+    tol (1 - rate) / rate is higher): still within the promised accuracy of a full solve, and
+    following fewer links on the register."""
+    W, s, damping = diffusion
+    n = W.shape[0]
+    first = contraction(W, damping)
+    tight = tightened(W, damping, first)
+    assert tight.rate < first.rate
+    links = {"first": 0, "tight": 0}
+    for source in penalised_sources(W, s):
+        exact = exact_change(W, {source: -1.0}, damping)
+        for name, certificate in (("first", first), ("tight", tight)):
+            change = push_column(W, source, -1.0, damping=damping, tol=1e-4, certificate=certificate)
+            assert change.complete and change.error <= 1e-4
+            assert np.abs(dense(change, n) - exact).max() <= change.error + ENTRY_SLACK
+            links[name] += change.links
+    assert links["tight"] < links["first"]
 
 
 def test_a_hub_with_thousands_of_leaves():
@@ -304,6 +324,14 @@ def test_kept_work_arrays_give_the_same_pushes_and_are_left_zeroed(diffusion):
         push_column(W, 0, damping=damping, work=WorkArrays(3))
 
 
+def test_a_certificate_proving_nothing_is_refused():
+    """A rate >= 1 would give a negative threshold, and a push that never stops."""
+    W = sp.sparse.csr_array(([0.5], ([1], [0])), shape=(2, 2))
+    from graphscore.engine.spread import Contraction
+    with pytest.raises(ConvergenceError, match="proves no convergence"):
+        push_column(W, 0, damping=0.5, certificate=Contraction(1.2, np.ones(2)))
+
+
 def test_divergent_push_raises():
     cycle = sp.sparse.csc_array([[0.0, 3.0], [3.0, 0.0]])  # damping * rho = 0.9 * 3 > 1
     with pytest.raises(ConvergenceError, match=r"spread diverges"):
@@ -363,3 +391,17 @@ def test_tuning_parameters_are_checked_first():
     """A bad damping is reported even when the matrix is bad too."""
     with pytest.raises(ValueError, match="damping"):
         push_column(sp.sparse.csc_array((2, 3)), 7, damping=2.0)
+
+
+def test_kept_work_arrays_hold_17_bytes_an_entity_and_16_per_weight_vector(diffusion):
+    """Estimate (8), flags (1), queue and touched list (int32, 4 each), and per weight vector
+    kept the pairs (residual, weight), 16."""
+    W, s, damping = diffusion
+    n = W.shape[0]
+    work = WorkArrays(n)
+    certificate = contraction(W, damping)
+    push_column(W, 0, damping=damping, certificate=certificate, work=work)
+    x = spread(sp.sparse.csr_array(W), s, damping=damping, tol=ORACLE_TOL)
+    influence(sp.sparse.csr_array(W), int(np.argmax(x)), damping=damping, scores=x, own=s, work=work)
+    held = sum(a.nbytes for a in work._shared) + sum(rw.nbytes for _, rw in work._pairs.values())
+    assert held == (17 + 2 * 16) * n

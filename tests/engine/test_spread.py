@@ -11,7 +11,7 @@ import scipy as sp
 
 import graphscore as gs
 from graphscore.engine.matrix import build_projection
-from graphscore.engine.spread import check_convergence, contraction, spectral_radius, spread
+from graphscore.engine.spread import check_convergence, contraction, spectral_radius, spread, tightened
 from tests.conftest import SPREAD_SPLIT, read_padgett
 
 
@@ -143,6 +143,30 @@ def test_contraction_is_a_certificate_and_close_to_the_spectral_radius(seed):
     true_rate = damping * rho
     assert true_rate <= certificate.rate + 1e-12
     assert certificate.rate / (1 - certificate.rate) <= 1.5 * true_rate / (1 - true_rate)
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_a_tightened_certificate_is_one_and_closer_to_the_spectral_radius(seed):
+    """More power steps from contraction's weights: still damping |W| v <= rate v, a rate no
+    larger, and its margin (1 - rate) / rate within 5 % of the true one's on these graphs (from
+    up to 25 % off: 0.92 for a true 0.9)."""
+    W = random_W(80, 0.05, seed, scale=2.0)
+    rho = float(np.abs(np.linalg.eigvals(W.toarray())).max())
+    damping = 0.9 / rho
+    first = contraction(W, damping)
+    tight = tightened(W, damping, first)
+    assert (tight.weights > 0).all() and tight.weights.max() == 1.0
+    assert (damping * (W @ tight.weights) <= tight.rate * tight.weights * (1 + 1e-12)).all()
+    true_rate = damping * rho
+    assert true_rate <= tight.rate + 1e-12 and tight.rate <= first.rate and tight.steps >= first.steps
+    assert (1 - tight.rate) / tight.rate >= 0.95 * (1 - true_rate) / true_rate
+
+
+def test_tightening_keeps_a_certificate_that_cannot_improve():
+    """A cycle: every positive v on it gives the exact rate, nothing to gain."""
+    W = sp.sparse.csr_array(([1.0, 1.0, 1.0], ([0, 1, 2], [1, 2, 0])), shape=(3, 3))
+    first = contraction(W, 0.5)
+    assert first.rate == 0.5 and tightened(W, 0.5, first).rate == 0.5
 
 
 @pytest.mark.parametrize("tol", [1e-3, 1e-6, 1e-10])

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 import pytest
 
-from graphscore.engine.timeline import active, active_links, penalty_weights
+from graphscore.engine.timeline import LinkTimeline, active, active_links, penalty_weights
 
 t = pd.Timestamp
 
@@ -113,3 +114,24 @@ def test_stake_bands_on_coded_assets_match_the_table_formula_to_the_bit():
     coded = stake_ends(*(owns[name].to_numpy(float) for name in ("share", "share_low", "share_high")),
                        pd.factorize(owns["target"])[0])
     assert np.array_equal(coded[0], low.to_numpy()) and np.array_equal(coded[1], high.to_numpy())
+
+
+def test_a_timeline_keeps_a_few_bytes_a_link_beyond_its_table():
+    """What a timeline keeps while its table lives: type and role codes (a byte each), a mask
+    a date asked (a byte), and for each record of a relation recorded more than once its
+    position (int32) and relation key (int64)."""
+    import warnings
+
+    import graphscore as gs
+    from graphscore.synthetic import generate_network
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", gs.GraphscoreWarning)
+        links = gs.validate(generate_network(2000, seed=0)).links
+    timeline = LinkTimeline(links)
+    timeline.in_force(pd.Timestamp("2024-06-30"))
+    shared = timeline._shared.size
+    assert shared > 0 and timeline._shared.dtype == np.int32
+    kept = (timeline.codes.type.nbytes + timeline.codes.role.nbytes + timeline._shared.nbytes
+            + timeline._shared_relation.nbytes + sum(mask.nbytes for mask in timeline._masks.values()))
+    assert kept == 3 * len(links) + 12 * shared

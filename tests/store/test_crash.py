@@ -24,7 +24,7 @@ from typer.testing import CliRunner
 
 import graphscore as gs
 from graphscore.cli import app
-from graphscore.io import read_paths, write_tables
+from graphscore.io import iter_tables, read_paths, write_tables
 from graphscore.store.ladybug import LadybugStore
 from graphscore.synthetic import generate_network
 from tests.conftest import ZALA
@@ -49,7 +49,7 @@ CHILD = textwrap.dedent("""
     db, mode, phase = Path(sys.argv[1]), sys.argv[2], sys.argv[3]
     if phase == "disk":  # let the write start whatever the free space, so the disk fills during it
         ladybug_store.SPACE_FACTOR = ladybug_store.SPACE_MARGIN = 0
-    ladybug_store.LOAD_CHUNK_ROWS = 1_000  # a load in many transactions on its copy, as at 10^7 links
+    ladybug_store.LOAD_CHUNK_ROWS = ladybug_store.STREAM_ROWS = 1_000  # a load in many transactions on its copy, as at 10^7 links
     def kill():
         os.kill(os.getpid(), signal.SIGKILL)
     state = {"begun": False}
@@ -84,6 +84,10 @@ CHILD = textwrap.dedent("""
             scores.loc[1::4, ["own", "total"]] = [2.0, 2.5]
         policy = gs.parse_policy('name = "crash"\\n[[transmit]]\\nlink = "OWNS"\\ndirection = "backward"\\nweight = "share"')
         store.write_scores(scores, policy=policy, as_of=dt.date(2024, 6, 30))
+    elif mode == "stream":  # validated and copied in as read, in chunks of 64 KiB of CSV
+        import graphscore.io.tables as tables
+        tables._CSV_BLOCK = 1 << 16
+        assert store.load_chunks(tables.iter_tables(Path(sys.argv[4]))) is not None
     else:
         store.load(read_paths([Path(sys.argv[4])]))
     store.close()  # which checkpoints what the log still holds
@@ -110,6 +114,8 @@ def stores(tmp_path_factory):
     plain = root / "zala"
     with LadybugStore(plain) as store:
         store.load(read_paths([ZALA]))
+    empty = root / "empty"  # what a first load starts from: the schema alone
+    LadybugStore(empty).close()
     loaded = root / "loaded"
     shutil.copytree(plain, loaded)
     with LadybugStore(loaded) as store:
@@ -118,12 +124,15 @@ def stores(tmp_path_factory):
     # "rescores": the scores of "scores" written again with half of them zero and a quarter
     # changed: properties cleared and rewritten, records deleted and updated
     for mode, start, source in (("load", plain, root / "registry"), ("reload", loaded, root / "renamed"),
+                                ("stream", empty, root / "registry"),
                                 ("scores", loaded, None), ("rescores", root / "scores-finished", None)):
         finished = root / f"{mode}-finished"
         shutil.copytree(start, finished)
         with LadybugStore(finished) as store:
             if source is None:
                 store.write_scores(score_rows(store, mode), policy=POLICY, as_of=__import__("datetime").date(2024, 6, 30))
+            elif mode == "stream":
+                store.load_chunks(iter_tables(source))
             else:
                 store.load(read_paths([source]))
         cases[mode] = (start, source, content(start), content(finished))
@@ -153,7 +162,8 @@ def content(db: Path, *, read_only: bool = True) -> tuple[str, str | None, tuple
         scores = rows("MATCH (e:Entity) RETURN e.id, coalesce(e.score_policy, ''), coalesce(e.total, -1.0)")
         history = rows("MATCH (:Entity)-[:HAS_SCORE]->(s:ScoreRecord) RETURN s.key, s.total")
         runs = rows("MATCH (r:ScoreRun) RETURN r.key, r.score_policy_hash, r.entities")
-        return store.read_tables().fingerprint(), store.data_fingerprint(), scores, history, runs
+        tables = store.read_tables().fingerprint() if store.counts()["entities"] else "empty"
+        return tables, store.data_fingerprint(), scores, history, runs
 
 
 def _sizes(db: Path, pattern: str) -> list[int]:
@@ -198,6 +208,11 @@ def run_child(db: Path, mode: str, phase: str, source: Path | None, **popen) -> 
     ("load", "shadow", "either"),
     ("load", "switch", "before"),
     ("load", "switched", "after"),
+    ("stream", "statement", "before"),  # its first chunk copied into the store's copy
+    ("stream", "committed", "before"),  # its first transaction, of many, committed in the copy
+    ("stream", "checkpoint", "either"),
+    ("stream", "switch", "before"),
+    ("stream", "switched", "after"),
     ("reload", "log", "either"),
     ("reload", "checkpoint", "either"),
     ("reload", "switched", "after"),

@@ -1,0 +1,152 @@
+"""A load validated and copied in chunk by chunk (LadybugStore.load_chunks, what ``graphscore
+load`` does with one folder of tables into an empty store): it must store exactly what the
+whole-table load stores, and an error in any chunk must leave the store as it was."""
+
+from __future__ import annotations
+
+import warnings
+
+import pandas as pd
+import pytest
+from typer.testing import CliRunner
+
+import graphscore as gs
+import graphscore.io.tables as io_tables
+from graphscore.cli import app
+from graphscore.errors import InvalidData
+from graphscore.io import iter_tables, read_paths, write_tables
+from graphscore.store.ladybug import LadybugStore
+from graphscore.synthetic import generate_network
+
+pytestmark = pytest.mark.filterwarnings("ignore::graphscore.GraphscoreWarning")
+
+
+@pytest.fixture(scope="module")
+def registry(tmp_path_factory):
+    """A synthetic registry as CSV and as Parquet (some 12,000 links)."""
+    root = tmp_path_factory.mktemp("stream")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", gs.GraphscoreWarning)
+        tables = generate_network(2_500, seed=5)
+    write_tables(tables, root / "csv")
+    write_tables(tables, root / "parquet", format="parquet")
+    return root
+
+
+@pytest.fixture
+def small_chunks(monkeypatch):
+    """Readers cut files into many chunks: 500 Parquet rows, 32 KiB of CSV."""
+    monkeypatch.setattr(io_tables, "CHUNK_ROWS", 500)
+    monkeypatch.setattr(io_tables, "_CSV_BLOCK", 1 << 15)
+
+
+def chunk_count(folder, name: str) -> int:
+    return sum(1 for _ in iter_tables(folder)[name])
+
+
+def empty_store(path) -> LadybugStore:
+    store = LadybugStore(path)
+    assert store.counts() == {"entities": 0, "links": 0, "penalties": 0}
+    return store
+
+
+@pytest.mark.parametrize("form", ["csv", "parquet"])
+def test_a_streamed_load_stores_what_the_whole_load_stores(tmp_path, registry, small_chunks, form):
+    folder = registry / form
+    assert chunk_count(folder, "links") > 5 and chunk_count(folder, "entities") > 2
+    with LadybugStore(tmp_path / "whole") as store:
+        whole = store.load(read_paths([folder]))
+        whole_tables, whole_content = store.read_tables(), store.read_content()
+    with empty_store(tmp_path / "streamed") as store:
+        streamed = store.load_chunks(iter_tables(folder))
+        assert store.data_fingerprint() == streamed.fingerprint == whole.fingerprint
+        streamed_tables, streamed_content = store.read_tables(), store.read_content()
+    assert streamed.offered == whole.offered and streamed.stored == whole.stored
+    assert streamed.written == whole.written
+    for name, frame in whole_tables.items():
+        pd.testing.assert_frame_equal(getattr(streamed_tables, name), frame, obj=name)
+    for name, table in whole_content[0].items():  # the Arrow read-back the disk cache keeps
+        assert streamed_content[0][name].equals(table), name
+    assert (streamed_content[1] == whole_content[1]).all()
+    # a second load of the same folder goes the keyed path, and writes nothing
+    with LadybugStore(tmp_path / "streamed") as store:
+        assert store.load_chunks(iter_tables(folder)) is None
+        again = store.load(read_paths([folder]))
+    assert all(w["new"] == w["changed"] == 0 for w in again.written.values())
+
+
+def _corrupt(folder, tmp_path, edit) -> tuple:
+    """A copy of the CSV registry with ``edit(links, entities)`` applied to its raw text."""
+    out = tmp_path / "bad"
+    out.mkdir()
+    frames = {name: pd.read_csv(folder / f"{name}.csv", dtype=str, keep_default_na=False)
+              for name in ("entities", "links", "penalties")}
+    edit(frames["links"], frames["entities"])
+    for name, frame in frames.items():
+        frame.to_csv(out / f"{name}.csv", index=False)
+    return out
+
+
+def test_an_error_in_a_later_chunk_leaves_the_store_untouched_and_names_file_line_field(tmp_path, registry,
+                                                                                        small_chunks):
+    row = 9_000  # data row 9,000 of links.csv: line 9,002, past the first chunks
+
+    def edit(links, entities):
+        links.loc[row, "share"] = "lots"
+        links.loc[row + 1, "target"] = "nobody"
+        entities.loc[len(entities)] = entities.loc[0]  # in the last chunk, a first chunk's id again
+    bad = _corrupt(registry / "csv", tmp_path, edit)
+    assert chunk_count(bad, "links") > 5
+    with empty_store(tmp_path / "db") as store:
+        with pytest.raises(InvalidData) as raised:
+            store.load_chunks(iter_tables(bad))
+        found = {(issue.where, issue.field, issue.reason) for issue in raised.value.issues}
+        last_entity_line = len(pd.read_csv(bad / "entities.csv")) + 1
+        assert found == {(f"entities.csv:{last_entity_line}", "id", "is a duplicate id"),
+                         (f"links.csv:{row + 2}", "share", "is not a number"),
+                         (f"links.csv:{row + 3}", "target", "is not a known entity id")}
+        # what the whole-table validation says, in the same words
+        with pytest.raises(InvalidData) as whole:
+            read_paths([bad])
+        assert {(i.where, i.field, i.reason) for i in whole.value.issues} == found
+        assert store.counts() == {"entities": 0, "links": 0, "penalties": 0}
+        assert store.data_fingerprint() is None
+        assert not list((tmp_path / "db").glob("graph.lbug.next*"))
+        assert store.load_chunks(iter_tables(registry / "csv")) is not None  # and it takes a load
+        assert store.counts()["links"] > 10_000
+
+
+def test_a_link_record_repeated_across_chunks_is_refused(tmp_path, registry, small_chunks):
+    def edit(links, entities):
+        links.loc[len(links) - 1] = links.loc[3]  # the last row repeats the fourth
+    bad = _corrupt(registry / "csv", tmp_path, edit)
+    with empty_store(tmp_path / "db") as store:
+        with pytest.raises(InvalidData, match=rf"links.csv:{len(pd.read_csv(bad / 'links.csv')) + 1}: start"
+                                              ".* repeats a link record"):
+            store.load_chunks(iter_tables(bad))
+        assert store.counts()["entities"] == 0
+
+
+def test_many_errors_are_listed_up_to_the_limit_and_counted_beyond(tmp_path, registry, small_chunks):
+    def edit(links, entities):
+        links.loc[::10, "type"] = "LOVES"
+    bad = _corrupt(registry / "csv", tmp_path, edit)
+    result = CliRunner().invoke(app, ["load", str(bad), "--db", str(tmp_path / "db"), "-q"])
+    assert result.exit_code != 0
+    wrong = len(range(0, len(pd.read_csv(bad / "links.csv")), 10))
+    assert "links.csv:2: type='LOVES' is not a link type" in result.output
+    listed = [line for line in result.output.splitlines() if "is not a link type" in line]
+    assert len(listed) == 200  # model._MAX_ISSUES
+    assert f"{wrong - 200:,} more issues of the same kinds not listed" in result.output
+    assert not (tmp_path / "db").exists()  # a failed first load leaves no store behind
+
+
+def test_the_load_command_streams_into_an_empty_store_and_records_its_fingerprint(tmp_path, registry, small_chunks):
+    db = tmp_path / "db"
+    result = CliRunner().invoke(app, ["load", str(registry / "parquet"), "--db", str(db), "-q"])
+    assert result.exit_code == 0, result.output
+    assert not list((db / "graph.cache").glob("*/tables"))  # streamed: no tables held to cache
+    with LadybugStore(db, read_only=True) as store:
+        tables = store.read_tables()
+        assert store.data_fingerprint() == tables.fingerprint()
+    assert tables.counts() == read_paths([registry / "parquet"]).counts()
