@@ -15,15 +15,41 @@ or on a store, whose workspace keeps projections and baseline runs on disk betwe
 Nothing is read or connected at import.
 """
 
-from graphscore.analysis.scores import score
-from graphscore.analysis.whatif import whatif
-from graphscore.engine.matrix import Projection, build_projection
-from graphscore.errors import (ConvergenceError, DataIssue, GraphscoreError, InvalidData,
-                               InvalidModel, InvalidPolicy, StoreError)
-from graphscore.io import read_path
-from graphscore.model import GraphscoreWarning, Tables, load_model, validate
-from graphscore.policy import Policy, load_policy, parse_policy
-from graphscore.workspace import Workspace, open_workspace as open  # noqa: A004 (gs.open(db), like io.open)
+import importlib
+import importlib.util
+
+# Where each public name lives, imported on first use (PEP 562): ``import graphscore`` costs
+# nothing, so ``graphscore --help`` and a command that needs no model load no numeric library
+# (pandas, scipy and numba took 1 s of every command to import).
+_PUBLIC = {
+    "score": "graphscore.analysis.scores",
+    "whatif": "graphscore.analysis.whatif",
+    "Projection": "graphscore.engine.matrix",
+    "build_projection": "graphscore.engine.matrix",
+    **dict.fromkeys(["ConvergenceError", "DataIssue", "GraphscoreError", "InvalidData", "InvalidModel",
+                     "InvalidPolicy", "StoreError"], "graphscore.errors"),
+    "read_path": "graphscore.io",
+    **dict.fromkeys(["GraphscoreWarning", "Tables", "load_model", "validate"], "graphscore.model"),
+    **dict.fromkeys(["Policy", "load_policy", "parse_policy"], "graphscore.policy"),
+    "Workspace": "graphscore.workspace",
+    "open": "graphscore.workspace",  # gs.open(db), like io.open: graphscore.workspace.open_workspace
+}
+
+
+def __getattr__(name: str):
+    if name not in _PUBLIC:
+        # a submodule, as ``import graphscore`` made them attributes when it imported them all (gs.io)
+        if name.startswith("_") or importlib.util.find_spec(f"graphscore.{name}") is None:
+            raise AttributeError(f"module 'graphscore' has no attribute {name!r}")
+        return importlib.import_module(f"graphscore.{name}")
+    value = getattr(importlib.import_module(_PUBLIC[name]), "open_workspace" if name == "open" else name)
+    globals()[name] = value  # found once: the next lookup is a plain attribute
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted([*globals(), *_PUBLIC])
+
 
 __version__ = "0.1.0"
 

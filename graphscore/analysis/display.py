@@ -26,7 +26,6 @@ from __future__ import annotations
 
 import html
 
-import networkx as nx
 import pandas as pd
 
 __all__ = ["Tabular", "Networked"]
@@ -67,6 +66,8 @@ class Networked(Tabular):
         neighbourhood = getattr(self, "neighbourhood", None)
         if neighbourhood is not None:
             return neighbourhood.copy()
+        import networkx as nx  # here, not at import: a what-if or an explanation may never draw a network
+
         graph = nx.MultiDiGraph()
         rows = self.affected.set_index("id")
         hops_of = rows["path_hops"]

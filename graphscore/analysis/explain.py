@@ -31,7 +31,6 @@ import datetime as dt
 import itertools
 from dataclasses import dataclass, field
 
-import networkx as nx
 import numpy as np
 import pandas as pd
 import scipy as sp
@@ -259,6 +258,8 @@ def _strongest_simple_paths(A: sp.sparse.csr_array, lengths: sp.sparse.csr_array
     at = np.minimum(np.searchsorted(edge_keys, keys, sorter=order), max(edge_keys.size - 1, 0))
     found = edge_keys[order[at]] == keys if edge_keys.size else np.zeros(keys.size, dtype=bool)
     hop_strengths = damping * np.where(found, edge_strengths[order[at]] if edge_keys.size else 0.0, 0.0)
+    import networkx as nx  # here, not at import: most explanations never run Yen (0.1 s of every explain command)
+
     graph = nx.DiGraph()
     for i, j, length, strength in zip(rows, columns, hop_lengths, hop_strengths):
         graph.add_edge(int(region[i]), int(region[j]), length=float(length), strength=float(strength))

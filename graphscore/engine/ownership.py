@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import itertools
 
-import networkx as nx
 import numba
 import numpy as np
 import scipy as sp
@@ -418,6 +417,8 @@ def _chain_graph(D: sp.sparse.csr_array, owner: int, asset: int, max_length: int
     hops_to = sp.sparse.csgraph.dijkstra(G.T, indices=asset, unweighted=True, limit=max_length)
     on_a_walk = np.flatnonzero(hops_from + hops_to <= max_length)
     sub = D[on_a_walk][:, on_a_walk].tocoo()
+    import networkx as nx  # here, not at import: only ownership chains need it
+
     graph = nx.DiGraph()
     graph.add_weighted_edges_from(zip(on_a_walk[sub.row].tolist(), on_a_walk[sub.col].tolist(),
                                       np.maximum(-np.log(sub.data), 0.0).tolist()))
@@ -486,6 +487,8 @@ def ownership_chains(D, owner: int, asset: int, *, top: int = 3,
     graph = _chain_graph(D, owner, asset, max_length)
     if owner not in graph or asset not in graph:
         return []
+    import networkx as nx
+
     candidates = nx.shortest_simple_paths(graph, owner, asset, weight="weight")
     short = (path for path in itertools.islice(candidates, _CANDIDATES_PER_CHAIN * top)
              if len(path) - 1 <= max_length)
