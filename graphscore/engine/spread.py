@@ -275,7 +275,7 @@ def tightened(W: sp.sparse.sparray, damping: float, certificate: Contraction, *,
 
     Examples
     --------
-    A company owned by its director, each passing the whole penalty on: rho = 1.
+    Penalties passed on round the cycle 0 -> 2 -> 1 -> 0, and half of 2's straight to 0 as well:
 
     >>> W = sp.sparse.csr_array(([1.0, 1.0, 1.0], ([0, 1, 2], [1, 2, 0])), shape=(3, 3))
     >>> W = W + sp.sparse.csr_array(([0.5], ([0], [2])), shape=(3, 3))
