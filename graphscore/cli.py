@@ -128,10 +128,9 @@ def _keep_out_of_collections() -> None:
     workspace) out of the garbage collector's full collections: they live as long as the
     command, and with numba, scipy and pandas imported each full collection took 0.15-0.3 s,
     several of them during a report that makes 10^5 Python objects (a spillover report at 10^6
-    links took 4.1-8.3 s, 3.2 s with this, on the same loaded machine)."""
+    links in one process took 4.1-8.3 s, 3.2 s with the libraries and workspace frozen, on the
+    same loaded machine)."""
     if _OWN_PROCESS:
-        import gc
-
         gc.freeze()
 
 
