@@ -115,21 +115,25 @@ def _rows(W: sp.sparse.sparray) -> sp.sparse.csr_array:
 _AHEAD = 64
 
 
+@numba.njit(inline="always", nogil=True, error_model="numpy")
+def _row_sum(indices, data, start, end, last, v, absolute):  # pragma: no cover - compiled
+    """``sum_p W_p v[indices[p]]`` over one row's entries ``start:end`` (``|W_p|`` when
+    ``absolute``), asking for ``v`` :data:`_AHEAD` entries ahead while ``p < last``."""
+    acc = 0.0
+    for p in range(start, end):
+        if p < last:
+            prefetch(v, np.int64(indices[p + _AHEAD]))
+        acc += (abs(data[p]) if absolute else data[p]) * v[np.int64(indices[p])]
+    return acc
+
+
 @numba.njit(cache=True, nogil=True, error_model="numpy")
 def _power_step(indptr, indices, data, damping, v, out):  # pragma: no cover - compiled
     """``out = damping |W| v``; returns ``max_i out_i / v_i`` (the Collatz-Wielandt bound)."""
     top = 0.0
-    start = np.int64(indptr[0])
     last = np.int64(indptr[v.shape[0]]) - _AHEAD
     for i in range(v.shape[0]):
-        end = np.int64(indptr[i + 1])
-        acc = 0.0
-        for p in range(start, end):
-            if p < last:
-                prefetch(v, np.int64(indices[p + _AHEAD]))
-            acc += abs(data[p]) * v[np.int64(indices[p])]
-        start = end
-        acc *= damping
+        acc = damping * _row_sum(indices, data, np.int64(indptr[i]), np.int64(indptr[i + 1]), last, v, True)
         out[i] = acc
         top = max(top, acc / v[i])
     return top
@@ -144,16 +148,9 @@ def _sweep(indptr, indices, data, damping, omega, s, x, inverse_weights):  # pra
     and ``max_i |x_i|``."""
     change = 0.0
     top = 0.0
-    start = np.int64(indptr[0])
     last = np.int64(indptr[s.shape[0]]) - _AHEAD
     for i in range(s.shape[0]):
-        end = np.int64(indptr[i + 1])
-        acc = 0.0
-        for p in range(start, end):
-            if p < last:
-                prefetch(x, np.int64(indices[p + _AHEAD]))
-            acc += data[p] * x[np.int64(indices[p])]
-        start = end
+        acc = _row_sum(indices, data, np.int64(indptr[i]), np.int64(indptr[i + 1]), last, x, False)
         # x + omega (g - x), not omega g + (1 - omega) x: where g = x in floating point the
         # sweep leaves x as it is, so the changes reach 0 rather than dither at the last bit
         new = x[i] + omega * (s[i] + damping * acc - x[i])
