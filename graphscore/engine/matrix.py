@@ -186,6 +186,15 @@ class Projection:
         return {**{name: column[at] if keys.size else np.full(wanted.size, None, dtype=object)
                    for name, column in columns.items()}, "found": found}
 
+    def strongest_links(self) -> tuple[np.ndarray, np.ndarray]:
+        """Every pair the links make, in ``W.data``'s order (rows ``v``, columns ``u``): its key
+        ``v * n + u`` (ascending) and the row in the links table of its strongest edge, the one
+        :meth:`strongest_edges` names (ties to the edge the projection made first). Found from
+        the edges as arrays, never as a table: the table of every edge of a 10^6-link register
+        (object columns of types, roles, ids) held 1.3 GB while a what-if reaching most of it
+        looked up the types of its pairs."""
+        return _strongest_links(self.source, self.n)
+
     def _strongest_of(self, entities: np.ndarray) -> tuple[np.ndarray, dict[str, np.ndarray]]:
         """The strongest edge of every pair of entities asked about, these and those before:
         the pairs' keys ``u * n + v``, sorted, and the columns.
@@ -618,6 +627,37 @@ def _edge_table(source: LinkSource, n: int, entities: np.ndarray | None, among: 
     if len(tables) > 1:  # a union of layers' links: each edge once, as the first layer has it
         table = table.drop_duplicates(["u", "v", "source", "target", "type", "role", "direction"], ignore_index=True)
     return table
+
+
+def _strongest_links(source: LinkSource, n: int) -> tuple[np.ndarray, np.ndarray]:
+    """:meth:`Projection.strongest_links`: the edges of every date in :func:`_edge_table`'s
+    order (by date, rule, direction, forward first, and row), each edge once as that table
+    keeps it (of a relation found at several dates, the first), then per pair the strongest,
+    ties to the first."""
+    parts = []
+    for date in source.dates:
+        edges, _, order = _edges_at(source, date, n, [])  # by rule, direction and row already
+        weight = _pairs(edges, order, n, source.parallel, source.normalize)[3]
+        parts.append((edges.u, edges.v, weight, edges.row, edges.forward))
+    u, v, weight, row, forward = (np.concatenate(column) for column in zip(*parts))
+    if len(parts) > 1:  # a union of layers' links: each edge once, as the first layer has it
+        codes = link_timeline(source.links, source.entities).codes
+        relation = (u, v, codes.source[row], codes.target[row], codes.type[row], codes.role[row], forward)
+        grouped = np.lexsort(relation[::-1])  # stable: each relation's edges in table order
+        first = np.ones(grouped.size, dtype=bool)
+        first[1:] = np.any([column[grouped[1:]] != column[grouped[:-1]] for column in relation], axis=0)
+        kept = np.sort(grouped[first])
+        u, v, weight, row = u[kept], v[kept], weight[kept], row[kept]
+    order = _pair_order(u, v, n)  # by (v, u), ties in table order
+    key = v[order].astype(np.int64) * max(n, 1) + u[order]
+    new = np.ones(key.size, dtype=bool)
+    new[1:] = key[1:] != key[:-1]
+    starts, pair, ordered = np.flatnonzero(new), np.cumsum(new) - 1, weight[order]
+    strongest = np.maximum.reduceat(ordered, starts) if starts.size else ordered
+    best = np.flatnonzero(ordered == strongest[pair])  # the edges at their pair's greatest weight
+    first = np.ones(best.size, dtype=bool)
+    first[1:] = pair[best[1:]] != pair[best[:-1]]
+    return key[starts], row[order[best[first]]]
 
 
 OWNERSHIP_MATRICES = "ownership matrices"  # their key in Projection.derived (the workspace keeps them on disk)
