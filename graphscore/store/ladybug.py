@@ -574,8 +574,9 @@ class LadybugStore(CypherStore):
                  (statements.delete_score_records(), plan.removed, [key]),
                  (statements.update_score_records(), plan.changed, [key, *values]),
                  (statements.create_score_records(), plan.new, [entity_id, *statements.score_record_columns()])]
-        tables = [(query, _arrow(rows, columns, prefix="v_")) for query, rows, columns in steps if len(rows)]
-        if sum(len(table) for _, table in tables) <= SCORE_ROWS:
+        steps = [(query, rows, columns) for query, rows, columns in steps if len(rows)]
+        if sum(len(rows) for _, rows, _ in steps) <= SCORE_ROWS:
+            tables = [(query, _arrow(rows, columns, prefix="v_")) for query, rows, columns in steps]
             self._check_space(sum(table.nbytes for _, table in tables))
             with self._transaction() as run:
                 for query, table in tables:
@@ -586,11 +587,16 @@ class LadybugStore(CypherStore):
         # pool until it commits (some 1.5 KB a row written: 7 GB for the 3.2x10^6 scores of a
         # 10^7-link register, 70 GB at 10^8), so the write goes to a copy of the store, committed
         # every SCORE_ROWS rows in a bounded pool, which replaces the store whole (_on_a_copy):
-        # all or nothing still, the run last.
-        self._check_space(sum(table.nbytes for _, table in tables), copy=True)
+        # all or nothing still, the run last. Each SCORE_ROWS rows are made Arrow as they are
+        # written (the whole plan as Arrow took 1 GB at 10^7 links), the space needed estimated
+        # from the first rows of each step.
+        sample = 1_000
+        self._check_space(sum(_arrow(rows.iloc[:sample], columns, prefix="v_").nbytes * len(rows) // min(sample, len(rows))
+                              for _, rows, columns in steps), copy=True)
         with self._on_a_copy(rows=SCORE_ROWS, buffer_pool=STREAM_BUFFER_POOL) as run:
-            for query, table in tables:
-                run.bulk(query, {"rows": table})
+            for query, rows, columns in steps:
+                for start in range(0, len(rows), SCORE_ROWS):
+                    run.bulk(query, {"rows": _arrow(rows.iloc[start:start + SCORE_ROWS], columns, prefix="v_")})
             run(statements.write_score_run(), plan.run)
         return plan.entities
 
