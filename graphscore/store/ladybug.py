@@ -584,8 +584,8 @@ class LadybugStore(CypherStore):
                 run(statements.write_score_run(), plan.run)
             return plan.entities
         # More than one transaction's worth: LadybugDB holds a transaction's pages in its buffer
-        # pool until it commits (some 1.5 KB a row written: 7 GB for the 3.2x10^6 scores of a
-        # 10^7-link register, 70 GB at 10^8), so the write goes to a copy of the store, committed
+        # pool until it commits (1.1-1.5 KB a row written: 7 GB for the 6.4x10^6 rows of a first
+        # write-back on a 10^7-link register, some 70 GB at 10^8), so the write goes to a copy of the store, committed
         # every SCORE_ROWS rows in a bounded pool, which replaces the store whole (_on_a_copy):
         # all or nothing still, the run last. Each SCORE_ROWS rows are made Arrow as they are
         # written (the whole plan as Arrow took 1 GB at 10^7 links), the space needed estimated
