@@ -638,9 +638,13 @@ def _strongest_links(source: LinkSource, n: int) -> tuple[np.ndarray, np.ndarray
     for date in source.dates:
         edges, _, order = _edges_at(source, date, n, [])  # by rule, direction and row already
         weight = _pairs(edges, order, n, source.parallel, source.normalize)[3]
-        parts.append((edges.u, edges.v, weight, edges.row, edges.forward))
-    u, v, weight, row, forward = (np.concatenate(column) for column in zip(*parts))
-    if len(parts) > 1:  # a union of layers' links: each edge once, as the first layer has it
+        parts.append((edges.u, edges.v, weight, edges.row, edges.forward, order))
+        del edges, order
+    if len(parts) == 1:  # not copied: at 10^7 links each array of the edges is 0.1 GB or more
+        u, v, weight, row, _, order = parts.pop()
+    else:  # a union of layers' links: each edge once, as the first layer has it
+        u, v, weight, row, forward = (np.concatenate(column) for column in list(zip(*parts))[:5])
+        del parts
         codes = link_timeline(source.links, source.entities).codes
         relation = (u, v, codes.source[row], codes.target[row], codes.type[row], codes.role[row], forward)
         grouped = np.lexsort(relation[::-1])  # stable: each relation's edges in table order
@@ -648,16 +652,30 @@ def _strongest_links(source: LinkSource, n: int) -> tuple[np.ndarray, np.ndarray
         first[1:] = np.any([column[grouped[1:]] != column[grouped[:-1]] for column in relation], axis=0)
         kept = np.sort(grouped[first])
         u, v, weight, row = u[kept], v[kept], weight[kept], row[kept]
-    order = _pair_order(u, v, n)  # by (v, u), ties in table order
-    key = v[order].astype(np.int64) * max(n, 1) + u[order]
-    new = np.ones(key.size, dtype=bool)
-    new[1:] = key[1:] != key[:-1]
-    starts, pair, ordered = np.flatnonzero(new), np.cumsum(new) - 1, weight[order]
-    strongest = np.maximum.reduceat(ordered, starts) if starts.size else ordered
-    best = np.flatnonzero(ordered == strongest[pair])  # the edges at their pair's greatest weight
-    first = np.ones(best.size, dtype=bool)
-    first[1:] = pair[best[1:]] != pair[best[:-1]]
-    return key[starts], row[order[best[first]]]
+        order = _pair_order(u, v, n)  # by (v, u), ties in table order
+    chosen = _first_strongest(order, u, v, weight)
+    return v[chosen].astype(np.int64) * max(n, 1) + u[chosen], row[chosen]
+
+
+@numba.njit(cache=True, nogil=True)
+def _first_strongest(order, u, v, weight):  # pragma: no cover - compiled
+    """For edges in ``order`` (by ``(v, u)``, ties in their given order): each pair's first edge
+    at its greatest weight, in pair order. One pass, no array per edge beyond the answer."""
+    chosen = np.empty(order.shape[0], dtype=np.int64)
+    pairs, best = 0, -1
+    for k in range(order.shape[0]):
+        i = order[k]
+        if best < 0 or u[i] != u[best] or v[i] != v[best]:
+            if best >= 0:
+                chosen[pairs] = best
+                pairs += 1
+            best = i
+        elif weight[i] > weight[best]:
+            best = i
+    if best >= 0:
+        chosen[pairs] = best
+        pairs += 1
+    return chosen[:pairs].copy()
 
 
 OWNERSHIP_MATRICES = "ownership matrices"  # their key in Projection.derived (the workspace keeps them on disk)
