@@ -305,6 +305,32 @@ def test_pair_types_from_the_edges_as_arrays_are_the_edge_tables(policy_name):
         assert (code.tolist(), names) == _pair_types_from_the_edge_table(union)
 
 
+def test_a_relation_found_at_two_dates_counts_as_the_first_date_has_it():
+    """Over a union of layers' links, an edge of a relation found at two dates is the first
+    date's, as the edge table keeps it: A's 30 % of B, raised to 70 % in 2022, and A an officer
+    of B (0.5). Between 2021 and 2023 the strongest link from B to A is the office, and stays so
+    over the union, though the stake at the later date is stronger."""
+    from graphscore.analysis.spillover import _path_projection
+    from graphscore.analysis.whatif import Change
+    from graphscore.engine import paths
+
+    tables = gs.validate(gs.Tables(
+        pd.DataFrame({"id": ["A", "B"], "kind": "company", "name": ["A", "B"]}),
+        pd.DataFrame({"source": ["A", "A", "A"], "target": ["B", "B", "B"], "type": ["OWNS", "OWNS", "OFFICER_OF"],
+                      "role": [None, None, "director"], "share": [0.3, 0.7, None],
+                      "start": ["2020-01-01", "2022-01-01", "2020-01-01"], "end": ["2022-01-01", None, None]}),
+        pd.DataFrame({"id": ["P1", "P2"], "entity": ["B", "B"], "kind": "fine", "severity": 1.0,
+                      "start": ["2021-01-01", "2023-01-01"]})))
+    policy = gs.parse_policy('name = "x"\ndamping = 0.5\nlink_time = "at_penalty"\n'
+                             '[[transmit]]\nlink = "OWNS"\ndirection = "backward"\nweight = "share"\n'
+                             '[[transmit]]\nlink = "OFFICER_OF"\ndirection = "backward"\nweight = 0.5\n')
+    projection = gs.build_projection(tables, policy, "2024-06-30")
+    union = _path_projection(projection, Change("x", (), np.zeros(0), projection.penalties))
+    assert len(union.source.dates) == 2
+    code, names = paths.pair_types(union)
+    assert (code.tolist(), names) == _pair_types_from_the_edge_table(union) == ([0], ("OFFICER_OF",))
+
+
 def test_distances_from_are_scipys_dijkstra_bit_for_bit():
     """Within a limit, at the entities it was told to settle before stopping, and as far beyond
     them as it was told to go on."""
