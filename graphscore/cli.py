@@ -274,6 +274,10 @@ def score(
     scores = score_tables(workspace, rules, _as_of(as_of))
     if out is not None:
         _write_scores(scores, workspace, rules, out)  # the files first: a full disk must not leave the store ahead
+    # The register, its projection and runs are done with: let them go before the write-back,
+    # whose peak is LadybugDB's buffer pool on top of what this process still holds.
+    del workspace
+    gc.collect()
     with _open(db, wait=wait) as store, _progress(quiet).step(
             "writing the scores back to the store", "wrote the scores back to the store", total=len(scores)) as advance:
         store.write_scores(scores, policy=rules, as_of=dt.date.fromisoformat(scores.attrs["as_of"]))

@@ -186,6 +186,15 @@ class Projection:
         return {**{name: column[at] if keys.size else np.full(wanted.size, None, dtype=object)
                    for name, column in columns.items()}, "found": found}
 
+    def strongest_links(self) -> tuple[np.ndarray, np.ndarray]:
+        """Every pair the links make, in ``W.data``'s order (rows ``v``, columns ``u``): its key
+        ``v * n + u`` (ascending) and the row in the links table of its strongest edge, the one
+        :meth:`strongest_edges` names (ties to the edge the projection made first). Found from
+        the edges as arrays, never as a table: the table of every edge of a 10^6-link register
+        (object columns of types, roles, ids) held 1.3 GB while a what-if reaching most of it
+        looked up the types of its pairs."""
+        return _strongest_links(self.source, self.n)
+
     def _strongest_of(self, entities: np.ndarray) -> tuple[np.ndarray, dict[str, np.ndarray]]:
         """The strongest edge of every pair of entities asked about, these and those before:
         the pairs' keys ``u * n + v``, sorted, and the columns.
@@ -470,11 +479,14 @@ def combine_parallel(u: np.ndarray, v: np.ndarray, weight: np.ndarray, n: int, p
     if order is None:
         order = _pair_order(u, v, n)  # np.argsort(key, kind="stable"), in linear time
     ordered = key[order]
+    del key  # (each array a link here is 0.1 GB or more at 10^7 links: none held longer than needed)
     starts = np.ones(ordered.size, dtype=bool)
     starts[1:] = ordered[1:] != ordered[:-1]
     first = np.flatnonzero(starts)  # where each pair's run of links begins, in key order
-    pairs, pair_of_sorted = ordered[first], np.cumsum(starts) - 1
-    w = weight[order].astype(float)
+    pairs, pair_of_sorted = ordered[first], np.cumsum(starts)
+    pair_of_sorted -= 1
+    del ordered, starts
+    w = weight[order].astype(float, copy=False)
     if parallel is Parallel.SUM:
         combined = np.add.reduceat(w, first) if w.size else w
     elif parallel is Parallel.MAX:
@@ -534,6 +546,7 @@ def _edges_at(source: LinkSource, date: pd.Timestamp, n: int, notes: list[str], 
     parts = [_rule_edges(source, in_force, timeline.codes, rows, rule, notes) for rule in source.rules]
     edges = _Edges.concat(parts)
     rule = np.repeat(np.arange(len(parts)), [part.u.size for part in parts])
+    del parts  # copied into edges: not held twice (at 10^7 links some 0.4 GB)
     # One rule carries a penalty across a pair once per written direction, at its strongest link:
     # a person holding two offices in one company under a role-less rule is still one officer.
     # The written direction stays in the key: under direction = "both" the two stakes of a
@@ -553,8 +566,10 @@ def _edges_at(source: LinkSource, date: pd.Timestamp, n: int, notes: list[str], 
             reached = np.bincount(edges.u[first & mine], minlength=n)
             weight = np.where(mine, weight / np.maximum(reached[edges.u], 1), weight)
     kept = np.flatnonzero(keep)
-    position = np.cumsum(keep) - 1  # of each kept edge among the kept
+    position = np.cumsum(keep)
+    position -= 1  # of each kept edge among the kept
     order = position[order[keep[order]]]
+    del position, keep, first
     edges = _Edges(edges.u[kept], edges.v[kept], weight[kept], edges.row[kept], edges.forward[kept])
     return edges, rule[kept], order
 
@@ -618,6 +633,55 @@ def _edge_table(source: LinkSource, n: int, entities: np.ndarray | None, among: 
     if len(tables) > 1:  # a union of layers' links: each edge once, as the first layer has it
         table = table.drop_duplicates(["u", "v", "source", "target", "type", "role", "direction"], ignore_index=True)
     return table
+
+
+def _strongest_links(source: LinkSource, n: int) -> tuple[np.ndarray, np.ndarray]:
+    """:meth:`Projection.strongest_links`: the edges of every date in :func:`_edge_table`'s
+    order (by date, rule, direction, forward first, and row), each edge once as that table
+    keeps it (of a relation found at several dates, the first), then per pair the strongest,
+    ties to the first."""
+    parts = []
+    for date in source.dates:
+        edges, _, order = _edges_at(source, date, n, [])  # by rule, direction and row already
+        weight = _pairs(edges, order, n, source.parallel, source.normalize)[3]
+        parts.append((edges.u, edges.v, weight, edges.row, edges.forward, order))
+        del edges, order
+    if len(parts) == 1:  # not copied: at 10^7 links each array of the edges is 0.1 GB or more
+        u, v, weight, row, _, order = parts.pop()
+    else:  # a union of layers' links: each edge once, as the first layer has it
+        u, v, weight, row, forward = (np.concatenate(column) for column in list(zip(*parts))[:5])
+        del parts
+        codes = link_timeline(source.links, source.entities).codes
+        relation = (u, v, codes.source[row], codes.target[row], codes.type[row], codes.role[row], forward)
+        grouped = np.lexsort(relation[::-1])  # stable: each relation's edges in table order
+        first = np.ones(grouped.size, dtype=bool)
+        first[1:] = np.any([column[grouped[1:]] != column[grouped[:-1]] for column in relation], axis=0)
+        kept = np.sort(grouped[first])
+        u, v, weight, row = u[kept], v[kept], weight[kept], row[kept]
+        order = _pair_order(u, v, n)  # by (v, u), ties in table order
+    chosen = _first_strongest(order, u, v, weight)
+    return v[chosen].astype(np.int64) * max(n, 1) + u[chosen], row[chosen]
+
+
+@numba.njit(cache=True, nogil=True)
+def _first_strongest(order, u, v, weight):  # pragma: no cover - compiled
+    """For edges in ``order`` (by ``(v, u)``, ties in their given order): each pair's first edge
+    at its greatest weight, in pair order. One pass, no array per edge beyond the answer."""
+    chosen = np.empty(order.shape[0], dtype=np.int64)
+    pairs, best = 0, -1
+    for k in range(order.shape[0]):
+        i = order[k]
+        if best < 0 or u[i] != u[best] or v[i] != v[best]:
+            if best >= 0:
+                chosen[pairs] = best
+                pairs += 1
+            best = i
+        elif weight[i] > weight[best]:
+            best = i
+    if best >= 0:
+        chosen[pairs] = best
+        pairs += 1
+    return chosen[:pairs].copy()
 
 
 OWNERSHIP_MATRICES = "ownership matrices"  # their key in Projection.derived (the workspace keeps them on disk)

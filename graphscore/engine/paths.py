@@ -28,7 +28,7 @@ import numpy as np
 import pandas as pd
 import scipy as sp
 
-from graphscore.engine.matrix import Projection
+from graphscore.engine.matrix import Projection, link_timeline
 
 __all__ = ["PathTree", "strongest_paths", "HopWalks", "strongest_walks_to", "simple_paths_to", "settle", "distances_within", "distances_from", "johnson_potentials", "describe_path", "describe_paths", "format_path", "last_hop_types"]
 
@@ -573,12 +573,19 @@ def pair_types(projection: Projection) -> tuple[np.ndarray, tuple[str, ...]]:
     codes index. Found once per projection and kept with it."""
     if PAIR_TYPES not in projection.derived:
         W = projection.W
-        v = np.repeat(np.arange(W.shape[0]), np.diff(W.indptr))
-        types = projection.strongest_edges(W.indices.astype(np.int64), v)
-        names, codes = np.unique(types["type"][types["found"]].astype(str), return_inverse=True)
+        keys, rows = projection.strongest_links()
+        wanted = np.repeat(np.arange(W.shape[0], dtype=np.int64), np.diff(W.indptr)) * W.shape[1] + W.indices
+        at = np.minimum(np.searchsorted(keys, wanted), max(keys.size - 1, 0))
+        found = keys[at] == wanted if keys.size else np.zeros(wanted.size, dtype=bool)
+        codes = link_timeline(projection.source.links, projection.source.entities).codes
+        # the types' names sorted, each pair's type a code into them (names, not the table's codes)
+        present = np.unique(codes.type[rows[at[found]]])
+        names = np.asarray(codes.types[present], dtype=str)
+        renumber = np.full(len(codes.types), -1, dtype=np.int16)
+        renumber[present[np.argsort(names)]] = np.arange(present.size, dtype=np.int16)
         code = np.full(W.nnz, -1, dtype=np.int16)
-        code[types["found"]] = codes
-        projection.derived[PAIR_TYPES] = (code, tuple(names.tolist()))
+        code[found] = renumber[codes.type[rows[at[found]]]]
+        projection.derived[PAIR_TYPES] = (code, tuple(np.sort(names).tolist()))
     return projection.derived[PAIR_TYPES]
 
 

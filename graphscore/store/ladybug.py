@@ -75,6 +75,10 @@ LOAD_BUFFER_POOL = 8 << 30
 # whatever the registry's size.
 STREAM_ROWS = 2_000_000
 STREAM_BUFFER_POOL = 2 << 30
+# A score write-back of more rows than this (properties, records) goes to a copy of the store in
+# transactions of this many rows, in a pool of STREAM_BUFFER_POOL (write_scores); fewer, in one
+# transaction on the store itself.
+SCORE_ROWS = 500_000
 ARROW_CHUNK_ROWS = 1_000_000  # rows per Arrow batch read back: few batches, bounded memory per batch
 
 
@@ -570,11 +574,29 @@ class LadybugStore(CypherStore):
                  (statements.delete_score_records(), plan.removed, [key]),
                  (statements.update_score_records(), plan.changed, [key, *values]),
                  (statements.create_score_records(), plan.new, [entity_id, *statements.score_record_columns()])]
-        tables = [(query, _arrow(rows, columns, prefix="v_")) for query, rows, columns in steps if len(rows)]
-        self._check_space(sum(table.nbytes for _, table in tables))
-        with self._transaction() as run:
-            for query, table in tables:
-                run(query, {"rows": table})
+        steps = [(query, rows, columns) for query, rows, columns in steps if len(rows)]
+        if sum(len(rows) for _, rows, _ in steps) <= SCORE_ROWS:
+            tables = [(query, _arrow(rows, columns, prefix="v_")) for query, rows, columns in steps]
+            self._check_space(sum(table.nbytes for _, table in tables))
+            with self._transaction() as run:
+                for query, table in tables:
+                    run(query, {"rows": table})
+                run(statements.write_score_run(), plan.run)
+            return plan.entities
+        # More than one transaction's worth: LadybugDB holds a transaction's pages in its buffer
+        # pool until it commits (1.1-1.5 KB a row written: 7 GB for the 6.4x10^6 rows of a first
+        # write-back on a 10^7-link register, some 70 GB at 10^8), so the write goes to a copy of the store, committed
+        # every SCORE_ROWS rows in a bounded pool, which replaces the store whole (_on_a_copy):
+        # all or nothing still, the run last. Each SCORE_ROWS rows are made Arrow as they are
+        # written (the whole plan as Arrow took 1 GB at 10^7 links), the space needed estimated
+        # from the first rows of each step.
+        sample = 1_000
+        self._check_space(sum(_arrow(rows.iloc[:sample], columns, prefix="v_").nbytes * len(rows) // min(sample, len(rows))
+                              for _, rows, columns in steps), copy=True)
+        with self._on_a_copy(rows=SCORE_ROWS, buffer_pool=STREAM_BUFFER_POOL) as run:
+            for query, rows, columns in steps:
+                for start in range(0, len(rows), SCORE_ROWS):
+                    run.bulk(query, {"rows": _arrow(rows.iloc[start:start + SCORE_ROWS], columns, prefix="v_")})
             run(statements.write_score_run(), plan.run)
         return plan.entities
 

@@ -262,6 +262,75 @@ def test_last_hop_types_read_from_every_pair_are_those_of_the_pairs_asked(monkey
     assert read[seeds].tolist() == [None] * seeds.size and (read == None).sum() < projection.n // 2  # noqa: E711
 
 
+def _pair_types_from_the_edge_table(projection):
+    """The type of every pair of W as pair_types found it before: the strongest edges of all
+    pairs looked up in the projection's table of edges (Projection.strongest_edges)."""
+    W = projection.W
+    types = projection.strongest_edges(W.indices.astype(np.int64), np.repeat(np.arange(W.shape[0]), np.diff(W.indptr)))
+    names, codes = np.unique(types["type"][types["found"]].astype(str), return_inverse=True)
+    code = np.full(W.nnz, -1, dtype=np.int16)
+    code[types["found"]] = codes
+    return code.tolist(), tuple(names.tolist())
+
+
+# diffusion with each penalty travelling over the links of its start date: layers of links
+AT_PENALTY = "diffusion at_penalty"
+
+
+@pytest.mark.parametrize("policy_name", [*sorted(path.name for path in POLICIES.glob("*.toml")), AT_PENALTY])
+def test_pair_types_from_the_edges_as_arrays_are_the_edge_tables(policy_name):
+    """pair_types reads the strongest edge of each pair from the edges as arrays, never as a
+    table (which held gigabytes on a large register): the same type for every pair, under
+    every shipped policy, and over the union of layers' links a change's paths may run on."""
+    from graphscore.analysis.spillover import _path_projection
+    from graphscore.analysis.whatif import Change
+    from graphscore.engine import paths
+
+    tables = gs.validate(generate_network(600, seed=3, as_of="2024-06-30"))
+    if policy_name == AT_PENALTY:
+        text = (POLICIES / "diffusion.toml").read_text(encoding="utf-8")
+        policy = gs.parse_policy(text.replace("[[transmit]]", 'link_time = "at_penalty"\n[[transmit]]', 1))
+    else:
+        policy = gs.load_policy(POLICIES / policy_name)
+    projection = gs.build_projection(tables, policy, "2024-06-30")
+    assert projection.W.nnz > 100
+    code, names = paths.pair_types(projection)
+    assert (code.tolist(), names) == _pair_types_from_the_edge_table(projection)
+    if policy_name == AT_PENALTY:  # a change of one penalty of each layer runs on all their links
+        assert len(projection.layers) > 2
+        change = Change("x", (), np.zeros(0), pd.concat([layer.penalties.head(1) for layer in projection.layers]))
+        union = _path_projection(projection, change)
+        assert len(union.source.dates) == len(projection.layers)
+        code, names = paths.pair_types(union)
+        assert (code.tolist(), names) == _pair_types_from_the_edge_table(union)
+
+
+def test_a_relation_found_at_two_dates_counts_as_the_first_date_has_it():
+    """Over a union of layers' links, an edge of a relation found at two dates is the first
+    date's, as the edge table keeps it: A's 30 % of B, raised to 70 % in 2022, and A an officer
+    of B (0.5). Between 2021 and 2023 the strongest link from B to A is the office, and stays so
+    over the union, though the stake at the later date is stronger."""
+    from graphscore.analysis.spillover import _path_projection
+    from graphscore.analysis.whatif import Change
+    from graphscore.engine import paths
+
+    tables = gs.validate(gs.Tables(
+        pd.DataFrame({"id": ["A", "B"], "kind": "company", "name": ["A", "B"]}),
+        pd.DataFrame({"source": ["A", "A", "A"], "target": ["B", "B", "B"], "type": ["OWNS", "OWNS", "OFFICER_OF"],
+                      "role": [None, None, "director"], "share": [0.3, 0.7, None],
+                      "start": ["2020-01-01", "2022-01-01", "2020-01-01"], "end": ["2022-01-01", None, None]}),
+        pd.DataFrame({"id": ["P1", "P2"], "entity": ["B", "B"], "kind": "fine", "severity": 1.0,
+                      "start": ["2021-01-01", "2023-01-01"]})))
+    policy = gs.parse_policy('name = "x"\ndamping = 0.5\nlink_time = "at_penalty"\n'
+                             '[[transmit]]\nlink = "OWNS"\ndirection = "backward"\nweight = "share"\n'
+                             '[[transmit]]\nlink = "OFFICER_OF"\ndirection = "backward"\nweight = 0.5\n')
+    projection = gs.build_projection(tables, policy, "2024-06-30")
+    union = _path_projection(projection, Change("x", (), np.zeros(0), projection.penalties))
+    assert len(union.source.dates) == 2
+    code, names = paths.pair_types(union)
+    assert (code.tolist(), names) == _pair_types_from_the_edge_table(union) == ([0], ("OFFICER_OF",))
+
+
 def test_distances_from_are_scipys_dijkstra_bit_for_bit():
     """Within a limit, at the entities it was told to settle before stopping, and as far beyond
     them as it was told to go on."""

@@ -50,6 +50,8 @@ CHILD = textwrap.dedent("""
     if phase == "disk":  # let the write start whatever the free space, so the disk fills during it
         ladybug_store.SPACE_FACTOR = ladybug_store.SPACE_MARGIN = 0
     ladybug_store.LOAD_CHUNK_ROWS = ladybug_store.STREAM_ROWS = 1_000  # a load in many transactions on its copy, as at 10^7 links
+    if mode == "bigscores":  # a write-back in many transactions on a copy, as at 10^7 links
+        ladybug_store.SCORE_ROWS = 1_000
     def kill():
         os.kill(os.getpid(), signal.SIGKILL)
     state = {"begun": False}
@@ -76,7 +78,7 @@ CHILD = textwrap.dedent("""
             kill()
     ladybug_store.os.replace = switch
     store = LadybugStore(db)
-    if mode in ("scores", "rescores"):  # as score_rows() below
+    if mode in ("scores", "rescores", "bigscores"):  # as score_rows() below
         ids = store.query("MATCH (e:Entity) RETURN e.id AS id ORDER BY id")["id"]
         scores = pd.DataFrame({"id": ids, "own": 1.0, "echo": 0.0, "inherited": 0.5, "total": 1.5})
         if mode == "rescores":
@@ -125,7 +127,8 @@ def stores(tmp_path_factory):
     # changed: properties cleared and rewritten, records deleted and updated
     for mode, start, source in (("load", plain, root / "registry"), ("reload", loaded, root / "renamed"),
                                 ("stream", empty, root / "registry"),
-                                ("scores", loaded, None), ("rescores", root / "scores-finished", None)):
+                                ("scores", loaded, None), ("rescores", root / "scores-finished", None),
+                                ("bigscores", loaded, None)):
         finished = root / f"{mode}-finished"
         shutil.copytree(start, finished)
         with LadybugStore(finished) as store:
@@ -225,6 +228,11 @@ def run_child(db: Path, mode: str, phase: str, source: Path | None, **popen) -> 
     ("rescores", "log", "either"),
     ("rescores", "checkpoint", "either"),
     ("rescores", "committed", "after"),
+    ("bigscores", "statement", "before"),
+    ("bigscores", "committed", "before"),  # its first transaction, of many, committed in the copy
+    ("bigscores", "checkpoint", "either"),
+    ("bigscores", "switch", "before"),
+    ("bigscores", "switched", "after"),
 ])
 def test_a_write_killed_at_any_phase_leaves_the_store_before_or_after_it(tmp_path, stores, mode, phase, outcome):
     start, source, before, after = stores[mode]

@@ -110,6 +110,39 @@ def test_another_hash_for_the_same_scores_rewrites_the_run_and_properties_not_th
         REWEIGHTED.hash}
 
 
+@pytest.mark.parametrize("rows", [1, 3])
+def test_a_write_back_past_one_transaction_leaves_what_one_transaction_leaves(tmp_path, monkeypatch, rows):
+    """Past SCORE_ROWS rows the embedded store writes the scores to a copy of itself, committing
+    every SCORE_ROWS rows, which then replaces it (its memory bounded whatever the register's
+    size): through a first write, changes, zeros and a new date it must leave exactly what one
+    transaction leaves (written_at aside), and write on its copy each time it writes at all."""
+    import graphscore.store.ladybug as ladybug_store
+
+    writes = [({"A": 1, "B": 2, "C": 0, "D": 3, "E": 0}, DAY), ({"A": 0, "B": 5, "C": 4, "D": 3, "E": 0}, DAY),
+              ({"A": 0, "B": 5, "C": 4, "D": 3, "E": 0}, DAY), ({"A": 7, "B": 5, "C": 0, "D": 0, "E": 0}, LATER),
+              ({"A": 0, "B": 5, "C": 4, "D": 3, "E": 0}, DAY)]
+    copies = []
+    on_a_copy = LadybugStore._on_a_copy
+    monkeypatch.setattr(LadybugStore, "_on_a_copy", lambda self, **kw: copies.append(kw) or on_a_copy(self, **kw))
+    found = {}
+    for limit in (ladybug_store.SCORE_ROWS, rows):
+        monkeypatch.setattr(ladybug_store, "SCORE_ROWS", limit)
+        with LadybugStore(tmp_path / f"db-{limit}") as store:
+            frame = pd.DataFrame({"id": list("ABCDE"), "kind": "company", "name": list("ABCDE")})
+            store.load(gs.validate(gs.Tables(frame, pd.DataFrame(columns=["source", "target", "type"]), NO_PENALTIES)))
+            copies.clear()
+            found[limit] = []
+            for totals_, day in writes:
+                written = store.write_scores(scores(totals_), policy=POLICY, as_of=day)
+                content = held(store)
+                content["runs"] = [run[:4] + run[5:] for run in content["runs"]]  # written_at: the time of each write
+                found[limit].append((written, content))
+            # each write of more than `rows` rows (all four that write anything) on a copy
+            assert len(copies) == (0 if limit > rows else 4)
+    first, chunked = found.values()
+    assert chunked == first and [written for written, _ in first] == [3, 3, 0, 4, 4]
+
+
 NOTHING = pd.DataFrame(columns=["id", "key"])
 
 
