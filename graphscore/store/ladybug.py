@@ -49,6 +49,7 @@ _CHECKPOINT_PENDING = "checkpoint recovery is pending"
 SPACE_FACTOR = 4
 SPACE_MARGIN = 32 << 20
 NEXT_SUFFIX = ".next"  # a load's copy of the database file, renamed over it once written
+KEYS_SUFFIX = "-keys"  # beside the copy: the folder of what a streamed load keeps of each row
 # The schema hash of stores made before the score history had runs (graphscore up to commit
 # e3e045c): opened for writing, they are upgraded in place (LadybugStore._upgrade_schema).
 _BEFORE_SCORE_RUNS = "7362829415ec5cc5"
@@ -483,7 +484,8 @@ class LadybugStore(CypherStore):
         if self.counts()["entities"]:
             return None
         while True:
-            stream = ValidatedStream(chunks)
+            # what the checks across chunks keep goes beside the copy (removed with it after a kill)
+            stream = ValidatedStream(chunks, spill=self.path.with_name(self.path.name + NEXT_SUFFIX + KEYS_SUFFIX))
             try:
                 with progress.step("reading, validating and writing the input",
                                    "read, validated and wrote the input") as advance:
@@ -574,7 +576,10 @@ class LadybugStore(CypherStore):
     def _remove_copies(self) -> None:
         """Remove what a write on a copy left (its process killed before the switch)."""
         for leftover in self.path.parent.glob(self.path.name + NEXT_SUFFIX + "*"):
-            leftover.unlink(missing_ok=True)
+            if leftover.is_dir():  # a streamed load's keys
+                shutil.rmtree(leftover, ignore_errors=True)
+            else:
+                leftover.unlink(missing_ok=True)
 
     def write_scores(self, scores: pd.DataFrame, *, policy: Policy, as_of: dt.date) -> int:
         # What is stored is read before the transaction: the store is locked for writing by
@@ -745,6 +750,7 @@ class LadybugStore(CypherStore):
         if not self.created:
             raise StoreError(f"{self.path} existed before: it is not discarded")
         self.close()
+        self._remove_copies()  # a load's copy, and the folder of its keys
         for leftover in self.path.parent.glob(self.path.name + "*"):  # the database, its WAL and locks
             leftover.unlink(missing_ok=True)
         shutil.rmtree(self.path.with_suffix(".cache"), ignore_errors=True)
