@@ -660,12 +660,41 @@ class _Entities:
         self.ids, self.objects, self.kinds = ids, objects, kinds
         codes, self.kind_values = pd.factorize(pd.Series(kinds, dtype=object))
         self.kind_codes = np.append(codes, -1)  # row -1: an unknown id has no kind
+        self._sorted: tuple[np.ndarray, np.ndarray] | None = None  # the ids' hashes in order, and their rows
 
     def find(self, *texts: pa.Array) -> list[np.ndarray]:
-        """Row of each value among the entities (-1 where unknown or blank), one lookup for all."""
-        probe = pa.chunked_array([t.cast(self.ids.type) for t in texts], type=self.ids.type)
-        rows = pc.fill_null(pc.index_in(probe, value_set=self.ids, skip_nulls=True), -1)
-        rows = rows.to_numpy().astype(np.int64, copy=False) if len(probe) else np.zeros(0, np.int64)
+        """Row of each value among the entities (-1 where unknown or missing; the first row of
+        an id given twice), one lookup for all.
+
+        By the ids' 64-bit hashes, sorted once (12 bytes an entity) and searched for each
+        value's, then the texts compared: Arrow's ``index_in`` hashes every id again at each
+        call, 2 s for 3.2x10^6 ids, which a streamed load pays per chunk of links."""
+        from graphscore.hashing import text_hashes
+
+        if self._sorted is None:
+            hashes = text_hashes(self.ids)
+            order = np.argsort(hashes)
+            if (hashes[order][1:] == hashes[order][:-1]).any():  # an id given twice: its first row first
+                order = np.argsort(hashes, kind="stable")
+            self._sorted = hashes[order], order.astype(np.int32 if len(order) < 2**31 else np.int64)
+        hashes, order = self._sorted
+        probe = pa.chunked_array([t.cast(self.ids.type) for t in texts], type=self.ids.type).combine_chunks()
+        wanted = text_hashes(probe)
+        # searched in ascending order: each search starts where the last ended (4-9x faster)
+        ascending = np.argsort(wanted)
+        at = np.empty(len(wanted), dtype=np.int64)
+        at[ascending] = np.searchsorted(hashes, wanted[ascending])
+        at = np.minimum(at, max(len(hashes) - 1, 0))
+        rows = np.full(len(probe), -1, dtype=np.int64)
+        if len(hashes):
+            hit = np.flatnonzero((hashes[at] == wanted) & probe.is_valid().to_numpy(zero_copy_only=False))
+            rows[hit] = order[at[hit]]
+            # a hash is not the id: the texts themselves must be equal; where two ids share a
+            # hash (odds about n^2 / 2^65), the rare values left are looked up by text
+            other = hit[~pc.equal(probe.take(hit), self.ids.take(rows[hit])).to_numpy(zero_copy_only=False)]
+            if len(other):
+                found = pc.fill_null(pc.index_in(probe.take(other), value_set=self.ids), -1)
+                rows[other] = found.to_numpy(zero_copy_only=False)
         return np.split(rows, np.cumsum([len(t) for t in texts])[:-1])
 
     def values(self, rows: np.ndarray, text: pa.Array) -> np.ndarray:
