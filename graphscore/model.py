@@ -657,9 +657,12 @@ class _Entities:
             ids = pa.concat_arrays([ids.cast(pa.large_string()), _text(known["id"]).cast(pa.large_string())])
             objects = np.concatenate([objects, known["id"].to_numpy(dtype=object)])
             kinds = np.concatenate([kinds, known["kind"].to_numpy(dtype=object)])
-        self.ids, self.objects, self.kinds = ids, objects, kinds
-        codes, self.kind_values = pd.factorize(pd.Series(kinds, dtype=object))
-        self.kind_codes = np.append(codes, -1)  # row -1: an unknown id has no kind
+        self.ids, self.objects = ids, objects
+        # kinds as small codes: a streamed load keeps them for 10^7 entities (a Categorical there)
+        codes, self.kind_values = pd.factorize(pd.Series(kinds, dtype="category" if isinstance(kinds, pd.Categorical)
+                                                         else object))
+        self.kind_codes = np.append(codes, -1).astype(np.int8 if len(self.kind_values) < 127 else np.int32)
+        # row -1: an unknown id has no kind
         self._sorted: tuple[np.ndarray, np.ndarray] | None = None  # the ids' hashes in order, and their rows
 
     def find(self, *texts: pa.Array) -> list[np.ndarray]:
@@ -725,7 +728,7 @@ def _check_links(columns: dict, texts: dict, rows: dict, entities: _Entities, mo
             bad = of_type & (kind >= 0) & ~permitted[kind]
 
             def reason(bad, end=end, allowed=allowed, link=link):
-                found = entities.kinds[rows[end][bad]]
+                found = np.asarray(entities.kind_values, dtype=object)[entities.kind_codes[rows[end][bad]]]
                 return f"is a {'/'.join(sorted(set(found)))}, but {link.name} {end}s must be {' or '.join(allowed)}"
             issues.flag(bad, end, reason)
         if link.role_enum:
@@ -1090,7 +1093,7 @@ class ValidatedStream:
             ids = ids.cast(pa.large_string())
             state.ids = ids if state.ids is None else pa.concat_arrays([state.ids, ids])
         if name == "entities":
-            state.kinds.append(columns["kind"])
+            state.kinds.append(pd.Categorical(columns["kind"]))
         elif name == "links":
             _check_links(columns, texts, ends, self._entities, self.model, issues, records=False)
             keys = self._keep_records(columns, texts, ends, frame, lines, state)
@@ -1139,7 +1142,7 @@ class ValidatedStream:
                 state.found.issues.insert(0, DataIssue((state.attrs or {}).get("origin", name), "id", None,
                                                        "no entity rows"))
             ids = state.ids if state.ids is not None else pa.array([], pa.large_string())
-            kinds = np.concatenate(state.kinds) if state.kinds else np.zeros(0, dtype=object)
+            kinds = pd.api.types.union_categoricals(state.kinds) if state.kinds else np.zeros(0, dtype=object)
             self._entities = _Entities({"id": None, "kind": kinds}, {"id": ids}, None)
         elif name == "links" and state.records is not None:
             self._flag_repeated_records(state)
@@ -1186,7 +1189,7 @@ class _StreamedTable:
     def __init__(self, name: str):
         self.name, self.attrs, self.rows, self.found = name, None, 0, _Found()
         self.ids: pa.Array | None = None  # keys seen so far (entities, penalties)
-        self.kinds: list[np.ndarray] = []
+        self.kinds: list[pd.Categorical] = []
         self.records = None  # Buckets of link records: relation hash, key hash, start, row
         self.places: list[tuple] = []  # per links chunk: origin, lines, rows
         self.stakes = None  # Buckets of OWNS stakes, by asset
