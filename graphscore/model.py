@@ -647,10 +647,65 @@ def _check_ranges(columns: dict, texts: dict, spec: TableSpec, issues: _Issues) 
         issues.flag(columns["repair_from"] < columns["start"], "repair_from", "is before start")
 
 
+class _HashedIds:
+    """Ids (Arrow text), added a part at a time, and their 64-bit hashes kept sorted with each
+    one's row (12 to 16 bytes an id), to find a value's row by searching its hash and then
+    comparing the texts. A part's sorted hashes are merged in by a stable sort, which Timsort
+    does in linear time on two sorted runs; among equal hashes the first row stays first, so an
+    id given twice is found at its first row, as ``index_in`` finds it.
+
+    Examples
+    --------
+    >>> ids = _HashedIds()
+    >>> ids.add(pa.array(["a", "b"], pa.large_string()))
+    >>> ids.add(pa.array(["c", "a"], pa.large_string()))
+    >>> ids.find(pa.array(["a", "c", "z", None], pa.large_string())).tolist()
+    [0, 2, -1, -1]
+    """
+
+    def __init__(self):
+        self.parts: list[pa.Array] = []
+        self.hashes, self.rows = np.zeros(0, np.uint64), np.zeros(0, np.int64)
+
+    def add(self, ids: pa.Array) -> None:
+        from graphscore.hashing import text_hashes
+
+        hashes = text_hashes(ids)
+        order = np.argsort(hashes, kind="stable")
+        hashes = np.concatenate([self.hashes, hashes[order]])
+        rows = np.concatenate([self.rows, order + len(self.rows)])
+        merged = np.argsort(hashes, kind="stable")
+        self.hashes, self.rows = hashes[merged], rows[merged]
+        self.parts.append(ids)
+
+    def find(self, probe: pa.Array) -> np.ndarray:
+        """The row of each value (-1 where not found or missing)."""
+        from graphscore.hashing import text_hashes
+
+        hashes, rows = self.hashes, np.full(len(probe), -1, dtype=np.int64)
+        if not len(hashes) or not len(probe):
+            return rows
+        wanted = text_hashes(probe)
+        # searched in ascending order: each search starts where the last ended (4-9x faster)
+        ascending = np.argsort(wanted)
+        at = np.empty(len(wanted), dtype=np.int64)
+        at[ascending] = np.minimum(np.searchsorted(hashes, wanted[ascending]), len(hashes) - 1)
+        hit = np.flatnonzero((hashes[at] == wanted) & probe.is_valid().to_numpy(zero_copy_only=False))
+        rows[hit] = self.rows[at[hit]]
+        # a hash is not the id: the texts themselves must be equal; where two ids share a hash
+        # (odds about n^2 / 2^65), the rare values left are looked up by text
+        ids = pa.chunked_array(self.parts, type=probe.type)
+        other = hit[~pc.equal(probe.take(hit), ids.take(rows[hit])).to_numpy(zero_copy_only=False)]
+        if len(other):
+            found = pc.fill_null(pc.index_in(probe.take(other), value_set=ids.combine_chunks()), -1)
+            rows[other] = found.to_numpy(zero_copy_only=False)
+        return rows
+
+
 class _Entities:
     """Entity ids hashed once, for every lookup of links' ends and penalties' entities."""
 
-    def __init__(self, columns: dict, texts: dict, known: pd.DataFrame | None):
+    def __init__(self, columns: dict, texts: dict, known: pd.DataFrame | None, hashed: "_HashedIds | None" = None):
         ids, objects, kinds = texts["id"], columns["id"], columns["kind"]
         if known is not None and len(known):
             # ids of this input come first: the first match wins, so its kinds override the store's
@@ -663,41 +718,18 @@ class _Entities:
                                                          else object))
         self.kind_codes = np.append(codes, -1).astype(np.int8 if len(self.kind_values) < 127 else np.int32)
         # row -1: an unknown id has no kind
-        self._sorted: tuple[np.ndarray, np.ndarray] | None = None  # the ids' hashes in order, and their rows
+        self._hashed = hashed  # the ids' hashes, sorted: made at the first lookup when not given
 
     def find(self, *texts: pa.Array) -> list[np.ndarray]:
         """Row of each value among the entities (-1 where unknown or missing; the first row of
-        an id given twice), one lookup for all.
-
-        By the ids' 64-bit hashes, sorted once (12 bytes an entity) and searched for each
-        value's, then the texts compared: Arrow's ``index_in`` hashes every id again at each
-        call, 2 s for 3.2x10^6 ids, which a streamed load pays per chunk of links."""
-        from graphscore.hashing import text_hashes
-
-        if self._sorted is None:
-            hashes = text_hashes(self.ids)
-            order = np.argsort(hashes)
-            if (hashes[order][1:] == hashes[order][:-1]).any():  # an id given twice: its first row first
-                order = np.argsort(hashes, kind="stable")
-            self._sorted = hashes[order], order.astype(np.int32 if len(order) < 2**31 else np.int64)
-        hashes, order = self._sorted
+        an id given twice), one lookup for all (:class:`_HashedIds`: Arrow's ``index_in``
+        hashes every id again at each call, 2 s for 3.2x10^6 ids, which a streamed load pays
+        per chunk of links)."""
+        if self._hashed is None:
+            self._hashed = _HashedIds()
+            self._hashed.add(self.ids)
         probe = pa.chunked_array([t.cast(self.ids.type) for t in texts], type=self.ids.type).combine_chunks()
-        wanted = text_hashes(probe)
-        # searched in ascending order: each search starts where the last ended (4-9x faster)
-        ascending = np.argsort(wanted)
-        at = np.empty(len(wanted), dtype=np.int64)
-        at[ascending] = np.searchsorted(hashes, wanted[ascending])
-        at = np.minimum(at, max(len(hashes) - 1, 0))
-        rows = np.full(len(probe), -1, dtype=np.int64)
-        if len(hashes):
-            hit = np.flatnonzero((hashes[at] == wanted) & probe.is_valid().to_numpy(zero_copy_only=False))
-            rows[hit] = order[at[hit]]
-            # a hash is not the id: the texts themselves must be equal; where two ids share a
-            # hash (odds about n^2 / 2^65), the rare values left are looked up by text
-            other = hit[~pc.equal(probe.take(hit), self.ids.take(rows[hit])).to_numpy(zero_copy_only=False)]
-            if len(other):
-                found = pc.fill_null(pc.index_in(probe.take(other), value_set=self.ids), -1)
-                rows[other] = found.to_numpy(zero_copy_only=False)
+        rows = self._hashed.find(probe)
         return np.split(rows, np.cumsum([len(t) for t in texts])[:-1])
 
     def values(self, rows: np.ndarray, text: pa.Array) -> np.ndarray:
@@ -1086,12 +1118,11 @@ class ValidatedStream:
         _check_ranges(columns, texts, spec, issues)
         keys = None
         if spec.key:
-            ids = texts[spec.key]
-            if state.ids is not None:
-                earlier = pc.and_(pc.is_valid(ids), pc.is_in(ids, value_set=state.ids))
-                issues.flag(_mask(earlier) & ~_duplicated(ids), spec.key, "is a duplicate id")
-            ids = ids.cast(pa.large_string())
-            state.ids = ids if state.ids is None else pa.concat_arrays([state.ids, ids])
+            ids = texts[spec.key].cast(pa.large_string())
+            # not Arrow's is_in against every earlier id: it hashed them all again per chunk
+            earlier = state.ids.find(ids) >= 0
+            issues.flag(earlier & ~_duplicated(ids), spec.key, "is a duplicate id")
+            state.ids.add(ids)
         if name == "entities":
             state.kinds.append(pd.Categorical(columns["kind"]))
         elif name == "links":
@@ -1141,9 +1172,10 @@ class ValidatedStream:
             if not state.rows:
                 state.found.issues.insert(0, DataIssue((state.attrs or {}).get("origin", name), "id", None,
                                                        "no entity rows"))
-            ids = state.ids if state.ids is not None else pa.array([], pa.large_string())
+            ids = pa.concat_arrays(state.ids.parts) if state.ids.parts else pa.array([], pa.large_string())
+            state.ids.parts = [ids]  # the ids held once
             kinds = pd.api.types.union_categoricals(state.kinds) if state.kinds else np.zeros(0, dtype=object)
-            self._entities = _Entities({"id": None, "kind": kinds}, {"id": ids}, None)
+            self._entities = _Entities({"id": None, "kind": kinds}, {"id": ids}, None, hashed=state.ids)
         elif name == "links" and state.records is not None:
             self._flag_repeated_records(state)
             if self._warn and state.stakes is not None and not (self._issues or state.found.issues):
@@ -1188,7 +1220,7 @@ class _StreamedTable:
 
     def __init__(self, name: str):
         self.name, self.attrs, self.rows, self.found = name, None, 0, _Found()
-        self.ids: pa.Array | None = None  # keys seen so far (entities, penalties)
+        self.ids = _HashedIds()  # keys seen so far (entities, penalties)
         self.kinds: list[pd.Categorical] = []
         self.records = None  # Buckets of link records: relation hash, key hash, start, row
         self.places: list[tuple] = []  # per links chunk: origin, lines, rows
