@@ -10,6 +10,7 @@ import hashlib
 import os
 import re
 import shutil
+import sys
 import time
 import uuid
 import warnings
@@ -177,7 +178,7 @@ def _schema_hash() -> str:
 
 
 # glibc's malloc_trim, where the C library has it (None elsewhere)
-_MALLOC_TRIM = getattr(ctypes.CDLL(None), "malloc_trim", None)
+_MALLOC_TRIM = getattr(ctypes.CDLL(None), "malloc_trim", None) if sys.platform.startswith("linux") else None
 
 
 def _release_freed_memory() -> None:
