@@ -201,31 +201,44 @@ class Tables:
 
 class ContentDigest:
     """:meth:`Tables.fingerprint` taken over chunks of rows, added table by table in any
-    order of rows: what it keeps is 8 bytes a row (each row's hash), not the rows.
+    order of rows: what it keeps is 8 bytes a row (each row's hash), not the rows; in
+    ``folder`` when given (:class:`~graphscore.spill.Buckets` by the hash's top bits, so that
+    sorting bucket by bucket sorts them all), else in memory.
 
     Examples
     --------
+    >>> import tempfile
     >>> tables = Tables(pd.DataFrame({"id": ["a", "b"], "name": ["A", "B"]}))
-    >>> digest = ContentDigest()
-    >>> for name, df in tables.items():
-    ...     for part in (df.iloc[1:], df.iloc[:1]):
-    ...         digest.add(name, part)
-    >>> digest.hexdigest() == tables.fingerprint()
-    True
+    >>> digests = ContentDigest(), ContentDigest(Path(tempfile.mkdtemp()))
+    >>> for digest in digests:
+    ...     for name, df in tables.items():
+    ...         for part in (df.iloc[1:], df.iloc[:1]):
+    ...             digest.add(name, part)
+    >>> [digest.hexdigest() == tables.fingerprint() for digest in digests]
+    [True, True]
     """
 
-    def __init__(self):
+    def __init__(self, folder: Path | None = None):
+        self._folder = folder
         self._columns: dict[str, list[str]] = {}
         self._hashes: dict[str, list[np.ndarray]] = {}
+        self._buckets: dict = {}
 
     def add(self, name: str, df: pd.DataFrame) -> None:
         """Rows of table ``name`` (every chunk of one table has the same columns)."""
         from graphscore.hashing import row_hashes  # compiled: loaded only by what hashes tables
+        from graphscore.spill import Buckets, top_bits
 
         columns = self._columns.setdefault(name, sorted(c for c in df.columns if not c.startswith("_")))
-        hashes = self._hashes.setdefault(name, [])
-        if len(df) and columns:
-            hashes.append(row_hashes(df, columns))
+        if not (len(df) and columns):
+            return
+        hashes = row_hashes(df, columns)
+        if self._folder is None:
+            self._hashes.setdefault(name, []).append(hashes)
+            return
+        if name not in self._buckets:
+            self._buckets[name] = Buckets(self._folder / name)
+        self._buckets[name].add(top_bits(hashes), hash=hashes)
 
     def hexdigest(self) -> str:
         digest = hashlib.sha256()
@@ -235,6 +248,8 @@ class ContentDigest:
             digest.update("\x1e".join(columns).encode())
             if self._hashes.get(name):
                 digest.update(np.sort(np.concatenate(self._hashes[name])).tobytes())
+            for part in self._buckets.get(name, ()):
+                digest.update(np.sort(part["hash"]).tobytes())
         return digest.hexdigest()
 
 
@@ -632,25 +647,89 @@ def _check_ranges(columns: dict, texts: dict, spec: TableSpec, issues: _Issues) 
         issues.flag(columns["repair_from"] < columns["start"], "repair_from", "is before start")
 
 
+class _HashedIds:
+    """Ids (Arrow text), added a part at a time, and their 64-bit hashes kept sorted with each
+    one's row (12 to 16 bytes an id), to find a value's row by searching its hash and then
+    comparing the texts. A part's sorted hashes are merged in by a stable sort, which Timsort
+    does in linear time on two sorted runs; among equal hashes the first row stays first, so an
+    id given twice is found at its first row, as ``index_in`` finds it.
+
+    Examples
+    --------
+    >>> ids = _HashedIds()
+    >>> ids.add(pa.array(["a", "b"], pa.large_string()))
+    >>> ids.add(pa.array(["c", "a"], pa.large_string()))
+    >>> ids.find(pa.array(["a", "c", "z", None], pa.large_string())).tolist()
+    [0, 2, -1, -1]
+    """
+
+    def __init__(self):
+        self.parts: list[pa.Array] = []
+        self.hashes, self.rows = np.zeros(0, np.uint64), np.zeros(0, np.int64)
+
+    def add(self, ids: pa.Array) -> None:
+        from graphscore.hashing import text_hashes
+
+        hashes = text_hashes(ids)
+        order = np.argsort(hashes, kind="stable")
+        hashes = np.concatenate([self.hashes, hashes[order]])
+        rows = np.concatenate([self.rows, order + len(self.rows)])
+        merged = np.argsort(hashes, kind="stable")
+        self.hashes, self.rows = hashes[merged], rows[merged]
+        self.parts.append(ids)
+
+    def find(self, probe: pa.Array) -> np.ndarray:
+        """The row of each value (-1 where not found or missing)."""
+        from graphscore.hashing import text_hashes
+
+        hashes, rows = self.hashes, np.full(len(probe), -1, dtype=np.int64)
+        if not len(hashes) or not len(probe):
+            return rows
+        wanted = text_hashes(probe)
+        # searched in ascending order: each search starts where the last ended (4-9x faster)
+        ascending = np.argsort(wanted)
+        at = np.empty(len(wanted), dtype=np.int64)
+        at[ascending] = np.minimum(np.searchsorted(hashes, wanted[ascending]), len(hashes) - 1)
+        hit = np.flatnonzero((hashes[at] == wanted) & probe.is_valid().to_numpy(zero_copy_only=False))
+        rows[hit] = self.rows[at[hit]]
+        # a hash is not the id: the texts themselves must be equal; where two ids share a hash
+        # (odds about n^2 / 2^65), the rare values left are looked up by text
+        ids = pa.chunked_array(self.parts, type=probe.type)
+        other = hit[~pc.equal(probe.take(hit), ids.take(rows[hit])).to_numpy(zero_copy_only=False)]
+        if len(other):
+            found = pc.fill_null(pc.index_in(probe.take(other), value_set=ids.combine_chunks()), -1)
+            rows[other] = found.to_numpy(zero_copy_only=False)
+        return rows
+
+
 class _Entities:
     """Entity ids hashed once, for every lookup of links' ends and penalties' entities."""
 
-    def __init__(self, columns: dict, texts: dict, known: pd.DataFrame | None):
+    def __init__(self, columns: dict, texts: dict, known: pd.DataFrame | None, hashed: "_HashedIds | None" = None):
         ids, objects, kinds = texts["id"], columns["id"], columns["kind"]
         if known is not None and len(known):
             # ids of this input come first: the first match wins, so its kinds override the store's
             ids = pa.concat_arrays([ids.cast(pa.large_string()), _text(known["id"]).cast(pa.large_string())])
             objects = np.concatenate([objects, known["id"].to_numpy(dtype=object)])
             kinds = np.concatenate([kinds, known["kind"].to_numpy(dtype=object)])
-        self.ids, self.objects, self.kinds = ids, objects, kinds
-        codes, self.kind_values = pd.factorize(pd.Series(kinds, dtype=object))
-        self.kind_codes = np.append(codes, -1)  # row -1: an unknown id has no kind
+        self.ids, self.objects = ids, objects
+        # kinds as small codes: a streamed load keeps them for 10^7 entities (a Categorical there)
+        codes, self.kind_values = pd.factorize(pd.Series(kinds, dtype="category" if isinstance(kinds, pd.Categorical)
+                                                         else object))
+        self.kind_codes = np.append(codes, -1).astype(np.int8 if len(self.kind_values) < 127 else np.int32)
+        # row -1: an unknown id has no kind
+        self._hashed = hashed  # the ids' hashes, sorted: made at the first lookup when not given
 
     def find(self, *texts: pa.Array) -> list[np.ndarray]:
-        """Row of each value among the entities (-1 where unknown or blank), one lookup for all."""
-        probe = pa.chunked_array([t.cast(self.ids.type) for t in texts], type=self.ids.type)
-        rows = pc.fill_null(pc.index_in(probe, value_set=self.ids, skip_nulls=True), -1)
-        rows = rows.to_numpy().astype(np.int64, copy=False) if len(probe) else np.zeros(0, np.int64)
+        """Row of each value among the entities (-1 where unknown or missing; the first row of
+        an id given twice), one lookup for all (:class:`_HashedIds`: Arrow's ``index_in``
+        hashes every id again at each call, 2 s for 3.2x10^6 ids, which a streamed load pays
+        per chunk of links)."""
+        if self._hashed is None:
+            self._hashed = _HashedIds()
+            self._hashed.add(self.ids)
+        probe = pa.chunked_array([t.cast(self.ids.type) for t in texts], type=self.ids.type).combine_chunks()
+        rows = self._hashed.find(probe)
         return np.split(rows, np.cumsum([len(t) for t in texts])[:-1])
 
     def values(self, rows: np.ndarray, text: pa.Array) -> np.ndarray:
@@ -681,7 +760,7 @@ def _check_links(columns: dict, texts: dict, rows: dict, entities: _Entities, mo
             bad = of_type & (kind >= 0) & ~permitted[kind]
 
             def reason(bad, end=end, allowed=allowed, link=link):
-                found = entities.kinds[rows[end][bad]]
+                found = np.asarray(entities.kind_values, dtype=object)[entities.kind_codes[rows[end][bad]]]
                 return f"is a {'/'.join(sorted(set(found)))}, but {link.name} {end}s must be {' or '.join(allowed)}"
             issues.flag(bad, end, reason)
         if link.role_enum:
@@ -728,9 +807,15 @@ def _repeated_records(columns: dict, texts: dict, rows: dict, type_codes: np.nda
     return repeated
 
 
-def _warn_overfull_assets(links: pd.DataFrame, source: np.ndarray, target: np.ndarray,
-                          names: pa.Array | None = None) -> None:
-    """Warn where the stakes recorded in one asset add up past 100 % at some date.
+def _warn_overfull_assets(links: pd.DataFrame, source: np.ndarray, target: np.ndarray) -> None:
+    """Warn where the stakes recorded in one asset add up past 100 % at some date
+    (:func:`_overfull_assets`)."""
+    _warn_overfull(_overfull_assets(links, source, target), links.attrs.get("origin", "links"))
+
+
+def _overfull_assets(links: pd.DataFrame, source: np.ndarray, target: np.ndarray,
+                     names: pa.Array | None = None) -> list[tuple[str, str]]:
+    """The assets whose recorded stakes add up past 100 % at some date: (id, what is wrong).
 
     ``source`` and ``target`` are the ends' entity rows, so grouping hashes integers, not ids.
     ``names``: the entity ids, when ``links`` names its targets by row (a streamed load keeps
@@ -746,17 +831,23 @@ def _warn_overfull_assets(links: pd.DataFrame, source: np.ndarray, target: np.nd
     owns = links[owns]
     over = []
     label = (lambda asset: asset) if names is None else (lambda asset: names[int(asset)].as_py())
-    for asset in sorted(assets, key=label):
+    for asset in assets:
         records = owns[owns["target"] == asset]
         dates = pd.concat([records["start"], records["end"]]).dropna().unique().tolist()
         for date in sorted([pd.Timestamp.min.ceil("D"), *dates]):
             total = active_links(records, pd.Timestamp(date))["share"].sum()
             if total > 1 + 1e-9:
-                over.append(f"stakes in {label(asset)} sum to {total:.0%} at {pd.Timestamp(date).date()}")
+                over.append((label(asset), f"stakes in {label(asset)} sum to {total:.0%} at {pd.Timestamp(date).date()}"))
                 break
+    return over
+
+
+def _warn_overfull(over: list[tuple[str, str]], origin: str) -> None:
+    """One warning for the over-full assets found (:func:`_overfull_assets`), the first by id named."""
     if over:
+        first = min(over)[1]
         more = f" (and {len(over) - 1} more assets)" if len(over) > 1 else ""
-        warnings.warn(f"{links.attrs.get('origin', 'links')}: {over[0]}{more}", GraphscoreWarning, stacklevel=3)
+        warnings.warn(f"{origin}: {first}{more}", GraphscoreWarning, stacklevel=4)
 
 
 def check_against_store(tables: Tables, *, known_entities: pd.DataFrame | None = None,
@@ -910,6 +1001,12 @@ class ValidatedStream:
     ends and start: two different keys with both hashes equal (odds about 2^-64 per pair
     sharing type, ends and start) would be refused as a repeat.
 
+    What is kept of each link and each row (the records' hashes, the stakes, the rows' hashes
+    for the fingerprint) is written to ``spill``, a folder the iteration makes and removes
+    (by default one in the system's temporary folder), in :class:`~graphscore.spill.Buckets`
+    read back one at a time at the end of the table: memory holds the entity and penalty ids
+    and a chunk, whatever the number of links.
+
     Examples
     --------
     >>> first = pd.DataFrame({"id": ["a"], "kind": ["person"], "name": ["A"]})
@@ -923,24 +1020,49 @@ class ValidatedStream:
     graphscore.errors.InvalidData: entities.csv:3: id='a' is a duplicate id
     """
 
-    def __init__(self, chunks: dict, model: Model | None = None, *, warn: bool = True):
+    def __init__(self, chunks: dict, model: Model | None = None, *, warn: bool = True, spill: Path | None = None):
         self.model = model or load_model()
         self._chunks = {name: chunks.get(name) for name in TABLE_NAMES}
         self._warn = warn
-        self._digest = ContentDigest()
+        self._spill = spill
+        self._folder: Path | None = None
+        self._fingerprint: str | None = None
         self.counts = dict.fromkeys(TABLE_NAMES, 0)
         self._issues: list[DataIssue] = []
         self._unlisted = 0
         self._entities: _Entities | None = None
 
-    def fingerprint(self) -> str:
-        return self._digest.hexdigest()
+    def fingerprint(self) -> str | None:
+        """The content's fingerprint, once the iteration has passed every chunk (else None)."""
+        return self._fingerprint
 
     def __iter__(self) -> Iterator[ValidChunk]:
-        for name in TABLE_NAMES:
-            yield from self._table(name)
-        if self._issues or self._unlisted:
-            raise InvalidData(self._issues, unlisted=self._unlisted)
+        import shutil
+        import tempfile
+
+        if self._spill is None:
+            self._folder = Path(tempfile.mkdtemp(prefix="graphscore-keys-"))
+        else:
+            self._folder = Path(self._spill)
+            self._folder.mkdir()
+        try:
+            self._digest = ContentDigest(self._folder / "rows")
+            for name in TABLE_NAMES:
+                yield from self._table(name)
+            if self._issues or self._unlisted:
+                raise InvalidData(self._issues, unlisted=self._unlisted)
+            self._fingerprint = self._digest.hexdigest()
+        finally:
+            shutil.rmtree(self._folder, ignore_errors=True)
+
+    def _buckets(self, what: str):
+        """New :class:`~graphscore.spill.Buckets` in the iteration's folder (a table read again
+        from its first row keeps its rows in new ones)."""
+        import tempfile
+
+        from graphscore.spill import Buckets
+
+        return Buckets(tempfile.mkdtemp(prefix=what + "-", dir=self._folder))
 
     def _table(self, name: str) -> Iterator[ValidChunk]:
         spec = self.model.tables[name]
@@ -996,14 +1118,13 @@ class ValidatedStream:
         _check_ranges(columns, texts, spec, issues)
         keys = None
         if spec.key:
-            ids = texts[spec.key]
-            if state.ids is not None:
-                earlier = pc.and_(pc.is_valid(ids), pc.is_in(ids, value_set=state.ids))
-                issues.flag(_mask(earlier) & ~_duplicated(ids), spec.key, "is a duplicate id")
-            ids = ids.cast(pa.large_string())
-            state.ids = ids if state.ids is None else pa.concat_arrays([state.ids, ids])
+            ids = texts[spec.key].cast(pa.large_string())
+            # not Arrow's is_in against every earlier id: it hashed them all again per chunk
+            earlier = state.ids.find(ids) >= 0
+            issues.flag(earlier & ~_duplicated(ids), spec.key, "is a duplicate id")
+            state.ids.add(ids)
         if name == "entities":
-            state.kinds.append(columns["kind"])
+            state.kinds.append(pd.Categorical(columns["kind"]))
         elif name == "links":
             _check_links(columns, texts, ends, self._entities, self.model, issues, records=False)
             keys = self._keep_records(columns, texts, ends, frame, lines, state)
@@ -1022,17 +1143,27 @@ class ValidatedStream:
         names = list(self.model.links)
         type_codes = pc.fill_null(pc.index_in(texts["type"], value_set=pa.array(names, texts["type"].type)),
                                   -1).to_numpy()
+        from graphscore.spill import top_bits
+
         keys = _link_key_text(*(texts[c] for c in LINK_KEY_COLUMNS[:4]), columns["start"], texts["source_ref"])
-        unreadable = np.isnat(columns["start"]) & _mask(pc.is_valid(texts["start"]))
-        state.records.append((_relation_hashes(type_codes, ends, columns["start"]), text_hashes(keys),
-                              columns["start"], ~unreadable))
+        readable = np.flatnonzero(~(np.isnat(columns["start"]) & _mask(pc.is_valid(texts["start"]))))
+        relation = _relation_hashes(type_codes, ends, columns["start"])[readable]
+        if state.records is None:
+            state.records = self._buckets("link-records")
+        first = state.rows - len(frame)  # the chunk's first row in the table
+        state.records.add(top_bits(relation), relation=relation, text=text_hashes(keys.take(readable)),
+                          start=columns["start"][readable], row=readable + first)
         state.places.append((frame.attrs.get("origin"), lines, len(frame)))
         if self._warn:
-            owns = (type_codes == names.index("OWNS")) & ~np.isnan(columns["share"])
-            state.stakes.append(pd.DataFrame({
-                "type": "OWNS", "source": ends["source"][owns], "target": ends["target"][owns],
-                "role": columns["role"][owns], "share": columns["share"][owns],
-                "start": columns["start"][owns], "end": columns["end"][owns]}))
+            owns = np.flatnonzero((type_codes == names.index("OWNS")) & ~np.isnan(columns["share"]))
+            if state.stakes is None:
+                state.stakes = self._buckets("stakes")
+            # a stake's asset names its bucket: the over-full check sums the stakes of one asset
+            target = ends["target"][owns]
+            roles = pa.array(columns["role"][owns], type=pa.string(), from_pandas=True)
+            state.stakes.add(target % state.stakes.count, source=ends["source"][owns], target=target,
+                             role=text_hashes(roles), share=columns["share"][owns],
+                             start=columns["start"][owns], end=columns["end"][owns])
         return keys
 
     def _finish(self, name: str, state: "_StreamedTable") -> None:
@@ -1041,38 +1172,45 @@ class ValidatedStream:
             if not state.rows:
                 state.found.issues.insert(0, DataIssue((state.attrs or {}).get("origin", name), "id", None,
                                                        "no entity rows"))
-            ids = state.ids if state.ids is not None else pa.array([], pa.large_string())
-            kinds = np.concatenate(state.kinds) if state.kinds else np.zeros(0, dtype=object)
-            self._entities = _Entities({"id": None, "kind": kinds}, {"id": ids}, None)
-        elif name == "links" and state.records:
+            ids = pa.concat_arrays(state.ids.parts) if state.ids.parts else pa.array([], pa.large_string())
+            state.ids.parts = [ids]  # the ids held once
+            kinds = pd.api.types.union_categoricals(state.kinds) if state.kinds else np.zeros(0, dtype=object)
+            self._entities = _Entities({"id": None, "kind": kinds}, {"id": ids}, None, hashed=state.ids)
+        elif name == "links" and state.records is not None:
             self._flag_repeated_records(state)
-            if self._warn and not (self._issues or state.found.issues):
-                stakes = pd.concat(state.stakes, ignore_index=True)
-                stakes.attrs["origin"] = (state.attrs or {}).get("origin", "links")
-                _warn_overfull_assets(stakes, stakes["source"].to_numpy(), stakes["target"].to_numpy(),
-                                      names=self._entities.ids)
+            if self._warn and state.stakes is not None and not (self._issues or state.found.issues):
+                over = []
+                for part in state.stakes:  # each asset's stakes are in one bucket
+                    stakes = pd.DataFrame({"type": "OWNS", **part})  # roles as hashes: only compared
+                    over += _overfull_assets(stakes, part["source"], part["target"], names=self._entities.ids)
+                _warn_overfull(over, (state.attrs or {}).get("origin", "links"))
         self.counts[name] = state.rows
         self._issues += state.found.issues
         self._unlisted += state.found.unlisted
 
     @staticmethod
     def _flag_repeated_records(state: "_StreamedTable") -> None:
-        relation, text, start, readable = (np.concatenate(part) for part in zip(*state.records))
-        state.records.clear()
-        at = np.flatnonzero(readable)
-        order = at[np.lexsort((text[at], relation[at]))]  # stable: each group's first row first
-        same = (relation[order][1:] == relation[order][:-1]) & (text[order][1:] == text[order][:-1])
-        repeated = np.sort(order[1:][same])
+        rows, starts = [np.zeros(0, np.int64)], [np.zeros(0, "datetime64[s]")]
+        for part in state.records:  # repeats share their relation hash, so their bucket
+            relation, text = part["relation"], part["text"]
+            order = np.lexsort((text, relation))  # stable: each group's first row (added first) first
+            same = (relation[order][1:] == relation[order][:-1]) & (text[order][1:] == text[order][:-1])
+            later = order[1:][same]
+            rows.append(part["row"][later])
+            starts.append(part["start"][later])
+        repeated, start = np.concatenate(rows), np.concatenate(starts)
+        order = np.argsort(repeated, kind="stable")
+        repeated, start = repeated[order], start[order]
         listed = repeated[: max(0, _MAX_ISSUES - len(state.found.issues))]
         state.found.unlisted += len(repeated) - len(listed)
         bounds = np.cumsum([0] + [n for _, _, n in state.places])
-        for row in listed:
+        for at, row in enumerate(listed):
             part = int(np.searchsorted(bounds, row, side="right")) - 1
             origin, lines, _ = state.places[part]
             local = int(row - bounds[part])
             where = (f"links[{row}]" if origin is None else
                      f"{origin}:{local + 2}" if lines is None else f"{origin}:{lines[local]}")
-            value = str(np.datetime_as_string(start[row], unit="D")) if not np.isnat(start[row]) else None
+            value = str(np.datetime_as_string(start[at], unit="D")) if not np.isnat(start[at]) else None
             state.found.issues.append(DataIssue(where, "start", value,
                                                 "repeats a link record (same type, ends, role, start and source_ref)"))
 
@@ -1082,11 +1220,11 @@ class _StreamedTable:
 
     def __init__(self, name: str):
         self.name, self.attrs, self.rows, self.found = name, None, 0, _Found()
-        self.ids: pa.Array | None = None  # keys seen so far (entities, penalties)
-        self.kinds: list[np.ndarray] = []
-        self.records: list[tuple] = []  # per links chunk: relation hash, key hash, start, readable
+        self.ids = _HashedIds()  # keys seen so far (entities, penalties)
+        self.kinds: list[pd.Categorical] = []
+        self.records = None  # Buckets of link records: relation hash, key hash, start, row
         self.places: list[tuple] = []  # per links chunk: origin, lines, rows
-        self.stakes: list[pd.DataFrame] = []
+        self.stakes = None  # Buckets of OWNS stakes, by asset
 
 
 def _validate(chunks: dict, model: Model, *, known_entities: pd.DataFrame | None,

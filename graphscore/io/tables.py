@@ -27,8 +27,12 @@ _SUFFIXES = (".csv", ".parquet")
 
 
 _BOM = b"\xef\xbb\xbf"
-CHUNK_ROWS = 1 << 20  # Parquet rows per chunk: a chunk's raw text is tens of MB, its Python overhead small
-_CSV_BLOCK = 1 << 26  # CSV bytes scanned for line ends, and parsed, at a time
+# Rows per Parquet chunk, and CSV bytes scanned for line ends and parsed at a time. A streamed
+# load holds one chunk as Python objects while it validates it: at 10^6 links its peak was
+# 1.98 GB with 2^20 rows, 1.79 with 2^19 and 1.54 with 2^18, at the same CPU time within 8 %
+# (the whole-table read of the same registry: 3.3-3.8 s of CPU either way).
+CHUNK_ROWS = 1 << 18
+_CSV_BLOCK = 1 << 24  # about 160,000 links
 
 
 def iter_table(path: str | Path) -> Iterator[pd.DataFrame]:

@@ -15,6 +15,7 @@ import graphscore.io.tables as io_tables
 from graphscore.cli import app
 from graphscore.errors import InvalidData
 from graphscore.io import iter_tables, read_paths, write_tables
+from graphscore.model import ValidatedStream
 from graphscore.store.ladybug import LadybugStore
 from graphscore.synthetic import generate_network
 
@@ -150,3 +151,33 @@ def test_the_load_command_streams_into_an_empty_store_and_records_its_fingerprin
         tables = store.read_tables()
         assert store.data_fingerprint() == tables.fingerprint()
     assert tables.counts() == read_paths([registry / "parquet"]).counts()
+
+
+def test_over_full_assets_are_warned_of_as_the_whole_load_warns(tmp_path, registry, small_chunks):
+    def edit(links, entities):
+        owned = links.loc[(links["type"] == "OWNS") & (links["share"] != ""), "target"].unique()[:3]
+        owners = entities.loc[entities["kind"] == "person", "id"].tolist()[:3]
+        for asset, owner in zip(owned, owners):  # rows of the last chunk: the asset's other stakes came earlier
+            links.loc[len(links)] = {**{c: "" for c in links.columns}, "source": owner, "target": asset,
+                                     "type": "OWNS", "share": "0.99"}
+    bad = _corrupt(registry / "csv", tmp_path, edit)
+
+    def warned(load) -> list[str]:
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always", gs.GraphscoreWarning)
+            load()
+        return [str(w.message) for w in caught if "sum to" in str(w.message)]
+
+    whole = warned(lambda: read_paths([bad]))
+    assert len(whole) == 1 and "(and 2 more assets)" in whole[0]
+    keys = tmp_path / "keys"
+    held = []
+
+    def stream():
+        for chunk in ValidatedStream(iter_tables(bad), spill=keys):
+            held.append(sum(1 for _ in keys.rglob("*.bin")))  # kept on disk while the stream goes by
+    assert warned(stream) == whole
+    assert held[-1] > 0 and not keys.exists()
+    with empty_store(tmp_path / "db") as store:
+        assert warned(lambda: store.load_chunks(iter_tables(bad))) == whole
+        assert not list((tmp_path / "db").glob("graph.lbug.next*"))  # the keys' folder gone with the copy
