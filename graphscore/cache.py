@@ -420,6 +420,23 @@ class StoredTables(Tables):
     def _arrow_links(self) -> pa.Table:
         return self._arrow("links")
 
+    def kept_link_ends(self) -> tuple[np.ndarray, np.ndarray] | None:
+        """The links' ends as entity rows kept beside the tables (what
+        :func:`graphscore.engine.matrix.link_ends` gives once the links are read), or None."""
+        return None if self._ends is None else (self._ends[0], self._ends[1])
+
+    def link_columns(self, names: tuple[str, ...], rows: np.ndarray) -> dict[str, np.ndarray] | None:
+        """The links' columns ``names`` (those there are) at positions ``rows``, taken from the
+        Arrow columns while the links are not read (None once they are: the frame is at hand),
+        with the values and types ``links[name].iloc[rows].to_numpy()`` has."""
+        if "links" in vars(self):
+            return None
+        links = self._arrow_links
+        present = [name for name in names if name in links.column_names]
+        frame = _arrow_frame(links.select(present).take(pa.array(np.asarray(rows, dtype=np.int64))),
+                             self._dtypes["links"])
+        return {name: frame[name].to_numpy() for name in present}
+
     def links_touching(self, entity_ids) -> pd.DataFrame:
         """The link records with a source or target among ``entity_ids``, in table order and
         labelled by row, as ``links.iloc`` would give them, found in the Arrow columns."""

@@ -82,6 +82,12 @@ def strongest_paths(W: sp.sparse.sparray, sources, *, damping: float, targets=No
     if targets is not None:  # an array as it is: through a list, 320,000 targets took 0.09 s more
         targets = np.unique(targets.astype(int) if isinstance(targets, np.ndarray)
                             else np.asarray(list(targets), dtype=int))
+        if not targets.size:
+            # no path wanted: the sources alone are settled, as the searches would leave it,
+            # without turning W around for them (0.1 s of a what-if that changes nothing at 10^6 links)
+            dist = np.full(n, np.inf)
+            dist[sources] = 0.0
+            return PathTree(dist.copy(), np.exp(-dist), np.full(n, -9999, dtype=np.int32))
     # csgraph reads G[i, j] as an edge i -> j; W[v, u] is the edge u -> v.
     G = sp.sparse.csr_array(W.T, dtype=float)
     G.eliminate_zeros()
@@ -517,6 +523,8 @@ def describe_paths(projection: Projection, paths: list[list[int]]) -> list[list[
     """:func:`describe_path` of each path, with the links of all their hops looked up at once
     (one lookup per hop took a quarter of a second for a report's 500 paths)."""
     pairs = [(u, v) for path in paths for u, v in zip(path, path[1:])]
+    if not pairs:  # no hop to name: no links looked up (0.06 s of a what-if that changes nothing at 10^6 links)
+        return [[] for _ in paths]
     columns = projection.strongest_edges(np.array([u for u, _ in pairs], dtype=np.int64),
                                          np.array([v for _, v in pairs], dtype=np.int64))
     if not columns["found"].all():

@@ -11,7 +11,7 @@ import scipy as sp
 
 import graphscore as gs
 from graphscore.engine.paths import (PathTree, describe_paths, distances_from, distances_within, johnson_potentials,
-                                    strongest_paths)
+                                    settle, strongest_paths)
 from graphscore.synthetic import generate_network
 from tests.conftest import POLICIES, SPREAD_SPLIT
 
@@ -239,6 +239,34 @@ def test_no_target_settles_the_sources_alone():
     tree = strongest_paths(W, [0], damping=0.8, targets=[])
     assert tree.hops.tolist() == [0.0, np.inf, np.inf] and tree.predecessor.tolist() == [-9999] * 3
     assert strongest_paths(W, [0], damping=0.8, targets=[2]).path_to(2) == [0, 1, 2]
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_no_target_gives_the_tree_the_searches_gave_without_searching(seed, monkeypatch):
+    """With no target the tree is the one the searches limited to nothing left, array for
+    array (dtypes included), found without a search (settle is not called)."""
+    import graphscore.engine.paths as paths
+
+    rng = np.random.default_rng(seed)
+    W = sp.sparse.csr_array(sp.sparse.random_array((30, 30), density=0.15, random_state=rng).toarray())
+    sources, none = np.array([0, 5, 17]), np.array([], dtype=int)
+    G = sp.sparse.csr_array(W.T, dtype=float)
+    G.eliminate_zeros()
+    hops, _ = settle(G, sources, none, unweighted=True)
+    lengths = G.copy()
+    lengths.data = -np.log(0.6 * lengths.data)
+    dist, predecessor = settle(lengths, sources, none)
+    monkeypatch.setattr(paths, "settle", lambda *args, **kwargs: pytest.fail("searched"))
+    tree = strongest_paths(W, sources, damping=0.6, targets=none)
+    for got, expected in ((tree.hops, hops), (tree.strength, np.exp(-dist)), (tree.predecessor, predecessor)):
+        np.testing.assert_array_equal(got, expected)
+        assert got.dtype == expected.dtype
+
+
+def test_paths_without_a_hop_look_no_link_up(registry_projection, monkeypatch):
+    projection, _ = registry_projection
+    monkeypatch.setattr(type(projection), "strongest_edges", lambda *args: pytest.fail("looked up"))
+    assert describe_paths(projection, [[3], [], [7]]) == [[], [], []] and describe_paths(projection, []) == []
 
 
 def test_last_hop_types_read_from_every_pair_are_those_of_the_pairs_asked(monkeypatch):
