@@ -113,6 +113,10 @@ def _text(column: pa.ChunkedArray | pa.Array) -> np.ndarray:
         column = column.combine_chunks() if column.num_chunks != 1 else column.chunk(0)
     if not pa.types.is_dictionary(column.type):
         return column.to_numpy(zero_copy_only=False)
+    if len(column) < len(column.dictionary):
+        # a few rows taken from a large table keep its whole dictionary (every entity id, for
+        # an entity's links): made of their own values, not of every one of the dictionary's
+        return column.dictionary_decode().to_numpy(zero_copy_only=False)
     values = column.dictionary.to_numpy(zero_copy_only=False)
     if column.null_count:
         values = np.append(values, None)

@@ -460,3 +460,18 @@ def test_questions_about_one_entity_read_no_links_table(tmp_path):
             report.get("manifest", {}).pop("generated_at", None)
         assert answer == expected, name
         assert "links" not in lazy.tables.loaded(), name
+
+
+def test_text_of_a_few_rows_of_a_large_dictionary_is_their_own_values():
+    """A few rows taken from a dictionary-encoded column keep its whole dictionary: their text
+    is made of their own values (None for nulls), as the whole column's is."""
+    import pyarrow as pa
+
+    from graphscore.cache import _text
+
+    column = pa.array([f"id-{k}" if k % 7 else None for k in range(5000)]).dictionary_encode()
+    rows = pa.array([3, 0, 4999, 14, 3])
+    few = column.take(rows)
+    assert len(few.dictionary) == len(column.dictionary) > len(few)
+    assert _text(few).tolist() == _text(column)[rows.to_numpy()].tolist() == ["id-3", None, "id-4999", None, "id-3"]
+    assert _text(pa.chunked_array([few])).dtype == object

@@ -96,11 +96,14 @@ class SpilloverReport(Networked):
 
     def summary(self) -> dict:
         """Headline figures."""
-        affected = self.affected[self.affected["hops"] > 0]
+        # from the two columns read, not a copy of every column of the rows reached (each
+        # format asks: three copies of 3 x 10^5 rows)
+        hops = self.affected["hops"]
+        reached = (hops > 0).to_numpy()
         return {
-            "entities_affected": int(len(affected)),
-            "total_change": float(affected["change"].sum()),
-            "max_hops": int(affected["hops"].max()) if len(affected) else 0,
+            "entities_affected": int(reached.sum()),
+            "total_change": float(self.affected["change"][reached].sum()),
+            "max_hops": int(hops[reached].max()) if reached.any() else 0,
             "collateral": int(len(self.collateral)),
         }
 

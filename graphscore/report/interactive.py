@@ -77,7 +77,9 @@ def network_data(report) -> dict | None:
         if not keep:  # a change reaching no entity draws nothing: no graph built (nor networkx imported)
             return {"center": None, "nodes": [], "links": [], "total": 0, "caption": caption}
         graph = report.to_networkx(among=keep)
-        own = dict(zip(affected["id"], affected["own_penalised"]))
+        # whose own penalty changes, for the entities drawn only (for all 3 x 10^5: 0.12 s)
+        drawn = affected[affected["id"].isin(list(graph.nodes)).to_numpy()]
+        own = dict(zip(drawn["id"], drawn["own_penalised"]))
         sources = affected.loc[affected["hops"] == 0, "id"]
         nodes = [{"id": n, "name": shown(d.get("name") or n), "kind": d.get("kind"),
                   "category": "own" if own.get(n) else ("inherited" if d.get("change") else "none"),
