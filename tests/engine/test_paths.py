@@ -144,12 +144,33 @@ def test_local_search_is_scipys_johnson(registry_projection, case):
         assert (damping * W[on_paths, expected.predecessor[on_paths]] > 1).sum() == 15
     reached = np.flatnonzero(expected.strength > 0)
     rng = np.random.default_rng(0)
-    for targets in (reached[expected.strength[reached] > 1e-3], rng.choice(reached, min(20, reached.size), replace=False)):
+    most = np.arange(W.shape[0])[rng.random(W.shape[0]) < 0.8]  # most entities: one unlimited search
+    for targets in (reached[expected.strength[reached] > 1e-3], rng.choice(reached, min(20, reached.size), replace=False),
+                    most):
         local = strongest_paths(W, sources, damping=damping, targets=targets)
         np.testing.assert_array_equal(local.hops[targets], expected.hops[targets])
         np.testing.assert_array_equal(local.strength[targets], expected.strength[targets])
         for v in targets:
             assert local.path_to(v) == expected.path_to(v)
+
+
+def test_targets_among_most_entities_are_searched_for_once(registry_projection, monkeypatch):
+    """Targets among most of the entities: each tree is one unlimited search (a limited one
+    would cross about the whole register, then again with a larger limit), the same at every
+    target as with fewer targets."""
+    projection, policy = registry_projection
+    sources = np.flatnonzero(projection.s > 0)[:3]
+    most = np.arange(projection.n)[np.random.default_rng(1).random(projection.n) < 0.6]
+    expected = strongest_paths(projection.W, sources, damping=policy.damping, targets=most[::50])
+    limits = []
+    dijkstra = sp.sparse.csgraph.dijkstra
+    monkeypatch.setattr(sp.sparse.csgraph, "dijkstra", lambda *args, **kwargs: limits.append(kwargs["limit"])
+                        or dijkstra(*args, **kwargs))
+    tree = strongest_paths(projection.W, sources, damping=policy.damping, targets=most)
+    assert limits and all(limit == np.inf for limit in limits) and len(limits) <= 2
+    for v in most[::50]:
+        assert tree.path_to(v) == expected.path_to(v) and tree.hops[v] == expected.hops[v]
+        assert tree.strength[v] == expected.strength[v]
 
 
 def test_a_gaining_cycle_caps_gains_as_before():
