@@ -557,7 +557,8 @@ def _edges_at(source: LinkSource, date: pd.Timestamp, n: int, notes: list[str], 
         timeline = link_timeline(links, source.entities)
     else:  # only the columns that decide, as plain arrays: a few links, asked often
         ends = source.ends()
-        shares = ("share", "share_low", "share_high", "source", "target") if any(r.by_share for r in source.rules) else ()
+        by_share = any(rule.by_share for rule in source.rules)  # a stake's weight, and the note naming it
+        shares = ("share", "share_low", "share_high", "source", "target") if by_share else ()
         links = pd.DataFrame(source.columns(("type", "role", "start", "end", *shares), rows))
         timeline = LinkTimeline(links, LinkCodes.of(links, (ends[0][rows], ends[1][rows])))
     in_force = timeline.in_force(date)

@@ -250,12 +250,12 @@ def settle(graph: sp.sparse.csr_array, sources: np.ndarray, targets: np.ndarray 
     ``min_only=True``), searched only as far as the farthest of ``targets``.
 
     The search runs with a distance ``limit`` that doubles until every target lies within it
-    (unlimited past ``_LAST_LIMIT``, without targets, or when they are most of the entities). Why the answer is the unlimited
-    search's, bit for bit, at every entity within the limit: scipy's Dijkstra pops the queued
-    entity of least distance (of highest index among equals), so the entities within the limit
-    are popped in the same order and relaxed by the same sums, and an entity's predecessor, set
-    only on a strict improvement, is the first-popped entity giving its final distance, one
-    within the limit too. With hop lengths a hair below zero (rounding in Johnson's reweighting)
+    (unlimited past ``_LAST_LIMIT``, without targets, or when they are most of the entities).
+    Why the answer is the unlimited search's, bit for bit, at every entity within the limit:
+    scipy's Dijkstra pops the queued entity of least distance (of highest index among equals),
+    so the entities within the limit are popped in the same order and relaxed by the same sums,
+    and an entity's predecessor, set only on a strict improvement, is the first-popped entity
+    giving its final distance, one within the limit too. With hop lengths a hair below zero (rounding in Johnson's reweighting)
     an entity beyond the limit could undercut one at its edge, so the farthest target must lie
     ``1e-9`` inside the limit.
 
