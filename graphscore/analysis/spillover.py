@@ -195,7 +195,9 @@ def spillover_report(source: Tables | Workspace, policy: Policy, change: Change,
     # the paths the report shows lead to the entities the change reaches: search no further
     tree = strongest_paths(projection.W, change.seeds, damping=policy.path_damping, targets=changed)
 
-    entities = ws.entities.reindex(projection.ids[changed])
+    # the projection's rows are the entities' in table order (Workspace.ids): taken by position,
+    # not looked up by id (0.08-0.12 s for the 320,000 entities a change reaches at 10^6 links)
+    entities = ws.entities.iloc[changed]
     s_before, s_after = own_before_after(scored, change, baseline=baseline)
     affected = pd.DataFrame({
         "id": projection.ids[changed], "name": entities["name"].to_numpy(),
@@ -321,7 +323,7 @@ def whatif_spillover(source: Tables | Workspace, policy: Policy, *, penalize: st
                               title=f"Spillover of {change.label}", scores=scores)
     delta = scores.after - scores.before
     rows = np.flatnonzero(delta != 0)
-    entities = ws.entities.reindex(projection.ids[rows])  # only the entities that change are named
+    entities = ws.entities.iloc[rows]  # only the entities that change are named, by position as above
     changes = pd.DataFrame({"id": projection.ids[rows], "name": entities["name"].to_numpy(),
                             "kind": entities["kind"].to_numpy(), "before": scores.before[rows],
                             "after": scores.after[rows], "delta": delta[rows]}, index=rows)
