@@ -113,6 +113,10 @@ def _text(column: pa.ChunkedArray | pa.Array) -> np.ndarray:
         column = column.combine_chunks() if column.num_chunks != 1 else column.chunk(0)
     if not pa.types.is_dictionary(column.type):
         return column.to_numpy(zero_copy_only=False)
+    if len(column) < len(column.dictionary):
+        # a few rows taken from a large table keep its whole dictionary (every entity id, for
+        # an entity's links): made of their own values, not of every one of the dictionary's
+        return column.dictionary_decode().to_numpy(zero_copy_only=False)
     values = column.dictionary.to_numpy(zero_copy_only=False)
     if column.null_count:
         values = np.append(values, None)
@@ -419,6 +423,23 @@ class StoredTables(Tables):
     @functools.cached_property
     def _arrow_links(self) -> pa.Table:
         return self._arrow("links")
+
+    def kept_link_ends(self) -> tuple[np.ndarray, np.ndarray] | None:
+        """The links' ends as entity rows kept beside the tables (what
+        :func:`graphscore.engine.matrix.link_ends` gives once the links are read), or None."""
+        return None if self._ends is None else (self._ends[0], self._ends[1])
+
+    def link_columns(self, names: tuple[str, ...], rows: np.ndarray) -> dict[str, np.ndarray] | None:
+        """The links' columns ``names`` (those there are) at positions ``rows``, taken from the
+        Arrow columns while the links are not read (None once they are: the frame is at hand),
+        with the values and types ``links[name].iloc[rows].to_numpy()`` has."""
+        if "links" in vars(self):
+            return None
+        links = self._arrow_links
+        present = [name for name in names if name in links.column_names]
+        frame = _arrow_frame(links.select(present).take(pa.array(np.asarray(rows, dtype=np.int64))),
+                             self._dtypes["links"])
+        return {name: frame[name].to_numpy() for name in present}
 
     def links_touching(self, entity_ids) -> pd.DataFrame:
         """The link records with a source or target among ``entity_ids``, in table order and

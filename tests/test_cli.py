@@ -346,6 +346,28 @@ def test_reports_write_only_the_formats_asked_and_draw_no_chart_for_json_and_mar
                        check=True, capture_output=True)
 
 
+def test_commands_load_no_library_for_what_they_do_not_draw(zala_db, tmp_path):
+    """In a new process, as a user runs them: ``explain`` draws nothing and loads no matplotlib,
+    and a what-if that changes nothing writes its whole report (charts included) without
+    networkx, which only a drawn network or a dossier's picture needs (0.08 s of a command)."""
+    import subprocess
+    import sys
+
+    diffusion = str(POLICIES / "diffusion.toml")
+    code = ("import sys; from graphscore.cli import main\n"
+            "unwanted, sys.argv = set(sys.argv[1].split(',')), ['graphscore'] + sys.argv[2:]\n"
+            "try:\n    main()\nexcept SystemExit as exit:\n    assert not exit.code, exit.code\n"
+            "loaded = sorted(unwanted & {name.split('.')[0] for name in sys.modules})\n"
+            "assert not loaded, loaded")
+    for unwanted, command in (("matplotlib", ["explain", CST]),
+                              ("networkx", ["whatif", "--penalize", CST, "--out", str(tmp_path / "whatif")])):
+        result = subprocess.run([sys.executable, "-c", code, unwanted, *command, "--db", str(zala_db), "--policy",
+                                 diffusion, "--as-of", "2024-06-30", "-q"], capture_output=True, text=True)
+        assert result.returncode == 0, result.stderr
+    assert "changes nothing" in result.stderr or "has one at least as heavy" in result.stderr
+    assert {p.name for p in (tmp_path / "whatif").iterdir()} >= {"report.html", "spillover_histogram.png"}
+
+
 def test_help_and_the_package_load_no_numeric_library():
     """``graphscore --help`` (and ``import graphscore``) in a new process, as a user runs it:
     the commands are listed without loading pandas, numpy, pyarrow, scipy, numba or the store

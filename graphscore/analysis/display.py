@@ -69,10 +69,11 @@ class Networked(Tabular):
         import networkx as nx  # here, not at import: a what-if or an explanation may never draw a network
 
         graph = nx.MultiDiGraph()
-        rows = self.affected.set_index("id")
-        hops_of = rows["path_hops"]
-        if among is not None:
-            rows = rows[rows.index.isin(list(among))]
+        affected = self.affected
+        hops_of = affected["path_hops"].to_numpy()
+        # the rows drawn chosen before the ids become the index: a few hundred of 3 x 10^5 rows
+        # (the whole table indexed by id, then searched, took 0.1 s of a report)
+        rows = (affected if among is None else affected[affected["id"].isin(list(among)).to_numpy()]).set_index("id")
         attributes = [c for c in ("name", "kind", "before", "after", "change") if c in rows.columns]
         # all nodes in one call: a row at a time (iterrows) took minutes for 3 x 10^5 entities
         graph.add_nodes_from(zip(rows.index, rows[attributes].to_dict("records")))

@@ -11,8 +11,8 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
-import networkx as nx
 import numpy as np
 import pandas as pd
 
@@ -27,7 +27,19 @@ from graphscore.model import Tables
 from graphscore.policy import Policy
 from graphscore.workspace import Workspace, as_workspace
 
+if TYPE_CHECKING:
+    import networkx as nx
+
 __all__ = ["Dossier", "dossier", "exposure_table", "prepare_dossier"]
+
+
+def _multigraph():
+    """An empty networkx MultiDiGraph. networkx is imported here, not with this module: a
+    what-if or spillover report imports the module (to tell a dossier from other reports)
+    and may draw no network (0.08 s of such a command)."""
+    import networkx as nx
+
+    return nx.MultiDiGraph()
 
 
 @dataclass
@@ -73,7 +85,7 @@ class Dossier(Networked):
     officers: pd.DataFrame
     holdings: pd.DataFrame
     manifest: dict
-    neighbourhood: nx.MultiDiGraph = field(repr=False, default_factory=nx.MultiDiGraph)
+    neighbourhood: nx.MultiDiGraph = field(repr=False, default_factory=_multigraph)
     notes: list[str] = field(default_factory=list)
 
 
@@ -108,7 +120,7 @@ def _neighbourhood(ws: Workspace, day: pd.Timestamp, entity_id: str, radius: int
     among = touching[touching["source"].isin(seen) & touching["target"].isin(seen)]
     # A multigraph: one pair often has several links at once (Zakharov owns 50 % of LLC CST and
     # is its executive), and a DiGraph would keep only the last one read.
-    sub = nx.MultiDiGraph()
+    sub = _multigraph()
     sub.add_node(entity_id)
     for row in among.itertuples(index=False):
         sub.add_edge(row.source, row.target, type=row.type, role=row.role, share=row.share)

@@ -96,11 +96,14 @@ class SpilloverReport(Networked):
 
     def summary(self) -> dict:
         """Headline figures."""
-        affected = self.affected[self.affected["hops"] > 0]
+        # from the two columns read, not a copy of every column of the rows reached (each
+        # format asks: three copies of 3 x 10^5 rows)
+        hops = self.affected["hops"]
+        reached = (hops > 0).to_numpy()
         return {
-            "entities_affected": int(len(affected)),
-            "total_change": float(affected["change"].sum()),
-            "max_hops": int(affected["hops"].max()) if len(affected) else 0,
+            "entities_affected": int(reached.sum()),
+            "total_change": float(self.affected["change"][reached].sum()),
+            "max_hops": int(hops[reached].max()) if reached.any() else 0,
             "collateral": int(len(self.collateral)),
         }
 
@@ -192,7 +195,9 @@ def spillover_report(source: Tables | Workspace, policy: Policy, change: Change,
     # the paths the report shows lead to the entities the change reaches: search no further
     tree = strongest_paths(projection.W, change.seeds, damping=policy.path_damping, targets=changed)
 
-    entities = ws.entities.reindex(projection.ids[changed])
+    # the projection's rows are the entities' in table order (Workspace.ids): taken by position,
+    # not looked up by id (0.08-0.12 s for the 320,000 entities a change reaches at 10^6 links)
+    entities = ws.entities.iloc[changed]
     s_before, s_after = own_before_after(scored, change, baseline=baseline)
     affected = pd.DataFrame({
         "id": projection.ids[changed], "name": entities["name"].to_numpy(),
@@ -318,7 +323,7 @@ def whatif_spillover(source: Tables | Workspace, policy: Policy, *, penalize: st
                               title=f"Spillover of {change.label}", scores=scores)
     delta = scores.after - scores.before
     rows = np.flatnonzero(delta != 0)
-    entities = ws.entities.reindex(projection.ids[rows])  # only the entities that change are named
+    entities = ws.entities.iloc[rows]  # only the entities that change are named, by position as above
     changes = pd.DataFrame({"id": projection.ids[rows], "name": entities["name"].to_numpy(),
                             "kind": entities["kind"].to_numpy(), "before": scores.before[rows],
                             "after": scores.after[rows], "delta": delta[rows]}, index=rows)

@@ -64,10 +64,13 @@ class LinkSource:
 
     Attributes
     ----------
-    links : DataFrame
-        The links table the projection was built from.
-    entities : DataFrame
-        The entities table (its row order is the projection's index).
+    tables : Tables
+        The tables the projection was built from. Their links are read when first used
+        (:attr:`links`), and tables that keep them on disk (the disk cache's,
+        :class:`graphscore.cache.StoredTables`) can give a few links' columns and every link's
+        ends without reading the whole table (:meth:`ends`, :meth:`columns`): a projection read
+        back from the cache then turns no link into a Python object until a path names one
+        (the whole links table of 10^6 links took 0.2 s of CPU of each command).
     rules : tuple of Transmit
         The transmission rules applied, in order.
     missing_share : MissingShare
@@ -79,17 +82,43 @@ class LinkSource:
         found at any of them, each with the weights of the first date it is found at.
     """
 
-    links: pd.DataFrame
-    entities: pd.DataFrame
+    tables: object
     rules: tuple[Transmit, ...]
     missing_share: MissingShare
     parallel: Parallel
     normalize: Normalize
     dates: tuple[pd.Timestamp, ...]
 
+    @property
+    def links(self) -> pd.DataFrame:
+        """The links table the projection was built from."""
+        return self.tables.links
+
+    @property
+    def entities(self) -> pd.DataFrame:
+        """The entities table (its row order is the projection's index)."""
+        return self.tables.entities
+
+    def ends(self) -> tuple[np.ndarray, np.ndarray]:
+        """:func:`link_ends` of the links: kept by the tables where they keep them (nothing read)."""
+        kept = getattr(self.tables, "kept_link_ends", None)
+        kept = kept() if kept is not None else None
+        return kept if kept is not None else link_ends(self.links, self.entities)
+
+    def columns(self, names: tuple[str, ...], rows: np.ndarray) -> dict[str, np.ndarray]:
+        """The links' columns ``names`` (those the links have) at positions ``rows``, as
+        ``links[name].iloc[rows].to_numpy()`` gives them: taken before made numpy, so a column
+        held in Arrow is not converted whole; taken from the tables' own files where they keep
+        the links there unread."""
+        taken = getattr(self.tables, "link_columns", None)
+        taken = taken(names, rows) if taken is not None else None
+        if taken is not None:
+            return taken
+        links = self.links
+        return {name: links[name].iloc[rows].to_numpy() for name in names if name in links}
+
     def at(self, *dates: pd.Timestamp) -> LinkSource:
-        return LinkSource(self.links, self.entities, self.rules, self.missing_share, self.parallel,
-                          self.normalize, tuple(dates))
+        return LinkSource(self.tables, self.rules, self.missing_share, self.parallel, self.normalize, tuple(dates))
 
 
 @dataclass(frozen=True, eq=False)
@@ -410,12 +439,11 @@ def _strongest(order, u, v, rule, forward, weight):  # pragma: no cover - compil
     return keep, first
 
 
-def _rule_edges(source: LinkSource, in_force: np.ndarray, codes: LinkCodes, rows: np.ndarray | None,
-                rule: Transmit, notes: list[str]) -> _Edges:
-    """The edges one rule makes of the links in force (``in_force``, a mask over ``codes``:
-    of the links table, or of its ``rows`` when given), each link's own, forward ones first
+def _rule_edges(source: LinkSource, links: pd.DataFrame, in_force: np.ndarray, codes: LinkCodes,
+                rows: np.ndarray | None, rule: Transmit, notes: list[str]) -> _Edges:
+    """The edges one rule makes of the links in force (``in_force``, a mask over ``codes`` and
+    ``links``: the links table, or its ``rows`` when given), each link's own, forward ones first
     (:func:`_edges_at` keeps the strongest of a pair's)."""
-    links = source.links
     mask = codes.type == _code(codes.types, rule.link)
     mask &= in_force
     if rule.role is not None:
@@ -423,9 +451,9 @@ def _rule_edges(source: LinkSource, in_force: np.ndarray, codes: LinkCodes, rows
     mask = np.flatnonzero(mask)
     chosen = mask if rows is None else rows[mask]
     if rule.by_share:
-        weight, missing = _share_weights(links, chosen, codes.target[mask], source.missing_share)
+        weight, missing = _share_weights(links, mask, codes.target[mask], source.missing_share)
         if missing:
-            unshared = chosen[np.isnan(links["share"].to_numpy(float)[chosen])][:5]
+            unshared = mask[np.isnan(links["share"].to_numpy(float)[mask])][:5]
             named = ", ".join(f"{s} -> {t}" for s, t in zip(links["source"].iloc[unshared].to_numpy(),
                                                              links["target"].iloc[unshared].to_numpy()))
             notes.append(f"{missing} {rule.link} link(s) active at as_of have no share "
@@ -537,13 +565,16 @@ def _edges_at(source: LinkSource, date: pd.Timestamp, n: int, notes: list[str], 
     given), the position of the rule that made each, and the edges' order by ``(v, u)``
     (ties in their order: by rule, direction, row)."""
     if rows is None:
-        timeline = link_timeline(source.links, source.entities)
+        links = source.links
+        timeline = link_timeline(links, source.entities)
     else:  # only the columns that decide, as plain arrays: a few links, asked often
-        links, ends = source.links, link_ends(source.links, source.entities)
-        chosen = pd.DataFrame({name: links[name].iloc[rows].to_numpy() for name in ("type", "role", "start", "end")})
-        timeline = LinkTimeline(chosen, LinkCodes.of(chosen, (ends[0][rows], ends[1][rows])))
+        ends = source.ends()
+        by_share = any(rule.by_share for rule in source.rules)  # a stake's weight, and the note naming it
+        shares = ("share", "share_low", "share_high", "source", "target") if by_share else ()
+        links = pd.DataFrame(source.columns(("type", "role", "start", "end", *shares), rows))
+        timeline = LinkTimeline(links, LinkCodes.of(links, (ends[0][rows], ends[1][rows])))
     in_force = timeline.in_force(date)
-    parts = [_rule_edges(source, in_force, timeline.codes, rows, rule, notes) for rule in source.rules]
+    parts = [_rule_edges(source, links, in_force, timeline.codes, rows, rule, notes) for rule in source.rules]
     edges = _Edges.concat(parts)
     rule = np.repeat(np.arange(len(parts)), [part.u.size for part in parts])
     del parts  # copied into edges: not held twice (at 10^7 links some 0.4 GB)
@@ -596,7 +627,7 @@ def _edge_table(source: LinkSource, n: int, entities: np.ndarray | None, among: 
     edges from or to ``entities`` whose other end is in ``among``."""
     rows = None
     if entities is not None:
-        ends = link_ends(source.links, source.entities)
+        ends = source.ends()
         chosen = np.zeros(n, dtype=bool)
         chosen[np.asarray(entities, dtype=np.int64)] = True
         reached = chosen.copy()
@@ -612,7 +643,6 @@ def _edge_table(source: LinkSource, n: int, entities: np.ndarray | None, among: 
             reached[ends[1][touching]] = True
         rows = np.flatnonzero(reached[ends[0]] | reached[ends[1]])
     tables = []
-    links = source.links
     for number, date in enumerate(source.dates):
         edges, rule, order = _edges_at(source, date, n, [], rows)
         _, _, pair_weight, weight, pair_of = _pairs(edges, order, n, source.parallel, source.normalize)
@@ -621,12 +651,12 @@ def _edge_table(source: LinkSource, n: int, entities: np.ndarray | None, among: 
         if among is not None:
             mine &= among[edges.u] & among[edges.v]
         row = edges.row[mine]
+        taken = source.columns(("type", "role", "share", "source", "target", "source_ref"), row)
         tables.append(pd.DataFrame({
             "u": edges.u[mine].astype(np.int64), "v": edges.v[mine].astype(np.int64), "weight": weight[mine],
-            # taken before made numpy: a column held in Arrow (the disk cache's) is not converted whole
-            **{name: links[name].iloc[row].to_numpy() for name in ("type", "role", "share", "source", "target")},
+            **{name: taken[name] for name in ("type", "role", "share", "source", "target")},
             "direction": np.where(edges.forward[mine], "forward", "backward").astype(object),
-            "source_ref": links["source_ref"].iloc[row].to_numpy() if "source_ref" in links else None,
+            "source_ref": taken.get("source_ref"),
             "pair_weight": pair_weight[pair_of[mine]], "row": row.astype(np.int64),
             "rule": rule[mine], "date": number}))
     table = pd.concat(tables, ignore_index=True) if len(tables) > 1 else tables[0]
@@ -731,7 +761,7 @@ def link_source(tables, policy: Policy, date: pd.Timestamp, missing_share: Missi
         missing_share = MissingShare.LOW
     rules = OWNERSHIP_RULES if policy.model.is_ownership else policy.transmit
     # ownership rules read the stakes themselves (ownership_matrices), never W
-    return LinkSource(tables.links, tables.entities, tuple(rules), missing_share, policy.parallel or Parallel.SUM,
+    return LinkSource(tables, tuple(rules), missing_share, policy.parallel or Parallel.SUM,
                       policy.normalize, (date,))
 
 

@@ -16,9 +16,9 @@ import math
 import numbers
 import textwrap
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import matplotlib
-import networkx as nx
 import numpy as np
 from matplotlib import colormaps, font_manager
 from matplotlib.backends.backend_agg import FigureCanvasAgg
@@ -33,6 +33,9 @@ from graphscore.analysis.dossier import Dossier
 from graphscore.analysis.spillover import SpilloverReport
 from graphscore.model import load_model
 from graphscore.report.markup import CHART_TITLES
+
+if TYPE_CHECKING:  # imported by the functions drawing a dossier's neighbourhood: the other charts draw no graph
+    import networkx as nx
 
 __all__ = ["DPI", "CHART_TITLES", "change_histogram", "change_by_hop", "score_scatter", "sweep_lines",
            "neighbourhood_map", "summarise_neighbourhood", "place_labels", "chart_pngs", "save_charts"]
@@ -330,10 +333,13 @@ def ordered_subgraph(graph: nx.MultiDiGraph, nodes) -> nx.MultiDiGraph:
 
     Examples
     --------
+    >>> import networkx as nx
     >>> g = nx.MultiDiGraph([("a", "b"), ("b", "c"), ("c", "d")])
     >>> list(ordered_subgraph(g, {"d", "b", "c"}).edges())
     [('b', 'c'), ('c', 'd')]
     """
+    import networkx as nx
+
     chosen = set(nodes)
     sub = nx.MultiDiGraph()
     sub.graph.update(graph.graph)
@@ -351,6 +357,8 @@ def summarise_neighbourhood(graph: nx.MultiDiGraph, center) -> tuple[nx.MultiDiG
     direct neighbours are merged the same way, whatever else they link to, and the entities
     further out are left out.
     """
+    import networkx as nx
+
     if graph.number_of_nodes() <= _DRAWN_MAX:
         members = [n for n, d in graph.nodes(data=True)
                    if n != center and not d.get("penalised") and graph.degree(n) == 1]
@@ -372,6 +380,8 @@ def _merge(graph: nx.MultiDiGraph, members: list, *, hub=None) -> tuple[nx.Multi
     """``graph`` with ``members`` merged by (entity they hang off, link type, direction, kind):
     a group of more than ``_LEAVES_KEPT`` becomes one node (``name`` "+N companies", ``grouped``
     N) and one link (``count`` N). Each member hangs off ``hub``, or off its only neighbour."""
+    import networkx as nx
+
     groups: dict[tuple, list] = {}
     for node in members:
         links = [(u, v, d) for u, v, d in graph.in_edges(node, data=True) if hub is None or u == hub] + \
@@ -487,6 +497,7 @@ def stress_layout(graph: nx.Graph) -> dict:
 
     Examples
     --------
+    >>> import networkx as nx
     >>> position = stress_layout(nx.path_graph(3))
     >>> gaps = [float(np.linalg.norm(position[a] - position[b])) for a, b in ((0, 1), (1, 2), (0, 2))]
     >>> round(gaps[0] / gaps[2], 2), round(gaps[1] / gaps[2], 2)
@@ -499,6 +510,7 @@ def stress_layout(graph: nx.Graph) -> dict:
     .. [2] Kamada, Kawai, "An algorithm for drawing general undirected graphs", Information
        Processing Letters 31 (1989) 7-15.
     """
+    import networkx as nx
     from scipy.sparse.csgraph import shortest_path
 
     nodes = list(graph)
@@ -557,6 +569,8 @@ def neighbourhood_map(report: Dossier) -> Figure:
         by link type and labelled with its share or officer role. A deterministic layout: the
         same data draws the same picture. A figure saying so when the entity has no link.
     """
+    import networkx as nx
+
     center = report.entity["id"]
     graph, summary = summarise_neighbourhood(report.neighbourhood, center)
     fig = _figure(10.0, 7.0)

@@ -73,8 +73,13 @@ def network_data(report) -> dict | None:
         keep = set(top["id"])
         for hops in top["path_hops"]:
             keep.update(e for hop in hops or [] for e in (hop["from"], hop["to"]))
+        caption = "Entities the change reaches and the strongest paths to them; size: the change."
+        if not keep:  # a change reaching no entity draws nothing: no graph built (nor networkx imported)
+            return {"center": None, "nodes": [], "links": [], "total": 0, "caption": caption}
         graph = report.to_networkx(among=keep)
-        own = dict(zip(affected["id"], affected["own_penalised"]))
+        # whose own penalty changes, for the entities drawn only (for all 3 x 10^5: 0.12 s)
+        drawn = affected[affected["id"].isin(list(graph.nodes)).to_numpy()]
+        own = dict(zip(drawn["id"], drawn["own_penalised"]))
         sources = affected.loc[affected["hops"] == 0, "id"]
         nodes = [{"id": n, "name": shown(d.get("name") or n), "kind": d.get("kind"),
                   "category": "own" if own.get(n) else ("inherited" if d.get("change") else "none"),
@@ -82,8 +87,7 @@ def network_data(report) -> dict | None:
                   "before": _number(d.get("before")), "after": _number(d.get("after"))}
                  for n, d in graph.nodes(data=True)]
         return {"center": sources.iloc[0] if len(sources) else None, "nodes": nodes, "links": _links(graph),
-                "total": len(affected),
-                "caption": "Entities the change reaches and the strongest paths to them; size: the change."}
+                "total": len(affected), "caption": caption}
     raise TypeError(f"no network for a {type(report).__name__}")
 
 

@@ -11,7 +11,7 @@ import scipy as sp
 
 import graphscore as gs
 from graphscore.engine.paths import (PathTree, describe_paths, distances_from, distances_within, johnson_potentials,
-                                    strongest_paths)
+                                    settle, strongest_paths)
 from graphscore.synthetic import generate_network
 from tests.conftest import POLICIES, SPREAD_SPLIT
 
@@ -144,12 +144,33 @@ def test_local_search_is_scipys_johnson(registry_projection, case):
         assert (damping * W[on_paths, expected.predecessor[on_paths]] > 1).sum() == 15
     reached = np.flatnonzero(expected.strength > 0)
     rng = np.random.default_rng(0)
-    for targets in (reached[expected.strength[reached] > 1e-3], rng.choice(reached, min(20, reached.size), replace=False)):
+    most = np.arange(W.shape[0])[rng.random(W.shape[0]) < 0.8]  # most entities: one unlimited search
+    for targets in (reached[expected.strength[reached] > 1e-3], rng.choice(reached, min(20, reached.size), replace=False),
+                    most):
         local = strongest_paths(W, sources, damping=damping, targets=targets)
         np.testing.assert_array_equal(local.hops[targets], expected.hops[targets])
         np.testing.assert_array_equal(local.strength[targets], expected.strength[targets])
         for v in targets:
             assert local.path_to(v) == expected.path_to(v)
+
+
+def test_targets_among_most_entities_are_searched_for_once(registry_projection, monkeypatch):
+    """Targets among most of the entities: each tree is one unlimited search (a limited one
+    would cross about the whole register, then again with a larger limit), the same at every
+    target as with fewer targets."""
+    projection, policy = registry_projection
+    sources = np.flatnonzero(projection.s > 0)[:3]
+    most = np.arange(projection.n)[np.random.default_rng(1).random(projection.n) < 0.6]
+    expected = strongest_paths(projection.W, sources, damping=policy.damping, targets=most[::50])
+    limits = []
+    dijkstra = sp.sparse.csgraph.dijkstra
+    monkeypatch.setattr(sp.sparse.csgraph, "dijkstra", lambda *args, **kwargs: limits.append(kwargs["limit"])
+                        or dijkstra(*args, **kwargs))
+    tree = strongest_paths(projection.W, sources, damping=policy.damping, targets=most)
+    assert limits and all(limit == np.inf for limit in limits) and len(limits) <= 2
+    for v in most[::50]:
+        assert tree.path_to(v) == expected.path_to(v) and tree.hops[v] == expected.hops[v]
+        assert tree.strength[v] == expected.strength[v]
 
 
 def test_a_gaining_cycle_caps_gains_as_before():
@@ -239,6 +260,34 @@ def test_no_target_settles_the_sources_alone():
     tree = strongest_paths(W, [0], damping=0.8, targets=[])
     assert tree.hops.tolist() == [0.0, np.inf, np.inf] and tree.predecessor.tolist() == [-9999] * 3
     assert strongest_paths(W, [0], damping=0.8, targets=[2]).path_to(2) == [0, 1, 2]
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_no_target_gives_the_tree_the_searches_gave_without_searching(seed, monkeypatch):
+    """With no target the tree is the one the searches limited to nothing left, array for
+    array (dtypes included), found without a search (settle is not called)."""
+    import graphscore.engine.paths as paths
+
+    rng = np.random.default_rng(seed)
+    W = sp.sparse.csr_array(sp.sparse.random_array((30, 30), density=0.15, random_state=rng).toarray())
+    sources, none = np.array([0, 5, 17]), np.array([], dtype=int)
+    G = sp.sparse.csr_array(W.T, dtype=float)
+    G.eliminate_zeros()
+    hops, _ = settle(G, sources, none, unweighted=True)
+    lengths = G.copy()
+    lengths.data = -np.log(0.6 * lengths.data)
+    dist, predecessor = settle(lengths, sources, none)
+    monkeypatch.setattr(paths, "settle", lambda *args, **kwargs: pytest.fail("searched"))
+    tree = strongest_paths(W, sources, damping=0.6, targets=none)
+    for got, expected in ((tree.hops, hops), (tree.strength, np.exp(-dist)), (tree.predecessor, predecessor)):
+        np.testing.assert_array_equal(got, expected)
+        assert got.dtype == expected.dtype
+
+
+def test_paths_without_a_hop_look_no_link_up(registry_projection, monkeypatch):
+    projection, _ = registry_projection
+    monkeypatch.setattr(type(projection), "strongest_edges", lambda *args: pytest.fail("looked up"))
+    assert describe_paths(projection, [[3], [], [7]]) == [[], [], []] and describe_paths(projection, []) == []
 
 
 def test_last_hop_types_read_from_every_pair_are_those_of_the_pairs_asked(monkeypatch):
