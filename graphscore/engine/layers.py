@@ -27,11 +27,13 @@ from graphscore.policy import Aggregate, ModelName, Policy
 __all__ = ["run_layers"]
 
 
-def run_layers(projection: Projection, policy: Policy, s: np.ndarray | None, run: Callable):
-    """The policy's model on each layer of ``projection``, combined: added, or under hop with
-    ``aggregate = "max"`` the maximum (with ``s`` itself, as the hop model's own term). ``run``
-    is :func:`graphscore.engine.run.run_model`; ``s`` must be the projection's own, since a bare
-    vector does not say when each penalty started.
+def run_layers(projection: Projection, policy: Policy, s: np.ndarray | None,
+               run: Callable) -> tuple[np.ndarray, dict]:
+    """The policy's model on each layer of ``projection``, combined: the total score and the
+    run's attributes. Totals are added, or under hop with ``aggregate = "max"`` the maximum
+    (with ``s`` itself, as the hop model's own term). ``run`` is
+    :func:`graphscore.engine.run.run_model`, which wraps the result; ``s`` must be the
+    projection's own, since a bare vector does not say when each penalty started.
 
     Examples
     --------
@@ -41,8 +43,6 @@ def run_layers(projection: Projection, policy: Policy, s: np.ndarray | None, run
     >>> gs.score(fined_company(), policy, as_of="2024-01-01")["total"].tolist()
     [1.0, 0.6]
     """
-    from graphscore.engine.run import ModelRun
-
     if s is not None and not np.array_equal(s, projection.s):
         raise ValueError("under link_time = 'at_penalty' a model runs on the projection's penalties, each over the "
                          "links of its start date; a bare own-weight vector does not say when each started.")
@@ -51,10 +51,9 @@ def run_layers(projection: Projection, policy: Policy, s: np.ndarray | None, run
     runs = [run(layer, policy) for layer in projection.layers]
     totals = [one.total for one in runs]
     if not totals:
-        return ModelRun(np.zeros(projection.n), projection.s)
+        return np.zeros(projection.n), {}
     if policy.model is ModelName.HOP and policy.aggregate is Aggregate.MAX:
-        return ModelRun(np.maximum(projection.s, np.max(totals, axis=0)), projection.s)
+        return np.maximum(projection.s, np.max(totals, axis=0)), {}
     # a spread on float32 values states each layer's error bound: the sum's is at most their sum
     errors = [one.attrs["error_bound"] for one in runs if "error_bound" in one.attrs]
-    attrs = {"error_bound": float(np.sum(errors))} if errors else {}
-    return ModelRun(np.sum(totals, axis=0), projection.s, attrs=attrs)
+    return np.sum(totals, axis=0), ({"error_bound": float(np.sum(errors))} if errors else {})

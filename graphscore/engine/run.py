@@ -88,7 +88,8 @@ def push_contraction_of(projection: Projection, damping: float) -> Contraction:
 def run_model(projection: Projection, policy: Policy, s: np.ndarray | None = None) -> ModelRun:
     """Run the policy's model on the projection, or on another own-penalty vector ``s``."""
     if projection.layers:  # link_time = "at_penalty": each penalty over the links of its start date
-        return run_layers(projection, policy, s, run_model)
+        total, attrs = run_layers(projection, policy, s, run_model)
+        return ModelRun(total, projection.s, attrs=attrs)
     s = projection.s if s is None else np.asarray(s, dtype=float)
     model = policy.model
     check_work(policy, projection.W.nnz)  # refuse what would run for hours, before it starts
