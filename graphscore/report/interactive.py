@@ -69,7 +69,8 @@ def network_data(report) -> dict | None:
                            + (f" {summary[0].upper()}{summary[1:]}." if summary else "")}
     if isinstance(report, SpilloverReport):
         affected = report.affected
-        top = affected.reindex(affected["change"].abs().sort_values(ascending=False).index).head(NODES_DRAWN)
+        # the rows drawn taken alone (all 3 x 10^5 of a large report reordered took 0.1 s)
+        top = affected.loc[affected["change"].abs().sort_values(ascending=False).index[:NODES_DRAWN]]
         keep = set(top["id"])
         for hops in top["path_hops"]:
             keep.update(e for hop in hops or [] for e in (hop["from"], hop["to"]))
