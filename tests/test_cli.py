@@ -368,6 +368,33 @@ def test_commands_load_no_library_for_what_they_do_not_draw(zala_db, tmp_path):
     assert {p.name for p in (tmp_path / "whatif").iterdir()} >= {"report.html", "spillover_histogram.png"}
 
 
+def test_a_report_command_draws_without_the_3d_toolkit(zala_db, tmp_path):
+    """In a process of its own a report skips matplotlib's 3D toolkit and draws the same
+    picture as a program that has it loaded; importing the CLI (a program using the library)
+    leaves the toolkit alone."""
+    import subprocess
+    import sys
+
+    from graphscore.analysis.dossier import dossier
+    from graphscore.policy import load_policy
+    from graphscore.report.charts import chart_pngs
+    from graphscore.workspace import open_workspace
+
+    code = ("import sys; import graphscore.cli\n"
+            "assert 'mpl_toolkits.mplot3d' not in sys.modules, 'stand-in installed on import'\n"
+            "sys.argv = ['graphscore'] + sys.argv[1:]\n"
+            "try:\n    graphscore.cli.main()\nexcept SystemExit as exit:\n    assert not exit.code, exit.code\n"
+            "assert 'matplotlib.figure' in sys.modules and 'mpl_toolkits.mplot3d.axes3d' not in sys.modules")
+    result = subprocess.run([sys.executable, "-c", code, "report", "dossier", CST, "--db", str(zala_db), "--policy",
+                             JOINT, "--as-of", "2022-06-30", "--out", str(tmp_path), "--format", "png", "-q"],
+                            capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+    import mpl_toolkits.mplot3d  # noqa: F401  (loaded here, as in a notebook drawing in 3D)
+
+    report = dossier(open_workspace(zala_db), load_policy(JOINT), CST, as_of="2022-06-30")
+    assert (tmp_path / "dossier_neighbourhood.png").read_bytes() == chart_pngs(report)["dossier_neighbourhood"]
+
+
 def test_help_and_the_package_load_no_numeric_library():
     """``graphscore --help`` (and ``import graphscore``) in a new process, as a user runs it:
     the commands are listed without loading pandas, numpy, pyarrow, scipy, numba or the store
