@@ -440,7 +440,8 @@ _MARKER_CLEAR = 12  # points: the square around each node's marker that labels k
 
 def place_labels(fig: Figure, labels: list, markers: tuple | None = None) -> int:
     """Move each label to the first of its spots where it overlaps no label placed before it
-    and no marker; a label with no free spot is removed. Returns how many were removed.
+    and no marker and lies inside the figure; a label with no free spot is removed. Returns how
+    many were removed.
 
     ``labels`` are ``(annotation, spots)`` pairs, most important first; ``spots`` are offsets
     from the annotation's anchor in points, with alignments (``_NODE_SPOTS``, ``_LINK_SPOTS``).
@@ -469,13 +470,16 @@ def place_labels(fig: Figure, labels: list, markers: tuple | None = None) -> int
         taken = [Bbox.from_extents(x - half, y - half, x + half, y + half)
                  for x, y in ax.transData.transform(np.asarray(xy, dtype=float).reshape(-1, 2))]
     removed = 0
+    edge = fig.bbox
     for k, (label, spots) in enumerate(labels):
         for dx, dy, ha, va in spots:
             label.xyann = (dx, dy)
             label.set_horizontalalignment(ha)
             label.set_verticalalignment(va)
             box = label.get_window_extent(renderer).padded(_LABEL_GAP)
-            if k == 0 or not any(box.overlaps(other) for other in taken):
+            # a spot running off the figure is no spot: the file would cut the label
+            inside = edge.x0 <= box.x0 and box.x1 <= edge.x1 and edge.y0 <= box.y0 and box.y1 <= edge.y1
+            if k == 0 or (inside and not any(box.overlaps(other) for other in taken)):
                 taken.append(box)
                 break
         else:
