@@ -11,7 +11,6 @@ import json
 import shutil
 import sys
 import time
-import types
 import warnings
 from pathlib import Path
 from typing import Annotated
@@ -21,6 +20,7 @@ from rich.console import Console
 from rich.table import Table
 
 from graphscore.errors import GraphscoreError, InvalidData
+from graphscore.startup import skip_unused_modules
 
 # pandas and everything numeric is imported by the commands that use it, not here: `--help`,
 # and any command, starts without them (graphscore/__init__.py imports nothing either).
@@ -776,9 +776,7 @@ def main() -> None:  # console-script entry point
     # process: the collector need never walk it again.
     gc.freeze()
     gc.set_threshold(*GC_THRESHOLDS)
-    # No command draws in 3D: matplotlib.figure imports the 3D toolkit only to register it (0.1 s
-    # of CPU of each report); in the command's own process it finds a stand-in without Axes3D.
-    sys.modules.setdefault("mpl_toolkits.mplot3d", types.SimpleNamespace(Axes3D=None))
+    skip_unused_modules()  # what the libraries import and no command uses (graphscore/startup.py)
     try:
         app()
     finally:
