@@ -17,10 +17,10 @@ import types
 __all__ = ["LAZY_MODULES", "skip_unused_modules"]
 
 # Importing scipy.sparse lists every name of numpy (scipy._lib.array_api_compat copies numpy's
-# namespace), and that imports numpy's lazily loaded submodules, these two among them with
-# unittest and the Fortran wrapper generator: 0.06 s of CPU of every command, for modules no
-# command calls. They are loaded on first use of one of their names instead.
-LAZY_MODULES = ("numpy.testing", "numpy.f2py")
+# namespace), and that imports numpy's lazily loaded submodules, numpy.testing and numpy.f2py
+# among them (0.06 s of CPU of every command); numba imports PyYAML (0.03 s) to read a
+# .numba_config.yaml that is not there. These are loaded on first use of one of their names.
+LAZY_MODULES = ("numpy.testing", "numpy.f2py", "yaml")
 
 
 class _LazyFinder(importlib.abc.MetaPathFinder):
