@@ -536,11 +536,15 @@ def stress_layout(graph: nx.Graph) -> dict:
     # circle in the graph's order: coincident ones would never move apart
     angle = 2 * np.pi * np.arange(n) / n
     x += np.column_stack([np.cos(angle), np.sin(angle)]) * 0.3
+    # what the steps share, made once; the gaps as np.linalg.norm forms them (the square root
+    # of dx^2 + dy^2), from the two coordinates apart: the same numbers, without an (n, n, 2) array
+    wd, weight = w * d, w.sum(axis=1)[:, None]
     for _ in range(_STRESS_STEPS):
-        gap = np.linalg.norm(x[:, None, :] - x[None, :, :], axis=2)
-        pull = np.divide(w * d, gap, out=np.zeros_like(d), where=gap > 1e-12)
+        dx, dy = x[:, 0, None] - x[None, :, 0], x[:, 1, None] - x[None, :, 1]
+        gap = np.sqrt(dx * dx + dy * dy)
+        pull = np.divide(wd, gap, out=np.zeros_like(d), where=gap > 1e-12)
         # each node moves to where its distances to the others are best kept, all at once
-        moved = (w @ x + pull.sum(axis=1)[:, None] * x - pull @ x) / w.sum(axis=1)[:, None]
+        moved = (w @ x + pull.sum(axis=1)[:, None] * x - pull @ x) / weight
         x, step = moved, np.abs(moved - x).max()
         if step < _STRESS_TOL * d.max():  # no entity moves by a visible fraction of the picture
             break
