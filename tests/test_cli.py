@@ -348,8 +348,9 @@ def test_reports_write_only_the_formats_asked_and_draw_no_chart_for_json_and_mar
 
 def test_commands_load_no_library_for_what_they_do_not_draw(zala_db, tmp_path):
     """In a new process, as a user runs them: ``explain`` draws nothing and loads no matplotlib,
-    and a what-if that changes nothing writes its whole report (charts included) without
-    networkx, which only a drawn network or a dossier's picture needs (0.08 s of a command)."""
+    and a what-if that changes nothing, or a spillover report with its network view, writes its
+    whole report (charts included) without networkx, which only a dossier's picture needs (0.1 s
+    of a command)."""
     import subprocess
     import sys
 
@@ -360,12 +361,16 @@ def test_commands_load_no_library_for_what_they_do_not_draw(zala_db, tmp_path):
             "loaded = sorted(unwanted & {name.split('.')[0] for name in sys.modules})\n"
             "assert not loaded, loaded")
     for unwanted, command in (("matplotlib", ["explain", CST]),
-                              ("networkx", ["whatif", "--penalize", CST, "--out", str(tmp_path / "whatif")])):
+                              ("networkx", ["whatif", "--penalize", CST, "--out", str(tmp_path / "whatif")]),
+                              ("networkx", ["report", "spillover", "--entity", CST, "--out", str(tmp_path / "spill")])):
         result = subprocess.run([sys.executable, "-c", code, unwanted, *command, "--db", str(zala_db), "--policy",
                                  diffusion, "--as-of", "2024-06-30", "-q"], capture_output=True, text=True)
         assert result.returncode == 0, result.stderr
-    assert "changes nothing" in result.stderr or "has one at least as heavy" in result.stderr
+        if command[0] == "whatif":
+            assert "changes nothing" in result.stderr or "has one at least as heavy" in result.stderr
     assert {p.name for p in (tmp_path / "whatif").iterdir()} >= {"report.html", "spillover_histogram.png"}
+    # the spillover report draws its network view (listed as data, not built as a networkx graph)
+    assert '"links": [{' in (tmp_path / "spill" / "report.html").read_text(encoding="utf-8")
 
 
 def test_a_report_command_draws_without_the_3d_toolkit(zala_db, tmp_path):
