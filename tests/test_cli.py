@@ -348,8 +348,9 @@ def test_reports_write_only_the_formats_asked_and_draw_no_chart_for_json_and_mar
 
 def test_commands_load_no_library_for_what_they_do_not_draw(zala_db, tmp_path):
     """In a new process, as a user runs them: ``explain`` draws nothing and loads no matplotlib,
-    and a what-if that changes nothing writes its whole report (charts included) without
-    networkx, which only a drawn network or a dossier's picture needs (0.08 s of a command)."""
+    and a what-if that changes nothing, or a spillover report with its network view, writes its
+    whole report (charts included) without networkx, which only a dossier's picture needs (0.1 s
+    of a command)."""
     import subprocess
     import sys
 
@@ -360,12 +361,50 @@ def test_commands_load_no_library_for_what_they_do_not_draw(zala_db, tmp_path):
             "loaded = sorted(unwanted & {name.split('.')[0] for name in sys.modules})\n"
             "assert not loaded, loaded")
     for unwanted, command in (("matplotlib", ["explain", CST]),
-                              ("networkx", ["whatif", "--penalize", CST, "--out", str(tmp_path / "whatif")])):
+                              ("networkx", ["whatif", "--penalize", CST, "--out", str(tmp_path / "whatif")]),
+                              ("networkx", ["report", "spillover", "--entity", CST, "--out", str(tmp_path / "spill")])):
         result = subprocess.run([sys.executable, "-c", code, unwanted, *command, "--db", str(zala_db), "--policy",
                                  diffusion, "--as-of", "2024-06-30", "-q"], capture_output=True, text=True)
         assert result.returncode == 0, result.stderr
-    assert "changes nothing" in result.stderr or "has one at least as heavy" in result.stderr
+        if command[0] == "whatif":
+            assert "changes nothing" in result.stderr or "has one at least as heavy" in result.stderr
     assert {p.name for p in (tmp_path / "whatif").iterdir()} >= {"report.html", "spillover_histogram.png"}
+    # the spillover report draws its network view (listed as data, not built as a networkx graph)
+    assert '"links": [{' in (tmp_path / "spill" / "report.html").read_text(encoding="utf-8")
+
+
+def test_a_report_command_draws_without_the_3d_toolkit(zala_db, tmp_path):
+    """In a process of its own a report skips matplotlib's 3D toolkit and draws the same
+    picture as a program that has it loaded; importing the CLI (a program using the library)
+    leaves the toolkit alone. numpy.testing, numpy.f2py (which importing scipy.sparse loaded)
+    and PyYAML (numba) are left to load on first use (graphscore/startup.py), and work then."""
+    import subprocess
+    import sys
+
+    from graphscore.analysis.dossier import dossier
+    from graphscore.policy import load_policy
+    from graphscore.report.charts import chart_pngs
+    from graphscore.workspace import open_workspace
+
+    code = ("import sys; import graphscore.cli\n"
+            "assert 'mpl_toolkits.mplot3d' not in sys.modules, 'stand-in installed on import'\n"
+            "sys.argv = ['graphscore'] + sys.argv[1:]\n"
+            "try:\n    graphscore.cli.main()\nexcept SystemExit as exit:\n    assert not exit.code, exit.code\n"
+            "assert 'matplotlib.figure' in sys.modules and 'mpl_toolkits.mplot3d.axes3d' not in sys.modules\n"
+            "unused = {'numpy.testing._private.utils', 'numpy.f2py.crackfortran', 'yaml.constructor'}\n"
+            "assert 'scipy.sparse' in sys.modules and not unused & set(sys.modules), unused & set(sys.modules)\n"
+            "import numpy as np\n"
+            "np.testing.assert_allclose(1.0, 1.0)\n"
+            "import yaml\n"
+            "assert callable(np.f2py.run_main) and yaml.safe_load('a: 1') == {'a': 1} and unused <= set(sys.modules)")
+    result = subprocess.run([sys.executable, "-c", code, "report", "dossier", CST, "--db", str(zala_db), "--policy",
+                             JOINT, "--as-of", "2022-06-30", "--out", str(tmp_path), "--format", "png", "-q"],
+                            capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+    import mpl_toolkits.mplot3d  # noqa: F401  (loaded here, as in a notebook drawing in 3D)
+
+    report = dossier(open_workspace(zala_db), load_policy(JOINT), CST, as_of="2022-06-30")
+    assert (tmp_path / "dossier_neighbourhood.png").read_bytes() == chart_pngs(report)["dossier_neighbourhood"]
 
 
 def test_help_and_the_package_load_no_numeric_library():

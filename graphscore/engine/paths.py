@@ -30,7 +30,7 @@ import scipy as sp
 
 from graphscore.engine.matrix import Projection, link_timeline
 
-__all__ = ["PathTree", "strongest_paths", "HopWalks", "strongest_walks_to", "simple_paths_to", "settle", "distances_within", "distances_from", "johnson_potentials", "describe_path", "describe_paths", "format_path", "last_hop_types"]
+__all__ = ["PathTree", "strongest_paths", "HopWalks", "strongest_walks_to", "simple_paths_to", "settle", "hop_distances", "distances_within", "distances_from", "johnson_potentials", "describe_path", "describe_paths", "format_path", "last_hop_types"]
 
 
 @dataclass(frozen=True)
@@ -95,7 +95,7 @@ def strongest_paths(W: sp.sparse.sparray, sources, *, damping: float, targets=No
     # csgraph reads G[i, j] as an edge i -> j; W[v, u] is the edge u -> v.
     G = sp.sparse.csr_array(W.T, dtype=float)
     G.eliminate_zeros()
-    hops, _ = settle(G, sources, targets, unweighted=True)
+    hops = hop_distances(G, sources, targets)
     lengths = G.copy()
     lengths.data = -np.log(damping * lengths.data)
     # Dijkstra and Johnson drop explicit zeros as "no edge": a tiny length keeps such hops.
@@ -276,10 +276,7 @@ def settle(graph: sp.sparse.csr_array, sources: np.ndarray, targets: np.ndarray 
     # no target: the sources alone are settled (an unlimited search took 0.5 s at 10^6 links
     # for a what-if that changes nothing)
     limit = np.inf if targets is None else _FIRST_LIMIT if targets.size else 0.0
-    if targets is not None and 2 * targets.size > graph.shape[0]:
-        # targets among most of the entities: limited searches would cross about the whole
-        # register, some of it twice (a spillover report reaching 320,000 of 322,000 entities:
-        # 0.79 s for its two trees, against 0.50 s unlimited at once)
+    if targets is not None and _unlimited(targets, graph.shape[0]):
         limit = np.inf
     while True:
         with warnings.catch_warnings():
@@ -291,6 +288,58 @@ def settle(graph: sp.sparse.csr_array, sources: np.ndarray, targets: np.ndarray 
         if limit == np.inf or not targets.size or dist[targets].max() <= limit - 1e-9 * max(limit, 1.0):
             return dist, predecessor
         limit = 2 * limit if limit < _LAST_LIMIT else np.inf
+
+
+def hop_distances(graph: sp.sparse.csr_array, sources: np.ndarray, targets: np.ndarray | None = None) -> np.ndarray:
+    """Fewest links from the nearest of ``sources`` to each entity over the links of ``graph``
+    (``graph[i, j]`` a link i -> j; ``inf`` where none leads, or beyond the region searched):
+    :func:`settle`'s unweighted distances.
+
+    Where that search would run unlimited (no ``targets``, or most of the entities), a
+    breadth-first search does it: scipy's, from the source (or from one more entity linked to
+    every source), its tree's depths then read by pointer jumping. At 10^6 links, reaching 320,000 entities, it
+    took 0.02-0.05 s where the unweighted Dijkstra took 0.15-0.4 s. The distances are the same
+    numbers (the predecessors of two shortest-hop searches may differ; none is returned).
+
+    Examples
+    --------
+    >>> chain = sp.sparse.csr_array(([1.0, 1.0, 1.0, 1.0], ([0, 1, 2, 3], [1, 2, 3, 1])), shape=(5, 5))
+    >>> hop_distances(chain, np.array([0])).tolist()
+    [0.0, 1.0, 2.0, 3.0, inf]
+    """
+    n = graph.shape[0]
+    if targets is not None and not _unlimited(targets, n):
+        return settle(graph, sources, targets, unweighted=True)[0]
+    root, joined = (int(sources[0]), graph) if sources.size == 1 else (n, _with_root(graph, sources))
+    _, parent = sp.sparse.csgraph.breadth_first_order(joined, root, directed=True, return_predecessors=True)
+    # depth by pointer jumping: each entity adds the depth of the one it points to and then
+    # points where that one points, until all point at the root (log2 of the deepest rounds)
+    up = np.where(parent >= 0, parent, np.arange(parent.size))
+    depth = (parent >= 0).astype(np.int64)
+    while True:
+        further = up[up]
+        if np.array_equal(further, up):
+            break
+        depth += depth[up]
+        up = further
+    hops = depth[:n] - (1.0 if root == n else 0.0)
+    hops[up[:n] != root] = np.inf  # not below the root: no source leads there
+    return hops
+
+
+def _with_root(graph: sp.sparse.csr_array, sources: np.ndarray) -> sp.sparse.csr_array:
+    """``graph`` with one more entity, the last, linked to every source."""
+    n = graph.shape[0]
+    indptr = np.append(graph.indptr, graph.indptr[-1] + sources.size)
+    indices = np.concatenate([graph.indices, sources.astype(graph.indices.dtype)])
+    return sp.sparse.csr_array((np.ones(indices.size), indices, indptr), shape=(n + 1, n + 1))
+
+
+def _unlimited(targets: np.ndarray, n: int) -> bool:
+    """Targets among most of the entities: limited searches would cross about the whole
+    register, some of it twice (a spillover report reaching 320,000 of 322,000 entities: 0.79 s
+    for its two trees, against 0.50 s unlimited at once)."""
+    return 2 * targets.size > n
 
 
 def distances_within(lengths: sp.sparse.csr_array, source: int, *, limit: float, to_target: np.ndarray,

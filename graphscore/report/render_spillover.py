@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from graphscore.analysis.spillover import SpilloverReport
@@ -60,10 +61,13 @@ def to_json(report: SpilloverReport) -> dict:
 
 # ---- shared by Markdown and HTML --------------------------------------------------------------
 
-def _reached(report: SpilloverReport) -> pd.DataFrame:
-    # The sources' own change is the penalty itself; the tables rank who else it reaches,
-    # as summary() counts them.
-    return report.affected[report.affected["hops"] > 0]
+def _reached(report: SpilloverReport, top: int) -> tuple[pd.DataFrame, int]:
+    """The first ``top`` rows of the entities reached, and how many are reached. The sources'
+    own change is the penalty itself; the tables rank who else it reaches, as summary() counts
+    them. (The rows shown taken alone: a copy of every row reached took 0.07 s of each format
+    for a change reaching 3 x 10^5 entities.)"""
+    reached = np.flatnonzero(report.affected["hops"].to_numpy() > 0)
+    return report.affected.iloc[reached[:top]], int(reached.size)
 
 
 def _sources(report: SpilloverReport) -> pd.DataFrame:
@@ -128,10 +132,9 @@ def to_markdown(report: SpilloverReport, *, top: int = 50,
     if charts:
         parts += ["## Charts", md_charts(charts)]
 
-    reached = _reached(report)
-    if len(reached):
-        parts += [f"## Most affected (top {min(top, len(reached))} of {len(reached)})",
-                  _md_entities(reached.head(top))]
+    shown, reached = _reached(report, top)
+    if reached:
+        parts += [f"## Most affected (top {min(top, reached)} of {reached})", _md_entities(shown)]
     else:
         parts += ["## Most affected", "No entity affected: the change reaches no entity beyond its source."]
 
@@ -185,7 +188,7 @@ def to_html(report: SpilloverReport, *, top: int = 200, charts: Mapping[str, byt
 
         charts = chart_pngs(report)
     manifest = report.manifest
-    reached = _reached(report)
+    shown, reached = _reached(report, top)
     collateral = records(report.collateral.head(top))
     for row in collateral:
         row["crossing"] = _crossing(row)
@@ -200,8 +203,8 @@ def to_html(report: SpilloverReport, *, top: int = 200, charts: Mapping[str, byt
         penalties=[{**row, "start": day(row["start"]), "end": day(row["end"])}
                    for row in records(report.penalties.head(top))],
         penalties_total=len(report.penalties),
-        rows=records(reached.head(top)),
-        reached=len(reached),
+        rows=records(shown),
+        reached=reached,
         groups=[{"heading": heading, "label": column.replace("_", " "), "column": column,
                  "sorted_on": sorted_on, "rows": records(getattr(report, key))}
                 for key, column, heading, sorted_on in _GROUPS],

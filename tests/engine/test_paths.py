@@ -10,8 +10,8 @@ import pytest
 import scipy as sp
 
 import graphscore as gs
-from graphscore.engine.paths import (PathTree, describe_paths, distances_from, distances_within, johnson_potentials,
-                                    settle, strongest_paths)
+from graphscore.engine.paths import (PathTree, describe_paths, distances_from, distances_within, hop_distances,
+                                    johnson_potentials, settle, strongest_paths)
 from graphscore.synthetic import generate_network
 from tests.conftest import POLICIES, SPREAD_SPLIT
 
@@ -171,6 +171,41 @@ def test_targets_among_most_entities_are_searched_for_once(registry_projection, 
     for v in most[::50]:
         assert tree.path_to(v) == expected.path_to(v) and tree.hops[v] == expected.hops[v]
         assert tree.strength[v] == expected.strength[v]
+
+
+@pytest.mark.parametrize("seed", range(40))
+def test_hop_distances_by_breadth_first_search_are_dijkstras(seed):
+    """One source or several, entities no source reaches, cycles, parallel links: the same
+    numbers as scipy's unweighted Dijkstra."""
+    rng = np.random.default_rng(seed)
+    n = int(rng.integers(1, 50))
+    links = int(rng.integers(0, 3 * n + 1))
+    graph = sp.sparse.csr_array((rng.random(links) + 0.01, (rng.integers(0, n, links), rng.integers(0, n, links))),
+                                shape=(n, n))
+    sources = np.unique(rng.integers(0, n, 1 + seed % 3))
+    expected = settle(graph, sources, None, unweighted=True)[0]
+    assert np.array_equal(hop_distances(graph, sources), expected)
+    everyone = np.arange(n)
+    assert np.array_equal(hop_distances(graph, sources, everyone), expected)
+
+
+def test_hop_distances_to_a_few_targets_are_a_limited_search(registry_projection, monkeypatch):
+    """A few targets: the doubling-limited search (a whole-register search would cost what the
+    register costs); many: one breadth-first search, no Dijkstra."""
+    projection, _ = registry_projection
+    graph = sp.sparse.csr_array(projection.W.T)
+    sources = np.flatnonzero(projection.s > 0)[:2]
+    full = settle(graph, sources, None, unweighted=True)[0]
+    calls = []
+    dijkstra = sp.sparse.csgraph.dijkstra
+    monkeypatch.setattr(sp.sparse.csgraph, "dijkstra", lambda *args, **kwargs: calls.append(kwargs["limit"])
+                        or dijkstra(*args, **kwargs))
+    few = np.flatnonzero(np.isfinite(full))[:3]
+    assert np.array_equal(hop_distances(graph, sources, few)[few], full[few])
+    assert calls and all(limit < np.inf for limit in calls)
+    calls.clear()
+    assert np.array_equal(hop_distances(graph, sources, np.arange(projection.n)), full)
+    assert not calls
 
 
 def test_a_gaining_cycle_caps_gains_as_before():

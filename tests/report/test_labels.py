@@ -66,3 +66,21 @@ def test_no_two_labels_of_a_crowded_neighbourhood_overlap():
 def test_label_placement_is_deterministic():
     first, second = (drawn_labels(neighbourhood_map(crowded_report()))[1] for _ in range(2))
     assert [tuple(box.bounds) for box in first] == [tuple(box.bounds) for box in second]
+
+
+def test_every_label_lies_inside_the_figure():
+    """LLC CST (OpenSanctions sample) at 2022-06-30: two of its neighbours sit at the left edge,
+    and their names, under their markers, ran off the picture (cut in the file) before a spot
+    outside the figure stopped counting as free."""
+    from graphscore.io import read_paths
+    from tests.conftest import POLICIES, ZALA
+
+    report = dossier(read_paths([ZALA]), gs.load_policy(POLICIES / "joint-punishment.toml"),
+                     "NK-abdzbEBkqyT29GyREbiURZ", as_of="2022-06-30")
+    fig = neighbourhood_map(report)
+    labels, boxes = drawn_labels(fig)
+    outside = [label.get_text() for label, box in zip(labels, boxes)
+               if not (fig.bbox.x0 <= box.x0 and box.x1 <= fig.bbox.x1 and fig.bbox.y0 <= box.y0 and box.y1 <= fig.bbox.y1)]
+    assert not outside, outside
+    names = {label.get_text() for label in labels}
+    assert 'ОБЩЕСТВО С ОГРАНИЧЕННОЙ\nОТВЕТСТВЕННОСТЬЮ "СПС"' in names  # named, not left out
