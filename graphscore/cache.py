@@ -41,6 +41,7 @@ import scipy as sp
 
 from graphscore.engine.matrix import LinkSource, Projection, link_ends, link_source
 from graphscore.engine.run import ModelRun
+from graphscore.engine.timeline import LinkCodes
 from graphscore.model import TABLE_NAMES, Tables, load_model
 from graphscore.policy import Combine, MissingShare, Policy
 
@@ -428,6 +429,30 @@ class StoredTables(Tables):
         """The links' ends as entity rows kept beside the tables (what
         :func:`graphscore.engine.matrix.link_ends` gives once the links are read), or None."""
         return None if self._ends is None else (self._ends[0], self._ends[1])
+
+    def link_column(self, name: str) -> np.ndarray:
+        """One number or date column of the links, whole, from its Arrow column (mapped from the
+        file: numbers without a gap are not copied), as ``links[name].to_numpy()`` has it."""
+        column = self._arrow_links.column(name)
+        return (column.chunk(0) if column.num_chunks == 1 else column.combine_chunks()).to_numpy(zero_copy_only=False)
+
+    def link_codes(self) -> LinkCodes | None:
+        """The links' :class:`~graphscore.engine.timeline.LinkCodes` from their Arrow columns: the
+        ends kept beside the tables, the type and role as the indices of their dictionaries
+        (-1 for no role). None where the ends are not kept. The links' text is never made into
+        Python objects: the projection of a store's register reads its links as numbers alone."""
+        ends = self.kept_link_ends()
+        if ends is None:
+            return None
+        coded = []
+        for name in ("type", "role"):
+            column = self._arrow_links.column(name)
+            column = column.chunk(0) if column.num_chunks == 1 else column.combine_chunks()
+            if not pa.types.is_dictionary(column.type):
+                column = pc.dictionary_encode(column)
+            coded += [pc.fill_null(column.indices, -1).to_numpy(zero_copy_only=False),
+                      column.dictionary.to_numpy(zero_copy_only=False)]
+        return LinkCodes.from_codes(ends, *coded)
 
     def link_columns(self, names: tuple[str, ...], rows: np.ndarray) -> dict[str, np.ndarray] | None:
         """The links' columns ``names`` (those there are) at positions ``rows``, taken from the
