@@ -28,6 +28,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 
 from graphscore.cache import DiskCache, StoredTables
 from graphscore.engine.echo import model_echo
@@ -271,6 +272,9 @@ def open_workspace(db: str | Path, *, wait: float = 0.0, progress: Progress = SI
             if tables is None and cache and isinstance(store, LadybugStore):
                 # the content a load validated (it recorded the fingerprint): read as Arrow, not validated again
                 tables = cache.keep_content(*store.read_content())
+                # what the read-back held is freed, and the tables are mapped from the cache's files
+                # now: Arrow's allocator gives it back at once, not while the projection is built
+                pa.default_memory_pool().release_unused()
             elif tables is None:
                 tables = store.read_tables()
                 if cache:
