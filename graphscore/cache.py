@@ -372,6 +372,7 @@ class StoredTables(Tables):
                   for name, path in paths.items()}
         ends = folder / _LINK_ENDS
         self._hold(files, dtypes, np.load(ends, mmap_mode="c") if ends.exists() else None)
+        object.__setattr__(self, "_paths", paths)
 
     @classmethod
     def in_memory(cls, tables: dict[str, pa.Table], ends: np.ndarray | None) -> "StoredTables":
@@ -391,10 +392,26 @@ class StoredTables(Tables):
         file = self._files[name]
         return file if isinstance(file, pa.Table) else file.read()  # else a ParquetFile
 
+    def _passing(self, name: str) -> pa.Table:
+        """The table ``name`` mapped from its file again, for a read whose result is a copy (a
+        frame, codes): the mapping goes when its last array does, and with it the pages the read
+        touched, which a process's resident memory counts while they stay mapped (at 10^7
+        links the links' dates, shares and codes and the whole entities table, some 0.5 GB
+        held by the mapping :meth:`_arrow` keeps open for the command's life). Where the file
+        is gone (a load pruned this content since) or the tables are held in memory, the
+        table :meth:`_arrow` keeps."""
+        path = getattr(self, "_paths", {}).get(name)
+        if path is not None and path.suffix == ".arrow":
+            try:
+                return _open_table(path)
+            except OSError:
+                pass
+        return self._arrow(name)
+
     def __getattr__(self, name: str):
         # only called for what is not set yet: a table read for the first time
         if name in TABLE_NAMES:
-            frame = _arrow_frame(self._arrow(name), self._dtypes[name], self._ends_as_ids() if name == "links" else None)
+            frame = _arrow_frame(self._passing(name), self._dtypes[name], self._ends_as_ids() if name == "links" else None)
             object.__setattr__(self, name, frame)
             if self._ends is not None and {"links", "entities"} <= vars(self).keys():
                 # the links' ends as entity rows, found at the load: not again in every command
@@ -433,7 +450,7 @@ class StoredTables(Tables):
     def link_column(self, name: str) -> np.ndarray:
         """One number or date column of the links, whole, from its Arrow column (mapped from the
         file: numbers without a gap are not copied), as ``links[name].to_numpy()`` has it."""
-        column = self._arrow_links.column(name)
+        column = self._passing("links").column(name)
         return (column.chunk(0) if column.num_chunks == 1 else column.combine_chunks()).to_numpy(zero_copy_only=False)
 
     def link_codes(self) -> LinkCodes | None:
@@ -444,9 +461,9 @@ class StoredTables(Tables):
         ends = self.kept_link_ends()
         if ends is None:
             return None
-        coded = []
+        coded, links = [], self._passing("links")
         for name in ("type", "role"):
-            column = self._arrow_links.column(name)
+            column = links.column(name)
             column = column.chunk(0) if column.num_chunks == 1 else column.combine_chunks()
             if not pa.types.is_dictionary(column.type):
                 column = pc.dictionary_encode(column)
