@@ -615,6 +615,9 @@ class LadybugStore(CypherStore):
         # What is stored is read before the transaction: the store is locked for writing by
         # this process alone, so nothing changes it in between.
         plan = self._plan_scores(scores, policy=policy, as_of=as_of, read=self._read_table)
+        # the write's peak is LadybugDB's pool on top of what this process holds: what the scoring
+        # freed (a command lets its workspace go first) is given back to the system before it
+        _release_freed_memory()
         if plan.run is None:
             return 0  # the store holds these scores already: no transaction at all
         model = load_model()
