@@ -740,6 +740,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", type=int, nargs="+", default=DEFAULT_SIZES, help="companies per registry")
     parser.add_argument("--huge", action="store_true", help="10^8 links end to end (checks memory first)")
+    parser.add_argument("--estimate-only", action="store_true",
+                        help="with --huge: print the 10^8 estimate and its verdict, never run 10^8 links")
     parser.add_argument("--profile", metavar="PHASE", nargs="+", default=[],
                         help="run these phases under cProfile (e.g. load reload), top entries on stderr")
     parser.add_argument("--explain-max", type=int, default=EXPLAIN_MAX, metavar="COMPANIES",
@@ -800,6 +802,9 @@ def main() -> None:
                      f"{HUGE_LIMIT_GB:g} GB this machine can give a step; the store would take about "
                      f"{estimate['store GB']:.0f} GB, and its folder at its fullest (input, store, a write's copy, "
                      f"the disk cache) about {needed:.0f} GB, of the {disk:.0f} GB free")
+        if args.estimate_only:
+            sys.exit(f"--huge --estimate-only: 10^8 links would fit (folder at its fullest about {needed:.0f} GB of "
+                     f"{disk:.0f} GB free); not run")
         with tempfile.TemporaryDirectory(prefix="graphscore-scale-", dir=args.tmp) as folder:
             print_table([run_pipeline(HUGE_COMPANIES, Path(folder), args, until=until)])
     else:
