@@ -41,11 +41,6 @@ from graphscore.progress import SILENT, Progress
 
 __all__ = ["Workspace", "as_workspace", "open_workspace", "cache_folder"]
 
-# LadybugDB's buffer pool when a workspace reads a store back (LadybugStore's buffer_pool): the
-# read streams every table through it, and 64 MiB took a 10^6-link store's read-back from
-# 0.53 to 0.42 GiB of peak memory, where the default pool kept the pages read
-READ_BUFFER_POOL = 128 << 20
-
 AsOf = dt.date | str | None
 
 
@@ -268,8 +263,7 @@ def open_workspace(db: str | Path, *, wait: float = 0.0, progress: Progress = SI
     from graphscore.store.ladybug import LadybugStore
     from graphscore.store.ladybug import _release_freed_memory as release_freed_memory
 
-    # a read-back streams the whole store through LadybugDB's pool: a small one (READ_BUFFER_POOL)
-    with open_store(db, read_only=True, wait=wait, buffer_pool=READ_BUFFER_POOL) as store:
+    with open_store(db, read_only=True, wait=wait) as store:
         fingerprint = store.data_fingerprint()
         folder = cache_folder(store)
         cache = DiskCache(folder, fingerprint) if folder is not None and fingerprint else None

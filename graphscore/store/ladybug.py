@@ -280,11 +280,6 @@ class LadybugStore(CypherStore):
     wait : float
         Seconds to wait, retrying, while another process holds the store for writing (one
         writer at a time; readers run side by side with it and with each other).
-    buffer_pool : int
-        Bytes of LadybugDB's buffer pool; 0, its default (most of the machine's memory). A
-        read of the whole store (:meth:`read_content`) streams its pages through a small one:
-        in the default pool the pages it read stayed, in the process's memory (at 10^6 links
-        a read-back peaked at 0.53 GiB in it and at 0.42 GiB in 64 MiB).
 
     Raises
     ------
@@ -302,8 +297,7 @@ class LadybugStore(CypherStore):
     >>> store.close()
     """
 
-    def __init__(self, path: str | Path, *, read_only: bool = False, create: bool = True, wait: float = 0.0,
-                 buffer_pool: int = 0):
+    def __init__(self, path: str | Path, *, read_only: bool = False, create: bool = True, wait: float = 0.0):
         path = Path(path)
         if path.suffix != ".lbug":
             path = path / DATABASE_FILE
@@ -322,7 +316,6 @@ class LadybugStore(CypherStore):
         self.path = path
         self.read_only = read_only
         self._wait = wait
-        self._buffer_pool = buffer_pool
         self._db = self._open(read_only, wait)
         self._conn = ladybug.Connection(self._db)
         if not read_only:
@@ -341,7 +334,7 @@ class LadybugStore(CypherStore):
             try:
                 # A reader replays the committed transactions only: the unfinished end of a log
                 # (a live writer's commit in progress, or a killed one) is not its to judge.
-                return ladybug.Database(str(self.path), read_only=read_only, buffer_pool_size=self._buffer_pool,
+                return ladybug.Database(str(self.path), read_only=read_only,
                                         throw_on_wal_replay_failure=not read_only)
             except RuntimeError as exc:
                 message = str(exc).splitlines()[0]

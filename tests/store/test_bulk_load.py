@@ -197,9 +197,6 @@ def test_the_arrow_read_back_gives_the_validated_tables_in_canonical_order(tmp_p
                              registry.penalties[registry.penalties["entity"].isin(registry.entities.loc[~later, "id"])]))
         store.load(corrected)
         assert_read_as_arrow(store)
-    # as a workspace reads it back: read-only, every page streamed through a small buffer pool
-    with LadybugStore(tmp_path / "db", read_only=True, buffer_pool=16 << 20) as store:
-        assert_read_as_arrow(store)
     with LadybugStore(tmp_path / "zala") as store:
         store.load(gs.read_path(ZALA))
         assert_read_as_arrow(store)
