@@ -73,10 +73,12 @@ resident memory; the folders are only read.
 ``--huge`` runs 10^8 links (20,000,000 companies) end to end as a user would, each step a
 process of its own: generate (Parquet, written ``HUGE_BLOCK`` companies at a time), ``graphscore
 load`` (streamed into a new store), ``graphscore score`` and ``graphscore whatif`` (from the store,
-no disk cache), printing each step's time and own peak memory. It first runs that pipeline at
-about 10^6 and 10^7 links (unless an earlier run recorded them), extrapolates each step's peak
-and time in a straight line to 10^8, and refuses, naming the steps, when one passes
-``HUGE_LIMIT_GB`` or the store would not fit on the disk; ``--timeout`` then bounds the whole run
+no disk cache), printing each step's time, own peak memory and the most disk its folder took
+(input, store, the store's copy a write-back makes, a streamed load's kept keys, the disk cache;
+sampled every half second). It first runs that pipeline at about 10^6 and 10^7 links (unless
+an earlier run recorded them), extrapolates each step's peak, disk and time in a straight line
+to 10^8, and refuses, naming the steps, when one passes ``HUGE_LIMIT_GB`` or the folder at its
+fullest would not fit on the disk; ``--timeout`` then bounds the whole run
 (its step's process group is killed). Ratios, not absolute times, are the figures to quote: this machine is shared
 and noisy.
 """
@@ -521,9 +523,9 @@ def run_pipeline(n_companies: int, folder: Path, args, *, until: float | None = 
             command = [*graphscore, "whatif", "--penalize", entity, "--policy", str(POLICY), "--as-of", AS_OF,
                        "--db", str(store), "--out", str(folder / "whatif"), "--format", "json", "-q"]
         print(f"  {step} ...", file=sys.stderr, flush=True)
-        seconds, peak, stopped = _step(command, args.max_rss, until)
-        row[f"{step} s"], row[f"{step} GB"] = (None if stopped else seconds), peak
-        print(f"  {step}: {seconds:.1f} s, peak {peak:.2f} GB{f' ({stopped})' if stopped else ''}",
+        seconds, peak, stopped, disk = _step(command, args.max_rss, until, folder)
+        row[f"{step} s"], row[f"{step} GB"], row[f"{step} disk GB"] = (None if stopped else seconds), peak, disk
+        print(f"  {step}: {seconds:.1f} s, peak {peak:.2f} GB, disk {disk:.2f} GB{f' ({stopped})' if stopped else ''}",
               file=sys.stderr, flush=True)
         if step == "load" and not stopped:
             with LadybugStore(store, read_only=True) as opened:
@@ -535,14 +537,29 @@ def run_pipeline(n_companies: int, folder: Path, args, *, until: float | None = 
     return row
 
 
-def _step(command: list[str], max_rss: float, until: float | None) -> tuple[float, float, str | None]:
-    """Run one step in a new process group: seconds, its peak resident memory (GB), and why it
-    was stopped (None: it finished)."""
+def _disk_bytes(folder: Path) -> int:
+    """Bytes the files under ``folder`` take on disk (allocated blocks: a sparse file counts what
+    it holds), files vanishing meanwhile skipped."""
+    total = 0
+    for root, _, files in os.walk(folder):
+        for name in files:
+            with contextlib.suppress(OSError):
+                total += os.lstat(os.path.join(root, name)).st_blocks * 512
+    return total
+
+
+def _step(command: list[str], max_rss: float, until: float | None, folder: Path
+          ) -> tuple[float, float, str | None, float]:
+    """Run one step in a new process group: seconds, its peak resident memory (GB), why it was
+    stopped (None: it finished), and the most disk the pipeline's ``folder`` took meanwhile (GB:
+    input, store, its copy during a write, the keys a streamed load keeps, the disk cache),
+    sampled every half second."""
     started = time.monotonic()
     child = subprocess.Popen(command, stdout=subprocess.DEVNULL, start_new_session=True)
-    stopped = None
+    stopped, disk = None, _disk_bytes(folder)
     try:
         while True:
+            disk = max(disk, _disk_bytes(folder))
             pid, status, usage = os.wait4(child.pid, os.WNOHANG)
             if pid:
                 break
@@ -559,7 +576,7 @@ def _step(command: list[str], max_rss: float, until: float | None) -> tuple[floa
         raise
     if not stopped and os.waitstatus_to_exitcode(status):
         sys.exit(f"{shlex.join(command)} failed (exit code {os.waitstatus_to_exitcode(status)})")
-    return time.monotonic() - started, usage.ru_maxrss / 2**20, stopped
+    return time.monotonic() - started, usage.ru_maxrss / 2**20, stopped, max(disk, _disk_bytes(folder)) / 2**30
 
 
 def huge_estimate(args, until: float | None) -> tuple[dict, list[dict]]:
@@ -589,7 +606,7 @@ def huge_estimate(args, until: float | None) -> tuple[dict, list[dict]]:
     grow = (HUGE_COMPANIES - large["companies"]) / (large["companies"] - small["companies"])
     estimate = {"companies": HUGE_COMPANIES, "links": large["links"] + grow * (large["links"] - small["links"])}
     for step in PIPELINE:
-        for unit in ("s", "GB"):
+        for unit in ("s", "GB", "disk GB"):
             a, b = small.get(f"{step} {unit}"), large.get(f"{step} {unit}")
             if step == "generate" and unit == "GB" and large["companies"] >= HUGE_BLOCK:
                 estimate[f"{step} {unit}"] = b  # written a block at a time: one block's peak
@@ -723,6 +740,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", type=int, nargs="+", default=DEFAULT_SIZES, help="companies per registry")
     parser.add_argument("--huge", action="store_true", help="10^8 links end to end (checks memory first)")
+    parser.add_argument("--estimate-only", action="store_true",
+                        help="with --huge: print the 10^8 estimate and its verdict, never run 10^8 links")
     parser.add_argument("--profile", metavar="PHASE", nargs="+", default=[],
                         help="run these phases under cProfile (e.g. load reload), top entries on stderr")
     parser.add_argument("--explain-max", type=int, default=EXPLAIN_MAX, metavar="COMPANIES",
@@ -775,10 +794,17 @@ def main() -> None:
         over = [f"{step} {estimate[f'{step} GB']:.1f} GB" for step in PIPELINE
                 if estimate[f"{step} GB"] is None or estimate[f"{step} GB"] > HUGE_LIMIT_GB]
         disk = shutil.disk_usage(args.tmp or tempfile.gettempdir()).free / 2**30
-        if over or estimate["store GB"] * 1.2 > disk:
+        # what the pipeline's folder held at its fullest, in each step (a score write-back on a
+        # copy of the store holds two stores), not the store alone
+        needed = max((estimate.get(f"{step} disk GB") or 0.0) for step in PIPELINE)
+        if over or needed * 1.1 > disk:
             sys.exit(f"--huge refused: at 10^8 links the estimated peaks of {', '.join(over) or 'no step'} pass the "
                      f"{HUGE_LIMIT_GB:g} GB this machine can give a step; the store would take about "
-                     f"{estimate['store GB']:.0f} GB of the {disk:.0f} GB free")
+                     f"{estimate['store GB']:.0f} GB, and its folder at its fullest (input, store, a write's copy, "
+                     f"the disk cache) about {needed:.0f} GB, of the {disk:.0f} GB free")
+        if args.estimate_only:
+            sys.exit(f"--huge --estimate-only: 10^8 links would fit (folder at its fullest about {needed:.0f} GB of "
+                     f"{disk:.0f} GB free); not run")
         with tempfile.TemporaryDirectory(prefix="graphscore-scale-", dir=args.tmp) as folder:
             print_table([run_pipeline(HUGE_COMPANIES, Path(folder), args, until=until)])
     else:

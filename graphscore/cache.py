@@ -41,6 +41,7 @@ import scipy as sp
 
 from graphscore.engine.matrix import LinkSource, Projection, link_ends, link_source
 from graphscore.engine.run import ModelRun
+from graphscore.engine.timeline import LinkCodes
 from graphscore.model import TABLE_NAMES, Tables, load_model
 from graphscore.policy import Combine, MissingShare, Policy
 
@@ -371,6 +372,7 @@ class StoredTables(Tables):
                   for name, path in paths.items()}
         ends = folder / _LINK_ENDS
         self._hold(files, dtypes, np.load(ends, mmap_mode="c") if ends.exists() else None)
+        object.__setattr__(self, "_paths", paths)
 
     @classmethod
     def in_memory(cls, tables: dict[str, pa.Table], ends: np.ndarray | None) -> "StoredTables":
@@ -390,10 +392,26 @@ class StoredTables(Tables):
         file = self._files[name]
         return file if isinstance(file, pa.Table) else file.read()  # else a ParquetFile
 
+    def _passing(self, name: str) -> pa.Table:
+        """The table ``name`` mapped from its file again, for a read whose result is a copy (a
+        frame, codes): the mapping goes when its last array does, and with it the pages the read
+        touched, which a process's resident memory counts while they stay mapped (at 10^7
+        links the links' dates, shares and codes and the whole entities table, some 0.5 GB
+        held by the mapping :meth:`_arrow` keeps open for the command's life). Where the file
+        is gone (a load pruned this content since) or the tables are held in memory, the
+        table :meth:`_arrow` keeps."""
+        path = getattr(self, "_paths", {}).get(name)
+        if path is not None and path.suffix == ".arrow":
+            try:
+                return _open_table(path)
+            except OSError:
+                pass
+        return self._arrow(name)
+
     def __getattr__(self, name: str):
         # only called for what is not set yet: a table read for the first time
         if name in TABLE_NAMES:
-            frame = _arrow_frame(self._arrow(name), self._dtypes[name], self._ends_as_ids() if name == "links" else None)
+            frame = _arrow_frame(self._passing(name), self._dtypes[name], self._ends_as_ids() if name == "links" else None)
             object.__setattr__(self, name, frame)
             if self._ends is not None and {"links", "entities"} <= vars(self).keys():
                 # the links' ends as entity rows, found at the load: not again in every command
@@ -428,6 +446,30 @@ class StoredTables(Tables):
         """The links' ends as entity rows kept beside the tables (what
         :func:`graphscore.engine.matrix.link_ends` gives once the links are read), or None."""
         return None if self._ends is None else (self._ends[0], self._ends[1])
+
+    def link_column(self, name: str) -> np.ndarray:
+        """One number or date column of the links, whole, from its Arrow column (mapped from the
+        file: numbers without a gap are not copied), as ``links[name].to_numpy()`` has it."""
+        column = self._passing("links").column(name)
+        return (column.chunk(0) if column.num_chunks == 1 else column.combine_chunks()).to_numpy(zero_copy_only=False)
+
+    def link_codes(self) -> LinkCodes | None:
+        """The links' :class:`~graphscore.engine.timeline.LinkCodes` from their Arrow columns: the
+        ends kept beside the tables, the type and role as the indices of their dictionaries
+        (-1 for no role). None where the ends are not kept. The links' text is never made into
+        Python objects: the projection of a store's register reads its links as numbers alone."""
+        ends = self.kept_link_ends()
+        if ends is None:
+            return None
+        coded, links = [], self._passing("links")
+        for name in ("type", "role"):
+            column = links.column(name)
+            column = column.chunk(0) if column.num_chunks == 1 else column.combine_chunks()
+            if not pa.types.is_dictionary(column.type):
+                column = pc.dictionary_encode(column)
+            coded += [pc.fill_null(column.indices, -1).to_numpy(zero_copy_only=False),
+                      column.dictionary.to_numpy(zero_copy_only=False)]
+        return LinkCodes.from_codes(ends, *coded)
 
     def link_columns(self, names: tuple[str, ...], rows: np.ndarray) -> dict[str, np.ndarray] | None:
         """The links' columns ``names`` (those there are) at positions ``rows``, taken from the

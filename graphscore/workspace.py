@@ -261,6 +261,7 @@ def open_workspace(db: str | Path, *, wait: float = 0.0, progress: Progress = SI
     """
     from graphscore.store import open_store
     from graphscore.store.ladybug import LadybugStore
+    from graphscore.store.ladybug import _release_freed_memory as release_freed_memory
 
     with open_store(db, read_only=True, wait=wait) as store:
         fingerprint = store.data_fingerprint()
@@ -271,6 +272,10 @@ def open_workspace(db: str | Path, *, wait: float = 0.0, progress: Progress = SI
             if tables is None and cache and isinstance(store, LadybugStore):
                 # the content a load validated (it recorded the fingerprint): read as Arrow, not validated again
                 tables = cache.keep_content(*store.read_content())
+                # what the read-back held is freed, and the tables are mapped from the cache's files
+                # now: given back to the system at once (Arrow's allocator and the C library's keep
+                # it otherwise), not held while the projection is built
+                release_freed_memory()
             elif tables is None:
                 tables = store.read_tables()
                 if cache:

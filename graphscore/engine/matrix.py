@@ -105,6 +105,27 @@ class LinkSource:
         kept = kept() if kept is not None else None
         return kept if kept is not None else link_ends(self.links, self.entities)
 
+    def timeline(self) -> LinkTimeline:
+        """:func:`link_timeline` of the links; from the tables' Arrow columns where they keep
+        them (:meth:`graphscore.cache.StoredTables.link_codes`), the links table never read."""
+        codes = getattr(self.tables, "link_codes", None)
+        if codes is None:
+            return link_timeline(self.links, self.entities)
+        tables = self.tables
+
+        def of_columns() -> LinkTimeline:
+            found = tables.link_codes()
+            if found is None:
+                return link_timeline(tables.links, tables.entities)
+            return LinkTimeline.of_columns(found, tables.link_column("start"), tables.link_column("end"))
+        return _kept("column timeline", (tables,), of_columns)
+
+    def column(self, name: str) -> np.ndarray:
+        """One whole number or date column of the links, as ``links[name].to_numpy()``: from the
+        tables' Arrow column where they keep one, else from the links table."""
+        kept = getattr(self.tables, "link_column", None)
+        return kept(name) if kept is not None else self.links[name].to_numpy()
+
     def columns(self, names: tuple[str, ...], rows: np.ndarray) -> dict[str, np.ndarray]:
         """The links' columns ``names`` (those the links have) at positions ``rows``, as
         ``links[name].iloc[rows].to_numpy()`` gives them: taken before made numpy, so a column
@@ -353,14 +374,14 @@ def own_weights(penalties: pd.DataFrame, n: int, combine: Combine) -> np.ndarray
     return s
 
 
-def _share_weights(links: pd.DataFrame, rows: np.ndarray, targets: np.ndarray, missing: MissingShare
+def _share_weights(column, rows: np.ndarray, targets: np.ndarray, missing: MissingShare
                    ) -> tuple[np.ndarray, int]:
     """The stake each OWNS link at ``rows`` (its asset: ``targets``, entity rows) transmits under
-    the policy's ``missing_share``, and how many lack one."""
-    share = links["share"].to_numpy(float)[rows]
+    the policy's ``missing_share``, and how many lack one; ``column(name)``: the links' column."""
+    share = np.asarray(column("share"), dtype=float)[rows]
     if missing in (MissingShare.LOW, MissingShare.HIGH):
-        low, high = stake_ends(share, links["share_low"].to_numpy(float)[rows],
-                               links["share_high"].to_numpy(float)[rows], targets)
+        low, high = stake_ends(share, np.asarray(column("share_low"), dtype=float)[rows],
+                               np.asarray(column("share_high"), dtype=float)[rows], targets)
         return (low if missing is MissingShare.LOW else high), int(np.isnan(share).sum())
     return share, int(np.isnan(share).sum())
 
@@ -390,12 +411,13 @@ def _code(names: pd.Index, name: str) -> int:
     return int(names.get_loc(name)) if name in names else -2
 
 
-@numba.njit(cache=True, nogil=True)
-def _pair_order(u: np.ndarray, v: np.ndarray, n: int) -> np.ndarray:  # pragma: no cover - compiled
+def _pair_order(u: np.ndarray, v: np.ndarray, n: int) -> np.ndarray:
     """The permutation ordering edges by ``(v, u)``, ties in their given order: what
     ``np.argsort(v * n + u, kind="stable")`` gives, by two counting sorts (by u, then by v) in
-    time proportional to edges + entities, where a comparison sort of 10^7 keys takes seconds."""
-    return _counting_sort(v, _counting_sort(u, np.arange(u.shape[0]), n), n)
+    time proportional to edges + entities, where a comparison sort of 10^7 keys takes seconds.
+    Positions are int32 while they fit (each array an edge here is 0.1 GB or more at 10^7 links)."""
+    items = np.arange(u.shape[0], dtype=np.int32 if u.shape[0] < 2**31 else np.int64)
+    return _counting_sort(v, _counting_sort(u, items, n), n)
 
 
 @numba.njit(cache=True, nogil=True)
@@ -406,7 +428,7 @@ def _counting_sort(keys, items, n):  # pragma: no cover - compiled
         slot[keys[i] + 1] += 1
     for k in range(n):
         slot[k + 1] += slot[k]
-    ordered = np.empty(items.shape[0], dtype=np.int64)
+    ordered = np.empty_like(items)
     for i in items:
         key = keys[i]
         ordered[slot[key]] = i
@@ -439,37 +461,42 @@ def _strongest(order, u, v, rule, forward, weight):  # pragma: no cover - compil
     return keep, first
 
 
-def _rule_edges(source: LinkSource, links: pd.DataFrame, in_force: np.ndarray, codes: LinkCodes,
-                rows: np.ndarray | None, rule: Transmit, notes: list[str]) -> _Edges:
+def _rule_edges(source: LinkSource, column, in_force: np.ndarray, codes: LinkCodes,
+                rows: np.ndarray | None, rule: Transmit, notes: list[str]) -> list[_Edges]:
     """The edges one rule makes of the links in force (``in_force``, a mask over ``codes`` and
-    ``links``: the links table, or its ``rows`` when given), each link's own, forward ones first
-    (:func:`_edges_at` keeps the strongest of a pair's)."""
+    ``column(name)``, the links' columns: of the whole table, or of its ``rows`` when given),
+    each link's own, forward ones first (:func:`_edges_at` keeps the strongest of a pair's): one
+    part per direction, concatenated with the other rules' parts once."""
     mask = codes.type == _code(codes.types, rule.link)
     mask &= in_force
     if rule.role is not None:
         mask &= codes.role == _code(codes.roles, rule.role)
     mask = np.flatnonzero(mask)
-    chosen = mask if rows is None else rows[mask]
+    # positions in the links table: int32 while they fit (at 10^7 links each array an edge is
+    # 0.08 GB in int32, and a build holds several)
+    chosen = (mask if rows is None else rows[mask]).astype(np.int32 if in_force.size < 2**31 else np.int64)
     if rule.by_share:
-        weight, missing = _share_weights(links, mask, codes.target[mask], source.missing_share)
+        weight, missing = _share_weights(column, mask, codes.target[mask], source.missing_share)
         if missing:
-            unshared = mask[np.isnan(links["share"].to_numpy(float)[mask])][:5]
-            named = ", ".join(f"{s} -> {t}" for s, t in zip(links["source"].iloc[unshared].to_numpy(),
-                                                             links["target"].iloc[unshared].to_numpy()))
+            unshared = mask[np.isnan(np.asarray(column("share"), dtype=float)[mask])][:5]
+            ends = source.columns(("source", "target"), unshared if rows is None else rows[unshared])
+            named = ", ".join(f"{s} -> {t}" for s, t in zip(ends["source"], ends["target"]))
             notes.append(f"{missing} {rule.link} link(s) active at as_of have no share "
                          f"({named}{', ...' if missing > 5 else ''}): "
                          f"missing_share = {source.missing_share.value!r} applied")
     else:
         weight = np.full(chosen.size, rule.weight, dtype=float)
     keep = ~np.isnan(weight) & (weight > 0)
-    chosen, weight = chosen[keep], weight[keep]
-    source_idx, target_idx = codes.source[mask][keep], codes.target[mask][keep]
+    if not keep.all():
+        chosen, weight, mask = chosen[keep], weight[keep], mask[keep]
+    source_idx, target_idx = codes.source[mask], codes.target[mask]
+    del mask, keep
     parts = []
     if rule.direction in (Direction.FORWARD, Direction.BOTH):
         parts.append(_Edges(source_idx, target_idx, weight, chosen, np.ones(chosen.size, dtype=bool)))
     if rule.direction in (Direction.BACKWARD, Direction.BOTH):
         parts.append(_Edges(target_idx, source_idx, weight, chosen, np.zeros(chosen.size, dtype=bool)))
-    return _Edges.concat(parts)
+    return parts
 
 
 def combine_parallel(u: np.ndarray, v: np.ndarray, weight: np.ndarray, n: int, parallel: Parallel,
@@ -503,17 +530,40 @@ def combine_parallel(u: np.ndarray, v: np.ndarray, weight: np.ndarray, n: int, p
     .. [1] Kempe, Kleinberg, Tardos, "Maximizing the spread of influence through a social
        network", KDD 2003, section 2 (one independent activation attempt per link).
     """
-    key = v.astype(np.int64) * max(n, 1) + u.astype(np.int64)
+    pair_u, pair_v, combined, pair_of = _combine(u, v, weight, n, parallel, order)
+    return pair_u.astype(np.int64), pair_v.astype(np.int64), combined, pair_of
+
+
+@numba.njit(cache=True, nogil=True)
+def _pair_starts(order, u, v):  # pragma: no cover - compiled
+    """Where each pair's run of edges begins among edges in ``order`` (by ``(v, u)``)."""
+    starts = np.zeros(order.shape[0], dtype=np.bool_)
+    for k in range(order.shape[0]):
+        if k == 0 or u[order[k]] != u[order[k - 1]] or v[order[k]] != v[order[k - 1]]:
+            starts[k] = True
+    return starts
+
+
+def _combine(u: np.ndarray, v: np.ndarray, weight: np.ndarray, n: int, parallel: Parallel,
+             order: np.ndarray | None = None, *, per_edge: bool = True
+             ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray | None]:
+    """:func:`combine_parallel`, the pairs' ends in the type of ``u`` and ``v`` and ``pair_of``
+    in that of ``order`` (int32 while they fit), and ``pair_of`` None unless ``per_edge``. The
+    pairs' runs are found from the ends themselves, with no key per edge (v * n + u, and the
+    keys in order: 16 bytes an edge, 0.3 GB at 10^7 links, held beside the edges)."""
     if order is None:
-        order = _pair_order(u, v, n)  # np.argsort(key, kind="stable"), in linear time
-    ordered = key[order]
-    del key  # (each array a link here is 0.1 GB or more at 10^7 links: none held longer than needed)
-    starts = np.ones(ordered.size, dtype=bool)
-    starts[1:] = ordered[1:] != ordered[:-1]
-    first = np.flatnonzero(starts)  # where each pair's run of links begins, in key order
-    pairs, pair_of_sorted = ordered[first], np.cumsum(starts)
-    pair_of_sorted -= 1
-    del ordered, starts
+        order = _pair_order(u, v, n)  # np.argsort(v * n + u, kind="stable"), in linear time
+    starts = _pair_starts(order, u, v)
+    first = np.flatnonzero(starts)  # where each pair's run of links begins, in (v, u) order
+    pair_u, pair_v = u[order[first]], v[order[first]]
+    pair_of = None
+    if per_edge:
+        pair_of_sorted = np.cumsum(starts, dtype=order.dtype)
+        pair_of_sorted -= 1
+        pair_of = np.empty_like(pair_of_sorted)
+        pair_of[order] = pair_of_sorted
+        del pair_of_sorted
+    del starts
     w = weight[order].astype(float, copy=False)
     if parallel is Parallel.SUM:
         combined = np.add.reduceat(w, first) if w.size else w
@@ -523,26 +573,26 @@ def combine_parallel(u: np.ndarray, v: np.ndarray, weight: np.ndarray, n: int, p
         # log1p keeps 1 - prod(1 - w) exact for weak links; a certain link (w = 1) gives -inf, i.e. 1
         with np.errstate(divide="ignore"):
             combined = -np.expm1(np.add.reduceat(np.log1p(-np.minimum(w, 1.0)), first)) if w.size else w
-    pair_of = np.empty_like(pair_of_sorted)
-    pair_of[order] = pair_of_sorted
-    return pairs % max(n, 1), pairs // max(n, 1), combined, pair_of
+    return pair_u, pair_v, combined, pair_of
 
 
-def _pairs(edges: _Edges, order: np.ndarray, n: int, parallel: Parallel, normalize: Normalize
-           ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+def _pairs(edges: _Edges, order: np.ndarray, n: int, parallel: Parallel, normalize: Normalize, *,
+           per_edge: bool = True) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray | None, np.ndarray | None]:
     """The entries of ``W`` the edges make (``order``: theirs by ``(v, u)``): links between one
     pair combined under ``parallel``, then normalised. Returns the pairs (ordered by
     ``(v, u)``), their weight, and each edge's own weight (scaled as its pair was by the
-    normalisation) and pair."""
-    pair_u, pair_v, pair_weight, pair_of = combine_parallel(edges.u, edges.v, edges.weight, n, parallel, order)
-    weight = edges.weight
+    normalisation) and pair; those two None unless ``per_edge`` (``W`` alone needs neither)."""
+    pair_u, pair_v, pair_weight, pair_of = _combine(edges.u, edges.v, edges.weight, n, parallel, order,
+                                                    per_edge=per_edge)
+    weight = edges.weight if per_edge else None
     if normalize is not Normalize.NONE and pair_weight.size:
         # normalised after combining: under max or noisy_or the links of a pair are one channel
         by = pair_u if normalize is Normalize.SOURCE else pair_v
         # divided, not multiplied by a reciprocal: 1 / 5e-324 (a subnormal stake) is inf
         total = np.bincount(by, weights=pair_weight, minlength=n)[by]
         pair_weight = pair_weight / total
-        weight = weight / total[pair_of]
+        if per_edge:
+            weight = weight / total[pair_of]
     return pair_u, pair_v, pair_weight, weight, pair_of
 
 
@@ -564,19 +614,26 @@ def _edges_at(source: LinkSource, date: pd.Timestamp, n: int, notes: list[str], 
     """Every edge the rules make of the links in force at ``date`` (among ``rows``, when
     given), the position of the rule that made each, and the edges' order by ``(v, u)``
     (ties in their order: by rule, direction, row)."""
-    if rows is None:
-        links = source.links
-        timeline = link_timeline(links, source.entities)
+    if rows is None:  # the links as codes and number columns, never as a table (:meth:`LinkSource.timeline`)
+        timeline = source.timeline()
+        column = functools.cache(source.column)  # a share column read once per call
     else:  # only the columns that decide, as plain arrays: a few links, asked often
         ends = source.ends()
-        by_share = any(rule.by_share for rule in source.rules)  # a stake's weight, and the note naming it
-        shares = ("share", "share_low", "share_high", "source", "target") if by_share else ()
+        by_share = any(rule.by_share for rule in source.rules)  # a stake's weight
+        shares = ("share", "share_low", "share_high") if by_share else ()
         links = pd.DataFrame(source.columns(("type", "role", "start", "end", *shares), rows))
         timeline = LinkTimeline(links, LinkCodes.of(links, (ends[0][rows], ends[1][rows])))
+        column = links.__getitem__
     in_force = timeline.in_force(date)
-    parts = [_rule_edges(source, links, in_force, timeline.codes, rows, rule, notes) for rule in source.rules]
+    parts, numbers = [], []
+    for number, transmit in enumerate(source.rules):
+        made = _rule_edges(source, column, in_force, timeline.codes, rows, transmit, notes)
+        parts += made
+        numbers += [number] * len(made)
+    del column
     edges = _Edges.concat(parts)
-    rule = np.repeat(np.arange(len(parts)), [part.u.size for part in parts])
+    rule = np.repeat(np.array(numbers, dtype=np.int8 if len(source.rules) < 2**7 else np.int64),
+                     [part.u.size for part in parts])
     del parts  # copied into edges: not held twice (at 10^7 links some 0.4 GB)
     # One rule carries a penalty across a pair once per written direction, at its strongest link:
     # a person holding two offices in one company under a role-less rule is still one officer.
@@ -596,11 +653,14 @@ def _edges_at(source: LinkSource, date: pd.Timestamp, n: int, notes: list[str], 
             mine = rule == number
             reached = np.bincount(edges.u[first & mine], minlength=n)
             weight = np.where(mine, weight / np.maximum(reached[edges.u], 1), weight)
+    del first
+    if keep.all():  # no two edges of one rule in one direction between one pair: nothing to drop
+        return _Edges(edges.u, edges.v, weight, edges.row, edges.forward), rule, order
     kept = np.flatnonzero(keep)
-    position = np.cumsum(keep)
+    position = np.cumsum(keep, dtype=order.dtype)
     position -= 1  # of each kept edge among the kept
     order = position[order[keep[order]]]
-    del position, keep, first
+    del position, keep
     edges = _Edges(edges.u[kept], edges.v[kept], weight[kept], edges.row[kept], edges.forward[kept])
     return edges, rule[kept], order
 
@@ -658,7 +718,7 @@ def _edge_table(source: LinkSource, n: int, entities: np.ndarray | None, among: 
             "direction": np.where(edges.forward[mine], "forward", "backward").astype(object),
             "source_ref": taken.get("source_ref"),
             "pair_weight": pair_weight[pair_of[mine]], "row": row.astype(np.int64),
-            "rule": rule[mine], "date": number}))
+            "rule": rule[mine].astype(np.int64), "date": number}))
     table = pd.concat(tables, ignore_index=True) if len(tables) > 1 else tables[0]
     if len(tables) > 1:  # a union of layers' links: each edge once, as the first layer has it
         table = table.drop_duplicates(["u", "v", "source", "target", "type", "role", "direction"], ignore_index=True)
@@ -681,7 +741,7 @@ def _strongest_links(source: LinkSource, n: int) -> tuple[np.ndarray, np.ndarray
     else:  # a union of layers' links: each edge once, as the first layer has it
         u, v, weight, row, forward = (np.concatenate(column) for column in list(zip(*parts))[:5])
         del parts
-        codes = link_timeline(source.links, source.entities).codes
+        codes = source.timeline().codes
         relation = (u, v, codes.source[row], codes.target[row], codes.type[row], codes.role[row], forward)
         grouped = np.lexsort(relation[::-1])  # stable: each relation's edges in table order
         first = np.ones(grouped.size, dtype=bool)
@@ -771,9 +831,13 @@ def _project(source: LinkSource, n: int, notes: list[str], derived: dict | None 
     under an ownership model), also the stake and control matrices of the same edges, which
     every run of the rule reads: found again later, they would cost a second pass over the links."""
     edges, rule, order = _edges_at(source, source.dates[0], n, notes)
-    pair_u, pair_v, pair_weight, weight, _ = _pairs(edges, order, n, source.parallel, source.normalize)
+    # each edge's own weight only for the stake matrices: W needs the pairs alone
+    pair_u, pair_v, pair_weight, weight, _ = _pairs(edges, order, n, source.parallel, source.normalize,
+                                                    per_edge=derived is not None)
+    del order
     if derived is not None:
         derived[OWNERSHIP_MATRICES] = _ownership_of(source, edges, rule, weight, n)
+    del edges, rule, weight  # (0.4 GB and more at 10^7 links: not held while W is made)
     return _matrix(pair_u, pair_v, pair_weight, n, precision)
 
 
@@ -788,8 +852,8 @@ def _layers(tables, policy: Policy, source: LinkSource, index: pd.Index, penalti
     counted = penalties[penalties["weight"] > 0]
     if policy.combine is Combine.MAX:  # only an entity's heaviest penalty makes its s: it alone travels
         counted = counted.sort_values(["weight", "id"], ascending=[False, True]).drop_duplicates("idx")
-    links = tables.links
-    changes = np.unique(pd.concat([links["start"], links["end"]]).dropna().to_numpy("datetime64[ns]"))
+    start, end = source.timeline().dates  # the links' dates, not the links table
+    changes = np.unique(pd.Series(np.concatenate([start, end])).dropna().to_numpy("datetime64[ns]"))
     epoch = np.searchsorted(changes, counted["start"].to_numpy("datetime64[ns]"), side="right")
     layers = []
     for _, group in counted.groupby(epoch, sort=True):

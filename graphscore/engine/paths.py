@@ -28,7 +28,7 @@ import numpy as np
 import pandas as pd
 import scipy as sp
 
-from graphscore.engine.matrix import Projection, link_timeline
+from graphscore.engine.matrix import Projection
 
 __all__ = ["PathTree", "strongest_paths", "HopWalks", "strongest_walks_to", "simple_paths_to", "settle", "hop_distances", "distances_within", "distances_from", "johnson_potentials", "describe_path", "describe_paths", "format_path", "last_hop_types"]
 
@@ -643,7 +643,7 @@ def pair_types(projection: Projection) -> tuple[np.ndarray, tuple[str, ...]]:
         wanted = np.repeat(np.arange(W.shape[0], dtype=np.int64), np.diff(W.indptr)) * W.shape[1] + W.indices
         at = np.minimum(np.searchsorted(keys, wanted), max(keys.size - 1, 0))
         found = keys[at] == wanted if keys.size else np.zeros(wanted.size, dtype=bool)
-        codes = link_timeline(projection.source.links, projection.source.entities).codes
+        codes = projection.source.timeline().codes
         # the types' names sorted, each pair's type a code into them (names, not the table's codes)
         present = np.unique(codes.type[rows[at[found]]])
         names = np.asarray(codes.types[present], dtype=str)

@@ -74,6 +74,14 @@ class LinkCodes(NamedTuple):
         role_code, roles = pd.factorize(links["role"].to_numpy())
         return LinkCodes(ends[0], ends[1], _small(type_code), pd.Index(types), _small(role_code), pd.Index(roles))
 
+    @staticmethod
+    def from_codes(ends: tuple[np.ndarray, np.ndarray], type_code: np.ndarray, types, role_code: np.ndarray,
+                   roles) -> LinkCodes:
+        """Codes found elsewhere (e.g. the indices of Arrow dictionary columns, -1 for no role), in
+        the types :meth:`of` gives them: the table's text never becomes Python objects."""
+        return LinkCodes(ends[0], ends[1], _small(type_code), pd.Index(types, dtype=object), _small(role_code),
+                         pd.Index(roles, dtype=object))
+
     def is_type(self, name: str) -> np.ndarray:
         """Mask of the links of type ``name`` (none where no link has it)."""
         return self.type == (self.types.get_loc(name) if name in self.types else -2)
@@ -100,8 +108,20 @@ class LinkTimeline:
     DATES_KEPT = 4
 
     def __init__(self, links: pd.DataFrame, codes: LinkCodes | None = None):
-        self.codes = codes if codes is not None else LinkCodes.of(links)
-        self._start, self._end = _dates(links["start"]), _dates(links["end"])
+        self._hold(codes if codes is not None else LinkCodes.of(links), _dates(links["start"]), _dates(links["end"]))
+
+    @classmethod
+    def of_columns(cls, codes: LinkCodes, start: np.ndarray, end: np.ndarray) -> LinkTimeline:
+        """The timeline of a links table given as its codes and its ``start`` and ``end`` dates
+        (datetime64 arrays, NaT where missing): no table of the links is made (at 10^7 links
+        the links as a pandas frame held about 1 GB of a command's peak)."""
+        timeline = cls.__new__(cls)
+        timeline._hold(codes, start, end)
+        return timeline
+
+    def _hold(self, codes: LinkCodes, start: np.ndarray, end: np.ndarray) -> None:
+        self.codes = codes
+        self._start, self._end = start, end
         model = load_model()
         # A relation is its type, both ends, and the type's period_key where it has one.
         keyed_by_role = np.isin(self.codes.type, [k for k, name in enumerate(self.codes.types)
@@ -114,6 +134,11 @@ class LinkTimeline:
         self._shared = shared.astype(np.int32) if relation.size < 2**31 else shared
         self._shared_relation = relation[self._shared]
         self._masks: dict[np.datetime64, np.ndarray] = {}
+
+    @property
+    def dates(self) -> tuple[np.ndarray, np.ndarray]:
+        """Each record's ``start`` and ``end`` (datetime64, NaT where missing)."""
+        return self._start, self._end
 
     def in_force(self, as_of: pd.Timestamp) -> np.ndarray:
         """Boolean mask of the records in force at ``as_of`` (shared: not to be modified)."""

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import concurrent.futures
 import contextlib
 import ctypes
 import datetime as dt
@@ -51,6 +50,10 @@ SPACE_FACTOR = 4
 SPACE_MARGIN = 32 << 20
 NEXT_SUFFIX = ".next"  # a load's copy of the database file, renamed over it once written
 KEYS_SUFFIX = "-keys"  # beside the copy: the folder of what a streamed load keeps of each row
+# What that folder takes a row: 62.9 MB at its fullest for the 1,347,537 rows of a 10^6-link
+# synthetic registry (47 B a row, sampled every 0.5 s), rounded up: a streamed 10^8-link load
+# keeps some 6 GB there beside the store's copy, which the free-space check counts.
+KEPT_ROW_BYTES = 64
 # The schema hash of stores made before the score history had runs (graphscore up to commit
 # e3e045c): opened for writing, they are upgraded in place (LadybugStore._upgrade_schema).
 _BEFORE_SCORE_RUNS = "7362829415ec5cc5"
@@ -128,21 +131,33 @@ def _ascending(keys: pa.ChunkedArray) -> np.ndarray | None:
     return pc.sort_indices(keys).to_numpy()
 
 
-def _taken(table: pa.Table, order: np.ndarray | None) -> pa.Table:
-    return table if order is None else table.take(order)
+def _taken(box: list[pa.Table], order: np.ndarray | None) -> pa.Table:
+    """The table in ``box`` (taken out of it: the caller holds it no more) in ``order``, a
+    column at a time, each column read back let go as soon as it is taken: the table is never
+    held twice (at 10^7 links the largest link type read back was some 0.5 GB)."""
+    table = box.pop()
+    if order is None:
+        return table
+    names, taken = table.column_names, []
+    for name in names:
+        taken.append(table.column(name).take(order))
+        table = table.drop_columns([name])
+    return pa.table(taken, names=names)
 
 
-def _joined(chunks: list[pa.Array]) -> pa.Array:
-    """Chunks of one column as one array; text past 2 GiB as large_string (32-bit offsets overflow)."""
+def _joined(chunks: list[pa.Array]) -> pa.Array | pa.ChunkedArray:
+    """Chunks of one column as one column, not copied (the chunks of a table read back in parts
+    stay its chunks); text past 2 GiB as large_string (32-bit offsets overflow where the cache
+    makes it one array)."""
     kind = chunks[0].type
     if kind == pa.string() and sum(chunk.nbytes for chunk in chunks) >= 1 << 31:
-        kind = pa.large_string()
-    return pa.concat_arrays([chunk.cast(kind) for chunk in chunks])
+        return pa.concat_arrays([chunk.cast(pa.large_string()) for chunk in chunks])
+    return chunks[0] if len(chunks) == 1 else pa.chunked_array([chunk.cast(kind) for chunk in chunks], type=kind)
 
 
 def _typed(tables: pa.Table | list[pa.Table], columns: tuple[Column, ...], given: dict | None = None) -> pa.Table:
     """The declared ``columns`` of a table read back (or of its parts, one after the other), in
-    order, each one array: enums as text, dates as ``timestamp[s]`` (what ``datetime64[s]``
+    order, each one column (a part's chunks its chunks): enums as text, dates as ``timestamp[s]`` (what ``datetime64[s]``
     frames hold); ``given`` supplies the columns the graph's structure holds (ends, link type)."""
     parts, given = tables if isinstance(tables, list) else [tables], given or {}
     arrays = []
@@ -381,11 +396,12 @@ class LadybugStore(CypherStore):
                       GraphscoreWarning, stacklevel=4)
         return database
 
-    def _check_space(self, payload_bytes: int, *, copy: bool = False) -> None:
+    def _check_space(self, payload_bytes: int, *, copy: bool = False, kept: int = 0) -> None:
         """Refuse a write the disk cannot hold before it starts: LadybugDB 0.22 aborts the
         whole process (SIGABRT) when the disk fills while it writes its log. ``copy``: the
-        write goes to a copy of the store (:meth:`_on_a_copy`), which needs its size too."""
-        needed = SPACE_FACTOR * payload_bytes + SPACE_MARGIN + (self.path.stat().st_size if copy else 0)
+        write goes to a copy of the store (:meth:`_on_a_copy`), which needs its size too;
+        ``kept``: bytes the write keeps on disk beside it (a streamed load's keys of a chunk)."""
+        needed = SPACE_FACTOR * payload_bytes + SPACE_MARGIN + kept + (self.path.stat().st_size if copy else 0)
         free = shutil.disk_usage(self._folder).free
         if free < needed:
             raise StoreError(f"not enough free space at {self._folder}: this write needs about "
@@ -523,7 +539,8 @@ class LadybugStore(CypherStore):
         with self._on_a_copy(rows=STREAM_ROWS, buffer_pool=STREAM_BUFFER_POOL) as run:
             for chunk in stream:
                 steps = _chunk_steps(chunk)
-                self._check_space(sum(table.nbytes for _, parameters in steps for table in parameters.values()))
+                self._check_space(sum(table.nbytes for _, parameters in steps for table in parameters.values()),
+                                  kept=KEPT_ROW_BYTES * len(chunk.frame))
                 for query, parameters in steps:
                     run.bulk(query, parameters)
                 advance(len(chunk.frame))
@@ -597,6 +614,9 @@ class LadybugStore(CypherStore):
         # What is stored is read before the transaction: the store is locked for writing by
         # this process alone, so nothing changes it in between.
         plan = self._plan_scores(scores, policy=policy, as_of=as_of, read=self._read_table)
+        # the write's peak is LadybugDB's pool on top of what this process holds: what the scoring
+        # freed (a command lets its workspace go first) is given back to the system before it
+        _release_freed_memory()
         if plan.run is None:
             return 0  # the store holds these scores already: no transaction at all
         model = load_model()
@@ -666,24 +686,26 @@ class LadybugStore(CypherStore):
         """
         model = load_model()
         reads = statements.arrow_reads(model)
-        tables = self._read_ahead([*reads["entities"], *reads["links"], *reads["penalties"]])
-        entities = next(tables)
-        order = _ascending(entities.column("id"))
-        offsets = _numbers(entities.column(statements.ENTITY_ROW))
+        # each table comes in a list the reader lets go of (see _read_each), so _taken holds it alone
+        tables = self._read_each([*reads["entities"], *reads["links"], *reads["penalties"]])
+        box = next(tables)
+        order = _ascending(box[0].column("id"))
+        offsets = _numbers(box[0].column(statements.ENTITY_ROW))
         row_of = np.zeros(int(offsets.max()) + 1 if len(offsets) else 0, dtype=np.int32)  # node offset -> row
         row_of[offsets if order is None else offsets[order]] = np.arange(len(offsets), dtype=np.int32)
-        entities = _typed(_taken(entities, order), model.tables["entities"].columns)
+        entities = _typed(_taken(box, order), model.tables["entities"].columns)
         ids = entities.column("id").combine_chunks()
 
         parts, sources, targets, types = [], [], [], []
-        for rank, part in zip(range(len(reads["links"])), tables):
-            order = _ascending(part.column("key"))  # canonical: by type in model order, then key
-            ends = [row_of[_numbers(part.column(name))] for name in (statements.ENTITY_ROW, statements.TARGET_ROW)]
+        for rank, box in zip(range(len(reads["links"])), tables):
+            order = _ascending(box[0].column("key"))  # canonical: by type in model order, then key
+            ends = [row_of[_numbers(box[0].column(name))] for name in (statements.ENTITY_ROW, statements.TARGET_ROW)]
             sources.append(ends[0] if order is None else ends[0][order])
             targets.append(ends[1] if order is None else ends[1][order])
-            types.append(np.full(part.num_rows, rank, dtype=np.int32))
-            parts.append(_taken(part.drop_columns([statements.ENTITY_ROW, statements.TARGET_ROW, "key"]), order))
-            del part, ends
+            types.append(np.full(box[0].num_rows, rank, dtype=np.int32))
+            box[0] = box[0].drop_columns([statements.ENTITY_ROW, statements.TARGET_ROW, "key"])
+            parts.append(_taken(box, order))
+            del ends, order
         ends = np.stack([np.concatenate(sources), np.concatenate(targets)])
         del sources, targets
         structure = {"source": pa.DictionaryArray.from_arrays(ends[0], ids),
@@ -692,23 +714,22 @@ class LadybugStore(CypherStore):
         links = _typed(parts, model.tables["links"].columns, structure)
         del parts
 
-        penalties = next(tables)
-        penalties = _taken(penalties, _ascending(penalties.column("id")))
+        box = next(tables)
+        penalties = _taken(box, _ascending(box[0].column("id")))
         owners = ids.take(row_of[_numbers(penalties.column(statements.ENTITY_ROW))])
         penalties = _typed(penalties, model.tables["penalties"].columns, {"entity": owners})
         return {"entities": entities, "links": links, "penalties": penalties}, ends
 
-    def _read_ahead(self, reads: list[statements.ArrowRead]) -> Iterator[pa.Table]:
-        """Each read's table (:meth:`_read_arrow`), the next one read in a thread while the caller
-        sorts this one: LadybugDB lets go of Python's lock while it runs a query, and Arrow while
-        it sorts. Never more than two tables read and not yet taken."""
-        with concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="graphscore-read") as pool:
-            reading = pool.submit(self._read_arrow, reads[0])
-            for following in [*reads[1:], None]:
-                table = reading.result()
-                reading = pool.submit(self._read_arrow, following) if following else None
-                yield table
-                del table
+    def _read_each(self, reads: list[statements.ArrowRead]) -> Iterator[list[pa.Table]]:
+        """Each read's table (:meth:`_read_arrow`) in a list of one, read once the caller is done
+        with the one before. The list is the only holder of the table: a caller taking it out
+        of the list lets go of a column at a time (:func:`_taken`). (The next table was once read
+        in a thread while the caller sorted this one: it saved some seconds at 10^7 links and
+        held a third link type read back, 0.3 GB and more, at the read-back's peak.)"""
+        for read in reads:
+            box = [self._read_arrow(read)]
+            yield box
+            del box
 
     def _read_arrow(self, read: statements.ArrowRead) -> pa.Table:
         """One :class:`~graphscore.store.statements.ArrowRead`: its rows, and a null column for each

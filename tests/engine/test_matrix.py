@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import dataclasses
+import warnings
 
 import numpy as np
 import pandas as pd
@@ -12,9 +13,11 @@ import pytest
 import graphscore as gs
 from graphscore.engine.matrix import build_projection, combine_parallel, ownership_matrices
 from graphscore.errors import InvalidPolicy
-from graphscore.policy import MissingShare, Parallel
+from graphscore.policy import LinkTime, MissingShare, Parallel
 from graphscore.synthetic import generate_network
 from tests.conftest import POLICIES
+
+TEST_POLICIES = POLICIES.parent.parent / "tests" / "policies"
 
 AS_OF = "2024-01-01"
 
@@ -264,3 +267,50 @@ def test_a_link_to_an_unknown_entity_is_refused_in_one_line():
                                   "start": [pd.Timestamp("2020-01-01")], "end": [pd.NaT], "repair_from": [pd.NaT]}))
     with pytest.raises(ValueError, match="a link's source or target is not among the entities"):
         build_projection(tables, gs.load_policy(POLICIES / "ofac-50.toml"), "2024-01-01")
+
+
+def _ranged(tables):
+    """Tables with stakes of every kind: some OWNS shares missing, some given as a range."""
+    links = tables.links.copy()
+    owns = np.flatnonzero((links["type"] == "OWNS").to_numpy())
+    links.loc[links.index[owns[::5]], "share"] = np.nan
+    ranged = links.index[owns[1::7]]
+    links.loc[ranged, "share"] = np.nan
+    links.loc[ranged, "share_low"], links.loc[ranged, "share_high"] = 0.1, 0.4
+    return gs.Tables(tables.entities, links, tables.penalties)
+
+
+@pytest.mark.parametrize("path", sorted(POLICIES.glob("*.toml")) + [TEST_POLICIES / "spread-split.toml"],
+                         ids=lambda path: path.stem)
+@pytest.mark.parametrize("missing_share", [None, MissingShare.HIGH])
+@pytest.mark.parametrize("link_time", ["as_of", "at_penalty"])
+def test_a_projection_of_cached_tables_reads_no_links_table_and_equals_the_one_in_memory(
+        tmp_path, path, missing_share, link_time):
+    """Tables read back from a store's disk cache are projected from their Arrow columns (codes,
+    dates, stakes), the links never made a pandas table: the same W, s, notes, layers, stake
+    matrices and strongest links as from the same tables in memory, to the last bit."""
+    from graphscore.cache import DiskCache
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", gs.GraphscoreWarning)
+        tables = gs.validate(_ranged(generate_network(300, seed=4)))
+    cache = DiskCache(tmp_path, "f" * 64)
+    cache.save_tables(tables)
+    stored = cache.load_tables()
+    policy = gs.load_policy(path)
+    if link_time == "at_penalty" and not policy.model.is_ownership:
+        policy = dataclasses.replace(policy, link_time=LinkTime.AT_PENALTY)
+    expected = build_projection(tables, policy, "2021-06-30", missing_share=missing_share)
+    found = build_projection(stored, policy, "2021-06-30", missing_share=missing_share)
+    for mine, theirs in [(found, expected), *zip(found.layers, expected.layers)]:
+        for name in ("data", "indices", "indptr"):
+            np.testing.assert_array_equal(getattr(mine.W, name), getattr(theirs.W, name))
+        np.testing.assert_array_equal(mine.s, theirs.s)
+        assert mine.notes == theirs.notes and mine.links_at == theirs.links_at
+    assert len(found.layers) == len(expected.layers)
+    if policy.model.is_ownership:
+        for mine, theirs in zip(ownership_matrices(found), ownership_matrices(expected)):
+            assert (mine != theirs).nnz == 0
+    for mine, theirs in zip(found.strongest_links(), expected.strongest_links()):
+        np.testing.assert_array_equal(mine, theirs)
+    assert "links" not in stored.loaded()

@@ -181,3 +181,18 @@ def test_over_full_assets_are_warned_of_as_the_whole_load_warns(tmp_path, regist
     with empty_store(tmp_path / "db") as store:
         assert warned(lambda: store.load_chunks(iter_tables(bad))) == whole
         assert not list((tmp_path / "db").glob("graph.lbug.next*"))  # the keys' folder gone with the copy
+
+
+def test_the_keys_a_streamed_load_keeps_count_in_its_free_space_check(tmp_path, registry, small_chunks, monkeypatch):
+    """Each chunk's free-space check counts what the stream keeps of its rows on disk beside the
+    store's copy (``KEPT_ROW_BYTES`` a row): made larger than any disk, the load is refused
+    before its first chunk is written, and the store is left empty, with no copy behind."""
+    import graphscore.store.ladybug as ladybug_store
+    from graphscore.errors import StoreError
+
+    monkeypatch.setattr(ladybug_store, "KEPT_ROW_BYTES", 1 << 50)
+    with empty_store(tmp_path / "db") as store:
+        with pytest.raises(StoreError, match="not enough free space at "):
+            store.load_chunks(iter_tables(registry / "parquet"))
+        assert store.counts() == {"entities": 0, "links": 0, "penalties": 0}
+    assert not list((tmp_path / "db").glob("graph.lbug.next*"))
