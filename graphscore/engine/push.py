@@ -55,7 +55,7 @@ _AIM = 0.8
 # HubBound groups by rank of certificate weight: the largest alone, then the next 7, 24 and 96, each
 # group bounded by one transposed solve (see there). On the diffusion W of 10^6- and 10^7-link
 # synthetic registries these left a bound of 0.75 and 0.35 of the accuracy at 16 and 32 times the
-# threshold, where one group (1, 16) left 1.44 and 0.81 (the entities past 16 bounded by their weight).
+# threshold, where groups (1, 16) left 1.44 and 0.81 (the entities past 16 bounded by their weight).
 _HUB_GROUPS = (1, 8, 32, 128)
 # Accuracy of those solves, relative to their largest entry (their proven error is added).
 _HUB_TOL = 1e-6
