@@ -26,8 +26,8 @@ does before it listens), the ``calls`` table gives:
 
 Then, under diffusion, the ``accuracy`` table: per accuracy (the change at every entity within
 ``accuracy`` x the lifted penalty, proven), the forward push alone
-(:func:`graphscore.engine.push.push_column`, with the certificate and work arrays a what-if
-uses) for the same lifted penalties, its time over one
+(:func:`graphscore.engine.push.push_column`, with the certificate, hub bound and work arrays a
+what-if uses) for the same lifted penalties, its time over one
 solve of the change, the share of entities it reached and its error over the accuracy
 promised, against the float64 reference; and how many pushes gave up at the limits
 :func:`graphscore.analysis.whatif.change_scores` sets (then a what-if solves instead).
@@ -51,7 +51,7 @@ from graphscore.analysis.explain import explain, prepare_explain
 from graphscore.analysis.whatif import (_PUSH_BUDGET_SWEEPS, _PUSH_REACH, ACCURACY, change_scores, lift_change,
                                         penalize_change, prepare_whatif)
 from graphscore.engine.push import push_column, work_arrays_of
-from graphscore.engine.run import contraction_of, push_contraction_of, run_model
+from graphscore.engine.run import contraction_of, push_contraction_of, push_hubs_of, run_model
 from graphscore.engine.spread import spread
 from graphscore.synthetic import generate_network
 from ratio_table import print_table  # benchmarks/ is the script's folder, so on sys.path
@@ -122,6 +122,7 @@ def measure_accuracies(ws, policy, size: int, sources: int, accuracies: list[flo
     by_source = projection.W_by_source
     certificate = contraction_of(projection, damping)
     pushing = push_contraction_of(projection, damping)  # what a what-if pushes with
+    hubs = push_hubs_of(projection, damping)
     work = work_arrays_of(projection)
     chosen = np.random.default_rng(0).choice(np.flatnonzero(s > 0), size=sources, replace=False)
     rows, exact, solves = [], {}, []
@@ -134,15 +135,15 @@ def measure_accuracies(ws, policy, size: int, sources: int, accuracies: list[flo
     for accuracy in accuracies:
         ratios, times, reached, errors, gave_up = [], [], [], [], 0
         for u in exact:
-            push_time, change = timed(lambda: push_column(by_source, u, -float(s[u]), damping=damping,
-                                                          tol=accuracy, certificate=pushing, work=work))
+            push_time, change = timed(lambda: push_column(by_source, u, -float(s[u]), damping=damping, tol=accuracy,
+                                                          certificate=pushing, hubs=hubs, work=work))
             got = np.zeros(n)
             got[change.indices] = change.values
             times.append(push_time)
             reached.append(change.indices.size / n)
             errors.append(np.abs(got - exact[u]).max() / (accuracy * s[u]))
             gave_up += not push_column(by_source, u, -float(s[u]), damping=damping, tol=accuracy,
-                                       certificate=pushing, work=work, budget=_PUSH_BUDGET_SWEEPS * W.nnz,
+                                       certificate=pushing, hubs=hubs, work=work, budget=_PUSH_BUDGET_SWEEPS * W.nnz,
                                        reach=int(_PUSH_REACH * n)).complete
         rows.append({"companies": size, "policy": policy.name, "accuracy": accuracy,
                      "push ms": 1e3 * statistics.median(times), "max ms": 1e3 * max(times),

@@ -230,7 +230,7 @@ def _read_projection(folder: Path, source: LinkSource, ids: pd.Index) -> Project
 # What engine and analysis functions derive from a projection (Projection.derived, by the first
 # part of their key) that a second command would derive again at a cost: a pass or a solve over
 # every link (0.2-0.7 s each at 10^6 links) against a few hundredths of a second to read back.
-KEPT_DERIVED = ("contraction", "path lengths", "cycles", "return bound", "pair types")
+KEPT_DERIVED = ("contraction", "path lengths", "cycles", "return bound", "pair types", "push hubs")
 
 
 def _pack(value, name: str, arrays: dict) -> object:
@@ -279,7 +279,7 @@ class KeptDerived(dict):
     disk, beside the projection, the values of :data:`KEPT_DERIVED`: each is written when
     first set and read when first asked for, so a second command on the same store and policy
     finds them (a spillover report's convergence certificate, an explanation's path lengths, a
-    dossier's cycles and return bound).
+    dossier's cycles and return bound, a what-if's hub bound).
 
     Examples
     --------

@@ -271,8 +271,9 @@ def test_a_cache_written_as_parquet_is_still_read(tmp_path):
 
 def test_what_a_projection_derives_at_a_cost_is_kept_for_the_next_command(tmp_path):
     # the convergence certificates, an explanation's path lengths, a dossier's cycles and return
-    # bound: a second process reads them back, equal, and answers as the first did
+    # bound, a what-if's hub bound: a second process reads them back, equal, and answers as the first did
     from graphscore.analysis.dossier import dossier
+    from graphscore.analysis.whatif import prepare_whatif
     from graphscore.cache import KEPT_DERIVED
     from graphscore.engine.paths import pair_types
 
@@ -283,6 +284,7 @@ def test_what_a_projection_derives_at_a_cost_is_kept_for_the_next_command(tmp_pa
     first = open_workspace(db)
     answer = dossier(first, diffusion, entity, as_of="2022-06-30")
     pair_types(first.projection(diffusion, "2022-06-30"))  # what a spillover report reaching many entities reads
+    prepare_whatif(first, diffusion, "2022-06-30")  # a what-if's hub bound
     derived = first.projection(diffusion, "2022-06-30").derived
     kept = {key: value for key, value in derived.items()
             if (key[0] if isinstance(key, tuple) else key) in KEPT_DERIVED}

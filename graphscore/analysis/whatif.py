@@ -28,7 +28,7 @@ from graphscore.engine.hop import hop_change
 from graphscore.engine.matrix import Projection, own_weights
 from graphscore.engine.precision import change_error
 from graphscore.engine.push import local_change, work_arrays_of
-from graphscore.engine.run import SCORE_TOL, push_contraction_of, run_model
+from graphscore.engine.run import SCORE_TOL, push_contraction_of, push_hubs_of, run_model
 from graphscore.engine.spread import spread
 from graphscore.model import Tables
 from graphscore.policy import Combine, ModelName, Policy
@@ -324,6 +324,7 @@ def change_scores(source: Tables | Workspace, policy: Policy, change: Change, *,
         certificate = push_contraction_of(projection, policy.damping)
         local = local_change(projection.W_by_source, {int(seeds[i]): float(delta_s[i]) for i in changed},
                              damping=policy.damping, tol=accuracy, certificate=certificate,
+                             hubs=push_hubs_of(projection, policy.damping),
                              budget=_PUSH_BUDGET_SWEEPS * max(projection.W.nnz, projection.n),
                              reach=int(_PUSH_REACH * projection.n), work=work_arrays_of(projection))
         if local.complete:
@@ -378,7 +379,8 @@ def change_scores(source: Tables | Workspace, policy: Policy, change: Change, *,
 def prepare_whatif(source: Tables | Workspace, policy: Policy, as_of: dt.date | str | None = None) -> None:
     """Work out once what every what-if under ``policy`` at ``as_of`` reads about the whole
     register: the baseline run, where each penalty's rows are, and, under spread and hop, ``W`` by source; under spread also its
-    convergence certificate (kept with the workspace's projection) and the compiled push and
+    convergence certificate and the bound on a push's error at the hubs (a few solves with
+    ``W.T``, :func:`graphscore.engine.push.hub_bound`; both kept with the workspace's projection) and the compiled push and
     solve loaded, so that the first what-if costs what the next ones do. A server does this before it listens.
 
     Examples
@@ -400,7 +402,7 @@ def prepare_whatif(source: Tables | Workspace, policy: Policy, as_of: dt.date | 
         # The push's and the solve's compiled loops load on their first call in a process (a few
         # tenths of a second): a push that stops at once, and a solve to a loose tolerance.
         local_change(projection.W_by_source, {0: 1.0}, damping=policy.damping, tol=ACCURACY, certificate=certificate,
-                     budget=0, work=work_arrays_of(projection))
+                     hubs=push_hubs_of(projection, policy.damping), budget=0, work=work_arrays_of(projection))
         spread(projection.W, np.eye(1, projection.n).ravel(), damping=policy.damping, tol=0.5, certificate=certificate)
     elif policy.model is ModelName.HOP and not projection.layers:
         projection.W_by_source  # noqa: B018 (the compressed columns a local hop what-if follows, made once)

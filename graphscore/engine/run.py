@@ -22,10 +22,11 @@ from graphscore.engine.hop import hop
 from graphscore.engine.layers import run_layers
 from graphscore.engine.matrix import Projection, ownership_matrices
 from graphscore.engine.precision import score_error
+from graphscore.engine.push import HubBound, hub_bound
 from graphscore.engine.spread import Contraction, contraction, spread, tightened
 from graphscore.policy import ModelName, Policy
 
-__all__ = ["ModelRun", "run_model", "contraction_of", "push_contraction_of", "SCORE_TOL"]
+__all__ = ["ModelRun", "run_model", "contraction_of", "push_contraction_of", "push_hubs_of", "SCORE_TOL"]
 
 # Spread scores are solved until every one is provably within SCORE_TOL x the largest score of
 # the exact solution: the 6 significant digits the command line prints of the largest are exact,
@@ -82,6 +83,20 @@ def push_contraction_of(projection: Projection, damping: float) -> Contraction:
     key = ("contraction", float(damping), False, "tightened")
     if key not in projection.derived:
         projection.derived[key] = tightened(projection.W, damping, contraction_of(projection, damping))
+    return projection.derived[key]
+
+
+def push_hubs_of(projection: Projection, damping: float) -> HubBound:
+    """The :class:`graphscore.engine.push.HubBound` forward pushes (what-ifs) on the projection's
+    ``W`` check their error with, for :func:`push_contraction_of`'s weights: a few solves with
+    ``W.T``, computed once per projection (:func:`graphscore.engine.push.hub_bound`) and kept on
+    disk with it. Its ``rest`` is that certificate's: the key names the certificate's rate, so a
+    bound kept for another certificate is not read for this one."""
+    certificate = push_contraction_of(projection, damping)
+    key = ("push hubs", float(damping), float(certificate.rate))
+    if key not in projection.derived:
+        projection.derived[key] = hub_bound(projection.W_by_source, damping=damping, certificate=certificate,
+                                            left_certificate=contraction_of(projection, damping, transposed=True))
     return projection.derived[key]
 
 
