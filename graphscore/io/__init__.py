@@ -65,18 +65,35 @@ def _is_table_folder(path: Path) -> bool:
 
 
 def table_chunks(paths) -> dict | None:
-    """The raw chunks of a load's input (:func:`graphscore.io.tables.iter_tables`) when it is one
-    folder of CSV/Parquet tables, which a store can validate and write as it reads
+    """The raw chunks of a load's input when it is one folder of CSV/Parquet tables
+    (:func:`graphscore.io.tables.iter_tables`) or one FollowTheMoney file
+    (:func:`graphscore.io.ftm.iter_ftm`), which a store can validate and write as it reads
     (:meth:`graphscore.store.ladybug.LadybugStore.load_chunks`); None for any other input."""
     paths = list(paths)
-    return iter_tables(paths[0]) if len(paths) == 1 and _is_table_folder(Path(paths[0])) else None
+    return _chunks(Path(paths[0])) if len(paths) == 1 else None
+
+
+def _chunks(path: Path) -> dict | None:
+    """An input's raw chunks per table, for the forms read in chunks; None for BODS, whose
+    statements are read whole (:mod:`graphscore.io.bods`)."""
+    if _is_table_folder(path):
+        return iter_tables(path)
+    if path.is_file() and path.suffix in FTM_SUFFIXES:
+        from graphscore.io.bods import is_bods
+
+        if not is_bods(path):
+            from graphscore.io.ftm import iter_ftm  # followthemoney is slow to import: only when needed
+
+            return iter_ftm(path)
+    return None
 
 
 def _read_validated(path: Path, known: pd.DataFrame) -> Tables:
-    """One input validated; a folder of CSV/Parquet tables chunk by chunk, as it is read
-    (:func:`graphscore.model.validate_chunks`), so its raw text is never held whole."""
-    if _is_table_folder(path):
-        return validate_chunks(iter_tables(path), known_entities=known)
+    """One input validated; a folder of CSV/Parquet tables or an FtM file chunk by chunk, as it
+    is read (:func:`graphscore.model.validate_chunks`), so its raw rows are never held whole."""
+    chunks = _chunks(path)
+    if chunks is not None:
+        return validate_chunks(chunks, known_entities=known)
     return validate(read_path(path), known_entities=known)
 
 

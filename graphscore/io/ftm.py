@@ -51,19 +51,24 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 from followthemoney import model as ftm_model
 from followthemoney.exc import FollowTheMoneyException
 from followthemoney.proxy import EntityProxy
 
 from graphscore.errors import DataIssue, InvalidData, InvalidModel
-from graphscore.model import TABLE_NAMES, GraphscoreWarning, Tables, load_model
+from graphscore.model import TABLE_NAMES, GraphscoreWarning, LineNumbers, Tables, load_model
 
-__all__ = ["read_ftm", "count_schemata", "regime_country"]
+__all__ = ["read_ftm", "iter_ftm", "FtmChunks", "count_schemata", "regime_country"]
 
 MAPPING_FILE = Path(__file__).parent.parent / "schema" / "ftm.toml"
 _MAX_ISSUES = 200  # as graphscore.model.validate: enough to fix a file in one pass
 _SHOWN = 3  # locations quoted in a warning; count_schemata gives the totals
+# Rows of a chunk (FtmChunks): they are Python dicts until the chunk is made a frame, some
+# 1 KB each, so fewer than a table file's chunk holds.
+CHUNK_ROWS = 1 << 16
+_ENTITY, _LINK, _PENALTY, _TOPICAL = 1, 2, 4, 8  # what a line gives, learnt by the first pass
 
 # FtM dates are ISO 8601 prefixes of varying precision: "2015", "2015-11", "2015-11-25T10:00".
 _PARTIAL_DATE = re.compile(r"(\d{4})(?:-(\d{2}))?(?:-(\d{2}))?(?:[T ].*)?")
@@ -210,15 +215,20 @@ class _Record:
     first_seen: str | None
 
 
-def _read_records(path: Path) -> Iterator[_Record]:
+def _read_records(path: Path, wanted: np.ndarray | None = None) -> Iterator[_Record]:
     """Parse each line into an FtM entity proxy, one at a time, collecting every unreadable
     line: they are raised together once the file is read (so a caller must not write what it
-    made of the records before the end)."""
+    made of the records before the end). ``wanted``: parse only the lines (numbered from 1)
+    where it is true, lines an earlier pass over the file read without fault."""
     name = path.name
     records, issues = 0, []
     offset = 0
     with path.open("rb") as lines:  # bytes, so a bad byte can be located in the file
         for number, raw in enumerate(lines, start=1):
+            if wanted is not None:
+                if number < len(wanted) and wanted[number]:
+                    yield _parsed(number, raw)
+                continue
             if len(issues) >= _MAX_ISSUES:
                 break
             where = f"{name}:{number}"
@@ -266,10 +276,18 @@ def _read_records(path: Path) -> Iterator[_Record]:
                 continue
             records += 1
             yield _Record(number, proxy, data.get("caption"), data.get("first_seen"))
+    if wanted is not None:
+        return
     if issues:
         raise InvalidData(issues)
     if not records:
         raise InvalidData(DataIssue(name, "json", None, "holds no FtM entities (empty file)"))
+
+
+def _parsed(number: int, raw: bytes) -> _Record:
+    """A line :func:`_read_records` read without fault before, parsed again."""
+    data = json.loads(raw.decode("utf-8").removeprefix("\ufeff"))
+    return _Record(number, ftm_model.get_proxy(data, cleaned=True), data.get("caption"), data.get("first_seen"))
 
 
 def _first(proxy: EntityProxy, props) -> str | None:
@@ -365,9 +383,7 @@ class _Builder:
         self.counts: Counter = Counter()
         self.skipped: list[str] = []  # locations of records skipped for their ends
         self.shareless: list[str] = []  # locations of percentages that could not be read
-        self.kinds: dict[str, str] = {}  # entity id -> kind, of the entities emitted
-        # (entity row, Address ids it names): filled once every Address of the file is read
-        self.unplaced: list[tuple[int, list[str]]] = []
+        self.kinds: dict[str, str] = {}  # entity id -> kind, of every entity of the file
         self.explicit: set[tuple[str, str]] = set()  # (entity, kind) named by a penalty record
 
     def emit(self, table: str, record: _Record, row: dict, outcome: str) -> None:
@@ -379,18 +395,19 @@ class _Builder:
         self.counts[record.proxy.schema.name, f"skipped: {reason}"] += 1
         self.skipped.append(f"{self.name}:{record.line} {record.proxy.schema.name} {detail}")
 
-    def entity(self, record: _Record) -> bool:
+    def kind(self, record: _Record) -> str | None:
+        """The entity kind the record maps to (None: it is no entity)."""
+        return next((k for schema, k in self.mapping.entity_kinds if record.proxy.schema.is_a(schema)), None)
+
+    def entity(self, record: _Record) -> None:
+        """The record's entity row; its address, where it names Address entities, the first
+        text among them (every Address of the file is known by then: they may come later)."""
         proxy = record.proxy
-        kind = next((k for schema, k in self.mapping.entity_kinds if proxy.schema.is_a(schema)), None)
-        if kind is None:
-            return False
-        self.kinds[proxy.id] = kind
         columns = {column: _first(proxy, props) for column, props in self.mapping.entity_columns.items()}
         if columns.get("address") is None and (named := proxy.get(self.mapping.address_reference, quiet=True)):
-            self.unplaced.append((len(self.rows["entities"]), named))  # an Address may come later in the file
-        self.emit("entities", record, {"id": proxy.id, "kind": kind, "name": _name(record), **columns,
-                                       "source_ref": f"ftm:{proxy.id}"}, "entity")
-        return True
+            columns["address"] = next((text for text in map(self.addresses.get, named) if text), None)
+        self.emit("entities", record, {"id": proxy.id, "kind": self.kinds[proxy.id], "name": _name(record),
+                                       **columns, "source_ref": f"ftm:{proxy.id}"}, "entity")
 
     def links(self, record: _Record, rule: _LinkRule) -> None:
         """One row per (source, target) pair the record names, or a counted skip."""
@@ -466,53 +483,146 @@ class _Builder:
                     "end": None, "repair_from": None, "authority": self.mapping.topic_authority,
                     "regime": None, "source_ref": f"ftm:{entity} topics"}, "topic penalty")
 
-    def place_addresses(self) -> None:
-        """References only: an entity's address is the first text of the Address entities it names."""
-        for row, named in self.unplaced:
-            referenced = (self.addresses.get(ref) for ref in named)
-            self.rows["entities"][row]["address"] = next((text for text in referenced if text), None)
-        self.unplaced = []
-
-    def tables(self) -> Tables:
-        frames = {}
-        for table, rows in self.rows.items():
-            # object dtype keeps None as None: pandas 3 would store missing text as NaN.
-            frame = pd.DataFrame(rows, columns=list(self.model.tables[table].column_names), dtype=object)
-            frame.attrs.update(origin=self.name, lines=self.lines[table])
-            frames[table] = frame
-        return Tables(**frames)
+    def frame(self, table: str) -> pd.DataFrame:
+        """The rows of ``table`` emitted since the last call, as a raw chunk (they are let go)."""
+        # object dtype keeps None as None: pandas 3 would store missing text as NaN.
+        frame = pd.DataFrame(self.rows[table], columns=list(self.model.tables[table].column_names), dtype=object)
+        frame.attrs.update(origin=self.name, lines=LineNumbers(self.lines[table]))
+        self.rows[table], self.lines[table] = [], []
+        return frame
 
 
-def _convert(path: Path) -> _Builder:
-    """Map every record of the file, read one at a time: entities as they come (their rows,
-    not their FtM objects, are kept), links and penalties once every entity is known (they
-    may precede their ends); records of schemata the mapping ignores are counted and dropped."""
-    mapping = _load_mapping()
-    builder = _Builder(path.name, mapping)
-    topics = {topic for topic, _ in mapping.topic_penalties}
-    others, topical = [], []
-    for record in _read_records(path):
-        schema = record.proxy.schema
-        if schema.is_a("Address"):
-            builder.addresses[record.proxy.id] = _first(record.proxy, mapping.address_text)
-        if builder.entity(record):
-            if topics.intersection(record.proxy.get("topics", quiet=True)):
-                topical.append(record)
-        elif any(schema.is_a(rule.schema) for rule in (*mapping.links, *mapping.penalties)):
-            others.append(record)
-        else:
-            builder.counts[schema.name, "skipped: schema not mapped"] += 1
-    builder.place_addresses()
-    for record in others:
-        schema = record.proxy.schema
-        link = next((rule for rule in mapping.links if schema.is_a(rule.schema)), None)
-        if link is not None:
-            builder.links(record, link)
-        else:
-            builder.penalties(record, next(rule for rule in mapping.penalties if schema.is_a(rule.schema)))
-    for record in topical:  # after the penalty records, which decide what topics still add
-        builder.topic_penalties(record)
-    return builder
+class FtmChunks:
+    """An FtM file's tables as chunks of raw rows (:func:`iter_ftm`), made in passes over
+    the file so that no pass holds more than a chunk of rows.
+
+    The first pass parses every line, reports every unreadable one (before any row is handed
+    on) and learns what later lines need from the whole file: each entity's kind (a link or
+    penalty may come before its ends), each Address's text (an entity may name one found
+    later), and which entities a penalty record names (a topic penalty is only for a kind no
+    record states), and which lines each table reads. Each table's pass then parses only
+    those lines again: entities, then links, then penalty records and topic penalties, in
+    file order. Its warnings (records skipped, unreadable percentages) are given once the
+    penalties' pass is done.
+    """
+
+    def __init__(self, path: str | Path, *, chunk_rows: int | None = None):
+        self.path = Path(path)
+        self.chunk_rows = chunk_rows or CHUNK_ROWS
+        self._builder: _Builder | None = None
+        self._lines: np.ndarray | None = None  # per line: the tables it gives rows (_ENTITY, ...)
+        self.counts: Counter = Counter()  # what became of each record, over the passes done
+
+    def __getitem__(self, table: str) -> "_Pass":
+        return _Pass(self, table)
+
+    def tables(self) -> dict:
+        """Table name -> its chunks, as :func:`graphscore.model.validate_chunks` takes them."""
+        return {table: self[table] for table in TABLE_NAMES}
+
+    def _scan(self) -> _Builder:
+        """The first pass (once): every line parsed and checked, what the others need kept."""
+        if self._builder is not None:
+            return self._builder
+        mapping = _load_mapping()
+        builder = _Builder(self.path.name, mapping)
+        topics = {topic for topic, _ in mapping.topic_penalties}
+        marks = bytearray()
+        skipped: Counter = Counter()
+        for record in _read_records(self.path):
+            proxy, schema = record.proxy, record.proxy.schema
+            if record.line >= len(marks):
+                marks.extend(bytes(record.line + 1 - len(marks)))
+            if schema.is_a("Address"):
+                builder.addresses[proxy.id] = _first(proxy, mapping.address_text)
+            if (kind := builder.kind(record)) is not None:
+                builder.kinds[proxy.id] = kind
+                marks[record.line] = _ENTITY | (_TOPICAL if topics.intersection(proxy.get("topics", quiet=True)) else 0)
+            elif any(schema.is_a(rule.schema) for rule in mapping.links):
+                marks[record.line] = _LINK
+            elif rule := next((rule for rule in mapping.penalties if schema.is_a(rule.schema)), None):
+                marks[record.line] = _PENALTY
+                kind, _ = builder.classify(proxy, rule)
+                builder.explicit.update((entity, kind) for entity in proxy.get(rule.entity))
+            else:
+                skipped[schema.name, "skipped: schema not mapped"] += 1
+        self._builder, self._lines, self._skipped = builder, np.frombuffer(bytes(marks), np.uint8), skipped
+        return builder
+
+    def _records(self, mark: int) -> Iterator[_Record]:
+        return _read_records(self.path, (self._lines & mark) > 0)
+
+    def _pass(self, table: str) -> Iterator[pd.DataFrame]:
+        builder, mapping = self._scan(), _load_mapping()
+        builder.counts = Counter()
+        if table == "entities":
+            steps = ((record, builder.entity) for record in self._records(_ENTITY))
+            builder.counts.update(self._skipped)
+        elif table == "links":
+            builder.shareless = []
+            steps = ((record, functools.partial(builder.links, rule=next(
+                rule for rule in mapping.links if record.proxy.schema.is_a(rule.schema))))
+                for record in self._records(_LINK))
+        else:  # the penalty records first: what topics add depends on them
+            steps = itertools.chain(
+                ((record, functools.partial(builder.penalties, rule=next(
+                    rule for rule in mapping.penalties if record.proxy.schema.is_a(rule.schema))))
+                 for record in self._records(_PENALTY)),
+                ((record, builder.topic_penalties) for record in self._records(_TOPICAL)))
+        skipped, handed = len(builder.skipped), False
+        for record, step in steps:
+            step(record)
+            if len(builder.rows[table]) >= self.chunk_rows:
+                handed = True
+                yield builder.frame(table)
+        if builder.rows[table] or not handed:
+            yield builder.frame(table)
+        self.counts.update(builder.counts)
+        if table == "links":
+            self._link_skips = builder.skipped[skipped:]
+        if table == "penalties":
+            self._warn(builder, [*getattr(self, "_link_skips", []), *builder.skipped[skipped:]])
+        del builder.skipped[skipped:]
+
+    def _warn(self, builder: _Builder, skipped: list[str]) -> None:
+        if skipped:
+            warnings.warn(f"{builder.name}: skipped {len(skipped)} FtM records the model cannot hold: "
+                          f"{_some(skipped)}", GraphscoreWarning, stacklevel=2)
+        if builder.shareless:
+            warnings.warn(f"{builder.name}: {len(builder.shareless)} percentages are no number or range; "
+                          f"their links are kept without a share: {_some(builder.shareless)}",
+                          GraphscoreWarning, stacklevel=2)
+
+
+class _Pass:
+    """One table's chunks of an :class:`FtmChunks`, made each time they are iterated."""
+
+    def __init__(self, chunks: FtmChunks, table: str):
+        self.chunks, self.table = chunks, table
+
+    def __iter__(self) -> Iterator[pd.DataFrame]:
+        return self.chunks._pass(self.table)
+
+
+def iter_ftm(path: str | Path) -> dict:
+    """An FtM JSON-lines file as chunks of raw rows per table, as
+    :func:`graphscore.io.tables.iter_tables` gives a folder's: what
+    :class:`~graphscore.model.ValidatedStream` validates and a store writes as they are read
+    (:class:`FtmChunks`). The rows, lines and warnings are those of :func:`read_ftm`.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> with tempfile.TemporaryDirectory() as folder:
+    ...     path = Path(folder) / "two.ftm.json"
+    ...     _ = path.write_text('{"id": "o", "schema": "Ownership", "properties": {"owner": ["p"], "asset": ["c"]}}\\n'
+    ...                         '{"id": "p", "schema": "Person", "properties": {"name": ["Ann"]}}\\n'
+    ...                         '{"id": "c", "schema": "Company", "properties": {"name": ["Acme"]}}\\n')
+    ...     chunks = iter_ftm(path)
+    ...     [(name, [(len(c), list(c.attrs["lines"])) for c in chunks[name]]) for name in chunks]
+    [('entities', [(2, [2, 3])]), ('links', [(1, [1])]), ('penalties', [(0, [])])]
+    """
+    return FtmChunks(path).tables()
 
 
 _SURROGATE = re.compile("[\ud800-\udfff]")
@@ -604,15 +714,15 @@ def read_ftm(path: str | Path) -> Tables:
     ...
     graphscore.errors.InvalidData: bad.json:2: json='not json' is not a JSON object
     """
-    built = _convert(Path(path))
-    if built.skipped:
-        warnings.warn(f"{built.name}: skipped {len(built.skipped)} FtM records the model cannot hold: "
-                      f"{_some(built.skipped)}", GraphscoreWarning, stacklevel=2)
-    if built.shareless:
-        warnings.warn(f"{built.name}: {len(built.shareless)} percentages are no number or range; "
-                      f"their links are kept without a share: {_some(built.shareless)}",
-                      GraphscoreWarning, stacklevel=2)
-    return built.tables()
+    frames = {}
+    for table, chunks in iter_ftm(path).items():
+        chunks = list(chunks)
+        frame = chunks[0] if len(chunks) == 1 else pd.concat(chunks, ignore_index=True)
+        if len(chunks) > 1:
+            frame.attrs = {"origin": chunks[0].attrs["origin"],
+                           "lines": LineNumbers(np.concatenate([list(c.attrs["lines"]) for c in chunks]))}
+        frames[table] = frame
+    return Tables(**frames)
 
 
 def _some(locations: list[str]) -> str:
@@ -649,4 +759,10 @@ def count_schemata(path: str | Path) -> Counter:
     Family skipped: end kind not allowed 1
     Person entity 1
     """
-    return _convert(Path(path)).counts
+    chunks = FtmChunks(path)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", GraphscoreWarning)  # the counts say it
+        for table in TABLE_NAMES:
+            for _ in chunks[table]:
+                pass
+    return chunks.counts
