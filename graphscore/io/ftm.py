@@ -44,8 +44,11 @@ import functools
 import itertools
 import json
 import re
+import shutil
+import tempfile
 import tomllib
 import warnings
+import weakref
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -53,6 +56,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 from followthemoney import model as ftm_model
 from followthemoney.exc import FollowTheMoneyException
 from followthemoney.proxy import EntityProxy
@@ -385,19 +389,26 @@ class _Builder:
         self.shareless: list[str] = []  # locations of percentages that could not be read
         self.kinds: dict[str, str] = {}  # entity id -> kind, of every entity of the file
         self.explicit: set[tuple[str, str]] = set()  # (entity, kind) named by a penalty record
+        self._rules: dict[str, tuple] = {}  # FtM schema name -> what rules() says of it
 
-    def emit(self, table: str, record: _Record, row: dict, outcome: str) -> None:
+    def emit(self, table: str, line: int, schema: str, row: dict, outcome: str) -> None:
         self.rows[table].append(row)
-        self.lines[table].append(record.line)
-        self.counts[record.proxy.schema.name, outcome] += 1
+        self.lines[table].append(line)
+        self.counts[schema, outcome] += 1
 
-    def skip(self, record: _Record, reason: str, detail: str) -> None:
-        self.counts[record.proxy.schema.name, f"skipped: {reason}"] += 1
-        self.skipped.append(f"{self.name}:{record.line} {record.proxy.schema.name} {detail}")
+    def skip(self, line: int, schema: str, reason: str, detail: str) -> None:
+        self.counts[schema, f"skipped: {reason}"] += 1
+        self.skipped.append(f"{self.name}:{line} {schema} {detail}")
 
-    def kind(self, record: _Record) -> str | None:
-        """The entity kind the record maps to (None: it is no entity)."""
-        return next((k for schema, k in self.mapping.entity_kinds if record.proxy.schema.is_a(schema)), None)
+    def rules(self, schema) -> tuple[str | None, _LinkRule | None, _PenaltyRule | None]:
+        """The entity kind, link rule and penalty rule an FtM schema maps by (each None where
+        none does), the first that matches; worked out once per schema."""
+        if schema.name not in self._rules:
+            self._rules[schema.name] = (
+                next((k for name, k in self.mapping.entity_kinds if schema.is_a(name)), None),
+                next((rule for rule in self.mapping.links if schema.is_a(rule.schema)), None),
+                next((rule for rule in self.mapping.penalties if schema.is_a(rule.schema)), None))
+        return self._rules[schema.name]
 
     def entity(self, record: _Record) -> None:
         """The record's entity row; its address, where it names Address entities, the first
@@ -406,12 +417,14 @@ class _Builder:
         columns = {column: _first(proxy, props) for column, props in self.mapping.entity_columns.items()}
         if columns.get("address") is None and (named := proxy.get(self.mapping.address_reference, quiet=True)):
             columns["address"] = next((text for text in map(self.addresses.get, named) if text), None)
-        self.emit("entities", record, {"id": proxy.id, "kind": self.kinds[proxy.id], "name": _name(record),
-                                       **columns, "source_ref": f"ftm:{proxy.id}"}, "entity")
+        self.emit("entities", record.line, proxy.schema.name,
+                  {"id": proxy.id, "kind": self.kinds[proxy.id], "name": _name(record), **columns,
+                   "source_ref": f"ftm:{proxy.id}"}, "entity")
 
-    def links(self, record: _Record, rule: _LinkRule) -> None:
-        """One row per (source, target) pair the record names, or a counted skip."""
-        proxy, link_type = record.proxy, self.model.links[rule.type]
+    def link_rows(self, record: _Record, rule: _LinkRule) -> list[dict]:
+        """One row per (source, target) pair the record names, its ends not yet checked
+        (:meth:`link`: they may be entities of lines further on), with its line and schema."""
+        proxy = record.proxy
         role_text = "; ".join(proxy.get(rule.role)) or None
         role, source_ref = role_text, f"ftm:{proxy.id}"
         if rule.officer_role and role_text:
@@ -420,25 +433,31 @@ class _Builder:
         self.shareless += [f"{self.name}:{record.line} {rule.share}={text!r}" for text in unreadable]
         start = _date([v for p in self.mapping.link_start for v in proxy.get(p)])
         end = _date([v for p in self.mapping.link_end for v in proxy.get(p)], max)
-        for source, target in itertools.product(proxy.get(rule.source) or [None],
-                                                proxy.get(rule.target) or [None]):
-            ends = (("source", rule.source, source, link_type.source_kinds),
-                    ("target", rule.target, target, link_type.target_kinds))
-            missing = [f"{prop}={value!r}" for _, prop, value, _ in ends if value not in self.kinds]
-            misfit = [f"{prop} {value!r} is a {self.kinds[value]}, but {rule.type} {end}s must be "
-                      f"{' or '.join(allowed)}" for end, prop, value, allowed in ends
-                      if value in self.kinds and self.kinds[value] not in allowed]
-            if missing:
-                self.skip(record, "end not among the entities", ", ".join(missing))
-            elif misfit:
-                self.skip(record, "end kind not allowed", "; ".join(misfit))
-            elif source == target:  # the model has no self-links (e.g. a company's own shares)
-                self.skip(record, "self-link", f"{rule.source} and {rule.target} are both {source!r}")
-            else:
-                self.emit("links", record, {
-                    "source": source, "target": target, "type": rule.type, "share": share,
-                    "share_low": share_low, "share_high": share_high, "role": role,
-                    "start": start, "end": end, "source_ref": source_ref}, "link")
+        return [{"source": source, "target": target, "type": rule.type, "share": share, "share_low": share_low,
+                 "share_high": share_high, "role": role, "start": start, "end": end, "source_ref": source_ref,
+                 "_line": record.line, "_schema": proxy.schema.name}
+                for source, target in itertools.product(proxy.get(rule.source) or [None],
+                                                        proxy.get(rule.target) or [None])]
+
+    def link(self, row: dict) -> None:
+        """A row of :meth:`link_rows` emitted, or counted and noted as skipped for its ends."""
+        line, schema = row.pop("_line"), row.pop("_schema")
+        rule = self._rules[schema][1]
+        link_type, source, target = self.model.links[rule.type], row["source"], row["target"]
+        ends = (("source", rule.source, source, link_type.source_kinds),
+                ("target", rule.target, target, link_type.target_kinds))
+        missing = [f"{prop}={value!r}" for _, prop, value, _ in ends if value not in self.kinds]
+        misfit = [f"{prop} {value!r} is a {self.kinds[value]}, but {rule.type} {end}s must be "
+                  f"{' or '.join(allowed)}" for end, prop, value, allowed in ends
+                  if value in self.kinds and self.kinds[value] not in allowed]
+        if missing:
+            self.skip(line, schema, "end not among the entities", ", ".join(missing))
+        elif misfit:
+            self.skip(line, schema, "end kind not allowed", "; ".join(misfit))
+        elif source == target:  # the model has no self-links (e.g. a company's own shares)
+            self.skip(line, schema, "self-link", f"{rule.source} and {rule.target} are both {source!r}")
+        else:
+            self.emit("links", line, schema, row, "link")
 
     def penalties(self, record: _Record, rule: _PenaltyRule) -> None:
         proxy = record.proxy
@@ -448,11 +467,11 @@ class _Builder:
         targets = proxy.get(rule.entity)
         for entity in targets or [None]:
             if entity not in self.kinds:
-                self.skip(record, "end not among the entities", f"{rule.entity}={entity!r}")
+                self.skip(record.line, proxy.schema.name, "end not among the entities", f"{rule.entity}={entity!r}")
                 continue
             kind, regime = self.classify(proxy, rule)
             self.explicit.add((entity, kind))
-            self.emit("penalties", record, {
+            self.emit("penalties", record.line, proxy.schema.name, {
                 # A record naming several entities gives one penalty each, with distinct ids.
                 "id": proxy.id if len(targets) == 1 else f"{proxy.id}:{entity}",
                 "entity": entity, "kind": kind, "severity": self.mapping.severity[kind],
@@ -476,7 +495,7 @@ class _Builder:
         entity, topics = record.proxy.id, record.proxy.get("topics", quiet=True)
         for topic, kind in self.mapping.topic_penalties:
             if topic in topics and (entity, kind) not in self.explicit:
-                self.emit("penalties", record, {
+                self.emit("penalties", record.line, record.proxy.schema.name, {
                     "id": f"topic:{topic}:{entity}", "entity": entity, "kind": kind,
                     "severity": self.mapping.severity[kind],
                     "start": _date([record.first_seen] if record.first_seen else []),
@@ -497,12 +516,15 @@ class FtmChunks:
     the file so that no pass holds more than a chunk of rows.
 
     The first pass parses every line, reports every unreadable one (before any row is handed
-    on) and learns what later lines need from the whole file: each entity's kind (a link or
+    on) and learns what later passes need from the whole file: each entity's kind (a link or
     penalty may come before its ends), each Address's text (an entity may name one found
-    later), and which entities a penalty record names (a topic penalty is only for a kind no
-    record states), and which lines each table reads. Each table's pass then parses only
-    those lines again: entities, then links, then penalty records and topic penalties, in
-    file order. Its warnings (records skipped, unreadable percentages) are given once the
+    later), which entities a penalty record names (a topic penalty is only for a kind no
+    record states), and which lines give entities, penalties and topic penalties. Link records,
+    most of a register, are turned into rows there and then, their ends unchecked, and kept
+    on disk (Arrow IPC, in a temporary folder removed with this object) rather than parsed
+    again. Each table's pass then makes its chunks: entities and penalties from their lines
+    parsed again, links from the rows kept, each end checked against the kinds, all in file
+    order. The warnings (records skipped, unreadable percentages) are given once the
     penalties' pass is done.
     """
 
@@ -511,6 +533,7 @@ class FtmChunks:
         self.chunk_rows = chunk_rows or CHUNK_ROWS
         self._builder: _Builder | None = None
         self._lines: np.ndarray | None = None  # per line: the tables it gives rows (_ENTITY, ...)
+        self._folder: Path | None = None  # the link rows kept by the first pass
         self.counts: Counter = Counter()  # what became of each record, over the passes done
 
     def __getitem__(self, table: str) -> "_Pass":
@@ -529,49 +552,64 @@ class FtmChunks:
         topics = {topic for topic, _ in mapping.topic_penalties}
         marks = bytearray()
         skipped: Counter = Counter()
-        for record in _read_records(self.path):
-            proxy, schema = record.proxy, record.proxy.schema
-            if record.line >= len(marks):
-                marks.extend(bytes(record.line + 1 - len(marks)))
-            if schema.is_a("Address"):
-                builder.addresses[proxy.id] = _first(proxy, mapping.address_text)
-            if (kind := builder.kind(record)) is not None:
-                builder.kinds[proxy.id] = kind
-                marks[record.line] = _ENTITY | (_TOPICAL if topics.intersection(proxy.get("topics", quiet=True)) else 0)
-            elif any(schema.is_a(rule.schema) for rule in mapping.links):
-                marks[record.line] = _LINK
-            elif rule := next((rule for rule in mapping.penalties if schema.is_a(rule.schema)), None):
-                marks[record.line] = _PENALTY
-                kind, _ = builder.classify(proxy, rule)
-                builder.explicit.update((entity, kind) for entity in proxy.get(rule.entity))
-            else:
-                skipped[schema.name, "skipped: schema not mapped"] += 1
+        folder = Path(tempfile.mkdtemp(prefix="graphscore-ftm-"))
+        weakref.finalize(self, shutil.rmtree, folder, True)
+        rows, writer = [], None
+        try:
+            for record in _read_records(self.path):
+                proxy, schema = record.proxy, record.proxy.schema
+                if record.line >= len(marks):
+                    marks.extend(bytes(record.line + 1 - len(marks)))
+                if schema.is_a("Address"):
+                    builder.addresses[proxy.id] = _first(proxy, mapping.address_text)
+                kind, link, penalty = builder.rules(schema)
+                if kind is not None:
+                    builder.kinds[proxy.id] = kind
+                    marks[record.line] = _ENTITY | (_TOPICAL if topics.intersection(proxy.get("topics", quiet=True))
+                                                    else 0)
+                elif link is not None:
+                    rows += builder.link_rows(record, link)
+                    if len(rows) >= self.chunk_rows:
+                        writer = _write_link_rows(rows, writer, folder)
+                        rows = []
+                elif penalty is not None:
+                    marks[record.line] = _PENALTY
+                    kind, _ = builder.classify(proxy, penalty)
+                    builder.explicit.update((entity, kind) for entity in proxy.get(penalty.entity))
+                else:
+                    skipped[schema.name, "skipped: schema not mapped"] += 1
+            writer = _write_link_rows(rows, writer, folder)
+        finally:
+            if writer is not None:
+                writer.close()
         self._builder, self._lines, self._skipped = builder, np.frombuffer(bytes(marks), np.uint8), skipped
+        self._folder = folder
         return builder
 
     def _records(self, mark: int) -> Iterator[_Record]:
         return _read_records(self.path, (self._lines & mark) > 0)
 
+    def _link_rows(self) -> Iterator[dict]:
+        with pa.OSFile(str(self._folder / _LINK_ROWS)) as source:
+            for batch in pa.ipc.open_stream(source):
+                yield from batch.to_pylist()
+
     def _pass(self, table: str) -> Iterator[pd.DataFrame]:
-        builder, mapping = self._scan(), _load_mapping()
+        builder = self._scan()
         builder.counts = Counter()
         if table == "entities":
             steps = ((record, builder.entity) for record in self._records(_ENTITY))
             builder.counts.update(self._skipped)
         elif table == "links":
-            builder.shareless = []
-            steps = ((record, functools.partial(builder.links, rule=next(
-                rule for rule in mapping.links if record.proxy.schema.is_a(rule.schema))))
-                for record in self._records(_LINK))
+            steps = ((row, builder.link) for row in self._link_rows())
         else:  # the penalty records first: what topics add depends on them
             steps = itertools.chain(
-                ((record, functools.partial(builder.penalties, rule=next(
-                    rule for rule in mapping.penalties if record.proxy.schema.is_a(rule.schema))))
+                ((record, functools.partial(builder.penalties, rule=builder.rules(record.proxy.schema)[2]))
                  for record in self._records(_PENALTY)),
                 ((record, builder.topic_penalties) for record in self._records(_TOPICAL)))
         skipped, handed = len(builder.skipped), False
-        for record, step in steps:
-            step(record)
+        for item, step in steps:
+            step(item)
             if len(builder.rows[table]) >= self.chunk_rows:
                 handed = True
                 yield builder.frame(table)
@@ -592,6 +630,23 @@ class FtmChunks:
             warnings.warn(f"{builder.name}: {len(builder.shareless)} percentages are no number or range; "
                           f"their links are kept without a share: {_some(builder.shareless)}",
                           GraphscoreWarning, stacklevel=2)
+
+
+_LINK_ROWS = "links.arrows"
+_TEXT_COLUMNS = ("source", "target", "type", "role", "start", "end", "source_ref")
+_LINK_ROW_SCHEMA = pa.schema([*((name, pa.string()) for name in _TEXT_COLUMNS),
+                              *((name, pa.float64()) for name in ("share", "share_low", "share_high")),
+                              ("_line", pa.int64()), ("_schema", pa.string())])
+
+
+def _write_link_rows(rows: list[dict], writer, folder: Path):
+    """Rows of :meth:`_Builder.link_rows` appended to the first pass's file (opened by the
+    first call, which may have no rows: the file then holds none)."""
+    if writer is None:
+        writer = pa.ipc.new_stream(str(folder / _LINK_ROWS), _LINK_ROW_SCHEMA)
+    if rows:
+        writer.write_batch(pa.RecordBatch.from_pylist(rows, schema=_LINK_ROW_SCHEMA))
+    return writer
 
 
 class _Pass:
