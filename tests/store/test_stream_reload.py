@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import warnings
+from pathlib import Path
 
 import pandas as pd
 import pytest
@@ -19,7 +20,7 @@ import graphscore.io.ftm as ftm
 import graphscore.io.tables as io_tables
 from graphscore.cli import app
 from graphscore.errors import InvalidData
-from graphscore.io import iter_tables, read_paths, write_tables
+from graphscore.io import iter_tables, read_paths, table_chunks, write_tables
 from graphscore.io.ftm import iter_ftm
 from graphscore.store.ladybug import LadybugStore
 from graphscore.synthetic import generate_network
@@ -214,3 +215,13 @@ def test_the_load_command_streams_into_a_store_with_content(tmp_path, registry, 
         store.load(read_paths([registry / "base" / "parquet"]))
         store.load(read_paths([registry / "revised" / "parquet"], known_entities=store.entity_kinds()))
     assert_same_store(db, whole)
+
+
+def test_bods_statements_go_the_streamed_way_into_a_store_with_content(tmp_path):
+    """BODS is read whole (an entity is its latest statement, wherever it is), then handed on
+    as one chunk per table: into a store holding the FtM sample, it stores what the whole
+    path stores."""
+    package = Path(__file__).parents[1] / "io" / "bods_examples" / "bods-package.json"
+    whole, streamed = both_ways(tmp_path, ZALA, package, lambda path: table_chunks([path]))
+    assert streamed.written == whole.written and streamed.written["entities"]["new"] > 0
+    assert_same_store(tmp_path / "streamed", tmp_path / "whole")
