@@ -1072,6 +1072,9 @@ class ValidatedStream:
         self.counts = dict.fromkeys(TABLE_NAMES, 0)
         self._issues: list[DataIssue] = []
         self._unlisted = 0
+        # what a store forbids (a kind changed, a penalty moved), listed after the others as
+        # validate() and check_against_store() list them
+        self._against_store = _Found()
         self._entities: _Entities | None = None
 
     def fingerprint(self) -> str | None:
@@ -1091,8 +1094,9 @@ class ValidatedStream:
             self._digest = ContentDigest(self._folder / "rows")
             for name in TABLE_NAMES:
                 yield from self._table(name)
-            if self._issues or self._unlisted:
-                raise InvalidData(self._issues, unlisted=self._unlisted)
+            found = self._against_store
+            if self._issues or self._unlisted or found.issues or found.unlisted:
+                raise InvalidData(self._issues + found.issues, unlisted=self._unlisted + found.unlisted)
             self._fingerprint = self._digest.hexdigest()
         finally:
             shutil.rmtree(self._folder, ignore_errors=True)
@@ -1129,7 +1133,8 @@ class ValidatedStream:
                     state.rows += len(df)
                     break
             chunk = self._check(name, spec, df, state)
-            if chunk is not None and not (self._issues or self._unlisted or state.found.issues or state.found.unlisted):
+            if chunk is not None and not (self._issues or self._unlisted or state.found.issues or state.found.unlisted
+                                          or self._against_store.issues or self._against_store.unlisted):
                 self._digest.add(name, chunk.frame)
                 handed += 1
                 yield chunk
@@ -1166,7 +1171,9 @@ class ValidatedStream:
             issues.flag(earlier & ~_duplicated(ids), spec.key, "is a duplicate id")
             state.ids.add(ids)
         if self._stored is not None and name in ("entities", "penalties"):
-            self._check_against_stored(name, columns, texts, issues)
+            against = _Issues(frame, name)
+            self._check_against_stored(name, columns, texts, against)
+            self._against_store.add(against)
         if name == "entities":
             state.kinds.append(pd.Categorical(columns["kind"]))
         elif name == "links":
@@ -1244,8 +1251,10 @@ class ValidatedStream:
                 # loaded again has the input's kind (a kind that differs was refused above)
                 state.ids.add(self._stored.entity_ids)
                 ids = pa.concat_arrays(state.ids.parts)
-                kinds = pd.api.types.union_categoricals(
-                    [pd.Categorical(kinds), pd.Categorical(self._stored.entity_kinds)])
+                # (an empty part's categories have no type of text: left out, not unioned)
+                parts = [part for part in (pd.Categorical(kinds), pd.Categorical(self._stored.entity_kinds))
+                         if len(part)]
+                kinds = pd.api.types.union_categoricals(parts) if len(parts) > 1 else parts[0]
             self._entities = _Entities({"id": None, "kind": kinds}, {"id": ids}, None, hashed=state.ids)
         elif name == "links" and state.records is not None:
             self._flag_repeated_records(state)

@@ -534,6 +534,8 @@ class FtmChunks:
         self._builder: _Builder | None = None
         self._lines: np.ndarray | None = None  # per line: the tables it gives rows (_ENTITY, ...)
         self._folder: Path | None = None  # the link rows kept by the first pass
+        self._skipped: Counter = Counter()  # records of schemata the mapping ignores
+        self._link_skips: list[str] = []  # the links' pass's skipped records, warned of after the penalties'
         self.counts: Counter = Counter()  # what became of each record, over the passes done
 
     def __getitem__(self, table: str) -> "_Pass":
@@ -619,7 +621,7 @@ class FtmChunks:
         if table == "links":
             self._link_skips = builder.skipped[skipped:]
         if table == "penalties":
-            self._warn(builder, [*getattr(self, "_link_skips", []), *builder.skipped[skipped:]])
+            self._warn(builder, [*self._link_skips, *builder.skipped[skipped:]])
         del builder.skipped[skipped:]
 
     def _warn(self, builder: _Builder, skipped: list[str]) -> None:
