@@ -627,6 +627,7 @@ class LadybugStore(CypherStore):
                 # the chunk goes before the stream reads the next: the loop's names would hold its
                 # frame and Arrow tables (0.3 GB at 2^20 links) through the next one's validation
                 del chunk, steps
+                parameters = None  # the last statement's (a chunk that changes nothing has none)
             if index is None:
                 record_fingerprint(run, stream.fingerprint())
             else:
