@@ -217,12 +217,12 @@ def load(
     store = _open(db, create=True, wait=wait)
     try:
         folder = cache_folder(store)
-        recorded = store.data_fingerprint()
-        stored = DiskCache(folder, recorded).load_tables() if folder is not None and recorded else None
-        # into an empty store, one folder of tables is validated and written chunk by chunk
-        chunks = table_chunks(paths) if stored is None and hasattr(store, "load_chunks") else None
+        # one folder of tables or one FtM file is validated and written chunk by chunk
+        chunks = table_chunks(paths) if hasattr(store, "load_chunks") else None
         summary = store.load_chunks(chunks, progress=progress) if chunks is not None else None
         if summary is None:
+            recorded = store.data_fingerprint()
+            stored = DiskCache(folder, recorded).load_tables() if folder is not None and recorded else None
             known = stored.entities[["id", "kind"]] if stored is not None else store.entity_kinds()
             with progress.step(f"reading and validating {len(paths)} input(s)",
                                f"read and validated {len(paths)} input(s)"):

@@ -55,6 +55,7 @@ __all__ = [
     "ValidatedStream",
     "ValidChunk",
     "RestartLoad",
+    "StoredKeys",
 ]
 
 SCHEMA_FILE = Path(__file__).parent / "schema" / "model.toml"
@@ -239,6 +240,14 @@ class ContentDigest:
         if name not in self._buckets:
             self._buckets[name] = Buckets(self._folder / name)
         self._buckets[name].add(top_bits(hashes), hash=hashes)
+
+    def add_hashes(self, name: str, columns: list[str], hashes: np.ndarray) -> None:
+        """Rows of table ``name`` given by their hashes over ``columns`` (sorted, as :meth:`add`
+        takes them), e.g. a store's rows hashed as they were read back."""
+        self._columns.setdefault(name, columns)
+        if self._folder is not None:
+            raise ValueError("row hashes are added to a digest kept in memory")
+        self._hashes.setdefault(name, []).append(hashes)
 
     def hexdigest(self) -> str:
         digest = hashlib.sha256()
@@ -738,6 +747,37 @@ class _Entities:
         return found if (rows >= 0).all() else np.where(rows >= 0, found, _objects(text))
 
 
+class StoredKeys:
+    """What a streamed load into a store with content checks its input against: the stored
+    entities' ids and kinds (links and penalties may refer to them; a reload may not change
+    a kind) and the stored penalties' ids and entities (a reload may not move a penalty).
+    Ids as Arrow text, looked up by their hashes (:class:`_HashedIds`), no Python string each.
+
+    Examples
+    --------
+    >>> stored = StoredKeys(pa.array(["a", "b"]), np.array(["person", "company"], dtype=object),
+    ...                     pa.array(["x"]), pa.array(["a"]))
+    >>> stored.entity_rows(pa.array(["b", "z"])).tolist(), stored.penalty_rows(pa.array(["x"])).tolist()
+    ([1, -1], [0])
+    """
+
+    def __init__(self, entity_ids: pa.Array, entity_kinds: np.ndarray, penalty_ids: pa.Array,
+                 penalty_entities: pa.Array):
+        self.entity_ids = entity_ids.cast(pa.large_string())
+        self.entity_kinds = entity_kinds
+        self.penalty_entities = penalty_entities.cast(pa.large_string())
+        self._entities, self._penalties = _HashedIds(), _HashedIds()
+        self._entities.add(self.entity_ids)
+        self._penalties.add(penalty_ids.cast(pa.large_string()))
+
+    def entity_rows(self, ids: pa.Array) -> np.ndarray:
+        """The stored row of each id (-1: not stored)."""
+        return self._entities.find(ids.cast(pa.large_string()))
+
+    def penalty_rows(self, ids: pa.Array) -> np.ndarray:
+        return self._penalties.find(ids.cast(pa.large_string()))
+
+
 def _check_links(columns: dict, texts: dict, rows: dict, entities: _Entities, model: Model,
                  issues: _Issues, *, records: bool = True) -> None:
     """The rules of links; ``records``: also look for repeated link records among these rows
@@ -1020,8 +1060,10 @@ class ValidatedStream:
     graphscore.errors.InvalidData: entities.csv:3: id='a' is a duplicate id
     """
 
-    def __init__(self, chunks: dict, model: Model | None = None, *, warn: bool = True, spill: Path | None = None):
+    def __init__(self, chunks: dict, model: Model | None = None, *, warn: bool = True, spill: Path | None = None,
+                 stored: StoredKeys | None = None):
         self.model = model or load_model()
+        self._stored = stored
         self._chunks = {name: chunks.get(name) for name in TABLE_NAMES}
         self._warn = warn
         self._spill = spill
@@ -1030,6 +1072,9 @@ class ValidatedStream:
         self.counts = dict.fromkeys(TABLE_NAMES, 0)
         self._issues: list[DataIssue] = []
         self._unlisted = 0
+        # what a store forbids (a kind changed, a penalty moved), listed after the others as
+        # validate() and check_against_store() list them
+        self._against_store = _Found()
         self._entities: _Entities | None = None
 
     def fingerprint(self) -> str | None:
@@ -1049,8 +1094,9 @@ class ValidatedStream:
             self._digest = ContentDigest(self._folder / "rows")
             for name in TABLE_NAMES:
                 yield from self._table(name)
-            if self._issues or self._unlisted:
-                raise InvalidData(self._issues, unlisted=self._unlisted)
+            found = self._against_store
+            if self._issues or self._unlisted or found.issues or found.unlisted:
+                raise InvalidData(self._issues + found.issues, unlisted=self._unlisted + found.unlisted)
             self._fingerprint = self._digest.hexdigest()
         finally:
             shutil.rmtree(self._folder, ignore_errors=True)
@@ -1087,7 +1133,8 @@ class ValidatedStream:
                     state.rows += len(df)
                     break
             chunk = self._check(name, spec, df, state)
-            if chunk is not None and not (self._issues or self._unlisted or state.found.issues or state.found.unlisted):
+            if chunk is not None and not (self._issues or self._unlisted or state.found.issues or state.found.unlisted
+                                          or self._against_store.issues or self._against_store.unlisted):
                 self._digest.add(name, chunk.frame)
                 handed += 1
                 yield chunk
@@ -1123,6 +1170,10 @@ class ValidatedStream:
             earlier = state.ids.find(ids) >= 0
             issues.flag(earlier & ~_duplicated(ids), spec.key, "is a duplicate id")
             state.ids.add(ids)
+        if self._stored is not None and name in ("entities", "penalties"):
+            against = _Issues(frame, name)
+            self._check_against_stored(name, columns, texts, against)
+            self._against_store.add(against)
         if name == "entities":
             state.kinds.append(pd.Categorical(columns["kind"]))
         elif name == "links":
@@ -1133,6 +1184,26 @@ class ValidatedStream:
                         "entity", "is not a known entity id")
         state.found.add(issues)
         return ValidChunk(name, frame, keys)
+
+    def _check_against_stored(self, name: str, columns: dict, texts: dict, issues: "_Issues") -> None:
+        """The rules a store adds (:func:`check_against_store`), for one chunk: a row may not
+        change a stored entity's kind, nor move a stored penalty to another entity."""
+        stored = self._stored
+        if name == "entities":
+            rows = stored.entity_rows(texts["id"])
+            found = np.flatnonzero(rows >= 0)
+            bad = np.zeros(len(rows), dtype=bool)
+            bad[found] = stored.entity_kinds[rows[found]] != columns["kind"][found]
+            issues.flag(bad, "kind", "differs from the kind stored for this id (a reload cannot change it)")
+        else:
+            rows = stored.penalty_rows(texts["id"])
+            found = np.flatnonzero(rows >= 0)
+            bad = np.zeros(len(rows), dtype=bool)
+            if len(found):
+                now = texts["entity"].cast(pa.large_string()).take(pa.array(found))
+                bad[found] = ~_mask(pc.equal(now, stored.penalty_entities.take(pa.array(rows[found]))))
+            issues.flag(bad, "entity", "differs from the entity stored for this penalty id (a reload cannot move it)",
+                        texts["entity"])
 
     def _keep_records(self, columns: dict, texts: dict, ends: dict, frame: pd.DataFrame, lines,
                       state: "_StreamedTable") -> pa.Array:
@@ -1175,6 +1246,15 @@ class ValidatedStream:
             ids = pa.concat_arrays(state.ids.parts) if state.ids.parts else pa.array([], pa.large_string())
             state.ids.parts = [ids]  # the ids held once
             kinds = pd.api.types.union_categoricals(state.kinds) if state.kinds else np.zeros(0, dtype=object)
+            if self._stored is not None and len(self._stored.entity_ids):
+                # the store's entities after the input's: the first match wins, so an entity
+                # loaded again has the input's kind (a kind that differs was refused above)
+                state.ids.add(self._stored.entity_ids)
+                ids = pa.concat_arrays(state.ids.parts)
+                # (an empty part's categories have no type of text: left out, not unioned)
+                parts = [part for part in (pd.Categorical(kinds), pd.Categorical(self._stored.entity_kinds))
+                         if len(part)]
+                kinds = pd.api.types.union_categoricals(parts) if len(parts) > 1 else parts[0]
             self._entities = _Entities({"id": None, "kind": kinds}, {"id": ids}, None, hashed=state.ids)
         elif name == "links" and state.records is not None:
             self._flag_repeated_records(state)

@@ -174,7 +174,7 @@ EXPECTED = {
  'links: unknown column': ['error: links.csv: weight: unknown column (expected: source, target, type, share, share_low, share_high, role, start, end, source_ref)'],
  'penalties: unknown entity': ["error: penalties.csv:3: entity='zz' is not a known entity id"],
  'penalties: empty entity': ["error: penalties.csv:3: entity='' is required but empty"],
- 'penalties: duplicate id': ["error: penalties.csv:3: id='f1' is a duplicate id"],
+ 'penalties: duplicate id': ["error: penalties.csv:3: id='f1' is a duplicate id", "error: penalties.csv:3: entity='c2' differs from the entity stored for this penalty id (a reload cannot move it)"],
  'penalties: empty id': ["error: penalties.csv:3: id='' is required but empty"],
  'penalties: zero severity': ['error: penalties.csv:3: severity=0.0 must be > 0'],
  'penalties: negative severity': ['error: penalties.csv:3: severity=-1.0 must be > 0'],

@@ -105,7 +105,10 @@ def test_a_reload_through_the_cli_writes_nothing(tmp_path):
     assert "entities 0 new, 0 changed, 17 unchanged" in output
     assert "links 0 new, 0 changed, 21 unchanged" in output
     with LadybugStore(db, read_only=True) as store:
-        assert [p.name for p in cache_folder(store).iterdir()] == [store.data_fingerprint()]
+        # a streamed load keeps no tables in the cache; whatever the cache holds is of this content
+        folder = cache_folder(store)
+        held = [p.name for p in folder.iterdir()] if folder.exists() else []
+        assert held in ([], [store.data_fingerprint()])
 
 
 def test_an_unwritable_cache_only_costs_time(tmp_path):
@@ -113,6 +116,7 @@ def test_an_unwritable_cache_only_costs_time(tmp_path):
     run("load", ZALA, "--db", db)
     with LadybugStore(db, read_only=True) as store:
         folder = cache_folder(store)
+    folder.mkdir(exist_ok=True)  # a streamed load writes no cache: an empty one, then unwritable
     for path in sorted(folder.rglob("*"), reverse=True):
         path.unlink() if path.is_file() else path.rmdir()
     folder.chmod(0o500)
@@ -133,7 +137,7 @@ def test_a_store_without_its_cache_is_read_back_as_arrow_and_kept(tmp_path):
     run("load", ZALA, "--db", db)
     with LadybugStore(db, read_only=True) as store:
         folder, expected = cache_folder(store), store.read_tables()
-    shutil.rmtree(folder)
+    shutil.rmtree(folder, ignore_errors=True)  # a streamed load writes none
     ws = open_workspace(db)
     assert (folder / ws.fingerprint / "tables" / "links.arrow").exists() and ws.tables.loaded() == []
     for name, frame in expected.items():

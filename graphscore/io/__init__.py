@@ -65,18 +65,41 @@ def _is_table_folder(path: Path) -> bool:
 
 
 def table_chunks(paths) -> dict | None:
-    """The raw chunks of a load's input (:func:`graphscore.io.tables.iter_tables`) when it is one
-    folder of CSV/Parquet tables, which a store can validate and write as it reads
-    (:meth:`graphscore.store.ladybug.LadybugStore.load_chunks`); None for any other input."""
+    """The raw chunks of a load's input when it is one input: a folder of CSV/Parquet tables
+    (:func:`graphscore.io.tables.iter_tables`), a FollowTheMoney file
+    (:func:`graphscore.io.ftm.iter_ftm`) or BODS statements (one chunk per table), which a
+    store can validate and write as it reads
+    (:meth:`graphscore.store.ladybug.LadybugStore.load_chunks`); None for several inputs."""
     paths = list(paths)
-    return iter_tables(paths[0]) if len(paths) == 1 and _is_table_folder(Path(paths[0])) else None
+    return _chunks(Path(paths[0])) if len(paths) == 1 else None
+
+
+def _chunks(path: Path) -> dict | None:
+    """An input's raw chunks per table; None for a path that is no input.
+
+    BODS is read whole and handed on as one chunk per table: an entity is its latest
+    statement and a relationship the whole series of its statements, wherever in the input
+    they are, and a BODS package is one JSON array (:mod:`graphscore.io.bods`). Its rows
+    still go the streamed way into a store (no read-back of the store's tables)."""
+    from graphscore.io.bods import is_bods
+
+    if _is_table_folder(path):
+        return iter_tables(path)
+    if is_bods(path):
+        return {name: [frame] for name, frame in read_path(path).items()}
+    if path.is_file() and path.suffix in FTM_SUFFIXES:
+        from graphscore.io.ftm import iter_ftm  # followthemoney is slow to import: only when needed
+
+        return iter_ftm(path)
+    return None
 
 
 def _read_validated(path: Path, known: pd.DataFrame) -> Tables:
-    """One input validated; a folder of CSV/Parquet tables chunk by chunk, as it is read
-    (:func:`graphscore.model.validate_chunks`), so its raw text is never held whole."""
-    if _is_table_folder(path):
-        return validate_chunks(iter_tables(path), known_entities=known)
+    """One input validated; a folder of CSV/Parquet tables or an FtM file chunk by chunk, as it
+    is read (:func:`graphscore.model.validate_chunks`), so its raw rows are never held whole."""
+    chunks = _chunks(path)
+    if chunks is not None:
+        return validate_chunks(chunks, known_entities=known)
     return validate(read_path(path), known_entities=known)
 
 

@@ -44,26 +44,35 @@ import functools
 import itertools
 import json
 import re
+import shutil
+import tempfile
 import tomllib
 import warnings
+import weakref
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
+import pyarrow as pa
 from followthemoney import model as ftm_model
 from followthemoney.exc import FollowTheMoneyException
 from followthemoney.proxy import EntityProxy
 
 from graphscore.errors import DataIssue, InvalidData, InvalidModel
-from graphscore.model import TABLE_NAMES, GraphscoreWarning, Tables, load_model
+from graphscore.model import TABLE_NAMES, GraphscoreWarning, LineNumbers, Tables, load_model
 
-__all__ = ["read_ftm", "count_schemata", "regime_country"]
+__all__ = ["read_ftm", "iter_ftm", "FtmChunks", "count_schemata", "regime_country"]
 
 MAPPING_FILE = Path(__file__).parent.parent / "schema" / "ftm.toml"
 _MAX_ISSUES = 200  # as graphscore.model.validate: enough to fix a file in one pass
 _SHOWN = 3  # locations quoted in a warning; count_schemata gives the totals
+# Rows of a chunk (FtmChunks): they are Python dicts until the chunk is made a frame, some
+# 1 KB each, so fewer than a table file's chunk holds.
+CHUNK_ROWS = 1 << 16
+_ENTITY, _LINK, _PENALTY, _TOPICAL = 1, 2, 4, 8  # what a line gives, learnt by the first pass
 
 # FtM dates are ISO 8601 prefixes of varying precision: "2015", "2015-11", "2015-11-25T10:00".
 _PARTIAL_DATE = re.compile(r"(\d{4})(?:-(\d{2}))?(?:-(\d{2}))?(?:[T ].*)?")
@@ -210,15 +219,20 @@ class _Record:
     first_seen: str | None
 
 
-def _read_records(path: Path) -> Iterator[_Record]:
+def _read_records(path: Path, wanted: np.ndarray | None = None) -> Iterator[_Record]:
     """Parse each line into an FtM entity proxy, one at a time, collecting every unreadable
     line: they are raised together once the file is read (so a caller must not write what it
-    made of the records before the end)."""
+    made of the records before the end). ``wanted``: parse only the lines (numbered from 1)
+    where it is true, lines an earlier pass over the file read without fault."""
     name = path.name
     records, issues = 0, []
     offset = 0
     with path.open("rb") as lines:  # bytes, so a bad byte can be located in the file
         for number, raw in enumerate(lines, start=1):
+            if wanted is not None:
+                if number < len(wanted) and wanted[number]:
+                    yield _parsed(number, raw)
+                continue
             if len(issues) >= _MAX_ISSUES:
                 break
             where = f"{name}:{number}"
@@ -266,10 +280,18 @@ def _read_records(path: Path) -> Iterator[_Record]:
                 continue
             records += 1
             yield _Record(number, proxy, data.get("caption"), data.get("first_seen"))
+    if wanted is not None:
+        return
     if issues:
         raise InvalidData(issues)
     if not records:
         raise InvalidData(DataIssue(name, "json", None, "holds no FtM entities (empty file)"))
+
+
+def _parsed(number: int, raw: bytes) -> _Record:
+    """A line :func:`_read_records` read without fault before, parsed again."""
+    data = json.loads(raw.decode("utf-8").removeprefix("\ufeff"))
+    return _Record(number, ftm_model.get_proxy(data, cleaned=True), data.get("caption"), data.get("first_seen"))
 
 
 def _first(proxy: EntityProxy, props) -> str | None:
@@ -365,36 +387,44 @@ class _Builder:
         self.counts: Counter = Counter()
         self.skipped: list[str] = []  # locations of records skipped for their ends
         self.shareless: list[str] = []  # locations of percentages that could not be read
-        self.kinds: dict[str, str] = {}  # entity id -> kind, of the entities emitted
-        # (entity row, Address ids it names): filled once every Address of the file is read
-        self.unplaced: list[tuple[int, list[str]]] = []
+        self.kinds: dict[str, str] = {}  # entity id -> kind, of every entity of the file
         self.explicit: set[tuple[str, str]] = set()  # (entity, kind) named by a penalty record
+        self._rules: dict[str, tuple] = {}  # FtM schema name -> what rules() says of it
 
-    def emit(self, table: str, record: _Record, row: dict, outcome: str) -> None:
+    def emit(self, table: str, line: int, schema: str, row: dict, outcome: str) -> None:
         self.rows[table].append(row)
-        self.lines[table].append(record.line)
-        self.counts[record.proxy.schema.name, outcome] += 1
+        self.lines[table].append(line)
+        self.counts[schema, outcome] += 1
 
-    def skip(self, record: _Record, reason: str, detail: str) -> None:
-        self.counts[record.proxy.schema.name, f"skipped: {reason}"] += 1
-        self.skipped.append(f"{self.name}:{record.line} {record.proxy.schema.name} {detail}")
+    def skip(self, line: int, schema: str, reason: str, detail: str) -> None:
+        self.counts[schema, f"skipped: {reason}"] += 1
+        self.skipped.append(f"{self.name}:{line} {schema} {detail}")
 
-    def entity(self, record: _Record) -> bool:
+    def rules(self, schema) -> tuple[str | None, _LinkRule | None, _PenaltyRule | None]:
+        """The entity kind, link rule and penalty rule an FtM schema maps by (each None where
+        none does), the first that matches; worked out once per schema."""
+        if schema.name not in self._rules:
+            self._rules[schema.name] = (
+                next((k for name, k in self.mapping.entity_kinds if schema.is_a(name)), None),
+                next((rule for rule in self.mapping.links if schema.is_a(rule.schema)), None),
+                next((rule for rule in self.mapping.penalties if schema.is_a(rule.schema)), None))
+        return self._rules[schema.name]
+
+    def entity(self, record: _Record) -> None:
+        """The record's entity row; its address, where it names Address entities, the first
+        text among them (every Address of the file is known by then: they may come later)."""
         proxy = record.proxy
-        kind = next((k for schema, k in self.mapping.entity_kinds if proxy.schema.is_a(schema)), None)
-        if kind is None:
-            return False
-        self.kinds[proxy.id] = kind
         columns = {column: _first(proxy, props) for column, props in self.mapping.entity_columns.items()}
         if columns.get("address") is None and (named := proxy.get(self.mapping.address_reference, quiet=True)):
-            self.unplaced.append((len(self.rows["entities"]), named))  # an Address may come later in the file
-        self.emit("entities", record, {"id": proxy.id, "kind": kind, "name": _name(record), **columns,
-                                       "source_ref": f"ftm:{proxy.id}"}, "entity")
-        return True
+            columns["address"] = next((text for text in map(self.addresses.get, named) if text), None)
+        self.emit("entities", record.line, proxy.schema.name,
+                  {"id": proxy.id, "kind": self.kinds[proxy.id], "name": _name(record), **columns,
+                   "source_ref": f"ftm:{proxy.id}"}, "entity")
 
-    def links(self, record: _Record, rule: _LinkRule) -> None:
-        """One row per (source, target) pair the record names, or a counted skip."""
-        proxy, link_type = record.proxy, self.model.links[rule.type]
+    def link_rows(self, record: _Record, rule: _LinkRule) -> list[dict]:
+        """One row per (source, target) pair the record names, its ends not yet checked
+        (:meth:`link`: they may be entities of lines further on), with its line and schema."""
+        proxy = record.proxy
         role_text = "; ".join(proxy.get(rule.role)) or None
         role, source_ref = role_text, f"ftm:{proxy.id}"
         if rule.officer_role and role_text:
@@ -403,25 +433,31 @@ class _Builder:
         self.shareless += [f"{self.name}:{record.line} {rule.share}={text!r}" for text in unreadable]
         start = _date([v for p in self.mapping.link_start for v in proxy.get(p)])
         end = _date([v for p in self.mapping.link_end for v in proxy.get(p)], max)
-        for source, target in itertools.product(proxy.get(rule.source) or [None],
-                                                proxy.get(rule.target) or [None]):
-            ends = (("source", rule.source, source, link_type.source_kinds),
-                    ("target", rule.target, target, link_type.target_kinds))
-            missing = [f"{prop}={value!r}" for _, prop, value, _ in ends if value not in self.kinds]
-            misfit = [f"{prop} {value!r} is a {self.kinds[value]}, but {rule.type} {end}s must be "
-                      f"{' or '.join(allowed)}" for end, prop, value, allowed in ends
-                      if value in self.kinds and self.kinds[value] not in allowed]
-            if missing:
-                self.skip(record, "end not among the entities", ", ".join(missing))
-            elif misfit:
-                self.skip(record, "end kind not allowed", "; ".join(misfit))
-            elif source == target:  # the model has no self-links (e.g. a company's own shares)
-                self.skip(record, "self-link", f"{rule.source} and {rule.target} are both {source!r}")
-            else:
-                self.emit("links", record, {
-                    "source": source, "target": target, "type": rule.type, "share": share,
-                    "share_low": share_low, "share_high": share_high, "role": role,
-                    "start": start, "end": end, "source_ref": source_ref}, "link")
+        return [{"source": source, "target": target, "type": rule.type, "share": share, "share_low": share_low,
+                 "share_high": share_high, "role": role, "start": start, "end": end, "source_ref": source_ref,
+                 "_line": record.line, "_schema": proxy.schema.name}
+                for source, target in itertools.product(proxy.get(rule.source) or [None],
+                                                        proxy.get(rule.target) or [None])]
+
+    def link(self, row: dict) -> None:
+        """A row of :meth:`link_rows` emitted, or counted and noted as skipped for its ends."""
+        line, schema = row.pop("_line"), row.pop("_schema")
+        rule = self._rules[schema][1]
+        link_type, source, target = self.model.links[rule.type], row["source"], row["target"]
+        ends = (("source", rule.source, source, link_type.source_kinds),
+                ("target", rule.target, target, link_type.target_kinds))
+        missing = [f"{prop}={value!r}" for _, prop, value, _ in ends if value not in self.kinds]
+        misfit = [f"{prop} {value!r} is a {self.kinds[value]}, but {rule.type} {end}s must be "
+                  f"{' or '.join(allowed)}" for end, prop, value, allowed in ends
+                  if value in self.kinds and self.kinds[value] not in allowed]
+        if missing:
+            self.skip(line, schema, "end not among the entities", ", ".join(missing))
+        elif misfit:
+            self.skip(line, schema, "end kind not allowed", "; ".join(misfit))
+        elif source == target:  # the model has no self-links (e.g. a company's own shares)
+            self.skip(line, schema, "self-link", f"{rule.source} and {rule.target} are both {source!r}")
+        else:
+            self.emit("links", line, schema, row, "link")
 
     def penalties(self, record: _Record, rule: _PenaltyRule) -> None:
         proxy = record.proxy
@@ -431,11 +467,11 @@ class _Builder:
         targets = proxy.get(rule.entity)
         for entity in targets or [None]:
             if entity not in self.kinds:
-                self.skip(record, "end not among the entities", f"{rule.entity}={entity!r}")
+                self.skip(record.line, proxy.schema.name, "end not among the entities", f"{rule.entity}={entity!r}")
                 continue
             kind, regime = self.classify(proxy, rule)
             self.explicit.add((entity, kind))
-            self.emit("penalties", record, {
+            self.emit("penalties", record.line, proxy.schema.name, {
                 # A record naming several entities gives one penalty each, with distinct ids.
                 "id": proxy.id if len(targets) == 1 else f"{proxy.id}:{entity}",
                 "entity": entity, "kind": kind, "severity": self.mapping.severity[kind],
@@ -459,60 +495,191 @@ class _Builder:
         entity, topics = record.proxy.id, record.proxy.get("topics", quiet=True)
         for topic, kind in self.mapping.topic_penalties:
             if topic in topics and (entity, kind) not in self.explicit:
-                self.emit("penalties", record, {
+                self.emit("penalties", record.line, record.proxy.schema.name, {
                     "id": f"topic:{topic}:{entity}", "entity": entity, "kind": kind,
                     "severity": self.mapping.severity[kind],
                     "start": _date([record.first_seen] if record.first_seen else []),
                     "end": None, "repair_from": None, "authority": self.mapping.topic_authority,
                     "regime": None, "source_ref": f"ftm:{entity} topics"}, "topic penalty")
 
-    def place_addresses(self) -> None:
-        """References only: an entity's address is the first text of the Address entities it names."""
-        for row, named in self.unplaced:
-            referenced = (self.addresses.get(ref) for ref in named)
-            self.rows["entities"][row]["address"] = next((text for text in referenced if text), None)
-        self.unplaced = []
-
-    def tables(self) -> Tables:
-        frames = {}
-        for table, rows in self.rows.items():
-            # object dtype keeps None as None: pandas 3 would store missing text as NaN.
-            frame = pd.DataFrame(rows, columns=list(self.model.tables[table].column_names), dtype=object)
-            frame.attrs.update(origin=self.name, lines=self.lines[table])
-            frames[table] = frame
-        return Tables(**frames)
+    def frame(self, table: str) -> pd.DataFrame:
+        """The rows of ``table`` emitted since the last call, as a raw chunk (they are let go)."""
+        # object dtype keeps None as None: pandas 3 would store missing text as NaN.
+        frame = pd.DataFrame(self.rows[table], columns=list(self.model.tables[table].column_names), dtype=object)
+        frame.attrs.update(origin=self.name, lines=LineNumbers(self.lines[table]))
+        self.rows[table], self.lines[table] = [], []
+        return frame
 
 
-def _convert(path: Path) -> _Builder:
-    """Map every record of the file, read one at a time: entities as they come (their rows,
-    not their FtM objects, are kept), links and penalties once every entity is known (they
-    may precede their ends); records of schemata the mapping ignores are counted and dropped."""
-    mapping = _load_mapping()
-    builder = _Builder(path.name, mapping)
-    topics = {topic for topic, _ in mapping.topic_penalties}
-    others, topical = [], []
-    for record in _read_records(path):
-        schema = record.proxy.schema
-        if schema.is_a("Address"):
-            builder.addresses[record.proxy.id] = _first(record.proxy, mapping.address_text)
-        if builder.entity(record):
-            if topics.intersection(record.proxy.get("topics", quiet=True)):
-                topical.append(record)
-        elif any(schema.is_a(rule.schema) for rule in (*mapping.links, *mapping.penalties)):
-            others.append(record)
-        else:
-            builder.counts[schema.name, "skipped: schema not mapped"] += 1
-    builder.place_addresses()
-    for record in others:
-        schema = record.proxy.schema
-        link = next((rule for rule in mapping.links if schema.is_a(rule.schema)), None)
-        if link is not None:
-            builder.links(record, link)
-        else:
-            builder.penalties(record, next(rule for rule in mapping.penalties if schema.is_a(rule.schema)))
-    for record in topical:  # after the penalty records, which decide what topics still add
-        builder.topic_penalties(record)
-    return builder
+class FtmChunks:
+    """An FtM file's tables as chunks of raw rows (:func:`iter_ftm`), made in passes over
+    the file so that no pass holds more than a chunk of rows.
+
+    The first pass parses every line, reports every unreadable one (before any row is handed
+    on) and learns what later passes need from the whole file: each entity's kind (a link or
+    penalty may come before its ends), each Address's text (an entity may name one found
+    later), which entities a penalty record names (a topic penalty is only for a kind no
+    record states), and which lines give entities, penalties and topic penalties. Link records,
+    most of a register, are turned into rows there and then, their ends unchecked, and kept
+    on disk (Arrow IPC, in a temporary folder removed with this object) rather than parsed
+    again. Each table's pass then makes its chunks: entities and penalties from their lines
+    parsed again, links from the rows kept, each end checked against the kinds, all in file
+    order. The warnings (records skipped, unreadable percentages) are given once the
+    penalties' pass is done.
+    """
+
+    def __init__(self, path: str | Path, *, chunk_rows: int | None = None):
+        self.path = Path(path)
+        self.chunk_rows = chunk_rows or CHUNK_ROWS
+        self._builder: _Builder | None = None
+        self._lines: np.ndarray | None = None  # per line: the tables it gives rows (_ENTITY, ...)
+        self._folder: Path | None = None  # the link rows kept by the first pass
+        self._skipped: Counter = Counter()  # records of schemata the mapping ignores
+        self._link_skips: list[str] = []  # the links' pass's skipped records, warned of after the penalties'
+        self.counts: Counter = Counter()  # what became of each record, over the passes done
+
+    def __getitem__(self, table: str) -> "_Pass":
+        return _Pass(self, table)
+
+    def tables(self) -> dict:
+        """Table name -> its chunks, as :func:`graphscore.model.validate_chunks` takes them."""
+        return {table: self[table] for table in TABLE_NAMES}
+
+    def _scan(self) -> _Builder:
+        """The first pass (once): every line parsed and checked, what the others need kept."""
+        if self._builder is not None:
+            return self._builder
+        mapping = _load_mapping()
+        builder = _Builder(self.path.name, mapping)
+        topics = {topic for topic, _ in mapping.topic_penalties}
+        marks = bytearray()
+        skipped: Counter = Counter()
+        folder = Path(tempfile.mkdtemp(prefix="graphscore-ftm-"))
+        weakref.finalize(self, shutil.rmtree, folder, True)
+        rows, writer = [], None
+        try:
+            for record in _read_records(self.path):
+                proxy, schema = record.proxy, record.proxy.schema
+                if record.line >= len(marks):
+                    marks.extend(bytes(record.line + 1 - len(marks)))
+                if schema.is_a("Address"):
+                    builder.addresses[proxy.id] = _first(proxy, mapping.address_text)
+                kind, link, penalty = builder.rules(schema)
+                if kind is not None:
+                    builder.kinds[proxy.id] = kind
+                    marks[record.line] = _ENTITY | (_TOPICAL if topics.intersection(proxy.get("topics", quiet=True))
+                                                    else 0)
+                elif link is not None:
+                    rows += builder.link_rows(record, link)
+                    if len(rows) >= self.chunk_rows:
+                        writer = _write_link_rows(rows, writer, folder)
+                        rows = []
+                elif penalty is not None:
+                    marks[record.line] = _PENALTY
+                    kind, _ = builder.classify(proxy, penalty)
+                    builder.explicit.update((entity, kind) for entity in proxy.get(penalty.entity))
+                else:
+                    skipped[schema.name, "skipped: schema not mapped"] += 1
+            writer = _write_link_rows(rows, writer, folder)
+        finally:
+            if writer is not None:
+                writer.close()
+        self._builder, self._lines, self._skipped = builder, np.frombuffer(bytes(marks), np.uint8), skipped
+        self._folder = folder
+        return builder
+
+    def _records(self, mark: int) -> Iterator[_Record]:
+        return _read_records(self.path, (self._lines & mark) > 0)
+
+    def _link_rows(self) -> Iterator[dict]:
+        with pa.OSFile(str(self._folder / _LINK_ROWS)) as source:
+            for batch in pa.ipc.open_stream(source):
+                yield from batch.to_pylist()
+
+    def _pass(self, table: str) -> Iterator[pd.DataFrame]:
+        builder = self._scan()
+        builder.counts = Counter()
+        if table == "entities":
+            steps = ((record, builder.entity) for record in self._records(_ENTITY))
+            builder.counts.update(self._skipped)
+        elif table == "links":
+            steps = ((row, builder.link) for row in self._link_rows())
+        else:  # the penalty records first: what topics add depends on them
+            steps = itertools.chain(
+                ((record, functools.partial(builder.penalties, rule=builder.rules(record.proxy.schema)[2]))
+                 for record in self._records(_PENALTY)),
+                ((record, builder.topic_penalties) for record in self._records(_TOPICAL)))
+        skipped, handed = len(builder.skipped), False
+        for item, step in steps:
+            step(item)
+            if len(builder.rows[table]) >= self.chunk_rows:
+                handed = True
+                yield builder.frame(table)
+        if builder.rows[table] or not handed:
+            yield builder.frame(table)
+        self.counts.update(builder.counts)
+        if table == "links":
+            self._link_skips = builder.skipped[skipped:]
+        if table == "penalties":
+            self._warn(builder, [*self._link_skips, *builder.skipped[skipped:]])
+        del builder.skipped[skipped:]
+
+    def _warn(self, builder: _Builder, skipped: list[str]) -> None:
+        if skipped:
+            warnings.warn(f"{builder.name}: skipped {len(skipped)} FtM records the model cannot hold: "
+                          f"{_some(skipped)}", GraphscoreWarning, stacklevel=2)
+        if builder.shareless:
+            warnings.warn(f"{builder.name}: {len(builder.shareless)} percentages are no number or range; "
+                          f"their links are kept without a share: {_some(builder.shareless)}",
+                          GraphscoreWarning, stacklevel=2)
+
+
+_LINK_ROWS = "links.arrows"
+_TEXT_COLUMNS = ("source", "target", "type", "role", "start", "end", "source_ref")
+_LINK_ROW_SCHEMA = pa.schema([*((name, pa.string()) for name in _TEXT_COLUMNS),
+                              *((name, pa.float64()) for name in ("share", "share_low", "share_high")),
+                              ("_line", pa.int64()), ("_schema", pa.string())])
+
+
+def _write_link_rows(rows: list[dict], writer, folder: Path):
+    """Rows of :meth:`_Builder.link_rows` appended to the first pass's file (opened by the
+    first call, which may have no rows: the file then holds none)."""
+    if writer is None:
+        writer = pa.ipc.new_stream(str(folder / _LINK_ROWS), _LINK_ROW_SCHEMA)
+    if rows:
+        writer.write_batch(pa.RecordBatch.from_pylist(rows, schema=_LINK_ROW_SCHEMA))
+    return writer
+
+
+class _Pass:
+    """One table's chunks of an :class:`FtmChunks`, made each time they are iterated."""
+
+    def __init__(self, chunks: FtmChunks, table: str):
+        self.chunks, self.table = chunks, table
+
+    def __iter__(self) -> Iterator[pd.DataFrame]:
+        return self.chunks._pass(self.table)
+
+
+def iter_ftm(path: str | Path) -> dict:
+    """An FtM JSON-lines file as chunks of raw rows per table, as
+    :func:`graphscore.io.tables.iter_tables` gives a folder's: what
+    :class:`~graphscore.model.ValidatedStream` validates and a store writes as they are read
+    (:class:`FtmChunks`). The rows, lines and warnings are those of :func:`read_ftm`.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> with tempfile.TemporaryDirectory() as folder:
+    ...     path = Path(folder) / "two.ftm.json"
+    ...     _ = path.write_text('{"id": "o", "schema": "Ownership", "properties": {"owner": ["p"], "asset": ["c"]}}\\n'
+    ...                         '{"id": "p", "schema": "Person", "properties": {"name": ["Ann"]}}\\n'
+    ...                         '{"id": "c", "schema": "Company", "properties": {"name": ["Acme"]}}\\n')
+    ...     chunks = iter_ftm(path)
+    ...     [(name, [(len(c), list(c.attrs["lines"])) for c in chunks[name]]) for name in chunks]
+    [('entities', [(2, [2, 3])]), ('links', [(1, [1])]), ('penalties', [(0, [])])]
+    """
+    return FtmChunks(path).tables()
 
 
 _SURROGATE = re.compile("[\ud800-\udfff]")
@@ -604,15 +771,15 @@ def read_ftm(path: str | Path) -> Tables:
     ...
     graphscore.errors.InvalidData: bad.json:2: json='not json' is not a JSON object
     """
-    built = _convert(Path(path))
-    if built.skipped:
-        warnings.warn(f"{built.name}: skipped {len(built.skipped)} FtM records the model cannot hold: "
-                      f"{_some(built.skipped)}", GraphscoreWarning, stacklevel=2)
-    if built.shareless:
-        warnings.warn(f"{built.name}: {len(built.shareless)} percentages are no number or range; "
-                      f"their links are kept without a share: {_some(built.shareless)}",
-                      GraphscoreWarning, stacklevel=2)
-    return built.tables()
+    frames = {}
+    for table, chunks in iter_ftm(path).items():
+        chunks = list(chunks)
+        frame = chunks[0] if len(chunks) == 1 else pd.concat(chunks, ignore_index=True)
+        if len(chunks) > 1:
+            frame.attrs = {"origin": chunks[0].attrs["origin"],
+                           "lines": LineNumbers(np.concatenate([list(c.attrs["lines"]) for c in chunks]))}
+        frames[table] = frame
+    return Tables(**frames)
 
 
 def _some(locations: list[str]) -> str:
@@ -649,4 +816,10 @@ def count_schemata(path: str | Path) -> Counter:
     Family skipped: end kind not allowed 1
     Person entity 1
     """
-    return _convert(Path(path)).counts
+    chunks = FtmChunks(path)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", GraphscoreWarning)  # the counts say it
+        for table in TABLE_NAMES:
+            for _ in chunks[table]:
+                pass
+    return chunks.counts

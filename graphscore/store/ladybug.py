@@ -23,12 +23,13 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from graphscore.errors import InvalidData, StoreError
-from graphscore.model import Column, GraphscoreWarning, RestartLoad, ValidChunk, ValidatedStream, load_model
+from graphscore.model import (TABLE_NAMES, Column, GraphscoreWarning, RestartLoad, StoredKeys, ValidChunk,
+                              ValidatedStream, load_model)
 from graphscore.policy import Policy
 from graphscore.progress import SILENT, Advance, Progress
 from graphscore.store import statements
 from graphscore.store.base import CypherStore, LoadSummary, Run, record_fingerprint
-from graphscore.store.plan import LoadPlan, arrow_text
+from graphscore.store.plan import LoadPlan, StoredIndex, arrow_text
 from graphscore.store.writeback import VALUES
 
 __all__ = ["LadybugStore"]
@@ -189,6 +190,35 @@ def _chunk_steps(chunk: ValidChunk) -> list[tuple[str, dict]]:
     copy_rows, copy_edges = statements.copy_penalties(model)
     return [(copy_rows, {"rows": _arrow(frame, columns)}),
             (copy_edges, {"edges": _arrow(frame, [Column("entity", "ref"), columns[0]])})]
+
+
+def _change_steps(chunk: ValidChunk, index: StoredIndex) -> list[tuple[str, dict]]:
+    """The bulk statements that write what one validated chunk changes in a store with
+    content (:meth:`StoredIndex.diff`): new rows copied in; changed entities and penalties
+    updated by id; changed links deleted by key, then copied in again with the new ones (no
+    ``MERGE ... SET`` on relationships, as :meth:`LadybugStore._write`)."""
+    new, changed = index.diff(chunk)
+    frame, model = chunk.frame, load_model()
+    if chunk.table == "links":
+        types = frame["type"].to_numpy()
+        deletes = [(statements.delete_links(link_type, model),
+                    {"keys": chunk.keys.take(pa.array(changed[types[changed] == link_type])).to_pylist()})
+                   for link_type in model.links if (types[changed] == link_type).any()]
+        written = np.sort(np.concatenate([new, changed]))
+        copies = _chunk_steps(ValidChunk("links", frame.iloc[written], chunk.keys.take(pa.array(written)))) \
+            if len(written) else []
+        return deletes + copies
+    steps = _chunk_steps(ValidChunk(chunk.table, frame.iloc[new])) if len(new) else []
+    if len(changed):
+        columns = statements.copy_columns(chunk.table, model)
+        label = "Entity" if chunk.table == "entities" else "Penalty"
+        steps.append((statements.update_nodes(label, columns[1:]),
+                      {"rows": _arrow(frame.iloc[changed], columns, prefix="v_")}))
+    return steps
+
+
+class _Unchanged(Exception):
+    """A streamed load that found every row stored as it is: its copy of the store is dropped."""
 
 
 def _schema_hash() -> str:
@@ -493,11 +523,19 @@ class LadybugStore(CypherStore):
             record_fingerprint(run, fingerprint())
 
     def load_chunks(self, chunks: dict, *, progress: Progress = SILENT) -> LoadSummary | None:
-        """Load tables given as chunks of raw rows (:func:`graphscore.io.tables.iter_tables`) into
-        an empty store, each chunk validated and copied in as it is read: memory holds a chunk
-        and the keys the checks across chunks need (:class:`~graphscore.model.ValidatedStream`),
-        never a whole table. Returns None, having read nothing, when the store holds entities:
-        a load into a store with content compares its rows with it (:meth:`load`).
+        """Load tables given as chunks of raw rows (:func:`graphscore.io.tables.iter_tables`,
+        :func:`graphscore.io.ftm.iter_ftm`), each chunk validated and written as it is read:
+        memory holds a chunk and the keys the checks across chunks need
+        (:class:`~graphscore.model.ValidatedStream`), never a whole table.
+
+        Into an empty store every row is copied in. Into a store with content, the stored keys
+        and row hashes are read back first (:meth:`_stored_index`: some 16 bytes a link, and
+        the ids); each chunk is then diffed by key (:class:`~graphscore.store.plan.StoredIndex`):
+        new rows copied in, changed ones rewritten, unchanged ones skipped; links and penalties
+        may refer to stored entities, and a row may not change a stored entity's kind or a
+        stored penalty's entity. A load that changes nothing leaves the store file as it was.
+        Returns None, having read no input, when the store records no fingerprint of its
+        content (a ``cypher --write`` drops it): :meth:`load` validates the store's rows again.
 
         The guarantees of :meth:`load` hold: the rows go to a copy of the store that replaces it
         only once every chunk has passed and been written (:meth:`_on_a_copy`), so an error in
@@ -512,42 +550,108 @@ class LadybugStore(CypherStore):
         StoreError
             If the store refuses a statement or the disk is short of space; the store unchanged.
         """
+        index = None
         if self.counts()["entities"]:
-            return None
+            with progress.step("reading the stored keys", "read the stored keys"):
+                index = self._stored_index()
+            if index is None:
+                return None
+        recorded = self.data_fingerprint()
         while True:
             # what the checks across chunks keep goes beside the copy (removed with it after a kill)
-            stream = ValidatedStream(chunks, spill=self.path.with_name(self.path.name + NEXT_SUFFIX + KEYS_SUFFIX))
+            stream = ValidatedStream(chunks, spill=self.path.with_name(self.path.name + NEXT_SUFFIX + KEYS_SUFFIX),
+                                     stored=None if index is None else index.keys)
             try:
                 with progress.step("reading, validating and writing the input",
                                    "read, validated and wrote the input") as advance:
-                    self._write_stream(stream, advance)
+                    self._write_stream(stream, advance, index, recorded)
             except RestartLoad as restart:  # a table read again, from its first row, on a new copy
                 chunks = {**chunks, restart.name: restart.chunks}
                 continue
+            except _Unchanged:  # every row stored as it is: the store was not replaced
+                pass
             except (InvalidData, StoreError):
                 raise
             except Exception as exc:  # a driver error of any kind: the copy was dropped
                 raise StoreError(f"load rolled back, store unchanged: {exc}") from exc
             break
-        return LoadSummary(offered=dict(stream.counts), stored=self.counts(), tables=None,
-                           written={name: {"new": n, "changed": 0, "unchanged": 0} for name, n in stream.counts.items()},
-                           fingerprint=stream.fingerprint())
+        if index is None:
+            written = {name: {"new": n, "changed": 0, "unchanged": 0} for name, n in stream.counts.items()}
+            fingerprint = stream.fingerprint()
+        else:
+            written, fingerprint = index.written, index.fingerprint()
+        return LoadSummary(offered=dict(stream.counts), stored=self.counts(), tables=None, written=written,
+                           fingerprint=fingerprint)
 
-    def _write_stream(self, stream: ValidatedStream, advance: Advance) -> None:
-        """Each chunk ``stream`` hands on, copied in (on a copy of the store) before the next is read."""
+    def _stored_index(self) -> StoredIndex | None:
+        """What a streamed load keeps of the stored rows (:class:`~graphscore.store.plan.StoredIndex`),
+        read back a table (links: a type) at a time through the Arrow path of
+        :meth:`read_content`; None when the store records no fingerprint of its content, or
+        one its rows do not hash to (the content was then written outside a load, and is
+        validated again by the whole-table path)."""
+        from graphscore.hashing import arrow_row_hashes, text_hashes
+
+        recorded = self.data_fingerprint()
+        if recorded is None:
+            return None
+        model = load_model()
+        reads = statements.arrow_reads(model)
+        columns = {name: sorted(c.name for c in model.tables[name].columns) for name in TABLE_NAMES}
+        entities = self._read_arrow(reads["entities"][0])
+        offsets = _numbers(entities.column(statements.ENTITY_ROW))
+        row_of = np.zeros(int(offsets.max()) + 1 if len(offsets) else 0, dtype=np.int64)  # node offset -> row
+        row_of[offsets] = np.arange(len(offsets))
+        entities = _typed(entities, model.tables["entities"].columns)
+        ids = entities.column("id").combine_chunks()
+        kinds = entities.column("kind").to_numpy(zero_copy_only=False).astype(object)
+        hashes = {"entities": arrow_row_hashes(entities, columns["entities"])}
+        del entities
+        links, keys = [], []
+        for link_type, read in zip(model.links, reads["links"]):
+            part = self._read_arrow(read)
+            given = {"type": pa.array(np.full(part.num_rows, link_type, dtype=object), pa.string())}
+            for column, end in (("source", statements.ENTITY_ROW), ("target", statements.TARGET_ROW)):
+                given[column] = ids.take(pa.array(row_of[_numbers(part.column(end))]))
+            links.append(arrow_row_hashes(_typed(part, model.tables["links"].columns, given), columns["links"]))
+            keys.append(text_hashes(part.column("key")))
+            del part, given
+        hashes["links"] = np.concatenate(links) if links else np.zeros(0, np.uint64)
+        penalties = self._read_arrow(reads["penalties"][0])
+        owners = ids.take(pa.array(row_of[_numbers(penalties.column(statements.ENTITY_ROW))]))
+        penalties = _typed(penalties, model.tables["penalties"].columns, {"entity": owners})
+        hashes["penalties"] = arrow_row_hashes(penalties, columns["penalties"])
+        index = StoredIndex(StoredKeys(ids, kinds, penalties.column("id").combine_chunks(), owners), hashes,
+                            np.concatenate(keys) if keys else np.zeros(0, np.uint64))
+        return index if index.fingerprint() == recorded else None
+
+    def _write_stream(self, stream: ValidatedStream, advance: Advance, index: StoredIndex | None = None,
+                      recorded: str | None = None) -> None:
+        """Each chunk ``stream`` hands on, copied in (on a copy of the store) before the next is
+        read; into a store with content, only what it changes (``index``, :func:`_change_steps`).
+        Raises :class:`_Unchanged`, the copy dropped, when it changes nothing."""
         self._check_space(0, copy=True)
+        if index is not None:
+            index.reset()
         with self._on_a_copy(rows=STREAM_ROWS, buffer_pool=STREAM_BUFFER_POOL) as run:
             for chunk in stream:
-                steps = _chunk_steps(chunk)
-                self._check_space(sum(table.nbytes for _, parameters in steps for table in parameters.values()),
+                steps = _chunk_steps(chunk) if index is None else _change_steps(chunk, index)
+                self._check_space(sum(value.nbytes for _, parameters in steps for value in parameters.values()
+                                      if isinstance(value, pa.Table)),
                                   kept=KEPT_ROW_BYTES * len(chunk.frame))
                 for query, parameters in steps:
                     run.bulk(query, parameters)
                 advance(len(chunk.frame))
                 # the chunk goes before the stream reads the next: the loop's names would hold its
                 # frame and Arrow tables (0.3 GB at 2^20 links) through the next one's validation
-                del chunk, steps, parameters
-            record_fingerprint(run, stream.fingerprint())
+                del chunk, steps
+                parameters = None  # the last statement's (a chunk that changes nothing has none)
+            if index is None:
+                record_fingerprint(run, stream.fingerprint())
+            else:
+                fingerprint = index.fingerprint()
+                if not index.writes and fingerprint == recorded:
+                    raise _Unchanged()
+                record_fingerprint(run, fingerprint)
 
     @contextlib.contextmanager
     def _on_a_copy(self, *, rows: int | None = None, buffer_pool: int | None = None) -> Iterator["_Transactions"]:

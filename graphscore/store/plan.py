@@ -24,9 +24,9 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from graphscore.model import Tables, link_key_array, load_model
+from graphscore.model import TABLE_NAMES, ContentDigest, StoredKeys, Tables, ValidChunk, link_key_array, load_model
 
-__all__ = ["TableChanges", "LoadPlan", "diff_rows", "plan_load", "canonical_order", "with_link_keys"]
+__all__ = ["TableChanges", "LoadPlan", "diff_rows", "plan_load", "canonical_order", "with_link_keys", "StoredIndex"]
 
 
 @dataclass(frozen=True)
@@ -169,3 +169,107 @@ def _sorted(df: pd.DataFrame, by, sort_keys=None) -> pd.DataFrame:
         return df.copy(deep=False) if isinstance(df.index, pd.RangeIndex) and df.index.start == 0 \
             and df.index.step == 1 else df.reset_index(drop=True)
     return df.take(order).reset_index(drop=True)
+
+
+class StoredIndex:
+    """What a streamed load into a store with content keeps of the stored rows to find what
+    each validated chunk changes (:meth:`diff`): the ids of entities and penalties
+    (:class:`~graphscore.model.StoredKeys`), a 64-bit hash of each link record's key, and a
+    64-bit hash of each stored row's values (:func:`graphscore.hashing.row_hashes`, as the
+    fingerprint hashes it); some 16 bytes a link, never the stored rows themselves.
+
+    A row whose key is stored is unchanged when its values hash as the stored row's, changed
+    otherwise; the content's fingerprint after the load (:meth:`fingerprint`) is that of the
+    stored rows' hashes with the changed rows' replaced and the new rows' added
+    (:meth:`graphscore.model.Tables.fingerprint`), so the merged content is never read back.
+    Two link keys whose 64-bit hashes agree (odds about n m / 2^64 for n stored and m loaded
+    links) would be taken for one: the input's record is then written as a change of the other,
+    and the store still holds it, but the summary counts it changed and the recorded fingerprint
+    misses the other.
+
+    Parameters
+    ----------
+    keys : StoredKeys
+        The stored entities' and penalties' ids, in the order ``hashes`` lists their rows.
+    hashes : dict
+        Table name -> the row hash of each stored row (links: in the order of ``link_keys``).
+    link_keys : (links,) uint64 ndarray
+        The hash of each stored link's key (:func:`graphscore.hashing.text_hashes`).
+
+    Examples
+    --------
+    >>> import graphscore.model as gm
+    >>> from graphscore.hashing import row_hashes
+    >>> stored = gm.validate(Tables(pd.DataFrame({"id": ["a", "b"], "kind": ["person"] * 2, "name": ["A", "B"]})))
+    >>> columns = sorted(stored.entities.columns)
+    >>> keys = StoredKeys(pa.array(["a", "b"]), np.array(["person"] * 2, dtype=object), pa.array([], pa.string()),
+    ...                   pa.array([], pa.string()))
+    >>> index = StoredIndex(keys, {"entities": row_hashes(stored.entities, columns),
+    ...                            "links": np.zeros(0, np.uint64), "penalties": np.zeros(0, np.uint64)},
+    ...                     np.zeros(0, np.uint64))
+    >>> index.fingerprint() == stored.fingerprint()
+    True
+    >>> incoming = gm.validate(Tables(pd.DataFrame({"id": ["a", "b", "c"], "kind": ["person"] * 3,
+    ...                                             "name": ["A", "Bee", "C"]})))
+    >>> new, changed = index.diff(ValidChunk("entities", incoming.entities))
+    >>> new.tolist(), changed.tolist(), index.written["entities"]
+    ([2], [1], {'new': 1, 'changed': 1, 'unchanged': 1})
+    """
+
+    def __init__(self, keys: StoredKeys, hashes: dict[str, np.ndarray], link_keys: np.ndarray):
+        model = load_model()
+        self.keys, self._hashes = keys, hashes
+        self._columns = {name: sorted(c.name for c in model.tables[name].columns) for name in TABLE_NAMES}
+        order = np.argsort(link_keys)
+        self._link_keys, self._link_rows = link_keys[order], order
+        self.reset()
+
+    def reset(self) -> None:
+        """Forget what the chunks diffed so far changed (a load started again)."""
+        self._replaced = {name: np.zeros(len(self._hashes[name]), dtype=bool) for name in TABLE_NAMES}
+        self._added: dict[str, list[np.ndarray]] = {name: [] for name in TABLE_NAMES}
+        self.written = {name: {"new": 0, "changed": 0, "unchanged": 0} for name in TABLE_NAMES}
+
+    @property
+    def writes(self) -> int:
+        return sum(w["new"] + w["changed"] for w in self.written.values())
+
+    def _stored_rows(self, chunk: ValidChunk) -> np.ndarray:
+        """The stored row of each of the chunk's rows, by key (-1: not stored)."""
+        from graphscore.hashing import text_hashes
+
+        if chunk.table == "links":
+            wanted = text_hashes(chunk.keys)
+            if not len(self._link_keys):
+                return np.full(len(wanted), -1, dtype=np.int64)
+            at = np.minimum(np.searchsorted(self._link_keys, wanted), len(self._link_keys) - 1)
+            return np.where(self._link_keys[at] == wanted, self._link_rows[at], -1)
+        ids = pa.array(chunk.frame["id"].to_numpy(dtype=object), type=pa.large_string(), from_pandas=True)
+        return self.keys.entity_rows(ids) if chunk.table == "entities" else self.keys.penalty_rows(ids)
+
+    def diff(self, chunk: ValidChunk) -> tuple[np.ndarray, np.ndarray]:
+        """The positions in the chunk of its new rows and of its changed rows (the rest is
+        unchanged), each counted in :attr:`written` and kept for :meth:`fingerprint`."""
+        from graphscore.hashing import row_hashes
+
+        name = chunk.table
+        hashes = row_hashes(chunk.frame, self._columns[name])
+        rows = self._stored_rows(chunk)
+        found = np.flatnonzero(rows >= 0)
+        same = self._hashes[name][rows[found]] == hashes[found]
+        changed, new = found[~same], np.flatnonzero(rows < 0)
+        self._replaced[name][rows[changed]] = True
+        self._added[name].append(hashes[np.sort(np.concatenate([new, changed]))])
+        counts = self.written[name]
+        counts["new"] += len(new)
+        counts["changed"] += len(changed)
+        counts["unchanged"] += int(same.sum())
+        return new, changed
+
+    def fingerprint(self) -> str:
+        """The fingerprint of the store's content once the chunks diffed so far are written."""
+        digest = ContentDigest()
+        for name in TABLE_NAMES:
+            kept = self._hashes[name][~self._replaced[name]]
+            digest.add_hashes(name, self._columns[name], np.concatenate([kept, *self._added[name]]))
+        return digest.hexdigest()

@@ -29,6 +29,7 @@ from graphscore.store.ladybug import LadybugStore
 from graphscore.synthetic import generate_network
 from tests.conftest import ZALA
 from tests.small_fs import SMALL_FS, in_small_filesystem
+from tests.store.test_stream_reload import revised
 
 pytestmark = pytest.mark.filterwarnings("ignore::graphscore.GraphscoreWarning")
 
@@ -86,7 +87,7 @@ CHILD = textwrap.dedent("""
             scores.loc[1::4, ["own", "total"]] = [2.0, 2.5]
         policy = gs.parse_policy('name = "crash"\\n[[transmit]]\\nlink = "OWNS"\\ndirection = "backward"\\nweight = "share"')
         store.write_scores(scores, policy=policy, as_of=dt.date(2024, 6, 30))
-    elif mode == "stream":  # validated and copied in as read, in chunks of 64 KiB of CSV
+    elif mode in ("stream", "restream"):  # validated and written as read, in chunks of 64 KiB of CSV
         import graphscore.io.tables as tables
         tables._CSV_BLOCK = 1 << 16
         assert store.load_chunks(tables.iter_tables(Path(sys.argv[4]))) is not None
@@ -113,6 +114,7 @@ def stores(tmp_path_factory):
     root = tmp_path_factory.mktemp("crash")
     write_tables(registry(1_500, 1), root / "registry")
     write_tables(registry(1_500, 1, renamed=True), root / "renamed")
+    write_tables(revised(registry(1_500, 1)), root / "revised")  # new, changed, unchanged and left-out rows
     plain = root / "zala"
     with LadybugStore(plain) as store:
         store.load(read_paths([ZALA]))
@@ -126,7 +128,7 @@ def stores(tmp_path_factory):
     # "rescores": the scores of "scores" written again with half of them zero and a quarter
     # changed: properties cleared and rewritten, records deleted and updated
     for mode, start, source in (("load", plain, root / "registry"), ("reload", loaded, root / "renamed"),
-                                ("stream", empty, root / "registry"),
+                                ("stream", empty, root / "registry"), ("restream", loaded, root / "revised"),
                                 ("scores", loaded, None), ("rescores", root / "scores-finished", None),
                                 ("bigscores", loaded, None)):
         finished = root / f"{mode}-finished"
@@ -134,11 +136,12 @@ def stores(tmp_path_factory):
         with LadybugStore(finished) as store:
             if source is None:
                 store.write_scores(score_rows(store, mode), policy=POLICY, as_of=__import__("datetime").date(2024, 6, 30))
-            elif mode == "stream":
-                store.load_chunks(iter_tables(source))
+            elif mode in ("stream", "restream"):
+                assert store.load_chunks(iter_tables(source)) is not None
             else:
                 store.load(read_paths([source]))
         cases[mode] = (start, source, content(start), content(finished))
+        assert cases[mode][2] != cases[mode][3], mode  # each write changes the store: a kill has two outcomes
     return cases
 
 
@@ -216,6 +219,11 @@ def run_child(db: Path, mode: str, phase: str, source: Path | None, **popen) -> 
     ("stream", "checkpoint", "either"),
     ("stream", "switch", "before"),
     ("stream", "switched", "after"),
+    ("restream", "statement", "before"),  # its first chunk's changes written into the store's copy
+    ("restream", "committed", "before"),  # its first transaction, of many, committed in the copy
+    ("restream", "checkpoint", "either"),
+    ("restream", "switch", "before"),
+    ("restream", "switched", "after"),
     ("reload", "log", "either"),
     ("reload", "checkpoint", "either"),
     ("reload", "switched", "after"),

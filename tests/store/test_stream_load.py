@@ -69,11 +69,16 @@ def test_a_streamed_load_stores_what_the_whole_load_stores(tmp_path, registry, s
     for name, table in whole_content[0].items():  # the Arrow read-back the disk cache keeps
         assert streamed_content[0][name].equals(table), name
     assert (streamed_content[1] == whole_content[1]).all()
-    # a second load of the same folder goes the keyed path, and writes nothing
+    # a second load of the same folder, streamed again, finds every row stored, writes
+    # nothing, and does not replace the store's file with its copy
+    database = tmp_path / "streamed" / "graph.lbug"
+    before = database.stat().st_ino
     with LadybugStore(tmp_path / "streamed") as store:
-        assert store.load_chunks(iter_tables(folder)) is None
-        again = store.load(read_paths([folder]))
+        again = store.load_chunks(iter_tables(folder))
+        assert store.data_fingerprint() == again.fingerprint == whole.fingerprint
     assert all(w["new"] == w["changed"] == 0 for w in again.written.values())
+    assert {name: w["unchanged"] for name, w in again.written.items()} == whole.offered
+    assert database.stat().st_ino == before
 
 
 def _corrupt(folder, tmp_path, edit) -> tuple:
