@@ -51,7 +51,7 @@ class LoadPlan:
     links: TableChanges
 
     def items(self):
-        return (("entities", self.entities), ("penalties", self.penalties), ("links", self.links))
+        return (("entities", self.entities), ("links", self.links), ("penalties", self.penalties))  # TABLE_NAMES
 
     @property
     def writes(self) -> int:

@@ -22,6 +22,7 @@ from graphscore.cli import app
 from graphscore.errors import InvalidData
 from graphscore.io import iter_tables, read_paths, table_chunks, write_tables
 from graphscore.io.ftm import iter_ftm
+from graphscore.model import TABLE_NAMES
 from graphscore.store.ladybug import LadybugStore
 from graphscore.synthetic import generate_network
 from tests.conftest import ZALA
@@ -109,6 +110,8 @@ def test_a_streamed_reload_stores_and_counts_what_the_whole_load_does(tmp_path, 
     whole, streamed = both_ways(tmp_path, base, second, iter_tables)
     assert streamed is not None
     assert streamed.written == whole.written and streamed.offered == whole.offered
+    # printed in that order by `graphscore load`, by either path and either store (Neo4j's is the whole path)
+    assert list(streamed.written) == list(whole.written) == list(TABLE_NAMES)
     assert streamed.stored == whole.stored and streamed.fingerprint == whole.fingerprint
     written = streamed.written
     assert written["entities"]["new"] == written["links"]["new"] == 40 and written["penalties"]["new"] == 40
