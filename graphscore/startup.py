@@ -14,13 +14,21 @@ import importlib.util
 import sys
 import types
 
-__all__ = ["LAZY_MODULES", "skip_unused_modules"]
+__all__ = ["LAZY_MODULES", "LAZY_PACKAGES", "skip_unused_modules"]
 
 # Importing scipy.sparse lists every name of numpy (scipy._lib.array_api_compat copies numpy's
 # namespace), and that imports numpy's lazily loaded submodules, numpy.testing and numpy.f2py
 # among them (0.06 s of CPU of every command); numba imports PyYAML (0.03 s) to read a
-# .numba_config.yaml that is not there. These are loaded on first use of one of their names.
-LAZY_MODULES = ("numpy.testing", "numpy.f2py", "yaml")
+# .numba_config.yaml that is not there; LadybugDB imports asyncio (0.02-0.05 s) for its
+# asynchronous connection, which no command opens. These are loaded on first use of one of
+# their names.
+LAZY_MODULES = ("numpy.testing", "numpy.f2py", "yaml", "asyncio")
+# Packages whose own code runs on first use of one of its names, while their submodules import
+# without it: numba's first compiled function (loaded from its cache) checks that a BLAS is there
+# by importing scipy.linalg.cython_blas, and the package scipy.linalg around it (0.1-0.15 s of
+# CPU of every command that runs a compiled loop) is used by no command but through sparse
+# solvers, which load it then.
+LAZY_PACKAGES = ("scipy.linalg",)
 
 
 class _LazyFinder(importlib.abc.MetaPathFinder):
@@ -28,13 +36,50 @@ class _LazyFinder(importlib.abc.MetaPathFinder):
     :class:`importlib.util.LazyLoader` (the recipe of the importlib documentation)."""
 
     def find_spec(self, fullname, path, target=None):
-        if fullname not in LAZY_MODULES:
+        if fullname not in LAZY_MODULES and fullname not in LAZY_PACKAGES:
             return None
         spec = importlib.machinery.PathFinder.find_spec(fullname, path)
         if spec is None or spec.loader is None:
             return None
-        spec.loader = importlib.util.LazyLoader(spec.loader)
+        if fullname in LAZY_PACKAGES:
+            if spec.submodule_search_locations is None:  # not a package: nothing to import past it
+                return None
+            spec.loader = _LazyPackageLoader(spec.loader)
+        else:
+            spec.loader = importlib.util.LazyLoader(spec.loader)
         return spec
+
+
+_SET_ON_IMPORT = frozenset({"__loader__", "__package__", "__spec__", "__path__", "__file__", "__cached__"})
+
+
+class _LazyPackage(types.ModuleType):
+    """A package whose own code has not run yet. Its ``__path__`` and ``__spec__`` are set, so
+    its submodules import as usual; reading any name not set yet runs the package's code first
+    (:class:`importlib.util.LazyLoader` runs it on any attribute, ``__path__`` included, so a
+    submodule's import would run it)."""
+
+    def __getattr__(self, name):
+        if name in _SET_ON_IMPORT:  # asked by the import system before it sets them
+            raise AttributeError(name)
+        loader = self.__spec__.loader.loader
+        self.__class__ = types.ModuleType  # names read while the code runs are looked up as usual
+        self.__spec__.loader = self.__loader__ = loader
+        loader.exec_module(self)
+        return getattr(self, name)
+
+
+class _LazyPackageLoader(importlib.abc.Loader):
+    """Makes a :class:`_LazyPackage`; ``loader`` runs its code on first use."""
+
+    def __init__(self, loader):
+        self.loader = loader
+
+    def create_module(self, spec):
+        return _LazyPackage(spec.name)
+
+    def exec_module(self, module):
+        pass  # deferred to _LazyPackage.__getattr__
 
 
 def skip_unused_modules() -> None:
