@@ -8,6 +8,7 @@ imports as they are.
 
 from __future__ import annotations
 
+import importlib
 import importlib.abc
 import importlib.machinery
 import importlib.util
@@ -24,16 +25,18 @@ __all__ = ["LAZY_MODULES", "LAZY_PACKAGES", "skip_unused_modules"]
 # their names.
 LAZY_MODULES = ("numpy.testing", "numpy.f2py", "yaml", "asyncio")
 # Packages whose own code runs on first use of one of its names, while their submodules import
-# without it: numba's first compiled function (loaded from its cache) checks that a BLAS is there
-# by importing scipy.linalg.cython_blas, and the package scipy.linalg around it (0.1-0.15 s of
-# CPU of every command that runs a compiled loop) is used by no command but through sparse
-# solvers, which load it then.
-LAZY_PACKAGES = ("scipy.linalg",)
+# without it, with the names other libraries take from them at import, found in the submodule
+# defining them. numba's first compiled function (loaded from its cache) checks that a BLAS is
+# there by importing scipy.linalg.cython_blas, and scipy.sparse.csgraph takes LinearOperator from
+# scipy.sparse.linalg: the two packages (0.1-0.2 s of CPU of every command that runs a compiled
+# loop or a graph search) are used by no command but through sparse solvers, which load them then.
+LAZY_PACKAGES = {"scipy.linalg": {}, "scipy.sparse.linalg": {"LinearOperator": "scipy.sparse.linalg._interface"}}
 
 
 class _LazyFinder(importlib.abc.MetaPathFinder):
     """Finds :data:`LAZY_MODULES` as the path finder does, their loader wrapped in
-    :class:`importlib.util.LazyLoader` (the recipe of the importlib documentation)."""
+    :class:`importlib.util.LazyLoader` (the recipe of the importlib documentation), and
+    :data:`LAZY_PACKAGES`, made as :class:`_LazyPackage`."""
 
     def find_spec(self, fullname, path, target=None):
         if fullname not in LAZY_MODULES and fullname not in LAZY_PACKAGES:
@@ -62,6 +65,10 @@ class _LazyPackage(types.ModuleType):
     def __getattr__(self, name):
         if name in _SET_ON_IMPORT:  # asked by the import system before it sets them
             raise AttributeError(name)
+        if name in LAZY_PACKAGES[self.__name__]:  # the object the package's code would bind
+            value = getattr(importlib.import_module(LAZY_PACKAGES[self.__name__][name]), name)
+            setattr(self, name, value)
+            return value
         loader = self.__spec__.loader.loader
         self.__class__ = types.ModuleType  # names read while the code runs are looked up as usual
         self.__spec__.loader = self.__loader__ = loader
