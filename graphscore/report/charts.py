@@ -14,6 +14,7 @@ import functools
 import io
 import math
 import numbers
+import re
 import textwrap
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -25,7 +26,7 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from matplotlib.patches import FancyArrowPatch
-from matplotlib.ticker import MaxNLocator, NullLocator
+from matplotlib.ticker import LogFormatterSciNotation, MaxNLocator, NullLocator
 from matplotlib.transforms import Bbox
 
 from graphscore.analysis.compare import CompareReport
@@ -94,6 +95,36 @@ def _figure(width: float, height: float) -> Figure:
     return fig
 
 
+_SUPERSCRIPTS = str.maketrans("-0123456789", "⁻⁰¹²³⁴⁵⁶⁷⁸⁹")
+
+
+class PlainLogFormatter(LogFormatterSciNotation):
+    """A log axis's tick labels as matplotlib writes them (``10³``, ``2×10¹``), in plain text
+    with superscript digits instead of mathtext: a chart's first mathtext label builds
+    matplotlib's math parser (0.1-0.2 s of CPU of a spillover report), for a power of ten.
+
+    Examples
+    --------
+    >>> PlainLogFormatter()(1000.0), PlainLogFormatter()(0.01), PlainLogFormatter()(20.0)
+    ('10³', '10⁻²', '2×10¹')
+    """
+
+    def __call__(self, x, pos=None):
+        label = super().__call__(x, pos)
+        match = re.fullmatch(r"\$\\mathdefault\{(-?)(?:([0-9.]+)\\times)?([0-9.]+)\^\{(-?[0-9]+)\}\}\$", label)
+        if match is None:  # no power of a number: as matplotlib writes it
+            return label
+        sign, coefficient, base, exponent = match.groups()
+        return f"{sign}{coefficient + '×' if coefficient else ''}{base}{exponent.translate(_SUPERSCRIPTS)}"
+
+
+def _plain_log_labels(axis) -> None:
+    """Label a log-scaled ``axis`` as its scale does (majors and minors), in plain text."""
+    base = axis.get_transform().base
+    axis.set_major_formatter(PlainLogFormatter(base))
+    axis.set_minor_formatter(PlainLogFormatter(base, labelOnlyBase=False))
+
+
 def _message(fig: Figure, title: str, message: str, detail: str) -> Figure:
     fig.suptitle(title)
     fig.text(0.5, 0.5, message, ha="center", va="center", fontsize=14, color="#555555")
@@ -140,6 +171,8 @@ def change_histogram(report: SpilloverReport) -> Figure:
 
     ax = fig.add_subplot()
     ax.hist(changes, bins=edges, color=_BAR_COLOR, edgecolor="white", linewidth=0.5, log=log_counts)
+    if log_counts:
+        _plain_log_labels(ax.yaxis)
     for sign, present in ((1, changes.max() > 0), (-1, changes.min() < 0)):
         if present:
             label = f"threshold {report.threshold:g}" if sign > 0 else f"minus threshold ({-report.threshold:g})"
@@ -249,6 +282,8 @@ def score_scatter(report: CompareReport) -> Figure:
     if log:
         ax.set_xscale("log")
         ax.set_yscale("log")
+        _plain_log_labels(ax.xaxis)
+        _plain_log_labels(ax.yaxis)
     ax.set_xlabel(f"total under {baseline}" + (" (log scale)" if log else ""))
     ax.set_ylabel((f"total under {others[0]}" if len(others) == 1 else "total under the variant")
                   + (" (log scale)" if log else ""))
