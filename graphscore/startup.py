@@ -13,6 +13,7 @@ import importlib.abc
 import importlib.machinery
 import importlib.util
 import sys
+import threading
 import types
 
 __all__ = ["LAZY_MODULES", "LAZY_PACKAGES", "skip_unused_modules"]
@@ -69,11 +70,24 @@ class _LazyPackage(types.ModuleType):
             value = getattr(importlib.import_module(LAZY_PACKAGES[self.__name__][name]), name)
             setattr(self, name, value)
             return value
-        loader = self.__spec__.loader.loader
-        self.__class__ = types.ModuleType  # names read while the code runs are looked up as usual
-        self.__spec__.loader = self.__loader__ = loader
-        loader.exec_module(self)
+        # one thread runs the code (a server's threads may ask at once); the others wait for it
+        with _RUNNING_LOCK:
+            if self.__name__ in _RUNNING:  # the package's own code asks for a name not bound yet
+                raise AttributeError(name)
+            if type(self) is _LazyPackage:
+                loader = self.__spec__.loader.loader
+                _RUNNING.add(self.__name__)
+                try:
+                    loader.exec_module(self)
+                finally:
+                    _RUNNING.discard(self.__name__)
+                self.__spec__.loader = self.__loader__ = loader
+                self.__class__ = types.ModuleType
         return getattr(self, name)
+
+
+_RUNNING_LOCK = threading.RLock()
+_RUNNING: set[str] = set()  # lazy packages whose code is running
 
 
 class _LazyPackageLoader(importlib.abc.Loader):
