@@ -360,6 +360,8 @@ class StoredTables(Tables):
     ({'entities': 2, 'links': 1, 'penalties': 1}, [])
     >>> tables.links_touching(["c"])[["source", "target"]].values.tolist(), tables.loaded()
     ([['p', 'c']], [])
+    >>> tables.links_touching(["c"], entity_rows=[0]).equals(tables.links_touching(["c"]))
+    True
     >>> len(tables.links), tables.loaded()
     (1, ['links'])
     """
@@ -479,20 +481,51 @@ class StoredTables(Tables):
             return None
         links = self._arrow_links
         present = [name for name in names if name in links.column_names]
-        frame = _arrow_frame(links.select(present).take(pa.array(np.asarray(rows, dtype=np.int64))),
+        frame = _arrow_frame(_take(links.select(present), np.asarray(rows, dtype=np.int64)),
                              self._dtypes["links"])
         return {name: frame[name].to_numpy() for name in present}
 
-    def links_touching(self, entity_ids) -> pd.DataFrame:
+    def links_touching(self, entity_ids, *, entity_rows: np.ndarray | None = None) -> pd.DataFrame:
         """The link records with a source or target among ``entity_ids``, in table order and
-        labelled by row, as ``links.iloc`` would give them, found in the Arrow columns."""
+        labelled by row, as ``links.iloc`` would give them, found in the Arrow columns; or,
+        given ``entity_rows`` (the entities' rows in the entities table, where the caller has
+        them: a workspace indexes the ids), by the links' ends kept beside the tables, two
+        look-ups a link instead of comparing its text (a tenth of the time at 10^6 links)."""
         links = self._arrow_links
-        wanted = pa.array([str(e) for e in entity_ids], type=pa.string())
-        hit = _among(links.column("source"), wanted) | _among(links.column("target"), wanted)
+        ends = self._ends
+        if entity_rows is not None and ends is not None and len(ends[0]) and ends.min() >= 0:
+            wanted = np.zeros(self.counts()["entities"], dtype=bool)
+            wanted[np.asarray(entity_rows, dtype=np.int64)] = True
+            hit = wanted[ends[0]] | wanted[ends[1]]
+        else:
+            wanted = pa.array([str(e) for e in entity_ids], type=pa.string())
+            hit = _among(links.column("source"), wanted) | _among(links.column("target"), wanted)
         rows = np.flatnonzero(hit)
-        frame = _arrow_frame(links.take(rows), self._dtypes["links"])
+        frame = _arrow_frame(_take(links, rows), self._dtypes["links"])
         frame.index = pd.Index(rows)
         return frame
+
+
+def _take(table: pa.Table, rows: np.ndarray) -> pa.Table:
+    """``table.take(rows)``, taken from each record batch apart: Arrow's take on a table of
+    several batches first joins each column's chunks, and the dictionaries of its text columns
+    (0.02 s for a few rows of the 10^6 links, against under a millisecond by batch).
+
+    Examples
+    --------
+    >>> table = pa.Table.from_batches([pa.record_batch({"a": [1, 2]}), pa.record_batch({"a": [3, 4]})])
+    >>> _take(table, np.array([0, 3, 2]))["a"].to_pylist()
+    [1, 4, 3]
+    """
+    rows = np.asarray(rows, dtype=np.int64)
+    batches = table.to_batches()
+    starts = np.cumsum([0] + [batch.num_rows for batch in batches])
+    which = np.searchsorted(starts, rows, side="right") - 1
+    # runs of rows in one batch, in the order asked (rows come sorted: one run per batch)
+    cut = np.flatnonzero(np.diff(which)) + 1
+    taken = [batches[batch[0]].take(pa.array(run - starts[batch[0]]))
+             for run, batch in zip(np.split(rows, cut), np.split(which, cut)) if run.size]
+    return pa.Table.from_batches(taken, schema=table.schema)
 
 
 def _among(column: pa.ChunkedArray, wanted: pa.Array) -> np.ndarray:

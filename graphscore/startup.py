@@ -8,33 +8,99 @@ imports as they are.
 
 from __future__ import annotations
 
+import importlib
 import importlib.abc
 import importlib.machinery
 import importlib.util
 import sys
+import threading
 import types
 
-__all__ = ["LAZY_MODULES", "skip_unused_modules"]
+__all__ = ["LAZY_MODULES", "LAZY_PACKAGES", "skip_unused_modules"]
 
 # Importing scipy.sparse lists every name of numpy (scipy._lib.array_api_compat copies numpy's
 # namespace), and that imports numpy's lazily loaded submodules, numpy.testing and numpy.f2py
 # among them (0.06 s of CPU of every command); numba imports PyYAML (0.03 s) to read a
-# .numba_config.yaml that is not there. These are loaded on first use of one of their names.
-LAZY_MODULES = ("numpy.testing", "numpy.f2py", "yaml")
+# .numba_config.yaml that is not there; LadybugDB imports asyncio (0.02-0.05 s) for its
+# asynchronous connection, which no command opens. These are loaded on first use of one of
+# their names.
+LAZY_MODULES = ("numpy.testing", "numpy.f2py", "yaml", "asyncio")
+# Packages whose own code runs on first use of one of its names, while their submodules import
+# without it, with the names other libraries take from them at import, found in the submodule
+# defining them. numba's first compiled function (loaded from its cache) checks that a BLAS is
+# there by importing scipy.linalg.cython_blas, and scipy.sparse.csgraph takes LinearOperator from
+# scipy.sparse.linalg: the two packages (0.1-0.2 s of CPU of every command that runs a compiled
+# loop or a graph search) are used by no command but through sparse solvers, which load them then.
+LAZY_PACKAGES = {"scipy.linalg": {}, "scipy.sparse.linalg": {"LinearOperator": "scipy.sparse.linalg._interface"}}
 
 
 class _LazyFinder(importlib.abc.MetaPathFinder):
     """Finds :data:`LAZY_MODULES` as the path finder does, their loader wrapped in
-    :class:`importlib.util.LazyLoader` (the recipe of the importlib documentation)."""
+    :class:`importlib.util.LazyLoader` (the recipe of the importlib documentation), and
+    :data:`LAZY_PACKAGES`, made as :class:`_LazyPackage`."""
 
     def find_spec(self, fullname, path, target=None):
-        if fullname not in LAZY_MODULES:
+        if fullname not in LAZY_MODULES and fullname not in LAZY_PACKAGES:
             return None
         spec = importlib.machinery.PathFinder.find_spec(fullname, path)
         if spec is None or spec.loader is None:
             return None
-        spec.loader = importlib.util.LazyLoader(spec.loader)
+        if fullname in LAZY_PACKAGES:
+            if spec.submodule_search_locations is None:  # not a package: nothing to import past it
+                return None
+            spec.loader = _LazyPackageLoader(spec.loader)
+        else:
+            spec.loader = importlib.util.LazyLoader(spec.loader)
         return spec
+
+
+_SET_ON_IMPORT = frozenset({"__loader__", "__package__", "__spec__", "__path__", "__file__", "__cached__"})
+
+
+class _LazyPackage(types.ModuleType):
+    """A package whose own code has not run yet. Its ``__path__`` and ``__spec__`` are set, so
+    its submodules import as usual; reading any name not set yet runs the package's code first
+    (:class:`importlib.util.LazyLoader` runs it on any attribute, ``__path__`` included, so a
+    submodule's import would run it)."""
+
+    def __getattr__(self, name):
+        if name in _SET_ON_IMPORT:  # asked by the import system before it sets them
+            raise AttributeError(name)
+        if name in LAZY_PACKAGES[self.__name__]:  # the object the package's code would bind
+            value = getattr(importlib.import_module(LAZY_PACKAGES[self.__name__][name]), name)
+            setattr(self, name, value)
+            return value
+        # one thread runs the code (a server's threads may ask at once); the others wait for it
+        with _RUNNING_LOCK:
+            if self.__name__ in _RUNNING:  # the package's own code asks for a name not bound yet
+                raise AttributeError(name)
+            if type(self) is _LazyPackage:
+                loader = self.__spec__.loader.loader
+                _RUNNING.add(self.__name__)
+                try:
+                    loader.exec_module(self)
+                finally:
+                    _RUNNING.discard(self.__name__)
+                self.__spec__.loader = self.__loader__ = loader
+                self.__class__ = types.ModuleType
+        return getattr(self, name)
+
+
+_RUNNING_LOCK = threading.RLock()
+_RUNNING: set[str] = set()  # lazy packages whose code is running
+
+
+class _LazyPackageLoader(importlib.abc.Loader):
+    """Makes a :class:`_LazyPackage`; ``loader`` runs its code on first use."""
+
+    def __init__(self, loader):
+        self.loader = loader
+
+    def create_module(self, spec):
+        return _LazyPackage(spec.name)
+
+    def exec_module(self, module):
+        pass  # deferred to _LazyPackage.__getattr__
 
 
 def skip_unused_modules() -> None:

@@ -203,7 +203,11 @@ class Workspace:
         are still on disk (tables from the cache, :class:`~graphscore.cache.StoredTables`),
         in their Arrow columns, so one command about one entity never reads the register."""
         if isinstance(self.tables, StoredTables) and "links" not in self.tables.loaded():
-            return self.tables.links_touching(entity_ids)
+            if "entities" not in self.tables.loaded():  # a question that read no entity reads none here
+                return self.tables.links_touching(entity_ids)
+            entity_ids = list(entity_ids)
+            rows = self.ids.get_indexer(pd.Index(entity_ids, dtype=object))
+            return self.tables.links_touching(entity_ids, entity_rows=rows[rows >= 0])
         ends, starts, rows = self._links_by_end
         found = ends.get_indexer(pd.Index(list(entity_ids), dtype=object))
         found = found[found >= 0]

@@ -407,6 +407,33 @@ def test_a_report_command_draws_without_the_3d_toolkit(zala_db, tmp_path):
     assert (tmp_path / "dossier_neighbourhood.png").read_bytes() == chart_pngs(report)["dossier_neighbourhood"]
 
 
+def test_a_command_leaves_asyncio_and_scipy_linalg_for_first_use(zala_db, tmp_path):
+    """In a process of its own a spillover report (numba's compiled loops, graph searches, the
+    store) runs without asyncio (imported by LadybugDB) or the code of the packages
+    scipy.linalg (whose BLAS module numba checks for) and scipy.sparse.linalg (whose
+    LinearOperator scipy.sparse.csgraph takes) run; all work on first use, a star import and
+    sparse solvers included."""
+    import subprocess
+    import sys
+
+    code = ("import sys; import graphscore.cli\n"
+            "sys.argv = ['graphscore'] + sys.argv[1:]\n"
+            "try:\n    graphscore.cli.main()\nexcept SystemExit as exit:\n    assert not exit.code, exit.code\n"
+            "assert 'scipy.linalg.cython_blas' in sys.modules, 'numba checked for BLAS'\n"
+            "assert 'scipy.sparse.csgraph' in sys.modules, 'a graph search'\n"
+            "unused = {'asyncio.events', 'scipy.linalg._basic', 'scipy.sparse.linalg._isolve'}\n"
+            "assert not unused & set(sys.modules), unused & set(sys.modules)\n"
+            "import numpy as np, scipy as sp, asyncio\n"
+            "from scipy.linalg import *\n"
+            "assert np.allclose(solve(np.eye(2), [1.0, 2.0]), [1.0, 2.0])\n"
+            "assert np.allclose(sp.sparse.linalg.spsolve(sp.sparse.csc_array(np.eye(2)), np.ones(2)), 1.0)\n"
+            "assert asyncio.run(asyncio.sleep(0, 'done')) == 'done' and unused <= set(sys.modules)")
+    result = subprocess.run([sys.executable, "-c", code, "report", "spillover", "--entity", CST, "--db", str(zala_db),
+                             "--policy", str(POLICIES / "diffusion.toml"), "--as-of", "2024-06-30", "--out",
+                             str(tmp_path), "--format", "json", "-q"], capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+
+
 def test_help_and_the_package_load_no_numeric_library():
     """``graphscore --help`` (and ``import graphscore``) in a new process, as a user runs it:
     the commands are listed without loading pandas, numpy, pyarrow, scipy, numba or the store

@@ -188,6 +188,13 @@ def test_an_entity_question_reads_neither_the_links_nor_the_register(tmp_path):
     pd.testing.assert_frame_equal(found, indexed)
     pd.testing.assert_frame_equal(lazy.links_touching(ids, "2022-06-30"), whole.links_touching(ids, "2022-06-30"))
     assert lazy.tables.loaded() == []
+    # once the entities are read (as a dossier's names are), by the links' ends kept as entity rows
+    lazy.names  # noqa: B018
+    assert lazy.tables.loaded() == ["entities"] and lazy.tables.kept_link_ends() is not None
+    pd.testing.assert_frame_equal(lazy.records_touching(ids), indexed)
+    pd.testing.assert_frame_equal(lazy.records_touching(ids[1:2] * 2), whole.records_touching(ids[1:2]))
+    pd.testing.assert_frame_equal(lazy.links_touching(ids, "2022-06-30"), whole.links_touching(ids, "2022-06-30"))
+    assert lazy.tables.loaded() == ["entities"]
 
 
 def test_tables_stay_readable_when_a_load_prunes_them(tmp_path):

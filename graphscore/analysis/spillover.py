@@ -90,19 +90,21 @@ class SpilloverReport(Networked):
         """
         affected = self.affected
         keep = (np.arange(len(affected)) < top) | (affected["hops"].to_numpy() == 0)
-        rest = affected.loc[~keep, "change"]
-        return affected[keep], {"entities": int(rest.size), "total_change": float(rest.sum()),
-                                "largest_change": float(rest.abs().max()) if rest.size else None}
+        # the column's values summed, not a Series of 3 x 10^5 rows made to sum them (as pandas
+        # sums: missing values count zero)
+        rest = affected["change"].to_numpy()[~keep]
+        return affected[keep], {"entities": int(rest.size), "total_change": float(np.nansum(rest)),
+                                "largest_change": float(np.nanmax(np.abs(rest))) if rest.size else None}
 
     def summary(self) -> dict:
         """Headline figures."""
         # from the two columns read, not a copy of every column of the rows reached (each
         # format asks: three copies of 3 x 10^5 rows)
-        hops = self.affected["hops"]
-        reached = (hops > 0).to_numpy()
+        hops = self.affected["hops"].to_numpy()
+        reached = hops > 0
         return {
             "entities_affected": int(reached.sum()),
-            "total_change": float(self.affected["change"][reached].sum()),
+            "total_change": float(np.nansum(self.affected["change"].to_numpy()[reached])),
             "max_hops": int(hops[reached].max()) if reached.any() else 0,
             "collateral": int(len(self.collateral)),
         }

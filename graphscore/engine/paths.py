@@ -670,6 +670,12 @@ def last_hop_types(projection: Projection, tree: PathTree, indices: np.ndarray) 
         return np.where(edges["found"], edges["type"], None)
     code, names = pair_types(projection)
     wanted = indices.astype(np.int64) * W.shape[1] + u
-    at = np.minimum(np.searchsorted(keys, wanted), keys.size - 1)
+    # looked up in ascending order (numpy's search starts each one where the last ended): a
+    # report lists its entities by change, and 3 x 10^5 lookups in that order read all over
+    # the keys (0.17 s against 0.05 s sorted first, at 10^6 links)
+    order = np.argsort(wanted)
+    at = np.empty(wanted.size, dtype=np.intp)
+    at[order] = np.searchsorted(keys, wanted[order])
+    at = np.minimum(at, keys.size - 1)
     found = (u >= 0) & (keys[at] == wanted) & (code[at] >= 0)
     return np.where(found, np.asarray(names + ("",), dtype=object)[np.where(found, code[at], -1)], None)

@@ -66,3 +66,40 @@ def test_savefig_draws_a_laid_out_figure_twice(reports, monkeypatch):
     fig = charts.change_by_hop(reports["spillover"])
     fig.savefig(io.BytesIO(), format="png", dpi=DPI)
     assert len(draws) == 2
+
+
+def test_log_axes_are_labelled_as_matplotlib_labels_them_without_mathtext():
+    """PlainLogFormatter writes each label matplotlib's log formatter writes, the same number in
+    plain text (superscript digits), and a spillover histogram on a log count axis has no
+    mathtext label left."""
+    import re
+
+    import numpy as np
+    from matplotlib.ticker import LogFormatterSciNotation
+
+    digits = str.maketrans("⁻⁰¹²³⁴⁵⁶⁷⁸⁹", "-0123456789")
+    for labelled in (LogFormatterSciNotation(10), LogFormatterSciNotation(10, labelOnlyBase=True)):
+        plain = charts.PlainLogFormatter(10, labelOnlyBase=labelled.labelOnlyBase)
+        for x in [c * 10.0 ** k for k in range(-6, 7) for c in (1, 2, 3, 5, 9)]:
+            expected, got = labelled(x), plain(x)
+            if not expected:
+                assert got == "", x
+                continue
+            power = re.fullmatch(r"(?:([0-9.]+)×)?10(.+)", got)
+            assert power and "$" not in got, (x, got)
+            coefficient, exponent = power.groups()
+            assert float(coefficient or 1) * 10.0 ** int(exponent.translate(digits)) == pytest.approx(x), (x, got)
+            times = coefficient + "\\times" if coefficient else ""
+            assert expected == "$\\mathdefault{" + times + "10^{" + exponent.translate(digits) + "}}$", (x, expected)
+
+    owners = [f"o{k}" for k in range(60)]  # one strong change and many faint ones: a log count axis
+    tables = gs.validate(gs.Tables(
+        pd.DataFrame({"id": ["h", *owners], "kind": "company", "name": ["Holding", *owners]}),
+        pd.DataFrame({"source": owners, "target": "h", "type": "OWNS", "share": np.r_[0.9, np.full(59, 0.001)]}),
+        pd.DataFrame({"id": ["x"], "entity": ["h"], "kind": "fine", "severity": [1.0], "start": ["2020-01-01"]})))
+    fig = charts.change_histogram(spillover(tables, gs.parse_policy(POLICY), penalty="x", as_of="2024-01-01"))
+    ax = fig.axes[0]
+    assert ax.get_yscale() == "log"
+    fig.canvas.draw()
+    labels = [label.get_text() for label in ax.get_yticklabels() + ax.get_yticklabels(minor=True) if label.get_text()]
+    assert labels and not any("$" in label for label in labels), labels
