@@ -57,6 +57,12 @@ __all__ = ["Explanation", "explain", "influence_row", "prepare_explain"]
 # 10^6-link register (0.5 s a search), at 1/100 a tenth of it or less (benchmarks/whatif.py).
 _WEAKEST = np.log(1e2)
 _TRACED_SOURCES = 25  # contributions whose paths are traced, largest first
+# The search for distances to the entity settles at most this many entities, whatever the
+# register's size: out to the farthest of the largest contributions' sources plus _WEAKEST it
+# settled 1.5 to 2.5 million of the 3.2 million entities of a 10^7-link register for some
+# entities (0.5 to 0.75 s, benchmarks/whatif.py), where the paths of most sources lie among the
+# nearest thousands. A source whose paths' region reaches beyond what it settled is not traced.
+_SEARCHED = 300_000
 _REGION = 200  # entities searched for a contribution's strongest paths
 # The reverse push follows at most this many links, whatever the register's size (on a register
 # of 10^6 links 4.7x10^6 links took about a second). Where it stops short of the accuracy asked
@@ -181,8 +187,24 @@ def _distances_to(reverse_lengths: sp.sparse.csr_array, target: int, sources: li
     target than the cutoff fails its test whatever its distance).
 
     One search, which settles the sources and goes on to their cutoff (a hair beyond it: the
-    bounds' rounding); when a source is not reached at all, it has searched everything there is."""
-    return distances_from(reverse_lengths, target, until=sources, beyond=(_WEAKEST + 1e-8, 1 + 1e-5))
+    bounds' rounding); when a source is not reached at all, it has searched everything there is.
+    It stops at ``_SEARCHED`` entities settled: then the distances are exact only nearer than the
+    farthest one returned (:func:`_beyond_search` tells which sources that leaves out)."""
+    return distances_from(reverse_lengths, target, until=sources, beyond=(_WEAKEST + 1e-8, 1 + 1e-5),
+                          most=_SEARCHED)
+
+
+def _beyond_search(to_target: np.ndarray, sources: list[int]) -> set[int]:
+    """The sources whose path search :func:`_distances_to` does not cover, having stopped at
+    ``_SEARCHED`` entities settled before their cutoff (:func:`_search_bounds`): every entity
+    nearer than the farthest distance it returned was settled, so a source whose cutoff lies
+    below that is searched as the unbounded search would, bit for bit; the others are not
+    traced (an unreached one either: the search did not look everywhere)."""
+    reached = np.isfinite(to_target)
+    if int(reached.sum()) < _SEARCHED:
+        return set()  # the search ended before its bound: as the unbounded one
+    farthest = float(to_target[reached].max())
+    return {u for u in sources if not _search_bounds(to_target[u])[1] < farthest}
 
 
 PATH_LENGTHS = "path lengths"  # their key in Projection.derived (kept on disk: graphscore.cache.KEPT_DERIVED)
@@ -285,7 +307,10 @@ def _among(M: sp.sparse.csr_array, region: np.ndarray) -> tuple[np.ndarray, np.n
 def _penalties_by_source(projection: Projection, sources: np.ndarray) -> dict[int, list[dict]]:
     """The penalties with weight of each source, heaviest first (then by id): one sort for all."""
     penalties = projection.penalties
-    chosen = penalties[penalties["idx"].isin(sources) & (penalties["weight"] > 0)]
+    # a mask over the entities, where isin hashed every penalty's entity (0.1 s at 10^7 links)
+    wanted = np.zeros(projection.n, dtype=bool)
+    wanted[sources] = True
+    chosen = penalties[wanted[penalties["idx"].to_numpy()] & (penalties["weight"].to_numpy() > 0)]
     chosen = chosen.sort_values(["weight", "id"], ascending=[False, True])
     by_source = collections.defaultdict(list)
     # column by column as Python values (what to_dict("records") gives, at a fraction of its cost
@@ -385,15 +410,20 @@ def explain(source: Tables | Workspace, policy: Policy, entity_id: str, *, as_of
         if projection.layers and not any(b.max(initial=0.0) >= deciding for b in by_layer):
             # an entity's penalties from several layers add up (combine = "sum") beyond any one of them
             layers, by_layer, walks = (projection,), [np.where(np.arange(projection.n) == v, deciding, 0.0)], [None]
-    contributions, traced_sources, all_sources = [], 0, 0
+    contributions, traced_sources, all_sources, far_sources = [], 0, 0, 0
     for layer, by_source, walk in zip(layers, by_layer, walks):
-        found, traced = _layer_contributions(layer, policy, v, total, by_source, walk, names, top_paths, linear)
+        found, traced, far = _layer_contributions(layer, policy, v, total, by_source, walk, names, top_paths, linear)
         contributions += found
         traced_sources += traced
+        far_sources += far
         all_sources += int((by_source > 1e-15 * max(total, 1e-300)).sum())
     contributions.sort(key=lambda c: -c["contribution"])
     notes = list(projection.notes)
-    if all_sources > traced_sources:
+    if far_sources:
+        notes.append(f"paths traced for {traced_sources} of the {traced_sources + far_sources} largest of {all_sources} "
+                     f"contributions: the other {far_sources} have their strongest paths beyond the {_SEARCHED:,} entities "
+                     "nearest to this one (by path strength) that the path search reads")
+    elif all_sources > traced_sources:
         notes.append(f"paths traced for the {traced_sources} largest of {all_sources} contributions")
     if not linear:
         notes.append(f"hop with aggregate = 'max': the score is the strongest single walk of at most "
@@ -451,13 +481,14 @@ def prepare_explain(source: Tables | Workspace, policy: Policy, as_of: dt.date |
 
 
 def _layer_contributions(projection: Projection, policy: Policy, v: int, total: float, by_source: np.ndarray,
-                         walks: HopWalks | None, names, top_paths: int, linear: bool) -> tuple[list[dict], int]:
+                         walks: HopWalks | None, names, top_paths: int, linear: bool) -> tuple[list[dict], int, int]:
     """The contributions of one projection (or layer) to the score of ``v``, each with its paths,
-    and how many sources had their paths traced."""
+    how many sources had their paths traced, and how many of the largest did not, their paths
+    lying beyond the bounded search (:func:`_beyond_search`)."""
     sources = np.flatnonzero(by_source > 1e-15 * max(total, 1e-300))
     traced = set(sources[np.argsort(-by_source[sources])][:_TRACED_SOURCES].tolist())
     far = sorted(traced - {v})
-    hop_paths = {}
+    hop_paths, beyond = {}, set()
     if linear and policy.model is ModelName.HOP:
         # every simple path of at most max_hops links into v, grown backwards from it: a search
         # by path length would settle entities far more links away than a hop score reads
@@ -466,6 +497,8 @@ def _layer_contributions(projection: Projection, policy: Policy, v: int, total: 
     elif linear:
         A, lengths, reverse_lengths = _path_lengths(projection, policy.damping)  # A[u, v]: the edge u -> v
         to_target = _distances_to(reverse_lengths, v, far) if far else None
+        beyond = _beyond_search(to_target, far) if far else set()
+        traced -= beyond
     rows_of = _penalties_by_source(projection, sources)
     paths_of = {}
     for u in sources.tolist():  # Python ints: set lookups and comparisons on numpy ints cost more
@@ -519,4 +552,4 @@ def _layer_contributions(projection: Projection, policy: Policy, v: int, total: 
             if links_at is not None:
                 contribution["links_at"] = links_at
             contributions.append(contribution)
-    return contributions, len(traced) if linear else len(sources)
+    return contributions, len(traced) if linear else len(sources), len(beyond)

@@ -403,14 +403,17 @@ def _within(indptr, indices, data, source, limit, to_target, cutoff):  # pragma:
 
 
 def distances_from(lengths: sp.sparse.csr_array, start: int, *, limit: float = np.inf,
-                   until: np.ndarray | list[int] = (), beyond: tuple[float, float] | None = None) -> np.ndarray:
+                   until: np.ndarray | list[int] = (), beyond: tuple[float, float] | None = None,
+                   most: int | None = None) -> np.ndarray:
     """Every entity's distance from ``start`` over non-negative hop lengths ``lengths[u, v]``,
     ``inf`` beyond ``limit``: ``scipy.sparse.csgraph.dijkstra(lengths, indices=start,
     limit=limit)`` bit for bit (a distance is the least of the same sums, ``distance[u] +
     lengths[u, x]``, in whatever order they are formed). With ``until``, the search stops once
     every entity of it is settled (or none is left to settle), and with ``beyond = (add, scale)``
     goes on from there to ``(their largest distance + add) * scale``: the distances it settled
-    are exact, the others ``inf``.
+    are exact, the others ``inf``. With ``most``, it also stops once that many entities are
+    settled: every entity nearer than the farthest distance returned is then settled (a search
+    settles in order of distance), whatever lies at or beyond it may not be.
 
     scipy's search sets up a heap node for every entity of the register before it starts (a
     tenth of a second at 10^7 links, however near it stops), and a search raised limit by limit
@@ -425,17 +428,20 @@ def distances_from(lengths: sp.sparse.csr_array, start: int, *, limit: float = n
     1.0
     >>> distances_from(chain, 0, until=[1], beyond=(0.5, 2.0))[:3].tolist()  # on to (1 + 0.5) x 2
     [0.0, 1.0, 2.0]
+    >>> distances_from(chain, 0, most=2).tolist()  # the two nearest settled
+    [0.0, 1.0, inf, inf]
     """
     until = np.asarray(until, dtype=np.int64)
     add, scale = beyond if beyond is not None else (np.nan, np.nan)
     return _from(lengths.indptr, lengths.indices, lengths.data, np.int64(start), float(limit), until,
-                 float(add), float(scale))
+                 float(add), float(scale), np.int64(most if most is not None else np.iinfo(np.int64).max))
 
 
 @numba.njit(cache=True, nogil=True)
-def _from(indptr, indices, data, start, limit, until, add, scale):  # pragma: no cover - compiled
+def _from(indptr, indices, data, start, limit, until, add, scale, most):  # pragma: no cover - compiled
     """:func:`distances_from`'s search, compiled: a binary heap of ``(distance, entity)`` pairs;
-    ``add`` NaN when the search stops at the last entity of ``until``."""
+    ``add`` NaN when the search stops at the last entity of ``until``; it stops at ``most``
+    entities settled."""
     n = indptr.shape[0] - 1
     dist = np.full(n, np.inf)
     settled = np.zeros(n, dtype=np.bool_)
@@ -447,13 +453,15 @@ def _from(indptr, indices, data, start, limit, until, add, scale):  # pragma: no
             left += 1
     dist[start] = 0.0
     heap = [(0.0, start)]
-    while len(heap) > 0:
+    count = 0
+    while len(heap) > 0 and count < most:
         d, u = heapq.heappop(heap)
         if settled[u]:  # queued again since, with a shorter distance
             continue
         if d > limit:  # only after the entities of until: limit is then where to go on to
             break
         settled[u] = True
+        count += 1
         if wanted[u]:
             left -= 1
             if left == 0:

@@ -91,6 +91,34 @@ def test_distances_to_the_entity_are_searched_only_as_far_as_its_paths_read_them
         assert one == other
 
 
+def test_a_path_search_stopped_at_its_bound_traces_the_sources_it_covers_as_the_whole_search(monkeypatch):
+    """With the search for distances to the entity bounded to a few entities, the sources whose
+    paths lie within it are explained as by the unbounded search, bit for bit, and the others
+    are listed without paths and counted in a note."""
+    from graphscore.analysis import explain as module
+
+    tables = gs.validate(generate_network(1500, seed=2))
+    policy = gs.load_policy(POLICIES / "diffusion.toml")
+    workspace = Workspace(tables)
+    scores = gs.score(workspace, policy, "2024-06-30").set_index("id")
+    chosen = scores.sort_values("inherited").index[-3:]  # many sources each
+    whole = [explain(workspace, policy, entity, as_of="2024-06-30").to_json() for entity in chosen]
+    monkeypatch.setattr(module, "_SEARCHED", 60)
+    bounded = [explain(workspace, policy, entity, as_of="2024-06-30").to_json() for entity in chosen]
+    left_out = 0
+    for one, other in zip(bounded, whole):
+        assert [c["contribution"] for c in one["contributions"]] == [c["contribution"] for c in other["contributions"]]
+        for mine, theirs in zip(one["contributions"], other["contributions"]):
+            if mine["paths_share"] is not None or theirs["paths_share"] is None:
+                assert mine == theirs
+            else:  # a source the bounded search did not cover: listed, not traced
+                assert mine["paths"] == [] and mine["source"] != one["entity"]
+                left_out += 1
+        if left_out:
+            assert any("beyond the 60 entities nearest" in note for note in one["notes"])
+    assert left_out  # the bound took effect
+
+
 def test_a_reverse_push_stopped_at_its_cap_keeps_its_contributions_and_states_the_rest(monkeypatch):
     """On a register larger than the push's cap the contributions found are kept: each at most
     the exact one (the row by a transposed float64 solve), and with the part stated unattributed

@@ -433,3 +433,11 @@ def test_distances_from_are_scipys_dijkstra_bit_for_bit():
             bound = (whole[wanted].max() + 0.3) * 1.1
             expected = np.where(whole <= bound, whole, np.inf)
             np.testing.assert_array_equal(distances_from(lengths, int(start), until=wanted, beyond=(0.3, 1.1)), expected)
+            # stopped at `most` settled: exact where settled, and every entity nearer than the
+            # farthest returned settled
+            for most in (1, 5, n // 3):
+                bounded = distances_from(lengths, int(start), most=most)
+                settled = np.isfinite(bounded)
+                assert settled.sum() == min(most, np.isfinite(whole).sum())
+                np.testing.assert_array_equal(bounded[settled], whole[settled])
+                assert settled[whole < bounded[settled].max()].all()
