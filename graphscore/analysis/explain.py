@@ -333,19 +333,23 @@ def _among(M: sp.sparse.csr_array, region: np.ndarray) -> tuple[np.ndarray, np.n
 
 
 def _penalties_by_source(projection: Projection, sources: np.ndarray) -> dict[int, list[dict]]:
-    """The penalties with weight of each source, heaviest first (then by id): one sort for all."""
+    """The penalties with weight of each source, heaviest first (then by id)."""
     penalties = projection.penalties
     # a mask over the entities, where isin hashed every penalty's entity (0.1 s at 10^7 links)
     wanted = np.zeros(projection.n, dtype=bool)
     wanted[sources] = True
     chosen = penalties[wanted[penalties["idx"].to_numpy()] & (penalties["weight"].to_numpy() > 0)]
-    chosen = chosen.sort_values(["weight", "id"], ascending=[False, True])
     by_source = collections.defaultdict(list)
     # column by column as Python values (what to_dict("records") gives, at a fraction of its cost
     # for the thousands of penalties that reach one entity of a large register)
     columns = ["idx", "id", "kind", "authority", "weight"]
     for row in zip(*(chosen[column].tolist() for column in columns)):
         by_source[row[0]].append(dict(zip(columns, row)))
+    # most sources have one penalty: each source's few sorted on their own, where a sort of the
+    # frame by weight and id compared strings across all of them (20 to 120 ms at 10^6 links)
+    for rows in by_source.values():
+        if len(rows) > 1:
+            rows.sort(key=lambda row: (-row["weight"], row["id"]))
     return by_source
 
 
