@@ -59,9 +59,8 @@ _WEAKEST = np.log(1e2)
 _TRACED_SOURCES = 25  # contributions whose paths are traced, largest first
 # The search for distances to the entity settles at most this many entities, whatever the
 # register's size: out to the farthest of the largest contributions' sources plus _WEAKEST it
-# went over most of the 3.2 million entities of a 10^7-link register for some entities (0.5 to
-# 0.75 s of their 1.7 to 2.7 s under cProfile: benchmarks/JOURNAL.md, "Branch `explain`"), where
-# the strong paths of most sources lie among the nearest thousands. A source whose paths' region
+# reached far into a 10^7-link register for some entities (0.5 to 0.75 s of their 1.7 to 2.7 s
+# under cProfile: benchmarks/JOURNAL.md, "Branch `explain`"). A source whose paths' region
 # reaches beyond what it settled is not traced.
 _SEARCHED = 300_000
 _REGION = 200  # entities searched for a contribution's strongest paths
