@@ -281,8 +281,7 @@ def test_a_cache_written_as_parquet_is_still_read(tmp_path):
 
 
 def test_what_a_projection_derives_at_a_cost_is_kept_for_the_next_command(tmp_path):
-    # the convergence certificates, an explanation's path lengths, a dossier's cycles and return
-    # bound, a what-if's hub bound: a second process reads them back, equal, and answers as the first did
+    # the convergence certificates, a dossier's cycles and return bound, a what-if's hub bound: a second process reads them back, equal, and answers as the first did
     from graphscore.analysis.dossier import dossier
     from graphscore.analysis.whatif import prepare_whatif
     from graphscore.cache import KEPT_DERIVED
@@ -299,7 +298,9 @@ def test_what_a_projection_derives_at_a_cost_is_kept_for_the_next_command(tmp_pa
     derived = first.projection(diffusion, "2022-06-30").derived
     kept = {key: value for key, value in derived.items()
             if (key[0] if isinstance(key, tuple) else key) in KEPT_DERIVED}
-    assert {key[0] if isinstance(key, tuple) else key for key in kept} == set(KEPT_DERIVED)
+    # all but an explanation's path lengths: under diffusion no hop carries more than it
+    # receives, so they are worked out where read and none is kept (graphscore.analysis.explain)
+    assert {key[0] if isinstance(key, tuple) else key for key in kept} == set(KEPT_DERIVED) - {"path lengths"}
     second = open_workspace(db)
     again = second.projection(diffusion, "2022-06-30").derived
     assert not dict.keys(again)  # nothing read until asked for

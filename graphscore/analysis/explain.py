@@ -41,7 +41,7 @@ from graphscore.analysis.ownership import flagged_entities
 from graphscore.engine.hop import hop_row
 from graphscore.engine.matrix import Projection
 from graphscore.engine.paths import (HopWalks, describe_paths, distances_from, distances_within, format_path,
-                                    johnson_potentials, simple_paths_to, strongest_walks_to)
+                                    hop_lengths, johnson_potentials, simple_paths_to, strongest_walks_to)
 from graphscore.engine.push import influence, work_arrays_of
 from graphscore.engine.run import contraction_of
 from graphscore.engine.spread import spread
@@ -57,6 +57,12 @@ __all__ = ["Explanation", "explain", "influence_row", "prepare_explain"]
 # 10^6-link register (0.5 s a search), at 1/100 a tenth of it or less (benchmarks/whatif.py).
 _WEAKEST = np.log(1e2)
 _TRACED_SOURCES = 25  # contributions whose paths are traced, largest first
+# The search for distances to the entity settles at most this many entities, whatever the
+# register's size: out to the farthest of the largest contributions' sources plus _WEAKEST it
+# reached far into a 10^7-link register for some entities (0.5 to 0.75 s of their 1.7 to 2.7 s
+# under cProfile: benchmarks/JOURNAL.md, "Branch `explain`"). A source whose paths' region
+# reaches beyond what it settled is not traced.
+_SEARCHED = 300_000
 _REGION = 200  # entities searched for a contribution's strongest paths
 # The reverse push follows at most this many links, whatever the register's size (on a register
 # of 10^6 links 4.7x10^6 links took about a second). Where it stops short of the accuracy asked
@@ -173,34 +179,76 @@ def _search_bounds(distance: float) -> tuple[float, float]:
     return limit, limit * (1 + 1e-6)
 
 
-def _distances_to(reverse_lengths: sp.sparse.csr_array, target: int, sources: list[int]) -> np.ndarray:
-    """Every entity's distance to ``target`` (``reverse_lengths`` is the transpose of the hop
+def _distances_to(paths: _HopLengths, target: int, sources: list[int]) -> np.ndarray:
+    """Every entity's distance to ``target`` (over ``paths.backward``, the transpose of the hop
     lengths), as far as the searches from ``sources`` read it: the unlimited search's distances,
     bit for bit, at every entity within the largest ``cutoff`` of :func:`_search_bounds` over
     the sources, and ``inf`` beyond, where those searches never look (an entity farther from the
     target than the cutoff fails its test whatever its distance).
 
     One search, which settles the sources and goes on to their cutoff (a hair beyond it: the
-    bounds' rounding); when a source is not reached at all, it has searched everything there is."""
-    return distances_from(reverse_lengths, target, until=sources, beyond=(_WEAKEST + 1e-8, 1 + 1e-5))
+    bounds' rounding); when a source is not reached at all, it has searched everything there is.
+    It stops at ``_SEARCHED`` entities settled: then the distances are exact only nearer than the
+    farthest one returned (:func:`_beyond_search` tells which sources that leaves out)."""
+    return distances_from(paths.backward, target, until=sources, beyond=(_WEAKEST + 1e-8, 1 + 1e-5),
+                          most=_SEARCHED, damping=paths.damping)
+
+
+def _beyond_search(to_target: np.ndarray, sources: list[int]) -> set[int]:
+    """The sources whose path search :func:`_distances_to` does not cover, having stopped at
+    ``_SEARCHED`` entities settled before their cutoff (:func:`_search_bounds`): every entity
+    nearer than the farthest distance it returned was settled, so a source whose cutoff lies
+    below that is searched as the unbounded search would, bit for bit; the others are not
+    traced (an unreached one either: the search did not look everywhere)."""
+    reached = np.isfinite(to_target)
+    if int(reached.sum()) < _SEARCHED:
+        return set()  # the search ended before its bound: as the unbounded one
+    farthest = float(to_target[reached].max())
+    return {u for u in sources if not _search_bounds(to_target[u])[1] < farthest}
 
 
 PATH_LENGTHS = "path lengths"  # their key in Projection.derived (kept on disk: graphscore.cache.KEPT_DERIVED)
 
 
-def _path_lengths(projection: Projection, damping: float) -> tuple[sp.sparse.csr_array, ...]:
-    """``A`` (``A[u, v]``: the edge u -> v, ``W`` transposed without stored zeros), its hop
-    lengths (:func:`_nonnegative_lengths`) and their transpose.
+@dataclass(frozen=True)
+class _HopLengths:
+    """The graph an explanation's paths are searched on: ``A`` (``A[u, v]``: the edge u -> v,
+    ``W`` transposed without stored zeros), and the hop lengths over ``A``'s entries
+    (``forward``) and over ``W``'s (``backward``, their transpose). When ``damping`` is set,
+    ``forward`` and ``backward`` hold the weights themselves (``A`` and ``W``) and the searches
+    work out each hop's length as they read it (:func:`graphscore.engine.paths.hop_lengths`)."""
 
-    Only the lengths' two value arrays (in ``A``'s order and in ``W``'s) are made, once per
-    projection and damping, and kept with the projection: each is a pass over every link, where
-    one entity's paths read a few hundred of them. The three matrices share the index arrays of
-    ``W`` by source (``A`` is it, read as ``W`` transposed) and of ``W`` itself (the transposed
-    lengths): 16 bytes a non-zero of ``W`` kept, where three matrices of their own took 36."""
-    # "values": kept on disk under a key of its own, apart from the three matrices earlier versions kept
-    key = (PATH_LENGTHS, float(damping), "values")
+    A: sp.sparse.csr_array
+    forward: sp.sparse.csr_array
+    backward: sp.sparse.csr_array
+    damping: float | None
+
+    def of(self, read: np.ndarray) -> np.ndarray:
+        """The hop lengths of entries read from ``forward``."""
+        return read if self.damping is None else hop_lengths(read, self.damping)
+
+
+def _path_lengths(projection: Projection, damping: float) -> _HopLengths:
+    """``A`` and its hop lengths (:func:`_nonnegative_lengths`) and their transpose
+    (:class:`_HopLengths`).
+
+    Where no hop carries more than it receives (``damping * W`` at most 1 everywhere, as under
+    every convergent normalised spread), no hop length is negative and Johnson's reweighting is
+    not needed: a hop's length is then a function of its weight alone, worked out where a search
+    reads it, and nothing is kept (two arrays of 8 bytes a non-zero of ``W`` were: 24.9 bytes a
+    link under diffusion). Otherwise the lengths' two value arrays (in ``A``'s order and in
+    ``W``'s) are made, once per projection and damping, and kept with the projection: each is a
+    pass over every link, where one entity's paths read a few hundred of them. The matrices
+    share the index arrays of ``W`` by source (``A`` is it, read as ``W`` transposed) and of
+    ``W`` itself (the transposed lengths)."""
     W, columns = _without_zeros(projection)
     A = sp.sparse.csr_array((columns.data, columns.indices, columns.indptr), shape=columns.shape[::-1])
+    if ("W largest",) not in projection.derived:
+        projection.derived[("W largest",)] = float(W.data.max(initial=0.0))
+    if damping * projection.derived[("W largest",)] <= 1:
+        return _HopLengths(A, A, W, float(damping))
+    # "values": kept on disk under a key of its own, apart from the three matrices earlier versions kept
+    key = (PATH_LENGTHS, float(damping), "values")
     kept = projection.derived.get(key)
     if kept is None:
         lengths = _nonnegative_lengths(A, damping).data
@@ -208,8 +256,8 @@ def _path_lengths(projection: Projection, damping: float) -> tuple[sp.sparse.csr
         by_target = sp.sparse.csc_array((lengths, A.indices, A.indptr), shape=W.shape).tocsr().data
         projection.derived[key] = kept = (lengths, by_target)
     lengths, by_target = kept
-    return (A, sp.sparse.csr_array((lengths, A.indices, A.indptr), shape=A.shape),
-            sp.sparse.csr_array((by_target, W.indices, W.indptr), shape=W.shape))
+    return _HopLengths(A, sp.sparse.csr_array((lengths, A.indices, A.indptr), shape=A.shape),
+                       sp.sparse.csr_array((by_target, W.indices, W.indptr), shape=W.shape), None)
 
 
 def _without_zeros(projection: Projection) -> tuple[sp.sparse.csr_array, sp.sparse.csc_array]:
@@ -228,19 +276,20 @@ def _without_zeros(projection: Projection) -> tuple[sp.sparse.csr_array, sp.spar
     return W, sp.sparse.csc_array(W)
 
 
-def _strongest_simple_paths(A: sp.sparse.csr_array, lengths: sp.sparse.csr_array, source: int, target: int,
+def _strongest_simple_paths(paths: _HopLengths, source: int, target: int,
                             damping: float, top: int, to_target: np.ndarray) -> list[tuple[list[int], float]]:
     """Up to ``top`` simple paths source -> target by product of ``damping * W``, strongest first.
 
-    Yen's k-shortest-paths (networkx) on ``lengths`` (``_nonnegative_lengths`` of ``A``, the
-    edges u -> v), run only on the entities closest to the strongest path: on a registry of
+    Yen's k-shortest-paths (networkx) on the hop lengths of ``paths`` (of ``A``, the edges
+    u -> v), run only on the entities closest to the strongest path: on a registry of
     thousands a penalty reaches most entities, but few lie on its strong paths to one of them.
     ``to_target`` is every entity's distance to the target (one search serves every source).
     """
     if not np.isfinite(to_target[source]):
         return []
     limit, cutoff = _search_bounds(to_target[source])
-    entities, from_source = distances_within(lengths, source, limit=limit, to_target=to_target, cutoff=cutoff)
+    entities, from_source = distances_within(paths.forward, source, limit=limit, to_target=to_target, cutoff=cutoff,
+                                             damping=paths.damping)
     through = from_source + to_target[entities]
     at = int(np.searchsorted(entities, target))
     if at == entities.size or entities[at] != target or not np.isfinite(through[at]):
@@ -250,9 +299,10 @@ def _strongest_simple_paths(A: sp.sparse.csr_array, lengths: sp.sparse.csr_array
     # every entity of a path lies within its length, so the entities closest to the strongest
     # path hold the strongest paths: keep those, and Yen's search stays small
     region = region[np.argsort(through, kind="stable")[:_REGION]]
-    rows, columns, hop_lengths = _among(lengths, region)
+    rows, columns, read = _among(paths.forward, region)
     # each hop's strength read for all hops at once (one sparse lookup per hop took 0.3 s a call)
-    edge_rows, edge_columns, edge_strengths = _among(A, region)
+    edge_rows, edge_columns, edge_strengths = _among(paths.A, region)
+    lengths = paths.of(read)
     keys, edge_keys = rows * region.size + columns, edge_rows * region.size + edge_columns
     order = np.argsort(edge_keys)
     at = np.minimum(np.searchsorted(edge_keys, keys, sorter=order), max(edge_keys.size - 1, 0))
@@ -261,7 +311,7 @@ def _strongest_simple_paths(A: sp.sparse.csr_array, lengths: sp.sparse.csr_array
     import networkx as nx  # here, not at import: most explanations never run Yen (0.1 s of every explain command)
 
     graph = nx.DiGraph()
-    for i, j, length, strength in zip(rows, columns, hop_lengths, hop_strengths):
+    for i, j, length, strength in zip(rows, columns, lengths, hop_strengths):
         graph.add_edge(int(region[i]), int(region[j]), length=float(length), strength=float(strength))
     def strength(path: list[int]) -> float:
         return float(np.prod([graph[u][v]["strength"] for u, v in zip(path, path[1:])]))
@@ -283,16 +333,23 @@ def _among(M: sp.sparse.csr_array, region: np.ndarray) -> tuple[np.ndarray, np.n
 
 
 def _penalties_by_source(projection: Projection, sources: np.ndarray) -> dict[int, list[dict]]:
-    """The penalties with weight of each source, heaviest first (then by id): one sort for all."""
+    """The penalties with weight of each source, heaviest first (then by id)."""
     penalties = projection.penalties
-    chosen = penalties[penalties["idx"].isin(sources) & (penalties["weight"] > 0)]
-    chosen = chosen.sort_values(["weight", "id"], ascending=[False, True])
+    # a mask over the entities, where isin hashed every penalty's entity (0.1 s at 10^7 links)
+    wanted = np.zeros(projection.n, dtype=bool)
+    wanted[sources] = True
+    chosen = penalties[wanted[penalties["idx"].to_numpy()] & (penalties["weight"].to_numpy() > 0)]
     by_source = collections.defaultdict(list)
     # column by column as Python values (what to_dict("records") gives, at a fraction of its cost
     # for the thousands of penalties that reach one entity of a large register)
     columns = ["idx", "id", "kind", "authority", "weight"]
     for row in zip(*(chosen[column].tolist() for column in columns)):
         by_source[row[0]].append(dict(zip(columns, row)))
+    # most sources have one penalty: each source's few sorted on their own, where a sort of the
+    # frame by weight and id compared strings across all of them (20 to 120 ms at 10^6 links)
+    for rows in by_source.values():
+        if len(rows) > 1:
+            rows.sort(key=lambda row: (-row["weight"], row["id"]))
     return by_source
 
 
@@ -385,15 +442,20 @@ def explain(source: Tables | Workspace, policy: Policy, entity_id: str, *, as_of
         if projection.layers and not any(b.max(initial=0.0) >= deciding for b in by_layer):
             # an entity's penalties from several layers add up (combine = "sum") beyond any one of them
             layers, by_layer, walks = (projection,), [np.where(np.arange(projection.n) == v, deciding, 0.0)], [None]
-    contributions, traced_sources, all_sources = [], 0, 0
+    contributions, traced_sources, all_sources, far_sources = [], 0, 0, 0
     for layer, by_source, walk in zip(layers, by_layer, walks):
-        found, traced = _layer_contributions(layer, policy, v, total, by_source, walk, names, top_paths, linear)
+        found, traced, far = _layer_contributions(layer, policy, v, total, by_source, walk, names, top_paths, linear)
         contributions += found
         traced_sources += traced
+        far_sources += far
         all_sources += int((by_source > 1e-15 * max(total, 1e-300)).sum())
     contributions.sort(key=lambda c: -c["contribution"])
     notes = list(projection.notes)
-    if all_sources > traced_sources:
+    if far_sources:
+        notes.append(f"paths traced for {traced_sources} of the {traced_sources + far_sources} largest of {all_sources} "
+                     f"contributions: the other {far_sources} have their strongest paths beyond the {_SEARCHED:,} entities "
+                     "nearest to this one (by path strength) that the path search reads")
+    elif all_sources > traced_sources:
         notes.append(f"paths traced for the {traced_sources} largest of {all_sources} contributions")
     if not linear:
         notes.append(f"hop with aggregate = 'max': the score is the strongest single walk of at most "
@@ -429,8 +491,8 @@ def prepare_explain(source: Tables | Workspace, policy: Policy, as_of: dt.date |
     >>> ws = gs.Workspace(fined_company())
     >>> policy = gs.parse_policy('name="r"\\ndamping=0.5\\n[[transmit]]\\nlink="OFFICER_OF"\\ndirection="backward"')
     >>> prepare_explain(ws, policy, "2024-01-01")
-    >>> ("path lengths", 0.5, "values") in ws.projection(policy, "2024-01-01").derived
-    True
+    >>> ("path lengths", 0.5, "values") in ws.projection(policy, "2024-01-01").derived  # no hop gains: none kept
+    False
     """
     ws = as_workspace(source)
     projection = ws.projection(policy, as_of)
@@ -440,32 +502,36 @@ def prepare_explain(source: Tables | Workspace, policy: Policy, as_of: dt.date |
         projection.index_of(projection.ids[0])
     if policy.model is ModelName.SPREAD:  # a hop model's paths are grown from the entity (simple_paths_to)
         for layer in projection.layers or (projection,):
-            _, lengths, _ = _path_lengths(layer, policy.damping)
+            paths = _path_lengths(layer, policy.damping)
             if layer.n:
                 # the compiled searches load on their first call in a process (tenths of a second):
                 # a search that stops at once
-                distances_within(lengths, 0, limit=0.0, to_target=np.zeros(layer.n), cutoff=0.0)
+                distances_within(paths.forward, 0, limit=0.0, to_target=np.zeros(layer.n), cutoff=0.0,
+                                 damping=paths.damping)
     if policy.model is ModelName.SPREAD and not projection.layers and projection.n:
         influence(projection.W, 0, damping=policy.damping, scores=ws.baseline(policy, as_of).total, own=projection.s,
                   budget=0, work=work_arrays_of(projection))  # likewise the reverse push (and its work arrays made)
 
 
 def _layer_contributions(projection: Projection, policy: Policy, v: int, total: float, by_source: np.ndarray,
-                         walks: HopWalks | None, names, top_paths: int, linear: bool) -> tuple[list[dict], int]:
+                         walks: HopWalks | None, names, top_paths: int, linear: bool) -> tuple[list[dict], int, int]:
     """The contributions of one projection (or layer) to the score of ``v``, each with its paths,
-    and how many sources had their paths traced."""
+    how many sources had their paths traced, and how many of the largest did not, their paths
+    lying beyond the bounded search (:func:`_beyond_search`)."""
     sources = np.flatnonzero(by_source > 1e-15 * max(total, 1e-300))
     traced = set(sources[np.argsort(-by_source[sources])][:_TRACED_SOURCES].tolist())
     far = sorted(traced - {v})
-    hop_paths = {}
+    hop_paths, beyond = {}, set()
     if linear and policy.model is ModelName.HOP:
         # every simple path of at most max_hops links into v, grown backwards from it: a search
         # by path length would settle entities far more links away than a hop score reads
         hop_paths = simple_paths_to(projection.W, v, far, damping=policy.damping, max_hops=policy.max_hops,
                                     top=top_paths)
     elif linear:
-        A, lengths, reverse_lengths = _path_lengths(projection, policy.damping)  # A[u, v]: the edge u -> v
-        to_target = _distances_to(reverse_lengths, v, far) if far else None
+        searched = _path_lengths(projection, policy.damping)
+        to_target = _distances_to(searched, v, far) if far else None
+        beyond = _beyond_search(to_target, far) if far else set()
+        traced -= beyond
     rows_of = _penalties_by_source(projection, sources)
     paths_of = {}
     for u in sources.tolist():  # Python ints: set lookups and comparisons on numpy ints cost more
@@ -480,7 +546,7 @@ def _layer_contributions(projection: Projection, policy: Policy, v: int, total: 
         elif u in hop_paths:
             paths = hop_paths[u]
         elif u in traced:
-            paths = _strongest_simple_paths(A, lengths, int(u), v, policy.damping, top_paths, to_target)
+            paths = _strongest_simple_paths(searched, int(u), v, policy.damping, top_paths, to_target)
         else:
             paths = []
         paths_of[u] = paths
@@ -519,4 +585,4 @@ def _layer_contributions(projection: Projection, policy: Policy, v: int, total: 
             if links_at is not None:
                 contribution["links_at"] = links_at
             contributions.append(contribution)
-    return contributions, len(traced) if linear else len(sources)
+    return contributions, len(traced) if linear else len(sources), len(beyond)

@@ -195,8 +195,20 @@ class Projection:
 
     @functools.cached_property
     def W_by_source(self) -> sp.sparse.csc_array:
-        """``W`` in compressed columns: column u lists whom u's penalty reaches, as forward push reads it."""
-        return sp.sparse.csc_array(self.W)
+        """``W`` in compressed columns: column u lists whom u's penalty reaches, as forward push reads it.
+
+        Where ``W``'s pattern is symmetric (a policy that carries every tie both ways, such as
+        ``diffusion``), column u lists the same entities as row u, in the same order: the
+        columns then share ``W``'s index arrays and only their values are new (8 bytes a
+        non-zero kept instead of 12, and 4 bytes an entity instead of 8; 7.5 bytes a link of
+        the synthetic registries under diffusion)."""
+        W = self.W
+        columns = sp.sparse.csc_array(W)
+        if (W.has_canonical_format and columns.indices.dtype == W.indices.dtype
+                and columns.indptr.dtype == W.indptr.dtype and np.array_equal(columns.indptr, W.indptr)
+                and np.array_equal(columns.indices, W.indices)):
+            columns = sp.sparse.csc_array((columns.data, W.indices, W.indptr), shape=W.shape, copy=False)
+        return columns
 
     @functools.cached_property
     def derived(self) -> dict:

@@ -30,7 +30,7 @@ import scipy as sp
 
 from graphscore.engine.matrix import Projection
 
-__all__ = ["PathTree", "strongest_paths", "HopWalks", "strongest_walks_to", "simple_paths_to", "settle", "hop_distances", "distances_within", "distances_from", "johnson_potentials", "describe_path", "describe_paths", "format_path", "last_hop_types"]
+__all__ = ["PathTree", "strongest_paths", "HopWalks", "strongest_walks_to", "simple_paths_to", "settle", "hop_distances", "distances_within", "distances_from", "hop_lengths", "johnson_potentials", "describe_path", "describe_paths", "format_path", "last_hop_types"]
 
 
 @dataclass(frozen=True)
@@ -343,7 +343,7 @@ def _unlimited(targets: np.ndarray, n: int) -> bool:
 
 
 def distances_within(lengths: sp.sparse.csr_array, source: int, *, limit: float, to_target: np.ndarray,
-                     cutoff: float) -> tuple[np.ndarray, np.ndarray]:
+                     cutoff: float, damping: float | None = None) -> tuple[np.ndarray, np.ndarray]:
     """Distances from ``source`` over non-negative hop lengths ``lengths[u, v]``, to every entity
     ``x`` no farther than ``limit`` whose distance plus ``to_target[x]`` (its distance to a
     target) is at most ``cutoff``: those entities (sorted) and their distances (every other
@@ -357,7 +357,8 @@ def distances_within(lengths: sp.sparse.csr_array, source: int, *, limit: float,
     entity's distance is the least sum ``distance[u] + lengths[u, x]`` over the entities u
     settled before it, and each entity on the path giving it lies in the ellipse too (up to
     rounding, which a ``cutoff`` a hair above the ellipse wanted absorbs), so the same sums are
-    formed whatever else is left out.
+    formed whatever else is left out. With ``damping``, ``lengths`` holds weights ``w`` at most
+    ``1 / damping`` and the hop lengths are :func:`hop_lengths` of them, worked out as they are read.
 
     Examples
     --------
@@ -368,13 +369,55 @@ def distances_within(lengths: sp.sparse.csr_array, source: int, *, limit: float,
     ([0, 1, 2], [0.0, 1.0, 2.0])
     """
     entities, distances = _within(lengths.indptr, lengths.indices, lengths.data, np.int64(source), float(limit),
-                                  np.asarray(to_target, dtype=float), float(cutoff))
+                                  np.asarray(to_target, dtype=float), float(cutoff), _weights_damping(damping))
     order = np.argsort(entities)
     return entities[order], distances[order]
 
 
+def _weights_damping(damping: float | None) -> float:
+    """The compiled searches' ``damping``: 0 when they read hop lengths, else the damping their
+    weights' lengths are worked out with."""
+    if damping is None:
+        return 0.0
+    if not 0 < damping:
+        raise ValueError(f"damping must be positive to read weights as hop lengths, got {damping!r}.")
+    return float(damping)
+
+
+@numba.njit(cache=True, nogil=True, inline="always")
+def _hop_length(w, damping):  # pragma: no cover - compiled
+    """``-log(damping w)``, a length of 0 made 1e-300 (csgraph reads an explicit 0 as no hop)."""
+    length = -np.log(damping * w)
+    return length if length != 0.0 else 1e-300
+
+
 @numba.njit(cache=True, nogil=True)
-def _within(indptr, indices, data, source, limit, to_target, cutoff):  # pragma: no cover - compiled
+def _hop_lengths(weights, damping):  # pragma: no cover - compiled
+    lengths = np.empty(weights.shape[0])
+    for k in range(weights.shape[0]):
+        lengths[k] = _hop_length(weights[k], damping)
+    return lengths
+
+
+def hop_lengths(weights: np.ndarray, damping: float) -> np.ndarray:
+    """Hop lengths ``-log(damping * w)`` of weights at most ``1 / damping`` (non-negative; 0 is
+    stored as 1e-300, which csgraph reads as a hop): a path's length is then minus the log of
+    its strength, the product of ``damping * w`` along it. The same numbers as the searches
+    given ``damping`` work out as they read each weight (the C library's ``log``), so lengths
+    made here and lengths read there agree to the bit.
+
+    Examples
+    --------
+    >>> [round(float(length), 6) for length in hop_lengths(np.array([1.0, 0.5]), 0.5)]
+    [0.693147, 1.386294]
+    >>> float(hop_lengths(np.array([2.0]), 0.5)[0])  # a hop carrying all it receives
+    1e-300
+    """
+    return _hop_lengths(np.asarray(weights), float(damping))
+
+
+@numba.njit(cache=True, nogil=True)
+def _within(indptr, indices, data, source, limit, to_target, cutoff, damping):  # pragma: no cover - compiled
     """:func:`distances_within`'s search, compiled: a binary heap of ``(distance, entity)``
     pairs popped in the order Python's heapq pops them (least distance, then least index), so
     the same sums are formed in the same order as the interpreted loop it replaced (one
@@ -388,7 +431,7 @@ def _within(indptr, indices, data, source, limit, to_target, cutoff):  # pragma:
             continue
         for q in range(np.int64(indptr[u]), np.int64(indptr[u + 1])):
             v = np.int64(indices[q])
-            value = d + data[q]
+            value = d + (data[q] if damping == 0.0 else _hop_length(data[q], damping))
             if value <= limit and value < dist.get(v, np.inf) and value + to_target[v] <= cutoff:
                 dist[v] = value
                 heapq.heappush(heap, (value, v))
@@ -403,14 +446,19 @@ def _within(indptr, indices, data, source, limit, to_target, cutoff):  # pragma:
 
 
 def distances_from(lengths: sp.sparse.csr_array, start: int, *, limit: float = np.inf,
-                   until: np.ndarray | list[int] = (), beyond: tuple[float, float] | None = None) -> np.ndarray:
+                   until: np.ndarray | list[int] = (), beyond: tuple[float, float] | None = None,
+                   most: int | None = None, damping: float | None = None) -> np.ndarray:
     """Every entity's distance from ``start`` over non-negative hop lengths ``lengths[u, v]``,
     ``inf`` beyond ``limit``: ``scipy.sparse.csgraph.dijkstra(lengths, indices=start,
     limit=limit)`` bit for bit (a distance is the least of the same sums, ``distance[u] +
     lengths[u, x]``, in whatever order they are formed). With ``until``, the search stops once
     every entity of it is settled (or none is left to settle), and with ``beyond = (add, scale)``
     goes on from there to ``(their largest distance + add) * scale``: the distances it settled
-    are exact, the others ``inf``.
+    are exact, the others ``inf``. With ``most``, it also stops once that many entities are
+    settled: every entity nearer than the farthest distance returned is then settled (a search
+    settles in order of distance), whatever lies at or beyond it may not be. With ``damping``,
+    ``lengths`` holds weights at most ``1 / damping`` and the hop lengths are :func:`hop_lengths`
+    of them, worked out as they are read.
 
     scipy's search sets up a heap node for every entity of the register before it starts (a
     tenth of a second at 10^7 links, however near it stops), and a search raised limit by limit
@@ -425,17 +473,21 @@ def distances_from(lengths: sp.sparse.csr_array, start: int, *, limit: float = n
     1.0
     >>> distances_from(chain, 0, until=[1], beyond=(0.5, 2.0))[:3].tolist()  # on to (1 + 0.5) x 2
     [0.0, 1.0, 2.0]
+    >>> distances_from(chain, 0, most=2).tolist()  # the two nearest settled
+    [0.0, 1.0, inf, inf]
     """
     until = np.asarray(until, dtype=np.int64)
     add, scale = beyond if beyond is not None else (np.nan, np.nan)
     return _from(lengths.indptr, lengths.indices, lengths.data, np.int64(start), float(limit), until,
-                 float(add), float(scale))
+                 float(add), float(scale), np.int64(most if most is not None else np.iinfo(np.int64).max),
+                 _weights_damping(damping))
 
 
 @numba.njit(cache=True, nogil=True)
-def _from(indptr, indices, data, start, limit, until, add, scale):  # pragma: no cover - compiled
+def _from(indptr, indices, data, start, limit, until, add, scale, most, damping):  # pragma: no cover - compiled
     """:func:`distances_from`'s search, compiled: a binary heap of ``(distance, entity)`` pairs;
-    ``add`` NaN when the search stops at the last entity of ``until``."""
+    ``add`` NaN when the search stops at the last entity of ``until``; it stops at ``most``
+    entities settled."""
     n = indptr.shape[0] - 1
     dist = np.full(n, np.inf)
     settled = np.zeros(n, dtype=np.bool_)
@@ -447,13 +499,15 @@ def _from(indptr, indices, data, start, limit, until, add, scale):  # pragma: no
             left += 1
     dist[start] = 0.0
     heap = [(0.0, start)]
-    while len(heap) > 0:
+    count = 0
+    while len(heap) > 0 and count < most:
         d, u = heapq.heappop(heap)
         if settled[u]:  # queued again since, with a shorter distance
             continue
         if d > limit:  # only after the entities of until: limit is then where to go on to
             break
         settled[u] = True
+        count += 1
         if wanted[u]:
             left -= 1
             if left == 0:
@@ -462,7 +516,7 @@ def _from(indptr, indices, data, start, limit, until, add, scale):  # pragma: no
                 limit = min(limit, (d + add) * scale)
         for q in range(np.int64(indptr[u]), np.int64(indptr[u + 1])):
             v = np.int64(indices[q])
-            value = d + data[q]
+            value = d + (data[q] if damping == 0.0 else _hop_length(data[q], damping))
             if value <= limit and value < dist[v]:
                 dist[v] = value
                 heapq.heappush(heap, (value, v))

@@ -13,6 +13,7 @@ import scipy as sp
 
 import graphscore as gs
 from graphscore.analysis.explain import explain
+from graphscore.engine.paths import hop_lengths
 from graphscore.io import read_paths
 from graphscore.synthetic import generate_network
 from graphscore.workspace import Workspace
@@ -71,24 +72,55 @@ def test_distances_to_the_entity_are_searched_only_as_far_as_its_paths_read_them
     workspace = Workspace(tables)
     scores = gs.score(workspace, policy, "2024-06-30").set_index("id")
     projection = workspace.projection(policy, "2024-06-30")
-    _, _, reverse = module._path_lengths(projection, policy.damping)
+    searched = module._path_lengths(projection, policy.damping)
+    assert searched.damping == policy.damping  # no hop gains: the lengths are worked out from W where read
+    reverse = searched.backward.copy()
+    reverse.data = hop_lengths(reverse.data, searched.damping)
     chosen = np.random.default_rng(1).choice(scores.index[scores["inherited"] > 0], size=4, replace=False)
     for entity in chosen:
         v = projection.index_of(entity)
         whole = sp.sparse.csgraph.dijkstra(reverse, indices=v)
         sources = [int(u) for u in np.argsort(whole, kind="stable")[1:4]]  # the nearest: most lie beyond
-        found = module._distances_to(reverse, v, sources)
+        found = module._distances_to(searched, v, sources)
         cutoff = module._search_bounds(whole[sources].max())[1]
         within = whole <= cutoff
         np.testing.assert_array_equal(found[within], whole[within])
         assert ((found == whole) | np.isinf(found)).all() and (np.isfinite(whole) & ~within).any()
     limited = [explain(workspace, policy, entity, as_of="2024-06-30", top_paths=3).to_json() for entity in chosen]
     monkeypatch.setattr(module, "_distances_to",
-                        lambda reverse, target, sources: sp.sparse.csgraph.dijkstra(reverse, indices=target))
+                        lambda searched, target, sources: sp.sparse.csgraph.dijkstra(reverse, indices=target))
     unlimited = [explain(workspace, policy, entity, as_of="2024-06-30", top_paths=3).to_json() for entity in chosen]
     for one, other in zip(limited, unlimited):
         one["manifest"].pop("generated_at"), other["manifest"].pop("generated_at")
         assert one == other
+
+
+def test_a_path_search_stopped_at_its_bound_traces_the_sources_it_covers_as_the_whole_search(monkeypatch):
+    """With the search for distances to the entity bounded to a few entities, the sources whose
+    paths lie within it are explained as by the unbounded search, bit for bit, and the others
+    are listed without paths and counted in a note."""
+    from graphscore.analysis import explain as module
+
+    tables = gs.validate(generate_network(1500, seed=2))
+    policy = gs.load_policy(POLICIES / "diffusion.toml")
+    workspace = Workspace(tables)
+    scores = gs.score(workspace, policy, "2024-06-30").set_index("id")
+    chosen = scores.sort_values("inherited").index[-3:]  # many sources each
+    whole = [explain(workspace, policy, entity, as_of="2024-06-30").to_json() for entity in chosen]
+    monkeypatch.setattr(module, "_SEARCHED", 60)
+    bounded = [explain(workspace, policy, entity, as_of="2024-06-30").to_json() for entity in chosen]
+    left_out = 0
+    for one, other in zip(bounded, whole):
+        assert [c["contribution"] for c in one["contributions"]] == [c["contribution"] for c in other["contributions"]]
+        for mine, theirs in zip(one["contributions"], other["contributions"]):
+            if mine["paths_share"] is not None or theirs["paths_share"] is None:
+                assert mine == theirs
+            else:  # a source the bounded search did not cover: listed, not traced
+                assert mine["paths"] == [] and mine["source"] != one["entity"]
+                left_out += 1
+        if left_out:
+            assert any("beyond the 60 entities nearest" in note for note in one["notes"])
+    assert left_out  # the bound took effect
 
 
 def test_a_reverse_push_stopped_at_its_cap_keeps_its_contributions_and_states_the_rest(monkeypatch):
@@ -271,7 +303,7 @@ def test_paths_within_max_hops_when_the_strongest_path_is_longer():
     when a longer path is stronger (Yen's search in order of length enumerated every longer simple
     path first: minutes on a 400-company registry under max_hops = 3)."""
 
-    from graphscore.analysis.explain import _nonnegative_lengths, _strongest_simple_paths
+    from graphscore.analysis.explain import _HopLengths, _nonnegative_lengths, _strongest_simple_paths
     from graphscore.engine.paths import simple_paths_to
 
     # 0 -> 1 -> 2 -> 3 -> 4 at weight 1 (4 links), 0 -> 5 -> 4 at 0.5 each, 0 -> 4 at 0.1
@@ -283,7 +315,8 @@ def test_paths_within_max_hops_when_the_strongest_path_is_longer():
     assert [round(value, 12) for _, value in found] == [0.2025, 0.09]
     lengths = _nonnegative_lengths(A, 0.9)
     to_target = sp.sparse.csgraph.dijkstra(sp.sparse.csr_array(lengths.T), indices=4)
-    unbounded = _strongest_simple_paths(A, lengths, 0, 4, 0.9, 1, to_target)
+    unbounded = _strongest_simple_paths(_HopLengths(A, lengths, sp.sparse.csr_array(lengths.T), None), 0, 4, 0.9, 1,
+                                        to_target)
     assert unbounded[0][0] == [0, 1, 2, 3, 4] and round(unbounded[0][1], 12) == round(0.9 ** 4, 12)
 
 
@@ -328,10 +361,12 @@ def _path_lengths_reference(W: sp.sparse.csr_array, damping: float) -> tuple[sp.
 @pytest.mark.parametrize("policy_file, damping", [(POLICIES / "diffusion.toml", None),
                                                   (Path(__file__).parents[1] / "policies" / "spread-split.toml", 0.35)])
 def test_path_lengths_share_the_index_arrays_of_w_and_equal_three_matrices_of_their_own(policy_file, damping):
-    """An explanation's hop lengths keep two value arrays (16 bytes a non-zero of W) and read
-    the index arrays of W and of W by source, and are the matrices made on their own, bit for
-    bit: under diffusion, and under a spread whose hops gain (damping x weight above 1 at 0.35:
-    Johnson's reweighting). A W with a stored zero is read without it."""
+    """An explanation's hop lengths read the index arrays of W and of W by source, and are the
+    matrices made on their own: under diffusion, where no hop gains, worked out from W's values
+    where read and nothing kept (within rounding of the C library's log against numpy's, equal on
+    this project's machine); under a spread whose hops gain (damping x weight above 1 at 0.35:
+    Johnson's reweighting) two value arrays kept (16 bytes a non-zero of W), bit for bit. A W
+    with a stored zero is read without it."""
     import dataclasses
 
     from graphscore.analysis import explain as module
@@ -346,15 +381,22 @@ def test_path_lengths_share_the_index_arrays_of_w_and_equal_three_matrices_of_th
     for matrix in (W, zeroed):
         chosen = dataclasses.replace(projection, W=matrix)
         found = module._path_lengths(chosen, policy.damping)
-        for made, expected in zip(found, _path_lengths_reference(matrix, policy.damping)):
-            for part in ("data", "indices", "indptr"):
+        A, lengths, by_target = _path_lengths_reference(matrix, policy.damping)
+        assert (found.damping is None) == bool(damping)
+        for made, expected, weights in ((found.A, A, True), (found.forward, lengths, False),
+                                        (found.backward, by_target, False)):
+            for part in ("indices", "indptr"):
                 np.testing.assert_array_equal(getattr(made, part), getattr(expected, part))
                 assert getattr(made, part).dtype == getattr(expected, part).dtype
-        kept = chosen.derived[(module.PATH_LENGTHS, policy.damping, "values")]
-        assert sum(array.nbytes for array in kept) == 16 * found[0].nnz
-    A, lengths, by_target = module._path_lengths(projection, policy.damping)
-    assert (np.shares_memory(A.data, projection.W_by_source.data)
-            and np.shares_memory(lengths.indices, projection.W_by_source.indices)
-            and np.shares_memory(by_target.indices, W.indices) and np.shares_memory(by_target.indptr, W.indptr))
+            if weights or found.damping is None:
+                np.testing.assert_array_equal(made.data, expected.data)
+            else:
+                np.testing.assert_allclose(hop_lengths(made.data, found.damping), expected.data, rtol=1e-15, atol=0)
+        kept = chosen.derived.get((module.PATH_LENGTHS, policy.damping, "values"))
+        assert (sum(array.nbytes for array in kept) == 16 * found.A.nnz) if damping else kept is None
+    found = module._path_lengths(projection, policy.damping)
+    assert (np.shares_memory(found.A.data, projection.W_by_source.data)
+            and np.shares_memory(found.forward.indices, projection.W_by_source.indices)
+            and np.shares_memory(found.backward.indices, W.indices) and np.shares_memory(found.backward.indptr, W.indptr))
     if damping:
-        assert (found[1].data == 1e-300).any()  # the reweighting was taken (a gain, made zero)
+        assert (found.forward.data == 1e-300).any()  # the reweighting was taken (a gain, made zero)

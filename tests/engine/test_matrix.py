@@ -314,3 +314,26 @@ def test_a_projection_of_cached_tables_reads_no_links_table_and_equals_the_one_i
     for mine, theirs in zip(found.strongest_links(), expected.strongest_links()):
         np.testing.assert_array_equal(mine, theirs)
     assert "links" not in stored.loaded()
+
+
+@pytest.mark.parametrize("policy_name", ["diffusion", "joint-punishment", "spread-split"])
+def test_w_by_source_is_w_in_columns_sharing_its_index_arrays_where_the_pattern_is_symmetric(policy_name):
+    """W's columns equal scipy's conversion, values and order; under a policy carrying every tie
+    both ways (diffusion) they keep no index arrays of their own."""
+    import scipy as sp
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", gs.GraphscoreWarning)
+        tables = gs.validate(generate_network(1500, seed=3))
+    path = POLICIES / f"{policy_name}.toml"
+    policy = gs.load_policy(path if path.exists() else TEST_POLICIES / f"{policy_name}.toml")
+    projection = build_projection(tables, policy, "2024-06-30")
+    W, columns = projection.W, projection.W_by_source
+    expected = sp.sparse.csc_array(W)
+    for part in ("data", "indices", "indptr"):
+        np.testing.assert_array_equal(getattr(columns, part), getattr(expected, part))
+    pattern = (W != 0).astype(np.int8)
+    symmetric = (pattern != pattern.T).nnz == 0
+    assert symmetric == (policy_name == "diffusion")
+    assert np.shares_memory(columns.indices, W.indices) == symmetric
+    assert np.shares_memory(columns.indptr, W.indptr) == symmetric

@@ -433,3 +433,31 @@ def test_distances_from_are_scipys_dijkstra_bit_for_bit():
             bound = (whole[wanted].max() + 0.3) * 1.1
             expected = np.where(whole <= bound, whole, np.inf)
             np.testing.assert_array_equal(distances_from(lengths, int(start), until=wanted, beyond=(0.3, 1.1)), expected)
+            # stopped at `most` settled: exact where settled, and every entity nearer than the
+            # farthest returned settled
+            for most in (1, 5, n // 3):
+                bounded = distances_from(lengths, int(start), most=most)
+                settled = np.isfinite(bounded)
+                assert settled.sum() == min(most, np.isfinite(whole).sum())
+                np.testing.assert_array_equal(bounded[settled], whole[settled])
+                assert settled[whole < bounded[settled].max()].all()
+
+
+def test_searches_reading_weights_work_out_the_hop_lengths_as_made_beforehand():
+    """Given ``damping``, the searches read weights and take ``hop_lengths`` of each: the same
+    distances, bit for bit, as the searches over the lengths made beforehand."""
+    from graphscore.engine.paths import hop_lengths
+
+    rng = np.random.default_rng(5)
+    for n, density in ((40, 0.1), (600, 0.005)):
+        weights = sp.sparse.random_array((n, n), density=density, format="csr", rng=rng)
+        weights.data[::7] = 1 / 0.6  # a hop carrying all it receives: length 1e-300
+        lengths = weights.copy()
+        lengths.data = hop_lengths(weights.data, 0.6)
+        for start in rng.choice(n, size=3, replace=False):
+            np.testing.assert_array_equal(distances_from(weights, int(start), damping=0.6),
+                                          distances_from(lengths, int(start)))
+            near = dict(limit=2.0, to_target=np.zeros(n), cutoff=np.inf)
+            for got, expected in zip(distances_within(weights, int(start), damping=0.6, **near),
+                                     distances_within(lengths, int(start), **near)):
+                np.testing.assert_array_equal(got, expected)
