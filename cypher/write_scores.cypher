@@ -6,4 +6,6 @@ LOAD FROM $rows MATCH (n:Entity {id: v_id}) SET n.own = v_own, n.echo = v_echo, 
 LOAD FROM $rows MATCH (s:ScoreRecord {key: v_key}) DETACH DELETE s;
 LOAD FROM $rows MATCH (s:ScoreRecord {key: v_key}) SET s.own = v_own, s.echo = v_echo, s.inherited = v_inherited, s.total = v_total;
 LOAD FROM $rows MATCH (e:Entity {id: v_id}) CREATE (e)-[:HAS_SCORE]->(s:ScoreRecord {key: v_key, own: v_own, echo: v_echo, inherited: v_inherited, total: v_total, score_policy: v_score_policy, score_as_of: v_score_as_of});
+COPY ScoreRecord(key, own, echo, inherited, total, score_policy, score_as_of) FROM $rows;
+COPY HAS_SCORE FROM $edges;
 MERGE (r:ScoreRun {key: $key}) SET r.score_policy = $score_policy, r.score_policy_hash = $score_policy_hash, r.score_as_of = $score_as_of, r.written_at = $written_at, r.entities = $entities;

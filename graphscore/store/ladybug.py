@@ -259,6 +259,16 @@ class _Transactions:
         self._connection = ladybug.Connection(self._database)
         self._rows = self._room = rows  # rows a transaction takes, and the open one still takes, before it commits
 
+    @property
+    def rows(self) -> int:
+        """Rows a transaction takes."""
+        return self._rows
+
+    def resize(self, rows: int) -> None:
+        """Take ``rows`` rows a transaction from the next one on (the open one commits)."""
+        self.commit()
+        self._rows = self._room = rows
+
     def bulk(self, query: str, parameters: dict, advance: Advance | None = None) -> None:
         """One bulk statement over an Arrow table (``parameters``' one value), cut where the
         open transaction has taken its rows, which then commits; ``advance(n)``
@@ -744,18 +754,28 @@ class LadybugStore(CypherStore):
             return plan.entities
         # More than one transaction's worth: LadybugDB holds a transaction's pages in its buffer
         # pool until it commits (1.1-1.5 KB a row written: 7 GB for the 6.4x10^6 rows of a first
-        # write-back on a 10^7-link register, some 70 GB at 10^8), so the write goes to a copy of the store, committed
-        # every SCORE_ROWS rows in a bounded pool, which replaces the store whole (_on_a_copy):
-        # all or nothing still, the run last. Each SCORE_ROWS rows are made Arrow as they are
+        # write-back on a 10^7-link register, some 70 GB at 10^8), so the write goes to a copy of
+        # the store, committed every SCORE_ROWS rows in a bounded pool, which replaces the store
+        # whole (_on_a_copy): all or nothing still, the run last. On the copy the new records go
+        # in by COPY (statements.copy_score_records), which bypasses the log, in transactions of
+        # STREAM_ROWS as a streamed load's. Each transaction's rows are made Arrow as they are
         # written (the whole plan as Arrow took 1 GB at 10^7 links), the space needed estimated
         # from the first rows of each step.
+        if len(plan.new):  # the CREATE, last of the steps, by COPY
+            copy_records, copy_edges = statements.copy_score_records()
+            steps[-1:] = [(copy_records, plan.new, statements.score_record_columns()),
+                          (copy_edges, plan.new, [entity_id, key])]
         sample = 1_000
         self._check_space(sum(_arrow(rows.iloc[:sample], columns, prefix="v_").nbytes * len(rows) // min(sample, len(rows))
                               for _, rows, columns in steps), copy=True)
         with self._on_a_copy(rows=SCORE_ROWS, buffer_pool=STREAM_BUFFER_POOL) as run:
             for query, rows, columns in steps:
-                for start in range(0, len(rows), SCORE_ROWS):
-                    run.bulk(query, {"rows": _arrow(rows.iloc[start:start + SCORE_ROWS], columns, prefix="v_")})
+                copied = query.startswith("COPY")
+                if copied:  # a COPY holds less of a row in the pool than a LOAD FROM ... SET
+                    run.resize(STREAM_ROWS)
+                for start in range(0, len(rows), run.rows):
+                    part = _arrow(rows.iloc[start:start + run.rows], columns, prefix="" if copied else "v_")
+                    run.bulk(query, {"edges" if query.startswith("COPY HAS_SCORE") else "rows": part})
             run(statements.write_score_run(), plan.run)
         return plan.entities
 

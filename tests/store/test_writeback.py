@@ -113,9 +113,10 @@ def test_another_hash_for_the_same_scores_rewrites_the_run_and_properties_not_th
 @pytest.mark.parametrize("rows", [1, 3])
 def test_a_write_back_past_one_transaction_leaves_what_one_transaction_leaves(tmp_path, monkeypatch, rows):
     """Past SCORE_ROWS rows the embedded store writes the scores to a copy of itself, committing
-    every SCORE_ROWS rows, which then replaces it (its memory bounded whatever the register's
-    size): through a first write, changes, zeros and a new date it must leave exactly what one
-    transaction leaves (written_at aside), and write on its copy each time it writes at all."""
+    every SCORE_ROWS rows (its new records by COPY, every STREAM_ROWS), which then replaces it
+    (its memory bounded whatever the register's size): through a first write, changes, zeros
+    and a new date it must leave exactly what one transaction leaves (written_at aside), and
+    write on its copy each time it writes at all."""
     import graphscore.store.ladybug as ladybug_store
 
     writes = [({"A": 1, "B": 2, "C": 0, "D": 3, "E": 0}, DAY), ({"A": 0, "B": 5, "C": 4, "D": 3, "E": 0}, DAY),
@@ -127,6 +128,7 @@ def test_a_write_back_past_one_transaction_leaves_what_one_transaction_leaves(tm
     found = {}
     for limit in (ladybug_store.SCORE_ROWS, rows):
         monkeypatch.setattr(ladybug_store, "SCORE_ROWS", limit)
+        monkeypatch.setattr(ladybug_store, "STREAM_ROWS", limit)
         with LadybugStore(tmp_path / f"db-{limit}") as store:
             frame = pd.DataFrame({"id": list("ABCDE"), "kind": "company", "name": list("ABCDE")})
             store.load(gs.validate(gs.Tables(frame, pd.DataFrame(columns=["source", "target", "type"]), NO_PENALTIES)))
