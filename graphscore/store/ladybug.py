@@ -30,6 +30,7 @@ from graphscore.progress import SILENT, Advance, Progress
 from graphscore.store import statements
 from graphscore.store.base import CypherStore, LoadSummary, Run, record_fingerprint
 from graphscore.store.plan import LoadPlan, StoredIndex, arrow_text
+from graphscore.store.staging import StagedLinks
 from graphscore.store.writeback import VALUES
 
 __all__ = ["LadybugStore"]
@@ -51,6 +52,7 @@ SPACE_FACTOR = 4
 SPACE_MARGIN = 32 << 20
 NEXT_SUFFIX = ".next"  # a load's copy of the database file, renamed over it once written
 KEYS_SUFFIX = "-keys"  # beside the copy: the folder of what a streamed load keeps of each row
+LINKS_SUFFIX = "-links"  # beside the copy: the folder of a streamed load's staged links
 # What that folder takes a row: 62.9 MB at its fullest for the 1,347,537 rows of a 10^6-link
 # synthetic registry (47 B a row, sampled every 0.5 s), rounded up: a streamed 10^8-link load
 # keeps some 6 GB there beside the store's copy, which the free-space check counts.
@@ -174,29 +176,32 @@ def _typed(tables: pa.Table | list[pa.Table], columns: tuple[Column, ...], given
 
 
 def _chunk_steps(chunk: ValidChunk) -> list[tuple[str, dict]]:
-    """The bulk statements that copy one validated chunk in, each with its Arrow table."""
+    """The bulk statements that copy one validated chunk of entities or penalties in, each with
+    its Arrow table (links are staged first: :func:`_link_rows`)."""
     model = load_model()
     frame = chunk.frame
     if chunk.table == "entities":
         return [(statements.copy_entities(model), {"rows": _arrow(frame, statements.copy_columns("entities", model))})]
-    if chunk.table == "links":
-        ends = [Column("source", "ref"), Column("target", "ref")]
-        keyed = frame.assign(key=pd.Series(pd.arrays.ArrowExtensionArray(chunk.keys), index=frame.index))
-        rows = _arrow(keyed, ends + statements.copy_columns("links", model))
-        types = arrow_text(frame["type"])
-        return [(statements.copy_links(link_type, model), {"rows": rows.filter(pc.equal(types, link_type))})
-                for link_type in model.links]
     columns = statements.copy_columns("penalties", model)
     copy_rows, copy_edges = statements.copy_penalties(model)
     return [(copy_rows, {"rows": _arrow(frame, columns)}),
             (copy_edges, {"edges": _arrow(frame, [Column("entity", "ref"), columns[0]])})]
 
 
-def _change_steps(chunk: ValidChunk, index: StoredIndex) -> list[tuple[str, dict]]:
-    """The bulk statements that write what one validated chunk changes in a store with
-    content (:meth:`StoredIndex.diff`): new rows copied in; changed entities and penalties
-    updated by id; changed links deleted by key, then copied in again with the new ones (no
-    ``MERGE ... SET`` on relationships, as :meth:`LadybugStore._write`)."""
+def _link_rows(chunk: ValidChunk) -> tuple[pa.Table, pa.Array]:
+    """A validated chunk of links as the link tables' ``COPY`` takes them (ends, record key,
+    properties), and the type of each row."""
+    frame = chunk.frame
+    keyed = frame.assign(key=pd.Series(pd.arrays.ArrowExtensionArray(chunk.keys), index=frame.index))
+    ends = [Column("source", "ref"), Column("target", "ref")]
+    return _arrow(keyed, ends + statements.copy_columns("links", load_model())), arrow_text(frame["type"])
+
+
+def _change_steps(chunk: ValidChunk, index: StoredIndex) -> tuple[list[tuple[str, dict]], ValidChunk | None]:
+    """What one validated chunk changes in a store with content (:meth:`StoredIndex.diff`):
+    the bulk statements that copy new entities and penalties in and update changed ones by id,
+    and for links, those that delete the changed ones by key, and the links to copy in (new and
+    changed; no ``MERGE ... SET`` on relationships, as :meth:`LadybugStore._write`)."""
     new, changed = index.diff(chunk)
     frame, model = chunk.frame, load_model()
     if chunk.table == "links":
@@ -205,16 +210,15 @@ def _change_steps(chunk: ValidChunk, index: StoredIndex) -> list[tuple[str, dict
                     {"keys": chunk.keys.take(pa.array(changed[types[changed] == link_type])).to_pylist()})
                    for link_type in model.links if (types[changed] == link_type).any()]
         written = np.sort(np.concatenate([new, changed]))
-        copies = _chunk_steps(ValidChunk("links", frame.iloc[written], chunk.keys.take(pa.array(written)))) \
-            if len(written) else []
-        return deletes + copies
+        copied = ValidChunk("links", frame.iloc[written], chunk.keys.take(pa.array(written)), chunk.sources[written])
+        return deletes, copied
     steps = _chunk_steps(ValidChunk(chunk.table, frame.iloc[new])) if len(new) else []
     if len(changed):
         columns = statements.copy_columns(chunk.table, model)
         label = "Entity" if chunk.table == "entities" else "Penalty"
         steps.append((statements.update_nodes(label, columns[1:]),
                       {"rows": _arrow(frame.iloc[changed], columns, prefix="v_")}))
-    return steps
+    return steps, None
 
 
 class _Unchanged(Exception):
@@ -562,9 +566,7 @@ class LadybugStore(CypherStore):
             stream = ValidatedStream(chunks, spill=self.path.with_name(self.path.name + NEXT_SUFFIX + KEYS_SUFFIX),
                                      stored=None if index is None else index.keys)
             try:
-                with progress.step("reading, validating and writing the input",
-                                   "read, validated and wrote the input") as advance:
-                    self._write_stream(stream, advance, index, recorded)
+                self._write_stream(stream, progress, index, recorded)
             except RestartLoad as restart:  # a table read again, from its first row, on a new copy
                 chunks = {**chunks, restart.name: restart.chunks}
                 continue
@@ -624,27 +626,55 @@ class LadybugStore(CypherStore):
                             np.concatenate(keys) if keys else np.zeros(0, np.uint64))
         return index if index.fingerprint() == recorded else None
 
-    def _write_stream(self, stream: ValidatedStream, advance: Advance, index: StoredIndex | None = None,
+    def _write_stream(self, stream: ValidatedStream, progress: Progress, index: StoredIndex | None = None,
                       recorded: str | None = None) -> None:
-        """Each chunk ``stream`` hands on, copied in (on a copy of the store) before the next is
+        """Each chunk ``stream`` hands on, written (on a copy of the store) before the next is
         read; into a store with content, only what it changes (``index``, :func:`_change_steps`).
+        Links are kept on disk beside the copy (:class:`~graphscore.store.staging.StagedLinks`)
+        and copied in once the stream has passed every chunk, a link type at a time in order of
+        their source: a commit then rewrites its own type's table only (see that module).
         Raises :class:`_Unchanged`, the copy dropped, when it changes nothing."""
         self._check_space(0, copy=True)
         if index is not None:
             index.reset()
+        model, staged = load_model(), None
         with self._on_a_copy(rows=STREAM_ROWS, buffer_pool=STREAM_BUFFER_POOL) as run:
-            for chunk in stream:
-                steps = _chunk_steps(chunk) if index is None else _change_steps(chunk, index)
-                self._check_space(sum(value.nbytes for _, parameters in steps for value in parameters.values()
-                                      if isinstance(value, pa.Table)),
-                                  kept=KEPT_ROW_BYTES * len(chunk.frame))
-                for query, parameters in steps:
-                    run.bulk(query, parameters)
-                advance(len(chunk.frame))
-                # the chunk goes before the stream reads the next: the loop's names would hold its
-                # frame and Arrow tables (0.3 GB at 2^20 links) through the next one's validation
-                del chunk, steps
-                parameters = None  # the last statement's (a chunk that changes nothing has none)
+            try:
+                with progress.step("reading, validating and writing the input",
+                                   "read, validated and wrote the input") as advance:
+                    for chunk in stream:
+                        if index is None:
+                            steps, links = ([], chunk) if chunk.table == "links" else (_chunk_steps(chunk), None)
+                        else:
+                            steps, links = _change_steps(chunk, index)
+                        payload = sum(value.nbytes for _, parameters in steps for value in parameters.values()
+                                      if isinstance(value, pa.Table))
+                        if links is not None and len(links.frame):
+                            rows, types = _link_rows(links)
+                            if staged is None:  # the entities are all known by now: their rows' range
+                                known = stream.counts["entities"] + (0 if index is None else len(index.keys.entity_ids))
+                                staged = StagedLinks(self.path.with_name(self.path.name + NEXT_SUFFIX + LINKS_SUFFIX),
+                                                     list(model.links), rows=known)
+                            payload += rows.nbytes  # kept on disk (compressed) until it is copied in
+                            staged.add(rows, types, links.sources)
+                            del rows, types
+                        self._check_space(payload, kept=KEPT_ROW_BYTES * len(chunk.frame))
+                        for query, parameters in steps:
+                            run.bulk(query, parameters)
+                        advance(len(chunk.frame))
+                        # the chunk goes before the stream reads the next: the loop's names would hold its
+                        # frame and Arrow tables (0.3 GB at 2^20 links) through the next one's validation
+                        del chunk, steps, links
+                        parameters = None  # the last statement's (a chunk that changes nothing has none)
+                if staged is not None:
+                    with progress.step("copying the links in", "copied the links in", total=staged.rows) as advance:
+                        for link_type, rows in staged:
+                            self._check_space(rows.nbytes)
+                            run.bulk(statements.copy_links(link_type, model), {"rows": rows}, advance)
+                            del rows
+            finally:
+                if staged is not None:
+                    staged.remove()
             if index is None:
                 record_fingerprint(run, stream.fingerprint())
             else:
