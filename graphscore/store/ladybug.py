@@ -6,6 +6,7 @@ import contextlib
 import ctypes
 import datetime as dt
 import hashlib
+import json
 import os
 import re
 import shutil
@@ -219,6 +220,19 @@ def _change_steps(chunk: ValidChunk, index: StoredIndex) -> tuple[list[tuple[str
         steps.append((statements.update_nodes(label, columns[1:]),
                       {"rows": _arrow(frame.iloc[changed], columns, prefix="v_")}))
     return steps, None
+
+
+INPUT_META = "last_input"  # the GraphscoreMeta row of what the last streamed load read (_record_input)
+
+
+def _record_input(run: Callable, digest: str | None, fingerprint: str, offered: dict) -> None:
+    """Record the digest of a load's input files with the fingerprint of the content the load
+    left and the rows it was offered (none recorded: no digest); a load of the same bytes into
+    that content changes nothing (:meth:`LadybugStore.load_chunks`)."""
+    run(statements.DELETE_META, {"key": INPUT_META})
+    if digest is not None:
+        value = json.dumps({"digest": digest, "fingerprint": fingerprint, "offered": dict(offered)})
+        run(statements.CREATE_META, {"key": INPUT_META, "value": value})
 
 
 class _Unchanged(Exception):
@@ -526,7 +540,7 @@ class LadybugStore(CypherStore):
                 run.bulk(query, parameters, advance if rows else None)
             record_fingerprint(run, fingerprint())
 
-    def load_chunks(self, chunks: dict, *, progress: Progress = SILENT) -> LoadSummary | None:
+    def load_chunks(self, chunks: dict, *, progress: Progress = SILENT, digest: str | None = None) -> LoadSummary | None:
         """Load tables given as chunks of raw rows (:func:`graphscore.io.tables.iter_tables`,
         :func:`graphscore.io.ftm.iter_ftm`), each chunk validated and written as it is read:
         memory holds a chunk and the keys the checks across chunks need
@@ -547,6 +561,11 @@ class LadybugStore(CypherStore):
         point, leaves the store as it was; the fingerprint of the content is recorded with it.
         The summary carries no tables (``tables`` None): a command reads them back from the store.
 
+        ``digest`` (:func:`graphscore.io.digest.input_digest` of the files the chunks are read
+        from) is recorded with the content; offered again while the store still holds the
+        content that load left (its fingerprint), the same bytes are not read at all: loading
+        them again would change nothing (a load is idempotent), and the summary says so.
+
         Raises
         ------
         InvalidData
@@ -554,24 +573,32 @@ class LadybugStore(CypherStore):
         StoreError
             If the store refuses a statement or the disk is short of space; the store unchanged.
         """
+        recorded = self.data_fingerprint()
+        last = self._last_input()
+        if digest is not None and recorded is not None and last is not None \
+                and last["digest"] == digest and last["fingerprint"] == recorded:
+            offered = last["offered"]
+            return LoadSummary(offered=offered, stored=self.counts(), tables=None, fingerprint=recorded,
+                               written={name: {"new": 0, "changed": 0, "unchanged": n} for name, n in offered.items()})
         index = None
         if self.counts()["entities"]:
             with progress.step("reading the stored keys", "read the stored keys"):
                 index = self._stored_index()
             if index is None:
                 return None
-        recorded = self.data_fingerprint()
         while True:
             # what the checks across chunks keep goes beside the copy (removed with it after a kill)
             stream = ValidatedStream(chunks, spill=self.path.with_name(self.path.name + NEXT_SUFFIX + KEYS_SUFFIX),
                                      stored=None if index is None else index.keys)
             try:
-                self._write_stream(stream, progress, index, recorded)
+                self._write_stream(stream, progress, index, recorded, digest)
             except RestartLoad as restart:  # a table read again, from its first row, on a new copy
                 chunks = {**chunks, restart.name: restart.chunks}
                 continue
             except _Unchanged:  # every row stored as it is: the store was not replaced
-                pass
+                if digest is not None:  # but it notes these bytes (a row of its own, through the log)
+                    with self._transaction() as run:
+                        _record_input(run, digest, recorded, stream.counts)
             except (InvalidData, StoreError):
                 raise
             except Exception as exc:  # a driver error of any kind: the copy was dropped
@@ -626,8 +653,13 @@ class LadybugStore(CypherStore):
                             np.concatenate(keys) if keys else np.zeros(0, np.uint64))
         return index if index.fingerprint() == recorded else None
 
+    def _last_input(self) -> dict | None:
+        """What the last load recorded of its input (:func:`_record_input`), or None."""
+        found = self._run(statements.READ_META, {"key": INPUT_META})
+        return None if found.empty else json.loads(found.iloc[0, 0])
+
     def _write_stream(self, stream: ValidatedStream, progress: Progress, index: StoredIndex | None = None,
-                      recorded: str | None = None) -> None:
+                      recorded: str | None = None, digest: str | None = None) -> None:
         """Each chunk ``stream`` hands on, written (on a copy of the store) before the next is
         read; into a store with content, only what it changes (``index``, :func:`_change_steps`).
         Links are kept on disk beside the copy (:class:`~graphscore.store.staging.StagedLinks`)
@@ -676,12 +708,13 @@ class LadybugStore(CypherStore):
                 if staged is not None:
                     staged.remove()
             if index is None:
-                record_fingerprint(run, stream.fingerprint())
+                fingerprint = stream.fingerprint()
             else:
                 fingerprint = index.fingerprint()
                 if not index.writes and fingerprint == recorded:
                     raise _Unchanged()
-                record_fingerprint(run, fingerprint)
+            record_fingerprint(run, fingerprint)
+            _record_input(run, digest, fingerprint, stream.counts)
 
     @contextlib.contextmanager
     def _on_a_copy(self, *, rows: int | None = None, buffer_pool: int | None = None) -> Iterator["_Transactions"]:
