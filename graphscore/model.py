@@ -1085,10 +1085,11 @@ class ValidatedStream:
 
     def __iter__(self) -> Iterator[ValidChunk]:
         import shutil
-        import tempfile
+
+        from graphscore.scratch import scratch_folder
 
         if self._spill is None:
-            self._folder = Path(tempfile.mkdtemp(prefix="graphscore-keys-"))
+            self._folder = scratch_folder("graphscore-keys-")
         else:
             self._folder = Path(self._spill)
             self._folder.mkdir()
