@@ -211,6 +211,7 @@ def load(
     ones rewritten, so loading the same input twice writes nothing."""
     from graphscore.cache import DiskCache
     from graphscore.io import read_paths, table_chunks
+    from graphscore.io.digest import input_digest
     from graphscore.workspace import cache_folder
 
     progress = _progress(quiet)
@@ -219,7 +220,8 @@ def load(
         folder = cache_folder(store)
         # one folder of tables or one FtM file is validated and written chunk by chunk
         chunks = table_chunks(paths) if hasattr(store, "load_chunks") else None
-        summary = store.load_chunks(chunks, progress=progress) if chunks is not None else None
+        summary = store.load_chunks(chunks, progress=progress, digest=input_digest(paths)) \
+            if chunks is not None else None
         if summary is None:
             recorded = store.data_fingerprint()
             stored = DiskCache(folder, recorded).load_tables() if folder is not None and recorded else None

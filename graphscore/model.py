@@ -1015,11 +1015,13 @@ class RestartLoad(Exception):
 @dataclass(frozen=True)
 class ValidChunk:
     """Rows of one table that passed every check so far, coerced as :func:`validate` returns
-    them; links with their record ``keys`` (:func:`link_key_array`)."""
+    them; links with their record ``keys`` (:func:`link_key_array`) and the row of each one's
+    source among the entities the stream knows (``sources``: the input's, then the store's)."""
 
     table: str
     frame: pd.DataFrame
     keys: pa.Array | None = None
+    sources: np.ndarray | None = None
 
 
 class ValidatedStream:
@@ -1083,10 +1085,11 @@ class ValidatedStream:
 
     def __iter__(self) -> Iterator[ValidChunk]:
         import shutil
-        import tempfile
+
+        from graphscore.scratch import scratch_folder
 
         if self._spill is None:
-            self._folder = Path(tempfile.mkdtemp(prefix="graphscore-keys-"))
+            self._folder = scratch_folder("graphscore-keys-")
         else:
             self._folder = Path(self._spill)
             self._folder.mkdir()
@@ -1183,7 +1186,7 @@ class ValidatedStream:
             issues.flag(pc.is_valid(texts["entity"]).to_numpy(zero_copy_only=False) & (ends["entity"] < 0),
                         "entity", "is not a known entity id")
         state.found.add(issues)
-        return ValidChunk(name, frame, keys)
+        return ValidChunk(name, frame, keys, ends.get("source") if name == "links" else None)
 
     def _check_against_stored(self, name: str, columns: dict, texts: dict, issues: "_Issues") -> None:
         """The rules a store adds (:func:`check_against_store`), for one chunk: a row may not

@@ -45,7 +45,6 @@ import itertools
 import json
 import re
 import shutil
-import tempfile
 import tomllib
 import warnings
 import weakref
@@ -63,6 +62,7 @@ from followthemoney.proxy import EntityProxy
 
 from graphscore.errors import DataIssue, InvalidData, InvalidModel
 from graphscore.model import TABLE_NAMES, GraphscoreWarning, LineNumbers, Tables, load_model
+from graphscore.scratch import scratch_folder
 
 __all__ = ["read_ftm", "iter_ftm", "FtmChunks", "count_schemata", "regime_country"]
 
@@ -554,7 +554,7 @@ class FtmChunks:
         topics = {topic for topic, _ in mapping.topic_penalties}
         marks = bytearray()
         skipped: Counter = Counter()
-        folder = Path(tempfile.mkdtemp(prefix="graphscore-ftm-"))
+        folder = scratch_folder("graphscore-ftm-")  # a killed load's is removed by the next
         weakref.finalize(self, shutil.rmtree, folder, True)
         rows, writer = [], None
         try:

@@ -6,6 +6,7 @@ import contextlib
 import ctypes
 import datetime as dt
 import hashlib
+import json
 import os
 import re
 import shutil
@@ -30,6 +31,7 @@ from graphscore.progress import SILENT, Advance, Progress
 from graphscore.store import statements
 from graphscore.store.base import CypherStore, LoadSummary, Run, record_fingerprint
 from graphscore.store.plan import LoadPlan, StoredIndex, arrow_text
+from graphscore.store.staging import StagedLinks
 from graphscore.store.writeback import VALUES
 
 __all__ = ["LadybugStore"]
@@ -51,6 +53,7 @@ SPACE_FACTOR = 4
 SPACE_MARGIN = 32 << 20
 NEXT_SUFFIX = ".next"  # a load's copy of the database file, renamed over it once written
 KEYS_SUFFIX = "-keys"  # beside the copy: the folder of what a streamed load keeps of each row
+LINKS_SUFFIX = "-links"  # beside the copy: the folder of a streamed load's staged links
 # What that folder takes a row: 62.9 MB at its fullest for the 1,347,537 rows of a 10^6-link
 # synthetic registry (47 B a row, sampled every 0.5 s), rounded up: a streamed 10^8-link load
 # keeps some 6 GB there beside the store's copy, which the free-space check counts.
@@ -174,29 +177,32 @@ def _typed(tables: pa.Table | list[pa.Table], columns: tuple[Column, ...], given
 
 
 def _chunk_steps(chunk: ValidChunk) -> list[tuple[str, dict]]:
-    """The bulk statements that copy one validated chunk in, each with its Arrow table."""
+    """The bulk statements that copy one validated chunk of entities or penalties in, each with
+    its Arrow table (links are staged first: :func:`_link_rows`)."""
     model = load_model()
     frame = chunk.frame
     if chunk.table == "entities":
         return [(statements.copy_entities(model), {"rows": _arrow(frame, statements.copy_columns("entities", model))})]
-    if chunk.table == "links":
-        ends = [Column("source", "ref"), Column("target", "ref")]
-        keyed = frame.assign(key=pd.Series(pd.arrays.ArrowExtensionArray(chunk.keys), index=frame.index))
-        rows = _arrow(keyed, ends + statements.copy_columns("links", model))
-        types = arrow_text(frame["type"])
-        return [(statements.copy_links(link_type, model), {"rows": rows.filter(pc.equal(types, link_type))})
-                for link_type in model.links]
     columns = statements.copy_columns("penalties", model)
     copy_rows, copy_edges = statements.copy_penalties(model)
     return [(copy_rows, {"rows": _arrow(frame, columns)}),
             (copy_edges, {"edges": _arrow(frame, [Column("entity", "ref"), columns[0]])})]
 
 
-def _change_steps(chunk: ValidChunk, index: StoredIndex) -> list[tuple[str, dict]]:
-    """The bulk statements that write what one validated chunk changes in a store with
-    content (:meth:`StoredIndex.diff`): new rows copied in; changed entities and penalties
-    updated by id; changed links deleted by key, then copied in again with the new ones (no
-    ``MERGE ... SET`` on relationships, as :meth:`LadybugStore._write`)."""
+def _link_rows(chunk: ValidChunk) -> tuple[pa.Table, pa.Array]:
+    """A validated chunk of links as the link tables' ``COPY`` takes them (ends, record key,
+    properties), and the type of each row."""
+    frame = chunk.frame
+    keyed = frame.assign(key=pd.Series(pd.arrays.ArrowExtensionArray(chunk.keys), index=frame.index))
+    ends = [Column("source", "ref"), Column("target", "ref")]
+    return _arrow(keyed, ends + statements.copy_columns("links", load_model())), arrow_text(frame["type"])
+
+
+def _change_steps(chunk: ValidChunk, index: StoredIndex) -> tuple[list[tuple[str, dict]], ValidChunk | None]:
+    """What one validated chunk changes in a store with content (:meth:`StoredIndex.diff`):
+    the bulk statements that copy new entities and penalties in and update changed ones by id,
+    and for links, those that delete the changed ones by key, and the links to copy in (new and
+    changed; no ``MERGE ... SET`` on relationships, as :meth:`LadybugStore._write`)."""
     new, changed = index.diff(chunk)
     frame, model = chunk.frame, load_model()
     if chunk.table == "links":
@@ -205,16 +211,28 @@ def _change_steps(chunk: ValidChunk, index: StoredIndex) -> list[tuple[str, dict
                     {"keys": chunk.keys.take(pa.array(changed[types[changed] == link_type])).to_pylist()})
                    for link_type in model.links if (types[changed] == link_type).any()]
         written = np.sort(np.concatenate([new, changed]))
-        copies = _chunk_steps(ValidChunk("links", frame.iloc[written], chunk.keys.take(pa.array(written)))) \
-            if len(written) else []
-        return deletes + copies
+        copied = ValidChunk("links", frame.iloc[written], chunk.keys.take(pa.array(written)), chunk.sources[written])
+        return deletes, copied
     steps = _chunk_steps(ValidChunk(chunk.table, frame.iloc[new])) if len(new) else []
     if len(changed):
         columns = statements.copy_columns(chunk.table, model)
         label = "Entity" if chunk.table == "entities" else "Penalty"
         steps.append((statements.update_nodes(label, columns[1:]),
                       {"rows": _arrow(frame.iloc[changed], columns, prefix="v_")}))
-    return steps
+    return steps, None
+
+
+INPUT_META = "last_input"  # the GraphscoreMeta row of what the last streamed load read (_record_input)
+
+
+def _record_input(run: Callable, digest: str | None, fingerprint: str, offered: dict) -> None:
+    """Record the digest of a load's input files with the fingerprint of the content the load
+    left and the rows it was offered (none recorded: no digest); a load of the same bytes into
+    that content changes nothing (:meth:`LadybugStore.load_chunks`)."""
+    run(statements.DELETE_META, {"key": INPUT_META})
+    if digest is not None:
+        value = json.dumps({"digest": digest, "fingerprint": fingerprint, "offered": dict(offered)})
+        run(statements.CREATE_META, {"key": INPUT_META, "value": value})
 
 
 class _Unchanged(Exception):
@@ -532,7 +550,7 @@ class LadybugStore(CypherStore):
                 run.bulk(query, parameters, advance if rows else None)
             record_fingerprint(run, fingerprint())
 
-    def load_chunks(self, chunks: dict, *, progress: Progress = SILENT) -> LoadSummary | None:
+    def load_chunks(self, chunks: dict, *, progress: Progress = SILENT, digest: str | None = None) -> LoadSummary | None:
         """Load tables given as chunks of raw rows (:func:`graphscore.io.tables.iter_tables`,
         :func:`graphscore.io.ftm.iter_ftm`), each chunk validated and written as it is read:
         memory holds a chunk and the keys the checks across chunks need
@@ -553,6 +571,11 @@ class LadybugStore(CypherStore):
         point, leaves the store as it was; the fingerprint of the content is recorded with it.
         The summary carries no tables (``tables`` None): a command reads them back from the store.
 
+        ``digest`` (:func:`graphscore.io.digest.input_digest` of the files the chunks are read
+        from) is recorded with the content; offered again while the store still holds the
+        content that load left (its fingerprint), the same bytes are not read at all: loading
+        them again would change nothing (a load is idempotent), and the summary says so.
+
         Raises
         ------
         InvalidData
@@ -560,26 +583,32 @@ class LadybugStore(CypherStore):
         StoreError
             If the store refuses a statement or the disk is short of space; the store unchanged.
         """
+        recorded = self.data_fingerprint()
+        last = self._last_input()
+        if digest is not None and recorded is not None and last is not None \
+                and last["digest"] == digest and last["fingerprint"] == recorded:
+            offered = last["offered"]
+            return LoadSummary(offered=offered, stored=self.counts(), tables=None, fingerprint=recorded,
+                               written={name: {"new": 0, "changed": 0, "unchanged": n} for name, n in offered.items()})
         index = None
         if self.counts()["entities"]:
             with progress.step("reading the stored keys", "read the stored keys"):
                 index = self._stored_index()
             if index is None:
                 return None
-        recorded = self.data_fingerprint()
         while True:
             # what the checks across chunks keep goes beside the copy (removed with it after a kill)
             stream = ValidatedStream(chunks, spill=self.path.with_name(self.path.name + NEXT_SUFFIX + KEYS_SUFFIX),
                                      stored=None if index is None else index.keys)
             try:
-                with progress.step("reading, validating and writing the input",
-                                   "read, validated and wrote the input") as advance:
-                    self._write_stream(stream, advance, index, recorded)
+                self._write_stream(stream, progress, index, recorded, digest)
             except RestartLoad as restart:  # a table read again, from its first row, on a new copy
                 chunks = {**chunks, restart.name: restart.chunks}
                 continue
             except _Unchanged:  # every row stored as it is: the store was not replaced
-                pass
+                if digest is not None:  # but it notes these bytes (a row of its own, through the log)
+                    with self._transaction() as run:
+                        _record_input(run, digest, recorded, stream.counts)
             except (InvalidData, StoreError):
                 raise
             except Exception as exc:  # a driver error of any kind: the copy was dropped
@@ -634,34 +663,68 @@ class LadybugStore(CypherStore):
                             np.concatenate(keys) if keys else np.zeros(0, np.uint64))
         return index if index.fingerprint() == recorded else None
 
-    def _write_stream(self, stream: ValidatedStream, advance: Advance, index: StoredIndex | None = None,
-                      recorded: str | None = None) -> None:
-        """Each chunk ``stream`` hands on, copied in (on a copy of the store) before the next is
+    def _last_input(self) -> dict | None:
+        """What the last load recorded of its input (:func:`_record_input`), or None."""
+        found = self._run(statements.READ_META, {"key": INPUT_META})
+        return None if found.empty else json.loads(found.iloc[0, 0])
+
+    def _write_stream(self, stream: ValidatedStream, progress: Progress, index: StoredIndex | None = None,
+                      recorded: str | None = None, digest: str | None = None) -> None:
+        """Each chunk ``stream`` hands on, written (on a copy of the store) before the next is
         read; into a store with content, only what it changes (``index``, :func:`_change_steps`).
+        Links are kept on disk beside the copy (:class:`~graphscore.store.staging.StagedLinks`)
+        and copied in once the stream has passed every chunk, a link type at a time in order of
+        their source: a commit then rewrites its own type's table only (see that module).
         Raises :class:`_Unchanged`, the copy dropped, when it changes nothing."""
         self._check_space(0, copy=True)
         if index is not None:
             index.reset()
+        model, staged = load_model(), None
         with self._on_a_copy(rows=STREAM_ROWS, buffer_pool=STREAM_BUFFER_POOL) as run:
-            for chunk in stream:
-                steps = _chunk_steps(chunk) if index is None else _change_steps(chunk, index)
-                self._check_space(sum(value.nbytes for _, parameters in steps for value in parameters.values()
-                                      if isinstance(value, pa.Table)),
-                                  kept=KEPT_ROW_BYTES * len(chunk.frame))
-                for query, parameters in steps:
-                    run.bulk(query, parameters)
-                advance(len(chunk.frame))
-                # the chunk goes before the stream reads the next: the loop's names would hold its
-                # frame and Arrow tables (0.3 GB at 2^20 links) through the next one's validation
-                del chunk, steps
-                parameters = None  # the last statement's (a chunk that changes nothing has none)
+            try:
+                with progress.step("reading, validating and writing the input",
+                                   "read, validated and wrote the input") as advance:
+                    for chunk in stream:
+                        if index is None:
+                            steps, links = ([], chunk) if chunk.table == "links" else (_chunk_steps(chunk), None)
+                        else:
+                            steps, links = _change_steps(chunk, index)
+                        payload = sum(value.nbytes for _, parameters in steps for value in parameters.values()
+                                      if isinstance(value, pa.Table))
+                        if links is not None and len(links.frame):
+                            rows, types = _link_rows(links)
+                            if staged is None:  # the entities are all known by now: their rows' range
+                                known = stream.counts["entities"] + (0 if index is None else len(index.keys.entity_ids))
+                                staged = StagedLinks(self.path.with_name(self.path.name + NEXT_SUFFIX + LINKS_SUFFIX),
+                                                     list(model.links), rows=known)
+                            payload += rows.nbytes  # kept on disk (compressed) until it is copied in
+                            staged.add(rows, types, links.sources)
+                            del rows, types
+                        self._check_space(payload, kept=KEPT_ROW_BYTES * len(chunk.frame))
+                        for query, parameters in steps:
+                            run.bulk(query, parameters)
+                        advance(len(chunk.frame))
+                        # the chunk goes before the stream reads the next: the loop's names would hold its
+                        # frame and Arrow tables (0.3 GB at 2^20 links) through the next one's validation
+                        del chunk, steps, links
+                        parameters = None  # the last statement's (a chunk that changes nothing has none)
+                if staged is not None:
+                    with progress.step("copying the links in", "copied the links in", total=staged.rows) as advance:
+                        for link_type, rows in staged:
+                            self._check_space(rows.nbytes)
+                            run.bulk(statements.copy_links(link_type, model), {"rows": rows}, advance)
+                            del rows
+            finally:
+                if staged is not None:
+                    staged.remove()
             if index is None:
-                record_fingerprint(run, stream.fingerprint())
+                fingerprint = stream.fingerprint()
             else:
                 fingerprint = index.fingerprint()
                 if not index.writes and fingerprint == recorded:
                     raise _Unchanged()
-                record_fingerprint(run, fingerprint)
+            record_fingerprint(run, fingerprint)
+            _record_input(run, digest, fingerprint, stream.counts)
 
     @contextlib.contextmanager
     def _on_a_copy(self, *, rows: int | None = None, buffer_pool: int | None = None) -> Iterator["_Transactions"]:

@@ -143,3 +143,31 @@ def test_the_load_command_streams_an_ftm_file_into_an_empty_store(tmp_path, regi
     assert not list((db / "graph.cache").glob("*/tables"))  # streamed: no tables held to cache
     with LadybugStore(db, read_only=True) as store:
         assert store.data_fingerprint() == read_paths([registry]).fingerprint()
+
+
+_KILLED_WHILE_READING = """
+import os, signal, sys, tempfile
+tempfile.tempdir = sys.argv[2]
+from graphscore.io.ftm import iter_ftm
+chunks = iter_ftm(sys.argv[1])  # held: its folder goes when it is collected
+first = next(iter(chunks["links"]))  # the first pass has run: link rows kept on disk
+os.kill(os.getpid(), signal.SIGKILL)
+"""
+
+
+def test_the_link_rows_a_killed_load_kept_are_removed_by_the_next(tmp_path, registry, monkeypatch):
+    import subprocess
+    import sys
+    import tempfile
+
+    scratch = tmp_path / "tmp"
+    scratch.mkdir()
+    killed = subprocess.run([sys.executable, "-c", _KILLED_WHILE_READING, str(registry), str(scratch)])
+    assert killed.returncode == -9
+    left = list(scratch.glob("graphscore-ftm-*"))
+    assert len(left) == 1 and any(left[0].iterdir())  # what SIGKILL left behind
+    monkeypatch.setattr(tempfile, "tempdir", str(scratch))
+    with LadybugStore(tmp_path / "db") as store:
+        summary = store.load_chunks(iter_ftm(registry))
+    assert summary.stored["links"] > 0
+    assert not left[0].exists() and not list(scratch.iterdir())

@@ -13,7 +13,7 @@ from typer.testing import CliRunner
 import graphscore as gs
 import graphscore.io.tables as io_tables
 from graphscore.cli import app
-from graphscore.errors import InvalidData
+from graphscore.errors import InvalidData, StoreError
 from graphscore.io import iter_tables, read_paths, write_tables
 from graphscore.model import ValidatedStream
 from graphscore.store.ladybug import LadybugStore
@@ -201,3 +201,92 @@ def test_the_keys_a_streamed_load_keeps_count_in_its_free_space_check(tmp_path, 
             store.load_chunks(iter_tables(registry / "parquet"))
         assert store.counts() == {"entities": 0, "links": 0, "penalties": 0}
     assert not list((tmp_path / "db").glob("graph.lbug.next*"))
+
+
+class _Unread:
+    """Chunks that fail when read: a load given them must not read its input."""
+
+    def __iter__(self):
+        raise AssertionError("the input was read")
+
+
+def test_the_same_files_loaded_again_are_not_read(tmp_path, registry):
+    from graphscore.io.digest import input_digest
+
+    folder, store_path = registry / "parquet", tmp_path / "store"
+    digest = input_digest([folder])
+    with empty_store(store_path) as store:
+        first = store.load_chunks(iter_tables(folder), digest=digest)
+    database = store_path / "graph.lbug"
+    before = database.stat().st_ino
+    with LadybugStore(store_path) as store:  # the same bytes into the content their load left
+        again = store.load_chunks({name: _Unread() for name in first.offered}, digest=digest)
+        assert store.data_fingerprint() == again.fingerprint == first.fingerprint
+    assert again.offered == first.offered and again.stored == first.stored
+    assert {name: w["unchanged"] for name, w in again.written.items()} == first.offered
+    assert all(w["new"] == w["changed"] == 0 for w in again.written.values())
+    assert database.stat().st_ino == before
+    # other bytes (here the same rows as CSV) are read and diffed: nothing changes, and the
+    # store then notes them as the last input, so they too are not read a second time
+    csv = input_digest([registry / "csv"])
+    assert csv != digest
+    with LadybugStore(store_path) as store:
+        diffed = store.load_chunks(iter_tables(registry / "csv"), digest=csv)
+        assert diffed.written == again.written
+        assert store.load_chunks({name: _Unread() for name in first.offered}, digest=csv).written == again.written
+        with pytest.raises(StoreError, match="the input was read"):  # no longer the last input
+            store.load_chunks({name: _Unread() for name in first.offered}, digest=digest)
+
+
+def test_a_digest_names_its_content_not_only_its_files(tmp_path, registry):
+    """Once the store's content changes (another load), the same files are read again."""
+    from graphscore.io.digest import input_digest
+
+    folder, store_path = registry / "parquet", tmp_path / "store"
+    digest = input_digest([folder])
+    with empty_store(store_path) as store:
+        store.load_chunks(iter_tables(folder), digest=digest)
+        extra = tmp_path / "extra"
+        extra.mkdir()
+        (extra / "entities.csv").write_text("id,kind,name\nnew-person,person,N\n")
+        store.load_chunks(iter_tables(extra))  # no digest: the last input is unknown
+        assert store._last_input() is None
+        with pytest.raises(StoreError, match="the input was read"):
+            store.load_chunks({"entities": _Unread()}, digest=digest)
+        again = store.load_chunks(iter_tables(folder), digest=digest)
+    assert again.written["entities"]["new"] == 0 and again.stored["entities"] == again.offered["entities"] + 1
+
+
+def test_the_load_command_records_its_input(tmp_path, registry):
+    store_path = tmp_path / "store"
+    for _ in range(2):
+        result = CliRunner().invoke(app, ["load", str(registry / "parquet"), "--db", str(store_path), "-q"])
+        assert result.exit_code == 0, result.output
+    assert "0 new, 0 changed" in result.output
+    with LadybugStore(store_path) as store:
+        assert store._last_input()["offered"]["links"] == store.counts()["links"]
+
+
+def test_staged_links_in_many_transactions_store_what_the_whole_load_stores(tmp_path, registry, monkeypatch):
+    """The links kept by type and block of sources, read back in small tables and committed
+    every 2,500 rows (as a 10^7-link load commits every 2x10^6): the same content."""
+    import graphscore.store.ladybug as ladybug_store
+    import graphscore.store.staging as staging
+
+    monkeypatch.setattr(ladybug_store, "STREAM_ROWS", 2_500)
+    monkeypatch.setattr(staging, "READ_ROWS", 600)
+    folder = registry / "parquet"
+    with LadybugStore(tmp_path / "whole") as store:
+        whole = store.load(read_paths([folder]))
+        whole_content = store.read_content()
+    commits = []
+    original = ladybug_store._Transactions.commit
+    monkeypatch.setattr(ladybug_store._Transactions, "commit",
+                        lambda self: (commits.append(self._open), original(self)))
+    with empty_store(tmp_path / "streamed") as store:
+        streamed = store.load_chunks(iter_tables(folder))
+        content = store.read_content()
+    assert sum(commits) >= sum(whole.offered.values()) // 2_500 and streamed.fingerprint == whole.fingerprint
+    for name, table in whole_content[0].items():
+        assert content[0][name].equals(table), name
+    assert not list((tmp_path / "streamed").glob("*next*"))  # the staged links went with the copy
