@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import warnings
 from pathlib import Path
@@ -400,3 +401,45 @@ def test_path_lengths_share_the_index_arrays_of_w_and_equal_three_matrices_of_th
             and np.shares_memory(found.backward.indices, W.indices) and np.shares_memory(found.backward.indptr, W.indptr))
     if damping:
         assert (found.forward.data == 1e-300).any()  # the reweighting was taken (a gain, made zero)
+
+def _penalty_rows_one_by_one(projection, sources: np.ndarray) -> list[tuple]:
+    """The construction `_penalty_rows` replaced (one dict per penalty, each source's sorted by
+    weight then id, shares worked out source by source): the reference its columns must equal."""
+    rows_of = {}
+    chosen = projection.penalties[projection.penalties["idx"].isin(sources) & (projection.penalties["weight"] > 0)]
+    for row in chosen[["idx", "id", "kind", "authority", "weight"]].to_dict("records"):
+        rows_of.setdefault(row["idx"], []).append(row)
+    found = []
+    for u in sorted(rows_of):
+        rows = sorted(rows_of[u], key=lambda row: (-row["weight"], row["id"]))
+        if projection.combine is gs.policy.Combine.MAX:
+            shares = [(rows[0], 1.0)]
+        else:
+            total = rows[0]["weight"] if len(rows) == 1 else np.array([row["weight"] for row in rows]).sum()
+            shares = [(row, row["weight"] / total) for row in rows]
+        found += [(u, row["id"], row["kind"], row["authority"] if isinstance(row["authority"], str) else None, part)
+                  for row, part in shares]
+    return found
+
+
+@pytest.mark.parametrize("combine", ["sum", "max"])
+def test_penalty_rows_as_columns_equal_the_construction_one_by_one(combine):
+    """Sources with several penalties, some of equal weight listed out of id order (the tie goes
+    to the smaller id), and penalties without authority: the columns and parts equal, bit for bit,
+    those of the dicts made one by one."""
+    from graphscore.analysis.explain import _penalty_rows
+
+    tables = generate_network(1500, seed=2)
+    penalties = tables.penalties
+    # each of the first ten penalties again under an id sorting before its own, and listed after it
+    again = penalties.iloc[:10].assign(id=lambda frame: "A" + frame["id"], authority=None)
+    tables = gs.validate(dataclasses.replace(tables, penalties=pd.concat([penalties, again], ignore_index=True)))
+    text = (POLICIES / "diffusion.toml").read_text().replace('combine = "max"', f'combine = "{combine}"')
+    projection = gs.build_projection(tables, gs.parse_policy(text), "2024-06-30")
+    sources = np.flatnonzero(projection.s > 0)
+    several = projection.penalties.groupby("idx").size()
+    assert (several > 1).sum() >= 5  # the sample has sources of several penalties, ties among them
+    rows, ids, kinds, authorities, parts = _penalty_rows(projection, sources)
+    expected = _penalty_rows_one_by_one(projection, sources)
+    assert list(zip(rows.tolist(), ids, kinds, authorities, parts.tolist())) == expected
+    assert any(part != 1.0 for *_, part in expected) == (combine == "sum")
