@@ -16,7 +16,7 @@ import sys
 import threading
 import types
 
-__all__ = ["LAZY_MODULES", "LAZY_PACKAGES", "skip_unused_modules"]
+__all__ = ["LAZY_MODULES", "LAZY_PACKAGES", "AFTER_IMPORT", "skip_unused_modules"]
 
 # Importing scipy.sparse lists every name of numpy (scipy._lib.array_api_compat copies numpy's
 # namespace), and that imports numpy's lazily loaded submodules, numpy.testing and numpy.f2py
@@ -30,22 +30,50 @@ LAZY_MODULES = ("numpy.testing", "numpy.f2py", "yaml", "asyncio")
 # defining them. numba's first compiled function (loaded from its cache) checks that a BLAS is
 # there by importing scipy.linalg.cython_blas, and scipy.sparse.csgraph takes LinearOperator from
 # scipy.sparse.linalg: the two packages (0.1-0.2 s of CPU of every command that runs a compiled
-# loop or a graph search) are used by no command but through sparse solvers, which load them then.
-LAZY_PACKAGES = {"scipy.linalg": {}, "scipy.sparse.linalg": {"LinearOperator": "scipy.sparse.linalg._interface"}}
+# loop or a graph search) are used by no command but through sparse solvers. Those are the
+# sparse LU of scipy.sparse.linalg._dsolve (a dossier's ultimate owners), found in their
+# submodule too, with the LinAlgError it takes from scipy.linalg (numpy's): the two packages'
+# code, scipy.sparse.linalg's iterative solvers and scipy.linalg's dense decompositions, then
+# never runs (0.13 s of CPU of a dossier).
+LAZY_PACKAGES = {"scipy.linalg": {"LinAlgError": "numpy.linalg"},
+                 "scipy.sparse.linalg": {"LinearOperator": "scipy.sparse.linalg._interface",
+                                         "splu": "scipy.sparse.linalg._dsolve",
+                                         "spsolve": "scipy.sparse.linalg._dsolve"}}
+
+
+def _no_property_list(artist) -> str:
+    """What :data:`AFTER_IMPORT` puts in place of ``matplotlib.artist.kwdoc``."""
+    return "(properties not listed in this process: see matplotlib's documentation)"
+
+
+def _unlisted_properties(module: types.ModuleType) -> None:
+    module.kwdoc = _no_property_list
+
+
+# Modules changed right after their code ran. matplotlib writes, when each artist class is
+# defined, the docstring of its ``set()`` listing every property with the first line of each
+# setter's docstring (``matplotlib.artist.kwdoc``), and the docstrings of the plotting methods
+# that list an artist's properties the same way: 0.15-0.25 s of CPU of every report, for help()
+# texts no command shows. ``kwdoc`` looks the setters' docstrings up and nothing else; the
+# signatures of ``set()`` are made as before.
+AFTER_IMPORT = {"matplotlib.artist": _unlisted_properties}
 
 
 class _LazyFinder(importlib.abc.MetaPathFinder):
     """Finds :data:`LAZY_MODULES` as the path finder does, their loader wrapped in
-    :class:`importlib.util.LazyLoader` (the recipe of the importlib documentation), and
-    :data:`LAZY_PACKAGES`, made as :class:`_LazyPackage`."""
+    :class:`importlib.util.LazyLoader` (the recipe of the importlib documentation),
+    :data:`LAZY_PACKAGES`, made as :class:`_LazyPackage`, and :data:`AFTER_IMPORT`'s modules,
+    their loader followed by the change."""
 
     def find_spec(self, fullname, path, target=None):
-        if fullname not in LAZY_MODULES and fullname not in LAZY_PACKAGES:
+        if fullname not in LAZY_MODULES and fullname not in LAZY_PACKAGES and fullname not in AFTER_IMPORT:
             return None
         spec = importlib.machinery.PathFinder.find_spec(fullname, path)
         if spec is None or spec.loader is None:
             return None
-        if fullname in LAZY_PACKAGES:
+        if fullname in AFTER_IMPORT:
+            spec.loader = _ChangedLoader(spec.loader, AFTER_IMPORT[fullname])
+        elif fullname in LAZY_PACKAGES:
             if spec.submodule_search_locations is None:  # not a package: nothing to import past it
                 return None
             spec.loader = _LazyPackageLoader(spec.loader)
@@ -101,6 +129,20 @@ class _LazyPackageLoader(importlib.abc.Loader):
 
     def exec_module(self, module):
         pass  # deferred to _LazyPackage.__getattr__
+
+
+class _ChangedLoader(importlib.abc.Loader):
+    """Runs a module's code with ``loader``, then ``change`` on the module."""
+
+    def __init__(self, loader, change):
+        self.loader, self.change = loader, change
+
+    def create_module(self, spec):
+        return self.loader.create_module(spec)
+
+    def exec_module(self, module):
+        self.loader.exec_module(module)
+        self.change(module)
 
 
 def skip_unused_modules() -> None:

@@ -374,16 +374,20 @@ def test_commands_load_no_library_for_what_they_do_not_draw(zala_db, tmp_path):
 
 
 def test_a_report_command_draws_without_the_3d_toolkit(zala_db, tmp_path):
-    """In a process of its own a report skips matplotlib's 3D toolkit and draws the same
-    picture as a program that has it loaded; importing the CLI (a program using the library)
-    leaves the toolkit alone. numpy.testing, numpy.f2py (which importing scipy.sparse loaded)
-    and PyYAML (numba) are left to load on first use (graphscore/startup.py), and work then."""
+    """In a process of its own a report skips matplotlib's 3D toolkit and the property lists
+    of its artists' docstrings, and draws the same picture as a program that has both; importing
+    the CLI (a program using the library) leaves the toolkit alone. numpy.testing, numpy.f2py
+    (which importing scipy.sparse loaded) and PyYAML (numba) are left to load on first use
+    (graphscore/startup.py), and work then. The dossier's ultimate owners are solved by the
+    sparse LU without the code of the packages scipy.linalg and scipy.sparse.linalg, and the
+    same as in this process, where both are loaded."""
     import subprocess
     import sys
 
     from graphscore.analysis.dossier import dossier
     from graphscore.policy import load_policy
     from graphscore.report.charts import chart_pngs
+    from graphscore.report.render import to_json
     from graphscore.workspace import open_workspace
 
     code = ("import sys; import graphscore.cli\n"
@@ -391,6 +395,10 @@ def test_a_report_command_draws_without_the_3d_toolkit(zala_db, tmp_path):
             "sys.argv = ['graphscore'] + sys.argv[1:]\n"
             "try:\n    graphscore.cli.main()\nexcept SystemExit as exit:\n    assert not exit.code, exit.code\n"
             "assert 'matplotlib.figure' in sys.modules and 'mpl_toolkits.mplot3d.axes3d' not in sys.modules\n"
+            "from matplotlib.lines import Line2D\n"
+            "assert 'not listed' in Line2D.set.__doc__ and 'markersize' in str(Line2D.set.__signature__)\n"
+            "assert 'scipy.sparse.linalg._dsolve' in sys.modules, 'the ultimate owners solved'\n"
+            "assert not {'scipy.linalg._basic', 'scipy.sparse.linalg._isolve'} & set(sys.modules)\n"
             "unused = {'numpy.testing._private.utils', 'numpy.f2py.crackfortran', 'yaml.constructor'}\n"
             "assert 'scipy.sparse' in sys.modules and not unused & set(sys.modules), unused & set(sys.modules)\n"
             "import numpy as np\n"
@@ -398,13 +406,19 @@ def test_a_report_command_draws_without_the_3d_toolkit(zala_db, tmp_path):
             "import yaml\n"
             "assert callable(np.f2py.run_main) and yaml.safe_load('a: 1') == {'a': 1} and unused <= set(sys.modules)")
     result = subprocess.run([sys.executable, "-c", code, "report", "dossier", CST, "--db", str(zala_db), "--policy",
-                             JOINT, "--as-of", "2022-06-30", "--out", str(tmp_path), "--format", "png", "-q"],
+                             JOINT, "--as-of", "2022-06-30", "--out", str(tmp_path), "--format", "png", "--format", "json",
+                             "-q"],
                             capture_output=True, text=True)
     assert result.returncode == 0, result.stderr
     import mpl_toolkits.mplot3d  # noqa: F401  (loaded here, as in a notebook drawing in 3D)
 
     report = dossier(open_workspace(zala_db), load_policy(JOINT), CST, as_of="2022-06-30")
     assert (tmp_path / "dossier_neighbourhood.png").read_bytes() == chart_pngs(report)["dossier_neighbourhood"]
+    from matplotlib.lines import Line2D
+
+    assert "markersize" in Line2D.set.__doc__  # this process lists the properties
+    written = json.loads((tmp_path / "report.json").read_text(encoding="utf-8"))
+    assert written["ultimate_owners"] and written["ultimate_owners"] == to_json(report)["ultimate_owners"]
 
 
 def test_a_command_leaves_asyncio_and_scipy_linalg_for_first_use(zala_db, tmp_path):
@@ -412,7 +426,8 @@ def test_a_command_leaves_asyncio_and_scipy_linalg_for_first_use(zala_db, tmp_pa
     store) runs without asyncio (imported by LadybugDB) or the code of the packages
     scipy.linalg (whose BLAS module numba checks for) and scipy.sparse.linalg (whose
     LinearOperator scipy.sparse.csgraph takes) run; all work on first use, a star import and
-    sparse solvers included."""
+    sparse solvers included (the direct ones from their submodule, an iterative one through the
+    package's code)."""
     import subprocess
     import sys
 
@@ -427,6 +442,7 @@ def test_a_command_leaves_asyncio_and_scipy_linalg_for_first_use(zala_db, tmp_pa
             "from scipy.linalg import *\n"
             "assert np.allclose(solve(np.eye(2), [1.0, 2.0]), [1.0, 2.0])\n"
             "assert np.allclose(sp.sparse.linalg.spsolve(sp.sparse.csc_array(np.eye(2)), np.ones(2)), 1.0)\n"
+            "assert np.allclose(sp.sparse.linalg.cg(sp.sparse.csc_array(np.eye(2)), np.ones(2))[0], 1.0)\n"
             "assert asyncio.run(asyncio.sleep(0, 'done')) == 'done' and unused <= set(sys.modules)")
     result = subprocess.run([sys.executable, "-c", code, "report", "spillover", "--entity", CST, "--db", str(zala_db),
                              "--policy", str(POLICIES / "diffusion.toml"), "--as-of", "2024-06-30", "--out",

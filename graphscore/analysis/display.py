@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import html
 
+import numpy as np
 import pandas as pd
 
 __all__ = ["Tabular", "Networked"]
@@ -95,10 +96,19 @@ class Networked(Tabular):
             return ({node: dict(data) for node, data in neighbourhood.nodes(data=True)},
                     [(source, target, dict(data)) for source, target, data in neighbourhood.edges(data=True)])
         affected = self.affected
-        hops_of = affected["path_hops"].to_numpy()
         # the rows drawn chosen before the ids become the index: a few hundred of 3 x 10^5 rows
         # (the whole table indexed by id, then searched, took 0.1 s of a report)
-        rows = (affected if among is None else affected[affected["id"].isin(list(among)).to_numpy()]).set_index("id")
+        return self._network_of(affected if among is None else affected[self._among(among)], among)
+
+    def _among(self, among) -> np.ndarray:
+        """Which rows of a spillover report's ``affected`` hold an id of the set ``among``."""
+        return self.affected["id"].isin(list(among)).to_numpy()
+
+    def _network_of(self, chosen: pd.DataFrame, among) -> tuple[dict, list]:
+        """:meth:`network` of the rows ``chosen`` of ``affected``: those whose id is ``among``
+        (all of them when ``among`` is None)."""
+        hops_of = self.affected["path_hops"].to_numpy()
+        rows = chosen.set_index("id")
         attributes = [c for c in ("name", "kind", "before", "after", "change") if c in rows.columns]
         # all nodes in one call: a row at a time (iterrows) took minutes for 3 x 10^5 entities
         nodes = dict(zip(rows.index, rows[attributes].to_dict("records")))

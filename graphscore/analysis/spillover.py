@@ -195,7 +195,8 @@ def spillover_report(source: Tables | Workspace, policy: Policy, change: Change,
     scale = max(np.abs(delta).max(initial=0.0), 1e-300)
     changed = np.flatnonzero(np.abs(delta) > 1e-12 * scale)
     # the paths the report shows lead to the entities the change reaches: search no further
-    tree = strongest_paths(projection.W, change.seeds, damping=policy.path_damping, targets=changed)
+    # W by source, as the change's push read it: no conversion of W for the search
+    tree = strongest_paths(projection.W_by_source, change.seeds, damping=policy.path_damping, targets=changed)
 
     # largest change first (stable): the rows put in that order once, before the table is made
     # (a table of 3 x 10^5 rows reordered afterwards took 0.25 s, its text columns most of it)

@@ -59,6 +59,8 @@ def strongest_paths(W: sp.sparse.sparray, sources, *, damping: float, targets=No
     ----------
     W : (n, n) sparse array
         Transmission matrix; ``W[v, u]`` is the part of u's penalty reaching v in one step.
+        In compressed columns (:attr:`~graphscore.engine.matrix.Projection.W_by_source`) it is
+        read without a conversion.
     sources : iterable of int
     damping : float
         Attenuation per hop; a path's strength is the product of ``damping * W`` along it.
@@ -92,8 +94,10 @@ def strongest_paths(W: sp.sparse.sparray, sources, *, damping: float, targets=No
             dist = np.full(n, np.inf)
             dist[sources] = 0.0
             return PathTree(dist.copy(), np.exp(-dist), np.full(n, -9999, dtype=np.int32))
-    # csgraph reads G[i, j] as an edge i -> j; W[v, u] is the edge u -> v.
-    G = sp.sparse.csr_array(W.T, dtype=float)
+    # csgraph reads G[i, j] as an edge i -> j; W[v, u] is the edge u -> v. A W in compressed
+    # columns (a projection's W_by_source) is that graph in compressed rows as it is: its arrays
+    # copied (zeros are removed below) instead of W turned around (0.07 s at 10^6 links).
+    G = sp.sparse.csr_array(W.T, dtype=float, copy=True)
     G.eliminate_zeros()
     hops = hop_distances(G, sources, targets)
     lengths = G.copy()

@@ -39,7 +39,8 @@ if TYPE_CHECKING:  # imported by the functions drawing a dossier's neighbourhood
     import networkx as nx
 
 __all__ = ["DPI", "CHART_TITLES", "change_histogram", "change_by_hop", "score_scatter", "sweep_lines",
-           "neighbourhood_map", "summarise_neighbourhood", "place_labels", "chart_pngs", "save_charts"]
+           "neighbourhood_map", "summarise_neighbourhood", "place_labels", "spot_extents", "chart_pngs",
+           "save_charts"]
 
 DPI = 110
 
@@ -507,20 +508,67 @@ def place_labels(fig: Figure, labels: list, markers: tuple | None = None) -> int
     removed = 0
     edge = fig.bbox
     for k, (label, spots) in enumerate(labels):
+        extent = spot_extents(label, renderer)
         for dx, dy, ha, va in spots:
-            label.xyann = (dx, dy)
-            label.set_horizontalalignment(ha)
-            label.set_verticalalignment(va)
-            box = label.get_window_extent(renderer).padded(_LABEL_GAP)
+            box = extent(dx, dy, ha, va).padded(_LABEL_GAP)
             # a spot running off the figure is no spot: the file would cut the label
             inside = edge.x0 <= box.x0 and box.x1 <= edge.x1 and edge.y0 <= box.y0 and box.y1 <= edge.y1
             if k == 0 or (inside and not any(box.overlaps(other) for other in taken)):
                 taken.append(box)
+                label.xyann = (dx, dy)
+                label.set_horizontalalignment(ha)
+                label.set_verticalalignment(va)
                 break
         else:
             label.remove()
             removed += 1
     return removed
+
+
+def spot_extents(label, renderer):
+    """A function of a spot ``(dx, dy, ha, va)`` giving ``label.get_window_extent(renderer)``
+    with the label moved there, the same numbers, without moving it: matplotlib lays the text
+    out at its alignment (a tenth of a millisecond and more: lines measured, fonts looked up
+    through the fallback families), then moves that box to the spot's offset from the anchor.
+    Here each alignment's layout is made once and moved to each spot as matplotlib moves it,
+    through the annotation's transform (which depends on its anchor alone); matplotlib checks
+    once whether the anchor is drawn at all. Under cProfile, measuring every spot was a third
+    of a dossier's picture; without it, the picture of a 10^6-link registry's dossier takes
+    0.02-0.07 s less of 0.45-0.65 s. The label's alignment is left at the last one laid out.
+
+    Examples
+    --------
+    >>> fig = _figure(3, 2)
+    >>> ax = fig.add_subplot()
+    >>> label = ax.annotate("a name\\non two lines", (0.5, 0.5), xytext=(0, 0), textcoords="offset points")
+    >>> renderer = _settle(fig)
+    >>> extent = spot_extents(label, renderer)
+    >>> boxes = [extent(*spot).bounds for spot in _NODE_SPOTS]
+    >>> moved = []
+    >>> for dx, dy, ha, va in _NODE_SPOTS:
+    ...     label.xyann = (dx, dy)
+    ...     _ = label.set(horizontalalignment=ha, verticalalignment=va)
+    ...     moved.append(label.get_window_extent(renderer).bounds)
+    >>> boxes == moved
+    True
+    """
+    # Annotation.get_window_extent: the anchor checked and the transform set (update_positions),
+    # then Text.get_window_extent: the layout at the alignment moved by the transform of xyann
+    if not label.get_visible() or not label._check_xy(renderer):
+        return lambda dx, dy, ha, va: Bbox.unit()
+    label.update_positions(renderer)
+    transform = label.get_transform()
+    layouts: dict[tuple[str, str], Bbox] = {}
+
+    def extent(dx, dy, ha, va) -> Bbox:
+        if (ha, va) not in layouts:
+            label.set_horizontalalignment(ha)
+            label.set_verticalalignment(va)
+            layouts[ha, va] = label._get_layout(renderer)[0]
+        x, y = transform.transform((float(dx), float(dy)))
+        return layouts[ha, va].translated(x, y)
+
+    return extent
 
 
 def stress_layout(graph: nx.Graph) -> dict:

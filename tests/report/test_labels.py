@@ -84,3 +84,27 @@ def test_every_label_lies_inside_the_figure():
     assert not outside, outside
     names = {label.get_text() for label in labels}
     assert 'ОБЩЕСТВО С ОГРАНИЧЕННОЙ\nОТВЕТСТВЕННОСТЬЮ "СПС"' in names  # named, not left out
+
+
+def test_spot_extents_are_the_boxes_matplotlib_measures_at_each_spot():
+    """Labels are placed from each alignment's layout measured once and moved to each spot
+    (:func:`spot_extents`): at every spot of every label of a crowded picture (names on two
+    lines, link labels with a role, a name in Chinese drawn with a fallback font) the box equals,
+    bit for bit, the one ``get_window_extent`` gives with the label moved there."""
+    from graphscore.report.charts import _settle, spot_extents
+
+    fig = neighbourhood_map(crowded_report())
+    (ax,) = fig.axes
+    extra = ax.annotate("北京某某投资有限公司\nOWNS 50%", (0.0, 0.0), xytext=(0, 0), textcoords="offset points",
+                        fontsize=8.5)
+    renderer = _settle(fig)
+    labels = [text for text in ax.texts if text.get_transform() is not ax.transAxes]
+    assert extra in labels and len(labels) >= 31
+    for label in labels:
+        extent = spot_extents(label, renderer)
+        for dx, dy, ha, va in _NODE_SPOTS + _LINK_SPOTS:
+            found = extent(dx, dy, ha, va).bounds
+            label.xyann = (dx, dy)
+            label.set_horizontalalignment(ha)
+            label.set_verticalalignment(va)
+            assert found == label.get_window_extent(renderer).bounds, (label.get_text(), dx, dy, ha, va)
