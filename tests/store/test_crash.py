@@ -302,12 +302,12 @@ def test_the_records_of_a_killed_first_run_are_never_read_and_the_next_write_bac
 
 
 def tear_the_log(db: Path) -> subprocess.CompletedProcess:
-    """A score write-back whose log cannot be written past 1 MiB (a file-size limit: writes past
+    """A score write-back whose log cannot be written past 256 KiB (a file-size limit: writes past
     it fail with EFBIG, as they would with ENOSPC on a full disk): LadybugDB 0.22 aborts the
     process in the middle of its log, every time, which leaves the log cut."""
     def limit_file_size():
         signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # a write past the limit then fails with EFBIG
-        resource.setrlimit(resource.RLIMIT_FSIZE, (1 << 20, 1 << 20))
+        resource.setrlimit(resource.RLIMIT_FSIZE, (1 << 18, 1 << 18))
 
     child = run_child(db, "scores", "disk", None, preexec_fn=limit_file_size)
     assert child.returncode == -signal.SIGABRT and "finished" not in child.stdout, child.stderr
