@@ -92,6 +92,12 @@ STREAM_BUFFER_POOL = 2 << 30
 # transactions of this many rows, in a pool of STREAM_BUFFER_POOL (write_scores); fewer, in one
 # transaction on the store itself.
 SCORE_ROWS = 500_000
+# A score write-back creating a run of a new policy and date with more records than this copies
+# them in on the store itself whatever SCORE_ROWS (_write_first_run): at 10^6 links 319,965
+# records by COPY took 3.3 s with their commit where LOAD FROM ... CREATE took 23.7 s with its
+# (benchmarks/JOURNAL.md, branch score7). Fewer go in one logged transaction (not measured
+# against the COPYs' commits below this size; the threshold only keeps small writes in one).
+FIRST_COPY_ROWS = 10_000
 ARROW_CHUNK_ROWS = 1_000_000  # rows per Arrow batch read back: few batches, bounded memory per batch
 
 
@@ -816,16 +822,17 @@ class LadybugStore(CypherStore):
                  (statements.update_score_records(), plan.changed, [key, *values]),
                  (statements.create_score_records(), plan.new, [entity_id, *statements.score_record_columns()])]
         steps = [(query, rows, columns) for query, rows, columns in steps if len(rows)]
-        if sum(len(rows) for _, rows, _ in steps) <= SCORE_ROWS:
+        written = sum(len(rows) for _, rows, _ in steps)
+        if plan.first and (len(plan.new) > FIRST_COPY_ROWS or written > SCORE_ROWS):
+            self._write_first_run(plan)
+            return plan.entities
+        if written <= SCORE_ROWS:
             tables = [(query, _arrow(rows, columns, prefix="v_")) for query, rows, columns in steps]
             self._check_space(sum(table.nbytes for _, table in tables))
             with self._transaction() as run:
                 for query, table in tables:
                     run(query, {"rows": table})
                 self._finish_run(run, plan)
-            return plan.entities
-        if plan.first:
-            self._write_first_run(plan)
             return plan.entities
         # A stored run rewritten past one transaction: LadybugDB holds a transaction's pages in
         # its buffer pool until it commits (1.1 KB a record SET), and readers would see a
@@ -857,7 +864,8 @@ class LadybugStore(CypherStore):
         return _arrow(rows.iloc[:sample], columns, prefix="v_").nbytes * len(rows) // max(1, min(sample, len(rows)))
 
     def _write_first_run(self, plan: ScorePlan) -> None:
-        """A run of a policy and date not stored yet, past one transaction, on the store itself
+        """A run of a policy and date not stored yet, of more than FIRST_COPY_ROWS records or past
+        one transaction, on the store itself
         (no copy of it: at 10^8 links the copy was 26 GB of the write's disk). Its records count
         only once the run exists (:mod:`graphscore.store.statements`), so they go in first, and
         a process killed at any point before the run's commit leaves the store as every reader
