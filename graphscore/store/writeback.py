@@ -60,9 +60,11 @@ class ScorePlan:
 
     @property
     def entities(self) -> int:
-        """Entities whose stored score (as a reader sees it: a run's records) changes."""
-        prefix = len(self.run["key"]) if self.run else 0
-        return len(set(pd.concat([self.removed["key"], self.changed["key"], self.new["key"]]).str[prefix:]))
+        """Entities whose stored score (as a reader sees it: a run's records) changes: a record
+        key per entity, and the three sets of keys disjoint (stored and no longer scored, stored
+        and scored, scored and not stored), so counted without the keys (a set of the ids took
+        32 s of a first write-back at 10^7 links under cProfile)."""
+        return len(self.removed) + len(self.changed) + len(self.new)
 
 
 def _isin(values: pd.Series, others: pd.Series) -> np.ndarray:
