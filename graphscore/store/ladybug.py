@@ -88,9 +88,10 @@ LOAD_BUFFER_POOL = 8 << 30
 # whatever the registry's size.
 STREAM_ROWS = 2_000_000
 STREAM_BUFFER_POOL = 2 << 30
-# A score write-back of more rows than this (properties, records) goes to a copy of the store in
-# transactions of this many rows, in a pool of STREAM_BUFFER_POOL (write_scores); fewer, in one
-# transaction on the store itself.
+# A score write-back of more rows (records) than this rewriting a stored run goes to a copy of the
+# store in transactions of this many rows, in a pool of STREAM_BUFFER_POOL; one creating a run
+# writes on the store itself (_write_first_run), deleting a killed write-back's records in
+# transactions of this many; fewer, in one transaction on the store itself (write_scores).
 SCORE_ROWS = 500_000
 # A score write-back creating a run of a new policy and date with more records than this copies
 # them in on the store itself whatever SCORE_ROWS (_write_first_run): at 10^6 links 319,965
