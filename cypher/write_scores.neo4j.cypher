@@ -1,9 +1,11 @@
 // Generated from graphscore/schema/model.toml by graphscore.store.statements: do not edit.
-MATCH (e:Entity) WHERE e.own IS NOT NULL OR e.echo IS NOT NULL OR e.inherited IS NOT NULL OR e.total IS NOT NULL OR e.score_policy IS NOT NULL OR e.score_policy_hash IS NOT NULL OR e.score_as_of IS NOT NULL RETURN e.id AS id, e.own AS `own`, e.echo AS `echo`, e.inherited AS `inherited`, e.total AS `total`, e.score_policy AS `score_policy`, e.score_policy_hash AS `score_policy_hash`, toString(e.score_as_of) AS `score_as_of`;
 MATCH (s:ScoreRecord) WHERE s.score_policy = $policy AND s.score_as_of = $as_of RETURN s.key AS key, s.own AS `own`, s.echo AS `echo`, s.inherited AS `inherited`, s.total AS `total`;
 MATCH (r:ScoreRun {key: $key}) RETURN r.score_policy AS `score_policy`, r.score_policy_hash AS `score_policy_hash`, toString(r.score_as_of) AS `score_as_of`, r.written_at AS `written_at`, r.entities AS `entities`;
-UNWIND $rows AS row MATCH (e:Entity {id: row.id}) SET e.own = row.own, e.echo = row.echo, e.inherited = row.inherited, e.total = row.total, e.score_policy = row.score_policy, e.score_policy_hash = row.score_policy_hash, e.score_as_of = row.score_as_of;
+MATCH (m:GraphscoreMeta {key: $key}) RETURN m.value AS value;
 UNWIND $rows AS row MATCH (s:ScoreRecord {key: row.key}) DETACH DELETE s;
 UNWIND $rows AS row MATCH (s:ScoreRecord {key: row.key}) SET s.own = row.own, s.echo = row.echo, s.inherited = row.inherited, s.total = row.total;
 UNWIND $rows AS row MATCH (e:Entity {id: row.id}) CREATE (e)-[:HAS_SCORE]->(s:ScoreRecord {key: row.key, own: row.own, echo: row.echo, inherited: row.inherited, total: row.total, score_policy: row.score_policy, score_as_of: row.score_as_of});
+MATCH (s:ScoreRecord) WHERE s.score_policy = $policy AND s.score_as_of = $as_of OPTIONAL MATCH (e:Entity)-[:HAS_SCORE]->(s) RETURN count(s) AS records, count(e) AS linked;
 MERGE (r:ScoreRun {key: $key}) SET r.score_policy = $score_policy, r.score_policy_hash = $score_policy_hash, r.score_as_of = $score_as_of, r.written_at = $written_at, r.entities = $entities;
+MATCH (m:GraphscoreMeta {key: $key}) DELETE m;
+CREATE (:GraphscoreMeta {key: $key, value: $value});

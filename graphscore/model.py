@@ -119,7 +119,7 @@ class Model:
     enums: dict[str, tuple[str, ...]]
     tables: dict[str, TableSpec]
     links: dict[str, LinkType]
-    scores: TableSpec  # score properties written back to Entity nodes
+    scores: TableSpec  # score columns, written back as the score history (ScoreRecord, ScoreRun)
 
 
 @functools.cache

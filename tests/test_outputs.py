@@ -31,7 +31,7 @@ def zala_db(tmp_path):
 
 def scored(db) -> int:
     with LadybugStore(db, read_only=True) as store:
-        return int(store.query("MATCH (e:Entity) WHERE e.score_policy IS NOT NULL RETURN count(e)").iloc[0, 0])
+        return int(store.query("MATCH (s:ScoreRecord) RETURN count(s)").iloc[0, 0])
 
 
 def test_scores_on_a_full_disk_fail_in_one_line_before_the_store_is_written(zala_db, tmp_path):

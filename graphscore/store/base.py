@@ -275,23 +275,24 @@ class CypherStore:
         raise NotImplementedError
 
     def write_scores(self, scores: pd.DataFrame, *, policy: Policy, as_of: dt.date) -> int:
-        """Write ``own``, ``echo``, ``inherited`` and ``total`` back as Entity properties, so Cypher
-        users can query them, with the policy's name and hash and the date they belong to; and
-        keep them in the history: the ScoreRun of (policy name, ``as_of``), replacing an earlier
-        write of the same policy and date, and a ScoreRecord per entity, so that scores can be
-        compared over time. An entity scoring zero (own, echo, inherited and total) gets neither
-        properties nor a record: none reads as zero. Only what differs from what the store holds
-        is written (:mod:`graphscore.store.writeback`): the same scores again write nothing.
-        One transaction: all of it or none. Returns the number of entities whose stored score
-        changed."""
+        """Write ``own``, ``echo``, ``inherited`` and ``total`` back into the score history, so Cypher
+        users can query them: the ScoreRun of (policy name, ``as_of``) with the policy's hash,
+        replacing an earlier write of the same policy and date, and a ScoreRecord per entity,
+        so that scores can be compared over time; the run is then the last written, whose
+        records ``cypher/queries/top_scores.cypher`` reads. An entity scoring zero (own, echo,
+        inherited and total) gets no record: none reads as zero. Only what differs from what the
+        store holds is written (:mod:`graphscore.store.writeback`): the same scores again write
+        nothing. All of it or none, as a reader sees it. Returns the number of entities whose
+        stored score changed."""
         raise NotImplementedError
 
     def _upgrade_score_history(self, run: Run) -> bool:
         """Bring records an earlier graphscore wrote (up to commit e3e045c: a ScoreRecord per
         entity and run, zeros included, each with the policy's hash and ``written_at``) to
         today's history: a ScoreRun per (policy, as-of date) made from its records, zero
-        records and zero score properties removed. The backend then drops the two per-record
-        properties. Returns whether there was anything to upgrade."""
+        records removed. The backend then drops the two per-record properties (and the Entity
+        score properties, :meth:`_last_run_from_history`). Returns whether there was anything
+        to upgrade."""
         runs = run(statements.EARLIER_SCORE_RUNS, {})
         for policy, as_of, policy_hash, written_at, entities in runs.itertuples(index=False):
             as_of = pd.Timestamp(as_of).date()
@@ -301,13 +302,29 @@ class CypherStore:
         if runs.empty:
             return False
         run(statements.delete_zero_score_records(), {})
-        run(statements.clear_zero_score_properties(), {})
         return True
+
+    def _last_run_from_history(self, run: Run) -> None:
+        """Name the run written last (the latest ``written_at``) as the last score run, in a store
+        whose Entity score properties held it (graphscore up to the branch ``wb``; the backend
+        then drops them)."""
+        found = run("MATCH (r:ScoreRun) RETURN r.key AS key ORDER BY r.written_at DESC, r.key DESC LIMIT 1;", {})
+        run(statements.DELETE_META, {"key": statements.LAST_SCORE_RUN})
+        if not found.empty:
+            run(statements.CREATE_META, {"key": statements.LAST_SCORE_RUN, "value": found.iloc[0, 0]})
 
     def _plan_scores(self, scores: pd.DataFrame, *, policy: Policy, as_of: dt.date, read: Run) -> ScorePlan:
         """What writing ``scores`` changes, from what ``read`` (query, parameters -> table) finds stored."""
         run = read(statements.read_score_run(dialect=self.dialect), {"key": run_key(policy.name, as_of)})
         records = read(statements.read_score_records(dialect=self.dialect), {"policy": policy.name, "as_of": as_of})
+        last = read(statements.READ_META, {"key": statements.LAST_SCORE_RUN})
         return plan_scores(scores, policy=policy, as_of=as_of, stored_records=records,
-                           stored_properties=read(statements.read_score_properties(dialect=self.dialect), {}),
-                           stored_run=None if run.empty else run.iloc[0].to_dict())
+                           stored_run=None if run.empty else run.iloc[0].to_dict(),
+                           last_run=None if last.empty else last.iloc[0, 0])
+
+    @staticmethod
+    def _finish_run(run: Run, plan: ScorePlan) -> None:
+        """Write the plan's run and name it the last written: what makes its records count."""
+        run(statements.write_score_run(), plan.run)
+        run(statements.DELETE_META, {"key": statements.LAST_SCORE_RUN})
+        run(statements.CREATE_META, {"key": statements.LAST_SCORE_RUN, "value": plan.run["key"]})

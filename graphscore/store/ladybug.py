@@ -32,7 +32,7 @@ from graphscore.store import statements
 from graphscore.store.base import CypherStore, LoadSummary, Run, record_fingerprint
 from graphscore.store.plan import LoadPlan, StoredIndex, arrow_text
 from graphscore.store.staging import StagedLinks
-from graphscore.store.writeback import VALUES
+from graphscore.store.writeback import VALUES, ScorePlan
 
 __all__ = ["LadybugStore"]
 
@@ -61,6 +61,9 @@ KEPT_ROW_BYTES = 64
 # The schema hash of stores made before the score history had runs (graphscore up to commit
 # e3e045c): opened for writing, they are upgraded in place (LadybugStore._upgrade_schema).
 _BEFORE_SCORE_RUNS = "7362829415ec5cc5"
+# The schema hash of stores whose Entity nodes held the last write-back's scores as properties
+# (graphscore up to the branch wb): upgraded in place too, the properties dropped.
+_SCORES_ON_ENTITIES = "fc795994e17f5742"
 
 
 def _sync(path: Path) -> None:
@@ -85,10 +88,17 @@ LOAD_BUFFER_POOL = 8 << 30
 # whatever the registry's size.
 STREAM_ROWS = 2_000_000
 STREAM_BUFFER_POOL = 2 << 30
-# A score write-back of more rows than this (properties, records) goes to a copy of the store in
-# transactions of this many rows, in a pool of STREAM_BUFFER_POOL (write_scores); fewer, in one
-# transaction on the store itself.
+# A score write-back of more rows (records) than this rewriting a stored run goes to a copy of the
+# store in transactions of this many rows, in a pool of STREAM_BUFFER_POOL; one creating a run
+# writes on the store itself (_write_first_run), deleting a killed write-back's records in
+# transactions of this many; fewer, in one transaction on the store itself (write_scores).
 SCORE_ROWS = 500_000
+# A score write-back creating a run of a new policy and date with more records than this copies
+# them in on the store itself whatever SCORE_ROWS (_write_first_run): at 10^6 links 319,965
+# records by COPY took 3.3 s with their commit where LOAD FROM ... CREATE took 23.7 s with its
+# (benchmarks/JOURNAL.md, branch score7). Fewer go in one logged transaction (not measured
+# against the COPYs' commits below this size; the threshold only keeps small writes in one).
+FIRST_COPY_ROWS = 10_000
 ARROW_CHUNK_ROWS = 1_000_000  # rows per Arrow batch read back: few batches, bounded memory per batch
 
 
@@ -479,28 +489,35 @@ class LadybugStore(CypherStore):
             self._conn.execute("CREATE (:GraphscoreMeta {key: 'schema', value: $hash})", {"hash": expected})
             return
         found = self._conn.execute("MATCH (m:GraphscoreMeta {key: 'schema'}) RETURN m.value").get_as_df()
-        if not found.empty and found.iloc[0, 0] == _BEFORE_SCORE_RUNS:
+        if not found.empty and found.iloc[0, 0] in (_BEFORE_SCORE_RUNS, _SCORES_ON_ENTITIES):
             if read_only:  # everything but the score history reads as it did
-                warnings.warn(f"the store at {self._folder} keeps its score history as an earlier graphscore did: "
+                warnings.warn(f"the store at {self._folder} keeps its scores as an earlier graphscore did: "
                               "the next write to it (graphscore load or score) upgrades it; until then "
-                              "score_rose_since cannot run on it", GraphscoreWarning, stacklevel=3)
+                              "top_scores and score_rose_since may not run on it", GraphscoreWarning, stacklevel=3)
             else:
-                self._upgrade_schema(expected)
+                self._upgrade_schema(expected, runs=found.iloc[0, 0] == _SCORES_ON_ENTITIES)
             return
         if found.empty or found.iloc[0, 0] != expected:
             raise StoreError(f"the store at {self.path} was made for another version of graphscore's data model "
                              "(schema/model.toml); load the data into a new --db")
 
-    def _upgrade_schema(self, schema: str) -> None:
-        """A store made before the score history had runs, to today's schema: the ScoreRun table
-        created, the history upgraded (:meth:`_upgrade_score_history`), the two per-record
-        columns dropped; in one transaction, DDL included (LadybugDB logs DDL as any statement)."""
+    def _upgrade_schema(self, schema: str, *, runs: bool) -> None:
+        """A store of an earlier schema, to today's, in one transaction, DDL included (LadybugDB
+        logs DDL as any statement). Made before the score history had runs (``runs`` false): the
+        ScoreRun table created, the history upgraded (:meth:`_upgrade_score_history`), the two
+        per-record columns dropped. Then, as for a store whose Entity nodes held the last
+        write-back's scores: the run written last named (:meth:`_last_run_from_history`) and
+        the Entity score properties dropped."""
         with self._transaction() as run:
-            for ddl in statements.ladybug_schema():  # IF NOT EXISTS: only the ScoreRun table is new
-                run(ddl)
-            self._upgrade_score_history(run)
-            for column in ("score_policy_hash", "written_at"):  # kept on the run now
-                run(f"ALTER TABLE ScoreRecord DROP {column}")
+            if not runs:
+                for ddl in statements.ladybug_schema():  # IF NOT EXISTS: only the ScoreRun table is new
+                    run(ddl)
+                self._upgrade_score_history(run)
+                for column in ("score_policy_hash", "written_at"):  # kept on the run now
+                    run(f"ALTER TABLE ScoreRecord DROP {column}")
+            self._last_run_from_history(run)
+            for column in load_model().scores.columns:  # the last run's records hold them
+                run(f"ALTER TABLE Entity DROP {column.store_name}")
             run("MATCH (m:GraphscoreMeta {key: 'schema'}) SET m.value = $hash", {"hash": schema})
 
     def _run(self, query: str, parameters: dict | None = None) -> pd.DataFrame:
@@ -796,41 +813,40 @@ class LadybugStore(CypherStore):
         _release_freed_memory()
         if plan.run is None:
             return 0  # the store holds these scores already: no transaction at all
-        model = load_model()
         key, entity_id = statements.LINK_KEY, Column("id", "string")
-        values = [c for c in model.scores.columns if c.name in VALUES]
+        values = [c for c in load_model().scores.columns if c.name in VALUES]
         # Statement by statement through the write-ahead log (LOAD FROM), not COPY: a COPY
-        # bypasses the log (see _on_a_copy), and this write stays in one ordinary transaction.
-        # In this order, each only when it has rows: the run last, as the Neo4j store writes it.
-        steps = [(statements.write_scores(), plan.properties, [entity_id, *model.scores.columns]),
-                 (statements.delete_score_records(), plan.removed, [key]),
+        # bypasses the log, and a transaction mixing the two can be left half done by a kill
+        # (tests/store/ladybug_copy_crash_bug.py). In this order, each only when it has rows:
+        # the run last, as the Neo4j store writes it.
+        steps = [(statements.delete_score_records(), pd.concat([plan.orphans, plan.removed]), [key]),
                  (statements.update_score_records(), plan.changed, [key, *values]),
                  (statements.create_score_records(), plan.new, [entity_id, *statements.score_record_columns()])]
         steps = [(query, rows, columns) for query, rows, columns in steps if len(rows)]
-        if sum(len(rows) for _, rows, _ in steps) <= SCORE_ROWS:
+        written = sum(len(rows) for _, rows, _ in steps)
+        if plan.first and (len(plan.new) > FIRST_COPY_ROWS or written > SCORE_ROWS):
+            self._write_first_run(plan)
+            return plan.entities
+        if written <= SCORE_ROWS:
             tables = [(query, _arrow(rows, columns, prefix="v_")) for query, rows, columns in steps]
             self._check_space(sum(table.nbytes for _, table in tables))
             with self._transaction() as run:
                 for query, table in tables:
                     run(query, {"rows": table})
-                run(statements.write_score_run(), plan.run)
+                self._finish_run(run, plan)
             return plan.entities
-        # More than one transaction's worth: LadybugDB holds a transaction's pages in its buffer
-        # pool until it commits (1.1-1.5 KB a row written: 7 GB for the 6.4x10^6 rows of a first
-        # write-back on a 10^7-link register, some 70 GB at 10^8), so the write goes to a copy of
-        # the store, committed every SCORE_ROWS rows in a bounded pool, which replaces the store
-        # whole (_on_a_copy): all or nothing still, the run last. On the copy the new records go
-        # in by COPY (statements.copy_score_records), which bypasses the log, in transactions of
-        # STREAM_ROWS as a streamed load's. Each transaction's rows are made Arrow as they are
-        # written (the whole plan as Arrow took 1 GB at 10^7 links), the space needed estimated
-        # from the first rows of each step.
+        # A stored run rewritten past one transaction: LadybugDB holds a transaction's pages in
+        # its buffer pool until it commits (1.1 KB a record SET), and readers would see a
+        # half-changed run between transactions, so the write goes to a copy of the store,
+        # committed every SCORE_ROWS rows in a bounded pool, which replaces the store whole
+        # (_on_a_copy): all or nothing still, the run last. On the copy the new records go in by
+        # COPY, in transactions of STREAM_ROWS as a streamed load's. Each transaction's rows are
+        # made Arrow as they are written, the space needed estimated from the first rows of each step.
         if len(plan.new):  # the CREATE, last of the steps, by COPY
             copy_records, copy_edges = statements.copy_score_records()
             steps[-1:] = [(copy_records, plan.new, statements.score_record_columns()),
                           (copy_edges, plan.new, [entity_id, key])]
-        sample = 1_000
-        self._check_space(sum(_arrow(rows.iloc[:sample], columns, prefix="v_").nbytes * len(rows) // min(sample, len(rows))
-                              for _, rows, columns in steps), copy=True)
+        self._check_space(sum(self._estimated_bytes(rows, columns) for _, rows, columns in steps), copy=True)
         with self._on_a_copy(rows=SCORE_ROWS, buffer_pool=STREAM_BUFFER_POOL) as run:
             for query, rows, columns in steps:
                 copied = query.startswith("COPY")
@@ -839,8 +855,67 @@ class LadybugStore(CypherStore):
                 for start in range(0, len(rows), run.rows):
                     part = _arrow(rows.iloc[start:start + run.rows], columns, prefix="" if copied else "v_")
                     run.bulk(query, {"edges" if query.startswith("COPY HAS_SCORE") else "rows": part})
-            run(statements.write_score_run(), plan.run)
+            self._finish_run(run, plan)
         return plan.entities
+
+    @staticmethod
+    def _estimated_bytes(rows: pd.DataFrame, columns: list[Column], sample: int = 1_000) -> int:
+        """The Arrow size of ``rows`` in ``columns``, estimated from the first ``sample`` rows
+        (the whole plan as Arrow took 1 GB at 10^7 links)."""
+        return _arrow(rows.iloc[:sample], columns, prefix="v_").nbytes * len(rows) // max(1, min(sample, len(rows)))
+
+    def _write_first_run(self, plan: ScorePlan) -> None:
+        """A run of a policy and date not stored yet, of more than FIRST_COPY_ROWS records or past
+        one transaction, on the store itself
+        (no copy of it: at 10^8 links the copy was 26 GB of the write's disk). Its records count
+        only once the run exists (:mod:`graphscore.store.statements`), so they go in first, and
+        a process killed at any point before the run's commit leaves the store as every reader
+        saw it, with records of no run that the next write-back of this policy and date removes
+        (``plan.orphans``, here in logged transactions of SCORE_ROWS). The records and their
+        links go in by ``COPY``, each ``COPY`` of STREAM_ROWS rows in a transaction holding
+        nothing else (:meth:`_copy_alone`); the records are counted, each linked, before the run
+        is written, with the name of the last run, in one logged transaction."""
+        key, entity_id = statements.LINK_KEY, Column("id", "string")
+        for start in range(0, len(plan.orphans), SCORE_ROWS):
+            with self._transaction() as run:
+                run(statements.delete_score_records(), {"rows": _arrow(plan.orphans.iloc[start:start + SCORE_ROWS], [key],
+                                                                       prefix="v_")})
+        copy_records, copy_edges = statements.copy_score_records()
+        steps = [(copy_records, "rows", statements.score_record_columns()), (copy_edges, "edges", [entity_id, key])]
+        self._check_space(sum(self._estimated_bytes(plan.new, columns) for _, _, columns in steps))
+        for query, name, columns in steps:
+            for start in range(0, len(plan.new), STREAM_ROWS):
+                self._copy_alone(query, {name: _arrow(plan.new.iloc[start:start + STREAM_ROWS], columns)})
+        counted = self._run(statements.count_score_records(), {"policy": plan.run["score_policy"],
+                                                                "as_of": plan.run["score_as_of"]}).iloc[0]
+        if counted["records"] != len(plan.new) or counted["linked"] != len(plan.new):
+            raise StoreError(f"score write-back stopped before its run, the scores stored unchanged: of "
+                             f"{len(plan.new):,} records copied in, the store holds {counted['records']:,}, "
+                             f"{counted['linked']:,} linked; run the command again")
+        with self._transaction() as run:
+            self._finish_run(run, plan)
+
+    def _copy_alone(self, query: str, parameters: dict) -> None:
+        """One ``COPY`` in a transaction of its own, on the store itself: such a transaction is
+        all or nothing when its process is killed, even in its checkpoint (measured on the
+        non-empty ScoreRecord and HAS_SCORE tables, benchmarks/JOURNAL.md, and
+        tests/store/test_crash.py); only one mixing a ``COPY`` with logged statements splits.
+        On a connection of its own, closed after: a LadybugDB 0.22 connection keeps each Arrow
+        table given to it until it is closed (see :class:`_Transactions`)."""
+        connection = ladybug.Connection(self._db)
+        try:
+            connection.execute("BEGIN TRANSACTION")
+            try:
+                connection.execute(query, parameters)
+                connection.execute("COMMIT")
+            except RuntimeError as exc:
+                with contextlib.suppress(RuntimeError):  # LadybugDB may already have rolled back
+                    connection.execute("ROLLBACK")
+                raise StoreError(f"score write-back stopped before its run, the scores stored unchanged: "
+                                 f"LadybugDB: {str(exc).splitlines()[0]}") from None
+        finally:
+            connection.close()
+        _release_freed_memory()
 
     def _read_table(self, query: str, parameters: dict | None = None) -> pd.DataFrame:
         # Arrow from the engine, no Python rows. Not Connection.query_as_arrow: in ladybug

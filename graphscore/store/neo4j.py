@@ -452,21 +452,25 @@ class Neo4jStore(CypherStore):
             # written_at are an earlier one's, upgraded first (the properties they lose last)
             if self._upgrade_score_history(run):
                 run("MATCH (s:ScoreRecord) WHERE s.written_at IS NOT NULL REMOVE s.written_at, s.score_policy_hash")
+            # and Entity score properties (the last write-back, up to the branch wb): the last run named instead
+            held = [f"e.{c.store_name}" for c in load_model().scores.columns]
+            if not run(f"MATCH (e:Entity) WHERE {' IS NOT NULL OR '.join(held)} IS NOT NULL RETURN 1 LIMIT 1", {}).empty:
+                self._last_run_from_history(run)
+                run(f"MATCH (e:Entity) WHERE {' IS NOT NULL OR '.join(held)} IS NOT NULL REMOVE {', '.join(held)}", {})
             # read inside the transaction (and again when it is retried): another writer may
             # have changed the scores since
             plan = self._plan_scores(scores, policy=policy, as_of=as_of, read=run)
             plans.append(plan)
             if plan.run is None:
                 return
-            steps = [(statements.write_scores(dialect=self.dialect), plan.properties),
-                     (statements.delete_score_records(self.dialect), plan.removed),
+            steps = [(statements.delete_score_records(self.dialect), pd.concat([plan.orphans, plan.removed])),
                      (statements.update_score_records(dialect=self.dialect), plan.changed),
                      (statements.create_score_records(dialect=self.dialect), plan.new)]
             for query, frame in steps:
                 rows = to_rows(frame)
                 for start in range(0, len(rows), BATCH_ROWS):
                     run(query, {"rows": rows[start:start + BATCH_ROWS]})
-            run(statements.write_score_run(), plan.run)
+            self._finish_run(run, plan)
 
         self._write_in_one_transaction(work, "score write-back")
         return plans[-1].entities

@@ -35,11 +35,10 @@ __all__ = [
     "read_links",
     "ArrowRead",
     "arrow_reads",
-    "write_scores",
     "score_record_columns",
     "score_run_columns",
-    "read_score_properties",
     "read_score_records",
+    "count_score_records",
     "read_score_run",
     "create_score_records",
     "copy_score_records",
@@ -47,7 +46,6 @@ __all__ = [
     "delete_score_records",
     "write_score_run",
     "delete_zero_score_records",
-    "clear_zero_score_properties",
     "render_files",
 ]
 
@@ -83,7 +81,7 @@ def _return_clause(variable: str, columns: list[Column], dialect: str) -> str:
 def ladybug_schema(model: Model | None = None) -> list[str]:
     """DDL for LadybugDB, which needs every table and property declared up front."""
     model = model or load_model()
-    entity_props = _properties(model.tables["entities"], skip=("id",)) + list(model.scores.columns)
+    entity_props = _properties(model.tables["entities"], skip=("id",))
     penalty_props = _properties(model.tables["penalties"], skip=("id",))
     link_props = _properties(model.tables["links"])
     declare = lambda columns: "".join(f", {c.store_name} {_ladybug_type(c)}" for c in columns)  # noqa: E731
@@ -324,22 +322,21 @@ def arrow_reads(model: Model | None = None) -> dict[str, list[ArrowRead]]:
     }
 
 
-def write_scores(model: Model | None = None, dialect: str = "ladybug") -> str:
-    columns = list((model or load_model()).scores.columns)
-    if dialect == "ladybug":
-        return update_nodes("Entity", columns)
-    return f"UNWIND $rows AS row MATCH (e:Entity {{id: row.id}}) SET {_set_clause('e', columns)};"
-
-
 # The score history: one ScoreRun per (policy name, as-of date) holding what the run shares (the
 # policy's hash, when it was written, how many entities it scored), and one ScoreRecord per
 # entity that scored anything in that run, linked from its entity by HAS_SCORE, so a query can
 # compare an entity's scores over time (cypher/queries/score_rose_since.cypher). An entity with no
 # record in a run scored zero in it (own, echo, inherited and total): most entities of a registry
-# do, and writing nothing for them is what keeps a write-back of 10^6 entities short. Likewise an
-# Entity without score properties scored zero in the last write-back (or was never scored); the
-# properties hold the last write only. Writing a policy's scores for the same date again replaces
-# that date's run, whatever the policy's hash (graphscore.store.writeback keys both).
+# do, and writing nothing for them is what keeps a write-back of 10^6 entities short. Writing a
+# policy's scores for the same date again replaces that date's run, whatever the policy's hash
+# (graphscore.store.writeback keys both). A run's records count only once its ScoreRun exists:
+# a large write-back copies the records in first and creates the run last, so the records of a
+# (policy, date) without a run are those of a write-back that was killed, which no query reads
+# and the next write-back of that policy and date removes. The run written last is named by the
+# GraphscoreMeta row LAST_SCORE_RUN (cypher/queries/top_scores.cypher reads its records): the
+# store keeps no score on the Entity nodes (a copy of the last run's records, which cost 0.9 s a
+# column per 320,000 rows to write and bounded the write-back's transactions).
+LAST_SCORE_RUN = "last_score_run"
 WRITTEN_AT = Column("written_at", "string")  # ISO 8601 UTC (YYYY-MM-DDTHH:MM:SSZ): sorts in time order
 SCORED = Column("entities", "count")  # entities the run scored, those without a record included
 _RUN_ONLY = ("score_policy_hash",)  # the same for every record of a run: kept once, on the run
@@ -362,17 +359,17 @@ def _score_values(model: Model | None) -> list[Column]:
     return [c for c in (model or load_model()).scores.columns if not c.name.startswith("score_")]
 
 
-def read_score_properties(model: Model | None = None, dialect: str = "ladybug") -> str:
-    """The entities holding score properties, with them: what a write-back compares its rows with."""
-    columns = list((model or load_model()).scores.columns)
-    held = " OR ".join(f"e.{c.store_name} IS NOT NULL" for c in columns)
-    return f"MATCH (e:Entity) WHERE {held} RETURN e.id AS id, {_return_clause('e', columns, dialect)};"
-
-
 def read_score_records(model: Model | None = None, dialect: str = "ladybug") -> str:
     """The records of one run (``$policy``, ``$as_of``), keyed, with their values."""
     return ("MATCH (s:ScoreRecord) WHERE s.score_policy = $policy AND s.score_as_of = $as_of "
             f"RETURN s.key AS key, {_return_clause('s', _score_values(model), dialect)};")
+
+
+def count_score_records(dialect: str = "ladybug") -> str:
+    """How many records of one run (``$policy``, ``$as_of``) there are, and how many of them are
+    linked from their entity: a large write-back checks its copied rows before it creates the run."""
+    return ("MATCH (s:ScoreRecord) WHERE s.score_policy = $policy AND s.score_as_of = $as_of "
+            "OPTIONAL MATCH (e:Entity)-[:HAS_SCORE]->(s) RETURN count(s) AS records, count(e) AS linked;")
 
 
 def read_score_run(model: Model | None = None, dialect: str = "ladybug") -> str:
@@ -404,8 +401,9 @@ def copy_score_records(model: Model | None = None) -> list[str]:
     """LadybugDB bulk insert of new records (``$rows``: :func:`score_record_columns`), then of
     the links from their entities (``$edges``: entity id, record key): what
     :func:`create_score_records` writes, by ``COPY``. Some 10 times faster (320,000 records:
-    3.3 s with the commit where the ``CREATE`` took 24 s), but a ``COPY`` bypasses the log, so
-    the embedded store runs these on a copy of itself only (graphscore.store.ladybug)."""
+    3.3 s with the commit where the ``CREATE`` took 24 s), but a ``COPY`` bypasses the log: the
+    embedded store runs each in a transaction of its own, holding nothing else, before the run
+    that makes the records count exists (graphscore.store.ladybug)."""
     return [f"COPY ScoreRecord({_listed(score_record_columns(model))}) FROM $rows;", "COPY HAS_SCORE FROM $edges;"]
 
 
@@ -447,12 +445,6 @@ def delete_zero_score_records(model: Model | None = None) -> str:
     return f"MATCH (s:ScoreRecord) WHERE {_all_zero('s', model)} DETACH DELETE s;"
 
 
-def clear_zero_score_properties(model: Model | None = None) -> str:
-    """Remove the score properties of entities whose last written score was zero."""
-    cleared = ", ".join(f"e.{c.store_name} = NULL" for c in (model or load_model()).scores.columns)
-    return f"MATCH (e:Entity) WHERE {_all_zero('e', model)} SET {cleared};"
-
-
 def render_files(model: Model | None = None) -> dict[str, str]:
     """The text of each generated file in ``cypher/``, by file name."""
     model = model or load_model()
@@ -468,11 +460,11 @@ def render_files(model: Model | None = None) -> dict[str, str]:
         return "\n".join(statements + [s for t in model.links for s in (create_links(t, model), merge_links(t, model))])
     def write_back(dialect: str) -> str:
         # in the order graphscore.store.writeback runs them, each only when it has rows
-        return "\n".join([read_score_properties(model, dialect), read_score_records(model, dialect),
-                          read_score_run(model, dialect), write_scores(model, dialect),
-                          delete_score_records(dialect), update_score_records(model, dialect),
+        return "\n".join([read_score_records(model, dialect), read_score_run(model, dialect),
+                          READ_META, delete_score_records(dialect), update_score_records(model, dialect),
                           create_score_records(model, dialect),
-                          *(copy_score_records(model) if dialect == "ladybug" else []), write_score_run(model)])
+                          *(copy_score_records(model) if dialect == "ladybug" else []), count_score_records(dialect),
+                          write_score_run(model), DELETE_META, CREATE_META])
     def reading(dialect: str) -> str:
         statements = [read_entities(model, dialect), read_penalties(model, dialect)]
         return "\n".join(statements + [read_links(t, model, dialect) for t in model.links])

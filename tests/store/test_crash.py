@@ -33,6 +33,7 @@ from tests.store.test_stream_reload import revised
 
 pytestmark = pytest.mark.filterwarnings("ignore::graphscore.GraphscoreWarning")
 
+TOP_SCORES = (Path(__file__).parents[2] / "cypher" / "queries" / "top_scores.cypher").read_text()
 POLICY = gs.parse_policy('name = "crash"\n[[transmit]]\nlink = "OWNS"\ndirection = "backward"\nweight = "share"')
 
 # The process under test. It stops itself with SIGKILL (nothing runs after it: no handler,
@@ -51,22 +52,26 @@ CHILD = textwrap.dedent("""
     if phase == "disk":  # let the write start whatever the free space, so the disk fills during it
         ladybug_store.SPACE_FACTOR = ladybug_store.SPACE_MARGIN = 0
     ladybug_store.LOAD_CHUNK_ROWS = ladybug_store.STREAM_ROWS = 1_000  # a load in many transactions on its copy, as at 10^7 links
-    if mode == "bigscores":  # a write-back in many transactions on a copy, as at 10^7 links
-        ladybug_store.SCORE_ROWS = 1_000
+    if mode in ("bigscores", "bigrescores"):  # a write-back in many transactions, as at 10^7 links: a first
+        ladybug_store.SCORE_ROWS = 1_000    # run's on the store itself, its run last; a rewrite's on a copy
     def kill():
         os.kill(os.getpid(), signal.SIGKILL)
-    state = {"begun": False}
+    state = {"begun": False, "run": False}
     execute = ladybug.Connection.execute  # every connection: the store's, and a load's on its copy
     def watched(self, query, *args, **kwargs):
         if phase == "statement" and state["begun"]:
             execute(self, query, *args, **kwargs)
             kill()  # after the transaction's first statement ran
         state["begun"] |= query == "BEGIN TRANSACTION"
+        if query.startswith("MERGE (r:ScoreRun"):  # the write-back's run: its last transaction
+            state["run"] = True
+            if phase == "run":
+                kill()
         if query == "COMMIT":
             if phase == "commit":
                 kill()
         result = execute(self, query, *args, **kwargs)
-        if query == "COMMIT" and phase == "committed":
+        if query == "COMMIT" and (phase == "committed" or phase == "ran" and state["run"]):
             kill()
         return result
     ladybug.Connection.execute = watched
@@ -79,10 +84,10 @@ CHILD = textwrap.dedent("""
             kill()
     ladybug_store.os.replace = switch
     store = LadybugStore(db)
-    if mode in ("scores", "rescores", "bigscores"):  # as score_rows() below
+    if mode in ("scores", "rescores", "bigscores", "bigrescores"):  # as score_rows() below
         ids = store.query("MATCH (e:Entity) RETURN e.id AS id ORDER BY id")["id"]
         scores = pd.DataFrame({"id": ids, "own": 1.0, "echo": 0.0, "inherited": 0.5, "total": 1.5})
-        if mode == "rescores":
+        if mode in ("rescores", "bigrescores"):
             scores.loc[::2, ["own", "inherited", "total"]] = 0.0
             scores.loc[1::4, ["own", "total"]] = [2.0, 2.5]
         policy = gs.parse_policy('name = "crash"\\n[[transmit]]\\nlink = "OWNS"\\ndirection = "backward"\\nweight = "share"')
@@ -130,7 +135,7 @@ def stores(tmp_path_factory):
     for mode, start, source in (("load", plain, root / "registry"), ("reload", loaded, root / "renamed"),
                                 ("stream", empty, root / "registry"), ("restream", loaded, root / "revised"),
                                 ("scores", loaded, None), ("rescores", root / "scores-finished", None),
-                                ("bigscores", loaded, None)):
+                                ("bigscores", loaded, None), ("bigrescores", root / "scores-finished", None)):
         finished = root / f"{mode}-finished"
         shutil.copytree(start, finished)
         with LadybugStore(finished) as store:
@@ -151,22 +156,24 @@ def score_rows(store: LadybugStore, mode: str = "scores"):
 
     ids = store.query("MATCH (e:Entity) RETURN e.id AS id ORDER BY id")["id"]
     scores = pd.DataFrame({"id": ids, "own": 1.0, "echo": 0.0, "inherited": 0.5, "total": 1.5})
-    if mode == "rescores":
+    if mode in ("rescores", "bigrescores"):
         scores.loc[::2, ["own", "inherited", "total"]] = 0.0
         scores.loc[1::4, ["own", "total"]] = [2.0, 2.5]
     return scores
 
 
 def content(db: Path, *, read_only: bool = True) -> tuple[str, str | None, tuple, tuple, tuple]:
-    """What a store holds: its tables' fingerprint, the fingerprint its last load recorded,
-    the scores written to its entities (id, policy, total) and its score history (records:
-    key, total; runs: key, policy hash, entities scored), as sorted rows: compared by their
-    repr across processes too (CHECK), where a set's order is not the same."""
+    """What a store holds for its readers: its tables' fingerprint, the fingerprint its last load
+    recorded, the scores of the run written last (top_scores: id, policy, total) and its score
+    history (the records of each run: key, total; runs: key, policy hash, entities scored), as
+    sorted rows: compared by their repr across processes too (CHECK), where a set's order is
+    not the same."""
     with LadybugStore(db, read_only=read_only) as store:
         def rows(query: str) -> tuple:
             return tuple(sorted(store.query(query).itertuples(index=False, name=None)))
-        scores = rows("MATCH (e:Entity) RETURN e.id, coalesce(e.score_policy, ''), coalesce(e.total, -1.0)")
-        history = rows("MATCH (:Entity)-[:HAS_SCORE]->(s:ScoreRecord) RETURN s.key, s.total")
+        scores = rows(TOP_SCORES.replace("$limit", "1000000"))
+        history = rows("MATCH (r:ScoreRun) MATCH (:Entity)-[:HAS_SCORE]->(s:ScoreRecord) WHERE s.score_policy = "
+                       "r.score_policy AND s.score_as_of = r.score_as_of RETURN s.key, s.total")
         runs = rows("MATCH (r:ScoreRun) RETURN r.key, r.score_policy_hash, r.entities")
         tables = store.read_tables().fingerprint() if store.counts()["entities"] else "empty"
         return tables, store.data_fingerprint(), scores, history, runs
@@ -236,11 +243,16 @@ def run_child(db: Path, mode: str, phase: str, source: Path | None, **popen) -> 
     ("rescores", "log", "either"),
     ("rescores", "checkpoint", "either"),
     ("rescores", "committed", "after"),
-    ("bigscores", "statement", "before"),
-    ("bigscores", "committed", "before"),  # its first transaction, of many, committed in the copy
+    ("bigscores", "statement", "before"),  # the first COPY of its records run in the store
+    ("bigscores", "committed", "before"),  # its first transaction (a COPY of records), of many, committed
     ("bigscores", "checkpoint", "either"),
-    ("bigscores", "switch", "before"),
-    ("bigscores", "switched", "after"),
+    ("bigscores", "run", "before"),  # every record and link copied in, the run not written
+    ("bigscores", "ran", "after"),
+    ("bigrescores", "statement", "before"),
+    ("bigrescores", "committed", "before"),  # its first transaction, of many, committed in the copy
+    ("bigrescores", "checkpoint", "either"),
+    ("bigrescores", "switch", "before"),
+    ("bigrescores", "switched", "after"),
 ])
 def test_a_write_killed_at_any_phase_leaves_the_store_before_or_after_it(tmp_path, stores, mode, phase, outcome):
     start, source, before, after = stores[mode]
@@ -263,13 +275,39 @@ def test_a_write_killed_at_any_phase_leaves_the_store_before_or_after_it(tmp_pat
     assert not list(db.glob("graph.lbug.next*"))  # a killed load's copy is gone
 
 
+@pytest.mark.parametrize("phase", ["committed", "run"])
+def test_the_records_of_a_killed_first_run_are_never_read_and_the_next_write_back_removes_them(tmp_path, stores, phase,
+                                                                                             monkeypatch):
+    """A first run past one transaction copies its records and links in, each COPY committed on
+    its own, before its run: killed after the first COPY, or after all of them, the records are
+    in the store with no run, which no reader counts (content() reads as top_scores and the
+    history do); the next write-back of that policy and date removes them and writes the run
+    whole."""
+    start, _, before, after = stores["bigscores"]
+    db = tmp_path / "db"
+    shutil.copytree(start, db)
+    child = run_child(db, "bigscores", phase, None)
+    assert child.returncode == -signal.SIGKILL, f"not killed at {phase}: {child.stdout}{child.stderr}"
+    assert content(db, read_only=False) == before
+    with LadybugStore(db) as store:
+        count = "MATCH (s:ScoreRecord) RETURN count(s) AS n"
+        left = store.query(count)["n"].tolist()[0]
+        assert left >= 1_000  # a COPY of STREAM_ROWS records at least: what the readers did not count
+        monkeypatch.setattr("graphscore.store.ladybug.SCORE_ROWS", 1_000)  # the same way as the killed write-back
+        store.write_scores(score_rows(store), policy=POLICY, as_of=__import__("datetime").date(2024, 6, 30))
+        written = store.query(count)["n"].tolist()[0]
+    assert content(db) == after
+    with LadybugStore(stores["bigscores"][0].parent / "bigscores-finished", read_only=True) as finished:
+        assert written == finished.query(count)["n"].tolist()[0]  # no record of the killed write-back is left
+
+
 def tear_the_log(db: Path) -> subprocess.CompletedProcess:
-    """A score write-back whose log cannot be written past 1 MiB (a file-size limit: writes past
+    """A score write-back whose log cannot be written past 256 KiB (a file-size limit: writes past
     it fail with EFBIG, as they would with ENOSPC on a full disk): LadybugDB 0.22 aborts the
     process in the middle of its log, every time, which leaves the log cut."""
     def limit_file_size():
         signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # a write past the limit then fails with EFBIG
-        resource.setrlimit(resource.RLIMIT_FSIZE, (1 << 20, 1 << 20))
+        resource.setrlimit(resource.RLIMIT_FSIZE, (1 << 18, 1 << 18))
 
     child = run_child(db, "scores", "disk", None, preexec_fn=limit_file_size)
     assert child.returncode == -signal.SIGABRT and "finished" not in child.stdout, child.stderr

@@ -129,14 +129,15 @@ def test_a_score_write_that_fails_leaves_no_record(store, monkeypatch):
 
     store.load(entities(dict.fromkeys("AB")))
     store.write_scores(scores({"A": 1, "B": 1}), policy=POLICY, as_of=dt.date(2024, 1, 1))
-    # the last statement of the write-back (the run) fails, after the entities and records were written
+    # the last statement of the write-back (the run) fails, after the records were written
     monkeypatch.setattr(statements, "write_score_run", lambda *args, **kwargs: "RETURN no_such_variable;")
     for changed in ({"A": 2, "B": 2}, {"A": 0, "B": 5}):  # a new date; the same date rewritten
         as_of = dt.date(2024, 6, 30) if changed["A"] else dt.date(2024, 1, 1)
         with pytest.raises(Exception, match="no_such_variable"):
             store.write_scores(scores(changed), policy=POLICY, as_of=as_of)
         assert store.query("MATCH (s:ScoreRecord) RETURN s.total AS total")["total"].tolist() == [1.0, 1.0]
-        assert store.query("MATCH (e:Entity) RETURN e.total AS total")["total"].tolist() == [1.0, 1.0]
+        assert store.query(statements.READ_META, {"key": statements.LAST_SCORE_RUN})["value"].tolist() == [
+            '["hand", "2024-01-01"]']
         assert store.query("MATCH (r:ScoreRun) RETURN count(r) AS n")["n"].tolist() == [1]
 
 

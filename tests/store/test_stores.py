@@ -1,5 +1,5 @@
 """Both stores, one suite, on real data: loads are atomic and idempotent, tables read back
-intact, scores are written back as node properties.
+intact, scores are written back for Cypher users.
 
 The Neo4j runs need a live server: set ``GRAPHSCORE_NEO4J_URI`` (and ``GRAPHSCORE_NEO4J_USER``,
 ``GRAPHSCORE_NEO4J_PASSWORD``) to a database these tests may wipe (``tests/neo4j/start.sh``
@@ -16,7 +16,7 @@ import pytest
 import graphscore as gs
 from graphscore.io import read_paths
 from graphscore.store.ladybug import LadybugStore
-from tests.conftest import POLICIES, ZALA
+from tests.conftest import DATA, POLICIES, ZALA
 
 pytestmark = pytest.mark.filterwarnings("ignore::graphscore.GraphscoreWarning")
 
@@ -94,8 +94,8 @@ def test_scores_are_written_back_for_cypher_users(store, zala):
     policy = gs.load_policy(POLICIES / "joint-punishment.toml")
     scores = gs.score(tables, policy, as_of="2024-06-30")
     store.write_scores(scores, policy=policy, as_of=dt.date(2024, 6, 30))
-    back = store.query("MATCH (e:Entity) WHERE e.total > $t RETURN e.id AS id, e.total AS total, "
-                       "e.score_policy AS policy", {"t": 0.0}).set_index("id").sort_index()
+    top_scores = (DATA.parent / "cypher" / "queries" / "top_scores.cypher").read_text()
+    back = store.query(top_scores, {"limit": 1000})[["id", "total", "policy"]].set_index("id").sort_index()
     expected = scores[scores["total"] > 0].set_index("id").sort_index()
     assert back.index.tolist() == expected.index.tolist()
     pd.testing.assert_series_equal(back["total"], expected["total"], check_names=False, check_index_type=False)

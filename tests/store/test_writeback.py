@@ -42,8 +42,7 @@ def held(store) -> dict[str, list[tuple]]:
         frame = store.query(query)
         return sorted(tuple("<null>" if pd.isna(v) else str(v) for v in row) for row in frame.itertuples(index=False))
     return {
-        "properties": rows("MATCH (e:Entity) RETURN e.id, e.own, e.echo, e.inherited, e.total, e.score_policy, "
-                           "e.score_policy_hash, e.score_as_of"),
+        "last": rows(statements.READ_META.replace("$key", f"'{statements.LAST_SCORE_RUN}'")),
         "records": rows("MATCH (e:Entity)-[:HAS_SCORE]->(s:ScoreRecord) RETURN e.id, s.key, s.own, s.echo, "
                         "s.inherited, s.total, s.score_policy, s.score_as_of"),
         "runs": rows("MATCH (r:ScoreRun) RETURN r.key, r.score_policy, r.score_policy_hash, r.score_as_of, "
@@ -52,14 +51,15 @@ def held(store) -> dict[str, list[tuple]]:
 
 
 def totals(store) -> dict[str, dict[str, float]]:
-    """Entity totals as properties, and per as-of date as records: what a reader sees."""
-    found = store.query("MATCH (e:Entity) WHERE e.total IS NOT NULL RETURN e.id AS id, e.total AS total")
+    """Entity totals in the run written last (top_scores), and per as-of date as records: what a
+    reader sees."""
+    found = store.query((QUERIES / "top_scores.cypher").read_text(), {"limit": 100})[["id", "total"]]
     records = store.query("MATCH (e:Entity)-[:HAS_SCORE]->(s:ScoreRecord) "
                           "RETURN e.id AS id, s.score_as_of AS as_of, s.total AS total")
     history = {}
     for entity, as_of, total in records.itertuples(index=False):
         history.setdefault(str(pd.Timestamp(as_of).date()), {})[entity] = total
-    return {"properties": dict(found.itertuples(index=False)), **history}
+    return {"last": dict(found.itertuples(index=False)), **history}
 
 
 def test_the_same_scores_again_write_nothing_and_leave_the_store_as_it_was(abcde):
@@ -76,20 +76,21 @@ def test_a_changed_score_is_rewritten_and_a_zero_removes_what_was_stored(abcde):
     abcde.write_scores(scores({"A": 1, "B": 2, "C": 0, "D": 3, "E": 0}), policy=POLICY, as_of=DAY)
     # A to zero, B changed, C from zero, D and E unchanged
     assert abcde.write_scores(scores({"A": 0, "B": 5, "C": 4, "D": 3, "E": 0}), policy=POLICY, as_of=DAY) == 3
-    assert totals(abcde) == {"properties": {"B": 5.0, "C": 4.0, "D": 3.0}, "2024-01-01": {"B": 5.0, "C": 4.0, "D": 3.0}}
-    # a new date keeps the first one's records; the properties follow the last write
+    assert totals(abcde) == {"last": {"B": 5.0, "C": 4.0, "D": 3.0}, "2024-01-01": {"B": 5.0, "C": 4.0, "D": 3.0}}
+    # a new date keeps the first one's records; top_scores reads the last write
     abcde.write_scores(scores({"A": 7, "B": 5, "C": 0, "D": 0, "E": 0}), policy=POLICY, as_of=LATER)
-    assert totals(abcde) == {"properties": {"A": 7.0, "B": 5.0}, "2024-01-01": {"B": 5.0, "C": 4.0, "D": 3.0},
+    assert totals(abcde) == {"last": {"A": 7.0, "B": 5.0}, "2024-01-01": {"B": 5.0, "C": 4.0, "D": 3.0},
                              "2024-06-30": {"A": 7.0, "B": 5.0}}
-    # the first date again: its records as they were, the properties of A (cleared), B, C, D back to it
-    assert abcde.write_scores(scores({"A": 0, "B": 5, "C": 4, "D": 3, "E": 0}), policy=POLICY, as_of=DAY) == 4
-    assert totals(abcde)["properties"] == {"B": 5.0, "C": 4.0, "D": 3.0}
+    # the first date again: its records as they were (no entity's stored score changes), its
+    # run written again, the last: top_scores reads it
+    assert abcde.write_scores(scores({"A": 0, "B": 5, "C": 4, "D": 3, "E": 0}), policy=POLICY, as_of=DAY) == 0
+    assert totals(abcde)["last"] == {"B": 5.0, "C": 4.0, "D": 3.0}
     assert abcde.query("MATCH (s:ScoreRecord) RETURN count(s) AS n")["n"].tolist() == [5]
 
 
 def test_a_zero_score_is_stored_as_nothing_and_reads_as_zero(abcde):
     abcde.write_scores(scores({"A": 0, "B": 1, "C": 0, "D": 0, "E": 0}), policy=POLICY, as_of=DAY)
-    assert totals(abcde) == {"properties": {"B": 1.0}, "2024-01-01": {"B": 1.0}}
+    assert totals(abcde) == {"last": {"B": 1.0}, "2024-01-01": {"B": 1.0}}
     run = abcde.query("MATCH (r:ScoreRun) RETURN r.score_policy AS policy, r.entities AS entities")
     assert run.values.tolist() == [["hand", 5]]  # the run says five were scored: the other four scored zero
     # top_scores lists what scored something
@@ -100,79 +101,83 @@ def test_a_zero_score_is_stored_as_nothing_and_reads_as_zero(abcde):
     assert found[["id", "total_before", "total_latest", "rise"]].values.tolist() == [["A", 0.0, 2.0, 2.0]]
 
 
-def test_another_hash_for_the_same_scores_rewrites_the_run_and_properties_not_the_records(abcde):
+def test_another_hash_for_the_same_scores_rewrites_the_run_not_the_records(abcde):
     abcde.write_scores(scores({"A": 1, "B": 2, "C": 0, "D": 0, "E": 0}), policy=POLICY, as_of=DAY)
     records = held(abcde)["records"]
-    assert abcde.write_scores(scores({"A": 1, "B": 2, "C": 0, "D": 0, "E": 0}), policy=REWEIGHTED, as_of=DAY) == 2
+    assert abcde.write_scores(scores({"A": 1, "B": 2, "C": 0, "D": 0, "E": 0}), policy=REWEIGHTED, as_of=DAY) == 0
     assert held(abcde)["records"] == records
     assert set(abcde.query("MATCH (r:ScoreRun) RETURN r.score_policy_hash AS h")["h"]) == {REWEIGHTED.hash}
-    assert set(abcde.query("MATCH (e:Entity) WHERE e.total IS NOT NULL RETURN e.score_policy_hash AS h")["h"]) == {
-        REWEIGHTED.hash}
 
 
 @pytest.mark.parametrize("rows", [1, 3])
 def test_a_write_back_past_one_transaction_leaves_what_one_transaction_leaves(tmp_path, monkeypatch, rows):
-    """Past SCORE_ROWS rows the embedded store writes the scores to a copy of itself, committing
-    every SCORE_ROWS rows (its new records by COPY, every STREAM_ROWS), which then replaces it
-    (its memory bounded whatever the register's size): through a first write, changes, zeros
-    and a new date it must leave exactly what one transaction leaves (written_at aside), and
-    write on its copy each time it writes at all."""
+    """Past SCORE_ROWS rows (or FIRST_COPY_ROWS new records) the embedded store writes a run of a
+    new policy and date on itself, its records by COPY (every STREAM_ROWS) and the run last, and rewrites a stored run on a
+    copy of itself, committing every SCORE_ROWS rows, which then replaces it (its memory
+    bounded whatever the register's size): through a first write, changes, zeros and a new date
+    it must leave exactly what one transaction leaves (written_at aside)."""
     import graphscore.store.ladybug as ladybug_store
 
-    writes = [({"A": 1, "B": 2, "C": 0, "D": 3, "E": 0}, DAY), ({"A": 0, "B": 5, "C": 4, "D": 3, "E": 0}, DAY),
-              ({"A": 0, "B": 5, "C": 4, "D": 3, "E": 0}, DAY), ({"A": 7, "B": 5, "C": 0, "D": 0, "E": 0}, LATER),
+    writes = [({"A": 1, "B": 2, "C": 0, "D": 3, "E": 4}, DAY), ({"A": 0, "B": 5, "C": 4, "D": 3, "E": 4}, DAY),
+              ({"A": 0, "B": 5, "C": 4, "D": 3, "E": 4}, DAY), ({"A": 7, "B": 5, "C": 0, "D": 0, "E": 0}, LATER),
               ({"A": 0, "B": 5, "C": 4, "D": 3, "E": 0}, DAY)]
-    copies = []
-    on_a_copy = LadybugStore._on_a_copy
-    monkeypatch.setattr(LadybugStore, "_on_a_copy", lambda self, **kw: copies.append(kw) or on_a_copy(self, **kw))
+    ways = []
+    for name in ("_on_a_copy", "_write_first_run"):
+        method = getattr(LadybugStore, name)
+        monkeypatch.setattr(LadybugStore, name, lambda self, *a, _m=method, _n=name, **kw: ways.append(_n) or _m(self, *a, **kw))
     found = {}
     for limit in (ladybug_store.SCORE_ROWS, rows):
         monkeypatch.setattr(ladybug_store, "SCORE_ROWS", limit)
         monkeypatch.setattr(ladybug_store, "STREAM_ROWS", limit)
+        monkeypatch.setattr(ladybug_store, "FIRST_COPY_ROWS", min(limit, ladybug_store.FIRST_COPY_ROWS))
         with LadybugStore(tmp_path / f"db-{limit}") as store:
             frame = pd.DataFrame({"id": list("ABCDE"), "kind": "company", "name": list("ABCDE")})
             store.load(gs.validate(gs.Tables(frame, pd.DataFrame(columns=["source", "target", "type"]), NO_PENALTIES)))
-            copies.clear()
+            ways.clear()
             found[limit] = []
             for totals_, day in writes:
                 written = store.write_scores(scores(totals_), policy=POLICY, as_of=day)
                 content = held(store)
                 content["runs"] = [run[:4] + run[5:] for run in content["runs"]]  # written_at: the time of each write
                 found[limit].append((written, content))
-            # each write of more than `rows` rows (all four that write anything) on a copy
-            assert len(copies) == (0 if limit > rows else 4)
+            # rows written besides the run: 4 new; 3 (A removed, B changed, C new); none; 2 new; E removed
+            assert ways == {ladybug_store.SCORE_ROWS: [], 1: ["_write_first_run", "_on_a_copy", "_write_first_run"],
+                            3: ["_write_first_run"]}[limit]
     first, chunked = found.values()
-    assert chunked == first and [written for written, _ in first] == [3, 3, 0, 4, 4]
+    assert chunked == first and [written for written, _ in first] == [4, 3, 0, 2, 1]
 
 
 NOTHING = pd.DataFrame(columns=["id", "key"])
 
 
 def test_the_plan_by_hand():
-    stored_properties = pd.DataFrame({"id": ["a", "b", "c"], "own": [1.0, 2.0, 3.0], "echo": 0.0, "inherited": 0.0,
-                                      "total": [1.0, 2.0, 3.0], "score_policy": "hand", "score_policy_hash": POLICY.hash,
-                                      "score_as_of": "2024-01-01"})
     stored_records = pd.DataFrame({"key": ['["hand", "2024-01-01"]' + i for i in "abc"], "own": [1.0, 2.0, 3.0],
                                    "echo": 0.0, "inherited": 0.0, "total": [1.0, 2.0, 3.0]})
+    stored_run, key = {"score_policy_hash": POLICY.hash, "entities": 3}, '["hand", "2024-01-01"]'
     # a unchanged, b changed, c left out (so zero), d new, e zero and never stored, f not a number
     new = scores({"a": 1, "b": 2.5, "d": 4, "e": 0, "f": np.nan})
-    plan = plan_scores(new, policy=POLICY, as_of=DAY, stored_properties=stored_properties,
-                       stored_records=stored_records, stored_run={"score_policy_hash": POLICY.hash, "entities": 3})
-    assert plan.properties["id"].tolist() == ["b", "d", "f", "c"]
-    assert plan.properties.set_index("id").loc["c"].isna().all()  # cleared
-    assert plan.removed["key"].str[-1].tolist() == ["c"]
+    plan = plan_scores(new, policy=POLICY, as_of=DAY, stored_records=stored_records, stored_run=stored_run, last_run=key)
+    assert plan.removed["key"].str[-1].tolist() == ["c"] and plan.orphans.empty and not plan.first
     assert plan.changed[["key", "total"]].values.tolist() == [['["hand", "2024-01-01"]b', 2.5]]
     assert plan.new["id"].tolist() == ["d", "f"] and plan.run["entities"] == 5
-    assert plan.entities == 4 and plan.rows == 4 + 1 + 1 + 2 + 1
-    # the same scores as stored, the same run: nothing
-    same = plan_scores(scores({"a": 1, "b": 2, "c": 3}), policy=POLICY, as_of=DAY, stored_properties=stored_properties,
-                       stored_records=stored_records, stored_run={"score_policy_hash": POLICY.hash, "entities": 3})
+    assert plan.entities == 4 and plan.rows == 1 + 1 + 2 + 1
+    # the same scores as stored, the same run, the last written: nothing
+    same = plan_scores(scores({"a": 1, "b": 2, "c": 3}), policy=POLICY, as_of=DAY, stored_records=stored_records,
+                       stored_run=stored_run, last_run=key)
     assert same.run is None and same.rows == 0 and same.entities == 0
-    # ... but counted over another set of entities (a zero more): the run is written again
+    # ... but counted over another set of entities (a zero more), or another run written since:
+    # the run is written again, and nothing else
     more = plan_scores(scores({"a": 1, "b": 2, "c": 3, "z": 0}), policy=POLICY, as_of=DAY,
-                       stored_properties=stored_properties, stored_records=stored_records,
-                       stored_run={"score_policy_hash": POLICY.hash, "entities": 3})
+                       stored_records=stored_records, stored_run=stored_run, last_run=key)
     assert more.rows == 1 and more.run["entities"] == 4
+    since = plan_scores(scores({"a": 1, "b": 2, "c": 3}), policy=POLICY, as_of=DAY, stored_records=stored_records,
+                        stored_run=stored_run, last_run='["other", "2024-01-01"]')
+    assert since.rows == 1 and since.entities == 0
+    # records without their run: a killed write-back's, all removed, every record new
+    killed = plan_scores(new, policy=POLICY, as_of=DAY, stored_records=stored_records, stored_run=None, last_run=None)
+    assert killed.first and killed.orphans["key"].str[-1].tolist() == ["a", "b", "c"]
+    assert killed.removed.empty and killed.changed.empty and killed.new["id"].tolist() == ["a", "b", "d", "f"]
+    assert killed.entities == 4 and killed.rows == 3 + 4 + 1
 
 
 # The history as graphscore up to e3e045c wrote it: no runs, a record per entity and date,
@@ -192,8 +197,14 @@ def write_earlier_history(run) -> None:
                  "key": f'["hand", "{as_of}"]{entity}'})
 
 
+def add_score_properties(run) -> None:
+    """The Entity score properties of the schemas before the branch wb."""
+    for column in gs.load_model().scores.columns:
+        run(f"ALTER TABLE Entity ADD {column.store_name} {'DATE' if column.type == 'date' else 'DOUBLE' if column.type == 'number' else 'STRING'}")
+
+
 def assert_upgraded(store) -> None:
-    assert totals(store) == {"properties": {"A": 2.0, "B": 1.0}, "2024-01-01": {"B": 1.0},
+    assert totals(store) == {"last": {"A": 2.0, "B": 1.0}, "2024-01-01": {"B": 1.0},
                              "2024-06-30": {"A": 2.0, "B": 1.0}}
     assert held(store)["runs"] == [
         ('["hand", "2024-01-01"]', "hand", POLICY.hash, "2024-01-01 00:00:00", "2024-01-02T00:00:00Z", "3"),
@@ -212,15 +223,18 @@ def test_a_store_with_the_earlier_score_history_is_upgraded_when_opened_for_writ
         run("DROP TABLE ScoreRun")
         run("ALTER TABLE ScoreRecord ADD score_policy_hash STRING")
         run("ALTER TABLE ScoreRecord ADD written_at STRING")
+        add_score_properties(run)
         write_earlier_history(run)
         run("MATCH (m:GraphscoreMeta {key: 'schema'}) SET m.value = $h", {"h": ladybug_store._BEFORE_SCORE_RUNS})
-    with pytest.warns(gs.GraphscoreWarning, match="keeps its score history as an earlier graphscore did"):
+    with pytest.warns(gs.GraphscoreWarning, match="keeps its scores as an earlier graphscore did"):
         with LadybugStore(tmp_path, read_only=True) as store:
             assert store.counts()["entities"] == 3  # everything but the history reads as before
     with LadybugStore(tmp_path) as store:  # opened for writing: upgraded
         assert_upgraded(store)
         with pytest.raises(RuntimeError, match="written_at"):  # kept on the run, no longer on each record
             store.query("MATCH (s:ScoreRecord) RETURN s.written_at")
+        with pytest.raises(RuntimeError, match="total"):  # the last run's records hold it
+            store.query("MATCH (e:Entity) RETURN e.total")
         # the same scores written again: the upgraded history holds them already
         assert store.write_scores(scores({"A": 2, "B": 1, "C": 0}), policy=POLICY, as_of=LATER) == 0
     with LadybugStore(tmp_path, read_only=True) as store:  # and it stays upgraded
@@ -237,3 +251,30 @@ def test_a_neo4j_history_written_earlier_is_upgraded_by_the_next_write(neo4j_sto
     assert_upgraded(neo4j_store)
     assert neo4j_store.query("MATCH (s:ScoreRecord) WHERE s.written_at IS NOT NULL OR s.score_policy_hash IS NOT NULL "
                              "RETURN count(s) AS n")["n"].tolist() == [0]
+
+
+def test_a_store_with_scores_on_its_entities_is_upgraded_when_opened_for_writing(tmp_path):
+    """A store whose Entity nodes held the last write-back's scores (graphscore up to the branch
+    wb): opened for writing, the properties are dropped and the run written last is named."""
+    import graphscore.store.ladybug as ladybug_store
+
+    frame = pd.DataFrame({"id": list("ABC"), "kind": "company", "name": list("ABC")})
+    with LadybugStore(tmp_path) as store:
+        store.load(gs.validate(gs.Tables(frame, pd.DataFrame(columns=["source", "target", "type"]), NO_PENALTIES)))
+        store.write_scores(scores({"A": 2, "B": 1, "C": 0}), policy=POLICY, as_of=LATER)
+        store.write_scores(scores({"A": 0, "B": 1, "C": 0}), policy=POLICY, as_of=DAY)
+        run = store._conn.execute
+        add_score_properties(run)
+        run("MATCH (e:Entity {id: 'B'}) SET e.total = 1.0, e.score_policy = 'hand'")
+        run("MATCH (r:ScoreRun) WHERE r.score_as_of = date('2024-01-01') SET r.written_at = '2030-01-01T00:00:00Z'")
+        run(statements.DELETE_META, {"key": statements.LAST_SCORE_RUN})
+        run("MATCH (m:GraphscoreMeta {key: 'schema'}) SET m.value = $h", {"h": ladybug_store._SCORES_ON_ENTITIES})
+    with pytest.warns(gs.GraphscoreWarning, match="keeps its scores as an earlier graphscore did"):
+        with LadybugStore(tmp_path, read_only=True) as store:
+            assert store.counts()["entities"] == 3
+    with LadybugStore(tmp_path) as store:  # opened for writing: upgraded
+        assert totals(store) == {"last": {"B": 1.0}, "2024-01-01": {"B": 1.0}, "2024-06-30": {"A": 2.0, "B": 1.0}}
+        with pytest.raises(RuntimeError, match="total"):
+            store.query("MATCH (e:Entity) RETURN e.total")
+        assert store.write_scores(scores({"A": 0, "B": 1, "C": 0}), policy=POLICY, as_of=DAY) == 0
+        assert held(store)["runs"][0][4] == "2030-01-01T00:00:00Z"  # the last already: not even the run written
