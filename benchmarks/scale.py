@@ -64,10 +64,11 @@ Checks (assertions): the store holds as many rows as the input; reloading writes
 fingerprint of the read-back (its tables as frames, after the phase) equals the input's.
 
 ``--inputs DIR ...`` measures only that: each folder of CSV or Parquet tables (e.g. written by
-``graphscore synthetic --companies 2000000 [--parquet] --out DIR``) read and validated by
+``graphscore synthetic --companies 2000000 [--parquet] --out DIR``), FtM file or BODS file
+(e.g. written by :func:`graphscore.synthetic_bods.write_bods`) read and validated by
 :func:`graphscore.io.read_paths`, or each store folder read back (``store.read_content()``,
 opened read-only), in a subprocess of its own, printing its time and the subprocess's peak
-resident memory; the folders are only read.
+resident memory; the inputs are only read.
 
 ``--profile PHASE ...`` runs those phases under cProfile and prints their top entries on stderr.
 ``--huge`` runs 10^8 links (20,000,000 companies) end to end as a user would, each step a
@@ -722,8 +723,13 @@ def run_input(folder: Path) -> dict:
     if os.waitstatus_to_exitcode(status):
         sys.exit(f"reading {folder} failed; see above")
     facts = json.loads(next(line for line in out.splitlines() if line.startswith(RESULT_MARK)).removeprefix(RESULT_MARK))
-    kind = "store" if _is_store(folder) else "Parquet" if (folder / "entities.parquet").exists() else "CSV"
-    size = sum(f.stat().st_size for f in folder.iterdir() if f.suffix in (".csv", ".parquet", ".lbug"))
+    if folder.is_file():  # an FtM or BODS file
+        from graphscore.io.bods import is_bods
+
+        kind, size = "BODS" if is_bods(folder) else "FtM", folder.stat().st_size
+    else:
+        kind = "store" if _is_store(folder) else "Parquet" if (folder / "entities.parquet").exists() else "CSV"
+        size = sum(f.stat().st_size for f in folder.iterdir() if f.suffix in (".csv", ".parquet", ".lbug"))
     return {"folder": folder.name, "format": kind, "file MB": size / 2**20, "links": facts["counts"]["links"],
             "entities": facts["counts"]["entities"], "read+validate s": facts["seconds"],
             "peak GB": usage.ru_maxrss / 2**20}
@@ -751,7 +757,8 @@ def main() -> None:
     parser.add_argument("--timeout", type=float, metavar="SECONDS", help="stop a size that runs longer")
     parser.add_argument("--tmp", type=Path, help="folder for the stores and files (default: the system's)")
     parser.add_argument("--inputs", type=Path, nargs="+", metavar="DIR",
-                        help="only read and validate these folders of tables, each in its own process")
+                        help="only read and validate these folders of tables (or FtM or BODS files), "
+                             "each in its own process")
     parser.add_argument("--child", type=int, help=argparse.SUPPRESS)
     parser.add_argument("--generate-child", type=int, help=argparse.SUPPRESS)
     parser.add_argument("--input-child", type=Path, help=argparse.SUPPRESS)

@@ -36,12 +36,17 @@ def _day(offset: int) -> str:
     return dt.date.fromordinal(_FIRST_DAY + offset).isoformat()
 
 
+def _top(share: dict) -> float:
+    """The most a BODS share object allows."""
+    return share.get("exact", share.get("maximum", share.get("exclusiveMaximum", 100)))
+
+
 def bods_statements(n_statements: int, *, seed: int = 0) -> Iterator[dict]:
     """About ``n_statements`` BODS 0.4 statements (exactly that many), one at a time.
 
     A third of the statements are entities (most registered companies), a fifth people, the
-    rest relationships: a shareholding (exact or a range) or a form of control, held by a
-    person or an entity in an entity. A relationship names parties drawn from the whole file,
+    rest relationships: a shareholding (exact or a range, the stakes in an entity never
+    summing past 100 %) or a form of control, held by a person or an entity in an entity. A relationship names parties drawn from the whole file,
     so about half of them come later in it. One relationship in five is updated (a new stake
     from a later date) and one in twenty of those closed, the later statements a few thousand
     statements on; one entity in twenty is renamed further on.
@@ -60,6 +65,7 @@ def bods_statements(n_statements: int, *, seed: int = 0) -> Iterator[dict]:
     pending: list[tuple[int, dict]] = []  # (position due, statement): updates and renames to come
     made = {"entity": 0, "person": 0, "relationship": 0}
     relationships = n_statements - n_entities - n_people
+    free = [100] * n_entities  # per entity: the percentage its recorded stakes leave
 
     def statement(number: int, record: str, kind: str, day: int, details: dict, status: str = "new") -> dict:
         return {"statementId": f"st-{seed}-{number:026d}", "declarationSubject": record,
@@ -96,8 +102,12 @@ def bods_statements(n_statements: int, *, seed: int = 0) -> Iterator[dict]:
             party = f"per-{rng.randrange(n_people)}" if rng.random() < 0.7 else f"ent-{rng.randrange(n_entities)}"
             if party == subject:
                 party = f"per-{rng.randrange(n_people)}"
-            if rng.random() < 0.7:
-                interest = {"type": "shareholding", "directOrIndirect": "direct", "share": rng.choice(_SHARES)}
+            subject_index = int(subject[4:])
+            fitting = [share for share in _SHARES if _top(share) <= free[subject_index]]
+            if fitting and rng.random() < 0.7:
+                share = rng.choice(fitting)
+                free[subject_index] -= _top(share)
+                interest = {"type": "shareholding", "directOrIndirect": "direct", "share": share}
             else:
                 interest = {"type": rng.choice(_CONTROL), "directOrIndirect": "direct"}
             record = f"rel-{index}"
@@ -107,8 +117,8 @@ def bods_statements(n_statements: int, *, seed: int = 0) -> Iterator[dict]:
             if rng.random() < 0.2 and made["relationship"] < relationships:
                 changed = day + rng.randrange(30, 1500)
                 later = {**interest, "startDate": _day(changed)}
-                if "share" in interest:
-                    later["share"] = rng.choice(_SHARES)
+                if "share" in interest:  # a stake lowered or kept: the subject's stakes stay within 100 %
+                    later["share"] = rng.choice([share for share in _SHARES if _top(share) <= _top(interest["share"])])
                 closed = rng.random() < 0.05
                 if closed:
                     later["endDate"] = _day(changed + 200)

@@ -195,8 +195,11 @@ def _text(path: Path) -> Iterator[str]:
                 return
 
 
-def _statements(path: Path) -> Iterator[tuple[int, object]]:
-    """Each statement of a file with the line it starts on: a JSON array, or JSON lines.
+def _statements(path: Path, wanted: bytes | None = None) -> Iterator[tuple[int, int, object]]:
+    """Each statement of a file with its position (its line in JSON lines, its index in a JSON
+    array) and the line it starts on. ``wanted``: the positions to parse (non-zero bytes);
+    the other lines of a JSON lines file are skipped unparsed, while an array's statements
+    are all parsed (their ends are only known so), and all are yielded.
 
     Read as a stream: a JSON lines file a line at a time, a JSON array a block of text at a
     time, each statement parsed by the standard library's decoder (``raw_decode``, so numbers
@@ -215,15 +218,17 @@ def _statements(path: Path) -> Iterator[tuple[int, object]]:
         raise InvalidData(DataIssue(path.name, "file", None, "is empty"))
     if text.lstrip()[0] != "[":
         blocks.close()
-        yield from _json_lines(path)
+        yield from ((line, line, data) for line, data in _json_lines(path, wanted))
         return
-    yield from _json_array(path.name, text, blocks)
+    yield from ((index, line, data) for index, (line, data) in enumerate(_json_array(path.name, text, blocks)))
 
 
-def _json_lines(path: Path) -> Iterator[tuple[int, object]]:
+def _json_lines(path: Path, wanted: bytes | None = None) -> Iterator[tuple[int, object]]:
     offset = 0
     with path.open("rb") as handle:
         for number, raw in enumerate(handle, start=1):
+            if wanted is not None and (number >= len(wanted) or not wanted[number]):
+                continue  # a line an earlier pass read, of no use to this one
             try:
                 line = raw.decode("utf-8")
             except UnicodeDecodeError as exc:
@@ -293,7 +298,7 @@ def _json_array(name: str, text: str, blocks: Iterator[str]) -> Iterator[tuple[i
 class _Statement:
     origin: str  # the file's name
     line: int
-    order: int  # among the input's statements that have a well-formed envelope
+    order: int  # its position in the input: statements later in it have higher orders
     data: dict
 
     @property
@@ -575,11 +580,14 @@ class BodsChunks:
     statements, a pass collects their dates and works out each statement's part of the
     record's history (:func:`_series_periods`). Then the entities' pass makes the rows of
     each record's latest statement, the links' pass the rows of every relationship statement,
-    each in input order; the penalties table is empty.
+    each in input order; the penalties table is empty. The first pass marks each position's
+    record type, so that the later passes over a JSON lines file (the form registers' bulk
+    files take) parse only the lines they use.
 
     Memory so holds, beside a chunk, one dictionary entry and a few bytes per record (the
-    keys that resolve a reference), 8 bytes per statement, and the dates of the statements
-    of records that have more than one; never the statements themselves.
+    keys that resolve a reference), 9 bytes per statement (its id's hash and its mark), and
+    the dates of the statements of records that have more than one; never the statements
+    themselves.
 
     Every refusal is reported at once, naming file, line, statement and field, as
     :class:`~graphscore.errors.InvalidData`: those of the first pass (envelopes, repeated
@@ -600,20 +608,46 @@ class BodsChunks:
         self._mapped = bytearray()  # per record: 1 where its latest statement gives an entity row
         self._latest = array("q")  # per record: the order of its latest statement
         self._periods: dict[int, tuple[str | None, str | None]] = {}  # order -> its part of a series
+        self._marks: list[bytearray] = []  # per file, per position: 1 + the type of a well-formed statement
+        self._spans: list[int] = []  # per file: its positions (the orders of its statements follow the file's before)
+        self._faulty = False  # whether a statement's envelope was refused
 
     def tables(self) -> dict:
         """Table name -> its chunks, as :func:`graphscore.model.validate_chunks` takes them."""
         return {table: _Pass(self, table) for table in TABLE_NAMES}
 
-    def _read(self, issues: _Issues | None = None) -> Iterator[_Statement]:
-        """Every statement with a well-formed envelope, numbered in input order; the others'
-        faults go to ``issues`` (the first pass's; later passes know them already)."""
-        order = 0
-        for file in self.files:
-            for line, data in _statements(file):
-                if _check_statement(f"{file.name}:{line}", data, _Issues() if issues is None else issues):
-                    yield _Statement(file.name, line, order, data)
-                    order += 1
+    def _read(self, issues: _Issues | None = None, types: tuple[int, ...] | None = None) -> Iterator[_Statement]:
+        """Every statement with a well-formed envelope, numbered by its position in the input.
+        The first pass gives ``issues`` for the others' faults, and marks the type of each
+        statement; a later pass may ask for ``types`` (indices in ``_RECORD_TYPES``) only,
+        the other lines of a JSON lines file then skipped unparsed."""
+        base = 0
+        for i, file in enumerate(self.files):
+            name, span = file.name, 0
+            if issues is not None:
+                self._marks.append(bytearray())
+            marks, wanted = self._marks[i], None
+            if types is not None:
+                table = bytearray(256)
+                for code in types:
+                    table[code + 1] = 1
+                wanted = marks.translate(table)
+            for position, line, data in _statements(file, wanted):
+                span = position + 1
+                if wanted is not None and not (position < len(wanted) and wanted[position]):
+                    continue
+                if issues is not None:
+                    if not _check_statement(f"{name}:{line}", data, issues):
+                        continue
+                    if position >= len(marks):
+                        marks.extend(bytes(position + 1 - len(marks)))
+                    marks[position] = _RECORD_TYPES.index(data["recordType"]) + 1
+                elif self._faulty and not _check_statement(f"{name}:{line}", data, _Issues()):
+                    continue
+                yield _Statement(name, line, base + position, data)
+            if issues is not None:
+                self._spans.append(span)
+            base += self._spans[i]
 
     def _scan(self) -> None:
         """The first pass, once (see the class), and the passes it needs for repeated
@@ -649,6 +683,7 @@ class BodsChunks:
                 refusals.pop(r, None)
         if not hashes and not issues:
             raise InvalidData(DataIssue(str(self.path), "statements", None, "holds no BODS statements"))
+        self._faulty = bool(issues)
         del dates, interned
         self._records = records
         repeated = np.sort(np.frombuffer(hashes, np.int64))
@@ -672,8 +707,8 @@ class BodsChunks:
     def _series(self, relationships: array) -> None:
         """Each statement's part of the history of a relationship record of several statements."""
         series: dict[int, list[tuple[str, int, tuple[str, ...]]]] = {}
-        for s in self._read():
-            if s.data["recordType"] == "relationship" and relationships[r := self._records[s.data["recordId"]]] > 1:
+        for s in self._read(types=(_RELATIONSHIP,)):
+            if relationships[r := self._records[s.data["recordId"]]] > 1:
                 series.setdefault(r, []).append((str(s.data.get("statementDate") or ""), s.order, _stated(s)))
         for statements in series.values():
             statements.sort(key=lambda item: item[:2])
@@ -685,19 +720,18 @@ class BodsChunks:
         return (None, False) if r is None else (_RECORD_TYPES[self._types[r]], bool(self._mapped[r]))
 
     def _entity_rows(self) -> Iterator[tuple[_Statement, dict]]:
-        for s in self._read():
-            if s.data["recordType"] != "relationship" and self._latest[self._records[s.data["recordId"]]] == s.order:
+        for s in self._read(types=(0, 1)):
+            if self._latest[self._records[s.data["recordId"]]] == s.order:
                 yield s, _entity_row(s, self._mapping, _Issues())
 
     def _link_rows(self, issues: _Issues | None = None) -> Iterator[tuple[_Statement, dict]]:
         """Every relationship statement's rows; raises the refusals at the end, unless given
         ``issues`` to add them to, and warns of those naming no one."""
         found, unspecified = _Issues() if issues is None else issues, []
-        for s in self._read():
-            if s.data["recordType"] == "relationship":
-                period = self._periods.get(s.order, (None, None))
-                for row in _link_rows(s, self._mapping, self._resolve, found, unspecified, period):
-                    yield s, row
+        for s in self._read(types=(_RELATIONSHIP,)):
+            period = self._periods.get(s.order, (None, None))
+            for row in _link_rows(s, self._mapping, self._resolve, found, unspecified, period):
+                yield s, row
         if issues is not None:
             return
         if found:

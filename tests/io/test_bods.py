@@ -533,8 +533,8 @@ def test_a_json_array_parsed_block_by_block(tmp_path, block, monkeypatch):
     starts = [number for number, line in enumerate(text.splitlines(), start=1) if line == "{"]
     monkeypatch.setattr(bods, "_BLOCK", block)
     parsed = list(bods._statements(path))
-    assert [data for _, data in parsed] == json.loads(text)
-    assert [line for line, _ in parsed] == starts
+    assert [data for _, _, data in parsed] == json.loads(text)
+    assert [(position, line) for position, line, _ in parsed] == list(enumerate(starts))
 
 
 def test_a_broken_statement_far_into_an_array_is_named_by_its_line(tmp_path, monkeypatch):
