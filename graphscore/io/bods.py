@@ -91,7 +91,7 @@ MAPPING_FILE = Path(__file__).parent.parent / "schema" / "bods.toml"
 SUFFIXES = (".json", ".jsonl")
 _MAX_ISSUES = 200  # as graphscore.model.validate: enough to fix a file in one pass
 _RECORD_TYPES = ("entity", "person", "relationship")  # a record's type is its index here in a BodsChunks
-_RELATIONSHIP = 2
+_PARTIES, _RELATIONSHIP = (0, 1), 2  # entity and person; relationship
 # Rows of a chunk (BodsChunks): Python dicts until the chunk is made a frame, as FtM's.
 CHUNK_ROWS = 1 << 16
 _BLOCK = 1 << 20  # characters of a JSON array decoded at a time
@@ -611,6 +611,7 @@ class BodsChunks:
         self._marks: list[bytearray] = []  # per file, per position: 1 + the type of a well-formed statement
         self._spans: list[int] = []  # per file: its positions (the orders of its statements follow the file's before)
         self._faulty = False  # whether a statement's envelope was refused
+        self._refused: InvalidData | None = None  # what the first pass found wrong
 
     def tables(self) -> dict:
         """Table name -> its chunks, as :func:`graphscore.model.validate_chunks` takes them."""
@@ -651,7 +652,10 @@ class BodsChunks:
 
     def _scan(self) -> None:
         """The first pass, once (see the class), and the passes it needs for repeated
-        statementIds and series; raises every refusal found so far with the links'."""
+        statementIds and series; raises every refusal found so far with the links' (again
+        each time a pass is asked for)."""
+        if self._refused is not None:
+            raise self._refused
         if self._records is not None:
             return
         issues, records, dates, interned = _Issues(), {}, [], {}
@@ -702,7 +706,8 @@ class BodsChunks:
         if issues:
             for _ in self._link_rows(issues):  # every refusal in one report
                 pass
-            raise InvalidData(issues)
+            self._refused = InvalidData(issues)
+            raise self._refused
 
     def _series(self, relationships: array) -> None:
         """Each statement's part of the history of a relationship record of several statements."""
@@ -720,7 +725,7 @@ class BodsChunks:
         return (None, False) if r is None else (_RECORD_TYPES[self._types[r]], bool(self._mapped[r]))
 
     def _entity_rows(self) -> Iterator[tuple[_Statement, dict]]:
-        for s in self._read(types=(0, 1)):
+        for s in self._read(types=_PARTIES):
             if self._latest[self._records[s.data["recordId"]]] == s.order:
                 yield s, _entity_row(s, self._mapping, _Issues())
 

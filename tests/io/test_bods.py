@@ -581,6 +581,8 @@ def test_refusals_come_before_any_row_with_the_links_refusals(tmp_path):
         next(iter(chunks["entities"]))
     assert [issue.where for issue in caught.value.issues] == [
         f"bad.jsonl:1 (statement {sid('s-acme')})", f"bad.jsonl:7 (statement {sid('s-r1')})"]
+    with pytest.raises(InvalidData):  # asked again, the same answer, never rows
+        list(chunks["links"])
 
 
 def test_of_two_statements_on_one_day_the_later_in_the_input_holds(tmp_path):
