@@ -28,7 +28,9 @@ declared in ``schema/bods.toml``.
   ``unknownInterest``.
 
 The result holds every declared column and passes :func:`graphscore.model.validate`; BODS has
-no penalties, so that table is empty.
+no penalties, so that table is empty. The input is read in passes, chunk by chunk
+(:class:`BodsChunks`, :func:`iter_bods`): memory holds a chunk and the keys that resolve a
+reference, never the file; :func:`read_bods` joins the chunks.
 
 References
 ----------
