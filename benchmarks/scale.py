@@ -64,10 +64,13 @@ Checks (assertions): the store holds as many rows as the input; reloading writes
 fingerprint of the read-back (its tables as frames, after the phase) equals the input's.
 
 ``--inputs DIR ...`` measures only that: each folder of CSV or Parquet tables (e.g. written by
-``graphscore synthetic --companies 2000000 [--parquet] --out DIR``) read and validated by
+``graphscore synthetic --companies 2000000 [--parquet] --out DIR``), FtM file or BODS file
+(e.g. written by :func:`graphscore.synthetic_bods.write_bods`) read and validated by
 :func:`graphscore.io.read_paths`, or each store folder read back (``store.read_content()``,
 opened read-only), in a subprocess of its own, printing its time and the subprocess's peak
-resident memory; the folders are only read.
+resident memory; the inputs are only read. With ``--read-only``, only the raw chunks a
+streamed load reads (:func:`graphscore.io.table_chunks`: a reader's own time and memory, the
+rows counted and dropped).
 
 ``--profile PHASE ...`` runs those phases under cProfile and prints their top entries on stderr.
 ``--huge`` runs 10^8 links (20,000,000 companies) end to end as a user would, each step a
@@ -692,10 +695,17 @@ def _rss_gb(pid: int) -> float:
     return 0.0
 
 
-def measure_input(folder: Path) -> dict:
+def measure_input(folder: Path, read_only: bool = False) -> dict:
     """In this process: a folder of tables from its files to validated tables, or a store's
-    content read back as a command reads it (``store.read_content()``, the ``read-back`` phase)."""
+    content read back as a command reads it (``store.read_content()``, the ``read-back`` phase).
+    ``read_only``: the input's raw chunks as a streamed load reads them
+    (:func:`graphscore.io.table_chunks`), each table's in turn, counted and dropped."""
     start = time.perf_counter()
+    if read_only:
+        from graphscore.io import table_chunks
+
+        counts = {name: sum(len(chunk) for chunk in chunks) for name, chunks in table_chunks([folder]).items()}
+        return {"seconds": time.perf_counter() - start, "counts": counts}
     if _is_store(folder):
         with LadybugStore(folder, read_only=True) as store:
             tables = StoredTables.in_memory(*store.read_content())
@@ -708,9 +718,9 @@ def _is_store(folder: Path) -> bool:
     return (folder / DATABASE_FILE).exists()
 
 
-def run_input(folder: Path) -> dict:
+def run_input(folder: Path, read_only: bool = False) -> dict:
     """:func:`measure_input` in a subprocess of its own, its row with the subprocess's peak memory."""
-    command = [sys.executable, __file__, "--input-child", str(folder)]
+    command = [sys.executable, __file__, "--input-child", str(folder), *(["--read-only"] if read_only else [])]
     child = subprocess.Popen(command, stdout=subprocess.PIPE, text=True)
     try:
         out = child.stdout.read()
@@ -722,10 +732,15 @@ def run_input(folder: Path) -> dict:
     if os.waitstatus_to_exitcode(status):
         sys.exit(f"reading {folder} failed; see above")
     facts = json.loads(next(line for line in out.splitlines() if line.startswith(RESULT_MARK)).removeprefix(RESULT_MARK))
-    kind = "store" if _is_store(folder) else "Parquet" if (folder / "entities.parquet").exists() else "CSV"
-    size = sum(f.stat().st_size for f in folder.iterdir() if f.suffix in (".csv", ".parquet", ".lbug"))
+    if folder.is_file():  # an FtM or BODS file
+        from graphscore.io.bods import is_bods
+
+        kind, size = "BODS" if is_bods(folder) else "FtM", folder.stat().st_size
+    else:
+        kind = "store" if _is_store(folder) else "Parquet" if (folder / "entities.parquet").exists() else "CSV"
+        size = sum(f.stat().st_size for f in folder.iterdir() if f.suffix in (".csv", ".parquet", ".lbug"))
     return {"folder": folder.name, "format": kind, "file MB": size / 2**20, "links": facts["counts"]["links"],
-            "entities": facts["counts"]["entities"], "read+validate s": facts["seconds"],
+            "entities": facts["counts"]["entities"], "read s" if read_only else "read+validate s": facts["seconds"],
             "peak GB": usage.ru_maxrss / 2**20}
 
 
@@ -751,7 +766,10 @@ def main() -> None:
     parser.add_argument("--timeout", type=float, metavar="SECONDS", help="stop a size that runs longer")
     parser.add_argument("--tmp", type=Path, help="folder for the stores and files (default: the system's)")
     parser.add_argument("--inputs", type=Path, nargs="+", metavar="DIR",
-                        help="only read and validate these folders of tables, each in its own process")
+                        help="only read and validate these folders of tables (or FtM or BODS files), "
+                             "each in its own process")
+    parser.add_argument("--read-only", action="store_true",
+                        help="with --inputs: only read the raw chunks a streamed load reads, none validated or kept")
     parser.add_argument("--child", type=int, help=argparse.SUPPRESS)
     parser.add_argument("--generate-child", type=int, help=argparse.SUPPRESS)
     parser.add_argument("--input-child", type=Path, help=argparse.SUPPRESS)
@@ -766,11 +784,11 @@ def main() -> None:
     if args.input_child:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", gs.GraphscoreWarning)
-            facts = measure_input(args.input_child)
+            facts = measure_input(args.input_child, args.read_only)
         print(RESULT_MARK + json.dumps(facts), flush=True)
         return
     if args.inputs:
-        print_table([run_input(folder) for folder in args.inputs])
+        print_table([run_input(folder, args.read_only) for folder in args.inputs])
         print(machine_line(sys.argv))
         return
     if args.child:

@@ -67,26 +67,21 @@ def _is_table_folder(path: Path) -> bool:
 def table_chunks(paths) -> dict | None:
     """The raw chunks of a load's input when it is one input: a folder of CSV/Parquet tables
     (:func:`graphscore.io.tables.iter_tables`), a FollowTheMoney file
-    (:func:`graphscore.io.ftm.iter_ftm`) or BODS statements (one chunk per table), which a
-    store can validate and write as it reads
+    (:func:`graphscore.io.ftm.iter_ftm`) or BODS statements (:func:`graphscore.io.bods.iter_bods`),
+    which a store can validate and write as it reads
     (:meth:`graphscore.store.ladybug.LadybugStore.load_chunks`); None for several inputs."""
     paths = list(paths)
     return _chunks(Path(paths[0])) if len(paths) == 1 else None
 
 
 def _chunks(path: Path) -> dict | None:
-    """An input's raw chunks per table; None for a path that is no input.
-
-    BODS is read whole and handed on as one chunk per table: an entity is its latest
-    statement and a relationship the whole series of its statements, wherever in the input
-    they are, and a BODS package is one JSON array (:mod:`graphscore.io.bods`). Its rows
-    still go the streamed way into a store (no read-back of the store's tables)."""
-    from graphscore.io.bods import is_bods
+    """An input's raw chunks per table; None for a path that is no input."""
+    from graphscore.io.bods import is_bods, iter_bods
 
     if _is_table_folder(path):
         return iter_tables(path)
     if is_bods(path):
-        return {name: [frame] for name, frame in read_path(path).items()}
+        return iter_bods(path)
     if path.is_file() and path.suffix in FTM_SUFFIXES:
         from graphscore.io.ftm import iter_ftm  # followthemoney is slow to import: only when needed
 
@@ -95,8 +90,8 @@ def _chunks(path: Path) -> dict | None:
 
 
 def _read_validated(path: Path, known: pd.DataFrame) -> Tables:
-    """One input validated; a folder of CSV/Parquet tables or an FtM file chunk by chunk, as it
-    is read (:func:`graphscore.model.validate_chunks`), so its raw rows are never held whole."""
+    """One input validated; a folder of CSV/Parquet tables, an FtM or a BODS input chunk by
+    chunk, as it is read (:func:`graphscore.model.validate_chunks`), so its raw rows are never held whole."""
     chunks = _chunks(path)
     if chunks is not None:
         return validate_chunks(chunks, known_entities=known)

@@ -28,7 +28,9 @@ declared in ``schema/bods.toml``.
   ``unknownInterest``.
 
 The result holds every declared column and passes :func:`graphscore.model.validate`; BODS has
-no penalties, so that table is empty.
+no penalties, so that table is empty. The input is read in passes, chunk by chunk
+(:class:`BodsChunks`, :func:`iter_bods`): memory holds a chunk and the keys that resolve a
+reference, never the file; :func:`read_bods` joins the chunks.
 
 References
 ----------
@@ -67,26 +69,36 @@ Examples
 
 from __future__ import annotations
 
+import codecs
 import datetime as dt
 import functools
 import json
+import re
 import tomllib
 import warnings
+from array import array
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterator
 
+import numpy as np
 import pandas as pd
 
 from graphscore.errors import DataIssue, InvalidData, InvalidModel
 from graphscore.model import TABLE_NAMES, GraphscoreWarning, LineNumbers, Tables, load_model
 
-__all__ = ["read_bods", "is_bods", "SUFFIXES"]
+__all__ = ["read_bods", "iter_bods", "BodsChunks", "is_bods", "SUFFIXES"]
 
 MAPPING_FILE = Path(__file__).parent.parent / "schema" / "bods.toml"
 SUFFIXES = (".json", ".jsonl")
 _MAX_ISSUES = 200  # as graphscore.model.validate: enough to fix a file in one pass
-_RECORD_TYPES = ("entity", "person", "relationship")
+_RECORD_TYPES = ("entity", "person", "relationship")  # a record's type is its index here in a BodsChunks
+_PARTIES, _RELATIONSHIP = (0, 1), 2  # entity and person; relationship
+# Rows of a chunk (BodsChunks): Python dicts until the chunk is made a frame, as FtM's.
+CHUNK_ROWS = 1 << 16
+_BLOCK = 1 << 20  # characters of a JSON array decoded at a time
+_LONGEST = 1 << 26  # characters a statement may take: past that, the text is no JSON the reader waits for
+_SPACE = re.compile(r"[ \t\r\n]*")  # JSON's whitespace
 
 
 @dataclass(frozen=True)
@@ -164,27 +176,90 @@ def _files(folder: Path) -> list[Path]:
     return sorted(p for p in folder.iterdir() if p.suffix in SUFFIXES and p.is_file())
 
 
-def _statements(path: Path) -> Iterator[tuple[int, object]]:
-    """Each statement of a file with the line it starts on: a JSON array, or JSON lines."""
-    try:
-        text = path.read_bytes().decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        raise InvalidData(DataIssue(path.name, "encoding", None,
-                                    f"is not UTF-8 text (byte 0x{exc.object[exc.start]:02x} "
-                                    f"at offset {exc.start})")) from None
-    start = len(text) - len(text.lstrip())
+def _text(path: Path) -> Iterator[str]:
+    """The file's text a block at a time: UTF-8, a byte-order mark dropped."""
+    decoder = codecs.getincrementaldecoder("utf-8-sig")()
+    offset = 0
+    with path.open("rb") as handle:
+        while True:
+            block = handle.read(_BLOCK)
+            pending = len(decoder.getstate()[0])  # bytes of a character the last block cut
+            try:
+                text = decoder.decode(block, final=not block)
+            except UnicodeDecodeError as exc:
+                raise InvalidData(DataIssue(path.name, "encoding", None,
+                                            f"is not UTF-8 text (byte 0x{exc.object[exc.start]:02x} "
+                                            f"at offset {offset - pending + exc.start})")) from None
+            offset += len(block)
+            if text:
+                yield text
+            if not block:
+                return
+
+
+def _statements(path: Path, wanted: bytes | None = None) -> Iterator[tuple[int, int, object]]:
+    """Each statement of a file with its position (its line in JSON lines, its index in a JSON
+    array) and the line it starts on. ``wanted``: the positions to parse (non-zero bytes);
+    the other lines of a JSON lines file are skipped unparsed, while an array's statements
+    are all parsed (their ends are only known so), and all are yielded.
+
+    Read as a stream: a JSON lines file a line at a time, a JSON array a block of text at a
+    time, each statement parsed by the standard library's decoder (``raw_decode``, so numbers
+    and text read exactly as :func:`json.loads` reads them) as soon as the text holds it
+    whole; the line of each is counted as the parse moves on. Memory holds a block and one
+    statement; a statement that does not parse within ``_LONGEST`` characters is an error,
+    not a reason to read the rest of the file into memory.
+    """
+    blocks = _text(path)
+    text = ""
+    for block in blocks:
+        text += block
+        if text.strip():
+            break
     if not text.strip():
         raise InvalidData(DataIssue(path.name, "file", None, "is empty"))
-    if text[start] != "[":
-        for number, line in enumerate(text.split("\n"), start=1):
+    if text.lstrip()[0] != "[":
+        blocks.close()
+        yield from ((line, line, data) for line, data in _json_lines(path, wanted))
+        return
+    yield from ((index, line, data) for index, (line, data) in enumerate(_json_array(path.name, text, blocks)))
+
+
+def _json_lines(path: Path, wanted: bytes | None = None) -> Iterator[tuple[int, object]]:
+    offset = 0
+    with path.open("rb") as handle:
+        for number, raw in enumerate(handle, start=1):
+            if wanted is not None and (number >= len(wanted) or not wanted[number]):
+                continue  # a line an earlier pass read, of no use to this one
+            try:
+                line = raw.decode("utf-8")
+            except UnicodeDecodeError as exc:
+                raise InvalidData(DataIssue(f"{path.name}:{number}", "encoding", None,
+                                            f"is not UTF-8 text (byte 0x{raw[exc.start]:02x} "
+                                            f"at offset {offset + exc.start})")) from None
+            offset += len(raw)
+            line = line.removeprefix("\ufeff") if number == 1 else line
             if line.strip():
                 try:
                     yield number, json.loads(line)
                 except json.JSONDecodeError as exc:
                     raise InvalidData(DataIssue(f"{path.name}:{number}", "json", line.strip()[:60],
                                                 f"is not JSON ({exc.msg})")) from None
-        return
-    decoder, position, line, counted = json.JSONDecoder(), start + 1, 1, 0
+
+
+def _json_array(name: str, text: str, blocks: Iterator[str]) -> Iterator[tuple[int, object]]:
+    """The statements of a JSON array whose text starts with ``text`` and goes on in ``blocks``."""
+    decoder = json.JSONDecoder()
+    first = 1  # the line text[0] is on
+    line, counted = 1, 0  # the line text[counted] is on
+    done = False
+
+    def more() -> bool:
+        nonlocal text, done
+        block = next(blocks, None)
+        done = block is None
+        text += block or ""
+        return not done
 
     def line_at(offset: int) -> int:  # counting newlines once, as the parse moves forward
         nonlocal line, counted
@@ -193,33 +268,45 @@ def _statements(path: Path) -> Iterator[tuple[int, object]]:
         return line
 
     def skip(offset: int) -> int:
-        while offset < len(text) and text[offset] in " \t\r\n":
-            offset += 1
+        while (offset := _SPACE.match(text, offset).end()) == len(text) and more():
+            pass
         return offset
 
-    position = skip(position)
+    position = skip(_SPACE.match(text).end() + 1)
     while position < len(text) and text[position] != "]":
-        try:
-            statement, end = decoder.raw_decode(text, position)
-        except json.JSONDecodeError as exc:
-            raise InvalidData(DataIssue(f"{path.name}:{exc.lineno}", "json", None,
-                                        f"cannot be parsed: {exc.msg}")) from None
+        if position > _BLOCK:  # let go of the text parsed
+            first = line_at(position)
+            text, line, counted, position = text[position:], first, 0, 0
+        while True:
+            try:
+                statement, end = decoder.raw_decode(text, position)
+                if end < len(text) or done:  # a number at the end of the text may go on
+                    break
+            except json.JSONDecodeError as exc:
+                if done or len(text) - position > _LONGEST:
+                    raise InvalidData(DataIssue(f"{name}:{first + exc.lineno - 1}", "json", None,
+                                                f"cannot be parsed: {exc.msg}")) from None
+            more()  # the statement may go on in the next block
         yield line_at(position), statement
         position = skip(end)
         if position < len(text) and text[position] == ",":
             position = skip(position + 1)
         elif position >= len(text) or text[position] != "]":
-            raise InvalidData(DataIssue(f"{path.name}:{line_at(position)}", "json", None,
+            raise InvalidData(DataIssue(f"{name}:{line_at(position)}", "json", None,
                                         "expected ',' or ']' after a statement"))
 
 
 @dataclass
 class _Statement:
-    where: str  # "file.json:12 (statement s1)"
-    origin: str
+    origin: str  # the file's name
     line: int
-    order: int
+    order: int  # its position in the input: statements later in it have higher orders
     data: dict
+
+    @property
+    def where(self) -> str:
+        """``file.json:12 (statement s1)``"""
+        return f"{self.origin}:{self.line} (statement {self.data['statementId']})"
 
     @property
     def details(self) -> dict:
@@ -264,17 +351,6 @@ def _date(statement: _Statement, field: str, value, issues: _Issues) -> str | No
         issues.add(statement, field, value, "is not a date YYYY-MM-DD")
         return None
     return text
-
-
-def _latest(statements: list[_Statement]) -> dict[str, _Statement]:
-    """The latest statement of each record: by statementDate, ties by order in the input."""
-    latest: dict[str, _Statement] = {}
-    for s in statements:
-        key = (str(s.data.get("statementDate") or ""), s.order)
-        held = latest.get(s.data["recordId"])
-        if held is None or key >= (str(held.data.get("statementDate") or ""), held.order):
-            latest[s.data["recordId"]] = s
-    return latest
 
 
 def _entity_row(s: _Statement, mapping: _Mapping, issues: _Issues) -> dict | None:
@@ -382,10 +458,12 @@ def _percent_text(low: float | None, high: float | None) -> str:
     return f">={pc(low)}" if low is not None else f"<={pc(high)}"
 
 
-def _link_rows(s: _Statement, mapping: _Mapping, records: dict[str, _Statement], kinds: dict[str, str],
+def _link_rows(s: _Statement, mapping: _Mapping, resolve: Callable[[str], tuple[str | None, bool]],
                issues: _Issues, unspecified: list[str], period: tuple[str | None, str | None]) -> list[dict]:
     """The links of one relationship statement, each held within ``period`` (from, until): the
-    part of the record's series this statement speaks for (see :func:`_series_periods`)."""
+    part of the record's series this statement speaks for (see :func:`_series_periods`).
+    ``resolve`` gives, for a recordId, the recordType of the record's latest statement (None
+    for no record of the input) and whether that statement gave an entity row."""
     details, model = s.details, load_model()
     ends = {}
     for field, allowed in (("subject", ("entity",)), ("interestedParty", ("entity", "person"))):
@@ -393,18 +471,18 @@ def _link_rows(s: _Statement, mapping: _Mapping, records: dict[str, _Statement],
         if isinstance(value, dict):  # an Unspecified Record: BODS' way to say who is unknown, and why
             unspecified.append(f"{s.where} {field} unspecified ({value.get('reason', 'no reason given')})")
             return []
-        target = records.get(value) if isinstance(value, str) else None
-        if target is None:
+        record_type, mapped = resolve(value) if isinstance(value, str) else (None, False)
+        if record_type is None:
             issues.add(s, f"recordDetails.{field}", value,
                        "is not the recordId of any entity or person statement in the input")
             return []
-        if target.data["recordType"] not in allowed:
+        if record_type not in allowed:
             issues.add(s, f"recordDetails.{field}", value,
-                       f"is a {target.data['recordType']} record, but a {field} must be "
-                       f"{' or '.join(allowed)}")
+                       f"is a {record_type} record, but a {field} must be {' or '.join(allowed)}")
             return []
-        ends[field] = value
-    refused = [value for value in ends.values() if value not in kinds]  # their statements said why
+        ends[field] = value, mapped
+    refused = [value for value, mapped in ends.values() if not mapped]  # their statements said why
+    ends = {field: value for field, (value, _) in ends.items()}
     if ends["subject"] == ends["interestedParty"]:
         issues.add(s, "recordDetails.interestedParty", ends["subject"], "is the subject itself")
         return []
@@ -458,31 +536,281 @@ def _link_rows(s: _Statement, mapping: _Mapping, records: dict[str, _Statement],
     return [] if refused else [row for row in rows if not (row["start"] and row["end"] and row["end"] <= row["start"])]
 
 
-def _series_periods(series: list[_Statement]) -> list[tuple[str | None, str | None]]:
+
+def _stated(statement: _Statement) -> tuple[str, ...]:
+    """The start and end dates a relationship statement's interests give (for :func:`_series_periods`)."""
+    return tuple(i.get(field) for i in statement.details.get("interests") or [] for field in ("startDate", "endDate")
+                 if isinstance(i, dict) and isinstance(i.get(field), str))
+
+
+def _series_periods(series: list[tuple[str, tuple[str, ...]]]) -> list[tuple[str | None, str | None]]:
     """The part of a relationship record's history each of its statements speaks for.
 
-    Statements of one record are ordered by ``statementDate``. A later statement takes over
+    ``series`` holds, for each statement of one record ordered by ``statementDate`` (ties by
+    order in the input), its ``statementDate`` and the dates its interests give
+    (:func:`_stated`). A later statement takes over
     from the one before on the earliest ``startDate`` or ``endDate`` it gives that is after the
     earlier statement's date (registers that date the change, e.g. 40 % from 2021-09-24 stated
     on 2021-09-25, or a stake ended on 2023-05-01 and closed the next day), else on its own
     ``statementDate`` (registers that keep the stake's first start and restate it, e.g. 100 %
     from 2019-09-11 stated on 2022-01-21). The first statement speaks from its interests'
     starts, the last until their ends.
-    """
-    def day(statement: _Statement) -> str:
-        return str(statement.data.get("statementDate") or "")[:10]
 
+    >>> _series_periods([("2020-01-01", ("2019-05-01",)), ("2021-07-02T10:00:00", ("2021-07-01",)),
+    ...                  ("2022-01-21", ("2019-05-01",))])
+    [(None, '2021-07-01'), ('2021-07-01', '2022-01-21'), ('2022-01-21', None)]
+    """
     changes = []
-    for before, after in zip(series, series[1:]):
-        stated = [i.get(field) for i in after.details.get("interests") or [] for field in ("startDate", "endDate")
-                  if isinstance(i, dict) and isinstance(i.get(field), str)]
-        later = [start for start in stated if start > day(before)]
-        changes.append(min(later) if later else day(after) or None)
+    for (before, _), (after, stated) in zip(series, series[1:]):
+        later = [date for date in stated if date > before[:10]]
+        changes.append(min(later) if later else after[:10] or None)
     return list(zip([None, *changes], [*changes, None]))
 
 
+class BodsChunks:
+    """BODS statements (a file, or a folder of them) as chunks of raw rows per table
+    (:func:`iter_bods`), made in passes over the input so that no pass holds more than a
+    chunk of rows and a statement.
+
+    The first pass parses every statement and checks its envelope, and learns what the others
+    need from the whole input, keyed by ``recordId`` (a relationship may name records that
+    come later, and an entity is its latest statement wherever it is): per record, the type
+    and order of its latest statement and whether that statement maps to an entity (its
+    refusals, if any, kept to be reported), and how many relationship statements it has; per
+    statement, a 64-bit hash of its ``statementId`` (a repeated hash is confirmed on the ids
+    themselves in a pass of its own). Where relationship records are series of several
+    statements, a pass collects their dates and works out each statement's part of the
+    record's history (:func:`_series_periods`). Then the entities' pass makes the rows of
+    each record's latest statement, the links' pass the rows of every relationship statement,
+    each in input order; the penalties table is empty. The first pass marks each position's
+    record type, so that the later passes over a JSON lines file (the form registers' bulk
+    files take) parse only the lines they use.
+
+    Memory so holds, beside a chunk, one dictionary entry and a few bytes per record (the
+    keys that resolve a reference), 9 bytes per statement (its id's hash and its mark), and
+    the dates of the statements of records that have more than one; never the statements
+    themselves.
+
+    Every refusal is reported at once, naming file, line, statement and field, as
+    :class:`~graphscore.errors.InvalidData`: those of the first pass (envelopes, repeated
+    statementIds, entity and person records), with every link refusal (a pass over the
+    relationships made for it), before any row is handed on; otherwise the link refusals at
+    the end of the links' pass (a load writes to a copy of the store: what it wrote goes).
+    """
+
+    def __init__(self, path: str | Path, *, chunk_rows: int | None = None):
+        self.path = Path(path)
+        self.files = _files(self.path) if self.path.is_dir() else [self.path]
+        if not self.files:
+            raise InvalidData(DataIssue(str(self.path), "path", None, "holds no .json or .jsonl BODS files"))
+        self.chunk_rows = chunk_rows or CHUNK_ROWS
+        self._mapping = _load_mapping()
+        self._records: dict[str, int] | None = None  # recordId -> its number, by first appearance
+        self._types = bytearray()  # per record: the index in _RECORD_TYPES of its latest statement's type
+        self._mapped = bytearray()  # per record: 1 where its latest statement gives an entity row
+        self._latest = array("q")  # per record: the order of its latest statement
+        self._periods: dict[int, tuple[str | None, str | None]] = {}  # order -> its part of a series
+        self._marks: list[bytearray] = []  # per file, per position: 1 + the type of a well-formed statement
+        self._spans: list[int] = []  # per file: its positions (the orders of its statements follow the file's before)
+        self._faulty = False  # whether a statement's envelope was refused
+        self._refused: InvalidData | None = None  # what the first pass found wrong
+
+    def tables(self) -> dict:
+        """Table name -> its chunks, as :func:`graphscore.model.validate_chunks` takes them."""
+        return {table: _Pass(self, table) for table in TABLE_NAMES}
+
+    def _read(self, issues: _Issues | None = None, types: tuple[int, ...] | None = None) -> Iterator[_Statement]:
+        """Every statement with a well-formed envelope, numbered by its position in the input.
+        The first pass gives ``issues`` for the others' faults, and marks the type of each
+        statement; a later pass may ask for ``types`` (indices in ``_RECORD_TYPES``) only,
+        the other lines of a JSON lines file then skipped unparsed."""
+        base = 0
+        for i, file in enumerate(self.files):
+            name, span = file.name, 0
+            if issues is not None:
+                self._marks.append(bytearray())
+            marks, wanted = self._marks[i], None
+            if types is not None:
+                table = bytearray(256)
+                for code in types:
+                    table[code + 1] = 1
+                wanted = marks.translate(table)
+            for position, line, data in _statements(file, wanted):
+                span = position + 1
+                if wanted is not None and not (position < len(wanted) and wanted[position]):
+                    continue
+                if issues is not None:
+                    if not _check_statement(f"{name}:{line}", data, issues):
+                        continue
+                    if position >= len(marks):
+                        marks.extend(bytes(position + 1 - len(marks)))
+                    marks[position] = _RECORD_TYPES.index(data["recordType"]) + 1
+                elif self._faulty and not _check_statement(f"{name}:{line}", data, _Issues()):
+                    continue
+                yield _Statement(name, line, base + position, data)
+            if issues is not None:
+                self._spans.append(span)
+            base += self._spans[i]
+
+    def _scan(self) -> None:
+        """The first pass, once (see the class), and the passes it needs for repeated
+        statementIds and series; raises every refusal found so far with the links' (again
+        each time a pass is asked for)."""
+        if self._refused is not None:
+            raise self._refused
+        if self._records is not None:
+            return
+        issues, records, dates, interned = _Issues(), {}, [], {}
+        relationships = array("l")  # per record: its relationship statements
+        refusals: dict[int, _Issues] = {}  # record -> the refusals of its latest statement
+        hashes = array("q")
+        for s in self._read(issues):
+            hashes.append(hash(s.data["statementId"]))
+            date = str(s.data.get("statementDate") or "")
+            date = interned.setdefault(date, date)  # a register has few distinct dates
+            code = _RECORD_TYPES.index(s.data["recordType"])
+            r = records.get(s.data["recordId"])
+            if r is None:
+                r = records[s.data["recordId"]] = len(dates)
+                dates.append(date)
+                self._types.append(code)
+                self._mapped.append(0)
+                self._latest.append(s.order)
+                relationships.append(0)
+            relationships[r] += code == _RELATIONSHIP
+            if date < dates[r]:  # an earlier statement of the record: the latest holds
+                continue
+            dates[r], self._types[r], self._latest[r] = date, code, s.order
+            found = _Issues()
+            self._mapped[r] = code != _RELATIONSHIP and _entity_row(s, self._mapping, found) is not None
+            if found:
+                refusals[r] = found
+            else:
+                refusals.pop(r, None)
+        if not hashes and not issues:
+            raise InvalidData(DataIssue(str(self.path), "statements", None, "holds no BODS statements"))
+        self._faulty = bool(issues)
+        del dates, interned
+        self._records = records
+        repeated = np.sort(np.frombuffer(hashes, np.int64))
+        repeated = set(repeated[1:][repeated[1:] == repeated[:-1]].tolist())
+        del hashes
+        if repeated:  # the ids of those hashes, compared (a hash may be shared by two ids)
+            seen: dict[str, str] = {}
+            for s in self._read():
+                if hash(statement_id := s.data["statementId"]) in repeated:
+                    if (first := seen.setdefault(statement_id, s.where)) != s.where:
+                        issues.add(s, "statementId", statement_id, f"repeats the statement at {first}")
+        for r in sorted(refusals):  # in the order records first appear, as they are listed
+            issues.extend(refusals[r][:_MAX_ISSUES - len(issues)])
+        if any(n > 1 for n in relationships):
+            self._series(relationships)
+        if issues:
+            for _ in self._link_rows(issues):  # every refusal in one report
+                pass
+            self._refused = InvalidData(issues)
+            raise self._refused
+
+    def _series(self, relationships: array) -> None:
+        """Each statement's part of the history of a relationship record of several statements."""
+        series: dict[int, list[tuple[str, int, tuple[str, ...]]]] = {}
+        for s in self._read(types=(_RELATIONSHIP,)):
+            if relationships[r := self._records[s.data["recordId"]]] > 1:
+                series.setdefault(r, []).append((str(s.data.get("statementDate") or ""), s.order, _stated(s)))
+        for statements in series.values():
+            statements.sort(key=lambda item: item[:2])
+            periods = _series_periods([(date, stated) for date, _, stated in statements])
+            self._periods.update((order, period) for (_, order, _), period in zip(statements, periods))
+
+    def _resolve(self, record_id: str) -> tuple[str | None, bool]:
+        r = self._records.get(record_id)
+        return (None, False) if r is None else (_RECORD_TYPES[self._types[r]], bool(self._mapped[r]))
+
+    def _entity_rows(self) -> Iterator[tuple[_Statement, dict]]:
+        for s in self._read(types=_PARTIES):
+            if self._latest[self._records[s.data["recordId"]]] == s.order:
+                yield s, _entity_row(s, self._mapping, _Issues())
+
+    def _link_rows(self, issues: _Issues | None = None) -> Iterator[tuple[_Statement, dict]]:
+        """Every relationship statement's rows; raises the refusals at the end, unless given
+        ``issues`` to add them to, and warns of those naming no one."""
+        found, unspecified = _Issues() if issues is None else issues, []
+        for s in self._read(types=(_RELATIONSHIP,)):
+            period = self._periods.get(s.order, (None, None))
+            for row in _link_rows(s, self._mapping, self._resolve, found, unspecified, period):
+                yield s, row
+        if issues is not None:
+            return
+        if found:
+            raise InvalidData(found)
+        if unspecified:
+            warnings.warn(f"{self.path.name}: {len(unspecified)} relationship statements name no one to link to: "
+                          + "; ".join(unspecified[:3]) + (" ..." if len(unspecified) > 3 else ""),
+                          GraphscoreWarning, stacklevel=2)
+
+    def _pass(self, table: str) -> Iterator[pd.DataFrame]:
+        self._scan()
+        rows = self._entity_rows() if table == "entities" else self._link_rows() if table == "links" else iter(())
+        columns = list(load_model().tables[table].column_names)
+        kept, lines, origin, handed = [], [], self.files[0].name, False
+        for s, row in rows:
+            if kept and (len(kept) >= self.chunk_rows or s.origin != origin):  # a chunk names one file
+                yield _frame(kept, columns, origin, lines)
+                kept, lines, handed = [], [], True
+            origin = s.origin
+            kept.append(row)
+            lines.append(s.line)
+        if kept or not handed:
+            yield _frame(kept, columns, origin, lines)
+
+
+def _frame(rows: list[dict], columns: list[str], origin: str, lines: list[int]) -> pd.DataFrame:
+    # object dtype keeps None as None: pandas 3 would store missing text as NaN.
+    frame = pd.DataFrame(rows, columns=columns, dtype=object)
+    frame.attrs.update(origin=origin, lines=LineNumbers(lines))
+    return frame
+
+
+class _Pass:
+    """One table's chunks of a :class:`BodsChunks`, made each time they are iterated."""
+
+    def __init__(self, chunks: BodsChunks, table: str):
+        self.chunks, self.table = chunks, table
+
+    def __iter__(self) -> Iterator[pd.DataFrame]:
+        return self.chunks._pass(self.table)
+
+
+def iter_bods(path: str | Path, *, chunk_rows: int | None = None) -> dict:
+    """BODS statements (a file, or a folder of them) as chunks of raw rows per table, as
+    :func:`graphscore.io.tables.iter_tables` gives a folder's: what
+    :class:`~graphscore.model.ValidatedStream` validates and a store writes as they are read
+    (:class:`BodsChunks`). The rows, lines, refusals and warnings are those of :func:`read_bods`;
+    each chunk names one file (``origin``) and the line each row's statement starts on.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> statements = [
+    ...     {"statementId": "r", "recordId": "r1", "recordType": "relationship",
+    ...      "recordDetails": {"subject": "acme", "interestedParty": "ann", "interests": []}},
+    ...     {"statementId": "a", "recordId": "acme", "recordType": "entity",
+    ...      "recordDetails": {"entityType": {"type": "registeredEntity"}, "name": "Acme Ltd"}},
+    ...     {"statementId": "p", "recordId": "ann", "recordType": "person",
+    ...      "recordDetails": {"personType": "knownPerson", "names": [{"fullName": "Ann Lee"}]}}]
+    >>> with tempfile.TemporaryDirectory() as folder:
+    ...     path = Path(folder) / "forward.jsonl"
+    ...     _ = path.write_text("".join(json.dumps(s) + "\\n" for s in statements), encoding="utf-8")
+    ...     chunks = iter_bods(path, chunk_rows=1)
+    ...     [(name, [(c["source_ref"].tolist(), list(c.attrs["lines"])) for c in chunks[name]]) for name in chunks]
+    [('entities', [(['bods:a'], [2]), (['bods:p'], [3])]), ('links', [(['bods:r'], [1])]), ('penalties', [([], [])])]
+    """
+    return BodsChunks(path, chunk_rows=chunk_rows).tables()
+
+
 def read_bods(path: str | Path) -> Tables:
-    """Read BODS 0.4 statements (a JSON array or JSON lines file, or a folder of them) into raw tables.
+    """Read BODS 0.4 statements (a JSON array or JSON lines file, or a folder of them) into raw
+    tables: :func:`iter_bods`'s chunks, each table made one frame.
 
     A folder is one package: its files are read in name order, and a relationship may name a
     record of any of them.
@@ -497,10 +825,11 @@ def read_bods(path: str | Path) -> Tables:
     Tables
         Columns exactly as ``schema/model.toml`` declares them, dates as ISO text; each table's
         ``attrs`` hold ``origin`` and ``lines`` (the line each row's statement starts on), so that
-        :func:`graphscore.model.validate` names file and line. For a folder, ``origin`` is the
-        folder's name and rows are numbered as in one table; the reader names file and line
-        itself for everything it checks (all that validate checks of a BODS input but a clash
-        with a store's records).
+        :func:`graphscore.model.validate` names file and line. For a folder of several files,
+        ``origin`` is the folder's name and rows are numbered as in one table (:func:`iter_bods`
+        names each chunk's file and lines); the reader names file and line itself for
+        everything it checks (all that validate checks of a BODS input but a clash with a
+        store's records).
 
     Raises
     ------
@@ -529,57 +858,15 @@ def read_bods(path: str | Path) -> Tables:
     ...
     graphscore.errors.InvalidData: bad.json:1 (statement s9): recordDetails.subject='nobody' is not the recordId of any entity or person statement in the input
     """
-    path = Path(path)
-    files = _files(path) if path.is_dir() else [path]
-    if not files:
-        raise InvalidData(DataIssue(str(path), "path", None, "holds no .json or .jsonl BODS files"))
-    mapping, issues = _load_mapping(), _Issues()
-    statements = []
-    for file in files:
-        for line, data in _statements(file):
-            where = f"{file.name}:{line}"
-            if _check_statement(where, data, issues):
-                statements.append(_Statement(f"{where} (statement {data['statementId']})", file.name,
-                                             line, len(statements), data))
-    if not statements and not issues:
-        raise InvalidData(DataIssue(str(path), "statements", None, "holds no BODS statements"))
-    seen: dict[str, str] = {}
-    for s in statements:
-        if (first := seen.setdefault(s.data["statementId"], s.where)) != s.where:
-            issues.add(s, "statementId", s.data["statementId"], f"repeats the statement at {first}")
-    records = _latest(statements)
-    rows = {name: [] for name in TABLE_NAMES}
-    lines = {name: [] for name in TABLE_NAMES}
-    kinds = {}
-    for s in records.values():
-        if s.data["recordType"] != "relationship" and (row := _entity_row(s, mapping, issues)):
-            kinds[row["id"]] = row["kind"]
-            rows["entities"].append(row)
-            lines["entities"].append(s.line)
-    unspecified: list[str] = []
-    series: dict[str, list[_Statement]] = {}
-    for s in statements:
-        if s.data["recordType"] == "relationship":
-            series.setdefault(s.data["recordId"], []).append(s)
-    for record in series.values():
-        record.sort(key=lambda s: (str(s.data.get("statementDate") or ""), s.order))
-        for s, period in zip(record, _series_periods(record)):
-            for row in _link_rows(s, mapping, records, kinds, issues, unspecified, period):
-                rows["links"].append(row)
-                lines["links"].append(s.line)
-    if issues:
-        raise InvalidData(issues)
-    if unspecified:
-        warnings.warn(f"{path.name}: {len(unspecified)} relationship statements name no one to link to: "
-                      + "; ".join(unspecified[:3]) + (" ..." if len(unspecified) > 3 else ""),
-                      GraphscoreWarning, stacklevel=2)
-    model = load_model()
     frames = {}
-    for name in TABLE_NAMES:
-        # object dtype keeps None as None: pandas 3 would store missing text as NaN.
-        frame = pd.DataFrame(rows[name], columns=list(model.tables[name].column_names), dtype=object)
-        frame.attrs["origin"] = files[0].name if len(files) == 1 else path.name
-        if len(files) == 1:
-            frame.attrs["lines"] = LineNumbers(lines[name])
-        frames[name] = frame
+    for table, chunks in iter_bods(path).items():
+        chunks = list(chunks)
+        frame = chunks[0] if len(chunks) == 1 else pd.concat(chunks, ignore_index=True)
+        origins = {chunk.attrs["origin"] for chunk in chunks}
+        if len(origins) > 1:
+            frame.attrs = {"origin": Path(path).name}
+        elif len(chunks) > 1:
+            frame.attrs = {"origin": origins.pop(),
+                           "lines": LineNumbers(np.concatenate([list(c.attrs["lines"]) for c in chunks]))}
+        frames[table] = frame
     return Tables(**frames)

@@ -19,9 +19,11 @@ from typer.testing import CliRunner
 
 from graphscore.cli import app
 from graphscore.errors import InvalidData
-from graphscore.io import read_path
-from graphscore.io.bods import MAPPING_FILE, is_bods, read_bods
+import graphscore.io.bods as bods
+from graphscore.io import read_path, table_chunks
+from graphscore.io.bods import MAPPING_FILE, is_bods, iter_bods, read_bods
 from graphscore.model import GraphscoreWarning, validate
+from graphscore.synthetic_bods import bods_statements, write_bods
 from graphscore.workspace import open_workspace
 
 PUBLICATION = {"publicationDate": "2024-03-01", "bodsVersion": "0.4",
@@ -435,3 +437,184 @@ def test_example_overlap_the_data_holds_is_reported():
     # 80 % starts on 2023-03-01: two days at 110 %, said, not hidden
     with pytest.warns(GraphscoreWarning, match="stakes in 01B68D7633 sum to 110% at 2023-03-01"):
         validate(read_bods(EXAMPLES / "tecido.json"))
+
+
+# ---- read in chunks (BodsChunks): the same rows as the whole-file reader ------------------------
+
+# The tables the whole-file reader (graphscore/io/bods.py at commit a8b678d, which read the whole
+# input, then mapped it) gave for each example of the standard, each bods-v04-fixtures case and
+# two synthetic files: rows with the line of their statement, sorted by id (entities) or
+# source_ref (links), as `canonical` sorts them.
+WHOLE_FILE_READER = Path(__file__).parent / "bods_reader_a8b678d.json"
+
+
+def snapshot_inputs(folder: Path) -> dict[str, Path]:
+    inputs = {f"examples/{p.name}": p for p in sorted(EXAMPLES.glob("*.json"))}
+    inputs |= {f"fixtures/{name}.json": FIXTURES / f"{name}.json" for name in bods_fixtures.list_cases()}
+    inputs["synthetic/array-500-seed-5.json"] = write_bods(folder / "array-500-seed-5.json", 500, seed=5)
+    inputs["synthetic/lines-500-seed-6.jsonl"] = write_bods(folder / "lines-500-seed-6.jsonl", 500, seed=6, lines=True)
+    return inputs
+
+
+def canonical(chunks: list[pd.DataFrame], key: str) -> list[list]:
+    """The rows of a table's chunks, each led by its line, sorted by ``key`` then line."""
+    rows = [[int(line), *(None if isinstance(v, float) and pd.isna(v) else v for v in row)]
+            for chunk in chunks for line, row in zip(chunk.attrs["lines"], chunk.itertuples(index=False))]
+    position = 1 + list(chunks[0].columns).index(key)
+    return sorted(rows, key=lambda row: (row[position], row[0]))
+
+
+def test_the_synthetic_inputs_split_references_and_series(tmp_path):
+    # what makes the comparison below worth making: relationships before the records they name,
+    # records restated further on, series whose statements lie far apart
+    statements = list(bods_statements(500, seed=5))
+    position = {}
+    for i, s in enumerate(statements):
+        position.setdefault(s["recordId"], i)
+    relationships = [(i, s) for i, s in enumerate(statements) if s["recordType"] == "relationship"]
+    forward = [i for i, s in relationships if position[s["recordDetails"]["subject"]] > i]
+    assert len(forward) > 30
+    restated = [i for i, s in enumerate(statements) if position[s["recordId"]] < i - 7]
+    assert len({statements[i]["recordType"] for i in restated}) == 2  # entities renamed, relationships updated
+
+
+@pytest.mark.parametrize("chunk_rows", [1, 2, 7, 64, None])
+def test_chunks_hold_the_rows_of_the_whole_file_reader(tmp_path, chunk_rows):
+    expected = json.loads(WHOLE_FILE_READER.read_text(encoding="utf-8"))
+    inputs = snapshot_inputs(tmp_path)
+    assert sorted(inputs) == sorted(expected)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", GraphscoreWarning)  # declared-unknown owners, as before
+        for name, path in inputs.items():
+            chunks = iter_bods(path, chunk_rows=chunk_rows)
+            for table, key in (("entities", "id"), ("links", "source_ref")):
+                got = list(chunks[table])
+                rows = len(expected[name][table]["rows"])
+                if chunk_rows is None or rows == 0:
+                    assert [len(c) for c in got] == [rows]
+                else:
+                    full, rest = divmod(rows, chunk_rows)
+                    assert [len(c) for c in got] == [chunk_rows] * full + ([rest] if rest else [])
+                assert ["line", *got[0].columns] == expected[name][table]["columns"]
+                assert canonical(got, key) == expected[name][table]["rows"], (name, table)
+            assert [len(c) for c in chunks["penalties"]] == [0]
+
+
+@pytest.mark.parametrize("chunk_rows", [1, 3, 50])
+def test_chunks_of_a_folder_name_their_file_and_make_read_bods(tmp_path, chunk_rows):
+    statements = list(bods_statements(300, seed=9))
+    folder = tmp_path / "package"
+    folder.mkdir()
+    write(folder, statements[:100], "a.json")
+    write(folder, statements[100:210], "b.jsonl", lines=True)
+    write(folder, statements[210:], "c.json")
+    whole = read_bods(folder)
+    for table in ("entities", "links"):
+        chunks = list(iter_bods(folder, chunk_rows=chunk_rows)[table])
+        assert all(len(c) <= chunk_rows for c in chunks)
+        together = pd.concat(chunks, ignore_index=True)
+        pd.testing.assert_frame_equal(together, getattr(whole, table))
+        # each chunk names one file, and each row's line in it holds the row's statement
+        for chunk in chunks:
+            path = folder / chunk.attrs["origin"]
+            text = path.read_text().splitlines()
+            for line, ref in zip(chunk.attrs["lines"], chunk["source_ref"]):
+                statement_id = ref.removeprefix("bods:").split("#")[0]
+                assert statement_id in text[line - 1] or statement_id in text[line], (path.name, line)
+    assert whole.links.attrs == {"origin": "package"}  # rows of three files: no single line numbering
+
+
+@pytest.mark.parametrize("block", [1, 5, 64, 4096])
+def test_a_json_array_parsed_block_by_block(tmp_path, block, monkeypatch):
+    # the array's text is decoded and parsed a block at a time, the text parsed let go: every
+    # statement and its line as the whole text gives them, whatever the block size
+    path = write_bods(tmp_path / "synthetic.json", 120, seed=3)
+    text = path.read_text(encoding="utf-8")
+    starts = [number for number, line in enumerate(text.splitlines(), start=1) if line == "{"]
+    monkeypatch.setattr(bods, "_BLOCK", block)
+    parsed = list(bods._statements(path))
+    assert [data for _, _, data in parsed] == json.loads(text)
+    assert [(position, line) for position, line, _ in parsed] == list(enumerate(starts))
+
+
+def test_a_broken_statement_far_into_an_array_is_named_by_its_line(tmp_path, monkeypatch):
+    statements = list(bods_statements(60, seed=3))
+    path = write(tmp_path, statements, "broken.json")
+    text = path.read_text(encoding="utf-8").splitlines()
+    bad = max(i for i, line in enumerate(text) if '"recordType"' in line)  # in the last statement
+    text[bad] = text[bad].replace('"recordType":', '"recordType"')
+    path.write_text("\n".join(text) + "\n", encoding="utf-8")
+    monkeypatch.setattr(bods, "_BLOCK", 256)  # the text before the fault let go many times
+    with pytest.raises(InvalidData, match=rf"^broken.json:{bad + 1}: json: cannot be parsed: Expecting ':' delimiter$"):
+        list(bods._statements(path))
+
+
+def test_a_statement_that_never_closes_is_not_read_to_the_end(tmp_path, monkeypatch):
+    # an unclosed string swallows the rest of the file: the parse gives up after _LONGEST
+    # characters instead of holding the whole file
+    path = tmp_path / "open.json"
+    path.write_text('[\n{"statementId": "a\n' + '{"statementId": "b"},\n' * 2000 + "]\n", encoding="utf-8")
+    monkeypatch.setattr(bods, "_BLOCK", 100)
+    monkeypatch.setattr(bods, "_LONGEST", 1000)
+    read = []
+    monkeypatch.setattr(bods, "_text", lambda path, text=bods._text: (read.append(len(b)) or b for b in text(path)))
+    with pytest.raises(InvalidData, match=r"^open.json:2: json: cannot be parsed: Invalid control character"):
+        list(bods._statements(path))
+    assert sum(read) < 1200  # of some 44,000 characters
+
+
+def test_bad_utf8_in_an_array_names_its_byte(tmp_path):
+    path = tmp_path / "latin1.json"
+    good = json.dumps(package()[:3], indent=2).encode("utf-8")
+    at = good.index(b"Holdco")
+    path.write_bytes(good[:at] + "Hölding".encode("latin-1") + good[at + 6:])
+    with pytest.raises(InvalidData, match=rf"^latin1.json: encoding: is not UTF-8 text \(byte 0xf6 at offset {at + 1}\)$"):
+        read_bods(path)
+
+
+def test_refusals_come_before_any_row_with_the_links_refusals(tmp_path):
+    statements = package()
+    statements[0]["recordDetails"]["entityType"]["type"] = "company"  # the first pass finds it
+    statements[6]["recordDetails"]["interestedParty"] = "rec-nobody"  # the links' pass finds it
+    chunks = iter_bods(write(tmp_path, statements, "bad.jsonl", lines=True), chunk_rows=1)
+    with pytest.raises(InvalidData) as caught:
+        next(iter(chunks["entities"]))
+    assert [issue.where for issue in caught.value.issues] == [
+        f"bad.jsonl:1 (statement {sid('s-acme')})", f"bad.jsonl:7 (statement {sid('s-r1')})"]
+    with pytest.raises(InvalidData):  # asked again, the same answer, never rows
+        list(chunks["links"])
+
+
+def test_of_two_statements_on_one_day_the_later_in_the_input_holds(tmp_path):
+    renamed = entity("s-acme2", "rec-acme", "Acme Holdings Ltd")  # the same statementDate
+    statements = [package()[0], *package()[1:6], renamed, *package()[6:]]
+    chunks = iter_bods(write(tmp_path, statements, "same-day.jsonl", lines=True), chunk_rows=1)
+    with pytest.warns(GraphscoreWarning):
+        rows = [(c["id"].iloc[0], c["name"].iloc[0], c.attrs["lines"][0]) for c in chunks["entities"]]
+        assert len(list(chunks["links"])) == 9
+    assert ("rec-acme", "Acme Holdings Ltd", 7) in rows and len(rows) == 6
+
+
+def test_a_repeated_statement_id_across_files(tmp_path):
+    folder = tmp_path / "package"
+    folder.mkdir()
+    write(folder, package()[:6], "a.json")
+    write(folder, [package()[3]] + package()[6:], "b.jsonl", lines=True)
+    with pytest.raises(InvalidData, match=rf"^b.jsonl:1 \(statement {sid('s-ann')}\): statementId='{sid('s-ann')}' "
+                                          rf"repeats the statement at a.json:\d+ \(statement {sid('s-ann')}\)$"):
+        read_bods(folder)
+
+
+def test_the_load_command_streams_bods(tmp_path, monkeypatch):
+    # `graphscore load` of a BODS file goes the chunked way: here in chunks of 5 rows
+    monkeypatch.setattr(bods, "CHUNK_ROWS", 5)
+    path = write_bods(tmp_path / "synthetic.jsonl", 200, seed=4, lines=True)
+    chunks = table_chunks([path])
+    assert all(isinstance(chunks[name], bods._Pass) for name in chunks)
+    assert [len(c) for c in chunks["links"]][:3] == [5, 5, 5]
+    result = CliRunner().invoke(app, ["load", str(path), "--db", str(tmp_path / "db"), "-q"])
+    assert result.exit_code == 0, result.output
+    stored = open_workspace(tmp_path / "db").tables
+    whole = validate(read_bods(path))
+    assert stored.counts() == whole.counts()
+    assert sorted(stored.links["source_ref"]) == sorted(whole.links["source_ref"])

@@ -20,11 +20,13 @@ import graphscore.io.ftm as ftm
 import graphscore.io.tables as io_tables
 from graphscore.cli import app
 from graphscore.errors import InvalidData
-from graphscore.io import iter_tables, read_paths, table_chunks, write_tables
+from graphscore.io import iter_tables, read_paths, write_tables
+from graphscore.io.bods import iter_bods
 from graphscore.io.ftm import iter_ftm
 from graphscore.model import TABLE_NAMES
 from graphscore.store.ladybug import LadybugStore
 from graphscore.synthetic import generate_network
+from graphscore.synthetic_bods import write_bods
 from tests.conftest import ZALA
 
 pytestmark = pytest.mark.filterwarnings("ignore::graphscore.GraphscoreWarning")
@@ -220,11 +222,15 @@ def test_the_load_command_streams_into_a_store_with_content(tmp_path, registry, 
     assert_same_store(db, whole)
 
 
-def test_bods_statements_go_the_streamed_way_into_a_store_with_content(tmp_path):
-    """BODS is read whole (an entity is its latest statement, wherever it is), then handed on
-    as one chunk per table: into a store holding the FtM sample, it stores what the whole
-    path stores."""
-    package = Path(__file__).parents[1] / "io" / "bods_examples" / "bods-package.json"
-    whole, streamed = both_ways(tmp_path, ZALA, package, lambda path: table_chunks([path]))
+@pytest.mark.parametrize("name", ["bods-package.json", "synthetic.jsonl"])
+def test_bods_statements_go_the_streamed_way_into_a_store_with_content(tmp_path, name):
+    """BODS is read in passes, chunk by chunk (here of 7 rows, so that relationships and the
+    records they name, and a relationship's series, fall in different chunks): into a store
+    holding the FtM sample, it stores what the whole path stores."""
+    package = Path(__file__).parents[1] / "io" / "bods_examples" / name
+    if name == "synthetic.jsonl":
+        package = write_bods(tmp_path / name, 400, seed=2, lines=True)
+    whole, streamed = both_ways(tmp_path, ZALA, package, lambda path: iter_bods(path, chunk_rows=7))
     assert streamed.written == whole.written and streamed.written["entities"]["new"] > 0
+    assert streamed.fingerprint == whole.fingerprint
     assert_same_store(tmp_path / "streamed", tmp_path / "whole")
