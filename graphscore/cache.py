@@ -336,6 +336,11 @@ class KeptDerived(dict):
                 _save_arrays(folder / "arrays", arrays)
                 (folder / "value.json").write_text(json.dumps(spec), encoding="utf-8")
             self._publish(path, write)
+            # what was written is mapped in place of what was computed (pages read as they are
+            # used, and given back under pressure): the computed arrays go once their callers
+            # let go of them. The echo's cycles (W's links inside components, twice: 0.4 GB at
+            # 10^7 links) were held through the score's table and write-back that follow.
+            self._load(key)
 
 
 class StoredTables(Tables):

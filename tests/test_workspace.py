@@ -281,7 +281,9 @@ def test_a_cache_written_as_parquet_is_still_read(tmp_path):
 
 
 def test_what_a_projection_derives_at_a_cost_is_kept_for_the_next_command(tmp_path):
-    # the convergence certificates, a dossier's cycles and return bound, a what-if's hub bound: a second process reads them back, equal, and answers as the first did
+    # the convergence certificates, a dossier's cycles and return bound, a what-if's hub bound:
+    # held mapped from disk once written, and a second process reads them back, equal to what
+    # is computed without a disk cache, and answers as the first did
     from graphscore.analysis.dossier import dossier
     from graphscore.analysis.whatif import prepare_whatif
     from graphscore.cache import KEPT_DERIVED
@@ -301,12 +303,23 @@ def test_what_a_projection_derives_at_a_cost_is_kept_for_the_next_command(tmp_pa
     # all but an explanation's path lengths: under diffusion no hop carries more than it
     # receives, so they are worked out where read and none is kept (graphscore.analysis.explain)
     assert {key[0] if isinstance(key, tuple) else key for key in kept} == set(KEPT_DERIVED) - {"path lengths"}
+    # the first command holds them as mapped from the files it wrote (the computed arrays let go),
+    # equal to what a workspace keeping nothing on disk computes
+    computed = gs.Workspace(first.tables)
+    dossier(computed, diffusion, entity, as_of="2022-06-30")
+    pair_types(computed.projection(diffusion, "2022-06-30"))
+    prepare_whatif(computed, diffusion, "2022-06-30")
+    reference = computed.projection(diffusion, "2022-06-30").derived
+    assert type(reference) is dict and not any(_mapped(a) for key in kept for a in _arrays_of(reference[key]))
+    for key, value in kept.items():
+        assert all(_mapped(array) for array in _arrays_of(value))
+        _assert_same(value, reference[key])
     second = open_workspace(db)
     again = second.projection(diffusion, "2022-06-30").derived
     assert not dict.keys(again)  # nothing read until asked for
     for key, value in kept.items():
         assert key in again
-        _assert_same(again[key], value)
+        _assert_same(again[key], reference[key])
     assert dossier(second, diffusion, entity, as_of="2022-06-30").score == answer.score
 
 

@@ -325,7 +325,7 @@ def model_echo(projection: Projection, policy: Policy, entities=None) -> np.ndar
             made = "W_by_source" not in vars(part)
             part.derived[key] = return_bound(part.W_by_source, damping=policy.damping,
                                              certificate=contraction_of(part, policy.damping),
-                                             left_certificate=contraction_of(part, policy.damping, transposed=True))
+                                             left_certificate=contraction_of(part, policy.damping, transposed=True, keep=False))
             if made:  # W by source made for the bound alone: not held through the pushes (0.24 GB at 10^7 links)
                 vars(part).pop("W_by_source", None)
         return echo(part.W, part.s, **options, bound=part.derived[key])

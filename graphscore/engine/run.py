@@ -66,14 +66,20 @@ def _ownership(projection: Projection, policy: Policy, s: np.ndarray) -> ModelRu
     return ModelRun(flagged.astype(float), listed.astype(float), {"stake": stake})
 
 
-def contraction_of(projection: Projection, damping: float, *, transposed: bool = False) -> Contraction:
+def contraction_of(projection: Projection, damping: float, *, transposed: bool = False,
+                   keep: bool = True) -> Contraction:
     """Spread's convergence certificate for the projection's ``W`` (or ``W.T``) at ``damping``,
-    computed once per projection (:func:`graphscore.engine.spread.contraction`)."""
+    computed once per projection (:func:`graphscore.engine.spread.contraction`); with ``keep``
+    False, one kept before is used but a new one is not kept (8 bytes an entity) for a caller
+    that needs it once, such as the bounds made once per projection from ``W.T``'s."""
     key = ("contraction", float(damping), transposed)
-    if key not in projection.derived:
-        W = projection.W_by_source.T if transposed else projection.W  # W.T's rows are W's columns
-        projection.derived[key] = contraction(W, damping)
-    return projection.derived[key]
+    if key in projection.derived:
+        return projection.derived[key]
+    W = projection.W_by_source.T if transposed else projection.W  # W.T's rows are W's columns
+    found = contraction(W, damping)
+    if keep:
+        projection.derived[key] = found
+    return found
 
 
 def push_contraction_of(projection: Projection, damping: float) -> Contraction:
@@ -96,7 +102,7 @@ def push_hubs_of(projection: Projection, damping: float) -> HubBound:
     key = ("push hubs", float(damping), float(certificate.rate))
     if key not in projection.derived:
         projection.derived[key] = hub_bound(projection.W_by_source, damping=damping, certificate=certificate,
-                                            left_certificate=contraction_of(projection, damping, transposed=True))
+                                            left_certificate=contraction_of(projection, damping, transposed=True, keep=False))
     return projection.derived[key]
 
 
