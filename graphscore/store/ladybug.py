@@ -555,10 +555,7 @@ class LadybugStore(CypherStore):
         """Load tables given as chunks of raw rows (:func:`graphscore.io.tables.iter_tables`,
         :func:`graphscore.io.ftm.iter_ftm`), each chunk validated and written as it is read:
         memory holds a chunk and the keys the checks across chunks need
-        (:class:`~graphscore.model.ValidatedStream`), never a whole table. The store's work
-        (``COPY`` and commits) runs in a thread of its own while the next chunk is read and
-        validated (:class:`~graphscore.store.background.Background`), one statement at a time,
-        in the order and transactions it would run in alone.
+        (:class:`~graphscore.model.ValidatedStream`), never a whole table.
 
         Into an empty store every row is copied in. Into a store with content, the stored keys
         and row hashes are read back first (:meth:`_stored_index`: some 16 bytes a link, and
