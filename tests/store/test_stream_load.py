@@ -15,7 +15,7 @@ import graphscore.io.tables as io_tables
 from graphscore.cli import app
 from graphscore.errors import InvalidData, StoreError
 from graphscore.io import iter_tables, read_paths, write_tables
-from graphscore.model import ValidatedStream, load_model
+from graphscore.model import ValidatedStream
 from graphscore.store.ladybug import LadybugStore
 from graphscore.synthetic import generate_network
 
@@ -290,31 +290,3 @@ def test_staged_links_in_many_transactions_store_what_the_whole_load_stores(tmp_
     for name, table in whole_content[0].items():
         assert content[0][name].equals(table), name
     assert not list((tmp_path / "streamed").glob("*next*"))  # the staged links went with the copy
-
-
-def test_a_statement_the_store_refuses_in_the_writer_thread_rolls_the_load_back(tmp_path, registry, small_chunks,
-                                                                                monkeypatch):
-    """The store's work runs in a thread of its own (graphscore.store.background): a statement
-    it refuses there, after many chunks were written, still reaches the caller as a rolled-back
-    load, the store as it was and its copy gone; and no statement after it is made."""
-    import graphscore.store.ladybug as ladybug_store
-    from graphscore.store import statements
-
-    made = []
-    original = ladybug_store._Transactions.__call__
-
-    def call(self, query, parameters=None):
-        made.append(query)
-        return original(self, query, parameters)
-
-    monkeypatch.setattr(ladybug_store._Transactions, "__call__", call)
-    # the penalties' statement names a table the store does not have: refused by LadybugDB itself
-    monkeypatch.setattr(statements, "copy_penalties", lambda model: ("COPY NoSuchTable FROM $rows", "RETURN 1"))
-    with empty_store(tmp_path / "db") as store:
-        with pytest.raises(StoreError, match="load rolled back, store unchanged: .*NoSuchTable"):
-            store.load_chunks(iter_tables(registry / "parquet"))
-        assert store.counts() == {"entities": 0, "links": 0, "penalties": 0}
-        assert store.data_fingerprint() is None
-    assert sum(query == statements.copy_entities(load_model()) for query in made) > 2  # entity chunks went first
-    assert made[-1] == "COPY NoSuchTable FROM $rows"  # and the refused statement was the last made
-    assert not list((tmp_path / "db").glob("graph.lbug.next*"))
