@@ -26,7 +26,6 @@ import os
 import shutil
 import sys
 import tempfile
-import threading
 import time
 from pathlib import Path
 
@@ -42,20 +41,10 @@ from graphscore.store.ladybug import LadybugStore  # noqa: E402
 
 class Spent:
     """Wall and CPU seconds spent inside wrapped callables, by name (not nested: an inner call's
-    time is its own, not its caller's). Counted per thread (the store's work runs in a thread of
-    its own beside the reading and validating, graphscore.store.background): CPU seconds are the
-    calling thread's, so the parts of threads running at once add up to more than the wall time."""
+    time is its own, not its caller's)."""
 
     def __init__(self):
-        self.wall, self.cpu, self._local = collections.Counter(), collections.Counter(), threading.local()
-
-    @property
-    def _depth(self) -> int:
-        return getattr(self._local, "depth", 0)
-
-    @_depth.setter
-    def _depth(self, value: int) -> None:
-        self._local.depth = value
+        self.wall, self.cpu, self._depth = collections.Counter(), collections.Counter(), 0
 
     def wrap(self, owner, attribute: str, name: str) -> None:
         inner = getattr(owner, attribute, None)
@@ -67,12 +56,12 @@ class Spent:
             if spent._depth:
                 return inner(*args, **kwargs)
             spent._depth += 1
-            wall, cpu = time.perf_counter(), time.thread_time()
+            wall, cpu = time.perf_counter(), time.process_time()
             try:
                 return inner(*args, **kwargs)
             finally:
                 spent.wall[name] += time.perf_counter() - wall
-                spent.cpu[name] += time.thread_time() - cpu
+                spent.cpu[name] += time.process_time() - cpu
                 spent._depth -= 1
 
         setattr(owner, attribute, timed)
@@ -85,7 +74,7 @@ class Spent:
         def timed(*args, **kwargs):
             iterator = inner(*args, **kwargs)
             while True:
-                wall, cpu = time.perf_counter(), time.thread_time()
+                wall, cpu = time.perf_counter(), time.process_time()
                 spent._depth += 1
                 try:
                     item = next(iterator)
@@ -94,7 +83,7 @@ class Spent:
                 finally:
                     spent._depth -= 1
                     spent.wall[name] += time.perf_counter() - wall
-                    spent.cpu[name] += time.thread_time() - cpu
+                    spent.cpu[name] += time.process_time() - cpu
                 yield item
 
         setattr(owner, attribute, timed)
@@ -151,8 +140,7 @@ def main() -> None:
     for name, seconds in phases.seconds.items():
         print(f"| {name} | {seconds:.1f} | {cpu.get(name, float('nan')):.1f} |")
     print(f"| to Arrow + COPY (CPU together) | | {cpu.get('to Arrow + COPY', float('nan')):.1f} |")
-    print("\nstreamed load, where its time went (CPU: the calling thread's, LadybugDB's own workers not counted):"
-          "\n\n| part | wall s | CPU s |\n|---|---|---|")
+    print("\nstreamed load, where its time went:\n\n| part | wall s | CPU s |\n|---|---|---|")
     for name in spent.wall:
         print(f"| {name} | {spent.wall[name]:.1f} | {spent.cpu[name]:.1f} |")
     if "COPY" in phases.seconds:

@@ -29,7 +29,6 @@ from graphscore.model import (TABLE_NAMES, Column, GraphscoreWarning, RestartLoa
 from graphscore.policy import Policy
 from graphscore.progress import SILENT, Advance, Progress
 from graphscore.store import statements
-from graphscore.store.background import Background
 from graphscore.store.base import CypherStore, LoadSummary, Run, record_fingerprint
 from graphscore.store.plan import LoadPlan, StoredIndex, arrow_text
 from graphscore.store.staging import StagedLinks
@@ -683,10 +682,8 @@ class LadybugStore(CypherStore):
         model, staged = load_model(), None
         with self._on_a_copy(rows=STREAM_ROWS, buffer_pool=STREAM_BUFFER_POOL) as run:
             try:
-                # the store's work in a thread of its own, beside the reading and validating of the
-                # next chunk, and then the reading of the staged links (graphscore.store.background)
                 with progress.step("reading, validating and writing the input",
-                                   "read, validated and wrote the input") as advance, Background() as later:
+                                   "read, validated and wrote the input") as advance:
                     for chunk in stream:
                         if index is None:
                             steps, links = ([], chunk) if chunk.table == "links" else (_chunk_steps(chunk), None)
@@ -705,18 +702,17 @@ class LadybugStore(CypherStore):
                             del rows, types
                         self._check_space(payload, kept=KEPT_ROW_BYTES * len(chunk.frame))
                         for query, parameters in steps:
-                            later(run.bulk, query, parameters)
+                            run.bulk(query, parameters)
                         advance(len(chunk.frame))
                         # the chunk goes before the stream reads the next: the loop's names would hold its
                         # frame and Arrow tables (0.3 GB at 2^20 links) through the next one's validation
                         del chunk, steps, links
                         parameters = None  # the last statement's (a chunk that changes nothing has none)
                 if staged is not None:
-                    with progress.step("copying the links in", "copied the links in", total=staged.rows) as advance, \
-                            Background() as later:
+                    with progress.step("copying the links in", "copied the links in", total=staged.rows) as advance:
                         for link_type, rows in staged:
                             self._check_space(rows.nbytes)
-                            later(run.bulk, statements.copy_links(link_type, model), {"rows": rows}, advance)
+                            run.bulk(statements.copy_links(link_type, model), {"rows": rows}, advance)
                             del rows
             finally:
                 if staged is not None:
