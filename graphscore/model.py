@@ -24,7 +24,7 @@ import functools
 import hashlib
 import tomllib
 import warnings
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -50,6 +50,7 @@ __all__ = [
     "check_against_store",
     "LineNumbers",
     "validate_chunks",
+    "ChunkPass",
     "Reread",
     "ContentDigest",
     "ValidatedStream",
@@ -948,6 +949,24 @@ def validate(tables: Tables, model: Model | None = None, *,
     """
     return _validate({name: [df] for name, df in tables.items()}, model or load_model(),
                      known_entities=known_entities, known_penalties=known_penalties, warn=not tables.validated)
+
+
+class ChunkPass:
+    """A table's chunks, made anew by ``make`` each time they are iterated: one pass of a
+    multi-pass reader (FtM, BODS) over its files, as :func:`validate_chunks` takes a table.
+
+    Examples
+    --------
+    >>> chunks = ChunkPass(lambda: iter([pd.DataFrame({"id": ["a"]})]))
+    >>> [len(c) for c in chunks], [len(c) for c in chunks]
+    ([1], [1])
+    """
+
+    def __init__(self, make: Callable[[], Iterator[pd.DataFrame]]):
+        self.make = make
+
+    def __iter__(self) -> Iterator[pd.DataFrame]:
+        return self.make()
 
 
 def validate_chunks(chunks: dict, model: Model | None = None, *,

@@ -85,7 +85,7 @@ import numpy as np
 import pandas as pd
 
 from graphscore.errors import DataIssue, InvalidData, InvalidModel
-from graphscore.model import TABLE_NAMES, GraphscoreWarning, LineNumbers, Tables, load_model
+from graphscore.model import TABLE_NAMES, ChunkPass, GraphscoreWarning, LineNumbers, Tables, load_model
 
 __all__ = ["read_bods", "iter_bods", "BodsChunks", "is_bods", "SUFFIXES"]
 
@@ -617,7 +617,7 @@ class BodsChunks:
 
     def tables(self) -> dict:
         """Table name -> its chunks, as :func:`graphscore.model.validate_chunks` takes them."""
-        return {table: _Pass(self, table) for table in TABLE_NAMES}
+        return {table: ChunkPass(functools.partial(self._pass, table)) for table in TABLE_NAMES}
 
     def _read(self, issues: _Issues | None = None, types: tuple[int, ...] | None = None) -> Iterator[_Statement]:
         """Every statement with a well-formed envelope, numbered by its position in the input.
@@ -770,15 +770,6 @@ def _frame(rows: list[dict], columns: list[str], origin: str, lines: list[int]) 
     frame.attrs.update(origin=origin, lines=LineNumbers(lines))
     return frame
 
-
-class _Pass:
-    """One table's chunks of a :class:`BodsChunks`, made each time they are iterated."""
-
-    def __init__(self, chunks: BodsChunks, table: str):
-        self.chunks, self.table = chunks, table
-
-    def __iter__(self) -> Iterator[pd.DataFrame]:
-        return self.chunks._pass(self.table)
 
 
 def iter_bods(path: str | Path, *, chunk_rows: int | None = None) -> dict:

@@ -61,7 +61,7 @@ from followthemoney.exc import FollowTheMoneyException
 from followthemoney.proxy import EntityProxy
 
 from graphscore.errors import DataIssue, InvalidData, InvalidModel
-from graphscore.model import TABLE_NAMES, GraphscoreWarning, LineNumbers, Tables, load_model
+from graphscore.model import TABLE_NAMES, ChunkPass, GraphscoreWarning, LineNumbers, Tables, load_model
 from graphscore.scratch import scratch_folder
 
 __all__ = ["read_ftm", "iter_ftm", "FtmChunks", "count_schemata", "regime_country"]
@@ -538,8 +538,8 @@ class FtmChunks:
         self._link_skips: list[str] = []  # the links' pass's skipped records, warned of after the penalties'
         self.counts: Counter = Counter()  # what became of each record, over the passes done
 
-    def __getitem__(self, table: str) -> "_Pass":
-        return _Pass(self, table)
+    def __getitem__(self, table: str) -> ChunkPass:
+        return ChunkPass(functools.partial(self._pass, table))
 
     def tables(self) -> dict:
         """Table name -> its chunks, as :func:`graphscore.model.validate_chunks` takes them."""
@@ -650,15 +650,6 @@ def _write_link_rows(rows: list[dict], writer, folder: Path):
         writer.write_batch(pa.RecordBatch.from_pylist(rows, schema=_LINK_ROW_SCHEMA))
     return writer
 
-
-class _Pass:
-    """One table's chunks of an :class:`FtmChunks`, made each time they are iterated."""
-
-    def __init__(self, chunks: FtmChunks, table: str):
-        self.chunks, self.table = chunks, table
-
-    def __iter__(self) -> Iterator[pd.DataFrame]:
-        return self.chunks._pass(self.table)
 
 
 def iter_ftm(path: str | Path) -> dict:

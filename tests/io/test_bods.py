@@ -22,7 +22,7 @@ from graphscore.errors import InvalidData
 import graphscore.io.bods as bods
 from graphscore.io import read_path, table_chunks
 from graphscore.io.bods import MAPPING_FILE, is_bods, iter_bods, read_bods
-from graphscore.model import GraphscoreWarning, validate
+from graphscore.model import ChunkPass, GraphscoreWarning, validate
 from graphscore.synthetic_bods import bods_statements, write_bods
 from graphscore.workspace import open_workspace
 
@@ -610,7 +610,7 @@ def test_the_load_command_streams_bods(tmp_path, monkeypatch):
     monkeypatch.setattr(bods, "CHUNK_ROWS", 5)
     path = write_bods(tmp_path / "synthetic.jsonl", 200, seed=4, lines=True)
     chunks = table_chunks([path])
-    assert all(isinstance(chunks[name], bods._Pass) for name in chunks)
+    assert all(isinstance(chunks[name], ChunkPass) for name in chunks)
     assert [len(c) for c in chunks["links"]][:3] == [5, 5, 5]
     result = CliRunner().invoke(app, ["load", str(path), "--db", str(tmp_path / "db"), "-q"])
     assert result.exit_code == 0, result.output
