@@ -866,8 +866,8 @@ class LadybugStore(CypherStore):
 
     def _write_first_run(self, plan: ScorePlan) -> None:
         """A run of a policy and date not stored yet, of more than FIRST_COPY_ROWS records or past
-        one transaction, on the store itself
-        (no copy of it: at 10^8 links the copy was 26 GB of the write's disk). Its records count
+        one transaction, on the store itself (no copy of it: at 10^8 links the copy was 26 GB of
+        the write's disk). Its records count
         only once the run exists (:mod:`graphscore.store.statements`), so they go in first, and
         a process killed at any point before the run's commit leaves the store as every reader
         saw it, with records of no run that the next write-back of this policy and date removes
