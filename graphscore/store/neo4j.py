@@ -452,9 +452,13 @@ class Neo4jStore(CypherStore):
             # written_at are an earlier one's, upgraded first (the properties they lose last)
             if self._upgrade_score_history(run):
                 run("MATCH (s:ScoreRecord) WHERE s.written_at IS NOT NULL REMOVE s.written_at, s.score_policy_hash")
-            # and Entity score properties (the last write-back, up to the branch wb): the last run named instead
+            # and Entity score properties (the last write-back, up to the branch wb): the last run named
+            # instead. A store whose last run is named was written since, so holds none: no scan of
+            # every entity for them
             held = [f"e.{c.store_name}" for c in load_model().scores.columns]
-            if not run(f"MATCH (e:Entity) WHERE {' IS NOT NULL OR '.join(held)} IS NOT NULL RETURN 1 LIMIT 1", {}).empty:
+            named = not run(statements.READ_META, {"key": statements.LAST_SCORE_RUN}).empty
+            if not named and not run(f"MATCH (e:Entity) WHERE {' IS NOT NULL OR '.join(held)} IS NOT NULL "
+                                     "RETURN 1 LIMIT 1", {}).empty:
                 self._last_run_from_history(run)
                 run(f"MATCH (e:Entity) WHERE {' IS NOT NULL OR '.join(held)} IS NOT NULL REMOVE {', '.join(held)}", {})
             # read inside the transaction (and again when it is retried): another writer may
