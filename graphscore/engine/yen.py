@@ -5,7 +5,7 @@ The steps, their order and every tie-break are networkx's ``shortest_simple_path
 3.6, ``networkx/algorithms/simple_paths.py``, BSD licence) on a ``DiGraph`` built by
 ``add_edge`` in the same order, so the paths and their lengths are the same, bit for bit
 (``tests/engine/test_yen.py`` checks it on graphs full of ties). Here the graph is two dicts:
-importing networkx costs a command 0.15-0.3 s of CPU, where an explanation searches a region of
+importing networkx cost an ``explain`` command 0.15-0.18 s of CPU, where it searches regions of
 at most a few hundred entities.
 
 Examples
