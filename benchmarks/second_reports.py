@@ -1,7 +1,9 @@
-"""Benchmark: second runs of ``graphscore report dossier`` and ``report spillover --entity`` under two
-versions of the code, alternated, each command in a new process as a user types it.
+"""Benchmark: second runs of ``graphscore report dossier``, ``report spillover --entity``, ``explain``
+and ``whatif --penalize`` under two versions of the code, alternated, each command in a new process
+as a user types it.
 
-    python benchmarks/second_reports.py --db DB --before TREE --after TREE [--rounds 3] ENTITY [ENTITY ...]
+    python benchmarks/second_reports.py --db DB --before TREE --after TREE [--rounds 3]
+        [--commands dossier spillover explain whatif] ENTITY [ENTITY ...]
 
 ``TREE`` is a folder holding a ``graphscore`` package (a worktree, or ``git archive COMMIT``
 unpacked); each command runs with it first on ``PYTHONPATH``, in that folder, on the store ``DB``
@@ -29,6 +31,8 @@ from pathlib import Path
 COMMANDS = {
     "dossier": lambda entity, db, out: ["report", "dossier", entity, "--db", db, "--out", out],
     "spillover": lambda entity, db, out: ["report", "spillover", "--entity", entity, "--db", db, "--out", out],
+    "explain": lambda entity, db, out: ["explain", entity, "--db", db],
+    "whatif": lambda entity, db, out: ["whatif", "--penalize", entity, "--db", db, "--out", out],
 }
 SETTINGS = ["--policy", "data/policies/diffusion.toml", "--as-of", "2024-06-30", "-q"]
 
@@ -51,26 +55,29 @@ def main() -> None:
     parser.add_argument("--before", type=Path, required=True)
     parser.add_argument("--after", type=Path, required=True)
     parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--commands", nargs="+", choices=list(COMMANDS), default=["dossier", "spillover"])
     args = parser.parse_args()
+    commands = {kind: COMMANDS[kind] for kind in args.commands}
     trees = {"before": args.before.resolve(), "after": args.after.resolve()}
     db = str(Path(args.db).resolve())
     out = Path(tempfile.mkdtemp(prefix="second-reports-"))
-    for kind, command in COMMANDS.items():  # the first runs: the caches filled
+    for kind, command in commands.items():  # the first runs: the caches filled
         for entity in args.entities:
             for name, tree in trees.items():
                 timed(tree, command(entity, db, str(out / f"first-{name}")))
     runs = []
     for round_ in range(args.rounds):
-        for kind, command in COMMANDS.items():
+        for kind, command in commands.items():
             for entity in args.entities:
                 for name in (["before", "after"] if round_ % 2 == 0 else ["after", "before"]):
                     load = os.getloadavg()[0]
                     wall, cpu = timed(trees[name], command(entity, db, str(out / f"{kind}-{name}")))
-                    runs.append({"round": round_, "kind": kind, "entity": entity, "code": name, "cpu": cpu})
+                    runs.append({"round": round_, "kind": kind, "entity": entity, "code": name, "cpu": cpu, "wall": wall})
                     print(f"{round_} {kind:9} {entity} {name:6} wall {wall:6.2f} cpu {cpu:5.2f} load {load:4.1f}",
                           flush=True)
-    for kind in COMMANDS:
+    for kind in commands:
         cpu = {name: [r["cpu"] for r in runs if r["kind"] == kind and r["code"] == name] for name in trees}
+        wall = {name: [r["wall"] for r in runs if r["kind"] == kind and r["code"] == name] for name in trees}
         pairs: dict[tuple, dict] = {}
         for r in runs:
             if r["kind"] == kind:
@@ -78,7 +85,8 @@ def main() -> None:
         ratios = sorted(p["after"] / p["before"] for p in pairs.values())
         print(f"{kind}: CPU median before {statistics.median(cpu['before']):.2f} s, after "
               f"{statistics.median(cpu['after']):.2f} s; after / before per pair {ratios[0]:.2f}-{ratios[-1]:.2f} "
-              f"(median {statistics.median(ratios):.2f})")
+              f"(median {statistics.median(ratios):.2f}); wall median before {statistics.median(wall['before']):.2f} s, "
+              f"after {statistics.median(wall['after']):.2f} s")
 
 
 if __name__ == "__main__":

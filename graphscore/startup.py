@@ -50,13 +50,36 @@ def _unlisted_properties(module: types.ModuleType) -> None:
     module.kwdoc = _no_property_list
 
 
+def _load_overload(self, sig, target_context):
+    """What :data:`AFTER_IMPORT` puts in place of numba's ``Cache.load_overload``: its body
+    without ``target_context.refresh()``, the runtime (NRT) set up instead."""
+    from numba.core.runtime import nrt
+
+    nrt.rtsys.initialize(target_context)
+    with self._guard_against_spurious_io_errors():
+        return self._load_overload(sig, target_context)
+
+
+def _loads_without_refresh(module: types.ModuleType) -> None:
+    module.Cache.load_overload = _load_overload
+
+
 # Modules changed right after their code ran. matplotlib writes, when each artist class is
 # defined, the docstring of its ``set()`` listing every property with the first line of each
 # setter's docstring (``matplotlib.artist.kwdoc``), and the docstrings of the plotting methods
 # that list an artist's properties the same way: 0.15-0.25 s of CPU of every report, for help()
 # texts no command shows. ``kwdoc`` looks the setters' docstrings up and nothing else; the
 # signatures of ``set()`` are made as before.
-AFTER_IMPORT = {"matplotlib.artist": _unlisted_properties}
+# numba, loading a compiled function from its disk cache, first refreshes its target context:
+# it imports and installs every registry of typing and lowering rules it has (unicode strings,
+# typed containers, random generators, polynomials, ...: 0.1-0.2 s of CPU of the first kernel
+# of every command), which only compiling reads. A cached function is machine code linked
+# against symbols registered elsewhere: the C helpers and math functions when the context is
+# made, the hashing secrets when numba is imported, a parallel kernel's thread pool by the
+# function's own reload hooks, and the runtime's, set up here as the refresh did. Compiling
+# still refreshes (numba's compiler does it before each compilation, and a lowering rule not
+# found refreshes once too), so a kernel whose cache is missing or stale compiles as before.
+AFTER_IMPORT = {"matplotlib.artist": _unlisted_properties, "numba.core.caching": _loads_without_refresh}
 
 
 class _LazyFinder(importlib.abc.MetaPathFinder):

@@ -44,6 +44,7 @@ from graphscore.engine.paths import (HopWalks, describe_paths, distances_from, d
 from graphscore.engine.push import influence, work_arrays_of
 from graphscore.engine.run import contraction_of
 from graphscore.engine.spread import spread
+from graphscore.engine.yen import DiGraph, shortest_simple_paths
 from graphscore.model import Tables
 from graphscore.policy import Aggregate, Combine, ModelName, Policy
 from graphscore.workspace import Workspace, as_workspace
@@ -279,9 +280,10 @@ def _strongest_simple_paths(paths: _HopLengths, source: int, target: int,
                             damping: float, top: int, to_target: np.ndarray) -> list[tuple[list[int], float]]:
     """Up to ``top`` simple paths source -> target by product of ``damping * W``, strongest first.
 
-    Yen's k-shortest-paths (networkx) on the hop lengths of ``paths`` (of ``A``, the edges
-    u -> v), run only on the entities closest to the strongest path: on a registry of
-    thousands a penalty reaches most entities, but few lie on its strong paths to one of them.
+    Yen's k-shortest-paths (:mod:`graphscore.engine.yen`, networkx's steps) on the hop lengths
+    of ``paths`` (of ``A``, the edges u -> v), run only on the entities closest to the strongest
+    path: on a registry of thousands a penalty reaches most entities, but few lie on its strong
+    paths to one of them.
     ``to_target`` is every entity's distance to the target (one search serves every source).
     """
     if not np.isfinite(to_target[source]):
@@ -307,15 +309,12 @@ def _strongest_simple_paths(paths: _HopLengths, source: int, target: int,
     at = np.minimum(np.searchsorted(edge_keys, keys, sorter=order), max(edge_keys.size - 1, 0))
     found = edge_keys[order[at]] == keys if edge_keys.size else np.zeros(keys.size, dtype=bool)
     hop_strengths = damping * np.where(found, edge_strengths[order[at]] if edge_keys.size else 0.0, 0.0)
-    import networkx as nx  # here, not at import: most explanations never run Yen (0.1 s of every explain command)
-
-    graph = nx.DiGraph()
-    for i, j, length, strength in zip(rows, columns, lengths, hop_strengths):
-        graph.add_edge(int(region[i]), int(region[j]), length=float(length), strength=float(strength))
+    ends = [(int(region[i]), int(region[j])) for i, j in zip(rows.tolist(), columns.tolist())]
+    graph = DiGraph((u, v, length) for (u, v), length in zip(ends, lengths.tolist()))
+    strengths = dict(zip(ends, hop_strengths.tolist()))
     def strength(path: list[int]) -> float:
-        return float(np.prod([graph[u][v]["strength"] for u, v in zip(path, path[1:])]))
-    return [(path, strength(path)) for path in itertools.islice(
-        nx.shortest_simple_paths(graph, source, target, weight="length"), top)]
+        return float(np.prod([strengths[u, v] for u, v in zip(path, path[1:])]))
+    return [(path, strength(path)) for path in itertools.islice(shortest_simple_paths(graph, source, target), top)]
 
 
 def _among(M: sp.sparse.csr_array, region: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
