@@ -60,8 +60,14 @@ def _load_overload(self, sig, target_context):
         return self._load_overload(sig, target_context)
 
 
+# The names numba's own ``Cache.load_overload`` uses (numba 0.60-0.68): a numba whose method
+# reads anything else has changed it, and keeps its own.
+_NUMBA_LOAD_NAMES = ("refresh", "_guard_against_spurious_io_errors", "_load_overload")
+
+
 def _loads_without_refresh(module: types.ModuleType) -> None:
-    module.Cache.load_overload = _load_overload
+    if module.Cache.load_overload.__code__.co_names == _NUMBA_LOAD_NAMES:
+        module.Cache.load_overload = _load_overload
 
 
 # Modules changed right after their code ran. matplotlib writes, when each artist class is

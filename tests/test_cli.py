@@ -529,3 +529,27 @@ def test_score_in_float32_prints_its_error_bound(zala_db, tmp_path):
                  "-q")
     assert result.exit_code == 0, result.output
     assert re.search(r"^error bound: [0-9.e+-]+$", result.output, re.MULTILINE), result.output
+
+
+def test_numbas_cache_loader_is_replaced_only_where_it_reads_what_it_did():
+    """graphscore/startup.py replaces numba's ``Cache.load_overload`` only where the method uses
+    the names it did (numba 0.60-0.68); a numba that changed it keeps its own."""
+    import types
+
+    import numba.core.caching
+
+    from graphscore import startup
+
+    class Changed:
+        def load_overload(self, sig, target_context):
+            return self._load_overload_elsewhere(sig, target_context)
+
+    class Same:  # numba as this test process imported it, without graphscore's command hooks
+        load_overload = numba.core.caching.Cache.load_overload
+
+    changed = types.SimpleNamespace(Cache=Changed)
+    startup._loads_without_refresh(changed)
+    assert changed.Cache.load_overload is not startup._load_overload
+    same = types.SimpleNamespace(Cache=Same)
+    startup._loads_without_refresh(same)
+    assert same.Cache.load_overload is startup._load_overload
