@@ -676,6 +676,10 @@ def neighbourhood_map(report: Dossier) -> Drawing:
     legend_width = max(text_box(label, 9)[0] for *_, label in legend) + 34
     # the picture's area: under the title, left of the legend, above the note
     area = (8.0, 8.0 + text_box("A\nA", 12)[1] + 10, width - legend_width - 8, height - 34.0)
+    # two short lines: one long one runs off the picture, the legend taking the right of it
+    drawing.text((area[0] + area[2]) / 2, 8, f"{title}\n{whole.number_of_nodes()} entities, "
+                 f"{whole.number_of_edges()} links, {penalised} penalised at {report.manifest['as_of']}",
+                 size=12, anchor="middle", valign="top")
 
     simple = nx.Graph(graph.to_undirected(as_view=True))
     if simple.number_of_nodes() <= _STRESS_MAX:
@@ -755,9 +759,6 @@ def neighbourhood_map(report: Dossier) -> Drawing:
         label.draw(drawing)
     left_out = len(node_labels) + len(link_labels) - len(placed)
 
-    drawing.text((area[0] + area[2]) / 2, 8, f"{title}\n{whole.number_of_nodes()} entities, "
-                 f"{whole.number_of_edges()} links, {penalised} penalised at {report.manifest['as_of']}",
-                 size=12, anchor="middle", valign="top")
     row = text_box("A", 9)[1] + 3
     for k, (shape, fill, edge, label) in enumerate(legend):
         x, y = area[2] + 14, area[1] + row * (k + 0.5)
