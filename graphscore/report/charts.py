@@ -88,6 +88,8 @@ def _bars(panel: Panel, lefts, rights, heights, *, base: float, edge: str | None
 def _zero_based(low: float, high: float, *, headroom: float = 0.05) -> Scale:
     """A bar chart's value scale: zero included and kept at the edge when all bars lie on one side."""
     low, high = min(low, 0.0), max(high, 0.0)
+    if low == high:  # every bar at zero: an axis up to one, as matplotlib draws it
+        return Scale(0.0, 1.0)
     scale = padded(low, high, margin=headroom)
     return Scale(0.0 if low == 0 else scale.low, 0.0 if high == 0 else scale.high)
 
