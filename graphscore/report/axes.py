@@ -12,6 +12,8 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
+import numpy as np
+
 from graphscore.report.svg import Drawing, text_box
 
 __all__ = ["Scale", "linear_ticks", "log_ticks", "Panel"]
@@ -101,10 +103,11 @@ class Scale:
     high: float
     log: bool = False
 
-    def fraction(self, value: float) -> float:
+    def fraction(self, value):
+        """Where ``value`` (a number or an array) falls between the ends, 0 at ``low``, 1 at ``high``."""
         if self.log:
-            return (math.log10(value) - math.log10(self.low)) / (math.log10(self.high) - math.log10(self.low))
-        return (value - self.low) / (self.high - self.low)
+            return (np.log10(value) - math.log10(self.low)) / (math.log10(self.high) - math.log10(self.low))
+        return (np.asarray(value, dtype=float) - self.low) / (self.high - self.low)
 
     def ticks(self, *, integer: bool = False, most: int = 8) -> list[float]:
         found = log_ticks(self.low, self.high) if self.log else linear_ticks(self.low, self.high, most=most,
@@ -133,10 +136,12 @@ class Panel:
     def __init__(self, drawing: Drawing, box: tuple[float, float, float, float], x: Scale, y: Scale):
         self.drawing, self.box, self.xscale, self.yscale = drawing, box, x, y
 
-    def x(self, value: float) -> float:
+    def x(self, value):
+        """Points from the left of the drawing of an x value (or an array of them)."""
         return self.box[0] + self.xscale.fraction(value) * (self.box[2] - self.box[0])
 
-    def y(self, value: float) -> float:
+    def y(self, value):
+        """Points from the top of the drawing of a y value (or an array of them)."""
         return self.box[3] - self.yscale.fraction(value) * (self.box[3] - self.box[1])
 
     def frame(self, *, title: str = "", xlabel: str = "", ylabel: str = "", integer_y: bool = False,

@@ -199,8 +199,7 @@ def _distinct(x: np.ndarray, y: np.ndarray, panel: Panel) -> np.ndarray:
     """The points at distinct places a quarter point apart, in points: thousands of points drawn
     on one spot show as one, and a registry's hundred thousand entities would make a file of
     tens of megabytes."""
-    xy = np.column_stack([[panel.x(v) for v in x], [panel.y(v) for v in y]]) if x.size else np.empty((0, 2))
-    return np.unique(np.round(xy * 4) / 4, axis=0)
+    return np.unique(np.round(np.column_stack([panel.x(x), panel.y(y)]).reshape(-1, 2) * 4) / 4, axis=0)
 
 
 def score_scatter(report: CompareReport) -> Drawing:
@@ -469,7 +468,7 @@ class Label:
         width, height = text_box(self.text, self.size, bold=self.bold)
         x, y = self.x + dx, self.y - dy
         left = {"left": x, "center": x - width / 2, "right": x - width}[ha]
-        top = {"top": y, "center": y - height / 2, "bottom": y - height, "baseline": y - height}[va]
+        top = {"top": y, "center": y - height / 2, "bottom": y - height}[va]
         return left - self.pad, top - self.pad, left + width + self.pad, top + height + self.pad
 
     def draw(self, drawing: Drawing) -> None:
