@@ -483,7 +483,8 @@ def _overlap(a, b, gap: float = 0.0) -> bool:
     return a[0] < b[2] + gap and b[0] < a[2] + gap and a[1] < b[3] + gap and b[1] < a[3] + gap
 
 
-def place_labels(labels: list[Label], area: tuple[float, float, float, float], taken: list | None = None) -> list[Label]:
+def place_labels(labels: list[Label], area: tuple[float, float, float, float],
+                 taken: list | None = None) -> list[Label]:
     """Give each label the first of its spots where its box overlaps no label placed before it
     and nothing in ``taken`` (boxes x0, y0, x1, y1: the markers) and lies inside ``area``; a label
     with no free spot is left out. Returns the labels placed, in the order given.

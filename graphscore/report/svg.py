@@ -105,8 +105,8 @@ class Drawing:
              css_class=None) -> None:
         css = f' class="{css_class}"' if css_class else ""
         corner = f' rx="{fmt(rx)}"' if rx else ""
-        self.elements.append(f'<rect{css} x="{fmt(x)}" y="{fmt(y)}" width="{fmt(width)}" height="{fmt(height)}"{corner} '
-                             f'{self._style(fill, stroke, stroke_width, opacity=opacity)}/>')
+        self.elements.append(f'<rect{css} x="{fmt(x)}" y="{fmt(y)}" width="{fmt(width)}" '
+                             f'height="{fmt(height)}"{corner} {self._style(fill, stroke, stroke_width, opacity=opacity)}/>')
 
     def line(self, x1, y1, x2, y2, *, stroke, width=1.0, dash=None) -> None:
         self.elements.append(f'<line x1="{fmt(x1)}" y1="{fmt(y1)}" x2="{fmt(x2)}" y2="{fmt(y2)}" '

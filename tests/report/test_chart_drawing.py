@@ -15,7 +15,6 @@ from graphscore.report import charts
 from graphscore.report.charts import chart_svgs
 from graphscore.report.markup import shown
 from tests.report import svgread
-from tests.report.test_labels import crowded_report
 
 POLICY = 'name="r"\ndamping=0.5\n[[transmit]]\nlink="OWNS"\ndirection="backward"\nweight="share"'
 # markup, an entity, quotes, a bidirectional control and a control character XML cannot hold
