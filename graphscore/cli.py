@@ -48,9 +48,9 @@ ForceOption = Annotated[bool, typer.Option("--force", help="Run a model even whe
                                                            "more than an hour on this graph.")]
 WaitOption = Annotated[float, typer.Option("--wait", min=0, help="Seconds to wait while another process "
                                                                  "writes to the store.")]
-# Report files written (graphscore.report.render.FORMATS); the charts (matplotlib) are drawn for html and png only.
+# Report files written (graphscore.report.render.FORMATS); the charts are drawn for html and svg only.
 FormatOption = Annotated[list[str] | None, typer.Option(
-    "--format", help="Report format to write: html, md, json or png (repeatable; default: all). JSON and Markdown "
+    "--format", help="Report format to write: html, md, json or svg (repeatable; default: all). JSON and Markdown "
                      "alone draw no chart and start faster.")]
 DEFAULT_WAIT = 180.0  # a load of 10^7 links takes minutes: wait for it rather than fail at once
 Engine = enum.Enum("Engine", {"MEMORY": "memory", "SPARK": "spark"}, type=str)  # score --engine
@@ -368,7 +368,7 @@ def report_spillover(
     quiet: QuietOption = False,
     force: ForceOption = False,
 ) -> None:
-    """Spillover of one entity's penalties (--entity) or one penalty (--penalty): HTML, Markdown, JSON, PNG."""
+    """Spillover of one entity's penalties (--entity) or one penalty (--penalty): HTML, Markdown, JSON, SVG."""
     from graphscore.analysis.spillover import spillover
     from graphscore.policy import load_policy
     from graphscore.report.render import FORMATS, write_report

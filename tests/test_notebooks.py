@@ -35,7 +35,10 @@ def test_notebook_runs(path, tmp_path):
     assert time.perf_counter() - started < 60
     outputs = [o for cell in notebook.cells for o in cell.get("outputs", [])]
     assert not [o for o in outputs if o.get("output_type") == "error"]
-    figures = [o for o in outputs if str(o.get("data", {}).get("text/plain", "")).startswith("<Figure")]
-    assert figures and all("image/png" in o["data"] for o in figures)  # drawn, not "<Figure size ...>"
+    # a notebook's own matplotlib figures as PNG, graphscore's charts as SVG: drawn, not "<Figure size ...>"
+    shown = {"<Figure": "image/png", "<Drawing": "image/svg+xml"}
+    figures = [(o, kind) for o in outputs for prefix, kind in shown.items()
+               if str(o.get("data", {}).get("text/plain", "")).startswith(prefix)]
+    assert figures and all(kind in o["data"] for o, kind in figures)
     results = [o for o in outputs if "text/html" in o.get("data", {})]
     assert results and all("<table" in o["data"]["text/html"] for o in results)

@@ -2,7 +2,7 @@
 rank the same entities differently, and how much collateral each produces (DESIGN §7).
 
 The report is data first (:class:`CompareReport`, DataFrames and manifests); rendering to HTML,
-Markdown, JSON and PNG lives in :mod:`graphscore.report.render`, as for the spillover report.
+Markdown, JSON and SVG lives in :mod:`graphscore.report.render`, as for the spillover report.
 
 Every variant is scored on the same tables at the same ``as_of`` with :func:`graphscore.score`;
 what differs between variants is the policy alone, and each variant's manifest names it by hash.

@@ -2,7 +2,7 @@
 much, and through which paths (DESIGN §7).
 
 The report is data first (:class:`SpilloverReport`, DataFrames and a manifest); rendering to
-HTML, Markdown, JSON and PNG lives in :mod:`graphscore.report.render`.
+HTML, Markdown, JSON and SVG lives in :mod:`graphscore.report.render`.
 """
 
 from __future__ import annotations

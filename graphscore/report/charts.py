@@ -3,46 +3,37 @@ reach. Compare: how one variant's scores sit against another's, and, for a sweep
 grows with the parameter. Dossier: the entity's neighbourhood, who is penalised in it and through
 which links.
 
-Figures are built as :class:`matplotlib.figure.Figure` objects on an Agg canvas, never through
-``pyplot``: pyplot keeps a global figure registry and picks a backend from the environment, and a
-library that renders reports on a server or in a notebook should change neither.
+Each chart is a :class:`~graphscore.report.svg.Drawing`, written as SVG (:func:`chart_svgs`), its
+text sized from DejaVu Sans's widths (:mod:`graphscore.report.fontmetrics`) so that labels are
+placed without a font or chart library loaded: drawn with matplotlib, a 10^6-link registry's
+second dossier or spillover report spent 1.2-1.8 s importing it and 1-2 s more drawing and
+saving its charts (journal, "Charts as SVG").
 """
 
 from __future__ import annotations
 
-import functools
-import io
 import math
 import numbers
-import re
 import textwrap
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-import matplotlib
 import numpy as np
-from matplotlib import colormaps, font_manager
-from matplotlib.backends.backend_agg import FigureCanvasAgg
-from matplotlib.figure import Figure
-from matplotlib.lines import Line2D
-from matplotlib.patches import FancyArrowPatch
-from matplotlib.ticker import LogFormatterSciNotation, MaxNLocator, NullLocator
-from matplotlib.transforms import Bbox
 
 from graphscore.analysis.compare import CompareReport
 from graphscore.analysis.dossier import Dossier
 from graphscore.analysis.spillover import SpilloverReport
 from graphscore.model import load_model
+from graphscore.report.axes import TITLE_SIZE, Panel, Scale, padded
 from graphscore.report.markup import CHART_TITLES
+from graphscore.report.svg import Drawing, fmt, text_box
 
 if TYPE_CHECKING:  # imported by the functions drawing a dossier's neighbourhood: the other charts draw no graph
     import networkx as nx
 
-__all__ = ["DPI", "CHART_TITLES", "change_histogram", "change_by_hop", "score_scatter", "sweep_lines",
-           "neighbourhood_map", "summarise_neighbourhood", "place_labels", "spot_extents", "chart_pngs",
-           "save_charts"]
-
-DPI = 110
+__all__ = ["CHART_TITLES", "change_histogram", "change_by_hop", "score_scatter", "sweep_lines",
+           "neighbourhood_map", "summarise_neighbourhood", "Label", "place_labels", "chart_svgs", "save_charts"]
 
 # Fewer bins hide the shape of a small report; more turn a large one into noise.
 _MIN_BINS, _MAX_BINS = 10, 60
@@ -55,93 +46,57 @@ _LOG_SCORE_RATIO = 100
 _BAR_COLOR = "#3b6ea8"
 _THRESHOLD_COLOR = "#c0392b"
 _FAILED_COLOR = "#c0392b"
+# Sizes in points, as the matplotlib figures had them in inches (x 72).
+_WIDE, _NARROW, _TALL = (648.0, 288.0), (504.0, 288.0), (504.0, 396.0)
 
 
-
-# Names come in every script. DejaVu Sans, matplotlib's default, has Latin, Greek and Cyrillic but
-# no Chinese, Japanese or Korean: without a fallback those names draw as empty boxes.
-_CJK_FAMILIES = ("Noto Sans CJK SC", "Noto Sans CJK JP", "WenQuanYi Micro Hei", "WenQuanYi Zen Hei",
-                 "Droid Sans Fallback")
-
-
-@functools.cache
-def _font_families() -> tuple[str, ...]:
-    """The fonts charts draw with: DejaVu Sans, then the installed CJK fallbacks above.
-
-    matplotlib lists the system's fonts once, in a cache on disk, so a font installed after
-    that is missing from its list: the CJK fonts are then looked up in the system's font
-    folders and added.
-    """
-    known = {font.name for font in font_manager.fontManager.ttflist}
-    if not known.intersection(_CJK_FAMILIES):
-        for path in font_manager.findSystemFonts():
-            if any(mark in Path(path).name.lower() for mark in ("cjk", "wqy", "droidsansfallback")):
-                font_manager.fontManager.addfont(path)
-        known = {font.name for font in font_manager.fontManager.ttflist}
-    return ("DejaVu Sans", *(family for family in _CJK_FAMILIES if family in known))
+def _message(size: tuple[float, float], title: str, message: str, detail: str) -> Drawing:
+    width, height = size
+    drawing = Drawing(width, height)
+    drawing.text(width / 2, 10, title, size=TITLE_SIZE, anchor="middle", valign="top")
+    drawing.text(width / 2, height * 0.5, message, size=14, anchor="middle", valign="center", color="#555555")
+    drawing.text(width / 2, height * 0.62, detail, size=9, anchor="middle", valign="center", color="#777777")
+    return drawing
 
 
-def _any_script(draw):
-    """Build the figure with the fallback fonts: a text takes its fonts when it is made."""
-    @functools.wraps(draw)
-    def wrapper(*args, **kwargs):
-        with matplotlib.rc_context({"font.family": list(_font_families())}):
-            return draw(*args, **kwargs)
-    return wrapper
+def _nothing_affected(size: tuple[float, float], title: str) -> Drawing:
+    return _message(size, title, "No entity affected", "the change reaches no entity beyond the one(s) it applies to")
 
 
-def _figure(width: float, height: float) -> Figure:
-    fig = Figure(figsize=(width, height), layout="constrained")
-    FigureCanvasAgg(fig)  # attaches itself as fig.canvas: PNG output without a global backend
-    return fig
+def _panels(drawing: Drawing, count: int, x: Scale, ys: list[Scale], *, top: float, bottom: float = 46.0,
+            gap: float = 24.0) -> list[Panel]:
+    """``count`` panels side by side across ``drawing``, each left margin fitted to its y labels."""
+    slot = drawing.width / count
+    panels = []
+    for k, y in enumerate(ys):
+        panel = Panel(drawing, (0.0, 0.0, 1.0, 1.0), x, y)
+        left = k * slot + panel.left_margin() + 6
+        panel.box = (left, top, (k + 1) * slot - gap / 2 - 4, drawing.height - bottom)
+        panels.append(panel)
+    return panels
 
 
-_SUPERSCRIPTS = str.maketrans("-0123456789", "⁻⁰¹²³⁴⁵⁶⁷⁸⁹")
+def _bars(panel: Panel, lefts, rights, heights, *, base: float, edge: str | None = None) -> None:
+    for left, right, value in zip(lefts, rights, heights):
+        if value == base:
+            continue
+        y0, y1 = sorted((panel.y(value), panel.y(base)))
+        panel.drawing.rect(panel.x(left), y0, panel.x(right) - panel.x(left), y1 - y0, fill=_BAR_COLOR,
+                           stroke=edge, stroke_width=0.5 if edge else None)
 
 
-class PlainLogFormatter(LogFormatterSciNotation):
-    """A log axis's tick labels as matplotlib writes them (``10³``, ``2×10¹``), in plain text
-    with superscript digits instead of mathtext: a chart's first mathtext label builds
-    matplotlib's math parser (0.1-0.2 s of CPU of a spillover report), for a power of ten.
-
-    Examples
-    --------
-    >>> PlainLogFormatter()(1000.0), PlainLogFormatter()(0.01), PlainLogFormatter()(20.0)
-    ('10³', '10⁻²', '2×10¹')
-    """
-
-    def __call__(self, x, pos=None):
-        label = super().__call__(x, pos)
-        match = re.fullmatch(r"\$\\mathdefault\{(-?)(?:([0-9.]+)\\times)?([0-9.]+)\^\{(-?[0-9]+)\}\}\$", label)
-        if match is None:  # no power of a number: as matplotlib writes it
-            return label
-        sign, coefficient, base, exponent = match.groups()
-        return f"{sign}{coefficient + '×' if coefficient else ''}{base}{exponent.translate(_SUPERSCRIPTS)}"
-
-
-def _plain_log_labels(axis) -> None:
-    """Label a log-scaled ``axis`` as its scale does (majors and minors), in plain text."""
-    base = axis.get_transform().base
-    axis.set_major_formatter(PlainLogFormatter(base))
-    axis.set_minor_formatter(PlainLogFormatter(base, labelOnlyBase=False))
-
-
-def _message(fig: Figure, title: str, message: str, detail: str) -> Figure:
-    fig.suptitle(title)
-    fig.text(0.5, 0.5, message, ha="center", va="center", fontsize=14, color="#555555")
-    fig.text(0.5, 0.38, detail, ha="center", va="center", fontsize=9, color="#777777")
-    return fig
-
-
-def _nothing_affected(fig: Figure, title: str) -> Figure:
-    return _message(fig, title, "No entity affected", "the change reaches no entity beyond the one(s) it applies to")
+def _zero_based(low: float, high: float, *, headroom: float = 0.05) -> Scale:
+    """A bar chart's value scale: zero included and kept at the edge when all bars lie on one side."""
+    low, high = min(low, 0.0), max(high, 0.0)
+    if low == high:  # every bar at zero: an axis up to one, as matplotlib draws it
+        return Scale(0.0, 1.0)
+    scale = padded(low, high, margin=headroom)
+    return Scale(0.0 if low == 0 else scale.low, 0.0 if high == 0 else scale.high)
 
 
 # ---- spillover ----------------------------------------------------------------------------------
 
-
-@_any_script
-def change_histogram(report: SpilloverReport) -> Figure:
+def change_histogram(report: SpilloverReport) -> Drawing:
     """Distribution of the score change over the entities the change reaches (``hops > 0``).
 
     Parameters
@@ -150,17 +105,16 @@ def change_histogram(report: SpilloverReport) -> Figure:
 
     Returns
     -------
-    Figure
+    Drawing
         A histogram of ``change``, with the count axis on a log scale when the counts span more
         than a factor of 20. A dashed line marks the report's ``threshold`` (and ``-threshold``
-        when scores fall): a change that large alone moves an entity across it. A figure saying
+        when scores fall): a change that large alone moves an entity across it. A picture saying
         "No entity affected" when nothing beyond the sources changes.
     """
     title = "Distribution of score change"
-    fig = _figure(7.0, 4.0)
     changes = report.affected.loc[report.affected["hops"] > 0, "change"].to_numpy(float)
     if changes.size == 0:
-        return _nothing_affected(fig, title)
+        return _nothing_affected(_NARROW, title)
 
     # The square-root rule, bounded. numpy's "auto" sizes bins by the spread of the bulk of the
     # data, and changes that fade geometrically with the hops put the bulk in a sliver near zero:
@@ -168,28 +122,29 @@ def change_histogram(report: SpilloverReport) -> Figure:
     bins = min(_MAX_BINS, max(_MIN_BINS, math.isqrt(changes.size)))
     counts, edges = np.histogram(changes, bins=bins)
     filled = counts[counts > 0]
-    log_counts = filled.max() >= _LOG_COUNT_RATIO * filled.min()
+    log_counts = bool(filled.max() >= _LOG_COUNT_RATIO * filled.min())
 
-    ax = fig.add_subplot()
-    ax.hist(changes, bins=edges, color=_BAR_COLOR, edgecolor="white", linewidth=0.5, log=log_counts)
-    if log_counts:
-        _plain_log_labels(ax.yaxis)
-    for sign, present in ((1, changes.max() > 0), (-1, changes.min() < 0)):
-        if present:
-            label = f"threshold {report.threshold:g}" if sign > 0 else f"minus threshold ({-report.threshold:g})"
-            ax.axvline(sign * report.threshold, color=_THRESHOLD_COLOR, linestyle="--", linewidth=1.2, label=label)
-    ax.legend(loc="best")
-    ax.set_xlabel("change in score")
-    ax.set_ylabel("entities (log scale)" if log_counts else "entities")
-    if not log_counts:
-        ax.yaxis.set_major_locator(MaxNLocator(integer=True))
-    ax.set_title(f"{title} ({changes.size} entities reached)")
-    ax.spines[["top", "right"]].set_visible(False)
-    return fig
+    thresholds = [(sign * report.threshold, label) for sign, present, label in (
+        (1, changes.max() > 0, f"threshold {report.threshold:g}"),
+        (-1, changes.min() < 0, f"minus threshold ({-report.threshold:g})")) if present]
+    x = padded(min([edges[0], *(t for t, _ in thresholds)]), max([edges[-1], *(t for t, _ in thresholds)]))
+    # on a log axis the bars stand on a floor half the smallest count below it
+    y = padded(filled.min() / 2, filled.max(), log=True, floor=filled.min() / 2) if log_counts \
+        else _zero_based(0.0, float(filled.max()))
+    drawing = Drawing(*_NARROW)
+    (panel,) = _panels(drawing, 1, x, [y], top=30.0)
+    _bars(panel, edges[:-1], edges[1:], np.where(counts > 0, counts, y.low), base=y.low, edge="#ffffff")
+    for value, _ in thresholds:
+        drawing.line(panel.x(value), panel.box[1], panel.x(value), panel.box[3], stroke=_THRESHOLD_COLOR,
+                     width=1.2, dash="5,3")
+    panel.frame(title=f"{title} ({changes.size} entities reached)", xlabel="change in score",
+                ylabel="entities (log scale)" if log_counts else "entities", integer_y=not log_counts)
+    if thresholds:
+        panel.legend([("dashed", _THRESHOLD_COLOR, label) for _, label in thresholds])
+    return drawing
 
 
-@_any_script
-def change_by_hop(report: SpilloverReport) -> Figure:
+def change_by_hop(report: SpilloverReport) -> Drawing:
     """Entities reached and their summed score change at each hop distance, from ``report.by_hop``.
 
     Parameters
@@ -198,43 +153,56 @@ def change_by_hop(report: SpilloverReport) -> Figure:
 
     Returns
     -------
-    Figure
+    Drawing
         Two bar charts side by side over the hop distance: how many entities, and how much
-        change in total. A figure saying "No entity affected" when ``by_hop`` is empty.
+        change in total, each bar labelled with its value. A picture saying "No entity affected"
+        when ``by_hop`` is empty.
     """
     title = "Spillover by hop distance"
-    fig = _figure(9.0, 4.0)
     by_hop = report.by_hop
     if by_hop.empty:
-        return _nothing_affected(fig, title)
+        return _nothing_affected(_WIDE, title)
 
     hops = by_hop["hops"].to_numpy(int)
-    left, right = fig.subplots(1, 2, sharex=True)
-    for ax, column, label, fmt in ((left, "entities", "entities reached", "%d"),
-                                   (right, "total_change", "summed change in score", "%.3g")):
-        bars = ax.bar(hops, by_hop[column].to_numpy(float), color=_BAR_COLOR, width=0.7)
-        ax.bar_label(bars, fmt=fmt, fontsize=8, padding=2)
-        ax.set_title(label)
-        if column == "entities":
-            ax.yaxis.set_major_locator(MaxNLocator(integer=True))
-        ax.set_xlabel("hops from the source")
-        ax.set_xticks(hops)
-        ax.axhline(0, color="#333333", linewidth=0.6)
-        ax.spines[["top", "right"]].set_visible(False)
-    fig.suptitle(title)
-    return fig
+    columns = (("entities", "entities reached", "{:.0f}"), ("total_change", "summed change in score", "{:.3g}"))
+    values = [by_hop[column].to_numpy(float) for column, _, _ in columns]
+    drawing = Drawing(*_WIDE)
+    x = Scale(hops.min() - 0.6, hops.max() + 0.6)
+    # room above (or below) the bars for their labels
+    panels = _panels(drawing, 2, x, [_zero_based(v.min(), v.max(), headroom=0.12) for v in values], top=52.0)
+    for panel, (column, label, form), value in zip(panels, columns, values):
+        _bars(panel, hops - 0.35, hops + 0.35, value, base=0.0)
+        for hop, v in zip(hops, value):
+            drawing.text(panel.x(hop), panel.y(v) + (-2 if v >= 0 else 2), form.format(v), size=8, anchor="middle",
+                         valign="bottom" if v >= 0 else "top")
+        drawing.line(panel.box[0], panel.y(0.0), panel.box[2], panel.y(0.0), stroke="#333333", width=0.6)
+        panel.frame(title=label, xlabel="hops from the source", integer_y=column == "entities",
+                    xticks=[(hop, str(hop)) for hop in hops])
+    drawing.text(drawing.width / 2, 8, title, size=TITLE_SIZE, anchor="middle", valign="top")
+    return drawing
 
 
 # ---- compare ------------------------------------------------------------------------------------
 
-def _variant_colors(count: int) -> list:
+# viridis at 0, 0.1125, ..., 0.9 (matplotlib's colormap, sampled): one colour per variant
+_VIRIDIS = ("#440154", "#482173", "#433e85", "#38598c", "#2d708e", "#25858e", "#1e9b8a", "#2ab07f", "#51c56a",
+            "#85d54a")
+
+
+def _variant_colors(count: int) -> list[str]:
     if count == 1:
         return [_BAR_COLOR]
-    return [colormaps["viridis"](i / max(count - 1, 1) * 0.9) for i in range(count)]
+    return [_VIRIDIS[round(i / max(count - 1, 1) * (len(_VIRIDIS) - 1))] for i in range(count)]
 
 
-@_any_script
-def score_scatter(report: CompareReport) -> Figure:
+def _distinct(x: np.ndarray, y: np.ndarray, panel: Panel) -> np.ndarray:
+    """The points at distinct places a quarter point apart, in points: thousands of points drawn
+    on one spot show as one, and a registry's hundred thousand entities would make a file of
+    tens of megabytes."""
+    return np.unique(np.round(np.column_stack([panel.x(x), panel.y(y)]).reshape(-1, 2) * 4) / 4, axis=0)
+
+
+def score_scatter(report: CompareReport) -> Drawing:
     """Each entity's ``total`` under the baseline (x) against its ``total`` under every other
     scored variant (y, one colour per variant), with the line ``y = x``.
 
@@ -244,17 +212,17 @@ def score_scatter(report: CompareReport) -> Figure:
 
     Returns
     -------
-    Figure
+    Drawing
         Entities with a zero total under both variants of a pair are left out. The axes are
         log-log when the positive totals span more than a factor of 100; a point with a zero on
-        either axis cannot be drawn there, and the title says how many were left out. A figure
-        saying why when fewer than two variants scored or no entity has a score.
+        either axis cannot be drawn there, and the title says how many were left out. Points
+        falling on one spot (a quarter point apart) are drawn once. A picture saying why when
+        fewer than two variants scored or no entity has a score.
     """
     title = CHART_TITLES["compare_scatter"]
-    fig = _figure(7.0, 5.5)
     scored = report.scored
     if len(scored) < 2:
-        return _message(fig, title, "Nothing to compare", "fewer than two variants scored")
+        return _message(_TALL, title, "Nothing to compare", "fewer than two variants scored")
     wide = report.wide("total")
     baseline, others = scored[0], scored[1:]
     x_all = wide[baseline].to_numpy(float)
@@ -265,38 +233,39 @@ def score_scatter(report: CompareReport) -> Figure:
         pairs.append((label, x_all[keep], y_all[keep]))
     values = np.concatenate([np.concatenate([x, y]) for _, x, y in pairs])
     if values.size == 0:
-        return _message(fig, title, "No entity has a score", "under any of the variants compared")
+        return _message(_TALL, title, "No entity has a score", "under any of the variants compared")
     positive = values[values > 0]
-    log = positive.size > 0 and positive.max() >= _LOG_SCORE_RATIO * positive.min()
-
-    ax = fig.add_subplot()
-    hidden = 0
-    size = 18 if values.size < 4_000 else 5  # thousands of points: small ones show density, not a blot
-    for (label, x, y), color in zip(pairs, _variant_colors(len(pairs))):
-        if log:
-            drawable = (x > 0) & (y > 0)
-            hidden += int((~drawable).sum())
-            x, y = x[drawable], y[drawable]
-        ax.scatter(x, y, s=size, alpha=0.7, color=color, edgecolors="none", label=label)
+    log = bool(positive.size > 0 and positive.max() >= _LOG_SCORE_RATIO * positive.min())
     low, high = (positive.min(), positive.max()) if log else (min(values.min(), 0.0), values.max())
-    ax.plot([low, high], [low, high], color="#777777", linestyle="--", linewidth=1, label="y = x")
-    if log:
-        ax.set_xscale("log")
-        ax.set_yscale("log")
-        _plain_log_labels(ax.xaxis)
-        _plain_log_labels(ax.yaxis)
-    ax.set_xlabel(f"total under {baseline}" + (" (log scale)" if log else ""))
-    ax.set_ylabel((f"total under {others[0]}" if len(others) == 1 else "total under the variant")
-                  + (" (log scale)" if log else ""))
-    ax.legend(loc="best", fontsize=8)
-    ax.set_title(title + (f"\n({hidden} point(s) with a zero score not drawn on log axes)" if hidden else ""),
-                 fontsize=11)
-    ax.spines[["top", "right"]].set_visible(False)
-    return fig
+    scale = padded(low, high, log=log)
+    hidden = 0
+    drawable = []
+    for label, x, y in pairs:
+        if log:
+            shown = (x > 0) & (y > 0)
+            hidden += int((~shown).sum())
+            x, y = x[shown], y[shown]
+        drawable.append((label, x, y))
+    drawing = Drawing(*_TALL)
+    heading = title + (f"\n({hidden} point(s) with a zero score not drawn on log axes)" if hidden else "")
+    (panel,) = _panels(drawing, 1, scale, [scale], top=16.0 + text_box(heading, 11)[1])
+    radius = 2.1 if values.size < 4_000 else 1.1  # thousands of points: small ones show density, not a blot
+    colors = _variant_colors(len(pairs))
+    for (label, x, y), color in zip(drawable, colors):
+        for px, py in _distinct(x, y, panel):
+            drawing.circle(px, py, radius, fill=color, opacity=0.7)
+    drawing.line(panel.x(low), panel.y(low), panel.x(high), panel.y(high), stroke="#777777", width=1, dash="5,3")
+    suffix = " (log scale)" if log else ""
+    panel.frame(xlabel=f"total under {baseline}{suffix}",
+                ylabel=(f"total under {others[0]}" if len(others) == 1 else "total under the variant") + suffix)
+    drawing.text((panel.box[0] + panel.box[2]) / 2, panel.box[1] - 6, heading, size=11, anchor="middle",
+                 valign="bottom")
+    panel.legend([("o", color, str(label)) for (label, _, _), color in zip(pairs, colors)]
+                 + [("dashed", "#777777", "y = x")], size=8)
+    return drawing
 
 
-@_any_script
-def sweep_lines(report: CompareReport) -> Figure:
+def sweep_lines(report: CompareReport) -> Drawing:
     """Collateral count and mean inherited score against the swept parameter's value.
 
     Parameters
@@ -306,38 +275,39 @@ def sweep_lines(report: CompareReport) -> Figure:
 
     Returns
     -------
-    Figure
+    Drawing
         Two line charts side by side over the parameter's values (evenly spaced and named when
-        they are not numbers); a value whose variant failed is a red cross on the axis. A figure
+        they are not numbers); a value whose variant failed is a red cross on the axis. A picture
         saying why when the report is not a sweep.
     """
     title = CHART_TITLES["compare_sweep"]
-    fig = _figure(9.0, 4.0)
     if report.parameter is None:
-        return _message(fig, title, "Not a sweep", "the report compares policies, not values of one parameter")
+        return _message(_WIDE, title, "Not a sweep", "the report compares policies, not values of one parameter")
     variants = report.variants
     raw = variants["value"].tolist()
     numeric = all(isinstance(v, numbers.Real) and not isinstance(v, bool) for v in raw)
     x = np.array(raw, dtype=float) if numeric else np.arange(len(raw), dtype=float)
     ok = (variants["status"] == "ok").to_numpy()
-    left, right = fig.subplots(1, 2, sharex=True)
-    for ax, column, label in ((left, "collateral", "collateral entities"),
-                              (right, "mean_inherited", "mean inherited score")):
-        ax.plot(x[ok], variants.loc[ok, column].to_numpy(float), marker="o", color=_BAR_COLOR)
+    columns = (("collateral", "collateral entities"), ("mean_inherited", "mean inherited score"))
+    values = [variants.loc[ok, column].to_numpy(float) for column, _ in columns]
+    drawing = Drawing(*_WIDE)
+    xscale = padded(x.min(), x.max())
+    panels = _panels(drawing, 2, xscale, [_zero_based(0.0, float(v.max()) if v.size else 1.0) for v in values],
+                     top=52.0)
+    for panel, (column, label), value in zip(panels, columns, values):
+        points = [(panel.x(a), panel.y(b)) for a, b in zip(x[ok], value)]
+        if len(points) > 1:
+            drawing.polyline(points, stroke=_BAR_COLOR, width=1.5)
+        for px, py in points:
+            drawing.circle(px, py, 3, fill=_BAR_COLOR)
+        for a in x[~ok]:
+            drawing.marker("x", panel.x(a), panel.y(0.0), 9, fill=_FAILED_COLOR)
+        panel.frame(title=label, xlabel=str(report.parameter), integer_y=column == "collateral",
+                    xticks=None if numeric else [(k, str(v)) for k, v in zip(x, raw)])
         if (~ok).any():
-            ax.plot(x[~ok], np.zeros((~ok).sum()), linestyle="none", marker="x", markersize=9,
-                    color=_FAILED_COLOR, clip_on=False, label="failed")
-            ax.legend(loc="best", fontsize=8)
-        ax.set_title(label)
-        ax.set_xlabel(report.parameter)
-        ax.set_ylim(bottom=0)
-        if column == "collateral":
-            ax.yaxis.set_major_locator(MaxNLocator(integer=True))
-        if not numeric:
-            ax.set_xticks(x, [str(v) for v in raw])
-        ax.spines[["top", "right"]].set_visible(False)
-    fig.suptitle(title)
-    return fig
+            panel.legend([("x", _FAILED_COLOR, "failed")], size=8)
+    drawing.text(drawing.width / 2, 8, title, size=TITLE_SIZE, anchor="middle", valign="top")
+    return drawing
 
 
 # ---- dossier ------------------------------------------------------------------------------------
@@ -470,105 +440,79 @@ _NODE_SPOTS = [(dx * r, dy * r, ha, va) for r in (1, 2, 3) for dx, dy, ha, va in
     (8, -9, "left", "top"), (-8, -9, "right", "top"), (8, 8, "left", "bottom"), (-8, 8, "right", "bottom"))]
 _LINK_SPOTS = [(0, 0, "center", "center")] + [(dx * r, dy * r, "center", "center") for r in (1, 2)
                                                for dx, dy in ((0, 8), (0, -8), (14, 0), (-14, 0))]
-_LABEL_GAP = 1.5  # pixels kept clear around each label (its white box reaches a little past the text)
+_LABEL_GAP = 1.0  # points kept clear between two labels' white boxes
 _MARKER_CLEAR = 12  # points: the square around each node's marker that labels keep clear of
+_ALIGN = {"left": "start", "center": "middle", "right": "end"}
 
 
-def place_labels(fig: Figure, labels: list, markers: tuple | None = None) -> int:
-    """Move each label to the first of its spots where it overlaps no label placed before it
-    and no marker and lies inside the figure; a label with no free spot is removed. Returns how
-    many were removed.
+@dataclass
+class Label:
+    """A text to place near ``(x, y)`` (points, y down), on a white box ``pad`` points wider than
+    the text; :func:`place_labels` sets ``box`` (the white box's x0, y0, x1, y1) and ``spot``."""
 
-    ``labels`` are ``(annotation, spots)`` pairs, most important first; ``spots`` are offsets
-    from the annotation's anchor in points, with alignments (``_NODE_SPOTS``, ``_LINK_SPOTS``).
-    ``markers`` is ``(ax, xy)``: points in ``ax``'s data coordinates whose markers (a square
-    ``_MARKER_CLEAR`` points across) labels keep clear of. The first label takes its first spot
-    whatever is under it: the entity a picture is about is always named. Deterministic: the
-    same figure places the same way. The labels are left out of the layout, so the final
-    drawing keeps the geometry they were placed in.
+    text: str
+    x: float
+    y: float
+    size: float
+    spots: list
+    bold: bool = False
+    color: str = "#000000"
+    pad: float = 1.0
+    opacity: float = 0.7
+    box: tuple | None = None
+    spot: tuple | None = None
+
+    def box_at(self, dx: float, dy: float, ha: str, va: str) -> tuple[float, float, float, float]:
+        """The white box with the text ``dx`` right and ``dy`` up of the anchor, aligned there by
+        ``ha`` and ``va`` (matplotlib's alignments: the spots were written for them)."""
+        width, height = text_box(self.text, self.size, bold=self.bold)
+        x, y = self.x + dx, self.y - dy
+        left = {"left": x, "center": x - width / 2, "right": x - width}[ha]
+        top = {"top": y, "center": y - height / 2, "bottom": y - height}[va]
+        return left - self.pad, top - self.pad, left + width + self.pad, top + height + self.pad
+
+    def draw(self, drawing: Drawing) -> None:
+        dx, dy, ha, va = self.spot
+        x0, y0, x1, y1 = self.box
+        drawing.rect(x0, y0, x1 - x0, y1 - y0, fill="#ffffff", rx=self.pad, opacity=self.opacity, css_class="label")
+        drawing.text(self.x + dx, self.y - dy, self.text, size=self.size, anchor=_ALIGN[ha], valign=va,
+                     bold=self.bold, color=self.color, css_class="label")
+
+
+def _overlap(a, b, gap: float = 0.0) -> bool:
+    return a[0] < b[2] + gap and b[0] < a[2] + gap and a[1] < b[3] + gap and b[1] < a[3] + gap
+
+
+def place_labels(labels: list[Label], area: tuple[float, float, float, float],
+                 taken: list | None = None) -> list[Label]:
+    """Give each label the first of its spots where its box overlaps no label placed before it
+    and nothing in ``taken`` (boxes x0, y0, x1, y1: the markers) and lies inside ``area``; a label
+    with no free spot is left out. Returns the labels placed, in the order given.
+
+    ``labels`` come most important first: the first takes its first spot whatever is under it
+    (the entity a picture is about is always named). Deterministic: the same labels place the
+    same way.
 
     Examples
     --------
-    >>> fig = _figure(3, 2)
-    >>> ax = fig.add_subplot()
-    >>> crowd = [ax.annotate(f"label {k}", (0.5, 0.5), xytext=(0, 0), textcoords="offset points") for k in range(40)]
-    >>> left_out = place_labels(fig, [(label, _NODE_SPOTS) for label in crowd])
-    >>> 0 < left_out < 40, len(ax.texts) == 40 - left_out
+    >>> crowd = [Label(f"label {k}", 100, 70, 10, _NODE_SPOTS) for k in range(40)]
+    >>> placed = place_labels(crowd, (0, 0, 200, 140))
+    >>> 0 < len(placed) < 40, placed[0].spot == _NODE_SPOTS[0]
     (True, True)
     """
-    for label, _ in labels:
-        label.set_in_layout(False)
-    renderer = _settle(fig)  # the layout and the axes' limits the spots are measured in
-    taken = []
-    if markers is not None:
-        ax, xy = markers
-        half = _MARKER_CLEAR / 2 * fig.dpi / 72
-        taken = [Bbox.from_extents(x - half, y - half, x + half, y + half)
-                 for x, y in ax.transData.transform(np.asarray(xy, dtype=float).reshape(-1, 2))]
-    removed = 0
-    edge = fig.bbox
-    for k, (label, spots) in enumerate(labels):
-        extent = spot_extents(label, renderer)
-        for dx, dy, ha, va in spots:
-            box = extent(dx, dy, ha, va).padded(_LABEL_GAP)
-            # a spot running off the figure is no spot: the file would cut the label
-            inside = edge.x0 <= box.x0 and box.x1 <= edge.x1 and edge.y0 <= box.y0 and box.y1 <= edge.y1
-            if k == 0 or (inside and not any(box.overlaps(other) for other in taken)):
+    taken = list(taken or [])
+    placed = []
+    for k, label in enumerate(labels):
+        for spot in label.spots:
+            box = label.box_at(*spot)
+            # a spot running off the picture is no spot: the file would cut the label
+            inside = area[0] <= box[0] and box[2] <= area[2] and area[1] <= box[1] and box[3] <= area[3]
+            if k == 0 or (inside and not any(_overlap(box, other, _LABEL_GAP) for other in taken)):
+                label.box, label.spot = box, spot
                 taken.append(box)
-                label.xyann = (dx, dy)
-                label.set_horizontalalignment(ha)
-                label.set_verticalalignment(va)
+                placed.append(label)
                 break
-        else:
-            label.remove()
-            removed += 1
-    return removed
-
-
-def spot_extents(label, renderer):
-    """A function of a spot ``(dx, dy, ha, va)`` giving ``label.get_window_extent(renderer)``
-    with the label moved there, the same numbers, without moving it: matplotlib lays the text
-    out at its alignment (a tenth of a millisecond and more: lines measured, fonts looked up
-    through the fallback families), then moves that box to the spot's offset from the anchor.
-    Here each alignment's layout is made once and moved to each spot as matplotlib moves it,
-    through the annotation's transform (which depends on its anchor alone); matplotlib checks
-    once whether the anchor is drawn at all. Under cProfile, measuring every spot was a third
-    of a dossier's picture; without it, the picture of a 10^6-link registry's dossier takes
-    0.02-0.07 s less of 0.45-0.65 s. The label's alignment is left at the last one laid out.
-
-    Examples
-    --------
-    >>> fig = _figure(3, 2)
-    >>> ax = fig.add_subplot()
-    >>> label = ax.annotate("a name\\non two lines", (0.5, 0.5), xytext=(0, 0), textcoords="offset points")
-    >>> renderer = _settle(fig)
-    >>> extent = spot_extents(label, renderer)
-    >>> boxes = [extent(*spot).bounds for spot in _NODE_SPOTS]
-    >>> moved = []
-    >>> for dx, dy, ha, va in _NODE_SPOTS:
-    ...     label.xyann = (dx, dy)
-    ...     _ = label.set(horizontalalignment=ha, verticalalignment=va)
-    ...     moved.append(label.get_window_extent(renderer).bounds)
-    >>> boxes == moved
-    True
-    """
-    # Annotation.get_window_extent: the anchor checked and the transform set (update_positions),
-    # then Text.get_window_extent: the layout at the alignment moved by the transform of xyann
-    if not label.get_visible() or not label._check_xy(renderer):
-        return lambda dx, dy, ha, va: Bbox.unit()
-    label.update_positions(renderer)
-    transform = label.get_transform()
-    layouts: dict[tuple[str, str], Bbox] = {}
-
-    def extent(dx, dy, ha, va) -> Bbox:
-        if (ha, va) not in layouts:
-            label.set_horizontalalignment(ha)
-            label.set_verticalalignment(va)
-            layouts[ha, va] = label._get_layout(renderer)[0]
-        x, y = transform.transform((float(dx), float(dy)))
-        return layouts[ha, va].translated(x, y)
-
-    return extent
+    return placed
 
 
 def stress_layout(graph: nx.Graph) -> dict:
@@ -660,8 +604,36 @@ def _node_label(name: str) -> str:
     return "\n".join(lines) or str(name)
 
 
-@_any_script
-def neighbourhood_map(report: Dossier) -> Figure:
+
+def _arrow(drawing: Drawing, start: np.ndarray, control: np.ndarray, end: np.ndarray, color: str) -> None:
+    """A quadratic Bezier link from ``start`` to ``end`` (points) with a filled head, its ends
+    kept off the markers (9 points at the source, 11 at the target, as matplotlib's shrinkA and
+    shrinkB had them)."""
+    def at(t):
+        t = np.asarray(t, dtype=float)[..., None]
+        return (1 - t) ** 2 * start + 2 * t * (1 - t) * control + t ** 2 * end
+
+    # where the curve is 9 and 11 points from its ends: its distance from an end grows along its
+    # half nearer that end, sampled at 1/64 of it and interpolated
+    half = np.linspace(0.0, 0.5, 33)
+    t0 = float(np.interp(9.0, np.maximum.accumulate(np.hypot(*(at(half) - start).T)), half))
+    t1 = float(np.interp(11.0, np.maximum.accumulate(np.hypot(*(at(1 - half) - end).T)), 1 - half))
+    # the piece of the curve between t0 and t1: its ends, and its control point by blossoming
+    a, b = at(t0), at(t1)
+    c = (1 - t0) * (1 - t1) * start + ((1 - t0) * t1 + t0 * (1 - t1)) * control + t0 * t1 * end
+    direction = b - c if np.hypot(*(b - c)) > 1e-9 else b - a
+    direction = direction / max(np.hypot(*direction), 1e-9)
+    normal = np.array([-direction[1], direction[0]])
+    base = b - 5.5 * direction
+    drawing.path(f"M{_xy(a)} Q{_xy(c)} {_xy(base)}", stroke=color, width=1.1)
+    drawing.polygon([b, base + 2.4 * normal, base - 2.4 * normal], fill=color)
+
+
+def _xy(point) -> str:
+    return f"{fmt(point[0])},{fmt(point[1])}"
+
+
+def neighbourhood_map(report: Dossier) -> Drawing:
     """The entity's neighbourhood: entities within the dossier's radius over links in force at
     its ``as_of``, as ``report.neighbourhood`` holds them.
 
@@ -671,33 +643,43 @@ def neighbourhood_map(report: Dossier) -> Figure:
 
     Returns
     -------
-    Figure
+    Drawing
         Entities penalised at ``as_of`` in red, others grey; companies as squares, people as
         circles, organisations as diamonds; the entity itself larger and outlined in black.
         One arrow per link (source to target as written, parallel links bowed apart), coloured
-        by link type and labelled with its share or officer role. A deterministic layout: the
-        same data draws the same picture. A figure saying so when the entity has no link.
+        by link type and labelled with its share or officer role; names and link labels never
+        sit on each other (:func:`place_labels`). A deterministic layout: the same data draws
+        the same picture. A picture saying so when the entity has no link.
     """
     import networkx as nx
 
     center = report.entity["id"]
     graph, summary = summarise_neighbourhood(report.neighbourhood, center)
-    fig = _figure(10.0, 7.0)
+    width, height = 720.0, 504.0
     title = "Neighbourhood of " + textwrap.shorten(str(report.entity["name"]), width=48, placeholder="…")
     if graph.number_of_edges() == 0:
-        return _message(fig, title, "No link in force", f"the entity has no link at {report.manifest['as_of']}")
-    ax = fig.add_subplot()
-    ax.set_axis_off()
-    # no ticks to make: hidden, they were still made and measured wherever the layout and the
-    # title's place were worked out (a tenth of the picture's time)
-    ax.xaxis.set_major_locator(NullLocator())
-    ax.yaxis.set_major_locator(NullLocator())
-    ax.set_aspect("equal", adjustable="datalim")
+        return _message((width, height), title, "No link in force",
+                        f"the entity has no link at {report.manifest['as_of']}")
+    drawing = Drawing(width, height)
     whole = report.neighbourhood
     penalised = sum(1 for _, data in whole.nodes(data=True) if data.get("penalised"))
-    # two short lines: one long one runs off the figure, the legend taking the right of it
-    ax.set_title(f"{title}\n{whole.number_of_nodes()} entities, {whole.number_of_edges()} links, "
-                 f"{penalised} penalised at {report.manifest['as_of']}", fontsize=12)
+
+    # the legend, right of the picture: kinds, penalised, the entity, link types
+    colors = _link_colors()
+    nodes = list(graph.nodes(data=True))
+    kinds = list(dict.fromkeys(data.get("kind") for _, data in nodes))
+    types = sorted({data["type"] for _, _, data in graph.edges(data=True)}, key=list(colors).index)
+    legend = ([(_MARKERS.get(kind, "^"), _UNPENALISED_COLOR, "#ffffff", str(kind)) for kind in kinds]
+              + [("o", _PENALISED_COLOR, "#ffffff", f"penalised at {report.manifest['as_of']}"),
+                 ("o", "#ffffff", "#000000", "this entity")]
+              + [("line", colors.get(name, "#7f8c8d"), None, name) for name in types])
+    legend_width = max(text_box(label, 9)[0] for *_, label in legend) + 34
+    # the picture's area: under the title, left of the legend, above the note
+    area = (8.0, 8.0 + text_box("A\nA", 12)[1] + 10, width - legend_width - 8, height - 34.0)
+    # two short lines: one long one runs off the picture, the legend taking the right of it
+    drawing.text((area[0] + area[2]) / 2, 8, f"{title}\n{whole.number_of_nodes()} entities, "
+                 f"{whole.number_of_edges()} links, {penalised} penalised at {report.manifest['as_of']}",
+                 size=12, anchor="middle", valign="top")
 
     simple = nx.Graph(graph.to_undirected(as_view=True))
     if simple.number_of_nodes() <= _STRESS_MAX:
@@ -706,97 +688,100 @@ def neighbourhood_map(report: Dossier) -> Figure:
         position = nx.spring_layout(simple, seed=0)
     position = {node: np.asarray(xy, dtype=float) for node, xy in position.items()}
 
-    colors = _link_colors()
     roles = {name for name, link in load_model().links.items() if link.role_enum}
-    label_links = graph.number_of_edges() <= _LABEL_ALL_LINKS
     # Links joining one pair, either way, bow apart so none hides another.
     pairs: dict[frozenset, int] = {}
     for u, v in graph.edges():
         pairs[frozenset((u, v))] = pairs.get(frozenset((u, v)), 0) + 1
     seen: dict[frozenset, int] = {}
-    link_labels = []
+    links = []
+    extent = [np.array(list(position.values()))]
     for u, v, data in sorted(graph.edges(data=True), key=lambda e: (str(e[0]), str(e[1]), str(e[2]["type"]))):
         pair = frozenset((u, v))
         k, count = seen.get(pair, 0), pairs[pair]
         seen[pair] = k + 1
-        # arc3's bend is relative to the arrow's direction: flip it for links drawn the other way
+        # the bend is relative to the link's direction: flip it for links drawn the other way
         rad = 0.0 if count == 1 else (k - (count - 1) / 2) * 0.35
         if count > 1 and str(u) > str(v):
             rad = -rad
         start, end = position[u], position[v]
-        color = colors.get(data["type"], "#7f8c8d")
-        # an artist, not a patch: a patch's data limits are taken from the arrow clipped to its
-        # markers in display coordinates (the costliest part of its shape, a fifth of the
-        # picture's time), worked out before the layout sets them; the curve's own extent,
-        # reckoned here, keeps a bowed link in view
-        ax.add_artist(FancyArrowPatch(start, end, arrowstyle="-|>", mutation_scale=11, color=color, linewidth=1.1,
-                                      shrinkA=9, shrinkB=11, connectionstyle=f"arc3,rad={rad}", zorder=1))
-        # arc3's control point (the picture's axes are equal, so data and display agree on it)
         delta = end - start
         control = (start + end) / 2 + rad * np.array([delta[1], -delta[0]])
         if rad:
-            ax.update_datalim(_curve_extent(start, control, end))
+            extent.append(_curve_extent(start, control, end))
+        links.append((start, control, end, data))
+
+    # equal scales on both axes, the drawing's extent plus 12 % each side, centred in the area
+    points = np.concatenate(extent)
+    low, high = points.min(axis=0), points.max(axis=0)
+    span = np.maximum(high - low, 1e-9)
+    low, high = low - 0.12 * span, high + 0.12 * span
+    scale = min((area[2] - area[0]) / (high[0] - low[0]), (area[3] - area[1]) / (high[1] - low[1]))
+    middle = (low + high) / 2
+    centre = np.array([(area[0] + area[2]) / 2, (area[1] + area[3]) / 2])
+
+    def to_points(xy: np.ndarray) -> np.ndarray:
+        return centre + (xy - middle) * scale * np.array([1.0, -1.0])  # y up in the layout, down in SVG
+
+    label_links = graph.number_of_edges() <= _LABEL_ALL_LINKS
+    link_labels = []
+    for start, control, end, data in links:
+        color = colors.get(data["type"], "#7f8c8d")
+        _arrow(drawing, to_points(start), to_points(control), to_points(end), color)
         if label_links:
             # On the curve a little past its middle: entity names sit under the nodes, and a link's
             # label at the middle of a short link runs into its source's name.
             t = 0.58
-            middle = (1 - t) ** 2 * start + 2 * t * (1 - t) * control + t ** 2 * end
-            link_labels.append(ax.annotate(
-                _link_label(data, roles), middle, xytext=(0, 0), textcoords="offset points", fontsize=7.5, color=color,
-                ha="center", va="center", zorder=3, linespacing=1.0,
-                bbox={"boxstyle": "round,pad=0.15", "facecolor": "white", "edgecolor": "none", "alpha": 0.85}))
+            anchor = to_points((1 - t) ** 2 * start + 2 * t * (1 - t) * control + t ** 2 * end)
+            link_labels.append(Label(_link_label(data, roles), *anchor, 7.5, _LINK_SPOTS, color=color,
+                                     pad=0.15 * 7.5, opacity=0.85))
 
-    nodes = list(graph.nodes(data=True))
-    for kind in dict.fromkeys(data.get("kind") for _, data in nodes):
-        chosen = [(node, data) for node, data in nodes if data.get("kind") == kind]
-        xy = np.array([position[node] for node, _ in chosen])
-        ax.scatter(xy[:, 0], xy[:, 1], marker=_MARKERS.get(kind, "^"), zorder=2,
-                   s=[420 if node == center else 170 for node, _ in chosen],
-                   c=[_PENALISED_COLOR if data.get("penalised") else _UNPENALISED_COLOR for _, data in chosen],
-                   edgecolors=["#000000" if node == center else "#ffffff" for node, _ in chosen],
-                   linewidths=[2.5 if node == center else 0.8 for node, _ in chosen])
+    anchors = {node: to_points(position[node]) for node in graph.nodes}
+    for node, data in nodes:
+        own = node == center
+        drawing.marker(_MARKERS.get(data.get("kind"), "^"), *anchors[node], 20.5 if own else 13.0,
+                       fill=_PENALISED_COLOR if data.get("penalised") else _UNPENALISED_COLOR,
+                       stroke="#000000" if own else "#ffffff", width=2.5 if own else 0.8)
     named = (set(graph.nodes) if graph.number_of_nodes() <= _LABEL_ALL_NODES else
              {center, *graph.predecessors(center), *graph.successors(center)}
              | {node for node, data in nodes if data.get("penalised") or data.get("grouped")})
     # names first (the entity's own, then the penalised, then the rest), then the links' labels
     order = sorted((node for node, _ in nodes if node in named),
                    key=lambda node: (node != center, not graph.nodes[node].get("penalised")))
-    node_labels = [ax.annotate(_node_label(graph.nodes[node].get("name") or node), position[node], xytext=(0, 0),
-                               textcoords="offset points", zorder=4, linespacing=1.0,
-                               fontsize=10 if node == center else 8.5, fontweight="bold" if node == center else "normal",
-                               bbox={"boxstyle": "round,pad=0.1", "facecolor": "white", "edgecolor": "none", "alpha": 0.7})
+    node_labels = [Label(_node_label(graph.nodes[node].get("name") or node), *anchors[node],
+                         10.0 if node == center else 8.5, _NODE_SPOTS, bold=node == center, pad=0.1 * 8.5)
                    for node in order]
+    half = _MARKER_CLEAR / 2
+    markers = [(x - half, y - half, x + half, y + half) for x, y in anchors.values()]
+    placed = place_labels(node_labels + link_labels, (0.0, 0.0, width, height), markers)
+    # link labels under the names, as the layers were in matplotlib (zorder 3 and 4)
+    for label in sorted(placed, key=lambda label: label.spots is _NODE_SPOTS):
+        label.draw(drawing)
+    left_out = len(node_labels) + len(link_labels) - len(placed)
 
-    kinds = [kind for kind in dict.fromkeys(data.get("kind") for _, data in nodes)]
-    handles = [Line2D([], [], linestyle="none", marker=_MARKERS.get(kind, "^"), markersize=8,
-                      markerfacecolor=_UNPENALISED_COLOR, markeredgecolor="#ffffff", label=str(kind)) for kind in kinds]
-    handles += [Line2D([], [], linestyle="none", marker="o", markersize=8, markerfacecolor=_PENALISED_COLOR,
-                       markeredgecolor="#ffffff", label=f"penalised at {report.manifest['as_of']}"),
-                Line2D([], [], linestyle="none", marker="o", markersize=9, markerfacecolor="#ffffff",
-                       markeredgecolor="#000000", markeredgewidth=2.5, label="this entity")]
-    types = sorted({data["type"] for _, _, data in graph.edges(data=True)}, key=list(colors).index)
-    handles += [Line2D([], [], color=colors.get(name, "#7f8c8d"), linewidth=1.5, label=name) for name in types]
-    ax.legend(handles=handles, loc="upper left", bbox_to_anchor=(1.0, 1.0), fontsize=9, frameon=False)
-    ax.margins(0.12)
-    # labels never sit on each other (issue 11.3): each takes the first free spot around its
-    # anchor, and one with none is left out; the markers are kept clear too
-    left_out = place_labels(fig, [(label, _NODE_SPOTS) for label in node_labels]
-                            + [(label, _LINK_SPOTS) for label in link_labels], (ax, list(position.values())))
+    row = text_box("A", 9)[1] + 3
+    for k, (shape, fill, edge, label) in enumerate(legend):
+        x, y = area[2] + 14, area[1] + row * (k + 0.5)
+        if shape == "line":
+            drawing.line(x - 8, y, x + 8, y, stroke=fill, width=1.5)
+        else:
+            own = label == "this entity"
+            drawing.marker(shape, x, y, 9 if own else 8, fill=fill, stroke=edge, width=2.5 if own else 0.8)
+        drawing.text(x + 14, y, label, size=9, valign="center")
     if not label_links or len(named) < graph.number_of_nodes() or summary or left_out:
         thinned = [summary] if summary else []
         if not label_links or len(named) < graph.number_of_nodes() or left_out:
             thinned.append("labels thinned")
         text = "; ".join(thinned)
         text = textwrap.fill(text[0].upper() + text[1:] + ": the JSON report lists every entity and link.", 140)
-        ax.text(0.0, -0.02, text,
-                transform=ax.transAxes, fontsize=7, color="#777777", va="top")
-    return fig
+        drawing.text(area[0], area[3] + 4, text, size=7, color="#777777", valign="top", css_class="note")
+    return drawing
 
 
 # ---- files --------------------------------------------------------------------------------------
 
 def _drawings(report) -> dict:
-    """File stem -> figure of each chart the report has."""
+    """File stem -> function drawing each chart the report has."""
     if isinstance(report, SpilloverReport):
         return {"spillover_histogram": change_histogram, "spillover_by_hop": change_by_hop}
     if isinstance(report, CompareReport):
@@ -806,53 +791,16 @@ def _drawings(report) -> dict:
     raise TypeError(f"no charts for a {type(report).__name__}; expected a SpilloverReport, CompareReport or Dossier.")
 
 
-def _settle(fig: Figure):
-    """Lay ``fig`` out and fix its axes' limits as a draw would, without drawing: what a figure
-    needs before its texts and transforms can be measured. Returns the renderer measured with.
-
-    A draw also draws every artist (a dossier's hundred arrows took 0.1-0.2 s a draw, each
-    clipped against its nodes' markers), and the layout and the limits are all it settles.
-    """
-    renderer = fig.canvas.get_renderer()
-    engine = fig.get_layout_engine()
-    if engine is not None and fig.axes:
-        engine.execute(fig)
-    for ax in fig.axes:
-        ax.apply_aspect()
-    return renderer
-
-
-def _png(fig: Figure, dpi: int) -> bytes:
-    """``fig`` as PNG bytes at ``dpi``, drawn once.
-
-    ``savefig`` on a figure with a layout engine draws it twice, once without output to settle
-    the layout and once for real, laying it out again each time. The layout is settled here
-    once, at the resolution of the file, and the engine then taken off, so the one draw left
-    puts every artist where the two draws did (the same bytes, tested).
-    """
-    fig.set_dpi(dpi)
-    if fig.get_layout_engine() is not None:
-        _settle(fig)
-        fig.set_layout_engine(None)
-    buffer = io.BytesIO()
-    fig.savefig(buffer, format="png", dpi=dpi)
-    return buffer.getvalue()
-
-
-def chart_pngs(report: SpilloverReport | CompareReport | Dossier, *, dpi: int = DPI) -> dict[str, bytes]:
-    """Every chart of the report as PNG bytes, keyed by file stem, for writing to files or
+def chart_svgs(report: SpilloverReport | CompareReport | Dossier) -> dict[str, str]:
+    """Every chart of the report as SVG text, keyed by file stem, for writing to files or
     embedding in a page: ``spillover_histogram`` and ``spillover_by_hop`` for a spillover
     report; ``compare_scatter``, and ``compare_sweep`` for a sweep, for a compare report;
     ``dossier_neighbourhood`` for a dossier."""
-    pngs = {}
-    for stem, draw in _drawings(report).items():
-        with matplotlib.rc_context({"font.family": list(_font_families())}):  # tick labels are made while saving
-            pngs[stem] = _png(draw(report), dpi)
-    return pngs
+    return {stem: draw(report).to_svg() for stem, draw in _drawings(report).items()}
 
 
-def save_charts(report: SpilloverReport | CompareReport | Dossier, folder: str | Path, *, dpi: int = DPI) -> dict[str, Path]:
-    """Write each chart of :func:`chart_pngs` as ``<stem>.png`` into ``folder`` (created if missing).
+def save_charts(report: SpilloverReport | CompareReport | Dossier, folder: str | Path) -> dict[str, Path]:
+    """Write each chart of :func:`chart_svgs` as ``<stem>.svg`` into ``folder`` (created if missing).
 
     Returns
     -------
@@ -862,7 +810,7 @@ def save_charts(report: SpilloverReport | CompareReport | Dossier, folder: str |
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     paths = {}
-    for stem, png in chart_pngs(report, dpi=dpi).items():
-        paths[stem] = folder / f"{stem}.png"
-        paths[stem].write_bytes(png)
+    for stem, svg in chart_svgs(report).items():
+        paths[stem] = folder / f"{stem}.svg"
+        paths[stem].write_text(svg, encoding="utf-8")
     return paths

@@ -19,10 +19,10 @@ import numpy as np
 import pandas as pd
 
 __all__ = ["CHART_TITLES", "plain", "records", "number", "percent", "check_top", "day", "shown", "md", "md_code", "md_table",
-           "md_manifest", "md_charts", "environment", "png_uri"]
+           "md_manifest", "md_charts", "environment", "svg_uri"]
 
 # Figure stem -> caption: the file names charts.save_charts writes and the reports' captions (here,
-# not in charts, so a command that only formats numbers does not load matplotlib).
+# not in charts, so a command that only formats numbers loads no chart code).
 CHART_TITLES = {"spillover_histogram": "Distribution of score change",
                 "spillover_by_hop": "Spillover by hop distance",
                 "compare_scatter": "Scores: baseline against each variant",
@@ -211,6 +211,7 @@ def environment() -> jinja2.Environment:
     return env
 
 
-def png_uri(png: bytes) -> str:
-    """PNG bytes as a ``data:`` URI, so a page shows the image without fetching it."""
-    return "data:image/png;base64," + base64.b64encode(png).decode("ascii")
+def svg_uri(svg: str) -> str:
+    """An SVG document as a ``data:`` URI, so a page shows the image without fetching it (as an
+    image: nothing in it runs, whatever the data put in its text)."""
+    return "data:image/svg+xml;base64," + base64.b64encode(svg.encode("utf-8")).decode("ascii")

@@ -1,4 +1,4 @@
-"""Reports as files: JSON, Markdown, self-contained HTML and PNG charts (DESIGN §7).
+"""Reports as files: JSON, Markdown, self-contained HTML and SVG charts (DESIGN §7).
 
 :func:`write_report` writes them all; :func:`to_json`, :func:`to_markdown` and :func:`to_html`
 return each one for a notebook or another tool. Each takes a
@@ -168,7 +168,7 @@ Dates are ``YYYY-MM-DD``, shares and stakes fractions in [0, 1], ``null`` where 
     ``role``, ``share``.
 ``neighbourhood`` : object
     The entities within the dossier's radius over links in force at ``as_of`` (either way), as
-    drawn in ``dossier_neighbourhood.png``: ``entities``, an array of ``{id, name, kind,
+    drawn in ``dossier_neighbourhood.svg``: ``entities``, an array of ``{id, name, kind,
     penalised}`` (``penalised``: own weight above zero at ``as_of``), and ``links``, an array of
     ``{source, target, type, role, share}``, one per link.
 ``notes`` : array of strings
@@ -193,7 +193,7 @@ __all__ = ["JSON_FORMAT", "COMPARE_JSON_FORMAT", "DOSSIER_JSON_FORMAT", "FORMATS
 JSON_FORMAT = render_spillover.JSON_FORMAT
 COMPARE_JSON_FORMAT = render_compare.JSON_FORMAT
 DOSSIER_JSON_FORMAT = render_dossier.JSON_FORMAT
-FORMATS = ("html", "md", "json", "png")
+FORMATS = ("html", "md", "json", "svg")
 
 Report = SpilloverReport | CompareReport | Dossier
 
@@ -248,7 +248,7 @@ def to_markdown(report: Report, *, top: int = 50, charts: Mapping[str, str | Pat
     return _renderer(report).to_markdown(report, top=top, charts=charts)
 
 
-def to_html(report: Report, *, top: int = 200, charts: Mapping[str, bytes] | None = None) -> str:
+def to_html(report: Report, *, top: int = 200, charts: Mapping[str, str] | None = None) -> str:
     """The report as one self-contained HTML page: inline CSS, charts as ``data:`` URIs, tables
     that sort and filter and a network to explore (:mod:`graphscore.report.interactive`, its
     scripts inlined); no script, font or stylesheet fetched from anywhere, so it opens offline.
@@ -258,15 +258,15 @@ def to_html(report: Report, *, top: int = 200, charts: Mapping[str, bytes] | Non
     report : SpilloverReport, CompareReport or Dossier
     top : int
         Rows listed in the longest tables, as for :func:`to_markdown`.
-    charts : mapping of str to bytes, optional
-        PNG bytes by stem, as :func:`~graphscore.report.charts.chart_pngs` returns them;
+    charts : mapping of str to str, optional
+        SVG text by stem, as :func:`~graphscore.report.charts.chart_svgs` returns it;
         drawn from the report when not given.
 
     Returns
     -------
     str
     """
-    from graphscore.report.interactive import add_interactivity  # with the charts: matplotlib, for HTML only
+    from graphscore.report.interactive import add_interactivity  # with the charts: networkx, for HTML only
 
     return add_interactivity(_renderer(report).to_html(report, top=top, charts=charts), report)
 
@@ -283,10 +283,10 @@ def write_report(report: Report, out_dir: str | Path, *, formats: Iterable[str] 
     out_dir : str or Path
     formats : iterable of str
         Any of ``"html"``, ``"md"``, ``"json"`` (``<stem>.html``, ``.md``, ``.json``) and
-        ``"png"`` (each chart of :func:`~graphscore.report.charts.chart_pngs` as ``<chart>.png``,
-        linked from the Markdown: ``spillover_histogram.png`` and ``spillover_by_hop.png`` for a
-        spillover report, ``compare_scatter.png`` and, for a sweep, ``compare_sweep.png`` for a
-        compare report, ``dossier_neighbourhood.png`` for a dossier).
+        ``"svg"`` (each chart of :func:`~graphscore.report.charts.chart_svgs` as ``<chart>.svg``,
+        linked from the Markdown: ``spillover_histogram.svg`` and ``spillover_by_hop.svg`` for a
+        spillover report, ``compare_scatter.svg`` and, for a sweep, ``compare_sweep.svg`` for a
+        compare report, ``dossier_neighbourhood.svg`` for a dossier).
     stem : str
         File name of the HTML, Markdown and JSON files, without suffix.
 
@@ -307,17 +307,18 @@ def write_report(report: Report, out_dir: str | Path, *, formats: Iterable[str] 
                          f"choose from {', '.join(FORMATS)}.")
     out_dir = Path(out_dir)
     # Everything is rendered before the first file is written, so a failure leaves no partial report.
-    # matplotlib is loaded only when a chart is drawn: JSON and Markdown alone start faster.
-    if {"html", "png"} & set(formats):
-        from graphscore.report.charts import chart_pngs
+    # the charts are drawn only for the formats showing them: JSON and Markdown alone need no
+    # layout of a neighbourhood (networkx)
+    if {"html", "svg"} & set(formats):
+        from graphscore.report.charts import chart_svgs
 
-        pngs = chart_pngs(report)
+        svgs = chart_svgs(report)
     else:
-        pngs = {}
-    chart_files = {name: Path(f"{name}.png") for name in pngs} if "png" in formats else {}
+        svgs = {}
+    chart_files = {name: Path(f"{name}.svg") for name in svgs} if "svg" in formats else {}
     documents = {}
     if "html" in formats:
-        documents["html"] = to_html(report, charts=pngs).encode("utf-8")
+        documents["html"] = to_html(report, charts=svgs).encode("utf-8")
     if "md" in formats:
         documents["md"] = to_markdown(report, charts=chart_files).encode("utf-8")
     if "json" in formats:
@@ -331,5 +332,5 @@ def write_report(report: Report, out_dir: str | Path, *, formats: Iterable[str] 
         paths[fmt].write_bytes(content)
     for name, relative in chart_files.items():
         paths[name] = out_dir / relative
-        paths[name].write_bytes(pngs[name])
+        paths[name].write_text(svgs[name], encoding="utf-8")
     return paths

@@ -13,7 +13,7 @@ import pandas as pd
 
 from graphscore.analysis.compare import CompareReport
 from graphscore.report.markup import (CHART_TITLES, check_top, environment, md, md_charts, md_manifest, md_table,
-                                      number, plain, png_uri, records)
+                                      number, plain, svg_uri, records)
 
 __all__ = ["JSON_FORMAT", "to_json", "to_markdown", "to_html"]
 
@@ -203,7 +203,7 @@ def to_markdown(report: CompareReport, *, top: int = 50, charts: Mapping[str, st
 
 # ---- HTML ---------------------------------------------------------------------------------------
 
-def to_html(report: CompareReport, *, top: int = 200, charts: Mapping[str, bytes] | None = None) -> str:
+def to_html(report: CompareReport, *, top: int = 200, charts: Mapping[str, str] | None = None) -> str:
     """The compare report as one self-contained HTML page (as the spillover page: inline CSS,
     charts as ``data:`` URIs, nothing fetched).
 
@@ -212,8 +212,8 @@ def to_html(report: CompareReport, *, top: int = 200, charts: Mapping[str, bytes
     report : CompareReport
     top : int
         Collateral entities listed per variant.
-    charts : mapping of str to bytes, optional
-        PNG bytes by stem, as :func:`~graphscore.report.charts.chart_pngs` returns them; drawn
+    charts : mapping of str to str, optional
+        SVG text by stem, as :func:`~graphscore.report.charts.chart_svgs` returns them; drawn
         from the report when not given.
 
     Returns
@@ -222,9 +222,9 @@ def to_html(report: CompareReport, *, top: int = 200, charts: Mapping[str, bytes
     """
     check_top(top)
     if charts is None:
-        from graphscore.report.charts import chart_pngs  # matplotlib, only where a chart is drawn
+        from graphscore.report.charts import chart_svgs  # networkx, only where a chart is drawn
 
-        charts = chart_pngs(report)
+        charts = chart_svgs(report)
     labels = report.scored
     return environment().get_template("compare.html.j2").render(
         title=report.title,
@@ -236,7 +236,7 @@ def to_html(report: CompareReport, *, top: int = 200, charts: Mapping[str, bytes
         threshold=_threshold_text(report),
         summary=report.summary(),
         variants=records(report.variants),
-        charts=[(CHART_TITLES.get(stem, stem), png_uri(png)) for stem, png in charts.items()],
+        charts=[(CHART_TITLES.get(stem, stem), svg_uri(svg)) for stem, svg in charts.items()],
         correlations=[{**row, "over": _SCOPE_TEXT[row["scope"]]} for row in records(report.correlations)],
         matrices=_correlation_matrices(report) if len(labels) > _PAIRS_AS_ROWS else [],
         rank_movers=records(report.rank_movers),

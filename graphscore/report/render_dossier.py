@@ -13,7 +13,7 @@ import pandas as pd
 
 from graphscore.analysis.dossier import Dossier
 from graphscore.report.markup import (CHART_TITLES, check_top, day, environment, md, md_charts, md_code, md_manifest,
-                                      md_table, number, percent, plain, png_uri, records)
+                                      md_table, number, percent, plain, svg_uri, records)
 
 __all__ = ["JSON_FORMAT", "to_json", "to_markdown", "to_html"]
 
@@ -221,7 +221,7 @@ def to_markdown(report: Dossier, *, top: int = 50, charts: Mapping[str, str | Pa
 
 # ---- HTML ---------------------------------------------------------------------------------------
 
-def to_html(report: Dossier, *, top: int = 200, charts: Mapping[str, bytes] | None = None) -> str:
+def to_html(report: Dossier, *, top: int = 200, charts: Mapping[str, str] | None = None) -> str:
     """The dossier as one self-contained HTML page (as the other reports: inline CSS, the
     neighbourhood picture as a ``data:`` URI, nothing fetched).
 
@@ -230,8 +230,8 @@ def to_html(report: Dossier, *, top: int = 200, charts: Mapping[str, bytes] | No
     report : Dossier
     top : int
         Rows shown in each table.
-    charts : mapping of str to bytes, optional
-        PNG bytes by stem, as :func:`~graphscore.report.charts.chart_pngs` returns them; drawn
+    charts : mapping of str to str, optional
+        SVG text by stem, as :func:`~graphscore.report.charts.chart_svgs` returns them; drawn
         from the report when not given.
 
     Returns
@@ -240,9 +240,9 @@ def to_html(report: Dossier, *, top: int = 200, charts: Mapping[str, bytes] | No
     """
     check_top(top)
     if charts is None:
-        from graphscore.report.charts import chart_pngs  # matplotlib, only where a chart is drawn
+        from graphscore.report.charts import chart_svgs  # networkx, only where a chart is drawn
 
-        charts = chart_pngs(report)
+        charts = chart_svgs(report)
     manifest = report.manifest
     returned = _own_returned(report)
     tables = {"penalties": _penalties(report), "exposure": report.exposure, "owners": _owners(report),
@@ -263,6 +263,6 @@ def to_html(report: Dossier, *, top: int = 200, charts: Mapping[str, bytes] | No
         totals={key: len(frame) for key, frame in tables.items()},
         shown={key: len(listed) for key, listed in rows.items()},
         **rows,
-        charts=[(CHART_TITLES.get(stem, stem), png_uri(png)) for stem, png in charts.items()],
+        charts=[(CHART_TITLES.get(stem, stem), svg_uri(svg)) for stem, svg in charts.items()],
         notes=[str(note) for note in report.notes],
     )

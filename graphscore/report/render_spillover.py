@@ -14,7 +14,7 @@ import pandas as pd
 
 from graphscore.analysis.spillover import SpilloverReport
 from graphscore.report.markup import (CHART_TITLES, check_top, day, environment, md, md_charts, md_code, md_manifest,
-                                      md_table, number, plain, png_uri, records)
+                                      md_table, number, plain, svg_uri, records)
 
 __all__ = ["JSON_FORMAT", "JSON_LISTED", "to_json", "to_markdown", "to_html"]
 
@@ -165,7 +165,7 @@ def to_markdown(report: SpilloverReport, *, top: int = 50,
 
 # ---- HTML ---------------------------------------------------------------------------------------
 
-def to_html(report: SpilloverReport, *, top: int = 200, charts: Mapping[str, bytes] | None = None) -> str:
+def to_html(report: SpilloverReport, *, top: int = 200, charts: Mapping[str, str] | None = None) -> str:
     """The report as one self-contained HTML page: inline CSS, charts as ``data:`` URIs, no
     script, font or stylesheet fetched from anywhere, so it opens offline.
 
@@ -174,8 +174,8 @@ def to_html(report: SpilloverReport, *, top: int = 200, charts: Mapping[str, byt
     report : SpilloverReport
     top : int
         Rows shown in the table of most affected entities and in the collateral table.
-    charts : mapping of str to bytes, optional
-        PNG bytes by stem, as :func:`~graphscore.report.charts.chart_pngs` returns them;
+    charts : mapping of str to str, optional
+        SVG text by stem, as :func:`~graphscore.report.charts.chart_svgs` returns them;
         drawn from the report when not given.
 
     Returns
@@ -184,9 +184,9 @@ def to_html(report: SpilloverReport, *, top: int = 200, charts: Mapping[str, byt
     """
     check_top(top)
     if charts is None:
-        from graphscore.report.charts import chart_pngs  # matplotlib, only where a chart is drawn
+        from graphscore.report.charts import chart_svgs  # networkx, only where a chart is drawn
 
-        charts = chart_pngs(report)
+        charts = chart_svgs(report)
     manifest = report.manifest
     shown, reached = _reached(report, top)
     collateral = records(report.collateral.head(top))
@@ -211,6 +211,6 @@ def to_html(report: SpilloverReport, *, top: int = 200, charts: Mapping[str, byt
         collateral=collateral,
         collateral_total=len(report.collateral),
         notes=[str(note) for note in report.notes],
-        charts=[(CHART_TITLES.get(stem, stem), png_uri(png)) for stem, png in charts.items()],
+        charts=[(CHART_TITLES.get(stem, stem), svg_uri(svg)) for stem, svg in charts.items()],
     )
 

@@ -1,105 +1,95 @@
-"""Charts are drawn once: the layout is settled without drawing, and the PNG is the one
-matplotlib's own ``savefig`` (which draws a laid-out figure twice) writes, byte for byte."""
+"""Every chart is a well-formed SVG document holding its data's values and names, escaped, and
+the same data writes the same bytes."""
 
 from __future__ import annotations
 
-import io
-
-import matplotlib
+import numpy as np
 import pandas as pd
 import pytest
-from matplotlib.figure import Figure
 
 import graphscore as gs
+from graphscore.analysis.compare import compare_policies
+from graphscore.analysis.dossier import dossier
 from graphscore.analysis.spillover import spillover
 from graphscore.report import charts
-from graphscore.report.charts import DPI, chart_pngs
-from tests.report.test_labels import crowded_report
+from graphscore.report.charts import chart_svgs
+from graphscore.report.markup import shown
+from tests.report import svgread
 
 POLICY = 'name="r"\ndamping=0.5\n[[transmit]]\nlink="OWNS"\ndirection="backward"\nweight="share"'
+# markup, an entity, quotes, a bidirectional control and a control character XML cannot hold
+HOSTILE = "<script>alert('x')</script> & \"Co\" \u202eLtd\x01"
+
+
+def _tables(shares, names=None) -> gs.Tables:
+    owners = [f"o{k}" for k in range(len(shares))]
+    return gs.validate(gs.Tables(
+        pd.DataFrame({"id": ["h", *owners], "kind": "company", "name": ["Holding", *(names or owners)]}),
+        pd.DataFrame({"source": owners, "target": "h", "type": "OWNS", "share": shares}),
+        pd.DataFrame({"id": ["x"], "entity": ["h"], "kind": "fine", "severity": [1.0], "start": ["2020-01-01"]})))
 
 
 @pytest.fixture(scope="module")
 def reports():
-    dossier = crowded_report()  # 20 entities, 32 labelled links: labels placed around each other
     owners = [f"o{k}" for k in range(6)]
     tables = gs.validate(gs.Tables(
-        pd.DataFrame({"id": ["h", *owners], "kind": "company", "name": ["Holding", *owners]}),
+        pd.DataFrame({"id": ["h", *owners], "kind": "company", "name": ["Holding", HOSTILE, *owners[1:]]}),
         pd.DataFrame({"source": owners, "target": ["h", *owners[:-1]], "type": "OWNS", "share": 0.4}),
         pd.DataFrame({"id": ["x"], "entity": ["h"], "kind": "fine", "severity": [1.0], "start": ["2020-01-01"]})))
-    return {"dossier": dossier, "spillover": spillover(tables, gs.parse_policy(POLICY), penalty="x", as_of="2024-01-01")}
+    low, high = gs.parse_policy(POLICY), gs.parse_policy(POLICY.replace("0.5", "0.8"))
+    return {"dossier": dossier(tables, low, "h", as_of="2024-01-01"),
+            "spillover": spillover(tables, low, penalty="x", as_of="2024-01-01"),
+            "compare": compare_policies(tables, [low, high], as_of="2024-01-01", labels=["low", "high"])}
 
 
-def _savefig(report) -> dict[str, bytes]:
-    """The charts as ``Figure.savefig`` writes them, with the figure's layout engine left on."""
-    pngs = {}
-    for stem, draw in charts._drawings(report).items():
-        buffer = io.BytesIO()
-        with matplotlib.rc_context({"font.family": list(charts._font_families())}):
-            draw(report).savefig(buffer, format="png", dpi=DPI)
-        pngs[stem] = buffer.getvalue()
-    return pngs
+@pytest.mark.parametrize("kind", ["dossier", "spillover", "compare"])
+def test_each_chart_is_well_formed_and_deterministic(reports, kind):
+    svgs = chart_svgs(reports[kind])
+    assert svgs and svgs == chart_svgs(reports[kind])
+    for stem, svg in svgs.items():
+        svgread.parse(svg)
+        assert svgread.size(svg)[0] > 400, stem
 
 
-@pytest.mark.parametrize("kind", ["dossier", "spillover"])
-def test_each_chart_is_drawn_once_and_is_savefigs_png(reports, kind, monkeypatch):
-    report = reports[kind]
-    expected = _savefig(report)
-    draws = []
-    original = Figure.draw
-
-    def counted(self, renderer):
-        draws.append(self)
-        return original(self, renderer)
-
-    monkeypatch.setattr(Figure, "draw", counted)
-    pngs = chart_pngs(report)
-    assert len(draws) == len(pngs) == len(expected)  # one draw per chart, placing the labels included
-    assert pngs == expected
+def test_names_are_escaped_text(reports):
+    """A name reaches the picture as text: markup escaped, its bidirectional control shown as a
+    mark, the character XML cannot hold replaced."""
+    svg = chart_svgs(reports["dossier"])["dossier_neighbourhood"]
+    assert "<script>" not in svg and "&lt;script&gt;" in svg and "\u202e" not in svg and "\x01" not in svg
+    expected = charts._node_label(HOSTILE)
+    assert shown(expected).replace("\x01", "\ufffd") in svgread.texts(svg, "label")
 
 
-def test_savefig_draws_a_laid_out_figure_twice(reports, monkeypatch):
-    # what _png saves: if matplotlib stops drawing twice, _png's reason to exist goes
-    draws = []
-    original = Figure.draw
-    monkeypatch.setattr(Figure, "draw", lambda self, renderer: (draws.append(self), original(self, renderer)))
-    fig = charts.change_by_hop(reports["spillover"])
-    fig.savefig(io.BytesIO(), format="png", dpi=DPI)
-    assert len(draws) == 2
+def test_bars_are_labelled_with_the_report_values(reports):
+    report = reports["spillover"]
+    texts = svgread.texts(chart_svgs(report)["spillover_by_hop"])
+    for row in report.by_hop.itertuples():
+        assert f"{row.entities:.0f}" in texts and f"{row.total_change:.3g}" in texts
+    reached = int((report.affected["hops"] > 0).sum())
+    assert f"Distribution of score change ({reached} entities reached)" in \
+        svgread.texts(chart_svgs(report)["spillover_histogram"])
 
 
-def test_log_axes_are_labelled_as_matplotlib_labels_them_without_mathtext():
-    """PlainLogFormatter writes each label matplotlib's log formatter writes, the same number in
-    plain text (superscript digits), and a spillover histogram on a log count axis has no
-    mathtext label left."""
-    import re
+def test_a_long_tail_is_counted_on_a_log_axis():
+    """One strong change and many faint ones: the count axis is logarithmic, its ticks written
+    as powers of ten in plain text (``10⁰``, ``10¹``)."""
+    report = spillover(_tables(np.r_[0.9, np.full(59, 0.001)]), gs.parse_policy(POLICY), penalty="x",
+                       as_of="2024-01-01")
+    texts = svgread.texts(charts.change_histogram(report).to_svg())
+    assert "entities (log scale)" in texts and {"10⁰", "10¹"} <= set(texts), texts
 
-    import numpy as np
-    from matplotlib.ticker import LogFormatterSciNotation
 
-    digits = str.maketrans("⁻⁰¹²³⁴⁵⁶⁷⁸⁹", "-0123456789")
-    for labelled in (LogFormatterSciNotation(10), LogFormatterSciNotation(10, labelOnlyBase=True)):
-        plain = charts.PlainLogFormatter(10, labelOnlyBase=labelled.labelOnlyBase)
-        for x in [c * 10.0 ** k for k in range(-6, 7) for c in (1, 2, 3, 5, 9)]:
-            expected, got = labelled(x), plain(x)
-            if not expected:
-                assert got == "", x
-                continue
-            power = re.fullmatch(r"(?:([0-9.]+)×)?10(.+)", got)
-            assert power and "$" not in got, (x, got)
-            coefficient, exponent = power.groups()
-            assert float(coefficient or 1) * 10.0 ** int(exponent.translate(digits)) == pytest.approx(x), (x, got)
-            times = coefficient + "\\times" if coefficient else ""
-            assert expected == "$\\mathdefault{" + times + "10^{" + exponent.translate(digits) + "}}$", (x, expected)
+def test_a_big_scatter_draws_each_spot_once(reports, monkeypatch):
+    """Points falling on one spot are drawn once: a registry's every entity would otherwise be
+    an element of the file."""
+    def points() -> int:  # the legend's markers are opaque
+        root = svgread.parse(charts.score_scatter(report).to_svg())
+        return sum(circle.get("opacity") == "0.7" for circle in root.iter(f"{svgread.SVG}circle"))
 
-    owners = [f"o{k}" for k in range(60)]  # one strong change and many faint ones: a log count axis
-    tables = gs.validate(gs.Tables(
-        pd.DataFrame({"id": ["h", *owners], "kind": "company", "name": ["Holding", *owners]}),
-        pd.DataFrame({"source": owners, "target": "h", "type": "OWNS", "share": np.r_[0.9, np.full(59, 0.001)]}),
-        pd.DataFrame({"id": ["x"], "entity": ["h"], "kind": "fine", "severity": [1.0], "start": ["2020-01-01"]})))
-    fig = charts.change_histogram(spillover(tables, gs.parse_policy(POLICY), penalty="x", as_of="2024-01-01"))
-    ax = fig.axes[0]
-    assert ax.get_yscale() == "log"
-    fig.canvas.draw()
-    labels = [label.get_text() for label in ax.get_yticklabels() + ax.get_yticklabels(minor=True) if label.get_text()]
-    assert labels and not any("$" in label for label in labels), labels
+    report = reports["compare"]
+    circles = points()
+    assert 0 < circles <= len(report.wide("total"))
+    wide = report.wide("total")
+    many = pd.concat([wide] * 50, ignore_index=True)  # each point fifty times
+    monkeypatch.setattr(type(report), "wide", lambda self, column: many)
+    assert points() == circles

@@ -53,5 +53,5 @@ def test_reports_do_not_depend_on_string_hashing(tmp_path, registry_db):
     first = reports(db, entity, penalised, tmp_path / "a", "1")
     second = reports(db, entity, penalised, tmp_path / "b", "2")
     assert set(first) >= {"dossier/report.json", "dossier/report.html", "dossier/report.md",
-                          "dossier/dossier_neighbourhood.png", "spillover/report.json"}
+                          "dossier/dossier_neighbourhood.svg", "spillover/report.json"}
     assert first == second

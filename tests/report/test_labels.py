@@ -1,5 +1,7 @@
 """Labels in the pictures do not sit on each other (issue 11.3): a crowded neighbourhood, drawn
-as the dossier draws it, measured in the rendered figure."""
+as the dossier draws it, measured in the SVG written. The boxes are sized from DejaVu Sans's
+widths (graphscore.report.fontmetrics): tests/report/test_fontmetrics.py checks those against
+the font as matplotlib lays it out."""
 
 from __future__ import annotations
 
@@ -9,7 +11,9 @@ import pandas as pd
 
 import graphscore as gs
 from graphscore.analysis.dossier import dossier
-from graphscore.report.charts import _LINK_SPOTS, _NODE_SPOTS, neighbourhood_map
+from graphscore.report.charts import neighbourhood_map
+from graphscore.report.fontmetrics import text_width
+from tests.report import svgread
 
 OWNERS, OFFICERS = 14, 5
 
@@ -33,39 +37,42 @@ def crowded_report():
     return dossier(gs.validate(gs.Tables(entities, links, penalties)), policy, "h", as_of="2024-01-01")
 
 
-def drawn_labels(fig):
-    """The names and link labels in the figure as drawn (the note under the picture aside), with
-    their boxes in pixels."""
-    fig.canvas.draw()
-    renderer = fig.canvas.get_renderer()
-    (ax,) = fig.axes
-    labels = [text for text in ax.texts if text.get_transform() is not ax.transAxes]
-    return labels, [text.get_window_extent(renderer) for text in labels]
+def _overlap(a, b) -> bool:
+    return a[0] < b[2] and b[0] < a[2] and a[1] < b[3] and b[1] < a[3]
 
 
 def test_no_two_labels_of_a_crowded_neighbourhood_overlap():
-    report = crowded_report()
-    fig = neighbourhood_map(report)
-    labels, boxes = drawn_labels(fig)
-    overlapping = [(a.get_text(), b.get_text()) for (a, box_a), (b, box_b) in itertools.combinations(zip(labels, boxes), 2)
-                   if box_a.overlaps(box_b)]
+    svg = neighbourhood_map(crowded_report()).to_svg()
+    texts, boxes = svgread.texts(svg, "label"), svgread.label_boxes(svg)
+    assert len(texts) == len(boxes)
+    overlapping = [(a, b) for (a, box_a), (b, box_b) in itertools.combinations(zip(texts, boxes), 2)
+                   if _overlap(box_a, box_b)]
     assert not overlapping, overlapping[:5]
-    texts = [label.get_text() for label in labels]
     assert "Holding Group\nInternational Limited" in texts  # the entity itself is always named
-    # crowded indeed: the first spot of every label would not do (some moved, and the note says
-    # that those with no free spot were left out)
-    firsts = {(spot[0], spot[1]) for spot in (_NODE_SPOTS[0], _LINK_SPOTS[0])}
-    assert sum(tuple(label.xyann) not in firsts for label in labels) >= 5
-    left_out = 20 + 32 - len(labels)
-    (ax,) = fig.axes
-    note = [text.get_text() for text in ax.texts if text.get_transform() is ax.transAxes]
+    # each white box covers its text as the font measures it
+    for text, box in zip(texts, boxes):
+        size = 10.0 if text.startswith("Holding") else 7.5 if text.startswith(("OWNS", "OFFICER")) else 8.5
+        widest = max(text_width(line, size, bold=text.startswith("Holding")) for line in text.split("\n"))
+        assert box[2] - box[0] >= widest, text
+    left_out = 20 + 32 - len(texts)
+    note = svgread.texts(svg, "note")
     assert left_out == 0 or (note and "Labels thinned" in note[0]), (left_out, note)
-    assert len(labels) >= 30, texts
+    assert len(texts) >= 30, texts
+
+
+def test_the_check_finds_labels_that_overlap():
+    """The overlap test above can fail: two labels given one spot are caught."""
+    from graphscore.report.charts import _NODE_SPOTS, Label, place_labels
+
+    first, second = Label("Alpha Holding", 100, 100, 8.5, _NODE_SPOTS[:1]), Label("Beta Holding", 100, 100, 8.5,
+                                                                                     _NODE_SPOTS[:1])
+    assert place_labels([first, second], (0, 0, 300, 300)) == [first]  # the second has no free spot
+    assert _overlap(first.box, second.box_at(*_NODE_SPOTS[0]))
 
 
 def test_label_placement_is_deterministic():
-    first, second = (drawn_labels(neighbourhood_map(crowded_report()))[1] for _ in range(2))
-    assert [tuple(box.bounds) for box in first] == [tuple(box.bounds) for box in second]
+    first, second = (svgread.label_boxes(neighbourhood_map(crowded_report()).to_svg()) for _ in range(2))
+    assert first == second
 
 
 def test_every_label_lies_inside_the_figure():
@@ -77,34 +84,10 @@ def test_every_label_lies_inside_the_figure():
 
     report = dossier(read_paths([ZALA]), gs.load_policy(POLICIES / "joint-punishment.toml"),
                      "NK-abdzbEBkqyT29GyREbiURZ", as_of="2022-06-30")
-    fig = neighbourhood_map(report)
-    labels, boxes = drawn_labels(fig)
-    outside = [label.get_text() for label, box in zip(labels, boxes)
-               if not (fig.bbox.x0 <= box.x0 and box.x1 <= fig.bbox.x1 and fig.bbox.y0 <= box.y0 and box.y1 <= fig.bbox.y1)]
+    svg = neighbourhood_map(report).to_svg()
+    width, height = svgread.size(svg)
+    texts, boxes = svgread.texts(svg, "label"), svgread.label_boxes(svg)
+    outside = [text for text, box in zip(texts, boxes)
+               if not (0 <= box[0] and box[2] <= width and 0 <= box[1] and box[3] <= height)]
     assert not outside, outside
-    names = {label.get_text() for label in labels}
-    assert 'ОБЩЕСТВО С ОГРАНИЧЕННОЙ\nОТВЕТСТВЕННОСТЬЮ "СПС"' in names  # named, not left out
-
-
-def test_spot_extents_are_the_boxes_matplotlib_measures_at_each_spot():
-    """Labels are placed from each alignment's layout measured once and moved to each spot
-    (:func:`spot_extents`): at every spot of every label of a crowded picture (names on two
-    lines, link labels with a role, a name in Chinese drawn with a fallback font) the box equals,
-    bit for bit, the one ``get_window_extent`` gives with the label moved there."""
-    from graphscore.report.charts import _settle, spot_extents
-
-    fig = neighbourhood_map(crowded_report())
-    (ax,) = fig.axes
-    extra = ax.annotate("北京某某投资有限公司\nOWNS 50%", (0.0, 0.0), xytext=(0, 0), textcoords="offset points",
-                        fontsize=8.5)
-    renderer = _settle(fig)
-    labels = [text for text in ax.texts if text.get_transform() is not ax.transAxes]
-    assert extra in labels and len(labels) >= 31
-    for label in labels:
-        extent = spot_extents(label, renderer)
-        for dx, dy, ha, va in _NODE_SPOTS + _LINK_SPOTS:
-            found = extent(dx, dy, ha, va).bounds
-            label.xyann = (dx, dy)
-            label.set_horizontalalignment(ha)
-            label.set_verticalalignment(va)
-            assert found == label.get_window_extent(renderer).bounds, (label.get_text(), dx, dy, ha, va)
+    assert 'ОБЩЕСТВО С ОГРАНИЧЕННОЙ\nОТВЕТСТВЕННОСТЬЮ "СПС"' in texts  # named, not left out

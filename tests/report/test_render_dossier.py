@@ -19,12 +19,12 @@ from pathlib import Path
 import markupsafe
 import pandas as pd
 import pytest
-from matplotlib.patches import FancyArrowPatch
 
 import graphscore as gs
 from graphscore.analysis.dossier import dossier
 from graphscore.io import read_paths
-from graphscore.report.charts import chart_pngs, neighbourhood_map
+from graphscore.report.charts import chart_svgs, neighbourhood_map
+from tests.report import svgread
 from graphscore.report.markup import md
 from graphscore.report.render import DOSSIER_JSON_FORMAT, to_html, to_json, to_markdown, write_report
 from graphscore.toy import fined_company, shared_representative
@@ -37,7 +37,7 @@ CST = "NK-abdzbEBkqyT29GyREbiURZ"
 ZAKHAROV = "NK-aU5ybkbRFJucf8YMwsJvDw"
 AS_OF = "2023-01-31"
 HOSTILE = "<script>alert('x')</script> Trading & Co"
-PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
+SVG_START = b'<?xml version="1.0" encoding="utf-8"?>\n<svg '
 # Every link type both ways at weight 1: linear (spread), with cycles through every link.
 BOTH_WAYS = 'name="both"\ndamping=0.5\n[[transmit]]\nlink="OFFICER_OF"\ndirection="both"\nweight=1.0'
 
@@ -149,9 +149,9 @@ def test_neighbourhood_keeps_every_link_of_a_pair(cst):
                      if (row["source"], row["target"]) == (ZAKHAROV, CST))
     assert between == [("OFFICER_OF", "executive", None), ("OWNS", None, 0.5)]
     assert len(links) == cst.neighbourhood.number_of_edges() == 12
-    (ax,) = neighbourhood_map(cst).axes
-    assert ax.get_title().startswith("Neighbourhood of LLC CST")
-    assert sum(isinstance(patch, FancyArrowPatch) for patch in ax.patches) == 12
+    svg = neighbourhood_map(cst).to_svg()
+    assert svgread.texts(svg)[0].startswith("Neighbourhood of LLC CST")  # the title, under the picture
+    assert len(list(svgread.parse(svg).iter(f"{svgread.SVG}path"))) == 12  # one arrow a link
 
 
 # ---- Markdown and HTML ----------------------------------------------------------------------------
@@ -195,8 +195,8 @@ def test_html_is_self_contained_with_one_picture(cst):
     assert not re.search(r"""(src|href)\s*=\s*["']?\s*(https?:)?//""", page, flags=re.IGNORECASE)
     assert "http://" not in page and "https://" not in page
     assert "<link" not in page and "<script" not in page and "<style>" in page
-    images = re.findall(r'src="data:image/png;base64,([A-Za-z0-9+/=]+)"', page)
-    assert len(images) == 1 and base64.b64decode(images[0]).startswith(PNG_MAGIC)
+    images = re.findall(r'src="data:image/svg\+xml;base64,([A-Za-z0-9+/=]+)"', page)
+    assert len(images) == 1 and base64.b64decode(images[0]).startswith(SVG_START)
 
 
 def test_every_data_string_is_escaped(hostile):
@@ -224,7 +224,7 @@ def test_an_entity_without_links_renders():
     report = dossier(lonely, gs.parse_policy(BOTH_WAYS), "z", as_of="2024-01-01")
     assert "No owner recorded at this date." in to_html(report)
     assert "1: 0 in force at 2024-01-01, 1 starting later, 0 ended" in to_markdown(report)
-    assert "No link in force" in [text.get_text() for text in neighbourhood_map(report).texts]
+    assert "No link in force" in svgread.texts(neighbourhood_map(report).to_svg())
     assert to_json(report)["neighbourhood"] == {"entities": [{"id": "z", "name": "Zeta Idle", "kind": "company",
                                                               "penalised": False}], "links": []}
 
@@ -235,17 +235,18 @@ def test_write_report_writes_the_four_files(cst, tmp_path):
     paths = write_report(cst, tmp_path / "out")
     assert set(paths) == {"html", "md", "json", "dossier_neighbourhood"}
     assert {path.name for path in paths.values()} == {"report.html", "report.md", "report.json",
-                                                      "dossier_neighbourhood.png"}
-    assert paths["dossier_neighbourhood"].read_bytes().startswith(PNG_MAGIC)
-    assert "](dossier_neighbourhood.png)" in paths["md"].read_text(encoding="utf-8")
+                                                      "dossier_neighbourhood.svg"}
+    assert paths["dossier_neighbourhood"].read_bytes().startswith(SVG_START)
+    assert "](dossier_neighbourhood.svg)" in paths["md"].read_text(encoding="utf-8")
     assert json.loads(paths["json"].read_text(encoding="utf-8"))["format"] == DOSSIER_JSON_FORMAT
-    assert chart_pngs(cst).keys() == {"dossier_neighbourhood"}
+    assert chart_svgs(cst).keys() == {"dossier_neighbourhood"}
 
 
-def test_the_picture_leaves_pyplot_alone():
-    """networkx's drawing helpers import pyplot; the neighbourhood is drawn without them."""
+def test_the_picture_loads_no_chart_library():
+    """networkx's drawing helpers import pyplot; the neighbourhood is drawn without them, and
+    without matplotlib at all."""
     code = ("import sys; import graphscore as gs; from graphscore.toy import shared_representative; "
-            "from graphscore.analysis.dossier import dossier; from graphscore.report.charts import chart_pngs; "
-            f"chart_pngs(dossier(shared_representative(), gs.parse_policy({BOTH_WAYS!r}), 'C2', as_of='2024-01-01')); "
-            "assert 'matplotlib.pyplot' not in sys.modules, 'pyplot imported'")
+            "from graphscore.analysis.dossier import dossier; from graphscore.report.charts import chart_svgs; "
+            f"chart_svgs(dossier(shared_representative(), gs.parse_policy({BOTH_WAYS!r}), 'C2', as_of='2024-01-01')); "
+            "assert 'matplotlib' not in sys.modules, 'matplotlib imported'")
     subprocess.run([sys.executable, "-c", code], check=True, cwd=ROOT)
