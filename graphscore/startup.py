@@ -41,15 +41,6 @@ LAZY_PACKAGES = {"scipy.linalg": {"LinAlgError": "numpy.linalg"},
                                          "spsolve": "scipy.sparse.linalg._dsolve"}}
 
 
-def _no_property_list(artist) -> str:
-    """What :data:`AFTER_IMPORT` puts in place of ``matplotlib.artist.kwdoc``."""
-    return "(properties not listed in this process: see matplotlib's documentation)"
-
-
-def _unlisted_properties(module: types.ModuleType) -> None:
-    module.kwdoc = _no_property_list
-
-
 def _load_overload(self, sig, target_context):
     """What :data:`AFTER_IMPORT` puts in place of numba's ``Cache.load_overload``: its body
     without ``target_context.refresh()``, the runtime (NRT) set up instead."""
@@ -70,13 +61,7 @@ def _loads_without_refresh(module: types.ModuleType) -> None:
         module.Cache.load_overload = _load_overload
 
 
-# Modules changed right after their code ran. matplotlib writes, when each artist class is
-# defined, the docstring of its ``set()`` listing every property with the first line of each
-# setter's docstring (``matplotlib.artist.kwdoc``), and the docstrings of the plotting methods
-# that list an artist's properties the same way: 0.15-0.25 s of CPU of every report, for help()
-# texts no command shows. ``kwdoc`` looks the setters' docstrings up and nothing else; the
-# signatures of ``set()`` are made as before.
-# numba, loading a compiled function from its disk cache, first refreshes its target context:
+# Modules changed right after their code ran. numba, loading a compiled function from its disk cache, first refreshes its target context:
 # it imports and installs every registry of typing and lowering rules it has (unicode strings,
 # typed containers, random generators, polynomials, ...: 0.1-0.2 s of CPU of the first kernel
 # of every command), which only compiling reads. A cached function is machine code linked
@@ -85,7 +70,7 @@ def _loads_without_refresh(module: types.ModuleType) -> None:
 # function's own reload hooks, and the runtime's, set up here as the refresh did. Compiling
 # still refreshes (numba's compiler does it before each compilation, and a lowering rule not
 # found refreshes once too), so a kernel whose cache is missing or stale compiles as before.
-AFTER_IMPORT = {"matplotlib.artist": _unlisted_properties, "numba.core.caching": _loads_without_refresh}
+AFTER_IMPORT = {"numba.core.caching": _loads_without_refresh}
 
 
 class _LazyFinder(importlib.abc.MetaPathFinder):
@@ -176,10 +161,6 @@ class _ChangedLoader(importlib.abc.Loader):
 
 def skip_unused_modules() -> None:
     """Leave unloaded, in this process, what no command uses (see the module docstring).
-
-    No command draws in 3D: ``matplotlib.figure`` imports its 3D toolkit only to register it
-    (0.1 s of CPU of each report), and finds a stand-in without ``Axes3D`` instead. Idempotent.
-    """
-    sys.modules.setdefault("mpl_toolkits.mplot3d", types.SimpleNamespace(Axes3D=None))
+    Idempotent."""
     if not any(isinstance(finder, _LazyFinder) for finder in sys.meta_path):
         sys.meta_path.insert(0, _LazyFinder())
