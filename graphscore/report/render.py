@@ -303,8 +303,9 @@ def write_report(report: Report, out_dir: str | Path, *, formats: Iterable[str] 
     formats = list(dict.fromkeys(formats))
     unknown = [name for name in formats if name not in FORMATS]
     if unknown:
+        hint = " (the charts are written as SVG: svg)" if "png" in unknown else ""
         raise ValueError(f"unknown report format(s) {', '.join(map(repr, unknown))}; "
-                         f"choose from {', '.join(FORMATS)}.")
+                         f"choose from {', '.join(FORMATS)}{hint}.")
     out_dir = Path(out_dir)
     # Everything is rendered before the first file is written, so a failure leaves no partial report.
     # the charts are drawn only for the formats showing them: JSON and Markdown alone need no

@@ -168,6 +168,8 @@ def test_write_report_writes_every_format(report, tmp_path):
 def test_write_report_rejects_an_unknown_format_and_writes_nothing(report, tmp_path):
     with pytest.raises(ValueError, match=r"unknown report format\(s\) 'pdf'; choose from html, md, json, svg"):
         write_report(report, tmp_path / "out", formats=("html", "pdf"))
+    with pytest.raises(ValueError, match=r"'png'; choose from html, md, json, svg \(the charts are written as SVG: svg\)\.$"):
+        write_report(report, tmp_path / "out", formats=("png",))  # the format before the charts were SVG
     assert not (tmp_path / "out").exists()
 
 
