@@ -369,7 +369,7 @@ def count_score_records(dialect: str = "ladybug") -> list[str]:
     """How many records of one run (``$policy``, ``$as_of``) there are (``records``), and how
     many links from an entity to them (``links``): a large write-back checks its copied rows
     before it creates the run. Two statements: one with an ``OPTIONAL MATCH`` of each record's
-    link took 10.7 s on LadybugDB for 3.2x10^6 records, these two 0.4 s."""
+    link took 10.7 s on LadybugDB for 3.2x10^6 records, these two 0.4-0.8 s."""
     run = "WHERE s.score_policy = $policy AND s.score_as_of = $as_of"
     return [f"MATCH (s:ScoreRecord) {run} RETURN count(s) AS records;",
             f"MATCH (:Entity)-[:HAS_SCORE]->(s:ScoreRecord) {run} RETURN count(*) AS links;"]
