@@ -7,7 +7,8 @@ LOAD FROM $rows MATCH (s:ScoreRecord {key: v_key}) SET s.own = v_own, s.echo = v
 LOAD FROM $rows MATCH (e:Entity {id: v_id}) CREATE (e)-[:HAS_SCORE]->(s:ScoreRecord {key: v_key, own: v_own, echo: v_echo, inherited: v_inherited, total: v_total, score_policy: v_score_policy, score_as_of: v_score_as_of});
 COPY ScoreRecord(key, own, echo, inherited, total, score_policy, score_as_of) FROM $rows;
 COPY HAS_SCORE FROM $edges;
-MATCH (s:ScoreRecord) WHERE s.score_policy = $policy AND s.score_as_of = $as_of OPTIONAL MATCH (e:Entity)-[:HAS_SCORE]->(s) RETURN count(s) AS records, count(e) AS linked;
+MATCH (s:ScoreRecord) WHERE s.score_policy = $policy AND s.score_as_of = $as_of RETURN count(s) AS records;
+MATCH (:Entity)-[:HAS_SCORE]->(s:ScoreRecord) WHERE s.score_policy = $policy AND s.score_as_of = $as_of RETURN count(*) AS links;
 MERGE (r:ScoreRun {key: $key}) SET r.score_policy = $score_policy, r.score_policy_hash = $score_policy_hash, r.score_as_of = $score_as_of, r.written_at = $written_at, r.entities = $entities;
 MATCH (m:GraphscoreMeta {key: $key}) DELETE m;
 CREATE (:GraphscoreMeta {key: $key, value: $value});

@@ -171,9 +171,19 @@ def _cell(value) -> str:
     return number(value) if isinstance(value, float) or value is None or value is pd.NA else str(value)
 
 
-def _show(frame: pd.DataFrame, title: str | None = None, limit: int = 15, console: Console = stderr) -> None:
+def _top(frame: pd.DataFrame, column: str, limit: int) -> pd.DataFrame:
+    """The first ``limit`` rows of ``frame.sort_values(column, ascending=False)``, in its order
+    (pandas sorts a column alone as it sorts the frame by that column), without moving every
+    row of every column: the whole frame sorted took 1.2 s of a first score at 10^7 links."""
+    order = frame[column].reset_index(drop=True).sort_values(ascending=False).index[:limit]
+    return frame.take(order)
+
+
+def _show(frame: pd.DataFrame, title: str | None = None, limit: int = 15, console: Console = stderr,
+          rows: int | None = None) -> None:
     """A table with ids and numbers whole on one line and long names wrapped between words,
-    never folded into unreadable columns; "none" for an empty one."""
+    never folded into unreadable columns; "none" for an empty one. ``rows``: how many rows
+    ``frame`` is the top of (default its own)."""
     import pandas as pd
 
     if frame.empty:
@@ -192,8 +202,9 @@ def _show(frame: pd.DataFrame, title: str | None = None, limit: int = 15, consol
     for row in shown.itertuples(index=False):
         table.add_row(*[_cell(v) for v in row])
     console.print(table)
-    if len(frame) > limit:
-        console.print(f"... {len(frame) - limit} more rows")
+    rows = len(frame) if rows is None else rows
+    if rows > limit:
+        console.print(f"... {rows - limit} more rows")
 
 
 @app.command()
@@ -290,8 +301,8 @@ def score(
     for figure, value in scores.attrs.items():
         if figure not in ("as_of", "notes"):
             stdout.print(f"{figure.replace('_', ' ')}: {value:.6g}")
-    _show(scores.sort_values("total", ascending=False), f"top scores under {rules.name} as of {scores.attrs['as_of']}",
-          limit=top, console=stderr if out else stdout)
+    _show(_top(scores, "total", top), f"top scores under {rules.name} as of {scores.attrs['as_of']}",
+          limit=top, console=stderr if out else stdout, rows=len(scores))
     if out is not None:
         stdout.print(f"wrote {out}")
 
@@ -711,8 +722,8 @@ def demo(
         report = spillover(workspace, rules, entity=entity, as_of=as_of.date())
     _write_scores(scores, workspace, rules, out / "scores.csv")
     paths = write_report(report, out)
-    _show(scores.sort_values("total", ascending=False)[["name", "kind", "own", "echo", "inherited", "total"]],
-          f"Top scores under {rules.name} as of {scores.attrs['as_of']}", limit=10, console=stdout)
+    _show(_top(scores, "total", 10)[["name", "kind", "own", "echo", "inherited", "total"]],
+          f"Top scores under {rules.name} as of {scores.attrs['as_of']}", limit=10, console=stdout, rows=len(scores))
     stdout.print(f"store: {store_path} holds {summary.stored}")
     stdout.print(f"scores: {out / 'scores.csv'}")
     for kind, path in paths.items():

@@ -7,11 +7,12 @@ import inspect
 import json
 import re
 
+import numpy as np
 import pandas as pd
 import pytest
 from typer.testing import CliRunner
 
-from graphscore.cli import app
+from graphscore.cli import _top, app
 from tests.conftest import POLICIES, SPREAD_SPLIT, ZALA
 
 runner = CliRunner()
@@ -300,6 +301,17 @@ def test_score_without_out_prints_the_top_on_one_line_each(zala_db):
     rows = [line for line in result.output.splitlines() if CST in line]
     assert len(rows) == 1 and "LLC CST" in rows[0]  # id and name whole, on the same line
     assert "14 more rows" in result.output and "wrote" not in result.output
+
+
+@pytest.mark.parametrize("limit", [0, 3, 40, 500])
+def test_top_rows_are_those_of_the_whole_frame_sorted(limit):
+    """score shows the top of its table without sorting every column: the same rows in the same
+    order as the whole frame sorted, ties, missing totals and a short frame included."""
+    totals = np.random.default_rng(7).integers(0, 4, 300).astype(float)
+    totals[[5, 50]] = np.nan
+    frame = pd.DataFrame({"id": [f"e{i}" for i in range(300)], "total": totals}, index=np.arange(300) * 2)
+    expected = frame.sort_values("total", ascending=False).head(limit)
+    pd.testing.assert_frame_equal(_top(frame, "total", limit), expected)
 
 
 def test_whatif_penalize_counts_its_own_penalty(zala_db, tmp_path):

@@ -886,12 +886,14 @@ class LadybugStore(CypherStore):
         for query, name, columns in steps:
             for start in range(0, len(plan.new), STREAM_ROWS):
                 self._copy_alone(query, {name: _arrow(plan.new.iloc[start:start + STREAM_ROWS], columns)})
-        counted = self._run(statements.count_score_records(), {"policy": plan.run["score_policy"],
-                                                                "as_of": plan.run["score_as_of"]}).iloc[0]
-        if counted["records"] != len(plan.new) or counted["linked"] != len(plan.new):
+        run_of = {"policy": plan.run["score_policy"], "as_of": plan.run["score_as_of"]}
+        records, links = (self._run(query, run_of).iloc[0, 0] for query in statements.count_score_records())
+        # each link copied in names a record of its own (a key per entity): as many links as
+        # records, each copied in, is each record linked
+        if records != len(plan.new) or links != len(plan.new):
             raise StoreError(f"score write-back stopped before its run, the scores stored unchanged: of "
-                             f"{len(plan.new):,} records copied in, the store holds {counted['records']:,}, "
-                             f"{counted['linked']:,} linked; run the command again")
+                             f"{len(plan.new):,} records copied in, the store holds {records:,}, with "
+                             f"{links:,} links to them; run the command again")
         with self._transaction() as run:
             self._finish_run(run, plan)
 

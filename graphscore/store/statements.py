@@ -365,11 +365,14 @@ def read_score_records(model: Model | None = None, dialect: str = "ladybug") -> 
             f"RETURN s.key AS key, {_return_clause('s', _score_values(model), dialect)};")
 
 
-def count_score_records(dialect: str = "ladybug") -> str:
-    """How many records of one run (``$policy``, ``$as_of``) there are, and how many of them are
-    linked from their entity: a large write-back checks its copied rows before it creates the run."""
-    return ("MATCH (s:ScoreRecord) WHERE s.score_policy = $policy AND s.score_as_of = $as_of "
-            "OPTIONAL MATCH (e:Entity)-[:HAS_SCORE]->(s) RETURN count(s) AS records, count(e) AS linked;")
+def count_score_records(dialect: str = "ladybug") -> list[str]:
+    """How many records of one run (``$policy``, ``$as_of``) there are (``records``), and how
+    many links from an entity to them (``links``): a large write-back checks its copied rows
+    before it creates the run. Two statements: one with an ``OPTIONAL MATCH`` of each record's
+    link took 10.7 s on LadybugDB for 3.2x10^6 records, these two 0.4-0.8 s."""
+    run = "WHERE s.score_policy = $policy AND s.score_as_of = $as_of"
+    return [f"MATCH (s:ScoreRecord) {run} RETURN count(s) AS records;",
+            f"MATCH (:Entity)-[:HAS_SCORE]->(s:ScoreRecord) {run} RETURN count(*) AS links;"]
 
 
 def read_score_run(model: Model | None = None, dialect: str = "ladybug") -> str:
@@ -463,7 +466,7 @@ def render_files(model: Model | None = None) -> dict[str, str]:
         return "\n".join([read_score_records(model, dialect), read_score_run(model, dialect),
                           READ_META, delete_score_records(dialect), update_score_records(model, dialect),
                           create_score_records(model, dialect),
-                          *(copy_score_records(model) if dialect == "ladybug" else []), count_score_records(dialect),
+                          *(copy_score_records(model) if dialect == "ladybug" else []), *count_score_records(dialect),
                           write_score_run(model), DELETE_META, CREATE_META])
     def reading(dialect: str) -> str:
         statements = [read_entities(model, dialect), read_penalties(model, dialect)]
