@@ -146,14 +146,14 @@ def _shared_by_pandas(kind, source, target, role, by_role):
     return np.flatnonzero(pd.Series(key).duplicated(keep=False).to_numpy())
 
 
-@pytest.mark.parametrize("seed", range(4))
-def test_shared_records_are_those_pandas_finds_repeated(seed):
+@pytest.mark.parametrize("seed, n", [(0, 5_000), (1, 5_000), (2, 200_000), (3, 200_000)])
+def test_shared_records_are_those_pandas_finds_repeated(seed, n):
+    """Small inputs (one partition of the compiled hash) and larger ones (several, on both cores)."""
     from graphscore.engine.timeline import shared_records
 
     rng = np.random.default_rng(seed)
-    n = 5_000
     kind = rng.integers(-1, 4, n).astype(np.int8)  # -1: a type code no name has
-    source, target = (rng.integers(-1, 60, n).astype(np.int32) for _ in range(2))
+    source, target = (rng.integers(-1, int(n ** 0.5), n).astype(np.int32) for _ in range(2))
     role = rng.integers(-1, 3, n).astype(np.int8)
     by_role = np.array([True, False, True, False])
     expected = _shared_by_pandas(kind, source, target, role, by_role)
