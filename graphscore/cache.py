@@ -66,8 +66,9 @@ def _write_table(table: pa.Table, dtypes: dict[str, str], path: Path, key: str |
     (kinds, link types, roles, the ids of entities with many links) is stored once, dictionary
     encoded, so it becomes Python strings once per distinct value (:func:`_arrow_frame`).
     ``key``, the table's key column where its values are known distinct (validated content),
-    is stored as it is without encoding it first: its dictionary would hold every value (the
-    entities' 3.2 x 10^6 ids took some 2 s to encode, then dropped, at 10^7 links)."""
+    is stored as it is without encoding it first: its dictionary would hold every value, so the
+    encoding was dropped (0.44 s for the 322,000 entity ids of a 10^6-link registry, on a loaded
+    machine)."""
     columns = []
     for name, column in zip(table.column_names, table.columns):
         if name == key and len(column):
