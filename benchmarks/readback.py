@@ -16,8 +16,8 @@ written: the disk cache goes to a scratch folder, not beside the store):
 
 Each version runs once first, untimed (numba compiles into the version's own folder, and the
 store's file comes into the page cache); then ``--rounds`` rounds, the two versions' order
-swapped each round. Prints one line per run (wall seconds of each phase, CPU seconds of the
-child, its peak resident memory and the one-minute load average as it started), the medians
+swapped each round. Prints one line per run (wall and CPU seconds of each phase, CPU of all
+its threads, and of the whole child, imports included, its peak resident memory and the one-minute load average as it started), the medians
 and the after / before ratios, and whether the two versions' ``W`` (its three arrays), ``s`` and
 ids are equal, bit for bit (a SHA-256 of their bytes).
 """
@@ -53,23 +53,24 @@ def child(db: str, policy_path: str) -> None:
     policy = gs.load_policy(policy_path)
     scratch = Path(tempfile.mkdtemp(prefix="readback-"))
     try:
-        start = time.perf_counter()
+        start, cpu = time.perf_counter(), time.process_time()
         with LadybugStore(db, read_only=True) as store:
             fingerprint = store.data_fingerprint()
             cache = DiskCache(scratch, fingerprint)
             tables = cache.keep_content(*store.read_content())
             _release_freed_memory()
         workspace = Workspace(tables, fingerprint=fingerprint, cache=cache)
-        read = time.perf_counter() - start
-        start = time.perf_counter()
+        read, read_cpu = time.perf_counter() - start, time.process_time() - cpu
+        start, cpu = time.perf_counter(), time.process_time()
         projection = workspace.projection(policy, AS_OF)
-        projected = time.perf_counter() - start
+        projected, projected_cpu = time.perf_counter() - start, time.process_time() - cpu
         digest = hashlib.sha256()
         W = projection.W
         for array in (W.data, W.indices.astype(np.int64), W.indptr.astype(np.int64), projection.s):
             digest.update(np.ascontiguousarray(array).tobytes())
         digest.update("\n".join(projection.ids.to_numpy(dtype=object)).encode())
-        print(json.dumps({"read": read, "projection": projected, "nnz": int(W.nnz), "digest": digest.hexdigest(),
+        print(json.dumps({"read": read, "projection": projected, "read_cpu": read_cpu,
+                          "projection_cpu": projected_cpu, "nnz": int(W.nnz), "digest": digest.hexdigest(),
                           "peak_gb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1e6}))
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
@@ -104,16 +105,18 @@ def main() -> None:
     for name, tree in trees.items():  # untimed: numba's cache and the page cache filled
         run(tree, db, policy)
     found: dict[str, list[dict]] = {name: [] for name in trees}
-    print("| round | version | read s | projection s | CPU s | peak GB | load |\n|---|---|---|---|---|---|---|")
+    print("| round | version | read s | read CPU s | projection s | projection CPU s | process CPU s | peak GB | load |\n"
+          "|---|---|---|---|---|---|---|---|---|")
     for number in range(args.rounds):
         for name in (list(trees) if number % 2 == 0 else list(trees)[::-1]):
             figures = run(trees[name], db, policy)
             found[name].append(figures)
-            print(f"| {number + 1} | {name} | {figures['read']:.2f} | {figures['projection']:.2f} | "
-                  f"{figures['cpu']:.1f} | {figures['peak_gb']:.2f} | {figures['load']:.2f} |", flush=True)
-    medians = {name: {key: statistics.median(f[key] for f in runs) for key in ("read", "projection", "cpu")}
-               for name, runs in found.items()}
-    for key in ("read", "projection", "cpu"):
+            print(f"| {number + 1} | {name} | {figures['read']:.2f} | {figures['read_cpu']:.2f} | "
+                  f"{figures['projection']:.2f} | {figures['projection_cpu']:.2f} | {figures['cpu']:.1f} | "
+                  f"{figures['peak_gb']:.2f} | {figures['load']:.2f} |", flush=True)
+    keys = ("read", "read_cpu", "projection", "projection_cpu", "cpu")
+    medians = {name: {key: statistics.median(f[key] for f in runs) for key in keys} for name, runs in found.items()}
+    for key in keys:
         before, after = medians["before"][key], medians["after"][key]
         print(f"median {key}: before {before:.2f}, after {after:.2f}, after / before {after / before:.2f}")
     digests = {f["digest"] for runs in found.values() for f in runs}
