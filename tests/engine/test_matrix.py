@@ -337,3 +337,20 @@ def test_w_by_source_is_w_in_columns_sharing_its_index_arrays_where_the_pattern_
     assert symmetric == (policy_name == "diffusion")
     assert np.shares_memory(columns.indices, W.indices) == symmetric
     assert np.shares_memory(columns.indptr, W.indptr) == symmetric
+
+
+@pytest.mark.parametrize("edges, n", [(0, 0), (0, 4), (1, 1), (50, 3), (5_000, 40), (250_000, 90_000), (250_000, 3)])
+def test_pair_order_is_numpys_stable_argsort_of_the_pair_keys(edges, n):
+    """The compiled counting sort against ``np.argsort(v * n + u, kind="stable")``: self links
+    (u == v), parallel links (equal keys keep their order), rows of W past the insertion sort's
+    32 entries (few entities, many edges), and inputs large enough to share the work between threads."""
+    from graphscore.engine.matrix import _pair_order
+
+    rng = np.random.default_rng(edges + n)
+    u, v = (rng.integers(0, max(n, 1), edges).astype(np.int32) for _ in range(2))
+    if edges:
+        u[: edges // 10] = v[: edges // 10]  # self links
+    expected = np.argsort(v.astype(np.int64) * n + u, kind="stable")
+    found = _pair_order(u, v, n)
+    assert found.dtype == np.int32
+    np.testing.assert_array_equal(found, expected)

@@ -135,3 +135,51 @@ def test_a_timeline_keeps_a_few_bytes_a_link_beyond_its_table():
     kept = (timeline.codes.type.nbytes + timeline.codes.role.nbytes + timeline._shared.nbytes
             + timeline._shared_relation.nbytes + sum(mask.nbytes for mask in timeline._masks.values()))
     assert kept == 3 * len(links) + 12 * shared
+
+
+def _shared_by_pandas(kind, source, target, role, by_role):
+    """The reference: the relations' keys hashed by pandas, as the timeline found them before."""
+    from graphscore.engine.timeline import _one_key
+
+    chosen = np.where(by_role[np.maximum(kind, 0)] & (kind >= 0), role, -1)
+    key = _one_key(kind, source, target, chosen)
+    return np.flatnonzero(pd.Series(key).duplicated(keep=False).to_numpy())
+
+
+@pytest.mark.parametrize("seed, n", [(0, 5_000), (1, 5_000), (2, 200_000), (3, 200_000)])
+def test_shared_records_are_those_pandas_finds_repeated(seed, n):
+    """Small inputs (one partition of the compiled hash) and larger ones (several, on both cores)."""
+    from graphscore.engine.timeline import shared_records
+
+    rng = np.random.default_rng(seed)
+    kind = rng.integers(-1, 4, n).astype(np.int8)  # -1: a type code no name has
+    source, target = (rng.integers(-1, int(n ** 0.5), n).astype(np.int32) for _ in range(2))
+    role = rng.integers(-1, 3, n).astype(np.int8)
+    by_role = np.array([True, False, True, False])
+    expected = _shared_by_pandas(kind, source, target, role, by_role)
+    assert 0 < expected.size < n  # some relations repeat, not all
+    np.testing.assert_array_equal(shared_records(kind, source, target, role, by_role), expected)
+
+
+def test_shared_records_edge_cases():
+    from graphscore.engine.timeline import shared_records
+
+    empty = np.array([], dtype=np.int32)
+    assert shared_records(empty, empty, empty, empty, np.array([], dtype=bool)).tolist() == []
+    one = np.array([0])
+    assert shared_records(one, one, one, one, np.array([True])).tolist() == []
+    # a self link recorded twice, and one relation under two roles counted once where the type has no role key
+    kind, ends, role = np.array([0, 0, 0, 0]), np.array([3, 3, 4, 4]), np.array([0, 0, 1, 2])
+    assert shared_records(kind, ends, ends, role, np.array([True])).tolist() == [0, 1]
+    assert shared_records(kind, ends, ends, role, np.array([False])).tolist() == [0, 1, 2, 3]
+
+
+def test_shared_records_past_63_bits_take_the_sorted_path():
+    """Codes whose mixed-radix numbers overflow 63 bits: pandas' hash of the tuples' ranks."""
+    from graphscore.engine.timeline import shared_records
+
+    big = np.array([2**40, 5, 2**40, 7, 2**40], dtype=np.int64)
+    kind, role = np.zeros(5, dtype=np.int8), np.array([0, 1, 0, 1, 1])
+    for by_role in (np.array([True]), np.array([False])):
+        np.testing.assert_array_equal(shared_records(kind, big, big, role, by_role),
+                                      _shared_by_pandas(kind, big, big, role, by_role))

@@ -254,3 +254,20 @@ def test_canonical_order_sorts_as_python_does_and_leaves_sorted_tables_alone(reg
         pd.testing.assert_frame_equal(df, getattr(ordered, name))
     again.links.pop("key")  # a shallow copy: the tables it came from keep their columns
     assert "key" in ordered.links
+
+
+def test_a_table_read_back_is_put_in_order_column_by_column_as_arrows_take_would():
+    """``_taken`` takes the columns side by side (several threads) and lets go of each: the
+    same table as Arrow's ``Table.take``, chunked columns, text and nulls included."""
+    import pyarrow as pa
+
+    from graphscore.store.ladybug import _taken
+
+    rng = np.random.default_rng(0)
+    rows = 50_001
+    table = pa.table({"number": rng.random(rows), "text": [f"k{i % 97}" for i in range(rows)],
+                      "parts": pa.chunked_array([np.arange(25_000), np.arange(25_001)]),
+                      "empty": pa.nulls(rows, pa.string()), "flag": rng.random(rows) < 0.5})
+    order = rng.permutation(rows)
+    assert _taken([table], order).equals(table.take(order))
+    assert _taken([table], None) is table
