@@ -26,7 +26,7 @@ import numba
 import numpy as np
 import scipy as sp
 
-from graphscore.engine.push import Diagonal, _check_tuning
+from graphscore.engine.push import Diagonal, _check_tuning, _fetch_ahead
 
 __all__ = ["ReversibleForm", "reversible_form", "reversible_diagonal"]
 
@@ -36,9 +36,11 @@ __all__ = ["ReversibleForm", "reversible_form", "reversible_diagonal"]
 # float64 built from a symmetric R measures 1e-15 to 1e-13 (rounding along the scaling's paths);
 # in float32 (a policy's precision = "float32") about 1e-7, refused.
 _MAX_DEFECT = 1e-9
-# Each round of the push lowers its threshold this many times (as the backward push of
-# graphscore.engine.push._diagonal's rounds do); a round is cut short once the bound is met.
-_ROUND_STEP = 3.0
+# Each round of the push lowers its threshold this many times, and a round is cut short once the
+# bound is met. Each round looks again at every entity reached: on the diffusion W of a 10^6-link
+# synthetic registry (tol 1e-6) rounds of 10 followed 9,800 links and looked 10,700 times per
+# source, rounds of 3 followed 9,300 and looked 24,800 times.
+_ROUND_STEP = 10.0
 
 
 @dataclass(frozen=True)
@@ -72,16 +74,17 @@ def reversible_form(W: sp.sparse.sparray) -> ReversibleForm | None:
     """W's :class:`ReversibleForm`, or None when W is not reversible within :data:`_MAX_DEFECT`
     (a link with no link back, weights that do not balance around a cycle of links).
 
-    The scaling is found along a breadth-first tree of each connected part (``d_v = d_u W[v, u]
-    / W[u, v]`` across a tree link from u to v) and checked on every link: a pass and a bisection
-    per link, no copy of W where its rows are sorted (the projection's are), so a W that is not
-    reversible is refused at its first unbalanced link.
+    W in compressed columns lists, for a W whose every link has a link back, the same entities
+    as W in compressed rows, in the same places: ``W[j, i]`` sits where ``W[i, j]`` does, which
+    is checked first (one conversion, a pass over the links). The scaling is then found along a
+    breadth-first tree of each connected part (``d_j = d_i W[j, i] / W[i, j]`` across a tree
+    link) and checked on every link, in one pass.
 
     Examples
     --------
     A company and its two representatives, ties both ways, each entity's penalty split among
-    those it reaches (the company's in halves): reversible with ``d`` in proportion to 2, 1, 1; a tie one way
-    only is not.
+    those it reaches (the company's in halves): reversible, with ``d`` in proportion to 2, 1, 1;
+    a tie one way only is not.
 
     >>> W = sp.sparse.csr_array([[0.0, 1.0, 1.0], [0.5, 0.0, 0.0], [0.5, 0.0, 0.0]])
     >>> form = reversible_form(W)
@@ -92,7 +95,11 @@ def reversible_form(W: sp.sparse.sparray) -> ReversibleForm | None:
     """
     rows = _canonical_rows(W)
     n = rows.shape[0]
-    weights, worst = _scaling(rows.indptr, rows.indices, rows.data, n)
+    columns = sp.sparse.csc_array(rows)
+    if not (np.array_equal(columns.indptr, rows.indptr) and np.array_equal(columns.indices, rows.indices)):
+        return None  # a link with no link back
+    weights, worst = _scaling(rows.indptr, rows.indices, rows.data, columns.data, n)
+    del columns
     if not (math.isfinite(worst) and weights.size == n):
         return None
     kappa = math.sqrt(worst)
@@ -115,19 +122,12 @@ def _canonical_rows(W: sp.sparse.sparray) -> sp.sparse.csr_array:
     return rows
 
 
-@numba.njit(cache=True, nogil=True)
-def _find(indptr, indices, row, column):  # pragma: no cover - compiled
-    """The position of ``(row, column)`` among W's stored entries (sorted rows), or -1."""
-    start, end = np.int64(indptr[row]), np.int64(indptr[row + 1])
-    at = start + np.searchsorted(indices[start:end], column)
-    return at if at < end and indices[at] == column else -1
-
-
 @numba.njit(cache=True, nogil=True, error_model="numpy")
-def _scaling(indptr, indices, data, n):  # pragma: no cover - compiled
+def _scaling(indptr, indices, data, transposed, n):  # pragma: no cover - compiled
     """The scaling ``d`` of :func:`reversible_form` and the largest ``W[i, j] d_j / (W[j, i]
-    d_i)`` or its inverse over the links (``inf``, and ``d`` empty, at a link with no link back or
-    a scaling out of floating range)."""
+    d_i)`` or its inverse over the links (``inf``, and ``d`` empty, at a link whose link back
+    weighs zero, or a scaling out of floating range); ``transposed[e]`` is ``W[j, i]`` where
+    ``data[e]`` is ``W[i, j]``."""
     weights = np.zeros(n)
     queue = np.empty(n, dtype=np.int64)
     worst = 1.0
@@ -142,9 +142,7 @@ def _scaling(indptr, indices, data, n):  # pragma: no cover - compiled
             head += 1
             for e in range(indptr[i], indptr[i + 1]):
                 j = np.int64(indices[e])
-                forward = np.float64(data[e])  # W[i, j]: j reaches i
-                back = _find(indptr, indices, j, i)
-                backward = np.float64(data[back]) if back >= 0 else 0.0
+                forward, backward = np.float64(data[e]), np.float64(transposed[e])  # j reaches i, i reaches j
                 if forward == 0.0 and backward == 0.0:
                     continue  # a stored zero both ways: no link
                 if forward <= 0.0 or backward <= 0.0:
@@ -296,6 +294,7 @@ def _push(indptr, indices, data, weights, damping, rate, gap, sources, tol, step
                         tail = tail + 1 if tail + 1 < n else 0
                         size += 1
                 while size > 0:
+                    _fetch_ahead(queue, head, size, indptr, indices, data, q, yd)
                     w = queue[head]
                     head = head + 1 if head + 1 < n else 0
                     size -= 1
