@@ -116,15 +116,15 @@ def reversible_form(W: sp.sparse.sparray) -> ReversibleForm | None:
     if not (np.array_equal(columns.indptr, rows.indptr) and np.array_equal(columns.indices, rows.indices)):
         return None  # a link with no link back
     weights, worst = _scaling(rows.indptr, rows.indices, rows.data, columns.data, n)
-    del columns
     if not (math.isfinite(worst) and weights.size == n):
         return None
     kappa = math.sqrt(worst)
     if kappa - 1.0 > _MAX_DEFECT:
         return None
-    absolute = abs(rows)
-    norm = min(float(absolute.sum(axis=0).max(initial=0.0)), float(absolute.sum(axis=1).max(initial=0.0)))
-    del absolute
+    # column sums of W from its rows' entries, row sums from its transpose's in the same places
+    norm = min(np.bincount(rows.indices, weights=np.abs(rows.data), minlength=n).max(initial=0.0),
+               np.bincount(rows.indices, weights=np.abs(columns.data), minlength=n).max(initial=0.0))
+    del columns
     # W's pattern is symmetric: its own order is the symmetric one
     order = sp.sparse.csgraph.reverse_cuthill_mckee(rows, symmetric_mode=True).astype(np.int64)
     position = np.empty_like(order)
@@ -135,7 +135,7 @@ def reversible_form(W: sp.sparse.sparray) -> ReversibleForm | None:
     _renumber(rows.indptr, rows.indices, rows.data, order, position, indptr, indices, data)
     renumbered = sp.sparse.csr_array((data, indices, indptr), shape=rows.shape)
     # the sums' rounding, at most a few units in the last place of each
-    return ReversibleForm(weights, kappa, kappa * norm * (1.0 + 1e-12), order, position, renumbered)
+    return ReversibleForm(weights, kappa, kappa * float(norm) * (1.0 + 1e-12), order, position, renumbered)
 
 
 def _canonical_rows(W: sp.sparse.sparray) -> sp.sparse.csr_array:
