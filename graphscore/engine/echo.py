@@ -349,8 +349,9 @@ def model_echo(projection: Projection, policy: Policy, entities=None) -> np.ndar
         # per entity. Looked for once per projection and kept, found or not (None).
         if REVERSIBLE_FORM not in part.derived:
             part.derived[REVERSIBLE_FORM] = reversible_form(part.W)
-        if part.derived[REVERSIBLE_FORM] is not None and part.derived[REVERSIBLE_FORM].rate(policy.damping) < 1:
-            return echo(part.W, part.s, **options, form=part.derived[REVERSIBLE_FORM])
+        form = part.derived[REVERSIBLE_FORM]
+        if form is not None and form.rate(policy.damping) < 1:
+            return echo(part.W, part.s, **options, form=form)
         # found once, kept with the projection: a dossier's echo for one entity then costs its pushes only
         if "cycles" not in part.derived:
             part.derived["cycles"] = find_cycles(part.W)
