@@ -50,9 +50,10 @@ takes the general method below. On the diffusion W of the synthetic registry
 of 10^6 links (4,306 penalised entities, tol 1e-6) it followed 9,800 links per entity where the
 general method followed 27,600, and took 2.6 to 2.9 s of CPU with the form where the general
 method took 6.0 to 6.7 with its cycles and bound (alternated in one process, load average 10);
-at 10^7 links the renumbering halved the pushes' CPU against W's own order (6,000 entities: 6.6
-against 14.2 s) for 6.2 s of CPU once (benchmarks/echo_reversible.py; journal, "the echo
-column of a reversible W").
+at 10^7 links (43,279 penalised entities) 20,200 links per entity against 76,700, 59 s of CPU
+(13 of them the form) against 145, at a load average of 3 to 5; there the renumbering halved the
+pushes' CPU against W's own order (6,000 entities: 6.6 against 14.2 s) for 6.2 s of CPU once
+(benchmarks/echo_reversible.py; journal, "the echo column of a reversible W").
 
 Otherwise only walks inside one strongly connected component return, so ``G[v, v]`` is
 computed on ``W`` restricted to v's component, for the penalised entities on a cycle only, each
