@@ -236,7 +236,8 @@ def _read_projection(folder: Path, source: LinkSource, ids: pd.Index) -> Project
 # What engine and analysis functions derive from a projection (Projection.derived, by the first
 # part of their key) that a second command would derive again at a cost: a pass or a solve over
 # every link (0.2-0.7 s each at 10^6 links) against a few hundredths of a second to read back.
-KEPT_DERIVED = ("contraction", "path lengths", "cycles", "return bound", "pair types", "push hubs")
+KEPT_DERIVED = ("contraction", "path lengths", "cycles", "return bound", "pair types", "push hubs",
+                "reversible form")
 
 
 def _pack(value, name: str, arrays: dict) -> object:

@@ -19,7 +19,7 @@ from graphscore.policy import MissingShare
 from graphscore.store.ladybug import LadybugStore
 from graphscore.synthetic import generate_network
 from graphscore.workspace import Workspace, cache_folder, open_workspace
-from tests.conftest import POLICIES, ZALA
+from tests.conftest import POLICIES, SPREAD_SPLIT, ZALA
 
 pytestmark = pytest.mark.filterwarnings("ignore::graphscore.GraphscoreWarning")
 JOINT = gs.load_policy(POLICIES / "joint-punishment.toml")
@@ -281,45 +281,50 @@ def test_a_cache_written_as_parquet_is_still_read(tmp_path):
 
 
 def test_what_a_projection_derives_at_a_cost_is_kept_for_the_next_command(tmp_path):
-    # the convergence certificates, a dossier's cycles and return bound, a what-if's hub bound:
-    # held mapped from disk once written, and a second process reads them back, equal to what
-    # is computed without a disk cache, and answers as the first did
+    # the convergence certificates, a dossier's cycles and return bound (or W's reversible form),
+    # a what-if's hub bound: held mapped from disk once written, and a second process reads them
+    # back, equal to what is computed without a disk cache, and answers as the first did
     from graphscore.analysis.dossier import dossier
     from graphscore.analysis.whatif import prepare_whatif
     from graphscore.cache import KEPT_DERIVED
     from graphscore.engine.paths import pair_types
 
     diffusion = gs.load_policy(POLICIES / "diffusion.toml")  # a spread: every kept value is derived
+    general = gs.load_policy(SPREAD_SPLIT)  # a spread whose W is not reversible: its echo's cycles and bound
     db = tmp_path / "db"
     run("load", ZALA, "--db", db)
     entity = "NK-abdzbEBkqyT29GyREbiURZ"
+
+    def derive(ws) -> dict:
+        """What the commands derive, by (policy, key)."""
+        dossier(ws, general, entity, as_of="2022-06-30")
+        pair_types(ws.projection(diffusion, "2022-06-30"))  # what a spillover report reaching many entities reads
+        prepare_whatif(ws, diffusion, "2022-06-30")  # a what-if's hub bound
+        return {(policy.name, key): value for policy in (diffusion, general)
+                for key, value in ws.projection(policy, "2022-06-30").derived.items()}
+
     first = open_workspace(db)
     answer = dossier(first, diffusion, entity, as_of="2022-06-30")
-    pair_types(first.projection(diffusion, "2022-06-30"))  # what a spillover report reaching many entities reads
-    prepare_whatif(first, diffusion, "2022-06-30")  # a what-if's hub bound
-    derived = first.projection(diffusion, "2022-06-30").derived
-    kept = {key: value for key, value in derived.items()
-            if (key[0] if isinstance(key, tuple) else key) in KEPT_DERIVED}
+    kept = {key: value for key, value in derive(first).items()
+            if (key[1][0] if isinstance(key[1], tuple) else key[1]) in KEPT_DERIVED}
     # all but an explanation's path lengths: under diffusion no hop carries more than it
     # receives, so they are worked out where read and none is kept (graphscore.analysis.explain)
-    assert {key[0] if isinstance(key, tuple) else key for key in kept} == set(KEPT_DERIVED) - {"path lengths"}
+    assert {key[1][0] if isinstance(key[1], tuple) else key[1] for key in kept} == set(KEPT_DERIVED) - {"path lengths"}
     # the first command holds them as mapped from the files it wrote (the computed arrays let go),
     # equal to what a workspace keeping nothing on disk computes
     computed = gs.Workspace(first.tables)
     dossier(computed, diffusion, entity, as_of="2022-06-30")
-    pair_types(computed.projection(diffusion, "2022-06-30"))
-    prepare_whatif(computed, diffusion, "2022-06-30")
-    reference = computed.projection(diffusion, "2022-06-30").derived
-    assert type(reference) is dict and not any(_mapped(a) for key in kept for a in _arrays_of(reference[key]))
+    reference = derive(computed)
+    assert not any(_mapped(a) for key in kept for a in _arrays_of(reference[key]))
     for key, value in kept.items():
         assert all(_mapped(array) for array in _arrays_of(value))
         _assert_same(value, reference[key])
     second = open_workspace(db)
-    again = second.projection(diffusion, "2022-06-30").derived
-    assert not dict.keys(again)  # nothing read until asked for
-    for key, value in kept.items():
-        assert key in again
-        _assert_same(again[key], reference[key])
+    again = {policy.name: second.projection(policy, "2022-06-30").derived for policy in (diffusion, general)}
+    assert not any(dict.keys(derived) for derived in again.values())  # nothing read until asked for
+    for (name, key), value in kept.items():
+        assert key in again[name]
+        _assert_same(again[name][key], reference[(name, key)])
     assert dossier(second, diffusion, entity, as_of="2022-06-30").score == answer.score
 
 

@@ -232,7 +232,8 @@ def prepare_dossier(source: Tables | Workspace, policy: Policy, *, as_of: dt.dat
     """Work out once what every dossier under ``policy`` at ``as_of`` reads about the whole
     register (:func:`~graphscore.analysis.explain.prepare_explain`,
     :func:`~graphscore.analysis.ownership.prepare_owners`, the bound on own penalties
-    returning around cycles, one solve, and the index of links by entity), kept with the
+    returning around cycles, one solve, or W's reversible form, and the index of links by
+    entity), kept with the
     workspace, so that the first dossier costs what the next ones do. A server does this before it listens.
 
     Examples
@@ -242,7 +243,7 @@ def prepare_dossier(source: Tables | Workspace, policy: Policy, *, as_of: dt.dat
     >>> ws = Workspace(fined_company())
     >>> policy = gs.parse_policy('name="r"\\ndamping=0.5\\n[[transmit]]\\nlink="OFFICER_OF"\\ndirection="both"')
     >>> prepare_dossier(ws, policy, as_of="2024-01-01")
-    >>> ("return bound", 0.5) in ws.projection(policy, "2024-01-01").derived
+    >>> "reversible form" in ws.projection(policy, "2024-01-01").derived  # ties both ways, one weight
     True
     """
     ws = as_workspace(source)
