@@ -845,6 +845,17 @@ class Diagonal:
     links: np.ndarray
 
 
+def start_diagonal(sources, n: int, links: int, damping: float) -> tuple[np.ndarray, tuple, bool]:
+    """A diagonal's sources as int64 indices (checked to lie in ``[0, n)``), its values, errors
+    and links followed as at ``G = I``, and whether that is the answer: no source, no link or no
+    damping (:func:`push_diagonal`, :func:`graphscore.engine.reversible.reversible_diagonal`)."""
+    sources = np.asarray(sources, dtype=np.int64)
+    if sources.size and (sources.min() < 0 or sources.max() >= n):
+        raise ValueError(f"sources must be entity indices in [0, {n}).")
+    start = np.ones(sources.size), np.zeros(sources.size), np.zeros(sources.size, dtype=np.int64)
+    return sources, start, sources.size == 0 or links == 0 or damping == 0
+
+
 # Links the forward push follows per unit of ``left / tol`` (its threshold is ``tol / left``):
 # 0.06 to 0.09 measured on graphscore.synthetic registries of 10^6 links under diffusion; 0.03
 # and 0.2 there followed 0 % and 16 % more links in all than 0.08.
@@ -1097,12 +1108,8 @@ def push_diagonal(W: sp.sparse.sparray, sources, *, damping: float, tol: float =
         raise ValueError(f"rows must be W in compressed rows: shape {rows.shape} and {rows.nnz} links against "
                          f"W's {columns.shape} and {columns.nnz}.")
     n = columns.shape[0]
-    sources = np.asarray(sources, dtype=np.int64)
-    if sources.size and (sources.min() < 0 or sources.max() >= n):
-        raise ValueError(f"sources must be entity indices in [0, {n}).")
-    values, error = np.ones(sources.size), np.zeros(sources.size)
-    links = np.zeros(sources.size, dtype=np.int64)
-    if sources.size == 0 or columns.nnz == 0 or damping == 0:
+    sources, (values, error, links), trivial = start_diagonal(sources, n, columns.nnz, damping)
+    if trivial:
         return Diagonal(values, error, links)  # G = I
     bound = bound if bound is not None else return_bound(columns, damping=damping)
     if bound.weights.shape != (n,) or bound.reach.shape != (n,):

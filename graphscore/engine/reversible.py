@@ -26,7 +26,7 @@ import numba
 import numpy as np
 import scipy as sp
 
-from graphscore.engine.push import Diagonal, _check_tuning, _fetch_ahead
+from graphscore.engine.push import Diagonal, _check_tuning, _fetch_ahead, start_diagonal
 
 __all__ = ["ReversibleForm", "reversible_form", "reversible_diagonal"]
 
@@ -271,12 +271,8 @@ def reversible_diagonal(W: sp.sparse.sparray, sources, *, damping: float, tol: f
     """
     _check_tuning(damping, tol)
     n = W.shape[0]
-    sources = np.asarray(sources, dtype=np.int64)
-    if sources.size and (sources.min() < 0 or sources.max() >= n):
-        raise ValueError(f"sources must be entity indices in [0, {n}).")
-    values, error = np.ones(sources.size), np.zeros(sources.size)
-    links = np.zeros(sources.size, dtype=np.int64)
-    if sources.size == 0 or W.nnz == 0 or damping == 0:
+    sources, (values, error, links), trivial = start_diagonal(sources, n, W.nnz, damping)
+    if trivial:
         return Diagonal(values, error, links)  # G = I
     form = form if form is not None else reversible_form(W)
     if form is None:
