@@ -12,7 +12,7 @@ import numba
 import numpy as np
 import pandas as pd
 
-from graphscore.model import load_model
+from graphscore.schema import load_model
 
 __all__ = ["active", "active_links", "active_rows", "LinkCodes", "LinkTimeline", "stake_bounds", "stake_ends",
            "penalty_weights"]

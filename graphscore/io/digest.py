@@ -35,7 +35,7 @@ def input_digest(paths) -> str:
     False
     """
     import graphscore
-    from graphscore.model import SCHEMA_FILE
+    from graphscore.schema import SCHEMA_FILE
 
     digest = hashlib.sha256(f"graphscore {graphscore.__version__}\0".encode())
     digest.update(SCHEMA_FILE.read_bytes())
