@@ -41,7 +41,7 @@ import scipy as sp
 
 from graphscore.engine.matrix import LinkSource, Projection, link_ends, link_source
 from graphscore.engine.run import ModelRun
-from graphscore.engine.timeline import LinkCodes
+from graphscore.timeline import LinkCodes
 from graphscore.model import TABLE_NAMES, Tables, load_model
 from graphscore.policy import Combine, MissingShare, Policy
 
@@ -468,7 +468,7 @@ class StoredTables(Tables):
         return (column.chunk(0) if column.num_chunks == 1 else column.combine_chunks()).to_numpy(zero_copy_only=False)
 
     def link_codes(self) -> LinkCodes | None:
-        """The links' :class:`~graphscore.engine.timeline.LinkCodes` from their Arrow columns: the
+        """The links' :class:`~graphscore.timeline.LinkCodes` from their Arrow columns: the
         ends kept beside the tables, the type and role as the indices of their dictionaries
         (-1 for no role). None where the ends are not kept. The links' text is never made into
         Python objects: the projection of a store's register reads its links as numbers alone."""

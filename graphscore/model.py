@@ -763,7 +763,7 @@ def _overfull_assets(links: pd.DataFrame, source: np.ndarray, target: np.ndarray
     ``source`` and ``target`` are the ends' entity rows, so grouping hashes integers, not ids.
     ``names``: the entity ids, when ``links`` names its targets by row (a streamed load keeps
     rows, not 10^7 Python strings)."""
-    from graphscore.engine.timeline import active_links  # compiled kernels: loaded only when stakes overflow
+    from graphscore.timeline import active_links  # compiled kernels: loaded only when stakes overflow
 
     owns = ((links["type"] == "OWNS").to_numpy() & links["share"].notna().to_numpy())
     # Only an asset whose relations' largest stakes sum past 1 can be over-full at some date;

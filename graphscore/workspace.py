@@ -34,7 +34,7 @@ from graphscore.engine.echo import model_echo
 from graphscore.engine.matrix import (OWNERSHIP_MATRICES, Projection, build_projection, link_ends, ownership_matrices,
                                      resolve_as_of)
 from graphscore.engine.run import ModelRun, run_model
-from graphscore.engine.timeline import active_links
+from graphscore.timeline import active_links
 from graphscore.model import Tables, validate
 from graphscore.policy import MissingShare, Policy
 from graphscore.progress import SILENT, Progress

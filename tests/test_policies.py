@@ -217,11 +217,11 @@ JOINT_RULES = [("OFFICER_OF", "legal_representative", "backward", 1.0), ("OFFICE
 def walks_of_two_links(tables: gs.Tables, as_of: str, damping: float = 0.35) -> pd.DataFrame:
     """own, echo and inherited by enumerating every walk of one and two links on a networkx
     multigraph (parallel links count apart, so they add up), the rules applied by hand to the
-    records in force (one per relation: graphscore.engine.timeline.active_links), own weights by
+    records in force (one per relation: graphscore.timeline.active_links), own weights by
     hand (two-year half-life, performance ends a listing, an entity's heaviest listing counts)."""
     import networkx as nx
 
-    from graphscore.engine.timeline import active_links
+    from graphscore.timeline import active_links
 
     day = pd.Timestamp(as_of)
     graph = nx.MultiDiGraph()

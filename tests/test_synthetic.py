@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from graphscore.engine.timeline import active_links
+from graphscore.timeline import active_links
 from graphscore.model import GraphscoreWarning, validate
 from graphscore.synthetic import generate_network
 

@@ -22,7 +22,7 @@ from graphscore.analysis.manifest import build_manifest
 from graphscore.analysis.ownership import prepare_owners, ultimate_owners_table
 from graphscore.analysis.scores import split_score
 from graphscore.engine.echo import model_echo
-from graphscore.engine.timeline import active
+from graphscore.timeline import active
 from graphscore.model import Tables
 from graphscore.policy import Policy
 from graphscore.workspace import Workspace, as_workspace

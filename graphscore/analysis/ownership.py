@@ -3,7 +3,7 @@ disagree and why, and an entity's ultimate owners with the chains that carry the
 
 A stake that is a range, or missing, is carried as a band: ``stake_low`` and ``stake_high``
 (a missing stake is at most what the other owners' recorded stakes leave, see
-:func:`graphscore.engine.timeline.stake_bounds`), and ``stake`` is left empty unless the two
+:func:`graphscore.timeline.stake_bounds`), and ``stake`` is left empty unless the two
 ends agree, so that a band is never shown as one number. ``status`` says how sure the answer is:
 ``flagged`` where the low end already reaches the rule's threshold, ``possible`` where only the
 high end does, ``review`` where an ownership cycle lets the rule hold both ways (see
@@ -44,7 +44,7 @@ from graphscore.bundled import POLICIES, bundled_path
 from graphscore.engine import ownership
 from graphscore.engine.matrix import Projection, link_timeline, ownership_matrices, resolve_as_of
 from graphscore.engine.run import ModelRun, run_model
-from graphscore.engine.timeline import active, stake_ends
+from graphscore.timeline import active, stake_ends
 from graphscore.model import Tables
 from graphscore.policy import MissingShare, ModelName, Policy, load_policy
 from graphscore.workspace import Workspace, as_workspace

@@ -29,7 +29,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import scipy as sp
 
-from graphscore.engine.timeline import LinkCodes, LinkTimeline, penalty_weights, stake_ends
+from graphscore.timeline import LinkCodes, LinkTimeline, penalty_weights, stake_ends
 from graphscore.engine.precision import stored_values
 from graphscore.policy import (Combine, Direction, LinkTime, MissingShare, Normalize, Parallel, Policy, Precision,
                                Transmit)
@@ -350,7 +350,7 @@ def _penalty_rows(penalties: pd.DataFrame, entities: pd.DataFrame) -> np.ndarray
 
 
 def link_timeline(links: pd.DataFrame, entities: pd.DataFrame) -> LinkTimeline:
-    """The :class:`~graphscore.engine.timeline.LinkTimeline` of ``links``, with the links' ends
+    """The :class:`~graphscore.timeline.LinkTimeline` of ``links``, with the links' ends
     as rows of ``entities`` (:func:`link_ends`), made once per links table and kept while it
     lives: every projection of the table reads it."""
     return _kept("timeline", (links, entities),

@@ -706,7 +706,7 @@ def read_ftm(path: str | Path) -> Tables:
     - Ownership -> ``OWNS`` owner -> asset. ``percentage`` "51" is share 0.51; a range
       "25-50%" gives ``share_low`` / ``share_high``, "<25%" only ``share_high``; unreadable text
       leaves the link without a share (with a warning). Several records of one owner and asset
-      stay separate rows: :func:`graphscore.engine.timeline.active_links` picks the one in force.
+      stay separate rows: :func:`graphscore.timeline.active_links` picks the one in force.
     - Directorship -> ``OFFICER_OF`` director -> organization, its free-text role mapped onto
       the officer_role enum; the original text is kept in ``source_ref``.
     - Representation -> ``AGENT_OF`` agent -> client (a registered agent, an intermediary).

@@ -5,7 +5,7 @@ The same rules as :func:`graphscore.engine.matrix.build_projection`, as DataFram
 - a record counts at ``as_of`` when ``start <= as_of < end``; of several active records of one
   relation (source, target, type and the type's ``period_key``) the one ending soonest is in
   force, then the one starting latest, then the first in the input
-  (:func:`graphscore.engine.timeline.active_links`);
+  (:func:`graphscore.timeline.active_links`);
 - each ``[[transmit]]`` rule picks links by type and role, weighs them by a number or the
   ``share`` (``missing_share`` deciding what a missing or ranged share means, bounded by what
   the other owners' recorded stakes leave), runs them ``forward`` (``u = source``,
@@ -114,7 +114,7 @@ def active_links(links, as_of: pd.Timestamp):
 
 def penalty_weights(penalties, as_of: pd.Timestamp, *, half_life_days: float | None = None,
                     repair: bool = False, period_days: float | None = None):
-    """Each penalty's ``weight`` at ``as_of`` (as :func:`graphscore.engine.timeline.penalty_weights`)."""
+    """Each penalty's ``weight`` at ``as_of`` (as :func:`graphscore.timeline.penalty_weights`)."""
     active = _active(penalties, as_of)
     if period_days is not None:
         # a missing end is start + period_days: as_of and start are whole days, so as_of falls
@@ -162,7 +162,7 @@ def parallel_links(edges, parallel: Parallel):
 
 def _share_weight(chosen, missing: MissingShare):
     """The stake each OWNS link transmits under ``missing_share`` (null: the link does not
-    transmit), as :func:`graphscore.engine.timeline.stake_bounds`: a missing stake is at least 0
+    transmit), as :func:`graphscore.timeline.stake_bounds`: a missing stake is at least 0
     and at most what the other owners' recorded (low) stakes in the asset leave; a range is cut
     to that room too, never below its own low end."""
     if missing is MissingShare.SKIP:

@@ -26,7 +26,7 @@ from graphscore.analysis.explain import explain
 from graphscore.analysis.ownership import compare_rules, flagged_entities, ultimate_owners_table
 from graphscore.analysis.spillover import spillover
 from graphscore.analysis.whatif import whatif
-from graphscore.engine.timeline import active_links
+from graphscore.timeline import active_links
 from graphscore.io import read_paths
 from graphscore.synthetic import generate_network
 from graphscore.workspace import Workspace

@@ -17,7 +17,7 @@ import graphscore as gs
 from graphscore.engine import ownership
 from graphscore.engine.ownership import (eu_frozen, integrated_ownership, ofac_blocked,
                                          listed_stakes, ownership_chains, ultimate_owners)
-from graphscore.engine.timeline import active_links
+from graphscore.timeline import active_links
 from graphscore.synthetic import generate_network
 
 

@@ -9,7 +9,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from graphscore.engine.timeline import active_links
+from graphscore.timeline import active_links
 from graphscore.errors import InvalidData, InvalidModel
 from graphscore.io.ftm import MAPPING_FILE, _load_mapping, count_schemata, read_ftm
 from graphscore.model import GraphscoreWarning, load_model, validate

@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from graphscore.engine.timeline import LinkTimeline, active, active_links, penalty_weights
+from graphscore.timeline import LinkTimeline, active, active_links, penalty_weights
 
 t = pd.Timestamp
 
@@ -98,7 +98,7 @@ def test_stake_bands_on_coded_assets_match_the_table_formula_to_the_bit():
     import numpy as np
 
     import graphscore as gs
-    from graphscore.engine.timeline import stake_ends
+    from graphscore.timeline import stake_ends
     from graphscore.synthetic import generate_network
 
     with warnings.catch_warnings():
@@ -139,7 +139,7 @@ def test_a_timeline_keeps_a_few_bytes_a_link_beyond_its_table():
 
 def _shared_by_pandas(kind, source, target, role, by_role):
     """The reference: the relations' keys hashed by pandas, as the timeline found them before."""
-    from graphscore.engine.timeline import _one_key
+    from graphscore.timeline import _one_key
 
     chosen = np.where(by_role[np.maximum(kind, 0)] & (kind >= 0), role, -1)
     key = _one_key(kind, source, target, chosen)
@@ -149,7 +149,7 @@ def _shared_by_pandas(kind, source, target, role, by_role):
 @pytest.mark.parametrize("seed, n", [(0, 5_000), (1, 5_000), (2, 200_000), (3, 200_000)])
 def test_shared_records_are_those_pandas_finds_repeated(seed, n):
     """Small inputs (one partition of the compiled hash) and larger ones (several, on both cores)."""
-    from graphscore.engine.timeline import shared_records
+    from graphscore.timeline import shared_records
 
     rng = np.random.default_rng(seed)
     kind = rng.integers(-1, 4, n).astype(np.int8)  # -1: a type code no name has
@@ -162,7 +162,7 @@ def test_shared_records_are_those_pandas_finds_repeated(seed, n):
 
 
 def test_shared_records_edge_cases():
-    from graphscore.engine.timeline import shared_records
+    from graphscore.timeline import shared_records
 
     empty = np.array([], dtype=np.int32)
     assert shared_records(empty, empty, empty, empty, np.array([], dtype=bool)).tolist() == []
@@ -176,7 +176,7 @@ def test_shared_records_edge_cases():
 
 def test_shared_records_past_63_bits_take_the_sorted_path():
     """Codes whose mixed-radix numbers overflow 63 bits: pandas' hash of the tuples' ranks."""
-    from graphscore.engine.timeline import shared_records
+    from graphscore.timeline import shared_records
 
     big = np.array([2**40, 5, 2**40, 7, 2**40], dtype=np.int64)
     kind, role = np.zeros(5, dtype=np.int8), np.array([0, 1, 0, 1, 1])
