@@ -750,10 +750,26 @@ def _edges_at(source: LinkSource, date: pd.Timestamp, n: int, notes: list[str], 
     del weight
     if keep.all():  # no two edges of one rule in one direction between one pair: nothing to drop
         return edges, rule, order
-    # The dropped edges are squeezed out of the arrays in place, each kept one moved down, and
-    # the arrays cut to the kept (views): the edges are never held twice. (Copied out, the kept
-    # edges with their positions, 33 bytes an edge, were the peak of a what-if's first
-    # spillover report at 10^7 links.) The arrays are this function's own: made by the concat above.
+    return _drop(edges, rule, order, keep)  # the arrays are this function's own: made by the concat above
+
+
+def _drop(edges: _Edges, rule: np.ndarray, order: np.ndarray, keep: np.ndarray) -> tuple[_Edges, np.ndarray, np.ndarray]:
+    """The edges where ``keep`` is True, their rules, and their order by ``(v, u)`` (``order``,
+    the edges' own, renumbered among the kept): what taking ``edges.u[keep]`` etc. and
+    ``position[order[keep[order]]]`` gives, but squeezed out of the given arrays in place, each
+    kept entry moved down, and the arrays cut to the kept (views): the edges are never held
+    twice. (Copied out, the kept edges with their positions, 33 bytes an edge, were the peak of
+    a what-if's first spillover report at 10^7 links.) The given arrays are overwritten.
+
+    Examples
+    --------
+    >>> edges = _Edges(np.array([0, 1, 2]), np.array([1, 1, 0]), np.array([0.5, 0.2, 0.3]),
+    ...                np.array([7, 8, 9]), np.array([True, False, True]))
+    >>> kept, rule, order = _drop(edges, np.array([0, 1, 0], dtype=np.int8), np.array([2, 0, 1]),
+    ...                           np.array([True, False, True]))
+    >>> kept.row.tolist(), rule.tolist(), order.tolist()
+    ([7, 9], [0, 0], [1, 0])
+    """
     position = np.cumsum(keep, dtype=order.dtype)
     position -= 1  # of each kept edge among the kept
     order = order[:_renumber_kept(order, keep, position)]
