@@ -179,7 +179,10 @@ def _top(frame: pd.DataFrame, column: str, limit: int) -> pd.DataFrame:
     return frame.take(order)
 
 
-def _show(frame: pd.DataFrame, title: str | None = None, limit: int = 15, console: Console = stderr,
+SHOWN = 15  # rows of a table a command prints
+
+
+def _show(frame: pd.DataFrame, title: str | None = None, limit: int = SHOWN, console: Console = stderr,
           rows: int | None = None) -> None:
     """A table with ids and numbers whole on one line and long names wrapped between words,
     never folded into unreadable columns; "none" for an empty one. ``rows``: how many rows
@@ -354,11 +357,13 @@ def whatif(
         changes, report = whatif_spillover(workspace, rules, penalize=penalize, severity=severity, lift=lift,
                                            as_of=_as_of(as_of), accuracy=accuracy)
     out.mkdir(parents=True, exist_ok=True)
-    changed = changes.loc[changes["delta"].abs().sort_values(ascending=False).index]
-    _write_table(changed[["id", "before", "after", "delta"]], out / "changes.csv")
+    # largest change first; only the columns written, and the rows shown, taken in that order
+    # (the whole table reordered, then its columns taken, copied 3.2x10^6 rows twice at 10^7 links)
+    order = changes["delta"].abs().sort_values(ascending=False).index
+    _write_table(changes.loc[order, ["id", "before", "after", "delta"]], out / "changes.csv")
     paths = write_report(report, out, formats=formats or FORMATS)
-    _show(changed[["id", "name", "before", "after", "delta"]], report.title)
-    if changed.empty and penalize and rules.combine.value == "max":
+    _show(changes.loc[order[:SHOWN], ["id", "name", "before", "after", "delta"]], report.title, rows=len(changes))
+    if changes.empty and penalize and rules.combine.value == "max":
         typer.echo(f"note: under combine = \"max\" only an entity's heaviest penalty counts, and {penalize} "
                    f"has one at least as heavy as severity {severity:g} in force", err=True)
     for note in changes.attrs["notes"]:  # how the change was computed, and its proven error bound

@@ -323,6 +323,37 @@ def test_whatif_penalize_counts_its_own_penalty(zala_db, tmp_path):
     assert "| what-if | LLC CST | what\\_if |  | 2024-06-30 | – | 2 | yes |" in (tmp_path / "report.md").read_text()
 
 
+def test_whatif_writes_and_shows_the_changes_as_the_whole_table_reordered_did(zala_db, tmp_path):
+    """The command takes only the columns it writes, and the rows it shows, in order of the
+    largest change (it reordered the whole table, then took its columns): the same
+    changes.csv, byte for byte, and the same rows printed, with how many more there are."""
+    from graphscore import policy as policies
+    from graphscore.analysis.spillover import whatif_spillover
+    from graphscore.io.tables import safe_for_spreadsheets
+    from graphscore.workspace import open_workspace
+
+    registry, db, out = tmp_path / "registry", tmp_path / "db", tmp_path / "whatif"
+    assert run("synthetic", "--companies", "200", "--seed", "3", "--out", registry).exit_code == 0
+    assert run("load", registry, "--db", db).exit_code == 0
+    diffusion = str(POLICIES / "diffusion.toml")
+    result = run("whatif", "--db", db, "--policy", diffusion, "--penalize", "C000150", "--as-of", "2024-06-30",
+                 "--out", out)
+    assert result.exit_code == 0, result.output
+    ws = open_workspace(db)
+    changes, _ = whatif_spillover(ws, policies.load_policy(diffusion), penalize="C000150", as_of="2024-06-30")
+    # each changed entity named from its own row of the entities table
+    for column in ("name", "kind"):
+        assert changes[column].tolist() == ws.entities.loc[changes["id"], column].tolist()
+    changed = changes.loc[changes["delta"].abs().sort_values(ascending=False).index]
+    assert len(changed) > 15
+    expected = safe_for_spreadsheets(changed[["id", "before", "after", "delta"]]).to_csv(index=False)
+    assert (out / "changes.csv").read_text() == expected
+    assert f"... {len(changed) - 15} more rows" in result.output
+    shown = [line.split("│")[1].strip() for line in result.output.splitlines()
+             if line.startswith("│ ") and line.split("│")[1].strip()]
+    assert shown == changed["id"].head(15).tolist()
+
+
 def test_compare_failed_variant_says_why_and_exits_nonzero(zala_db, tmp_path):
     """A spread whose W has spectral radius 1.12 on the sample: damping 0.99 diverges."""
     result = run("compare", "--db", zala_db, "--policy", str(SPREAD_SPLIT), "--sweep", "damping=0.3,0.99",

@@ -329,9 +329,10 @@ def whatif_spillover(source: Tables | Workspace, policy: Policy, *, penalize: st
                               title=f"Spillover of {change.label}", scores=scores)
     delta = scores.after - scores.before
     rows = np.flatnonzero(delta != 0)
-    entities = ws.entities.iloc[rows]  # only the entities that change are named, by position as above
-    changes = pd.DataFrame({"id": projection.ids[rows], "name": entities["name"].to_numpy(),
-                            "kind": entities["kind"].to_numpy(), "before": scores.before[rows],
+    # only the entities that change are named, by position as above, from the two columns shown
+    # (the changed rows of every column of the entities table: 0.2 GB more at 10^7 links)
+    changes = pd.DataFrame({"id": projection.ids[rows], "name": ws.entities["name"].to_numpy()[rows],
+                            "kind": ws.entities["kind"].to_numpy()[rows], "before": scores.before[rows],
                             "after": scores.after[rows], "delta": delta[rows]}, index=rows)
     changes.attrs.update(as_of=projection.as_of.date().isoformat(), notes=list(projection.notes) + [scores.note],
                          change=change.label, error=scores.error)

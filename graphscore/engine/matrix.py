@@ -649,13 +649,43 @@ def _pairs(edges: _Edges, order: np.ndarray, n: int, parallel: Parallel, normali
     weight = edges.weight if per_edge else None
     if normalize is not Normalize.NONE and pair_weight.size:
         # normalised after combining: under max or noisy_or the links of a pair are one channel
-        by = pair_u if normalize is Normalize.SOURCE else pair_v
+        total = _totals(pair_u, pair_v, pair_weight, n, normalize)
         # divided, not multiplied by a reciprocal: 1 / 5e-324 (a subnormal stake) is inf
-        total = np.bincount(by, weights=pair_weight, minlength=n)[by]
-        pair_weight = pair_weight / total
+        pair_weight = pair_weight / total[pair_u if normalize is Normalize.SOURCE else pair_v]
         if per_edge:
-            weight = weight / total[pair_of]
+            weight = _scaled(edges, total, normalize)
     return pair_u, pair_v, pair_weight, weight, pair_of
+
+
+def _totals(pair_u: np.ndarray, pair_v: np.ndarray, pair_weight: np.ndarray, n: int, normalize: Normalize) -> np.ndarray:
+    """What ``normalize`` divides by, per entity: the combined weights of its pairs as a source
+    (or as a target)."""
+    return np.bincount(pair_u if normalize is Normalize.SOURCE else pair_v, weights=pair_weight, minlength=n)
+
+
+def _scaled(edges: _Edges, total: np.ndarray, normalize: Normalize) -> np.ndarray:
+    """Each edge's own weight divided by its pair's normalising ``total`` (:func:`_totals`),
+    looked up by the edge's own end (a pair's ends are its edges'): no array of each edge's pair
+    (4 bytes an edge) and of its total (8 more) beside the answer, which is made in the
+    lookup's array."""
+    scale = total[edges.u if normalize is Normalize.SOURCE else edges.v]
+    return np.divide(edges.weight, scale, out=scale)
+
+
+def _edge_weights(edges: _Edges, order: np.ndarray, n: int, parallel: Parallel, normalize: Normalize) -> np.ndarray:
+    """Each edge's own weight, scaled as its pair is by the normalisation: :func:`_pairs`'s
+    fourth value, the same to the last bit, with only the pairs' totals per entity held
+    beside the edges (the pairs themselves are let go before the edges are scaled). What the
+    strongest links and the stake matrices read: at 10^7 links, the peak of a what-if's first
+    spillover report was :func:`_pairs` making these weights through each edge's pair."""
+    if normalize is Normalize.NONE:
+        return edges.weight
+    pair_u, pair_v, pair_weight, _ = _combine(edges.u, edges.v, edges.weight, n, parallel, order, per_edge=False)
+    if not pair_weight.size:
+        return edges.weight
+    total = _totals(pair_u, pair_v, pair_weight, n, normalize)
+    del pair_u, pair_v, pair_weight
+    return _scaled(edges, total, normalize)
 
 
 def _matrix(pair_u: np.ndarray, pair_v: np.ndarray, pair_weight: np.ndarray, n: int,
@@ -716,15 +746,63 @@ def _edges_at(source: LinkSource, date: pd.Timestamp, n: int, notes: list[str], 
             reached = np.bincount(edges.u[first & mine], minlength=n)
             weight = np.where(mine, weight / np.maximum(reached[edges.u], 1), weight)
     del first
+    edges = _Edges(edges.u, edges.v, weight, edges.row, edges.forward)
+    del weight
     if keep.all():  # no two edges of one rule in one direction between one pair: nothing to drop
-        return _Edges(edges.u, edges.v, weight, edges.row, edges.forward), rule, order
-    kept = np.flatnonzero(keep)
+        return edges, rule, order
+    return _drop(edges, rule, order, keep)  # the arrays are this function's own: made by the concat above
+
+
+def _drop(edges: _Edges, rule: np.ndarray, order: np.ndarray, keep: np.ndarray) -> tuple[_Edges, np.ndarray, np.ndarray]:
+    """The edges where ``keep`` is True, their rules, and their order by ``(v, u)`` (``order``,
+    the edges' own, renumbered among the kept): what taking ``edges.u[keep]`` etc. and
+    ``position[order[keep[order]]]`` gives, but squeezed out of the given arrays in place, each
+    kept entry moved down, and the arrays cut to the kept (views): the edges are never held
+    twice. (Copied out, the kept edges with their positions, 33 bytes an edge, were the peak of
+    a what-if's first spillover report at 10^7 links.) The given arrays are overwritten.
+
+    Examples
+    --------
+    >>> edges = _Edges(np.array([0, 1, 2]), np.array([1, 1, 0]), np.array([0.5, 0.2, 0.3]),
+    ...                np.array([7, 8, 9]), np.array([True, False, True]))
+    >>> kept, rule, order = _drop(edges, np.array([0, 1, 0], dtype=np.int8), np.array([2, 0, 1]),
+    ...                           np.array([True, False, True]))
+    >>> kept.row.tolist(), rule.tolist(), order.tolist()
+    ([7, 9], [0, 0], [1, 0])
+    """
     position = np.cumsum(keep, dtype=order.dtype)
     position -= 1  # of each kept edge among the kept
-    order = position[order[keep[order]]]
-    del position, keep
-    edges = _Edges(edges.u[kept], edges.v[kept], weight[kept], edges.row[kept], edges.forward[kept])
-    return edges, rule[kept], order
+    order = order[:_renumber_kept(order, keep, position)]
+    del position
+    edges = _Edges(*(column[:_keep_in_place(column, keep)]
+                     for column in (edges.u, edges.v, edges.weight, edges.row, edges.forward)))
+    return edges, rule[:_keep_in_place(rule, keep)], order
+
+
+@numba.njit(cache=True, nogil=True)
+def _keep_in_place(values, keep):  # pragma: no cover - compiled
+    """Move the entries of ``values`` where ``keep`` is True to its front, in their order, and
+    return how many there are: ``values[:count]`` is then ``values[keep]`` as it was."""
+    count = 0
+    for i in range(values.shape[0]):
+        if keep[i]:
+            values[count] = values[i]
+            count += 1
+    return count
+
+
+@numba.njit(cache=True, nogil=True)
+def _renumber_kept(order, keep, position):  # pragma: no cover - compiled
+    """Of the positions in ``order``, those of kept entries, each as ``position`` numbers it
+    among the kept, moved to the front of ``order`` in their order; returns how many: the
+    front is then ``position[order[keep[order]]]`` as it was."""
+    count = 0
+    for k in range(order.shape[0]):
+        i = order[k]
+        if keep[i]:
+            order[count] = position[i]
+            count += 1
+    return count
 
 
 def _rings(source: LinkSource, *, both_ends: bool = False) -> int:
@@ -795,7 +873,7 @@ def _strongest_links(source: LinkSource, n: int) -> tuple[np.ndarray, np.ndarray
     parts = []
     for date in source.dates:
         edges, _, order = _edges_at(source, date, n, [])  # by rule, direction and row already
-        weight = _pairs(edges, order, n, source.parallel, source.normalize)[3]
+        weight = _edge_weights(edges, order, n, source.parallel, source.normalize)
         parts.append((edges.u, edges.v, weight, edges.row, edges.forward, order))
         del edges, order
     if len(parts) == 1:  # not copied: at 10^7 links each array of the edges is 0.1 GB or more
@@ -855,7 +933,7 @@ def ownership_matrices(projection: Projection) -> tuple[sp.sparse.csr_array, sp.
         source = projection.source
         # an ownership projection reads its links at one date (no layers: build_projection)
         edges, rule, order = _edges_at(source, source.dates[0], projection.n, [])
-        weight = _pairs(edges, order, projection.n, source.parallel, source.normalize)[3]
+        weight = _edge_weights(edges, order, projection.n, source.parallel, source.normalize)
         projection.derived[OWNERSHIP_MATRICES] = _ownership_of(source, edges, rule, weight, projection.n)
     return projection.derived[OWNERSHIP_MATRICES]
 

@@ -354,3 +354,59 @@ def test_pair_order_is_numpys_stable_argsort_of_the_pair_keys(edges, n):
     found = _pair_order(u, v, n)
     assert found.dtype == np.int32
     np.testing.assert_array_equal(found, expected)
+
+
+@pytest.mark.parametrize("edges", [1, 7, 5_000])
+@pytest.mark.parametrize("kept", [0.0, 0.5, 0.97])
+def test_dropped_edges_squeezed_out_in_place_are_the_kept_edges_copied_out(edges, kept):
+    """``_drop`` (the edges one rule makes twice in one direction between one pair, dropped in
+    place) against what the projection did before, copying out the kept: every column, the
+    rules and the order by pair, value for value and in the given types, none kept, half, most."""
+    from graphscore.engine.matrix import _drop, _Edges, _pair_order
+
+    rng = np.random.default_rng(edges)
+    u, v = (rng.integers(0, 30, edges).astype(np.int32) for _ in range(2))
+    columns = (u, v, rng.random(edges), rng.permutation(edges).astype(np.int32), rng.random(edges) < 0.5)
+    rule = rng.integers(0, 3, edges).astype(np.int8)
+    order = _pair_order(u, v, 30)
+    keep = rng.random(edges) < kept
+    position = np.cumsum(keep, dtype=order.dtype) - 1
+    expected = [column[keep] for column in columns], rule[keep], position[order[keep[order]]]
+    found, found_rule, found_order = _drop(_Edges(*(c.copy() for c in columns)), rule.copy(), order.copy(), keep)
+    for mine, theirs in zip([found.u, found.v, found.weight, found.row, found.forward], expected[0]):
+        assert mine.dtype == theirs.dtype
+        np.testing.assert_array_equal(mine, theirs)
+    for mine, theirs in ((found_rule, expected[1]), (found_order, expected[2])):
+        assert mine.dtype == theirs.dtype
+        np.testing.assert_array_equal(mine, theirs)
+    # the kept edges' order is still theirs by pair, ties in their order
+    np.testing.assert_array_equal(found_order, _pair_order(found.u, found.v, 30))
+
+
+@pytest.mark.parametrize("path", sorted(POLICIES.glob("*.toml")) + [TEST_POLICIES / "spread-split.toml"],
+                         ids=lambda path: path.stem)
+@pytest.mark.parametrize("missing_share", [None, MissingShare.HIGH])
+def test_edge_weights_scaled_by_entity_totals_are_the_pairs_own_to_the_last_bit(small_registry, path, missing_share):
+    """Each edge's normalised weight as the strongest links, the stake matrices and the edge
+    table read it (the pairs' totals per entity, looked up by the edge's own end) equals the one
+    the projection made before through each edge's pair (its pair's total, looked up by pair),
+    bit for bit, under every shipped policy; normalising ones among them."""
+    from graphscore.engine.matrix import _edge_weights, _edges_at, _pairs, link_source
+    from graphscore.policy import Normalize
+
+    policy = gs.load_policy(path)
+    date = pd.Timestamp("2024-06-30")
+    source = link_source(small_registry, policy, date, missing_share)
+    n = len(small_registry.entities)
+    edges, _, order = _edges_at(source, date, n, [])
+    assert edges.u.size > 100
+    expected = edges.weight
+    if source.normalize is not Normalize.NONE:
+        pair_u, pair_v, pair_weight, pair_of = combine_parallel(edges.u, edges.v, edges.weight, n, source.parallel,
+                                                                order)
+        by = pair_u if source.normalize is Normalize.SOURCE else pair_v
+        expected = edges.weight / np.bincount(by, weights=pair_weight, minlength=n)[by][pair_of]
+        assert not np.array_equal(expected, edges.weight)  # a scaling to check
+    for found in (_edge_weights(edges, order, n, source.parallel, source.normalize),
+                  _pairs(edges, order, n, source.parallel, source.normalize)[3]):
+        assert found.dtype == expected.dtype and found.tobytes() == expected.tobytes()
