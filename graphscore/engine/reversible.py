@@ -42,6 +42,12 @@ _MAX_DEFECT = 1e-9
 # synthetic registry (tol 1e-6) rounds of 10 followed 9,800 links and looked 10,700 times per
 # source, rounds of 3 followed 9,300 and looked 24,800 times.
 _ROUND_STEP = 10.0
+# A push stops mid-round once its running sums put the interval's width at this share of the
+# accuracy asked for; the sums are then taken afresh, and a width still over it (their rounding)
+# goes on to another round, so any share below 1 keeps the accuracy. On the diffusion W of the
+# synthetic registries (tol 1e-6, 5,000 penalised entities) 0.99 followed 8,310 and 18,324 links
+# per source at 10^6 and 10^7 links where 0.5 followed 9,811 and 20,435, in as many rounds.
+_STOP_SHARE = 0.99
 
 
 @dataclass(frozen=True)
@@ -363,13 +369,13 @@ def reversible_diagonal(W: sp.sparse.sparray, sources, *, damping: float, tol: f
     found = np.ones(sources.size), np.zeros(sources.size), np.zeros(sources.size, dtype=np.int64)
     rows = form.rows
     _push(rows.indptr, rows.indices, rows.data, form.weights[form.order], damping, rate, gap,
-          form.position[sources[ranked]], tol, _ROUND_STEP, numba.get_num_threads(), *found)
+          form.position[sources[ranked]], tol, _ROUND_STEP, _STOP_SHARE, numba.get_num_threads(), *found)
     values[ranked], error[ranked], links[ranked] = found
     return Diagonal(values, error, links)
 
 
 @numba.njit(cache=True, nogil=True, parallel=True, error_model="numpy")
-def _push(indptr, indices, data, weights, damping, rate, gap, sources, tol, step, threads,
+def _push(indptr, indices, data, weights, damping, rate, gap, sources, tol, step, share, threads,
           values, errors, links):  # pragma: no cover - compiled
     """The push of :func:`reversible_diagonal` from each source: ``q`` the estimate and the
     pairs ``(y_w, d_w)`` side by side (one cache line per entity reached, as in
@@ -394,7 +400,10 @@ def _push(indptr, indices, data, weights, damping, rate, gap, sources, tol, step
             followed = 0
             square = own  # sum_u d_u y_u^2
             product = 0.0  # sum_u d_u q_u y_u
-            # stop once the interval's width, (spread ||r||^2 + 2 gap ||r||), is at most tol
+            # stop once the interval's width, (spread ||r||^2 + 2 gap ||r||), is at most tol; mid-round
+            # once the running square says it is at most _STOP_SHARE of it: ||r||^2 <= root^2
+            root = (math.sqrt(gap * gap + spread * share * tol) - gap) / spread if spread > 0.0 else 0.0
+            limit = own * root * root
             threshold = own / step
             while True:
                 width = spread * square / own + 2.0 * gap * math.sqrt(max(square, 0.0) / own)
@@ -440,8 +449,8 @@ def _push(indptr, indices, data, weights, damping, rate, gap, sources, tol, step
                             size += 1
                         else:
                             state[u] = 1
-                    if spread * square / own <= 0.5 * tol:
-                        break  # mid-round: the sums are taken afresh below
+                    if square <= limit:
+                        break  # mid-round: the sums are taken afresh below (another round if they say no)
                 for j in range(size):
                     at = head + j
                     state[queue[at if at < n else at - n]] = 1
