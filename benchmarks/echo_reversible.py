@@ -2,7 +2,7 @@
 push per entity on W's symmetric form, alternated in one process.
 
     python benchmarks/echo_reversible.py --db STORE [--policy data/policies/diffusion.toml] [--as-of 2024-06-30] [--rounds 2]
-    python benchmarks/echo_reversible.py --npz W.npz [--rounds 2]
+    python benchmarks/echo_reversible.py --npz W.npz [--rounds 2] [--methods reversible] [--save PREFIX]
 
 The projection is built once, through the workspace from a store (``--db``, opened read-only),
 or W and s are read from an ``.npz`` of ``indptr``, ``indices``, ``data``, ``s`` and ``damping``.
@@ -15,6 +15,8 @@ them on a W with no reversible form) and the reversible one
 prints each phase's wall and CPU seconds (CPU counts both cores' work), the links followed per
 entity, and how far apart the two echoes are (both upper bounds within the accuracy of the
 exact one, so at most that apart). The compiled kernels are loaded on a small W first.
+``--methods reversible`` runs the reversible one alone: run with two trees on ``PYTHONPATH`` in
+turn, it times one version of it against another.
 """
 
 from __future__ import annotations
@@ -69,7 +71,10 @@ def main() -> None:
     parser.add_argument("--policy", default="data/policies/diffusion.toml")
     parser.add_argument("--as-of", default="2024-06-30")
     parser.add_argument("--rounds", type=int, default=2)
+    parser.add_argument("--save", help="write the reversible echoes of each round to SAVE-ROUND.npy")
+    parser.add_argument("--methods", nargs="+", choices=["general", "reversible"], default=["general", "reversible"])
     args = parser.parse_args()
+    methods = [(name, {"general": general, "reversible": reversible}[name]) for name in args.methods]
     small = sp.sparse.csr_array([[0.0, 1.0], [1.0, 0.0]])
     closed_walks(small, [0], damping=0.5)
     closed_walks(small, [0], damping=0.5, cycles=find_cycles(small))
@@ -90,16 +95,18 @@ def main() -> None:
     print("|---|---|---|---|---|---|")
     for round_ in range(1, args.rounds + 1):
         results = {}
-        for name, method in (("general", general), ("reversible", reversible)) if round_ % 2 else (
-                ("reversible", reversible), ("general", general)):
+        for name, method in methods if round_ % 2 else methods[::-1]:
             walks, phases, links = method(W, sources, damping)
             results[name] = walks
             for phase, (wall, cpu) in phases.items():
                 print(f"| {round_} | {name} | {phase} | {wall:.1f} | {cpu:.1f} | |")
             total = [sum(t[k] for t in phases.values()) for k in (0, 1)]
             print(f"| {round_} | {name} | all | {total[0]:.1f} | {total[1]:.1f} | {links:,.0f} |", flush=True)
-        apart = results["reversible"] - results["general"]
-        print(f"round {round_}: reversible - general in [{apart.min():.2e}, {apart.max():.2e}] (accuracy {ECHO_TOL})")
+        if len(results) == 2:
+            apart = results["reversible"] - results["general"]
+            print(f"round {round_}: reversible - general in [{apart.min():.2e}, {apart.max():.2e}] (accuracy {ECHO_TOL})")
+        if args.save:
+            np.save(f"{args.save}-{round_}.npy", results["reversible"])
 
 
 if __name__ == "__main__":

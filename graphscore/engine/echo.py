@@ -44,8 +44,8 @@ Under spread, where W is reversible (:func:`graphscore.engine.reversible.reversi
 every tie carried both ways with one weight, parallel ties summed, ``normalize = "source"``, as
 under ``diffusion``), ``G[v, v]`` is the diagonal of a symmetric matrix, and one push from v
 bounds it from both sides (:func:`graphscore.engine.reversible.reversible_diagonal`): no
-search for cycles (every link has a link back) and no solve over the graph, W renumbered in
-reverse Cuthill-McKee order once. The scaling is found and checked on W itself, so any other W
+search for cycles (every link has a link back) and no solve over the graph, W renumbered once
+in the reversed breadth-first order its scaling's pass finds. The scaling is found and checked on W itself, so any other W
 takes the general method below. On the diffusion W of the synthetic registry
 of 10^6 links (4,306 penalised entities, tol 1e-6) it followed 9,800 links per entity where the
 general method followed 27,600, and took 2.6 to 2.9 s of CPU with the form where the general

@@ -59,7 +59,70 @@ def test_a_w_off_balance_by_its_rounding_is_taken_with_the_defect_counted():
     _brackets(reversible_diagonal(W, np.arange(12), damping=0.9, tol=1e-8, form=form), exact, 1e-8)
 
 
-@pytest.mark.parametrize("case", ["one way", "unbalanced cycle", "off by 1e-6", "zero back"])
+def _star_W(seed: int, leaves: int = 50) -> sp.sparse.csr_array:
+    """A hub tied both ways to ``leaves`` entities (a row longer than the ones sorted as they are
+    copied), the leaves in a ring, a second part, all in shuffled numbering, as ``R D^-1``."""
+    rng = np.random.default_rng(seed)
+    n = leaves + 4
+    R = np.zeros((n, n))
+    R[0, 1:leaves + 1] = R[1:leaves + 1, 0] = rng.uniform(0.1, 1.0, leaves)
+    ring = rng.uniform(0.1, 1.0, leaves)
+    for k in range(leaves):
+        a, b = 1 + k, 1 + (k + 1) % leaves
+        R[a, b] = R[b, a] = ring[k]
+    R[n - 3, n - 2] = R[n - 2, n - 3] = R[n - 2, n - 1] = R[n - 1, n - 2] = 0.5  # a second part
+    shuffle = rng.permutation(n)
+    R = R[shuffle][:, shuffle]
+    return sp.sparse.csr_array(R / R.sum(axis=0))
+
+
+@pytest.mark.parametrize("make", [lambda seed: _diffusion_W(seed, density=0.5), _star_W], ids=["random", "star"])
+@pytest.mark.parametrize("seed", range(3))
+def test_the_form_is_what_its_definition_says_on_dense_references(make, seed):
+    """The scaling balances every link (W[v, u] d_u = W[u, v] d_v) with each part's first entity
+    at 1; kappa is the largest imbalance, the radius kappa times the smaller of the largest column
+    and row sums, both from the dense matrix; the order is the breadth-first order from each part's
+    first entity in turn (scipy's), reversed; the rows are W renumbered by it, columns sorted."""
+    W = make(seed)
+    W.data *= 1 + 1e-11 * np.random.default_rng(seed).uniform(-1, 1, W.nnz)  # a defect to measure
+    dense, n = W.toarray(), W.shape[0]
+    form = reversible_form(W)
+    assert form is not None
+    d = form.weights
+    links = np.nonzero(dense)
+    ratio = dense[links] * d[links[1]] / (dense.T[links] * d[links[0]])
+    np.testing.assert_allclose(form.kappa, np.sqrt(np.maximum(ratio, 1 / ratio).max()), rtol=1e-15)
+    assert 1 < form.kappa < 1 + 1e-9
+    parts = sp.sparse.csgraph.connected_components(W, directed=False)[1]
+    firsts = np.unique(parts, return_index=True)[1]
+    assert (d[firsts] == 1.0).all()
+    sums = min(np.abs(dense).sum(axis=0).max(), np.abs(dense).sum(axis=1).max())
+    np.testing.assert_allclose(form.radius, form.kappa * sums, rtol=1e-11)
+    assert form.radius >= form.kappa * sums
+    reached = np.concatenate([sp.sparse.csgraph.breadth_first_order(W, root, directed=True,
+                                                                    return_predecessors=False) for root in firsts])
+    np.testing.assert_array_equal(form.order, reached[::-1])
+    np.testing.assert_array_equal(form.position[form.order], np.arange(n))
+    renumbered = sp.sparse.csr_array(dense[form.order][:, form.order])
+    assert form.rows.has_sorted_indices
+    np.testing.assert_array_equal(form.rows.indptr, renumbered.indptr)
+    np.testing.assert_array_equal(form.rows.indices, renumbered.indices)
+    np.testing.assert_array_equal(form.rows.data, renumbered.data)
+    exact = np.diag(np.linalg.inv(np.eye(n) - 0.9 * dense))
+    _brackets(reversible_diagonal(W, np.arange(n), damping=0.9, tol=1e-9, form=form), exact, 1e-9)
+
+
+def test_a_stored_zero_both_ways_is_no_link():
+    """Two pairs joined by a zero stored both ways: two parts, each first entity at weight 1."""
+    W = sp.sparse.csr_array((np.array([0.5, 0.0, 2.0, 0.0, 1.0, 1.0]),
+                             (np.array([0, 1, 1, 2, 2, 3]), np.array([1, 2, 0, 1, 3, 2]))), shape=(4, 4))
+    assert W.nnz == 6  # d_1 = d_0 * W[1, 0] / W[0, 1] = 4
+    form = reversible_form(W)
+    assert form.weights.tolist() == [1.0, 4.0, 1.0, 1.0] and form.kappa == 1.0
+
+
+@pytest.mark.parametrize("case", ["one way", "one way off the tree", "unbalanced cycle", "off by 1e-6",
+                                  "zero back", "zero back off the tree"])
 def test_a_w_that_is_not_reversible_has_no_form(case):
     W = _diffusion_W(1, density=0.8).toarray()
     if case == "one way":
@@ -68,8 +131,14 @@ def test_a_w_that_is_not_reversible_has_no_form(case):
         W = np.array([[0.0, 1.0, 0.5], [0.5, 0.0, 1.0], [1.0, 0.5, 0.0]])
     elif case == "off by 1e-6":  # a float32-like rounding is too far off to keep the accuracy
         W[W > 0] *= 1 + 1e-6 * np.random.default_rng(0).uniform(-1, 1, (W > 0).sum())
-    else:  # a stored zero one way, a link the other
+    elif case == "zero back":  # a stored zero one way, a link the other
         W = sp.sparse.csr_array((np.array([1.0, 0.0]), (np.array([0, 1]), np.array([1, 0]))), shape=(2, 2))
+    else:  # 0 reaches 1 and 2 first, then a link 1 -> 2 with none back (or a zero back)
+        W = np.array([[0.0, 0.5, 0.5], [1.0, 0.0, 0.5], [1.0, 0.0, 0.0]])
+        if case == "zero back off the tree":
+            W = sp.sparse.csr_array(W)
+            W = sp.sparse.csr_array((np.append(W.data, 0.0), np.append(W.indices, 1), W.indptr + [0, 0, 0, 1]),
+                                    shape=(3, 3))
     assert reversible_form(sp.sparse.csr_array(W)) is None
     with pytest.raises(ValueError, match="W is not reversible"):
         reversible_diagonal(sp.sparse.csr_array(W), [0], damping=0.5)
