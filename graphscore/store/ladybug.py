@@ -356,7 +356,8 @@ class LadybugStore(CypherStore):
         writer at a time; readers run side by side with it and with each other).
     buffer_pool : int
         Bytes of LadybugDB's buffer pool; 0 for its default (most of the memory), which it
-        reserves as it opens: a command that reads a few values asks for less.
+        reserves as it opens: a command that reads a few values asks for less. A store with a
+        write-ahead log to replay takes the default all the same.
 
     Raises
     ------
@@ -394,6 +395,10 @@ class LadybugStore(CypherStore):
         self.path = path
         self.read_only = read_only
         self._wait = wait
+        # a write-ahead log left to replay (a writer killed, or one still at work) is replayed
+        # into the buffer pool as the store opens: that takes LadybugDB's default, as before
+        if buffer_pool and path.with_name(path.name + ".wal").exists():
+            buffer_pool = 0
         self._db = self._open(read_only, wait, buffer_pool)
         self._conn = ladybug.Connection(self._db)
         if not read_only:
