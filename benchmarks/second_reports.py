@@ -9,7 +9,9 @@ as a user types it.
 unpacked); each command runs with it first on ``PYTHONPATH``, in that folder, on the store ``DB``
 under ``data/policies/diffusion.toml`` as of 2024-06-30, writing every format. Each command runs
 once per version first, untimed, as a user's first command does (it fills the store's disk cache
-and numba's, which is kept beside each version's sources); then ``--rounds`` rounds of second
+and numba's, which is kept beside each version's sources, and writes the version's Python
+bytecode there, even where ``PYTHONDONTWRITEBYTECODE`` is set, as it is on this project's
+machine: a user's installed or first-run graphscore has its bytecode); then ``--rounds`` rounds of second
 runs, the order of the two versions swapped every round. Prints one line per run (wall and CPU
 seconds, CPU being user + system of the child, and the one-minute load average as it started)
 and, per command, the medians and the after / before ratio of CPU per pair: on a shared machine
@@ -37,12 +39,16 @@ COMMANDS = {
 SETTINGS = ["--policy", "data/policies/diffusion.toml", "--as-of", "2024-06-30", "-q"]
 
 
-def timed(tree: Path, arguments: list[str]) -> tuple[float, float]:
-    """Wall and CPU seconds of ``graphscore ARGUMENTS`` run with the code of ``tree``."""
+def timed(tree: Path, arguments: list[str], *, first: bool = False) -> tuple[float, float]:
+    """Wall and CPU seconds of ``graphscore ARGUMENTS`` run with the code of ``tree``; a
+    ``first`` run writes the bytecode of the modules it imports."""
+    environment = dict(os.environ, PYTHONPATH=str(tree))
+    if first:
+        environment.pop("PYTHONDONTWRITEBYTECODE", None)
     used = resource.getrusage(resource.RUSAGE_CHILDREN)
     start = time.perf_counter()
     subprocess.run([sys.executable, "-m", "graphscore", *arguments, *SETTINGS], check=True, cwd=tree,
-                   stdout=subprocess.DEVNULL, env=dict(os.environ, PYTHONPATH=str(tree)))
+                   stdout=subprocess.DEVNULL, env=environment)
     wall = time.perf_counter() - start
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
     return wall, (after.ru_utime - used.ru_utime) + (after.ru_stime - used.ru_stime)
@@ -64,7 +70,7 @@ def main() -> None:
     for kind, command in commands.items():  # the first runs: the caches filled
         for entity in args.entities:
             for name, tree in trees.items():
-                timed(tree, command(entity, db, str(out / f"first-{name}")))
+                timed(tree, command(entity, db, str(out / f"first-{name}")), first=True)
     runs = []
     for round_ in range(args.rounds):
         for kind, command in commands.items():

@@ -4,6 +4,7 @@ for the next command, and never trusted after the store's content changed."""
 from __future__ import annotations
 
 import json
+import shutil
 
 import numpy as np
 import pandas as pd
@@ -11,6 +12,7 @@ import pytest
 from typer.testing import CliRunner
 
 import graphscore as gs
+import graphscore.store.ladybug as ladybug_module
 import graphscore.workspace as workspace_module
 from graphscore.cli import app
 from graphscore.engine.matrix import build_projection
@@ -64,6 +66,28 @@ def test_a_second_command_starts_from_the_disk_cache(tmp_path, counted):
     assert (projection.W != fresh.W).nnz == 0 and np.array_equal(projection.s, fresh.s)
     pd.testing.assert_frame_equal(projection.edges_touching(), fresh.edges_touching())
     pd.testing.assert_frame_equal(projection.penalties, fresh.penalties)
+    for name, df in second.tables.items():
+        pd.testing.assert_frame_equal(df, getattr(first.tables, name), obj=name)
+
+
+def test_a_store_whose_cache_holds_its_tables_is_opened_with_a_small_buffer_pool(tmp_path, monkeypatch):
+    db = tmp_path / "db"
+    run("load", ZALA, "--db", db)
+    pools = []
+    database = ladybug_module.ladybug.Database
+
+    def recording(*args, **kwargs):
+        pools.append(kwargs.get("buffer_pool_size", 0))
+        return database(*args, **kwargs)
+    with LadybugStore(db, read_only=True) as store:
+        shutil.rmtree(cache_folder(store), ignore_errors=True)
+    monkeypatch.setattr(ladybug_module.ladybug, "Database", recording)
+    first = open_workspace(db)  # no cache: a glance, then opened again to read the tables back
+    assert pools == [workspace_module.GLANCE_BUFFER_POOL, 0]
+    pools.clear()
+    second = open_workspace(db)
+    assert pools == [workspace_module.GLANCE_BUFFER_POOL]
+    assert second.fingerprint == first.fingerprint
     for name, df in second.tables.items():
         pd.testing.assert_frame_equal(df, getattr(first.tables, name), obj=name)
 

@@ -101,17 +101,20 @@ def _date(value) -> str | None:
 
 
 def _neighbourhood(ws: Workspace, day: pd.Timestamp, entity_id: str, radius: int,
-                   penalised) -> nx.MultiDiGraph:
+                   penalised, around: pd.DataFrame) -> nx.MultiDiGraph:
     """Entities within ``radius`` links of the entity, either way, and every link among them:
     breadth first over the workspace's links by entity, so the cost follows the neighbourhood.
     The entity is the first node, the others follow in the order of the links that join them.
+    ``around`` is the entity's own links in force (``ws.links_touching([entity_id], day)``), the
+    first ring, which the dossier has read already (each look-up reads the links' ends: 0.03-0.07 s
+    at 10^6 links).
 
     (The graph of all links cut to the ego graph, as this was drawn before, gave the same nodes
     and edges, edge keys included, in an order that followed string hashing.)
     """
     seen, frontier = {entity_id}, {entity_id}
-    for _ in range(radius):
-        reached = ws.links_touching(frontier, day)
+    for ring in range(radius):
+        reached = around if ring == 0 else ws.links_touching(frontier, day)
         frontier = (set(reached["source"]) | set(reached["target"])) - seen
         if not frontier:
             break
@@ -223,7 +226,7 @@ def dossier(source: Tables | Workspace, policy: Policy, entity_id: str, *, as_of
         exposure=exposure, owners=owners.assign(start=owners["start"].map(_date), end=owners["end"].map(_date)),
         ultimate_owners=ultimate, officers=officers, holdings=holdings,
         manifest=build_manifest(ws, policy, day),
-        neighbourhood=_neighbourhood(ws, day, entity_id, radius, penalised),
+        neighbourhood=_neighbourhood(ws, day, entity_id, radius, penalised, around),
         notes=notes,
     )
 

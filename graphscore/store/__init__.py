@@ -47,9 +47,10 @@ def is_neo4j_uri(target: str | Path) -> bool:
 
 
 def open_store(target: str | Path, *, read_only: bool = False, create: bool = True,
-               wait: float = 0.0) -> CypherStore:
+               wait: float = 0.0, buffer_pool: int = 0) -> CypherStore:
     """Open a store: a Neo4j URI, else an embedded LadybugDB at that path (see
-    :class:`~graphscore.store.ladybug.LadybugStore` for ``read_only``, ``create`` and ``wait``).
+    :class:`~graphscore.store.ladybug.LadybugStore` for ``read_only``, ``create``, ``wait`` and
+    ``buffer_pool``, which a Neo4j server, with its own memory, leaves aside).
 
     A Neo4j URI carries no credentials: the user name and password come from the environment,
     ``GRAPHSCORE_NEO4J_USER`` (default ``neo4j``) and ``GRAPHSCORE_NEO4J_PASSWORD``, so they
@@ -64,4 +65,4 @@ def open_store(target: str | Path, *, read_only: bool = False, create: bool = Tr
         return Neo4jStore(str(target), auth=auth, read_only=read_only, create=create)
     from graphscore.store.ladybug import LadybugStore
 
-    return LadybugStore(target, read_only=read_only, create=create, wait=wait)
+    return LadybugStore(target, read_only=read_only, create=create, wait=wait, buffer_pool=buffer_pool)

@@ -354,6 +354,10 @@ class LadybugStore(CypherStore):
     wait : float
         Seconds to wait, retrying, while another process holds the store for writing (one
         writer at a time; readers run side by side with it and with each other).
+    buffer_pool : int
+        Bytes of LadybugDB's buffer pool; 0 for its default (most of the memory), which it
+        reserves as it opens: a command that reads a few values asks for less. A store with a
+        write-ahead log to replay takes the default all the same.
 
     Raises
     ------
@@ -371,7 +375,8 @@ class LadybugStore(CypherStore):
     >>> store.close()
     """
 
-    def __init__(self, path: str | Path, *, read_only: bool = False, create: bool = True, wait: float = 0.0):
+    def __init__(self, path: str | Path, *, read_only: bool = False, create: bool = True, wait: float = 0.0,
+                 buffer_pool: int = 0):
         path = Path(path)
         if path.suffix != ".lbug":
             path = path / DATABASE_FILE
@@ -390,7 +395,11 @@ class LadybugStore(CypherStore):
         self.path = path
         self.read_only = read_only
         self._wait = wait
-        self._db = self._open(read_only, wait)
+        # a write-ahead log left to replay (a writer killed, or one still at work) is replayed
+        # into the buffer pool as the store opens: that takes LadybugDB's default, as before
+        if buffer_pool and path.with_name(path.name + ".wal").exists():
+            buffer_pool = 0
+        self._db = self._open(read_only, wait, buffer_pool)
         self._conn = ladybug.Connection(self._db)
         if not read_only:
             self._remove_copies()  # a load's unfinished copy: the store itself is as it was before that load
@@ -400,7 +409,7 @@ class LadybugStore(CypherStore):
     def _folder(self) -> Path:
         return self.path.parent if self.path.name == DATABASE_FILE else self.path
 
-    def _open(self, read_only: bool, wait: float) -> ladybug.Database:
+    def _open(self, read_only: bool, wait: float, buffer_pool: int = 0) -> ladybug.Database:
         """Open the database, waiting for a writer's lock; a writer rolls back the unfinished
         tail a killed or disk-full commit left in the log (see :meth:`_roll_back_torn_log`)."""
         deadline = time.monotonic() + wait
@@ -408,7 +417,7 @@ class LadybugStore(CypherStore):
             try:
                 # A reader replays the committed transactions only: the unfinished end of a log
                 # (a live writer's commit in progress, or a killed one) is not its to judge.
-                return ladybug.Database(str(self.path), read_only=read_only,
+                return ladybug.Database(str(self.path), read_only=read_only, buffer_pool_size=buffer_pool,
                                         throw_on_wal_replay_failure=not read_only)
             except RuntimeError as exc:
                 message = str(exc).splitlines()[0]

@@ -70,3 +70,27 @@ def test_readers_run_beside_a_writer(zala_db):
     finally:
         holder.kill()
         holder.wait()
+
+
+def test_a_store_with_a_log_to_replay_is_read_with_the_default_buffer_pool(tmp_path, monkeypatch):
+    import graphscore.store.ladybug as ladybug_module
+    from graphscore.toy import fined_company
+
+    db = tmp_path / "db"
+    writer = LadybugStore(db)
+    writer.load(gs.validate(fined_company()))
+    writer._conn.execute("CREATE (:GraphscoreMeta {key: 'note', value: 'not checkpointed'})")
+    assert (db / "graph.lbug.wal").exists()  # the writer's log, not yet checkpointed into the store
+    pools = []
+    database = ladybug_module.ladybug.Database
+
+    def recording(*args, **kwargs):
+        pools.append(kwargs.get("buffer_pool_size", 0))
+        return database(*args, **kwargs)
+    monkeypatch.setattr(ladybug_module.ladybug, "Database", recording)
+    with LadybugStore(db, read_only=True, buffer_pool=256 << 20) as reader:
+        assert reader.data_fingerprint() == gs.validate(fined_company()).fingerprint()
+    writer.close()
+    with LadybugStore(db, read_only=True, buffer_pool=256 << 20) as reader:  # checkpointed at close: no log
+        assert reader.data_fingerprint() == gs.validate(fined_company()).fingerprint()
+    assert pools == [0, 256 << 20]
