@@ -17,6 +17,11 @@ spread-split, a test policy whose W is not column-stochastic) it prints:
 - ``sweep/SpMV`` and ``sweep/stream``: one sweep against one bare scipy SpMV and against the
   streaming bound, the time to read W (12 bytes a link: int32 index, float64 weight) and
   the vectors once (36 bytes an entity) at the memory bandwidth measured in the same run;
+- ``local/stream``: the same sweep kernel with every read of ``x`` moved into its first 1024
+  entries (W's columns taken mod 1024; not a solve), against the same bound: what one core's
+  sweep costs without its scattered reads, the floor for any reordering of this loop;
+- ``f32/stream8``: the sweep on W's values in float32 (``precision = "float32"``, summed in
+  float64) against the bound of what that streams, 8 bytes a link (int32 index, float32 weight);
 - ``igraph/gs`` and ``networkx/gs``: igraph's personalised PageRank (PRPACK) and networkx's on
   the diffusion operator (column-stochastic W: ``(1 - damping) x spread`` is that PageRank;
   igraph cannot express spread-split's W), after checking the numbers agree;
@@ -96,9 +101,19 @@ def measure(tables, policy_path: Path, repeat: int, bytes_per_second: float, arp
     sweep_x, weights = s.copy(), 1 / certificate.weights
     sweep = best_of(max(repeat, 20), lambda: spread_module._sweep(W.indptr, W.indices, W.data, damping, omega, s,
                                                                     sweep_x, weights))
+    # the same kernel with every read of x within its first 1024 entries (in cache), and on W's
+    # values in float32: what a sweep costs without its scattered reads, and with 8 bytes a link
+    local = W.indices & np.int32(1023)
+    local_sweep = best_of(max(repeat, 20), lambda: spread_module._sweep(W.indptr, local, W.data, damping, omega, s,
+                                                                          sweep_x, weights))
+    values32 = W.data.astype(np.float32)
+    sweep32 = best_of(max(repeat, 20), lambda: spread_module._sweep(W.indptr, W.indices, values32, damping, omega, s,
+                                                                      sweep_x, weights))
+    del local, values32
     sweeps = {relaxed: spread_module._solve(W, s, damping, SCORE_TOL, 0.0, 10_000, certificate, relaxed)[1]
               for relaxed in (omega, 1.0)}
     stream = (12 * W.nnz + 36 * n) / bytes_per_second
+    stream32 = (8 * W.nnz + 36 * n) / bytes_per_second
     norms_fail = damping * min(abs(W).sum(axis=0).max(), abs(W).sum(axis=1).max()) >= 1
     arpack = (best_of(1, lambda: spectral_radius(W)) if norms_fail and W.nnz <= arpack_max else None)
 
@@ -126,6 +141,7 @@ def measure(tables, policy_path: Path, repeat: int, bytes_per_second: float, arp
             "ARPACK/solve": None if arpack is None else arpack / solve,
             "gs/scipy": solve / loop, "sweeps": sweeps[omega], "GS sweeps": sweeps[1.0], "iters": iterations,
             "sweep/SpMV": sweep / spmv, "sweep/stream": sweep / stream,
+            "local/stream": local_sweep / stream, "f32/stream8": sweep32 / stream32,
             "igraph/gs": igraph_ratio, "networkx/gs": networkx_ratio,
             "err/bound": float(np.abs(x - reference).max() / reference.max() / SCORE_TOL)}
 
