@@ -101,6 +101,12 @@ SCORE_ROWS = 500_000
 # (benchmarks/JOURNAL.md, branch score7). Fewer go in one logged transaction (not measured
 # against the COPYs' commits below this size; the threshold only keeps small writes in one).
 FIRST_COPY_ROWS = 10_000
+# Records a first run copies in by one COPY (then their links by one): each COPY is a transaction
+# whose commit checkpoints, so fewer, larger ones cost less. At 10^7 links the 3,196,339 records
+# and their links in one COPY each took 27.6 s of CPU with the commits, in two each (STREAM_ROWS)
+# 30.2 s (benchmarks/JOURNAL.md, branch storeio); the largest COPY's Arrow table, some 0.4 GB at
+# this size, bounds the write-back's memory at 10^8 links.
+SCORE_COPY_ROWS = 4_000_000
 ARROW_CHUNK_ROWS = 1_000_000  # rows per Arrow batch read back: few batches, bounded memory per batch
 
 
@@ -938,7 +944,7 @@ class LadybugStore(CypherStore):
         a process killed at any point before the run's commit leaves the store as every reader
         saw it, with records of no run that the next write-back of this policy and date removes
         (``plan.orphans``, here in logged transactions of SCORE_ROWS). The records and their
-        links go in by ``COPY``, each ``COPY`` of STREAM_ROWS rows in a transaction holding
+        links go in by ``COPY``, each ``COPY`` of SCORE_COPY_ROWS rows in a transaction holding
         nothing else (:meth:`_copy_alone`); the records are counted, each linked, before the run
         is written, with the name of the last run, in one logged transaction."""
         key, entity_id = statements.LINK_KEY, Column("id", "string")
@@ -950,8 +956,8 @@ class LadybugStore(CypherStore):
         steps = [(copy_records, "rows", statements.score_record_columns()), (copy_edges, "edges", [entity_id, key])]
         self._check_space(sum(self._estimated_bytes(plan.new, columns) for _, _, columns in steps))
         for query, name, columns in steps:
-            for start in range(0, len(plan.new), STREAM_ROWS):
-                self._copy_alone(query, {name: _arrow(plan.new.iloc[start:start + STREAM_ROWS], columns)})
+            for start in range(0, len(plan.new), SCORE_COPY_ROWS):
+                self._copy_alone(query, {name: _arrow(plan.new.iloc[start:start + SCORE_COPY_ROWS], columns)})
         run_of = {"policy": plan.run["score_policy"], "as_of": plan.run["score_as_of"]}
         records, links = (self._run(query, run_of).iloc[0, 0] for query in statements.count_score_records())
         # each link copied in names a record of its own (a key per entity): as many links as
