@@ -26,8 +26,8 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from graphscore.errors import InvalidData, StoreError
-from graphscore.model import (LINK_KEY_COLUMNS, TABLE_NAMES, Column, GraphscoreWarning, RestartLoad, StoredKeys, ValidChunk,
-                              ValidatedStream, load_model)
+from graphscore.model import (LINK_KEY_COLUMNS, TABLE_NAMES, Column, GraphscoreWarning, RestartLoad, StoredKeys,
+                              ValidChunk, ValidatedStream, load_model)
 from graphscore.policy import Policy
 from graphscore.progress import SILENT, Advance, Progress
 from graphscore.store import statements
