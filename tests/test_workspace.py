@@ -531,3 +531,23 @@ def test_text_of_a_few_rows_of_a_large_dictionary_is_their_own_values():
     assert len(few.dictionary) == len(column.dictionary) > len(few)
     assert _text(few).tolist() == _text(column)[rows.to_numpy()].tolist() == ["id-3", None, "id-4999", None, "id-3"]
     assert _text(pa.chunked_array([few])).dtype == object
+
+
+def test_the_cache_encodes_text_that_repeats_and_keeps_text_that_starts_distinct(tmp_path):
+    """Past SAMPLE_ROWS rows, a text column whose start is mostly distinct is written as it is
+    (no dictionary built for the whole column only to be dropped), one that repeats is
+    dictionary encoded, and both read back as they were, nulls included."""
+    import pyarrow as pa
+
+    from graphscore.cache import SAMPLE_ROWS, _read_frame, _write_frame
+
+    rows = SAMPLE_ROWS + 1_000
+    frame = pd.DataFrame({"name": [f"name-{k}" if k % 9 else None for k in range(rows)],
+                          "kind": np.where(np.arange(rows) % 2, "company", "person").astype(object),
+                          "late": [f"x-{k % 3}" if k < SAMPLE_ROWS else f"y-{k}" for k in range(rows)]})
+    _write_frame(frame, tmp_path / "t.arrow")
+    stored = pa.ipc.open_file(pa.memory_map(str(tmp_path / "t.arrow"))).read_all()
+    assert not pa.types.is_dictionary(stored.schema.field("name").type)
+    assert pa.types.is_dictionary(stored.schema.field("kind").type)
+    assert pa.types.is_dictionary(stored.schema.field("late").type)  # decided on the whole column, as before
+    pd.testing.assert_frame_equal(_read_frame(tmp_path / "t.arrow"), frame)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import concurrent.futures
 import contextlib
 import ctypes
+import dataclasses
 import datetime as dt
 import hashlib
 import json
@@ -25,8 +26,8 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from graphscore.errors import InvalidData, StoreError
-from graphscore.model import (TABLE_NAMES, Column, GraphscoreWarning, RestartLoad, StoredKeys, ValidChunk,
-                              ValidatedStream, load_model)
+from graphscore.model import (LINK_KEY_COLUMNS, TABLE_NAMES, Column, GraphscoreWarning, RestartLoad, StoredKeys,
+                              ValidChunk, ValidatedStream, load_model)
 from graphscore.policy import Policy
 from graphscore.progress import SILENT, Advance, Progress
 from graphscore.store import statements
@@ -100,6 +101,12 @@ SCORE_ROWS = 500_000
 # (benchmarks/JOURNAL.md, branch score7). Fewer go in one logged transaction (not measured
 # against the COPYs' commits below this size; the threshold only keeps small writes in one).
 FIRST_COPY_ROWS = 10_000
+# Records a first run copies in by one COPY (then their links by one): each COPY is a transaction
+# whose commit checkpoints, so fewer, larger ones cost less. At 10^7 links the 3,196,339 records
+# and their links in one COPY each took 27.6 s of CPU with the commits, in two each (STREAM_ROWS)
+# 30.2 s (benchmarks/JOURNAL.md, branch storeio); the largest COPY's Arrow table, some 0.4 GB at
+# this size, bounds the write-back's memory at 10^8 links.
+SCORE_COPY_ROWS = 4_000_000
 ARROW_CHUNK_ROWS = 1_000_000  # rows per Arrow batch read back: few batches, bounded memory per batch
 
 
@@ -144,6 +151,65 @@ def _ascending(keys: pa.ChunkedArray) -> np.ndarray | None:
     if len(keys) < 2 or pc.all(pc.less_equal(keys[:-1], keys[1:])).as_py():
         return None
     return pc.sort_indices(keys).to_numpy()
+
+
+def _spelled_ranks(ids: pa.Array) -> np.ndarray:
+    """Each entity's place in the order of its id as a link key spells it (its length in
+    characters, a colon, its text: :func:`graphscore.model.link_keys`), for ``ids`` in byte
+    order (the entities read back, canonical). Two spelled ids compare by their length's text
+    ("10:" before "9:") and then, lengths equal, by the ids: no spelled length is a prefix of
+    another's ("1:" and "12:" part at their second character), so the length's text decides
+    whenever it differs. So the order is the ids' own, stably regrouped by the text of their
+    lengths, and no key is spelled.
+
+    Examples
+    --------
+    >>> _spelled_ranks(pa.array(["a", "b", "bbbbbbbbbb", "é"])).tolist()  # "10:bbbbbbbbbb" first
+    [1, 2, 0, 3]
+    """
+    lengths = pc.utf8_length(ids).to_numpy(zero_copy_only=False).astype(np.int64)
+    distinct = np.unique(lengths)
+    by_text = np.zeros(int(distinct.max()) + 1 if len(distinct) else 0, dtype=np.int64)
+    by_text[sorted(distinct.tolist(), key=lambda length: f"{length}:")] = np.arange(len(distinct))
+    ranks = np.empty(len(lengths), dtype=np.int64)
+    ranks[np.argsort(by_text[lengths], kind="stable")] = np.arange(len(lengths))
+    return ranks
+
+
+def _spelled(column: pa.ChunkedArray | pa.Array) -> pa.Array:
+    """A key field of each row as :func:`graphscore.model.link_keys` spells it: its length in
+    characters, a colon and its text (dates as ISO text), ``-`` where null or blank."""
+    text = column.cast(pa.string()) if not pa.types.is_string(column.type) else column
+    text = pc.if_else(pc.equal(pc.utf8_trim_whitespace(text), ""), pa.scalar(None, pa.string()), text)
+    length = pc.cast(pc.utf8_length(text), pa.string())
+    return pc.fill_null(pc.binary_join_element_wise(length, text, ":"), "-")
+
+
+def _key_order(part: pa.Table, sources: np.ndarray, targets: np.ndarray, ranks: np.ndarray) -> np.ndarray | None:
+    """The order that sorts one link type's rows by their keys (what :func:`_ascending` of the
+    keys gives), or None when they are in it, without reading the keys back: a key spells the
+    type, then the source's and the target's ids, then role, start and source reference, each
+    field prefix-free, so keys compare field by field. The ends compare by ``ranks``
+    (:func:`_spelled_ranks` of the entity rows ``sources`` and ``targets``) as one integer;
+    only rows tied on both ends (a relation recorded more than once) have the rest of their
+    key spelled and compared. At 10^7 links reading the keys took some 0.5 GB of text through
+    LadybugDB and their sort 2-3 s."""
+    n = max(len(ranks), 1)
+    ends = ranks[sources] * n + ranks[targets]
+    if len(ends) < 2 or (ends[1:] > ends[:-1]).all():
+        return None
+    order = np.argsort(ends, kind="stable")
+    ordered = ends[order]
+    tied = np.zeros(len(order), dtype=bool)
+    tied[1:] = ordered[1:] == ordered[:-1]
+    tied[:-1] |= tied[1:]
+    if tied.any():
+        rows = order[tied]  # runs of equal ends, each run's positions contiguous
+        rest = pa.table({"ends": ends[rows], **{name: _spelled(part.column(name).take(pa.array(rows)))
+                                                for name in LINK_KEY_COLUMNS[3:]}})
+        order[tied] = rows[pc.sort_indices(rest, sort_keys=[(name, "ascending") for name in rest.column_names])
+                           .to_numpy()]
+    return None if (order == np.arange(len(order))).all() else order
 
 
 def _taken(box: list[pa.Table], order: np.ndarray | None) -> pa.Table:
@@ -887,7 +953,7 @@ class LadybugStore(CypherStore):
         a process killed at any point before the run's commit leaves the store as every reader
         saw it, with records of no run that the next write-back of this policy and date removes
         (``plan.orphans``, here in logged transactions of SCORE_ROWS). The records and their
-        links go in by ``COPY``, each ``COPY`` of STREAM_ROWS rows in a transaction holding
+        links go in by ``COPY``, each ``COPY`` of SCORE_COPY_ROWS rows in a transaction holding
         nothing else (:meth:`_copy_alone`); the records are counted, each linked, before the run
         is written, with the name of the last run, in one logged transaction."""
         key, entity_id = statements.LINK_KEY, Column("id", "string")
@@ -899,8 +965,8 @@ class LadybugStore(CypherStore):
         steps = [(copy_records, "rows", statements.score_record_columns()), (copy_edges, "edges", [entity_id, key])]
         self._check_space(sum(self._estimated_bytes(plan.new, columns) for _, _, columns in steps))
         for query, name, columns in steps:
-            for start in range(0, len(plan.new), STREAM_ROWS):
-                self._copy_alone(query, {name: _arrow(plan.new.iloc[start:start + STREAM_ROWS], columns)})
+            for start in range(0, len(plan.new), SCORE_COPY_ROWS):
+                self._copy_alone(query, {name: _arrow(plan.new.iloc[start:start + SCORE_COPY_ROWS], columns)})
         run_of = {"policy": plan.run["score_policy"], "as_of": plan.run["score_as_of"]}
         records, links = (self._run(query, run_of).iloc[0, 0] for query in statements.count_score_records())
         # each link copied in names a record of its own (a key per entity): as many links as
@@ -966,7 +1032,8 @@ class LadybugStore(CypherStore):
         model = load_model()
         reads = statements.arrow_reads(model)
         # each table comes in a list the reader lets go of (see _read_each), so _taken holds it alone
-        tables = self._read_each([*reads["entities"], *reads["links"], *reads["penalties"]])
+        # the links without their keys where it can: their order comes from the entities' (_key_order)
+        tables = self._read_each([*reads["entities"], *reads["links"], *reads["penalties"]], keys=False)
         box = next(tables)
         order = _ascending(box[0].column("id"))
         offsets = _numbers(box[0].column(statements.ENTITY_ROW))
@@ -976,13 +1043,15 @@ class LadybugStore(CypherStore):
         ids = entities.column("id").combine_chunks()
 
         parts, sources, targets, types = [], [], [], []
+        ranks = _spelled_ranks(ids)
         for rank, box in zip(range(len(reads["links"])), tables):
-            order = _ascending(box[0].column("key"))  # canonical: by type in model order, then key
             ends = [row_of[_numbers(box[0].column(name))] for name in (statements.ENTITY_ROW, statements.TARGET_ROW)]
+            order = _key_order(box[0], *ends, ranks)  # canonical: by type in model order, then key
             sources.append(ends[0] if order is None else ends[0][order])
             targets.append(ends[1] if order is None else ends[1][order])
             types.append(np.full(box[0].num_rows, rank, dtype=np.int32))
-            box[0] = box[0].drop_columns([statements.ENTITY_ROW, statements.TARGET_ROW, "key"])
+            box[0] = box[0].drop_columns([statements.ENTITY_ROW, statements.TARGET_ROW,
+                                          *({statements.KEY} & set(box[0].column_names))])
             parts.append(_taken(box, order))
             del ends, order
         ends = np.stack([np.concatenate(sources), np.concatenate(targets)])
@@ -999,21 +1068,26 @@ class LadybugStore(CypherStore):
         penalties = _typed(penalties, model.tables["penalties"].columns, {"entity": owners})
         return {"entities": entities, "links": links, "penalties": penalties}, ends
 
-    def _read_each(self, reads: list[statements.ArrowRead]) -> Iterator[list[pa.Table]]:
+    def _read_each(self, reads: list[statements.ArrowRead], *, keys: bool = True) -> Iterator[list[pa.Table]]:
         """Each read's table (:meth:`_read_arrow`) in a list of one, read once the caller is done
         with the one before. The list is the only holder of the table: a caller taking it out
         of the list lets go of a column at a time (:func:`_taken`). (The next table was once read
         in a thread while the caller sorted this one: it saved some seconds at 10^7 links and
         held a third link type read back, 0.3 GB and more, at the read-back's peak.)"""
         for read in reads:
-            box = [self._read_arrow(read)]
+            box = [self._read_arrow(read, keys=keys)]
             yield box
             del box
 
-    def _read_arrow(self, read: statements.ArrowRead) -> pa.Table:
+    def _read_arrow(self, read: statements.ArrowRead, *, keys: bool = True) -> pa.Table:
         """One :class:`~graphscore.store.statements.ArrowRead`: its rows, and a null column for each
-        property no row has; flags of nulls applied (and dropped)."""
+        property no row has; flags of nulls applied (and dropped). ``keys`` false: links without
+        their keys, unless no property has a value (LadybugDB 0.22's ``query_as_arrow`` returns
+        no row for node offsets alone, tests/store/test_ladybug_upstream.py)."""
         counts = self._conn.execute(read.count_query()).get_as_arrow().to_pylist()[0]
+        if not keys and any(counts[column.name] for column, _ in read.properties):
+            read = dataclasses.replace(read, structure=tuple(e for e in read.structure
+                                                             if not e.endswith(f" AS {statements.KEY}")))
         table = self._conn.query_as_arrow(read.row_query(counts), ARROW_CHUNK_ROWS).get_as_arrow()
         rows = counts["_rows"]
         for column, _ in read.properties:

@@ -270,6 +270,7 @@ def read_links(link_type: str, model: Model | None = None, dialect: str = "ladyb
 
 
 ENTITY_ROW, TARGET_ROW = "_row", "_target"  # node offsets, the entity columns of ArrowRead's rows
+KEY = "key"  # a link's key among ArrowRead's rows
 NULLS = "_null_"  # prefix of ArrowRead's flags of nulls
 
 
@@ -316,7 +317,7 @@ def arrow_reads(model: Model | None = None) -> dict[str, list[ArrowRead]]:
         "penalties": [ArrowRead("MATCH (e:Entity)-[:HAS_PENALTY]->(p:Penalty)", (f"offset(id(e)) AS {ENTITY_ROW}",),
                                 columns("penalties", "p"))],
         "links": [ArrowRead(f"MATCH (a:Entity)-[r:{_checked_link_type(link_type, model)}]->(b:Entity)",
-                            (f"offset(id(a)) AS {ENTITY_ROW}", f"offset(id(b)) AS {TARGET_ROW}", "r.key AS key"),
+                            (f"offset(id(a)) AS {ENTITY_ROW}", f"offset(id(b)) AS {TARGET_ROW}", f"r.key AS {KEY}"),
                             columns("links", "r"))
                   for link_type in model.links],
     }

@@ -202,6 +202,44 @@ def test_the_arrow_read_back_gives_the_validated_tables_in_canonical_order(tmp_p
         assert_read_as_arrow(store)
 
 
+def test_the_read_back_orders_links_by_key_without_reading_the_keys(tmp_path):
+    """The links' canonical order found from the entities' ids (``_key_order``) is their keys'
+    order: ids of lengths 1, 9, 10 and 11 ("10:..." spells before "9:..."), text beyond ASCII
+    (lengths in characters, order in UTF-8 bytes), and relations recorded several times, told
+    apart by role, start (missing or not) and source reference alone."""
+    import pyarrow as pa
+
+    from graphscore.store import statements
+    from graphscore.store.ladybug import _ascending, _key_order, _numbers, _spelled_ranks
+
+    ids = ["b", "a", "z" * 9, "y" * 10, "x" * 11, "é", "Ω" * 10, "ab", "9" * 10]
+    entities = pd.DataFrame({"id": ids, "kind": "person", "name": ids})
+    pairs = [(s, t) for s in ids for t in ids if s != t]
+    links = pd.DataFrame({"source": [s for s, _ in pairs], "target": [t for _, t in pairs], "type": "FAMILY",
+                          "role": "sibling"})
+    repeated = pd.DataFrame({"source": "a", "target": "b", "type": "FAMILY",
+                             "role": ["parent", "sibling", "spouse", "spouse", "spouse", "spouse"],
+                             "start": pd.to_datetime([None, "2021-01-01", None, "2020-01-01", "2020-01-01", "2019-05-02"]),
+                             "source_ref": [None, None, None, "r2", "r10", None]})
+    registry = gs.Tables(entities, pd.concat([links.iloc[1:], repeated]), pd.DataFrame(columns=["id", "entity", "kind",
+                                                                                                 "severity", "start"]))
+    with LadybugStore(tmp_path / "db") as store:
+        store.load(registry)
+        assert_read_as_arrow(store)
+        reads = statements.arrow_reads()
+        stored = store._read_arrow(reads["entities"][0])
+        order = _ascending(stored.column("id"))
+        ranked = np.argsort(order if order is not None else np.arange(stored.num_rows))
+        row_of = np.zeros(int(_numbers(stored.column(statements.ENTITY_ROW)).max()) + 1, dtype=np.int64)
+        row_of[_numbers(stored.column(statements.ENTITY_ROW))] = ranked
+        ranks = _spelled_ranks(pa.array(sorted(ids, key=lambda i: i.encode())))
+        part = store._read_arrow(reads["links"][list(gs.load_model().links).index("FAMILY")])
+        found = _key_order(part, *(row_of[_numbers(part.column(c))] for c in (statements.ENTITY_ROW,
+                                                                               statements.TARGET_ROW)), ranks)
+        wanted = _ascending(part.column("key"))
+        assert wanted is not None and found is not None and np.array_equal(found, wanted)
+
+
 def test_diff_treats_two_missing_values_as_equal():
     stored = pd.DataFrame({"id": ["a", "b"], "share": [np.nan, 0.5]})
     incoming = pd.DataFrame({"id": ["a", "b"], "share": [np.nan, np.nan]})

@@ -52,6 +52,7 @@ CHILD = textwrap.dedent("""
     if phase == "disk":  # let the write start whatever the free space, so the disk fills during it
         ladybug_store.SPACE_FACTOR = ladybug_store.SPACE_MARGIN = 0
     ladybug_store.LOAD_CHUNK_ROWS = ladybug_store.STREAM_ROWS = 1_000  # a load in many transactions on its copy, as at 10^7 links
+    ladybug_store.SCORE_COPY_ROWS = 1_000  # a first run's records in several COPYs, as at 10^8 links
     if mode in ("bigscores", "bigrescores"):  # a write-back in many transactions, as at 10^7 links: a first
         ladybug_store.SCORE_ROWS = 1_000    # run's on the store itself, its run last; a rewrite's on a copy
     def kill():
@@ -292,7 +293,7 @@ def test_the_records_of_a_killed_first_run_are_never_read_and_the_next_write_bac
     with LadybugStore(db) as store:
         count = "MATCH (s:ScoreRecord) RETURN count(s) AS n"
         left = store.query(count)["n"].tolist()[0]
-        assert left >= 1_000  # a COPY of STREAM_ROWS records at least: what the readers did not count
+        assert left >= 1_000  # a COPY of SCORE_COPY_ROWS records at least: what the readers did not count
         monkeypatch.setattr("graphscore.store.ladybug.SCORE_ROWS", 1_000)  # the same way as the killed write-back
         store.write_scores(score_rows(store), policy=POLICY, as_of=__import__("datetime").date(2024, 6, 30))
         written = store.query(count)["n"].tolist()[0]

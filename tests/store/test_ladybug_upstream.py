@@ -31,6 +31,21 @@ def test_query_as_arrow_returns_nulls_as_zero_empty_and_epoch(tmp_path):
         f"ladybug {ladybug.__version__} keeps nulls in query_as_arrow now: it may replace execute().get_as_arrow()")
 
 
+def test_query_as_arrow_returns_no_row_for_node_offsets_alone(tmp_path):
+    """``Connection.query_as_arrow`` of a relationship pattern returning only node offsets gives
+    no row (with a property beside them, every row). The read-back reads a link type without
+    its keys only when a property comes back with the offsets (``LadybugStore._read_arrow``)."""
+    conn = ladybug.Connection(ladybug.Database(str(tmp_path / "g.lbug")))
+    conn.execute("CREATE NODE TABLE E(id STRING PRIMARY KEY)")
+    conn.execute("CREATE REL TABLE R(FROM E TO E, k STRING)")
+    conn.execute("CREATE (:E {id: 'a'}), (:E {id: 'b'})")
+    conn.execute("MATCH (a:E {id: 'a'}), (b:E {id: 'b'}) CREATE (a)-[:R {k: 'x'}]->(b)")
+    offsets = "MATCH (a:E)-[r:R]->(b:E) RETURN offset(id(a)) AS s, offset(id(b)) AS t"
+    assert conn.query_as_arrow(offsets + ", r.k AS k", 1_000).get_as_arrow().num_rows == 1
+    assert conn.query_as_arrow(offsets, 1_000).get_as_arrow().num_rows == 0, (
+        f"ladybug {ladybug.__version__} returns offsets alone now: the read-back may leave every link's key out")
+
+
 def test_merge_then_set_on_checkpointed_relationships_corrupts_them():
     """The script an upstream report carries (its docstring says what each flag shows):
     re-running ``MERGE (a)-[r:R {key: ...}]->(b) SET r.v = ...`` over checkpointed relationships

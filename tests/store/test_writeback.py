@@ -112,7 +112,7 @@ def test_another_hash_for_the_same_scores_rewrites_the_run_not_the_records(abcde
 @pytest.mark.parametrize("rows", [1, 3])
 def test_a_write_back_past_one_transaction_leaves_what_one_transaction_leaves(tmp_path, monkeypatch, rows):
     """Past SCORE_ROWS rows (or FIRST_COPY_ROWS new records) the embedded store writes a run of a
-    new policy and date on itself, its records by COPY (every STREAM_ROWS) and the run last, and rewrites a stored run on a
+    new policy and date on itself, its records by COPY (every SCORE_COPY_ROWS) and the run last, and rewrites a stored run on a
     copy of itself, committing every SCORE_ROWS rows, which then replaces it (its memory
     bounded whatever the register's size): through a first write, changes, zeros and a new date
     it must leave exactly what one transaction leaves (written_at aside)."""
@@ -129,6 +129,7 @@ def test_a_write_back_past_one_transaction_leaves_what_one_transaction_leaves(tm
     for limit in (ladybug_store.SCORE_ROWS, rows):
         monkeypatch.setattr(ladybug_store, "SCORE_ROWS", limit)
         monkeypatch.setattr(ladybug_store, "STREAM_ROWS", limit)
+        monkeypatch.setattr(ladybug_store, "SCORE_COPY_ROWS", limit)
         monkeypatch.setattr(ladybug_store, "FIRST_COPY_ROWS", min(limit, ladybug_store.FIRST_COPY_ROWS))
         with LadybugStore(tmp_path / f"db-{limit}") as store:
             frame = pd.DataFrame({"id": list("ABCDE"), "kind": "company", "name": list("ABCDE")})
