@@ -11,7 +11,11 @@ from their entities. The kinds of key:
 - ``run + id``: the key the store writes today, the run's key (``["diffusion", "2024-06-30"]``)
   followed by the entity's id (:func:`graphscore.store.writeback.plan_scores`);
 - ``id``: the entity's id alone (what a key one run table per run could use);
-- ``int64``: an integer primary key.
+- ``int64``: an integer primary key;
+- ``int64 + entity``: an integer primary key, the entity's id a property of the record beside it;
+- ``serial``: LadybugDB's ``SERIAL`` primary key, which the ``COPY`` of the records leaves out
+  (the store numbers them from 0 in a new table, so the links name them by 0, 1, ...);
+- ``run no + id``: a number of the run (``17``), a colon, then the entity's id.
 
 It prints wall and CPU seconds of each ``COPY``: a run's figures compare with each other, not
 with another machine's. The ids, scores and keys are made here; no graphscore store is read.
@@ -31,22 +35,27 @@ import pyarrow as pa
 RUN_KEY = '["diffusion", "2024-06-30"]'  # as graphscore.store.writeback.run_key spells a run
 
 
-def copy_both(folder: str, key_type: str, keys: pa.Array, ids: pa.Array) -> tuple[float, float, float, float]:
-    """Wall and CPU seconds of the records' ``COPY`` and of their links' in a new database."""
+def copy_both(folder: str, key_type: str, keys: pa.Array, ids: pa.Array,
+              extra: dict[str, pa.Array]) -> tuple[float, float, float, float]:
+    """Wall and CPU seconds of the records' ``COPY`` and of their links' in a new database;
+    ``extra``: further STRING columns of a record (the key is left out of the ``COPY`` when SERIAL)."""
     n = len(ids)
     db = ladybug.Database(f"{folder}/db")
     conn = ladybug.Connection(db)
+    declared = "".join(f", {name} STRING" for name in extra)
     conn.execute(f"CREATE NODE TABLE ScoreRecord(key {key_type} PRIMARY KEY, own DOUBLE, echo DOUBLE, "
-                 "inherited DOUBLE, total DOUBLE, score_policy STRING, score_as_of DATE)")
+                 f"inherited DOUBLE, total DOUBLE, score_policy STRING, score_as_of DATE{declared})")
     conn.execute("CREATE NODE TABLE Entity(id STRING PRIMARY KEY)")
     conn.execute("CREATE REL TABLE HAS_SCORE(FROM Entity TO ScoreRecord)")
     conn.execute("COPY Entity FROM $t", {"t": pa.table({"id": ids})})
     rng = np.random.default_rng(7)
-    records = pa.table({"key": keys, **{c: pa.array(rng.random(n)) for c in ("own", "echo", "inherited", "total")},
+    supplied = {} if key_type == "SERIAL" else {"key": keys}
+    records = pa.table({**supplied, **extra, **{c: pa.array(rng.random(n)) for c in ("own", "echo", "inherited", "total")},
                         "score_policy": pa.array(np.full(n, "diffusion")),
                         "score_as_of": pa.array(np.full(n, np.datetime64("2024-06-30", "D")))})
     times = []
-    for query, table in (("COPY ScoreRecord FROM $t", records),
+    listed = ", ".join(records.column_names)
+    for query, table in ((f"COPY ScoreRecord({listed}) FROM $t", records),
                          ("COPY HAS_SCORE FROM $t", pa.table({"from": ids, "to": keys}))):
         wall, cpu = time.perf_counter(), time.process_time()
         conn.execute("BEGIN TRANSACTION")
@@ -65,18 +74,21 @@ def main() -> None:
     parser.add_argument("--tmp", default=None, help="folder for the databases (default: the system's)")
     args = parser.parse_args()
     ids = np.char.add("C", np.char.zfill(np.arange(args.rows).astype(str), 6))
-    kinds = {"run + id": ("STRING", pa.array(np.char.add(RUN_KEY, ids))),
-             "id": ("STRING", pa.array(ids)),
-             "int64": ("INT64", pa.array(np.arange(args.rows, dtype=np.int64)))}
-    print(f"{'round':>5} | {'key':>8} | records wall | records CPU | links wall | links CPU")
+    kinds = {"run + id": ("STRING", pa.array(np.char.add(RUN_KEY, ids)), {}),
+             "id": ("STRING", pa.array(ids), {}),
+             "int64": ("INT64", pa.array(np.arange(args.rows, dtype=np.int64)), {}),
+             "int64 + entity": ("INT64", pa.array(np.arange(args.rows, dtype=np.int64)), {"entity": pa.array(ids)}),
+             "serial": ("SERIAL", pa.array(np.arange(args.rows, dtype=np.int64)), {}),
+             "run no + id": ("STRING", pa.array(np.char.add("17:", ids)), {})}
+    print(f"{'round':>5} | {'key':>14} | records wall | records CPU | links wall | links CPU")
     for round_ in range(1, args.rounds + 1):
-        for label, (key_type, keys) in kinds.items():
+        for label, (key_type, keys, extra) in kinds.items():
             folder = tempfile.mkdtemp(dir=args.tmp)
             try:
-                times = copy_both(folder, key_type, keys, pa.array(ids))
+                times = copy_both(folder, key_type, keys, pa.array(ids), extra)
             finally:
                 shutil.rmtree(folder)
-            print(f"{round_:>5} | {label:>8} | " + " | ".join(f"{t:9.2f} s" for t in times), flush=True)
+            print(f"{round_:>5} | {label:>14} | " + " | ".join(f"{t:9.2f} s" for t in times), flush=True)
 
 
 if __name__ == "__main__":

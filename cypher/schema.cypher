@@ -11,4 +11,4 @@ CREATE REL TABLE IF NOT EXISTS ASSOCIATE(FROM Entity TO Entity, key STRING, shar
 CREATE REL TABLE IF NOT EXISTS AGENT_OF(FROM Entity TO Entity, key STRING, share DOUBLE, share_low DOUBLE, share_high DOUBLE, role STRING, start_date DATE, end_date DATE, source_ref STRING);
 CREATE NODE TABLE IF NOT EXISTS ScoreRecord(key STRING PRIMARY KEY, own DOUBLE, echo DOUBLE, inherited DOUBLE, total DOUBLE, score_policy STRING, score_as_of DATE);
 CREATE REL TABLE IF NOT EXISTS HAS_SCORE(FROM Entity TO ScoreRecord);
-CREATE NODE TABLE IF NOT EXISTS ScoreRun(key STRING PRIMARY KEY, score_policy STRING, score_policy_hash STRING, score_as_of DATE, written_at STRING, entities INT64);
+CREATE NODE TABLE IF NOT EXISTS ScoreRun(key STRING PRIMARY KEY, number INT64, score_policy STRING, score_policy_hash STRING, score_as_of DATE, written_at STRING, entities INT64);

@@ -291,12 +291,12 @@ class CypherStore:
         entity and run, zeros included, each with the policy's hash and ``written_at``) to
         today's history: a ScoreRun per (policy, as-of date) made from its records, zero
         records removed. The backend then drops the two per-record properties (and the Entity
-        score properties, :meth:`_last_run_from_history`). Returns whether there was anything
-        to upgrade."""
+        score properties, :meth:`_last_run_from_history`) and numbers the runs
+        (:meth:`_number_score_runs`). Returns whether there was anything to upgrade."""
         runs = run(statements.EARLIER_SCORE_RUNS, {})
         for policy, as_of, policy_hash, written_at, entities in runs.itertuples(index=False):
             as_of = pd.Timestamp(as_of).date()
-            run(statements.write_score_run(), {"key": run_key(policy, as_of), "score_policy": policy,
+            run(statements.write_score_run(), {"key": run_key(policy, as_of), "number": None, "score_policy": policy,
                                                "score_policy_hash": policy_hash, "score_as_of": as_of,
                                                "written_at": written_at, "entities": int(entities)})
         if runs.empty:
@@ -313,6 +313,33 @@ class CypherStore:
         if not found.empty:
             run(statements.CREATE_META, {"key": statements.LAST_SCORE_RUN, "value": found.iloc[0, 0]})
 
+    @staticmethod
+    def _last_run_number(read: Run) -> int:
+        """The last run number the store gave (0: none)."""
+        found = read(statements.READ_META, {"key": statements.SCORE_RUN_NUMBER})
+        return 0 if found.empty else int(found.iloc[0, 0])
+
+    @staticmethod
+    def _claim_run_number(run: Run, number: int) -> None:
+        """Record ``number`` as the last run number given: before a new run's records are written."""
+        run(statements.DELETE_META, {"key": statements.SCORE_RUN_NUMBER})
+        run(statements.CREATE_META, {"key": statements.SCORE_RUN_NUMBER, "value": str(number)})
+
+    def _number_score_runs(self, run: Run) -> pd.DataFrame:
+        """Number the runs that have no number (a store written before records were keyed by
+        their run's number: :func:`~graphscore.store.writeback.record_keys`), in the order they
+        were written, after the last number given. Returns them (``key``, ``number``,
+        ``policy``, ``as_of``); the backend then keys their records again."""
+        runs = run("MATCH (r:ScoreRun) WHERE r.number IS NULL RETURN r.key AS key, r.score_policy AS policy, "
+                   "r.score_as_of AS as_of ORDER BY r.written_at, r.key;", {})
+        first = self._last_run_number(run) + 1
+        runs.insert(1, "number", range(first, first + len(runs)))
+        for key, number in runs[["key", "number"]].itertuples(index=False):
+            run("MATCH (r:ScoreRun {key: $key}) SET r.number = $number;", {"key": key, "number": int(number)})
+        if len(runs):
+            self._claim_run_number(run, int(runs["number"].iloc[-1]))
+        return runs
+
     def _plan_scores(self, scores: pd.DataFrame, *, policy: Policy, as_of: dt.date, read: Run) -> ScorePlan:
         """What writing ``scores`` changes, from what ``read`` (query, parameters -> table) finds stored."""
         run = read(statements.read_score_run(dialect=self.dialect), {"key": run_key(policy.name, as_of)})
@@ -320,11 +347,14 @@ class CypherStore:
         last = read(statements.READ_META, {"key": statements.LAST_SCORE_RUN})
         return plan_scores(scores, policy=policy, as_of=as_of, stored_records=records,
                            stored_run=None if run.empty else run.iloc[0].to_dict(),
-                           last_run=None if last.empty else last.iloc[0, 0])
+                           last_run=None if last.empty else last.iloc[0, 0], last_number=self._last_run_number(read))
 
-    @staticmethod
-    def _finish_run(run: Run, plan: ScorePlan) -> None:
-        """Write the plan's run and name it the last written: what makes its records count."""
+    @classmethod
+    def _finish_run(cls, run: Run, plan: ScorePlan) -> None:
+        """Write the plan's run (a first run's number claimed, if not yet) and name it the last
+        written: what makes its records count."""
+        if plan.first:
+            cls._claim_run_number(run, plan.number)
         run(statements.write_score_run(), plan.run)
         run(statements.DELETE_META, {"key": statements.LAST_SCORE_RUN})
         run(statements.CREATE_META, {"key": statements.LAST_SCORE_RUN, "value": plan.run["key"]})

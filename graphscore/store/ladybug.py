@@ -34,7 +34,7 @@ from graphscore.store import statements
 from graphscore.store.base import CypherStore, LoadSummary, Run, record_fingerprint
 from graphscore.store.plan import LoadPlan, StoredIndex, arrow_text
 from graphscore.store.staging import StagedLinks
-from graphscore.store.writeback import VALUES, ScorePlan
+from graphscore.store.writeback import VALUES, ScorePlan, record_keys
 
 __all__ = ["LadybugStore"]
 
@@ -66,6 +66,11 @@ _BEFORE_SCORE_RUNS = "7362829415ec5cc5"
 # The schema hash of stores whose Entity nodes held the last write-back's scores as properties
 # (graphscore up to the branch wb): upgraded in place too, the properties dropped.
 _SCORES_ON_ENTITIES = "fc795994e17f5742"
+# The schema hash of stores whose score records were keyed by their run's key and the entity's id
+# (graphscore up to the branch reckey; writeback.record_keys): upgraded in place too, the runs
+# numbered and their records keyed again.
+_RUN_KEYED_RECORDS = "e19d7ff5c9ecc5fb"
+_EARLIER_SCHEMAS = (_BEFORE_SCORE_RUNS, _SCORES_ON_ENTITIES, _RUN_KEYED_RECORDS)
 
 
 def _sync(path: Path) -> None:
@@ -570,36 +575,71 @@ class LadybugStore(CypherStore):
             self._conn.execute("CREATE (:GraphscoreMeta {key: 'schema', value: $hash})", {"hash": expected})
             return
         found = self._conn.execute("MATCH (m:GraphscoreMeta {key: 'schema'}) RETURN m.value").get_as_df()
-        if not found.empty and found.iloc[0, 0] in (_BEFORE_SCORE_RUNS, _SCORES_ON_ENTITIES):
+        if not found.empty and found.iloc[0, 0] in _EARLIER_SCHEMAS:
             if read_only:  # everything but the score history reads as it did
                 warnings.warn(f"the store at {self._folder} keeps its scores as an earlier graphscore did: "
                               "the next write to it (graphscore load or score) upgrades it; until then "
                               "top_scores and score_rose_since may not run on it", GraphscoreWarning, stacklevel=3)
             else:
-                self._upgrade_schema(expected, runs=found.iloc[0, 0] == _SCORES_ON_ENTITIES)
+                self._upgrade_schema(expected, found.iloc[0, 0])
             return
         if found.empty or found.iloc[0, 0] != expected:
             raise StoreError(f"the store at {self.path} was made for another version of graphscore's data model "
                              "(schema/model.toml); load the data into a new --db")
 
-    def _upgrade_schema(self, schema: str, *, runs: bool) -> None:
-        """A store of an earlier schema, to today's, in one transaction, DDL included (LadybugDB
-        logs DDL as any statement). Made before the score history had runs (``runs`` false): the
-        ScoreRun table created, the history upgraded (:meth:`_upgrade_score_history`), the two
-        per-record columns dropped. Then, as for a store whose Entity nodes held the last
+    def _upgrade_schema(self, schema: str, found: str) -> None:
+        """A store of the earlier schema ``found``, to today's ``schema``, all or nothing, DDL
+        included (LadybugDB logs DDL as any statement). Made before the score history had runs:
+        the ScoreRun table created, the history upgraded (:meth:`_upgrade_score_history`), the
+        two per-record columns dropped. Then, as for a store whose Entity nodes held the last
         write-back's scores: the run written last named (:meth:`_last_run_from_history`) and
-        the Entity score properties dropped."""
-        with self._transaction() as run:
-            if not runs:
+        the Entity score properties dropped. Then, as for a store whose records were keyed by
+        their run's key: the runs numbered, their records keyed again (:meth:`_key_records_again`).
+
+        In one transaction when the store holds no score record; otherwise on a copy of the
+        store (:meth:`_on_a_copy`), which rewrites the records in transactions of its own."""
+        records = int(self._run("MATCH (s:ScoreRecord) RETURN count(s)").iloc[0, 0])
+        writing = (self._on_a_copy(rows=STREAM_ROWS, buffer_pool=STREAM_BUFFER_POOL) if records
+                   else self._transaction())
+        with writing as run:
+            if found == _BEFORE_SCORE_RUNS:
                 for ddl in statements.ladybug_schema():  # IF NOT EXISTS: only the ScoreRun table is new
                     run(ddl)
                 self._upgrade_score_history(run)
                 for column in ("score_policy_hash", "written_at"):  # kept on the run now
                     run(f"ALTER TABLE ScoreRecord DROP {column}")
-            self._last_run_from_history(run)
-            for column in load_model().scores.columns:  # the last run's records hold them
-                run(f"ALTER TABLE Entity DROP {column.store_name}")
+            if found in (_BEFORE_SCORE_RUNS, _SCORES_ON_ENTITIES):
+                self._last_run_from_history(run)
+                for column in load_model().scores.columns:  # the last run's records hold them
+                    run(f"ALTER TABLE Entity DROP {column.store_name}")
+            if found != _BEFORE_SCORE_RUNS:  # there, ScoreRun was made with its number
+                number = statements.RUN_NUMBER
+                run(f"ALTER TABLE ScoreRun ADD {number.store_name} {statements.ladybug_type(number)}")
+            runs = self._number_score_runs(run)
+            if records:
+                self._key_records_again(run, runs)
             run("MATCH (m:GraphscoreMeta {key: 'schema'}) SET m.value = $hash", {"hash": schema})
+
+    def _key_records_again(self, run: "_Transactions", runs: pd.DataFrame) -> None:
+        """The records of ``runs`` (:meth:`_number_score_runs`, every run) keyed by their run's
+        number (:func:`~graphscore.store.writeback.record_keys`), on a copy of the store: read,
+        their two tables made anew (LadybugDB sets no primary key) and copied in again. Records
+        of no run (a killed write-back's, never read) are not kept."""
+        columns = statements.score_record_columns()
+        found = run("MATCH (r:ScoreRun) MATCH (e:Entity)-[:HAS_SCORE]->(s:ScoreRecord) "
+                    "WHERE s.score_policy = r.score_policy AND s.score_as_of = r.score_as_of "
+                    f"RETURN r.key AS run, e.id AS id, {', '.join(f's.{c.store_name} AS `{c.name}`' for c in columns[1:])};")
+        numbers = found["run"].map(dict(zip(runs["key"], runs["number"])))
+        found["key"] = pd.concat([record_keys(int(number), part["id"]) for number, part in found.groupby(numbers)]) \
+            if len(found) else pd.Series(dtype=object)
+        run("DROP TABLE HAS_SCORE")
+        run("DROP TABLE ScoreRecord")
+        for ddl in statements.ladybug_schema():  # IF NOT EXISTS: only the two are made
+            run(ddl)
+        run.commit()  # the COPYs below on the new tables
+        copy_records, copy_edges = statements.copy_score_records()
+        run.bulk(copy_records, {"rows": _arrow(found, columns)})
+        run.bulk(copy_edges, {"edges": _arrow(found, [Column("id", "string"), statements.LINK_KEY])})
 
     def _run(self, query: str, parameters: dict | None = None) -> pd.DataFrame:
         return self._conn.execute(query, parameters or {}).get_as_df()
@@ -957,6 +997,8 @@ class LadybugStore(CypherStore):
         nothing else (:meth:`_copy_alone`); the records are counted, each linked, before the run
         is written, with the name of the last run, in one logged transaction."""
         key, entity_id = statements.LINK_KEY, Column("id", "string")
+        with self._transaction() as run:  # the run's number, before any record keyed by it
+            self._claim_run_number(run, plan.number)
         for start in range(0, len(plan.orphans), SCORE_ROWS):
             with self._transaction() as run:
                 run(statements.delete_score_records(), {"rows": _arrow(plan.orphans.iloc[start:start + SCORE_ROWS], [key],

@@ -35,6 +35,7 @@ __all__ = [
     "read_links",
     "ArrowRead",
     "arrow_reads",
+    "ladybug_type",
     "score_record_columns",
     "score_run_columns",
     "read_score_records",
@@ -53,7 +54,8 @@ _LADYBUG_TYPES = {"string": "STRING", "number": "DOUBLE", "fraction": "DOUBLE", 
                   "date": "DATE", "count": "INT64"}
 
 
-def _ladybug_type(column: Column) -> str:
+def ladybug_type(column: Column) -> str:
+    """A column's LadybugDB type."""
     return "STRING" if column.type.startswith("enum:") else _LADYBUG_TYPES[column.type]
 
 
@@ -84,7 +86,7 @@ def ladybug_schema(model: Model | None = None) -> list[str]:
     entity_props = _properties(model.tables["entities"], skip=("id",))
     penalty_props = _properties(model.tables["penalties"], skip=("id",))
     link_props = _properties(model.tables["links"])
-    declare = lambda columns: "".join(f", {c.store_name} {_ladybug_type(c)}" for c in columns)  # noqa: E731
+    declare = lambda columns: "".join(f", {c.store_name} {ladybug_type(c)}" for c in columns)  # noqa: E731
     statements = [
         f"CREATE NODE TABLE IF NOT EXISTS Entity(id STRING PRIMARY KEY{declare(entity_props)});",
         f"CREATE NODE TABLE IF NOT EXISTS Penalty(id STRING PRIMARY KEY{declare(penalty_props)});",
@@ -338,6 +340,11 @@ def arrow_reads(model: Model | None = None) -> dict[str, list[ArrowRead]]:
 # store keeps no score on the Entity nodes (a copy of the last run's records, which cost 0.9 s a
 # column per 320,000 rows to write and bounded the write-back's transactions).
 LAST_SCORE_RUN = "last_score_run"
+# The GraphscoreMeta row of the last run number given (graphscore.store.writeback.record_keys): a
+# new run takes the next, claimed before its records are written, so a killed write-back's
+# records keep a number no later run takes.
+SCORE_RUN_NUMBER = "score_run_number"
+RUN_NUMBER = Column("number", "count")  # a run's number: its records' keys start with it
 WRITTEN_AT = Column("written_at", "string")  # ISO 8601 UTC (YYYY-MM-DDTHH:MM:SSZ): sorts in time order
 SCORED = Column("entities", "count")  # entities the run scored, those without a record included
 _RUN_ONLY = ("score_policy_hash",)  # the same for every record of a run: kept once, on the run
@@ -350,10 +357,10 @@ def score_record_columns(model: Model | None = None) -> list[Column]:
 
 
 def score_run_columns(model: Model | None = None) -> list[Column]:
-    """The properties of a ScoreRun, in order: its key, the policy's name and hash, the as-of
-    date, ``written_at`` and the number of entities scored."""
+    """The properties of a ScoreRun, in order: its key, its number, the policy's name and hash,
+    the as-of date, ``written_at`` and the number of entities scored."""
     run = [c for c in (model or load_model()).scores.columns if c.name.startswith("score_")]
-    return [LINK_KEY, *run, WRITTEN_AT, SCORED]
+    return [LINK_KEY, RUN_NUMBER, *run, WRITTEN_AT, SCORED]
 
 
 def _score_values(model: Model | None) -> list[Column]:

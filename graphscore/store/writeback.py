@@ -8,6 +8,13 @@ compared, keyed, with what is stored, and only what differs is written: a first 
 writes the entities that scored something (about a tenth of a synthetic registry), writing the
 same scores again writes nothing at all, and a new date writes its non-zero records. Records of
 a (policy, date) without its run are a killed write-back's, never read: they are removed.
+
+A record's key is its run's number, a colon, then its entity's id (:func:`record_keys`): unique
+per run and entity, as the run's key followed by the id was, in 10 characters where that took 34
+at 10^7 links, and a ``COPY`` of the records takes half the time (benchmarks/score_keys.py). Each
+new run takes the number after the last one the store gave (``statements.SCORE_RUN_NUMBER``),
+even one whose write-back was killed: its records, left without a run, keep their keys until the
+next write-back of their policy and date removes them.
 """
 
 from __future__ import annotations
@@ -24,14 +31,14 @@ import pyarrow.compute as pc
 from graphscore.policy import Policy
 from graphscore.store.statements import score_record_columns
 
-__all__ = ["ScorePlan", "plan_scores", "run_key"]
+__all__ = ["ScorePlan", "plan_scores", "record_keys", "run_key"]
 
 VALUES = ["own", "echo", "inherited", "total"]  # a score is zero when all four are
 
 
 def run_key(policy_name: str, as_of: dt.date) -> str:
-    """The key of a policy's run for one as-of date, and the start of its records' keys (each
-    followed by the entity id). A JSON list, so no two (policy, date, id) give one key.
+    """The key of a policy's run for one as-of date. A JSON list, so no two (policy, date) give
+    one key.
 
     Examples
     --------
@@ -39,6 +46,18 @@ def run_key(policy_name: str, as_of: dt.date) -> str:
     '["p", "2024-06-30"]'
     """
     return json.dumps([policy_name, as_of.isoformat()], ensure_ascii=False)
+
+
+def record_keys(number: int, ids: pd.Series) -> pd.Series:
+    """The keys of the records of run ``number`` for the entities ``ids``: the number, a colon,
+    the id. The number holds no colon, so no two (run, id) give one key whatever the ids hold.
+
+    Examples
+    --------
+    >>> record_keys(7, pd.Series(["C000123", "a:b"])).tolist()
+    ['7:C000123', '7:a:b']
+    """
+    return f"{number}:" + ids.astype(str)
 
 
 @dataclass(frozen=True)
@@ -52,6 +71,7 @@ class ScorePlan:
     new: pd.DataFrame  # id + the record's columns: records not stored yet
     run: dict | None  # the ScoreRun's properties, by store name
     first: bool  # no run of this policy and date is stored: no record of it counts until the run is written
+    number: int  # the run's number, which starts its records' keys: a first run's is new (the store records it)
 
     @property
     def rows(self) -> int:
@@ -97,13 +117,14 @@ def _differs(target: pd.DataFrame, stored: pd.DataFrame, key: str, columns: list
 
 
 def plan_scores(scores: pd.DataFrame, *, policy: Policy, as_of: dt.date, stored_records: pd.DataFrame,
-                stored_run: dict | None, last_run: str | None = None,
+                stored_run: dict | None, last_run: str | None = None, last_number: int = 0,
                 written_at: dt.datetime | None = None) -> ScorePlan:
     """What writing ``scores`` (``id``, own, echo, inherited, total) for ``policy`` and
     ``as_of`` changes in a store holding ``stored_records`` (``key`` and values, of this policy
-    and date), ``stored_run`` (its properties, or None) and ``last_run`` (the key of the run
-    written last, or None). Without a stored run, the stored records are a killed write-back's
-    (``orphans``): all removed, every record new.
+    and date), ``stored_run`` (its properties, ``number`` among them, or None), ``last_run``
+    (the key of the run written last, or None) and ``last_number`` (the last run number the
+    store gave, 0 for none). Without a stored run, the stored records are a killed write-back's
+    (``orphans``): all removed, every record new, keyed by the number after ``last_number``.
 
     The run is written whenever anything else is, with ``written_at`` (default now, UTC),
     and when its policy hash or entity count changed, or another run was written after it (the
@@ -118,15 +139,16 @@ def plan_scores(scores: pd.DataFrame, *, policy: Policy, as_of: dt.date, stored_
     ...                        "total": [1.5, 0.0]})
     >>> nothing = pd.DataFrame(columns=["key"])
     >>> plan = plan_scores(scores, policy=policy, as_of=dt.date(2024, 6, 30), stored_records=nothing,
-    ...                    stored_run=None, written_at=dt.datetime(2026, 11, 27, 12, tzinfo=dt.UTC))
-    >>> plan.new["key"].tolist(), plan.run["written_at"]  # b scored zero: nothing
-    (['["p", "2024-06-30"]a'], '2026-11-27T12:00:00Z')
+    ...                    stored_run=None, last_number=4, written_at=dt.datetime(2026, 11, 27, 12, tzinfo=dt.UTC))
+    >>> plan.new["key"].tolist(), plan.run["number"], plan.run["written_at"]  # b scored zero: nothing
+    (['5:a'], 5, '2026-11-27T12:00:00Z')
     """
     key = run_key(policy.name, as_of)
+    number = int(stored_run["number"]) if stored_run is not None else last_number + 1
     scored = scores[["id", *VALUES]]
     # NaN != 0: a score that is not a number is kept, never taken for a zero
     nonzero = scored[(scored[VALUES].to_numpy() != 0).any(axis=1)]
-    records = nonzero.assign(key=key + nonzero["id"].astype(str))
+    records = nonzero.assign(key=record_keys(number, nonzero["id"]))
     stored_records = stored_records.reindex(columns=["key", *VALUES])
     orphans = stored_records.iloc[:0] if stored_run is not None else stored_records
     if stored_run is None:  # none of them counts: each record is new
@@ -137,11 +159,11 @@ def plan_scores(scores: pd.DataFrame, *, policy: Policy, as_of: dt.date, stored_
     new = (records[~stored] if stored.any() else records).assign(score_policy=policy.name, score_as_of=pd.Timestamp(as_of))
     plan = dict(orphans=orphans[["key"]], removed=stored_records.loc[~_isin(stored_records["key"], records["key"]), ["key"]],
                 changed=records.loc[stored & differ, ["key", *VALUES]], new=new[["id", *record_columns]])
-    run = {"key": key, "score_policy": policy.name, "score_policy_hash": policy.hash, "score_as_of": as_of,
+    run = {"key": key, "number": number, "score_policy": policy.name, "score_policy_hash": policy.hash, "score_as_of": as_of,
            "written_at": (written_at or dt.datetime.now(dt.UTC)).astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
            "entities": len(scored)}
     same_run = stored_run is not None and last_run == key and all(
         stored_run.get(k) == run[k] for k in ("score_policy_hash", "entities"))
     if same_run and not any(len(frame) for frame in plan.values()):
         run = None
-    return ScorePlan(**plan, run=run, first=stored_run is None)
+    return ScorePlan(**plan, run=run, first=stored_run is None, number=number)

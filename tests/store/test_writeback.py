@@ -152,15 +152,17 @@ NOTHING = pd.DataFrame(columns=["id", "key"])
 
 
 def test_the_plan_by_hand():
-    stored_records = pd.DataFrame({"key": ['["hand", "2024-01-01"]' + i for i in "abc"], "own": [1.0, 2.0, 3.0],
+    # run 3's records: its number, a colon, the entity's id
+    stored_records = pd.DataFrame({"key": ["3:" + i for i in "abc"], "own": [1.0, 2.0, 3.0],
                                    "echo": 0.0, "inherited": 0.0, "total": [1.0, 2.0, 3.0]})
-    stored_run, key = {"score_policy_hash": POLICY.hash, "entities": 3}, '["hand", "2024-01-01"]'
+    stored_run, key = {"number": 3, "score_policy_hash": POLICY.hash, "entities": 3}, '["hand", "2024-01-01"]'
     # a unchanged, b changed, c left out (so zero), d new, e zero and never stored, f not a number
     new = scores({"a": 1, "b": 2.5, "d": 4, "e": 0, "f": np.nan})
     plan = plan_scores(new, policy=POLICY, as_of=DAY, stored_records=stored_records, stored_run=stored_run, last_run=key)
     assert plan.removed["key"].str[-1].tolist() == ["c"] and plan.orphans.empty and not plan.first
-    assert plan.changed[["key", "total"]].values.tolist() == [['["hand", "2024-01-01"]b', 2.5]]
-    assert plan.new["id"].tolist() == ["d", "f"] and plan.run["entities"] == 5
+    assert plan.changed[["key", "total"]].values.tolist() == [["3:b", 2.5]]
+    assert plan.new[["id", "key"]].values.tolist() == [["d", "3:d"], ["f", "3:f"]] and plan.run["entities"] == 5
+    assert plan.number == plan.run["number"] == 3  # the stored run's number, whatever the last one given
     assert plan.entities == 4 and plan.rows == 1 + 1 + 2 + 1
     # the same scores as stored, the same run, the last written: nothing
     same = plan_scores(scores({"a": 1, "b": 2, "c": 3}), policy=POLICY, as_of=DAY, stored_records=stored_records,
@@ -175,9 +177,12 @@ def test_the_plan_by_hand():
                         stored_run=stored_run, last_run='["other", "2024-01-01"]')
     assert since.rows == 1 and since.entities == 0
     # records without their run: a killed write-back's, all removed, every record new
-    killed = plan_scores(new, policy=POLICY, as_of=DAY, stored_records=stored_records, stored_run=None, last_run=None)
-    assert killed.first and killed.orphans["key"].str[-1].tolist() == ["a", "b", "c"]
-    assert killed.removed.empty and killed.changed.empty and killed.new["id"].tolist() == ["a", "b", "d", "f"]
+    # (keyed by the number the killed write-back took: the next one takes the one after the last given)
+    killed = plan_scores(new, policy=POLICY, as_of=DAY, stored_records=stored_records, stored_run=None, last_run=None,
+                         last_number=3)
+    assert killed.first and killed.orphans["key"].tolist() == ["3:a", "3:b", "3:c"]
+    assert killed.removed.empty and killed.changed.empty and killed.new["key"].tolist() == ["4:a", "4:b", "4:d", "4:f"]
+    assert killed.number == killed.run["number"] == 4
     assert killed.entities == 4 and killed.rows == 3 + 4 + 1
 
 
@@ -212,6 +217,8 @@ def assert_upgraded(store) -> None:
         ('["hand", "2024-06-30"]', "hand", POLICY.hash, "2024-06-30 00:00:00", "2024-07-01T00:00:00Z", "3")]
     found = store.query((QUERIES / "score_rose_since.cypher").read_text(), {"policy": "hand", "since": DAY})
     assert found[["id", "total_before", "rise"]].values.tolist() == [["A", 0.0, 2.0]]
+    # the runs numbered in the order they were written, their records keyed by the number
+    assert [(entity, key) for entity, key, *_ in held(store)["records"]] == [("A", "2:A"), ("B", "1:B"), ("B", "2:B")]
 
 
 def test_a_store_with_the_earlier_score_history_is_upgraded_when_opened_for_writing(tmp_path):
@@ -254,6 +261,66 @@ def test_a_neo4j_history_written_earlier_is_upgraded_by_the_next_write(neo4j_sto
                              "RETURN count(s) AS n")["n"].tolist() == [0]
 
 
+def key_records_by_run(run) -> None:
+    """A store written by today's code, as graphscore up to the branch reckey kept it: runs with no
+    number, each record keyed by its run's key followed by its entity's id (a primary key
+    LadybugDB cannot set: the record tables made again, as that graphscore declared them)."""
+    records = run("MATCH (r:ScoreRun) MATCH (e:Entity)-[:HAS_SCORE]->(s:ScoreRecord) WHERE s.score_policy = "
+                  "r.score_policy AND s.score_as_of = r.score_as_of RETURN r.key, e.id, s.own, s.echo, s.inherited, "
+                  "s.total, s.score_policy, s.score_as_of").get_as_df()
+    run("DROP TABLE HAS_SCORE")
+    run("DROP TABLE ScoreRecord")
+    run("CREATE NODE TABLE ScoreRecord(key STRING PRIMARY KEY, own DOUBLE, echo DOUBLE, inherited DOUBLE, "
+        "total DOUBLE, score_policy STRING, score_as_of DATE)")
+    run("CREATE REL TABLE HAS_SCORE(FROM Entity TO ScoreRecord)")
+    for key, entity, own, echo, inherited, total, policy, as_of in records.itertuples(index=False):
+        run("MATCH (e:Entity {id: $id}) CREATE (e)-[:HAS_SCORE]->(:ScoreRecord {key: $key, own: $own, echo: $echo, "
+            "inherited: $inherited, total: $total, score_policy: $policy, score_as_of: $as_of})",
+            {"id": entity, "key": key + entity, "own": own, "echo": echo, "inherited": inherited, "total": total,
+             "policy": policy, "as_of": pd.Timestamp(as_of).date()})
+    run("ALTER TABLE ScoreRun DROP number")
+    run(statements.DELETE_META, {"key": statements.SCORE_RUN_NUMBER})
+
+
+def test_a_store_with_records_keyed_by_their_run_key_is_upgraded_when_opened_for_writing(tmp_path):
+    """Records keyed by their run's key and the entity's id (graphscore up to the branch reckey),
+    a killed write-back's records among them: opened for writing, the runs are numbered in the
+    order they were written and their records keyed by the number; the killed write-back's
+    records are gone, and the history reads as it did."""
+    import graphscore.store.ladybug as ladybug_store
+
+    frame = pd.DataFrame({"id": list("ABC"), "kind": "company", "name": list("ABC")})
+    with LadybugStore(tmp_path) as store:
+        store.load(gs.validate(gs.Tables(frame, pd.DataFrame(columns=["source", "target", "type"]), NO_PENALTIES)))
+        store.write_scores(scores({"A": 2, "B": 1, "C": 0}), policy=POLICY, as_of=LATER)
+        store.write_scores(scores({"A": 0, "B": 1, "C": 3}), policy=POLICY, as_of=DAY)
+        store._conn.execute("MATCH (r:ScoreRun) WHERE r.score_as_of = date('2024-06-30') "
+                            "SET r.written_at = '2030-01-01T00:00:00Z'")  # written after the other
+        before = totals(store)
+        key_records_by_run(store._conn.execute)
+        # a killed write-back's: records of a policy and date with no run
+        store._conn.execute("MATCH (e:Entity {id: 'A'}) CREATE (e)-[:HAS_SCORE]->(:ScoreRecord {key: "
+                            "'[\"gone\", \"2024-01-01\"]A', own: 1.0, echo: 0.0, inherited: 0.0, total: 1.0, "
+                            "score_policy: 'gone', score_as_of: date('2024-01-01')})")
+        store._conn.execute("MATCH (m:GraphscoreMeta {key: 'schema'}) SET m.value = $h",
+                            {"h": ladybug_store._RUN_KEYED_RECORDS})
+    with pytest.warns(gs.GraphscoreWarning, match="keeps its scores as an earlier graphscore did"):
+        with LadybugStore(tmp_path, read_only=True) as store:
+            assert ("B", '["hand", "2024-01-01"]B') in [(entity, key) for entity, key, *_ in held(store)["records"]]
+    with LadybugStore(tmp_path) as store:  # opened for writing: upgraded
+        assert totals(store) == before
+        assert [(entity, key) for entity, key, *_ in held(store)["records"]] == [
+            ("A", "2:A"), ("B", "1:B"), ("B", "2:B"), ("C", "1:C")]
+        assert store.query("MATCH (r:ScoreRun) RETURN r.score_as_of AS as_of, r.number AS number ORDER BY number")[
+            "number"].tolist() == [1, 2]
+        # the same scores again write nothing; a new date takes the next number
+        assert store.write_scores(scores({"A": 0, "B": 1, "C": 3}), policy=POLICY, as_of=DAY) == 0
+        assert store.write_scores(scores({"A": 0, "B": 0, "C": 5}), policy=POLICY, as_of=dt.date(2025, 1, 1)) == 1
+        assert ("C", "3:C") in [(entity, key) for entity, key, *_ in held(store)["records"]]
+    with LadybugStore(tmp_path, read_only=True) as store:  # and it stays upgraded
+        assert store.query("MATCH (s:ScoreRecord) RETURN count(s) AS n")["n"].tolist() == [5]
+
+
 def test_a_store_with_scores_on_its_entities_is_upgraded_when_opened_for_writing(tmp_path):
     """A store whose Entity nodes held the last write-back's scores (graphscore up to the branch
     wb): opened for writing, the properties are dropped and the run written last is named."""
@@ -265,6 +332,7 @@ def test_a_store_with_scores_on_its_entities_is_upgraded_when_opened_for_writing
         store.write_scores(scores({"A": 2, "B": 1, "C": 0}), policy=POLICY, as_of=LATER)
         store.write_scores(scores({"A": 0, "B": 1, "C": 0}), policy=POLICY, as_of=DAY)
         run = store._conn.execute
+        key_records_by_run(run)
         add_score_properties(run)
         run("MATCH (e:Entity {id: 'B'}) SET e.total = 1.0, e.score_policy = 'hand'")
         run("MATCH (r:ScoreRun) WHERE r.score_as_of = date('2024-01-01') SET r.written_at = '2030-01-01T00:00:00Z'")
