@@ -148,6 +148,13 @@ def _safe_uri(uri: str) -> str:
     return uri
 
 
+# A run's records keyed by its number (graphscore.store.writeback.record_keys spells them: the
+# number, a colon, the entity's id), in a store written before runs had numbers.
+_KEY_RECORDS_AGAIN = ("MATCH (r:ScoreRun {key: $key}) MATCH (e:Entity)-[:HAS_SCORE]->(s:ScoreRecord) "
+                      "WHERE s.score_policy = r.score_policy AND s.score_as_of = r.score_as_of "
+                      "SET s.key = toString(r.number) + ':' + e.id")
+
+
 class Neo4jStore(CypherStore):
     """A Neo4j 5 database reached at ``uri`` (``bolt://``, ``neo4j://``, ``neo4j+s://`` ...).
 
@@ -445,6 +452,10 @@ class Neo4jStore(CypherStore):
         return removed
 
     def write_scores(self, scores: pd.DataFrame, *, policy: Policy, as_of) -> int:
+        """See :meth:`~graphscore.store.base.CypherStore.write_scores`: in one transaction, so a
+        killed write-back leaves no record behind; two at once of new runs take one number, and
+        the one committing second fails on the records' uniqueness constraint, store unchanged
+        (as for the name of the last run, a row of one key both write)."""
         plans = []
 
         def work(run) -> None:
@@ -461,6 +472,10 @@ class Neo4jStore(CypherStore):
                                      "RETURN 1 LIMIT 1", {}).empty:
                 self._last_run_from_history(run)
                 run(f"MATCH (e:Entity) WHERE {' IS NOT NULL OR '.join(held)} IS NOT NULL REMOVE {', '.join(held)}", {})
+            # and runs with no number (up to the branch reckey, records were keyed by their run's key):
+            # numbered, their records keyed by the number
+            for key in self._number_score_runs(run)["key"]:
+                run(_KEY_RECORDS_AGAIN, {"key": key})
             # read inside the transaction (and again when it is retried): another writer may
             # have changed the scores since
             plan = self._plan_scores(scores, policy=policy, as_of=as_of, read=run)

@@ -57,13 +57,14 @@ CHILD = textwrap.dedent("""
         ladybug_store.SCORE_ROWS = 1_000    # run's on the store itself, its run last; a rewrite's on a copy
     def kill():
         os.kill(os.getpid(), signal.SIGKILL)
-    state = {"begun": False, "run": False}
+    state = {"begun": False, "run": False, "copied": False}
     execute = ladybug.Connection.execute  # every connection: the store's, and a load's on its copy
     def watched(self, query, *args, **kwargs):
         if phase == "statement" and state["begun"]:
             execute(self, query, *args, **kwargs)
             kill()  # after the transaction's first statement ran
         state["begun"] |= query == "BEGIN TRANSACTION"
+        state["copied"] |= query.startswith("COPY")
         if query.startswith("MERGE (r:ScoreRun"):  # the write-back's run: its last transaction
             state["run"] = True
             if phase == "run":
@@ -72,7 +73,8 @@ CHILD = textwrap.dedent("""
             if phase == "commit":
                 kill()
         result = execute(self, query, *args, **kwargs)
-        if query == "COMMIT" and (phase == "committed" or phase == "ran" and state["run"]):
+        if query == "COMMIT" and (phase == "committed" or phase == "ran" and state["run"]
+                                  or phase == "copied" and state["copied"]):
             kill()
         return result
     ladybug.Connection.execute = watched
@@ -166,15 +168,16 @@ def score_rows(store: LadybugStore, mode: str = "scores"):
 def content(db: Path, *, read_only: bool = True) -> tuple[str, str | None, tuple, tuple, tuple]:
     """What a store holds for its readers: its tables' fingerprint, the fingerprint its last load
     recorded, the scores of the run written last (top_scores: id, policy, total) and its score
-    history (the records of each run: key, total; runs: key, policy hash, entities scored), as
+    history (the records of each run: its key, the entity, total; runs: key, policy hash, entities
+    scored; a record's own key holds the run's number, which a killed write-back may have taken), as
     sorted rows: compared by their repr across processes too (CHECK), where a set's order is
     not the same."""
     with LadybugStore(db, read_only=read_only) as store:
         def rows(query: str) -> tuple:
             return tuple(sorted(store.query(query).itertuples(index=False, name=None)))
         scores = rows(TOP_SCORES.replace("$limit", "1000000"))
-        history = rows("MATCH (r:ScoreRun) MATCH (:Entity)-[:HAS_SCORE]->(s:ScoreRecord) WHERE s.score_policy = "
-                       "r.score_policy AND s.score_as_of = r.score_as_of RETURN s.key, s.total")
+        history = rows("MATCH (r:ScoreRun) MATCH (e:Entity)-[:HAS_SCORE]->(s:ScoreRecord) WHERE s.score_policy = "
+                       "r.score_policy AND s.score_as_of = r.score_as_of RETURN r.key, e.id, s.total")
         runs = rows("MATCH (r:ScoreRun) RETURN r.key, r.score_policy_hash, r.entities")
         tables = store.read_tables().fingerprint() if store.counts()["entities"] else "empty"
         return tables, store.data_fingerprint(), scores, history, runs
@@ -245,7 +248,8 @@ def run_child(db: Path, mode: str, phase: str, source: Path | None, **popen) -> 
     ("rescores", "checkpoint", "either"),
     ("rescores", "committed", "after"),
     ("bigscores", "statement", "before"),  # the first COPY of its records run in the store
-    ("bigscores", "committed", "before"),  # its first transaction (a COPY of records), of many, committed
+    ("bigscores", "committed", "before"),  # its first transaction (the run's number claimed), of many, committed
+    ("bigscores", "copied", "before"),  # its first COPY of records committed
     ("bigscores", "checkpoint", "either"),
     ("bigscores", "run", "before"),  # every record and link copied in, the run not written
     ("bigscores", "ran", "after"),
@@ -276,7 +280,7 @@ def test_a_write_killed_at_any_phase_leaves_the_store_before_or_after_it(tmp_pat
     assert not list(db.glob("graph.lbug.next*"))  # a killed load's copy is gone
 
 
-@pytest.mark.parametrize("phase", ["committed", "run"])
+@pytest.mark.parametrize("phase", ["copied", "run"])
 def test_the_records_of_a_killed_first_run_are_never_read_and_the_next_write_back_removes_them(tmp_path, stores, phase,
                                                                                              monkeypatch):
     """A first run past one transaction copies its records and links in, each COPY committed on
@@ -297,6 +301,11 @@ def test_the_records_of_a_killed_first_run_are_never_read_and_the_next_write_bac
         monkeypatch.setattr("graphscore.store.ladybug.SCORE_ROWS", 1_000)  # the same way as the killed write-back
         store.write_scores(score_rows(store), policy=POLICY, as_of=__import__("datetime").date(2024, 6, 30))
         written = store.query(count)["n"].tolist()[0]
+        # keyed by the number after the killed write-back's, which it claimed before its first COPY
+        keys = store.query("MATCH (r:ScoreRun) MATCH (e:Entity)-[:HAS_SCORE]->(s:ScoreRecord) WHERE s.score_policy = "
+                           "r.score_policy AND s.score_as_of = r.score_as_of RETURN r.number AS number, e.id AS id, "
+                           "s.key AS key")
+        assert set(keys["number"]) == {2} and (keys["key"] == "2:" + keys["id"]).all()
     assert content(db) == after
     with LadybugStore(stores["bigscores"][0].parent / "bigscores-finished", read_only=True) as finished:
         assert written == finished.query(count)["n"].tolist()[0]  # no record of the killed write-back is left

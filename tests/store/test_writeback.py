@@ -321,6 +321,30 @@ def test_a_store_with_records_keyed_by_their_run_key_is_upgraded_when_opened_for
         assert store.query("MATCH (s:ScoreRecord) RETURN count(s) AS n")["n"].tolist() == [5]
 
 
+@pytest.mark.neo4j
+def test_a_neo4j_history_keyed_by_run_keys_is_numbered_by_the_next_write(neo4j_store):
+    """Neo4j records keyed by their run's key and the entity's id (up to the branch reckey): the
+    next write-back numbers the runs in the order they were written and keys their records by
+    the number, in its own transaction, before it plans."""
+    frame = pd.DataFrame({"id": list("ABC"), "kind": "company", "name": list("ABC")})
+    neo4j_store.load(gs.validate(gs.Tables(frame, pd.DataFrame(columns=["source", "target", "type"]), NO_PENALTIES)))
+    neo4j_store.write_scores(scores({"A": 2, "B": 1, "C": 0}), policy=POLICY, as_of=LATER)
+    neo4j_store.write_scores(scores({"A": 0, "B": 1, "C": 3}), policy=POLICY, as_of=DAY)
+    neo4j_store.query("MATCH (r:ScoreRun) WHERE r.score_as_of = date('2024-06-30') "
+                      "SET r.written_at = '2030-01-01T00:00:00Z'")
+    before = totals(neo4j_store)
+    neo4j_store.query("MATCH (r:ScoreRun) MATCH (e:Entity)-[:HAS_SCORE]->(s:ScoreRecord) WHERE s.score_policy = "
+                      "r.score_policy AND s.score_as_of = r.score_as_of SET s.key = r.key + e.id REMOVE r.number")
+    neo4j_store.query(statements.DELETE_META, {"key": statements.SCORE_RUN_NUMBER})
+    # the same scores as the run written last: the upgrade is all the write changes
+    assert neo4j_store.write_scores(scores({"A": 0, "B": 1, "C": 3}), policy=POLICY, as_of=DAY) == 0
+    assert totals(neo4j_store) == before
+    assert [(entity, key) for entity, key, *_ in held(neo4j_store)["records"]] == [
+        ("A", "2:A"), ("B", "1:B"), ("B", "2:B"), ("C", "1:C")]
+    assert neo4j_store.write_scores(scores({"A": 0, "B": 0, "C": 5}), policy=POLICY, as_of=dt.date(2025, 1, 1)) == 1
+    assert ("C", "3:C") in [(entity, key) for entity, key, *_ in held(neo4j_store)["records"]]
+
+
 def test_a_store_with_scores_on_its_entities_is_upgraded_when_opened_for_writing(tmp_path):
     """A store whose Entity nodes held the last write-back's scores (graphscore up to the branch
     wb): opened for writing, the properties are dropped and the run written last is named."""
