@@ -332,7 +332,8 @@ def arrow_reads(model: Model | None = None) -> dict[str, list[ArrowRead]]:
 # record in a run scored zero in it (own, echo, inherited and total): most entities of a registry
 # do, and writing nothing for them is what keeps a write-back of 10^6 entities short. Writing a
 # policy's scores for the same date again replaces that date's run, whatever the policy's hash
-# (graphscore.store.writeback keys both). A run's records count only once its ScoreRun exists:
+# (graphscore.store.writeback keys both: a run by its policy and date, a record by its run's number
+# and its entity's id, unique in both stores). A run's records count only once its ScoreRun exists:
 # a large write-back copies the records in first and creates the run last, so the records of a
 # (policy, date) without a run are those of a write-back that was killed, which no query reads
 # and the next write-back of that policy and date removes. The run written last is named by the
