@@ -10,8 +10,9 @@ same scores again writes nothing at all, and a new date writes its non-zero reco
 a (policy, date) without its run are a killed write-back's, never read: they are removed.
 
 A record's key is its run's number, a colon, then its entity's id (:func:`record_keys`): unique
-per run and entity, as the run's key followed by the id was, in 10 characters where that took 34
-at 10^7 links, and a ``COPY`` of the records takes half the time (benchmarks/score_keys.py). Each
+per run and entity, as the run's key followed by the id was, in 9 or 10 characters of the synthetic
+registries where that took 34 or 35; LadybugDB keeps a string of up to 12 bytes inline, and the
+first write-back's ``COPY``s cost less (benchmarks/score_keys.py, benchmarks/JOURNAL.md). Each
 new run takes the number after the last one the store gave (``statements.SCORE_RUN_NUMBER``),
 even one whose write-back was killed: its records, left without a run, keep their keys until the
 next write-back of their policy and date removes them.

@@ -109,6 +109,23 @@ def test_another_hash_for_the_same_scores_rewrites_the_run_not_the_records(abcde
     assert set(abcde.query("MATCH (r:ScoreRun) RETURN r.score_policy_hash AS h")["h"]) == {REWEIGHTED.hash}
 
 
+def test_a_killed_write_backs_number_is_taken_by_no_later_run(abcde):
+    """A write-back killed before its run leaves records keyed by the number it took: a later run
+    of another policy or date takes the next number (no key of its records meets theirs), and the
+    next write-back of the killed one's policy and date removes them and takes a number of its own."""
+    other = gs.parse_policy('name = "other"\n[[transmit]]\nlink = "OWNS"\ndirection = "backward"\nweight = 1.0')
+    abcde.write_scores(scores({"A": 1, "B": 2, "C": 0, "D": 0, "E": 0}), policy=other, as_of=DAY)
+    # what a kill before the run leaves: the records, the number claimed, no run
+    abcde.query("MATCH (r:ScoreRun) DELETE r")
+    abcde.query(statements.DELETE_META, {"key": statements.LAST_SCORE_RUN})
+    assert abcde.write_scores(scores({"A": 3, "B": 4, "C": 0, "D": 0, "E": 0}), policy=POLICY, as_of=DAY) == 2
+    keys = lambda: sorted(abcde.query("MATCH (s:ScoreRecord) RETURN s.key AS key")["key"])  # noqa: E731
+    assert keys() == ["1:A", "1:B", "2:A", "2:B"]
+    assert totals(abcde) == {"last": {"A": 3.0, "B": 4.0}, "2024-01-01": {"A": 3.0, "B": 4.0}}
+    assert abcde.write_scores(scores({"A": 1, "B": 0, "C": 0, "D": 0, "E": 5}), policy=other, as_of=DAY) == 2
+    assert keys() == ["2:A", "2:B", "3:A", "3:E"]
+
+
 @pytest.mark.parametrize("rows", [1, 3])
 def test_a_write_back_past_one_transaction_leaves_what_one_transaction_leaves(tmp_path, monkeypatch, rows):
     """Past SCORE_ROWS rows (or FIRST_COPY_ROWS new records) the embedded store writes a run of a
