@@ -626,9 +626,10 @@ class LadybugStore(CypherStore):
         their two tables made anew (LadybugDB sets no primary key) and copied in again. Records
         of no run (a killed write-back's, never read) are not kept."""
         columns = statements.score_record_columns()
+        values = ", ".join(f"s.{c.store_name} AS `{c.name}`" for c in columns[1:])
         found = run("MATCH (r:ScoreRun) MATCH (e:Entity)-[:HAS_SCORE]->(s:ScoreRecord) "
                     "WHERE s.score_policy = r.score_policy AND s.score_as_of = r.score_as_of "
-                    f"RETURN r.key AS run, e.id AS id, {', '.join(f's.{c.store_name} AS `{c.name}`' for c in columns[1:])};")
+                    f"RETURN r.key AS run, e.id AS id, {values};")
         numbers = found["run"].map(dict(zip(runs["key"], runs["number"])))
         found["key"] = pd.concat([record_keys(int(number), part["id"]) for number, part in found.groupby(numbers)]) \
             if len(found) else pd.Series(dtype=object)

@@ -160,7 +160,8 @@ def plan_scores(scores: pd.DataFrame, *, policy: Policy, as_of: dt.date, stored_
     new = (records[~stored] if stored.any() else records).assign(score_policy=policy.name, score_as_of=pd.Timestamp(as_of))
     plan = dict(orphans=orphans[["key"]], removed=stored_records.loc[~_isin(stored_records["key"], records["key"]), ["key"]],
                 changed=records.loc[stored & differ, ["key", *VALUES]], new=new[["id", *record_columns]])
-    run = {"key": key, "number": number, "score_policy": policy.name, "score_policy_hash": policy.hash, "score_as_of": as_of,
+    run = {"key": key, "number": number, "score_policy": policy.name, "score_policy_hash": policy.hash,
+           "score_as_of": as_of,
            "written_at": (written_at or dt.datetime.now(dt.UTC)).astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
            "entities": len(scored)}
     same_run = stored_run is not None and last_run == key and all(
