@@ -40,14 +40,15 @@ _MAX_DEFECT = 1e-9
 # Each round of the push lowers its threshold this many times, and a round is cut short once the
 # bound is met. Each round looks again at every entity reached: on the diffusion W of a 10^6-link
 # synthetic registry (tol 1e-6) rounds of 10 followed 9,800 links and looked 10,700 times per
-# source, rounds of 3 followed 9,300 and looked 24,800 times.
+# source, rounds of 3 followed 9,300 and looked 24,800 times (entities pushed by their share of the
+# norm alone, not per link: not measured again since).
 _ROUND_STEP = 10.0
 # A push stops mid-round once its running sums put the interval's width at this share of the
 # accuracy asked for; the sums are then taken afresh, and a width still over it (their rounding)
 # goes on to another round, so any share below 1 keeps the accuracy. On the diffusion W of the
 # synthetic registries (tol 1e-6; all 4,306 penalised entities at 10^6 links, 5,000 of 43,279 at
 # 10^7) 0.99 followed 8,310 and 18,324 links per source where 0.5 followed 9,811 and 20,435, in as
-# many rounds.
+# many rounds (both with entities pushed by their share of the norm alone, not per link).
 _STOP_SHARE = 0.99
 
 
