@@ -309,10 +309,10 @@ def reversible_diagonal(W: sp.sparse.sparray, sources, *, damping: float, tol: f
     ``d_w y_w^2 / links``, is above the threshold: what a push takes off the norm against what it
     costs. Which entities are pushed, and in which order, changes no bound above (they hold after
     any sequence of pushes, and the stop reads the sums alone), only the work: on the diffusion W of
-    the synthetic registries (tol 1e-6) this followed 6,108 links per source where the share alone
-    (``d_w y_w^2``) followed 8,310 (all 4,306 penalised entities at 10^6 links), and 7,413 against
-    18,628 at 10^7 (3,000 of 43,279 drawn at random; there one hub of 65,155 links took half the
-    links followed, each of 14 % of the sources pushing it).
+    the synthetic registries (tol 1e-6) this followed 5,900 links per source where the share alone
+    (``d_w y_w^2``) followed 8,310 (all 4,306 penalised entities at 10^6 links), and 7,022 against
+    18,116 at 10^7 (all 43,279; there one hub of 65,155 links took half the links followed, 14 % of
+    the sources pushing it), for 0.81 to 0.87 of the CPU time (benchmarks/JOURNAL.md, `echopush`).
 
     Parameters
     ----------
