@@ -288,6 +288,70 @@ def _fetch_ahead(queue, head, size, indptr, indices, data, p, rw):  # pragma: no
 
 
 @numba.njit(cache=True, nogil=True, inline="always")
+def _backward_round(indptr, indices, data, damping, q, pairs, state, queue, touched, reached, threshold, power,
+                    column, stat, floor, followed, ratio):  # pragma: no cover - compiled
+    """One round of a backward push along W's rows (``pairs[w, 0]`` the residual ``y_w``): every
+    reached entity with ``y_w^power * pairs[w, column]`` above ``threshold`` queued, then each
+    popped entity's residual moved to ``q`` and spread, ``damping * W[w, u] y_w`` to each u of its
+    row, from a ring queue in which an entity is at most once (``state``: seen, queued). A
+    running ``stat = sum_w pairs[w, 1] y_w^power`` stops the round once it is at most ``floor``
+    or ``followed``, the links followed so far, reaches ``ratio * stat`` (never, for ``ratio``
+    inf and ``stat`` above 0). The queue's leftovers are marked seen again. Returns the entities
+    reached and the links followed; the caller takes its sums afresh (the running one subtracts
+    many small amounts). :func:`_diagonal` pushes ``r_b`` weighed by ``h`` (power 1),
+    :func:`graphscore.engine.reversible.reversible_diagonal` ``y`` weighed by ``d`` (power 2)."""
+    n = q.shape[0]
+    head, tail, size = 0, 0, 0
+    for j in range(reached):
+        w = touched[j]
+        residual = pairs[w, 0]
+        if (residual if power == 1 else residual * residual) * pairs[w, column] > threshold:
+            state[w] = _SEEN | _QUEUED
+            queue[tail] = w
+            tail = tail + 1 if tail + 1 < n else 0
+            size += 1
+    while size > 0:
+        _fetch_ahead(queue, head, size, indptr, indices, data, q, pairs)
+        w = queue[head]
+        head = head + 1 if head + 1 < n else 0
+        size -= 1
+        state[w] = _SEEN
+        pushed = pairs[w, 0]
+        pairs[w, 0] = 0.0
+        q[w] += pushed
+        stat -= pairs[w, 1] * (pushed if power == 1 else pushed * pushed)
+        spreading = damping * pushed
+        start, end = np.int64(indptr[w]), np.int64(indptr[w + 1])
+        followed += end - start
+        for e in range(start, end):
+            u = np.int64(indices[e])
+            before = pairs[u, 0]
+            added = spreading * data[e]
+            residual = before + added
+            pairs[u, 0] = residual
+            stat += pairs[u, 1] * (added if power == 1 else residual * residual - before * before)
+            flags = state[u]
+            if flags & _QUEUED:
+                continue
+            if flags == 0:
+                touched[reached] = u
+                reached += 1
+            if (residual if power == 1 else residual * residual) * pairs[u, column] > threshold:
+                state[u] = _SEEN | _QUEUED
+                queue[tail] = u
+                tail = tail + 1 if tail + 1 < n else 0
+                size += 1
+            else:
+                state[u] = _SEEN
+        if stat <= floor or followed >= ratio * stat:
+            break  # mid-round
+    for j in range(size):
+        at = head + j
+        state[queue[at if at < n else at - n]] = _SEEN
+    return reached, followed
+
+
+@numba.njit(cache=True, nogil=True, inline="always")
 def _seed(sources, amounts, rw, state, touched):  # pragma: no cover - compiled
     """Put ``amounts`` on the residuals of ``sources`` (``rw[:, 0]`` and ``state`` zeroed);
     returns the number of entities touched."""
@@ -905,52 +969,10 @@ def _diagonal(indptr, indices, data, row_indptr, row_indices, row_data, damping,
             threshold = left / step
             backward = 0
             while backward < cost * left / tol and threshold > 1e-300:
-                head = 0
-                tail = 0
-                size = 0
-                for j in range(reached):
-                    w = back_touched[j]
-                    if back[w, 0] * back[w, 1] > threshold:
-                        back_state[w] = _SEEN | _QUEUED
-                        back_queue[tail] = w
-                        tail = tail + 1 if tail + 1 < n else 0
-                        size += 1
-                while size > 0:
-                    _fetch_ahead(back_queue, head, size, row_indptr, row_indices, row_data, q, back)
-                    w = back_queue[head]
-                    head = head + 1 if head + 1 < n else 0
-                    size -= 1
-                    back_state[w] = _SEEN
-                    pushed = back[w, 0]
-                    back[w, 0] = 0.0
-                    q[w] += pushed
-                    spreading = damping * pushed
-                    start, end = np.int64(row_indptr[w]), np.int64(row_indptr[w + 1])
-                    backward += end - start
-                    left -= pushed * back[w, 1]
-                    for e in range(start, end):
-                        u = np.int64(row_indices[e])
-                        residual = back[u, 0] + spreading * row_data[e]
-                        back[u, 0] = residual
-                        left += spreading * row_data[e] * back[u, 1]
-                        flags = back_state[u]
-                        if flags & _QUEUED:
-                            continue
-                        if flags == 0:
-                            back_touched[reached] = u
-                            reached += 1
-                        if residual * back[u, 1] > threshold:
-                            back_state[u] = _SEEN | _QUEUED
-                            back_queue[tail] = u
-                            tail = tail + 1 if tail + 1 < n else 0
-                            size += 1
-                        else:
-                            back_state[u] = _SEEN
-                    if backward >= cost * left / tol:
-                        break  # mid-round: what is left is still r_b . h, summed below
-                for j in range(size):
-                    at = head + j
-                    back_state[back_queue[at if at < n else at - n]] = _SEEN
+                # mid-round once the links followed reach what the forward push would need for what is left
+                reached, backward = _backward_round(row_indptr, row_indices, row_data, damping, q, back, back_state,
+                                                    back_queue, back_touched, reached, threshold, 1, 1, left,
+                                                    -np.inf, backward, cost / tol)
                 threshold /= step
                 # summed afresh, not kept running: it would subtract many small amounts
                 left = 0.0

@@ -26,7 +26,7 @@ import numba
 import numpy as np
 import scipy as sp
 
-from graphscore.engine.push import Diagonal, _check_tuning, _fetch_ahead, start_diagonal
+from graphscore.engine.push import Diagonal, _backward_round, _check_tuning, start_diagonal
 
 __all__ = ["ReversibleForm", "reversible_form", "reversible_diagonal"]
 
@@ -40,14 +40,15 @@ _MAX_DEFECT = 1e-9
 # Each round of the push lowers its threshold this many times, and a round is cut short once the
 # bound is met. Each round looks again at every entity reached: on the diffusion W of a 10^6-link
 # synthetic registry (tol 1e-6) rounds of 10 followed 9,800 links and looked 10,700 times per
-# source, rounds of 3 followed 9,300 and looked 24,800 times.
+# source, rounds of 3 followed 9,300 and looked 24,800 times (entities pushed by their share of the
+# norm alone, not per link: not measured again since).
 _ROUND_STEP = 10.0
 # A push stops mid-round once its running sums put the interval's width at this share of the
 # accuracy asked for; the sums are then taken afresh, and a width still over it (their rounding)
 # goes on to another round, so any share below 1 keeps the accuracy. On the diffusion W of the
 # synthetic registries (tol 1e-6; all 4,306 penalised entities at 10^6 links, 5,000 of 43,279 at
 # 10^7) 0.99 followed 8,310 and 18,324 links per source where 0.5 followed 9,811 and 20,435, in as
-# many rounds.
+# many rounds (both with entities pushed by their share of the norm alone, not per link).
 _STOP_SHARE = 0.99
 
 
@@ -303,8 +304,15 @@ def reversible_diagonal(W: sp.sparse.sparray, sources, *, damping: float, tol: f
     a backward push on W's rows: pushing y at w adds ``damping W[w, u] y_w`` to ``y_u`` [2]_. So it
     reads W in compressed rows (the form's, renumbered) and the form's weights; ``p . r`` and
     ``||r||^2`` are ``sum_u d_u q_u y_u / d_v`` and ``sum_u d_u y_u^2 / d_v``. The push runs in
-    rounds of falling threshold on ``d_w y_w^2`` (:data:`_ROUND_STEP`) and stops as soon as the
-    interval is at most ``tol`` wide.
+    rounds of falling threshold (:data:`_ROUND_STEP`) and stops as soon as the interval is at
+    most ``tol`` wide. An entity is pushed while its share of the square norm per link of its row,
+    ``d_w y_w^2 / links``, is above the threshold: what a push takes off the norm against what it
+    costs. Which entities are pushed, and in which order, changes no bound above (they hold after
+    any sequence of pushes, and the stop reads the sums alone), only the work: on the diffusion W of
+    the synthetic registries (tol 1e-6) this followed 5,900 links per source where the share alone
+    (``d_w y_w^2``) followed 8,310 (all 4,306 penalised entities at 10^6 links), and 7,022 against
+    18,116 at 10^7 (all 43,279; there one hub of 65,155 links took half the links followed, 14 % of
+    the sources pushing it), for 0.81 to 0.87 of the CPU time (benchmarks/JOURNAL.md, `echopush`).
 
     Parameters
     ----------
@@ -379,17 +387,20 @@ def reversible_diagonal(W: sp.sparse.sparray, sources, *, damping: float, tol: f
 def _push(indptr, indices, data, weights, damping, rate, gap, sources, tol, step, share, threads,
           values, errors, links):  # pragma: no cover - compiled
     """The push of :func:`reversible_diagonal` from each source: ``q`` the estimate and the
-    pairs ``(y_w, d_w)`` side by side (one cache line per entity reached, as in
-    :class:`graphscore.engine.push.WorkArrays`). The interval is ``p[v] + p . r`` plus
-    ``[||r||^2 - gap ||r||, ||r||^2 / (1 - rate) + gap ||r||]``; a running ``sum d_u y_u^2``
+    triples ``(y_w, d_w, d_w / links of w)`` side by side (one cache line per entity reached, as
+    in :class:`graphscore.engine.push.WorkArrays`), w queued while ``d_w y_w^2`` per link of its
+    row is above the round's threshold (see :func:`reversible_diagonal`). The interval is ``p[v] + p . r``
+    plus ``[||r||^2 - gap ||r||, ||r||^2 / (1 - rate) + gap ||r||]``; a running ``sum d_u y_u^2``
     (the square norm, times ``d_v``) tells when to stop mid-round, and the sums are then taken
     afresh. Sources are dealt out to the threads in turn, each with its own work arrays, cleared
     after each source where its push wrote."""
     n = weights.shape[0]
     spread = rate / (1.0 - rate)  # r^T G r - ||r||^2 <= spread ||r||^2
     for thread in numba.prange(threads):
-        q, yd, state = np.zeros(n), np.zeros((n, 2)), np.zeros(n, dtype=np.uint8)
+        q, yd, state = np.zeros(n), np.zeros((n, 3)), np.zeros(n, dtype=np.uint8)
         yd[:, 1] = weights
+        for w in range(n):
+            yd[w, 2] = weights[w] / max(indptr[w + 1] - indptr[w], 1)
         queue, touched = np.empty(n, dtype=np.int64), np.empty(n, dtype=np.int64)
         for k in range(thread, sources.shape[0], threads):
             v = sources[k]
@@ -405,56 +416,14 @@ def _push(indptr, indices, data, weights, damping, rate, gap, sources, tol, step
             # once the running square says it is at most _STOP_SHARE of it: ||r||^2 <= root^2
             root = (math.sqrt(gap * gap + spread * share * tol) - gap) / spread if spread > 0.0 else 0.0
             limit = own * root * root
-            threshold = own / step
+            threshold = yd[v, 2] / step
             while True:
                 width = spread * square / own + 2.0 * gap * math.sqrt(max(square, 0.0) / own)
                 if width <= tol or threshold < 1e-300:
                     break
-                head, tail, size = 0, 0, 0
-                for j in range(reached):
-                    w = touched[j]
-                    if yd[w, 0] * yd[w, 0] * yd[w, 1] > threshold:
-                        state[w] = 3
-                        queue[tail] = w
-                        tail = tail + 1 if tail + 1 < n else 0
-                        size += 1
-                while size > 0:
-                    _fetch_ahead(queue, head, size, indptr, indices, data, q, yd)
-                    w = queue[head]
-                    head = head + 1 if head + 1 < n else 0
-                    size -= 1
-                    state[w] = 1
-                    pushed = yd[w, 0]
-                    yd[w, 0] = 0.0
-                    q[w] += pushed
-                    square -= yd[w, 1] * pushed * pushed
-                    spreading = damping * pushed
-                    start, end = np.int64(indptr[w]), np.int64(indptr[w + 1])
-                    followed += end - start
-                    for e in range(start, end):
-                        u = np.int64(indices[e])
-                        before = yd[u, 0]
-                        residual = before + spreading * data[e]
-                        yd[u, 0] = residual
-                        square += yd[u, 1] * (residual * residual - before * before)
-                        flags = state[u]
-                        if flags & 2:
-                            continue
-                        if flags == 0:
-                            touched[reached] = u
-                            reached += 1
-                        if residual * residual * yd[u, 1] > threshold:
-                            state[u] = 3
-                            queue[tail] = u
-                            tail = tail + 1 if tail + 1 < n else 0
-                            size += 1
-                        else:
-                            state[u] = 1
-                    if square <= limit:
-                        break  # mid-round: the sums are taken afresh below (another round if they say no)
-                for j in range(size):
-                    at = head + j
-                    state[queue[at if at < n else at - n]] = 1
+                # mid-round once the running square is at most the limit (another round if the fresh sums say no)
+                reached, followed = _backward_round(indptr, indices, data, damping, q, yd, state, queue, touched,
+                                                    reached, threshold, 2, 2, square, limit, followed, np.inf)
                 threshold /= step
                 # summed afresh, not kept running: it would subtract many small amounts
                 square = 0.0

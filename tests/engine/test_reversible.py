@@ -76,6 +76,44 @@ def _star_W(seed: int, leaves: int = 50) -> sp.sparse.csr_array:
     return sp.sparse.csr_array(R / R.sum(axis=0))
 
 
+
+def _hubs_W(seed: int, n: int = 1200, hubs: int = 4, spokes: int = 400, links: int = 1800) -> sp.sparse.csr_array:
+    """A sparse random web (about 3 ties an entity) with ``hubs`` entities tied to ``spokes``
+    each, as ``R D^-1``: the shape of the registries' W, where a few hubs carry a large part of
+    a push's links."""
+    rng = np.random.default_rng(seed)
+    R = np.zeros((n, n))
+    R[rng.integers(hubs, n, links), rng.integers(hubs, n, links)] = rng.uniform(0.1, 1.0, links)
+    for h in range(hubs):
+        R[h, rng.permutation(np.arange(hubs, n))[:spokes]] = rng.uniform(0.1, 1.0, spokes)
+    R = np.triu(R + R.T, 1)
+    R = R + R.T
+    tied = R.sum(axis=0) > 0
+    R = R[tied][:, tied]
+    return sp.sparse.csr_array(R / R.sum(axis=0))
+
+
+@pytest.mark.parametrize("damping", [0.6, 0.95])
+@pytest.mark.parametrize("seed", range(2))
+def test_the_diagonal_is_bracketed_where_hubs_carry_the_links(seed, damping):
+    """Hubs pushed after the entities whose share of the square norm per link is larger: the
+    bounds hold as the dense inverse has them, hubs and their spokes included."""
+    W = _hubs_W(seed)
+    n = W.shape[0]
+    exact = np.diag(np.linalg.inv(np.eye(n) - damping * W.toarray()))
+    for tol in (1e-3, 1e-6):
+        _brackets(reversible_diagonal(W, np.arange(n), damping=damping, tol=tol), exact, tol)
+
+
+def test_a_push_weighs_what_it_takes_off_the_norm_against_the_links_it_follows():
+    """On the hub-heavy W the pushes ordered by the share of the square norm alone (main at
+    e218c55) followed 22,334,143 links for every entity's diagonal at damping 0.6; by that share
+    per link of the row, 17,234,538."""
+    W = _hubs_W(0)
+    found = reversible_diagonal(W, np.arange(W.shape[0]), damping=0.6, tol=1e-6)
+    assert found.links.sum() < 0.85 * 22_334_143
+
+
 @pytest.mark.parametrize("make", [lambda seed: _diffusion_W(seed, density=0.5), _star_W], ids=["random", "star"])
 @pytest.mark.parametrize("seed", range(3))
 def test_the_form_is_what_its_definition_says_on_dense_references(make, seed):
