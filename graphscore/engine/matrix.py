@@ -598,16 +598,11 @@ def combine_parallel(u: np.ndarray, v: np.ndarray, weight: np.ndarray, n: int, p
 
 @numba.njit(cache=True, nogil=True)
 def _pair_starts(order, u, v):  # pragma: no cover - compiled
-    """Where each pair's run of edges begins among edges in ``order`` (by ``(v, u)``). The
-    previous edge's ends are kept, not looked up again: each edge's read once, at random (at
-    10^7 links the lookups are most of the pass)."""
+    """Where each pair's run of edges begins among edges in ``order`` (by ``(v, u)``)."""
     starts = np.zeros(order.shape[0], dtype=np.bool_)
-    last_u, last_v = -1, -1
     for k in range(order.shape[0]):
-        this_u, this_v = u[order[k]], v[order[k]]
-        if k == 0 or this_u != last_u or this_v != last_v:
+        if k == 0 or u[order[k]] != u[order[k - 1]] or v[order[k]] != v[order[k - 1]]:
             starts[k] = True
-        last_u, last_v = this_u, this_v
     return starts
 
 
