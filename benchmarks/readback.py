@@ -19,7 +19,8 @@ store's file comes into the page cache); then ``--rounds`` rounds, the two versi
 swapped each round. Prints one line per run (wall and CPU seconds of each phase, CPU of all
 its threads, and of the whole child, imports included, its peak resident memory and the one-minute load average as it started), the medians
 and the after / before ratios, and whether the two versions' ``W`` (its three arrays), ``s`` and
-ids are equal, bit for bit (a SHA-256 of their bytes).
+ids are equal, bit for bit (a SHA-256 of their bytes), and the disk cache's table files byte
+for byte.
 """
 
 from __future__ import annotations
@@ -69,8 +70,12 @@ def child(db: str, policy_path: str) -> None:
         for array in (W.data, W.indices.astype(np.int64), W.indptr.astype(np.int64), projection.s):
             digest.update(np.ascontiguousarray(array).tobytes())
         digest.update("\n".join(projection.ids.to_numpy(dtype=object)).encode())
+        tables = hashlib.sha256()  # the disk cache's tables: each file's name and bytes
+        for path in sorted((scratch / fingerprint / "tables").iterdir()):
+            tables.update(path.name.encode() + b"\0" + path.read_bytes())
         print(json.dumps({"read": read, "projection": projected, "read_cpu": read_cpu,
                           "projection_cpu": projected_cpu, "nnz": int(W.nnz), "digest": digest.hexdigest(),
+                          "tables": tables.hexdigest(),
                           "peak_gb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1e6}))
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
@@ -126,6 +131,8 @@ def main() -> None:
     digests = {f["digest"] for runs in found.values() for f in runs}
     print(f"W, s and ids equal bit for bit across versions and runs: {len(digests) == 1} "
           f"({found['after'][0]['nnz']:,} entries of W)")
+    kept = {f.get("tables") for runs in found.values() for f in runs}
+    print(f"the disk cache's table files equal byte for byte across versions and runs: {len(kept) == 1}")
 
 
 if __name__ == "__main__":

@@ -617,7 +617,9 @@ def _combine(u: np.ndarray, v: np.ndarray, weight: np.ndarray, n: int, parallel:
         order = _pair_order(u, v, n)  # np.argsort(v * n + u, kind="stable"), in linear time
     starts = _pair_starts(order, u, v)
     first = np.flatnonzero(starts)  # where each pair's run of links begins, in (v, u) order
-    pair_u, pair_v = u[order[first]], v[order[first]]
+    at = order[first]  # each pair's first edge
+    pair_u, pair_v = u[at], v[at]
+    del at
     pair_of = None
     if per_edge:
         pair_of_sorted = np.cumsum(starts, dtype=order.dtype)

@@ -190,19 +190,17 @@ def _spelled(column: pa.ChunkedArray | pa.Array) -> pa.Array:
     return pc.fill_null(pc.binary_join_element_wise(length, text, ":"), "-")
 
 
-def _key_order(part: pa.Table, sources: np.ndarray, targets: np.ndarray, ranks: np.ndarray) -> np.ndarray | None:
+def _key_order(part: pa.Table, ends: np.ndarray) -> tuple[np.ndarray | None, np.ndarray]:
     """The order that sorts one link type's rows by their keys (what :func:`_ascending` of the
-    keys gives), or None when they are in it, without reading the keys back: a key spells the
-    type, then the source's and the target's ids, then role, start and source reference, each
-    field prefix-free, so keys compare field by field. The ends compare by ``ranks``
-    (:func:`_spelled_ranks` of the entity rows ``sources`` and ``targets``) as one integer;
-    only rows tied on both ends (a relation recorded more than once) have the rest of their
-    key spelled and compared. At 10^7 links reading the keys took some 0.5 GB of text through
-    LadybugDB and their sort 2-3 s."""
-    n = max(len(ranks), 1)
-    ends = ranks[sources] * n + ranks[targets]
+    keys gives), or None when they are in it, and ``ends`` in that order, without reading the
+    keys back: a key spells the type, then the source's and the target's ids, then role, start
+    and source reference, each field prefix-free, so keys compare field by field. ``ends``: each
+    row's two ends as one integer, ``source rank * entities + target rank`` (ranks of
+    :func:`_spelled_ranks`); only rows tied on both ends (a relation recorded more than once)
+    have the rest of their key spelled and compared. At 10^7 links reading the keys took some
+    0.5 GB of text through LadybugDB and their sort 2-3 s."""
     if len(ends) < 2 or (ends[1:] > ends[:-1]).all():
-        return None
+        return None, ends
     order = np.argsort(ends, kind="stable")
     ordered = ends[order]
     tied = np.zeros(len(order), dtype=bool)
@@ -210,11 +208,11 @@ def _key_order(part: pa.Table, sources: np.ndarray, targets: np.ndarray, ranks: 
     tied[:-1] |= tied[1:]
     if tied.any():
         rows = order[tied]  # runs of equal ends, each run's positions contiguous
-        rest = pa.table({"ends": ends[rows], **{name: _spelled(part.column(name).take(pa.array(rows)))
-                                                for name in LINK_KEY_COLUMNS[3:]}})
+        rest = pa.table({"ends": ordered[tied], **{name: _spelled(part.column(name).take(pa.array(rows)))
+                                                   for name in LINK_KEY_COLUMNS[3:]}})
         order[tied] = rows[pc.sort_indices(rest, sort_keys=[(name, "ascending") for name in rest.column_names])
                            .to_numpy()]
-    return None if (order == np.arange(len(order))).all() else order
+    return (None if (order == np.arange(len(order))).all() else order), ordered
 
 
 def _taken(box: list[pa.Table], order: np.ndarray | None) -> pa.Table:
@@ -1086,17 +1084,29 @@ class LadybugStore(CypherStore):
         ids = entities.column("id").combine_chunks()
 
         parts, sources, targets, types = [], [], [], []
+        # each node offset's rank (_spelled_ranks), and the entity row of each rank: a link's
+        # ends ranked in two lookups, and its rows found from its ends in key order (nearly in
+        # the order of memory: at 10^7 links, lookups at random were some 1.5 s)
         ranks = _spelled_ranks(ids)
+        rank_of = ranks[row_of]
+        by_rank = np.empty(len(ranks), dtype=np.int32)
+        by_rank[ranks] = np.arange(len(ranks), dtype=np.int32)
+        del ranks
+        n = max(len(ids), 1)
         for rank, box in zip(range(len(reads["links"])), tables):
-            ends = [row_of[_numbers(box[0].column(name))] for name in (statements.ENTITY_ROW, statements.TARGET_ROW)]
-            order = _key_order(box[0], *ends, ranks)  # canonical: by type in model order, then key
-            sources.append(ends[0] if order is None else ends[0][order])
-            targets.append(ends[1] if order is None else ends[1][order])
+            ends = rank_of[_numbers(box[0].column(statements.ENTITY_ROW))] * n
+            ends += rank_of[_numbers(box[0].column(statements.TARGET_ROW))]
+            order, ends = _key_order(box[0], ends)  # canonical: by type in model order, then key
+            source_rank, target_rank = np.divmod(ends, n)
+            del ends
+            sources.append(by_rank[source_rank])
+            targets.append(by_rank[target_rank])
+            del source_rank, target_rank
             types.append(np.full(box[0].num_rows, rank, dtype=np.int32))
             box[0] = box[0].drop_columns([statements.ENTITY_ROW, statements.TARGET_ROW,
                                           *({statements.KEY} & set(box[0].column_names))])
             parts.append(_taken(box, order))
-            del ends, order
+            del order
         ends = np.stack([np.concatenate(sources), np.concatenate(targets)])
         del sources, targets
         structure = {"source": pa.DictionaryArray.from_arrays(ends[0], ids),
@@ -1126,8 +1136,13 @@ class LadybugStore(CypherStore):
         """One :class:`~graphscore.store.statements.ArrowRead`: its rows, and a null column for each
         property no row has; flags of nulls applied (and dropped). ``keys`` false: links without
         their keys, unless no property has a value (LadybugDB 0.22's ``query_as_arrow`` returns
-        no row for node offsets alone, tests/store/test_ladybug_upstream.py)."""
-        counts = self._conn.execute(read.count_query()).get_as_arrow().to_pylist()[0]
+        no row for node offsets alone, tests/store/test_ladybug_upstream.py). A required column
+        is not counted: a load validated it, so every row has a value (at 10^7 links, counting
+        the entities' ids, kinds and names took 0.75 of the entities' 1.2 s count)."""
+        required = [column.name for column, _ in read.properties if column.required]
+        counted = dataclasses.replace(read, properties=tuple(p for p in read.properties if not p[0].required))
+        counts = self._conn.execute(counted.count_query()).get_as_arrow().to_pylist()[0]
+        counts.update(dict.fromkeys(required, counts["_rows"]))
         if not keys and any(counts[column.name] for column, _ in read.properties):
             read = dataclasses.replace(read, structure=tuple(e for e in read.structure
                                                              if not e.endswith(f" AS {statements.KEY}")))

@@ -234,10 +234,11 @@ def test_the_read_back_orders_links_by_key_without_reading_the_keys(tmp_path):
         row_of[_numbers(stored.column(statements.ENTITY_ROW))] = ranked
         ranks = _spelled_ranks(pa.array(sorted(ids, key=lambda i: i.encode())))
         part = store._read_arrow(reads["links"][list(gs.load_model().links).index("FAMILY")])
-        found = _key_order(part, *(row_of[_numbers(part.column(c))] for c in (statements.ENTITY_ROW,
-                                                                               statements.TARGET_ROW)), ranks)
+        source, target = (ranks[row_of[_numbers(part.column(c))]] for c in (statements.ENTITY_ROW, statements.TARGET_ROW))
+        found, ends = _key_order(part, source * len(ids) + target)
         wanted = _ascending(part.column("key"))
         assert wanted is not None and found is not None and np.array_equal(found, wanted)
+        assert np.array_equal(ends, (source * len(ids) + target)[wanted])
 
 
 def test_diff_treats_two_missing_values_as_equal():
