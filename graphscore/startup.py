@@ -1,5 +1,6 @@
 """What the ``graphscore`` command's own process leaves unloaded: library modules other
-libraries import only to register or list them, which no command uses.
+libraries import only to register or list them, which no command uses; and what it does once
+that libraries would do again (:data:`AFTER_IMPORT`).
 
 :func:`skip_unused_modules` is called by :func:`graphscore.cli.main` alone, before any library
 is imported; a program using graphscore as a library (a notebook, a server, a test) keeps its
@@ -8,6 +9,7 @@ imports as they are.
 
 from __future__ import annotations
 
+import functools
 import importlib
 import importlib.abc
 import importlib.machinery
@@ -61,6 +63,21 @@ def _loads_without_refresh(module: types.ModuleType) -> None:
         module.Cache.load_overload = _load_overload
 
 
+def _entry_points_read_once(module: types.ModuleType) -> None:
+    """``module.entry_points`` (importlib.metadata's) reading the installed packages' entry
+    points on its first call only, each call then selecting from them as it did."""
+    read = module.entry_points
+    found = []
+
+    @functools.wraps(read)
+    def entry_points(**params):
+        if not found:  # two threads asking at once both read: the same answer
+            found.append(read())
+        return found[0].select(**params)
+
+    module.entry_points = entry_points
+
+
 # Modules changed right after their code ran. numba, loading a compiled function from its disk cache, first refreshes its target context:
 # it imports and installs every registry of typing and lowering rules it has (unicode strings,
 # typed containers, random generators, polynomials, ...: 0.1-0.2 s of CPU of the first kernel
@@ -70,7 +87,11 @@ def _loads_without_refresh(module: types.ModuleType) -> None:
 # function's own reload hooks, and the runtime's, set up here as the refresh did. Compiling
 # still refreshes (numba's compiler does it before each compilation, and a lowering rule not
 # found refreshes once too), so a kernel whose cache is missing or stale compiles as before.
-AFTER_IMPORT = {"numba.core.caching": _loads_without_refresh}
+# importlib.metadata lists entry points by reading every installed package's metadata again at
+# each call: numba's first compiled function asks for its extensions' (0.03 s), networkx at
+# import for its backends' twice (0.06 s); the packages installed do not change while a command
+# runs, so they are read once.
+AFTER_IMPORT = {"numba.core.caching": _loads_without_refresh, "importlib.metadata": _entry_points_read_once}
 
 
 class _LazyFinder(importlib.abc.MetaPathFinder):

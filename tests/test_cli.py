@@ -588,3 +588,29 @@ def test_numbas_cache_loader_is_replaced_only_where_it_reads_what_it_did():
     same = types.SimpleNamespace(Cache=Same)
     startup._loads_without_refresh(same)
     assert same.Cache.load_overload is startup._load_overload
+
+
+def test_entry_points_are_read_once_and_selected_as_before():
+    """graphscore/startup.py makes ``importlib.metadata.entry_points`` read the installed
+    packages once: each later call selects from what it read, as the function itself does."""
+    import importlib.metadata
+    import types
+
+    from graphscore import startup
+
+    reads = []
+
+    def counted(**params):
+        reads.append(params)
+        return importlib.metadata.entry_points(**params)
+
+    module = types.SimpleNamespace(entry_points=counted)
+    startup._entry_points_read_once(module)
+    for params in ({"group": "console_scripts"}, {"group": "console_scripts", "name": "graphscore"},
+                   {"group": "no such group"}):
+        assert list(module.entry_points(**params)) == list(importlib.metadata.entry_points(**params)), params
+    every = module.entry_points()  # all of them, selected from later as the caller likes
+    assert list(every.select(group="console_scripts")) == list(importlib.metadata.entry_points(group="console_scripts"))
+    assert reads == [{}]
+    assert [entry.value for entry in module.entry_points(group="console_scripts", name="graphscore")] == \
+        ["graphscore.cli:main"]
