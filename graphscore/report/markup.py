@@ -76,8 +76,9 @@ def records(frame: pd.DataFrame) -> list[dict]:
     """
     if not len(frame.columns):
         return [{} for _ in range(len(frame))]
-    columns = [frame.iloc[:, k].tolist() for k in range(len(frame.columns))]
-    return plain([dict(zip(frame.columns, row)) for row in zip(*columns)])
+    names = frame.columns.tolist()  # a list: zipping each row with the Index itself costs as much again
+    columns = [frame.iloc[:, k].tolist() for k in range(len(names))]
+    return plain([dict(zip(names, row)) for row in zip(*columns)])
 
 
 # ---- text ---------------------------------------------------------------------------------------
