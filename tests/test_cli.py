@@ -614,3 +614,28 @@ def test_entry_points_are_read_once_and_selected_as_before():
     assert reads == [{}]
     assert [entry.value for entry in module.entry_points(group="console_scripts", name="graphscore")] == \
         ["graphscore.cli:main"]
+
+
+@pytest.mark.parametrize("chosen", [None, "active"])
+def test_a_command_lets_numbas_idle_threads_sleep_unless_told_otherwise(chosen):
+    """In a process of its own a command sets OMP_WAIT_POLICY=passive before numba's threads
+    start (graphscore/startup.py), and numba's parallel loops then run; a policy the user chose
+    is kept."""
+    import os
+    import subprocess
+    import sys
+
+    code = ("import os, sys; import graphscore.cli\n"
+            "sys.argv = ['graphscore', '--help']\n"
+            "try:\n    graphscore.cli.main()\nexcept SystemExit as exit:\n    assert not exit.code, exit.code\n"
+            "import numpy as np\n"
+            "from graphscore.timeline import _repeated\n"
+            "codes = np.array([0, 0, 1]), np.array([1, 1, 2]), np.array([2, 2, 3]), np.array([-1, -1, -1])\n"
+            "assert _repeated(*codes, np.array([False, False]), 4, 5, 1).tolist() == [True, True, False]\n"
+            "print(os.environ['OMP_WAIT_POLICY'])")
+    environment = {k: v for k, v in os.environ.items() if k != "OMP_WAIT_POLICY"}
+    if chosen:
+        environment["OMP_WAIT_POLICY"] = chosen
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=environment)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip().splitlines()[-1] == (chosen or "passive")
