@@ -77,8 +77,8 @@ def test_neighbourhood_and_offices_as_read_in_one_look_up(radius):
     everything = nx.Graph()
     everything.add_edges_from(ws.links_at(day)[["source", "target"]].itertuples(index=False))
     links = ws.links_at(day)
-    people = links.loc[links["type"] == "OFFICER_OF", "target"].value_counts()
-    for entity in ["C000011", *people.index[:3], *links.loc[links["type"] == "FAMILY", "source"].head(2)]:
+    most_officers = links.loc[links["type"] == "OFFICER_OF", "target"].value_counts()
+    for entity in ["C000011", *most_officers.index[:3], *links.loc[links["type"] == "FAMILY", "source"].head(2)]:
         report = dossier(ws, policy, entity, as_of=day, radius=radius)
         graph = report.neighbourhood
         expected = nx.MultiDiGraph()
