@@ -20,7 +20,7 @@ from rich.console import Console
 from rich.table import Table
 
 from graphscore.errors import GraphscoreError, InvalidData
-from graphscore.startup import skip_unused_modules
+from graphscore.startup import skip_unused_modules, wait_for_work_asleep
 
 # pandas and everything numeric is imported by the commands that use it, not here: `--help`,
 # and any command, starts without them (graphscore/__init__.py imports nothing either).
@@ -795,6 +795,7 @@ def main() -> None:  # console-script entry point
     gc.freeze()
     gc.set_threshold(*GC_THRESHOLDS)
     skip_unused_modules()  # what the libraries import and no command uses (graphscore/startup.py)
+    wait_for_work_asleep()  # numba's idle threads sleep between parallel loops (graphscore/startup.py)
     try:
         app()
     finally:

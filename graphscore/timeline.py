@@ -224,7 +224,8 @@ def shared_records(type_code: np.ndarray, source: np.ndarray, target: np.ndarray
     10^7 links the keys (four int64 copies of the codes and the key, 0.4 GB) and pandas' hash
     took 3.6 s of a projection's 16 s under cProfile; on 10^7 made-up records the compiled hash
     took a quarter of pandas' time, measured side by side on a loaded machine (18 bytes a
-    record). Falls back to pandas where the relations' numbers do not fit in 63 bits.
+    record). Falls back to pandas where the relations' numbers do not fit in 63 bits, and for
+    fewer records than a partition holds.
 
     Examples
     --------
@@ -239,7 +240,11 @@ def shared_records(type_code: np.ndarray, source: np.ndarray, target: np.ndarray
     radices = [int(code.max()) + 2 if code.size else 1 for code in codes]
     if not codes[0].size:
         return np.array([], dtype=np.int64)
-    if float(np.prod([float(r) for r in radices])) >= 2.0**62:
+    # pandas too where the records fit the compiled hash's one partition: it would run on one
+    # core anyway, and each call of a parallel loop waits for numba's threads (on a loaded
+    # machine 0.03 s of CPU and 0.1 s of wall a call, for the few hundred links of one entity,
+    # against 0.2 ms by pandas)
+    if float(np.prod([float(r) for r in radices])) >= 2.0**62 or codes[0].size < _PARTITION:
         role = np.where(by_role[np.maximum(codes[0], 0)] & (codes[0] >= 0), codes[3], -1)
         relation = _one_key(codes[0], codes[1], codes[2], role)
         return np.flatnonzero(pd.Series(relation, copy=False).duplicated(keep=False).to_numpy())
@@ -256,6 +261,9 @@ def _relation(type_code, source, target, role, by_role, i, source_radix, target_
         + chosen + 1
 
 
+_PARTITION = 16_384  # records a partition of _repeated's hash holds, about
+
+
 @numba.njit(cache=True, nogil=True, parallel=True)
 def _repeated(type_code, source, target, role, by_role, source_radix, target_radix, role_radix
               ):  # pragma: no cover - compiled
@@ -266,7 +274,7 @@ def _repeated(type_code, source, target, role, by_role, source_radix, target_rad
     between the cores. One table over all records missed the cache at nearly every probe."""
     n = type_code.shape[0]
     bits = 0
-    while (1 << bits) < n // 16_384 and bits < 12:  # some 16,000 records a partition
+    while (1 << bits) < n // _PARTITION and bits < 12:  # some 16,000 records a partition
         bits += 1
     parts = 1 << bits
     part = np.zeros(n, dtype=np.uint16)

@@ -588,3 +588,54 @@ def test_numbas_cache_loader_is_replaced_only_where_it_reads_what_it_did():
     same = types.SimpleNamespace(Cache=Same)
     startup._loads_without_refresh(same)
     assert same.Cache.load_overload is startup._load_overload
+
+
+def test_entry_points_are_read_once_and_selected_as_before():
+    """graphscore/startup.py makes ``importlib.metadata.entry_points`` read the installed
+    packages once: each later call selects from what it read, as the function itself does."""
+    import importlib.metadata
+    import types
+
+    from graphscore import startup
+
+    reads = []
+
+    def counted(**params):
+        reads.append(params)
+        return importlib.metadata.entry_points(**params)
+
+    module = types.SimpleNamespace(entry_points=counted)
+    startup._entry_points_read_once(module)
+    for params in ({"group": "console_scripts"}, {"group": "console_scripts", "name": "graphscore"},
+                   {"group": "no such group"}):
+        assert list(module.entry_points(**params)) == list(importlib.metadata.entry_points(**params)), params
+    every = module.entry_points()  # all of them, selected from later as the caller likes
+    assert list(every.select(group="console_scripts")) == list(importlib.metadata.entry_points(group="console_scripts"))
+    assert reads == [{}]
+    assert [entry.value for entry in module.entry_points(group="console_scripts", name="graphscore")] == \
+        ["graphscore.cli:main"]
+
+
+@pytest.mark.parametrize("chosen", [None, "active"])
+def test_a_command_lets_numbas_idle_threads_sleep_unless_told_otherwise(chosen):
+    """In a process of its own a command sets OMP_WAIT_POLICY=passive before numba's threads
+    start (graphscore/startup.py), and numba's parallel loops then run; a policy the user chose
+    is kept."""
+    import os
+    import subprocess
+    import sys
+
+    code = ("import os, sys; import graphscore.cli\n"
+            "sys.argv = ['graphscore', '--help']\n"
+            "try:\n    graphscore.cli.main()\nexcept SystemExit as exit:\n    assert not exit.code, exit.code\n"
+            "import numpy as np\n"
+            "from graphscore.timeline import _repeated\n"
+            "codes = np.array([0, 0, 1]), np.array([1, 1, 2]), np.array([2, 2, 3]), np.array([-1, -1, -1])\n"
+            "assert _repeated(*codes, np.array([False, False]), 4, 5, 1).tolist() == [True, True, False]\n"
+            "print(os.environ['OMP_WAIT_POLICY'])")
+    environment = {k: v for k, v in os.environ.items() if k != "OMP_WAIT_POLICY"}
+    if chosen:
+        environment["OMP_WAIT_POLICY"] = chosen
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=environment)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip().splitlines()[-1] == (chosen or "passive")

@@ -146,10 +146,11 @@ def _shared_by_pandas(kind, source, target, role, by_role):
     return np.flatnonzero(pd.Series(key).duplicated(keep=False).to_numpy())
 
 
-@pytest.mark.parametrize("seed, n", [(0, 5_000), (1, 5_000), (2, 200_000), (3, 200_000)])
+@pytest.mark.parametrize("seed, n", [(0, 5_000), (1, 5_000), (4, 20_000), (2, 200_000), (3, 200_000)])
 def test_shared_records_are_those_pandas_finds_repeated(seed, n):
-    """Small inputs (one partition of the compiled hash) and larger ones (several, on both cores)."""
-    from graphscore.timeline import shared_records
+    """Small inputs (found by pandas), one partition of the compiled hash (20,000 records) and
+    several (on both cores); and the compiled hash itself on the small ones."""
+    from graphscore.timeline import _PARTITION, _repeated, shared_records
 
     rng = np.random.default_rng(seed)
     kind = rng.integers(-1, 4, n).astype(np.int8)  # -1: a type code no name has
@@ -159,6 +160,10 @@ def test_shared_records_are_those_pandas_finds_repeated(seed, n):
     expected = _shared_by_pandas(kind, source, target, role, by_role)
     assert 0 < expected.size < n  # some relations repeat, not all
     np.testing.assert_array_equal(shared_records(kind, source, target, role, by_role), expected)
+    if n < _PARTITION:
+        codes = [np.asarray(code) for code in (source, target, role)]
+        compiled = _repeated(kind, *codes, by_role, *(int(code.max()) + 2 for code in codes))
+        np.testing.assert_array_equal(np.flatnonzero(compiled), expected)
 
 
 def test_shared_records_edge_cases():

@@ -15,6 +15,7 @@ import numba
 import numpy as np
 import scipy as sp
 
+from graphscore.engine import yen
 from graphscore.engine.spread import spectral_radius
 from graphscore.errors import ConvergenceError
 
@@ -409,7 +410,7 @@ def ultimate_owners(D, asset: int, *, threshold: float = 0.25,
     return [(int(o), float(stake[o])) for o in found[order]]
 
 
-def _chain_graph(D: sp.sparse.csr_array, owner: int, asset: int, max_length: int) -> nx.DiGraph:
+def _chain_graph(D: sp.sparse.csr_array, owner: int, asset: int, max_length: int) -> yen.DiGraph:
     """The links on some walk of at most ``max_length`` links from owner to asset, weighted by
     ``-log(share)`` so that the shortest chain carries the largest product of shares."""
     G = D.astype(bool).astype(float)  # csgraph reads G[i, j] as a link i -> j: owner -> asset
@@ -417,12 +418,8 @@ def _chain_graph(D: sp.sparse.csr_array, owner: int, asset: int, max_length: int
     hops_to = sp.sparse.csgraph.dijkstra(G.T, indices=asset, unweighted=True, limit=max_length)
     on_a_walk = np.flatnonzero(hops_from + hops_to <= max_length)
     sub = D[on_a_walk][:, on_a_walk].tocoo()
-    import networkx as nx  # here, not at import: only ownership chains need it
-
-    graph = nx.DiGraph()
-    graph.add_weighted_edges_from(zip(on_a_walk[sub.row].tolist(), on_a_walk[sub.col].tolist(),
-                                      np.maximum(-np.log(sub.data), 0.0).tolist()))
-    return graph
+    return yen.DiGraph(zip(on_a_walk[sub.row].tolist(), on_a_walk[sub.col].tolist(),
+                           np.maximum(-np.log(sub.data), 0.0).tolist()))
 
 
 def ownership_chains(D, owner: int, asset: int, *, top: int = 3,
@@ -458,7 +455,8 @@ def ownership_chains(D, owner: int, asset: int, *, top: int = 3,
 
     Notes
     -----
-    Yen's k-shortest simple paths (``networkx.shortest_simple_paths``) under lengths
+    Yen's k-shortest simple paths (:mod:`graphscore.engine.yen`, networkx's
+    ``shortest_simple_paths`` step for step, without importing networkx) under lengths
     ``-log(share)``, run on the entities within ``max_length`` links of both the owner and the
     asset only. A chain the search yields that is still longer than ``max_length`` is skipped;
     the search stops after ``50 * top`` candidates, so fewer than ``top`` chains may come back
@@ -487,9 +485,7 @@ def ownership_chains(D, owner: int, asset: int, *, top: int = 3,
     graph = _chain_graph(D, owner, asset, max_length)
     if owner not in graph or asset not in graph:
         return []
-    import networkx as nx
-
-    candidates = nx.shortest_simple_paths(graph, owner, asset, weight="weight")
+    candidates = yen.shortest_simple_paths(graph, owner, asset)
     short = (path for path in itertools.islice(candidates, _CANDIDATES_PER_CHAIN * top)
              if len(path) - 1 <= max_length)
     return [(path, float(np.prod([D[u, v] for u, v in itertools.pairwise(path)])))

@@ -64,8 +64,21 @@ def plain(value):
 
 
 def records(frame: pd.DataFrame) -> list[dict]:
-    """A table as JSON-ready rows."""
-    return plain(frame.to_dict(orient="records"))
+    """A table as JSON-ready rows: ``plain(frame.to_dict(orient="records"))``, read a column at a
+    time (pandas' ``to_dict`` boxes each value of a text column on its own: 0.2 s of a 10^6-link
+    dossier's 4,258 rows of exposure, a quarter of that by column).
+
+    Examples
+    --------
+    >>> frame = pd.DataFrame({"id": ["a", None], "share": [0.5, float("nan")], "n": pd.array([1, None], dtype="Int64")})
+    >>> records(frame)
+    [{'id': 'a', 'share': 0.5, 'n': 1}, {'id': None, 'share': None, 'n': None}]
+    """
+    if not len(frame.columns):
+        return [{} for _ in range(len(frame))]
+    names = frame.columns.tolist()  # a list: zipping each row with the Index itself costs as much again
+    columns = [frame.iloc[:, k].tolist() for k in range(len(names))]
+    return plain([dict(zip(names, row)) for row in zip(*columns)])
 
 
 # ---- text ---------------------------------------------------------------------------------------

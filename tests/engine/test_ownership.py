@@ -323,6 +323,38 @@ def test_chains_are_the_strongest_simple_paths(seed):
     assert sum(product for _, product in found) <= integrated_ownership(D, assets=[asset])[owner, 0] + 1e-12
 
 
+@pytest.mark.parametrize("seed", range(6))
+def test_chains_are_those_networkx_finds_in_its_order(seed):
+    """The chains, found by graphscore.engine.yen, are those networkx's shortest_simple_paths
+    gives on the graph of the links on a short walk from owner to asset (as ownership_chains
+    searched before it left networkx), in the same order, bit for bit, where stakes tie often."""
+    rng = np.random.default_rng(seed)
+    n = 30
+    pairs = {(int(o), int(a)) for o, a in rng.integers(0, n, size=(120, 2)) if o != a}
+    owners = np.bincount([a for _, a in pairs], minlength=n)  # an asset's owners share it: shares of 1/k tie
+    D = shares(n, *[(o, a, 1.0 / owners[a]) for o, a in sorted(pairs)])
+    checked = 0
+    for owner, asset in itertools.permutations(range(8), 2):
+        for max_length in (3, 10):
+            found = ownership_chains(D, owner, asset, top=4, max_length=max_length)
+            G = D.astype(bool).astype(float)
+            near = (sp.sparse.csgraph.dijkstra(G, indices=owner, unweighted=True, limit=max_length)
+                    + sp.sparse.csgraph.dijkstra(G.T, indices=asset, unweighted=True, limit=max_length)) <= max_length
+            on_a_walk = np.flatnonzero(near)
+            sub = D[on_a_walk][:, on_a_walk].tocoo()
+            graph = nx.DiGraph()
+            graph.add_weighted_edges_from(zip(on_a_walk[sub.row].tolist(), on_a_walk[sub.col].tolist(),
+                                              np.maximum(-np.log(sub.data), 0.0).tolist()))
+            if owner not in graph or asset not in graph:
+                assert found == []
+                continue
+            candidates = itertools.islice(nx.shortest_simple_paths(graph, owner, asset, weight="weight"), 200)
+            expected = list(itertools.islice((path for path in candidates if len(path) - 1 <= max_length), 4))
+            assert [path for path, _ in found] == expected
+            checked += bool(expected)
+    assert checked > 20
+
+
 def test_chains_respect_max_length():
     """P -> A -> B -> C at 100 % each beats P -> C at 10 %, until chains are capped at 2 links."""
     D = shares(4, (P, A, 1.0), (A, B, 1.0), (B, C, 1.0), (P, C, 0.1))
