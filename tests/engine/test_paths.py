@@ -154,6 +154,43 @@ def test_local_search_is_scipys_johnson(registry_projection, case):
             assert local.path_to(v) == expected.path_to(v)
 
 
+def test_equally_strong_paths_end_as_scipys():
+    """0 reaches 3 through 1 and through 2, equally strong: scipy settles 2 before 1 (of equal
+    distances the higher entity first), so 3's predecessor is 2, as here."""
+    W = sp.sparse.csr_array(([1.0, 1.0, 1.0, 1.0], ([1, 2, 3, 3], [0, 0, 1, 2])), shape=(4, 4))
+    expected = scipy_strongest_paths(W, [0], damping=0.5)
+    tree = strongest_paths(W, [0], damping=0.5)
+    assert expected.predecessor[3] == tree.predecessor[3] == 2
+    assert tree.path_to(3) == [0, 2, 3]
+
+
+@pytest.mark.parametrize("seed", range(30))
+def test_ties_are_settled_as_scipy_settles_them(seed):
+    """Weights of a few values (many equally strong paths, entities at equal distances), stored
+    zeros, hops that carry all they receive (length 0): hops, strengths and predecessors are
+    those of scipy's whole-graph searches bit for bit, from W by rows or by columns, with and
+    without targets."""
+    rng = np.random.default_rng(seed)
+    n = int(rng.integers(2, 300))
+    links = int(rng.integers(0, 4 * n))
+    W = sp.sparse.csr_array((rng.choice([1.0, 0.5, 0.25, 0.0], links),
+                             (rng.integers(0, n, links), rng.integers(0, n, links))), shape=(n, n))
+    W.data = np.minimum(W.data, 2.0)  # damping x W at most 1: no hop gains
+    sources = np.unique(rng.integers(0, n, 1 + seed % 4))
+    expected = scipy_strongest_paths(W, sources, damping=0.5)
+    for form in (W, sp.sparse.csc_array(W)):
+        whole = strongest_paths(form, sources, damping=0.5)
+        np.testing.assert_array_equal(whole.hops, expected.hops)
+        np.testing.assert_array_equal(whole.strength, expected.strength)
+        np.testing.assert_array_equal(whole.predecessor, expected.predecessor)
+        targets = rng.choice(n, int(rng.integers(1, n + 1)), replace=False)
+        local = strongest_paths(form, sources, damping=0.5, targets=targets)
+        np.testing.assert_array_equal(local.hops[targets], expected.hops[targets])
+        np.testing.assert_array_equal(local.strength[targets], expected.strength[targets])
+        for v in targets:
+            assert local.path_to(v) == expected.path_to(v)
+
+
 def test_targets_among_most_entities_are_searched_for_once(registry_projection, monkeypatch):
     """Targets among most of the entities: each tree is one unlimited search (a limited one
     would cross about the whole register, then again with a larger limit), the same at every
