@@ -105,7 +105,7 @@ def strongest_paths(W: sp.sparse.sparray, sources, *, damping: float, targets=No
     # csgraph reads G[i, j] as an edge i -> j; W[v, u] is the edge u -> v. A W in compressed
     # columns (a projection's W_by_source) is that graph in compressed rows as it is: read in
     # place, where a copy of its arrays and of the lengths' took 0.1 s at 10^6 links.
-    G = W.T if W.format == "csc" else sp.sparse.csr_array(W.T)
+    G = W.T if getattr(W, "format", None) == "csc" else sp.sparse.csr_array(W.T)
     weights = G.data.astype(float, copy=False)
     with np.errstate(divide="ignore", invalid="ignore"):
         lengths = -np.log(damping * weights)
