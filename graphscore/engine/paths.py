@@ -65,10 +65,18 @@ def strongest_paths(W: sp.sparse.sparray, sources, *, damping: float, targets=No
     damping : float
         Attenuation per hop; a path's strength is the product of ``damping * W`` along it.
     targets : iterable of int, optional
-        The entities whose paths are wanted. The searches then stop once every target is settled
-        (see :func:`settle`), so their cost follows the region the targets lie in, not the
-        registry; entries of the tree beyond that region are left unreached. The targets'
-        entries, and every entity on their paths, are those of the search over every entity.
+        The entities whose paths are wanted. The searches then stop once every target is settled,
+        so their cost follows the region the targets lie in, not the registry; entries of the
+        tree beyond that region are left unreached. The targets' entries, and the strengths and
+        predecessors of every entity on their paths, are those of the search over every entity.
+
+    Notes
+    -----
+    Both searches are compiled passes over ``W``'s arrays as they are stored: a breadth-first
+    search for the hops and Dijkstra's for the strengths, which settles the entities in the
+    order scipy's ``dijkstra`` does and so gives its distances and predecessors bit for bit
+    (:func:`_settle_in_order`). Where a hop gains, scipy's searches run with Johnson's
+    reweighting (:func:`_strongest_with_gains`).
 
     Examples
     --------
@@ -95,20 +103,161 @@ def strongest_paths(W: sp.sparse.sparray, sources, *, damping: float, targets=No
             dist[sources] = 0.0
             return PathTree(dist.copy(), np.exp(-dist), np.full(n, -9999, dtype=np.int32))
     # csgraph reads G[i, j] as an edge i -> j; W[v, u] is the edge u -> v. A W in compressed
-    # columns (a projection's W_by_source) is that graph in compressed rows as it is: its arrays
-    # copied (zeros are removed below) instead of W turned around (0.07 s at 10^6 links).
-    G = sp.sparse.csr_array(W.T, dtype=float, copy=True)
+    # columns (a projection's W_by_source) is that graph in compressed rows as it is: read in
+    # place, where a copy of its arrays and of the lengths' took 0.1 s at 10^6 links.
+    G = W.T if getattr(W, "format", None) == "csc" else sp.sparse.csr_array(W.T)
+    weights = G.data.astype(float, copy=False)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        lengths = -np.log(damping * weights)
+    # csgraph drops explicit zeros as "no edge": a tiny length keeps such hops
+    lengths[lengths == 0] = 1e-300
+    if (lengths < 0).any():
+        return _strongest_with_johnson(G, sources, targets, damping)
+    lengths[weights == 0] = np.nan  # a link that carries nothing is no hop (csgraph drops it)
+    wanted = np.zeros(n, dtype=np.bool_)
+    if targets is not None:
+        wanted[targets] = True
+    left = n + 1 if targets is None else int(targets.size)  # no targets: never all settled
+    hops = _hop_levels(G.indptr, G.indices, lengths, sources, wanted, left)
+    dist, predecessor = _settle_in_order(G.indptr, G.indices, lengths, sources, wanted, left)
+    return PathTree(hops, np.exp(-dist), predecessor)
+
+
+def _strongest_with_johnson(G: sp.sparse.csr_array, sources: np.ndarray, targets: np.ndarray | None,
+                            damping: float) -> PathTree:
+    """:func:`strongest_paths` where a hop carries more than it receives (a negative length):
+    scipy's breadth-first search and Johnson's reweighting, on a copy without the links that
+    carry nothing."""
+    G = sp.sparse.csr_array(G, dtype=float, copy=True)
     G.eliminate_zeros()
     hops = hop_distances(G, sources, targets)
     lengths = G.copy()
     lengths.data = -np.log(damping * lengths.data)
-    # Dijkstra and Johnson drop explicit zeros as "no edge": a tiny length keeps such hops.
     lengths.data[lengths.data == 0] = 1e-300
-    if (lengths.data >= 0).all():
-        dist, predecessor = settle(lengths, sources, targets)
-    else:
-        dist, predecessor = _strongest_with_gains(lengths, sources, targets)
+    dist, predecessor = _strongest_with_gains(lengths, sources, targets)
     return PathTree(hops, np.exp(-dist), predecessor)
+
+
+@numba.njit(cache=True, nogil=True)
+def _hop_levels(indptr, indices, lengths, sources, wanted, left):  # pragma: no cover - compiled
+    """Fewest links from the nearest source (breadth-first levels) over the hops whose length is
+    not NaN, ``inf`` where none leads. The search stops once ``left`` entities of ``wanted``
+    have their level (each level is final when found); the rest are then ``inf``."""
+    n = indptr.shape[0] - 1
+    hops = np.full(n, np.inf)
+    queue = np.empty(n, dtype=np.int64)
+    tail = 0
+    for i in range(sources.shape[0]):
+        hops[sources[i]] = 0.0
+        queue[tail] = sources[i]
+        tail += 1
+        if wanted[sources[i]]:
+            left -= 1
+    head = 0
+    while head < tail and left > 0:
+        u = queue[head]
+        head += 1
+        for q in range(np.int64(indptr[u]), np.int64(indptr[u + 1])):
+            v = np.int64(indices[q])
+            if hops[v] == np.inf and lengths[q] == lengths[q]:
+                hops[v] = hops[u] + 1.0
+                queue[tail] = v
+                tail += 1
+                if wanted[v]:
+                    left -= 1
+    return hops
+
+
+@numba.njit(cache=True, nogil=True, inline="always")
+def _first(key, node, other_key, other_node):  # pragma: no cover - compiled
+    """Whether the pair ``(key, node)`` leaves the queue before ``(other_key, other_node)``:
+    the least distance first, and of equal distances the highest entity."""
+    return key < other_key or (key == other_key and node > other_node)
+
+
+@numba.njit(cache=True, nogil=True, inline="always")
+def _push(keys, nodes, size, key, node):  # pragma: no cover - compiled
+    """Put a pair on the binary heap of ``size`` pairs (sifted up); the new size."""
+    k = size
+    while k > 0:
+        up = (k - 1) >> 1
+        if not _first(key, node, keys[up], nodes[up]):
+            break
+        keys[k], nodes[k] = keys[up], nodes[up]
+        k = up
+    keys[k], nodes[k] = key, node
+    return size + 1
+
+
+@numba.njit(cache=True, nogil=True, inline="always")
+def _pop(keys, nodes, size):  # pragma: no cover - compiled
+    """Take the first pair off the binary heap of ``size`` pairs (the last one sifted down
+    from the top); the pair."""
+    key, node = keys[0], nodes[0]
+    size -= 1
+    last_key, last_node = keys[size], nodes[size]
+    k = 0
+    while True:
+        child = 2 * k + 1
+        if child >= size:
+            break
+        if child + 1 < size and _first(keys[child + 1], nodes[child + 1], keys[child], nodes[child]):
+            child += 1
+        if not _first(keys[child], nodes[child], last_key, last_node):
+            break
+        keys[k], nodes[k] = keys[child], nodes[child]
+        k = child
+    keys[k], nodes[k] = last_key, last_node
+    return key, node
+
+
+@numba.njit(cache=True, nogil=True)
+def _settle_in_order(indptr, indices, lengths, sources, wanted, left):  # pragma: no cover - compiled
+    """Dijkstra's search from the nearest of ``sources`` over non-negative hop lengths (NaN: no
+    hop), run as scipy's ``dijkstra(..., min_only=True, return_predecessors=True)`` runs it
+    (since scipy 1.16; before, a Fibonacci heap took equal distances in another order), and
+    stopped once ``left`` entities of ``wanted`` are settled.
+
+    scipy keeps a binary heap of ``(-distance, entity)`` pairs, one pushed on every strict
+    improvement and skipped when it comes off stale: the pair on top has the least distance,
+    of equal ones the highest entity, and no two pairs in the queue are the same, so the
+    entities are settled in one order whatever the heap's layout. This heap takes them off in
+    that order and relaxes each one's hops in stored order with the same sums and the same
+    strict comparisons: every distance and predecessor is scipy's, bit for bit (checked in
+    ``tests/engine/test_paths.py``), read from the arrays as stored where scipy's takes a copy
+    of the graph with its explicit zeros removed. Stopped early, each entity settled has its
+    final distance and predecessor (set by entities settled before it); the others are reset
+    to ``inf`` and -9999."""
+    n = indptr.shape[0] - 1
+    dist = np.full(n, np.inf)
+    predecessor = np.full(n, -9999, dtype=np.int32)
+    settled = np.zeros(n, dtype=np.bool_)
+    room = indices.shape[0] + sources.shape[0]  # a pair per source, at most one per hop
+    keys, nodes = np.empty(room), np.empty(room, dtype=np.int64)
+    size = 0
+    for i in range(sources.shape[0]):
+        dist[sources[i]] = 0.0
+        size = _push(keys, nodes, size, 0.0, np.int64(sources[i]))
+    while size > 0 and left > 0:
+        du, u = _pop(keys, nodes, size)
+        size -= 1
+        if dist[u] < du:  # improved since it was pushed: settled then
+            continue
+        settled[u] = True
+        if wanted[u]:
+            left -= 1
+        for q in range(np.int64(indptr[u]), np.int64(indptr[u + 1])):
+            value = du + lengths[q]
+            v = np.int64(indices[q])
+            if value < dist[v]:  # never for a NaN length
+                dist[v] = value
+                predecessor[v] = u
+                size = _push(keys, nodes, size, value, v)
+    for v in range(n):
+        if not settled[v]:
+            dist[v] = np.inf
+            predecessor[v] = -9999
+    return dist, predecessor
 
 
 @dataclass(frozen=True)

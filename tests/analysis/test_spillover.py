@@ -73,3 +73,28 @@ def test_a_what_if_and_its_report_come_from_one_change(policy_file):
         reference = spillover(ws, policy, as_of="2024-06-30", **asked)
         pd.testing.assert_frame_equal(report.affected, reference.affected)
         assert report.title == reference.title and report.notes == reference.notes
+
+
+def test_text_columns_are_the_columns_pandas_makes():
+    """The affected table's text columns, made by pyarrow at once (spillover._text), are the
+    columns pandas makes of the same strings: values, missing values, dtype."""
+    import numpy as np
+
+    import graphscore as gs
+    from graphscore.analysis.spillover import _text
+    from graphscore.synthetic import generate_network
+    from graphscore.workspace import Workspace
+    from tests.conftest import POLICIES
+
+    strings = np.array(["Zala Aero", None, "Жёлудь", "", "OWNS"], dtype=object)
+    pd.testing.assert_series_equal(pd.Series(_text(strings)), pd.Series(strings))
+    ws = Workspace(gs.validate(generate_network(300, seed=3)))
+    policy = gs.load_policy(POLICIES / "diffusion.toml")
+    penalised = ws.projection(policy, "2024-06-30").penalties["entity"].iloc[0]
+    affected = spillover(ws, policy, entity=penalised, as_of="2024-06-30").affected
+    assert len(affected) > 10 and affected["path"].str.len().gt(0).any()
+    for column in ("name", "kind", "reached_by", "path"):
+        plain = pd.Series(affected[column].to_numpy(dtype=object), name=column)
+        pd.testing.assert_series_equal(affected[column], plain)
+    rows = ws.entities.loc[affected["id"]]
+    assert affected["name"].tolist() == rows["name"].tolist() and affected["kind"].tolist() == rows["kind"].tolist()

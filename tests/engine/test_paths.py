@@ -3,6 +3,8 @@ Johnson over the whole graph (the search strongest_paths made before it stopped 
 
 from __future__ import annotations
 
+import heapq
+
 import networkx as nx
 import numpy as np
 import pandas as pd
@@ -148,6 +150,69 @@ def test_local_search_is_scipys_johnson(registry_projection, case):
     for targets in (reached[expected.strength[reached] > 1e-3], rng.choice(reached, min(20, reached.size), replace=False),
                     most):
         local = strongest_paths(W, sources, damping=damping, targets=targets)
+        np.testing.assert_array_equal(local.hops[targets], expected.hops[targets])
+        np.testing.assert_array_equal(local.strength[targets], expected.strength[targets])
+        for v in targets:
+            assert local.path_to(v) == expected.path_to(v)
+
+
+def settled_in_order(W: sp.sparse.sparray, sources, *, damping: float) -> np.ndarray:
+    """Predecessors of Dijkstra's search over the strongest paths' lengths, entities settled by
+    least distance and, of equal distances, highest entity first: heapq on (distance, -entity)."""
+    G = sp.sparse.csr_array(W.T, dtype=float)
+    G.eliminate_zeros()
+    lengths = -np.log(damping * G.data)
+    lengths[lengths == 0] = 1e-300
+    dist = np.full(G.shape[0], np.inf)
+    predecessor = np.full(G.shape[0], -9999, dtype=np.int32)
+    heap = [(0.0, -int(s)) for s in sorted(set(int(s) for s in sources))]
+    dist[[-u for _, u in heap]] = 0.0
+    heapq.heapify(heap)
+    while heap:
+        d, u = heapq.heappop(heap)
+        u = -u
+        if dist[u] < d:
+            continue
+        for q in range(G.indptr[u], G.indptr[u + 1]):
+            v, value = int(G.indices[q]), d + lengths[q]
+            if value < dist[v]:
+                dist[v], predecessor[v] = value, u
+                heapq.heappush(heap, (value, -v))
+    return predecessor
+
+
+def test_equally_strong_paths_end_as_scipys():
+    """0 reaches 3 through 1 and through 2, equally strong: 2 is settled before 1 (of equal
+    distances the higher entity first, as scipy does since 1.16), so 3's predecessor is 2."""
+    W = sp.sparse.csr_array(([1.0, 1.0, 1.0, 1.0], ([1, 2, 3, 3], [0, 0, 1, 2])), shape=(4, 4))
+    tree = strongest_paths(W, [0], damping=0.5)
+    assert settled_in_order(W, [0], damping=0.5)[3] == tree.predecessor[3] == 2
+    assert tree.path_to(3) == [0, 2, 3]
+
+
+@pytest.mark.parametrize("seed", range(30))
+def test_ties_are_settled_as_scipy_settles_them(seed):
+    """Weights of a few values (many equally strong paths, entities at equal distances), stored
+    zeros, hops that carry all they receive (length 0): hops and strengths are those of scipy's
+    whole-graph searches bit for bit, and predecessors those of Dijkstra's search settling the
+    least distance first, of equal ones the highest entity (a heapq transcription; scipy's own
+    order since 1.16), from W by rows or by columns, with and without targets."""
+    rng = np.random.default_rng(seed)
+    n = int(rng.integers(2, 300))
+    links = int(rng.integers(0, 4 * n))
+    W = sp.sparse.csr_array((rng.choice([1.0, 0.5, 0.25, 0.0], links),
+                             (rng.integers(0, n, links), rng.integers(0, n, links))), shape=(n, n))
+    W.data = np.minimum(W.data, 2.0)  # damping x W at most 1: no hop gains
+    sources = np.unique(rng.integers(0, n, 1 + seed % 4))
+    expected = scipy_strongest_paths(W, sources, damping=0.5)
+    expected = PathTree(expected.hops, expected.strength, settled_in_order(W, sources, damping=0.5))
+    for form in (W, sp.sparse.csc_array(W)):
+        whole = strongest_paths(form, sources, damping=0.5)
+        np.testing.assert_array_equal(whole.hops, expected.hops)
+        np.testing.assert_array_equal(whole.strength, expected.strength)
+        np.testing.assert_array_equal(whole.predecessor, expected.predecessor)
+        targets = rng.choice(n, int(rng.integers(1, n + 1)), replace=False)
+        local = strongest_paths(form, sources, damping=0.5, targets=targets)
         np.testing.assert_array_equal(local.hops[targets], expected.hops[targets])
         np.testing.assert_array_equal(local.strength[targets], expected.strength[targets])
         for v in targets:
